@@ -1,0 +1,339 @@
+//! Local users: registration, sign-in, profile changes, and the per-user state that
+//! does not federate (mutes, bookmarks, markers, notifications housekeeping).
+//!
+//! Password hashing is Argon2id and runs on the blocking pool: one hash costs tens of
+//! milliseconds of CPU, which would stall every request sharing an async worker.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+use serde_json::json;
+use sluice_model::{Id, content};
+use sluice_store::{AccountRow, NewAccount, NewRelation, NewUser, ProfileUpdate, Relation, Saved, UserRow};
+
+use crate::{Engine, EngineError, Registrations, Result};
+
+/// Longest username, as Mastodon allows.
+pub const MAX_USERNAME_CHARS: usize = 30;
+/// Password length bounds (Argon2 takes any length; 72 is Mastodon's cap, kept for
+/// compatibility with what clients validate).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_CHARS: usize = 72;
+/// Display name and bio limits, as Mastodon's.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 30;
+pub const MAX_NOTE_CHARS: usize = 500;
+/// Profile metadata fields.
+pub const MAX_FIELDS: usize = 4;
+pub const MAX_FIELD_CHARS: usize = 255;
+
+/// A registration request.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub agreement: bool,
+    pub locale: String,
+    pub reason: String,
+    pub admin: bool,
+}
+
+/// Hashes a password with Argon2id on the blocking pool.
+pub async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| EngineError::Internal(format!("hashing failed: {e}")))
+    })
+    .await
+    .map_err(|e| EngineError::Internal(e.to_string()))?
+}
+
+/// Checks a password against a stored hash, on the blocking pool.
+pub async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn valid_username(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= MAX_USERNAME_CHARS
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn field_error(field: &str, code: &str, description: &str) -> (String, serde_json::Value) {
+    (field.to_string(), json!([{ "error": code, "description": description }]))
+}
+
+impl Engine {
+    /// Creates a local account and user. `approved` is false when registrations need
+    /// approval (the admin CLI always creates approved users).
+    pub async fn register(&self, r: Registration, via_admin: bool) -> Result<(AccountRow, UserRow)> {
+        if !via_admin {
+            match self.config.registrations {
+                Registrations::Closed => {
+                    return Err(EngineError::forbidden("Registrations are closed on this server"));
+                }
+                Registrations::Open | Registrations::Approval => {}
+            }
+        }
+        let mut errors = serde_json::Map::new();
+        if !valid_username(&r.username) {
+            let (k, v) = field_error("username", "ERR_INVALID", "must contain only letters, numbers and underscores (at most 30)");
+            errors.insert(k, v);
+        } else if self.store.account_by_acct(&r.username, self.urls.domain()).await?.is_some() {
+            let (k, v) = field_error("username", "ERR_TAKEN", "is already taken");
+            errors.insert(k, v);
+        }
+        let email = r.email.trim().to_string();
+        if !(email.contains('@') && email.len() <= 320 && !email.starts_with('@') && !email.ends_with('@')) {
+            let (k, v) = field_error("email", "ERR_INVALID", "is not a valid e-mail address");
+            errors.insert(k, v);
+        } else if self.store.user_by_login(&email).await?.is_some_and(|u| u.email.eq_ignore_ascii_case(&email)) {
+            let (k, v) = field_error("email", "ERR_TAKEN", "is already taken");
+            errors.insert(k, v);
+        }
+        let plen = r.password.chars().count();
+        if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&plen) {
+            let (k, v) = field_error("password", "ERR_INVALID", "must be between 8 and 72 characters");
+            errors.insert(k, v);
+        }
+        if !via_admin && !r.agreement {
+            let (k, v) = field_error("agreement", "ERR_ACCEPTED", "must be accepted");
+            errors.insert(k, v);
+        }
+        if !errors.is_empty() {
+            let fields: Vec<String> = errors.keys().cloned().collect();
+            return Err(EngineError::Validation {
+                message: format!("Validation failed: {}", fields.join(", ")),
+                details: serde_json::Value::Object(errors),
+            });
+        }
+        let hash = hash_password(r.password.clone()).await?;
+        let id = self.new_id();
+        let now = sluice_model::id::now_millis();
+        let account = NewAccount {
+            id,
+            username: r.username.clone(),
+            domain: String::new(),
+            display_name: String::new(),
+            uri: self.urls.actor(&r.username),
+            url: self.urls.profile(&r.username),
+            inbox_url: self.urls.inbox(&r.username),
+            shared_inbox_url: self.urls.shared_inbox(),
+            followers_url: self.urls.followers(&r.username),
+            locked: false,
+            bot: false,
+            created_at: now,
+        };
+        let user = NewUser {
+            email,
+            password_hash: hash,
+            admin: r.admin,
+            approved: via_admin || self.config.registrations == Registrations::Open,
+            locale: if r.locale.is_empty() { "en".into() } else { r.locale.clone() },
+            registration_reason: r.reason.clone(),
+        };
+        let mut tx = self.store.begin().await?;
+        match tx.insert_account(&account).await {
+            Err(sluice_store::StoreError::Conflict(_)) => {
+                return Err(EngineError::Validation {
+                    message: "Validation failed: username".into(),
+                    details: json!({"username": [{"error": "ERR_TAKEN", "description": "is already taken"}]}),
+                });
+            }
+            r => r?,
+        }
+        match tx.insert_user(id, &user, now).await {
+            Err(sluice_store::StoreError::Conflict(_)) => {
+                return Err(EngineError::Validation {
+                    message: "Validation failed: email".into(),
+                    details: json!({"email": [{"error": "ERR_TAKEN", "description": "is already taken"}]}),
+                });
+            }
+            r => r?,
+        }
+        tx.commit().await?;
+        let a = self.store.account(id).await?.ok_or(EngineError::NotFound)?;
+        let u = self.store.user(id).await?.ok_or(EngineError::NotFound)?;
+        Ok((a, u))
+    }
+
+    /// Checks a login (e-mail or username) and password. The error does not say which
+    /// of the two was wrong.
+    pub async fn sign_in(&self, login: &str, password: &str) -> Result<UserRow> {
+        let user = self.store.user_by_login(login.trim()).await?;
+        let Some(user) = user else {
+            // Spend the same time as a real check, so timing does not reveal accounts.
+            let _ = hash_password(password.to_string()).await;
+            return Err(EngineError::Unauthorized("Invalid login or password".into()));
+        };
+        if !verify_password(password.to_string(), user.password_hash.clone()).await {
+            return Err(EngineError::Unauthorized("Invalid login or password".into()));
+        }
+        if user.disabled {
+            return Err(EngineError::forbidden("Your login is currently disabled"));
+        }
+        if !user.approved {
+            return Err(EngineError::forbidden("Your login is currently pending approval"));
+        }
+        Ok(user)
+    }
+
+    /// Applies `update_credentials`. Text is validated and the bio rendered to HTML.
+    pub async fn update_profile(&self, account: &AccountRow, mut p: ProfileUpdate) -> Result<AccountRow> {
+        if let Some(name) = &p.display_name
+            && name.chars().count() > MAX_DISPLAY_NAME_CHARS
+        {
+            return Err(EngineError::invalid("Validation failed: Display name is too long (maximum is 30 characters)"));
+        }
+        if let Some(note) = p.note.take() {
+            if note.chars().count() > MAX_NOTE_CHARS {
+                return Err(EngineError::invalid("Validation failed: Note is too long (maximum is 500 characters)"));
+            }
+            let html = content::plain_to_html(&note, &|t| self.urls.tag(t), &|_| None);
+            p.note = Some(content::sanitize_html(&html));
+            p.note_source = Some(note);
+        }
+        if let Some(fields) = &p.fields {
+            let parsed: Vec<sluice_model::api::Field> =
+                serde_json::from_str(fields).map_err(|_| EngineError::invalid("fields_attributes is malformed"))?;
+            if parsed.len() > MAX_FIELDS
+                || parsed.iter().any(|f| f.name.chars().count() > MAX_FIELD_CHARS || f.value.chars().count() > MAX_FIELD_CHARS)
+            {
+                return Err(EngineError::invalid("Validation failed: too many or too long profile fields"));
+            }
+        }
+        if let Some(v) = &p.default_visibility
+            && sluice_model::Visibility::parse(v).is_none()
+        {
+            return Err(EngineError::invalid("Validation failed: source[privacy] is not a visibility"));
+        }
+        let now = sluice_model::id::now_millis();
+        let mut tx = self.store.begin().await?;
+        tx.update_profile(account.id, &p, now).await?;
+        // Followers' clients reload relationships and profiles on this event.
+        let last = tx
+            .append_events(
+                &[sluice_store::NewEvent {
+                    kind: "account.update".into(),
+                    account_id: Some(account.id),
+                    ..Default::default()
+                }],
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        self.published(last);
+        self.store.account(account.id).await?.ok_or(EngineError::NotFound)
+    }
+
+    /// Mutes an account (optionally only for `duration_secs`). Not federated.
+    pub async fn mute(&self, me: Id, target: Id, notifications: bool, duration_secs: Option<i64>) -> Result<()> {
+        if me == target {
+            return Err(EngineError::forbidden("You cannot mute yourself"));
+        }
+        self.store.account(target).await?.ok_or(EngineError::NotFound)?;
+        let now = sluice_model::id::now_millis();
+        let row = NewRelation {
+            id: self.new_id(),
+            account_id: me,
+            target_account_id: target,
+            uri: String::new(),
+            flag_a: notifications,
+            flag_b: false,
+            expires_at: duration_secs.filter(|d| *d > 0).map(|d| now + d * 1000),
+            created_at: now,
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_relation(Relation::Mute, &row).await?;
+        let last = tx.append_events(&[relationship_event(me, target)], now).await?;
+        tx.commit().await?;
+        self.published(last);
+        Ok(())
+    }
+
+    pub async fn unmute(&self, me: Id, target: Id) -> Result<()> {
+        self.store.account(target).await?.ok_or(EngineError::NotFound)?;
+        let now = sluice_model::id::now_millis();
+        let mut tx = self.store.begin().await?;
+        tx.delete_relation(Relation::Mute, me, target).await?;
+        let last = tx.append_events(&[relationship_event(me, target)], now).await?;
+        tx.commit().await?;
+        self.published(last);
+        Ok(())
+    }
+
+    /// Bookmarks are private: no activity, no notification.
+    pub async fn bookmark(&self, me: Id, status: Id, on: bool) -> Result<()> {
+        let now = sluice_model::id::now_millis();
+        let mut tx = self.store.begin().await?;
+        if on {
+            tx.insert_saved(Saved::Bookmarks, self.new_id(), me, status, "", now).await?;
+        } else {
+            tx.delete_saved(Saved::Bookmarks, me, status).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn set_marker(&self, me: Id, timeline: &str, last_read_id: Id) -> Result<()> {
+        let now = sluice_model::id::now_millis();
+        let mut tx = self.store.begin().await?;
+        tx.upsert_marker(me, timeline, last_read_id, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn dismiss_notification(&self, me: Id, id: Id) -> Result<bool> {
+        let mut tx = self.store.begin().await?;
+        let n = tx.dismiss_notification(me, id).await?;
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    pub async fn clear_notifications(&self, me: Id) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        tx.clear_notifications(me).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// An internal event telling streaming connections of `account` to reload their
+/// relationship filters.
+pub(crate) fn relationship_event(account: Id, target: Id) -> sluice_store::NewEvent {
+    sluice_store::NewEvent {
+        kind: "relationship".into(),
+        account_id: Some(account),
+        recipient_id: Some(target),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert!(valid_username("alice_1"));
+        assert!(!valid_username("al ice"));
+        assert!(!valid_username(""));
+        assert!(!valid_username("a".repeat(31).as_str()));
+        assert!(!valid_username("ålice"));
+    }
+
+    #[tokio::test]
+    async fn password_hash_round_trip() {
+        let h = hash_password("correct horse".into()).await.unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse".into(), h.clone()).await);
+        assert!(!verify_password("wrong horse".into(), h).await);
+    }
+}

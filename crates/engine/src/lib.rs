@@ -1,0 +1,102 @@
+//! The pump: one pipeline for every activity, local or remote — validate, store object
+//! + activity + event-log rows in one transaction, apply side effects (notifications,
+//! counters, mentions, tags), then wake whoever tails the event log.
+//!
+//! The engine owns the rules (who may see what, blocks, mutes, visibility, limits). The
+//! API crate only parses, authorizes and renders; federation (issue 3) will hand parsed
+//! remote activities to the same [`Engine::submit`].
+//!
+//! Modules:
+//! - [`pipeline`]: the [`Activity`] type and [`Engine::submit`].
+//! - [`accounts`]: registration, sign-in, profiles, mutes and other non-federated state.
+//! - [`oauth`]: applications, authorization codes, tokens.
+//! - [`view`]: stored rows to Mastodon entities, one conversion per entity, batched.
+//! - [`urls`]: every IRI and link the server mints.
+//! - [`maintenance`]: small periodic jobs (event-log pruning, SQLite space reclaim).
+
+pub mod accounts;
+pub mod error;
+pub mod maintenance;
+pub mod oauth;
+pub mod pipeline;
+pub mod urls;
+pub mod view;
+
+use std::sync::Arc;
+
+use sluice_model::IdGenerator;
+use sluice_store::Store;
+use tokio::sync::watch;
+
+pub use error::{EngineError, Result};
+pub use pipeline::{Activity, NewNote, NoteEdit, Outcome};
+pub use urls::Urls;
+
+/// How new accounts may join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registrations {
+    Open,
+    Approval,
+    Closed,
+}
+
+/// What the engine needs to know about the instance.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Scheme, host and port used in every id and link, without a trailing slash.
+    pub public_url: String,
+    pub registrations: Registrations,
+    /// Longest status text, in characters.
+    pub max_status_chars: usize,
+    /// Event-log retention for stream resume, in milliseconds.
+    pub event_retention_ms: i64,
+    /// Event-log rows kept at most, whatever their age.
+    pub event_max_rows: i64,
+}
+
+/// Shared engine state. Cheap to clone through `Arc`.
+pub struct Engine {
+    pub store: Store,
+    pub ids: IdGenerator,
+    pub config: EngineConfig,
+    pub urls: Urls,
+    /// The newest event-log id this process committed; streaming subscribes to it.
+    events: watch::Sender<i64>,
+}
+
+impl Engine {
+    pub async fn new(store: Store, config: EngineConfig) -> Result<Arc<Engine>> {
+        let last = store.last_event_id().await?;
+        let (events, _) = watch::channel(last);
+        Ok(Arc::new(Engine {
+            urls: Urls::new(&config.public_url),
+            store,
+            ids: IdGenerator::new(),
+            config,
+            events,
+        }))
+    }
+
+    /// A receiver that sees the id of the newest event committed by this process.
+    pub fn subscribe_events(&self) -> watch::Receiver<i64> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn published(&self, last_event: Option<i64>) {
+        if let Some(id) = last_event {
+            self.events.send_if_modified(|cur| {
+                if id > *cur {
+                    *cur = id;
+                    true
+                } else {
+                    false
+                }
+            });
+        }
+    }
+
+    pub fn new_id(&self) -> sluice_model::Id {
+        self.ids.next()
+    }
+}

@@ -1,0 +1,75 @@
+//! Small periodic jobs, each doing a bounded amount of work per run so they never hold
+//! the (SQLite) writer for long: event-log pruning by age and size, expired OAuth codes
+//! and old idempotency keys, and SQLite space reclamation in `incremental_vacuum` steps.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::{Engine, Result};
+
+/// How often the jobs run.
+pub const INTERVAL: Duration = Duration::from_secs(60);
+/// Event-log rows deleted per statement: small batches keep each write short.
+pub const PRUNE_BATCH: i64 = 1_000;
+/// Batches per run, so one run is bounded too; the next run continues.
+pub const MAX_BATCHES_PER_RUN: usize = 50;
+/// Vacuum steps per run (each frees at most `sluice_store::VACUUM_STEP_PAGES` pages).
+pub const MAX_VACUUM_STEPS_PER_RUN: usize = 16;
+/// Revoked tokens are kept this long (so a revoked token's error stays "revoked").
+const REVOKED_TOKEN_KEEP_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// What one run did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RunReport {
+    pub events_pruned: u64,
+    pub free_pages_left: i64,
+}
+
+impl Engine {
+    /// One bounded maintenance pass.
+    pub async fn maintain(&self) -> Result<RunReport> {
+        let now = sluice_model::id::now_millis();
+        let mut report = RunReport::default();
+        for _ in 0..MAX_BATCHES_PER_RUN {
+            let n = self
+                .store
+                .prune_events(now - self.config.event_retention_ms, self.config.event_max_rows, PRUNE_BATCH)
+                .await?;
+            report.events_pruned += n;
+            if n < PRUNE_BATCH as u64 {
+                break;
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        tx.prune_oauth(now, now - REVOKED_TOKEN_KEEP_MS).await?;
+        tx.prune_idempotency_keys(now - crate::pipeline::IDEMPOTENCY_TTL_MS).await?;
+        tx.commit().await?;
+        for _ in 0..MAX_VACUUM_STEPS_PER_RUN {
+            report.free_pages_left = self.store.reclaim_space_step().await?;
+            if report.free_pages_left == 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        Ok(report)
+    }
+
+    /// Runs [`Engine::maintain`] every [`INTERVAL`] until the token is cancelled.
+    pub fn spawn_maintenance(self: &Arc<Self>, shutdown: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let mut shutdown = shutdown;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(INTERVAL) => {}
+                    _ = shutdown.changed() => return,
+                }
+                match engine.maintain().await {
+                    Ok(r) if r.events_pruned > 0 => tracing::debug!(pruned = r.events_pruned, "maintenance"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "maintenance failed"),
+                }
+            }
+        })
+    }
+}

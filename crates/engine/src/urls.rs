@@ -1,0 +1,83 @@
+//! Every IRI and link Sluice mints, in one place, built from `SLUICE_PUBLIC_URL`.
+//! The ActivityPub ids follow Mastodon's layout, which other servers and tools expect.
+
+use sluice_model::Id;
+
+#[derive(Debug, Clone)]
+pub struct Urls {
+    base: String,
+    domain: String,
+}
+
+impl Urls {
+    pub fn new(public_url: &str) -> Self {
+        let base = public_url.trim_end_matches('/').to_string();
+        let domain = url::Url::parse(&base)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| match u.port() {
+                        Some(p) => format!("{h}:{p}"),
+                        None => h.to_string(),
+                    })
+            })
+            .unwrap_or_else(|| base.clone());
+        Urls { base, domain }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The instance's domain as used in `acct` URIs and WebFinger (host, and port when
+    /// it is not the scheme's default).
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    pub fn actor(&self, username: &str) -> String {
+        format!("{}/users/{username}", self.base)
+    }
+    pub fn profile(&self, username: &str) -> String {
+        format!("{}/@{username}", self.base)
+    }
+    pub fn inbox(&self, username: &str) -> String {
+        format!("{}/users/{username}/inbox", self.base)
+    }
+    pub fn shared_inbox(&self) -> String {
+        format!("{}/inbox", self.base)
+    }
+    pub fn followers(&self, username: &str) -> String {
+        format!("{}/users/{username}/followers", self.base)
+    }
+    pub fn status(&self, username: &str, id: Id) -> String {
+        format!("{}/users/{username}/statuses/{id}", self.base)
+    }
+    pub fn status_page(&self, username: &str, id: Id) -> String {
+        format!("{}/@{username}/{id}", self.base)
+    }
+    pub fn activity(&self, username: &str, id: Id) -> String {
+        format!("{}/users/{username}/activities/{id}", self.base)
+    }
+    pub fn tag(&self, name: &str) -> String {
+        format!("{}/tags/{name}", self.base)
+    }
+    pub fn default_avatar(&self) -> String {
+        format!("{}/avatars/original/missing.png", self.base)
+    }
+    pub fn default_header(&self) -> String {
+        format!("{}/headers/original/missing.png", self.base)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_keeps_non_default_port() {
+        assert_eq!(Urls::new("http://127.0.0.1:8080/").domain(), "127.0.0.1:8080");
+        assert_eq!(Urls::new("https://social.example").domain(), "social.example");
+        assert_eq!(Urls::new("https://social.example").actor("a"), "https://social.example/users/a");
+    }
+}

@@ -1,0 +1,276 @@
+//! Stored rows to Mastodon API entities — the one place each conversion lives.
+//!
+//! Rendering is batched: a page of statuses costs a fixed number of queries (the
+//! statuses they reblog, their accounts, mentions, tags, applications and the viewer's
+//! favourite/bookmark/reblog flags), never one query per status.
+
+use std::collections::HashMap;
+
+use sluice_model::{Id, Timestamp, api};
+use sluice_store::{AccountRow, NotificationRow, RelationRow, StatusRow, UserRow};
+
+use crate::{Engine, Result};
+
+impl Engine {
+    /// An account as everyone sees it.
+    pub fn account_entity(&self, a: &AccountRow) -> api::Account {
+        let fields: Vec<api::Field> = serde_json::from_str(&a.fields).unwrap_or_default();
+        let avatar = if a.avatar_url.is_empty() { self.urls.default_avatar() } else { a.avatar_url.clone() };
+        let header = if a.header_url.is_empty() { self.urls.default_header() } else { a.header_url.clone() };
+        api::Account {
+            id: a.id.to_string(),
+            username: a.username.clone(),
+            acct: a.acct(),
+            display_name: a.display_name.clone(),
+            locked: a.locked,
+            bot: a.bot,
+            discoverable: a.discoverable,
+            indexable: a.indexable,
+            group: false,
+            created_at: Timestamp(a.created_at).to_day_rfc3339(),
+            note: a.note.clone(),
+            url: a.url.clone(),
+            uri: a.uri.clone(),
+            avatar: avatar.clone(),
+            avatar_static: avatar,
+            header: header.clone(),
+            header_static: header,
+            followers_count: a.followers_count,
+            following_count: a.following_count,
+            statuses_count: a.statuses_count,
+            last_status_at: a.last_status_at.map(|t| Timestamp(t).to_date()),
+            hide_collections: a.hide_collections,
+            noindex: false,
+            emojis: vec![],
+            roles: vec![],
+            fields,
+            source: None,
+            role: None,
+        }
+    }
+
+    /// The signed-in user's own account, with `source` and `role`
+    /// (`verify_credentials`, `update_credentials`).
+    pub async fn credential_account(&self, a: &AccountRow, u: &UserRow) -> Result<api::Account> {
+        let mut e = self.account_entity(a);
+        let fields: Vec<api::Field> = serde_json::from_str(&a.fields).unwrap_or_default();
+        e.source = Some(api::AccountSource {
+            privacy: u.default_visibility.clone(),
+            sensitive: u.default_sensitive,
+            language: u.default_language.clone(),
+            note: a.note_source.clone(),
+            fields,
+            follow_requests_count: self.store.count_follow_requests(a.id).await?,
+            hide_collections: a.hide_collections,
+            discoverable: a.discoverable,
+            indexable: a.indexable,
+            attribution_domains: vec![],
+        });
+        e.role = Some(if u.admin {
+            serde_json::json!({"id": "3", "name": "Owner", "color": "", "permissions": "1", "highlighted": true})
+        } else {
+            serde_json::json!({"id": "-99", "name": "", "color": "", "permissions": "65536", "highlighted": false})
+        });
+        Ok(e)
+    }
+
+    /// Accounts by id, in the order given, skipping missing ones.
+    pub async fn account_entities(&self, ids: &[Id]) -> Result<Vec<api::Account>> {
+        let rows = self.store.accounts(ids).await?;
+        let by_id: HashMap<Id, &AccountRow> = rows.iter().map(|a| (a.id, a)).collect();
+        Ok(ids.iter().filter_map(|id| by_id.get(id)).map(|a| self.account_entity(a)).collect())
+    }
+
+    pub fn relationship_entity(&self, r: &RelationRow) -> api::Relationship {
+        api::Relationship {
+            id: r.target.to_string(),
+            following: r.following,
+            showing_reblogs: r.following && r.showing_reblogs,
+            notifying: r.notifying,
+            languages: None,
+            followed_by: r.followed_by,
+            blocking: r.blocking,
+            blocked_by: r.blocked_by,
+            muting: r.muting,
+            muting_notifications: r.muting && r.muting_notifications,
+            requested: r.requested,
+            requested_by: r.requested_by,
+            domain_blocking: false,
+            endorsed: false,
+            note: String::new(),
+        }
+    }
+
+    pub async fn relationship(&self, me: Id, target: Id) -> Result<api::Relationship> {
+        let rows = self.store.relationships(me, &[target]).await?;
+        Ok(rows
+            .first()
+            .map(|r| self.relationship_entity(r))
+            .unwrap_or_else(|| api::Relationship { id: target.to_string(), ..Default::default() }))
+    }
+
+    pub async fn status_entity(&self, viewer: Option<Id>, s: StatusRow) -> Result<api::Status> {
+        let mut v = self.status_entities(viewer, vec![s]).await?;
+        v.pop().ok_or(crate::EngineError::NotFound)
+    }
+
+    /// Renders statuses for a viewer (None: anonymous), keeping their order.
+    pub async fn status_entities(&self, viewer: Option<Id>, rows: Vec<StatusRow>) -> Result<Vec<api::Status>> {
+        if rows.is_empty() {
+            return Ok(vec![]);
+        }
+        let reblogged_ids: Vec<Id> = rows.iter().filter_map(|s| s.reblog_of_id).collect();
+        let originals = self.store.statuses(&reblogged_ids).await?;
+        let mut all: HashMap<Id, &StatusRow> = rows.iter().map(|s| (s.id, s)).collect();
+        all.extend(originals.iter().map(|s| (s.id, s)));
+        let ids: Vec<Id> = all.keys().copied().collect();
+
+        let mentions = self.store.mentions_of(&ids).await?;
+        let tags = self.store.tags_of(&ids).await?;
+        let mut account_ids: Vec<Id> = all.values().map(|s| s.account_id).collect();
+        account_ids.extend(mentions.iter().map(|m| m.b));
+        account_ids.sort_unstable();
+        account_ids.dedup();
+        let accounts: HashMap<Id, AccountRow> =
+            self.store.accounts(&account_ids).await?.into_iter().map(|a| (a.id, a)).collect();
+        let mut app_ids: Vec<Id> = all.values().filter_map(|s| s.application_id).collect();
+        app_ids.sort_unstable();
+        app_ids.dedup();
+        let apps: HashMap<Id, sluice_store::AppRow> = if app_ids.is_empty() {
+            HashMap::new()
+        } else {
+            self.store.apps(&app_ids).await?.into_iter().map(|a| (a.id, a)).collect()
+        };
+        let flags = match viewer {
+            Some(me) => Some(self.store.viewer_flags(me, &ids).await?),
+            None => None,
+        };
+        let mut mentions_by: HashMap<Id, Vec<Id>> = HashMap::new();
+        for m in &mentions {
+            mentions_by.entry(m.a).or_default().push(m.b);
+        }
+        let mut tags_by: HashMap<Id, Vec<String>> = HashMap::new();
+        for t in tags {
+            tags_by.entry(t.status_id).or_default().push(t.name);
+        }
+        let ctx = RenderCtx { viewer, accounts: &accounts, apps: &apps, mentions: &mentions_by, tags: &tags_by, flags: flags.as_ref() };
+
+        let mut out = Vec::with_capacity(rows.len());
+        for s in &rows {
+            let Some(mut e) = self.render_one(&ctx, s) else { continue };
+            if let Some(orig_id) = s.reblog_of_id {
+                let Some(orig) = all.get(&orig_id) else { continue };
+                let Some(inner) = self.render_one(&ctx, orig) else { continue };
+                e.reblog = Some(Box::new(inner));
+            }
+            out.push(e);
+        }
+        Ok(out)
+    }
+
+    fn render_one(&self, ctx: &RenderCtx<'_>, s: &StatusRow) -> Option<api::Status> {
+        let account = ctx.accounts.get(&s.account_id)?;
+        let mentions = ctx
+            .mentions
+            .get(&s.id)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| ctx.accounts.get(id))
+                    .map(|a| api::Mention { id: a.id.to_string(), username: a.username.clone(), url: a.url.clone(), acct: a.acct() })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let tags = ctx
+            .tags
+            .get(&s.id)
+            .map(|names| names.iter().map(|n| api::TagRef { name: n.clone(), url: self.urls.tag(n) }).collect())
+            .unwrap_or_default();
+        let flag = |set: fn(&sluice_store::ViewerFlags) -> &std::collections::HashSet<Id>| {
+            ctx.flags.map(|f| set(f).contains(&s.id))
+        };
+        Some(api::Status {
+            id: s.id.to_string(),
+            created_at: Timestamp(s.created_at).to_rfc3339(),
+            in_reply_to_id: s.in_reply_to_id.map(|i| i.to_string()),
+            in_reply_to_account_id: s.in_reply_to_account_id.map(|i| i.to_string()),
+            sensitive: s.sensitive,
+            spoiler_text: s.spoiler_text.clone(),
+            visibility: s.visibility.clone(),
+            language: s.language.clone(),
+            uri: s.uri.clone(),
+            url: Some(s.url.clone()),
+            replies_count: s.replies_count,
+            reblogs_count: s.reblogs_count,
+            favourites_count: s.favourites_count,
+            quotes_count: 0,
+            edited_at: s.edited_at.map(|t| Timestamp(t).to_rfc3339()),
+            favourited: flag(|f| &f.favourited),
+            reblogged: flag(|f| &f.reblogged),
+            muted: ctx.viewer.map(|_| false),
+            bookmarked: flag(|f| &f.bookmarked),
+            pinned: ctx.viewer.filter(|v| *v == s.account_id).map(|_| false),
+            filtered: ctx.viewer.map(|_| vec![]),
+            content: s.content.clone(),
+            reblog: None,
+            application: s.application_id.and_then(|id| ctx.apps.get(&id)).map(|a| api::StatusApplication {
+                name: a.name.clone(),
+                website: a.website.clone(),
+            }),
+            account: self.account_entity(account),
+            media_attachments: vec![],
+            mentions,
+            tags,
+            emojis: vec![],
+            card: None,
+            poll: None,
+            text: None,
+        })
+    }
+
+    /// Renders notifications, dropping those whose account or status is gone.
+    pub async fn notification_entities(&self, viewer: Id, rows: Vec<NotificationRow>) -> Result<Vec<api::Notification>> {
+        let account_ids: Vec<Id> = rows.iter().map(|n| n.from_account_id).collect();
+        let accounts: HashMap<Id, api::Account> = self
+            .store
+            .accounts(&account_ids)
+            .await?
+            .iter()
+            .map(|a| (a.id, self.account_entity(a)))
+            .collect();
+        let status_ids: Vec<Id> = rows.iter().filter_map(|n| n.status_id).collect();
+        let statuses = self.store.statuses(&status_ids).await?;
+        let statuses: HashMap<Id, api::Status> = self
+            .status_entities(Some(viewer), statuses)
+            .await?
+            .into_iter()
+            .filter_map(|s| s.id.parse().ok().map(|id: Id| (id, s)))
+            .collect();
+        Ok(rows
+            .into_iter()
+            .filter_map(|n| {
+                let account = accounts.get(&n.from_account_id)?.clone();
+                let status = match n.status_id {
+                    Some(sid) => Some(statuses.get(&sid)?.clone()),
+                    None => None,
+                };
+                Some(api::Notification {
+                    id: n.id.to_string(),
+                    kind: n.kind,
+                    created_at: Timestamp(n.created_at).to_rfc3339(),
+                    group_key: format!("ungrouped-{}", n.id),
+                    account,
+                    status,
+                })
+            })
+            .collect())
+    }
+}
+
+struct RenderCtx<'a> {
+    viewer: Option<Id>,
+    accounts: &'a HashMap<Id, AccountRow>,
+    apps: &'a HashMap<Id, sluice_store::AppRow>,
+    mentions: &'a HashMap<Id, Vec<Id>>,
+    tags: &'a HashMap<Id, Vec<String>>,
+    flags: Option<&'a sluice_store::ViewerFlags>,
+}

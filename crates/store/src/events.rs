@@ -1,0 +1,110 @@
+//! The durable event log: every event a client can see on a stream (update, delete,
+//! notification, status.update, …) is appended here in the same transaction as the
+//! change it describes. Ids increase in commit order, so a reader that remembers the
+//! last id it saw can always resume without gaps or duplicates.
+//!
+//! On PostgreSQL identity values are handed out at insert time but become visible at
+//! commit, so two concurrent writers could commit out of order and a tailing reader
+//! could skip the smaller id. Writers therefore take a transaction-scoped advisory lock
+//! right before appending: event-log appends (only the last statement of a write) are
+//! serialized, and ids become visible in order. SQLite has a single writer anyway.
+
+use crate::{EngineKind, EventRow, Query, Result, Store, WriteTx, query::Scalar};
+
+/// Advisory lock key serializing event-log appends on PostgreSQL.
+const PG_EVENT_LOG_LOCK: i64 = 0x5_11CE_0002;
+
+/// A new event.
+#[derive(Debug, Clone, Default)]
+pub struct NewEvent {
+    /// `update`, `delete`, `notification`, `status.update`, …
+    pub kind: String,
+    /// The account that caused it (the author, the actor).
+    pub account_id: Option<i64>,
+    /// For events meant for one account only (notifications, direct messages).
+    pub recipient_id: Option<i64>,
+    /// The status or notification concerned.
+    pub object_id: Option<i64>,
+    /// Routing facts streaming needs without a query (visibility, tags, locality), JSON.
+    pub data: String,
+}
+
+impl WriteTx {
+    /// Appends events; returns the id of the last one.
+    pub async fn append_events(&mut self, events: &[NewEvent], now: i64) -> Result<Option<i64>> {
+        if events.is_empty() {
+            return Ok(None);
+        }
+        if self.kind() == EngineKind::Postgres {
+            self.exec(Query::new("SELECT pg_advisory_xact_lock($1)").bind(PG_EVENT_LOG_LOCK))
+                .await?;
+        }
+        let mut last = None;
+        for e in events {
+            let row = self
+                .one::<Scalar>(
+                    Query::new(
+                        "INSERT INTO event_log (created_at, kind, account_id, recipient_id, object_id, data)
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id AS v",
+                    )
+                    .bind(now)
+                    .bind(&e.kind)
+                    .bind(e.account_id)
+                    .bind(e.recipient_id)
+                    .bind(e.object_id)
+                    .bind(if e.data.is_empty() { "{}" } else { e.data.as_str() }),
+                )
+                .await?;
+            last = Some(row.v);
+        }
+        Ok(last)
+    }
+}
+
+impl Store {
+    /// Events after `after_id`, oldest first, at most `limit`.
+    pub async fn events_after(&self, after_id: i64, limit: i64) -> Result<Vec<EventRow>> {
+        self.all(
+            Query::new("SELECT * FROM event_log WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after_id)
+                .bind(limit),
+        )
+        .await
+    }
+
+    /// The newest event id (0 when the log is empty).
+    pub async fn last_event_id(&self) -> Result<i64> {
+        Ok(self
+            .one::<Scalar>(Query::new("SELECT COALESCE(MAX(id), 0) AS v FROM event_log"))
+            .await?
+            .v)
+    }
+
+    /// Prunes one batch: events older than `older_than` (ms), or beyond the newest
+    /// `max_rows`. Returns how many were deleted; call again while it returns `batch`.
+    pub async fn prune_events(&self, older_than: i64, max_rows: i64, batch: i64) -> Result<u64> {
+        let by_age = self
+            .exec(
+                Query::new(
+                    "DELETE FROM event_log WHERE id IN
+                       (SELECT id FROM event_log WHERE created_at < $1 ORDER BY id LIMIT $2)",
+                )
+                .bind(older_than)
+                .bind(batch),
+            )
+            .await?;
+        if by_age > 0 {
+            return Ok(by_age);
+        }
+        self.exec(
+            Query::new(
+                "DELETE FROM event_log WHERE id IN
+                   (SELECT id FROM event_log WHERE id <= (SELECT id FROM event_log ORDER BY id DESC LIMIT 1 OFFSET $1)
+                    ORDER BY id LIMIT $2)",
+            )
+            .bind(max_rows)
+            .bind(batch),
+        )
+        .await
+    }
+}

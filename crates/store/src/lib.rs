@@ -1,0 +1,237 @@
+//! Storage for Sluice: one API with SQLite and PostgreSQL behind it.
+//!
+//! Why this shape: every query is written once, in SQL both engines accept (`$1`
+//! placeholders, `ON CONFLICT`, `RETURNING`, BIGINT milliseconds for times), and run
+//! through [`Query`], which binds its arguments for whichever engine the [`Store`] holds.
+//! There is no sqlx `Any` driver involved: each engine keeps its own pool, types and
+//! migrations folder.
+//!
+//! SQLite runs in WAL mode with one *writer* connection (every write transaction starts
+//! with `BEGIN IMMEDIATE`, so writers queue in the pool instead of failing with
+//! `SQLITE_BUSY` half-way) and a pool of read-only readers. Space is reclaimed with small
+//! `incremental_vacuum` steps ([`Store::reclaim_space_step`]); a full `VACUUM` is never
+//! run while serving.
+//!
+//! Query methods live in the submodules, grouped by what they are about; writes happen
+//! inside a [`WriteTx`], so one activity's rows (object, activity, event log, side
+//! effects) commit together or not at all.
+
+mod accounts;
+pub use accounts::{AccountCounter, NewAccount, NewUser, ProfileUpdate};
+mod events;
+pub use events::NewEvent;
+mod migrate;
+mod oauth;
+pub use oauth::NewToken;
+mod query;
+mod rows;
+mod social;
+pub use social::{NewRelation, NotificationFilter, Relation, Side};
+mod statuses;
+pub use statuses::{AccountStatusFilter, ActivityRecord, Locality, MAX_THREAD_ROWS, Saved, StatusCounter, ViewerFlags};
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+pub use migrate::{SCHEMA_VERSION, SCHEMA_VERSION_MIN};
+pub use query::{Arg, Query};
+pub use rows::*;
+pub use sluice_model::Id;
+
+/// How long a connection waits for SQLite's write lock before giving up. Writes are
+/// short; five seconds only runs out when something is badly wrong.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Readers on SQLite: WAL lets them run beside the writer. Twice the 2 cores we plan for.
+const SQLITE_READERS: u32 = 4;
+/// PostgreSQL connections per process.
+const PG_MAX_CONNECTIONS: u32 = 16;
+/// How long to wait for a pooled connection before the request fails.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pages freed per incremental vacuum step (4 KiB pages: 1 MiB per step), small enough
+/// that the writer is never held for long.
+pub const VACUUM_STEP_PAGES: i64 = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migration(String),
+}
+
+impl StoreError {
+    pub fn from_sqlx(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(ref d) if d.is_unique_violation() => {
+                StoreError::Conflict(d.message().to_string())
+            }
+            e => StoreError::Db(e),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Pools {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// The database. Cheap to clone (pools are reference-counted).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) pools: Pools,
+}
+
+impl Store {
+    /// Opens the database at `url`: `postgres://…`/`postgresql://…`, or `sqlite://PATH`
+    /// (created if missing), and applies pending migrations.
+    pub async fn open(url: &str) -> Result<Store> {
+        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::open_postgres(url).await?
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            Self::open_sqlite(Path::new(path)).await?
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn open_sqlite(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Migration(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        // auto_vacuum must be set before the first table exists; sqlx applies it on
+        // connect, before the journal mode, so a new file gets INCREMENTAL.
+        let base = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .auto_vacuum(SqliteAutoVacuum::Incremental)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-16000");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(base.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(SQLITE_READERS)
+            .min_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(base.pragma("query_only", "true"))
+            .await?;
+        Ok(Store { pools: Pools::Sqlite { read, write } })
+    }
+
+    async fn open_postgres(url: &str) -> Result<Store> {
+        let opts = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(PG_MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(opts)
+            .await?;
+        Ok(Store { pools: Pools::Postgres(pool) })
+    }
+
+    pub fn kind(&self) -> EngineKind {
+        match self.pools {
+            Pools::Sqlite { .. } => EngineKind::Sqlite,
+            Pools::Postgres(_) => EngineKind::Postgres,
+        }
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a transaction never fails half-way for lack of it.
+    pub async fn begin(&self) -> Result<WriteTx> {
+        Ok(match &self.pools {
+            Pools::Sqlite { write, .. } => WriteTx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Postgres(pool) => WriteTx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// One step of space reclamation on SQLite: frees at most [`VACUUM_STEP_PAGES`]
+    /// pages. Returns how many free pages remain. A no-op (0) on PostgreSQL, whose
+    /// autovacuum does this job.
+    pub async fn reclaim_space_step(&self) -> Result<i64> {
+        let Pools::Sqlite { write, .. } = &self.pools else {
+            return Ok(0);
+        };
+        let mut conn = write.acquire().await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})")))
+            .execute(&mut *conn)
+            .await?;
+        let free: i64 = sqlx::query_scalar("PRAGMA freelist_count")
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(free)
+    }
+
+    /// The SQLite `auto_vacuum` mode (0 none, 1 full, 2 incremental); `None` on PostgreSQL.
+    pub async fn sqlite_auto_vacuum_mode(&self) -> Result<Option<i64>> {
+        let Pools::Sqlite { read, .. } = &self.pools else {
+            return Ok(None);
+        };
+        Ok(Some(sqlx::query_scalar("PRAGMA auto_vacuum").fetch_one(read).await?))
+    }
+
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Pools::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// A write transaction. Dropped without [`WriteTx::commit`], it rolls back.
+pub enum WriteTx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            WriteTx::Sqlite(t) => t.commit().await?,
+            WriteTx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub fn kind(&self) -> EngineKind {
+        match self {
+            WriteTx::Sqlite(_) => EngineKind::Sqlite,
+            WriteTx::Postgres(_) => EngineKind::Postgres,
+        }
+    }
+}

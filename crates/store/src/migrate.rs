@@ -1,0 +1,80 @@
+//! Schema migrations: one folder per engine (`migrations/sqlite`, `migrations/postgres`),
+//! embedded in the binary, applied in order, each in its own transaction.
+//!
+//! Migrations are *expand-only*: a new version adds tables, columns and indexes that the
+//! previous binary ignores, so during a rolling upgrade old and new code run side by side
+//! on one schema. [`SCHEMA_VERSION_MIN`] is the oldest schema this binary can serve.
+
+use crate::{EngineKind, Query, Result, Store, StoreError, query::Scalar};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
+    postgres: include_str!("../migrations/postgres/0001_initial.sql"),
+}];
+
+/// The schema version this binary creates.
+pub const SCHEMA_VERSION: i64 = 1;
+/// The oldest schema version this binary can run against.
+pub const SCHEMA_VERSION_MIN: i64 = 1;
+
+/// Key of the PostgreSQL advisory lock that serializes migrators across processes.
+const PG_MIGRATION_LOCK: i64 = 0x5_11CE_0001;
+
+impl Store {
+    /// Applies every migration not yet applied. Safe to call from several processes at
+    /// once: SQLite serializes on the write lock, PostgreSQL on an advisory lock.
+    pub async fn migrate(&self) -> Result<()> {
+        let mut tx = self.begin().await?;
+        if tx.kind() == EngineKind::Postgres {
+            tx.exec(Query::new("SELECT pg_advisory_xact_lock($1)").bind(PG_MIGRATION_LOCK))
+                .await?;
+        }
+        tx.exec(Query::new(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        ))
+        .await?;
+        let current = tx
+            .one::<Scalar>(Query::new("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations"))
+            .await?
+            .v;
+        if current > SCHEMA_VERSION {
+            tracing::info!(current, ours = SCHEMA_VERSION, "database schema is newer than this binary");
+        }
+        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+            let sql = match tx.kind() {
+                EngineKind::Sqlite => m.sqlite,
+                EngineKind::Postgres => m.postgres,
+            };
+            tx.exec_script(sql)
+                .await
+                .map_err(|e| StoreError::Migration(format!("{} ({}): {e}", m.version, m.name)))?;
+            tx.exec(
+                Query::new("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                    .bind(m.version)
+                    .bind(m.name)
+                    .bind(sluice_model::id::now_millis()),
+            )
+            .await?;
+            tracing::info!(version = m.version, name = m.name, "applied migration");
+        }
+        tx.commit().await
+    }
+
+    /// The newest migration applied to the database.
+    pub async fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .one::<Scalar>(Query::new("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations"))
+            .await?
+            .v)
+    }
+}

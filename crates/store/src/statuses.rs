@@ -1,0 +1,529 @@
+//! Statuses (posts and reblogs), their edits, mentions and hashtags, the timelines built
+//! from them, and the activities that created them.
+
+use sluice_model::Id;
+
+use crate::{
+    EditRow, ListedId, Page, PairRow, Query, Result, STATUS_COLUMNS, StatusRow, Store, TagRow,
+    WriteTx, query::Scalar,
+};
+
+/// The most statuses of one thread loaded for a context view. Mastodon caps ancestors at
+/// 40 and descendants at a few thousand; a thread larger than this is shown truncated.
+pub const MAX_THREAD_ROWS: i64 = 4096;
+
+fn select_statuses() -> Query {
+    Query::new(format!("SELECT {STATUS_COLUMNS} FROM statuses s WHERE 1 = 1"))
+}
+
+/// Who is reading: filters a query by blocks and mutes in both directions.
+fn hide_blocked_and_muted(q: &mut Query, viewer: Option<Id>, col: &str) {
+    if let Some(me) = viewer {
+        let p = q.arg(me);
+        q.push(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.account_id = {p} AND b.target_account_id = {col})
+                 OR (b.account_id = {col} AND b.target_account_id = {p}))
+              AND NOT EXISTS (SELECT 1 FROM mutes mu WHERE mu.account_id = {p} AND mu.target_account_id = {col})"
+        ));
+    }
+}
+
+/// Filters for `GET /api/v1/accounts/:id/statuses`.
+#[derive(Debug, Clone, Default)]
+pub struct AccountStatusFilter {
+    pub exclude_replies: bool,
+    pub exclude_reblogs: bool,
+    pub tagged: Option<String>,
+    /// What the viewer may see: public+unlisted, plus private when following (or self),
+    /// plus direct when self.
+    pub include_private: bool,
+    pub include_direct_for: Option<Id>,
+}
+
+/// Which part of the public timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locality {
+    All,
+    Local,
+    Remote,
+}
+
+impl Store {
+    pub async fn status(&self, id: Id) -> Result<Option<StatusRow>> {
+        let mut q = select_statuses();
+        let p = q.arg(id);
+        q.push(&format!(" AND s.id = {p}"));
+        self.opt(q).await
+    }
+
+    pub async fn statuses(&self, ids: &[Id]) -> Result<Vec<StatusRow>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut q = select_statuses();
+        let list = q.in_list(ids);
+        q.push(&format!(" AND s.id IN {list}"));
+        self.all(q).await
+    }
+
+    pub async fn status_by_uri(&self, uri: &str) -> Result<Option<StatusRow>> {
+        let mut q = select_statuses();
+        let p = q.arg(uri);
+        q.push(&format!(" AND s.uri = {p}"));
+        self.opt(q).await
+    }
+
+    /// The viewer's reblog of a status, if any.
+    pub async fn reblog_by(&self, account_id: Id, status_id: Id) -> Result<Option<StatusRow>> {
+        let mut q = select_statuses();
+        let a = q.arg(account_id);
+        let s = q.arg(status_id);
+        q.push(&format!(" AND s.account_id = {a} AND s.reblog_of_id = {s}"));
+        self.opt(q).await
+    }
+
+    /// Home: the viewer's own statuses and those of accounts they follow (reblogs
+    /// included unless hidden for that follow), minus direct messages, minus replies to
+    /// people the viewer does not follow, minus blocked and muted accounts.
+    pub async fn home_timeline(&self, me: Id, page: Page) -> Result<Vec<StatusRow>> {
+        let mut q = select_statuses();
+        let p = q.arg(me);
+        q.push(&format!(
+            " AND (s.account_id = {p} OR s.account_id IN (SELECT f.target_account_id FROM follows f WHERE f.account_id = {p}
+                     AND (s.reblog_of_id IS NULL OR f.show_reblogs = TRUE)))
+              AND s.visibility <> 'direct'
+              AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id = s.account_id
+                   OR s.in_reply_to_account_id = {p}
+                   OR s.in_reply_to_account_id IN (SELECT f2.target_account_id FROM follows f2 WHERE f2.account_id = {p}))
+              AND (s.reblog_of_id IS NULL OR NOT EXISTS (SELECT 1 FROM statuses r WHERE r.id = s.reblog_of_id AND (
+                     EXISTS (SELECT 1 FROM blocks b WHERE (b.account_id = {p} AND b.target_account_id = r.account_id)
+                                                     OR (b.account_id = r.account_id AND b.target_account_id = {p}))
+                     OR EXISTS (SELECT 1 FROM mutes mu WHERE mu.account_id = {p} AND mu.target_account_id = r.account_id))))"
+        ));
+        q.push(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM mutes mu WHERE mu.account_id = {p} AND mu.target_account_id = s.account_id)"
+        ));
+        page.apply(&mut q, "s.id");
+        Ok(page.finish(self.all(q).await?))
+    }
+
+    /// Public timeline: public, original (no reblogs), not replies to others.
+    pub async fn public_timeline(&self, viewer: Option<Id>, locality: Locality, page: Page) -> Result<Vec<StatusRow>> {
+        let mut q = select_statuses();
+        q.push(
+            " AND s.visibility = 'public' AND s.reblog_of_id IS NULL
+              AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id = s.account_id)",
+        );
+        match locality {
+            Locality::All => {}
+            Locality::Local => {
+                q.push(" AND s.local = TRUE");
+            }
+            Locality::Remote => {
+                q.push(" AND s.local = FALSE");
+            }
+        }
+        hide_blocked_and_muted(&mut q, viewer, "s.account_id");
+        page.apply(&mut q, "s.id");
+        Ok(page.finish(self.all(q).await?))
+    }
+
+    /// Public statuses carrying a hashtag.
+    pub async fn tag_timeline(&self, tag: &str, viewer: Option<Id>, local_only: bool, page: Page) -> Result<Vec<StatusRow>> {
+        let mut q = select_statuses();
+        let t = q.arg(tag.to_lowercase());
+        q.push(&format!(
+            " AND s.visibility = 'public' AND s.reblog_of_id IS NULL
+              AND s.id IN (SELECT st.status_id FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE t.name = {t})"
+        ));
+        if local_only {
+            q.push(" AND s.local = TRUE");
+        }
+        hide_blocked_and_muted(&mut q, viewer, "s.account_id");
+        page.apply(&mut q, "s.id");
+        Ok(page.finish(self.all(q).await?))
+    }
+
+    pub async fn account_statuses(&self, account_id: Id, f: &AccountStatusFilter, page: Page) -> Result<Vec<StatusRow>> {
+        let mut q = select_statuses();
+        let a = q.arg(account_id);
+        q.push(&format!(" AND s.account_id = {a}"));
+        let mut vis = vec!["'public'", "'unlisted'"];
+        if f.include_private {
+            vis.push("'private'");
+        }
+        let vis_sql = vis.join(", ");
+        match f.include_direct_for {
+            Some(viewer) if viewer == account_id => {
+                q.push(" AND 1 = 1");
+            }
+            Some(viewer) => {
+                let v = q.arg(viewer);
+                q.push(&format!(
+                    " AND (s.visibility IN ({vis_sql}) OR (s.visibility = 'direct' AND EXISTS
+                       (SELECT 1 FROM mentions m WHERE m.status_id = s.id AND m.account_id = {v})))"
+                ));
+            }
+            None => {
+                q.push(&format!(" AND s.visibility IN ({vis_sql})"));
+            }
+        }
+        if f.exclude_replies {
+            q.push(" AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id)");
+        }
+        if f.exclude_reblogs {
+            q.push(" AND s.reblog_of_id IS NULL");
+        }
+        if let Some(tag) = &f.tagged {
+            let t = q.arg(tag.to_lowercase());
+            q.push(&format!(
+                " AND s.id IN (SELECT st.status_id FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE t.name = {t})"
+            ));
+        }
+        page.apply(&mut q, "s.id");
+        Ok(page.finish(self.all(q).await?))
+    }
+
+    /// Every status of a thread, oldest first, at most [`MAX_THREAD_ROWS`].
+    pub async fn thread(&self, thread_id: Id) -> Result<Vec<StatusRow>> {
+        let mut q = select_statuses();
+        let t = q.arg(thread_id);
+        let l = q.arg(MAX_THREAD_ROWS);
+        q.push(&format!(" AND s.thread_id = {t} AND s.reblog_of_id IS NULL ORDER BY s.id LIMIT {l}"));
+        self.all(q).await
+    }
+
+    pub async fn edits(&self, status_id: Id) -> Result<Vec<EditRow>> {
+        self.all(Query::new("SELECT * FROM status_edits WHERE status_id = $1 ORDER BY id").bind(status_id))
+            .await
+    }
+
+    /// `(status_id, account_id)` of every mention in the given statuses.
+    pub async fn mentions_of(&self, status_ids: &[Id]) -> Result<Vec<PairRow>> {
+        let mut q = Query::new("SELECT status_id AS a, account_id AS b FROM mentions WHERE status_id IN ");
+        let list = q.in_list(status_ids);
+        q.push(&list);
+        self.all(q).await
+    }
+
+    pub async fn tags_of(&self, status_ids: &[Id]) -> Result<Vec<TagRow>> {
+        let mut q = Query::new(
+            "SELECT st.status_id, t.name FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ",
+        );
+        let list = q.in_list(status_ids);
+        q.push(&list);
+        self.all(q).await
+    }
+
+    /// Of the given statuses, those the viewer favourited / bookmarked / reblogged.
+    pub async fn viewer_flags(&self, viewer: Id, status_ids: &[Id]) -> Result<ViewerFlags> {
+        if status_ids.is_empty() {
+            return Ok(ViewerFlags::default());
+        }
+        let of_viewer = |select: &str, col: &str| {
+            let mut q = Query::new(select);
+            let v = q.arg(viewer);
+            let list = q.in_list(status_ids);
+            q.push(&format!(" WHERE account_id = {v} AND {col} IN {list}"));
+            q
+        };
+        let fav: Vec<Scalar> = self.all(of_viewer("SELECT status_id AS v FROM favourites", "status_id")).await?;
+        let bm: Vec<Scalar> = self.all(of_viewer("SELECT status_id AS v FROM bookmarks", "status_id")).await?;
+        let rb: Vec<Scalar> = self.all(of_viewer("SELECT reblog_of_id AS v FROM statuses", "reblog_of_id")).await?;
+        Ok(ViewerFlags {
+            favourited: fav.into_iter().map(|r| r.v).collect(),
+            bookmarked: bm.into_iter().map(|r| r.v).collect(),
+            reblogged: rb.into_iter().map(|r| r.v).collect(),
+        })
+    }
+
+    /// Accounts that favourited a status, paged by the favourite's id.
+    pub async fn favourited_by(&self, status_id: Id, page: Page) -> Result<Vec<ListedId>> {
+        let mut q = Query::new("SELECT id AS rel_id, account_id AS item_id FROM favourites WHERE status_id = ");
+        let p = q.arg(status_id);
+        q.push(&p);
+        page.apply(&mut q, "id");
+        Ok(page.finish(self.all(q).await?))
+    }
+
+    /// Accounts that reblogged a status, paged by the reblog's id.
+    pub async fn reblogged_by(&self, status_id: Id, page: Page) -> Result<Vec<ListedId>> {
+        let mut q = Query::new("SELECT id AS rel_id, account_id AS item_id FROM statuses WHERE reblog_of_id = ");
+        let p = q.arg(status_id);
+        q.push(&p);
+        page.apply(&mut q, "id");
+        Ok(page.finish(self.all(q).await?))
+    }
+
+    /// Statuses the account favourited (or bookmarked), paged by that row's id.
+    pub async fn saved_statuses(&self, account_id: Id, kind: Saved, page: Page) -> Result<Vec<ListedId>> {
+        let table = match kind {
+            Saved::Favourites => "favourites",
+            Saved::Bookmarks => "bookmarks",
+        };
+        let mut q = Query::new(format!("SELECT id AS rel_id, status_id AS item_id FROM {table} WHERE account_id = "));
+        let p = q.arg(account_id);
+        q.push(&p);
+        page.apply(&mut q, "id");
+        Ok(page.finish(self.all(q).await?))
+    }
+
+    /// The status created earlier with this idempotency key, if any.
+    pub async fn idempotent_status(&self, account_id: Id, key: &str) -> Result<Option<Id>> {
+        Ok(self
+            .opt::<Scalar>(
+                Query::new("SELECT status_id AS v FROM idempotency_keys WHERE account_id = $1 AND key = $2")
+                    .bind(account_id)
+                    .bind(key),
+            )
+            .await?
+            .map(|r| r.v))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Saved {
+    Favourites,
+    Bookmarks,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ViewerFlags {
+    pub favourited: std::collections::HashSet<Id>,
+    pub bookmarked: std::collections::HashSet<Id>,
+    pub reblogged: std::collections::HashSet<Id>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum StatusCounter {
+    Replies,
+    Reblogs,
+    Favourites,
+}
+
+impl WriteTx {
+    pub async fn status(&mut self, id: Id) -> Result<Option<StatusRow>> {
+        let mut q = select_statuses();
+        let p = q.arg(id);
+        q.push(&format!(" AND s.id = {p}"));
+        self.opt(q).await
+    }
+
+    pub async fn insert_status(&mut self, s: &StatusRow) -> Result<()> {
+        self.exec(
+            Query::new(
+                "INSERT INTO statuses (id, uri, url, account_id, in_reply_to_id, in_reply_to_account_id,
+                   reblog_of_id, thread_id, object_type, content, source_text, spoiler_text, sensitive,
+                   visibility, language, local, application_id, created_at, edited_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+            )
+            .bind(s.id)
+            .bind(&s.uri)
+            .bind(&s.url)
+            .bind(s.account_id)
+            .bind(s.in_reply_to_id)
+            .bind(s.in_reply_to_account_id)
+            .bind(s.reblog_of_id)
+            .bind(s.thread_id)
+            .bind(&s.object_type)
+            .bind(&s.content)
+            .bind(&s.source_text)
+            .bind(&s.spoiler_text)
+            .bind(s.sensitive)
+            .bind(&s.visibility)
+            .bind(s.language.clone())
+            .bind(s.local)
+            .bind(s.application_id)
+            .bind(s.created_at)
+            .bind(s.edited_at)
+            .bind(s.updated_at),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Replaces the editable parts of a status.
+    pub async fn update_status_content(&mut self, s: &StatusRow) -> Result<()> {
+        self.exec(
+            Query::new(
+                "UPDATE statuses SET content = $1, source_text = $2, spoiler_text = $3, sensitive = $4,
+                   language = $5, edited_at = $6, updated_at = $7 WHERE id = $8",
+            )
+            .bind(&s.content)
+            .bind(&s.source_text)
+            .bind(&s.spoiler_text)
+            .bind(s.sensitive)
+            .bind(s.language.clone())
+            .bind(s.edited_at)
+            .bind(s.updated_at)
+            .bind(s.id),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_edit(&mut self, e: &EditRow) -> Result<()> {
+        self.exec(
+            Query::new(
+                "INSERT INTO status_edits (id, status_id, content, source_text, spoiler_text, sensitive, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(e.id)
+            .bind(e.status_id)
+            .bind(&e.content)
+            .bind(&e.source_text)
+            .bind(&e.spoiler_text)
+            .bind(e.sensitive)
+            .bind(e.created_at),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a status and everything that hangs off it (mentions, tags, favourites,
+    /// bookmarks, edits, notifications about it). Reblogs of it are separate statuses:
+    /// the engine deletes them through the pipeline first.
+    pub async fn delete_status(&mut self, id: Id) -> Result<u64> {
+        for sql in [
+            "DELETE FROM mentions WHERE status_id = $1",
+            "DELETE FROM status_tags WHERE status_id = $1",
+            "DELETE FROM favourites WHERE status_id = $1",
+            "DELETE FROM bookmarks WHERE status_id = $1",
+            "DELETE FROM status_edits WHERE status_id = $1",
+            "DELETE FROM notifications WHERE status_id = $1",
+        ] {
+            self.exec(Query::new(sql).bind(id)).await?;
+        }
+        self.exec(Query::new("DELETE FROM statuses WHERE id = $1").bind(id)).await
+    }
+
+    pub async fn set_mentions(&mut self, status_id: Id, accounts: &[Id]) -> Result<()> {
+        self.exec(Query::new("DELETE FROM mentions WHERE status_id = $1").bind(status_id))
+            .await?;
+        for a in accounts {
+            self.exec(
+                Query::new("INSERT INTO mentions (status_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(status_id)
+                    .bind(*a),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Links the status to these (lowercase) hashtags, creating tags as needed.
+    pub async fn set_tags(&mut self, status_id: Id, names: &[String], new_id: &dyn Fn() -> Id, now: i64) -> Result<()> {
+        self.exec(Query::new("DELETE FROM status_tags WHERE status_id = $1").bind(status_id))
+            .await?;
+        for name in names {
+            self.exec(
+                Query::new("INSERT INTO tags (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
+                    .bind(new_id())
+                    .bind(name)
+                    .bind(now),
+            )
+            .await?;
+            self.exec(
+                Query::new(
+                    "INSERT INTO status_tags (status_id, tag_id) SELECT $1, id FROM tags WHERE name = $2
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(status_id)
+                .bind(name),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn bump_status_counter(&mut self, status_id: Id, counter: StatusCounter, delta: i64) -> Result<()> {
+        let col = match counter {
+            StatusCounter::Replies => "replies_count",
+            StatusCounter::Reblogs => "reblogs_count",
+            StatusCounter::Favourites => "favourites_count",
+        };
+        self.exec(
+            Query::new(format!(
+                "UPDATE statuses SET {col} = CASE WHEN {col} + $1 < 0 THEN 0 ELSE {col} + $1 END WHERE id = $2"
+            ))
+            .bind(delta)
+            .bind(status_id),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Records an activity with its addressing. Returns false when an activity with this
+    /// id was stored before (a repeated delivery), which the caller treats as done.
+    pub async fn insert_activity(&mut self, a: &ActivityRecord) -> Result<bool> {
+        let n = self
+            .exec(
+                Query::new(
+                    "INSERT INTO activities (id, uri, kind, actor_id, object_uri, local, to_json, cc_json, json, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (uri) DO NOTHING",
+                )
+                .bind(a.id)
+                .bind(&a.uri)
+                .bind(&a.kind)
+                .bind(a.actor_id)
+                .bind(&a.object_uri)
+                .bind(a.local)
+                .bind(&a.to_json)
+                .bind(&a.cc_json)
+                .bind(&a.json)
+                .bind(a.created_at),
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    pub async fn insert_tombstone(&mut self, uri: &str, account_id: Id, now: i64) -> Result<()> {
+        self.exec(
+            Query::new(
+                "INSERT INTO tombstones (uri, account_id, deleted_at) VALUES ($1, $2, $3) ON CONFLICT (uri) DO NOTHING",
+            )
+            .bind(uri)
+            .bind(account_id)
+            .bind(now),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Claims an idempotency key for a new status. False when the key was used before.
+    pub async fn claim_idempotency_key(&mut self, account_id: Id, key: &str, status_id: Id, now: i64) -> Result<bool> {
+        let n = self
+            .exec(
+                Query::new(
+                    "INSERT INTO idempotency_keys (account_id, key, status_id, created_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (account_id, key) DO NOTHING",
+                )
+                .bind(account_id)
+                .bind(key)
+                .bind(status_id)
+                .bind(now),
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    pub async fn prune_idempotency_keys(&mut self, before: i64) -> Result<u64> {
+        self.exec(Query::new("DELETE FROM idempotency_keys WHERE created_at < $1").bind(before))
+            .await
+    }
+}
+
+/// A row of `activities`.
+#[derive(Debug, Clone)]
+pub struct ActivityRecord {
+    pub id: Id,
+    pub uri: String,
+    pub kind: String,
+    pub actor_id: Id,
+    pub object_uri: String,
+    pub local: bool,
+    pub to_json: String,
+    pub cc_json: String,
+    pub json: String,
+    pub created_at: i64,
+}
