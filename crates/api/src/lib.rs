@@ -1,1 +1,146 @@
+//! HTTP routes: the Mastodon REST API, OAuth, instance metadata, web pages and feeds.
+//!
+//! Handlers are thin: parse ([`params::Params`]), authorize ([`auth::Auth`]), call the
+//! engine, render. The layers around them bound every request: a body size limit, a
+//! deadline on every non-streaming request, a panic guard that turns a panic into that
+//! request's 500 while the server keeps serving, CORS where Mastodon has it.
 
+pub mod auth;
+pub mod error;
+pub mod paging;
+pub mod params;
+pub mod ratelimit;
+mod routes;
+mod web;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use sluice_engine::Engine;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowHeaders, Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+
+pub use ratelimit::{Limit, RateLimiter};
+
+/// The Mastodon API version we implement, and our own version, combined the way clients
+/// parse it (`4.3.0 (compatible; Sluice 0.1.0)`).
+pub const MASTODON_VERSION: &str = "4.3.0";
+pub const SLUICE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub fn version_string() -> String {
+    format!("{MASTODON_VERSION} (compatible; Sluice {SLUICE_VERSION})")
+}
+
+/// What the HTTP layer needs from configuration.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub title: String,
+    pub description: String,
+    pub contact_email: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Deadline for a non-streaming request.
+    pub request_timeout: Duration,
+    /// `ws://…` or `wss://…` base for the streaming API.
+    pub streaming_url: String,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub config: Arc<ApiConfig>,
+    pub limits: Arc<RateLimiter>,
+    pub(crate) pages: Arc<web::Pages>,
+}
+
+impl AppState {
+    pub fn new(engine: Arc<Engine>, config: ApiConfig, limits: RateLimiter) -> Self {
+        AppState {
+            engine,
+            config: Arc::new(config),
+            limits: Arc::new(limits),
+            pages: Arc::new(web::Pages::new()),
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        self.engine.urls.base()
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([
+            header::LINK,
+            header::HeaderName::from_static("x-ratelimit-reset"),
+            header::HeaderName::from_static("x-ratelimit-limit"),
+            header::HeaderName::from_static("x-ratelimit-remaining"),
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(Duration::from_secs(3600));
+    let timeout = state.config.request_timeout;
+    Router::new()
+        .merge(routes::api_routes().layer(cors))
+        .merge(routes::oauth_pages())
+        .merge(web::routes())
+        .fallback(|| async { error::ApiError::not_found() })
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            deadline(req, next, timeout)
+        }))
+        .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state)
+}
+
+/// Ends a request that runs past its deadline with 503, freeing its resources.
+async fn deadline(req: Request, next: Next, timeout: Duration) -> Response {
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => error::ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Request timed out")
+            .into_response(),
+    }
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.entry(header::X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("DENY"));
+    r
+}
+
+fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let msg = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown");
+    tracing::error!(panic = msg, "a request handler panicked");
+    error::ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error").into_response()
+}

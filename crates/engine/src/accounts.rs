@@ -8,7 +8,9 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use serde_json::json;
 use sluice_model::{Id, content};
-use sluice_store::{AccountRow, NewAccount, NewRelation, NewUser, ProfileUpdate, Relation, Saved, UserRow};
+use sluice_store::{
+    AccountRow, NewAccount, NewRelation, NewUser, ProfileUpdate, Relation, Saved, UserRow,
+};
 
 use crate::{Engine, EngineError, Registrations, Result};
 
@@ -53,7 +55,11 @@ pub async fn hash_password(password: String) -> Result<String> {
 pub async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -67,40 +73,71 @@ fn valid_username(name: &str) -> bool {
 }
 
 fn field_error(field: &str, code: &str, description: &str) -> (String, serde_json::Value) {
-    (field.to_string(), json!([{ "error": code, "description": description }]))
+    (
+        field.to_string(),
+        json!([{ "error": code, "description": description }]),
+    )
 }
 
 impl Engine {
     /// Creates a local account and user. `approved` is false when registrations need
     /// approval (the admin CLI always creates approved users).
-    pub async fn register(&self, r: Registration, via_admin: bool) -> Result<(AccountRow, UserRow)> {
+    pub async fn register(
+        &self,
+        r: Registration,
+        via_admin: bool,
+    ) -> Result<(AccountRow, UserRow)> {
         if !via_admin {
             match self.config.registrations {
                 Registrations::Closed => {
-                    return Err(EngineError::forbidden("Registrations are closed on this server"));
+                    return Err(EngineError::forbidden(
+                        "Registrations are closed on this server",
+                    ));
                 }
                 Registrations::Open | Registrations::Approval => {}
             }
         }
         let mut errors = serde_json::Map::new();
         if !valid_username(&r.username) {
-            let (k, v) = field_error("username", "ERR_INVALID", "must contain only letters, numbers and underscores (at most 30)");
+            let (k, v) = field_error(
+                "username",
+                "ERR_INVALID",
+                "must contain only letters, numbers and underscores (at most 30)",
+            );
             errors.insert(k, v);
-        } else if self.store.account_by_acct(&r.username, self.urls.domain()).await?.is_some() {
+        } else if self
+            .store
+            .account_by_acct(&r.username, self.urls.domain())
+            .await?
+            .is_some()
+        {
             let (k, v) = field_error("username", "ERR_TAKEN", "is already taken");
             errors.insert(k, v);
         }
         let email = r.email.trim().to_string();
-        if !(email.contains('@') && email.len() <= 320 && !email.starts_with('@') && !email.ends_with('@')) {
+        if !(email.contains('@')
+            && email.len() <= 320
+            && !email.starts_with('@')
+            && !email.ends_with('@'))
+        {
             let (k, v) = field_error("email", "ERR_INVALID", "is not a valid e-mail address");
             errors.insert(k, v);
-        } else if self.store.user_by_login(&email).await?.is_some_and(|u| u.email.eq_ignore_ascii_case(&email)) {
+        } else if self
+            .store
+            .user_by_login(&email)
+            .await?
+            .is_some_and(|u| u.email.eq_ignore_ascii_case(&email))
+        {
             let (k, v) = field_error("email", "ERR_TAKEN", "is already taken");
             errors.insert(k, v);
         }
         let plen = r.password.chars().count();
         if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&plen) {
-            let (k, v) = field_error("password", "ERR_INVALID", "must be between 8 and 72 characters");
+            let (k, v) = field_error(
+                "password",
+                "ERR_INVALID",
+                "must be between 8 and 72 characters",
+            );
             errors.insert(k, v);
         }
         if !via_admin && !r.agreement {
@@ -136,7 +173,11 @@ impl Engine {
             password_hash: hash,
             admin: r.admin,
             approved: via_admin || self.config.registrations == Registrations::Open,
-            locale: if r.locale.is_empty() { "en".into() } else { r.locale.clone() },
+            locale: if r.locale.is_empty() {
+                "en".into()
+            } else {
+                r.locale.clone()
+            },
             registration_reason: r.reason.clone(),
         };
         let mut tx = self.store.begin().await?;
@@ -171,48 +212,69 @@ impl Engine {
         let Some(user) = user else {
             // Spend the same time as a real check, so timing does not reveal accounts.
             let _ = hash_password(password.to_string()).await;
-            return Err(EngineError::Unauthorized("Invalid login or password".into()));
+            return Err(EngineError::Unauthorized(
+                "Invalid login or password".into(),
+            ));
         };
         if !verify_password(password.to_string(), user.password_hash.clone()).await {
-            return Err(EngineError::Unauthorized("Invalid login or password".into()));
+            return Err(EngineError::Unauthorized(
+                "Invalid login or password".into(),
+            ));
         }
         if user.disabled {
             return Err(EngineError::forbidden("Your login is currently disabled"));
         }
         if !user.approved {
-            return Err(EngineError::forbidden("Your login is currently pending approval"));
+            return Err(EngineError::forbidden(
+                "Your login is currently pending approval",
+            ));
         }
         Ok(user)
     }
 
     /// Applies `update_credentials`. Text is validated and the bio rendered to HTML.
-    pub async fn update_profile(&self, account: &AccountRow, mut p: ProfileUpdate) -> Result<AccountRow> {
+    pub async fn update_profile(
+        &self,
+        account: &AccountRow,
+        mut p: ProfileUpdate,
+    ) -> Result<AccountRow> {
         if let Some(name) = &p.display_name
             && name.chars().count() > MAX_DISPLAY_NAME_CHARS
         {
-            return Err(EngineError::invalid("Validation failed: Display name is too long (maximum is 30 characters)"));
+            return Err(EngineError::invalid(
+                "Validation failed: Display name is too long (maximum is 30 characters)",
+            ));
         }
         if let Some(note) = p.note.take() {
             if note.chars().count() > MAX_NOTE_CHARS {
-                return Err(EngineError::invalid("Validation failed: Note is too long (maximum is 500 characters)"));
+                return Err(EngineError::invalid(
+                    "Validation failed: Note is too long (maximum is 500 characters)",
+                ));
             }
             let html = content::plain_to_html(&note, &|t| self.urls.tag(t), &|_| None);
             p.note = Some(content::sanitize_html(&html));
             p.note_source = Some(note);
         }
         if let Some(fields) = &p.fields {
-            let parsed: Vec<sluice_model::api::Field> =
-                serde_json::from_str(fields).map_err(|_| EngineError::invalid("fields_attributes is malformed"))?;
+            let parsed: Vec<sluice_model::api::Field> = serde_json::from_str(fields)
+                .map_err(|_| EngineError::invalid("fields_attributes is malformed"))?;
             if parsed.len() > MAX_FIELDS
-                || parsed.iter().any(|f| f.name.chars().count() > MAX_FIELD_CHARS || f.value.chars().count() > MAX_FIELD_CHARS)
+                || parsed.iter().any(|f| {
+                    f.name.chars().count() > MAX_FIELD_CHARS
+                        || f.value.chars().count() > MAX_FIELD_CHARS
+                })
             {
-                return Err(EngineError::invalid("Validation failed: too many or too long profile fields"));
+                return Err(EngineError::invalid(
+                    "Validation failed: too many or too long profile fields",
+                ));
             }
         }
         if let Some(v) = &p.default_visibility
             && sluice_model::Visibility::parse(v).is_none()
         {
-            return Err(EngineError::invalid("Validation failed: source[privacy] is not a visibility"));
+            return Err(EngineError::invalid(
+                "Validation failed: source[privacy] is not a visibility",
+            ));
         }
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
@@ -230,15 +292,27 @@ impl Engine {
             .await?;
         tx.commit().await?;
         self.published(last);
-        self.store.account(account.id).await?.ok_or(EngineError::NotFound)
+        self.store
+            .account(account.id)
+            .await?
+            .ok_or(EngineError::NotFound)
     }
 
     /// Mutes an account (optionally only for `duration_secs`). Not federated.
-    pub async fn mute(&self, me: Id, target: Id, notifications: bool, duration_secs: Option<i64>) -> Result<()> {
+    pub async fn mute(
+        &self,
+        me: Id,
+        target: Id,
+        notifications: bool,
+        duration_secs: Option<i64>,
+    ) -> Result<()> {
         if me == target {
             return Err(EngineError::forbidden("You cannot mute yourself"));
         }
-        self.store.account(target).await?.ok_or(EngineError::NotFound)?;
+        self.store
+            .account(target)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         let now = sluice_model::id::now_millis();
         let row = NewRelation {
             id: self.new_id(),
@@ -252,18 +326,25 @@ impl Engine {
         };
         let mut tx = self.store.begin().await?;
         tx.insert_relation(Relation::Mute, &row).await?;
-        let last = tx.append_events(&[relationship_event(me, target)], now).await?;
+        let last = tx
+            .append_events(&[relationship_event(me, target)], now)
+            .await?;
         tx.commit().await?;
         self.published(last);
         Ok(())
     }
 
     pub async fn unmute(&self, me: Id, target: Id) -> Result<()> {
-        self.store.account(target).await?.ok_or(EngineError::NotFound)?;
+        self.store
+            .account(target)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
         tx.delete_relation(Relation::Mute, me, target).await?;
-        let last = tx.append_events(&[relationship_event(me, target)], now).await?;
+        let last = tx
+            .append_events(&[relationship_event(me, target)], now)
+            .await?;
         tx.commit().await?;
         self.published(last);
         Ok(())
@@ -274,7 +355,8 @@ impl Engine {
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
         if on {
-            tx.insert_saved(Saved::Bookmarks, self.new_id(), me, status, "", now).await?;
+            tx.insert_saved(Saved::Bookmarks, self.new_id(), me, status, "", now)
+                .await?;
         } else {
             tx.delete_saved(Saved::Bookmarks, me, status).await?;
         }

@@ -48,6 +48,10 @@ impl EngineError {
     }
     pub fn oauth(code: &'static str, description: impl Into<String>) -> Self {
         let status = if code == "invalid_client" { 401 } else { 400 };
-        EngineError::OAuth { code, description: description.into(), status }
+        EngineError::OAuth {
+            code,
+            description: description.into(),
+            status,
+        }
     }
 }

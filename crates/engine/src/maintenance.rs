@@ -33,7 +33,11 @@ impl Engine {
         for _ in 0..MAX_BATCHES_PER_RUN {
             let n = self
                 .store
-                .prune_events(now - self.config.event_retention_ms, self.config.event_max_rows, PRUNE_BATCH)
+                .prune_events(
+                    now - self.config.event_retention_ms,
+                    self.config.event_max_rows,
+                    PRUNE_BATCH,
+                )
                 .await?;
             report.events_pruned += n;
             if n < PRUNE_BATCH as u64 {
@@ -42,7 +46,8 @@ impl Engine {
         }
         let mut tx = self.store.begin().await?;
         tx.prune_oauth(now, now - REVOKED_TOKEN_KEEP_MS).await?;
-        tx.prune_idempotency_keys(now - crate::pipeline::IDEMPOTENCY_TTL_MS).await?;
+        tx.prune_idempotency_keys(now - crate::pipeline::IDEMPOTENCY_TTL_MS)
+            .await?;
         tx.commit().await?;
         for _ in 0..MAX_VACUUM_STEPS_PER_RUN {
             report.free_pages_left = self.store.reclaim_space_step().await?;
@@ -55,7 +60,10 @@ impl Engine {
     }
 
     /// Runs [`Engine::maintain`] every [`INTERVAL`] until the token is cancelled.
-    pub fn spawn_maintenance(self: &Arc<Self>, shutdown: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_maintenance(
+        self: &Arc<Self>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
         let engine = self.clone();
         tokio::spawn(async move {
             let mut shutdown = shutdown;
@@ -65,7 +73,9 @@ impl Engine {
                     _ = shutdown.changed() => return,
                 }
                 match engine.maintain().await {
-                    Ok(r) if r.events_pruned > 0 => tracing::debug!(pruned = r.events_pruned, "maintenance"),
+                    Ok(r) if r.events_pruned > 0 => {
+                        tracing::debug!(pruned = r.events_pruned, "maintenance")
+                    }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "maintenance failed"),
                 }

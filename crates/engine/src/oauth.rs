@@ -87,24 +87,42 @@ impl Engine {
     pub async fn create_app(&self, a: NewApp) -> Result<AppRow> {
         let name = a.name.trim();
         if name.is_empty() {
-            return Err(EngineError::invalid("Validation failed: Application name can't be blank"));
+            return Err(EngineError::invalid(
+                "Validation failed: Application name can't be blank",
+            ));
         }
         if name.chars().count() > MAX_APP_NAME_CHARS {
-            return Err(EngineError::invalid("Validation failed: Application name is too long"));
+            return Err(EngineError::invalid(
+                "Validation failed: Application name is too long",
+            ));
         }
         if a.redirect_uris.is_empty() {
-            return Err(EngineError::invalid("Validation failed: Redirect URI can't be blank"));
+            return Err(EngineError::invalid(
+                "Validation failed: Redirect URI can't be blank",
+            ));
         }
         if a.redirect_uris.len() > MAX_REDIRECT_URIS {
-            return Err(EngineError::invalid("Validation failed: too many redirect URIs"));
+            return Err(EngineError::invalid(
+                "Validation failed: too many redirect URIs",
+            ));
         }
         for uri in &a.redirect_uris {
-            if uri.len() > MAX_REDIRECT_URI_CHARS || (uri != OOB_REDIRECT && url::Url::parse(uri).is_err()) {
-                return Err(EngineError::invalid("Validation failed: Redirect URI must be an absolute URI."));
+            if uri.len() > MAX_REDIRECT_URI_CHARS
+                || (uri != OOB_REDIRECT && url::Url::parse(uri).is_err())
+            {
+                return Err(EngineError::invalid(
+                    "Validation failed: Redirect URI must be an absolute URI.",
+                ));
             }
         }
-        let scopes = Scopes::parse(if a.scopes.trim().is_empty() { "read" } else { &a.scopes })
-            .map_err(|bad| EngineError::invalid(format!("Validation failed: Scopes are invalid ({bad})")))?;
+        let scopes = Scopes::parse(if a.scopes.trim().is_empty() {
+            "read"
+        } else {
+            &a.scopes
+        })
+        .map_err(|bad| {
+            EngineError::invalid(format!("Validation failed: Scopes are invalid ({bad})"))
+        })?;
         let app = AppRow {
             id: self.new_id(),
             name: name.to_string(),
@@ -127,9 +145,18 @@ impl Engine {
             .store
             .app_by_client_id(&r.client_id)
             .await?
-            .ok_or_else(|| EngineError::oauth("invalid_client", "Client authentication failed due to unknown client."))?;
+            .ok_or_else(|| {
+                EngineError::oauth(
+                    "invalid_client",
+                    "Client authentication failed due to unknown client.",
+                )
+            })?;
         let redirect = if r.redirect_uri.is_empty() {
-            app.redirect_uris.lines().next().unwrap_or_default().to_string()
+            app.redirect_uris
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string()
         } else {
             r.redirect_uri.clone()
         };
@@ -143,9 +170,16 @@ impl Engine {
         if let Some(method) = &r.code_challenge_method
             && method != "S256"
         {
-            return Err(EngineError::oauth("invalid_request", "Only the S256 code challenge method is supported."));
+            return Err(EngineError::oauth(
+                "invalid_request",
+                "Only the S256 code challenge method is supported.",
+            ));
         }
-        Ok(CheckedAuthorize { app, scopes, redirect_uri: redirect })
+        Ok(CheckedAuthorize {
+            app,
+            scopes,
+            redirect_uri: redirect,
+        })
     }
 
     /// Scopes requested (default: the app's), which must be within the app's.
@@ -153,17 +187,29 @@ impl Engine {
         let registered = Scopes::parse(&app.scopes).unwrap_or_default();
         let requested = match requested.map(str::trim).filter(|s| !s.is_empty()) {
             None => return Ok(registered),
-            Some(s) => Scopes::parse(s)
-                .map_err(|_| EngineError::oauth("invalid_scope", "The requested scope is invalid, unknown, or malformed."))?,
+            Some(s) => Scopes::parse(s).map_err(|_| {
+                EngineError::oauth(
+                    "invalid_scope",
+                    "The requested scope is invalid, unknown, or malformed.",
+                )
+            })?,
         };
         if !requested.is_subset_of(&registered) {
-            return Err(EngineError::oauth("invalid_scope", "The requested scope is invalid, unknown, or malformed."));
+            return Err(EngineError::oauth(
+                "invalid_scope",
+                "The requested scope is invalid, unknown, or malformed.",
+            ));
         }
         Ok(requested)
     }
 
     /// The user approved: mint an authorization code.
-    pub async fn issue_code(&self, checked: &CheckedAuthorize, user: &UserRow, challenge: Option<String>) -> Result<String> {
+    pub async fn issue_code(
+        &self,
+        checked: &CheckedAuthorize,
+        user: &UserRow,
+        challenge: Option<String>,
+    ) -> Result<String> {
         let code = random_secret();
         let now = sluice_model::id::now_millis();
         let row = CodeRow {
@@ -185,7 +231,11 @@ impl Engine {
     pub async fn client(&self, client_id: &str, client_secret: &str) -> Result<AppRow> {
         let app = self.store.app_by_client_id(client_id).await?;
         match app {
-            Some(app) if constant_time_eq(app.client_secret.as_bytes(), client_secret.as_bytes()) => Ok(app),
+            Some(app)
+                if constant_time_eq(app.client_secret.as_bytes(), client_secret.as_bytes()) =>
+            {
+                Ok(app)
+            }
             _ => Err(EngineError::oauth(
                 "invalid_client",
                 "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.",
@@ -208,7 +258,12 @@ impl Engine {
                 .store
                 .app_by_client_id(client_id)
                 .await?
-                .ok_or_else(|| EngineError::oauth("invalid_client", "Client authentication failed due to unknown client."))?,
+                .ok_or_else(|| {
+                    EngineError::oauth(
+                        "invalid_client",
+                        "Client authentication failed due to unknown client.",
+                    )
+                })?,
         };
         let invalid = || {
             EngineError::oauth(
@@ -217,9 +272,15 @@ impl Engine {
             )
         };
         let mut tx = self.store.begin().await?;
-        let row = tx.take_code(&hash_secret(code)).await?.ok_or_else(invalid)?;
+        let row = tx
+            .take_code(&hash_secret(code))
+            .await?
+            .ok_or_else(invalid)?;
         let now = sluice_model::id::now_millis();
-        if row.app_id != app.id || row.expires_at < now || (!redirect_uri.is_empty() && row.redirect_uri != redirect_uri) {
+        if row.app_id != app.id
+            || row.expires_at < now
+            || (!redirect_uri.is_empty() && row.redirect_uri != redirect_uri)
+        {
             tx.commit().await?; // the code is spent either way
             return Err(invalid());
         }
@@ -231,11 +292,23 @@ impl Engine {
             }
             (None, _) if client_secret.is_none() => {
                 tx.commit().await?;
-                return Err(EngineError::oauth("invalid_client", "Client authentication failed."));
+                return Err(EngineError::oauth(
+                    "invalid_client",
+                    "Client authentication failed.",
+                ));
             }
             (None, _) => {}
         }
-        let token = self.mint_token(&mut tx, Some(app.id), Some(row.account_id), &row.scopes, true, now).await?;
+        let token = self
+            .mint_token(
+                &mut tx,
+                Some(app.id),
+                Some(row.account_id),
+                &row.scopes,
+                true,
+                now,
+            )
+            .await?;
         tx.commit().await?;
         Ok(token)
     }
@@ -261,25 +334,45 @@ impl Engine {
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
         let token = self
-            .mint_token(&mut tx, Some(app.id), Some(user.account_id), &scopes.to_string(), true, now)
+            .mint_token(
+                &mut tx,
+                Some(app.id),
+                Some(user.account_id),
+                &scopes.to_string(),
+                true,
+                now,
+            )
             .await?;
         tx.commit().await?;
         Ok(token)
     }
 
     /// The client_credentials grant: a token for the app itself, no user.
-    pub async fn client_credentials(&self, client_id: &str, client_secret: &str, scope: Option<&str>) -> Result<api::Token> {
+    pub async fn client_credentials(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        scope: Option<&str>,
+    ) -> Result<api::Token> {
         let app = self.client(client_id, client_secret).await?;
         let scopes = self.grantable_scopes(&app, scope)?;
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
-        let token = self.mint_token(&mut tx, Some(app.id), None, &scopes.to_string(), false, now).await?;
+        let token = self
+            .mint_token(&mut tx, Some(app.id), None, &scopes.to_string(), false, now)
+            .await?;
         tx.commit().await?;
         Ok(token)
     }
 
     /// The refresh_token grant: the old token is revoked, a new pair is issued.
-    pub async fn refresh(&self, client_id: &str, client_secret: &str, refresh: &str, scope: Option<&str>) -> Result<api::Token> {
+    pub async fn refresh(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        refresh: &str,
+        scope: Option<&str>,
+    ) -> Result<api::Token> {
         let app = self.client(client_id, client_secret).await?;
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
@@ -291,16 +384,28 @@ impl Engine {
         let old_scopes = Scopes::parse(&old.scopes).unwrap_or_default();
         let scopes = match scope.map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) => {
-                let s = Scopes::parse(s).map_err(|_| EngineError::oauth("invalid_scope", "The requested scope is invalid."))?;
+                let s = Scopes::parse(s).map_err(|_| {
+                    EngineError::oauth("invalid_scope", "The requested scope is invalid.")
+                })?;
                 if !s.is_subset_of(&old_scopes) {
-                    return Err(EngineError::oauth("invalid_scope", "The requested scope is invalid."));
+                    return Err(EngineError::oauth(
+                        "invalid_scope",
+                        "The requested scope is invalid.",
+                    ));
                 }
                 s
             }
             None => old_scopes,
         };
         let token = self
-            .mint_token(&mut tx, Some(app.id), old.account_id, &scopes.to_string(), true, now)
+            .mint_token(
+                &mut tx,
+                Some(app.id),
+                old.account_id,
+                &scopes.to_string(),
+                true,
+                now,
+            )
             .await?;
         tx.commit().await?;
         Ok(token)
@@ -311,7 +416,8 @@ impl Engine {
     pub async fn revoke(&self, client_id: &str, client_secret: &str, token: &str) -> Result<()> {
         let app = self.client(client_id, client_secret).await?;
         let mut tx = self.store.begin().await?;
-        tx.revoke_token(&hash_secret(token), app.id, sluice_model::id::now_millis()).await?;
+        tx.revoke_token(&hash_secret(token), app.id, sluice_model::id::now_millis())
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -349,10 +455,24 @@ impl Engine {
 
     /// Issues a user token right after registration, with the scopes of the app token
     /// that registered.
-    pub async fn token_for_new_user(&self, app_id: Option<Id>, account_id: Id, scopes: &Scopes) -> Result<api::Token> {
+    pub async fn token_for_new_user(
+        &self,
+        app_id: Option<Id>,
+        account_id: Id,
+        scopes: &Scopes,
+    ) -> Result<api::Token> {
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
-        let t = self.mint_token(&mut tx, app_id, Some(account_id), &scopes.to_string(), true, now).await?;
+        let t = self
+            .mint_token(
+                &mut tx,
+                app_id,
+                Some(account_id),
+                &scopes.to_string(),
+                true,
+                now,
+            )
+            .await?;
         tx.commit().await?;
         Ok(t)
     }
@@ -389,7 +509,12 @@ pub fn app_entity(app: &AppRow, with_secrets: bool) -> api::Application {
         id: app.id.to_string(),
         name: app.name.clone(),
         website: app.website.clone(),
-        scopes: app.scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        scopes: app
+            .scopes
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
         redirect_uri: uris.join("\n"),
         redirect_uris: uris,
         vapid_key: String::new(),
@@ -410,7 +535,10 @@ mod tests {
             "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         ));
-        assert!(!pkce_matches("wrong", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+        assert!(!pkce_matches(
+            "wrong",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
     }
 
     #[test]

@@ -48,18 +48,46 @@ pub struct NoteEdit {
 #[derive(Debug, Clone)]
 pub enum Activity {
     CreateNote(NewNote),
-    UpdateNote { status: Id, edit: NoteEdit },
-    DeleteNote { status: Id },
-    Follow { target: Id, reblogs: Option<bool>, notify: Option<bool> },
-    UndoFollow { target: Id },
-    AcceptFollow { follower: Id },
-    RejectFollow { follower: Id },
-    Like { status: Id },
-    UndoLike { status: Id },
-    Announce { status: Id, visibility: Visibility },
-    UndoAnnounce { status: Id },
-    Block { target: Id },
-    UndoBlock { target: Id },
+    UpdateNote {
+        status: Id,
+        edit: NoteEdit,
+    },
+    DeleteNote {
+        status: Id,
+    },
+    Follow {
+        target: Id,
+        reblogs: Option<bool>,
+        notify: Option<bool>,
+    },
+    UndoFollow {
+        target: Id,
+    },
+    AcceptFollow {
+        follower: Id,
+    },
+    RejectFollow {
+        follower: Id,
+    },
+    Like {
+        status: Id,
+    },
+    UndoLike {
+        status: Id,
+    },
+    Announce {
+        status: Id,
+        visibility: Visibility,
+    },
+    UndoAnnounce {
+        status: Id,
+    },
+    Block {
+        target: Id,
+    },
+    UndoBlock {
+        target: Id,
+    },
 }
 
 /// What a submitted activity did.
@@ -77,18 +105,30 @@ pub const IDEMPOTENCY_TTL_MS: i64 = 60 * 60 * 1000;
 impl Engine {
     /// Runs one activity through the pipeline on behalf of `actor`.
     pub async fn submit(&self, actor: Id, activity: Activity) -> Result<Outcome> {
-        let actor = self.store.account(actor).await?.ok_or(EngineError::NotFound)?;
+        let actor = self
+            .store
+            .account(actor)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         match activity {
             Activity::CreateNote(n) => self.create_note(&actor, n).await,
             Activity::UpdateNote { status, edit } => self.update_note(&actor, status, edit).await,
             Activity::DeleteNote { status } => self.delete_note(&actor, status).await,
-            Activity::Follow { target, reblogs, notify } => self.follow(&actor, target, reblogs, notify).await,
+            Activity::Follow {
+                target,
+                reblogs,
+                notify,
+            } => self.follow(&actor, target, reblogs, notify).await,
             Activity::UndoFollow { target } => self.undo_follow(&actor, target).await,
             Activity::AcceptFollow { follower } => self.answer_follow(&actor, follower, true).await,
-            Activity::RejectFollow { follower } => self.answer_follow(&actor, follower, false).await,
+            Activity::RejectFollow { follower } => {
+                self.answer_follow(&actor, follower, false).await
+            }
             Activity::Like { status } => self.like(&actor, status).await,
             Activity::UndoLike { status } => self.undo_like(&actor, status).await,
-            Activity::Announce { status, visibility } => self.announce(&actor, status, visibility).await,
+            Activity::Announce { status, visibility } => {
+                self.announce(&actor, status, visibility).await
+            }
             Activity::UndoAnnounce { status } => self.undo_announce(&actor, status).await,
             Activity::Block { target } => self.block(&actor, target).await,
             Activity::UndoBlock { target } => self.undo_block(&actor, target).await,
@@ -110,7 +150,9 @@ impl Engine {
         Ok(match vis {
             Visibility::Public | Visibility::Unlisted => true,
             Visibility::Private => {
-                self.store.has_relation(Relation::Follow, me, status.account_id).await?
+                self.store
+                    .has_relation(Relation::Follow, me, status.account_id)
+                    .await?
                     || self.is_mentioned(me, status.id).await?
             }
             Visibility::Direct => self.is_mentioned(me, status.id).await?,
@@ -118,7 +160,12 @@ impl Engine {
     }
 
     async fn is_mentioned(&self, account: Id, status: Id) -> Result<bool> {
-        Ok(self.store.mentions_of(&[status]).await?.iter().any(|m| m.b == account))
+        Ok(self
+            .store
+            .mentions_of(&[status])
+            .await?
+            .iter()
+            .any(|m| m.b == account))
     }
 
     /// A status the actor may see, or NotFound (Mastodon answers 404 for both).
@@ -139,18 +186,31 @@ impl Engine {
                 Some(d) => format!("{}@{d}", m.username),
                 None => m.username.clone(),
             };
-            if let Some(a) = self.store.account_by_acct(&acct, self.urls.domain()).await?
+            if let Some(a) = self
+                .store
+                .account_by_acct(&acct, self.urls.domain())
+                .await?
                 && !mentioned.iter().any(|x: &AccountRow| x.id == a.id)
             {
                 mentioned.push(a);
             }
         }
         let html = content::plain_to_html(text, &|t| self.urls.tag(t), &|acct| {
-            let domain = acct.domain.as_deref().filter(|d| !d.eq_ignore_ascii_case(self.urls.domain())).unwrap_or("");
+            let domain = acct
+                .domain
+                .as_deref()
+                .filter(|d| !d.eq_ignore_ascii_case(self.urls.domain()))
+                .unwrap_or("");
             mentioned
                 .iter()
-                .find(|a| a.username.eq_ignore_ascii_case(&acct.username) && a.domain.eq_ignore_ascii_case(domain))
-                .map(|a| content::MentionTarget { url: a.url.clone(), username: a.username.clone() })
+                .find(|a| {
+                    a.username.eq_ignore_ascii_case(&acct.username)
+                        && a.domain.eq_ignore_ascii_case(domain)
+                })
+                .map(|a| content::MentionTarget {
+                    url: a.url.clone(),
+                    username: a.username.clone(),
+                })
         });
         let tags: Vec<String> = scan.tags.into_iter().take(MAX_TAGS).collect();
         Ok((content::sanitize_html(&html), mentioned, tags))
@@ -165,7 +225,9 @@ impl Engine {
             )));
         }
         if text.trim().is_empty() {
-            return Err(EngineError::invalid("Validation failed: Text can't be blank"));
+            return Err(EngineError::invalid(
+                "Validation failed: Text can't be blank",
+            ));
         }
         Ok(())
     }
@@ -174,13 +236,18 @@ impl Engine {
         if let Some(key) = &n.idempotency_key
             && let Some(id) = self.store.idempotent_status(actor.id, key).await?
         {
-            return Ok(Outcome { status: Some(id), changed: false });
+            return Ok(Outcome {
+                status: Some(id),
+                changed: false,
+            });
         }
         self.check_text(&n.text, &n.spoiler_text)?;
         if let Some(lang) = &n.language
             && (lang.len() > 16 || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         {
-            return Err(EngineError::invalid("Validation failed: language is not a language code"));
+            return Err(EngineError::invalid(
+                "Validation failed: language is not a language code",
+            ));
         }
         let parent = match n.in_reply_to {
             Some(pid) => Some(self.visible_status(Some(actor.id), pid).await?),
@@ -228,7 +295,15 @@ impl Engine {
             Some(p) => Some(p.uri.clone()),
             None => None,
         };
-        let note = self.note_document(&status, actor, &mentioned, &tags, &to, &cc, parent_uri.as_deref());
+        let note = self.note_document(
+            &status,
+            actor,
+            &mentioned,
+            &tags,
+            &to,
+            &cc,
+            parent_uri.as_deref(),
+        );
 
         let mut tx = self.store.begin().await?;
         if let Some(key) = &n.idempotency_key
@@ -236,32 +311,53 @@ impl Engine {
         {
             drop(tx);
             let existing = self.store.idempotent_status(actor.id, key).await?;
-            return Ok(Outcome { status: existing, changed: false });
+            return Ok(Outcome {
+                status: existing,
+                changed: false,
+            });
         }
         tx.insert_status(&status).await?;
         let mention_ids: Vec<Id> = mentioned.iter().map(|a| a.id).collect();
         tx.set_mentions(id, &mention_ids).await?;
         tx.set_tags(id, &tags, &|| self.new_id(), now).await?;
-        tx.bump_account_counter(actor.id, AccountCounter::Statuses, 1).await?;
+        tx.bump_account_counter(actor.id, AccountCounter::Statuses, 1)
+            .await?;
         tx.touch_last_status_at(actor.id, now).await?;
         if let Some(p) = &parent {
-            tx.bump_status_counter(p.id, StatusCounter::Replies, 1).await?;
+            tx.bump_status_counter(p.id, StatusCounter::Replies, 1)
+                .await?;
         }
-        self.record_activity(&mut tx, actor, Verb::Create, &uri, note, &to, &cc, now).await?;
+        self.record_activity(&mut tx, actor, Verb::Create, &uri, note, &to, &cc, now)
+            .await?;
         let mut events = vec![status_event("update", &status, &tags, &mention_ids)];
         for m in &mentioned {
             if m.id != actor.id && m.is_local() {
-                events.extend(self.notify(&mut tx, m.id, actor.id, "mention", Some(id), now).await?);
+                events.extend(
+                    self.notify(&mut tx, m.id, actor.id, "mention", Some(id), now)
+                        .await?,
+                );
             }
         }
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);
-        Ok(Outcome { status: Some(id), changed: true })
+        Ok(Outcome {
+            status: Some(id),
+            changed: true,
+        })
     }
 
-    async fn update_note(&self, actor: &AccountRow, status_id: Id, edit: NoteEdit) -> Result<Outcome> {
-        let old = self.store.status(status_id).await?.ok_or(EngineError::NotFound)?;
+    async fn update_note(
+        &self,
+        actor: &AccountRow,
+        status_id: Id,
+        edit: NoteEdit,
+    ) -> Result<Outcome> {
+        let old = self
+            .store
+            .status(status_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         if old.account_id != actor.id || old.reblog_of_id.is_some() {
             return Err(EngineError::NotFound);
         }
@@ -284,7 +380,15 @@ impl Engine {
             Some(pid) => self.store.status(pid).await?.map(|p| p.uri),
             None => None,
         };
-        let note = self.note_document(&new, actor, &mentioned, &tags, &to, &cc, parent_uri.as_deref());
+        let note = self.note_document(
+            &new,
+            actor,
+            &mentioned,
+            &tags,
+            &to,
+            &cc,
+            parent_uri.as_deref(),
+        );
         let mut tx = self.store.begin().await?;
         if old.edited_at.is_none() {
             // Keep the original as the first entry of the history.
@@ -312,32 +416,68 @@ impl Engine {
         tx.update_status_content(&new).await?;
         let mention_ids: Vec<Id> = mentioned.iter().map(|a| a.id).collect();
         tx.set_mentions(status_id, &mention_ids).await?;
-        tx.set_tags(status_id, &tags, &|| self.new_id(), now).await?;
+        tx.set_tags(status_id, &tags, &|| self.new_id(), now)
+            .await?;
         let activity_id = format!("{}#updates/{now}", new.uri);
-        self.record_activity(&mut tx, actor, Verb::Update, &activity_id, note, &to, &cc, now).await?;
+        self.record_activity(
+            &mut tx,
+            actor,
+            Verb::Update,
+            &activity_id,
+            note,
+            &to,
+            &cc,
+            now,
+        )
+        .await?;
         let mut events = vec![status_event("status.update", &new, &tags, &mention_ids)];
         // Mastodon tells those who reblogged the post that it changed.
-        let rebloggers = self.store.reblogged_by(status_id, sluice_store::Page { limit: 200, ..Default::default() }).await?;
+        let rebloggers = self
+            .store
+            .reblogged_by(
+                status_id,
+                sluice_store::Page {
+                    limit: 200,
+                    ..Default::default()
+                },
+            )
+            .await?;
         for r in rebloggers {
             if r.item_id != actor.id {
-                events.extend(self.notify(&mut tx, r.item_id, actor.id, "update", Some(status_id), now).await?);
+                events.extend(
+                    self.notify(&mut tx, r.item_id, actor.id, "update", Some(status_id), now)
+                        .await?,
+                );
             }
         }
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);
-        Ok(Outcome { status: Some(status_id), changed: true })
+        Ok(Outcome {
+            status: Some(status_id),
+            changed: true,
+        })
     }
 
     async fn delete_note(&self, actor: &AccountRow, status_id: Id) -> Result<Outcome> {
-        let status = self.store.status(status_id).await?.ok_or(EngineError::NotFound)?;
+        let status = self
+            .store
+            .status(status_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         if status.account_id != actor.id {
             return Err(EngineError::NotFound);
         }
         let now = sluice_model::id::now_millis();
         let reblogs = self
             .store
-            .reblogged_by(status_id, sluice_store::Page { limit: MAX_REBLOGS_DELETED, ..Default::default() })
+            .reblogged_by(
+                status_id,
+                sluice_store::Page {
+                    limit: MAX_REBLOGS_DELETED,
+                    ..Default::default()
+                },
+            )
             .await?;
         let visibility = Visibility::parse(&status.visibility).unwrap_or(Visibility::Public);
         let (to, cc) = visibility.addressing(&actor.followers_url, &[]);
@@ -346,7 +486,8 @@ impl Engine {
         let mut events = Vec::new();
         for r in &reblogs {
             tx.delete_status(r.rel_id).await?;
-            tx.bump_account_counter(r.item_id, AccountCounter::Statuses, -1).await?;
+            tx.bump_account_counter(r.item_id, AccountCounter::Statuses, -1)
+                .await?;
             events.push(NewEvent {
                 kind: "delete".into(),
                 account_id: Some(r.item_id),
@@ -356,15 +497,27 @@ impl Engine {
             });
         }
         tx.delete_status(status_id).await?;
-        tx.bump_account_counter(actor.id, AccountCounter::Statuses, -1).await?;
+        tx.bump_account_counter(actor.id, AccountCounter::Statuses, -1)
+            .await?;
         if let Some(parent) = status.in_reply_to_id {
-            tx.bump_status_counter(parent, StatusCounter::Replies, -1).await?;
+            tx.bump_status_counter(parent, StatusCounter::Replies, -1)
+                .await?;
         }
         if status.reblog_of_id.is_none() {
             tx.insert_tombstone(&status.uri, actor.id, now).await?;
         }
         let activity_id = format!("{}#delete", status.uri);
-        self.record_activity(&mut tx, actor, Verb::Delete, &activity_id, tombstone, &to, &cc, now).await?;
+        self.record_activity(
+            &mut tx,
+            actor,
+            Verb::Delete,
+            &activity_id,
+            tombstone,
+            &to,
+            &cc,
+            now,
+        )
+        .await?;
         events.push(NewEvent {
             kind: "delete".into(),
             account_id: Some(actor.id),
@@ -375,11 +528,24 @@ impl Engine {
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);
-        Ok(Outcome { status: Some(status_id), changed: true })
+        Ok(Outcome {
+            status: Some(status_id),
+            changed: true,
+        })
     }
 
-    async fn follow(&self, actor: &AccountRow, target_id: Id, reblogs: Option<bool>, notify: Option<bool>) -> Result<Outcome> {
-        let target = self.store.account(target_id).await?.ok_or(EngineError::NotFound)?;
+    async fn follow(
+        &self,
+        actor: &AccountRow,
+        target_id: Id,
+        reblogs: Option<bool>,
+        notify: Option<bool>,
+    ) -> Result<Outcome> {
+        let target = self
+            .store
+            .account(target_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         if target.id == actor.id {
             return Err(EngineError::forbidden("You cannot follow yourself"));
         }
@@ -388,7 +554,11 @@ impl Engine {
         }
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
-        if self.store.has_relation(Relation::Follow, actor.id, target.id).await? {
+        if self
+            .store
+            .has_relation(Relation::Follow, actor.id, target.id)
+            .await?
+        {
             // Already following: only the options change.
             let current = self.store.relationships(actor.id, &[target.id]).await?;
             let cur = current.first();
@@ -400,7 +570,10 @@ impl Engine {
             )
             .await?;
             tx.commit().await?;
-            return Ok(Outcome { status: None, changed: false });
+            return Ok(Outcome {
+                status: None,
+                changed: false,
+            });
         }
         let id = self.new_id();
         let uri = format!("{}#follows/{id}", actor.uri);
@@ -414,34 +587,72 @@ impl Engine {
             expires_at: None,
             created_at: now,
         };
-        let rel = if target.locked || !target.is_local() { Relation::FollowRequest } else { Relation::Follow };
+        let rel = if target.locked || !target.is_local() {
+            Relation::FollowRequest
+        } else {
+            Relation::Follow
+        };
         if !tx.insert_relation(rel, &row).await? {
             tx.commit().await?;
-            return Ok(Outcome { status: None, changed: false });
+            return Ok(Outcome {
+                status: None,
+                changed: false,
+            });
         }
         let mut events = vec![crate::accounts::relationship_event(actor.id, target.id)];
         if rel == Relation::Follow {
-            tx.bump_account_counter(actor.id, AccountCounter::Following, 1).await?;
-            tx.bump_account_counter(target.id, AccountCounter::Followers, 1).await?;
-            events.extend(self.notify(&mut tx, target.id, actor.id, "follow", None, now).await?);
+            tx.bump_account_counter(actor.id, AccountCounter::Following, 1)
+                .await?;
+            tx.bump_account_counter(target.id, AccountCounter::Followers, 1)
+                .await?;
+            events.extend(
+                self.notify(&mut tx, target.id, actor.id, "follow", None, now)
+                    .await?,
+            );
         } else if target.is_local() {
-            events.extend(self.notify(&mut tx, target.id, actor.id, "follow_request", None, now).await?);
+            events.extend(
+                self.notify(&mut tx, target.id, actor.id, "follow_request", None, now)
+                    .await?,
+            );
         }
         let to = vec![target.uri.clone()];
-        self.record_activity(&mut tx, actor, Verb::Follow, &uri, json!(target.uri), &to, &[], now).await?;
+        self.record_activity(
+            &mut tx,
+            actor,
+            Verb::Follow,
+            &uri,
+            json!(target.uri),
+            &to,
+            &[],
+            now,
+        )
+        .await?;
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);
-        Ok(Outcome { status: None, changed: true })
+        Ok(Outcome {
+            status: None,
+            changed: true,
+        })
     }
 
     async fn undo_follow(&self, actor: &AccountRow, target_id: Id) -> Result<Outcome> {
-        let target = self.store.account(target_id).await?.ok_or(EngineError::NotFound)?;
+        let target = self
+            .store
+            .account(target_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
-        let (follow_uri, was_follow) = match tx.delete_relation(Relation::Follow, actor.id, target.id).await? {
+        let (follow_uri, was_follow) = match tx
+            .delete_relation(Relation::Follow, actor.id, target.id)
+            .await?
+        {
             Some(uri) => (uri, true),
-            None => match tx.delete_relation(Relation::FollowRequest, actor.id, target.id).await? {
+            None => match tx
+                .delete_relation(Relation::FollowRequest, actor.id, target.id)
+                .await?
+            {
                 Some(uri) => (uri, false),
                 None => {
                     tx.commit().await?;
@@ -450,30 +661,56 @@ impl Engine {
             },
         };
         if was_follow {
-            tx.bump_account_counter(actor.id, AccountCounter::Following, -1).await?;
-            tx.bump_account_counter(target.id, AccountCounter::Followers, -1).await?;
+            tx.bump_account_counter(actor.id, AccountCounter::Following, -1)
+                .await?;
+            tx.bump_account_counter(target.id, AccountCounter::Followers, -1)
+                .await?;
         } else {
-            tx.delete_notifications_about(actor.id, "follow_request", None, target.id).await?;
+            tx.delete_notifications_about(actor.id, "follow_request", None, target.id)
+                .await?;
         }
-        let object = json!({"id": follow_uri, "type": "Follow", "actor": actor.uri, "object": target.uri});
+        let object =
+            json!({"id": follow_uri, "type": "Follow", "actor": actor.uri, "object": target.uri});
         let to = vec![target.uri.clone()];
         let undo_id = format!("{follow_uri}/undo");
-        self.record_activity(&mut tx, actor, Verb::Undo, &undo_id, object, &to, &[], now).await?;
-        let last = tx.append_events(&[crate::accounts::relationship_event(actor.id, target.id)], now).await?;
+        self.record_activity(&mut tx, actor, Verb::Undo, &undo_id, object, &to, &[], now)
+            .await?;
+        let last = tx
+            .append_events(
+                &[crate::accounts::relationship_event(actor.id, target.id)],
+                now,
+            )
+            .await?;
         tx.commit().await?;
         self.published(last);
-        Ok(Outcome { status: None, changed: true })
+        Ok(Outcome {
+            status: None,
+            changed: true,
+        })
     }
 
     /// Accepts or rejects a pending follow request addressed to `actor`.
-    async fn answer_follow(&self, actor: &AccountRow, follower_id: Id, accept: bool) -> Result<Outcome> {
-        let follower = self.store.account(follower_id).await?.ok_or(EngineError::NotFound)?;
+    async fn answer_follow(
+        &self,
+        actor: &AccountRow,
+        follower_id: Id,
+        accept: bool,
+    ) -> Result<Outcome> {
+        let follower = self
+            .store
+            .account(follower_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
-        let Some(follow_uri) = tx.delete_relation(Relation::FollowRequest, follower.id, actor.id).await? else {
+        let Some(follow_uri) = tx
+            .delete_relation(Relation::FollowRequest, follower.id, actor.id)
+            .await?
+        else {
             return Err(EngineError::NotFound);
         };
-        tx.delete_notifications_about(follower.id, "follow_request", None, actor.id).await?;
+        tx.delete_notifications_about(follower.id, "follow_request", None, actor.id)
+            .await?;
         let mut events = vec![crate::accounts::relationship_event(actor.id, follower.id)];
         if accept {
             let row = NewRelation {
@@ -487,20 +724,35 @@ impl Engine {
                 created_at: now,
             };
             if tx.insert_relation(Relation::Follow, &row).await? {
-                tx.bump_account_counter(follower.id, AccountCounter::Following, 1).await?;
-                tx.bump_account_counter(actor.id, AccountCounter::Followers, 1).await?;
+                tx.bump_account_counter(follower.id, AccountCounter::Following, 1)
+                    .await?;
+                tx.bump_account_counter(actor.id, AccountCounter::Followers, 1)
+                    .await?;
             }
-            events.extend(self.notify(&mut tx, actor.id, follower.id, "follow", None, now).await?);
+            events.extend(
+                self.notify(&mut tx, actor.id, follower.id, "follow", None, now)
+                    .await?,
+            );
         }
         let verb = if accept { Verb::Accept } else { Verb::Reject };
-        let object = json!({"id": follow_uri, "type": "Follow", "actor": follower.uri, "object": actor.uri});
+        let object =
+            json!({"id": follow_uri, "type": "Follow", "actor": follower.uri, "object": actor.uri});
         let to = vec![follower.uri.clone()];
-        let id = format!("{}#{}/{}", actor.uri, verb.as_str().to_lowercase(), self.new_id());
-        self.record_activity(&mut tx, actor, verb, &id, object, &to, &[], now).await?;
+        let id = format!(
+            "{}#{}/{}",
+            actor.uri,
+            verb.as_str().to_lowercase(),
+            self.new_id()
+        );
+        self.record_activity(&mut tx, actor, verb, &id, object, &to, &[], now)
+            .await?;
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);
-        Ok(Outcome { status: None, changed: true })
+        Ok(Outcome {
+            status: None,
+            changed: true,
+        })
     }
 
     async fn like(&self, actor: &AccountRow, status_id: Id) -> Result<Outcome> {
@@ -510,46 +762,116 @@ impl Engine {
         let id = self.new_id();
         let uri = format!("{}#likes/{id}", actor.uri);
         let mut tx = self.store.begin().await?;
-        if !tx.insert_saved(Saved::Favourites, id, actor.id, status.id, &uri, now).await? {
+        if !tx
+            .insert_saved(Saved::Favourites, id, actor.id, status.id, &uri, now)
+            .await?
+        {
             tx.commit().await?;
-            return Ok(Outcome { status: Some(status.id), changed: false });
+            return Ok(Outcome {
+                status: Some(status.id),
+                changed: false,
+            });
         }
-        tx.bump_status_counter(status.id, StatusCounter::Favourites, 1).await?;
-        let author = self.store.account(status.account_id).await?.ok_or(EngineError::NotFound)?;
+        tx.bump_status_counter(status.id, StatusCounter::Favourites, 1)
+            .await?;
+        let author = self
+            .store
+            .account(status.account_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         let to = vec![author.uri.clone()];
-        self.record_activity(&mut tx, actor, Verb::Like, &uri, json!(status.uri), &to, &[], now).await?;
+        self.record_activity(
+            &mut tx,
+            actor,
+            Verb::Like,
+            &uri,
+            json!(status.uri),
+            &to,
+            &[],
+            now,
+        )
+        .await?;
         let mut events = Vec::new();
         if author.id != actor.id && author.is_local() {
-            events.extend(self.notify(&mut tx, author.id, actor.id, "favourite", Some(status.id), now).await?);
+            events.extend(
+                self.notify(
+                    &mut tx,
+                    author.id,
+                    actor.id,
+                    "favourite",
+                    Some(status.id),
+                    now,
+                )
+                .await?,
+            );
         }
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);
-        Ok(Outcome { status: Some(status.id), changed: true })
+        Ok(Outcome {
+            status: Some(status.id),
+            changed: true,
+        })
     }
 
     async fn undo_like(&self, actor: &AccountRow, status_id: Id) -> Result<Outcome> {
-        let status = self.store.status(status_id).await?.ok_or(EngineError::NotFound)?;
+        let status = self
+            .store
+            .status(status_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         let status = self.original_of(status).await?;
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
-        let Some(like_uri) = tx.delete_saved(Saved::Favourites, actor.id, status.id).await? else {
+        let Some(like_uri) = tx
+            .delete_saved(Saved::Favourites, actor.id, status.id)
+            .await?
+        else {
             tx.commit().await?;
-            return Ok(Outcome { status: Some(status.id), changed: false });
+            return Ok(Outcome {
+                status: Some(status.id),
+                changed: false,
+            });
         };
-        tx.bump_status_counter(status.id, StatusCounter::Favourites, -1).await?;
-        tx.delete_notifications_about(actor.id, "favourite", Some(status.id), status.account_id).await?;
-        let author_uri = self.store.account(status.account_id).await?.map(|a| a.uri).unwrap_or_default();
-        let object = json!({"id": like_uri, "type": "Like", "actor": actor.uri, "object": status.uri});
+        tx.bump_status_counter(status.id, StatusCounter::Favourites, -1)
+            .await?;
+        tx.delete_notifications_about(actor.id, "favourite", Some(status.id), status.account_id)
+            .await?;
+        let author_uri = self
+            .store
+            .account(status.account_id)
+            .await?
+            .map(|a| a.uri)
+            .unwrap_or_default();
+        let object =
+            json!({"id": like_uri, "type": "Like", "actor": actor.uri, "object": status.uri});
         let undo_id = format!("{like_uri}/undo");
-        self.record_activity(&mut tx, actor, Verb::Undo, &undo_id, object, &[author_uri], &[], now).await?;
+        self.record_activity(
+            &mut tx,
+            actor,
+            Verb::Undo,
+            &undo_id,
+            object,
+            &[author_uri],
+            &[],
+            now,
+        )
+        .await?;
         let last = None;
         tx.commit().await?;
         self.published(last);
-        Ok(Outcome { status: Some(status.id), changed: true })
+        Ok(Outcome {
+            status: Some(status.id),
+            changed: true,
+        })
     }
 
-    async fn announce(&self, actor: &AccountRow, status_id: Id, visibility: Visibility) -> Result<Outcome> {
+    async fn announce(
+        &self,
+        actor: &AccountRow,
+        status_id: Id,
+        visibility: Visibility,
+    ) -> Result<Outcome> {
         let status = self.visible_status(Some(actor.id), status_id).await?;
         let status = self.original_of(status).await?;
         let vis = Visibility::parse(&status.visibility).unwrap_or(Visibility::Direct);
@@ -558,13 +880,24 @@ impl Engine {
             return Err(EngineError::forbidden("This action is not allowed"));
         }
         if let Some(existing) = self.store.reblog_by(actor.id, status.id).await? {
-            return Ok(Outcome { status: Some(existing.id), changed: false });
+            return Ok(Outcome {
+                status: Some(existing.id),
+                changed: false,
+            });
         }
-        let visibility = if own_private { Visibility::Private } else { visibility };
+        let visibility = if own_private {
+            Visibility::Private
+        } else {
+            visibility
+        };
         let now = sluice_model::id::now_millis();
         let id = self.ids.next_at(now);
         let uri = format!("{}/activity", self.urls.status(&actor.username, id));
-        let author = self.store.account(status.account_id).await?.ok_or(EngineError::NotFound)?;
+        let author = self
+            .store
+            .account(status.account_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         let (to, mut cc) = visibility.addressing(&actor.followers_url, &[]);
         cc.push(author.uri.clone());
         let reblog = StatusRow {
@@ -594,36 +927,66 @@ impl Engine {
         };
         let mut tx = self.store.begin().await?;
         tx.insert_status(&reblog).await?;
-        tx.bump_status_counter(status.id, StatusCounter::Reblogs, 1).await?;
-        tx.bump_account_counter(actor.id, AccountCounter::Statuses, 1).await?;
-        self.record_activity(&mut tx, actor, Verb::Announce, &uri, json!(status.uri), &to, &cc, now).await?;
+        tx.bump_status_counter(status.id, StatusCounter::Reblogs, 1)
+            .await?;
+        tx.bump_account_counter(actor.id, AccountCounter::Statuses, 1)
+            .await?;
+        self.record_activity(
+            &mut tx,
+            actor,
+            Verb::Announce,
+            &uri,
+            json!(status.uri),
+            &to,
+            &cc,
+            now,
+        )
+        .await?;
         let mut events = vec![status_event("update", &reblog, &[], &[])];
         if author.id != actor.id && author.is_local() {
-            events.extend(self.notify(&mut tx, author.id, actor.id, "reblog", Some(status.id), now).await?);
+            events.extend(
+                self.notify(&mut tx, author.id, actor.id, "reblog", Some(status.id), now)
+                    .await?,
+            );
         }
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);
-        Ok(Outcome { status: Some(id), changed: true })
+        Ok(Outcome {
+            status: Some(id),
+            changed: true,
+        })
     }
 
     async fn undo_announce(&self, actor: &AccountRow, status_id: Id) -> Result<Outcome> {
-        let status = self.store.status(status_id).await?.ok_or(EngineError::NotFound)?;
+        let status = self
+            .store
+            .status(status_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         let status = self.original_of(status).await?;
         let Some(reblog) = self.store.reblog_by(actor.id, status.id).await? else {
-            return Ok(Outcome { status: Some(status.id), changed: false });
+            return Ok(Outcome {
+                status: Some(status.id),
+                changed: false,
+            });
         };
         let now = sluice_model::id::now_millis();
         let vis = Visibility::parse(&reblog.visibility).unwrap_or(Visibility::Public);
         let (to, cc) = vis.addressing(&actor.followers_url, &[]);
         let mut tx = self.store.begin().await?;
         tx.delete_status(reblog.id).await?;
-        tx.bump_status_counter(status.id, StatusCounter::Reblogs, -1).await?;
-        tx.bump_account_counter(actor.id, AccountCounter::Statuses, -1).await?;
-        tx.delete_notifications_about(actor.id, "reblog", Some(status.id), status.account_id).await?;
-        let object = json!({"id": reblog.uri, "type": "Announce", "actor": actor.uri, "object": status.uri});
+        tx.bump_status_counter(status.id, StatusCounter::Reblogs, -1)
+            .await?;
+        tx.bump_account_counter(actor.id, AccountCounter::Statuses, -1)
+            .await?;
+        tx.delete_notifications_about(actor.id, "reblog", Some(status.id), status.account_id)
+            .await?;
+        let object =
+            json!({"id": reblog.uri, "type": "Announce", "actor": actor.uri, "object": status.uri});
         let undo_id = format!("{}/undo", reblog.uri);
-        self.record_activity(&mut tx, actor, Verb::Undo, &undo_id, object, &to, &cc, now).await?;
+        self.record_activity(&mut tx, actor, Verb::Undo, &undo_id, object, &to, &cc, now)
+            .await?;
         let event = NewEvent {
             kind: "delete".into(),
             account_id: Some(actor.id),
@@ -634,11 +997,18 @@ impl Engine {
         let last = tx.append_events(&[event], now).await?;
         tx.commit().await?;
         self.published(last);
-        Ok(Outcome { status: Some(status.id), changed: true })
+        Ok(Outcome {
+            status: Some(status.id),
+            changed: true,
+        })
     }
 
     async fn block(&self, actor: &AccountRow, target_id: Id) -> Result<Outcome> {
-        let target = self.store.account(target_id).await?.ok_or(EngineError::NotFound)?;
+        let target = self
+            .store
+            .account(target_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         if target.id == actor.id {
             return Err(EngineError::forbidden("You cannot block yourself"));
         }
@@ -663,39 +1033,72 @@ impl Engine {
         // A block ends follows in both directions and pending requests.
         for (a, b) in [(actor.id, target.id), (target.id, actor.id)] {
             if tx.delete_relation(Relation::Follow, a, b).await?.is_some() {
-                tx.bump_account_counter(a, AccountCounter::Following, -1).await?;
-                tx.bump_account_counter(b, AccountCounter::Followers, -1).await?;
+                tx.bump_account_counter(a, AccountCounter::Following, -1)
+                    .await?;
+                tx.bump_account_counter(b, AccountCounter::Followers, -1)
+                    .await?;
             }
             tx.delete_relation(Relation::FollowRequest, a, b).await?;
         }
         let to = vec![target.uri.clone()];
-        self.record_activity(&mut tx, actor, Verb::Block, &uri, json!(target.uri), &to, &[], now).await?;
+        self.record_activity(
+            &mut tx,
+            actor,
+            Verb::Block,
+            &uri,
+            json!(target.uri),
+            &to,
+            &[],
+            now,
+        )
+        .await?;
         let last = tx
-            .append_events(&[crate::accounts::relationship_event(actor.id, target.id)], now)
+            .append_events(
+                &[crate::accounts::relationship_event(actor.id, target.id)],
+                now,
+            )
             .await?;
         tx.commit().await?;
         self.published(last);
-        Ok(Outcome { status: None, changed: true })
+        Ok(Outcome {
+            status: None,
+            changed: true,
+        })
     }
 
     async fn undo_block(&self, actor: &AccountRow, target_id: Id) -> Result<Outcome> {
-        let target = self.store.account(target_id).await?.ok_or(EngineError::NotFound)?;
+        let target = self
+            .store
+            .account(target_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
-        let Some(block_uri) = tx.delete_relation(Relation::Block, actor.id, target.id).await? else {
+        let Some(block_uri) = tx
+            .delete_relation(Relation::Block, actor.id, target.id)
+            .await?
+        else {
             tx.commit().await?;
             return Ok(Outcome::default());
         };
-        let object = json!({"id": block_uri, "type": "Block", "actor": actor.uri, "object": target.uri});
+        let object =
+            json!({"id": block_uri, "type": "Block", "actor": actor.uri, "object": target.uri});
         let to = vec![target.uri.clone()];
         let undo_id = format!("{block_uri}/undo");
-        self.record_activity(&mut tx, actor, Verb::Undo, &undo_id, object, &to, &[], now).await?;
+        self.record_activity(&mut tx, actor, Verb::Undo, &undo_id, object, &to, &[], now)
+            .await?;
         let last = tx
-            .append_events(&[crate::accounts::relationship_event(actor.id, target.id)], now)
+            .append_events(
+                &[crate::accounts::relationship_event(actor.id, target.id)],
+                now,
+            )
             .await?;
         tx.commit().await?;
         self.published(last);
-        Ok(Outcome { status: None, changed: true })
+        Ok(Outcome {
+            status: None,
+            changed: true,
+        })
     }
 
     /// For a reblog, the status it reblogs; otherwise the status itself.
@@ -708,7 +1111,15 @@ impl Engine {
 
     /// Creates a notification unless the recipient blocks or mutes (with notifications)
     /// the sender. Returns its event.
-    async fn notify(&self, tx: &mut WriteTx, to: Id, from: Id, kind: &str, status: Option<Id>, now: i64) -> Result<Option<NewEvent>> {
+    async fn notify(
+        &self,
+        tx: &mut WriteTx,
+        to: Id,
+        from: Id,
+        kind: &str,
+        status: Option<Id>,
+        now: i64,
+    ) -> Result<Option<NewEvent>> {
         if tx.silences_notifications_from(to, from).await? {
             return Ok(None);
         }
@@ -778,9 +1189,23 @@ impl Engine {
     ) -> Value {
         let mentions: Vec<(String, String)> = mentioned
             .iter()
-            .map(|a| (a.uri.clone(), format!("@{}@{}", a.username, if a.is_local() { self.urls.domain() } else { &a.domain })))
+            .map(|a| {
+                (
+                    a.uri.clone(),
+                    format!(
+                        "@{}@{}",
+                        a.username,
+                        if a.is_local() {
+                            self.urls.domain()
+                        } else {
+                            &a.domain
+                        }
+                    ),
+                )
+            })
             .collect();
-        let hashtags: Vec<(String, String)> = tags.iter().map(|t| (self.urls.tag(t), t.clone())).collect();
+        let hashtags: Vec<(String, String)> =
+            tags.iter().map(|t| (self.urls.tag(t), t.clone())).collect();
         as2::note(&as2::NoteDoc {
             id: &s.uri,
             url: &s.url,

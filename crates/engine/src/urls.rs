@@ -15,11 +15,10 @@ impl Urls {
         let domain = url::Url::parse(&base)
             .ok()
             .and_then(|u| {
-                u.host_str()
-                    .map(|h| match u.port() {
-                        Some(p) => format!("{h}:{p}"),
-                        None => h.to_string(),
-                    })
+                u.host_str().map(|h| match u.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h.to_string(),
+                })
             })
             .unwrap_or_else(|| base.clone());
         Urls { base, domain }
@@ -76,8 +75,17 @@ mod tests {
 
     #[test]
     fn domain_keeps_non_default_port() {
-        assert_eq!(Urls::new("http://127.0.0.1:8080/").domain(), "127.0.0.1:8080");
-        assert_eq!(Urls::new("https://social.example").domain(), "social.example");
-        assert_eq!(Urls::new("https://social.example").actor("a"), "https://social.example/users/a");
+        assert_eq!(
+            Urls::new("http://127.0.0.1:8080/").domain(),
+            "127.0.0.1:8080"
+        );
+        assert_eq!(
+            Urls::new("https://social.example").domain(),
+            "social.example"
+        );
+        assert_eq!(
+            Urls::new("https://social.example").actor("a"),
+            "https://social.example/users/a"
+        );
     }
 }

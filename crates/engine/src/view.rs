@@ -15,8 +15,16 @@ impl Engine {
     /// An account as everyone sees it.
     pub fn account_entity(&self, a: &AccountRow) -> api::Account {
         let fields: Vec<api::Field> = serde_json::from_str(&a.fields).unwrap_or_default();
-        let avatar = if a.avatar_url.is_empty() { self.urls.default_avatar() } else { a.avatar_url.clone() };
-        let header = if a.header_url.is_empty() { self.urls.default_header() } else { a.header_url.clone() };
+        let avatar = if a.avatar_url.is_empty() {
+            self.urls.default_avatar()
+        } else {
+            a.avatar_url.clone()
+        };
+        let header = if a.header_url.is_empty() {
+            self.urls.default_header()
+        } else {
+            a.header_url.clone()
+        };
         api::Account {
             id: a.id.to_string(),
             username: a.username.clone(),
@@ -78,7 +86,11 @@ impl Engine {
     pub async fn account_entities(&self, ids: &[Id]) -> Result<Vec<api::Account>> {
         let rows = self.store.accounts(ids).await?;
         let by_id: HashMap<Id, &AccountRow> = rows.iter().map(|a| (a.id, a)).collect();
-        Ok(ids.iter().filter_map(|id| by_id.get(id)).map(|a| self.account_entity(a)).collect())
+        Ok(ids
+            .iter()
+            .filter_map(|id| by_id.get(id))
+            .map(|a| self.account_entity(a))
+            .collect())
     }
 
     pub fn relationship_entity(&self, r: &RelationRow) -> api::Relationship {
@@ -106,7 +118,10 @@ impl Engine {
         Ok(rows
             .first()
             .map(|r| self.relationship_entity(r))
-            .unwrap_or_else(|| api::Relationship { id: target.to_string(), ..Default::default() }))
+            .unwrap_or_else(|| api::Relationship {
+                id: target.to_string(),
+                ..Default::default()
+            }))
     }
 
     pub async fn status_entity(&self, viewer: Option<Id>, s: StatusRow) -> Result<api::Status> {
@@ -115,7 +130,11 @@ impl Engine {
     }
 
     /// Renders statuses for a viewer (None: anonymous), keeping their order.
-    pub async fn status_entities(&self, viewer: Option<Id>, rows: Vec<StatusRow>) -> Result<Vec<api::Status>> {
+    pub async fn status_entities(
+        &self,
+        viewer: Option<Id>,
+        rows: Vec<StatusRow>,
+    ) -> Result<Vec<api::Status>> {
         if rows.is_empty() {
             return Ok(vec![]);
         }
@@ -131,15 +150,25 @@ impl Engine {
         account_ids.extend(mentions.iter().map(|m| m.b));
         account_ids.sort_unstable();
         account_ids.dedup();
-        let accounts: HashMap<Id, AccountRow> =
-            self.store.accounts(&account_ids).await?.into_iter().map(|a| (a.id, a)).collect();
+        let accounts: HashMap<Id, AccountRow> = self
+            .store
+            .accounts(&account_ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
         let mut app_ids: Vec<Id> = all.values().filter_map(|s| s.application_id).collect();
         app_ids.sort_unstable();
         app_ids.dedup();
         let apps: HashMap<Id, sluice_store::AppRow> = if app_ids.is_empty() {
             HashMap::new()
         } else {
-            self.store.apps(&app_ids).await?.into_iter().map(|a| (a.id, a)).collect()
+            self.store
+                .apps(&app_ids)
+                .await?
+                .into_iter()
+                .map(|a| (a.id, a))
+                .collect()
         };
         let flags = match viewer {
             Some(me) => Some(self.store.viewer_flags(me, &ids).await?),
@@ -153,14 +182,27 @@ impl Engine {
         for t in tags {
             tags_by.entry(t.status_id).or_default().push(t.name);
         }
-        let ctx = RenderCtx { viewer, accounts: &accounts, apps: &apps, mentions: &mentions_by, tags: &tags_by, flags: flags.as_ref() };
+        let ctx = RenderCtx {
+            viewer,
+            accounts: &accounts,
+            apps: &apps,
+            mentions: &mentions_by,
+            tags: &tags_by,
+            flags: flags.as_ref(),
+        };
 
         let mut out = Vec::with_capacity(rows.len());
         for s in &rows {
-            let Some(mut e) = self.render_one(&ctx, s) else { continue };
+            let Some(mut e) = self.render_one(&ctx, s) else {
+                continue;
+            };
             if let Some(orig_id) = s.reblog_of_id {
-                let Some(orig) = all.get(&orig_id) else { continue };
-                let Some(inner) = self.render_one(&ctx, orig) else { continue };
+                let Some(orig) = all.get(&orig_id) else {
+                    continue;
+                };
+                let Some(inner) = self.render_one(&ctx, orig) else {
+                    continue;
+                };
                 e.reblog = Some(Box::new(inner));
             }
             out.push(e);
@@ -176,14 +218,27 @@ impl Engine {
             .map(|ids| {
                 ids.iter()
                     .filter_map(|id| ctx.accounts.get(id))
-                    .map(|a| api::Mention { id: a.id.to_string(), username: a.username.clone(), url: a.url.clone(), acct: a.acct() })
+                    .map(|a| api::Mention {
+                        id: a.id.to_string(),
+                        username: a.username.clone(),
+                        url: a.url.clone(),
+                        acct: a.acct(),
+                    })
                     .collect()
             })
             .unwrap_or_default();
         let tags = ctx
             .tags
             .get(&s.id)
-            .map(|names| names.iter().map(|n| api::TagRef { name: n.clone(), url: self.urls.tag(n) }).collect())
+            .map(|names| {
+                names
+                    .iter()
+                    .map(|n| api::TagRef {
+                        name: n.clone(),
+                        url: self.urls.tag(n),
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         let flag = |set: fn(&sluice_store::ViewerFlags) -> &std::collections::HashSet<Id>| {
             ctx.flags.map(|f| set(f).contains(&s.id))
@@ -212,9 +267,11 @@ impl Engine {
             filtered: ctx.viewer.map(|_| vec![]),
             content: s.content.clone(),
             reblog: None,
-            application: s.application_id.and_then(|id| ctx.apps.get(&id)).map(|a| api::StatusApplication {
-                name: a.name.clone(),
-                website: a.website.clone(),
+            application: s.application_id.and_then(|id| ctx.apps.get(&id)).map(|a| {
+                api::StatusApplication {
+                    name: a.name.clone(),
+                    website: a.website.clone(),
+                }
             }),
             account: self.account_entity(account),
             media_attachments: vec![],
@@ -228,7 +285,11 @@ impl Engine {
     }
 
     /// Renders notifications, dropping those whose account or status is gone.
-    pub async fn notification_entities(&self, viewer: Id, rows: Vec<NotificationRow>) -> Result<Vec<api::Notification>> {
+    pub async fn notification_entities(
+        &self,
+        viewer: Id,
+        rows: Vec<NotificationRow>,
+    ) -> Result<Vec<api::Notification>> {
         let account_ids: Vec<Id> = rows.iter().map(|n| n.from_account_id).collect();
         let accounts: HashMap<Id, api::Account> = self
             .store

@@ -106,9 +106,9 @@ pub fn note(n: &NoteDoc<'_>) -> Value {
         .map(|(href, name)| json!({"type": "Mention", "href": href, "name": name}))
         .collect();
     tags.extend(
-        n.hashtags
-            .iter()
-            .map(|(href, name)| json!({"type": "Hashtag", "href": href, "name": format!("#{name}")})),
+        n.hashtags.iter().map(
+            |(href, name)| json!({"type": "Hashtag", "href": href, "name": format!("#{name}")}),
+        ),
     );
     let mut doc = json!({
         "id": n.id,
@@ -141,8 +141,14 @@ mod tests {
     fn note_in_create_has_addressing_and_tags() {
         let to = vec![crate::visibility::PUBLIC.to_string()];
         let cc = vec!["https://a.example/users/x/followers".to_string()];
-        let mentions = vec![("https://b.example/users/y".to_string(), "@y@b.example".to_string())];
-        let tags = vec![("https://a.example/tags/rust".to_string(), "rust".to_string())];
+        let mentions = vec![(
+            "https://b.example/users/y".to_string(),
+            "@y@b.example".to_string(),
+        )];
+        let tags = vec![(
+            "https://a.example/tags/rust".to_string(),
+            "rust".to_string(),
+        )];
         let n = note(&NoteDoc {
             id: "https://a.example/users/x/statuses/1",
             url: "https://a.example/@x/1",
@@ -159,7 +165,15 @@ mod tests {
             mentions: &mentions,
             hashtags: &tags,
         });
-        let a = activity("https://a.example/a/1", Verb::Create, "https://a.example/users/x", n, &to, &cc, Timestamp(0));
+        let a = activity(
+            "https://a.example/a/1",
+            Verb::Create,
+            "https://a.example/users/x",
+            n,
+            &to,
+            &cc,
+            Timestamp(0),
+        );
         assert_eq!(a["type"], "Create");
         assert_eq!(a["object"]["type"], "Note");
         assert_eq!(a["object"]["summary"], Value::Null);

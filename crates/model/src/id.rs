@@ -36,7 +36,10 @@ impl IdGenerator {
             .map(|d| d.subsec_nanos() as u64)
             .unwrap_or(0)
             ^ (std::process::id() as u64).rotate_left(17);
-        IdGenerator { last: AtomicU64::new(0), salt }
+        IdGenerator {
+            last: AtomicU64::new(0),
+            salt,
+        }
     }
 
     /// The next id for "now".
@@ -52,10 +55,12 @@ impl IdGenerator {
         let mut last = self.last.load(Ordering::Relaxed);
         loop {
             let candidate = if start > last { start } else { last + 1 };
-            match self
-                .last
-                .compare_exchange_weak(last, candidate, Ordering::Relaxed, Ordering::Relaxed)
-            {
+            match self.last.compare_exchange_weak(
+                last,
+                candidate,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return candidate as Id,
                 Err(actual) => last = actual,
             }

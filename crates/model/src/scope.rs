@@ -134,8 +134,15 @@ mod tests {
     fn unknown_scope_is_rejected_and_subsets_checked() {
         assert_eq!(Scopes::parse("read bogus"), Err("bogus".to_string()));
         let app = Scopes::parse("read write follow").unwrap();
-        assert!(Scopes::parse("read:statuses write").unwrap().is_subset_of(&app));
+        assert!(
+            Scopes::parse("read:statuses write")
+                .unwrap()
+                .is_subset_of(&app)
+        );
         assert!(!Scopes::parse("push").unwrap().is_subset_of(&app));
-        assert_eq!(Scopes::parse("read+write read").unwrap().to_string(), "read write");
+        assert_eq!(
+            Scopes::parse("read+write read").unwrap().to_string(),
+            "read write"
+        );
     }
 }

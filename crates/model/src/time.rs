@@ -75,6 +75,9 @@ mod tests {
         assert_eq!(t.to_day_rfc3339(), "2024-05-01T00:00:00.000Z");
         assert_eq!(t.to_date(), "2024-05-01");
         assert_eq!(t.to_rfc2822(), "Wed, 01 May 2024 12:00:00 +0000");
-        assert_eq!(Timestamp::parse_rfc3339("2024-05-01T12:00:00.123Z"), Some(t));
+        assert_eq!(
+            Timestamp::parse_rfc3339("2024-05-01T12:00:00.123Z"),
+            Some(t)
+        );
     }
 }

@@ -49,8 +49,14 @@ impl Visibility {
     pub fn addressing(self, followers: &str, mentioned: &[String]) -> (Vec<String>, Vec<String>) {
         let mentioned = mentioned.to_vec();
         match self {
-            Visibility::Public => (vec![PUBLIC.into()], [vec![followers.into()], mentioned].concat()),
-            Visibility::Unlisted => (vec![followers.into()], [vec![PUBLIC.into()], mentioned].concat()),
+            Visibility::Public => (
+                vec![PUBLIC.into()],
+                [vec![followers.into()], mentioned].concat(),
+            ),
+            Visibility::Unlisted => (
+                vec![followers.into()],
+                [vec![PUBLIC.into()], mentioned].concat(),
+            ),
             Visibility::Private => ([vec![followers.into()], mentioned].concat(), vec![]),
             Visibility::Direct => (mentioned, vec![]),
         }
@@ -78,7 +84,12 @@ mod tests {
     fn addressing_round_trips() {
         let followers = "https://a.example/users/x/followers";
         let mentioned = vec!["https://b.example/users/y".to_string()];
-        for v in [Visibility::Public, Visibility::Unlisted, Visibility::Private, Visibility::Direct] {
+        for v in [
+            Visibility::Public,
+            Visibility::Unlisted,
+            Visibility::Private,
+            Visibility::Direct,
+        ] {
             let (to, cc) = v.addressing(followers, &mentioned);
             assert_eq!(Visibility::from_addressing(&to, &cc, followers), v);
         }

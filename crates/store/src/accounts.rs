@@ -2,12 +2,12 @@
 
 use sluice_model::Id;
 
-use crate::{
-    ACCOUNT_COLUMNS, AccountRow, Query, Result, Store, UserRow, WriteTx, query::Scalar,
-};
+use crate::{ACCOUNT_COLUMNS, AccountRow, Query, Result, Store, UserRow, WriteTx, query::Scalar};
 
 fn select_accounts() -> Query {
-    Query::new(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.suspended_at IS NULL"))
+    Query::new(format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.suspended_at IS NULL"
+    ))
 }
 
 /// A new account to insert.
@@ -75,7 +75,11 @@ impl Store {
 
     /// Finds an account by `username` (local) or `username@domain`. Case-insensitive on
     /// the username; the local domain may be given as `local_domain`.
-    pub async fn account_by_acct(&self, acct: &str, local_domain: &str) -> Result<Option<AccountRow>> {
+    pub async fn account_by_acct(
+        &self,
+        acct: &str,
+        local_domain: &str,
+    ) -> Result<Option<AccountRow>> {
         let acct = acct.trim_start_matches('@');
         let (user, domain) = match acct.split_once('@') {
             Some((u, d)) if d.eq_ignore_ascii_case(local_domain) => (u, String::new()),
@@ -85,7 +89,9 @@ impl Store {
         let mut q = select_accounts();
         let pu = q.arg(user);
         let pd = q.arg(domain);
-        q.push(&format!(" AND lower(a.username) = lower({pu}) AND a.domain = {pd}"));
+        q.push(&format!(
+            " AND lower(a.username) = lower({pu}) AND a.domain = {pd}"
+        ));
         self.opt(q).await
     }
 
@@ -97,7 +103,12 @@ impl Store {
     }
 
     /// Local search by username or display name prefix/substring, most followed first.
-    pub async fn search_accounts(&self, text: &str, limit: i64, offset: i64) -> Result<Vec<AccountRow>> {
+    pub async fn search_accounts(
+        &self,
+        text: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<AccountRow>> {
         let pattern = format!(
             "%{}%",
             text.trim_start_matches('@')
@@ -118,7 +129,8 @@ impl Store {
     }
 
     pub async fn user(&self, account_id: Id) -> Result<Option<UserRow>> {
-        self.opt(Query::new("SELECT * FROM users WHERE account_id = $1").bind(account_id)).await
+        self.opt(Query::new("SELECT * FROM users WHERE account_id = $1").bind(account_id))
+            .await
     }
 
     /// Finds a user by e-mail or by local username (sign-in accepts either).
@@ -135,12 +147,17 @@ impl Store {
     }
 
     pub async fn count_local_users(&self) -> Result<i64> {
-        Ok(self.one::<Scalar>(Query::new("SELECT count(*) AS v FROM users")).await?.v)
+        Ok(self
+            .one::<Scalar>(Query::new("SELECT count(*) AS v FROM users"))
+            .await?
+            .v)
     }
 
     pub async fn count_local_statuses(&self) -> Result<i64> {
         Ok(self
-            .one::<Scalar>(Query::new("SELECT count(*) AS v FROM statuses WHERE local = TRUE"))
+            .one::<Scalar>(Query::new(
+                "SELECT count(*) AS v FROM statuses WHERE local = TRUE",
+            ))
             .await?
             .v)
     }
@@ -171,7 +188,12 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn insert_user(&mut self, account_id: Id, u: &NewUser, created_at: i64) -> Result<()> {
+    pub async fn insert_user(
+        &mut self,
+        account_id: Id,
+        u: &NewUser,
+        created_at: i64,
+    ) -> Result<()> {
         self.exec(
             Query::new(
                 "INSERT INTO users (account_id, email, password_hash, admin, approved, locale,
@@ -191,7 +213,12 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn update_profile(&mut self, account_id: Id, p: &ProfileUpdate, now: i64) -> Result<()> {
+    pub async fn update_profile(
+        &mut self,
+        account_id: Id,
+        p: &ProfileUpdate,
+        now: i64,
+    ) -> Result<()> {
         let mut q = Query::new("UPDATE accounts SET updated_at = $1");
         q = q.bind(now);
         let set = |q: &mut Query, col: &str, v: crate::Arg| {
@@ -252,12 +279,19 @@ impl WriteTx {
     }
 
     pub async fn approve_user(&mut self, account_id: Id) -> Result<u64> {
-        self.exec(Query::new("UPDATE users SET approved = TRUE WHERE account_id = $1").bind(account_id))
-            .await
+        self.exec(
+            Query::new("UPDATE users SET approved = TRUE WHERE account_id = $1").bind(account_id),
+        )
+        .await
     }
 
     /// Adds `delta` to one of the account's counters (never below zero).
-    pub async fn bump_account_counter(&mut self, account_id: Id, counter: AccountCounter, delta: i64) -> Result<()> {
+    pub async fn bump_account_counter(
+        &mut self,
+        account_id: Id,
+        counter: AccountCounter,
+        delta: i64,
+    ) -> Result<()> {
         let col = counter.column();
         self.exec(
             Query::new(format!(

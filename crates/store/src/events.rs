@@ -75,7 +75,9 @@ impl Store {
     /// The newest event id (0 when the log is empty).
     pub async fn last_event_id(&self) -> Result<i64> {
         Ok(self
-            .one::<Scalar>(Query::new("SELECT COALESCE(MAX(id), 0) AS v FROM event_log"))
+            .one::<Scalar>(Query::new(
+                "SELECT COALESCE(MAX(id), 0) AS v FROM event_log",
+            ))
             .await?
             .v)
     }

@@ -28,7 +28,10 @@ mod rows;
 mod social;
 pub use social::{NewRelation, NotificationFilter, Relation, Side};
 mod statuses;
-pub use statuses::{AccountStatusFilter, ActivityRecord, Locality, MAX_THREAD_ROWS, Saved, StatusCounter, ViewerFlags};
+pub use statuses::{
+    AccountStatusFilter, ActivityRecord, Locality, MAX_THREAD_ROWS, Saved, StatusCounter,
+    ViewerFlags,
+};
 
 use std::path::Path;
 use std::str::FromStr;
@@ -41,7 +44,7 @@ use sqlx::sqlite::{
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub use migrate::{SCHEMA_VERSION, SCHEMA_VERSION_MIN};
-pub use query::{Arg, Query};
+pub use query::{Arg, Query, Scalar, TextScalar};
 pub use rows::*;
 pub use sluice_model::Id;
 
@@ -122,8 +125,9 @@ impl Store {
 
     async fn open_sqlite(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Migration(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Migration(format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
         // auto_vacuum must be set before the first table exists; sqlx applies it on
         // connect, before the journal mode, so a new file gets INCREMENTAL.
@@ -148,7 +152,9 @@ impl Store {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(base.pragma("query_only", "true"))
             .await?;
-        Ok(Store { pools: Pools::Sqlite { read, write } })
+        Ok(Store {
+            pools: Pools::Sqlite { read, write },
+        })
     }
 
     async fn open_postgres(url: &str) -> Result<Store> {
@@ -158,7 +164,9 @@ impl Store {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(opts)
             .await?;
-        Ok(Store { pools: Pools::Postgres(pool) })
+        Ok(Store {
+            pools: Pools::Postgres(pool),
+        })
     }
 
     pub fn kind(&self) -> EngineKind {
@@ -172,7 +180,9 @@ impl Store {
     /// (`BEGIN IMMEDIATE`), so a transaction never fails half-way for lack of it.
     pub async fn begin(&self) -> Result<WriteTx> {
         Ok(match &self.pools {
-            Pools::Sqlite { write, .. } => WriteTx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Sqlite { write, .. } => {
+                WriteTx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?)
+            }
             Pools::Postgres(pool) => WriteTx::Postgres(pool.begin().await?),
         })
     }
@@ -185,9 +195,11 @@ impl Store {
             return Ok(0);
         };
         let mut conn = write.acquire().await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})")))
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})"
+        )))
+        .execute(&mut *conn)
+        .await?;
         let free: i64 = sqlx::query_scalar("PRAGMA freelist_count")
             .fetch_one(&mut *conn)
             .await?;
@@ -199,7 +211,11 @@ impl Store {
         let Pools::Sqlite { read, .. } = &self.pools else {
             return Ok(None);
         };
-        Ok(Some(sqlx::query_scalar("PRAGMA auto_vacuum").fetch_one(read).await?))
+        Ok(Some(
+            sqlx::query_scalar("PRAGMA auto_vacuum")
+                .fetch_one(read)
+                .await?,
+        ))
     }
 
     pub async fn close(&self) {

@@ -44,11 +44,17 @@ impl Store {
         ))
         .await?;
         let current = tx
-            .one::<Scalar>(Query::new("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations"))
+            .one::<Scalar>(Query::new(
+                "SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations",
+            ))
             .await?
             .v;
         if current > SCHEMA_VERSION {
-            tracing::info!(current, ours = SCHEMA_VERSION, "database schema is newer than this binary");
+            tracing::info!(
+                current,
+                ours = SCHEMA_VERSION,
+                "database schema is newer than this binary"
+            );
         }
         for m in MIGRATIONS.iter().filter(|m| m.version > current) {
             let sql = match tx.kind() {
@@ -59,10 +65,12 @@ impl Store {
                 .await
                 .map_err(|e| StoreError::Migration(format!("{} ({}): {e}", m.version, m.name)))?;
             tx.exec(
-                Query::new("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-                    .bind(m.version)
-                    .bind(m.name)
-                    .bind(sluice_model::id::now_millis()),
+                Query::new(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                )
+                .bind(m.version)
+                .bind(m.name)
+                .bind(sluice_model::id::now_millis()),
             )
             .await?;
             tracing::info!(version = m.version, name = m.name, "applied migration");
@@ -73,7 +81,9 @@ impl Store {
     /// The newest migration applied to the database.
     pub async fn schema_version(&self) -> Result<i64> {
         Ok(self
-            .one::<Scalar>(Query::new("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations"))
+            .one::<Scalar>(Query::new(
+                "SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations",
+            ))
             .await?
             .v)
     }

@@ -25,7 +25,8 @@ impl Store {
     }
 
     pub async fn app(&self, id: Id) -> Result<Option<AppRow>> {
-        self.opt(Query::new("SELECT * FROM apps WHERE id = $1").bind(id)).await
+        self.opt(Query::new("SELECT * FROM apps WHERE id = $1").bind(id))
+            .await
     }
 
     pub async fn apps(&self, ids: &[Id]) -> Result<Vec<AppRow>> {
@@ -132,8 +133,12 @@ impl WriteTx {
             )
             .await?;
         if let Some(t) = &row {
-            self.exec(Query::new("UPDATE tokens SET revoked_at = $1 WHERE id = $2").bind(now).bind(t.id))
-                .await?;
+            self.exec(
+                Query::new("UPDATE tokens SET revoked_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(t.id),
+            )
+            .await?;
         }
         Ok(row)
     }

@@ -66,7 +66,8 @@ pub struct Query {
 
 /// Rows that both engines can decode.
 pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
-impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{}
 
 macro_rules! bind_all {
     ($q:expr, $args:expr) => {{
@@ -84,7 +85,10 @@ macro_rules! bind_all {
 
 impl Query {
     pub fn new(sql: impl Into<String>) -> Self {
-        Query { sql: sql.into(), args: Vec::new() }
+        Query {
+            sql: sql.into(),
+            args: Vec::new(),
+        }
     }
 
     /// Adds the next positional argument (`$1`, `$2` … in the order bound).
@@ -126,10 +130,14 @@ impl Store {
         let Query { sql, args } = q;
         let rows = match &self.pools {
             Pools::Sqlite { read, .. } => {
-                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args).fetch_all(read).await
+                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
+                    .fetch_all(read)
+                    .await
             }
             Pools::Postgres(pool) => {
-                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args).fetch_all(pool).await
+                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
+                    .fetch_all(pool)
+                    .await
             }
         };
         rows.map_err(StoreError::from_sqlx)
@@ -140,10 +148,14 @@ impl Store {
         let Query { sql, args } = q;
         let row = match &self.pools {
             Pools::Sqlite { read, .. } => {
-                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args).fetch_optional(read).await
+                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
+                    .fetch_optional(read)
+                    .await
             }
             Pools::Postgres(pool) => {
-                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args).fetch_optional(pool).await
+                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
+                    .fetch_optional(pool)
+                    .await
             }
         };
         row.map_err(StoreError::from_sqlx)
@@ -184,10 +196,14 @@ impl WriteTx {
         let Query { sql, args } = q;
         let rows = match self {
             WriteTx::Sqlite(t) => {
-                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args).fetch_all(&mut **t).await
+                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
+                    .fetch_all(&mut **t)
+                    .await
             }
             WriteTx::Postgres(t) => {
-                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args).fetch_all(&mut **t).await
+                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
+                    .fetch_all(&mut **t)
+                    .await
             }
         };
         rows.map_err(StoreError::from_sqlx)
@@ -196,12 +212,16 @@ impl WriteTx {
     pub async fn opt<T: Row>(&mut self, q: Query) -> Result<Option<T>> {
         let Query { sql, args } = q;
         let row = match self {
-            WriteTx::Sqlite(t) => bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
-                .fetch_optional(&mut **t)
-                .await,
-            WriteTx::Postgres(t) => bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
-                .fetch_optional(&mut **t)
-                .await,
+            WriteTx::Sqlite(t) => {
+                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
+                    .fetch_optional(&mut **t)
+                    .await
+            }
+            WriteTx::Postgres(t) => {
+                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
+                    .fetch_optional(&mut **t)
+                    .await
+            }
         };
         row.map_err(StoreError::from_sqlx)
     }
@@ -214,10 +234,14 @@ impl WriteTx {
     pub(crate) async fn exec_script(&mut self, sql: &str) -> Result<()> {
         match self {
             WriteTx::Sqlite(t) => {
-                sqlx::raw_sql(AssertSqlSafe(sql.to_string())).execute(&mut **t).await?;
+                sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+                    .execute(&mut **t)
+                    .await?;
             }
             WriteTx::Postgres(t) => {
-                sqlx::raw_sql(AssertSqlSafe(sql.to_string())).execute(&mut **t).await?;
+                sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+                    .execute(&mut **t)
+                    .await?;
             }
         }
         Ok(())

@@ -97,7 +97,13 @@ impl Store {
     }
 
     /// Lists one side of a relation, paged by the relation row's id.
-    pub async fn relation_list(&self, rel: Relation, side: Side, account: Id, page: Page) -> Result<Vec<ListedId>> {
+    pub async fn relation_list(
+        &self,
+        rel: Relation,
+        side: Side,
+        account: Id,
+        page: Page,
+    ) -> Result<Vec<ListedId>> {
         let (item, key) = match side {
             Side::Targets => ("target_account_id", "account_id"),
             Side::Sources => ("account_id", "target_account_id"),
@@ -115,13 +121,21 @@ impl Store {
     pub async fn count_follow_requests(&self, account: Id) -> Result<i64> {
         Ok(self
             .one::<Scalar>(
-                Query::new("SELECT count(*) AS v FROM follow_requests WHERE target_account_id = $1").bind(account),
+                Query::new(
+                    "SELECT count(*) AS v FROM follow_requests WHERE target_account_id = $1",
+                )
+                .bind(account),
             )
             .await?
             .v)
     }
 
-    pub async fn notifications(&self, account: Id, f: &NotificationFilter, page: Page) -> Result<Vec<NotificationRow>> {
+    pub async fn notifications(
+        &self,
+        account: Id,
+        f: &NotificationFilter,
+        page: Page,
+    ) -> Result<Vec<NotificationRow>> {
         let mut q = Query::new("SELECT * FROM notifications n WHERE n.account_id = ");
         let p = q.arg(account);
         q.push(&p);
@@ -156,7 +170,9 @@ impl Store {
     }
 
     pub async fn markers(&self, account: Id, timelines: &[&str]) -> Result<Vec<MarkerRow>> {
-        let mut q = Query::new("SELECT timeline, last_read_id, version, updated_at FROM markers WHERE account_id = ");
+        let mut q = Query::new(
+            "SELECT timeline, last_read_id, version, updated_at FROM markers WHERE account_id = ",
+        );
         let p = q.arg(account);
         q.push(&p);
         if !timelines.is_empty() {
@@ -210,7 +226,13 @@ impl WriteTx {
     }
 
     /// Updates the options of an existing follow (reblogs shown, notify on post).
-    pub async fn update_follow_options(&mut self, account: Id, target: Id, show_reblogs: bool, notify: bool) -> Result<()> {
+    pub async fn update_follow_options(
+        &mut self,
+        account: Id,
+        target: Id,
+        show_reblogs: bool,
+        notify: bool,
+    ) -> Result<()> {
         self.exec(
             Query::new(
                 "UPDATE follows SET show_reblogs = $1, notify = $2 WHERE account_id = $3 AND target_account_id = $4",
@@ -225,7 +247,12 @@ impl WriteTx {
     }
 
     /// Removes a relation row; returns its `uri` column (or "" for mutes) if it existed.
-    pub async fn delete_relation(&mut self, rel: Relation, account: Id, target: Id) -> Result<Option<String>> {
+    pub async fn delete_relation(
+        &mut self,
+        rel: Relation,
+        account: Id,
+        target: Id,
+    ) -> Result<Option<String>> {
         let uri_col = if rel == Relation::Mute { "''" } else { "uri" };
         let row = self
             .opt::<crate::query::TextScalar>(
@@ -253,7 +280,15 @@ impl WriteTx {
     }
 
     /// Adds a favourite or bookmark; false when it existed.
-    pub async fn insert_saved(&mut self, kind: crate::Saved, id: Id, account: Id, status: Id, uri: &str, now: i64) -> Result<bool> {
+    pub async fn insert_saved(
+        &mut self,
+        kind: crate::Saved,
+        id: Id,
+        account: Id,
+        status: Id,
+        uri: &str,
+        now: i64,
+    ) -> Result<bool> {
         let q = match kind {
             crate::Saved::Favourites => Query::new(
                 "INSERT INTO favourites (id, account_id, status_id, uri, created_at) VALUES ($1, $2, $3, $4, $5)
@@ -278,25 +313,34 @@ impl WriteTx {
 
     /// Removes a favourite or bookmark; returns the favourite's uri ("" for bookmarks)
     /// when it existed.
-    pub async fn delete_saved(&mut self, kind: crate::Saved, account: Id, status: Id) -> Result<Option<String>> {
+    pub async fn delete_saved(
+        &mut self,
+        kind: crate::Saved,
+        account: Id,
+        status: Id,
+    ) -> Result<Option<String>> {
         let (table, col) = match kind {
             crate::Saved::Favourites => ("favourites", "uri"),
             crate::Saved::Bookmarks => ("bookmarks", "''"),
         };
         let row = self
             .opt::<crate::query::TextScalar>(
-                Query::new(format!("SELECT {col} AS v FROM {table} WHERE account_id = $1 AND status_id = $2"))
-                    .bind(account)
-                    .bind(status),
+                Query::new(format!(
+                    "SELECT {col} AS v FROM {table} WHERE account_id = $1 AND status_id = $2"
+                ))
+                .bind(account)
+                .bind(status),
             )
             .await?;
         if row.is_none() {
             return Ok(None);
         }
         self.exec(
-            Query::new(format!("DELETE FROM {table} WHERE account_id = $1 AND status_id = $2"))
-                .bind(account)
-                .bind(status),
+            Query::new(format!(
+                "DELETE FROM {table} WHERE account_id = $1 AND status_id = $2"
+            ))
+            .bind(account)
+            .bind(status),
         )
         .await?;
         Ok(Some(row.and_then(|r| r.v).unwrap_or_default()))
@@ -332,7 +376,13 @@ impl WriteTx {
     }
 
     /// Deletes notifications of a kind from one account about a status (undo of a like).
-    pub async fn delete_notifications_about(&mut self, from: Id, kind: &str, status: Option<Id>, to: Id) -> Result<()> {
+    pub async fn delete_notifications_about(
+        &mut self,
+        from: Id,
+        kind: &str,
+        status: Option<Id>,
+        to: Id,
+    ) -> Result<()> {
         self.exec(
             Query::new(
                 "DELETE FROM notifications WHERE from_account_id = $1 AND kind = $2 AND account_id = $3
@@ -361,7 +411,13 @@ impl WriteTx {
             .await
     }
 
-    pub async fn upsert_marker(&mut self, account: Id, timeline: &str, last_read_id: Id, now: i64) -> Result<()> {
+    pub async fn upsert_marker(
+        &mut self,
+        account: Id,
+        timeline: &str,
+        last_read_id: Id,
+        now: i64,
+    ) -> Result<()> {
         self.exec(
             Query::new(
                 "INSERT INTO markers (account_id, timeline, last_read_id, version, updated_at)

@@ -13,7 +13,9 @@ use crate::{
 pub const MAX_THREAD_ROWS: i64 = 4096;
 
 fn select_statuses() -> Query {
-    Query::new(format!("SELECT {STATUS_COLUMNS} FROM statuses s WHERE 1 = 1"))
+    Query::new(format!(
+        "SELECT {STATUS_COLUMNS} FROM statuses s WHERE 1 = 1"
+    ))
 }
 
 /// Who is reading: filters a query by blocks and mutes in both directions.
@@ -108,7 +110,12 @@ impl Store {
     }
 
     /// Public timeline: public, original (no reblogs), not replies to others.
-    pub async fn public_timeline(&self, viewer: Option<Id>, locality: Locality, page: Page) -> Result<Vec<StatusRow>> {
+    pub async fn public_timeline(
+        &self,
+        viewer: Option<Id>,
+        locality: Locality,
+        page: Page,
+    ) -> Result<Vec<StatusRow>> {
         let mut q = select_statuses();
         q.push(
             " AND s.visibility = 'public' AND s.reblog_of_id IS NULL
@@ -129,7 +136,13 @@ impl Store {
     }
 
     /// Public statuses carrying a hashtag.
-    pub async fn tag_timeline(&self, tag: &str, viewer: Option<Id>, local_only: bool, page: Page) -> Result<Vec<StatusRow>> {
+    pub async fn tag_timeline(
+        &self,
+        tag: &str,
+        viewer: Option<Id>,
+        local_only: bool,
+        page: Page,
+    ) -> Result<Vec<StatusRow>> {
         let mut q = select_statuses();
         let t = q.arg(tag.to_lowercase());
         q.push(&format!(
@@ -144,7 +157,12 @@ impl Store {
         Ok(page.finish(self.all(q).await?))
     }
 
-    pub async fn account_statuses(&self, account_id: Id, f: &AccountStatusFilter, page: Page) -> Result<Vec<StatusRow>> {
+    pub async fn account_statuses(
+        &self,
+        account_id: Id,
+        f: &AccountStatusFilter,
+        page: Page,
+    ) -> Result<Vec<StatusRow>> {
         let mut q = select_statuses();
         let a = q.arg(account_id);
         q.push(&format!(" AND s.account_id = {a}"));
@@ -189,18 +207,24 @@ impl Store {
         let mut q = select_statuses();
         let t = q.arg(thread_id);
         let l = q.arg(MAX_THREAD_ROWS);
-        q.push(&format!(" AND s.thread_id = {t} AND s.reblog_of_id IS NULL ORDER BY s.id LIMIT {l}"));
+        q.push(&format!(
+            " AND s.thread_id = {t} AND s.reblog_of_id IS NULL ORDER BY s.id LIMIT {l}"
+        ));
         self.all(q).await
     }
 
     pub async fn edits(&self, status_id: Id) -> Result<Vec<EditRow>> {
-        self.all(Query::new("SELECT * FROM status_edits WHERE status_id = $1 ORDER BY id").bind(status_id))
-            .await
+        self.all(
+            Query::new("SELECT * FROM status_edits WHERE status_id = $1 ORDER BY id")
+                .bind(status_id),
+        )
+        .await
     }
 
     /// `(status_id, account_id)` of every mention in the given statuses.
     pub async fn mentions_of(&self, status_ids: &[Id]) -> Result<Vec<PairRow>> {
-        let mut q = Query::new("SELECT status_id AS a, account_id AS b FROM mentions WHERE status_id IN ");
+        let mut q =
+            Query::new("SELECT status_id AS a, account_id AS b FROM mentions WHERE status_id IN ");
         let list = q.in_list(status_ids);
         q.push(&list);
         self.all(q).await
@@ -227,9 +251,24 @@ impl Store {
             q.push(&format!(" WHERE account_id = {v} AND {col} IN {list}"));
             q
         };
-        let fav: Vec<Scalar> = self.all(of_viewer("SELECT status_id AS v FROM favourites", "status_id")).await?;
-        let bm: Vec<Scalar> = self.all(of_viewer("SELECT status_id AS v FROM bookmarks", "status_id")).await?;
-        let rb: Vec<Scalar> = self.all(of_viewer("SELECT reblog_of_id AS v FROM statuses", "reblog_of_id")).await?;
+        let fav: Vec<Scalar> = self
+            .all(of_viewer(
+                "SELECT status_id AS v FROM favourites",
+                "status_id",
+            ))
+            .await?;
+        let bm: Vec<Scalar> = self
+            .all(of_viewer(
+                "SELECT status_id AS v FROM bookmarks",
+                "status_id",
+            ))
+            .await?;
+        let rb: Vec<Scalar> = self
+            .all(of_viewer(
+                "SELECT reblog_of_id AS v FROM statuses",
+                "reblog_of_id",
+            ))
+            .await?;
         Ok(ViewerFlags {
             favourited: fav.into_iter().map(|r| r.v).collect(),
             bookmarked: bm.into_iter().map(|r| r.v).collect(),
@@ -239,7 +278,9 @@ impl Store {
 
     /// Accounts that favourited a status, paged by the favourite's id.
     pub async fn favourited_by(&self, status_id: Id, page: Page) -> Result<Vec<ListedId>> {
-        let mut q = Query::new("SELECT id AS rel_id, account_id AS item_id FROM favourites WHERE status_id = ");
+        let mut q = Query::new(
+            "SELECT id AS rel_id, account_id AS item_id FROM favourites WHERE status_id = ",
+        );
         let p = q.arg(status_id);
         q.push(&p);
         page.apply(&mut q, "id");
@@ -248,7 +289,9 @@ impl Store {
 
     /// Accounts that reblogged a status, paged by the reblog's id.
     pub async fn reblogged_by(&self, status_id: Id, page: Page) -> Result<Vec<ListedId>> {
-        let mut q = Query::new("SELECT id AS rel_id, account_id AS item_id FROM statuses WHERE reblog_of_id = ");
+        let mut q = Query::new(
+            "SELECT id AS rel_id, account_id AS item_id FROM statuses WHERE reblog_of_id = ",
+        );
         let p = q.arg(status_id);
         q.push(&p);
         page.apply(&mut q, "id");
@@ -256,12 +299,19 @@ impl Store {
     }
 
     /// Statuses the account favourited (or bookmarked), paged by that row's id.
-    pub async fn saved_statuses(&self, account_id: Id, kind: Saved, page: Page) -> Result<Vec<ListedId>> {
+    pub async fn saved_statuses(
+        &self,
+        account_id: Id,
+        kind: Saved,
+        page: Page,
+    ) -> Result<Vec<ListedId>> {
         let table = match kind {
             Saved::Favourites => "favourites",
             Saved::Bookmarks => "bookmarks",
         };
-        let mut q = Query::new(format!("SELECT id AS rel_id, status_id AS item_id FROM {table} WHERE account_id = "));
+        let mut q = Query::new(format!(
+            "SELECT id AS rel_id, status_id AS item_id FROM {table} WHERE account_id = "
+        ));
         let p = q.arg(account_id);
         q.push(&p);
         page.apply(&mut q, "id");
@@ -394,7 +444,8 @@ impl WriteTx {
         ] {
             self.exec(Query::new(sql).bind(id)).await?;
         }
-        self.exec(Query::new("DELETE FROM statuses WHERE id = $1").bind(id)).await
+        self.exec(Query::new("DELETE FROM statuses WHERE id = $1").bind(id))
+            .await
     }
 
     pub async fn set_mentions(&mut self, status_id: Id, accounts: &[Id]) -> Result<()> {
@@ -412,7 +463,13 @@ impl WriteTx {
     }
 
     /// Links the status to these (lowercase) hashtags, creating tags as needed.
-    pub async fn set_tags(&mut self, status_id: Id, names: &[String], new_id: &dyn Fn() -> Id, now: i64) -> Result<()> {
+    pub async fn set_tags(
+        &mut self,
+        status_id: Id,
+        names: &[String],
+        new_id: &(dyn Fn() -> Id + Sync),
+        now: i64,
+    ) -> Result<()> {
         self.exec(Query::new("DELETE FROM status_tags WHERE status_id = $1").bind(status_id))
             .await?;
         for name in names {
@@ -436,7 +493,12 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn bump_status_counter(&mut self, status_id: Id, counter: StatusCounter, delta: i64) -> Result<()> {
+    pub async fn bump_status_counter(
+        &mut self,
+        status_id: Id,
+        counter: StatusCounter,
+        delta: i64,
+    ) -> Result<()> {
         let col = match counter {
             StatusCounter::Replies => "replies_count",
             StatusCounter::Reblogs => "reblogs_count",
@@ -491,7 +553,13 @@ impl WriteTx {
     }
 
     /// Claims an idempotency key for a new status. False when the key was used before.
-    pub async fn claim_idempotency_key(&mut self, account_id: Id, key: &str, status_id: Id, now: i64) -> Result<bool> {
+    pub async fn claim_idempotency_key(
+        &mut self,
+        account_id: Id,
+        key: &str,
+        status_id: Id,
+        now: i64,
+    ) -> Result<bool> {
         let n = self
             .exec(
                 Query::new(

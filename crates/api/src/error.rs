@@ -1,0 +1,97 @@
+//! API errors: Mastodon's `{"error": "…"}` body with Mastodon's status codes. Engine and
+//! store errors are mapped here, once; internal details are logged, never sent.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use sluice_engine::EngineError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: serde_json::Value,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            body: json!({ "error": message.into() }),
+            headers: vec![],
+        }
+    }
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "Record not found")
+    }
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "The access token is invalid")
+    }
+    pub fn forbidden(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, msg)
+    }
+    pub fn unprocessable(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, msg)
+    }
+    pub fn bad_request(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, msg)
+    }
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::NotFound => ApiError::not_found(),
+            EngineError::Forbidden(m) => ApiError::forbidden(m),
+            EngineError::Unauthorized(m) => ApiError::new(StatusCode::UNAUTHORIZED, m),
+            EngineError::Invalid(m) => ApiError::unprocessable(m),
+            EngineError::Validation { message, details } => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                body: json!({ "error": message, "details": details }),
+                headers: vec![],
+            },
+            EngineError::OAuth {
+                code,
+                description,
+                status,
+            } => ApiError {
+                status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                body: json!({ "error": code, "error_description": description }),
+                headers: vec![],
+            },
+            EngineError::Store(sluice_store::StoreError::NotFound) => ApiError::not_found(),
+            EngineError::Store(sluice_store::StoreError::Conflict(m)) => {
+                tracing::debug!(conflict = %m, "write conflict");
+                ApiError::unprocessable("Validation failed: the record already exists")
+            }
+            e @ (EngineError::Store(_) | EngineError::Internal(_)) => {
+                tracing::error!(error = %e, "request failed");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+            }
+        }
+    }
+}
+
+impl From<sluice_store::StoreError> for ApiError {
+    fn from(e: sluice_store::StoreError) -> Self {
+        EngineError::from(e).into()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = (self.status, axum::Json(self.body)).into_response();
+        for (k, v) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                r.headers_mut().insert(k, v);
+            }
+        }
+        r
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,91 @@
+//! Mastodon paging: `max_id`/`since_id`/`min_id`/`limit` in, `Link` header out, written
+//! exactly as Mastodon writes it:
+//! `<URL?max_id=N>; rel="next", <URL?min_id=M>; rel="prev"`.
+
+use axum::http::{HeaderMap, HeaderValue, Uri};
+use sluice_model::Id;
+use sluice_store::Page;
+
+use crate::error::ApiResult;
+use crate::params::Params;
+
+/// Default and maximum page sizes for statuses and notifications (Mastodon: 20/40).
+pub const DEFAULT_LIMIT: i64 = 20;
+pub const MAX_LIMIT: i64 = 40;
+/// Default and maximum page sizes for account lists (Mastodon: 40/80).
+pub const DEFAULT_ACCOUNTS_LIMIT: i64 = 40;
+pub const MAX_ACCOUNTS_LIMIT: i64 = 80;
+
+pub fn page(p: &Params, default: i64, max: i64) -> ApiResult<Page> {
+    let limit = p.int("limit")?.unwrap_or(default).clamp(1, max);
+    Ok(Page {
+        max_id: p.id("max_id")?,
+        since_id: p.id("since_id")?,
+        min_id: p.id("min_id")?,
+        limit,
+    })
+}
+
+/// Builds the `Link` header for a page whose items have cursors `ids` (newest first).
+/// `next` is offered when the page is full; `prev` whenever it is not empty.
+pub fn link_header(base: &str, uri: &Uri, page: &Page, ids: &[Id]) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
+        return headers;
+    };
+    let kept: Vec<(String, String)> = uri
+        .query()
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .filter(|(k, _)| {
+                    !matches!(
+                        k.as_ref(),
+                        "max_id" | "min_id" | "since_id" | "access_token"
+                    )
+                })
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let url = |key: &str, id: Id| {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &kept {
+            ser.append_pair(k, v);
+        }
+        ser.append_pair(key, &id.to_string());
+        format!("{base}{}?{}", uri.path(), ser.finish())
+    };
+    let mut parts = Vec::new();
+    if ids.len() as i64 >= page.limit {
+        parts.push(format!("<{}>; rel=\"next\"", url("max_id", *last)));
+    }
+    parts.push(format!("<{}>; rel=\"prev\"", url("min_id", *first)));
+    if let Ok(v) = HeaderValue::from_str(&parts.join(", ")) {
+        headers.insert("link", v);
+    }
+    headers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_header_like_mastodon() {
+        let uri: Uri = "/api/v1/timelines/home?limit=2&max_id=50".parse().unwrap();
+        let page = Page {
+            limit: 2,
+            max_id: Some(50),
+            ..Default::default()
+        };
+        let h = link_header("https://x.example", &uri, &page, &[40, 30]);
+        assert_eq!(
+            h.get("link").unwrap(),
+            "<https://x.example/api/v1/timelines/home?limit=2&max_id=30>; rel=\"next\", \
+             <https://x.example/api/v1/timelines/home?limit=2&min_id=40>; rel=\"prev\""
+        );
+        let h = link_header("https://x.example", &uri, &page, &[40]);
+        assert!(!h.get("link").unwrap().to_str().unwrap().contains("next"));
+        assert!(link_header("https://x.example", &uri, &page, &[]).is_empty());
+    }
+}

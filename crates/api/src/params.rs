@@ -1,0 +1,348 @@
+//! Request parameters, the way Mastodon accepts them: query string, form-encoded body
+//! (with `key[]` arrays and `key[sub]` hashes), JSON body, or multipart form — merged
+//! into one JSON object so every handler reads them the same way. Unknown parameters are
+//! ignored; a value of the wrong type is a 422 naming the parameter, never a 500.
+
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use serde_json::{Map, Value};
+use sluice_model::Id;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Deepest JSON nesting accepted in a body: Mastodon's parameters are at most 3 deep;
+/// this bound keeps hostile bodies from costing recursion.
+pub const MAX_JSON_DEPTH: usize = 16;
+/// Most parameters taken from one request.
+pub const MAX_PARAMS: usize = 1000;
+
+#[derive(Debug, Default, Clone)]
+pub struct Params(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let mut map = Map::new();
+        if let Some(q) = req.uri().query() {
+            merge_pairs(
+                &mut map,
+                form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())),
+            )?;
+        }
+        let ctype = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if ctype.starts_with("multipart/form-data") {
+            let mut mp = axum::extract::Multipart::from_request(req, state)
+                .await
+                .map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;
+            let mut pairs = Vec::new();
+            while let Some(field) = mp
+                .next_field()
+                .await
+                .map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?
+            {
+                let Some(name) = field.name().map(str::to_string) else {
+                    continue;
+                };
+                if field.file_name().is_some() {
+                    // File uploads (avatars, media) are not handled yet; skip the bytes.
+                    continue;
+                }
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;
+                pairs.push((name, text));
+            }
+            merge_pairs(&mut map, pairs.into_iter())?;
+        } else {
+            let bytes = axum::body::Bytes::from_request(req, state)
+                .await
+                .map_err(|e| {
+                    let status = e.status();
+                    ApiError::new(
+                        status,
+                        if status.as_u16() == 413 {
+                            "Request body too large".to_string()
+                        } else {
+                            e.body_text()
+                        },
+                    )
+                })?;
+            if !bytes.is_empty() {
+                if ctype.starts_with("application/json")
+                    || (ctype.is_empty() && bytes.first() == Some(&b'{'))
+                {
+                    check_depth(&bytes)?;
+                    let v: Value = serde_json::from_slice(&bytes)
+                        .map_err(|e| ApiError::bad_request(format!("Malformed JSON body: {e}")))?;
+                    match v {
+                        Value::Object(o) => {
+                            for (k, v) in o {
+                                map.insert(k, v);
+                            }
+                        }
+                        _ => return Err(ApiError::bad_request("JSON body must be an object")),
+                    }
+                } else {
+                    merge_pairs(
+                        &mut map,
+                        form_urlencoded::parse(&bytes)
+                            .map(|(k, v)| (k.into_owned(), v.into_owned())),
+                    )?;
+                }
+            }
+        }
+        Ok(Params(map))
+    }
+}
+
+/// Rejects JSON nested deeper than [`MAX_JSON_DEPTH`] before parsing it.
+fn check_depth(bytes: &[u8]) -> ApiResult<()> {
+    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_str {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Err(ApiError::bad_request(
+                        "Malformed JSON body: nested too deeply",
+                    ));
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Folds `a=1`, `list[]=x`, `h[k]=v`, `h[k][]=v`, `arr[0][name]=v` pairs into JSON.
+fn merge_pairs(
+    map: &mut Map<String, Value>,
+    pairs: impl Iterator<Item = (String, String)>,
+) -> ApiResult<()> {
+    for (i, (key, value)) in pairs.enumerate() {
+        if i >= MAX_PARAMS {
+            return Err(ApiError::bad_request("Too many parameters"));
+        }
+        let (base, rest) = match key.find('[') {
+            Some(pos) => (&key[..pos], &key[pos..]),
+            None => (key.as_str(), ""),
+        };
+        let mut path: Vec<&str> = Vec::new();
+        let mut r = rest;
+        while let Some(stripped) = r.strip_prefix('[') {
+            let Some(end) = stripped.find(']') else { break };
+            path.push(&stripped[..end]);
+            r = &stripped[end + 1..];
+        }
+        insert_path(map, base, &path, Value::String(value));
+    }
+    Ok(())
+}
+
+fn insert_path(map: &mut Map<String, Value>, key: &str, path: &[&str], value: Value) {
+    match path.split_first() {
+        None => {
+            map.insert(key.to_string(), value);
+        }
+        Some((&"", _)) => {
+            let entry = map
+                .entry(key.to_string())
+                .or_insert_with(|| Value::Array(vec![]));
+            if !entry.is_array() {
+                *entry = Value::Array(vec![]);
+            }
+            if let Value::Array(a) = entry {
+                a.push(value);
+            }
+        }
+        Some((sub, rest)) => {
+            let entry = map
+                .entry(key.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            if let Value::Object(m) = entry {
+                insert_path(m, sub, rest, value);
+            }
+        }
+    }
+}
+
+impl Params {
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key).filter(|v| !v.is_null())
+    }
+
+    /// A string parameter. Numbers and booleans are accepted as their text.
+    pub fn str(&self, key: &str) -> ApiResult<Option<String>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+            Some(_) => Err(ApiError::unprocessable(format!(
+                "Validation failed: {key} must be a string"
+            ))),
+        }
+    }
+
+    pub fn string(&self, key: &str) -> ApiResult<String> {
+        Ok(self.str(key)?.unwrap_or_default())
+    }
+
+    /// A boolean as Rails reads it: true, "true", "1", "on", 1 … ; false, "false", "0", "".
+    pub fn bool(&self, key: &str) -> ApiResult<Option<bool>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::Number(n)) => Ok(Some(n.as_f64() != Some(0.0))),
+            Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+                "true" | "1" | "on" | "yes" | "t" => Ok(Some(true)),
+                "false" | "0" | "off" | "no" | "f" | "" => Ok(Some(false)),
+                _ => Err(ApiError::unprocessable(format!(
+                    "Validation failed: {key} must be a boolean"
+                ))),
+            },
+            Some(_) => Err(ApiError::unprocessable(format!(
+                "Validation failed: {key} must be a boolean"
+            ))),
+        }
+    }
+
+    pub fn flag(&self, key: &str) -> ApiResult<bool> {
+        Ok(self.bool(key)?.unwrap_or(false))
+    }
+
+    pub fn int(&self, key: &str) -> ApiResult<Option<i64>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
+                ApiError::unprocessable(format!("Validation failed: {key} must be an integer"))
+            }),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| {
+                ApiError::unprocessable(format!("Validation failed: {key} must be an integer"))
+            }),
+            Some(_) => Err(ApiError::unprocessable(format!(
+                "Validation failed: {key} must be an integer"
+            ))),
+        }
+    }
+
+    /// An id parameter (string or number). Malformed ids are "not found", as Mastodon.
+    pub fn id(&self, key: &str) -> ApiResult<Option<Id>> {
+        match self.str(key)? {
+            None => Ok(None),
+            Some(s) if s.is_empty() => Ok(None),
+            Some(s) => sluice_model::id::parse_id(&s)
+                .map(Some)
+                .ok_or_else(ApiError::not_found),
+        }
+    }
+
+    /// A list parameter: `key[]=a&key[]=b`, a JSON array, or a single value.
+    pub fn list(&self, key: &str) -> ApiResult<Vec<String>> {
+        match self.get(key) {
+            None => Ok(vec![]),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(s.clone()),
+                    Value::Number(n) => Ok(n.to_string()),
+                    _ => Err(ApiError::unprocessable(format!(
+                        "Validation failed: {key} must be a list of strings"
+                    ))),
+                })
+                .collect(),
+            Some(Value::String(s)) => Ok(vec![s.clone()]),
+            Some(Value::Number(n)) => Ok(vec![n.to_string()]),
+            Some(_) => Err(ApiError::unprocessable(format!(
+                "Validation failed: {key} must be a list"
+            ))),
+        }
+    }
+
+    /// A nested object parameter (`source[privacy]=…` or JSON `{"source": {…}}`).
+    pub fn object(&self, key: &str) -> ApiResult<Params> {
+        match self.get(key) {
+            None => Ok(Params::default()),
+            Some(Value::Object(m)) => Ok(Params(m.clone())),
+            Some(_) => Err(ApiError::unprocessable(format!(
+                "Validation failed: {key} must be an object"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(q: &str) -> Params {
+        let mut m = Map::new();
+        merge_pairs(
+            &mut m,
+            form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())),
+        )
+        .unwrap();
+        Params(m)
+    }
+
+    #[test]
+    fn rails_style_keys() {
+        let p = parse(
+            "types[]=mention&types[]=follow&source[privacy]=private&fields_attributes[0][name]=a&x=1",
+        );
+        assert_eq!(p.list("types").unwrap(), vec!["mention", "follow"]);
+        assert_eq!(
+            p.object("source")
+                .unwrap()
+                .str("privacy")
+                .unwrap()
+                .as_deref(),
+            Some("private")
+        );
+        let fa = p.object("fields_attributes").unwrap();
+        assert_eq!(
+            fa.object("0").unwrap().str("name").unwrap().as_deref(),
+            Some("a")
+        );
+        assert_eq!(p.int("x").unwrap(), Some(1));
+    }
+
+    #[test]
+    fn lenient_types_and_clear_errors() {
+        let p = parse("a=true&b=0&c=maybe&n=abc&id=12x");
+        assert_eq!(p.bool("a").unwrap(), Some(true));
+        assert_eq!(p.bool("b").unwrap(), Some(false));
+        assert_eq!(p.bool("c").unwrap_err().status.as_u16(), 422);
+        assert_eq!(p.int("n").unwrap_err().status.as_u16(), 422);
+        assert_eq!(p.id("id").unwrap_err().status.as_u16(), 404);
+    }
+
+    #[test]
+    fn deep_json_is_refused() {
+        let deep = "[".repeat(MAX_JSON_DEPTH + 1);
+        assert!(check_depth(deep.as_bytes()).is_err());
+        assert!(check_depth(br#"{"a": "[[[[[[[[[[[[[[[[[[[[[[["}"#).is_ok());
+    }
+}

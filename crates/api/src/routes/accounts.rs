@@ -1,0 +1,482 @@
+//! `/api/v1/accounts/*`: registration, credentials, profiles, relationships and the
+//! follow/block/mute actions, plus `/api/v1/preferences`.
+
+use axum::Json;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use serde_json::json;
+use sluice_engine::Activity;
+use sluice_engine::accounts::Registration;
+use sluice_model::{Id, api, id::parse_id};
+use sluice_store::{AccountStatusFilter, ListedId, Page, ProfileUpdate, Relation, Side};
+
+use super::scopes::*;
+use crate::AppState;
+use crate::auth::{Auth, ClientIp};
+use crate::error::{ApiError, ApiResult};
+use crate::paging::{
+    self, DEFAULT_ACCOUNTS_LIMIT, DEFAULT_LIMIT, MAX_ACCOUNTS_LIMIT, MAX_LIMIT, link_header,
+};
+use crate::params::Params;
+use crate::ratelimit::Bucket;
+
+/// Parses a path id; malformed ids are 404, as Mastodon.
+pub(crate) fn path_id(s: &str) -> ApiResult<Id> {
+    parse_id(s).ok_or_else(ApiError::not_found)
+}
+
+/// A visible account: exists and is not suspended.
+async fn account(state: &AppState, id: Id) -> ApiResult<sluice_store::AccountRow> {
+    state
+        .engine
+        .store
+        .account(id)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    auth: Auth,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let session = auth.token(WRITE_ACCOUNTS)?.clone();
+    state.limits.check(Bucket::Registration, &ip)?;
+    let (account, _) = state
+        .engine
+        .register(
+            Registration {
+                username: p.string("username")?,
+                email: p.string("email")?,
+                password: p.string("password")?,
+                agreement: p.flag("agreement")?,
+                locale: p.string("locale")?,
+                reason: p.string("reason")?,
+                admin: false,
+            },
+            false,
+        )
+        .await?;
+    let token = state
+        .engine
+        .token_for_new_user(session.app_id, account.id, &session.scopes)
+        .await?;
+    Ok(Json(token))
+}
+
+pub async fn verify_credentials(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(PROFILE)?;
+    let a = account(&state, me.account_id).await?;
+    let u = state
+        .engine
+        .store
+        .user(me.account_id)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    Ok(Json(state.engine.credential_account(&a, &u).await?))
+}
+
+pub async fn update_credentials(
+    State(state): State<AppState>,
+    auth: Auth,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_ACCOUNTS)?;
+    state
+        .limits
+        .check(Bucket::Write, &me.token_id.to_string())?;
+    let a = account(&state, me.account_id).await?;
+    let source = p.object("source")?;
+    let fields = match p.get("fields_attributes") {
+        None => None,
+        Some(_) => {
+            let fa = p.object("fields_attributes").or_else(|_| {
+                // JSON clients may send an array of {name, value}.
+                let arr = p
+                    .get("fields_attributes")
+                    .and_then(|v| v.as_array())
+                    .cloned()
+                    .unwrap_or_default();
+                Ok::<_, ApiError>(crate::params::Params(
+                    arr.into_iter()
+                        .enumerate()
+                        .map(|(i, v)| (i.to_string(), v))
+                        .collect(),
+                ))
+            })?;
+            let mut keys: Vec<&String> = fa.0.keys().collect();
+            keys.sort_by_key(|k| k.parse::<usize>().unwrap_or(usize::MAX));
+            let mut out = Vec::new();
+            for k in keys {
+                let f = fa.object(k)?;
+                let (name, value) = (f.string("name")?, f.string("value")?);
+                if !name.is_empty() || !value.is_empty() {
+                    out.push(json!({"name": name, "value": value, "verified_at": null}));
+                }
+            }
+            Some(serde_json::to_string(&out).unwrap_or_else(|_| "[]".into()))
+        }
+    };
+    let update = ProfileUpdate {
+        display_name: p.str("display_name")?,
+        note: p.str("note")?,
+        note_source: None,
+        fields,
+        locked: p.bool("locked")?,
+        bot: p.bool("bot")?,
+        discoverable: p.bool("discoverable")?,
+        indexable: p.bool("indexable")?,
+        hide_collections: p.bool("hide_collections")?,
+        default_visibility: source.str("privacy")?,
+        default_sensitive: source.bool("sensitive")?,
+        default_language: source
+            .str("language")?
+            .map(|l| Some(l).filter(|l| !l.is_empty())),
+    };
+    let updated = state.engine.update_profile(&a, update).await?;
+    let u = state
+        .engine
+        .store
+        .user(me.account_id)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    Ok(Json(state.engine.credential_account(&updated, &u).await?))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let a = account(&state, path_id(&id)?).await?;
+    Ok(Json(state.engine.account_entity(&a)))
+}
+
+/// `GET /api/v1/accounts?id[]=…`: several accounts at once.
+pub async fn many(State(state): State<AppState>, p: Params) -> ApiResult<impl IntoResponse> {
+    let ids: Vec<Id> = p
+        .list("id")?
+        .iter()
+        .filter_map(|s| parse_id(s))
+        .take(MAX_ACCOUNTS_LIMIT as usize)
+        .collect();
+    Ok(Json(state.engine.account_entities(&ids).await?))
+}
+
+pub async fn lookup(State(state): State<AppState>, p: Params) -> ApiResult<impl IntoResponse> {
+    let acct = p.string("acct")?;
+    if acct.is_empty() {
+        return Err(ApiError::not_found());
+    }
+    let a = state
+        .engine
+        .store
+        .account_by_acct(&acct, state.engine.urls.domain())
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(state.engine.account_entity(&a)))
+}
+
+pub async fn relationships(
+    State(state): State<AppState>,
+    auth: Auth,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(READ_FOLLOWS)?;
+    let ids: Vec<Id> = p
+        .list("id")?
+        .iter()
+        .filter_map(|s| parse_id(s))
+        .take(MAX_ACCOUNTS_LIMIT as usize)
+        .collect();
+    let existing: Vec<Id> = state
+        .engine
+        .store
+        .accounts(&ids)
+        .await?
+        .iter()
+        .map(|a| a.id)
+        .collect();
+    let ids: Vec<Id> = ids.into_iter().filter(|id| existing.contains(id)).collect();
+    let rows = state
+        .engine
+        .store
+        .relationships(me.account_id, &ids)
+        .await?;
+    Ok(Json(
+        rows.iter()
+            .map(|r| state.engine.relationship_entity(r))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    auth: Auth,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    auth.user(READ_ACCOUNTS)?;
+    let q = p.string("q")?;
+    let limit = p
+        .int("limit")?
+        .unwrap_or(DEFAULT_ACCOUNTS_LIMIT)
+        .clamp(1, MAX_ACCOUNTS_LIMIT);
+    let offset = p.int("offset")?.unwrap_or(0).clamp(0, 10_000);
+    if q.trim().is_empty() {
+        return Ok(Json(vec![]));
+    }
+    let rows = state
+        .engine
+        .store
+        .search_accounts(q.trim(), limit, offset)
+        .await?;
+    Ok(Json(
+        rows.iter()
+            .map(|a| state.engine.account_entity(a))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+pub async fn statuses(
+    State(state): State<AppState>,
+    auth: Auth,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let target = account(&state, path_id(&id)?).await?;
+    let viewer = auth.viewer();
+    let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
+    if let Some(me) = viewer
+        && state.engine.store.blocked_either_way(me, target.id).await?
+    {
+        return Ok((HeaderMap::new(), Json(vec![])));
+    }
+    // Pinned posts are not implemented yet: an account has none.
+    if p.flag("pinned")? || p.flag("only_media")? {
+        return Ok((HeaderMap::new(), Json(vec![])));
+    }
+    let include_private = match viewer {
+        Some(me) if me == target.id => true,
+        Some(me) => {
+            state
+                .engine
+                .store
+                .has_relation(Relation::Follow, me, target.id)
+                .await?
+        }
+        None => false,
+    };
+    let filter = AccountStatusFilter {
+        exclude_replies: p.flag("exclude_replies")?,
+        exclude_reblogs: p.flag("exclude_reblogs")?,
+        tagged: p.str("tagged")?.filter(|t| !t.is_empty()),
+        include_private,
+        include_direct_for: viewer,
+    };
+    let rows = state
+        .engine
+        .store
+        .account_statuses(target.id, &filter, page)
+        .await?;
+    let ids: Vec<Id> = rows.iter().map(|s| s.id).collect();
+    let headers = link_header(state.base(), &uri, &page, &ids);
+    Ok((
+        headers,
+        Json(state.engine.status_entities(viewer, rows).await?),
+    ))
+}
+
+pub(crate) async fn account_list(
+    state: &AppState,
+    uri: &axum::http::Uri,
+    rel: Relation,
+    side: Side,
+    owner: Id,
+    p: &Params,
+) -> ApiResult<(HeaderMap, Json<Vec<api::Account>>)> {
+    let page = paging::page(p, DEFAULT_ACCOUNTS_LIMIT, MAX_ACCOUNTS_LIMIT)?;
+    let rows = state
+        .engine
+        .store
+        .relation_list(rel, side, owner, page)
+        .await?;
+    listed_accounts(state, uri, &page, rows).await
+}
+
+/// Renders accounts listed under relation rows, with the `Link` header paging by the
+/// relation's id.
+pub(crate) async fn listed_accounts(
+    state: &AppState,
+    uri: &axum::http::Uri,
+    page: &Page,
+    rows: Vec<ListedId>,
+) -> ApiResult<(HeaderMap, Json<Vec<api::Account>>)> {
+    let cursors: Vec<Id> = rows.iter().map(|r| r.rel_id).collect();
+    let ids: Vec<Id> = rows.iter().map(|r| r.item_id).collect();
+    Ok((
+        link_header(state.base(), uri, page, &cursors),
+        Json(state.engine.account_entities(&ids).await?),
+    ))
+}
+
+pub async fn followers(
+    State(state): State<AppState>,
+    auth: Auth,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let target = account(&state, path_id(&id)?).await?;
+    if target.hide_collections && auth.viewer() != Some(target.id) {
+        return Ok((HeaderMap::new(), Json(vec![])));
+    }
+    account_list(&state, &uri, Relation::Follow, Side::Sources, target.id, &p).await
+}
+
+pub async fn following(
+    State(state): State<AppState>,
+    auth: Auth,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let target = account(&state, path_id(&id)?).await?;
+    if target.hide_collections && auth.viewer() != Some(target.id) {
+        return Ok((HeaderMap::new(), Json(vec![])));
+    }
+    account_list(&state, &uri, Relation::Follow, Side::Targets, target.id, &p).await
+}
+
+/// Runs an account action through the pipeline and answers with the relationship.
+async fn act(
+    state: &AppState,
+    me: Id,
+    target: Id,
+    activity: Activity,
+) -> ApiResult<Json<sluice_model::api::Relationship>> {
+    account(state, target).await?;
+    state.limits.check(Bucket::Write, &me.to_string())?;
+    state.engine.submit(me, activity).await?;
+    Ok(Json(state.engine.relationship(me, target).await?))
+}
+
+pub async fn follow(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_FOLLOWS)?;
+    let target = path_id(&id)?;
+    act(
+        &state,
+        me.account_id,
+        target,
+        Activity::Follow {
+            target,
+            reblogs: p.bool("reblogs")?,
+            notify: p.bool("notify")?,
+        },
+    )
+    .await
+}
+
+pub async fn unfollow(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_FOLLOWS)?;
+    let target = path_id(&id)?;
+    act(
+        &state,
+        me.account_id,
+        target,
+        Activity::UndoFollow { target },
+    )
+    .await
+}
+
+pub async fn block(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_BLOCKS)?;
+    let target = path_id(&id)?;
+    act(&state, me.account_id, target, Activity::Block { target }).await
+}
+
+pub async fn unblock(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_BLOCKS)?;
+    let target = path_id(&id)?;
+    act(
+        &state,
+        me.account_id,
+        target,
+        Activity::UndoBlock { target },
+    )
+    .await
+}
+
+pub async fn mute(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_MUTES)?;
+    let target = path_id(&id)?;
+    account(&state, target).await?;
+    let notifications = p.bool("notifications")?.unwrap_or(true);
+    let duration = p.int("duration")?;
+    state
+        .engine
+        .mute(me.account_id, target, notifications, duration)
+        .await?;
+    Ok(Json(
+        state.engine.relationship(me.account_id, target).await?,
+    ))
+}
+
+pub async fn unmute(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_MUTES)?;
+    let target = path_id(&id)?;
+    state.engine.unmute(me.account_id, target).await?;
+    Ok(Json(
+        state.engine.relationship(me.account_id, target).await?,
+    ))
+}
+
+pub async fn preferences(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(READ_ACCOUNTS)?;
+    let u = state
+        .engine
+        .store
+        .user(me.account_id)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    Ok(Json(json!({
+        "posting:default:visibility": u.default_visibility,
+        "posting:default:sensitive": u.default_sensitive,
+        "posting:default:language": u.default_language,
+        "reading:expand:media": "default",
+        "reading:expand:spoilers": false
+    })))
+}

@@ -1,0 +1,188 @@
+//! Instance metadata: `/api/v1/instance`, `/api/v2/instance`, NodeInfo, custom emojis.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+use crate::error::ApiResult;
+use crate::{AppState, version_string};
+
+fn configuration(state: &AppState) -> Value {
+    json!({
+        "accounts": { "max_featured_tags": 10, "max_pinned_statuses": 5 },
+        "statuses": {
+            "max_characters": state.engine.config.max_status_chars,
+            "max_media_attachments": 4,
+            "characters_reserved_per_url": 23
+        },
+        "media_attachments": {
+            "supported_mime_types": ["image/jpeg", "image/png", "image/gif", "image/webp"],
+            "image_size_limit": 16_777_216,
+            "image_matrix_limit": 33_177_600,
+            "video_size_limit": 103_809_024,
+            "video_frame_rate_limit": 120,
+            "video_matrix_limit": 8_294_400,
+            "description_limit": 1500
+        },
+        "polls": {
+            "max_options": 4,
+            "max_characters_per_option": 50,
+            "min_expiration": 300,
+            "max_expiration": 2_629_746
+        },
+        "translation": { "enabled": false }
+    })
+}
+
+fn registrations_open(state: &AppState) -> (bool, bool) {
+    use sluice_engine::Registrations::*;
+    match state.engine.config.registrations {
+        Open => (true, false),
+        Approval => (true, true),
+        Closed => (false, false),
+    }
+}
+
+async fn contact_account(state: &AppState) -> Option<Value> {
+    // The first admin is the contact account.
+    let q = sluice_store::Query::new(
+        "SELECT account_id AS v FROM users WHERE admin = TRUE ORDER BY account_id LIMIT 1",
+    );
+    let id = state
+        .engine
+        .store
+        .opt::<sluice_store::Scalar>(q)
+        .await
+        .ok()??
+        .v;
+    let a = state.engine.store.account(id).await.ok()??;
+    serde_json::to_value(state.engine.account_entity(&a)).ok()
+}
+
+pub async fn v1(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+    let users = state.engine.store.count_local_users().await?;
+    let statuses = state.engine.store.count_local_statuses().await?;
+    let (open, approval) = registrations_open(&state);
+    let mut config = configuration(&state);
+    config["urls"] = json!({ "streaming_api": state.config.streaming_url });
+    Ok(Json(json!({
+        "uri": state.engine.urls.domain(),
+        "title": state.config.title,
+        "short_description": state.config.description,
+        "description": state.config.description,
+        "email": state.config.contact_email,
+        "version": version_string(),
+        "urls": { "streaming_api": state.config.streaming_url },
+        "stats": { "user_count": users, "status_count": statuses, "domain_count": 0 },
+        "thumbnail": null,
+        "languages": ["en"],
+        "registrations": open,
+        "approval_required": approval,
+        "invites_enabled": false,
+        "configuration": config,
+        "contact_account": contact_account(&state).await,
+        "rules": []
+    })))
+}
+
+pub async fn v2(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+    let (open, approval) = registrations_open(&state);
+    let active = state.engine.store.count_local_users().await?;
+    let mut config = configuration(&state);
+    config["urls"] = json!({ "streaming": state.config.streaming_url, "status": null });
+    config["vapid"] = json!({ "public_key": "" });
+    config["accounts"]["max_display_name_length"] =
+        json!(sluice_engine::accounts::MAX_DISPLAY_NAME_CHARS);
+    Ok(Json(json!({
+        "domain": state.engine.urls.domain(),
+        "title": state.config.title,
+        "version": version_string(),
+        "source_url": env!("CARGO_PKG_REPOSITORY"),
+        "description": state.config.description,
+        "usage": { "users": { "active_month": active } },
+        "thumbnail": { "url": state.engine.urls.default_header(), "blurhash": null, "versions": {} },
+        "icon": [],
+        "languages": ["en"],
+        "configuration": config,
+        "registrations": {
+            "enabled": open,
+            "approval_required": approval,
+            "message": null,
+            "url": null,
+            "min_age": null,
+            "reason_required": approval
+        },
+        "api_versions": { "mastodon": 2 },
+        "contact": { "email": state.config.contact_email, "account": contact_account(&state).await },
+        "rules": []
+    })))
+}
+
+pub async fn peers() -> impl IntoResponse {
+    Json(json!([]))
+}
+
+pub async fn activity() -> impl IntoResponse {
+    Json(json!([]))
+}
+
+pub async fn rules() -> impl IntoResponse {
+    Json(json!([]))
+}
+
+pub async fn custom_emojis() -> impl IntoResponse {
+    Json(json!([]))
+}
+
+pub async fn nodeinfo_links(State(state): State<AppState>) -> impl IntoResponse {
+    let base = state.base();
+    Json(json!({
+        "links": [
+            { "rel": "http://nodeinfo.diaspora.software/ns/schema/2.0", "href": format!("{base}/nodeinfo/2.0") },
+            { "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": format!("{base}/nodeinfo/2.1") }
+        ]
+    }))
+}
+
+async fn nodeinfo(state: &AppState, version: &str) -> ApiResult<Value> {
+    let users = state.engine.store.count_local_users().await?;
+    let posts = state.engine.store.count_local_statuses().await?;
+    let mut software = json!({ "name": "sluice", "version": crate::SLUICE_VERSION });
+    if version == "2.1" {
+        software["repository"] = json!(env!("CARGO_PKG_REPOSITORY"));
+    }
+    Ok(json!({
+        "version": version,
+        "software": software,
+        "protocols": ["activitypub"],
+        "services": { "outbound": [], "inbound": [] },
+        "usage": {
+            "users": { "total": users, "activeMonth": users, "activeHalfyear": users },
+            "localPosts": posts
+        },
+        "openRegistrations": registrations_open(state).0,
+        "metadata": { "nodeName": state.config.title, "nodeDescription": state.config.description }
+    }))
+}
+
+fn nodeinfo_response(body: Value, version: &str) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            format!(
+                "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/{version}#\""
+            ),
+        )],
+        Json(body),
+    )
+}
+
+pub async fn nodeinfo_20(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+    Ok(nodeinfo_response(nodeinfo(&state, "2.0").await?, "2.0"))
+}
+
+pub async fn nodeinfo_21(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+    Ok(nodeinfo_response(nodeinfo(&state, "2.1").await?, "2.1"))
+}

@@ -1,0 +1,161 @@
+//! Route table. One module per group of Mastodon endpoints; each handler parses,
+//! authorizes, calls the engine and renders.
+
+mod accounts;
+mod instance;
+mod notifications;
+mod oauth;
+mod relations;
+mod statuses;
+mod timelines;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::AppState;
+
+/// Scopes accepted for each kind of access, top-level scope first.
+pub(crate) mod scopes {
+    pub const READ_ACCOUNTS: &[&str] = &["read:accounts"];
+    pub const WRITE_ACCOUNTS: &[&str] = &["write:accounts"];
+    pub const READ_STATUSES: &[&str] = &["read:statuses"];
+    pub const WRITE_STATUSES: &[&str] = &["write:statuses"];
+    pub const READ_FOLLOWS: &[&str] = &["read:follows"];
+    pub const WRITE_FOLLOWS: &[&str] = &["write:follows"];
+    pub const READ_BLOCKS: &[&str] = &["read:blocks"];
+    pub const WRITE_BLOCKS: &[&str] = &["write:blocks"];
+    pub const READ_MUTES: &[&str] = &["read:mutes"];
+    pub const WRITE_MUTES: &[&str] = &["write:mutes"];
+    pub const READ_FAVOURITES: &[&str] = &["read:favourites"];
+    pub const WRITE_FAVOURITES: &[&str] = &["write:favourites"];
+    pub const READ_BOOKMARKS: &[&str] = &["read:bookmarks"];
+    pub const WRITE_BOOKMARKS: &[&str] = &["write:bookmarks"];
+    pub const READ_NOTIFICATIONS: &[&str] = &["read:notifications"];
+    pub const WRITE_NOTIFICATIONS: &[&str] = &["write:notifications"];
+    /// verify_credentials also accepts the `profile` scope.
+    pub const PROFILE: &[&str] = &["read:accounts", "profile"];
+}
+
+/// Routes that get Mastodon's CORS policy: the API, token endpoints, well-known.
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        // instance metadata
+        .route("/api/v1/instance", get(instance::v1))
+        .route("/api/v1/instance/", get(instance::v1))
+        .route("/api/v2/instance", get(instance::v2))
+        .route("/api/v1/instance/peers", get(instance::peers))
+        .route("/api/v1/instance/activity", get(instance::activity))
+        .route("/api/v1/instance/rules", get(instance::rules))
+        .route("/api/v1/custom_emojis", get(instance::custom_emojis))
+        .route("/.well-known/nodeinfo", get(instance::nodeinfo_links))
+        .route("/nodeinfo/2.0", get(instance::nodeinfo_20))
+        .route("/nodeinfo/2.1", get(instance::nodeinfo_21))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::metadata),
+        )
+        // OAuth
+        .route("/api/v1/apps", post(oauth::create_app))
+        .route("/api/v1/apps/verify_credentials", get(oauth::verify_app))
+        .route("/oauth/token", post(oauth::token))
+        .route("/oauth/revoke", post(oauth::revoke))
+        // accounts
+        .route(
+            "/api/v1/accounts",
+            post(accounts::register).get(accounts::many),
+        )
+        .route(
+            "/api/v1/accounts/verify_credentials",
+            get(accounts::verify_credentials),
+        )
+        .route(
+            "/api/v1/accounts/update_credentials",
+            axum::routing::patch(accounts::update_credentials),
+        )
+        .route("/api/v1/accounts/lookup", get(accounts::lookup))
+        .route(
+            "/api/v1/accounts/relationships",
+            get(accounts::relationships),
+        )
+        .route("/api/v1/accounts/search", get(accounts::search))
+        .route("/api/v1/accounts/{id}", get(accounts::show))
+        .route("/api/v1/accounts/{id}/statuses", get(accounts::statuses))
+        .route("/api/v1/accounts/{id}/followers", get(accounts::followers))
+        .route("/api/v1/accounts/{id}/following", get(accounts::following))
+        .route("/api/v1/accounts/{id}/follow", post(accounts::follow))
+        .route("/api/v1/accounts/{id}/unfollow", post(accounts::unfollow))
+        .route("/api/v1/accounts/{id}/block", post(accounts::block))
+        .route("/api/v1/accounts/{id}/unblock", post(accounts::unblock))
+        .route("/api/v1/accounts/{id}/mute", post(accounts::mute))
+        .route("/api/v1/accounts/{id}/unmute", post(accounts::unmute))
+        .route("/api/v1/preferences", get(accounts::preferences))
+        // statuses
+        .route("/api/v1/statuses", post(statuses::create))
+        .route(
+            "/api/v1/statuses/{id}",
+            get(statuses::show)
+                .delete(statuses::destroy)
+                .put(statuses::edit),
+        )
+        .route("/api/v1/statuses/{id}/history", get(statuses::history))
+        .route("/api/v1/statuses/{id}/source", get(statuses::source))
+        .route("/api/v1/statuses/{id}/context", get(statuses::context))
+        .route("/api/v1/statuses/{id}/favourite", post(statuses::favourite))
+        .route(
+            "/api/v1/statuses/{id}/unfavourite",
+            post(statuses::unfavourite),
+        )
+        .route("/api/v1/statuses/{id}/reblog", post(statuses::reblog))
+        .route("/api/v1/statuses/{id}/unreblog", post(statuses::unreblog))
+        .route("/api/v1/statuses/{id}/bookmark", post(statuses::bookmark))
+        .route(
+            "/api/v1/statuses/{id}/unbookmark",
+            post(statuses::unbookmark),
+        )
+        .route(
+            "/api/v1/statuses/{id}/favourited_by",
+            get(statuses::favourited_by),
+        )
+        .route(
+            "/api/v1/statuses/{id}/reblogged_by",
+            get(statuses::reblogged_by),
+        )
+        // timelines and saved lists
+        .route("/api/v1/timelines/home", get(timelines::home))
+        .route("/api/v1/timelines/public", get(timelines::public))
+        .route("/api/v1/timelines/tag/{tag}", get(timelines::tag))
+        .route("/api/v1/bookmarks", get(timelines::bookmarks))
+        .route("/api/v1/favourites", get(timelines::favourites))
+        // notifications and markers
+        .route("/api/v1/notifications", get(notifications::index))
+        .route("/api/v1/notifications/clear", post(notifications::clear))
+        .route("/api/v1/notifications/{id}", get(notifications::show))
+        .route(
+            "/api/v1/notifications/{id}/dismiss",
+            post(notifications::dismiss),
+        )
+        .route(
+            "/api/v1/markers",
+            get(notifications::markers).post(notifications::set_markers),
+        )
+        // relations
+        .route("/api/v1/blocks", get(relations::blocks))
+        .route("/api/v1/mutes", get(relations::mutes))
+        .route("/api/v1/follow_requests", get(relations::follow_requests))
+        .route(
+            "/api/v1/follow_requests/{id}/authorize",
+            post(relations::authorize),
+        )
+        .route(
+            "/api/v1/follow_requests/{id}/reject",
+            post(relations::reject),
+        )
+}
+
+/// The OAuth sign-in and consent page (HTML, no CORS).
+pub fn oauth_pages() -> Router<AppState> {
+    Router::new().route(
+        "/oauth/authorize",
+        get(oauth::authorize_page).post(oauth::authorize_submit),
+    )
+}

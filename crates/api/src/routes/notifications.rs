@@ -1,0 +1,178 @@
+//! Notifications (list with type filters, show, dismiss, clear) and read markers.
+
+use axum::Json;
+use axum::extract::{OriginalUri, Path, State};
+use axum::response::IntoResponse;
+use serde_json::{Map, Value, json};
+use sluice_model::{Id, Timestamp};
+use sluice_store::NotificationFilter;
+
+use super::accounts::path_id;
+use super::scopes::*;
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::paging::{self, DEFAULT_LIMIT, MAX_LIMIT, link_header};
+use crate::params::Params;
+
+/// Notification types Mastodon 4.3 defines; unknown ones in filters are ignored.
+const TYPES: &[&str] = &[
+    "mention",
+    "status",
+    "reblog",
+    "follow",
+    "follow_request",
+    "favourite",
+    "poll",
+    "update",
+    "admin.sign_up",
+    "admin.report",
+    "severed_relationships",
+    "moderation_warning",
+];
+const MARKER_TIMELINES: &[&str] = &["home", "notifications"];
+
+fn known(list: Vec<String>) -> Vec<String> {
+    list.into_iter()
+        .filter(|t| TYPES.contains(&t.as_str()))
+        .collect()
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    auth: Auth,
+    OriginalUri(uri): OriginalUri,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(READ_NOTIFICATIONS)?;
+    let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let requested = p.list("types")?;
+    let types = known(requested.clone());
+    if !requested.is_empty() && types.is_empty() {
+        // Only unknown types asked for: nothing matches.
+        return Ok((axum::http::HeaderMap::new(), Json(vec![])));
+    }
+    let filter = NotificationFilter {
+        types,
+        exclude_types: known(p.list("exclude_types")?),
+        account_id: p.id("account_id")?,
+    };
+    let rows = state
+        .engine
+        .store
+        .notifications(me.account_id, &filter, page)
+        .await?;
+    let ids: Vec<Id> = rows.iter().map(|n| n.id).collect();
+    let headers = link_header(state.base(), &uri, &page, &ids);
+    Ok((
+        headers,
+        Json(
+            state
+                .engine
+                .notification_entities(me.account_id, rows)
+                .await?,
+        ),
+    ))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(READ_NOTIFICATIONS)?;
+    let n = state
+        .engine
+        .store
+        .notification(me.account_id, path_id(&id)?)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let mut v = state
+        .engine
+        .notification_entities(me.account_id, vec![n])
+        .await?;
+    Ok(Json(v.pop().ok_or_else(ApiError::not_found)?))
+}
+
+pub async fn dismiss(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_NOTIFICATIONS)?;
+    if !state
+        .engine
+        .dismiss_notification(me.account_id, path_id(&id)?)
+        .await?
+    {
+        return Err(ApiError::not_found());
+    }
+    Ok(Json(json!({})))
+}
+
+pub async fn clear(State(state): State<AppState>, auth: Auth) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_NOTIFICATIONS)?;
+    state.engine.clear_notifications(me.account_id).await?;
+    Ok(Json(json!({})))
+}
+
+pub async fn markers(
+    State(state): State<AppState>,
+    auth: Auth,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(&["read:statuses", "read:notifications"])?;
+    let asked = p.list("timeline")?;
+    let asked: Vec<&str> = asked
+        .iter()
+        .map(String::as_str)
+        .filter(|t| MARKER_TIMELINES.contains(t))
+        .collect();
+    let rows = state.engine.store.markers(me.account_id, &asked).await?;
+    let mut out = Map::new();
+    for m in rows {
+        out.insert(
+            m.timeline.clone(),
+            json!({
+                "last_read_id": m.last_read_id.to_string(),
+                "version": m.version,
+                "updated_at": Timestamp(m.updated_at).to_rfc3339()
+            }),
+        );
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+pub async fn set_markers(
+    State(state): State<AppState>,
+    auth: Auth,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(&["write:statuses", "write:notifications"])?;
+    let mut saved = Vec::new();
+    for timeline in MARKER_TIMELINES {
+        let sub = p.object(timeline)?;
+        if let Some(id) = sub.id("last_read_id")? {
+            state.engine.set_marker(me.account_id, timeline, id).await?;
+            saved.push(*timeline);
+        }
+    }
+    if saved.is_empty() {
+        return Err(ApiError::bad_request(
+            "home[last_read_id] or notifications[last_read_id] is required",
+        ));
+    }
+    let rows = state.engine.store.markers(me.account_id, &saved).await?;
+    let mut out = Map::new();
+    for m in rows {
+        out.insert(
+            m.timeline.clone(),
+            json!({
+                "last_read_id": m.last_read_id.to_string(),
+                "version": m.version,
+                "updated_at": Timestamp(m.updated_at).to_rfc3339()
+            }),
+        );
+    }
+    Ok(Json(Value::Object(out)))
+}

@@ -1,0 +1,462 @@
+//! `/api/v1/statuses/*`: posting, editing, deleting, threads, and the favourite,
+//! reblog and bookmark actions.
+
+use axum::Json;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use sluice_engine::{Activity, NewNote, NoteEdit};
+use sluice_model::{Id, Timestamp, Visibility, api};
+use sluice_store::StatusRow;
+
+use super::accounts::{listed_accounts, path_id};
+use super::scopes::*;
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::paging::{self, DEFAULT_ACCOUNTS_LIMIT, MAX_ACCOUNTS_LIMIT};
+use crate::params::Params;
+use crate::ratelimit::Bucket;
+
+/// Longest `Idempotency-Key` remembered.
+const MAX_IDEMPOTENCY_KEY: usize = 256;
+/// Ancestors shown in a context, as Mastodon.
+const MAX_ANCESTORS: usize = 40;
+
+fn visibility(p: &Params) -> ApiResult<Option<Visibility>> {
+    match p.str("visibility")?.filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => Visibility::parse(&v).map(Some).ok_or_else(|| {
+            ApiError::unprocessable(format!(
+                "Validation failed: Visibility '{v}' is not a valid visibility"
+            ))
+        }),
+    }
+}
+
+fn language(p: &Params) -> ApiResult<Option<String>> {
+    Ok(p.str("language")?.filter(|l| !l.is_empty()))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_STATUSES)?;
+    state
+        .limits
+        .check(Bucket::Write, &me.token_id.to_string())?;
+    if p.get("poll").is_some() || !p.list("media_ids")?.is_empty() {
+        return Err(ApiError::unprocessable(
+            "Validation failed: polls and media attachments are not supported yet",
+        ));
+    }
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|k| k.chars().take(MAX_IDEMPOTENCY_KEY).collect::<String>())
+        .filter(|k| !k.is_empty());
+    let note = NewNote {
+        text: p.string("status")?,
+        in_reply_to: p.id("in_reply_to_id")?,
+        sensitive: p.flag("sensitive")?,
+        spoiler_text: p.string("spoiler_text")?,
+        visibility: visibility(&p)?,
+        language: language(&p)?,
+        application_id: me.app_id,
+        idempotency_key: key,
+    };
+    if p.get("scheduled_at")
+        .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
+    {
+        return Err(ApiError::unprocessable(
+            "Validation failed: scheduled statuses are not supported yet",
+        ));
+    }
+    let out = state
+        .engine
+        .submit(me.account_id, Activity::CreateNote(note))
+        .await?;
+    let id = out.status.ok_or_else(ApiError::not_found)?;
+    let row = state
+        .engine
+        .store
+        .status(id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(
+        state.engine.status_entity(Some(me.account_id), row).await?,
+    ))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let viewer = auth.viewer();
+    let s = state.engine.visible_status(viewer, path_id(&id)?).await?;
+    Ok(Json(state.engine.status_entity(viewer, s).await?))
+}
+
+pub async fn destroy(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_STATUSES)?;
+    state
+        .limits
+        .check(Bucket::Write, &me.token_id.to_string())?;
+    let s = state
+        .engine
+        .store
+        .status(path_id(&id)?)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if s.account_id != me.account_id || s.reblog_of_id.is_some() {
+        return Err(ApiError::not_found());
+    }
+    // Rendered before it is gone, with the source text for "delete and redraft".
+    let mut entity = state
+        .engine
+        .status_entity(Some(me.account_id), s.clone())
+        .await?;
+    entity.text = Some(s.source_text.clone());
+    state
+        .engine
+        .submit(me.account_id, Activity::DeleteNote { status: s.id })
+        .await?;
+    Ok(Json(entity))
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_STATUSES)?;
+    state
+        .limits
+        .check(Bucket::Write, &me.token_id.to_string())?;
+    let id = path_id(&id)?;
+    let old = state
+        .engine
+        .store
+        .status(id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let edit = NoteEdit {
+        text: p.str("status")?.unwrap_or(old.source_text.clone()),
+        sensitive: p.bool("sensitive")?.unwrap_or(old.sensitive),
+        spoiler_text: p.str("spoiler_text")?.unwrap_or(old.spoiler_text.clone()),
+        language: language(&p)?,
+    };
+    state
+        .engine
+        .submit(me.account_id, Activity::UpdateNote { status: id, edit })
+        .await?;
+    let row = state
+        .engine
+        .store
+        .status(id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(
+        state.engine.status_entity(Some(me.account_id), row).await?,
+    ))
+}
+
+pub async fn history(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let viewer = auth.viewer();
+    let s = state.engine.visible_status(viewer, path_id(&id)?).await?;
+    let author = state
+        .engine
+        .store
+        .account(s.account_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let account = state.engine.account_entity(&author);
+    let edits = state.engine.store.edits(s.id).await?;
+    let versions: Vec<api::StatusEdit> = if edits.is_empty() {
+        vec![api::StatusEdit {
+            content: s.content.clone(),
+            spoiler_text: s.spoiler_text.clone(),
+            sensitive: s.sensitive,
+            created_at: Timestamp(s.created_at).to_rfc3339(),
+            account,
+            poll: None,
+            media_attachments: vec![],
+            emojis: vec![],
+        }]
+    } else {
+        edits
+            .into_iter()
+            .map(|e| api::StatusEdit {
+                content: e.content,
+                spoiler_text: e.spoiler_text,
+                sensitive: e.sensitive,
+                created_at: Timestamp(e.created_at).to_rfc3339(),
+                account: account.clone(),
+                poll: None,
+                media_attachments: vec![],
+                emojis: vec![],
+            })
+            .collect()
+    };
+    Ok(Json(versions))
+}
+
+pub async fn source(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(READ_STATUSES)?;
+    let s = state
+        .engine
+        .visible_status(Some(me.account_id), path_id(&id)?)
+        .await?;
+    if s.account_id != me.account_id {
+        return Err(ApiError::not_found());
+    }
+    Ok(Json(api::StatusSource {
+        id: s.id.to_string(),
+        text: s.source_text,
+        spoiler_text: s.spoiler_text,
+    }))
+}
+
+pub async fn context(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let viewer = auth.viewer();
+    let s = state.engine.visible_status(viewer, path_id(&id)?).await?;
+    let thread = state.engine.store.thread(s.thread_id).await?;
+    let by_id: std::collections::HashMap<Id, &StatusRow> =
+        thread.iter().map(|t| (t.id, t)).collect();
+    // Ancestors: walk up the reply chain.
+    let mut ancestors = Vec::new();
+    let mut cur = s.in_reply_to_id;
+    while let Some(pid) = cur {
+        let Some(parent) = by_id.get(&pid) else { break };
+        ancestors.push((*parent).clone());
+        cur = parent.in_reply_to_id;
+        if ancestors.len() >= MAX_ANCESTORS {
+            break;
+        }
+    }
+    ancestors.reverse();
+    // Descendants: depth-first, in reply order, as Mastodon lists them.
+    let mut children: std::collections::HashMap<Id, Vec<&StatusRow>> =
+        std::collections::HashMap::new();
+    for t in &thread {
+        if let Some(p) = t.in_reply_to_id {
+            children.entry(p).or_default().push(t);
+        }
+    }
+    let mut descendants = Vec::new();
+    let mut stack: Vec<&StatusRow> = children
+        .get(&s.id)
+        .map(|c| c.iter().rev().copied().collect())
+        .unwrap_or_default();
+    while let Some(t) = stack.pop() {
+        descendants.push(t.clone());
+        if let Some(c) = children.get(&t.id) {
+            stack.extend(c.iter().rev().copied());
+        }
+    }
+    let mut visible_anc = Vec::new();
+    for a in ancestors {
+        if state.engine.can_see(viewer, &a).await? {
+            visible_anc.push(a);
+        }
+    }
+    let mut visible_desc = Vec::new();
+    for d in descendants {
+        if state.engine.can_see(viewer, &d).await? {
+            visible_desc.push(d);
+        }
+    }
+    Ok(Json(api::Context {
+        ancestors: state.engine.status_entities(viewer, visible_anc).await?,
+        descendants: state.engine.status_entities(viewer, visible_desc).await?,
+    }))
+}
+
+/// Runs a status action and answers with the (original) status as the viewer now sees it.
+async fn act(
+    state: &AppState,
+    me: crate::auth::User,
+    status: Id,
+    activity: Activity,
+) -> ApiResult<Json<api::Status>> {
+    state
+        .limits
+        .check(Bucket::Write, &me.token_id.to_string())?;
+    state.engine.submit(me.account_id, activity).await?;
+    let s = state
+        .engine
+        .store
+        .status(status)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let s = match s.reblog_of_id {
+        Some(orig) => state
+            .engine
+            .store
+            .status(orig)
+            .await?
+            .ok_or_else(ApiError::not_found)?,
+        None => s,
+    };
+    Ok(Json(
+        state.engine.status_entity(Some(me.account_id), s).await?,
+    ))
+}
+
+pub async fn favourite(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_FAVOURITES)?;
+    let id = path_id(&id)?;
+    act(&state, me, id, Activity::Like { status: id }).await
+}
+
+pub async fn unfavourite(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_FAVOURITES)?;
+    let id = path_id(&id)?;
+    state.engine.visible_status(Some(me.account_id), id).await?;
+    act(&state, me, id, Activity::UndoLike { status: id }).await
+}
+
+pub async fn reblog(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_STATUSES)?;
+    state
+        .limits
+        .check(Bucket::Write, &me.token_id.to_string())?;
+    let id = path_id(&id)?;
+    let visibility = visibility(&p)?.unwrap_or(Visibility::Public);
+    if visibility == Visibility::Direct {
+        return Err(ApiError::unprocessable(
+            "Validation failed: a reblog cannot be direct",
+        ));
+    }
+    let out = state
+        .engine
+        .submit(
+            me.account_id,
+            Activity::Announce {
+                status: id,
+                visibility,
+            },
+        )
+        .await?;
+    let wrapper = state
+        .engine
+        .store
+        .status(out.status.ok_or_else(ApiError::not_found)?)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(
+        state
+            .engine
+            .status_entity(Some(me.account_id), wrapper)
+            .await?,
+    ))
+}
+
+pub async fn unreblog(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_STATUSES)?;
+    let id = path_id(&id)?;
+    state.engine.visible_status(Some(me.account_id), id).await?;
+    act(&state, me, id, Activity::UndoAnnounce { status: id }).await
+}
+
+pub async fn bookmark(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_BOOKMARKS)?;
+    let s = state
+        .engine
+        .visible_status(Some(me.account_id), path_id(&id)?)
+        .await?;
+    state.engine.bookmark(me.account_id, s.id, true).await?;
+    Ok(Json(
+        state.engine.status_entity(Some(me.account_id), s).await?,
+    ))
+}
+
+pub async fn unbookmark(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_BOOKMARKS)?;
+    let s = state
+        .engine
+        .visible_status(Some(me.account_id), path_id(&id)?)
+        .await?;
+    state.engine.bookmark(me.account_id, s.id, false).await?;
+    Ok(Json(
+        state.engine.status_entity(Some(me.account_id), s).await?,
+    ))
+}
+
+pub async fn favourited_by(
+    State(state): State<AppState>,
+    auth: Auth,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let s = state
+        .engine
+        .visible_status(auth.viewer(), path_id(&id)?)
+        .await?;
+    let page = paging::page(&p, DEFAULT_ACCOUNTS_LIMIT, MAX_ACCOUNTS_LIMIT)?;
+    let rows = state.engine.store.favourited_by(s.id, page).await?;
+    listed_accounts(&state, &uri, &page, rows).await
+}
+
+pub async fn reblogged_by(
+    State(state): State<AppState>,
+    auth: Auth,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let s = state
+        .engine
+        .visible_status(auth.viewer(), path_id(&id)?)
+        .await?;
+    let page = paging::page(&p, DEFAULT_ACCOUNTS_LIMIT, MAX_ACCOUNTS_LIMIT)?;
+    let rows = state.engine.store.reblogged_by(s.id, page).await?;
+    listed_accounts(&state, &uri, &page, rows).await
+}

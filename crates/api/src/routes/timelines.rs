@@ -1,0 +1,144 @@
+//! Timelines (home, public, hashtag) and the saved lists (bookmarks, favourites).
+
+use axum::Json;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::IntoResponse;
+use sluice_model::{Id, api};
+use sluice_store::{ListedId, Locality, Page, Saved, StatusRow};
+
+use super::scopes::*;
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::ApiResult;
+use crate::paging::{self, DEFAULT_LIMIT, MAX_LIMIT, link_header};
+use crate::params::Params;
+
+async fn render(
+    state: &AppState,
+    uri: &Uri,
+    viewer: Option<Id>,
+    page: &Page,
+    rows: Vec<StatusRow>,
+) -> ApiResult<(HeaderMap, Json<Vec<api::Status>>)> {
+    let ids: Vec<Id> = rows.iter().map(|s| s.id).collect();
+    let headers = link_header(state.base(), uri, page, &ids);
+    Ok((
+        headers,
+        Json(state.engine.status_entities(viewer, rows).await?),
+    ))
+}
+
+pub async fn home(
+    State(state): State<AppState>,
+    auth: Auth,
+    OriginalUri(uri): OriginalUri,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(READ_STATUSES)?;
+    let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let rows = state
+        .engine
+        .store
+        .home_timeline(me.account_id, page)
+        .await?;
+    render(&state, &uri, Some(me.account_id), &page, rows).await
+}
+
+pub async fn public(
+    State(state): State<AppState>,
+    auth: Auth,
+    OriginalUri(uri): OriginalUri,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let locality = if p.flag("local")? {
+        Locality::Local
+    } else if p.flag("remote")? {
+        Locality::Remote
+    } else {
+        Locality::All
+    };
+    if p.flag("only_media")? {
+        // Media attachments are not stored yet, so no post has media.
+        return render(&state, &uri, auth.viewer(), &page, vec![]).await;
+    }
+    let rows = state
+        .engine
+        .store
+        .public_timeline(auth.viewer(), locality, page)
+        .await?;
+    render(&state, &uri, auth.viewer(), &page, rows).await
+}
+
+pub async fn tag(
+    State(state): State<AppState>,
+    auth: Auth,
+    OriginalUri(uri): OriginalUri,
+    Path(tag): Path<String>,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
+    if p.flag("only_media")? || p.flag("remote")? {
+        return render(&state, &uri, auth.viewer(), &page, vec![]).await;
+    }
+    let rows = state
+        .engine
+        .store
+        .tag_timeline(
+            tag.trim_start_matches('#'),
+            auth.viewer(),
+            p.flag("local")?,
+            page,
+        )
+        .await?;
+    render(&state, &uri, auth.viewer(), &page, rows).await
+}
+
+async fn saved(
+    state: &AppState,
+    uri: &Uri,
+    me: Id,
+    kind: Saved,
+    p: &Params,
+) -> ApiResult<(HeaderMap, Json<Vec<api::Status>>)> {
+    let page = paging::page(p, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let listed: Vec<ListedId> = state.engine.store.saved_statuses(me, kind, page).await?;
+    let cursors: Vec<Id> = listed.iter().map(|l| l.rel_id).collect();
+    let ids: Vec<Id> = listed.iter().map(|l| l.item_id).collect();
+    let rows = state.engine.store.statuses(&ids).await?;
+    let mut by_id: std::collections::HashMap<Id, StatusRow> =
+        rows.into_iter().map(|s| (s.id, s)).collect();
+    let ordered: Vec<StatusRow> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+    let mut visible = Vec::with_capacity(ordered.len());
+    for s in ordered {
+        if state.engine.can_see(Some(me), &s).await? {
+            visible.push(s);
+        }
+    }
+    let headers = link_header(state.base(), uri, &page, &cursors);
+    Ok((
+        headers,
+        Json(state.engine.status_entities(Some(me), visible).await?),
+    ))
+}
+
+pub async fn bookmarks(
+    State(state): State<AppState>,
+    auth: Auth,
+    OriginalUri(uri): OriginalUri,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(READ_BOOKMARKS)?;
+    saved(&state, &uri, me.account_id, Saved::Bookmarks, &p).await
+}
+
+pub async fn favourites(
+    State(state): State<AppState>,
+    auth: Auth,
+    OriginalUri(uri): OriginalUri,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(READ_FAVOURITES)?;
+    saved(&state, &uri, me.account_id, Saved::Favourites, &p).await
+}

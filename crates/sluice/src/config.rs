@@ -1,0 +1,252 @@
+//! Configuration: defaults that run a local instance with no setup, overridden by an
+//! optional TOML file, overridden by `SLUICE_*` environment variables (also read from a
+//! `.env` file in the working directory).
+//!
+//! The names of the settings below are fixed: scripts and operators depend on them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use sluice_engine::Registrations;
+
+/// The TOML file read when `--config`/`SLUICE_CONFIG` does not name one (if it exists).
+pub const DEFAULT_CONFIG_FILE: &str = "sluice.toml";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `HOST:PORT` or `unix:/path/to.sock` (`SLUICE_LISTEN`, `--listen`).
+    pub listen: String,
+    /// Scheme, host and port used in every id and link (`SLUICE_PUBLIC_URL`). Derived
+    /// from the listen address when unset.
+    pub public_url: Option<String>,
+    /// Where the embedded database lives (`SLUICE_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `postgres://…` or `sqlite://…`; default: SQLite in the data dir (`SLUICE_DATABASE_URL`).
+    pub database_url: Option<String>,
+    /// open | approval | closed (`SLUICE_REGISTRATIONS`).
+    pub registrations: Registrations,
+    pub instance_title: String,
+    pub instance_description: String,
+    pub contact_email: String,
+    /// Longest post, in characters (Mastodon's default is 500; ours is roomier).
+    pub max_status_chars: usize,
+    /// Largest request body, in bytes. API bodies are small; 2 MiB leaves room for long
+    /// posts and profile forms while bounding memory per request.
+    pub max_body_bytes: usize,
+    /// Deadline for a non-streaming request, in seconds.
+    pub request_timeout_secs: u64,
+    /// Sign-in attempts per IP per 5 minutes (0: unlimited).
+    pub rate_limit_sign_in: u32,
+    /// Registrations per IP per 30 minutes (0: unlimited).
+    pub rate_limit_registrations: u32,
+    /// Writes per token per 5 minutes (0: unlimited).
+    pub rate_limit_writes: u32,
+    /// How long stream events are kept for resume, in seconds.
+    pub event_retention_secs: u64,
+    /// Most stream events kept, whatever their age.
+    pub event_max_rows: i64,
+    /// Base URL of the streaming API (`ws://…`/`wss://…`); derived from the public URL.
+    pub streaming_url: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            registrations: Registrations::Closed,
+            instance_title: "Sluice".into(),
+            instance_description: "A Sluice server".into(),
+            contact_email: String::new(),
+            max_status_chars: 5000,
+            max_body_bytes: 2 * 1024 * 1024,
+            request_timeout_secs: 30,
+            rate_limit_sign_in: 30,
+            rate_limit_registrations: 10,
+            rate_limit_writes: 300,
+            event_retention_secs: 3600,
+            event_max_rows: 100_000,
+            streaming_url: None,
+        }
+    }
+}
+
+impl Config {
+    /// Loads `.env`, the TOML file (explicit path, `SLUICE_CONFIG`, or `./sluice.toml`
+    /// when present) and the environment.
+    pub fn load(file: Option<PathBuf>) -> anyhow::Result<Config> {
+        let _ = dotenvy::dotenv();
+        let file = file
+            .or_else(|| std::env::var_os("SLUICE_CONFIG").map(PathBuf::from))
+            .or_else(|| Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()));
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = &file {
+            if !path.exists() {
+                anyhow::bail!("configuration file {} does not exist", path.display());
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        let config: Config = fig
+            .merge(
+                Env::prefixed("SLUICE_")
+                    .ignore(&["config"])
+                    .only(&Config::KEYS),
+            )
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    const KEYS: [&'static str; 17] = [
+        "listen",
+        "public_url",
+        "data_dir",
+        "database_url",
+        "registrations",
+        "instance_title",
+        "instance_description",
+        "contact_email",
+        "max_status_chars",
+        "max_body_bytes",
+        "request_timeout_secs",
+        "rate_limit_sign_in",
+        "rate_limit_registrations",
+        "rate_limit_writes",
+        "event_retention_secs",
+        "event_max_rows",
+        "streaming_url",
+    ];
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if let Some(u) = &self.public_url {
+            let parsed =
+                url::Url::parse(u).map_err(|e| anyhow::anyhow!("SLUICE_PUBLIC_URL {u:?}: {e}"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                anyhow::bail!("SLUICE_PUBLIC_URL must be an http(s) URL with a host, got {u:?}");
+            }
+        }
+        if self.max_status_chars == 0
+            || self.max_body_bytes < 1024
+            || self.request_timeout_secs == 0
+        {
+            anyhow::bail!(
+                "max_status_chars, max_body_bytes (>= 1024) and request_timeout_secs must be positive"
+            );
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("sluice.db").display()))
+    }
+
+    /// The public URL in effect, given the address actually bound.
+    pub fn public_url_for(&self, bound: Option<std::net::SocketAddr>) -> String {
+        if let Some(u) = self.public_url.as_ref().filter(|u| !u.is_empty()) {
+            return u.trim_end_matches('/').to_string();
+        }
+        match bound {
+            Some(addr) if addr.ip().is_unspecified() => format!("http://127.0.0.1:{}", addr.port()),
+            Some(addr) => format!("http://{addr}"),
+            None => "http://localhost".into(),
+        }
+    }
+
+    pub fn streaming_url_for(&self, public_url: &str) -> String {
+        self.streaming_url
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| {
+                if let Some(rest) = public_url.strip_prefix("https://") {
+                    format!("wss://{rest}")
+                } else {
+                    format!("ws://{}", public_url.trim_start_matches("http://"))
+                }
+            })
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// The configuration as TOML with secrets masked (database password).
+    pub fn show(&self) -> String {
+        let mut shown = self.clone();
+        shown.database_url = Some(mask_url_password(&self.database_url()));
+        let mut out = toml_lines(&shown);
+        out.push_str(&format!(
+            "# effective public_url = {:?}\n",
+            self.public_url_for(None)
+        ));
+        out
+    }
+}
+
+/// Replaces the password of a URL with `****`.
+pub fn mask_url_password(u: &str) -> String {
+    match url::Url::parse(u) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("****"));
+            parsed.to_string()
+        }
+        _ => u.to_string(),
+    }
+}
+
+fn toml_lines(c: &Config) -> String {
+    let value = serde_json::to_value(c).unwrap_or_default();
+    let mut out = String::new();
+    if let serde_json::Value::Object(map) = value {
+        for key in Config::KEYS {
+            match map.get(key) {
+                Some(serde_json::Value::Null) | None => {
+                    out.push_str(&format!("# {key} = (unset)\n"))
+                }
+                Some(v) => out.push_str(&format!("{key} = {v}\n")),
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_database_password() {
+        assert_eq!(
+            mask_url_password("postgres://u:secret@h/db"),
+            "postgres://u:****@h/db"
+        );
+        assert_eq!(
+            mask_url_password("sqlite://./data/x.db"),
+            "sqlite://./data/x.db"
+        );
+    }
+
+    #[test]
+    fn public_url_follows_listen_address() {
+        let c = Config::default();
+        assert_eq!(
+            c.public_url_for(Some("127.0.0.1:8080".parse().unwrap())),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(c.streaming_url_for("https://x.example"), "wss://x.example");
+        assert_eq!(
+            c.streaming_url_for("http://127.0.0.1:8080"),
+            "ws://127.0.0.1:8080"
+        );
+    }
+}

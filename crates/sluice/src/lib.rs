@@ -1,0 +1,174 @@
+//! The Sluice server as a library: configuration, start-up and the running server.
+//! `main.rs` is the CLI on top; integration tests start the same server in-process on an
+//! ephemeral port and talk HTTP to it.
+
+pub mod config;
+pub mod seed;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sluice_api::{ApiConfig, AppState, Limit, RateLimiter};
+use sluice_engine::{Engine, EngineConfig};
+use sluice_store::Store;
+use tokio::sync::watch;
+
+pub use config::Config;
+
+/// Where the server listens.
+pub enum Listener {
+    Tcp(tokio::net::TcpListener),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixListener),
+}
+
+impl Listener {
+    /// Binds `HOST:PORT` or `unix:/path` (a stale socket file is replaced).
+    pub async fn bind(listen: &str) -> anyhow::Result<Listener> {
+        #[cfg(unix)]
+        if let Some(path) = listen.strip_prefix("unix:") {
+            let _ = std::fs::remove_file(path);
+            let l = tokio::net::UnixListener::bind(path)
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            return Ok(Listener::Unix(l));
+        }
+        let l = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        Ok(Listener::Tcp(l))
+    }
+
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Listener::Tcp(l) => l.local_addr().ok(),
+            #[cfg(unix)]
+            Listener::Unix(_) => None,
+        }
+    }
+}
+
+/// Opens the database named by the configuration (creating the data dir for SQLite).
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let url = config.database_url();
+    Store::open(&url)
+        .await
+        .with_context(|| format!("cannot open database {}", config::mask_url_password(&url)))
+}
+
+/// Builds the engine for a configuration and bound address.
+pub async fn build_engine(
+    config: &Config,
+    store: Store,
+    bound: Option<SocketAddr>,
+) -> anyhow::Result<Arc<Engine>> {
+    let engine = Engine::new(
+        store,
+        EngineConfig {
+            public_url: config.public_url_for(bound),
+            registrations: config.registrations,
+            max_status_chars: config.max_status_chars,
+            event_retention_ms: config.event_retention_secs as i64 * 1000,
+            event_max_rows: config.event_max_rows,
+        },
+    )
+    .await?;
+    Ok(engine)
+}
+
+/// A server that is accepting connections.
+pub struct Running {
+    /// The TCP address bound (None on a unix socket).
+    pub addr: Option<SocketAddr>,
+    /// The public base URL.
+    pub url: String,
+    pub engine: Arc<Engine>,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish (bounded by the request
+    /// deadline), and closes the database.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(35), self.task).await;
+        self.engine.store.close().await;
+    }
+
+    /// Waits until the server stops (it stops when `shutdown_on` resolves).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let engine = self.engine.clone();
+        let r = self.task.await;
+        engine.store.close().await;
+        r??;
+        Ok(())
+    }
+}
+
+/// Opens the database, binds nothing itself: serves on `listener` until stopped.
+pub async fn start(config: &Config, listener: Listener) -> anyhow::Result<Running> {
+    let bound = listener.local_addr();
+    let store = open_store(config).await?;
+    let engine = build_engine(config, store, bound).await?;
+    let url = engine.urls.base().to_string();
+    let api = ApiConfig {
+        title: config.instance_title.clone(),
+        description: config.instance_description.clone(),
+        contact_email: config.contact_email.clone(),
+        max_body_bytes: config.max_body_bytes,
+        request_timeout: config.request_timeout(),
+        streaming_url: config.streaming_url_for(&url),
+    };
+    let limits = RateLimiter::new(
+        Limit {
+            max: config.rate_limit_sign_in,
+            window: Duration::from_secs(300),
+        },
+        Limit {
+            max: config.rate_limit_registrations,
+            window: Duration::from_secs(1800),
+        },
+        Limit {
+            max: config.rate_limit_writes,
+            window: Duration::from_secs(300),
+        },
+    );
+    let app = sluice_api::router(AppState::new(engine.clone(), api, limits));
+    let (shutdown, rx) = watch::channel(false);
+    engine.spawn_maintenance(rx.clone());
+    let stop = {
+        let mut rx = rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let task = match listener {
+        Listener::Tcp(l) => tokio::spawn(async move {
+            axum::serve(l, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(stop)
+                .await
+        }),
+        #[cfg(unix)]
+        Listener::Unix(l) => tokio::spawn(async move {
+            axum::serve(l, app.into_make_service())
+                .with_graceful_shutdown(stop)
+                .await
+        }),
+    };
+    Ok(Running {
+        addr: bound,
+        url,
+        engine,
+        shutdown,
+        task,
+    })
+}
+
+impl Running {
+    /// A handle that asks the server to stop (for signal handlers).
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
