@@ -17,14 +17,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use sluice_engine::Engine;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 
 pub use ratelimit::{Limit, RateLimiter};
 
@@ -76,6 +75,12 @@ impl AppState {
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The application with `extra` routes mounted inside the same guards (deadline, body
+/// limit, panic guard). Tests use it to prove the guards hold for any handler.
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([
@@ -100,12 +105,13 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::api_routes().layer(cors))
         .merge(routes::oauth_pages())
         .merge(web::routes())
+        .merge(extra)
         .fallback(|| async { error::ApiError::not_found() })
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             deadline(req, next, timeout)
         }))
-        .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(CatchPanicLayer::custom(panic_response))
         .with_state(state)
 }

@@ -41,11 +41,7 @@ impl<S: Send + Sync> FromRequest<S> for Params {
                 .await
                 .map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;
             let mut pairs = Vec::new();
-            while let Some(field) = mp
-                .next_field()
-                .await
-                .map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?
-            {
+            while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
                 let Some(name) = field.name().map(str::to_string) else {
                     continue;
                 };
@@ -53,10 +49,7 @@ impl<S: Send + Sync> FromRequest<S> for Params {
                     // File uploads (avatars, media) are not handled yet; skip the bytes.
                     continue;
                 }
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;
+                let text = field.text().await.map_err(multipart_error)?;
                 pairs.push((name, text));
             }
             merge_pairs(&mut map, pairs.into_iter())?;
@@ -99,6 +92,14 @@ impl<S: Send + Sync> FromRequest<S> for Params {
             }
         }
         Ok(Params(map))
+    }
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status().as_u16() == 413 {
+        ApiError::new(e.status(), "Request body too large")
+    } else {
+        ApiError::bad_request(format!("Malformed multipart body: {}", e.body_text()))
     }
 }
 

@@ -477,8 +477,8 @@ impl Engine {
         Ok(t)
     }
 
-    /// Resolves a bearer token. `None` when it is unknown, revoked or expired, or its
-    /// user may no longer sign in.
+    /// Resolves a bearer token. `None` when it is unknown, revoked or expired; an error
+    /// when its user may not sign in (pending approval, disabled).
     pub async fn session(&self, bearer: &str) -> Result<Option<Session>> {
         if bearer.is_empty() || bearer.len() > 512 {
             return Ok(None);
@@ -489,8 +489,16 @@ impl Engine {
         };
         if let Some(account) = t.account_id {
             match self.store.user(account).await? {
-                Some(u) if u.approved && !u.disabled => {}
-                _ => return Ok(None),
+                Some(u) if u.disabled => {
+                    return Err(EngineError::forbidden("Your login is currently disabled"));
+                }
+                Some(u) if !u.approved => {
+                    return Err(EngineError::forbidden(
+                        "Your login is currently pending approval",
+                    ));
+                }
+                Some(_) => {}
+                None => return Ok(None),
             }
         }
         Ok(Some(Session {

@@ -107,8 +107,17 @@ impl Running {
     }
 }
 
-/// Opens the database, binds nothing itself: serves on `listener` until stopped.
+/// Opens the database and serves on `listener` until stopped.
 pub async fn start(config: &Config, listener: Listener) -> anyhow::Result<Running> {
+    start_with(config, listener, axum::Router::new()).await
+}
+
+/// [`start`] with extra routes inside the same guards (for tests of the guards).
+pub async fn start_with(
+    config: &Config,
+    listener: Listener,
+    extra: axum::Router<AppState>,
+) -> anyhow::Result<Running> {
     let bound = listener.local_addr();
     let store = open_store(config).await?;
     let engine = build_engine(config, store, bound).await?;
@@ -135,7 +144,7 @@ pub async fn start(config: &Config, listener: Listener) -> anyhow::Result<Runnin
             window: Duration::from_secs(300),
         },
     );
-    let app = sluice_api::router(AppState::new(engine.clone(), api, limits));
+    let app = sluice_api::router_with(AppState::new(engine.clone(), api, limits), extra);
     let (shutdown, rx) = watch::channel(false);
     engine.spawn_maintenance(rx.clone());
     let stop = {

@@ -1,0 +1,352 @@
+//! Test harness: starts the real server in-process on an ephemeral loopback port, on
+//! SQLite (a fresh temp dir) or PostgreSQL (a fresh schema in the database named by
+//! `SLUICE_TEST_DATABASE_URL`), and talks HTTP to it with a real client.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::Value;
+use sluice::{Config, Listener, Running};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one `#[tokio::test]` per scenario and database: `sqlite::NAME` and
+/// `postgres::NAME`. The PostgreSQL variant returns early (printing why) when
+/// `SLUICE_TEST_DATABASE_URL` is not set; CI always sets it.
+#[macro_export]
+macro_rules! db_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Db::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Db::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{prefix}_{}_{n}_{nanos}", std::process::id())
+}
+
+pub struct TestServer {
+    pub url: String,
+    pub http: reqwest::Client,
+    pub running: Option<Running>,
+    pub config: Config,
+    dir: std::path::PathBuf,
+    pg: Option<(String, String)>,
+}
+
+/// A signed-in user of the test server.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub token: String,
+}
+
+/// A response: status, headers and JSON body (`Value::Null` when not JSON).
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn link(&self) -> String {
+        self.headers
+            .get("link")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    }
+    #[track_caller]
+    pub fn ok(self) -> Value {
+        assert!(
+            self.status.is_success(),
+            "expected success, got {}: {}",
+            self.status,
+            self.text
+        );
+        self.body
+    }
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status, body: {}",
+            self.text
+        );
+        self.body
+    }
+}
+
+impl TestServer {
+    /// Starts a server on `db` with test defaults (registrations open, no rate limits),
+    /// adjusted by `tweak`. `None` when PostgreSQL is asked for but not configured.
+    pub async fn start(db: Db, tweak: impl FnOnce(&mut Config)) -> Option<TestServer> {
+        Self::start_with(db, tweak, axum::Router::new()).await
+    }
+
+    pub async fn start_with(
+        db: Db,
+        tweak: impl FnOnce(&mut Config),
+        extra: axum::Router<sluice_api::AppState>,
+    ) -> Option<TestServer> {
+        let dir = std::env::temp_dir().join(unique("sluice-test"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.clone(),
+            registrations: sluice_engine::Registrations::Open,
+            rate_limit_sign_in: 0,
+            rate_limit_registrations: 0,
+            rate_limit_writes: 0,
+            ..Config::default()
+        };
+        let mut pg = None;
+        if db == Db::Postgres {
+            let Ok(base) = std::env::var("SLUICE_TEST_DATABASE_URL") else {
+                eprintln!("skipped: SLUICE_TEST_DATABASE_URL is not set");
+                return None;
+            };
+            let schema = unique("t").to_lowercase();
+            pg_exec(&base, &format!("CREATE SCHEMA {schema}")).await;
+            let sep = if base.contains('?') { '&' } else { '?' };
+            config.database_url = Some(format!("{base}{sep}options=-c%20search_path%3D{schema}"));
+            pg = Some((base, schema));
+        }
+        tweak(&mut config);
+        let listener = Listener::bind(&config.listen).await.unwrap();
+        let running = sluice::start_with(&config, listener, extra)
+            .await
+            .expect("server starts");
+        Some(TestServer {
+            url: running.url.clone(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            running: Some(running),
+            config,
+            dir,
+            pg,
+        })
+    }
+
+    pub fn engine(&self) -> &std::sync::Arc<sluice_engine::Engine> {
+        &self.running.as_ref().unwrap().engine
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Body>,
+    ) -> Resp {
+        let mut req = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req = match body {
+            None => req,
+            Some(Body::Form(pairs)) => req.form(&pairs),
+            Some(Body::Json(v)) => req.json(&v),
+            Some(Body::Raw(ctype, bytes)) => req.header("content-type", ctype).body(bytes),
+        };
+        let r = req.send().await.expect("request sent");
+        let status = r.status();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, form: &[(&str, &str)]) -> Resp {
+        let pairs = form
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.request(Method::POST, path, token, Some(Body::Form(pairs)))
+            .await
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, v: Value) -> Resp {
+        self.request(Method::POST, path, token, Some(Body::Json(v)))
+            .await
+    }
+
+    /// Registers an app with the given scopes and returns (client_id, client_secret).
+    pub async fn app(&self, scopes: &str, redirect: &str) -> (String, String) {
+        let app = self
+            .post(
+                "/api/v1/apps",
+                None,
+                &[
+                    ("client_name", "test app"),
+                    ("redirect_uris", redirect),
+                    ("scopes", scopes),
+                ],
+            )
+            .await
+            .ok();
+        (
+            app["client_id"].as_str().unwrap().to_string(),
+            app["client_secret"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Creates a local user with the admin path and signs in with the password grant.
+    pub async fn user(&self, name: &str) -> User {
+        self.user_with_scopes(name, "read write follow push").await
+    }
+
+    pub async fn user_with_scopes(&self, name: &str, scopes: &str) -> User {
+        let engine = self.engine();
+        let (account, _) = engine
+            .register(
+                sluice_engine::accounts::Registration {
+                    username: name.into(),
+                    email: format!("{name}@example.test"),
+                    password: "password123".into(),
+                    agreement: true,
+                    locale: "en".into(),
+                    reason: String::new(),
+                    admin: false,
+                },
+                true,
+            )
+            .await
+            .expect("user created");
+        let token = self.password_token(name, scopes).await;
+        User {
+            id: account.id.to_string(),
+            token,
+        }
+    }
+
+    pub async fn password_token(&self, name: &str, scopes: &str) -> String {
+        let (id, secret) = self.app(scopes, "urn:ietf:wg:oauth:2.0:oob").await;
+        let t = self
+            .post(
+                "/oauth/token",
+                None,
+                &[
+                    ("grant_type", "password"),
+                    ("client_id", &id),
+                    ("client_secret", &secret),
+                    ("username", &format!("{name}@example.test")),
+                    ("password", "password123"),
+                    ("scope", scopes),
+                ],
+            )
+            .await
+            .ok();
+        t["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Posts a status and returns its JSON.
+    pub async fn status(&self, user: &User, text: &str, extra: &[(&str, &str)]) -> Value {
+        let mut form = vec![("status", text)];
+        form.extend_from_slice(extra);
+        self.post("/api/v1/statuses", Some(&user.token), &form)
+            .await
+            .ok()
+    }
+
+    /// Rows in a table, read straight from the database (to prove nothing was written).
+    pub async fn count(&self, table: &str) -> i64 {
+        let q = sluice_store::Query::new(format!("SELECT count(*) AS v FROM {table}"));
+        self.engine()
+            .store
+            .one::<sluice_store::Scalar>(q)
+            .await
+            .unwrap()
+            .v
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        self.cleanup().await;
+    }
+
+    async fn cleanup(&mut self) {
+        if let Some((base, schema)) = self.pg.take() {
+            pg_exec(&base, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Best effort when a test panics before `stop`: the temp dir goes; a leftover
+        // PostgreSQL schema lives in the throwaway CI database.
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub enum Body {
+    Form(Vec<(String, String)>),
+    Json(Value),
+    Raw(&'static str, Vec<u8>),
+}
+
+async fn pg_exec(url: &str, sql: &str) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to SLUICE_TEST_DATABASE_URL");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&mut conn)
+        .await
+        .expect(sql);
+    let _ = conn.close().await;
+}
+
+/// Ids of a JSON array of entities.
+pub fn ids(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| x["id"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}

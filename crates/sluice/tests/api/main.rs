@@ -1,0 +1,15 @@
+//! Integration tests: the real server on an ephemeral port, HTTP from a real client,
+//! every scenario on SQLite and on PostgreSQL (`SLUICE_TEST_DATABASE_URL`).
+
+#[macro_use]
+mod common;
+
+mod accounts;
+mod bad_input;
+mod instance;
+mod limits;
+mod oauth;
+mod pages;
+mod statuses;
+mod storage;
+mod timelines;
