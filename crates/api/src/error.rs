@@ -36,6 +36,11 @@ impl ApiError {
     pub fn bad_request(msg: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, msg)
     }
+    /// The human-readable message: the OAuth description when there is one.
+    pub fn message(&self) -> &str {
+        self.body["error_description"].as_str().or(self.body["error"].as_str()).unwrap_or("Invalid request")
+    }
+
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
         self

@@ -1,6 +1,6 @@
-//! The pump: one pipeline for every activity, local or remote — validate, store object
-//! + activity + event-log rows in one transaction, apply side effects (notifications,
-//! counters, mentions, tags), then wake whoever tails the event log.
+//! The pump: one pipeline for every activity, local or remote — validate, store the
+//! object, the activity and the event-log rows in one transaction, apply side effects
+//! (notifications, counters, mentions, tags), then wake whoever tails the event log.
 //!
 //! The engine owns the rules (who may see what, blocks, mutes, visibility, limits). The
 //! API crate only parses, authorizes and renders; federation (issue 3) will hand parsed

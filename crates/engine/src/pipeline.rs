@@ -291,10 +291,7 @@ impl Engine {
         };
         let mention_iris: Vec<String> = mentioned.iter().map(|a| a.uri.clone()).collect();
         let (to, cc) = visibility.addressing(&actor.followers_url, &mention_iris);
-        let parent_uri = match &parent {
-            Some(p) => Some(p.uri.clone()),
-            None => None,
-        };
+        let parent_uri = parent.as_ref().map(|p| p.uri.clone());
         let note = self.note_document(
             &status,
             actor,

@@ -240,11 +240,7 @@ pub async fn authorize_page(State(state): State<AppState>, p: Params) -> Respons
         Err(e) => state.pages.oauth_error(
             &state,
             e.status,
-            &e.body["error_description"]
-                .as_str()
-                .or(e.body["error"].as_str())
-                .unwrap_or("Invalid request")
-                .to_string(),
+            e.message(),
         ),
     }
 }
@@ -319,10 +315,7 @@ pub async fn authorize_submit(
         Err(e) => state.pages.oauth_error(
             &state,
             e.status,
-            e.body["error_description"]
-                .as_str()
-                .or(e.body["error"].as_str())
-                .unwrap_or("Invalid request"),
+            e.message(),
         ),
     }
 }
