@@ -38,7 +38,10 @@ impl ApiError {
     }
     /// The human-readable message: the OAuth description when there is one.
     pub fn message(&self) -> &str {
-        self.body["error_description"].as_str().or(self.body["error"].as_str()).unwrap_or("Invalid request")
+        self.body["error_description"]
+            .as_str()
+            .or(self.body["error"].as_str())
+            .unwrap_or("Invalid request")
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {

@@ -29,14 +29,25 @@ fn sluice(dir: &std::path::Path) -> Command {
 fn config_sources_and_masking() {
     let dir = temp_dir("config");
     std::fs::write(dir.join(".env"), "SLUICE_INSTANCE_TITLE=FromDotenv\n").unwrap();
-    std::fs::write(dir.join("custom.toml"), "max_status_chars = 777\nregistrations = \"approval\"\n").unwrap();
+    std::fs::write(
+        dir.join("custom.toml"),
+        "max_status_chars = 777\nregistrations = \"approval\"\n",
+    )
+    .unwrap();
     let out = sluice(&dir)
         .args(["--config", "custom.toml", "config", "show"])
-        .env("SLUICE_DATABASE_URL", "postgres://user:hunter2@db.example/sluice")
+        .env(
+            "SLUICE_DATABASE_URL",
+            "postgres://user:hunter2@db.example/sluice",
+        )
         .env("SLUICE_LISTEN", "127.0.0.1:9999")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("instance_title = \"FromDotenv\""), "{text}");
     assert!(text.contains("max_status_chars = 777"), "{text}");
@@ -50,8 +61,16 @@ fn config_sources_and_masking() {
         .env("SLUICE_MAX_STATUS_CHARS", "900")
         .output()
         .unwrap();
-    assert!(String::from_utf8(out.stdout).unwrap().contains("max_status_chars = 900"));
-    let out = sluice(&dir).args(["config", "show"]).env("SLUICE_REGISTRATIONS", "sometimes").output().unwrap();
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("max_status_chars = 900")
+    );
+    let out = sluice(&dir)
+        .args(["config", "show"])
+        .env("SLUICE_REGISTRATIONS", "sometimes")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid configuration"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -62,24 +81,47 @@ fn config_sources_and_masking() {
 fn create_user_then_serve_on_a_unix_socket() {
     let dir = temp_dir("serve");
     let mut child = sluice(&dir)
-        .args(["admin", "create-user", "alice", "--email", "alice@example.test", "--admin"])
+        .args([
+            "admin",
+            "create-user",
+            "alice",
+            "--email",
+            "alice@example.test",
+            "--admin",
+        ])
         .env("SLUICE_PUBLIC_URL", "https://social.example")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"a-long-password\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-long-password\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("created user alice"));
     // The same name again fails with a clear message.
     let mut child = sluice(&dir)
-        .args(["admin", "create-user", "alice", "--email", "other@example.test"])
+        .args([
+            "admin",
+            "create-user",
+            "alice",
+            "--email",
+            "other@example.test",
+        ])
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"a-long-password\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-long-password\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("ERR_TAKEN"));
@@ -98,13 +140,19 @@ fn create_user_then_serve_on_a_unix_socket() {
             s.read_to_string(&mut resp).unwrap();
             break resp;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "server did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     terminate(server.id());
     let status = server.wait().unwrap();
     assert!(body.starts_with("HTTP/1.1 200"), "{body}");
-    assert!(body.contains("\"url\":\"https://social.example/@alice\""), "{body}");
+    assert!(
+        body.contains("\"url\":\"https://social.example/@alice\""),
+        "{body}"
+    );
     assert!(status.success(), "SIGTERM is a clean shutdown");
     assert!(dir.join("data/sluice.db").exists());
     let _ = std::fs::remove_dir_all(&dir);
@@ -113,5 +161,8 @@ fn create_user_then_serve_on_a_unix_socket() {
 /// Sends SIGTERM without a libc dependency.
 #[cfg(unix)]
 fn terminate(pid: u32) {
-    let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
 }

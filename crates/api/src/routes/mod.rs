@@ -3,6 +3,7 @@
 
 mod accounts;
 mod instance;
+mod misc;
 mod notifications;
 mod oauth;
 mod relations;
@@ -150,6 +151,19 @@ pub fn api_routes() -> Router<AppState> {
             "/api/v1/follow_requests/{id}/reject",
             post(relations::reject),
         )
+        // Features not built yet: truthful empty answers, so apps start cleanly.
+        .route("/api/v1/lists", get(misc::lists))
+        .route("/api/v1/filters", get(misc::filters))
+        .route("/api/v2/filters", get(misc::filters))
+        .route("/api/v1/followed_tags", get(misc::followed_tags))
+        .route("/api/v1/conversations", get(misc::conversations))
+        .route("/api/v1/announcements", get(misc::announcements))
+        .route("/api/v2/suggestions", get(misc::suggestions))
+        .route("/api/v1/trends", get(misc::trends))
+        .route("/api/v1/trends/tags", get(misc::trends))
+        .route("/api/v1/trends/statuses", get(misc::trends))
+        .route("/api/v1/trends/links", get(misc::trends))
+        .route("/api/v2/search", get(misc::search))
 }
 
 /// The OAuth sign-in and consent page (HTML, no CORS).

@@ -237,11 +237,7 @@ pub async fn authorize_page(State(state): State<AppState>, p: Params) -> Respons
         Ok(c) => state
             .pages
             .authorize(&state, &c, &carried(&p).unwrap_or_default(), None),
-        Err(e) => state.pages.oauth_error(
-            &state,
-            e.status,
-            e.message(),
-        ),
+        Err(e) => state.pages.oauth_error(&state, e.status, e.message()),
     }
 }
 
@@ -312,10 +308,6 @@ pub async fn authorize_submit(
     match result {
         Ok(r) => r,
         Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => e.into_response(),
-        Err(e) => state.pages.oauth_error(
-            &state,
-            e.status,
-            e.message(),
-        ),
+        Err(e) => state.pages.oauth_error(&state, e.status, e.message()),
     }
 }

@@ -446,6 +446,31 @@ async fn lookup_and_search(db: Db) {
             .unwrap()
             .is_empty()
     );
+    let v2 = srv
+        .get("/api/v2/search?q=alic&type=accounts", Some(&alice.token))
+        .await
+        .ok();
+    assert_eq!(v2["accounts"].as_array().unwrap().len(), 2);
+    assert!(v2["statuses"].as_array().unwrap().is_empty());
+    srv.get("/api/v2/search?q=alic", None).await.expect(401);
+    // Start-up calls of common apps answer, with Mastodon's scope rules.
+    for path in [
+        "/api/v1/lists",
+        "/api/v2/filters",
+        "/api/v1/announcements",
+        "/api/v1/followed_tags",
+    ] {
+        assert!(
+            srv.get(path, Some(&alice.token))
+                .await
+                .ok()
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "{path}"
+        );
+        srv.get(path, None).await.expect(401);
+    }
     srv.get("/api/v1/accounts/999999", None).await.expect(404);
     srv.get("/api/v1/accounts/not-an-id", None)
         .await

@@ -1,0 +1,82 @@
+//! Endpoints that apps call on start-up for features Sluice does not have yet (lists,
+//! filters, announcements, trends, followed tags, conversations, suggestions). They
+//! answer truthfully — an empty collection — with the scopes Mastodon requires, so
+//! clients such as Elk, Phanpy and Tusky start without errors. `GET /api/v2/search`
+//! searches local accounts.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use serde_json::json;
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::ApiResult;
+use crate::paging::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::params::Params;
+
+/// An empty list for an authenticated user holding one of `scopes`.
+pub async fn empty_for_user(
+    auth: &Auth,
+    scopes: &[&str],
+) -> ApiResult<Json<Vec<serde_json::Value>>> {
+    auth.user(scopes)?;
+    Ok(Json(vec![]))
+}
+
+pub async fn lists(auth: Auth) -> ApiResult<impl IntoResponse> {
+    empty_for_user(&auth, &["read:lists"]).await
+}
+
+pub async fn filters(auth: Auth) -> ApiResult<impl IntoResponse> {
+    empty_for_user(&auth, &["read:filters"]).await
+}
+
+pub async fn followed_tags(auth: Auth) -> ApiResult<impl IntoResponse> {
+    empty_for_user(&auth, &["read:follows"]).await
+}
+
+pub async fn conversations(auth: Auth) -> ApiResult<impl IntoResponse> {
+    empty_for_user(&auth, &["read:statuses"]).await
+}
+
+pub async fn announcements(auth: Auth) -> ApiResult<impl IntoResponse> {
+    empty_for_user(&auth, &["read"]).await
+}
+
+pub async fn suggestions(auth: Auth) -> ApiResult<impl IntoResponse> {
+    empty_for_user(&auth, &["read"]).await
+}
+
+pub async fn trends() -> impl IntoResponse {
+    Json(json!([]))
+}
+
+/// `GET /api/v2/search`: local accounts by name; statuses and hashtags are not indexed
+/// yet and come back empty.
+pub async fn search(
+    State(state): State<AppState>,
+    auth: Auth,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    auth.user(&["read:search"])?;
+    let q = p.string("q")?;
+    let kind = p.string("type")?;
+    let limit = p.int("limit")?.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let offset = p.int("offset")?.unwrap_or(0).clamp(0, 10_000);
+    let accounts = if q.trim().is_empty() || !(kind.is_empty() || kind == "accounts") {
+        vec![]
+    } else {
+        let rows = state
+            .engine
+            .store
+            .search_accounts(q.trim(), limit, offset)
+            .await?;
+        rows.iter()
+            .map(|a| state.engine.account_entity(a))
+            .collect()
+    };
+    Ok(Json(
+        json!({ "accounts": accounts, "statuses": [], "hashtags": [] }),
+    ))
+}
