@@ -24,6 +24,8 @@ use axum::response::{IntoResponse, Response};
 use sluice_engine::Engine;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
+use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
+use tower_layer::Layer as _;
 
 pub use ratelimit::{Limit, RateLimiter};
 
@@ -73,7 +75,13 @@ impl AppState {
     }
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application, as a service that also accepts a trailing slash on
+/// every path (`/api/v2/instance/` is `/api/v2/instance`, as in Mastodon).
+pub fn app(state: AppState, extra: Router<AppState>) -> NormalizePath<Router> {
+    NormalizePathLayer::trim_trailing_slash().layer(router_with(state, extra))
+}
+
+/// The router without path normalization.
 pub fn router(state: AppState) -> Router {
     router_with(state, Router::new())
 }

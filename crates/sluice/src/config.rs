@@ -151,12 +151,14 @@ impl Config {
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("sluice.db").display()))
     }
 
-    /// The public URL in effect, given the address actually bound.
+    /// The public URL in effect, given the address actually bound (or, for commands
+    /// that bind nothing, the configured listen address), so admin commands mint the
+    /// same ids and links as the server.
     pub fn public_url_for(&self, bound: Option<std::net::SocketAddr>) -> String {
         if let Some(u) = self.public_url.as_ref().filter(|u| !u.is_empty()) {
             return u.trim_end_matches('/').to_string();
         }
-        match bound {
+        match bound.or_else(|| self.listen.parse().ok()) {
             Some(addr) if addr.ip().is_unspecified() => format!("http://127.0.0.1:{}", addr.port()),
             Some(addr) => format!("http://{addr}"),
             None => "http://localhost".into(),
@@ -243,6 +245,12 @@ mod tests {
             c.public_url_for(Some("127.0.0.1:8080".parse().unwrap())),
             "http://127.0.0.1:8080"
         );
+        assert_eq!(c.public_url_for(None), "http://127.0.0.1:8080");
+        let any = Config {
+            listen: "0.0.0.0:9000".into(),
+            ..Config::default()
+        };
+        assert_eq!(any.public_url_for(None), "http://127.0.0.1:9000");
         assert_eq!(c.streaming_url_for("https://x.example"), "wss://x.example");
         assert_eq!(
             c.streaming_url_for("http://127.0.0.1:8080"),

@@ -144,7 +144,7 @@ pub async fn start_with(
             window: Duration::from_secs(300),
         },
     );
-    let app = sluice_api::router_with(AppState::new(engine.clone(), api, limits), extra);
+    let app = sluice_api::app(AppState::new(engine.clone(), api, limits), extra);
     let (shutdown, rx) = watch::channel(false);
     engine.spawn_maintenance(rx.clone());
     let stop = {
@@ -154,16 +154,21 @@ pub async fn start_with(
         }
     };
     let task = match listener {
-        Listener::Tcp(l) => tokio::spawn(async move {
-            axum::serve(l, app.into_make_service_with_connect_info::<SocketAddr>())
+        Listener::Tcp(l) => {
+            tokio::spawn(async move {
+                axum::serve(l, axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(app))
                 .with_graceful_shutdown(stop)
                 .await
-        }),
+            })
+        }
         #[cfg(unix)]
         Listener::Unix(l) => tokio::spawn(async move {
-            axum::serve(l, app.into_make_service())
-                .with_graceful_shutdown(stop)
-                .await
+            axum::serve(
+                l,
+                axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+            )
+            .with_graceful_shutdown(stop)
+            .await
         }),
     };
     Ok(Running {

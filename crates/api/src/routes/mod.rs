@@ -42,7 +42,6 @@ pub fn api_routes() -> Router<AppState> {
     Router::new()
         // instance metadata
         .route("/api/v1/instance", get(instance::v1))
-        .route("/api/v1/instance/", get(instance::v1))
         .route("/api/v2/instance", get(instance::v2))
         .route("/api/v1/instance/peers", get(instance::peers))
         .route("/api/v1/instance/activity", get(instance::activity))

@@ -117,6 +117,10 @@ impl TestServer {
         tweak: impl FnOnce(&mut Config),
         extra: axum::Router<sluice_api::AppState>,
     ) -> Option<TestServer> {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("warn,sqlx=warn"))
+            .with_test_writer()
+            .try_init();
         let dir = std::env::temp_dir().join(unique("sluice-test"));
         std::fs::create_dir_all(&dir).unwrap();
         let mut config = Config {

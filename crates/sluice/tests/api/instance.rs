@@ -31,6 +31,10 @@ async fn instance_v1_and_v2_shapes(db: Db) {
     assert_eq!(v1s["uri"], v1["uri"]);
 
     let v2 = srv.get("/api/v2/instance", None).await.ok();
+    assert_eq!(
+        srv.get("/api/v2/instance/", None).await.ok()["domain"],
+        v2["domain"]
+    );
     assert_eq!(v2["domain"], domain);
     assert_eq!(
         v2["configuration"]["urls"]["streaming"],

@@ -1,0 +1,235 @@
+// masto.js 7.x against a running Sluice server.
+//
+// Environment (set by run.sh): SLUICE_BASE_URL, e.g. http://127.0.0.1:40123.
+// The account is registered through the API (registrations are open), so no
+// user has to exist beforehand.
+//
+// Every check asserts something that can fail. A failing check is reported and
+// the remaining checks still run; the exit status is non-zero when any failed.
+
+import assert from "node:assert/strict";
+import { createOAuthAPIClient, createRestAPIClient } from "masto";
+
+const BASE = (process.env.SLUICE_BASE_URL || "").replace(/\/+$/, "");
+const host = BASE ? new URL(BASE).hostname : "";
+if (!["127.0.0.1", "[::1]", "localhost"].includes(host)) {
+  console.error(`refusing to run against non-loopback host ${JSON.stringify(host)}`);
+  process.exit(2);
+}
+
+const TAG = `mjs${Date.now() % 1e8}`;
+const USERNAME = `carol${Date.now() % 1e6}`;
+const PASSWORD = "correct horse battery staple";
+const SCOPES = "read write follow push";
+const MAX_PAGES = 20; // bound for every paginator loop
+
+let passed = 0;
+let failed = 0;
+const state = {};
+
+async function check(name, fn) {
+  try {
+    await fn();
+    passed += 1;
+    console.log(`ok - masto: ${name}`);
+  } catch (e) {
+    failed += 1;
+    const extra = e?.statusCode ? ` (HTTP ${e.statusCode}${e.description ? `: ${e.description}` : ""})` : "";
+    console.log(`not ok - masto: ${name}: ${e?.message ?? e}${extra}`);
+    if (!(e instanceof assert.AssertionError)) console.log(e?.stack ?? e);
+  }
+}
+
+const ids = (statuses) => statuses.map((s) => s.id);
+
+// Collect pages from a masto paginator, following Link headers, bounded.
+async function collectPages(paginator) {
+  const pages = [];
+  for await (const page of paginator) {
+    if (page.length > 0) pages.push(page);
+    if (pages.length > MAX_PAGES) throw new Error(`paginator did not stop after ${MAX_PAGES} pages`);
+  }
+  return pages;
+}
+
+const anon = createRestAPIClient({ url: BASE, timeout: 30_000 });
+const oauth = createOAuthAPIClient({ url: BASE, timeout: 30_000 });
+
+await check("create app", async () => {
+  const app = await anon.v1.apps.create({
+    clientName: "sluice-client-suite (masto.js)",
+    redirectUris: "urn:ietf:wg:oauth:2.0:oob",
+    scopes: SCOPES,
+    website: "https://example.com",
+  });
+  assert.ok(app.clientId, "no client_id");
+  assert.ok(app.clientSecret, "no client_secret");
+  assert.equal(app.name, "sluice-client-suite (masto.js)");
+  state.app = app;
+});
+
+await check("client_credentials token (masto oauth client, multipart)", async () => {
+  const token = await oauth.token.create({
+    grantType: "client_credentials",
+    clientId: state.app.clientId,
+    clientSecret: state.app.clientSecret,
+    redirectUri: "urn:ietf:wg:oauth:2.0:oob",
+    scope: SCOPES,
+  });
+  assert.ok(token.accessToken, "no access_token");
+  assert.equal(token.tokenType.toLowerCase(), "bearer");
+  state.appToken = token.accessToken;
+  // An app token is not a user: verify_credentials must be refused.
+  const appClient = createRestAPIClient({ url: BASE, accessToken: token.accessToken, timeout: 30_000 });
+  await assert.rejects(appClient.v1.accounts.verifyCredentials(), (e) => e.statusCode === 401 || e.statusCode === 403 || e.statusCode === 422);
+  const verified = await appClient.v1.apps.verifyCredentials();
+  assert.equal(verified.name, "sluice-client-suite (masto.js)");
+});
+
+await check("register an account (multipart POST /api/v1/accounts)", async () => {
+  const appClient = createRestAPIClient({ url: BASE, accessToken: state.appToken, timeout: 30_000 });
+  const token = await appClient.v1.accounts.create({
+    username: USERNAME,
+    email: `${USERNAME}@example.com`,
+    password: PASSWORD,
+    agreement: true,
+    locale: "en",
+  });
+  assert.ok(token.accessToken, "registration returned no access_token");
+  state.userToken = token.accessToken;
+});
+
+await check("registration without agreement is rejected with details", async () => {
+  const appClient = createRestAPIClient({ url: BASE, accessToken: state.appToken, timeout: 30_000 });
+  await assert.rejects(
+    appClient.v1.accounts.create({
+      username: `${USERNAME}x`,
+      email: `${USERNAME}x@example.com`,
+      password: PASSWORD,
+      agreement: false,
+      locale: "en",
+    }),
+    (e) => {
+      assert.equal(e.statusCode, 422, `status ${e.statusCode}`);
+      assert.equal(e.details?.agreement?.[0]?.error, "ERR_ACCEPTED", `details ${JSON.stringify(e.details)}`);
+      return true;
+    },
+  );
+});
+
+const masto = createRestAPIClient({ url: BASE, accessToken: state.userToken, timeout: 30_000 });
+
+await check("verify credentials", async () => {
+  const me = await masto.v1.accounts.verifyCredentials();
+  assert.equal(me.username, USERNAME);
+  assert.equal(me.acct, USERNAME);
+  assert.equal(me.url, `${BASE}/@${USERNAME}`);
+  assert.equal(typeof me.source?.privacy, "string", "no source.privacy");
+  state.me = me;
+});
+
+await check("post statuses", async () => {
+  const posted = [];
+  for (let i = 0; i < 5; i++) {
+    posted.push(await masto.v1.statuses.create({ status: `${TAG} masto post ${i} #${TAG}`, visibility: "public" }));
+  }
+  posted.forEach((s, i) => {
+    assert.ok(s.content.includes(`masto post ${i}`), `content ${s.content}`);
+    assert.equal(s.account.id, state.me.id);
+    assert.equal(s.visibility, "public");
+  });
+  assert.deepEqual(posted.map((s) => s.tags.map((t) => t.name.toLowerCase())), posted.map(() => [TAG.toLowerCase()]));
+  state.posted = posted;
+  state.newestFirst = ids(posted).reverse();
+});
+
+await check("home timeline paginator follows Link rel=next", async () => {
+  const want = state.newestFirst;
+  const pages = await collectPages(masto.v1.timelines.home.list({ limit: 2 }));
+  assert.deepEqual(pages.map(ids), [want.slice(0, 2), want.slice(2, 4), want.slice(4, 5)]);
+});
+
+await check("home timeline paginator .next() one page at a time", async () => {
+  const want = state.newestFirst;
+  const it = masto.v1.timelines.home.list({ limit: 2 })[Symbol.asyncIterator]();
+  const first = await it.next();
+  assert.deepEqual(ids(first.value), want.slice(0, 2));
+  const second = await it.next();
+  assert.deepEqual(ids(second.value), want.slice(2, 4));
+  await it.return?.();
+});
+
+await check("paginator direction prev follows Link rel=prev (min_id)", async () => {
+  const want = state.newestFirst; // [s4, s3, s2, s1, s0]
+  const pages = await collectPages(
+    masto.v1.timelines.home.list({ limit: 2, minId: want[4] }).setDirection("prev"),
+  );
+  // min_id gives the statuses immediately newer than s0 (s2, s1), then prev pages go newer.
+  assert.deepEqual(pages.map(ids), [want.slice(2, 4), want.slice(0, 2)]);
+});
+
+await check("account statuses paginate", async () => {
+  const pages = await collectPages(masto.v1.accounts.$select(state.me.id).statuses.list({ limit: 3 }));
+  assert.deepEqual(pages.map(ids), [state.newestFirst.slice(0, 3), state.newestFirst.slice(3, 5)]);
+});
+
+await check("tag and public timelines", async () => {
+  const tagged = await masto.v1.timelines.tag.$select(TAG).list({ limit: 10 });
+  assert.deepEqual(ids(tagged), state.newestFirst);
+  const pub = await masto.v1.timelines.public.list({ limit: 40, local: true });
+  for (const id of state.newestFirst) assert.ok(ids(pub).includes(id), `public timeline lacks ${id}`);
+});
+
+await check("lookup and relationships", async () => {
+  const acc = await masto.v1.accounts.lookup({ acct: USERNAME });
+  assert.equal(acc.id, state.me.id);
+  const rels = await masto.v1.accounts.relationships.fetch({ id: [state.me.id] });
+  assert.equal(rels.length, 1);
+  assert.equal(rels[0].id, state.me.id);
+});
+
+await check("favourite, bookmark, context", async () => {
+  const target = state.posted[0];
+  const fav = await masto.v1.statuses.$select(target.id).favourite();
+  assert.equal(fav.favourited, true);
+  assert.equal(fav.favouritesCount, 1);
+  const bm = await masto.v1.statuses.$select(target.id).bookmark();
+  assert.equal(bm.bookmarked, true);
+  const bookmarks = await masto.v1.bookmarks.list({ limit: 5 });
+  assert.deepEqual(ids(bookmarks), [target.id]);
+  const reply = await masto.v1.statuses.create({ status: `${TAG} reply`, inReplyToId: target.id });
+  assert.equal(reply.inReplyToId, target.id);
+  const ctx = await masto.v1.statuses.$select(reply.id).context.fetch();
+  assert.deepEqual(ids(ctx.ancestors), [target.id]);
+  assert.deepEqual(ids(ctx.descendants), []);
+  const fetched = await masto.v1.statuses.$select(target.id).fetch();
+  assert.equal(fetched.repliesCount, 1);
+  assert.equal(fetched.favourited, true);
+  assert.equal(fetched.bookmarked, true);
+});
+
+await check("update credentials (display name)", async () => {
+  const me = await masto.v1.accounts.updateCredentials({ displayName: `Carol ${TAG}` });
+  assert.equal(me.displayName, `Carol ${TAG}`);
+  const again = await masto.v1.accounts.verifyCredentials();
+  assert.equal(again.displayName, `Carol ${TAG}`);
+});
+
+await check("revoke token", async () => {
+  const token = await oauth.token.create({
+    grantType: "password",
+    clientId: state.app.clientId,
+    clientSecret: state.app.clientSecret,
+    redirectUri: "urn:ietf:wg:oauth:2.0:oob",
+    username: `${USERNAME}@example.com`,
+    password: PASSWORD,
+    scope: "read",
+  });
+  const c = createRestAPIClient({ url: BASE, accessToken: token.accessToken, timeout: 30_000 });
+  assert.equal((await c.v1.accounts.verifyCredentials()).username, USERNAME);
+  await oauth.revoke({ clientId: state.app.clientId, clientSecret: state.app.clientSecret, token: token.accessToken });
+  await assert.rejects(c.v1.accounts.verifyCredentials(), (e) => e.statusCode === 401);
+});
+
+console.log(`masto: ${passed} checks passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
