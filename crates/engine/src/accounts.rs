@@ -115,7 +115,11 @@ impl Engine {
             errors.insert(k, v);
         }
         let email = r.email.trim().to_string();
-        if !email.contains('@') || email.len() > 320 || email.starts_with('@') || email.ends_with('@') {
+        if !email.contains('@')
+            || email.len() > 320
+            || email.starts_with('@')
+            || email.ends_with('@')
+        {
             let (k, v) = field_error("email", "ERR_INVALID", "is not a valid e-mail address");
             errors.insert(k, v);
         } else if self

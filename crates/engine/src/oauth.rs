@@ -484,11 +484,11 @@ impl Engine {
             return Ok(None);
         }
         let now = sluice_model::id::now_millis();
-        let Some(t) = self.store.token_by_hash(&hash_secret(bearer), now).await? else {
+        let Some((t, user)) = self.store.token_by_hash(&hash_secret(bearer), now).await? else {
             return Ok(None);
         };
-        if let Some(account) = t.account_id {
-            match self.store.user(account).await? {
+        if t.account_id.is_some() {
+            match user {
                 Some(u) if u.disabled => {
                     return Err(EngineError::forbidden("Your login is currently disabled"));
                 }

@@ -22,7 +22,7 @@ mod events;
 pub use events::NewEvent;
 mod migrate;
 mod oauth;
-pub use oauth::NewToken;
+pub use oauth::{NewToken, UserState};
 mod query;
 mod rows;
 mod social;

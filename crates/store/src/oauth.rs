@@ -36,19 +36,65 @@ impl Store {
         self.all(q).await
     }
 
-    /// The live token with this hash: not revoked, not expired at `now`.
-    pub async fn token_by_hash(&self, hash: &str, now: i64) -> Result<Option<TokenRow>> {
-        self.opt(
-            Query::new(
-                "SELECT id, app_id, account_id, scopes, created_at, expires_at, revoked_at
-                 FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL
-                   AND (expires_at IS NULL OR expires_at > $2)",
+    /// The live token with this hash (not revoked, not expired at `now`), with the
+    /// state of its user, in one query: this runs on every authenticated request.
+    pub async fn token_by_hash(
+        &self,
+        hash: &str,
+        now: i64,
+    ) -> Result<Option<(TokenRow, Option<UserState>)>> {
+        let row = self
+            .opt::<TokenWithUser>(
+                Query::new(
+                    "SELECT t.id, t.app_id, t.account_id, t.scopes, t.created_at, t.expires_at, t.revoked_at,
+                            u.approved, u.disabled
+                     FROM tokens t LEFT JOIN users u ON u.account_id = t.account_id
+                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL
+                       AND (t.expires_at IS NULL OR t.expires_at > $2)",
+                )
+                .bind(hash)
+                .bind(now),
             )
-            .bind(hash)
-            .bind(now),
-        )
-        .await
+            .await?;
+        Ok(row.map(|r| {
+            let user = match (r.approved, r.disabled) {
+                (Some(approved), Some(disabled)) => Some(UserState { approved, disabled }),
+                _ => None,
+            };
+            (
+                TokenRow {
+                    id: r.id,
+                    app_id: r.app_id,
+                    account_id: r.account_id,
+                    scopes: r.scopes,
+                    created_at: r.created_at,
+                    expires_at: r.expires_at,
+                    revoked_at: r.revoked_at,
+                },
+                user,
+            )
+        }))
     }
+}
+
+/// Whether a token's user may act.
+#[derive(Debug, Clone, Copy)]
+pub struct UserState {
+    pub approved: bool,
+    pub disabled: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenWithUser {
+    id: Id,
+    app_id: Option<Id>,
+    account_id: Option<Id>,
+    scopes: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+    approved: Option<bool>,
+    disabled: Option<bool>,
 }
 
 impl WriteTx {

@@ -244,36 +244,24 @@ impl Store {
         if status_ids.is_empty() {
             return Ok(ViewerFlags::default());
         }
-        let of_viewer = |select: &str, col: &str| {
-            let mut q = Query::new(select);
-            let v = q.arg(viewer);
-            let list = q.in_list(status_ids);
-            q.push(&format!(" WHERE account_id = {v} AND {col} IN {list}"));
-            q
-        };
-        let fav: Vec<Scalar> = self
-            .all(of_viewer(
-                "SELECT status_id AS v FROM favourites",
-                "status_id",
-            ))
-            .await?;
-        let bm: Vec<Scalar> = self
-            .all(of_viewer(
-                "SELECT status_id AS v FROM bookmarks",
-                "status_id",
-            ))
-            .await?;
-        let rb: Vec<Scalar> = self
-            .all(of_viewer(
-                "SELECT reblog_of_id AS v FROM statuses",
-                "reblog_of_id",
-            ))
-            .await?;
-        Ok(ViewerFlags {
-            favourited: fav.into_iter().map(|r| r.v).collect(),
-            bookmarked: bm.into_iter().map(|r| r.v).collect(),
-            reblogged: rb.into_iter().map(|r| r.v).collect(),
-        })
+        // One round trip for the three flags.
+        let mut q = Query::new("");
+        let v = q.arg(viewer);
+        let list = q.in_list(status_ids);
+        q.push(&format!(
+            "SELECT 'f' AS k, status_id AS v FROM favourites WHERE account_id = {v} AND status_id IN {list}
+             UNION ALL SELECT 'b' AS k, status_id AS v FROM bookmarks WHERE account_id = {v} AND status_id IN {list}
+             UNION ALL SELECT 'r' AS k, reblog_of_id AS v FROM statuses WHERE account_id = {v} AND reblog_of_id IN {list}"
+        ));
+        let mut flags = ViewerFlags::default();
+        for row in self.all::<FlagRow>(q).await? {
+            match row.k.as_str() {
+                "f" => flags.favourited.insert(row.v),
+                "b" => flags.bookmarked.insert(row.v),
+                _ => flags.reblogged.insert(row.v),
+            };
+        }
+        Ok(flags)
     }
 
     /// Accounts that favourited a status, paged by the favourite's id.
@@ -329,6 +317,12 @@ impl Store {
             .await?
             .map(|r| r.v))
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct FlagRow {
+    k: String,
+    v: Id,
 }
 
 #[derive(Debug, Clone, Copy)]
