@@ -292,6 +292,7 @@ impl Engine {
             .await?;
         tx.commit().await?;
         self.published(last);
+        self.accounts_changed(&[account.id]);
         self.store
             .account(account.id)
             .await?

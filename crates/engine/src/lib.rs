@@ -15,6 +15,7 @@
 //! - [`maintenance`]: small periodic jobs (event-log pruning, SQLite space reclaim).
 
 pub mod accounts;
+pub mod cache;
 pub mod error;
 pub mod maintenance;
 pub mod oauth;
@@ -63,6 +64,7 @@ pub struct Engine {
     pub urls: Urls,
     /// The newest event-log id this process committed; streaming subscribes to it.
     events: watch::Sender<i64>,
+    pub cache: cache::Caches,
 }
 
 impl Engine {
@@ -75,6 +77,7 @@ impl Engine {
             ids: IdGenerator::new(),
             config,
             events,
+            cache: cache::Caches::default(),
         }))
     }
 
@@ -98,5 +101,66 @@ impl Engine {
 
     pub fn new_id(&self) -> sluice_model::Id {
         self.ids.next()
+    }
+
+    /// Drops cached copies of accounts a committed write changed.
+    pub(crate) fn accounts_changed(&self, ids: &[sluice_model::Id]) {
+        for id in ids {
+            self.cache.accounts.remove(id);
+        }
+    }
+
+    /// Accounts by id through the cache (for rendering), in no particular order.
+    pub async fn cached_accounts(
+        &self,
+        ids: &[sluice_model::Id],
+    ) -> Result<Vec<sluice_store::AccountRow>> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in ids {
+            match self.cache.accounts.get(id) {
+                Some(a) => out.push(a),
+                None => missing.push(*id),
+            }
+        }
+        if !missing.is_empty() {
+            for a in self.store.accounts(&missing).await? {
+                self.cache.accounts.put(a.id, a.clone());
+                out.push(a);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Applications by id through the cache.
+    pub async fn cached_apps(&self, ids: &[sluice_model::Id]) -> Result<Vec<sluice_store::AppRow>> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in ids {
+            match self.cache.apps.get(id) {
+                Some(a) => out.push(a),
+                None => missing.push(*id),
+            }
+        }
+        if !missing.is_empty() {
+            for a in self.store.apps(&missing).await? {
+                self.cache.apps.put(a.id, a.clone());
+                out.push(a);
+            }
+        }
+        Ok(out)
+    }
+
+    /// (local users, local posts), recounted at most once per `cache::STATS_TTL`.
+    pub async fn instance_stats(&self) -> Result<(i64, i64)> {
+        if let Some(s) = self.cache.stats.get(&()) {
+            return Ok(s);
+        }
+        let stats = (
+            self.store.count_local_users().await?,
+            self.store.count_local_statuses().await?,
+        );
+        self.cache.stats.put((), stats);
+        Ok(stats)
     }
 }

@@ -408,6 +408,8 @@ impl Engine {
             )
             .await?;
         tx.commit().await?;
+        // The old token was revoked: no cached copy may outlive that.
+        self.cache.sessions.clear();
         Ok(token)
     }
 
@@ -419,6 +421,7 @@ impl Engine {
         tx.revoke_token(&hash_secret(token), app.id, sluice_model::id::now_millis())
             .await?;
         tx.commit().await?;
+        self.cache.sessions.clear();
         Ok(())
     }
 
@@ -483,8 +486,12 @@ impl Engine {
         if bearer.is_empty() || bearer.len() > 512 {
             return Ok(None);
         }
+        let hash = hash_secret(bearer);
+        if let Some(s) = self.cache.sessions.get(&hash) {
+            return Ok(Some(s));
+        }
         let now = sluice_model::id::now_millis();
-        let Some((t, user)) = self.store.token_by_hash(&hash_secret(bearer), now).await? else {
+        let Some((t, user)) = self.store.token_by_hash(&hash, now).await? else {
             return Ok(None);
         };
         if t.account_id.is_some() {
@@ -501,12 +508,17 @@ impl Engine {
                 None => return Ok(None),
             }
         }
-        Ok(Some(Session {
+        let session = Session {
             token_id: t.id,
             app_id: t.app_id,
             account_id: t.account_id,
             scopes: Scopes::parse(&t.scopes).unwrap_or_default(),
-        }))
+        };
+        // A token that expires is re-checked on every request instead of cached.
+        if t.expires_at.is_none() {
+            self.cache.sessions.put(hash, session.clone());
+        }
+        Ok(Some(session))
     }
 }
 

@@ -338,6 +338,7 @@ impl Engine {
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);
+        self.accounts_changed(&[actor.id]);
         Ok(Outcome {
             status: Some(id),
             changed: true,
@@ -525,6 +526,7 @@ impl Engine {
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);
+        self.cache.accounts.clear(); // rebloggers' counters changed too
         Ok(Outcome {
             status: Some(status_id),
             changed: true,
@@ -627,6 +629,7 @@ impl Engine {
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);
+        self.accounts_changed(&[actor.id, target.id]);
         Ok(Outcome {
             status: None,
             changed: true,
@@ -680,6 +683,7 @@ impl Engine {
             .await?;
         tx.commit().await?;
         self.published(last);
+        self.accounts_changed(&[actor.id, target.id]);
         Ok(Outcome {
             status: None,
             changed: true,
@@ -746,6 +750,7 @@ impl Engine {
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);
+        self.accounts_changed(&[actor.id, follower.id]);
         Ok(Outcome {
             status: None,
             changed: true,
@@ -949,6 +954,7 @@ impl Engine {
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);
+        self.accounts_changed(&[actor.id]);
         Ok(Outcome {
             status: Some(id),
             changed: true,
@@ -994,6 +1000,7 @@ impl Engine {
         let last = tx.append_events(&[event], now).await?;
         tx.commit().await?;
         self.published(last);
+        self.accounts_changed(&[actor.id]);
         Ok(Outcome {
             status: Some(status.id),
             changed: true,
@@ -1057,6 +1064,7 @@ impl Engine {
             .await?;
         tx.commit().await?;
         self.published(last);
+        self.accounts_changed(&[actor.id, target.id]);
         Ok(Outcome {
             status: None,
             changed: true,

@@ -84,7 +84,7 @@ impl Engine {
 
     /// Accounts by id, in the order given, skipping missing ones.
     pub async fn account_entities(&self, ids: &[Id]) -> Result<Vec<api::Account>> {
-        let rows = self.store.accounts(ids).await?;
+        let rows = self.cached_accounts(ids).await?;
         let by_id: HashMap<Id, &AccountRow> = rows.iter().map(|a| (a.id, a)).collect();
         Ok(ids
             .iter()
@@ -144,15 +144,13 @@ impl Engine {
         all.extend(originals.iter().map(|s| (s.id, s)));
         let ids: Vec<Id> = all.keys().copied().collect();
 
-        let mentions = self.store.mentions_of(&ids).await?;
-        let tags = self.store.tags_of(&ids).await?;
+        let (mentions, tags) = self.store.mentions_and_tags_of(&ids).await?;
         let mut account_ids: Vec<Id> = all.values().map(|s| s.account_id).collect();
         account_ids.extend(mentions.iter().map(|m| m.b));
         account_ids.sort_unstable();
         account_ids.dedup();
         let accounts: HashMap<Id, AccountRow> = self
-            .store
-            .accounts(&account_ids)
+            .cached_accounts(&account_ids)
             .await?
             .into_iter()
             .map(|a| (a.id, a))
@@ -163,8 +161,7 @@ impl Engine {
         let apps: HashMap<Id, sluice_store::AppRow> = if app_ids.is_empty() {
             HashMap::new()
         } else {
-            self.store
-                .apps(&app_ids)
+            self.cached_apps(&app_ids)
                 .await?
                 .into_iter()
                 .map(|a| (a.id, a))
@@ -292,8 +289,7 @@ impl Engine {
     ) -> Result<Vec<api::Notification>> {
         let account_ids: Vec<Id> = rows.iter().map(|n| n.from_account_id).collect();
         let accounts: HashMap<Id, api::Account> = self
-            .store
-            .accounts(&account_ids)
+            .cached_accounts(&account_ids)
             .await?
             .iter()
             .map(|a| (a.id, self.account_entity(a)))

@@ -301,6 +301,7 @@ async fn check(engine: &Engine, summary: &SeedSummary) {
         .store
         .home_timeline(
             user1.id,
+            true,
             Page {
                 limit: 40,
                 ..Page::default()

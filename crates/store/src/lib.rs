@@ -51,6 +51,9 @@ pub use sluice_model::Id;
 /// How long a connection waits for SQLite's write lock before giving up. Writes are
 /// short; five seconds only runs out when something is badly wrong.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// SQLite page cache per connection (negative: KiB). 8 MiB keeps hot index pages in
+/// memory without letting five connections grow the process past ~40 MiB.
+const SQLITE_CACHE_KIB: &str = "-8000";
 /// Readers on SQLite: WAL lets them run beside the writer. Twice the 2 cores we plan for.
 const SQLITE_READERS: u32 = 4;
 /// PostgreSQL connections per process.
@@ -129,22 +132,28 @@ impl Store {
                 StoreError::Migration(format!("cannot create {}: {e}", dir.display()))
             })?;
         }
-        // auto_vacuum must be set before the first table exists; sqlx applies it on
-        // connect, before the journal mode, so a new file gets INCREMENTAL.
         let base = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
-            .auto_vacuum(SqliteAutoVacuum::Incremental)
-            .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(SQLITE_BUSY_TIMEOUT)
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-16000");
+            .pragma("cache_size", SQLITE_CACHE_KIB);
+        // Only the writer sets the file-level modes. auto_vacuum must be set before the
+        // first table exists (sqlx applies it before the journal mode, so a new file gets
+        // INCREMENTAL); switching journal modes takes a lock that busy_timeout cannot wait
+        // for, so readers never touch either, and the writer is never recycled.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(base.clone())
+            .connect_with(
+                base.clone()
+                    .auto_vacuum(SqliteAutoVacuum::Incremental)
+                    .journal_mode(SqliteJournalMode::Wal),
+            )
             .await?;
         let read = SqlitePoolOptions::new()
             .max_connections(SQLITE_READERS)

@@ -62,8 +62,7 @@ async fn contact_account(state: &AppState) -> Option<Value> {
 }
 
 pub async fn v1(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
-    let users = state.engine.store.count_local_users().await?;
-    let statuses = state.engine.store.count_local_statuses().await?;
+    let (users, statuses) = state.engine.instance_stats().await?;
     let (open, approval) = registrations_open(&state);
     let mut config = configuration(&state);
     config["urls"] = json!({ "streaming_api": state.config.streaming_url });
@@ -89,7 +88,7 @@ pub async fn v1(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
 
 pub async fn v2(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
     let (open, approval) = registrations_open(&state);
-    let active = state.engine.store.count_local_users().await?;
+    let (active, _) = state.engine.instance_stats().await?;
     let mut config = configuration(&state);
     config["urls"] = json!({ "streaming": state.config.streaming_url, "status": null });
     config["vapid"] = json!({ "public_key": "" });
@@ -147,8 +146,7 @@ pub async fn nodeinfo_links(State(state): State<AppState>) -> impl IntoResponse 
 }
 
 async fn nodeinfo(state: &AppState, version: &str) -> ApiResult<Value> {
-    let users = state.engine.store.count_local_users().await?;
-    let posts = state.engine.store.count_local_statuses().await?;
+    let (users, posts) = state.engine.instance_stats().await?;
     let mut software = json!({ "name": "sluice", "version": crate::SLUICE_VERSION });
     if version == "2.1" {
         software["repository"] = json!(env!("CARGO_PKG_REPOSITORY"));

@@ -111,7 +111,7 @@ CREATE TABLE statuses (
 );
 CREATE INDEX statuses_account ON statuses (account_id, id);
 CREATE INDEX statuses_reply ON statuses (in_reply_to_id);
-CREATE INDEX statuses_reblog ON statuses (reblog_of_id, account_id);
+CREATE INDEX statuses_reblog ON statuses (reblog_of_id, account_id) WHERE reblog_of_id IS NOT NULL;
 CREATE INDEX statuses_thread ON statuses (thread_id, id);
 CREATE INDEX statuses_public ON statuses (id) WHERE visibility = 'public' AND reblog_of_id IS NULL;
 
