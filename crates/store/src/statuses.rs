@@ -98,7 +98,9 @@ impl Store {
         follows_many: bool,
         page: Page,
     ) -> Result<Vec<StatusRow>> {
-        let mut q = select_statuses();
+        // Two steps: the ids of the page from the covering index `statuses_home`, then
+        // those rows. The walk passes hundreds of candidates; only the page is read.
+        let mut q = Query::new("SELECT s.id AS v FROM statuses s WHERE 1 = 1");
         let p = q.arg(me);
         let col = if follows_many {
             "+s.account_id"
@@ -120,7 +122,18 @@ impl Store {
               AND NOT EXISTS (SELECT 1 FROM mutes mu2 WHERE mu2.account_id = {p} AND mu2.target_account_id = s.account_id)"
         ));
         page.apply(&mut q, "s.id");
-        Ok(page.finish(self.all(q).await?))
+        let ids: Vec<Id> = page
+            .finish(self.all::<Scalar>(q).await?)
+            .into_iter()
+            .map(|r| r.v)
+            .collect();
+        let mut rows: std::collections::HashMap<Id, StatusRow> = self
+            .statuses(&ids)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+        Ok(ids.iter().filter_map(|id| rows.remove(id)).collect())
     }
 
     /// Public timeline: public, original (no reblogs), not replies to others.
