@@ -43,21 +43,16 @@ async fn credentials_and_profile(db: Db) {
         .unwrap();
     assert_eq!(avatar.headers()["content-type"], "image/png");
     let r = srv
-        .request(
-            reqwest::Method::PATCH,
-            "/api/v1/accounts/update_credentials",
-            Some(&alice.token),
-            Some(crate::common::Body::Form(vec![
-                ("display_name".into(), "Alice A.".into()),
-                ("note".into(), "I like #rust <script>x</script>".into()),
-                ("locked".into(), "true".into()),
-                ("source[privacy]".into(), "unlisted".into()),
-                ("fields_attributes[0][name]".into(), "site".into()),
-                (
-                    "fields_attributes[0][value]".into(),
-                    "https://alice.example".into(),
-                ),
-            ])),
+        .update_credentials(
+            &alice.token,
+            &[
+                ("display_name", "Alice A."),
+                ("note", "I like #rust <script>x</script>"),
+                ("locked", "true"),
+                ("source[privacy]", "unlisted"),
+                ("fields_attributes[0][name]", "site"),
+                ("fields_attributes[0][value]", "https://alice.example"),
+            ],
         )
         .await
         .ok();
@@ -91,15 +86,7 @@ async fn credentials_and_profile(db: Db) {
     // Too long display name: 422 and unchanged.
     let long = "x".repeat(31);
     let r = srv
-        .request(
-            reqwest::Method::PATCH,
-            "/api/v1/accounts/update_credentials",
-            Some(&alice.token),
-            Some(crate::common::Body::Form(vec![(
-                "display_name".into(),
-                long,
-            )])),
-        )
+        .update_credentials(&alice.token, &[("display_name", &long)])
         .await;
     assert_eq!(r.status, 422);
     assert_eq!(
@@ -172,17 +159,9 @@ async fn follows_and_requests(db: Db) {
     );
 
     // A locked account gets a request, which it can authorize or reject.
-    srv.request(
-        reqwest::Method::PATCH,
-        "/api/v1/accounts/update_credentials",
-        Some(&carol.token),
-        Some(crate::common::Body::Form(vec![(
-            "locked".into(),
-            "1".into(),
-        )])),
-    )
-    .await
-    .ok();
+    srv.update_credentials(&carol.token, &[("locked", "1")])
+        .await
+        .ok();
     let rel = srv
         .post(
             &format!("/api/v1/accounts/{}/follow", carol.id),

@@ -234,6 +234,41 @@ impl TestServer {
         )
     }
 
+    /// An app and a client_credentials token for it: (client_id, client_secret, token).
+    pub async fn app_token(&self, scopes: &str) -> (String, String, String) {
+        let (id, secret) = self.app("read write", "urn:ietf:wg:oauth:2.0:oob").await;
+        let t = self
+            .post(
+                "/oauth/token",
+                None,
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", &id),
+                    ("client_secret", &secret),
+                    ("scope", scopes),
+                ],
+            )
+            .await
+            .ok();
+        let token = t["access_token"].as_str().unwrap().to_string();
+        (id, secret, token)
+    }
+
+    /// `PATCH /api/v1/accounts/update_credentials` with a form.
+    pub async fn update_credentials(&self, token: &str, form: &[(&str, &str)]) -> Resp {
+        let pairs = form
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.request(
+            Method::PATCH,
+            "/api/v1/accounts/update_credentials",
+            Some(token),
+            Some(Body::Form(pairs)),
+        )
+        .await
+    }
+
     /// Creates a local user with the admin path and signs in with the password grant.
     pub async fn user(&self, name: &str) -> User {
         self.user_with_scopes(name, "read write follow push").await

@@ -459,23 +459,7 @@ async fn registration_modes(db: Db) {
     else {
         return;
     };
-    let (id, secret) = srv.app("read write", "urn:ietf:wg:oauth:2.0:oob").await;
-    let app_token = srv
-        .post(
-            "/oauth/token",
-            None,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &id),
-                ("client_secret", &secret),
-                ("scope", "write"),
-            ],
-        )
-        .await
-        .ok()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_, _, app_token) = srv.app_token("write").await;
     let form = [
         ("username", "dora"),
         ("email", "dora@example.test"),
@@ -493,23 +477,7 @@ async fn registration_modes(db: Db) {
     let Some(srv) = TestServer::start(db, |_| {}).await else {
         return;
     };
-    let (id, secret) = srv.app("read write", "urn:ietf:wg:oauth:2.0:oob").await;
-    let app_token = srv
-        .post(
-            "/oauth/token",
-            None,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &id),
-                ("client_secret", &secret),
-                ("scope", "read write"),
-            ],
-        )
-        .await
-        .ok()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_, _, app_token) = srv.app_token("read write").await;
     // Without a token: 401.
     srv.post("/api/v1/accounts", None, &form).await.expect(401);
     let t = srv
@@ -557,23 +525,7 @@ async fn registration_modes(db: Db) {
     else {
         return;
     };
-    let (id, secret) = srv.app("read write", "urn:ietf:wg:oauth:2.0:oob").await;
-    let app_token = srv
-        .post(
-            "/oauth/token",
-            None,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &id),
-                ("client_secret", &secret),
-                ("scope", "write"),
-            ],
-        )
-        .await
-        .ok()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (id, secret, app_token) = srv.app_token("write").await;
     let t = srv
         .post("/api/v1/accounts", Some(&app_token), &form)
         .await

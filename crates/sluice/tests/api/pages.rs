@@ -9,14 +9,9 @@ async fn profile_and_status_pages(db: Db) {
         return;
     };
     let alice = srv.user("alice").await;
-    srv.request(
-        reqwest::Method::PATCH,
-        "/api/v1/accounts/update_credentials",
-        Some(&alice.token),
-        Some(crate::common::Body::Form(vec![(
-            "display_name".into(),
-            "<img src=x onerror=alert(1)>".into(),
-        )])),
+    srv.update_credentials(
+        &alice.token,
+        &[("display_name", "<img src=x onerror=alert(1)>")],
     )
     .await
     .ok();
