@@ -299,9 +299,8 @@ async fn check(engine: &Engine, summary: &SeedSummary) {
     allowed.insert(user1.id);
     let home = engine
         .store
-        .home_timeline(
+        .home_feed(
             user1.id,
-            true,
             Page {
                 limit: 40,
                 ..Page::default()
