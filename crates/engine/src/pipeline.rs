@@ -314,7 +314,6 @@ impl Engine {
             });
         }
         tx.insert_status(&status).await?;
-        tx.feed_fan_out(&status).await?;
         let mention_ids: Vec<Id> = mentioned.iter().map(|a| a.id).collect();
         tx.set_mentions(id, &mention_ids).await?;
         tx.set_tags(id, &tags, &|| self.new_id(), now).await?;
@@ -601,8 +600,6 @@ impl Engine {
         }
         let mut events = vec![crate::accounts::relationship_event(actor.id, target.id)];
         if rel == Relation::Follow {
-            tx.feed_backfill(actor.id, target.id, sluice_store::BACKFILL_POSTS)
-                .await?;
             tx.bump_account_counter(actor.id, AccountCounter::Following, 1)
                 .await?;
             tx.bump_account_counter(target.id, AccountCounter::Followers, 1)
@@ -664,7 +661,6 @@ impl Engine {
             },
         };
         if was_follow {
-            tx.feed_remove_author(actor.id, target.id).await?;
             tx.bump_account_counter(actor.id, AccountCounter::Following, -1)
                 .await?;
             tx.bump_account_counter(target.id, AccountCounter::Followers, -1)
@@ -729,8 +725,6 @@ impl Engine {
                 created_at: now,
             };
             if tx.insert_relation(Relation::Follow, &row).await? {
-                tx.feed_backfill(follower.id, actor.id, sluice_store::BACKFILL_POSTS)
-                    .await?;
                 tx.bump_account_counter(follower.id, AccountCounter::Following, 1)
                     .await?;
                 tx.bump_account_counter(actor.id, AccountCounter::Followers, 1)
@@ -935,7 +929,6 @@ impl Engine {
         };
         let mut tx = self.store.begin().await?;
         tx.insert_status(&reblog).await?;
-        tx.feed_fan_out(&reblog).await?;
         tx.bump_status_counter(status.id, StatusCounter::Reblogs, 1)
             .await?;
         tx.bump_account_counter(actor.id, AccountCounter::Statuses, 1)
@@ -1051,8 +1044,6 @@ impl Engine {
             }
             tx.delete_relation(Relation::FollowRequest, a, b).await?;
         }
-        tx.feed_remove_author(actor.id, target.id).await?;
-        tx.feed_remove_author(target.id, actor.id).await?;
         let to = vec![target.uri.clone()];
         self.record_activity(
             &mut tx,

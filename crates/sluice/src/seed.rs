@@ -88,7 +88,7 @@ pub async fn seed(engine: &Engine, plan: SeedPlan) -> anyhow::Result<()> {
         "  statuses  {:>8} new   {:>7.1} s  ({} hashtag links)",
         s.statuses, s.phases[2], s.tags
     );
-    println!("  counters+feeds      -   {:>7.1} s", s.phases[3]);
+    println!("  counters            -   {:>7.1} s", s.phases[3]);
     println!("  total                   {:>7.1} s", s.seconds);
     Ok(())
 }
@@ -141,7 +141,6 @@ pub async fn seed_quiet(
         .await?;
     phase(&mut summary, 2);
     seeder.fix_counters().await?;
-    seeder.feeds(&accounts).await?;
     phase(&mut summary, 3);
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
@@ -162,11 +161,6 @@ struct Seeder<'a> {
     rng: Rng,
     progress: bool,
 }
-
-/// Home-feed rows built per seeded account (the newest posts of those it follows).
-const SEEDED_FEED_POSTS: i64 = 200;
-/// Feeds rebuilt per transaction.
-const FEEDS_PER_TX: usize = 100;
 
 impl Seeder<'_> {
     fn bar(&self, len: u64, what: &str) -> ProgressBar {
@@ -553,20 +547,6 @@ impl Seeder<'_> {
     /// Recomputes the counters seeding bypassed, one set-based statement each: followers,
     /// following, statuses and last post time of local accounts, replies of local posts.
     /// Then refreshes PostgreSQL's planner statistics.
-    /// Fills every seeded account's home feed, as if it had been written post by post.
-    async fn feeds(&mut self, accounts: &[Seeded]) -> anyhow::Result<()> {
-        let bar = self.bar(accounts.len() as u64, "home feeds");
-        for chunk in accounts.chunks(FEEDS_PER_TX) {
-            let mut tx = self.store.begin().await?;
-            for a in chunk {
-                tx.feed_rebuild(a.id, SEEDED_FEED_POSTS).await?;
-            }
-            tx.commit().await?;
-            bar.inc(chunk.len() as u64);
-        }
-        Ok(())
-    }
-
     async fn fix_counters(&mut self) -> anyhow::Result<()> {
         let bar = self.bar(COUNTER_FIXES.len() as u64, "counters");
         for sql in COUNTER_FIXES {

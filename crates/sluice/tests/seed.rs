@@ -299,8 +299,9 @@ async fn check(engine: &Engine, summary: &SeedSummary) {
     allowed.insert(user1.id);
     let home = engine
         .store
-        .home_feed(
+        .home_timeline(
             user1.id,
+            true,
             Page {
                 limit: 40,
                 ..Page::default()

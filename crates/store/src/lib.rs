@@ -19,9 +19,7 @@
 mod accounts;
 pub use accounts::{AccountCounter, NewAccount, NewUser, ProfileUpdate};
 mod events;
-mod feed;
 pub use events::NewEvent;
-pub use feed::BACKFILL_POSTS;
 mod migrate;
 mod oauth;
 pub use oauth::{NewToken, UserState};

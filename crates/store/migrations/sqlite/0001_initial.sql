@@ -114,6 +114,9 @@ CREATE INDEX statuses_reply ON statuses (in_reply_to_id);
 CREATE INDEX statuses_reblog ON statuses (reblog_of_id, account_id) WHERE reblog_of_id IS NOT NULL;
 CREATE INDEX statuses_thread ON statuses (thread_id, id);
 CREATE INDEX statuses_public ON statuses (id) WHERE visibility = 'public' AND reblog_of_id IS NULL;
+-- Covers every column the home timeline filters on, so its newest-first walk reads only
+-- this index and fetches just the rows of the page.
+CREATE INDEX statuses_home ON statuses (id, account_id, visibility, reblog_of_id, in_reply_to_account_id);
 
 CREATE TABLE status_edits (
     id BIGINT PRIMARY KEY,
@@ -125,15 +128,6 @@ CREATE TABLE status_edits (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX status_edits_status ON status_edits (status_id, id);
-
--- Materialized home timelines: written with each post for the author's local followers.
-CREATE TABLE home_feed (
-    account_id BIGINT NOT NULL,
-    status_id BIGINT NOT NULL,
-    author_id BIGINT NOT NULL,
-    PRIMARY KEY (account_id, status_id)
-);
-CREATE INDEX home_feed_status ON home_feed (status_id);
 
 CREATE TABLE mentions (
     status_id BIGINT NOT NULL,
