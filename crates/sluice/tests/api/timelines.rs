@@ -4,6 +4,7 @@
 use crate::common::{Db, TestServer, ids};
 
 db_tests!(
+    home_feed_follows_unfollows_and_deletes,
     home_timeline_and_paging,
     public_local_and_tags,
     blocks_and_mutes_hide_posts
@@ -299,5 +300,62 @@ async fn blocks_and_mutes_hide_posts(db: Db) {
     .expect(403);
     let blocks = srv.get("/api/v1/blocks", Some(&carol.token)).await.ok();
     assert_eq!(ids(&blocks), vec![alice.id.clone()]);
+    srv.stop().await;
+}
+
+async fn home_feed_follows_unfollows_and_deletes(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let old = srv.status(&bob, "posted before the follow", &[]).await;
+    let dm = srv
+        .status(&alice, "@bob a direct message", &[("visibility", "direct")])
+        .await;
+    async fn home(srv: &TestServer, token: &str) -> Vec<String> {
+        ids(&srv.get("/api/v1/timelines/home", Some(token)).await.ok())
+    }
+    assert!(
+        home(&srv, &alice.token).await.is_empty(),
+        "direct messages stay out of home"
+    );
+    // Following back-fills the account's recent posts.
+    srv.post(
+        &format!("/api/v1/accounts/{}/follow", bob.id),
+        Some(&alice.token),
+        &[],
+    )
+    .await
+    .ok();
+    assert_eq!(
+        home(&srv, &alice.token).await,
+        vec![old["id"].as_str().unwrap().to_string()]
+    );
+    let new = srv.status(&bob, "after the follow", &[]).await;
+    assert_eq!(home(&srv, &alice.token).await.len(), 2);
+    // Deleting removes it from every feed.
+    srv.request(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/statuses/{}", new["id"].as_str().unwrap()),
+        Some(&bob.token),
+        None,
+    )
+    .await
+    .ok();
+    assert_eq!(
+        home(&srv, &alice.token).await,
+        vec![old["id"].as_str().unwrap().to_string()]
+    );
+    // Unfollowing removes the account's posts.
+    srv.post(
+        &format!("/api/v1/accounts/{}/unfollow", bob.id),
+        Some(&alice.token),
+        &[],
+    )
+    .await
+    .ok();
+    assert!(home(&srv, &alice.token).await.is_empty());
+    assert!(dm["id"].is_string());
     srv.stop().await;
 }
