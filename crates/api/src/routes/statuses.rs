@@ -402,15 +402,7 @@ pub async fn bookmark(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let me = auth.user(WRITE_BOOKMARKS)?;
-    let s = state
-        .engine
-        .visible_status(Some(me.account_id), path_id(&id)?)
-        .await?;
-    state.engine.bookmark(me.account_id, s.id, true).await?;
-    Ok(Json(
-        state.engine.status_entity(Some(me.account_id), s).await?,
-    ))
+    set_bookmark(&state, &auth, &id, true).await
 }
 
 pub async fn unbookmark(
@@ -418,12 +410,22 @@ pub async fn unbookmark(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
+    set_bookmark(&state, &auth, &id, false).await
+}
+
+/// Bookmarks are private state, not activities: set or clear, then render.
+async fn set_bookmark(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    on: bool,
+) -> ApiResult<Json<api::Status>> {
     let me = auth.user(WRITE_BOOKMARKS)?;
     let s = state
         .engine
-        .visible_status(Some(me.account_id), path_id(&id)?)
+        .visible_status(Some(me.account_id), path_id(id)?)
         .await?;
-    state.engine.bookmark(me.account_id, s.id, false).await?;
+    state.engine.bookmark(me.account_id, s.id, on).await?;
     Ok(Json(
         state.engine.status_entity(Some(me.account_id), s).await?,
     ))
