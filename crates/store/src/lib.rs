@@ -23,14 +23,20 @@ pub use events::NewEvent;
 mod migrate;
 mod oauth;
 pub use oauth::{NewToken, UserState};
+mod federation;
+pub use federation::{
+    DeliveryHostStats, DeliveryRow, DomainBlockRow, HostRow, InboxRow, KeyRow, OutboxItem,
+    RemoteActor, host_in_domain,
+};
 mod query;
 mod rows;
 mod social;
+mod sqlite_tuning;
 pub use social::{NewRelation, NotificationFilter, Relation, Side};
 mod statuses;
 pub use statuses::{
     AccountStatusFilter, ActivityRecord, Locality, MAX_THREAD_ROWS, Saved, StatusCounter,
-    ViewerFlags,
+    StatusView,
 };
 
 use std::path::Path;
@@ -58,6 +64,8 @@ const SQLITE_CACHE_KIB: &str = "-8000";
 const SQLITE_READERS: u32 = 4;
 /// PostgreSQL connections per process.
 const PG_MAX_CONNECTIONS: u32 = 16;
+/// A PostgreSQL connection idle this long is pinged before it is used again.
+const PG_PING_AFTER_IDLE: Duration = Duration::from_secs(30);
 /// How long to wait for a pooled connection before the request fails.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pages freed per incremental vacuum step (4 KiB pages: 1 MiB per step), small enough
@@ -132,6 +140,7 @@ impl Store {
                 StoreError::Migration(format!("cannot create {}: {e}", dir.display()))
             })?;
         }
+        sqlite_tuning::configure_library();
         let base = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -146,6 +155,8 @@ impl Store {
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
+            .after_connect(|conn, _| Box::pin(sqlite_tuning::configure_connection(conn)))
             .max_lifetime(None)
             .idle_timeout(None)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -155,9 +166,13 @@ impl Store {
                     .journal_mode(SqliteJournalMode::Wal),
             )
             .await?;
+        // No ping before each acquire: an embedded connection cannot lose its peer, and
+        // the ping is one more round trip to the connection's worker thread per query.
         let read = SqlitePoolOptions::new()
             .max_connections(SQLITE_READERS)
             .min_connections(1)
+            .test_before_acquire(false)
+            .after_connect(|conn, _| Box::pin(sqlite_tuning::configure_connection(conn)))
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(base.pragma("query_only", "true"))
             .await?;
@@ -168,8 +183,20 @@ impl Store {
 
     async fn open_postgres(url: &str) -> Result<Store> {
         let opts = PgConnectOptions::from_str(url)?;
+        // A connection is pinged before use only after it sat idle for a while (the
+        // server may have closed it); a ping before every query would double the round
+        // trips of the busy path.
         let pool = PgPoolOptions::new()
             .max_connections(PG_MAX_CONNECTIONS)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PG_PING_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(opts)
             .await?;

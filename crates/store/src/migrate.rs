@@ -14,17 +14,25 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
-    postgres: include_str!("../migrations/postgres/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
+        postgres: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "federation",
+        sqlite: include_str!("../migrations/sqlite/0002_federation.sql"),
+        postgres: include_str!("../migrations/postgres/0002_federation.sql"),
+    },
+];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 /// The oldest schema version this binary can run against.
-pub const SCHEMA_VERSION_MIN: i64 = 1;
+pub const SCHEMA_VERSION_MIN: i64 = 2;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.
 const PG_MIGRATION_LOCK: i64 = 0x5_11CE_0001;

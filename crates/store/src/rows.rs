@@ -32,6 +32,16 @@ pub struct AccountRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub suspended_at: Option<i64>,
+    /// `Person`, `Service`, `Application`, `Group`, `Organization`.
+    pub actor_type: String,
+    pub outbox_url: String,
+    pub following_url: String,
+    pub featured_url: String,
+    /// JSON array of actor IRIs.
+    pub also_known_as: String,
+    pub moved_to_account_id: Option<Id>,
+    /// When a remote actor's document was last fetched (None for local accounts).
+    pub fetched_at: Option<i64>,
 }
 
 impl AccountRow {
@@ -53,7 +63,8 @@ pub const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.domain, a.display_name, a
     a.fields, a.uri, a.url, a.inbox_url, a.shared_inbox_url, a.followers_url, a.avatar_url, \
     a.header_url, a.locked, a.bot, a.discoverable, a.indexable, a.hide_collections, \
     a.followers_count, a.following_count, a.statuses_count, a.last_status_at, a.created_at, \
-    a.updated_at, a.suspended_at";
+    a.updated_at, a.suspended_at, a.actor_type, a.outbox_url, a.following_url, a.featured_url, \
+    a.also_known_as, a.moved_to_account_id, a.fetched_at";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {

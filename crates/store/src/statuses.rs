@@ -4,8 +4,8 @@
 use sluice_model::Id;
 
 use crate::{
-    EditRow, ListedId, Page, PairRow, Query, Result, STATUS_COLUMNS, StatusRow, Store, TagRow,
-    WriteTx, query::Scalar,
+    EditRow, ListedId, Page, PairRow, Query, Result, STATUS_COLUMNS, StatusRow, Store, WriteTx,
+    query::Scalar,
 };
 
 /// The most statuses of one thread loaded for a context view. Mastodon caps ancestors at
@@ -16,6 +16,12 @@ fn select_statuses() -> Query {
     Query::new(format!(
         "SELECT {STATUS_COLUMNS} FROM statuses s WHERE 1 = 1"
     ))
+}
+
+/// Begins a page query for [`Store::views`]: conditions on `s` follow, then
+/// [`Page::apply`] (or an id list).
+fn page_ids() -> Query {
+    Query::new("WITH page(id) AS (SELECT s.id FROM statuses s WHERE 1 = 1")
 }
 
 /// Who is reading: filters a query by blocks and mutes in both directions.
@@ -97,10 +103,10 @@ impl Store {
         me: Id,
         follows_many: bool,
         page: Page,
-    ) -> Result<Vec<StatusRow>> {
-        // Two steps: the ids of the page from the covering index `statuses_home`, then
-        // those rows. The walk passes hundreds of candidates; only the page is read.
-        let mut q = Query::new("SELECT s.id AS v FROM statuses s WHERE 1 = 1");
+    ) -> Result<Vec<StatusView>> {
+        // The page's ids come from the covering index `statuses_home` (the walk passes
+        // hundreds of candidates); only the page's rows are read.
+        let mut q = page_ids();
         let p = q.arg(me);
         let col = if follows_many {
             "+s.account_id"
@@ -122,18 +128,7 @@ impl Store {
               AND NOT EXISTS (SELECT 1 FROM mutes mu2 WHERE mu2.account_id = {p} AND mu2.target_account_id = s.account_id)"
         ));
         page.apply(&mut q, "s.id");
-        let ids: Vec<Id> = page
-            .finish(self.all::<Scalar>(q).await?)
-            .into_iter()
-            .map(|r| r.v)
-            .collect();
-        let mut rows: std::collections::HashMap<Id, StatusRow> = self
-            .statuses(&ids)
-            .await?
-            .into_iter()
-            .map(|s| (s.id, s))
-            .collect();
-        Ok(ids.iter().filter_map(|id| rows.remove(id)).collect())
+        self.views(q, Some(me)).await
     }
 
     /// Public timeline: public, original (no reblogs), not replies to others.
@@ -142,8 +137,8 @@ impl Store {
         viewer: Option<Id>,
         locality: Locality,
         page: Page,
-    ) -> Result<Vec<StatusRow>> {
-        let mut q = select_statuses();
+    ) -> Result<Vec<StatusView>> {
+        let mut q = page_ids();
         q.push(
             " AND s.visibility = 'public' AND s.reblog_of_id IS NULL
               AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id = s.account_id)",
@@ -159,7 +154,7 @@ impl Store {
         }
         hide_blocked_and_muted(&mut q, viewer, "s.account_id");
         page.apply(&mut q, "s.id");
-        Ok(page.finish(self.all(q).await?))
+        self.views(q, viewer).await
     }
 
     /// Public statuses carrying a hashtag.
@@ -169,8 +164,8 @@ impl Store {
         viewer: Option<Id>,
         local_only: bool,
         page: Page,
-    ) -> Result<Vec<StatusRow>> {
-        let mut q = select_statuses();
+    ) -> Result<Vec<StatusView>> {
+        let mut q = page_ids();
         let t = q.arg(tag.to_lowercase());
         q.push(&format!(
             " AND s.visibility = 'public' AND s.reblog_of_id IS NULL
@@ -181,7 +176,7 @@ impl Store {
         }
         hide_blocked_and_muted(&mut q, viewer, "s.account_id");
         page.apply(&mut q, "s.id");
-        Ok(page.finish(self.all(q).await?))
+        self.views(q, viewer).await
     }
 
     pub async fn account_statuses(
@@ -189,8 +184,8 @@ impl Store {
         account_id: Id,
         f: &AccountStatusFilter,
         page: Page,
-    ) -> Result<Vec<StatusRow>> {
-        let mut q = select_statuses();
+    ) -> Result<Vec<StatusView>> {
+        let mut q = page_ids();
         let a = q.arg(account_id);
         q.push(&format!(" AND s.account_id = {a}"));
         let mut vis = vec!["'public'", "'unlisted'"];
@@ -226,7 +221,8 @@ impl Store {
             ));
         }
         page.apply(&mut q, "s.id");
-        Ok(page.finish(self.all(q).await?))
+        // The viewer is the one direct messages are shown to.
+        self.views(q, f.include_direct_for).await
     }
 
     /// Every status of a thread, oldest first, at most [`MAX_THREAD_ROWS`].
@@ -257,57 +253,53 @@ impl Store {
         self.all(q).await
     }
 
-    /// Mentions and hashtags of the given statuses in one round trip: rendering a page
-    /// needs both.
-    pub async fn mentions_and_tags_of(
-        &self,
-        status_ids: &[Id],
-    ) -> Result<(Vec<PairRow>, Vec<TagRow>)> {
-        let mut q = Query::new("");
-        let list = q.in_list(status_ids);
-        q.push(&format!(
-            "SELECT status_id, account_id, NULL AS name FROM mentions WHERE status_id IN {list}
-             UNION ALL
-             SELECT st.status_id, NULL AS account_id, t.name FROM status_tags st JOIN tags t ON t.id = st.tag_id
-             WHERE st.status_id IN {list}"
-        ));
-        let (mut mentions, mut tags) = (Vec::new(), Vec::new());
-        for r in self.all::<MentionOrTag>(q).await? {
-            match (r.account_id, r.name) {
-                (Some(b), _) => mentions.push(PairRow { a: r.status_id, b }),
-                (None, Some(name)) => tags.push(TagRow {
-                    status_id: r.status_id,
-                    name,
-                }),
-                (None, None) => {}
-            }
+    /// The given statuses ready to render for `viewer`, in one round trip (see
+    /// [`StatusView`]); statuses that no longer exist are missing from the answer.
+    pub async fn status_views(&self, viewer: Option<Id>, ids: &[Id]) -> Result<Vec<StatusView>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
         }
-        Ok((mentions, tags))
+        let mut q = page_ids();
+        let list = q.in_list(ids);
+        q.push(&format!(" AND s.id IN {list}"));
+        self.views(q, viewer).await
     }
 
-    /// Of the given statuses, those the viewer favourited / bookmarked / reblogged.
-    pub async fn viewer_flags(&self, viewer: Id, status_ids: &[Id]) -> Result<ViewerFlags> {
-        if status_ids.is_empty() {
-            return Ok(ViewerFlags::default());
-        }
-        // One round trip for the three flags.
-        let mut q = Query::new("");
-        let v = q.arg(viewer);
-        let list = q.in_list(status_ids);
+    /// Finishes a query begun with [`page_ids`] (whose rows are the page) and runs it:
+    /// each status of the page and each status a page entry reblogs, with the viewer's
+    /// flags, mentions and tags. One statement, so one round trip per page whatever it
+    /// holds; the page entries come back newest first.
+    async fn views(&self, mut q: Query, viewer: Option<Id>) -> Result<Vec<StatusView>> {
+        q.push(") ");
+        let flags = match viewer {
+            Some(me) => {
+                let v = q.arg(me);
+                format!(
+                    "EXISTS (SELECT 1 FROM favourites f WHERE f.account_id = {v} AND f.status_id = s.id) AS favourited,
+                     EXISTS (SELECT 1 FROM bookmarks b WHERE b.account_id = {v} AND b.status_id = s.id) AS bookmarked,
+                     EXISTS (SELECT 1 FROM statuses rb WHERE rb.reblog_of_id = s.id AND rb.account_id = {v}) AS reblogged"
+                )
+            }
+            None => "FALSE AS favourited, FALSE AS bookmarked, FALSE AS reblogged".into(),
+        };
+        // string_agg: PostgreSQL, and SQLite since 3.44 (the bundled one is newer). One
+        // IN over a UNION, not `IN page OR IN originals`: PostgreSQL cannot use an index
+        // for such an OR and scans the table.
         q.push(&format!(
-            "SELECT 'f' AS k, status_id AS v FROM favourites WHERE account_id = {v} AND status_id IN {list}
-             UNION ALL SELECT 'b' AS k, status_id AS v FROM bookmarks WHERE account_id = {v} AND status_id IN {list}
-             UNION ALL SELECT 'r' AS k, reblog_of_id AS v FROM statuses WHERE account_id = {v} AND reblog_of_id IN {list}"
+            "SELECT {STATUS_COLUMNS}, {flags},
+               (SELECT string_agg(CAST(m.account_id AS TEXT), ',' ORDER BY m.account_id)
+                  FROM mentions m WHERE m.status_id = s.id) AS mention_ids,
+               (SELECT string_agg(t.name, ',' ORDER BY t.name)
+                  FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id = s.id) AS tag_names,
+               s.id IN (SELECT id FROM page) AS requested
+             FROM statuses s
+             WHERE s.id IN (SELECT id FROM page
+                            UNION ALL
+                            SELECT r.reblog_of_id FROM statuses r
+                            WHERE r.id IN (SELECT id FROM page) AND r.reblog_of_id IS NOT NULL)
+             ORDER BY s.id DESC"
         ));
-        let mut flags = ViewerFlags::default();
-        for row in self.all::<FlagRow>(q).await? {
-            match row.k.as_str() {
-                "f" => flags.favourited.insert(row.v),
-                "b" => flags.bookmarked.insert(row.v),
-                _ => flags.reblogged.insert(row.v),
-            };
-        }
-        Ok(flags)
+        self.all(q).await
     }
 
     /// Accounts that favourited a status, paged by the favourite's id.
@@ -365,30 +357,56 @@ impl Store {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct MentionOrTag {
-    status_id: Id,
-    account_id: Option<Id>,
-    name: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
-struct FlagRow {
-    k: String,
-    v: Id,
-}
-
 #[derive(Debug, Clone, Copy)]
 pub enum Saved {
     Favourites,
     Bookmarks,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct ViewerFlags {
-    pub favourited: std::collections::HashSet<Id>,
-    pub bookmarked: std::collections::HashSet<Id>,
-    pub reblogged: std::collections::HashSet<Id>,
+/// A status and what rendering it needs besides accounts and applications: the
+/// viewer's flags on it (all false for an anonymous viewer), its mentions and its tags.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StatusView {
+    #[sqlx(flatten)]
+    pub status: StatusRow,
+    pub favourited: bool,
+    pub bookmarked: bool,
+    pub reblogged: bool,
+    /// Mentioned account ids, comma-separated.
+    pub mention_ids: Option<String>,
+    /// Tag names, comma-separated (names never hold a comma).
+    pub tag_names: Option<String>,
+    /// Whether the status is one of the page's entries, not only reblogged by one.
+    pub requested: bool,
+}
+
+impl StatusView {
+    /// A view of a row without flags, mentions or tags (a status already deleted).
+    pub fn bare(status: StatusRow) -> StatusView {
+        StatusView {
+            status,
+            favourited: false,
+            bookmarked: false,
+            reblogged: false,
+            mention_ids: None,
+            tag_names: None,
+            requested: true,
+        }
+    }
+
+    pub fn mentions(&self) -> impl Iterator<Item = Id> + '_ {
+        self.mention_ids
+            .iter()
+            .flat_map(|s| s.split(','))
+            .filter_map(|id| id.parse().ok())
+    }
+
+    pub fn tags(&self) -> impl Iterator<Item = &str> + '_ {
+        self.tag_names
+            .iter()
+            .flat_map(|s| s.split(','))
+            .filter(|t| !t.is_empty())
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

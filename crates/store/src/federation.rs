@@ -1,0 +1,1024 @@
+//! Federation state: actor keys, remote actors, the durable delivery queue with its
+//! per-host circuit breaker, and domain blocks.
+//!
+//! The delivery queue is a table, not memory: a delivery is inserted in the same
+//! transaction as the activity it carries, so it survives restarts and is never lost
+//! between "stored" and "sent". Workers claim due rows with a lease (`locked_until`); a
+//! worker that dies leaves its rows to be claimed again when the lease runs out. On
+//! PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so several processes share the
+//! queue without taking the same row; SQLite has one writer, which serializes claims.
+
+use sluice_model::Id;
+
+use crate::{EngineKind, Pools, Query, Result, Store, StoreError, WriteTx, query::Scalar};
+
+/// A signing key: a local actor's (with its private half) or a remote actor's (public
+/// only), looked up by key id when verifying signatures.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KeyRow {
+    pub key_id: String,
+    pub account_id: Id,
+    pub public_key_pem: String,
+    pub private_key_pem: Option<String>,
+    pub created_at: i64,
+    pub fetched_at: i64,
+}
+
+/// What a remote actor document told us, to insert or refresh the account.
+#[derive(Debug, Clone)]
+pub struct RemoteActor {
+    pub uri: String,
+    pub username: String,
+    pub domain: String,
+    pub actor_type: String,
+    pub display_name: String,
+    /// Already sanitized HTML.
+    pub note: String,
+    pub url: String,
+    pub inbox_url: String,
+    pub shared_inbox_url: String,
+    pub outbox_url: String,
+    pub followers_url: String,
+    pub following_url: String,
+    pub featured_url: String,
+    pub avatar_url: String,
+    pub header_url: String,
+    pub locked: bool,
+    pub bot: bool,
+    pub discoverable: bool,
+    pub indexable: bool,
+    /// JSON array of `{name, value}` (values sanitized HTML).
+    pub fields: String,
+    /// JSON array of actor IRIs.
+    pub also_known_as: String,
+    /// When the actor says it was created (ms), else now.
+    pub created_at: i64,
+}
+
+/// A delivery claimed by a worker: POST the activity's JSON to `inbox_url`, signed as
+/// `sender_account_id`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub id: Id,
+    pub activity_id: Id,
+    pub sender_account_id: Id,
+    pub inbox_url: String,
+    pub host: String,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A verified inbox activity waiting to be applied.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InboxRow {
+    pub id: Id,
+    pub actor_id: Id,
+    pub activity_uri: String,
+    pub json: String,
+    pub received_at: i64,
+    pub attempts: i64,
+}
+
+/// One activity of an outbox page.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxItem {
+    pub id: Id,
+    pub json: String,
+}
+
+/// One host's line in `sluice admin deliveries`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryHostStats {
+    pub host: String,
+    pub pending: i64,
+    pub failing: i64,
+    pub expired: i64,
+    pub next_attempt_at: Option<i64>,
+    pub last_error: String,
+    pub host_state: Option<String>,
+}
+
+/// The circuit-breaker state of a host.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HostRow {
+    pub host: String,
+    pub state: String,
+    pub consecutive_failures: i64,
+    pub down_since: Option<i64>,
+    pub next_probe_at: Option<i64>,
+    pub last_error: String,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DomainBlockRow {
+    pub domain: String,
+    /// `suspend`, `silence` or `noop`.
+    pub severity: String,
+    pub reject_media: bool,
+    pub reason: String,
+    pub created_at: i64,
+}
+
+/// Queues an inbox activity unless `$6` are already waiting: one statement, so that
+/// receiving takes one round trip to the writer.
+const ENQUEUE_INBOX: &str =
+    "INSERT INTO inbox_queue (id, actor_id, activity_uri, json, received_at)
+     SELECT $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM inbox_queue) < $6";
+
+/// Key of the PostgreSQL advisory lock that serializes delivery claims.
+const DELIVERY_CLAIM_LOCK: i64 = 0x5_11CE_0002;
+
+const KEY_COLUMNS: &str =
+    "key_id, account_id, public_key_pem, private_key_pem, created_at, fetched_at";
+
+const DELIVERY_COLUMNS: &str =
+    "id, activity_id, sender_account_id, inbox_url, host, attempts, created_at, expires_at";
+
+impl Store {
+    /// A key by its id (`https://host/users/alice#main-key`).
+    pub async fn key(&self, key_id: &str) -> Result<Option<KeyRow>> {
+        self.opt(
+            Query::new(format!(
+                "SELECT {KEY_COLUMNS} FROM actor_keys WHERE key_id = $1"
+            ))
+            .bind(key_id),
+        )
+        .await
+    }
+
+    /// A local actor's signing key (the one with a private half), oldest first.
+    pub async fn signing_key(&self, account_id: Id) -> Result<Option<KeyRow>> {
+        self.opt(
+            Query::new(format!(
+                "SELECT {KEY_COLUMNS} FROM actor_keys
+                 WHERE account_id = $1 AND private_key_pem IS NOT NULL
+                 ORDER BY created_at LIMIT 1"
+            ))
+            .bind(account_id),
+        )
+        .await
+    }
+
+    /// Every key of an actor (a remote actor may publish several).
+    pub async fn keys_of(&self, account_id: Id) -> Result<Vec<KeyRow>> {
+        self.all(
+            Query::new(format!(
+                "SELECT {KEY_COLUMNS} FROM actor_keys WHERE account_id = $1 ORDER BY created_at"
+            ))
+            .bind(account_id),
+        )
+        .await
+    }
+
+    /// Local accounts that have no signing key yet (created before federation, or by a
+    /// path that could not afford key generation); the server gives them one at start.
+    pub async fn local_accounts_without_key(&self, limit: i64) -> Result<Vec<Id>> {
+        Ok(self
+            .all::<Scalar>(
+                Query::new(
+                    "SELECT a.id AS v FROM accounts a WHERE a.domain = ''
+                       AND NOT EXISTS (SELECT 1 FROM actor_keys k
+                                       WHERE k.account_id = a.id AND k.private_key_pem IS NOT NULL)
+                     ORDER BY a.id LIMIT $1",
+                )
+                .bind(limit),
+            )
+            .await?
+            .into_iter()
+            .map(|r| r.v)
+            .collect())
+    }
+
+    pub async fn domain_block(&self, domain: &str) -> Result<Option<DomainBlockRow>> {
+        self.opt(
+            Query::new(
+                "SELECT domain, severity, reject_media, reason, created_at FROM domain_blocks
+                 WHERE domain = $1",
+            )
+            .bind(domain.to_ascii_lowercase()),
+        )
+        .await
+    }
+
+    /// Whether `host` is in a suspended domain (or a subdomain of one).
+    pub async fn host_suspended(&self, host: &str) -> Result<bool> {
+        let domains = self
+            .all::<crate::TextScalar>(Query::new(
+                "SELECT domain AS v FROM domain_blocks WHERE severity = 'suspend'",
+            ))
+            .await?;
+        Ok(domains
+            .iter()
+            .filter_map(|r| r.v.as_deref())
+            .any(|d| host_in_domain(host, d)))
+    }
+
+    pub async fn domain_blocks(&self) -> Result<Vec<DomainBlockRow>> {
+        self.all(Query::new(
+            "SELECT domain, severity, reject_media, reason, created_at FROM domain_blocks
+             ORDER BY domain",
+        ))
+        .await
+    }
+
+    /// Per host: deliveries pending, failing (pending with at least one failed attempt),
+    /// expired, the next attempt and the last error; hosts with most work first.
+    pub async fn delivery_stats(&self) -> Result<Vec<DeliveryHostStats>> {
+        self.all(Query::new(
+            "SELECT d.host AS host,
+                    SUM(CASE WHEN d.state = 'pending' THEN 1 ELSE 0 END) AS pending,
+                    SUM(CASE WHEN d.state = 'pending' AND d.attempts > 0 THEN 1 ELSE 0 END) AS failing,
+                    SUM(CASE WHEN d.state = 'expired' THEN 1 ELSE 0 END) AS expired,
+                    MIN(CASE WHEN d.state = 'pending' THEN d.next_attempt_at END) AS next_attempt_at,
+                    COALESCE(MAX(d.last_error), '') AS last_error,
+                    MAX(h.state) AS host_state
+             FROM deliveries d LEFT JOIN delivery_hosts h ON h.host = d.host
+             GROUP BY d.host
+             ORDER BY pending DESC, d.host",
+        ))
+        .await
+    }
+
+    /// The breaker state of a host, if it ever failed.
+    pub async fn delivery_host(&self, host: &str) -> Result<Option<HostRow>> {
+        self.opt(
+            Query::new(
+                "SELECT host, state, consecutive_failures, down_since, next_probe_at, last_error,
+                        updated_at FROM delivery_hosts WHERE host = $1",
+            )
+            .bind(host),
+        )
+        .await
+    }
+
+    /// The object as we last federated it: the `object` of the newest Create or Update
+    /// whose object is `object_uri` (the activity's JSON).
+    pub async fn latest_object_activity(&self, object_uri: &str) -> Result<Option<String>> {
+        Ok(self
+            .opt::<crate::TextScalar>(
+                Query::new(
+                    "SELECT json AS v FROM activities
+                     WHERE object_uri = $1 AND kind IN ('Create', 'Update')
+                     ORDER BY id DESC LIMIT 1",
+                )
+                .bind(object_uri),
+            )
+            .await?
+            .and_then(|r| r.v))
+    }
+
+    /// A page of an actor's outbox: Creates of its public and unlisted statuses that
+    /// still exist, and its Announces of them (whose reblog row still exists), as the
+    /// stored activity JSON, newest first, paged by activity id.
+    pub async fn outbox_page(&self, actor_id: Id, page: crate::Page) -> Result<Vec<OutboxItem>> {
+        let mut q =
+            Query::new("SELECT a.id AS id, a.json AS json FROM activities a WHERE a.actor_id = ");
+        let p = q.arg(actor_id);
+        q.push(&p);
+        q.push(
+            " AND a.kind IN ('Create', 'Announce')
+              AND EXISTS (SELECT 1 FROM statuses s
+                          WHERE s.uri = CASE WHEN a.kind = 'Create' THEN a.object_uri ELSE a.uri END
+                            AND s.visibility IN ('public', 'unlisted'))",
+        );
+        page.apply(&mut q, "a.id");
+        Ok(page.finish(self.all(q).await?))
+    }
+
+    /// Whether an activity with this id is stored (a repeated delivery).
+    pub async fn activity_exists(&self, uri: &str) -> Result<bool> {
+        Ok(self
+            .one::<Scalar>(
+                Query::new("SELECT COUNT(*) AS v FROM activities WHERE uri = $1").bind(uri),
+            )
+            .await?
+            .v
+            > 0)
+    }
+
+    /// The uri of the status a favourite (by its activity uri) is about.
+    pub async fn favourite_by_uri(&self, like_uri: &str) -> Result<Option<String>> {
+        Ok(self
+            .opt::<crate::TextScalar>(
+                Query::new(
+                    "SELECT s.uri AS v FROM favourites f JOIN statuses s ON s.id = f.status_id
+                     WHERE f.uri = $1",
+                )
+                .bind(like_uri),
+            )
+            .await?
+            .and_then(|r| r.v))
+    }
+
+    /// Whether a post with this uri was deleted here (a Create arriving after its
+    /// Delete must not bring it back).
+    pub async fn is_tombstoned(&self, uri: &str) -> Result<bool> {
+        Ok(self
+            .one::<Scalar>(
+                Query::new("SELECT COUNT(*) AS v FROM tombstones WHERE uri = $1").bind(uri),
+            )
+            .await?
+            .v
+            > 0)
+    }
+
+    /// The stored JSON of an activity (what a delivery sends).
+    pub async fn activity_json(&self, activity_id: Id) -> Result<Option<String>> {
+        Ok(self
+            .opt::<crate::TextScalar>(
+                Query::new("SELECT json AS v FROM activities WHERE id = $1").bind(activity_id),
+            )
+            .await?
+            .and_then(|r| r.v))
+    }
+
+    /// How many statuses an outbox holds (public and unlisted, reblogs included).
+    pub async fn count_outbox(&self, account_id: Id) -> Result<i64> {
+        Ok(self
+            .one::<Scalar>(
+                Query::new(
+                    "SELECT COUNT(*) AS v FROM statuses
+                     WHERE account_id = $1 AND visibility IN ('public', 'unlisted')",
+                )
+                .bind(account_id),
+            )
+            .await?
+            .v)
+    }
+
+    /// Local accounts following `account_id`, at most `limit`.
+    pub async fn local_followers_of(&self, account_id: Id, limit: i64) -> Result<Vec<Id>> {
+        Ok(self
+            .all::<Scalar>(
+                Query::new(
+                    "SELECT f.account_id AS v FROM follows f JOIN accounts a ON a.id = f.account_id
+                     WHERE f.target_account_id = $1 AND a.domain = '' ORDER BY f.id LIMIT $2",
+                )
+                .bind(account_id)
+                .bind(limit),
+            )
+            .await?
+            .into_iter()
+            .map(|r| r.v)
+            .collect())
+    }
+
+    /// Queues a verified inbox activity unless `max_pending` are already waiting, in one
+    /// statement outside any transaction (on SQLite one hand-off to the writer
+    /// connection instead of four: `BEGIN`, count, insert, `COMMIT`; on PostgreSQL one
+    /// round trip). Returns false when the queue is full. The bound is approximate on
+    /// PostgreSQL: concurrent receivers may each see room for one more.
+    pub async fn enqueue_inbox(
+        &self,
+        id: Id,
+        actor_id: Id,
+        activity_uri: &str,
+        json: &str,
+        now: i64,
+        max_pending: i64,
+    ) -> Result<bool> {
+        macro_rules! run {
+            ($pool:expr) => {
+                sqlx::query(ENQUEUE_INBOX)
+                    .bind(id)
+                    .bind(actor_id)
+                    .bind(activity_uri)
+                    .bind(json)
+                    .bind(now)
+                    .bind(max_pending)
+                    .execute($pool)
+                    .await
+                    .map(|r| r.rows_affected())
+            };
+        }
+        let n = match &self.pools {
+            Pools::Sqlite { write, .. } => run!(write),
+            Pools::Postgres(pool) => run!(pool),
+        }
+        .map_err(StoreError::from_sqlx)?;
+        Ok(n == 1)
+    }
+
+    /// Whether `max_pending` inbox activities are waiting, as a cheap early check (the
+    /// insert checks again). SQLite counts the rows of a small index in a few
+    /// microseconds. PostgreSQL answers false: its count visits every queued row's
+    /// heap tuple (0.5 to 1 ms for a full queue of 1,000 rows), which cost more than
+    /// the early refusals saved there.
+    pub async fn inbox_full(&self, max_pending: i64) -> Result<bool> {
+        Ok(match self.kind() {
+            EngineKind::Sqlite => self.pending_inbox().await? >= max_pending,
+            EngineKind::Postgres => false,
+        })
+    }
+
+    /// PostgreSQL: vacuums the inbox queue. Each activity leaves two dead row versions
+    /// there (the claim's update, the removal); at a thousand activities a second,
+    /// autovacuum (which visits a database once a minute by default) lets tens of
+    /// thousands pile up, and counting the queue and claiming from it slow down in
+    /// proportion. The table holds at most a few thousand rows, so this takes
+    /// milliseconds, and it blocks no reader or writer. A no-op on SQLite, which reuses
+    /// a deleted row's space at once.
+    pub async fn vacuum_inbox_queue(&self) -> Result<()> {
+        if let Pools::Postgres(pool) = &self.pools {
+            sqlx::raw_sql("VACUUM inbox_queue")
+                .execute(pool)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+        }
+        Ok(())
+    }
+
+    /// Inbox activities waiting to be applied.
+    pub async fn pending_inbox(&self) -> Result<i64> {
+        Ok(self
+            .one::<Scalar>(Query::new("SELECT COUNT(*) AS v FROM inbox_queue"))
+            .await?
+            .v)
+    }
+
+    /// Pending deliveries in all (for tests and the admin view).
+    pub async fn pending_deliveries(&self) -> Result<i64> {
+        Ok(self
+            .one::<Scalar>(Query::new(
+                "SELECT COUNT(*) AS v FROM deliveries WHERE state = 'pending'",
+            ))
+            .await?
+            .v)
+    }
+
+    /// When the next pending delivery is due (None: the queue is empty), so an idle
+    /// worker knows how long it may sleep.
+    pub async fn next_delivery_due(&self) -> Result<Option<i64>> {
+        Ok(self
+            .opt::<Scalar>(Query::new(
+                "SELECT MIN(next_attempt_at) AS v FROM deliveries WHERE state = 'pending'
+                 HAVING MIN(next_attempt_at) IS NOT NULL",
+            ))
+            .await?
+            .map(|r| r.v))
+    }
+}
+
+/// Whether `host` (a host, or `host:port`) is `domain` or one of its subdomains.
+pub fn host_in_domain(host: &str, domain: &str) -> bool {
+    let host = host.rsplit_once(':').map_or(host, |(h, p)| {
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    let host = host.to_ascii_lowercase();
+    host == domain || host.ends_with(&format!(".{domain}"))
+}
+
+impl WriteTx {
+    /// Suspended domains (admin domain blocks with severity `suspend`).
+    pub async fn suspended_domains(&mut self) -> Result<Vec<String>> {
+        Ok(self
+            .all::<crate::TextScalar>(Query::new(
+                "SELECT domain AS v FROM domain_blocks WHERE severity = 'suspend'",
+            ))
+            .await?
+            .into_iter()
+            .filter_map(|r| r.v)
+            .collect())
+    }
+
+    /// The inboxes of an account's remote followers, shared inboxes preferred, each once.
+    pub async fn remote_follower_inboxes(&mut self, account_id: Id) -> Result<Vec<String>> {
+        Ok(self
+            .all::<crate::TextScalar>(
+                Query::new(
+                    "SELECT DISTINCT CASE WHEN a.shared_inbox_url <> '' THEN a.shared_inbox_url
+                                          ELSE a.inbox_url END AS v
+                     FROM follows f JOIN accounts a ON a.id = f.account_id
+                     WHERE f.target_account_id = $1 AND a.domain <> '' AND a.inbox_url <> ''",
+                )
+                .bind(account_id),
+            )
+            .await?
+            .into_iter()
+            .filter_map(|r| r.v)
+            .collect())
+    }
+
+    /// The inboxes of the known remote actors among `uris`, shared inboxes preferred.
+    pub async fn remote_inboxes_of(&mut self, uris: &[&str]) -> Result<Vec<String>> {
+        let mut q = Query::new(
+            "SELECT DISTINCT CASE WHEN a.shared_inbox_url <> '' THEN a.shared_inbox_url
+                                  ELSE a.inbox_url END AS v
+             FROM accounts a WHERE a.domain <> '' AND a.inbox_url <> '' AND a.uri IN ",
+        );
+        let mut parts = Vec::with_capacity(uris.len());
+        for u in uris.iter().take(1000) {
+            parts.push(q.arg(*u));
+        }
+        q.push(&format!("({})", parts.join(", ")));
+        Ok(self
+            .all::<crate::TextScalar>(q)
+            .await?
+            .into_iter()
+            .filter_map(|r| r.v)
+            .collect())
+    }
+
+    /// Stores a key. A remote key seen again is refreshed (rotation keeps the id but
+    /// changes the PEM); a local key is never overwritten.
+    pub async fn upsert_key(&mut self, k: &KeyRow) -> Result<()> {
+        self.exec(
+            Query::new(
+                "INSERT INTO actor_keys (key_id, account_id, public_key_pem, private_key_pem,
+                   created_at, fetched_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (key_id) DO UPDATE SET public_key_pem = excluded.public_key_pem,
+                   account_id = excluded.account_id, fetched_at = excluded.fetched_at
+                 WHERE actor_keys.private_key_pem IS NULL",
+            )
+            .bind(&k.key_id)
+            .bind(k.account_id)
+            .bind(&k.public_key_pem)
+            .bind(k.private_key_pem.as_deref())
+            .bind(k.created_at)
+            .bind(k.fetched_at),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Inserts a remote actor, or refreshes the one with the same `uri`. Returns its id.
+    pub async fn upsert_remote_actor(&mut self, id: Id, a: &RemoteActor, now: i64) -> Result<Id> {
+        let row = self
+            .one::<Scalar>(
+                Query::new(
+                    "INSERT INTO accounts (id, username, domain, display_name, note, fields, uri,
+                       url, inbox_url, shared_inbox_url, followers_url, avatar_url, header_url,
+                       locked, bot, discoverable, indexable, actor_type, outbox_url,
+                       following_url, featured_url, also_known_as, fetched_at, created_at,
+                       updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                       $16, $17, $18, $19, $20, $21, $22, $23, $24, $23)
+                     ON CONFLICT (uri) DO UPDATE SET
+                       username = excluded.username, display_name = excluded.display_name,
+                       note = excluded.note, fields = excluded.fields, url = excluded.url,
+                       inbox_url = excluded.inbox_url,
+                       shared_inbox_url = excluded.shared_inbox_url,
+                       followers_url = excluded.followers_url,
+                       avatar_url = excluded.avatar_url, header_url = excluded.header_url,
+                       locked = excluded.locked, bot = excluded.bot,
+                       discoverable = excluded.discoverable, indexable = excluded.indexable,
+                       actor_type = excluded.actor_type, outbox_url = excluded.outbox_url,
+                       following_url = excluded.following_url,
+                       featured_url = excluded.featured_url,
+                       also_known_as = excluded.also_known_as,
+                       fetched_at = excluded.fetched_at, updated_at = excluded.updated_at
+                     RETURNING id AS v",
+                )
+                .bind(id)
+                .bind(&a.username)
+                .bind(a.domain.to_ascii_lowercase())
+                .bind(&a.display_name)
+                .bind(&a.note)
+                .bind(&a.fields)
+                .bind(&a.uri)
+                .bind(&a.url)
+                .bind(&a.inbox_url)
+                .bind(&a.shared_inbox_url)
+                .bind(&a.followers_url)
+                .bind(&a.avatar_url)
+                .bind(&a.header_url)
+                .bind(a.locked)
+                .bind(a.bot)
+                .bind(a.discoverable)
+                .bind(a.indexable)
+                .bind(&a.actor_type)
+                .bind(&a.outbox_url)
+                .bind(&a.following_url)
+                .bind(&a.featured_url)
+                .bind(&a.also_known_as)
+                .bind(now)
+                .bind(a.created_at),
+            )
+            .await?;
+        Ok(row.v)
+    }
+
+    /// Queues one delivery per inbox (duplicates of the same activity and inbox are
+    /// ignored). `inboxes` are `(inbox_url, host)` pairs. Returns how many were queued.
+    pub async fn enqueue_deliveries(
+        &mut self,
+        first_id: Id,
+        activity_id: Id,
+        sender: Id,
+        inboxes: &[(String, String)],
+        now: i64,
+        expires_at: i64,
+    ) -> Result<u64> {
+        let mut queued = 0;
+        // Ids are consecutive from `first_id` (the caller reserves them from the id
+        // generator), so a batch needs no round trip per id.
+        for (n, chunk) in inboxes.chunks(100).enumerate() {
+            let mut q = Query::new(
+                "INSERT INTO deliveries (id, activity_id, sender_account_id, inbox_url, host,
+                   next_attempt_at, created_at, expires_at) VALUES ",
+            );
+            let a = q.arg(activity_id);
+            let s = q.arg(sender);
+            let t = q.arg(now);
+            let e = q.arg(expires_at);
+            for (i, (inbox, host)) in chunk.iter().enumerate() {
+                let id = q.arg(first_id + (n * 100 + i) as i64);
+                let ib = q.arg(inbox.as_str());
+                let h = q.arg(host.as_str());
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.push(&format!("({id}, {a}, {s}, {ib}, {h}, {t}, {t}, {e})"));
+            }
+            q.push(" ON CONFLICT (activity_id, inbox_url) DO NOTHING");
+            queued += self.exec(q).await?;
+        }
+        Ok(queued)
+    }
+
+    /// Claims up to `limit` due deliveries for `lease_ms`. Each claim counts as an
+    /// attempt. Per host, at most `per_host` deliveries are leased at any time (counting
+    /// leases held by other workers and processes), so a host that comes back with
+    /// thousands waiting gets them at its cap, not in a storm; a host marked down gets
+    /// one probe when its probe time has come, and nothing before.
+    pub async fn claim_deliveries(
+        &mut self,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+        per_host: i64,
+    ) -> Result<Vec<DeliveryRow>> {
+        if self.kind() == EngineKind::Postgres {
+            // Claimers are serialized: the per-host count must see the other claims.
+            // (FOR UPDATE SKIP LOCKED cannot be combined with the window function.)
+            self.exec(Query::new("SELECT pg_advisory_xact_lock($1)").bind(DELIVERY_CLAIM_LOCK))
+                .await?;
+        }
+        self.all(
+            Query::new(format!(
+                "WITH leased AS (
+                   SELECT host, COUNT(*) AS n FROM deliveries
+                   WHERE state = 'pending' AND locked_until > $2 GROUP BY host),
+                 due AS (
+                   SELECT d.id, d.host, d.next_attempt_at,
+                          ROW_NUMBER() OVER (PARTITION BY d.host
+                                             ORDER BY d.next_attempt_at, d.id) AS rn
+                   FROM deliveries d
+                   WHERE d.state = 'pending' AND d.next_attempt_at <= $2 AND d.locked_until <= $2)
+                 UPDATE deliveries SET locked_until = $1, attempts = attempts + 1
+                 WHERE id IN (
+                   SELECT due.id FROM due
+                   LEFT JOIN delivery_hosts h ON h.host = due.host
+                   LEFT JOIN leased l ON l.host = due.host
+                   WHERE due.rn + COALESCE(l.n, 0) <= CASE
+                       WHEN h.state = 'down' AND h.next_probe_at > $2 THEN 0
+                       WHEN h.state = 'down' THEN 1
+                       ELSE $4 END
+                   ORDER BY due.next_attempt_at, due.id LIMIT $3)
+                 RETURNING {DELIVERY_COLUMNS}"
+            ))
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(limit)
+            .bind(per_host),
+        )
+        .await
+    }
+
+    /// A delivery arrived: it leaves the queue.
+    pub async fn delivery_done(&mut self, id: Id) -> Result<()> {
+        self.exec(Query::new("DELETE FROM deliveries WHERE id = $1").bind(id))
+            .await?;
+        Ok(())
+    }
+
+    /// A delivery failed and will be tried again at `next_attempt_at`.
+    pub async fn delivery_retry(
+        &mut self,
+        id: Id,
+        next_attempt_at: i64,
+        status: Option<i64>,
+        error: &str,
+    ) -> Result<()> {
+        self.exec(
+            Query::new(
+                "UPDATE deliveries SET next_attempt_at = $2, locked_until = 0, last_status = $3,
+                   last_error = $4 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(next_attempt_at)
+            .bind(status)
+            .bind(error),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A delivery failed for good (a final 4xx, or it expired): kept as `expired` for the
+    /// admin view until pruned.
+    pub async fn delivery_give_up(
+        &mut self,
+        id: Id,
+        status: Option<i64>,
+        error: &str,
+    ) -> Result<()> {
+        self.exec(
+            Query::new(
+                "UPDATE deliveries SET state = 'expired', locked_until = 0, last_status = $2,
+                   last_error = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(status)
+            .bind(error),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Records a host's success (closes its breaker) or failure (counts; at `threshold`
+    /// consecutive failures the host is marked down until `probe_at`).
+    pub async fn record_host_result(
+        &mut self,
+        host: &str,
+        ok: bool,
+        error: &str,
+        threshold: i64,
+        probe_at: i64,
+        now: i64,
+    ) -> Result<()> {
+        if ok {
+            self.exec(
+                Query::new(
+                    "UPDATE delivery_hosts SET state = 'up', consecutive_failures = 0,
+                       down_since = NULL, next_probe_at = NULL, updated_at = $2
+                     WHERE host = $1 AND (state <> 'up' OR consecutive_failures > 0)",
+                )
+                .bind(host)
+                .bind(now),
+            )
+            .await?;
+            return Ok(());
+        }
+        self.exec(
+            Query::new(
+                "INSERT INTO delivery_hosts (host, state, consecutive_failures, last_error, updated_at)
+                 VALUES ($1, 'up', 1, $2, $3)
+                 ON CONFLICT (host) DO UPDATE SET
+                   consecutive_failures = delivery_hosts.consecutive_failures + 1,
+                   last_error = excluded.last_error, updated_at = excluded.updated_at",
+            )
+            .bind(host)
+            .bind(error)
+            .bind(now),
+        )
+        .await?;
+        self.exec(
+            Query::new(
+                "UPDATE delivery_hosts SET state = 'down',
+                   down_since = COALESCE(down_since, $3), next_probe_at = $4
+                 WHERE host = $1 AND consecutive_failures >= $2",
+            )
+            .bind(host)
+            .bind(threshold)
+            .bind(now)
+            .bind(probe_at),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Removes expired delivery rows older than `before`, at most `limit`.
+    pub async fn prune_expired_deliveries(&mut self, before: i64, limit: i64) -> Result<u64> {
+        self.exec(
+            Query::new(
+                "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries
+                   WHERE state = 'expired' AND created_at < $1 LIMIT $2)",
+            )
+            .bind(before)
+            .bind(limit),
+        )
+        .await
+    }
+
+    /// Queues a verified inbox activity unless `max_pending` are already waiting.
+    /// Returns false when the queue is full. ([`Store::enqueue_inbox`] does the same
+    /// outside a transaction.)
+    pub async fn enqueue_inbox(
+        &mut self,
+        id: Id,
+        actor_id: Id,
+        activity_uri: &str,
+        json: &str,
+        now: i64,
+        max_pending: i64,
+    ) -> Result<bool> {
+        Ok(self
+            .exec(
+                Query::new(ENQUEUE_INBOX)
+                    .bind(id)
+                    .bind(actor_id)
+                    .bind(activity_uri)
+                    .bind(json)
+                    .bind(now)
+                    .bind(max_pending),
+            )
+            .await?
+            == 1)
+    }
+
+    /// Claims up to `limit` queued inbox activities, oldest first, for `lease_ms`.
+    pub async fn claim_inbox(
+        &mut self,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<InboxRow>> {
+        let skip_locked = match self.kind() {
+            EngineKind::Postgres => " FOR UPDATE SKIP LOCKED",
+            EngineKind::Sqlite => "",
+        };
+        self.all(
+            Query::new(format!(
+                "UPDATE inbox_queue SET locked_until = $1, attempts = attempts + 1
+                 WHERE id IN (SELECT id FROM inbox_queue WHERE locked_until <= $2
+                              ORDER BY id LIMIT $3{skip_locked})
+                 RETURNING id, actor_id, activity_uri, json, received_at, attempts"
+            ))
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(limit),
+        )
+        .await
+    }
+
+    /// An inbox activity was applied (or given up): it leaves the queue.
+    pub async fn inbox_done(&mut self, id: Id) -> Result<()> {
+        self.exec(Query::new("DELETE FROM inbox_queue WHERE id = $1").bind(id))
+            .await?;
+        Ok(())
+    }
+
+    /// Several inbox activities were applied (or given up): they leave the queue.
+    pub async fn inbox_done_many(&mut self, ids: &[Id]) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut q = Query::new("DELETE FROM inbox_queue WHERE id IN ");
+        let list = q.in_list(ids);
+        q.push(&list);
+        self.exec(q).await
+    }
+
+    /// Applying failed: try again after `retry_at`.
+    pub async fn inbox_retry(&mut self, id: Id, retry_at: i64, error: &str) -> Result<()> {
+        self.exec(
+            Query::new("UPDATE inbox_queue SET locked_until = $2, last_error = $3 WHERE id = $1")
+                .bind(id)
+                .bind(retry_at)
+                .bind(error),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a remote account deleted (suspended): it and its posts are no longer
+    /// shown, and its follows in both directions end. Returns the ids whose counters
+    /// changed.
+    pub async fn remove_remote_account(&mut self, account_id: Id, now: i64) -> Result<Vec<Id>> {
+        self.exec(
+            Query::new("UPDATE accounts SET suspended_at = $2 WHERE id = $1 AND domain <> ''")
+                .bind(account_id)
+                .bind(now),
+        )
+        .await?;
+        let mut touched = vec![account_id];
+        let followed: Vec<Id> = self
+            .all::<Scalar>(
+                Query::new("SELECT target_account_id AS v FROM follows WHERE account_id = $1")
+                    .bind(account_id),
+            )
+            .await?
+            .into_iter()
+            .map(|r| r.v)
+            .collect();
+        let followers: Vec<Id> = self
+            .all::<Scalar>(
+                Query::new("SELECT account_id AS v FROM follows WHERE target_account_id = $1")
+                    .bind(account_id),
+            )
+            .await?
+            .into_iter()
+            .map(|r| r.v)
+            .collect();
+        for t in &followed {
+            self.exec(
+                Query::new(
+                    "UPDATE accounts SET followers_count = CASE WHEN followers_count > 0
+                       THEN followers_count - 1 ELSE 0 END WHERE id = $1",
+                )
+                .bind(*t),
+            )
+            .await?;
+        }
+        for f in &followers {
+            self.exec(
+                Query::new(
+                    "UPDATE accounts SET following_count = CASE WHEN following_count > 0
+                       THEN following_count - 1 ELSE 0 END WHERE id = $1",
+                )
+                .bind(*f),
+            )
+            .await?;
+        }
+        self.exec(
+            Query::new("DELETE FROM follows WHERE account_id = $1 OR target_account_id = $1")
+                .bind(account_id),
+        )
+        .await?;
+        self.exec(
+            Query::new(
+                "DELETE FROM follow_requests WHERE account_id = $1 OR target_account_id = $1",
+            )
+            .bind(account_id),
+        )
+        .await?;
+        touched.extend(followed);
+        touched.extend(followers);
+        Ok(touched)
+    }
+
+    /// Records that an account moved to another.
+    pub async fn set_moved_to(&mut self, account_id: Id, target_id: Id) -> Result<()> {
+        self.exec(
+            Query::new("UPDATE accounts SET moved_to_account_id = $2 WHERE id = $1")
+                .bind(account_id)
+                .bind(target_id),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Stores a report (from a remote Flag); a repeat of the same uri is ignored.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_report(
+        &mut self,
+        id: Id,
+        uri: &str,
+        account_id: Id,
+        target_account_id: Id,
+        status_ids: &str,
+        comment: &str,
+        now: i64,
+    ) -> Result<bool> {
+        Ok(self
+            .exec(
+                Query::new(
+                    "INSERT INTO reports (id, uri, account_id, target_account_id, status_ids,
+                       comment, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (uri) DO NOTHING",
+                )
+                .bind(id)
+                .bind(uri)
+                .bind(account_id)
+                .bind(target_account_id)
+                .bind(status_ids)
+                .bind(comment)
+                .bind(now),
+            )
+            .await?
+            == 1)
+    }
+
+    pub async fn set_domain_block(&mut self, b: &DomainBlockRow) -> Result<()> {
+        self.exec(
+            Query::new(
+                "INSERT INTO domain_blocks (domain, severity, reject_media, reason, created_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (domain) DO UPDATE SET severity = excluded.severity,
+                   reject_media = excluded.reject_media, reason = excluded.reason",
+            )
+            .bind(b.domain.to_ascii_lowercase())
+            .bind(&b.severity)
+            .bind(b.reject_media)
+            .bind(&b.reason)
+            .bind(b.created_at),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn remove_domain_block(&mut self, domain: &str) -> Result<u64> {
+        self.exec(
+            Query::new("DELETE FROM domain_blocks WHERE domain = $1")
+                .bind(domain.to_ascii_lowercase()),
+        )
+        .await
+    }
+}
