@@ -20,6 +20,7 @@ pub mod error;
 pub mod maintenance;
 pub mod oauth;
 pub mod pipeline;
+pub mod remote;
 pub mod urls;
 pub mod view;
 
@@ -54,6 +55,11 @@ pub struct EngineConfig {
     pub event_retention_ms: i64,
     /// Event-log rows kept at most, whatever their age.
     pub event_max_rows: i64,
+    /// Whether a user's Block (and its Undo) is delivered to the blocked actor's server
+    /// (`federation.send_blocks`; default false: it only helps the blocked person).
+    pub send_blocks: bool,
+    /// How long a delivery is retried before it is given up, in milliseconds.
+    pub delivery_max_age_ms: i64,
 }
 
 /// Shared engine state. Cheap to clone through `Arc`.
@@ -108,6 +114,12 @@ impl Engine {
         for id in ids {
             self.cache.accounts.remove(id);
         }
+    }
+
+    /// Drops cached copies of accounts changed outside the engine (a refreshed remote
+    /// actor).
+    pub fn forget_accounts(&self, ids: &[sluice_model::Id]) {
+        self.accounts_changed(ids);
     }
 
     /// Accounts by id through the cache (for rendering), in no particular order.

@@ -289,7 +289,16 @@ impl Engine {
             edited_at: None,
             updated_at: now,
         };
-        let mention_iris: Vec<String> = mentioned.iter().map(|a| a.uri.clone()).collect();
+        let mut mention_iris: Vec<String> = mentioned.iter().map(|a| a.uri.clone()).collect();
+        // A reply is addressed to the author it answers (so their server gets it), as if
+        // mentioned, unless it is our own thread.
+        if let Some(p) = &parent
+            && p.account_id != actor.id
+            && let Some(author) = self.store.account(p.account_id).await?
+            && !mention_iris.contains(&author.uri)
+        {
+            mention_iris.push(author.uri);
+        }
         let (to, cc) = visibility.addressing(&actor.followers_url, &mention_iris);
         let parent_uri = parent.as_ref().map(|p| p.uri.clone());
         let note = self.note_document(
@@ -324,8 +333,20 @@ impl Engine {
             tx.bump_status_counter(p.id, StatusCounter::Replies, 1)
                 .await?;
         }
-        self.record_activity(&mut tx, actor, Verb::Create, &uri, note, &to, &cc, now)
-            .await?;
+        // The activity has its own id (as Mastodon's `…/activity`): servers de-duplicate
+        // by activity id, and it must not be the Note's.
+        let activity_uri = format!("{uri}/activity");
+        self.record_activity(
+            &mut tx,
+            actor,
+            Verb::Create,
+            &activity_uri,
+            note,
+            &to,
+            &cc,
+            now,
+        )
+        .await?;
         let mut events = vec![status_event("update", &status, &tags, &mention_ids)];
         for m in &mentioned {
             if m.id != actor.id && m.is_local() {
@@ -467,43 +488,13 @@ impl Engine {
             return Err(EngineError::NotFound);
         }
         let now = sluice_model::id::now_millis();
-        let reblogs = self
-            .store
-            .reblogged_by(
-                status_id,
-                sluice_store::Page {
-                    limit: MAX_REBLOGS_DELETED,
-                    ..Default::default()
-                },
-            )
-            .await?;
         let visibility = Visibility::parse(&status.visibility).unwrap_or(Visibility::Public);
         let (to, cc) = visibility.addressing(&actor.followers_url, &[]);
         let tombstone = json!({"id": status.uri, "type": "Tombstone"});
         let mut tx = self.store.begin().await?;
-        let mut events = Vec::new();
-        for r in &reblogs {
-            tx.delete_status(r.rel_id).await?;
-            tx.bump_account_counter(r.item_id, AccountCounter::Statuses, -1)
-                .await?;
-            events.push(NewEvent {
-                kind: "delete".into(),
-                account_id: Some(r.item_id),
-                object_id: Some(r.rel_id),
-                data: json!({"visibility": status.visibility, "reblog_of": status_id}).to_string(),
-                ..Default::default()
-            });
-        }
-        tx.delete_status(status_id).await?;
-        tx.bump_account_counter(actor.id, AccountCounter::Statuses, -1)
+        let events = self
+            .delete_status_rows(&mut tx, actor, &status, now)
             .await?;
-        if let Some(parent) = status.in_reply_to_id {
-            tx.bump_status_counter(parent, StatusCounter::Replies, -1)
-                .await?;
-        }
-        if status.reblog_of_id.is_none() {
-            tx.insert_tombstone(&status.uri, actor.id, now).await?;
-        }
         let activity_id = format!("{}#delete", status.uri);
         self.record_activity(
             &mut tx,
@@ -516,13 +507,6 @@ impl Engine {
             now,
         )
         .await?;
-        events.push(NewEvent {
-            kind: "delete".into(),
-            account_id: Some(actor.id),
-            object_id: Some(status_id),
-            data: json!({"visibility": status.visibility}).to_string(),
-            ..Default::default()
-        });
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);
@@ -1034,17 +1018,42 @@ impl Engine {
             tx.commit().await?;
             return Ok(Outcome::default());
         }
-        // A block ends follows in both directions and pending requests.
+        // A block ends follows in both directions and pending requests. A remote
+        // blocked actor is told only that: their follow is rejected and ours undone
+        // (the Block itself is not sent unless `send_blocks`).
+        let to = vec![target.uri.clone()];
         for (a, b) in [(actor.id, target.id), (target.id, actor.id)] {
-            if tx.delete_relation(Relation::Follow, a, b).await?.is_some() {
+            let mut follow_uri = tx.delete_relation(Relation::Follow, a, b).await?;
+            if follow_uri.is_some() {
                 tx.bump_account_counter(a, AccountCounter::Following, -1)
                     .await?;
                 tx.bump_account_counter(b, AccountCounter::Followers, -1)
                     .await?;
             }
-            tx.delete_relation(Relation::FollowRequest, a, b).await?;
+            if let Some(uri) = tx.delete_relation(Relation::FollowRequest, a, b).await? {
+                follow_uri.get_or_insert(uri);
+            }
+            if target.is_local() {
+                continue;
+            }
+            if let Some(follow_uri) = follow_uri {
+                let (verb, object, id) = if a == target.id {
+                    (
+                        Verb::Reject,
+                        json!({"id": follow_uri, "type": "Follow", "actor": target.uri, "object": actor.uri}),
+                        format!("{}#rejects/{}", actor.uri, self.new_id()),
+                    )
+                } else {
+                    (
+                        Verb::Undo,
+                        json!({"id": follow_uri, "type": "Follow", "actor": actor.uri, "object": target.uri}),
+                        format!("{follow_uri}/undo"),
+                    )
+                };
+                self.record_activity(&mut tx, actor, verb, &id, object, &to, &[], now)
+                    .await?;
+            }
         }
-        let to = vec![target.uri.clone()];
         self.record_activity(
             &mut tx,
             actor,
@@ -1114,9 +1123,62 @@ impl Engine {
         }
     }
 
+    /// Removes a status, its reblogs (at most [`MAX_REBLOGS_DELETED`]), its counters'
+    /// contributions, and leaves a tombstone; returns the `delete` events. The caller
+    /// records the Delete activity (or the remote one) and commits.
+    pub(crate) async fn delete_status_rows(
+        &self,
+        tx: &mut WriteTx,
+        actor: &AccountRow,
+        status: &StatusRow,
+        now: i64,
+    ) -> Result<Vec<NewEvent>> {
+        let reblogs = self
+            .store
+            .reblogged_by(
+                status.id,
+                sluice_store::Page {
+                    limit: MAX_REBLOGS_DELETED,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let mut events = Vec::new();
+        for r in &reblogs {
+            tx.delete_status(r.rel_id).await?;
+            tx.bump_account_counter(r.item_id, AccountCounter::Statuses, -1)
+                .await?;
+            events.push(NewEvent {
+                kind: "delete".into(),
+                account_id: Some(r.item_id),
+                object_id: Some(r.rel_id),
+                data: json!({"visibility": status.visibility, "reblog_of": status.id}).to_string(),
+                ..Default::default()
+            });
+        }
+        tx.delete_status(status.id).await?;
+        tx.bump_account_counter(actor.id, AccountCounter::Statuses, -1)
+            .await?;
+        if let Some(parent) = status.in_reply_to_id {
+            tx.bump_status_counter(parent, StatusCounter::Replies, -1)
+                .await?;
+        }
+        if status.reblog_of_id.is_none() {
+            tx.insert_tombstone(&status.uri, actor.id, now).await?;
+        }
+        events.push(NewEvent {
+            kind: "delete".into(),
+            account_id: Some(actor.id),
+            object_id: Some(status.id),
+            data: json!({"visibility": status.visibility}).to_string(),
+            ..Default::default()
+        });
+        Ok(events)
+    }
+
     /// Creates a notification unless the recipient blocks or mutes (with notifications)
     /// the sender. Returns its event.
-    async fn notify(
+    pub(crate) async fn notify(
         &self,
         tx: &mut WriteTx,
         to: Id,
@@ -1148,7 +1210,7 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn record_activity(
+    pub(crate) async fn record_activity(
         &self,
         tx: &mut WriteTx,
         actor: &AccountRow,
@@ -1163,9 +1225,13 @@ impl Engine {
             Value::String(s) => s.clone(),
             other => other["id"].as_str().unwrap_or_default().to_string(),
         };
+        // A Block, or the Undo of one.
+        let about_block = verb == Verb::Block
+            || object.get("type").and_then(Value::as_str) == Some(Verb::Block.as_str());
         let doc = as2::activity(id, verb, &actor.uri, object, to, cc, Timestamp(now));
+        let activity_id = self.ids.next_at(now);
         tx.insert_activity(&ActivityRecord {
-            id: self.ids.next_at(now),
+            id: activity_id,
             uri: id.to_string(),
             kind: verb.as_str().into(),
             actor_id: actor.id,
@@ -1176,6 +1242,75 @@ impl Engine {
             json: doc.to_string(),
             created_at: now,
         })
+        .await?;
+        if actor.is_local() && (!about_block || self.config.send_blocks) {
+            self.queue_deliveries(tx, actor, activity_id, to, cc, now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Queues the activity for every remote inbox its addressing reaches, in the
+    /// activity's transaction (so it is sent exactly when it is stored). The followers
+    /// collection becomes the remote followers' inboxes; an actor IRI becomes that
+    /// actor's inbox; shared inboxes are used when offered, so one server gets one POST.
+    /// Blocks are not sent unless `send_blocks` is set: telling the blocked person's
+    /// server only helps the blocked person.
+    async fn queue_deliveries(
+        &self,
+        tx: &mut WriteTx,
+        actor: &AccountRow,
+        activity_id: Id,
+        to: &[String],
+        cc: &[String],
+        now: i64,
+    ) -> Result<()> {
+        let followers = self.urls.followers(&actor.username);
+        let mut inboxes: Vec<String> = Vec::new();
+        let mut actors: Vec<&str> = Vec::new();
+        for iri in to.iter().chain(cc) {
+            if *iri == followers {
+                inboxes.extend(tx.remote_follower_inboxes(actor.id).await?);
+            } else if !sluice_model::visibility::is_public_iri(iri)
+                && !iri.starts_with(self.urls.base())
+            {
+                actors.push(iri);
+            }
+        }
+        if !actors.is_empty() {
+            inboxes.extend(tx.remote_inboxes_of(&actors).await?);
+        }
+        inboxes.sort_unstable();
+        inboxes.dedup();
+        // Nothing is delivered to a suspended domain.
+        let suspended = tx.suspended_domains().await?;
+        let targets: Vec<(String, String)> = inboxes
+            .into_iter()
+            .filter_map(|inbox| {
+                let host = url::Url::parse(&inbox)
+                    .ok()?
+                    .host_str()?
+                    .to_ascii_lowercase();
+                Some((inbox, host))
+            })
+            .filter(|(_, host)| {
+                !suspended
+                    .iter()
+                    .any(|d| sluice_store::host_in_domain(host, d))
+            })
+            .collect();
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let first = self.ids.next_block(now, targets.len());
+        tx.enqueue_deliveries(
+            first,
+            activity_id,
+            actor.id,
+            &targets,
+            now,
+            now + self.config.delivery_max_age_ms,
+        )
         .await?;
         Ok(())
     }
@@ -1238,7 +1373,12 @@ pub const MAX_TAGS: usize = 30;
 const MAX_REBLOGS_DELETED: i64 = 10_000;
 
 /// The event for a new or changed status, with the facts streaming routes on.
-fn status_event(kind: &str, s: &StatusRow, tags: &[String], mentions: &[Id]) -> NewEvent {
+pub(crate) fn status_event(
+    kind: &str,
+    s: &StatusRow,
+    tags: &[String],
+    mentions: &[Id],
+) -> NewEvent {
     NewEvent {
         kind: kind.into(),
         account_id: Some(s.account_id),

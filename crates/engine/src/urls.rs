@@ -49,6 +49,23 @@ impl Urls {
     pub fn followers(&self, username: &str) -> String {
         format!("{}/users/{username}/followers", self.base)
     }
+    pub fn following(&self, username: &str) -> String {
+        format!("{}/users/{username}/following", self.base)
+    }
+    pub fn outbox(&self, username: &str) -> String {
+        format!("{}/users/{username}/outbox", self.base)
+    }
+    pub fn featured(&self, username: &str) -> String {
+        format!("{}/users/{username}/collections/featured", self.base)
+    }
+    /// The id of a local actor's signing key.
+    pub fn key_id(&self, actor_uri: &str) -> String {
+        format!("{actor_uri}#main-key")
+    }
+    /// The instance actor, which signs fetches made on behalf of the server.
+    pub fn instance_actor(&self) -> String {
+        format!("{}/actor", self.base)
+    }
     pub fn status(&self, username: &str, id: Id) -> String {
         format!("{}/users/{username}/statuses/{id}", self.base)
     }

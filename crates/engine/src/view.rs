@@ -1,13 +1,13 @@
 //! Stored rows to Mastodon API entities — the one place each conversion lives.
 //!
-//! Rendering is batched: a page of statuses costs a fixed number of queries (the
-//! statuses they reblog, their accounts, mentions, tags, applications and the viewer's
-//! favourite/bookmark/reblog flags), never one query per status.
+//! Rendering is batched: a page of statuses is one query (the store's `StatusView`s:
+//! rows, the statuses they reblog, the viewer's flags, mentions and tags), and accounts
+//! and applications come from the engine's caches; never one query per status.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sluice_model::{Id, Timestamp, api};
-use sluice_store::{AccountRow, NotificationRow, RelationRow, StatusRow, UserRow};
+use sluice_store::{AccountRow, NotificationRow, RelationRow, StatusRow, StatusView, UserRow};
 
 use crate::{Engine, Result};
 
@@ -129,7 +129,9 @@ impl Engine {
         v.pop().ok_or(crate::EngineError::NotFound)
     }
 
-    /// Renders statuses for a viewer (None: anonymous), keeping their order.
+    /// Renders statuses for a viewer (None: anonymous), keeping their order. A row that
+    /// is gone from the database (a status just deleted) is rendered as given, without
+    /// mentions or tags.
     pub async fn status_entities(
         &self,
         viewer: Option<Id>,
@@ -138,15 +140,41 @@ impl Engine {
         if rows.is_empty() {
             return Ok(vec![]);
         }
-        let reblogged_ids: Vec<Id> = rows.iter().filter_map(|s| s.reblog_of_id).collect();
-        let originals = self.store.statuses(&reblogged_ids).await?;
-        let mut all: HashMap<Id, &StatusRow> = rows.iter().map(|s| (s.id, s)).collect();
-        all.extend(originals.iter().map(|s| (s.id, s)));
-        let ids: Vec<Id> = all.keys().copied().collect();
+        let ids: Vec<Id> = rows.iter().map(|s| s.id).collect();
+        let mut views = self.store.status_views(viewer, &ids).await?;
+        let found: HashSet<Id> = views.iter().map(|v| v.status.id).collect();
+        views.extend(
+            rows.into_iter()
+                .filter(|r| !found.contains(&r.id))
+                .map(StatusView::bare),
+        );
+        self.render_views(viewer, &ids, views).await
+    }
 
-        let (mentions, tags) = self.store.mentions_and_tags_of(&ids).await?;
-        let mut account_ids: Vec<Id> = all.values().map(|s| s.account_id).collect();
-        account_ids.extend(mentions.iter().map(|m| m.b));
+    /// Renders a page of [`StatusView`]s as the store returns them (entries newest
+    /// first, followed or interleaved by the statuses they reblog).
+    pub async fn page_entities(
+        &self,
+        viewer: Option<Id>,
+        views: Vec<StatusView>,
+    ) -> Result<Vec<api::Status>> {
+        let order: Vec<Id> = views
+            .iter()
+            .filter(|v| v.requested)
+            .map(|v| v.status.id)
+            .collect();
+        self.render_views(viewer, &order, views).await
+    }
+
+    /// Renders `order`'s statuses from `views`, which also hold the statuses they reblog.
+    async fn render_views(
+        &self,
+        viewer: Option<Id>,
+        order: &[Id],
+        views: Vec<StatusView>,
+    ) -> Result<Vec<api::Status>> {
+        let mut account_ids: Vec<Id> = views.iter().map(|v| v.status.account_id).collect();
+        account_ids.extend(views.iter().flat_map(|v| v.mentions()));
         account_ids.sort_unstable();
         account_ids.dedup();
         let accounts: HashMap<Id, AccountRow> = self
@@ -155,7 +183,10 @@ impl Engine {
             .into_iter()
             .map(|a| (a.id, a))
             .collect();
-        let mut app_ids: Vec<Id> = all.values().filter_map(|s| s.application_id).collect();
+        let mut app_ids: Vec<Id> = views
+            .iter()
+            .filter_map(|v| v.status.application_id)
+            .collect();
         app_ids.sort_unstable();
         app_ids.dedup();
         let apps: HashMap<Id, sluice_store::AppRow> = if app_ids.is_empty() {
@@ -167,37 +198,22 @@ impl Engine {
                 .map(|a| (a.id, a))
                 .collect()
         };
-        let flags = match viewer {
-            Some(me) => Some(self.store.viewer_flags(me, &ids).await?),
-            None => None,
-        };
-        let mut mentions_by: HashMap<Id, Vec<Id>> = HashMap::new();
-        for m in &mentions {
-            mentions_by.entry(m.a).or_default().push(m.b);
-        }
-        let mut tags_by: HashMap<Id, Vec<String>> = HashMap::new();
-        for t in tags {
-            tags_by.entry(t.status_id).or_default().push(t.name);
-        }
+        let by_id: HashMap<Id, &StatusView> = views.iter().map(|v| (v.status.id, v)).collect();
         let ctx = RenderCtx {
             viewer,
             accounts: &accounts,
             apps: &apps,
-            mentions: &mentions_by,
-            tags: &tags_by,
-            flags: flags.as_ref(),
         };
-
-        let mut out = Vec::with_capacity(rows.len());
-        for s in &rows {
-            let Some(mut e) = self.render_one(&ctx, s) else {
+        let mut out = Vec::with_capacity(order.len());
+        for id in order {
+            let Some(v) = by_id.get(id) else {
                 continue;
             };
-            if let Some(orig_id) = s.reblog_of_id {
-                let Some(orig) = all.get(&orig_id) else {
-                    continue;
-                };
-                let Some(inner) = self.render_one(&ctx, orig) else {
+            let Some(mut e) = self.render_one(&ctx, v) else {
+                continue;
+            };
+            if let Some(orig_id) = v.status.reblog_of_id {
+                let Some(inner) = by_id.get(&orig_id).and_then(|o| self.render_one(&ctx, o)) else {
                     continue;
                 };
                 e.reblog = Some(Box::new(inner));
@@ -207,39 +223,27 @@ impl Engine {
         Ok(out)
     }
 
-    fn render_one(&self, ctx: &RenderCtx<'_>, s: &StatusRow) -> Option<api::Status> {
+    fn render_one(&self, ctx: &RenderCtx<'_>, v: &StatusView) -> Option<api::Status> {
+        let s = &v.status;
         let account = ctx.accounts.get(&s.account_id)?;
-        let mentions = ctx
-            .mentions
-            .get(&s.id)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(|id| ctx.accounts.get(id))
-                    .map(|a| api::Mention {
-                        id: a.id.to_string(),
-                        username: a.username.clone(),
-                        url: a.url.clone(),
-                        acct: a.acct(),
-                    })
-                    .collect()
+        let mentions = v
+            .mentions()
+            .filter_map(|id| ctx.accounts.get(&id))
+            .map(|a| api::Mention {
+                id: a.id.to_string(),
+                username: a.username.clone(),
+                url: a.url.clone(),
+                acct: a.acct(),
             })
-            .unwrap_or_default();
-        let tags = ctx
-            .tags
-            .get(&s.id)
-            .map(|names| {
-                names
-                    .iter()
-                    .map(|n| api::TagRef {
-                        name: n.clone(),
-                        url: self.urls.tag(n),
-                    })
-                    .collect()
+            .collect();
+        let tags = v
+            .tags()
+            .map(|n| api::TagRef {
+                name: n.to_string(),
+                url: self.urls.tag(n),
             })
-            .unwrap_or_default();
-        let flag = |set: fn(&sluice_store::ViewerFlags) -> &std::collections::HashSet<Id>| {
-            ctx.flags.map(|f| set(f).contains(&s.id))
-        };
+            .collect();
+        let flag = |set: bool| ctx.viewer.map(|_| set);
         Some(api::Status {
             id: s.id.to_string(),
             created_at: Timestamp(s.created_at).to_rfc3339(),
@@ -256,10 +260,10 @@ impl Engine {
             favourites_count: s.favourites_count,
             quotes_count: 0,
             edited_at: s.edited_at.map(|t| Timestamp(t).to_rfc3339()),
-            favourited: flag(|f| &f.favourited),
-            reblogged: flag(|f| &f.reblogged),
+            favourited: flag(v.favourited),
+            reblogged: flag(v.reblogged),
             muted: ctx.viewer.map(|_| false),
-            bookmarked: flag(|f| &f.bookmarked),
+            bookmarked: flag(v.bookmarked),
             pinned: ctx.viewer.filter(|v| *v == s.account_id).map(|_| false),
             filtered: ctx.viewer.map(|_| vec![]),
             content: s.content.clone(),
@@ -295,9 +299,9 @@ impl Engine {
             .map(|a| (a.id, self.account_entity(a)))
             .collect();
         let status_ids: Vec<Id> = rows.iter().filter_map(|n| n.status_id).collect();
-        let statuses = self.store.statuses(&status_ids).await?;
+        let views = self.store.status_views(Some(viewer), &status_ids).await?;
         let statuses: HashMap<Id, api::Status> = self
-            .status_entities(Some(viewer), statuses)
+            .render_views(Some(viewer), &status_ids, views)
             .await?
             .into_iter()
             .filter_map(|s| s.id.parse().ok().map(|id: Id| (id, s)))
@@ -327,7 +331,4 @@ struct RenderCtx<'a> {
     viewer: Option<Id>,
     accounts: &'a HashMap<Id, AccountRow>,
     apps: &'a HashMap<Id, sluice_store::AppRow>,
-    mentions: &'a HashMap<Id, Vec<Id>>,
-    tags: &'a HashMap<Id, Vec<String>>,
-    flags: Option<&'a sluice_store::ViewerFlags>,
 }

@@ -133,6 +133,135 @@ pub fn note(n: &NoteDoc<'_>) -> Value {
     doc
 }
 
+/// The fields of an actor document (Person, Service, Application) as we publish it.
+#[derive(Debug, Clone)]
+pub struct ActorDoc<'a> {
+    pub id: &'a str,
+    /// `Person`, `Service` (bots) or `Application` (the instance actor).
+    pub kind: &'a str,
+    pub preferred_username: &'a str,
+    pub name: &'a str,
+    /// Sanitized HTML.
+    pub summary: &'a str,
+    pub url: &'a str,
+    pub inbox: &'a str,
+    pub outbox: &'a str,
+    pub followers: &'a str,
+    pub following: &'a str,
+    pub featured: &'a str,
+    pub shared_inbox: &'a str,
+    pub key_id: &'a str,
+    pub public_key_pem: &'a str,
+    pub manually_approves_followers: bool,
+    pub discoverable: bool,
+    pub indexable: bool,
+    pub published: Timestamp,
+    pub avatar: Option<&'a str>,
+    pub header: Option<&'a str>,
+    pub also_known_as: &'a [String],
+    /// `(name, value HTML)` profile fields, published as `PropertyValue` attachments.
+    pub fields: &'a [(String, String)],
+}
+
+/// An actor document with `@context`, as served at the actor's id.
+pub fn actor(a: &ActorDoc<'_>) -> Value {
+    let mut doc = json!({
+        "@context": actor_context(),
+        "id": a.id,
+        "type": a.kind,
+        "preferredUsername": a.preferred_username,
+        "name": a.name,
+        "summary": a.summary,
+        "url": a.url,
+        "inbox": a.inbox,
+        "outbox": a.outbox,
+        "followers": a.followers,
+        "following": a.following,
+        "featured": a.featured,
+        "endpoints": {"sharedInbox": a.shared_inbox},
+        "manuallyApprovesFollowers": a.manually_approves_followers,
+        "discoverable": a.discoverable,
+        "indexable": a.indexable,
+        "published": a.published.to_rfc3339(),
+        "publicKey": {
+            "id": a.key_id,
+            "owner": a.id,
+            "publicKeyPem": a.public_key_pem,
+        },
+        "tag": [],
+        "attachment": a.fields.iter().map(|(name, value)| json!({
+            "type": "PropertyValue", "name": name, "value": value,
+        })).collect::<Vec<_>>(),
+    });
+    if let Some(url) = a.avatar {
+        doc["icon"] = json!({"type": "Image", "url": url});
+    }
+    if let Some(url) = a.header {
+        doc["image"] = json!({"type": "Image", "url": url});
+    }
+    if !a.also_known_as.is_empty() {
+        doc["alsoKnownAs"] = json!(a.also_known_as);
+    }
+    doc
+}
+
+/// [`context`] plus the terms actor documents use.
+fn actor_context() -> Value {
+    let mut c = context();
+    if let Some(terms) = c.get_mut(2).and_then(Value::as_object_mut) {
+        terms.insert(
+            "featured".into(),
+            json!({"@id": "toot:featured", "@type": "@id"}),
+        );
+        terms.insert(
+            "alsoKnownAs".into(),
+            json!({"@id": "as:alsoKnownAs", "@type": "@id"}),
+        );
+        terms.insert("schema".into(), json!("http://schema.org#"));
+        terms.insert("PropertyValue".into(), json!("schema:PropertyValue"));
+        terms.insert("value".into(), json!("schema:value"));
+    }
+    c
+}
+
+/// An `OrderedCollection` that only announces its size and first page.
+pub fn ordered_collection(id: &str, total: i64, first: Option<&str>) -> Value {
+    let mut doc = json!({
+        "@context": context(),
+        "id": id,
+        "type": "OrderedCollection",
+        "totalItems": total,
+    });
+    if let Some(first) = first {
+        doc["first"] = json!(first);
+    }
+    doc
+}
+
+/// One page of an `OrderedCollection`, newest first; `next` pages further back.
+pub fn ordered_collection_page(
+    id: &str,
+    part_of: &str,
+    items: Vec<Value>,
+    next: Option<&str>,
+    prev: Option<&str>,
+) -> Value {
+    let mut doc = json!({
+        "@context": context(),
+        "id": id,
+        "type": "OrderedCollectionPage",
+        "partOf": part_of,
+        "orderedItems": items,
+    });
+    if let Some(next) = next {
+        doc["next"] = json!(next);
+    }
+    if let Some(prev) = prev {
+        doc["prev"] = json!(prev);
+    }
+    doc
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,925 @@
+//! Activities from other servers, after the inbox has verified who sent them: the same
+//! rules and the same transaction shape as local writes (row changes, the activity
+//! with its addressing, notifications, event-log rows, and any answer we owe in the
+//! delivery queue, all committed together).
+//!
+//! Every function is idempotent by activity id: the remote activity is stored first
+//! (`activities.uri` is unique), and a repeated delivery finds it there and changes
+//! nothing.
+
+use serde_json::json;
+use sluice_model::activity::Verb;
+use sluice_model::visibility::is_public_iri;
+use sluice_model::{Id, Visibility};
+use sluice_store::{
+    AccountCounter, AccountRow, ActivityRecord, NewRelation, Relation, StatusRow, WriteTx,
+};
+
+use crate::pipeline::{Outcome, status_event};
+use crate::{Engine, EngineError, Result};
+
+/// The remote activity being applied: what is stored for de-duplication and audit.
+#[derive(Debug, Clone)]
+pub struct RemoteActivity {
+    /// The activity's id (its IRI).
+    pub uri: String,
+    pub kind: String,
+    pub object_uri: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    /// The activity JSON as received.
+    pub json: String,
+}
+
+/// A remote Note (or Article, Page, Question…) as the inbox read it.
+#[derive(Debug, Clone, Default)]
+pub struct RemoteNote {
+    pub uri: String,
+    pub url: String,
+    pub object_type: String,
+    /// Already sanitized HTML.
+    pub content: String,
+    pub summary: String,
+    pub sensitive: bool,
+    pub language: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub published: i64,
+    pub updated: Option<i64>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    /// Actor IRIs of the mentions.
+    pub mentions: Vec<String>,
+    /// Hashtag names without `#`, lowercased.
+    pub tags: Vec<String>,
+}
+
+/// The visibility a remote post's addressing means (as Mastodon reads it).
+pub fn visibility_of(to: &[String], cc: &[String], followers: &str) -> Visibility {
+    if to.iter().any(|i| is_public_iri(i)) {
+        Visibility::Public
+    } else if cc.iter().any(|i| is_public_iri(i)) {
+        Visibility::Unlisted
+    } else if !followers.is_empty() && to.iter().chain(cc).any(|i| i == followers) {
+        Visibility::Private
+    } else {
+        Visibility::Direct
+    }
+}
+
+impl Engine {
+    /// Begins the transaction that applies `a`, with the activity stored first; None
+    /// (nothing to do) when it was stored before: a repeated delivery.
+    async fn begin_remote(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+        now: i64,
+    ) -> Result<Option<WriteTx>> {
+        let mut tx = self.store.begin().await?;
+        if self.store_remote_activity(&mut tx, actor, a, now).await? {
+            Ok(Some(tx))
+        } else {
+            tx.commit().await?;
+            Ok(None)
+        }
+    }
+
+    /// Stores the remote activity; false when it was stored before (a repeat).
+    async fn store_remote_activity(
+        &self,
+        tx: &mut WriteTx,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+        now: i64,
+    ) -> Result<bool> {
+        Ok(tx
+            .insert_activity(&ActivityRecord {
+                id: self.ids.next_at(now),
+                uri: a.uri.clone(),
+                kind: a.kind.clone(),
+                actor_id: actor.id,
+                object_uri: a.object_uri.clone(),
+                local: false,
+                to_json: serde_json::to_string(&a.to).unwrap_or_default(),
+                cc_json: serde_json::to_string(&a.cc).unwrap_or_default(),
+                json: a.json.clone(),
+                created_at: now,
+            })
+            .await?)
+    }
+
+    /// `Follow` of a local account by a remote actor. An unlocked account accepts at
+    /// once (the Accept is queued in the same transaction); a locked one gets a follow
+    /// request to answer.
+    pub async fn remote_follow(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+        target: &AccountRow,
+    ) -> Result<Outcome> {
+        if !target.is_local() || actor.is_local() {
+            return Err(EngineError::invalid(
+                "not a remote follow of a local account",
+            ));
+        }
+        let now = sluice_model::id::now_millis();
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        if self.store.blocked_either_way(target.id, actor.id).await? {
+            // A blocked actor's follow is refused, and told so.
+            self.answer_remote_follow(&mut tx, target, actor, &a.uri, false, now)
+                .await?;
+            tx.commit().await?;
+            return Ok(Outcome::default());
+        }
+        let row = NewRelation {
+            id: self.new_id(),
+            account_id: actor.id,
+            target_account_id: target.id,
+            uri: a.uri.clone(),
+            flag_a: true,
+            flag_b: false,
+            expires_at: None,
+            created_at: now,
+        };
+        let mut events = vec![crate::accounts::relationship_event(target.id, actor.id)];
+        if target.locked {
+            if tx.insert_relation(Relation::FollowRequest, &row).await? {
+                events.extend(
+                    self.notify(&mut tx, target.id, actor.id, "follow_request", None, now)
+                        .await?,
+                );
+            }
+        } else {
+            if tx.insert_relation(Relation::Follow, &row).await? {
+                tx.bump_account_counter(actor.id, AccountCounter::Following, 1)
+                    .await?;
+                tx.bump_account_counter(target.id, AccountCounter::Followers, 1)
+                    .await?;
+                events.extend(
+                    self.notify(&mut tx, target.id, actor.id, "follow", None, now)
+                        .await?,
+                );
+            }
+            // Already following (a re-sent Follow with a new id): accept again, so
+            // the other side's state converges.
+            self.answer_remote_follow(&mut tx, target, actor, &a.uri, true, now)
+                .await?;
+        }
+        let last = tx.append_events(&events, now).await?;
+        tx.commit().await?;
+        self.published(last);
+        self.accounts_changed(&[actor.id, target.id]);
+        Ok(Outcome {
+            status: None,
+            changed: true,
+        })
+    }
+
+    /// Queues our Accept or Reject of a remote follow.
+    async fn answer_remote_follow(
+        &self,
+        tx: &mut WriteTx,
+        target: &AccountRow,
+        follower: &AccountRow,
+        follow_uri: &str,
+        accept: bool,
+        now: i64,
+    ) -> Result<()> {
+        let verb = if accept { Verb::Accept } else { Verb::Reject };
+        let object = json!({"id": follow_uri, "type": "Follow", "actor": follower.uri, "object": target.uri});
+        let id = format!(
+            "{}#{}/{}",
+            target.uri,
+            verb.as_str().to_lowercase(),
+            self.new_id()
+        );
+        let to = vec![follower.uri.clone()];
+        self.record_activity(tx, target, verb, &id, object, &to, &[], now)
+            .await
+    }
+
+    /// `Undo(Follow)` from a remote follower: the follow (or request) is gone.
+    pub async fn remote_undo_follow(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+        target: &AccountRow,
+    ) -> Result<Outcome> {
+        let now = sluice_model::id::now_millis();
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        let mut changed = false;
+        if tx
+            .delete_relation(Relation::Follow, actor.id, target.id)
+            .await?
+            .is_some()
+        {
+            tx.bump_account_counter(actor.id, AccountCounter::Following, -1)
+                .await?;
+            tx.bump_account_counter(target.id, AccountCounter::Followers, -1)
+                .await?;
+            changed = true;
+        } else if tx
+            .delete_relation(Relation::FollowRequest, actor.id, target.id)
+            .await?
+            .is_some()
+        {
+            tx.delete_notifications_about(actor.id, "follow_request", None, target.id)
+                .await?;
+            changed = true;
+        }
+        let events = if changed {
+            vec![crate::accounts::relationship_event(target.id, actor.id)]
+        } else {
+            vec![]
+        };
+        let last = tx.append_events(&events, now).await?;
+        tx.commit().await?;
+        self.published(last);
+        self.accounts_changed(&[actor.id, target.id]);
+        Ok(Outcome {
+            status: None,
+            changed,
+        })
+    }
+
+    /// `Accept(Follow)` or `Reject(Follow)` from a remote account that `follower` (one
+    /// of ours) asked to follow.
+    pub async fn remote_follow_answered(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+        follower: &AccountRow,
+        accepted: bool,
+    ) -> Result<Outcome> {
+        let now = sluice_model::id::now_millis();
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        let request = tx
+            .delete_relation(Relation::FollowRequest, follower.id, actor.id)
+            .await?;
+        let mut changed = request.is_some();
+        if accepted && let Some(uri) = request {
+            let row = NewRelation {
+                id: self.new_id(),
+                account_id: follower.id,
+                target_account_id: actor.id,
+                uri,
+                flag_a: true,
+                flag_b: false,
+                expires_at: None,
+                created_at: now,
+            };
+            if tx.insert_relation(Relation::Follow, &row).await? {
+                tx.bump_account_counter(follower.id, AccountCounter::Following, 1)
+                    .await?;
+                tx.bump_account_counter(actor.id, AccountCounter::Followers, 1)
+                    .await?;
+            }
+        } else if !accepted
+            && tx
+                .delete_relation(Relation::Follow, follower.id, actor.id)
+                .await?
+                .is_some()
+        {
+            // A Reject of an established follow removes it (Mastodon does the same).
+            tx.bump_account_counter(follower.id, AccountCounter::Following, -1)
+                .await?;
+            tx.bump_account_counter(actor.id, AccountCounter::Followers, -1)
+                .await?;
+            changed = true;
+        }
+        let events = if changed {
+            vec![crate::accounts::relationship_event(follower.id, actor.id)]
+        } else {
+            vec![]
+        };
+        let last = tx.append_events(&events, now).await?;
+        tx.commit().await?;
+        self.published(last);
+        self.accounts_changed(&[actor.id, follower.id]);
+        Ok(Outcome {
+            status: None,
+            changed,
+        })
+    }
+
+    /// `Create` of a remote post. Replies attach to the post they answer when we have
+    /// it; mentioned local accounts are notified.
+    pub async fn remote_create_note(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+        n: &RemoteNote,
+    ) -> Result<Outcome> {
+        if let Some(existing) = self.store.status_by_uri(&n.uri).await? {
+            return Ok(Outcome {
+                status: Some(existing.id),
+                changed: false,
+            });
+        }
+        // Deleted here before (a Create delivered after its Delete): it stays deleted.
+        if self.store.is_tombstoned(&n.uri).await? {
+            return self.remote_record(actor, a).await;
+        }
+        let parent = match &n.in_reply_to {
+            Some(uri) => self.store.status_by_uri(uri).await?,
+            None => None,
+        };
+        let mut mentioned: Vec<AccountRow> = Vec::new();
+        for uri in n.mentions.iter().take(crate::pipeline::MAX_MENTIONS) {
+            if let Some(acc) = self.store.account_by_uri(uri).await? {
+                mentioned.push(acc);
+            }
+        }
+        let visibility = visibility_of(&n.to, &n.cc, &actor.followers_url);
+        let now = sluice_model::id::now_millis();
+        // Time-sortable id from the post's own date (not in the future), so a late
+        // delivery still sorts where it belongs.
+        let created = n.published.clamp(0, now);
+        let id = self.ids.backdated(created);
+        let status = StatusRow {
+            id,
+            uri: n.uri.clone(),
+            url: if n.url.is_empty() {
+                n.uri.clone()
+            } else {
+                n.url.clone()
+            },
+            account_id: actor.id,
+            in_reply_to_id: parent.as_ref().map(|p| p.id),
+            in_reply_to_account_id: parent.as_ref().map(|p| p.account_id),
+            reblog_of_id: None,
+            thread_id: parent.as_ref().map(|p| p.thread_id).unwrap_or(id),
+            object_type: if n.object_type.is_empty() {
+                "Note".into()
+            } else {
+                n.object_type.clone()
+            },
+            content: n.content.clone(),
+            source_text: String::new(),
+            spoiler_text: n.summary.clone(),
+            sensitive: n.sensitive || !n.summary.is_empty(),
+            visibility: visibility.as_str().into(),
+            language: n.language.clone(),
+            local: false,
+            application_id: None,
+            replies_count: 0,
+            reblogs_count: 0,
+            favourites_count: 0,
+            created_at: created,
+            edited_at: n.updated.filter(|u| *u > n.published),
+            updated_at: n.updated.unwrap_or(created),
+        };
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        tx.insert_status(&status).await?;
+        let mention_ids: Vec<Id> = mentioned.iter().map(|m| m.id).collect();
+        tx.set_mentions(id, &mention_ids).await?;
+        let tags: Vec<String> = n
+            .tags
+            .iter()
+            .take(crate::pipeline::MAX_TAGS)
+            .cloned()
+            .collect();
+        tx.set_tags(id, &tags, &|| self.new_id(), now).await?;
+        tx.bump_account_counter(actor.id, AccountCounter::Statuses, 1)
+            .await?;
+        tx.touch_last_status_at(actor.id, created).await?;
+        if let Some(p) = &parent {
+            tx.bump_status_counter(p.id, sluice_store::StatusCounter::Replies, 1)
+                .await?;
+        }
+        let mut events = vec![status_event("update", &status, &tags, &mention_ids)];
+        for m in &mentioned {
+            if m.is_local() {
+                events.extend(
+                    self.notify(&mut tx, m.id, actor.id, "mention", Some(id), now)
+                        .await?,
+                );
+            }
+        }
+        let last = tx.append_events(&events, now).await?;
+        tx.commit().await?;
+        self.published(last);
+        self.accounts_changed(&[actor.id]);
+        Ok(Outcome {
+            status: Some(id),
+            changed: true,
+        })
+    }
+
+    /// `Delete` of a remote object: the post goes if `actor` wrote it.
+    pub async fn remote_delete_note(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+        object_uri: &str,
+    ) -> Result<Outcome> {
+        let Some(status) = self.store.status_by_uri(object_uri).await? else {
+            // A Delete arriving before its Create: remember it (when the id is the
+            // actor's own), so the late Create is not stored.
+            let now = sluice_model::id::now_millis();
+            let mut tx = self.store.begin().await?;
+            if self.store_remote_activity(&mut tx, actor, a, now).await?
+                && same_host(object_uri, &actor.uri)
+            {
+                tx.insert_tombstone(object_uri, actor.id, now).await?;
+            }
+            tx.commit().await?;
+            return Ok(Outcome::default());
+        };
+        if status.account_id != actor.id {
+            return Err(EngineError::Forbidden(
+                "only the author may delete a post".into(),
+            ));
+        }
+        let now = sluice_model::id::now_millis();
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        let events = self
+            .delete_status_rows(&mut tx, actor, &status, now)
+            .await?;
+        let last = tx.append_events(&events, now).await?;
+        tx.commit().await?;
+        self.published(last);
+        self.accounts_changed(&[actor.id]);
+        Ok(Outcome {
+            status: Some(status.id),
+            changed: true,
+        })
+    }
+
+    /// Any other activity (or one about something we do not have): stored, so a
+    /// repeat is recognized and the admin can see it, and otherwise ignored.
+    pub async fn remote_record(&self, actor: &AccountRow, a: &RemoteActivity) -> Result<Outcome> {
+        let now = sluice_model::id::now_millis();
+        let mut tx = self.store.begin().await?;
+        let stored = self.store_remote_activity(&mut tx, actor, a, now).await?;
+        tx.commit().await?;
+        Ok(Outcome {
+            status: None,
+            changed: stored,
+        })
+    }
+
+    /// `Like` of a post we have.
+    pub async fn remote_like(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+        status_uri: &str,
+    ) -> Result<Outcome> {
+        let Some(status) = self.store.status_by_uri(status_uri).await? else {
+            return self.remote_record(actor, a).await;
+        };
+        let now = sluice_model::id::now_millis();
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        let mut events = Vec::new();
+        if tx
+            .insert_saved(
+                sluice_store::Saved::Favourites,
+                self.new_id(),
+                actor.id,
+                status.id,
+                &a.uri,
+                now,
+            )
+            .await?
+        {
+            tx.bump_status_counter(status.id, sluice_store::StatusCounter::Favourites, 1)
+                .await?;
+            if let Some(author) = self.store.account(status.account_id).await?
+                && author.is_local()
+            {
+                events.extend(
+                    self.notify(
+                        &mut tx,
+                        author.id,
+                        actor.id,
+                        "favourite",
+                        Some(status.id),
+                        now,
+                    )
+                    .await?,
+                );
+            }
+        }
+        let last = tx.append_events(&events, now).await?;
+        tx.commit().await?;
+        self.published(last);
+        Ok(Outcome {
+            status: Some(status.id),
+            changed: true,
+        })
+    }
+
+    /// `Undo(Like)`.
+    pub async fn remote_undo_like(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+        status_uri: &str,
+    ) -> Result<Outcome> {
+        let Some(status) = self.store.status_by_uri(status_uri).await? else {
+            return self.remote_record(actor, a).await;
+        };
+        let now = sluice_model::id::now_millis();
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        let removed = tx
+            .delete_saved(sluice_store::Saved::Favourites, actor.id, status.id)
+            .await?
+            .is_some();
+        if removed {
+            tx.bump_status_counter(status.id, sluice_store::StatusCounter::Favourites, -1)
+                .await?;
+            tx.delete_notifications_about(
+                actor.id,
+                "favourite",
+                Some(status.id),
+                status.account_id,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Outcome {
+            status: Some(status.id),
+            changed: removed,
+        })
+    }
+
+    /// `Announce` of a post we have: a reblog row, shown to the booster's followers.
+    pub async fn remote_announce(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+        status_uri: &str,
+        published: Option<i64>,
+    ) -> Result<Outcome> {
+        let Some(original) = self.store.status_by_uri(status_uri).await? else {
+            return self.remote_record(actor, a).await;
+        };
+        let vis = visibility_of(&a.to, &a.cc, &actor.followers_url);
+        let original_vis = Visibility::parse(&original.visibility).unwrap_or(Visibility::Direct);
+        if !original_vis.is_public_or_unlisted() || original.reblog_of_id.is_some() {
+            return self.remote_record(actor, a).await;
+        }
+        let now = sluice_model::id::now_millis();
+        let created = published.unwrap_or(now).clamp(0, now);
+        let id = self.ids.backdated(created);
+        let reblog = StatusRow {
+            id,
+            uri: a.uri.clone(),
+            url: a.uri.clone(),
+            account_id: actor.id,
+            in_reply_to_id: None,
+            in_reply_to_account_id: None,
+            reblog_of_id: Some(original.id),
+            thread_id: id,
+            object_type: "Announce".into(),
+            content: String::new(),
+            source_text: String::new(),
+            spoiler_text: String::new(),
+            sensitive: false,
+            visibility: vis.as_str().into(),
+            language: None,
+            local: false,
+            application_id: None,
+            replies_count: 0,
+            reblogs_count: 0,
+            favourites_count: 0,
+            created_at: created,
+            edited_at: None,
+            updated_at: created,
+        };
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        tx.insert_status(&reblog).await?;
+        tx.bump_status_counter(original.id, sluice_store::StatusCounter::Reblogs, 1)
+            .await?;
+        tx.bump_account_counter(actor.id, AccountCounter::Statuses, 1)
+            .await?;
+        let mut events = vec![status_event("update", &reblog, &[], &[])];
+        if let Some(author) = self.store.account(original.account_id).await?
+            && author.is_local()
+        {
+            events.extend(
+                self.notify(
+                    &mut tx,
+                    author.id,
+                    actor.id,
+                    "reblog",
+                    Some(original.id),
+                    now,
+                )
+                .await?,
+            );
+        }
+        let last = tx.append_events(&events, now).await?;
+        tx.commit().await?;
+        self.published(last);
+        self.accounts_changed(&[actor.id]);
+        Ok(Outcome {
+            status: Some(id),
+            changed: true,
+        })
+    }
+
+    /// `Undo(Announce)`: the reblog row (whose uri is the Announce's id) goes.
+    pub async fn remote_undo_announce(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+        announce_uri: &str,
+    ) -> Result<Outcome> {
+        let Some(reblog) = self
+            .store
+            .status_by_uri(announce_uri)
+            .await?
+            .filter(|s| s.account_id == actor.id && s.reblog_of_id.is_some())
+        else {
+            return self.remote_record(actor, a).await;
+        };
+        let now = sluice_model::id::now_millis();
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        tx.delete_status(reblog.id).await?;
+        tx.bump_account_counter(actor.id, AccountCounter::Statuses, -1)
+            .await?;
+        if let Some(orig) = reblog.reblog_of_id {
+            tx.bump_status_counter(orig, sluice_store::StatusCounter::Reblogs, -1)
+                .await?;
+        }
+        let events = vec![sluice_store::NewEvent {
+            kind: "delete".into(),
+            account_id: Some(actor.id),
+            object_id: Some(reblog.id),
+            data: json!({"visibility": reblog.visibility, "reblog_of": reblog.reblog_of_id})
+                .to_string(),
+            ..Default::default()
+        }];
+        let last = tx.append_events(&events, now).await?;
+        tx.commit().await?;
+        self.published(last);
+        self.accounts_changed(&[actor.id]);
+        Ok(Outcome {
+            status: Some(reblog.id),
+            changed: true,
+        })
+    }
+
+    /// `Update` of a remote post: applied when it is newer than what we have (the
+    /// newest `updated` wins, so deliveries arriving out of order converge).
+    pub async fn remote_update_note(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+        n: &RemoteNote,
+    ) -> Result<Outcome> {
+        let Some(old) = self
+            .store
+            .status_by_uri(&n.uri)
+            .await?
+            .filter(|s| s.account_id == actor.id && s.reblog_of_id.is_none())
+        else {
+            return self.remote_record(actor, a).await;
+        };
+        let updated = n.updated.unwrap_or(n.published);
+        if updated <= old.updated_at {
+            return self.remote_record(actor, a).await;
+        }
+        let now = sluice_model::id::now_millis();
+        let mut new = old.clone();
+        new.content = n.content.clone();
+        new.spoiler_text = n.summary.clone();
+        new.sensitive = n.sensitive || !n.summary.is_empty();
+        new.language = n.language.clone().or(old.language.clone());
+        new.edited_at = Some(updated);
+        new.updated_at = updated;
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        if old.edited_at.is_none() {
+            tx.insert_edit(&sluice_store::EditRow {
+                id: self.ids.next_at(old.created_at),
+                status_id: old.id,
+                content: old.content.clone(),
+                source_text: String::new(),
+                spoiler_text: old.spoiler_text.clone(),
+                sensitive: old.sensitive,
+                created_at: old.created_at,
+            })
+            .await?;
+        }
+        tx.insert_edit(&sluice_store::EditRow {
+            id: self.ids.next_at(updated.clamp(0, now)),
+            status_id: old.id,
+            content: new.content.clone(),
+            source_text: String::new(),
+            spoiler_text: new.spoiler_text.clone(),
+            sensitive: new.sensitive,
+            created_at: updated,
+        })
+        .await?;
+        tx.update_status_content(&new).await?;
+        let tags: Vec<String> = n
+            .tags
+            .iter()
+            .take(crate::pipeline::MAX_TAGS)
+            .cloned()
+            .collect();
+        tx.set_tags(old.id, &tags, &|| self.new_id(), now).await?;
+        let events = vec![status_event("status.update", &new, &tags, &[])];
+        let last = tx.append_events(&events, now).await?;
+        tx.commit().await?;
+        self.published(last);
+        Ok(Outcome {
+            status: Some(old.id),
+            changed: true,
+        })
+    }
+
+    /// `Block` of one of ours by a remote actor: follows between them end, and the
+    /// block is recorded, so our user does not see the blocker (implicitly muted) and
+    /// the blocker gets nothing of our user's.
+    pub async fn remote_block(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+        target: &AccountRow,
+        undo: bool,
+    ) -> Result<Outcome> {
+        let now = sluice_model::id::now_millis();
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        if undo {
+            tx.delete_relation(Relation::Block, actor.id, target.id)
+                .await?;
+        } else {
+            tx.insert_relation(
+                Relation::Block,
+                &NewRelation {
+                    id: self.new_id(),
+                    account_id: actor.id,
+                    target_account_id: target.id,
+                    uri: a.uri.clone(),
+                    flag_a: false,
+                    flag_b: false,
+                    expires_at: None,
+                    created_at: now,
+                },
+            )
+            .await?;
+            for (from, to) in [(actor.id, target.id), (target.id, actor.id)] {
+                if tx
+                    .delete_relation(Relation::Follow, from, to)
+                    .await?
+                    .is_some()
+                {
+                    tx.bump_account_counter(from, AccountCounter::Following, -1)
+                        .await?;
+                    tx.bump_account_counter(to, AccountCounter::Followers, -1)
+                        .await?;
+                }
+                tx.delete_relation(Relation::FollowRequest, from, to)
+                    .await?;
+            }
+        }
+        let events = vec![crate::accounts::relationship_event(target.id, actor.id)];
+        let last = tx.append_events(&events, now).await?;
+        tx.commit().await?;
+        self.published(last);
+        self.accounts_changed(&[actor.id, target.id]);
+        Ok(Outcome {
+            status: None,
+            changed: true,
+        })
+    }
+
+    /// `Flag`: a report about one of ours (and some of their posts), kept for the admin.
+    pub async fn remote_flag(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+        target: &AccountRow,
+        status_uris: &[String],
+        comment: &str,
+    ) -> Result<Outcome> {
+        let mut status_ids = Vec::new();
+        for uri in status_uris.iter().take(100) {
+            if let Some(s) = self.store.status_by_uri(uri).await?
+                && s.account_id == target.id
+            {
+                status_ids.push(s.id.to_string());
+            }
+        }
+        let now = sluice_model::id::now_millis();
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        tx.insert_report(
+            self.new_id(),
+            &a.uri,
+            actor.id,
+            target.id,
+            &serde_json::to_string(&status_ids).unwrap_or_else(|_| "[]".into()),
+            comment,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Outcome {
+            status: None,
+            changed: true,
+        })
+    }
+
+    /// `Delete` of the actor itself: the account is removed from view (suspended) and
+    /// its follows end.
+    pub async fn remote_delete_actor(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+    ) -> Result<Outcome> {
+        let now = sluice_model::id::now_millis();
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        let touched = tx.remove_remote_account(actor.id, now).await?;
+        tx.commit().await?;
+        self.accounts_changed(&touched);
+        Ok(Outcome {
+            status: None,
+            changed: true,
+        })
+    }
+
+    /// `Move` of `actor` to `target`, which names `actor` in its `alsoKnownAs` (the
+    /// caller checked, with a fresh copy of the target): our followers of `actor` follow
+    /// `target` instead, at most [`MAX_MOVED_FOLLOWERS`] of them.
+    pub async fn remote_move(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+        target: &AccountRow,
+    ) -> Result<Outcome> {
+        let followers = self
+            .store
+            .local_followers_of(actor.id, MAX_MOVED_FOLLOWERS)
+            .await?;
+        let now = sluice_model::id::now_millis();
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        tx.set_moved_to(actor.id, target.id).await?;
+        tx.commit().await?;
+        self.accounts_changed(&[actor.id]);
+        for f in followers {
+            if self.store.blocked_either_way(f, target.id).await? {
+                continue;
+            }
+            self.submit(
+                f,
+                crate::pipeline::Activity::Follow {
+                    target: target.id,
+                    reblogs: None,
+                    notify: None,
+                },
+            )
+            .await?;
+            self.submit(
+                f,
+                crate::pipeline::Activity::UndoFollow { target: actor.id },
+            )
+            .await?;
+        }
+        Ok(Outcome {
+            status: None,
+            changed: true,
+        })
+    }
+}
+
+/// Local followers moved to the new account by one `Move`, at most.
+pub const MAX_MOVED_FOLLOWERS: i64 = 10_000;
+
+/// Whether two IRIs are on the same host (scheme, host and port).
+fn same_host(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
