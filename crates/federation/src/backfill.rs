@@ -1,0 +1,148 @@
+//! Thread backfill: a reply arrives whose parent we do not have, so the parent (and
+//! its parents) are fetched and stored, so the conversation reads whole.
+//!
+//! Bounded inside the work, not only between steps: at most [`MAX_DEPTH`] ancestors,
+//! at most [`MAX_ITEMS`] fetches, and a [`DEADLINE`] checked before each fetch. A
+//! thread deeper than that is shown from where the walk stopped.
+
+use std::time::{Duration, Instant};
+
+use sluice_engine::remote::RemoteActivity;
+use url::Url;
+
+use crate::document::{self, Document, same_origin};
+use crate::inbox::{InboxError, remote_note};
+use crate::service::Federation;
+
+/// Ancestors fetched above a reply, at most.
+pub const MAX_DEPTH: usize = 16;
+/// Documents fetched by one backfill (ancestors and their authors), at most.
+pub const MAX_ITEMS: usize = 32;
+/// How long one backfill may take in all.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// Budget of one backfill, checked before every fetch.
+pub struct Budget {
+    depth: usize,
+    items: usize,
+    deadline: Instant,
+}
+
+impl Budget {
+    pub fn new() -> Self {
+        Budget {
+            depth: MAX_DEPTH,
+            items: MAX_ITEMS,
+            deadline: Instant::now() + DEADLINE,
+        }
+    }
+
+    /// Takes one fetch from the budget; false when it is spent.
+    fn take(&mut self) -> bool {
+        if self.items == 0 || Instant::now() >= self.deadline {
+            return false;
+        }
+        self.items -= 1;
+        true
+    }
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Federation {
+    /// Makes sure the post `uri` (the parent of something being stored) is stored,
+    /// fetching it and its ancestors within `budget`. Failures only end the walk: the
+    /// reply is stored anyway, unthreaded where the chain broke.
+    pub async fn backfill(&self, uri: &str, budget: &mut Budget) {
+        // Walk up first, collecting the missing chain; store it top down so every
+        // post finds its parent.
+        let mut chain = Vec::new();
+        let mut next = Some(uri.to_string());
+        while let Some(uri) = next.take() {
+            if budget.depth == 0 || chain.len() >= MAX_DEPTH {
+                break;
+            }
+            match self.engine.store.status_by_uri(&uri).await {
+                Ok(Some(_)) => break,
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::debug!(%uri, error = %e, "backfill stopped");
+                    break;
+                }
+            }
+            if self.is_local_uri(&uri) || !budget.take() {
+                break;
+            }
+            budget.depth -= 1;
+            match self.fetch_post(&uri).await {
+                Ok(Some((author, object))) => {
+                    next = object.in_reply_to.clone();
+                    chain.push((author, object));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(%uri, error = %e, "backfill fetch failed");
+                    break;
+                }
+            }
+        }
+        for (author, object) in chain.into_iter().rev() {
+            let Some(note) = remote_note(&author, &object) else {
+                continue;
+            };
+            let record = RemoteActivity {
+                uri: format!("{}#fetched", object.id),
+                kind: "Create".into(),
+                object_uri: object.id.clone(),
+                to: object.audience.to.clone(),
+                cc: object.audience.cc.clone(),
+                json: String::new(),
+            };
+            if let Err(e) = self
+                .engine
+                .remote_create_note(&author, &record, &note)
+                .await
+            {
+                tracing::debug!(uri = %object.id, error = %e, "backfilled post not stored");
+            }
+        }
+    }
+
+    fn is_local_uri(&self, uri: &str) -> bool {
+        uri.starts_with(&format!("{}/", self.engine.urls.base()))
+    }
+
+    /// Fetches a post and its author (the author counts against no budget: it is
+    /// usually known, and fetched at most once per post).
+    async fn fetch_post(
+        &self,
+        uri: &str,
+    ) -> Result<Option<(sluice_store::AccountRow, document::Object)>, InboxError> {
+        let url = Url::parse(uri).map_err(|_| InboxError::BadRequest("not a URL".into()))?;
+        let fetched = self
+            .get_json(&url, false)
+            .await
+            .map_err(|e| crate::inbox::fetch_failed(uri, &e))?;
+        let doc = document::parse(fetched.bytes())
+            .map_err(|e| InboxError::BadRequest(format!("{uri}: {e}")))?;
+        let Document::Object(object) = doc else {
+            return Ok(None);
+        };
+        // The document must be what it says: its id on the host it came from.
+        if !same_origin(&object.id, fetched.url.as_str()) {
+            return Ok(None);
+        }
+        let Some(author_uri) = object.attributed_to.clone() else {
+            return Ok(None);
+        };
+        if !same_origin(&author_uri, &object.id) {
+            return Ok(None);
+        }
+        let author = self.resolve_actor(&author_uri, false).await?;
+        Ok(Some((author, object)))
+    }
+}

@@ -1,0 +1,874 @@
+//! The inbox: verify who sent an activity, answer quickly, apply it on a bounded queue.
+//!
+//! A POST to `/inbox` or `/users/:name/inbox` is checked in the request: HTTP
+//! signature (cavage or RFC 9421), digest, date window; the signing key is looked up,
+//! or its actor fetched, and fetched again once if verification fails (key rotation);
+//! the key's owner must be the activity's actor, or on the same origin. Then the
+//! activity is parsed and put on a bounded queue, and the answer is `202 Accepted`.
+//! When the queue is full the answer is `503` with `Retry-After`: the sender keeps it
+//! and retries, nothing grows without bound.
+//!
+//! The queue is a table (`inbox_queue`), written before the 202: an accepted activity
+//! is applied even if the process stops first. Processors (bounded concurrency) claim
+//! rows with a lease and apply them through the engine's remote functions, which are
+//! idempotent by activity id.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use sluice_engine::remote::{RemoteActivity, RemoteNote};
+use sluice_engine::{Engine, EngineError};
+use sluice_model::content::sanitize_html;
+use sluice_store::{AccountRow, Id, InboxRow, KeyRow, RemoteActor};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use url::Url;
+
+use crate::document::{self, ActivityKind, Actor, Document, Object, ObjectKind, same_origin};
+use crate::keys::PublicKey;
+use crate::service::Federation;
+use crate::signatures::{TargetScheme, VerifyLimits, parse_request};
+
+/// Largest inbox body accepted (the parser's own cap is the same).
+pub const MAX_INBOX_BODY: usize = 1024 * 1024;
+/// Activities accepted but not yet applied, at most (then 503).
+pub const INBOX_QUEUE: usize = 1_000;
+/// Activities applied at once.
+pub const INBOX_CONCURRENCY: usize = 8;
+/// What a full queue tells the sender to wait.
+pub const INBOX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// Why an inbox POST was refused; `status()` is the HTTP answer.
+#[derive(Debug, thiserror::Error)]
+pub enum InboxError {
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the activity is larger than {MAX_INBOX_BODY} bytes")]
+    TooLarge,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the inbox is busy, retry later")]
+    Busy,
+    /// Something we needed (a key, an actor) could not be fetched for now: the sender
+    /// (or our own queue) tries again later.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl InboxError {
+    pub fn status(&self) -> u16 {
+        match self {
+            InboxError::Unauthorized(_) => 401,
+            InboxError::BadRequest(_) => 400,
+            InboxError::TooLarge => 413,
+            InboxError::Forbidden(_) => 403,
+            InboxError::Busy | InboxError::Unavailable(_) => 503,
+            InboxError::Internal(_) => 500,
+        }
+    }
+}
+
+impl From<EngineError> for InboxError {
+    fn from(e: EngineError) -> Self {
+        InboxError::Internal(e.to_string())
+    }
+}
+
+impl From<sluice_store::StoreError> for InboxError {
+    fn from(e: sluice_store::StoreError) -> Self {
+        InboxError::Internal(e.to_string())
+    }
+}
+
+/// Attempts at applying one inbox activity before it is dropped (logged).
+pub const INBOX_MAX_ATTEMPTS: i64 = 5;
+/// How long a processor holds a claimed inbox activity; it must outlast the fetches
+/// applying it may make (each bounded by the fetcher's deadline).
+const INBOX_LEASE: Duration = Duration::from_secs(120);
+/// How often idle processors look at the queue (they are also woken by each receipt).
+const INBOX_IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// Runs the inbox processors until `shutdown` turns true: claim queued activities (at
+/// most [`INBOX_CONCURRENCY`] at once), apply them, remove them; a failure is retried
+/// with backoff, up to [`INBOX_MAX_ATTEMPTS`]. Applying in flight is finished on
+/// shutdown; anything still queued is applied by the next process.
+///
+/// The rows finished since the last claim are removed in the next claim's
+/// transaction (one short write transaction per activity instead of two). A row
+/// applied but not yet removed when the process stops is claimed again by the next
+/// one, and applying it again changes nothing (idempotent by activity id). Claims are
+/// not held back to make bigger batches: activities that arrive one after the other
+/// are applied in that order (a post applied after a newer one gets the newer id, so
+/// it would show above it in timelines).
+pub async fn run_processors(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
+    // Each task ends with the id of its row when the row should leave the queue.
+    let mut tasks: JoinSet<Option<Id>> = JoinSet::new();
+    let mut done: Vec<Id> = Vec::new();
+    let mut removed_since_vacuum = 0;
+    let mut vacuum: Option<tokio::task::JoinHandle<()>> = None;
+    loop {
+        while let Some(r) = tasks.try_join_next() {
+            done.extend(r.ok().flatten());
+        }
+        if *shutdown.borrow() {
+            break;
+        }
+        let free = INBOX_CONCURRENCY.saturating_sub(tasks.len());
+        let mut got = false;
+        if free > 0 {
+            match claim(&fed, &done, free as i64).await {
+                Ok(rows) => {
+                    removed_since_vacuum += done.len();
+                    done.clear();
+                    got = !rows.is_empty();
+                    for row in rows {
+                        let fed = fed.clone();
+                        tasks.spawn(async move { process(&fed, row).await });
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "claiming inbox activities failed"),
+            }
+        }
+        if removed_since_vacuum >= INBOX_VACUUM_EVERY
+            && vacuum.as_ref().is_none_or(|v| v.is_finished())
+        {
+            removed_since_vacuum = 0;
+            let fed = fed.clone();
+            vacuum = Some(tokio::spawn(async move {
+                if let Err(e) = fed.engine.store.vacuum_inbox_queue().await {
+                    tracing::warn!(error = %e, "vacuuming the inbox queue failed");
+                }
+            }));
+        }
+        if got && tasks.len() < INBOX_CONCURRENCY {
+            continue;
+        }
+        tokio::select! {
+            _ = shutdown.changed() => {}
+            _ = fed.inbox_wake.notified() => {}
+            Some(r) = tasks.join_next(), if !tasks.is_empty() => done.extend(r.ok().flatten()),
+            _ = tokio::time::sleep(INBOX_IDLE_POLL) => {}
+        }
+    }
+    while let Some(r) = tasks.join_next().await {
+        done.extend(r.ok().flatten());
+    }
+    if let Err(e) = claim(&fed, &done, 0).await {
+        tracing::warn!(error = %e, "removing applied inbox activities failed");
+    }
+}
+
+/// Rows removed from the queue between two vacuums of it (PostgreSQL; see
+/// `Store::vacuum_inbox_queue`): about every two seconds under full load.
+const INBOX_VACUUM_EVERY: usize = 2_000;
+
+/// Removes the `done` rows and claims up to `limit` more, in one transaction.
+async fn claim(fed: &Federation, done: &[Id], limit: i64) -> Result<Vec<InboxRow>, InboxError> {
+    if done.is_empty() && limit == 0 {
+        return Ok(Vec::new());
+    }
+    let now = sluice_model::id::now_millis();
+    let mut tx = fed.engine.store.begin().await?;
+    tx.inbox_done_many(done).await?;
+    let rows = if limit > 0 {
+        tx.claim_inbox(now, INBOX_LEASE.as_millis() as i64, limit)
+            .await?
+    } else {
+        Vec::new()
+    };
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// Applies one claimed row. Returns its id when it should leave the queue (applied,
+/// or given up); a failure to retry is rescheduled here.
+async fn process(fed: &Federation, row: InboxRow) -> Option<Id> {
+    let result = async {
+        let actor = fed
+            .engine
+            .store
+            .account(row.actor_id)
+            .await?
+            .ok_or_else(|| InboxError::Internal("the sender's account is gone".into()))?;
+        let document = document::parse(row.json.as_bytes())
+            .map_err(|e| InboxError::BadRequest(e.to_string()))?;
+        apply(fed, &actor, &document, &row.json).await
+    }
+    .await;
+    let e = match result {
+        Ok(()) => return Some(row.id),
+        Err(e) => e,
+    };
+    if row.attempts >= INBOX_MAX_ATTEMPTS || e.status() < 500 {
+        tracing::info!(activity = %row.activity_uri, error = %e, "inbox activity dropped");
+        return Some(row.id);
+    }
+    let now = sluice_model::id::now_millis();
+    let wait = crate::delivery::backoff(row.attempts, row.id as u64)
+        .mul_f64(fed.settings.backoff_scale.clamp(0.0, 1.0e3));
+    let outcome = async {
+        let mut tx = fed.engine.store.begin().await?;
+        tx.inbox_retry(row.id, now + wait.as_millis() as i64, &e.to_string())
+            .await?;
+        tx.commit().await?;
+        Ok::<(), InboxError>(())
+    }
+    .await;
+    if let Err(e) = outcome {
+        tracing::warn!(error = %e, "recording an inbox result failed");
+    }
+    None
+}
+
+impl Federation {
+    /// Verifies and queues an inbox POST. `path_and_query` is the request target as
+    /// received.
+    pub async fn receive(
+        self: &Arc<Self>,
+        path_and_query: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(), InboxError> {
+        if body.len() > MAX_INBOX_BODY {
+            return Err(InboxError::TooLarge);
+        }
+        // A full queue is refused before any other work (where that check is cheap:
+        // see `Store::inbox_full`). Under overload most requests are refused, and a
+        // refusal that first verified the signature and looked up the key, the actor
+        // and the activity took the CPU and the database from the processors that make
+        // room (SQLite, twice the load offered: 600 stored per second instead of 790;
+        // docs/benchmarks.md, "Federation").
+        if self.engine.store.inbox_full(INBOX_QUEUE as i64).await? {
+            return Err(InboxError::Busy);
+        }
+        let limits = VerifyLimits {
+            target_scheme: if self.engine.urls.base().starts_with("http://") {
+                TargetScheme::Http
+            } else {
+                TargetScheme::Https
+            },
+            ..VerifyLimits::default()
+        };
+        let pending = parse_request(
+            &Method::POST,
+            path_and_query,
+            headers,
+            Some(body),
+            SystemTime::now(),
+            &limits,
+        )
+        .map_err(|e| match e.status() {
+            400 => InboxError::BadRequest(e.message()),
+            _ => InboxError::Unauthorized(e.message()),
+        })?;
+        let doc = document::parse(body).map_err(|e| InboxError::BadRequest(e.to_string()))?;
+        let Some(activity) = doc.as_activity() else {
+            return Err(InboxError::BadRequest("not an activity".into()));
+        };
+        let actor_uri = activity
+            .actor
+            .as_ref()
+            .and_then(|r| r.id())
+            .ok_or_else(|| InboxError::BadRequest("the activity has no actor".into()))?
+            .to_string();
+        if self.is_suspended(&actor_uri).await? {
+            // Accepted and dropped, as Mastodon does: the sender need not retry.
+            return Ok(());
+        }
+        let key = self.verified_key(&pending).await?;
+        let signer = self
+            .engine
+            .store
+            .account(key.account_id)
+            .await?
+            .ok_or_else(|| InboxError::Unauthorized("the key's owner is unknown".into()))?;
+        let actor = if signer.uri == actor_uri {
+            signer
+        } else if same_origin(&signer.uri, &actor_uri) {
+            self.resolve_actor(&actor_uri, false).await?
+        } else {
+            return Err(InboxError::Unauthorized(
+                "the signing key does not belong to the activity's actor".into(),
+            ));
+        };
+        // Idempotent: a repeat of a stored activity is accepted and ignored.
+        if let Some(id) = doc.id()
+            && self.engine.store.activity_exists(id).await?
+        {
+            return Ok(());
+        }
+        let now = sluice_model::id::now_millis();
+        let queued = self
+            .engine
+            .store
+            .enqueue_inbox(
+                self.engine.ids.next_at(now),
+                actor.id,
+                doc.id().unwrap_or_default(),
+                &String::from_utf8_lossy(body),
+                now,
+                INBOX_QUEUE as i64,
+            )
+            .await?;
+        if !queued {
+            return Err(InboxError::Busy);
+        }
+        self.inbox_wake.notify_one();
+        Ok(())
+    }
+
+    /// The key that made `pending`'s signature, after checking it: looked up, or
+    /// fetched with its actor when unknown; fetched again once when a stored key does
+    /// not verify (the actor may have rotated it).
+    pub(crate) async fn verified_key(
+        &self,
+        pending: &crate::signatures::PendingSignature,
+    ) -> Result<KeyRow, InboxError> {
+        let key_id = pending.key_id();
+        let (key, fresh) = match self.engine.store.key(key_id).await? {
+            Some(k) => (k, false),
+            None => (self.fetch_key(key_id, false).await?, true),
+        };
+        if verify(pending, &key).is_ok() {
+            return Ok(key);
+        }
+        let refused = || InboxError::Unauthorized("the signature does not verify".into());
+        if fresh {
+            return Err(refused());
+        }
+        let key = self.fetch_key(key_id, true).await?;
+        verify(pending, &key).map_err(|_| refused())?;
+        Ok(key)
+    }
+
+    async fn is_suspended(&self, uri: &str) -> Result<bool, InboxError> {
+        let Some(host) = Url::parse(uri)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+        else {
+            return Ok(false);
+        };
+        Ok(self.engine.store.host_suspended(&host).await?)
+    }
+
+    /// Fetches the actor that owns `key_id` and stores it with its keys; returns the key.
+    async fn fetch_key(&self, key_id: &str, fresh: bool) -> Result<KeyRow, InboxError> {
+        let mut url = Url::parse(key_id)
+            .map_err(|_| InboxError::Unauthorized("the keyId is not a URL".into()))?;
+        url.set_fragment(None);
+        let account = self.resolve_actor(url.as_str(), fresh).await?;
+        self.engine
+            .store
+            .key(key_id)
+            .await?
+            .filter(|k| k.account_id == account.id)
+            .ok_or_else(|| {
+                InboxError::Unauthorized("the key's actor does not publish that key".into())
+            })
+    }
+
+    /// Fetches a remote actor document and stores (or refreshes) the account and its
+    /// keys. Known actors fetched within the last day are returned from the database
+    /// unless `fresh`.
+    pub async fn resolve_actor(&self, uri: &str, fresh: bool) -> Result<AccountRow, InboxError> {
+        if !fresh
+            && let Some(a) = self.engine.store.account_by_uri(uri).await?
+            && (a.is_local()
+                || a.fetched_at.is_some_and(|t| {
+                    sluice_model::id::now_millis() - t < ACTOR_REFRESH.as_millis() as i64
+                }))
+        {
+            return Ok(a);
+        }
+        let url = Url::parse(uri).map_err(|_| InboxError::BadRequest("not a URL".into()))?;
+        let fetched = self
+            .get_json(&url, fresh)
+            .await
+            .map_err(|e| fetch_failed(uri, &e))?;
+        let doc = document::parse(fetched.bytes())
+            .map_err(|e| InboxError::Unauthorized(format!("{uri}: {e}")))?;
+        let Some(actor) = doc.as_actor() else {
+            return Err(InboxError::Unauthorized(format!("{uri} is not an actor")));
+        };
+        if !same_origin(&actor.id, fetched.url.as_str()) {
+            return Err(InboxError::Unauthorized(format!(
+                "{uri}: the actor's id is on another host"
+            )));
+        }
+        self.store_actor(actor).await
+    }
+
+    async fn store_actor(&self, actor: &Actor) -> Result<AccountRow, InboxError> {
+        let remote = remote_actor(actor)
+            .ok_or_else(|| InboxError::BadRequest("the actor has no inbox or name".into()))?;
+        let now = sluice_model::id::now_millis();
+        let mut tx = self.engine.store.begin().await?;
+        let id = tx
+            .upsert_remote_actor(self.engine.ids.next(), &remote, now)
+            .await?;
+        for k in &actor.public_keys {
+            let (Some(key_id), Some(pem)) = (&k.id, &k.pem) else {
+                continue;
+            };
+            if k.owner.as_deref().is_some_and(|o| o != actor.id) {
+                continue;
+            }
+            tx.upsert_key(&KeyRow {
+                key_id: key_id.clone(),
+                account_id: id,
+                public_key_pem: pem.clone(),
+                private_key_pem: None,
+                created_at: now,
+                fetched_at: now,
+            })
+            .await?;
+        }
+        tx.commit().await?;
+        self.engine.forget_accounts(&[id]);
+        self.engine
+            .store
+            .account(id)
+            .await?
+            .ok_or_else(|| InboxError::Internal("the stored actor vanished".into()))
+    }
+
+    /// Finds `user@domain` through WebFinger and stores the actor it names.
+    pub async fn resolve_acct(&self, acct: &str) -> Result<AccountRow, InboxError> {
+        let acct = acct.trim().trim_start_matches('@');
+        let (user, domain) = acct
+            .rsplit_once('@')
+            .filter(|(u, d)| !u.is_empty() && !d.is_empty())
+            .ok_or_else(|| InboxError::BadRequest("expected user@domain".into()))?;
+        if let Some(a) = self.engine.store.account_by_acct(user, domain).await? {
+            return Ok(a);
+        }
+        let mut schemes = vec!["https"];
+        if self.settings.allow_http {
+            schemes.push("http");
+        }
+        let mut last = String::new();
+        for scheme in schemes {
+            let Ok(mut url) = Url::parse(&format!("{scheme}://{domain}/.well-known/webfinger"))
+            else {
+                return Err(InboxError::BadRequest("not a domain".into()));
+            };
+            url.query_pairs_mut()
+                .append_pair("resource", &format!("acct:{user}@{domain}"));
+            match self.get_json(&url, false).await {
+                Ok(f) => {
+                    let jrd: serde_json::Value = f
+                        .json()
+                        .map_err(|e| InboxError::BadRequest(format!("WebFinger: {e}")))?;
+                    let href = jrd["links"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|l| {
+                            l["rel"] == "self"
+                                && l["type"].as_str().is_some_and(|t| {
+                                    t.starts_with("application/activity+json")
+                                        || t.starts_with("application/ld+json")
+                                })
+                        })
+                        .and_then(|l| l["href"].as_str())
+                        .ok_or_else(|| InboxError::BadRequest("WebFinger names no actor".into()))?
+                        .to_string();
+                    return self.resolve_actor(&href, false).await;
+                }
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(InboxError::BadRequest(format!(
+            "WebFinger for {acct}: {last}"
+        )))
+    }
+}
+
+/// A failed fetch as an inbox error: a passing trouble (timeout, 5xx, 429, no
+/// connection) can be retried (503); anything else (404, 410, refused address, not
+/// JSON) cannot, and the activity that needed it is refused (401).
+pub(crate) fn fetch_failed(uri: &str, e: &crate::fetch::FetchError) -> InboxError {
+    let message = format!("fetching {uri}: {e}");
+    if e.is_retryable() {
+        InboxError::Unavailable(message)
+    } else {
+        InboxError::Unauthorized(message)
+    }
+}
+
+/// How long a fetched actor document is trusted before it is fetched again.
+pub const ACTOR_REFRESH: Duration = Duration::from_secs(24 * 3600);
+
+fn verify(pending: &crate::signatures::PendingSignature, key: &KeyRow) -> Result<(), String> {
+    let public = PublicKey::from_pem(&key.public_key_pem).map_err(|e| e.to_string())?;
+    pending.verify(&public).map_err(|e| e.message())
+}
+
+/// The account fields of a parsed actor; None when it cannot be an account (no inbox,
+/// no usable name).
+fn remote_actor(a: &Actor) -> Option<RemoteActor> {
+    let url = Url::parse(&a.id).ok()?;
+    let host = url.host_str()?.to_ascii_lowercase();
+    let domain = match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host,
+    };
+    let username = a
+        .preferred_username
+        .clone()
+        .filter(|u| !u.is_empty() && u.len() <= 100)
+        .or_else(|| {
+            url.path_segments()?
+                .next_back()
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        })?;
+    let inbox = a.inbox.clone()?;
+    let fields: Vec<serde_json::Value> = a
+        .fields
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "name": sluice_model::content::escape_html(&f.name),
+                "value": sanitize_html(&f.value),
+            })
+        })
+        .collect();
+    Some(RemoteActor {
+        uri: a.id.clone(),
+        username,
+        domain,
+        actor_type: a.kind.as_str().to_string(),
+        display_name: a.name.clone().unwrap_or_default(),
+        note: sanitize_html(a.summary.as_deref().unwrap_or_default()),
+        url: a.url.clone().unwrap_or_else(|| a.id.clone()),
+        inbox_url: inbox,
+        shared_inbox_url: a.shared_inbox.clone().unwrap_or_default(),
+        outbox_url: a.outbox.clone().unwrap_or_default(),
+        followers_url: a.followers.clone().unwrap_or_default(),
+        following_url: a.following.clone().unwrap_or_default(),
+        featured_url: a.featured.clone().unwrap_or_default(),
+        avatar_url: a.icon.as_ref().map(|i| i.url.clone()).unwrap_or_default(),
+        header_url: a.image.as_ref().map(|i| i.url.clone()).unwrap_or_default(),
+        locked: a.manually_approves_followers,
+        bot: a.is_bot(),
+        discoverable: a.discoverable.unwrap_or(false),
+        indexable: a.indexable.unwrap_or(false),
+        fields: serde_json::to_string(&fields).unwrap_or_else(|_| "[]".into()),
+        also_known_as: serde_json::to_string(&a.also_known_as).unwrap_or_else(|_| "[]".into()),
+        created_at: a
+            .published
+            .map(|t| t.0)
+            .unwrap_or_else(sluice_model::id::now_millis),
+    })
+}
+
+/// Applies one verified activity.
+async fn apply(
+    fed: &Federation,
+    actor: &AccountRow,
+    document: &Document,
+    json: &str,
+) -> Result<(), InboxError> {
+    let engine: &Engine = &fed.engine;
+    let Some(activity) = document.as_activity() else {
+        return Ok(());
+    };
+    let record = RemoteActivity {
+        uri: activity.id.clone().unwrap_or_default(),
+        kind: activity.type_name.clone(),
+        object_uri: activity.object_ids().next().unwrap_or_default().to_string(),
+        to: activity.audience.to.clone(),
+        cc: activity.audience.cc.clone(),
+        json: json.to_string(),
+    };
+    match activity.kind {
+        ActivityKind::Follow => match local_account(engine, &record.object_uri).await? {
+            Some(target) => {
+                engine.remote_follow(actor, &record, &target).await?;
+            }
+            None => {
+                engine.remote_record(actor, &record).await?;
+            }
+        },
+        ActivityKind::Undo => {
+            let Some(inner) = activity.object_activity() else {
+                // Only the id of what is undone: a Like or Announce we stored by id.
+                undo_by_id(engine, actor, &record).await?;
+                return Ok(());
+            };
+            let inner_object = inner.object_ids().next().unwrap_or_default().to_string();
+            match inner.kind {
+                ActivityKind::Follow => match local_account(engine, &inner_object).await? {
+                    Some(target) => {
+                        engine.remote_undo_follow(actor, &record, &target).await?;
+                    }
+                    None => {
+                        engine.remote_record(actor, &record).await?;
+                    }
+                },
+                ActivityKind::Like | ActivityKind::EmojiReact => {
+                    engine
+                        .remote_undo_like(actor, &record, &inner_object)
+                        .await?;
+                }
+                ActivityKind::Announce => {
+                    let id = inner.id.clone().unwrap_or_default();
+                    engine.remote_undo_announce(actor, &record, &id).await?;
+                }
+                ActivityKind::Block => match local_account(engine, &inner_object).await? {
+                    Some(target) => {
+                        engine.remote_block(actor, &record, &target, true).await?;
+                    }
+                    None => {
+                        engine.remote_record(actor, &record).await?;
+                    }
+                },
+                _ => {
+                    engine.remote_record(actor, &record).await?;
+                }
+            }
+        }
+        ActivityKind::Accept | ActivityKind::Reject => {
+            // The Follow it answers: embedded (actor = our follower), or only its id,
+            // which we minted as `<follower>#follows/<n>`.
+            let follower_uri = match activity.object_activity() {
+                Some(inner) => inner
+                    .actor
+                    .as_ref()
+                    .and_then(|r| r.id())
+                    .unwrap_or_default()
+                    .to_string(),
+                None => record
+                    .object_uri
+                    .split_once("#follows/")
+                    .map(|(a, _)| a.to_string())
+                    .unwrap_or_default(),
+            };
+            match local_account(engine, &follower_uri).await? {
+                Some(follower) => {
+                    engine
+                        .remote_follow_answered(
+                            actor,
+                            &record,
+                            &follower,
+                            activity.kind == ActivityKind::Accept,
+                        )
+                        .await?;
+                }
+                None => {
+                    engine.remote_record(actor, &record).await?;
+                }
+            }
+        }
+        ActivityKind::Create => {
+            match activity
+                .embedded_object()
+                .and_then(Document::as_object)
+                .and_then(|o| remote_note(actor, o))
+            {
+                Some(note) => {
+                    // A reply to a post we do not have: fetch the thread above it first.
+                    if let Some(parent) = &note.in_reply_to {
+                        fed.backfill(parent, &mut crate::backfill::Budget::new())
+                            .await;
+                    }
+                    engine.remote_create_note(actor, &record, &note).await?;
+                }
+                None => {
+                    engine.remote_record(actor, &record).await?;
+                }
+            }
+        }
+        ActivityKind::Update => match activity.embedded_object() {
+            Some(Document::Actor(a)) if a.id == actor.uri => {
+                fed.store_actor(a).await?;
+                engine.remote_record(actor, &record).await?;
+            }
+            Some(Document::Object(o)) => match remote_note(actor, o) {
+                Some(note) => {
+                    engine.remote_update_note(actor, &record, &note).await?;
+                }
+                None => {
+                    engine.remote_record(actor, &record).await?;
+                }
+            },
+            _ => {
+                engine.remote_record(actor, &record).await?;
+            }
+        },
+        ActivityKind::Delete => {
+            if record.object_uri == actor.uri {
+                engine.remote_delete_actor(actor, &record).await?;
+                return Ok(());
+            }
+            match engine
+                .remote_delete_note(actor, &record, &record.object_uri)
+                .await
+            {
+                Ok(_) | Err(EngineError::Forbidden(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        ActivityKind::Like | ActivityKind::EmojiReact => {
+            engine
+                .remote_like(actor, &record, &record.object_uri)
+                .await?;
+        }
+        ActivityKind::Move => {
+            // Only the actor itself may move, and only to an account that names it
+            // among its aliases (checked on a fresh copy of the target).
+            let target_uri = activity.target_id().unwrap_or_default().to_string();
+            if record.object_uri != actor.uri || target_uri.is_empty() {
+                engine.remote_record(actor, &record).await?;
+                return Ok(());
+            }
+            let target = fed.resolve_actor(&target_uri, true).await?;
+            let aliases: Vec<String> =
+                serde_json::from_str(&target.also_known_as).unwrap_or_default();
+            if aliases.contains(&actor.uri) {
+                engine.remote_move(actor, &record, &target).await?;
+            } else {
+                engine.remote_record(actor, &record).await?;
+            }
+        }
+        ActivityKind::Announce => {
+            engine
+                .remote_announce(
+                    actor,
+                    &record,
+                    &record.object_uri,
+                    activity.published.map(|t| t.0),
+                )
+                .await?;
+        }
+        ActivityKind::Block => match local_account(engine, &record.object_uri).await? {
+            Some(target) => {
+                engine.remote_block(actor, &record, &target, false).await?;
+            }
+            None => {
+                engine.remote_record(actor, &record).await?;
+            }
+        },
+        ActivityKind::Flag => {
+            // The object lists the reported account and some of its posts.
+            let mut target = None;
+            let mut posts = Vec::new();
+            for id in activity.object_ids() {
+                match local_account(engine, id).await? {
+                    Some(a) if target.is_none() => target = Some(a),
+                    _ => posts.push(id.to_string()),
+                }
+            }
+            if target.is_none()
+                && let Some(first) = posts.first()
+                && let Some(s) = engine.store.status_by_uri(first).await?
+                && let Some(a) = engine.store.account(s.account_id).await?
+                && a.is_local()
+            {
+                target = Some(a);
+            }
+            match target {
+                Some(t) => {
+                    let comment = activity.content.clone().unwrap_or_default();
+                    engine
+                        .remote_flag(actor, &record, &t, &posts, &comment)
+                        .await?;
+                }
+                None => {
+                    engine.remote_record(actor, &record).await?;
+                }
+            }
+        }
+        _ => {
+            engine.remote_record(actor, &record).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `Undo` naming only the id of what it undoes: a Like or an Announce we stored.
+async fn undo_by_id(
+    engine: &Engine,
+    actor: &AccountRow,
+    record: &RemoteActivity,
+) -> Result<(), InboxError> {
+    if let Some(reblog) = engine.store.status_by_uri(&record.object_uri).await?
+        && reblog.reblog_of_id.is_some()
+    {
+        engine
+            .remote_undo_announce(actor, record, &record.object_uri)
+            .await?;
+        return Ok(());
+    }
+    match engine.store.favourite_by_uri(&record.object_uri).await? {
+        Some(status_uri) => {
+            engine.remote_undo_like(actor, record, &status_uri).await?;
+        }
+        None => {
+            engine.remote_record(actor, record).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn local_account(engine: &Engine, uri: &str) -> Result<Option<AccountRow>, InboxError> {
+    Ok(engine
+        .store
+        .account_by_uri(uri)
+        .await?
+        .filter(AccountRow::is_local))
+}
+
+/// A remote post as the engine stores it; None when it is not one we can show (not
+/// attributed to the sender, or its id is on another host).
+pub(crate) fn remote_note(actor: &AccountRow, o: &Object) -> Option<RemoteNote> {
+    if o.attributed_to.as_deref() != Some(actor.uri.as_str()) || !same_origin(&o.id, &actor.uri) {
+        return None;
+    }
+    let mut content = o
+        .content
+        .clone()
+        .or_else(|| o.misskey_content.clone())
+        .unwrap_or_default();
+    if matches!(
+        o.kind,
+        ObjectKind::Page | ObjectKind::Article | ObjectKind::Event
+    ) && let Some(name) = &o.name
+    {
+        content = format!(
+            "<p><strong>{}</strong></p>{content}",
+            sluice_model::content::escape_html(name)
+        );
+    }
+    Some(RemoteNote {
+        uri: o.id.clone(),
+        url: o.url.clone().unwrap_or_default(),
+        object_type: o.kind.as_str().to_string(),
+        content: sanitize_html(&content),
+        summary: o.summary.clone().unwrap_or_default(),
+        sensitive: o.sensitive,
+        language: o.language.clone(),
+        in_reply_to: o.in_reply_to.clone(),
+        published: o
+            .published
+            .map(|t| t.0)
+            .unwrap_or_else(sluice_model::id::now_millis),
+        updated: o.updated.map(|t| t.0),
+        to: o.audience.to.clone(),
+        cc: o.audience.cc.clone(),
+        mentions: o.mentions.iter().map(|m| m.href.clone()).collect(),
+        tags: o
+            .hashtags
+            .iter()
+            .map(|h| h.name.trim_start_matches('#').to_lowercase())
+            .filter(|t| !t.is_empty() && !t.contains(','))
+            .collect(),
+    })
+}

@@ -1,0 +1,279 @@
+//! Our own actors as other servers see them: signing keys (made on first need), actor
+//! documents, the instance actor, and the outbox / followers / following collections.
+//!
+//! Keys are generated lazily, the first time an actor's document is served or an
+//! activity of theirs is signed, not at registration: RSA-2048 generation costs tens of
+//! milliseconds of CPU, which a bulk import or a seeded benchmark of thousands of
+//! accounts should not pay for accounts that never federate.
+
+use serde_json::{Value, json};
+use sluice_engine::{Engine, EngineError, Result};
+use sluice_model::{Id, Timestamp, activity as as2};
+use sluice_store::{AccountRow, KeyRow, Page, Relation, Side};
+
+use crate::keys::KeyPair;
+
+/// The account id under which the instance actor's key is stored (it has no account
+/// row: its document is built from the configuration).
+pub const INSTANCE_ACTOR_ID: Id = 0;
+
+/// Items per page of the outbox and of the followers / following collections.
+pub const COLLECTION_PAGE_SIZE: i64 = 20;
+
+/// The key an account signs with, made and stored on first need.
+pub async fn signing_key(engine: &Engine, account: &AccountRow) -> Result<KeyRow> {
+    ensure_key(engine, account.id, &engine.urls.key_id(&account.uri)).await
+}
+
+/// The instance actor's key.
+pub async fn instance_key(engine: &Engine) -> Result<KeyRow> {
+    let actor = engine.urls.instance_actor();
+    ensure_key(engine, INSTANCE_ACTOR_ID, &engine.urls.key_id(&actor)).await
+}
+
+async fn ensure_key(engine: &Engine, account_id: Id, key_id: &str) -> Result<KeyRow> {
+    if let Some(k) = engine.store.key(key_id).await?
+        && k.private_key_pem.is_some()
+    {
+        return Ok(k);
+    }
+    let pair = tokio::task::spawn_blocking(KeyPair::generate)
+        .await
+        .map_err(|e| EngineError::Internal(format!("key generation task: {e}")))?
+        .map_err(|e| EngineError::Internal(format!("key generation: {e}")))?;
+    let private_pem = pair
+        .to_pem()
+        .map_err(|e| EngineError::Internal(format!("key encoding: {e}")))?;
+    let now = sluice_model::id::now_millis();
+    let row = KeyRow {
+        key_id: key_id.to_string(),
+        account_id,
+        public_key_pem: pair.public_key_pem(),
+        private_key_pem: Some(private_pem),
+        created_at: now,
+        fetched_at: now,
+    };
+    let mut tx = engine.store.begin().await?;
+    tx.upsert_key(&row).await?;
+    tx.commit().await?;
+    // Two requests may race to make the first key: the stored one wins, both use it.
+    engine
+        .store
+        .key(key_id)
+        .await?
+        .ok_or_else(|| EngineError::Internal("signing key vanished".into()))
+}
+
+/// The actor document of a local account.
+pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
+    let key = signing_key(engine, a).await?;
+    let urls = &engine.urls;
+    let fields: Vec<(String, String)> = serde_json::from_str::<Vec<Value>>(&a.fields)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|f| {
+            Some((
+                f.get("name")?.as_str()?.to_string(),
+                f.get("value")?.as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    let also_known_as: Vec<String> = serde_json::from_str(&a.also_known_as).unwrap_or_default();
+    let (inbox, outbox, followers, following, featured) = (
+        urls.inbox(&a.username),
+        urls.outbox(&a.username),
+        urls.followers(&a.username),
+        urls.following(&a.username),
+        urls.featured(&a.username),
+    );
+    let shared_inbox = urls.shared_inbox();
+    Ok(as2::actor(&as2::ActorDoc {
+        id: &a.uri,
+        kind: if a.bot { "Service" } else { "Person" },
+        preferred_username: &a.username,
+        name: &a.display_name,
+        summary: &a.note,
+        url: &a.url,
+        inbox: &inbox,
+        outbox: &outbox,
+        followers: &followers,
+        following: &following,
+        featured: &featured,
+        shared_inbox: &shared_inbox,
+        key_id: &key.key_id,
+        public_key_pem: &key.public_key_pem,
+        manually_approves_followers: a.locked,
+        discoverable: a.discoverable,
+        indexable: a.indexable,
+        published: Timestamp(a.created_at),
+        avatar: (!a.avatar_url.is_empty()).then_some(a.avatar_url.as_str()),
+        header: (!a.header_url.is_empty()).then_some(a.header_url.as_str()),
+        also_known_as: &also_known_as,
+        fields: &fields,
+    }))
+}
+
+/// The instance actor (`/actor`): an `Application` that signs the server's own fetches.
+pub async fn instance_actor_document(engine: &Engine) -> Result<Value> {
+    let key = instance_key(engine).await?;
+    let urls = &engine.urls;
+    let id = urls.instance_actor();
+    let inbox = format!("{id}/inbox");
+    let outbox = format!("{id}/outbox");
+    let shared_inbox = urls.shared_inbox();
+    let about = format!("{}/about", urls.base());
+    let mut doc = as2::actor(&as2::ActorDoc {
+        id: &id,
+        kind: "Application",
+        preferred_username: urls.domain(),
+        name: urls.domain(),
+        summary: "",
+        url: &about,
+        inbox: &inbox,
+        outbox: &outbox,
+        followers: "",
+        following: "",
+        featured: "",
+        shared_inbox: &shared_inbox,
+        key_id: &key.key_id,
+        public_key_pem: &key.public_key_pem,
+        manually_approves_followers: true,
+        discoverable: false,
+        indexable: false,
+        published: Timestamp(key.created_at),
+        avatar: None,
+        header: None,
+        also_known_as: &[],
+        fields: &[],
+    });
+    if let Some(o) = doc.as_object_mut() {
+        for empty in ["followers", "following", "featured"] {
+            o.remove(empty);
+        }
+    }
+    Ok(doc)
+}
+
+/// `?page=…&max_id=…` of a collection request: None for the collection itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CollectionQuery {
+    pub page: bool,
+    pub max_id: Option<Id>,
+    pub min_id: Option<Id>,
+}
+
+impl CollectionQuery {
+    fn page(&self) -> Page {
+        Page {
+            max_id: self.max_id,
+            min_id: self.min_id,
+            since_id: None,
+            limit: COLLECTION_PAGE_SIZE,
+        }
+    }
+}
+
+fn page_url(collection: &str, cursor: Option<(&str, Id)>) -> String {
+    match cursor {
+        None => format!("{collection}?page=true"),
+        Some((k, id)) => format!("{collection}?page=true&{k}={id}"),
+    }
+}
+
+/// The outbox of a local account: the collection, or one page of it.
+pub async fn outbox(engine: &Engine, a: &AccountRow, q: CollectionQuery) -> Result<Value> {
+    let id = engine.urls.outbox(&a.username);
+    if !q.page {
+        let total = engine.store.count_outbox(a.id).await?;
+        let mut doc = as2::ordered_collection(&id, total, Some(&page_url(&id, None)));
+        doc["last"] = json!(page_url(&id, Some(("min_id", 0))));
+        return Ok(doc);
+    }
+    let items = engine.store.outbox_page(a.id, q.page()).await?;
+    let next = items.last().map(|i| page_url(&id, Some(("max_id", i.id))));
+    let prev = items.first().map(|i| page_url(&id, Some(("min_id", i.id))));
+    let this = page_url(&id, q.max_id.map(|m| ("max_id", m)));
+    let docs: Vec<Value> = items
+        .iter()
+        .filter_map(|i| serde_json::from_str::<Value>(&i.json).ok())
+        .map(|mut v| {
+            // Embedded in a page, an activity carries no @context of its own.
+            if let Some(o) = v.as_object_mut() {
+                o.remove("@context");
+            }
+            v
+        })
+        .collect();
+    let full = docs.len() as i64 == COLLECTION_PAGE_SIZE;
+    Ok(as2::ordered_collection_page(
+        &this,
+        &id,
+        docs,
+        next.as_deref().filter(|_| full),
+        prev.as_deref(),
+    ))
+}
+
+/// Followers or following of a local account. When the account hides its collections,
+/// only the count is shown (as Mastodon does).
+pub async fn relation_collection(
+    engine: &Engine,
+    a: &AccountRow,
+    side: Side,
+    q: CollectionQuery,
+) -> Result<Value> {
+    let (id, total) = match side {
+        Side::Sources => (engine.urls.followers(&a.username), a.followers_count),
+        Side::Targets => (engine.urls.following(&a.username), a.following_count),
+    };
+    if !q.page || a.hide_collections {
+        let first = (!a.hide_collections).then(|| page_url(&id, None));
+        return Ok(as2::ordered_collection(&id, total, first.as_deref()));
+    }
+    let listed = engine
+        .store
+        .relation_list(Relation::Follow, side, a.id, q.page())
+        .await?;
+    let ids: Vec<Id> = listed.iter().map(|l| l.item_id).collect();
+    let accounts = engine.store.accounts(&ids).await?;
+    let by_id: std::collections::HashMap<Id, &AccountRow> =
+        accounts.iter().map(|a| (a.id, a)).collect();
+    let items: Vec<Value> = ids
+        .iter()
+        .filter_map(|i| by_id.get(i))
+        .map(|a| json!(a.uri))
+        .collect();
+    let full = listed.len() as i64 == COLLECTION_PAGE_SIZE;
+    let next = listed
+        .last()
+        .filter(|_| full)
+        .map(|l| page_url(&id, Some(("max_id", l.rel_id))));
+    let this = page_url(&id, q.max_id.map(|m| ("max_id", m)));
+    let mut doc = as2::ordered_collection_page(&this, &id, items, next.as_deref(), None);
+    doc["totalItems"] = json!(total);
+    Ok(doc)
+}
+
+/// The featured (pinned) collection: empty until pinning exists.
+pub fn featured(engine: &Engine, a: &AccountRow) -> Value {
+    let mut doc = as2::ordered_collection(&engine.urls.featured(&a.username), 0, None);
+    doc["orderedItems"] = json!([]);
+    doc
+}
+
+/// The Note we federated for a status (the object of its newest Create or Update).
+pub async fn status_object(engine: &Engine, status_uri: &str) -> Result<Option<Value>> {
+    let Some(json) = engine.store.latest_object_activity(status_uri).await? else {
+        return Ok(None);
+    };
+    let activity: Value = serde_json::from_str(&json)
+        .map_err(|e| EngineError::Internal(format!("stored activity is not JSON: {e}")))?;
+    let Some(object) = activity.get("object").filter(|o| o.is_object()) else {
+        return Ok(None);
+    };
+    let mut object = object.clone();
+    if let Some(o) = object.as_object_mut() {
+        o.insert("@context".into(), as2::context());
+    }
+    Ok(Some(object))
+}

@@ -1,0 +1,145 @@
+//! The federation side of a running server: the one fetcher, the signers, and the
+//! background delivery workers, built from configuration and stopped with the server.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use sluice_engine::Engine;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::delivery::{self, DeliveryConfig};
+use crate::fetch::{FetchConfig, FetchError, Fetched, Fetcher, RequestSigner};
+use crate::signer::{ActorSigners, KeySigner};
+
+/// What the server configures.
+#[derive(Debug, Clone)]
+pub struct FederationSettings {
+    pub allow_private_addresses: bool,
+    pub allow_http: bool,
+    pub per_host_concurrency: u32,
+    pub delivery_concurrency: u32,
+    /// Run delivery workers in this process.
+    pub deliver: bool,
+    /// Consecutive failures that open a host's breaker.
+    pub breaker_threshold: i64,
+    /// First wait before a host whose breaker is open is probed.
+    pub probe_interval: Duration,
+    /// Multiplies retry waits (1.0: Mastodon's schedule).
+    pub backoff_scale: f64,
+}
+
+/// Shared federation state of a server process.
+pub struct Federation {
+    pub engine: Arc<Engine>,
+    pub fetcher: Fetcher,
+    pub signers: Arc<ActorSigners>,
+    pub settings: FederationSettings,
+    instance_signer: Arc<OnceLock<Arc<KeySigner>>>,
+    /// Wakes the inbox processors when an activity is queued.
+    pub(crate) inbox_wake: tokio::sync::Notify,
+}
+
+/// Signs the server's own GETs as the instance actor. Its key is loaded (or made) by
+/// [`Federation::get_json`] before the first fetch; signing itself is synchronous.
+struct InstanceSigner {
+    signer: Arc<OnceLock<Arc<KeySigner>>>,
+}
+
+impl RequestSigner for InstanceSigner {
+    fn sign(
+        &self,
+        method: &reqwest::Method,
+        url: &url::Url,
+        headers: &mut reqwest::header::HeaderMap,
+        body: Option<&[u8]>,
+    ) -> Result<(), String> {
+        self.signer
+            .get()
+            .ok_or_else(|| "the instance actor's key is not loaded yet".to_string())?
+            .sign(method, url, headers, body)
+    }
+}
+
+impl Federation {
+    /// Builds the fetcher and signers, starts the inbox processors and (when
+    /// `settings.deliver`) the delivery workers; they stop when `shutdown` turns true
+    /// (await the handles to let work in flight finish).
+    pub fn start(
+        engine: Arc<Engine>,
+        settings: FederationSettings,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(Arc<Federation>, Vec<JoinHandle<()>>), String> {
+        let signers = Arc::new(ActorSigners::new(engine.clone()));
+        let fetch_config = FetchConfig {
+            allow_private_addresses: settings.allow_private_addresses,
+            allow_http: settings.allow_http,
+            per_host_concurrency: settings.per_host_concurrency.max(1) as usize,
+            user_agent: format!(
+                "Sluice/{} (+{}/)",
+                env!("CARGO_PKG_VERSION"),
+                engine.urls.base()
+            ),
+            ..FetchConfig::default()
+        };
+        let instance_signer = Arc::new(OnceLock::new());
+        let instance: Arc<dyn RequestSigner> = Arc::new(InstanceSigner {
+            signer: instance_signer.clone(),
+        });
+        let fetcher = Fetcher::new(fetch_config, Some(instance)).map_err(|e| e.to_string())?;
+        let fed = Arc::new(Federation {
+            engine: engine.clone(),
+            fetcher: fetcher.clone(),
+            signers: signers.clone(),
+            settings: settings.clone(),
+            instance_signer,
+            inbox_wake: tokio::sync::Notify::new(),
+        });
+        let mut workers = vec![tokio::spawn(crate::inbox::run_processors(
+            fed.clone(),
+            shutdown.clone(),
+        ))];
+        if settings.deliver {
+            let config = DeliveryConfig {
+                concurrency: settings.delivery_concurrency.max(1) as usize,
+                per_host_concurrency: i64::from(settings.per_host_concurrency.max(1)),
+                // Longer than the fetcher's whole-call deadline, so a slow POST is never
+                // claimed twice.
+                lease: FetchConfig::default().total_timeout * 3 + Duration::from_secs(30),
+                breaker_threshold: settings.breaker_threshold.max(1),
+                probe_interval: settings.probe_interval,
+                backoff_scale: settings.backoff_scale,
+                ..DeliveryConfig::default()
+            };
+            workers.push(tokio::spawn(delivery::run(
+                engine, fetcher, signers, config, shutdown,
+            )));
+        }
+        Ok((fed, workers))
+    }
+
+    /// GETs an ActivityStreams document, signed as the instance actor (whose key is
+    /// loaded or made first): every fetch of the server goes through here.
+    pub async fn get_json(&self, url: &url::Url, fresh: bool) -> Result<Fetched, FetchError> {
+        // Nothing is fetched from a suspended domain.
+        if let Some(host) = url.host_str()
+            && self
+                .engine
+                .store
+                .host_suspended(host)
+                .await
+                .map_err(|e| FetchError::Config(e.to_string()))?
+        {
+            return Err(FetchError::SuspendedDomain(host.to_string()));
+        }
+        if self.instance_signer.get().is_none() {
+            let signer = self.signers.instance().await.map_err(FetchError::Config)?;
+            let _ = self.instance_signer.set(signer);
+        }
+        if fresh {
+            self.fetcher.get_json_fresh(url).await
+        } else {
+            self.fetcher.get_json(url).await
+        }
+    }
+}
