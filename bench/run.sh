@@ -13,7 +13,8 @@
 # BENCH_PG_RECREATE=1 the script drops and recreates that database first (needs psql).
 #
 # Knobs (environment): BENCH_ACCOUNTS (5000), BENCH_STATUSES (100000), BENCH_FOLLOWS (100),
-# BENCH_THREADS (2), BENCH_CONNECTIONS (32), BENCH_HOME_DURATION (20s),
+# BENCH_THREADS (2), BENCH_CONNECTIONS (32), BENCH_CONNECTIONS_LOW (16: home is measured at
+# both, since wrk's p99 grows with the connections it keeps busy), BENCH_HOME_DURATION (20s),
 # BENCH_POST_CONNECTIONS (16), BENCH_POST_DURATION (10s), BENCH_RESULTS (output dir),
 # CARGO_TARGET_DIR (/tmp/sluice-bench-target: a release build apart from debug builds).
 # See docs/benchmarks.md for figures and how to read them.
@@ -27,6 +28,7 @@ FOLLOWS=${BENCH_FOLLOWS:-100}
 PASSWORD=${BENCH_PASSWORD:-password123}
 THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-32}
+CONNS_LOW=${BENCH_CONNECTIONS_LOW:-16}
 HOME_DURATION=${BENCH_HOME_DURATION:-20s}
 POST_CONNS=${BENCH_POST_CONNECTIONS:-16}
 POST_DURATION=${BENCH_POST_DURATION:-10s}
@@ -213,6 +215,14 @@ run_engine() {
   local home_cpu
   home_cpu=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v d="${HOME_DURATION%s}" \
     'BEGIN { printf "%.0f", 100 * t / hz / d }')
+  log "[$engine] the same with $CONNS_LOW connections"
+  c0=$(cpu_ticks "$SERVER_PID")
+  wrk -t"$THREADS" -c"$CONNS_LOW" -d"$HOME_DURATION" --latency \
+    -H "Authorization: Bearer $token" "$url" | tee "$out/wrk-home-low.txt"
+  c1=$(cpu_ticks "$SERVER_PID")
+  local home_low_cpu
+  home_low_cpu=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v d="${HOME_DURATION%s}" \
+    'BEGIN { printf "%.0f", 100 * t / hz / d }')
 
   log "[$engine] POST /api/v1/statuses for $POST_DURATION"
   c0=$(cpu_ticks "$SERVER_PID")
@@ -227,6 +237,7 @@ run_engine() {
   stop_server
 
   read -r h_rps h_p50 h_p90 h_p99 h_n h_bad < <(wrk_fields "$out/wrk-home.txt")
+  read -r l_rps l_p50 l_p90 l_p99 l_n l_bad < <(wrk_fields "$out/wrk-home-low.txt")
   read -r p_rps p_p50 p_p90 p_p99 p_n p_bad < <(wrk_fields "$out/wrk-post.txt")
   {
     echo "[$engine] $ACCOUNTS accounts, $STATUSES statuses, $FOLLOWS follows each (seeded in ${seed_s} s)"
@@ -238,6 +249,8 @@ run_engine() {
       "$instance_ms" "$(awk -v k="$instance_rss" 'BEGIN{print k/1024}')"
     printf '  home  -c%-3s %7s req/s  p50 %6s ms  p90 %6s ms  p99 %6s ms  %7s reqs  %s errors  server CPU %s%%\n' \
       "$CONNS" "$h_rps" "$h_p50" "$h_p90" "$h_p99" "$h_n" "$h_bad" "$home_cpu"
+    printf '  home  -c%-3s %7s req/s  p50 %6s ms  p90 %6s ms  p99 %6s ms  %7s reqs  %s errors  server CPU %s%%\n' \
+      "$CONNS_LOW" "$l_rps" "$l_p50" "$l_p90" "$l_p99" "$l_n" "$l_bad" "$home_low_cpu"
     printf '  post  -c%-3s %7s req/s  p50 %6s ms  p90 %6s ms  p99 %6s ms  %7s reqs  %s errors  server CPU %s%%\n' \
       "$POST_CONNS" "$p_rps" "$p_p50" "$p_p90" "$p_p99" "$p_n" "$p_bad" "$post_cpu"
     printf '  RSS after load: %.1f MB\n' "$(awk -v k="$loaded_rss" 'BEGIN{print k/1024}')"

@@ -57,6 +57,8 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub config: Arc<ApiConfig>,
     pub limits: Arc<RateLimiter>,
+    /// The fetcher, signers and inbox of a federating server.
+    pub federation: Option<Arc<sluice_federation::service::Federation>>,
     pub(crate) pages: Arc<web::Pages>,
 }
 
@@ -66,8 +68,14 @@ impl AppState {
             engine,
             config: Arc::new(config),
             limits: Arc::new(limits),
+            federation: None,
             pages: Arc::new(web::Pages::new()),
         }
+    }
+
+    pub fn with_federation(mut self, f: Arc<sluice_federation::service::Federation>) -> Self {
+        self.federation = Some(f);
+        self
     }
 
     pub fn base(&self) -> &str {
@@ -112,7 +120,12 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     Router::new()
         .merge(routes::api_routes().layer(cors))
         .merge(routes::oauth_pages())
-        .merge(web::routes())
+        .merge(routes::activitypub_routes().merge(web::routes()).layer(
+            middleware::from_fn_with_state(
+                state.clone(),
+                routes::activitypub::refuse_blocked_fetchers,
+            ),
+        ))
         .merge(extra)
         .fallback(|| async { error::ApiError::not_found() })
         .layer(middleware::from_fn(security_headers))

@@ -8,7 +8,7 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minijinja::{Environment, context};
@@ -17,6 +17,7 @@ use sluice_model::{Id, Timestamp, content::escape_html};
 use sluice_store::{AccountStatusFilter, Page};
 
 use crate::AppState;
+use crate::routes::activitypub;
 
 /// Posts shown on a profile page and in a feed.
 const PAGE_POSTS: i64 = 20;
@@ -217,17 +218,27 @@ async fn public_statuses(
             },
         )
         .await?;
-    let rows = rows
+    // Pages show public posts only (the statuses they reblog come along).
+    let views = rows
         .into_iter()
-        .filter(|s| s.visibility == "public")
+        .filter(|v| !v.requested || v.status.visibility == "public")
         .collect();
-    state.engine.status_entities(None, rows).await
+    state.engine.page_entities(None, views).await
 }
 
-async fn profile_or_feed(State(state): State<AppState>, Path(handle): Path<String>) -> Response {
+async fn profile_or_feed(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let Some(name) = handle.strip_prefix('@') else {
         return not_found(&state);
     };
+    if activitypub::wants_activity_json(&headers) && !name.ends_with(".rss") {
+        return activitypub::actor_json(&state, name)
+            .await
+            .unwrap_or_else(IntoResponse::into_response);
+    }
     let (name, rss) = match name.strip_suffix(".rss") {
         Some(n) => (n, true),
         None => (name, false),
@@ -267,10 +278,16 @@ async fn profile_or_feed(State(state): State<AppState>, Path(handle): Path<Strin
 async fn status_page(
     State(state): State<AppState>,
     Path((handle, id)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Response {
     let Some(name) = handle.strip_prefix('@') else {
         return not_found(&state);
     };
+    if activitypub::wants_activity_json(&headers) {
+        return activitypub::status_json(&state, name, &id)
+            .await
+            .unwrap_or_else(IntoResponse::into_response);
+    }
     let Some(id) = sluice_model::id::parse_id(&id) else {
         return not_found(&state);
     };
@@ -319,7 +336,7 @@ async fn tag_feed(State(state): State<AppState>, Path(tag): Path<String>) -> Res
         Ok(r) => r,
         Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
-    match state.engine.status_entities(None, rows).await {
+    match state.engine.page_entities(None, rows).await {
         Ok(statuses) => rss_response(
             &format!("#{tag}"),
             &state.engine.urls.tag(&tag),

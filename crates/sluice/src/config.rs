@@ -51,6 +51,53 @@ pub struct Config {
     pub event_max_rows: i64,
     /// Base URL of the streaming API (`ws://…`/`wss://…`); derived from the public URL.
     pub streaming_url: Option<String>,
+    /// Let federation reach loopback, private and link-local addresses
+    /// (`SLUICE_ALLOW_PRIVATE_ADDRESSES`): only for tests and private networks.
+    pub allow_private_addresses: bool,
+    /// Federation settings: `[federation]` in TOML, `SLUICE_FEDERATION_<NAME>` in the
+    /// environment (e.g. `SLUICE_FEDERATION_SEND_BLOCKS=true`).
+    pub federation: FederationConfig,
+}
+
+/// `[federation]`: how Sluice talks to other servers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FederationConfig {
+    /// Deliver a user's Block (and its Undo) to the blocked actor's server
+    /// (`federation.send_blocks`). Off by default: it only tells the blocked person.
+    pub send_blocks: bool,
+    /// Talk to peers over plain `http://` (tests, private networks).
+    pub allow_http: bool,
+    /// How long a delivery is retried before it is given up (Mastodon's schedule covers
+    /// about 2.5 days).
+    pub delivery_max_age_secs: u64,
+    /// Deliveries in flight per remote host, across all workers and processes.
+    pub per_host_concurrency: u32,
+    /// Deliveries in flight per process.
+    pub delivery_concurrency: u32,
+    /// Consecutive failures after which a host is marked down (its deliveries wait).
+    pub breaker_threshold: u32,
+    /// First wait before a host marked down is probed, in seconds (doubles per failed
+    /// probe, up to an hour).
+    pub breaker_probe_secs: u64,
+    /// Multiplies every retry wait (1.0: Mastodon's schedule, about 2.5 days over 16
+    /// attempts). For tests and experiments.
+    pub delivery_backoff_scale: f64,
+}
+
+impl Default for FederationConfig {
+    fn default() -> Self {
+        FederationConfig {
+            send_blocks: false,
+            allow_http: false,
+            delivery_max_age_secs: 60 * 60 * 60,
+            per_host_concurrency: 4,
+            delivery_concurrency: 32,
+            breaker_threshold: 10,
+            breaker_probe_secs: 60,
+            delivery_backoff_scale: 1.0,
+        }
+    }
 }
 
 impl Default for Config {
@@ -73,6 +120,8 @@ impl Default for Config {
             event_retention_secs: 3600,
             event_max_rows: 100_000,
             streaming_url: None,
+            allow_private_addresses: false,
+            federation: FederationConfig::default(),
         }
     }
 }
@@ -98,13 +147,17 @@ impl Config {
                     .ignore(&["config"])
                     .only(&Config::KEYS),
             )
+            .merge(
+                Env::prefixed("SLUICE_FEDERATION_")
+                    .map(|k| format!("federation.{}", k.as_str().to_ascii_lowercase()).into()),
+            )
             .extract()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         config.validate()?;
         Ok(config)
     }
 
-    const KEYS: [&'static str; 17] = [
+    const KEYS: [&'static str; 18] = [
         "listen",
         "public_url",
         "data_dir",
@@ -122,6 +175,7 @@ impl Config {
         "event_retention_secs",
         "event_max_rows",
         "streaming_url",
+        "allow_private_addresses",
     ];
 
     fn validate(&self) -> anyhow::Result<()> {

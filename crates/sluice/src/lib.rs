@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use sluice_api::{ApiConfig, AppState, Limit, RateLimiter};
 use sluice_engine::{Engine, EngineConfig};
+use sluice_federation::service::{Federation, FederationSettings};
 use sluice_store::Store;
 use tokio::sync::watch;
 
@@ -71,6 +72,8 @@ pub async fn build_engine(
             max_status_chars: config.max_status_chars,
             event_retention_ms: config.event_retention_secs as i64 * 1000,
             event_max_rows: config.event_max_rows,
+            send_blocks: config.federation.send_blocks,
+            delivery_max_age_ms: config.federation.delivery_max_age_secs as i64 * 1000,
         },
     )
     .await?;
@@ -86,6 +89,9 @@ pub struct Running {
     pub engine: Arc<Engine>,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Inbox processors and delivery workers: they finish their work in flight on
+    /// shutdown.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -94,6 +100,9 @@ impl Running {
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(35), self.task).await;
+        for b in self.background {
+            let _ = tokio::time::timeout(Duration::from_secs(30), b).await;
+        }
         self.engine.store.close().await;
     }
 
@@ -101,6 +110,9 @@ impl Running {
     pub async fn wait(self) -> anyhow::Result<()> {
         let engine = self.engine.clone();
         let r = self.task.await;
+        for b in self.background {
+            let _ = tokio::time::timeout(Duration::from_secs(30), b).await;
+        }
         engine.store.close().await;
         r??;
         Ok(())
@@ -144,8 +156,26 @@ pub async fn start_with(
             window: Duration::from_secs(300),
         },
     );
-    let app = sluice_api::app(AppState::new(engine.clone(), api, limits), extra);
     let (shutdown, rx) = watch::channel(false);
+    let (federation, delivery) = Federation::start(
+        engine.clone(),
+        FederationSettings {
+            allow_private_addresses: config.allow_private_addresses,
+            allow_http: config.federation.allow_http,
+            per_host_concurrency: config.federation.per_host_concurrency,
+            delivery_concurrency: config.federation.delivery_concurrency,
+            deliver: true,
+            breaker_threshold: i64::from(config.federation.breaker_threshold),
+            probe_interval: Duration::from_secs(config.federation.breaker_probe_secs.max(1)),
+            backoff_scale: config.federation.delivery_backoff_scale,
+        },
+        rx.clone(),
+    )
+    .map_err(|e| anyhow::anyhow!("federation: {e}"))?;
+    let app = sluice_api::app(
+        AppState::new(engine.clone(), api, limits).with_federation(federation),
+        extra,
+    );
     engine.spawn_maintenance(rx.clone());
     let stop = {
         let mut rx = rx.clone();
@@ -177,6 +207,7 @@ pub async fn start_with(
         engine,
         shutdown,
         task,
+        background: delivery,
     })
 }
 

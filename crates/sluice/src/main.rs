@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand};
 use sluice::{Config, Listener};
 use sluice_engine::accounts::Registration;
 
+mod loadtest;
+
 #[derive(Parser)]
 #[command(name = "sluice", version, about = "A federated social server")]
 struct Cli {
@@ -40,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Federation benchmarks against a running server on loopback (bench/federation.sh).
+    Loadtest {
+        #[command(subcommand)]
+        command: loadtest::LoadtestCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -61,6 +68,24 @@ enum AdminCommand {
     },
     /// Approve a user who registered while registrations required approval.
     ApproveUser { name: String },
+    /// Show the delivery queue per remote host: pending, failing, expired, next attempt,
+    /// last error, and whether the host's breaker is open.
+    Deliveries,
+    /// Block a remote domain: `suspend` (nothing fetched from or delivered to it;
+    /// its activities are dropped), `silence` or `noop` (with --reject-media).
+    DomainBlock {
+        domain: String,
+        #[arg(long, default_value = "suspend")]
+        severity: String,
+        #[arg(long)]
+        reject_media: bool,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Lift a domain block.
+    DomainUnblock { domain: String },
+    /// List domain blocks.
+    DomainBlocks,
     /// Fill the database with synthetic accounts, posts and follows (for benchmarks).
     Seed {
         #[arg(long, default_value_t = 5000)]
@@ -109,6 +134,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }),
         Command::Admin { command } => runtime.block_on(admin(config, command)),
+        Command::Loadtest { command } => runtime.block_on(loadtest::run(config, command)),
     }
 }
 
@@ -194,6 +220,82 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
                 }
                 Err(e) => Err(e.into()),
             }
+        }
+        AdminCommand::Deliveries => {
+            let rows = engine.store.delivery_stats().await?;
+            if rows.is_empty() {
+                println!("the delivery queue is empty");
+            } else {
+                println!(
+                    "{:<40} {:>8} {:>8} {:>8}  {:<24} {:<5}  last error",
+                    "host", "pending", "failing", "expired", "next attempt", "state"
+                );
+                for r in rows {
+                    let next = r
+                        .next_attempt_at
+                        .map(|t| sluice_model::Timestamp(t).to_rfc3339())
+                        .unwrap_or_else(|| "-".into());
+                    println!(
+                        "{:<40} {:>8} {:>8} {:>8}  {:<24} {:<5}  {}",
+                        r.host,
+                        r.pending,
+                        r.failing,
+                        r.expired,
+                        next,
+                        r.host_state.as_deref().unwrap_or("up"),
+                        r.last_error
+                    );
+                }
+            }
+            Ok(())
+        }
+        AdminCommand::DomainBlock {
+            domain,
+            severity,
+            reject_media,
+            reason,
+        } => {
+            if !matches!(severity.as_str(), "suspend" | "silence" | "noop") {
+                anyhow::bail!("--severity must be suspend, silence or noop");
+            }
+            let domain = domain.trim().to_ascii_lowercase();
+            if domain.is_empty() || domain.contains('/') {
+                anyhow::bail!("give a domain name, like example.com");
+            }
+            let mut tx = engine.store.begin().await?;
+            tx.set_domain_block(&sluice_store::DomainBlockRow {
+                domain: domain.clone(),
+                severity: severity.clone(),
+                reject_media,
+                reason,
+                created_at: sluice_model::id::now_millis(),
+            })
+            .await?;
+            tx.commit().await?;
+            println!("{domain}: {severity}");
+            Ok(())
+        }
+        AdminCommand::DomainUnblock { domain } => {
+            let mut tx = engine.store.begin().await?;
+            let n = tx.remove_domain_block(domain.trim()).await?;
+            tx.commit().await?;
+            if n == 0 {
+                anyhow::bail!("{domain} is not blocked");
+            }
+            println!("{domain}: unblocked");
+            Ok(())
+        }
+        AdminCommand::DomainBlocks => {
+            for b in engine.store.domain_blocks().await? {
+                println!(
+                    "{}\t{}{}\t{}",
+                    b.domain,
+                    b.severity,
+                    if b.reject_media { "+reject_media" } else { "" },
+                    b.reason
+                );
+            }
+            Ok(())
         }
         AdminCommand::ApproveUser { name } => {
             let account = engine

@@ -166,3 +166,33 @@ fn terminate(pid: u32) {
         .arg(pid.to_string())
         .status();
 }
+
+#[test]
+fn admin_domain_blocks_and_delivery_queue() {
+    let dir = temp_dir("admin-federation");
+    let run = |args: &[&str]| {
+        let out = sluice(&dir).args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stdout, _) = run(&["admin", "deliveries"]);
+    assert!(ok);
+    assert!(stdout.contains("the delivery queue is empty"), "{stdout}");
+    let (ok, stdout, _) = run(&["admin", "domain-block", "Spam.Example", "--reason", "spam"]);
+    assert!(ok);
+    assert_eq!(stdout.trim(), "spam.example: suspend");
+    let (ok, _, stderr) = run(&["admin", "domain-block", "x.example", "--severity", "nuke"]);
+    assert!(!ok);
+    assert!(stderr.contains("suspend, silence or noop"), "{stderr}");
+    let (ok, stdout, _) = run(&["admin", "domain-blocks"]);
+    assert!(ok);
+    assert_eq!(stdout.trim(), "spam.example\tsuspend\tspam");
+    assert!(run(&["admin", "domain-unblock", "spam.example"]).0);
+    let (ok, _, stderr) = run(&["admin", "domain-unblock", "spam.example"]);
+    assert!(!ok);
+    assert!(stderr.contains("not blocked"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -172,12 +172,17 @@ pub async fn lookup(State(state): State<AppState>, p: Params) -> ApiResult<impl 
     if acct.is_empty() {
         return Err(ApiError::not_found());
     }
-    let a = state
+    let a = match state
         .engine
         .store
         .account_by_acct(&acct, state.engine.urls.domain())
         .await?
-        .ok_or_else(ApiError::not_found)?;
+    {
+        Some(a) => a,
+        None => super::activitypub::resolve_remote(&state, &acct)
+            .await
+            .ok_or_else(ApiError::not_found)?,
+    };
     Ok(Json(state.engine.account_entity(&a)))
 }
 
@@ -283,11 +288,15 @@ pub async fn statuses(
         .store
         .account_statuses(target.id, &filter, page)
         .await?;
-    let ids: Vec<Id> = rows.iter().map(|s| s.id).collect();
+    let ids: Vec<Id> = rows
+        .iter()
+        .filter(|v| v.requested)
+        .map(|v| v.status.id)
+        .collect();
     let headers = link_header(state.base(), &uri, &page, &ids);
     Ok((
         headers,
-        Json(state.engine.status_entities(viewer, rows).await?),
+        Json(state.engine.page_entities(viewer, rows).await?),
     ))
 }
 

@@ -67,11 +67,18 @@ pub async fn search(
     let accounts = if q.trim().is_empty() || !(kind.is_empty() || kind == "accounts") {
         vec![]
     } else {
-        let rows = state
+        let mut rows = state
             .engine
             .store
             .search_accounts(q.trim(), limit, offset)
             .await?;
+        // `resolve=true` with a full handle looks the account up on its server.
+        if rows.is_empty()
+            && p.flag("resolve")?
+            && let Some(a) = super::activitypub::resolve_remote(&state, q.trim()).await
+        {
+            rows.push(a);
+        }
         rows.iter()
             .map(|a| state.engine.account_entity(a))
             .collect()

@@ -2,6 +2,7 @@
 //! authorizes, calls the engine and renders.
 
 mod accounts;
+pub(crate) mod activitypub;
 mod instance;
 mod misc;
 mod notifications;
@@ -48,6 +49,8 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/instance/rules", get(instance::rules))
         .route("/api/v1/custom_emojis", get(instance::custom_emojis))
         .route("/.well-known/nodeinfo", get(instance::nodeinfo_links))
+        .route("/.well-known/webfinger", get(activitypub::webfinger))
+        .route("/.well-known/host-meta", get(activitypub::host_meta))
         .route("/nodeinfo/2.0", get(instance::nodeinfo_20))
         .route("/nodeinfo/2.1", get(instance::nodeinfo_21))
         .route(
@@ -163,6 +166,24 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/trends/statuses", get(misc::trends))
         .route("/api/v1/trends/links", get(misc::trends))
         .route("/api/v2/search", get(misc::search))
+}
+
+/// ActivityPub documents for other servers (no CORS: browsers have no business here).
+pub fn activitypub_routes() -> Router<AppState> {
+    Router::new()
+        .route("/actor", get(activitypub::instance_actor))
+        .route("/users/{name}", get(activitypub::actor))
+        .route("/users/{name}/outbox", get(activitypub::outbox))
+        .route("/users/{name}/followers", get(activitypub::followers))
+        .route("/users/{name}/following", get(activitypub::following))
+        .route(
+            "/users/{name}/collections/featured",
+            get(activitypub::featured),
+        )
+        .route("/users/{name}/statuses/{id}", get(activitypub::status))
+        .route("/inbox", post(activitypub::inbox))
+        .route("/users/{name}/inbox", post(activitypub::inbox))
+        .route("/actor/inbox", post(activitypub::inbox))
 }
 
 /// The OAuth sign-in and consent page (HTML, no CORS).

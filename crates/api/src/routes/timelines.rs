@@ -5,7 +5,7 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::IntoResponse;
 use sluice_model::{Id, api};
-use sluice_store::{ListedId, Locality, Page, Saved, StatusRow};
+use sluice_store::{ListedId, Locality, Page, Saved, StatusRow, StatusView};
 
 use super::scopes::*;
 use crate::AppState;
@@ -23,13 +23,17 @@ async fn render(
     uri: &Uri,
     viewer: Option<Id>,
     page: &Page,
-    rows: Vec<StatusRow>,
+    views: Vec<StatusView>,
 ) -> ApiResult<(HeaderMap, Json<Vec<api::Status>>)> {
-    let ids: Vec<Id> = rows.iter().map(|s| s.id).collect();
+    let ids: Vec<Id> = views
+        .iter()
+        .filter(|v| v.requested)
+        .map(|v| v.status.id)
+        .collect();
     let headers = link_header(state.base(), uri, page, &ids);
     Ok((
         headers,
-        Json(state.engine.status_entities(viewer, rows).await?),
+        Json(state.engine.page_entities(viewer, views).await?),
     ))
 }
 

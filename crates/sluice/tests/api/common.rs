@@ -162,6 +162,11 @@ impl TestServer {
         })
     }
 
+    /// The address the server listens on (its public URL may differ, behind a proxy).
+    pub fn running_addr(&self) -> std::net::SocketAddr {
+        self.running.as_ref().unwrap().addr.unwrap()
+    }
+
     pub fn engine(&self) -> &std::sync::Arc<sluice_engine::Engine> {
         &self.running.as_ref().unwrap().engine
     }

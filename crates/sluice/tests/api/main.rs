@@ -6,6 +6,10 @@ mod common;
 
 mod accounts;
 mod bad_input;
+mod delivery;
+mod federation;
+mod federation_docs;
+mod inbox;
 mod instance;
 mod limits;
 mod oauth;

@@ -1,0 +1,477 @@
+//! The delivery queue end to end: a local post reaches a remote follower's shared inbox
+//! (a sink server on loopback), signed so that the receiver can verify it with the
+//! author's published key; failures are retried (honouring Retry-After) or given up.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use reqwest::Method;
+use serde_json::Value;
+use sluice_federation::keys::PublicKey;
+use sluice_federation::signatures::{TargetScheme, VerifyLimits, parse_request};
+use sluice_store::{NewRelation, Relation, RemoteActor};
+
+use crate::common::{Db, TestServer};
+
+db_tests!(
+    post_reaches_remote_follower_signed,
+    failed_deliveries_retry_or_give_up,
+    claims_respect_host_caps_and_breakers,
+    double_knocking_with_rfc9421
+);
+
+/// What the sink received, and what it answers next.
+#[derive(Default)]
+struct Sink {
+    received: Vec<(String, HeaderMap, Vec<u8>)>,
+    /// Answers to give, in order; 202 when exhausted.
+    script: Vec<(u16, Option<&'static str>)>,
+    /// Refuse (401) requests not signed with RFC 9421, as a strict peer would.
+    require_rfc9421: bool,
+}
+
+async fn start_sink(sink: Arc<Mutex<Sink>>) -> String {
+    let app = axum::Router::new().fallback(
+        move |uri: axum::http::Uri, headers: HeaderMap, body: axum::body::Bytes| {
+            let sink = sink.clone();
+            async move {
+                let mut s = sink.lock().unwrap();
+                let refuse = s.require_rfc9421 && !headers.contains_key("signature-input");
+                s.received.push((uri.to_string(), headers, body.to_vec()));
+                if refuse {
+                    return StatusCode::UNAUTHORIZED.into_response();
+                }
+                let (status, retry_after) = if s.script.is_empty() {
+                    (202, None)
+                } else {
+                    s.script.remove(0)
+                };
+                let mut res = StatusCode::from_u16(status).unwrap().into_response();
+                if let Some(ra) = retry_after {
+                    res.headers_mut().insert("retry-after", ra.parse().unwrap());
+                }
+                res
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+/// A remote actor living on the sink, following `target`.
+async fn remote_follower(srv: &TestServer, sink: &str, name: &str, target: &str) -> i64 {
+    let engine = srv.engine();
+    let now = sluice_model::id::now_millis();
+    let domain = sink.trim_start_matches("http://").to_string();
+    let mut tx = engine.store.begin().await.unwrap();
+    let id = tx
+        .upsert_remote_actor(
+            engine.ids.next(),
+            &RemoteActor {
+                uri: format!("{sink}/users/{name}"),
+                username: name.into(),
+                domain,
+                actor_type: "Person".into(),
+                display_name: name.into(),
+                note: String::new(),
+                url: format!("{sink}/@{name}"),
+                inbox_url: format!("{sink}/users/{name}/inbox"),
+                shared_inbox_url: format!("{sink}/inbox"),
+                outbox_url: String::new(),
+                followers_url: String::new(),
+                following_url: String::new(),
+                featured_url: String::new(),
+                avatar_url: String::new(),
+                header_url: String::new(),
+                locked: false,
+                bot: false,
+                discoverable: true,
+                indexable: true,
+                fields: "[]".into(),
+                also_known_as: "[]".into(),
+                created_at: now,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    tx.insert_relation(
+        Relation::Follow,
+        &NewRelation {
+            id: engine.ids.next(),
+            account_id: id,
+            target_account_id: target.parse().unwrap(),
+            uri: format!("{sink}/follows/{name}"),
+            flag_a: true,
+            flag_b: false,
+            expires_at: None,
+            created_at: now,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn federating(c: &mut sluice::config::Config) {
+    c.allow_private_addresses = true;
+    c.federation.allow_http = true;
+}
+
+async fn post_reaches_remote_follower_signed(db: Db) {
+    let Some(srv) = TestServer::start(db, federating).await else {
+        return;
+    };
+    let sink = Arc::new(Mutex::new(Sink::default()));
+    let sink_url = start_sink(sink.clone()).await;
+    let alice = srv.user("alice").await;
+    // Two followers on the same server share its inbox: one POST.
+    remote_follower(&srv, &sink_url, "carol", &alice.id).await;
+    remote_follower(&srv, &sink_url, "dave", &alice.id).await;
+    let status = srv.status(&alice, "hello fediverse", &[]).await;
+    wait_for("the delivery", async || {
+        !sink.lock().unwrap().received.is_empty()
+    })
+    .await;
+    wait_for("the queue to empty", async || {
+        srv.engine().store.pending_deliveries().await.unwrap() == 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let received = std::mem::take(&mut sink.lock().unwrap().received);
+    assert_eq!(received.len(), 1, "one POST for the shared inbox");
+    let (path, headers, body) = &received[0];
+    assert_eq!(path, "/inbox");
+    let activity: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(activity["type"], "Create");
+    assert_eq!(activity["actor"], format!("{}/users/alice", srv.url));
+    assert_eq!(activity["object"]["id"], status["uri"]);
+    assert_eq!(
+        activity["to"][0],
+        "https://www.w3.org/ns/activitystreams#Public"
+    );
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/activity+json")
+    );
+
+    // The receiver can verify the signature with the key alice publishes.
+    let actor: Value = srv
+        .http
+        .get(format!("{}/users/alice", srv.url))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = PublicKey::from_pem(actor["publicKey"]["publicKeyPem"].as_str().unwrap()).unwrap();
+    let limits = VerifyLimits {
+        target_scheme: TargetScheme::Http,
+        ..VerifyLimits::default()
+    };
+    let pending = parse_request(
+        &Method::POST,
+        path,
+        headers,
+        Some(body),
+        SystemTime::now(),
+        &limits,
+    )
+    .expect("a well-formed signature");
+    assert_eq!(
+        pending.key_id(),
+        format!("{}/users/alice#main-key", srv.url)
+    );
+    pending.verify(&key).expect("signature verifies");
+    // Tampering with the body breaks it.
+    let mut tampered = body.clone();
+    tampered[10] ^= 1;
+    assert!(
+        parse_request(
+            &Method::POST,
+            path,
+            headers,
+            Some(&tampered),
+            SystemTime::now(),
+            &limits
+        )
+        .and_then(|p| p.verify(&key))
+        .is_err()
+    );
+
+    // A private post goes to followers too; a direct message to nobody on the sink.
+    srv.status(&alice, "just followers", &[("visibility", "private")])
+        .await;
+    srv.status(&alice, "secret", &[("visibility", "direct")])
+        .await;
+    wait_for("the second delivery", async || {
+        !sink.lock().unwrap().received.is_empty()
+    })
+    .await;
+    wait_for("the queue to empty", async || {
+        srv.engine().store.pending_deliveries().await.unwrap() == 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let received = std::mem::take(&mut sink.lock().unwrap().received);
+    assert_eq!(received.len(), 1);
+    let activity: Value = serde_json::from_slice(&received[0].2).unwrap();
+    assert_eq!(activity["object"]["content"], "<p>just followers</p>");
+
+    // Nothing is delivered to a suspended domain: not even queued.
+    let mut tx = srv.engine().store.begin().await.unwrap();
+    tx.set_domain_block(&sluice_store::DomainBlockRow {
+        domain: "127.0.0.1".into(),
+        severity: "suspend".into(),
+        reject_media: false,
+        reason: String::new(),
+        created_at: 0,
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    srv.status(&alice, "not for them", &[]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(srv.count("deliveries").await, 0);
+    assert!(sink.lock().unwrap().received.is_empty());
+    srv.stop().await;
+}
+
+async fn failed_deliveries_retry_or_give_up(db: Db) {
+    let Some(srv) = TestServer::start(db, federating).await else {
+        return;
+    };
+    let sink = Arc::new(Mutex::new(Sink::default()));
+    let sink_url = start_sink(sink.clone()).await;
+    let alice = srv.user("alice").await;
+    remote_follower(&srv, &sink_url, "carol", &alice.id).await;
+
+    // Busy first (503, Retry-After: 1), then accepted: delivered exactly once more.
+    sink.lock().unwrap().script = vec![(503, Some("1"))];
+    srv.status(&alice, "try again", &[]).await;
+    wait_for("two attempts", async || {
+        sink.lock().unwrap().received.len() >= 2
+    })
+    .await;
+    wait_for("the queue to empty", async || {
+        srv.engine().store.pending_deliveries().await.unwrap() == 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let received = std::mem::take(&mut sink.lock().unwrap().received);
+    assert_eq!(received.len(), 2, "one failure, one success, nothing more");
+    assert_eq!(received[0].2, received[1].2, "the same activity both times");
+    assert_eq!(srv.count("deliveries").await, 0);
+
+    // Gone (410) is final: one attempt, kept as expired with the status.
+    sink.lock().unwrap().script = vec![(410, None)];
+    srv.status(&alice, "nobody home", &[]).await;
+    wait_for("the attempt", async || {
+        !sink.lock().unwrap().received.is_empty()
+    })
+    .await;
+    wait_for("the queue to empty", async || {
+        srv.engine().store.pending_deliveries().await.unwrap() == 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.lock().unwrap().received.len(), 1);
+    let stats = srv.engine().store.delivery_stats().await.unwrap();
+    assert_eq!(stats.len(), 1);
+    assert_eq!(stats[0].expired, 1);
+    assert_eq!(stats[0].pending, 0);
+    assert!(
+        stats[0].last_error.contains("410"),
+        "{}",
+        stats[0].last_error
+    );
+    srv.stop().await;
+}
+
+/// The claim enforces the per-host cap across claims (leases count) and the breaker.
+async fn claims_respect_host_caps_and_breakers(db: Db) {
+    // The server's own workers never see these rows as due: "now" here is hours ahead.
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let store = &srv.engine().store;
+    let ids = &srv.engine().ids;
+    let now = sluice_model::id::now_millis() + 10_000_000;
+    let inboxes = |host: &str, n: usize| -> Vec<(String, String)> {
+        (0..n)
+            .map(|i| (format!("https://{host}/users/u{i}/inbox"), host.to_string()))
+            .collect()
+    };
+    let mut tx = store.begin().await.unwrap();
+    let a = inboxes("a.example", 10);
+    let b = inboxes("b.example", 3);
+    tx.enqueue_deliveries(ids.next_block(now, a.len()), 1, 1, &a, now, now + 1_000_000)
+        .await
+        .unwrap();
+    tx.enqueue_deliveries(ids.next_block(now, b.len()), 2, 1, &b, now, now + 1_000_000)
+        .await
+        .unwrap();
+    // The same activity and inbox again: ignored.
+    assert_eq!(
+        tx.enqueue_deliveries(ids.next_block(now, 1), 1, 1, &a[..1], now, now + 1_000_000)
+            .await
+            .unwrap(),
+        0
+    );
+    tx.commit().await.unwrap();
+    let claim = async |at: i64, limit: i64| {
+        let mut tx = store.begin().await.unwrap();
+        let rows = tx.claim_deliveries(at, 60_000, limit, 4).await.unwrap();
+        tx.commit().await.unwrap();
+        rows
+    };
+    let count = |rows: &[sluice_store::DeliveryRow], host: &str| {
+        rows.iter().filter(|r| r.host == host).count()
+    };
+    let first = claim(now, 100).await;
+    assert_eq!(count(&first, "a.example"), 4, "capped at 4 per host");
+    assert_eq!(count(&first, "b.example"), 3);
+    assert!(first.iter().all(|r| r.attempts == 1));
+    // Leases held: nothing more for either host.
+    assert!(claim(now + 1, 100).await.is_empty());
+    // Two of a.example's finish: two more may go.
+    let mut tx = store.begin().await.unwrap();
+    for r in first.iter().filter(|r| r.host == "a.example").take(2) {
+        tx.delivery_done(r.id).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let second = claim(now + 2, 100).await;
+    assert_eq!(count(&second, "a.example"), 2);
+    assert_eq!(second.len(), 2);
+    // b.example fails until its breaker opens: its rows wait, then one probe goes.
+    let mut tx = store.begin().await.unwrap();
+    for r in first.iter().filter(|r| r.host == "b.example") {
+        tx.delivery_retry(r.id, now, Some(503), "HTTP 503")
+            .await
+            .unwrap();
+    }
+    for _ in 0..3 {
+        tx.record_host_result("b.example", false, "HTTP 503", 3, now + 50_000, now)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let host = store.delivery_host("b.example").await.unwrap().unwrap();
+    assert_eq!(host.state, "down");
+    assert_eq!(
+        count(&claim(now + 3, 100).await, "b.example"),
+        0,
+        "down: not tried"
+    );
+    let probe = claim(now + 50_001, 100).await;
+    assert_eq!(count(&probe, "b.example"), 1, "one probe when due");
+    let mut tx = store.begin().await.unwrap();
+    tx.record_host_result("b.example", true, "", 3, 0, now)
+        .await
+        .unwrap();
+    tx.delivery_done(probe.iter().find(|r| r.host == "b.example").unwrap().id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store
+            .delivery_host("b.example")
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        "up"
+    );
+    assert_eq!(count(&claim(now + 50_002, 100).await, "b.example"), 2);
+    srv.stop().await;
+}
+
+/// A peer that accepts only RFC 9421 signatures: the cavage-signed POST gets a 401,
+/// the same POST signed with RFC 9421 goes through, and the host is remembered.
+async fn double_knocking_with_rfc9421(db: Db) {
+    let Some(srv) = TestServer::start(db, federating).await else {
+        return;
+    };
+    let sink = Arc::new(Mutex::new(Sink {
+        require_rfc9421: true,
+        ..Sink::default()
+    }));
+    let sink_url = start_sink(sink.clone()).await;
+    let alice = srv.user("alice").await;
+    remote_follower(&srv, &sink_url, "carol", &alice.id).await;
+    srv.status(&alice, "knock knock", &[]).await;
+    wait_for("the queue to empty", async || {
+        srv.engine().store.pending_deliveries().await.unwrap() == 0
+            && sink.lock().unwrap().received.len() >= 2
+    })
+    .await;
+    let received = std::mem::take(&mut sink.lock().unwrap().received);
+    assert_eq!(received.len(), 2, "one refused knock, one accepted");
+    assert!(received[0].1.contains_key("signature"));
+    assert!(!received[0].1.contains_key("signature-input"));
+    let input = received[1].1["signature-input"].to_str().unwrap();
+    assert!(
+        input.starts_with("sig1=(\"@method\" \"@target-uri\" \"content-digest\")"),
+        "{input}"
+    );
+    assert_eq!(received[0].2, received[1].2, "the same activity");
+    // Verifiable with alice's key, like any delivery.
+    let actor: Value = srv
+        .http
+        .get(format!("{}/users/alice", srv.url))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = PublicKey::from_pem(actor["publicKey"]["publicKeyPem"].as_str().unwrap()).unwrap();
+    let limits = VerifyLimits {
+        target_scheme: TargetScheme::Http,
+        ..VerifyLimits::default()
+    };
+    parse_request(
+        &Method::POST,
+        "/inbox",
+        &received[1].1,
+        Some(&received[1].2),
+        SystemTime::now(),
+        &limits,
+    )
+    .unwrap()
+    .verify(&key)
+    .unwrap();
+    // The next delivery to that host goes straight to RFC 9421.
+    srv.status(&alice, "again", &[]).await;
+    wait_for("the second delivery", async || {
+        !sink.lock().unwrap().received.is_empty()
+    })
+    .await;
+    wait_for("the queue to empty", async || {
+        srv.engine().store.pending_deliveries().await.unwrap() == 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let received = std::mem::take(&mut sink.lock().unwrap().received);
+    assert_eq!(received.len(), 1);
+    assert!(received[0].1.contains_key("signature-input"));
+    srv.stop().await;
+}

@@ -1,0 +1,715 @@
+//! The inbox against hostile and broken input: every request is signed (or not) by a
+//! fake remote actor served from loopback, and each refusal has its status and writes
+//! nothing.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use sluice_federation::keys::KeyPair;
+use sluice_federation::signatures::{Scheme, sign_request};
+use sluice_store::{NewRelation, Relation};
+
+use crate::common::{Db, TestServer};
+
+db_tests!(
+    inbox_verifies_and_applies,
+    inbox_refuses_bad_input,
+    inbox_queue_is_durable_and_bounded,
+    inbox_move_and_actor_delete
+);
+
+/// A remote server on loopback that publishes actors and takes their inbox POSTs.
+struct Peer {
+    url: String,
+    key: Arc<KeyPair>,
+    received: Arc<Mutex<Vec<Value>>>,
+}
+
+async fn peer() -> Peer {
+    let key = Arc::new(KeyPair::generate().unwrap());
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (k, r, base) = (key.clone(), received.clone(), url.clone());
+    let app = axum::Router::new()
+        .route(
+            "/users/{name}",
+            axum::routing::get(
+                move |axum::extract::Path(name): axum::extract::Path<String>| {
+                    let (k, base) = (k.clone(), base.clone());
+                    async move {
+                        let id = format!("{base}/users/{name}");
+                        // `new<name>` is where `<name>` moved: it names the old account.
+                        let aliases: Vec<String> = name
+                            .strip_prefix("new")
+                            .map(|old| vec![format!("{base}/users/{old}")])
+                            .unwrap_or_default();
+                        (
+                            [("content-type", "application/activity+json")],
+                            json!({
+                                "@context": ["https://www.w3.org/ns/activitystreams"],
+                                "id": id, "type": "Person", "preferredUsername": name,
+                                "inbox": format!("{id}/inbox"),
+                                "followers": format!("{id}/followers"),
+                                "alsoKnownAs": aliases,
+                                "publicKey": {"id": format!("{id}#main-key"), "owner": id,
+                                              "publicKeyPem": k.public_key_pem()},
+                            })
+                            .to_string(),
+                        )
+                    }
+                },
+            ),
+        )
+        .route(
+            "/users/{name}/inbox",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let r = r.clone();
+                async move {
+                    r.lock()
+                        .unwrap()
+                        .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                    axum::http::StatusCode::ACCEPTED
+                }
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Peer { url, key, received }
+}
+
+fn federating(c: &mut sluice::config::Config) {
+    c.allow_private_addresses = true;
+    c.federation.allow_http = true;
+}
+
+/// POSTs `body` to `path`, signed by `key` as `key_id` at `at` (None: unsigned).
+async fn post_signed(
+    srv: &TestServer,
+    path: &str,
+    body: &[u8],
+    signer: Option<(&KeyPair, &str)>,
+    at: SystemTime,
+    tamper: bool,
+) -> (u16, String) {
+    let url = url::Url::parse(&format!("{}{path}", srv.url)).unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", "application/activity+json".parse().unwrap());
+    if let Some((key, key_id)) = signer {
+        sign_request(
+            &Method::POST,
+            &url,
+            &mut headers,
+            Some(body),
+            key_id,
+            key,
+            Scheme::Cavage,
+            at,
+        )
+        .unwrap();
+    }
+    let mut body = body.to_vec();
+    if tamper {
+        let last = body.len() - 2;
+        body[last] ^= 0x20;
+    }
+    let r = srv
+        .http
+        .post(url)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap_or_default())
+}
+
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn inbox_verifies_and_applies(db: Db) {
+    let Some(srv) = TestServer::start(db, federating).await else {
+        return;
+    };
+    let p = peer().await;
+    let alice = srv.user("alice").await;
+    let mallory = format!("{}/users/mallory", p.url);
+    let key_id = format!("{mallory}#main-key");
+    let follow = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{mallory}/follows/1"), "type": "Follow",
+        "actor": mallory, "object": format!("{}/users/alice", srv.url),
+    })
+    .to_string();
+    let (status, text) = post_signed(
+        &srv,
+        "/users/alice/inbox",
+        follow.as_bytes(),
+        Some((&p.key, &key_id)),
+        SystemTime::now(),
+        false,
+    )
+    .await;
+    assert_eq!(status, 202, "{text}");
+    eventually("the follow", async || {
+        srv.get(&format!("/api/v1/accounts/{}", alice.id), None)
+            .await
+            .ok()["followers_count"]
+            == 1
+    })
+    .await;
+    // alice's server accepted, and told mallory's inbox so.
+    eventually("the Accept", async || {
+        !p.received.lock().unwrap().is_empty()
+    })
+    .await;
+    let accept = p.received.lock().unwrap()[0].clone();
+    assert_eq!(accept["type"], "Accept");
+    assert_eq!(accept["object"]["id"], format!("{mallory}/follows/1"));
+    // A repeated delivery changes nothing.
+    let activities = srv.count("activities").await;
+    let (status, _) = post_signed(
+        &srv,
+        "/inbox",
+        follow.as_bytes(),
+        Some((&p.key, &key_id)),
+        SystemTime::now(),
+        false,
+    )
+    .await;
+    assert_eq!(status, 202);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(srv.count("activities").await, activities);
+    assert_eq!(srv.count("follows").await, 1);
+
+    // A post from mallory, addressed publicly, is stored and shown.
+    let note_id = format!("{mallory}/notes/1");
+    let create = json!({
+        "id": format!("{note_id}/activity"), "type": "Create", "actor": mallory,
+        "to": ["as:Public"], "cc": [format!("{mallory}/followers")],
+        "object": {"id": note_id, "type": "Note", "attributedTo": mallory,
+                   "content": "<p>hi <script>alert(1)</script>there</p>",
+                   "published": "2026-11-22T10:00:00Z",
+                   "to": ["https://www.w3.org/ns/activitystreams#Public"], "cc": []},
+    })
+    .to_string();
+    let (status, _) = post_signed(
+        &srv,
+        "/inbox",
+        create.as_bytes(),
+        Some((&p.key, &key_id)),
+        SystemTime::now(),
+        false,
+    )
+    .await;
+    assert_eq!(status, 202);
+    let mut found = Value::Null;
+    eventually("the post", async || {
+        let tl = srv.get("/api/v1/timelines/public", None).await.ok();
+        match tl
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["uri"] == note_id.as_str()).cloned())
+        {
+            Some(s) => {
+                found = s;
+                true
+            }
+            None => false,
+        }
+    })
+    .await;
+    assert!(
+        !found["content"].as_str().unwrap().contains("<script"),
+        "sanitized"
+    );
+    assert_eq!(found["visibility"], "public");
+    assert_eq!(found["created_at"], "2026-11-22T10:00:00.000Z");
+
+    // Signed fetches: mallory may read alice's actor until alice blocks mallory.
+    let get_signed = async |key: &KeyPair| {
+        let url = url::Url::parse(&format!("{}/users/alice", srv.url)).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("accept", "application/activity+json".parse().unwrap());
+        sign_request(
+            &Method::GET,
+            &url,
+            &mut headers,
+            None,
+            &key_id,
+            key,
+            Scheme::Cavage,
+            SystemTime::now(),
+        )
+        .unwrap();
+        srv.http
+            .get(url)
+            .headers(headers)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(get_signed(&p.key).await, 200);
+    let mallory_id = found["account"]["id"].as_str().unwrap().to_string();
+    srv.post(
+        &format!("/api/v1/accounts/{mallory_id}/block"),
+        Some(&alice.token),
+        &[],
+    )
+    .await
+    .ok();
+    assert_eq!(get_signed(&p.key).await, 403, "blocked actors are refused");
+    // A signature that does not verify counts as none: public documents stay public
+    // (refusing it would protect nothing, unsigned readers get them too).
+    let stranger = KeyPair::generate().unwrap();
+    assert_eq!(get_signed(&stranger).await, 200);
+    let anon = srv
+        .http
+        .get(format!("{}/users/alice", srv.url))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status().as_u16(), 200);
+    // The block also ended mallory's follow, and told mallory's server only that.
+    assert_eq!(srv.count("follows").await, 0);
+    eventually("the Reject", async || {
+        p.received
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|a| a["type"] == "Reject")
+    })
+    .await;
+    assert!(
+        !p.received
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|a| a["type"] == "Block")
+    );
+    srv.stop().await;
+}
+
+async fn inbox_refuses_bad_input(db: Db) {
+    let Some(srv) = TestServer::start(db, federating).await else {
+        return;
+    };
+    let p = peer().await;
+    let other = peer().await;
+    srv.user("alice").await;
+    let mallory = format!("{}/users/mallory", p.url);
+    let key_id = format!("{mallory}#main-key");
+    let good = |n: u32| {
+        json!({
+            "id": format!("{mallory}/notes/{n}/activity"), "type": "Create", "actor": mallory,
+            "to": ["as:Public"],
+            "object": {"id": format!("{mallory}/notes/{n}"), "type": "Note",
+                       "attributedTo": mallory, "content": format!("note {n}"),
+                       "to": ["as:Public"]},
+        })
+        .to_string()
+    };
+    let now = SystemTime::now();
+    let before = srv.count("activities").await;
+    // Unsigned.
+    let (s, t) = post_signed(&srv, "/inbox", good(1).as_bytes(), None, now, false).await;
+    assert_eq!(s, 401, "{t}");
+    assert!(serde_json::from_str::<Value>(&t).unwrap()["error"].is_string());
+    // Signed with a key the actor does not publish (another host's key).
+    let (s, _) = post_signed(
+        &srv,
+        "/inbox",
+        good(2).as_bytes(),
+        Some((&other.key, &key_id)),
+        now,
+        false,
+    )
+    .await;
+    assert_eq!(s, 401);
+    // A key owned by an actor on another host, for mallory's activity.
+    let other_key_id = format!("{}/users/eve#main-key", other.url);
+    let (s, t) = post_signed(
+        &srv,
+        "/inbox",
+        good(3).as_bytes(),
+        Some((&other.key, &other_key_id)),
+        now,
+        false,
+    )
+    .await;
+    assert_eq!(s, 401, "{t}");
+    assert!(t.contains("does not belong"), "{t}");
+    // Replayed: a date 13 hours old.
+    let stale = now - Duration::from_secs(13 * 3600);
+    let (s, _) = post_signed(
+        &srv,
+        "/inbox",
+        good(4).as_bytes(),
+        Some((&p.key, &key_id)),
+        stale,
+        false,
+    )
+    .await;
+    assert_eq!(s, 401);
+    // The body changed after signing: the digest does not match.
+    let (s, _) = post_signed(
+        &srv,
+        "/inbox",
+        good(5).as_bytes(),
+        Some((&p.key, &key_id)),
+        now,
+        true,
+    )
+    .await;
+    assert_eq!(s, 400);
+    // Malformed JSON, and JSON nested past the limit (both properly signed).
+    let (s, _) = post_signed(
+        &srv,
+        "/inbox",
+        b"{\"id\": ",
+        Some((&p.key, &key_id)),
+        now,
+        false,
+    )
+    .await;
+    assert_eq!(s, 400);
+    let deep = format!(
+        "{{\"id\":\"{mallory}/x\",\"type\":\"Create\",\"actor\":\"{mallory}\",\"object\":{}{}}}",
+        "[".repeat(100),
+        "]".repeat(100)
+    );
+    let (s, _) = post_signed(
+        &srv,
+        "/inbox",
+        deep.as_bytes(),
+        Some((&p.key, &key_id)),
+        now,
+        false,
+    )
+    .await;
+    assert_eq!(s, 400);
+    // Over the inbox's size limit.
+    let big = format!(
+        "{{\"id\":\"{mallory}/big\",\"type\":\"Create\",\"actor\":\"{mallory}\",\"content\":\"{}\"}}",
+        "x".repeat(1_100_000)
+    );
+    let (s, _) = post_signed(
+        &srv,
+        "/inbox",
+        big.as_bytes(),
+        Some((&p.key, &key_id)),
+        now,
+        false,
+    )
+    .await;
+    assert_eq!(s, 413);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(srv.count("activities").await, before, "nothing stored");
+    assert_eq!(srv.count("statuses").await, 0);
+
+    // A post whose id is on another host than its actor: accepted, never stored.
+    let spoof = json!({
+        "id": format!("{mallory}/notes/9/activity"), "type": "Create", "actor": mallory,
+        "to": ["as:Public"],
+        "object": {"id": format!("{}/notes/9", other.url), "type": "Note",
+                   "attributedTo": mallory, "content": "spoofed", "to": ["as:Public"]},
+    })
+    .to_string();
+    let (s, _) = post_signed(
+        &srv,
+        "/inbox",
+        spoof.as_bytes(),
+        Some((&p.key, &key_id)),
+        now,
+        false,
+    )
+    .await;
+    assert_eq!(s, 202);
+    // A genuine one after it is applied, so the spoof has been processed by then.
+    let (s, _) = post_signed(
+        &srv,
+        "/inbox",
+        good(10).as_bytes(),
+        Some((&p.key, &key_id)),
+        now,
+        false,
+    )
+    .await;
+    assert_eq!(s, 202);
+    eventually("the genuine post", async || {
+        srv.count("statuses").await == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(srv.count("statuses").await, 1);
+    let tl = srv.get("/api/v1/timelines/public", None).await.ok();
+    assert!(!tl.to_string().contains("spoofed"));
+    srv.stop().await;
+}
+
+/// The queue is a table: a row queued by a process that stopped before applying it is
+/// applied; a full queue answers 503 with Retry-After and stores nothing.
+async fn inbox_queue_is_durable_and_bounded(db: Db) {
+    let Some(srv) = TestServer::start(db, federating).await else {
+        return;
+    };
+    let p = peer().await;
+    let alice = srv.user("alice").await;
+    let mallory = format!("{}/users/mallory", p.url);
+    let key_id = format!("{mallory}#main-key");
+    // Make mallory known (a first, normal delivery).
+    let hello = json!({
+        "id": format!("{mallory}/notes/1/activity"), "type": "Create", "actor": mallory,
+        "to": ["as:Public"],
+        "object": {"id": format!("{mallory}/notes/1"), "type": "Note", "attributedTo": mallory,
+                   "content": "first", "to": ["as:Public"]},
+    })
+    .to_string();
+    let (s, _) = post_signed(
+        &srv,
+        "/inbox",
+        hello.as_bytes(),
+        Some((&p.key, &key_id)),
+        SystemTime::now(),
+        false,
+    )
+    .await;
+    assert_eq!(s, 202);
+    eventually("the first post", async || srv.count("statuses").await == 1).await;
+    let store = &srv.engine().store;
+    let mallory_id = store.account_by_uri(&mallory).await.unwrap().unwrap().id;
+
+    // Left in the queue by a process that stopped: applied by this one.
+    let follow = json!({
+        "id": format!("{mallory}/follows/7"), "type": "Follow", "actor": mallory,
+        "object": format!("{}/users/alice", srv.url),
+    })
+    .to_string();
+    let now = sluice_model::id::now_millis();
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.enqueue_inbox(srv.engine().ids.next(), mallory_id, "x", &follow, now, 10)
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    eventually("the queued follow", async || {
+        srv.get(&format!("/api/v1/accounts/{}", alice.id), None)
+            .await
+            .ok()["followers_count"]
+            == 1
+    })
+    .await;
+    eventually("the queue to empty", async || {
+        store.pending_inbox().await.unwrap() == 0
+    })
+    .await;
+
+    // Full: fill the queue with rows leased far ahead (no processor takes them).
+    let far = now + 3_600_000;
+    // Queued and leased in one transaction, so no processor ever sees them unleased.
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..sluice_federation::inbox::INBOX_QUEUE {
+        let id = srv.engine().ids.next();
+        tx.enqueue_inbox(id, mallory_id, &format!("filler-{i}"), "{}", now, i64::MAX)
+            .await
+            .unwrap();
+    }
+    tx.claim_inbox(now, far - now, 10_000).await.unwrap();
+    tx.commit().await.unwrap();
+    let before = srv.count("activities").await;
+    let late = json!({
+        "id": format!("{mallory}/notes/2/activity"), "type": "Create", "actor": mallory,
+        "to": ["as:Public"],
+        "object": {"id": format!("{mallory}/notes/2"), "type": "Note", "attributedTo": mallory,
+                   "content": "second", "to": ["as:Public"]},
+    })
+    .to_string();
+    let url = format!("{}/inbox", srv.url);
+    let mut headers = HeaderMap::new();
+    sign_request(
+        &Method::POST,
+        &url::Url::parse(&url).unwrap(),
+        &mut headers,
+        Some(late.as_bytes()),
+        &key_id,
+        &p.key,
+        Scheme::Cavage,
+        SystemTime::now(),
+    )
+    .unwrap();
+    let r = srv
+        .http
+        .post(&url)
+        .headers(headers)
+        .body(late.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert_eq!(r.headers()["retry-after"], "30");
+    assert_eq!(
+        store.pending_inbox().await.unwrap(),
+        sluice_federation::inbox::INBOX_QUEUE as i64
+    );
+    assert_eq!(srv.count("activities").await, before);
+    srv.stop().await;
+}
+
+/// `Move` takes alice's follow to the new account (only when it names the old one);
+/// `Delete` of an actor removes it from view and ends its follows.
+async fn inbox_move_and_actor_delete(db: Db) {
+    let Some(srv) = TestServer::start(db, federating).await else {
+        return;
+    };
+    let p = peer().await;
+    let alice = srv.user("alice").await;
+    let send = async |name: &str, activity: Value| {
+        let key_id = format!("{}/users/{name}#main-key", p.url);
+        let (s, t) = post_signed(
+            &srv,
+            "/inbox",
+            activity.to_string().as_bytes(),
+            Some((&p.key, &key_id)),
+            SystemTime::now(),
+            false,
+        )
+        .await;
+        assert_eq!(s, 202, "{t}");
+    };
+    let mallory = format!("{}/users/mallory", p.url);
+    let store = &srv.engine().store;
+    send(
+        "mallory",
+        json!({
+            "id": format!("{mallory}/notes/1/activity"), "type": "Create", "actor": mallory,
+            "to": ["as:Public"],
+            "object": {"id": format!("{mallory}/notes/1"), "type": "Note",
+                       "attributedTo": mallory, "content": "hello", "to": ["as:Public"]},
+        }),
+    )
+    .await;
+    eventually("mallory's post", async || srv.count("statuses").await == 1).await;
+    let mallory_id = store.account_by_uri(&mallory).await.unwrap().unwrap().id;
+    let alice_id: i64 = alice.id.parse().unwrap();
+    // alice follows mallory (as if accepted earlier).
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_relation(
+        Relation::Follow,
+        &NewRelation {
+            id: srv.engine().ids.next(),
+            account_id: alice_id,
+            target_account_id: mallory_id,
+            uri: format!("{}/users/alice#follows/1", srv.url),
+            flag_a: true,
+            flag_b: false,
+            expires_at: None,
+            created_at: 0,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    // A move to an account that does not name mallory changes nothing.
+    let eve = format!("{}/users/eve", p.url);
+    send(
+        "mallory",
+        json!({"id": format!("{mallory}/moves/1"), "type": "Move", "actor": mallory,
+               "object": mallory, "target": eve}),
+    )
+    .await;
+    // A proper one: alice now follows newmallory, and both servers are told.
+    let target = format!("{}/users/newmallory", p.url);
+    send(
+        "mallory",
+        json!({"id": format!("{mallory}/moves/2"), "type": "Move", "actor": mallory,
+               "object": mallory, "target": target}),
+    )
+    .await;
+    eventually("the follow to move", async || {
+        let Some(t) = store.account_by_uri(&target).await.unwrap() else {
+            return false;
+        };
+        let rel = store
+            .relationships(alice_id, &[t.id, mallory_id])
+            .await
+            .unwrap();
+        rel.iter()
+            .any(|r| r.target == t.id && (r.following || r.requested))
+            && rel.iter().all(|r| r.target != mallory_id || !r.following)
+    })
+    .await;
+    eventually("the Follow and the Undo", async || {
+        let got = p.received.lock().unwrap();
+        got.iter()
+            .any(|a| a["type"] == "Follow" && a["object"] == target.as_str())
+            && got
+                .iter()
+                .any(|a| a["type"] == "Undo" && a["object"]["object"] == mallory.as_str())
+    })
+    .await;
+    assert!(
+        p.received
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|a| a["object"] != eve.as_str()),
+        "no follow of an account that did not name mallory"
+    );
+
+    // A Delete that overtakes its Create: the late Create does not bring the post back.
+    send(
+        "mallory",
+        json!({"id": format!("{mallory}/notes/9#delete"), "type": "Delete", "actor": mallory,
+               "object": format!("{mallory}/notes/9"), "to": ["as:Public"]}),
+    )
+    .await;
+    eventually("the Delete applied", async || {
+        store.pending_inbox().await.unwrap() == 0
+    })
+    .await;
+    send(
+        "mallory",
+        json!({
+            "id": format!("{mallory}/notes/9/activity"), "type": "Create", "actor": mallory,
+            "to": ["as:Public"],
+            "object": {"id": format!("{mallory}/notes/9"), "type": "Note",
+                       "attributedTo": mallory, "content": "too late", "to": ["as:Public"]},
+        }),
+    )
+    .await;
+    eventually("the Create handled", async || {
+        store.pending_inbox().await.unwrap() == 0
+    })
+    .await;
+    assert_eq!(
+        srv.count("statuses").await,
+        1,
+        "the deleted post stays deleted"
+    );
+
+    // mallory deletes their account: gone from view, follows over.
+    send(
+        "mallory",
+        json!({"id": format!("{mallory}#delete"), "type": "Delete", "actor": mallory,
+               "object": mallory, "to": ["as:Public"]}),
+    )
+    .await;
+    eventually("the account to go", async || {
+        store.account_by_uri(&mallory).await.unwrap().is_none()
+    })
+    .await;
+    let tl = srv.get("/api/v1/timelines/public", None).await.ok();
+    assert_eq!(tl.as_array().unwrap().len(), 0, "{tl}");
+    srv.stop().await;
+}
