@@ -324,11 +324,9 @@ impl Engine {
         }
         tx.insert_status(&status).await?;
         let mention_ids: Vec<Id> = mentioned.iter().map(|a| a.id).collect();
-        tx.set_mentions(id, &mention_ids).await?;
-        tx.set_tags(id, &tags, &|| self.new_id(), now).await?;
-        tx.bump_account_counter(actor.id, AccountCounter::Statuses, 1)
-            .await?;
-        tx.touch_last_status_at(actor.id, now).await?;
+        tx.add_mentions(id, &mention_ids).await?;
+        tx.add_tags(id, &tags, &|| self.new_id(), now).await?;
+        tx.count_new_status(actor.id, now).await?;
         if let Some(p) = &parent {
             tx.bump_status_counter(p.id, StatusCounter::Replies, 1)
                 .await?;

@@ -380,17 +380,15 @@ impl Engine {
         };
         tx.insert_status(&status).await?;
         let mention_ids: Vec<Id> = mentioned.iter().map(|m| m.id).collect();
-        tx.set_mentions(id, &mention_ids).await?;
+        tx.add_mentions(id, &mention_ids).await?;
         let tags: Vec<String> = n
             .tags
             .iter()
             .take(crate::pipeline::MAX_TAGS)
             .cloned()
             .collect();
-        tx.set_tags(id, &tags, &|| self.new_id(), now).await?;
-        tx.bump_account_counter(actor.id, AccountCounter::Statuses, 1)
-            .await?;
-        tx.touch_last_status_at(actor.id, created).await?;
+        tx.add_tags(id, &tags, &|| self.new_id(), now).await?;
+        tx.count_new_status(actor.id, created).await?;
         if let Some(p) = &parent {
             tx.bump_status_counter(p.id, sluice_store::StatusCounter::Replies, 1)
                 .await?;
@@ -701,6 +699,21 @@ impl Engine {
             return self.remote_record(actor, a).await;
         }
         let now = sluice_model::id::now_millis();
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        // Checked again inside the transaction, on the row as it is now: two Updates
+        // of one post applied at the same time must not let the older one win.
+        let old = match tx.status_for_update(old.id).await? {
+            Some(current) if updated > current.updated_at => current,
+            _ => {
+                tx.commit().await?;
+                return Ok(Outcome {
+                    status: Some(old.id),
+                    changed: false,
+                });
+            }
+        };
         let mut new = old.clone();
         new.content = n.content.clone();
         new.spoiler_text = n.summary.clone();
@@ -708,9 +721,6 @@ impl Engine {
         new.language = n.language.clone().or(old.language.clone());
         new.edited_at = Some(updated);
         new.updated_at = updated;
-        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
-            return Ok(Outcome::default());
-        };
         if old.edited_at.is_none() {
             tx.insert_edit(&sluice_store::EditRow {
                 id: self.ids.next_at(old.created_at),

@@ -304,11 +304,19 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn touch_last_status_at(&mut self, account_id: Id, at: i64) -> Result<()> {
+    /// A new status by `account_id`, written at `created_at`: one more in its count, and
+    /// its last-status date moved forward (never back: a late delivery of an old post
+    /// leaves it). One statement for both.
+    pub async fn count_new_status(&mut self, account_id: Id, created_at: i64) -> Result<()> {
         self.exec(
-            Query::new("UPDATE accounts SET last_status_at = $1 WHERE id = $2")
-                .bind(at)
-                .bind(account_id),
+            Query::new(
+                "UPDATE accounts SET statuses_count = statuses_count + 1,
+                   last_status_at = CASE WHEN last_status_at IS NULL OR last_status_at < $1
+                                    THEN $1 ELSE last_status_at END
+                 WHERE id = $2",
+            )
+            .bind(created_at)
+            .bind(account_id),
         )
         .await?;
         Ok(())

@@ -253,30 +253,22 @@ impl WriteTx {
         account: Id,
         target: Id,
     ) -> Result<Option<String>> {
+        // One statement: the row this transaction removed, if any. (A read and then a
+        // delete let two concurrent transactions on PostgreSQL both "remove" the same
+        // row: an Accept and a Reject of one follow would both take effect.)
         let uri_col = if rel == Relation::Mute { "''" } else { "uri" };
         let row = self
             .opt::<crate::query::TextScalar>(
                 Query::new(format!(
-                    "SELECT {uri_col} AS v FROM {} WHERE account_id = $1 AND target_account_id = $2",
+                    "DELETE FROM {} WHERE account_id = $1 AND target_account_id = $2
+                     RETURNING {uri_col} AS v",
                     rel.table()
                 ))
                 .bind(account)
                 .bind(target),
             )
             .await?;
-        if row.is_none() {
-            return Ok(None);
-        }
-        self.exec(
-            Query::new(format!(
-                "DELETE FROM {} WHERE account_id = $1 AND target_account_id = $2",
-                rel.table()
-            ))
-            .bind(account)
-            .bind(target),
-        )
-        .await?;
-        Ok(Some(row.and_then(|r| r.v).unwrap_or_default()))
+        Ok(row.map(|r| r.v.unwrap_or_default()))
     }
 
     /// Adds a favourite or bookmark; false when it existed.
@@ -323,27 +315,18 @@ impl WriteTx {
             crate::Saved::Favourites => ("favourites", "uri"),
             crate::Saved::Bookmarks => ("bookmarks", "''"),
         };
+        // One statement, as in `delete_relation`: only the transaction that removed
+        // the row sees it.
         let row = self
             .opt::<crate::query::TextScalar>(
                 Query::new(format!(
-                    "SELECT {col} AS v FROM {table} WHERE account_id = $1 AND status_id = $2"
+                    "DELETE FROM {table} WHERE account_id = $1 AND status_id = $2 RETURNING {col} AS v"
                 ))
                 .bind(account)
                 .bind(status),
             )
             .await?;
-        if row.is_none() {
-            return Ok(None);
-        }
-        self.exec(
-            Query::new(format!(
-                "DELETE FROM {table} WHERE account_id = $1 AND status_id = $2"
-            ))
-            .bind(account)
-            .bind(status),
-        )
-        .await?;
-        Ok(Some(row.and_then(|r| r.v).unwrap_or_default()))
+        Ok(row.map(|r| r.v.unwrap_or_default()))
     }
 
     pub async fn insert_notification(&mut self, n: &NotificationRow) -> Result<()> {

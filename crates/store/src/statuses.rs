@@ -424,6 +424,19 @@ impl WriteTx {
         self.opt(q).await
     }
 
+    /// A status as this transaction sees it, locked against concurrent writers until
+    /// it ends (PostgreSQL `FOR UPDATE`; SQLite's write transaction excludes them
+    /// already): for read-check-write updates such as "the newest edit wins".
+    pub async fn status_for_update(&mut self, id: Id) -> Result<Option<StatusRow>> {
+        let mut q = select_statuses();
+        let p = q.arg(id);
+        q.push(&format!(" AND s.id = {p}"));
+        if self.kind() == crate::EngineKind::Postgres {
+            q.push(" FOR UPDATE");
+        }
+        self.opt(q).await
+    }
+
     pub async fn insert_status(&mut self, s: &StatusRow) -> Result<()> {
         self.exec(
             Query::new(
@@ -516,14 +529,27 @@ impl WriteTx {
     pub async fn set_mentions(&mut self, status_id: Id, accounts: &[Id]) -> Result<()> {
         self.exec(Query::new("DELETE FROM mentions WHERE status_id = $1").bind(status_id))
             .await?;
-        for a in accounts {
-            self.exec(
-                Query::new("INSERT INTO mentions (status_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    .bind(status_id)
-                    .bind(*a),
-            )
-            .await?;
+        self.add_mentions(status_id, accounts).await
+    }
+
+    /// The mentions of a status just inserted (nothing to replace): one statement, none
+    /// when there are no mentions.
+    pub async fn add_mentions(&mut self, status_id: Id, accounts: &[Id]) -> Result<()> {
+        if accounts.is_empty() {
+            return Ok(());
         }
+        let values: Vec<String> = (0..accounts.len())
+            .map(|i| format!("($1, ${})", i + 2))
+            .collect();
+        let mut q = Query::new(format!(
+            "INSERT INTO mentions (status_id, account_id) VALUES {} ON CONFLICT DO NOTHING",
+            values.join(", ")
+        ))
+        .bind(status_id);
+        for a in accounts {
+            q = q.bind(*a);
+        }
+        self.exec(q).await?;
         Ok(())
     }
 
@@ -537,6 +563,17 @@ impl WriteTx {
     ) -> Result<()> {
         self.exec(Query::new("DELETE FROM status_tags WHERE status_id = $1").bind(status_id))
             .await?;
+        self.add_tags(status_id, names, new_id, now).await
+    }
+
+    /// The hashtags of a status just inserted (nothing to replace).
+    pub async fn add_tags(
+        &mut self,
+        status_id: Id,
+        names: &[String],
+        new_id: &(dyn Fn() -> Id + Sync),
+        now: i64,
+    ) -> Result<()> {
         for name in names {
             self.exec(
                 Query::new("INSERT INTO tags (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
