@@ -21,7 +21,7 @@ use reqwest::header::HeaderMap;
 use sluice_engine::remote::{RemoteActivity, RemoteNote};
 use sluice_engine::{Engine, EngineError};
 use sluice_model::content::sanitize_html;
-use sluice_store::{AccountRow, Id, InboxRow, KeyRow, RemoteActor};
+use sluice_store::{AccountRow, Id, InboxRow, KeyRow, NewInboxActivity, RemoteActor};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use url::Url;
@@ -36,7 +36,7 @@ pub const MAX_INBOX_BODY: usize = 1024 * 1024;
 /// Activities accepted but not yet applied, at most (then 503).
 pub const INBOX_QUEUE: usize = 1_000;
 /// Activities applied at once.
-pub const INBOX_CONCURRENCY: usize = 8;
+pub const INBOX_CONCURRENCY: usize = 32;
 /// What a full queue tells the sender to wait.
 pub const INBOX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
@@ -94,22 +94,26 @@ const INBOX_LEASE: Duration = Duration::from_secs(120);
 /// How often idle processors look at the queue (they are also woken by each receipt).
 const INBOX_IDLE_POLL: Duration = Duration::from_secs(1);
 
-/// Runs the inbox processors until `shutdown` turns true: claim queued activities (at
-/// most [`INBOX_CONCURRENCY`] at once), apply them, remove them; a failure is retried
-/// with backoff, up to [`INBOX_MAX_ATTEMPTS`]. Applying in flight is finished on
-/// shutdown; anything still queued is applied by the next process.
+/// Runs the inbox processors until `shutdown` turns true: claim queued activities,
+/// apply them (at most [`INBOX_CONCURRENCY`] at once), remove them; a failure is
+/// retried with backoff, up to [`INBOX_MAX_ATTEMPTS`]. Applying in flight is finished
+/// on shutdown; anything still queued is applied by the next process.
 ///
-/// The rows finished since the last claim are removed in the next claim's
-/// transaction (one short write transaction per activity instead of two). A row
-/// applied but not yet removed when the process stops is claimed again by the next
-/// one, and applying it again changes nothing (idempotent by activity id). Claims are
-/// not held back to make bigger batches: activities that arrive one after the other
-/// are applied in that order (a post applied after a newer one gets the newer id, so
-/// it would show above it in timelines).
+/// Claims are made ahead, up to [`INBOX_CLAIM_AHEAD`] rows held here, and refilled
+/// when half of that is left; the rows finished since the last claim are removed in
+/// the next claim's transaction. On SQLite every transaction is a turn of the single
+/// writer connection, and claiming one or two rows each time a task finished cost as
+/// much of it as applying them (docs/benchmarks.md, "Federation"). A row applied but
+/// not yet removed when the process stops is claimed again by the next one, and
+/// applying it again changes nothing (idempotent by activity id); rows claimed but not
+/// started are handed back on shutdown.
 pub async fn run_processors(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
     // Each task ends with the id of its row when the row should leave the queue.
     let mut tasks: JoinSet<Option<Id>> = JoinSet::new();
+    let mut ready: std::collections::VecDeque<InboxRow> = std::collections::VecDeque::new();
     let mut done: Vec<Id> = Vec::new();
+    // Whether the last claim found all it asked for: there may be more waiting.
+    let mut more = true;
     let mut removed_since_vacuum = 0;
     let mut vacuum: Option<tokio::task::JoinHandle<()>> = None;
     loop {
@@ -119,21 +123,26 @@ pub async fn run_processors(fed: Arc<Federation>, mut shutdown: watch::Receiver<
         if *shutdown.borrow() {
             break;
         }
-        let free = INBOX_CONCURRENCY.saturating_sub(tasks.len());
-        let mut got = false;
-        if free > 0 {
-            match claim(&fed, &done, free as i64).await {
+        if ready.len() <= INBOX_CLAIM_AHEAD / 2 && (more || !done.is_empty()) {
+            let want = INBOX_CLAIM_AHEAD - ready.len();
+            match claim(&fed, &done, want as i64).await {
                 Ok(rows) => {
                     removed_since_vacuum += done.len();
                     done.clear();
-                    got = !rows.is_empty();
-                    for row in rows {
-                        let fed = fed.clone();
-                        tasks.spawn(async move { process(&fed, row).await });
-                    }
+                    more = rows.len() == want;
+                    ready.extend(rows);
                 }
-                Err(e) => tracing::warn!(error = %e, "claiming inbox activities failed"),
+                Err(e) => {
+                    more = false;
+                    tracing::warn!(error = %e, "claiming inbox activities failed");
+                }
             }
+        }
+        while tasks.len() < INBOX_CONCURRENCY
+            && let Some(row) = ready.pop_front()
+        {
+            let fed = fed.clone();
+            tasks.spawn(async move { process(&fed, row).await });
         }
         if removed_since_vacuum >= INBOX_VACUUM_EVERY
             && vacuum.as_ref().is_none_or(|v| v.is_finished())
@@ -146,23 +155,31 @@ pub async fn run_processors(fed: Arc<Federation>, mut shutdown: watch::Receiver<
                 }
             }));
         }
-        if got && tasks.len() < INBOX_CONCURRENCY {
-            continue;
-        }
         tokio::select! {
             _ = shutdown.changed() => {}
-            _ = fed.inbox_wake.notified() => {}
+            _ = fed.inbox_wake.notified() => more = true,
             Some(r) = tasks.join_next(), if !tasks.is_empty() => done.extend(r.ok().flatten()),
-            _ = tokio::time::sleep(INBOX_IDLE_POLL) => {}
+            _ = tokio::time::sleep(INBOX_IDLE_POLL) => more = true,
         }
     }
     while let Some(r) = tasks.join_next().await {
         done.extend(r.ok().flatten());
     }
-    if let Err(e) = claim(&fed, &done, 0).await {
+    let unstarted: Vec<Id> = ready.iter().map(|r| r.id).collect();
+    let finish = async {
+        let mut tx = fed.engine.store.begin().await?;
+        tx.inbox_done_many(&done).await?;
+        tx.inbox_release(&unstarted).await?;
+        tx.commit().await?;
+        Ok::<(), InboxError>(())
+    };
+    if let Err(e) = finish.await {
         tracing::warn!(error = %e, "removing applied inbox activities failed");
     }
 }
+
+/// Most claimed rows held by a process beyond those being applied.
+const INBOX_CLAIM_AHEAD: usize = 2 * INBOX_CONCURRENCY;
 
 /// Rows removed from the queue between two vacuums of it (PostgreSQL; see
 /// `Store::vacuum_inbox_queue`): about every two seconds under full load.
@@ -170,18 +187,12 @@ const INBOX_VACUUM_EVERY: usize = 2_000;
 
 /// Removes the `done` rows and claims up to `limit` more, in one transaction.
 async fn claim(fed: &Federation, done: &[Id], limit: i64) -> Result<Vec<InboxRow>, InboxError> {
-    if done.is_empty() && limit == 0 {
-        return Ok(Vec::new());
-    }
     let now = sluice_model::id::now_millis();
     let mut tx = fed.engine.store.begin().await?;
     tx.inbox_done_many(done).await?;
-    let rows = if limit > 0 {
-        tx.claim_inbox(now, INBOX_LEASE.as_millis() as i64, limit)
-            .await?
-    } else {
-        Vec::new()
-    };
+    let rows = tx
+        .claim_inbox(now, INBOX_LEASE.as_millis() as i64, limit)
+        .await?;
     tx.commit().await?;
     Ok(rows)
 }
@@ -224,6 +235,122 @@ async fn process(fed: &Federation, row: InboxRow) -> Option<Id> {
         tracing::warn!(error = %e, "recording an inbox result failed");
     }
     None
+}
+
+/// Most activities written to the queue in one statement.
+const ENQUEUE_BATCH: usize = 64;
+/// Most bytes of activity JSON written to the queue in one statement.
+const ENQUEUE_BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+/// Group commit for the inbox queue. Verified activities from concurrent requests are
+/// queued together, in one statement per batch ([`Store::enqueue_inbox_batch`]):
+/// on SQLite each statement takes the single writer connection, and per-statement
+/// hand-offs, not the work itself, were what bounded the inbox (docs/benchmarks.md,
+/// "Federation"). The first request that finds no batch being written starts a task
+/// that writes batches until none is waiting; the others wait for its answer. Each
+/// request still gets its 202 only once its own row is committed. The writer is a
+/// spawned task, so a request dropped by its client (cancelled) cannot strand the
+/// others.
+///
+/// [`Store::enqueue_inbox_batch`]: sluice_store::Store::enqueue_inbox_batch
+#[derive(Default)]
+pub(crate) struct InboxBatcher {
+    state: Arc<std::sync::Mutex<BatchState>>,
+}
+
+type Waiter = tokio::sync::oneshot::Sender<Result<bool, String>>;
+
+#[derive(Default)]
+struct BatchState {
+    waiting: Vec<(NewInboxActivity, Waiter)>,
+    writing: bool,
+}
+
+/// Ends a writer task that stops abnormally (a panic): the next request can start
+/// another, and requests still waiting get an error instead of hanging. A writer that
+/// finds nothing waiting marks itself stopped in [`take_batch`] and disarms this.
+struct WriterGuard(Option<Arc<std::sync::Mutex<BatchState>>>);
+
+impl Drop for WriterGuard {
+    fn drop(&mut self) {
+        let Some(state) = self.0.take() else {
+            return;
+        };
+        let mut state = state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.writing = false;
+        state.waiting.clear();
+    }
+}
+
+impl InboxBatcher {
+    async fn enqueue(
+        &self,
+        engine: &Arc<Engine>,
+        item: NewInboxActivity,
+    ) -> Result<bool, InboxError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let start = {
+            let mut state = self
+                .state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            state.waiting.push((item, tx));
+            !std::mem::replace(&mut state.writing, true)
+        };
+        if start {
+            let state = self.state.clone();
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                let mut guard = WriterGuard(Some(state.clone()));
+                loop {
+                    let batch = take_batch(&state);
+                    if batch.is_empty() {
+                        guard.0 = None;
+                        break;
+                    }
+                    let (items, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                    let result = engine
+                        .store
+                        .enqueue_inbox_batch(&items, INBOX_QUEUE as i64)
+                        .await
+                        .map_err(|e| e.to_string());
+                    for w in waiters {
+                        let _ = w.send(result.clone());
+                    }
+                }
+            });
+        }
+        match rx.await {
+            Ok(Ok(queued)) => Ok(queued),
+            Ok(Err(e)) => Err(InboxError::Internal(e)),
+            Err(_) => Err(InboxError::Internal(
+                "the inbox queue writer stopped".into(),
+            )),
+        }
+    }
+}
+
+/// The next batch to write (oldest first), bounded in rows and bytes; empty (and the
+/// writer marked stopped, under the same lock) when nothing waits.
+fn take_batch(state: &std::sync::Mutex<BatchState>) -> Vec<(NewInboxActivity, Waiter)> {
+    let mut state = state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut bytes = 0;
+    let mut n = 0;
+    for (item, _) in &state.waiting {
+        if n == ENQUEUE_BATCH || (n > 0 && bytes + item.json.len() > ENQUEUE_BATCH_BYTES) {
+            break;
+        }
+        bytes += item.json.len();
+        n += 1;
+    }
+    if n == 0 {
+        state.writing = false;
+    }
+    state.waiting.drain(..n).collect()
 }
 
 impl Federation {
@@ -305,15 +432,16 @@ impl Federation {
         }
         let now = sluice_model::id::now_millis();
         let queued = self
-            .engine
-            .store
-            .enqueue_inbox(
-                self.engine.ids.next_at(now),
-                actor.id,
-                doc.id().unwrap_or_default(),
-                &String::from_utf8_lossy(body),
-                now,
-                INBOX_QUEUE as i64,
+            .inbox_batch
+            .enqueue(
+                &self.engine,
+                NewInboxActivity {
+                    id: self.engine.ids.next_at(now),
+                    actor_id: actor.id,
+                    activity_uri: doc.id().unwrap_or_default().to_string(),
+                    json: String::from_utf8_lossy(body).into_owned(),
+                    received_at: now,
+                },
             )
             .await?;
         if !queued {

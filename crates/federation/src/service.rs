@@ -38,6 +38,8 @@ pub struct Federation {
     instance_signer: Arc<OnceLock<Arc<KeySigner>>>,
     /// Wakes the inbox processors when an activity is queued.
     pub(crate) inbox_wake: tokio::sync::Notify,
+    /// Writes verified activities to the inbox queue in batches.
+    pub(crate) inbox_batch: crate::inbox::InboxBatcher,
 }
 
 /// Signs the server's own GETs as the instance actor. Its key is loaded (or made) by
@@ -94,6 +96,7 @@ impl Federation {
             settings: settings.clone(),
             instance_signer,
             inbox_wake: tokio::sync::Notify::new(),
+            inbox_batch: Default::default(),
         });
         let mut workers = vec![tokio::spawn(crate::inbox::run_processors(
             fed.clone(),

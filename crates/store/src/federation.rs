@@ -69,6 +69,16 @@ pub struct DeliveryRow {
     pub expires_at: i64,
 }
 
+/// A verified activity to put on the inbox queue.
+#[derive(Debug, Clone)]
+pub struct NewInboxActivity {
+    pub id: Id,
+    pub actor_id: Id,
+    pub activity_uri: String,
+    pub json: String,
+    pub received_at: i64,
+}
+
 /// A verified inbox activity waiting to be applied.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InboxRow {
@@ -123,9 +133,31 @@ pub struct DomainBlockRow {
 
 /// Queues an inbox activity unless `$6` are already waiting: one statement, so that
 /// receiving takes one round trip to the writer.
+const ENQUEUE_INBOX_BATCH_SQLITE: &str =
+    "INSERT INTO inbox_queue (id, actor_id, activity_uri, json, received_at)
+     SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4
+     FROM json_each($1) AS r
+     WHERE (SELECT COUNT(*) FROM inbox_queue) + $2 <= $3";
+
+const ENQUEUE_INBOX_BATCH_POSTGRES: &str =
+    "INSERT INTO inbox_queue (id, actor_id, activity_uri, json, received_at)
+     SELECT (r ->> 0)::bigint, (r ->> 1)::bigint, r ->> 2, r ->> 3, (r ->> 4)::bigint
+     FROM json_array_elements($1::json) AS r
+     WHERE (SELECT COUNT(*) FROM inbox_queue) + $2 <= $3";
+
 const ENQUEUE_INBOX: &str =
     "INSERT INTO inbox_queue (id, actor_id, activity_uri, json, received_at)
      SELECT $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM inbox_queue) < $6";
+
+/// `($1)` as a list of ids given as one JSON array: the statement's text (and so its
+/// prepared form, cached per connection) is the same for any number of ids, where an
+/// `IN ($1, $2, …)` list makes one statement per length.
+fn json_id_list(kind: EngineKind) -> &'static str {
+    match kind {
+        EngineKind::Sqlite => "(SELECT value FROM json_each($1))",
+        EngineKind::Postgres => "(SELECT value::bigint FROM json_array_elements_text($1::json))",
+    }
+}
 
 /// Key of the PostgreSQL advisory lock that serializes delivery claims.
 const DELIVERY_CLAIM_LOCK: i64 = 0x5_11CE_0002;
@@ -365,40 +397,44 @@ impl Store {
             .collect())
     }
 
-    /// Queues a verified inbox activity unless `max_pending` are already waiting, in one
-    /// statement outside any transaction (on SQLite one hand-off to the writer
-    /// connection instead of four: `BEGIN`, count, insert, `COMMIT`; on PostgreSQL one
-    /// round trip). Returns false when the queue is full. The bound is approximate on
-    /// PostgreSQL: concurrent receivers may each see room for one more.
-    pub async fn enqueue_inbox(
+    /// Queues verified inbox activities (received at the same moment by concurrent
+    /// requests) in ONE statement outside any transaction: on SQLite one hand-off to the
+    /// writer connection for the whole batch. All of them are queued, or none when that
+    /// would pass `max_pending` waiting (false). The rows travel as one JSON array, so
+    /// the statement's text is the same whatever the batch size (one prepared
+    /// statement). The bound is approximate on PostgreSQL: concurrent batches may each
+    /// see room.
+    pub async fn enqueue_inbox_batch(
         &self,
-        id: Id,
-        actor_id: Id,
-        activity_uri: &str,
-        json: &str,
-        now: i64,
+        items: &[NewInboxActivity],
         max_pending: i64,
     ) -> Result<bool> {
+        if items.is_empty() {
+            return Ok(true);
+        }
+        let rows: Vec<serde_json::Value> = items
+            .iter()
+            .map(|i| serde_json::json!([i.id, i.actor_id, i.activity_uri, i.json, i.received_at]))
+            .collect();
+        let rows = serde_json::Value::Array(rows).to_string();
+        let n = items.len() as i64;
         macro_rules! run {
-            ($pool:expr) => {
-                sqlx::query(ENQUEUE_INBOX)
-                    .bind(id)
-                    .bind(actor_id)
-                    .bind(activity_uri)
-                    .bind(json)
-                    .bind(now)
+            ($sql:expr, $pool:expr) => {
+                sqlx::query($sql)
+                    .bind(rows)
+                    .bind(n)
                     .bind(max_pending)
                     .execute($pool)
                     .await
                     .map(|r| r.rows_affected())
             };
         }
-        let n = match &self.pools {
-            Pools::Sqlite { write, .. } => run!(write),
-            Pools::Postgres(pool) => run!(pool),
+        let queued = match &self.pools {
+            Pools::Sqlite { write, .. } => run!(ENQUEUE_INBOX_BATCH_SQLITE, write),
+            Pools::Postgres(pool) => run!(ENQUEUE_INBOX_BATCH_POSTGRES, pool),
         }
         .map_err(StoreError::from_sqlx)?;
-        Ok(n == 1)
+        Ok(queued == n as u64)
     }
 
     /// Whether `max_pending` inbox activities are waiting, as a cheap early check (the
@@ -870,10 +906,27 @@ impl WriteTx {
         if ids.is_empty() {
             return Ok(0);
         }
-        let mut q = Query::new("DELETE FROM inbox_queue WHERE id IN ");
-        let list = q.in_list(ids);
-        q.push(&list);
-        self.exec(q).await
+        let list = json_id_list(self.kind());
+        self.exec(
+            Query::new(format!("DELETE FROM inbox_queue WHERE id IN {list}"))
+                .bind(serde_json::to_string(ids).unwrap_or_default()),
+        )
+        .await
+    }
+
+    /// Claimed inbox activities that were not started: claimable again at once.
+    pub async fn inbox_release(&mut self, ids: &[Id]) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let list = json_id_list(self.kind());
+        self.exec(
+            Query::new(format!(
+                "UPDATE inbox_queue SET locked_until = 0, attempts = attempts - 1 WHERE id IN {list}"
+            ))
+            .bind(serde_json::to_string(ids).unwrap_or_default()),
+        )
+        .await
     }
 
     /// Applying failed: try again after `retry_at`.

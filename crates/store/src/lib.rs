@@ -25,8 +25,8 @@ mod oauth;
 pub use oauth::{NewToken, UserState};
 mod federation;
 pub use federation::{
-    DeliveryHostStats, DeliveryRow, DomainBlockRow, HostRow, InboxRow, KeyRow, OutboxItem,
-    RemoteActor, host_in_domain,
+    DeliveryHostStats, DeliveryRow, DomainBlockRow, HostRow, InboxRow, KeyRow, NewInboxActivity,
+    OutboxItem, RemoteActor, host_in_domain,
 };
 mod query;
 mod rows;

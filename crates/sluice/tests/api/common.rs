@@ -118,7 +118,10 @@ impl TestServer {
         extra: axum::Router<sluice_api::AppState>,
     ) -> Option<TestServer> {
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("warn,sqlx=warn"))
+            // SLUICE_TEST_LOG: a filter for the servers' logs (default: warnings).
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                std::env::var("SLUICE_TEST_LOG").unwrap_or_else(|_| "warn,sqlx=warn".into()),
+            ))
             .with_test_writer()
             .try_init();
         let dir = std::env::temp_dir().join(unique("sluice-test"));
