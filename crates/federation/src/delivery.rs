@@ -86,9 +86,11 @@ pub trait SignerSource: Send + Sync {
     fn signer_for(&self, account_id: sluice_model::Id, scheme: Scheme) -> SignerFuture<'_>;
 }
 
-/// Which signature scheme each host took last ("double-knocking": cavage first, as
-/// most of the fediverse expects; on a 401 the same POST is signed with RFC 9421, and
-/// the scheme that worked is remembered for the host). Bounded: forgotten when full.
+/// Which signature scheme each host took last ("double-knocking": RFC 9421 first to a
+/// host that asked for it with `Accept-Signature`, cavage first to the others, as most
+/// of the fediverse expects; on a 401 the same POST is signed with the other scheme,
+/// and the scheme that worked is remembered for the host). Bounded: forgotten when
+/// full.
 #[derive(Default)]
 pub struct SchemeMemory {
     hosts: std::sync::Mutex<std::collections::HashMap<String, Scheme>>,
@@ -98,13 +100,12 @@ pub struct SchemeMemory {
 const MAX_REMEMBERED_HOSTS: usize = 10_000;
 
 impl SchemeMemory {
-    fn get(&self, host: &str) -> Scheme {
+    fn get(&self, host: &str) -> Option<Scheme> {
         self.hosts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(host)
             .copied()
-            .unwrap_or(Scheme::Cavage)
     }
 
     fn set(&self, host: &str, scheme: Scheme) {
@@ -332,7 +333,11 @@ async fn attempt(
         .map_err(|e| format!("loading the activity: {e}"))?
         .ok_or_else(|| "the activity no longer exists".to_string())?;
     let url = Url::parse(&row.inbox_url).map_err(|e| format!("inbox URL: {e}"))?;
-    let first = schemes.get(&row.host);
+    let first = schemes.get(&row.host).unwrap_or(if fetcher.advertises_rfc9421(&url) {
+        Scheme::Rfc9421
+    } else {
+        Scheme::Cavage
+    });
     let signer = signers.signer_for(row.sender_account_id, first).await?;
     let body = json.into_bytes();
     let result = fetcher

@@ -299,7 +299,14 @@ struct Inner {
     cache: Mutex<Cache>,
     hosts: Arc<HostSlots>,
     not_before: Mutex<HashMap<String, Instant>>,
+    /// Hosts (lowercase, no port) whose answers carried `Accept-Signature` (RFC 9421
+    /// §5.1): they verify HTTP Message Signatures, so they are signed for that way
+    /// first. Bounded: forgotten when full.
+    rfc9421_hosts: Mutex<std::collections::HashSet<String>>,
 }
+
+/// Hosts remembered as asking for RFC 9421 signatures, at most.
+const MAX_RFC9421_HOSTS: usize = 10_000;
 
 impl std::fmt::Debug for Fetcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -352,6 +359,7 @@ impl Fetcher {
                 cache: Mutex::new(Cache::default()),
                 hosts: Arc::new(HostSlots::new(config.per_host_concurrency)),
                 not_before: Mutex::new(HashMap::new()),
+                rfc9421_hosts: Mutex::new(std::collections::HashSet::new()),
                 config,
             }),
         })
@@ -534,6 +542,25 @@ impl Fetcher {
             .map_err(|_| FetchError::Timeout)?
     }
 
+    /// Whether `url`'s host has asked for RFC 9421 HTTP Message Signatures (an
+    /// `Accept-Signature` header on any of its answers so far).
+    pub fn advertises_rfc9421(&self, url: &Url) -> bool {
+        url.host_str().is_some_and(|h| {
+            lock(&self.inner.rfc9421_hosts).contains(&h.to_ascii_lowercase())
+        })
+    }
+
+    fn remember_rfc9421(&self, url: &Url) {
+        let Some(host) = url.host_str() else {
+            return;
+        };
+        let mut hosts = lock(&self.inner.rfc9421_hosts);
+        if hosts.len() >= MAX_RFC9421_HOSTS {
+            hosts.clear();
+        }
+        hosts.insert(host.to_ascii_lowercase());
+    }
+
     /// Waits for a request slot on `host`, failing fast if the host asked us to wait
     /// (checked before and after waiting: the answer that set it may arrive while we
     /// wait).
@@ -635,6 +662,11 @@ impl Fetcher {
         let started = Instant::now();
         let result = request.send().await;
         let ms = started.elapsed().as_millis() as u64;
+        if let Ok(response) = &result
+            && response.headers().contains_key("accept-signature")
+        {
+            self.remember_rfc9421(url);
+        }
         match &result {
             Ok(response) => tracing::debug!(
                 method = %method,

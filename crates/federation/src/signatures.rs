@@ -141,6 +141,12 @@ pub const DIGEST: HeaderName = HeaderName::from_static("digest");
 /// The RFC 9530 `Content-Digest` header (RFC 9421).
 pub const CONTENT_DIGEST: HeaderName = HeaderName::from_static("content-digest");
 
+/// The `Accept-Signature` value (RFC 9421 §5.1) an inbox sends back: the components
+/// it wants an HTTP Message Signature of a POST to cover (those [`sign_request`]
+/// covers), with `created` and `keyid`.
+pub const INBOX_ACCEPT_SIGNATURE: &str =
+    "sig1=(\"@method\" \"@target-uri\" \"content-digest\");created;keyid";
+
 /// Which HTTP signature specification a signature follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scheme {

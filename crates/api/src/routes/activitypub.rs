@@ -305,7 +305,18 @@ pub async fn inbox(
         return ApiError::new(StatusCode::NOT_FOUND, "federation is off").into_response();
     };
     let target = uri.path_and_query().map_or("/", |p| p.as_str());
-    match fed.receive(target, &headers, &body).await {
+    let mut res = receive_answer(fed.receive(target, &headers, &body).await);
+    // RFC 9421 §5.1: tell senders that HTTP Message Signatures are verified here, so
+    // they may sign that way first (cavage is verified as well).
+    res.headers_mut().insert(
+        "accept-signature",
+        HeaderValue::from_static(sluice_federation::signatures::INBOX_ACCEPT_SIGNATURE),
+    );
+    res
+}
+
+fn receive_answer(result: Result<(), InboxError>) -> Response {
+    match result {
         Ok(()) => StatusCode::ACCEPTED.into_response(),
         Err(e) => {
             let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);

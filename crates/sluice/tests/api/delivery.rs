@@ -19,7 +19,8 @@ db_tests!(
     post_reaches_remote_follower_signed,
     failed_deliveries_retry_or_give_up,
     claims_respect_host_caps_and_breakers,
-    double_knocking_with_rfc9421
+    double_knocking_with_rfc9421,
+    rfc9421_first_to_hosts_that_ask_for_it
 );
 
 /// What the sink received, and what it answers next.
@@ -30,6 +31,9 @@ struct Sink {
     script: Vec<(u16, Option<&'static str>)>,
     /// Refuse (401) requests not signed with RFC 9421, as a strict peer would.
     require_rfc9421: bool,
+    /// Answer with `Accept-Signature` (RFC 9421 §5.1), as a server that verifies
+    /// HTTP Message Signatures may.
+    advertise_rfc9421: bool,
 }
 
 async fn start_sink(sink: Arc<Mutex<Sink>>) -> String {
@@ -49,6 +53,14 @@ async fn start_sink(sink: Arc<Mutex<Sink>>) -> String {
                     s.script.remove(0)
                 };
                 let mut res = StatusCode::from_u16(status).unwrap().into_response();
+                if s.advertise_rfc9421 {
+                    res.headers_mut().insert(
+                        "accept-signature",
+                        "sig1=(\"@method\" \"@target-uri\" \"content-digest\")"
+                            .parse()
+                            .unwrap(),
+                    );
+                }
                 if let Some(ra) = retry_after {
                     res.headers_mut().insert("retry-after", ra.parse().unwrap());
                 }
@@ -473,5 +485,55 @@ async fn double_knocking_with_rfc9421(db: Db) {
     let received = std::mem::take(&mut sink.lock().unwrap().received);
     assert_eq!(received.len(), 1);
     assert!(received[0].1.contains_key("signature-input"));
+    srv.stop().await;
+}
+
+/// A host that answers with `Accept-Signature` gets RFC 9421 first from then on (no
+/// refused knock), and Sluice's own inbox says it verifies them.
+async fn rfc9421_first_to_hosts_that_ask_for_it(db: Db) {
+    let Some(srv) = TestServer::start(db, federating).await else {
+        return;
+    };
+    let sink = Arc::new(Mutex::new(Sink {
+        advertise_rfc9421: true,
+        ..Sink::default()
+    }));
+    let sink_url = start_sink(sink.clone()).await;
+    let alice = srv.user("alice").await;
+    remote_follower(&srv, &sink_url, "carol", &alice.id).await;
+    for (text, rfc9421) in [("first", false), ("second", true)] {
+        srv.status(&alice, text, &[]).await;
+        wait_for("the delivery", async || {
+            !sink.lock().unwrap().received.is_empty()
+        })
+        .await;
+        wait_for("the queue to empty", async || {
+            srv.engine().store.pending_deliveries().await.unwrap() == 0
+        })
+        .await;
+        let received = std::mem::take(&mut sink.lock().unwrap().received);
+        assert_eq!(received.len(), 1, "{text}: one POST, no second knock");
+        let headers = &received[0].1;
+        // Nothing known of the host at first: cavage, as most servers expect; then
+        // RFC 9421, which it asked for in its answer to the first POST.
+        assert_eq!(
+            headers.contains_key("signature-input"),
+            rfc9421,
+            "{text}: {headers:?}"
+        );
+        assert!(headers.contains_key("signature"));
+    }
+    // Sluice's inbox advertises RFC 9421 too, even when it refuses (unsigned here).
+    let res = srv
+        .http
+        .post(format!("{}/inbox", srv.url))
+        .header("content-type", "application/activity+json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let accept = res.headers()["accept-signature"].to_str().unwrap();
+    assert!(accept.contains("\"@target-uri\""), "{accept}");
     srv.stop().await;
 }
