@@ -25,6 +25,7 @@
 //! 302, 303, 307, 308, at most [`FetchConfig::max_redirects`]); a POST answered with
 //! a redirect is [`FetchError::Redirected`].
 
+use crate::signatures::Scheme;
 use std::collections::{HashMap, VecDeque};
 use std::error::Error as StdError;
 use std::net::IpAddr;
@@ -125,6 +126,21 @@ pub trait RequestSigner: Send + Sync {
         headers: &mut HeaderMap,
         body: Option<&[u8]>,
     ) -> Result<(), String>;
+
+    /// The same, with the given signature scheme (for "double-knocking" a GET: a host
+    /// that refuses one scheme with 401 is asked again with the other). A signer that
+    /// knows only one scheme signs its own way.
+    fn sign_as(
+        &self,
+        scheme: Scheme,
+        method: &Method,
+        url: &Url,
+        headers: &mut HeaderMap,
+        body: Option<&[u8]>,
+    ) -> Result<(), String> {
+        let _ = scheme;
+        self.sign(method, url, headers, body)
+    }
 }
 
 /// Why an outbound request failed. See [`FetchError::is_retryable`].
@@ -448,15 +464,30 @@ impl Fetcher {
             self.check_url(&current)?;
             let host = host_key(&current);
             let _slot = self.acquire_slot(&host).await?;
+            let signer = self.inner.signer.as_deref();
+            let scheme = if self.advertises_rfc9421(&current) {
+                Scheme::Rfc9421
+            } else {
+                Scheme::Cavage
+            };
             let mut response = self
-                .send(
-                    Method::GET,
-                    &current,
-                    None,
-                    self.inner.signer.as_deref(),
-                    &host,
-                )
+                .send(Method::GET, &current, None, signer, &host, Some(scheme))
                 .await?;
+            if response.status() == StatusCode::UNAUTHORIZED && signer.is_some() {
+                // Refused as unauthorized: knock again with the other scheme, and
+                // remember the one that worked for the host.
+                let other = match scheme {
+                    Scheme::Cavage => Scheme::Rfc9421,
+                    Scheme::Rfc9421 => Scheme::Cavage,
+                };
+                drain(&mut response).await;
+                response = self
+                    .send(Method::GET, &current, None, signer, &host, Some(other))
+                    .await?;
+                if response.status().is_success() {
+                    self.set_rfc9421(&current, other == Scheme::Rfc9421);
+                }
+            }
             let status = response.status();
             if is_followed_redirect(status)
                 && let Some(location) = response.headers().get(header::LOCATION)
@@ -517,7 +548,14 @@ impl Fetcher {
             let host = host_key(url);
             let _slot = self.acquire_slot(&host).await?;
             let mut response = self
-                .send(Method::POST, url, Some((body, content_type)), signer, &host)
+                .send(
+                    Method::POST,
+                    url,
+                    Some((body, content_type)),
+                    signer,
+                    &host,
+                    None,
+                )
                 .await?;
             let status = response.status();
             let headers = response.headers().clone();
@@ -545,20 +583,29 @@ impl Fetcher {
     /// Whether `url`'s host has asked for RFC 9421 HTTP Message Signatures (an
     /// `Accept-Signature` header on any of its answers so far).
     pub fn advertises_rfc9421(&self, url: &Url) -> bool {
-        url.host_str().is_some_and(|h| {
-            lock(&self.inner.rfc9421_hosts).contains(&h.to_ascii_lowercase())
-        })
+        url.host_str()
+            .is_some_and(|h| lock(&self.inner.rfc9421_hosts).contains(&h.to_ascii_lowercase()))
     }
 
     fn remember_rfc9421(&self, url: &Url) {
+        self.set_rfc9421(url, true);
+    }
+
+    /// Remembers whether `url`'s host takes RFC 9421 signatures first.
+    fn set_rfc9421(&self, url: &Url, rfc9421: bool) {
         let Some(host) = url.host_str() else {
             return;
         };
+        let host = host.to_ascii_lowercase();
         let mut hosts = lock(&self.inner.rfc9421_hosts);
+        if !rfc9421 {
+            hosts.remove(&host);
+            return;
+        }
         if hosts.len() >= MAX_RFC9421_HOSTS {
             hosts.clear();
         }
-        hosts.insert(host.to_ascii_lowercase());
+        hosts.insert(host);
     }
 
     /// Waits for a request slot on `host`, failing fast if the host asked us to wait
@@ -620,6 +667,7 @@ impl Fetcher {
         body: Option<(Vec<u8>, HeaderValue)>,
         signer: Option<&dyn RequestSigner>,
         host: &str,
+        scheme: Option<Scheme>,
     ) -> Result<reqwest::Response, FetchError> {
         let config = &self.inner.config;
         let mut headers = HeaderMap::new();
@@ -642,14 +690,12 @@ impl Fetcher {
             }
         }
         if let Some(signer) = signer {
-            signer
-                .sign(
-                    &method,
-                    url,
-                    &mut headers,
-                    body.as_ref().map(|(b, _)| b.as_slice()),
-                )
-                .map_err(FetchError::Signing)?;
+            let body = body.as_ref().map(|(b, _)| b.as_slice());
+            match scheme {
+                Some(scheme) => signer.sign_as(scheme, &method, url, &mut headers, body),
+                None => signer.sign(&method, url, &mut headers, body),
+            }
+            .map_err(FetchError::Signing)?;
         }
         let mut request = self
             .inner

@@ -61,6 +61,20 @@ impl RequestSigner for InstanceSigner {
             .ok_or_else(|| "the instance actor's key is not loaded yet".to_string())?
             .sign(method, url, headers, body)
     }
+
+    fn sign_as(
+        &self,
+        scheme: crate::signatures::Scheme,
+        method: &reqwest::Method,
+        url: &url::Url,
+        headers: &mut reqwest::header::HeaderMap,
+        body: Option<&[u8]>,
+    ) -> Result<(), String> {
+        self.signer
+            .get()
+            .ok_or_else(|| "the instance actor's key is not loaded yet".to_string())?
+            .sign_as(scheme, method, url, headers, body)
+    }
 }
 
 impl Federation {

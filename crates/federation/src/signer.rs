@@ -69,6 +69,27 @@ impl RequestSigner for KeySigner {
         )
         .map_err(|e| e.to_string())
     }
+
+    fn sign_as(
+        &self,
+        scheme: Scheme,
+        method: &Method,
+        url: &Url,
+        headers: &mut HeaderMap,
+        body: Option<&[u8]>,
+    ) -> Result<(), String> {
+        sign_request(
+            method,
+            url,
+            headers,
+            body,
+            &self.key_id,
+            &self.key,
+            scheme,
+            SystemTime::now(),
+        )
+        .map_err(|e| e.to_string())
+    }
 }
 
 /// Most signers kept in memory (a parsed RSA key is a few KiB).

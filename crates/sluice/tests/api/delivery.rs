@@ -20,7 +20,8 @@ db_tests!(
     failed_deliveries_retry_or_give_up,
     claims_respect_host_caps_and_breakers,
     double_knocking_with_rfc9421,
-    rfc9421_first_to_hosts_that_ask_for_it
+    rfc9421_first_to_hosts_that_ask_for_it,
+    signed_gets_knock_again_with_rfc9421
 );
 
 /// What the sink received, and what it answers next.
@@ -535,5 +536,82 @@ async fn rfc9421_first_to_hosts_that_ask_for_it(db: Db) {
     assert_eq!(res.status(), 401);
     let accept = res.headers()["accept-signature"].to_str().unwrap();
     assert!(accept.contains("\"@target-uri\""), "{accept}");
+    srv.stop().await;
+}
+
+/// A remote server that answers GETs only when signed with RFC 9421 (401 otherwise),
+/// and records each GET: (path, signed with RFC 9421, status answered).
+async fn strict_actor_server(log: Arc<Mutex<Vec<(String, bool, u16)>>>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let key = sluice_federation::keys::KeyPair::generate().unwrap();
+    let pem = key.public_key_pem();
+    let b = base.clone();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri, headers: HeaderMap| {
+        let (log, base, pem) = (log.clone(), b.clone(), pem.clone());
+        async move {
+            let rfc9421 = headers.contains_key("signature-input");
+            let path = uri.path().to_string();
+            if !rfc9421 {
+                log.lock().unwrap().push((path, false, 401));
+                return StatusCode::UNAUTHORIZED.into_response();
+            }
+            log.lock().unwrap().push((path.clone(), true, 200));
+            let host = base.trim_start_matches("http://");
+            let id = format!("{base}/users/dora");
+            let body = if path == "/.well-known/webfinger" {
+                serde_json::json!({
+                    "subject": format!("acct:dora@{host}"),
+                    "links": [{"rel": "self", "type": "application/activity+json", "href": id}],
+                })
+            } else {
+                serde_json::json!({
+                    "@context": ["https://www.w3.org/ns/activitystreams"],
+                    "id": id, "type": "Person", "preferredUsername": "dora",
+                    "inbox": format!("{id}/inbox"),
+                    "publicKey": {"id": format!("{id}#main-key"), "owner": id, "publicKeyPem": pem},
+                })
+            };
+            (
+                [("content-type", "application/activity+json")],
+                body.to_string(),
+            )
+                .into_response()
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+/// Signed GETs (as the instance actor) are double-knocked like deliveries: a 401 to
+/// cavage is asked again with RFC 9421, and the host then gets RFC 9421 first.
+async fn signed_gets_knock_again_with_rfc9421(db: Db) {
+    let Some(srv) = TestServer::start(db, federating).await else {
+        return;
+    };
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let base = strict_actor_server(log.clone()).await;
+    let host = base.trim_start_matches("http://");
+    let found = srv
+        .get(&format!("/api/v1/accounts/lookup?acct=dora@{host}"), None)
+        .await
+        .ok();
+    assert_eq!(found["acct"], format!("dora@{host}"));
+    let log = log.lock().unwrap().clone();
+    let webfinger: Vec<_> = log
+        .iter()
+        .filter(|(p, _, _)| p == "/.well-known/webfinger")
+        .collect();
+    assert_eq!(
+        webfinger
+            .iter()
+            .map(|(_, r, s)| (*r, *s))
+            .collect::<Vec<_>>(),
+        vec![(false, 401), (true, 200)],
+        "cavage refused, then RFC 9421: {log:?}"
+    );
+    let actor: Vec<_> = log.iter().filter(|(p, _, _)| p == "/users/dora").collect();
+    assert_eq!(actor.len(), 1, "no refused knock for the actor: {log:?}");
+    assert!(actor[0].1, "the actor was fetched with RFC 9421 first");
     srv.stop().await;
 }
