@@ -16,7 +16,7 @@ use sluice_model::activity::{self as as2, Verb};
 use sluice_model::{Id, Timestamp, Visibility, content};
 use sluice_store::{
     AccountCounter, AccountRow, ActivityRecord, EditRow, NewEvent, NewRelation, NotificationRow,
-    Relation, Saved, StatusCounter, StatusRow, WriteTx,
+    PinOutcome, Relation, Saved, StatusCounter, StatusRow, WriteTx,
 };
 
 use crate::{Engine, EngineError, Result};
@@ -88,6 +88,14 @@ pub enum Activity {
     UndoBlock {
         target: Id,
     },
+    /// Pin one of the actor's own posts to their profile (an `Add` to `featured`).
+    Pin {
+        status: Id,
+    },
+    /// Unpin it (a `Remove` from `featured`).
+    Unpin {
+        status: Id,
+    },
 }
 
 /// What a submitted activity did.
@@ -132,6 +140,8 @@ impl Engine {
             Activity::UndoAnnounce { status } => self.undo_announce(&actor, status).await,
             Activity::Block { target } => self.block(&actor, target).await,
             Activity::UndoBlock { target } => self.undo_block(&actor, target).await,
+            Activity::Pin { status } => self.pin(&actor, status).await,
+            Activity::Unpin { status } => self.unpin(&actor, status).await,
         }
     }
 
@@ -1113,6 +1123,88 @@ impl Engine {
         })
     }
 
+    /// Pins one of the actor's public or unlisted posts, at most [`MAX_PINS`] of
+    /// them, and tells followers with an `Add` to the featured collection (as
+    /// Mastodon). Pinning a pinned post changes nothing and is not an error.
+    async fn pin(&self, actor: &AccountRow, status_id: Id) -> Result<Outcome> {
+        let status = self.visible_status(Some(actor.id), status_id).await?;
+        check_pinnable(actor, &status)?;
+        let now = sluice_model::id::now_millis();
+        let mut tx = self.store.begin().await?;
+        match tx.pin(actor.id, status.id, now, MAX_PINS).await? {
+            PinOutcome::Pinned => {}
+            PinOutcome::AlreadyPinned => {
+                tx.commit().await?;
+                return Ok(Outcome {
+                    status: Some(status.id),
+                    changed: false,
+                });
+            }
+            PinOutcome::LimitReached => {
+                return Err(EngineError::invalid(
+                    "Validation failed: You have already pinned the maximum number of posts",
+                ));
+            }
+        }
+        let id = format!("{}#pins/{}", actor.uri, self.new_id());
+        self.record_featured_change(&mut tx, actor, Verb::Add, &id, &status, now)
+            .await?;
+        tx.commit().await?;
+        Ok(Outcome {
+            status: Some(status.id),
+            changed: true,
+        })
+    }
+
+    /// Unpins a post and tells followers with a `Remove`; a post that was not pinned
+    /// is left as it is.
+    async fn unpin(&self, actor: &AccountRow, status_id: Id) -> Result<Outcome> {
+        let status = self.visible_status(Some(actor.id), status_id).await?;
+        let now = sluice_model::id::now_millis();
+        let mut tx = self.store.begin().await?;
+        if !tx.unpin(actor.id, status.id).await? {
+            tx.commit().await?;
+            return Ok(Outcome {
+                status: Some(status.id),
+                changed: false,
+            });
+        }
+        let id = format!("{}#pins/{}/remove", actor.uri, self.new_id());
+        self.record_featured_change(&mut tx, actor, Verb::Remove, &id, &status, now)
+            .await?;
+        tx.commit().await?;
+        Ok(Outcome {
+            status: Some(status.id),
+            changed: true,
+        })
+    }
+
+    /// Records (and queues for the followers) the `Add` or `Remove` of a post to the
+    /// actor's featured collection: `object` is the post's IRI, `target` the
+    /// collection, which is how a receiving server tells a pin from other Adds.
+    async fn record_featured_change(
+        &self,
+        tx: &mut WriteTx,
+        actor: &AccountRow,
+        verb: Verb,
+        id: &str,
+        status: &StatusRow,
+        now: i64,
+    ) -> Result<()> {
+        let (to, cc) = Visibility::Public.addressing(&actor.followers_url, &[]);
+        let mut doc = as2::activity(
+            id,
+            verb,
+            &actor.uri,
+            json!(status.uri),
+            &to,
+            &cc,
+            Timestamp(now),
+        );
+        doc["target"] = json!(self.urls.featured(&actor.username));
+        self.record_document(tx, actor, doc, &to, &cc, now).await
+    }
+
     /// For a reblog, the status it reblogs; otherwise the status itself.
     async fn original_of(&self, status: StatusRow) -> Result<StatusRow> {
         match status.reblog_of_id {
@@ -1219,19 +1311,36 @@ impl Engine {
         cc: &[String],
         now: i64,
     ) -> Result<()> {
-        let object_uri = match &object {
+        let doc = as2::activity(id, verb, &actor.uri, object, to, cc, Timestamp(now));
+        self.record_document(tx, actor, doc, to, cc, now).await
+    }
+
+    /// Stores an activity document and queues its deliveries (see
+    /// [`Engine::record_activity`]); for documents with more than `as2::activity`
+    /// writes, such as an Add's `target`. Its id, type and object are read from it.
+    pub(crate) async fn record_document(
+        &self,
+        tx: &mut WriteTx,
+        actor: &AccountRow,
+        doc: Value,
+        to: &[String],
+        cc: &[String],
+        now: i64,
+    ) -> Result<()> {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let object = &doc["object"];
+        let object_uri = match object {
             Value::String(s) => s.clone(),
-            other => other["id"].as_str().unwrap_or_default().to_string(),
+            other => text(&other["id"]),
         };
         // A Block, or the Undo of one.
-        let about_block = verb == Verb::Block
+        let about_block = doc["type"] == Verb::Block.as_str()
             || object.get("type").and_then(Value::as_str) == Some(Verb::Block.as_str());
-        let doc = as2::activity(id, verb, &actor.uri, object, to, cc, Timestamp(now));
         let activity_id = self.ids.next_at(now);
         tx.insert_activity(&ActivityRecord {
             id: activity_id,
-            uri: id.to_string(),
-            kind: verb.as_str().into(),
+            uri: text(&doc["id"]),
+            kind: text(&doc["type"]),
             actor_id: actor.id,
             object_uri,
             local: actor.is_local(),
@@ -1360,6 +1469,33 @@ impl Engine {
             mentions: &mentions,
             hashtags: &hashtags,
         })
+    }
+}
+
+/// Posts a local user may pin (Mastodon's `MAX_PINNED_STATUSES`; also announced in
+/// the instance's `configuration.accounts.max_pinned_statuses`).
+pub const MAX_PINS: i64 = 5;
+
+/// Why a post cannot be pinned, with Mastodon's messages: only the author's own
+/// posts (not reblogs), and not direct ones. Followers-only posts may be pinned, as
+/// on Mastodon: the pinned listing shows them only to those who may see them, and the
+/// featured collection carries only public and unlisted ones.
+fn check_pinnable(actor: &AccountRow, status: &StatusRow) -> Result<()> {
+    if status.reblog_of_id.is_some() {
+        return Err(EngineError::invalid(
+            "Validation failed: A boost cannot be pinned",
+        ));
+    }
+    if status.account_id != actor.id {
+        return Err(EngineError::invalid(
+            "Validation failed: Someone else's post cannot be pinned",
+        ));
+    }
+    match Visibility::parse(&status.visibility) {
+        Some(Visibility::Public | Visibility::Unlisted | Visibility::Private) => Ok(()),
+        _ => Err(EngineError::invalid(
+            "Validation failed: Posts that are only visible to mentioned users cannot be pinned",
+        )),
     }
 }
 

@@ -12,7 +12,8 @@ use sluice_model::activity::Verb;
 use sluice_model::visibility::is_public_iri;
 use sluice_model::{Id, Visibility};
 use sluice_store::{
-    AccountCounter, AccountRow, ActivityRecord, NewRelation, Relation, StatusRow, WriteTx,
+    AccountCounter, AccountRow, ActivityRecord, NewRelation, PinOutcome, Relation, StatusRow,
+    WriteTx,
 };
 
 use crate::pipeline::{Outcome, status_event};
@@ -761,6 +762,41 @@ impl Engine {
         })
     }
 
+    /// `Add` of one of the actor's own posts to its featured collection (a pin), or
+    /// `Remove` of it (`pinned` false); the caller checked that the target is the
+    /// actor's `featured` collection. A post we do not have, or not the actor's own,
+    /// is only recorded.
+    pub async fn remote_pin(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+        status_uri: &str,
+        pinned: bool,
+    ) -> Result<Outcome> {
+        let Some(status) = self
+            .store
+            .status_by_uri(status_uri)
+            .await?
+            .filter(|s| s.account_id == actor.id && s.reblog_of_id.is_none())
+        else {
+            return self.remote_record(actor, a).await;
+        };
+        let now = sluice_model::id::now_millis();
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        let changed = if pinned {
+            tx.pin(actor.id, status.id, now, MAX_REMOTE_PINS).await? == PinOutcome::Pinned
+        } else {
+            tx.unpin(actor.id, status.id).await?
+        };
+        tx.commit().await?;
+        Ok(Outcome {
+            status: Some(status.id),
+            changed,
+        })
+    }
+
     /// `Block` of one of ours by a remote actor: follows between them end, and the
     /// block is recorded, so our user does not see the blocker (implicitly muted) and
     /// the blocker gets nothing of our user's.
@@ -922,6 +958,11 @@ impl Engine {
         })
     }
 }
+
+/// Pins kept for one remote actor, at most. Mastodon allows 5 and other servers
+/// allow more; the bound keeps one actor's `Add`s from growing its profile without
+/// end (an `Add` beyond it is only recorded).
+pub const MAX_REMOTE_PINS: i64 = 20;
 
 /// Local followers moved to the new account by one `Move`, at most.
 pub const MAX_MOVED_FOLLOWERS: i64 = 10_000;

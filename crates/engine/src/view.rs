@@ -264,7 +264,11 @@ impl Engine {
             reblogged: flag(v.reblogged),
             muted: ctx.viewer.map(|_| false),
             bookmarked: flag(v.bookmarked),
-            pinned: ctx.viewer.filter(|v| *v == s.account_id).map(|_| false),
+            // Only the author sees whether a post is pinned (as Mastodon).
+            pinned: ctx
+                .viewer
+                .filter(|me| *me == s.account_id)
+                .map(|_| v.pinned),
             filtered: ctx.viewer.map(|_| vec![]),
             content: s.content.clone(),
             reblog: None,

@@ -333,11 +333,13 @@ async fn attempt(
         .map_err(|e| format!("loading the activity: {e}"))?
         .ok_or_else(|| "the activity no longer exists".to_string())?;
     let url = Url::parse(&row.inbox_url).map_err(|e| format!("inbox URL: {e}"))?;
-    let first = schemes.get(&row.host).unwrap_or(if fetcher.advertises_rfc9421(&url) {
-        Scheme::Rfc9421
-    } else {
-        Scheme::Cavage
-    });
+    let first = schemes
+        .get(&row.host)
+        .unwrap_or(if fetcher.advertises_rfc9421(&url) {
+            Scheme::Rfc9421
+        } else {
+            Scheme::Cavage
+        });
     let signer = signers.signer_for(row.sender_account_id, first).await?;
     let body = json.into_bytes();
     let result = fetcher

@@ -876,6 +876,25 @@ async fn apply(
                 )
                 .await?;
         }
+        ActivityKind::Add | ActivityKind::Remove => {
+            // A pin or an unpin when the collection is the actor's own `featured`;
+            // Adds to anything else (a Lemmy community's moderators, say) are only
+            // recorded.
+            let to_featured = !actor.featured_url.is_empty()
+                && activity.target_id() == Some(actor.featured_url.as_str());
+            if to_featured {
+                engine
+                    .remote_pin(
+                        actor,
+                        &record,
+                        &record.object_uri,
+                        activity.kind == ActivityKind::Add,
+                    )
+                    .await?;
+            } else {
+                engine.remote_record(actor, &record).await?;
+            }
+        }
         ActivityKind::Block => match local_account(engine, &record.object_uri).await? {
             Some(target) => {
                 engine.remote_block(actor, &record, &target, false).await?;

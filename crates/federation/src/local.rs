@@ -1,5 +1,6 @@
 //! Our own actors as other servers see them: signing keys (made on first need), actor
-//! documents, the instance actor, and the outbox / followers / following collections.
+//! documents, the instance actor, and the outbox / followers / following / featured
+//! collections.
 //!
 //! Keys are generated lazily, the first time an actor's document is served or an
 //! activity of theirs is signed, not at registration: RSA-2048 generation costs tens of
@@ -254,26 +255,49 @@ pub async fn relation_collection(
     Ok(doc)
 }
 
-/// The featured (pinned) collection: empty until pinning exists.
-pub fn featured(engine: &Engine, a: &AccountRow) -> Value {
-    let mut doc = as2::ordered_collection(&engine.urls.featured(&a.username), 0, None);
-    doc["orderedItems"] = json!([]);
-    doc
+/// The featured collection: the account's pinned public and unlisted posts, most
+/// recently pinned first, embedded as the Notes we federated (as Mastodon serves it),
+/// so a server reading it needs no fetch per post. One page: a local account has at
+/// most [`MAX_PINS`](sluice_engine::pipeline::MAX_PINS).
+pub async fn featured(engine: &Engine, a: &AccountRow) -> Result<Value> {
+    let ids = engine
+        .store
+        .pinned_status_ids(a.id, sluice_engine::pipeline::MAX_PINS)
+        .await?;
+    let statuses = engine.store.statuses(&ids).await?;
+    let mut items = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let Some(s) = statuses.iter().find(|s| s.id == *id) else {
+            continue;
+        };
+        if s.reblog_of_id.is_some() || !matches!(s.visibility.as_str(), "public" | "unlisted") {
+            continue;
+        }
+        if let Some(note) = federated_object(engine, &s.uri).await? {
+            items.push(note);
+        }
+    }
+    let total = items.len() as i64;
+    let mut doc = as2::ordered_collection(&engine.urls.featured(&a.username), total, None);
+    doc["orderedItems"] = json!(items);
+    Ok(doc)
 }
 
 /// The Note we federated for a status (the object of its newest Create or Update).
 pub async fn status_object(engine: &Engine, status_uri: &str) -> Result<Option<Value>> {
+    let mut object = federated_object(engine, status_uri).await?;
+    if let Some(o) = object.as_mut().and_then(Value::as_object_mut) {
+        o.insert("@context".into(), as2::context());
+    }
+    Ok(object)
+}
+
+/// [`status_object`] without `@context`, to embed in another document.
+async fn federated_object(engine: &Engine, status_uri: &str) -> Result<Option<Value>> {
     let Some(json) = engine.store.latest_object_activity(status_uri).await? else {
         return Ok(None);
     };
     let activity: Value = serde_json::from_str(&json)
         .map_err(|e| EngineError::Internal(format!("stored activity is not JSON: {e}")))?;
-    let Some(object) = activity.get("object").filter(|o| o.is_object()) else {
-        return Ok(None);
-    };
-    let mut object = object.clone();
-    if let Some(o) = object.as_object_mut() {
-        o.insert("@context".into(), as2::context());
-    }
-    Ok(Some(object))
+    Ok(activity.get("object").filter(|o| o.is_object()).cloned())
 }

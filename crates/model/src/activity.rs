@@ -21,6 +21,10 @@ pub enum Verb {
     Announce,
     Block,
     Undo,
+    /// Adding to a collection: pinning a post (to the actor's `featured`).
+    Add,
+    /// Removing from a collection: unpinning.
+    Remove,
 }
 
 impl Verb {
@@ -36,6 +40,8 @@ impl Verb {
             Verb::Announce => "Announce",
             Verb::Block => "Block",
             Verb::Undo => "Undo",
+            Verb::Add => "Add",
+            Verb::Remove => "Remove",
         }
     }
 }

@@ -23,6 +23,8 @@ pub use events::NewEvent;
 mod migrate;
 mod oauth;
 pub use oauth::{NewToken, UserState};
+mod pins;
+pub use pins::PinOutcome;
 mod federation;
 pub use federation::{
     DeliveryHostStats, DeliveryRow, DomainBlockRow, HostRow, InboxRow, KeyRow, NewInboxActivity,

@@ -27,12 +27,20 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_federation.sql"),
         postgres: include_str!("../migrations/postgres/0002_federation.sql"),
     },
+    Migration {
+        version: 3,
+        name: "pins",
+        sqlite: include_str!("../migrations/sqlite/0003_pins.sql"),
+        postgres: include_str!("../migrations/postgres/0003_pins.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 2;
-/// The oldest schema version this binary can run against.
-pub const SCHEMA_VERSION_MIN: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
+/// The oldest schema version this binary can run against. Every status view reads
+/// `pins` (version 3) for the `pinned` flag, so this binary needs it; a binary of
+/// version 2 still runs on schema 3, which only added a table.
+pub const SCHEMA_VERSION_MIN: i64 = 3;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.
 const PG_MIGRATION_LOCK: i64 = 0x5_11CE_0001;

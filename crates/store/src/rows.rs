@@ -241,6 +241,14 @@ impl Page {
     /// back ascending (the page right after `min_id`); callers reverse them with
     /// [`Page::finish`].
     pub fn apply(&self, q: &mut crate::Query, col: &str) {
+        self.bounds(q, col);
+        let order = if self.min_id.is_some() { "ASC" } else { "DESC" };
+        let lim = q.arg(self.limit);
+        q.push(&format!(" ORDER BY {col} {order} LIMIT {lim}"));
+    }
+
+    /// Appends only the bounds on `col`, for a list ordered by something else.
+    pub fn bounds(&self, q: &mut crate::Query, col: &str) {
         if let Some(max) = self.max_id {
             let p = q.arg(max);
             q.push(&format!(" AND {col} < {p}"));
@@ -253,9 +261,6 @@ impl Page {
             let p = q.arg(min);
             q.push(&format!(" AND {col} > {p}"));
         }
-        let order = if self.min_id.is_some() { "ASC" } else { "DESC" };
-        let lim = q.arg(self.limit);
-        q.push(&format!(" ORDER BY {col} {order} LIMIT {lim}"));
     }
 
     /// Puts rows fetched by [`Page::apply`] into newest-first order.

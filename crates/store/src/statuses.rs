@@ -46,6 +46,8 @@ pub struct AccountStatusFilter {
     /// plus direct when self.
     pub include_private: bool,
     pub include_direct_for: Option<Id>,
+    /// Only the account's pinned statuses, most recently pinned first (`pinned=true`).
+    pub pinned: bool,
 }
 
 /// Which part of the public timeline.
@@ -220,6 +222,24 @@ impl Store {
                 " AND s.id IN (SELECT st.status_id FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE t.name = {t})"
             ));
         }
+        if f.pinned {
+            // The few pinned ids come from `pins` (an IN, so the plan starts there, not
+            // from all of the account's statuses). They are listed in the order they
+            // were pinned, not by status id: the page and the answer are both ordered
+            // by pin time. (Never reblogs: a reblog cannot be pinned, so no reblogged
+            // original is interleaved.)
+            q.push(&format!(
+                " AND s.id IN (SELECT p.status_id FROM pins p WHERE p.account_id = {a})"
+            ));
+            let pinned_at = format!(
+                "(SELECT p.created_at FROM pins p WHERE p.account_id = {a} AND p.status_id = s.id)"
+            );
+            page.bounds(&mut q, "s.id");
+            let order = format!("{pinned_at} DESC, s.id DESC");
+            let lim = q.arg(page.limit);
+            q.push(&format!(" ORDER BY {order} LIMIT {lim}"));
+            return self.views_ordered(q, f.include_direct_for, &order).await;
+        }
         page.apply(&mut q, "s.id");
         // The viewer is the one direct messages are shown to.
         self.views(q, f.include_direct_for).await
@@ -269,18 +289,33 @@ impl Store {
     /// each status of the page and each status a page entry reblogs, with the viewer's
     /// flags, mentions and tags. One statement, so one round trip per page whatever it
     /// holds; the page entries come back newest first.
-    async fn views(&self, mut q: Query, viewer: Option<Id>) -> Result<Vec<StatusView>> {
+    async fn views(&self, q: Query, viewer: Option<Id>) -> Result<Vec<StatusView>> {
+        self.views_ordered(q, viewer, "s.id DESC").await
+    }
+
+    /// [`Store::views`] with the rows in another order (`order` is an ORDER BY list
+    /// over `s`, which may use the page query's placeholders).
+    async fn views_ordered(
+        &self,
+        mut q: Query,
+        viewer: Option<Id>,
+        order: &str,
+    ) -> Result<Vec<StatusView>> {
         q.push(") ");
+        // `pinned`: only an author's own pins count, so the viewer's pin row is the
+        // one to look for (the primary key answers it).
         let flags = match viewer {
             Some(me) => {
                 let v = q.arg(me);
                 format!(
                     "EXISTS (SELECT 1 FROM favourites f WHERE f.account_id = {v} AND f.status_id = s.id) AS favourited,
                      EXISTS (SELECT 1 FROM bookmarks b WHERE b.account_id = {v} AND b.status_id = s.id) AS bookmarked,
-                     EXISTS (SELECT 1 FROM statuses rb WHERE rb.reblog_of_id = s.id AND rb.account_id = {v}) AS reblogged"
+                     EXISTS (SELECT 1 FROM statuses rb WHERE rb.reblog_of_id = s.id AND rb.account_id = {v}) AS reblogged,
+                     EXISTS (SELECT 1 FROM pins pn WHERE pn.account_id = {v} AND pn.status_id = s.id) AS pinned"
                 )
             }
-            None => "FALSE AS favourited, FALSE AS bookmarked, FALSE AS reblogged".into(),
+            None => "FALSE AS favourited, FALSE AS bookmarked, FALSE AS reblogged, FALSE AS pinned"
+                .into(),
         };
         // string_agg: PostgreSQL, and SQLite since 3.44 (the bundled one is newer). One
         // IN over a UNION, not `IN page OR IN originals`: PostgreSQL cannot use an index
@@ -297,7 +332,7 @@ impl Store {
                             UNION ALL
                             SELECT r.reblog_of_id FROM statuses r
                             WHERE r.id IN (SELECT id FROM page) AND r.reblog_of_id IS NOT NULL)
-             ORDER BY s.id DESC"
+             ORDER BY {order}"
         ));
         self.all(q).await
     }
@@ -372,6 +407,8 @@ pub struct StatusView {
     pub favourited: bool,
     pub bookmarked: bool,
     pub reblogged: bool,
+    /// Whether the viewer pinned it (so it is the viewer's own).
+    pub pinned: bool,
     /// Mentioned account ids, comma-separated.
     pub mention_ids: Option<String>,
     /// Tag names, comma-separated (names never hold a comma).
@@ -388,6 +425,7 @@ impl StatusView {
             favourited: false,
             bookmarked: false,
             reblogged: false,
+            pinned: false,
             mention_ids: None,
             tag_names: None,
             requested: true,
@@ -509,7 +547,7 @@ impl WriteTx {
     }
 
     /// Removes a status and everything that hangs off it (mentions, tags, favourites,
-    /// bookmarks, edits, notifications about it). Reblogs of it are separate statuses:
+    /// bookmarks, edits, notifications about it, its pin). Reblogs of it are separate statuses:
     /// the engine deletes them through the pipeline first.
     pub async fn delete_status(&mut self, id: Id) -> Result<u64> {
         for sql in [
@@ -519,6 +557,7 @@ impl WriteTx {
             "DELETE FROM bookmarks WHERE status_id = $1",
             "DELETE FROM status_edits WHERE status_id = $1",
             "DELETE FROM notifications WHERE status_id = $1",
+            "DELETE FROM pins WHERE status_id = $1",
         ] {
             self.exec(Query::new(sql).bind(id)).await?;
         }

@@ -261,10 +261,11 @@ pub async fn statuses(
     {
         return Ok((HeaderMap::new(), Json(vec![])));
     }
-    // Pinned posts are not implemented yet: an account has none.
-    if p.flag("pinned")? || p.flag("only_media")? {
+    // Media attachments are not implemented yet: no post has any.
+    if p.flag("only_media")? {
         return Ok((HeaderMap::new(), Json(vec![])));
     }
+    let pinned = p.flag("pinned")?;
     let include_private = match viewer {
         Some(me) if me == target.id => true,
         Some(me) => {
@@ -282,6 +283,7 @@ pub async fn statuses(
         tagged: p.str("tagged")?.filter(|t| !t.is_empty()),
         include_private,
         include_direct_for: viewer,
+        pinned,
     };
     let rows = state
         .engine
@@ -293,7 +295,13 @@ pub async fn statuses(
         .filter(|v| v.requested)
         .map(|v| v.status.id)
         .collect();
-    let headers = link_header(state.base(), &uri, &page, &ids);
+    // Pins come in pin order, not by id, so id cursors would not page them; there are
+    // few (a page holds them all) and clients ask for them once.
+    let headers = if pinned {
+        HeaderMap::new()
+    } else {
+        link_header(state.base(), &uri, &page, &ids)
+    };
     Ok((
         headers,
         Json(state.engine.page_entities(viewer, rows).await?),

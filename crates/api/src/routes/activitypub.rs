@@ -237,7 +237,9 @@ pub async fn featured(
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
     let account = local_account(&state, &name).await?;
-    Ok(as2_response(local::featured(&state.engine, &account)))
+    Ok(as2_response(
+        local::featured(&state.engine, &account).await?,
+    ))
 }
 
 /// `GET /users/:name/statuses/:id`: the Note, or (for a browser) the status page.

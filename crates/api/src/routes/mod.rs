@@ -110,6 +110,8 @@ pub fn api_routes() -> Router<AppState> {
         )
         .route("/api/v1/statuses/{id}/reblog", post(statuses::reblog))
         .route("/api/v1/statuses/{id}/unreblog", post(statuses::unreblog))
+        .route("/api/v1/statuses/{id}/pin", post(statuses::pin))
+        .route("/api/v1/statuses/{id}/unpin", post(statuses::unpin))
         .route("/api/v1/statuses/{id}/bookmark", post(statuses::bookmark))
         .route(
             "/api/v1/statuses/{id}/unbookmark",

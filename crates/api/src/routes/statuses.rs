@@ -1,5 +1,5 @@
 //! `/api/v1/statuses/*`: posting, editing, deleting, threads, and the favourite,
-//! reblog and bookmark actions.
+//! reblog, bookmark and pin actions.
 
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
@@ -395,6 +395,29 @@ pub async fn unreblog(
     let id = path_id(&id)?;
     state.engine.visible_status(Some(me.account_id), id).await?;
     act(&state, me, id, Activity::UndoAnnounce { status: id }).await
+}
+
+/// `POST /api/v1/statuses/:id/pin`: an `Add` to the featured collection. Mastodon's
+/// scope for it is `write:accounts` (pins are part of the profile).
+pub async fn pin(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_ACCOUNTS)?;
+    let id = path_id(&id)?;
+    act(&state, me, id, Activity::Pin { status: id }).await
+}
+
+/// `POST /api/v1/statuses/:id/unpin`
+pub async fn unpin(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_ACCOUNTS)?;
+    let id = path_id(&id)?;
+    act(&state, me, id, Activity::Unpin { status: id }).await
 }
 
 pub async fn bookmark(

@@ -14,7 +14,8 @@ db_tests!(
     two_servers_follow_post_delete_unfollow,
     outage_queues_and_delivers_exactly_once,
     replies_bring_their_thread_within_a_budget,
-    partition_heals_to_the_same_posts_and_newest_edits
+    partition_heals_to_the_same_posts_and_newest_edits,
+    pins_reach_followers_as_add_and_remove
 );
 
 fn peer(addr: &'static str) -> impl FnOnce(&mut sluice::config::Config) {
@@ -797,6 +798,180 @@ async fn partition_heals_to_the_same_posts_and_newest_edits(db: Db) {
         last["content"].as_str().unwrap().contains("edited twice"),
         "{hist}"
     );
+    a.stop().await;
+    b.stop().await;
+}
+
+/// bob (on B) pins a post: the `Add` to his featured collection reaches alice's server
+/// (A follows him), whose API lists it among bob's pinned posts; his unpin (`Remove`)
+/// takes it away again.
+async fn pins_reach_followers_as_add_and_remove(db: Db) {
+    let Some(a) = TestServer::start(db, peer("127.0.0.2")).await else {
+        return;
+    };
+    let Some(b) = TestServer::start(db, peer("127.0.0.3")).await else {
+        return;
+    };
+    let alice = a.user("alice").await;
+    let bob = b.user("bob").await;
+    let b_domain = b.url.trim_start_matches("http://").to_string();
+    let bob_on_a = a
+        .get(
+            &format!("/api/v1/accounts/lookup?acct=bob@{b_domain}"),
+            None,
+        )
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    a.post(
+        &format!("/api/v1/accounts/{bob_on_a}/follow"),
+        Some(&alice.token),
+        &[],
+    )
+    .await
+    .ok();
+    eventually("the follow", async || {
+        b.get(&format!("/api/v1/accounts/{}", bob.id), None)
+            .await
+            .ok()["followers_count"]
+            == 1
+    })
+    .await;
+
+    let post = b.status(&bob, "this one matters", &[]).await;
+    b.status(&bob, "this one does not", &[]).await;
+    let pinned_on_a = async || {
+        a.get(
+            &format!("/api/v1/accounts/{bob_on_a}/statuses?pinned=true"),
+            Some(&alice.token),
+        )
+        .await
+        .ok()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["uri"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+    };
+    eventually("bob's post on A", async || {
+        let statuses = a
+            .get(
+                &format!("/api/v1/accounts/{bob_on_a}/statuses"),
+                Some(&alice.token),
+            )
+            .await
+            .ok();
+        statuses.as_array().unwrap().len() == 2
+    })
+    .await;
+    assert!(pinned_on_a().await.is_empty());
+
+    let post_id = post["id"].as_str().unwrap();
+    b.post(
+        &format!("/api/v1/statuses/{post_id}/pin"),
+        Some(&bob.token),
+        &[],
+    )
+    .await
+    .ok();
+    let uri = post["uri"].as_str().unwrap().to_string();
+    eventually("the pin on A", async || {
+        pinned_on_a().await == [uri.clone()]
+    })
+    .await;
+    // The remote post is pinned by bob, not by alice: her `pinned` flag stays off.
+    let listed = a
+        .get(
+            &format!("/api/v1/accounts/{bob_on_a}/statuses?pinned=true"),
+            Some(&alice.token),
+        )
+        .await
+        .ok();
+    assert!(listed[0].get("pinned").is_none(), "{listed}");
+
+    b.post(
+        &format!("/api/v1/statuses/{post_id}/unpin"),
+        Some(&bob.token),
+        &[],
+    )
+    .await
+    .ok();
+    eventually("the unpin on A", async || pinned_on_a().await.is_empty()).await;
+
+    // Applying is idempotent by activity id: the same Add again (signed by bob's key,
+    // as B would re-send it) does not pin anew. An Add to another collection of his
+    // is recorded and pins nothing.
+    let bob_row = b
+        .engine()
+        .store
+        .account(bob.id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let key = sluice_federation::local::signing_key(b.engine(), &bob_row)
+        .await
+        .unwrap();
+    let key_pair =
+        sluice_federation::keys::KeyPair::from_pem(key.private_key_pem.as_deref().unwrap())
+            .unwrap();
+    let sent_add = b
+        .engine()
+        .store
+        .one::<sluice_store::TextScalar>(sluice_store::Query::new(
+            "SELECT json AS v FROM activities WHERE kind = 'Add'",
+        ))
+        .await
+        .unwrap()
+        .v
+        .unwrap();
+    let elsewhere_id = format!("{}#elsewhere", bob_row.uri);
+    let elsewhere = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": elsewhere_id, "type": "Add", "actor": bob_row.uri,
+        "object": uri, "target": format!("{}/collections/elsewhere", bob_row.uri),
+    })
+    .to_string();
+    for body in [sent_add, elsewhere] {
+        let url = url::Url::parse(&format!("{}/inbox", a.url)).unwrap();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("content-type", "application/activity+json".parse().unwrap());
+        sluice_federation::signatures::sign_request(
+            &reqwest::Method::POST,
+            &url,
+            &mut headers,
+            Some(body.as_bytes()),
+            &key.key_id,
+            &key_pair,
+            sluice_federation::signatures::Scheme::Cavage,
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+        let r = a
+            .http
+            .post(url)
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+    }
+    let recorded = sluice_store::Query::new("SELECT count(*) AS v FROM activities WHERE uri = $1")
+        .bind(elsewhere_id.as_str());
+    eventually("both Adds applied on A", async || {
+        a.count("inbox_queue").await == 0
+            && a.engine()
+                .store
+                .one::<sluice_store::Scalar>(recorded.clone())
+                .await
+                .unwrap()
+                .v
+                == 1
+    })
+    .await;
+    assert!(pinned_on_a().await.is_empty());
     a.stop().await;
     b.stop().await;
 }

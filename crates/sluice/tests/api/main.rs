@@ -14,6 +14,7 @@ mod instance;
 mod limits;
 mod oauth;
 mod pages;
+mod pins;
 mod statuses;
 mod storage;
 mod timelines;
