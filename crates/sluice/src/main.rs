@@ -72,7 +72,9 @@ enum AdminCommand {
     /// last error, and whether the host's breaker is open.
     Deliveries,
     /// Block a remote domain: `suspend` (nothing fetched from or delivered to it;
-    /// its activities are dropped), `silence` or `noop` (with --reject-media).
+    /// its activities are dropped), `silence` (its posts kept out of public timelines
+    /// and its notifications away from those who do not follow its accounts) or `noop`
+    /// (with --reject-media).
     DomainBlock {
         domain: String,
         #[arg(long, default_value = "suspend")]

@@ -346,13 +346,20 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Whether `account` mutes `target` with notifications hidden, or blocks them.
+    /// Whether `account` mutes `target` with notifications hidden, or blocks them, or
+    /// `target` is on a silenced domain and `account` does not follow them.
     pub async fn silences_notifications_from(&mut self, account: Id, target: Id) -> Result<bool> {
-        let q = Query::new(
+        // Also an account of a silenced domain that `account` does not follow, as on
+        // Mastodon's limited domains.
+        let q = Query::new(format!(
             "SELECT (SELECT count(*) FROM blocks WHERE account_id = $1 AND target_account_id = $2)
                   + (SELECT count(*) FROM mutes WHERE account_id = $1 AND target_account_id = $2
-                       AND hide_notifications = TRUE) AS v",
-        )
+                       AND hide_notifications = TRUE)
+                  + (SELECT count(*) FROM accounts sa JOIN domain_blocks db
+                       ON {} WHERE sa.id = $2
+                       AND NOT EXISTS (SELECT 1 FROM follows WHERE account_id = $1 AND target_account_id = $2)) AS v",
+            crate::statuses::SILENCED_DOMAIN
+        ))
         .bind(account)
         .bind(target);
         Ok(self.one::<Scalar>(q).await?.v > 0)

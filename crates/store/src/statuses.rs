@@ -36,6 +36,31 @@ fn hide_blocked_and_muted(q: &mut Query, viewer: Option<Id>, col: &str) {
     }
 }
 
+/// `domain_blocks` rows of severity `silence` that cover the account `col`'s domain
+/// (the domain itself, its subdomains, with or without a port): a condition for
+/// `EXISTS (SELECT 1 FROM accounts sa JOIN domain_blocks db ON … WHERE sa.id = col)`.
+pub(crate) const SILENCED_DOMAIN: &str = "db.severity = 'silence'
+    AND (sa.domain = db.domain OR sa.domain LIKE '%.' || db.domain
+         OR sa.domain LIKE db.domain || ':%' OR sa.domain LIKE '%.' || db.domain || ':%')";
+
+/// Hides remote posts from silenced domains (Mastodon's "limited" domains) from public
+/// listings, except from those of the viewer's follows.
+fn hide_silenced(q: &mut Query, viewer: Option<Id>, col: &str) {
+    let followed = match viewer {
+        Some(me) => {
+            let p = q.arg(me);
+            format!(
+                " AND NOT EXISTS (SELECT 1 FROM follows sf WHERE sf.account_id = {p} AND sf.target_account_id = {col})"
+            )
+        }
+        None => String::new(),
+    };
+    q.push(&format!(
+        " AND (s.local = TRUE OR NOT EXISTS (SELECT 1 FROM accounts sa JOIN domain_blocks db
+             ON {SILENCED_DOMAIN} WHERE sa.id = {col}{followed}))"
+    ));
+}
+
 /// Filters for `GET /api/v1/accounts/:id/statuses`.
 #[derive(Debug, Clone, Default)]
 pub struct AccountStatusFilter {
@@ -155,6 +180,7 @@ impl Store {
             }
         }
         hide_blocked_and_muted(&mut q, viewer, "s.account_id");
+        hide_silenced(&mut q, viewer, "s.account_id");
         page.apply(&mut q, "s.id");
         self.views(q, viewer).await
     }
@@ -177,6 +203,7 @@ impl Store {
             q.push(" AND s.local = TRUE");
         }
         hide_blocked_and_muted(&mut q, viewer, "s.account_id");
+        hide_silenced(&mut q, viewer, "s.account_id");
         page.apply(&mut q, "s.id");
         self.views(q, viewer).await
     }

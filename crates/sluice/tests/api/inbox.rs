@@ -18,7 +18,8 @@ db_tests!(
     inbox_verifies_and_applies,
     inbox_refuses_bad_input,
     inbox_queue_is_durable_and_bounded,
-    inbox_move_and_actor_delete
+    inbox_move_and_actor_delete,
+    silenced_domains_stay_out_of_public_timelines
 );
 
 /// A remote server on loopback that publishes actors and takes their inbox POSTs.
@@ -711,5 +712,122 @@ async fn inbox_move_and_actor_delete(db: Db) {
     .await;
     let tl = srv.get("/api/v1/timelines/public", None).await.ok();
     assert_eq!(tl.as_array().unwrap().len(), 0, "{tl}");
+    srv.stop().await;
+}
+
+/// A silenced ("limited") domain: its public posts are stored but kept out of public
+/// timelines, except for those who follow the author, and its accounts notify only
+/// those who follow them.
+async fn silenced_domains_stay_out_of_public_timelines(db: Db) {
+    let Some(srv) = TestServer::start(db, federating).await else {
+        return;
+    };
+    let p = peer().await;
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let domain = p.url.trim_start_matches("http://").to_string();
+    let host = domain.split(':').next().unwrap().to_string();
+    {
+        let mut tx = srv.engine().store.begin().await.unwrap();
+        tx.set_domain_block(&sluice_store::DomainBlockRow {
+            domain: host.clone(),
+            severity: "silence".into(),
+            reject_media: false,
+            reason: String::new(),
+            created_at: sluice_model::id::now_millis(),
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let mallory = format!("{}/users/mallory", p.url);
+    let key_id = format!("{mallory}#main-key");
+    let note_id = format!("{mallory}/notes/limited");
+    let create = json!({
+        "id": format!("{note_id}/activity"), "type": "Create", "actor": mallory,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {"id": note_id, "type": "Note", "attributedTo": mallory,
+                   "content": "<p>hello @alice</p>", "published": "2026-11-22T10:00:00Z",
+                   "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                   "tag": [{"type": "Mention", "href": format!("{}/users/alice", srv.url)}]},
+    })
+    .to_string();
+    let (status, text) = post_signed(
+        &srv,
+        "/inbox",
+        create.as_bytes(),
+        Some((&p.key, &key_id)),
+        SystemTime::now(),
+        false,
+    )
+    .await;
+    assert_eq!(status, 202, "{text}");
+    eventually("the post stored", async || srv.count("statuses").await == 1).await;
+    let public_uris = async |token: Option<&str>| -> Vec<Value> {
+        let tl = srv.get("/api/v1/timelines/public", token).await.ok();
+        tl.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["uri"].clone())
+            .collect()
+    };
+    assert!(
+        public_uris(None).await.is_empty(),
+        "hidden from anonymous readers"
+    );
+    assert!(
+        public_uris(Some(&bob.token)).await.is_empty(),
+        "and from bob"
+    );
+    let notes = srv
+        .get("/api/v1/notifications", Some(&alice.token))
+        .await
+        .ok();
+    assert_eq!(
+        notes.as_array().unwrap().len(),
+        0,
+        "no mention notification: {notes}"
+    );
+    // bob follows mallory: he sees her posts in public timelines again.
+    let mallory_id = srv
+        .get(
+            &format!("/api/v1/accounts/lookup?acct=mallory@{domain}"),
+            None,
+        )
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
+    {
+        let engine = srv.engine();
+        let mut tx = engine.store.begin().await.unwrap();
+        tx.insert_relation(
+            Relation::Follow,
+            &NewRelation {
+                id: engine.ids.next(),
+                account_id: bob.id.parse().unwrap(),
+                target_account_id: mallory_id,
+                uri: format!("{}/follows/x", srv.url),
+                flag_a: true,
+                flag_b: false,
+                expires_at: None,
+                created_at: sluice_model::id::now_millis(),
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(public_uris(Some(&bob.token)).await, vec![json!(note_id)]);
+    assert!(public_uris(None).await.is_empty());
+    // Lifted: everyone sees it.
+    {
+        let mut tx = srv.engine().store.begin().await.unwrap();
+        tx.remove_domain_block(&host).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(public_uris(None).await, vec![json!(note_id)]);
     srv.stop().await;
 }
