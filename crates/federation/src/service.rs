@@ -48,6 +48,15 @@ struct InstanceSigner {
     signer: Arc<OnceLock<Arc<KeySigner>>>,
 }
 
+impl InstanceSigner {
+    fn key(&self) -> Result<&KeySigner, String> {
+        self.signer
+            .get()
+            .map(|s| &**s)
+            .ok_or_else(|| "the instance actor's key is not loaded yet".to_string())
+    }
+}
+
 impl RequestSigner for InstanceSigner {
     fn sign(
         &self,
@@ -56,10 +65,7 @@ impl RequestSigner for InstanceSigner {
         headers: &mut reqwest::header::HeaderMap,
         body: Option<&[u8]>,
     ) -> Result<(), String> {
-        self.signer
-            .get()
-            .ok_or_else(|| "the instance actor's key is not loaded yet".to_string())?
-            .sign(method, url, headers, body)
+        self.key()?.sign(method, url, headers, body)
     }
 
     fn sign_as(
@@ -70,10 +76,7 @@ impl RequestSigner for InstanceSigner {
         headers: &mut reqwest::header::HeaderMap,
         body: Option<&[u8]>,
     ) -> Result<(), String> {
-        self.signer
-            .get()
-            .ok_or_else(|| "the instance actor's key is not loaded yet".to_string())?
-            .sign_as(scheme, method, url, headers, body)
+        self.key()?.sign_as(scheme, method, url, headers, body)
     }
 }
 

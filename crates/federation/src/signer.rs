@@ -57,17 +57,7 @@ impl RequestSigner for KeySigner {
         headers: &mut HeaderMap,
         body: Option<&[u8]>,
     ) -> Result<(), String> {
-        sign_request(
-            method,
-            url,
-            headers,
-            body,
-            &self.key_id,
-            &self.key,
-            self.scheme,
-            SystemTime::now(),
-        )
-        .map_err(|e| e.to_string())
+        self.sign_as(self.scheme, method, url, headers, body)
     }
 
     fn sign_as(

@@ -404,20 +404,32 @@ pub async fn pin(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let me = auth.user(WRITE_ACCOUNTS)?;
-    let id = path_id(&id)?;
-    act(&state, me, id, Activity::Pin { status: id }).await
+    set_pin(&state, &auth, &id, true).await
 }
 
-/// `POST /api/v1/statuses/:id/unpin`
+/// `POST /api/v1/statuses/:id/unpin`: a `Remove` from the featured collection.
 pub async fn unpin(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
+    set_pin(&state, &auth, &id, false).await
+}
+
+async fn set_pin(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    on: bool,
+) -> ApiResult<Json<api::Status>> {
     let me = auth.user(WRITE_ACCOUNTS)?;
-    let id = path_id(&id)?;
-    act(&state, me, id, Activity::Unpin { status: id }).await
+    let id = path_id(id)?;
+    let activity = if on {
+        Activity::Pin { status: id }
+    } else {
+        Activity::Unpin { status: id }
+    };
+    act(state, me, id, activity).await
 }
 
 pub async fn bookmark(
