@@ -50,6 +50,8 @@ pub struct ApiConfig {
     pub request_timeout: Duration,
     /// `ws://…` or `wss://…` base for the streaming API.
     pub streaming_url: String,
+    /// A heartbeat comment on idle streams this often.
+    pub streaming_heartbeat: Duration,
 }
 
 #[derive(Clone)]
@@ -59,6 +61,8 @@ pub struct AppState {
     pub limits: Arc<RateLimiter>,
     /// The fetcher, signers and inbox of a federating server.
     pub federation: Option<Arc<sluice_federation::service::Federation>>,
+    /// The streaming hub (event-log tailer) of this process.
+    pub streaming: Option<Arc<sluice_streaming::Hub>>,
     pub(crate) pages: Arc<web::Pages>,
 }
 
@@ -69,8 +73,14 @@ impl AppState {
             config: Arc::new(config),
             limits: Arc::new(limits),
             federation: None,
+            streaming: None,
             pages: Arc::new(web::Pages::new()),
         }
+    }
+
+    pub fn with_streaming(mut self, hub: Arc<sluice_streaming::Hub>) -> Self {
+        self.streaming = Some(hub);
+        self
     }
 
     pub fn with_federation(mut self, f: Arc<sluice_federation::service::Federation>) -> Self {

@@ -39,6 +39,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Deadline for a non-streaming request, in seconds.
     pub request_timeout_secs: u64,
+    /// A heartbeat comment on idle streaming connections this often, in seconds: below
+    /// the idle timeouts of common proxies (60 s).
+    pub streaming_heartbeat_secs: u64,
     /// Sign-in attempts per IP per 5 minutes (0: unlimited).
     pub rate_limit_sign_in: u32,
     /// Registrations per IP per 30 minutes (0: unlimited).
@@ -114,6 +117,7 @@ impl Default for Config {
             max_status_chars: 5000,
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout_secs: 30,
+            streaming_heartbeat_secs: 15,
             rate_limit_sign_in: 30,
             rate_limit_registrations: 10,
             rate_limit_writes: 300,
@@ -157,7 +161,7 @@ impl Config {
         Ok(config)
     }
 
-    const KEYS: [&'static str; 18] = [
+    const KEYS: [&'static str; 19] = [
         "listen",
         "public_url",
         "data_dir",
@@ -169,6 +173,7 @@ impl Config {
         "max_status_chars",
         "max_body_bytes",
         "request_timeout_secs",
+        "streaming_heartbeat_secs",
         "rate_limit_sign_in",
         "rate_limit_registrations",
         "rate_limit_writes",
@@ -189,9 +194,10 @@ impl Config {
         if self.max_status_chars == 0
             || self.max_body_bytes < 1024
             || self.request_timeout_secs == 0
+            || self.streaming_heartbeat_secs == 0
         {
             anyhow::bail!(
-                "max_status_chars, max_body_bytes (>= 1024) and request_timeout_secs must be positive"
+                "max_status_chars, max_body_bytes (>= 1024), request_timeout_secs and streaming_heartbeat_secs must be positive"
             );
         }
         Ok(())

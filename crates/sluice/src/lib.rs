@@ -141,6 +141,7 @@ pub async fn start_with(
         max_body_bytes: config.max_body_bytes,
         request_timeout: config.request_timeout(),
         streaming_url: config.streaming_url_for(&url),
+        streaming_heartbeat: Duration::from_secs(config.streaming_heartbeat_secs.max(1)),
     };
     let limits = RateLimiter::new(
         Limit {
@@ -172,8 +173,18 @@ pub async fn start_with(
         rx.clone(),
     )
     .map_err(|e| anyhow::anyhow!("federation: {e}"))?;
+    let (hub, tailer) = sluice_streaming::Hub::start(
+        engine.clone(),
+        sluice_streaming::HubConfig::default(),
+        rx.clone(),
+    )
+    .await?;
+    let mut background = delivery;
+    background.push(tailer);
     let app = sluice_api::app(
-        AppState::new(engine.clone(), api, limits).with_federation(federation),
+        AppState::new(engine.clone(), api, limits)
+            .with_federation(federation)
+            .with_streaming(hub),
         extra,
     );
     engine.spawn_maintenance(rx.clone());
@@ -207,7 +218,7 @@ pub async fn start_with(
         engine,
         shutdown,
         task,
-        background: delivery,
+        background,
     })
 }
 

@@ -96,6 +96,36 @@ impl Store {
         Ok(self.one::<Scalar>(q).await?.v > 0)
     }
 
+    /// What a streaming connection of `me` filters on, loaded once per connection:
+    /// the accounts `me` follows, those blocked either way, and those `me` mutes. Each
+    /// list is bounded by `limit`.
+    pub async fn stream_relations(&self, me: Id, limit: i64) -> Result<[Vec<Id>; 3]> {
+        let ids = |sql: &str| Query::new(format!("{sql} LIMIT $2")).bind(me).bind(limit);
+        let get = async |q: Query| -> Result<Vec<Id>> {
+            Ok(self
+                .all::<Scalar>(q)
+                .await?
+                .into_iter()
+                .map(|r| r.v)
+                .collect())
+        };
+        Ok([
+            get(ids(
+                "SELECT target_account_id AS v FROM follows WHERE account_id = $1",
+            ))
+            .await?,
+            get(ids(
+                "SELECT target_account_id AS v FROM blocks WHERE account_id = $1
+                 UNION SELECT account_id AS v FROM blocks WHERE target_account_id = $1",
+            ))
+            .await?,
+            get(ids(
+                "SELECT target_account_id AS v FROM mutes WHERE account_id = $1",
+            ))
+            .await?,
+        ])
+    }
+
     /// Lists one side of a relation, paged by the relation row's id.
     pub async fn relation_list(
         &self,

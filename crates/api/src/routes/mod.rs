@@ -9,6 +9,7 @@ mod notifications;
 mod oauth;
 mod relations;
 mod statuses;
+mod streaming;
 mod timelines;
 
 use axum::Router;
@@ -42,6 +43,8 @@ pub(crate) mod scopes {
 pub fn api_routes() -> Router<AppState> {
     Router::new()
         // instance metadata
+        .route("/api/v1/streaming/health", get(streaming::health))
+        .route("/api/v1/streaming/{*stream}", get(streaming::sse))
         .route("/api/v1/instance", get(instance::v1))
         .route("/api/v2/instance", get(instance::v2))
         .route("/api/v1/instance/peers", get(instance::peers))

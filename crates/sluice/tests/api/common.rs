@@ -346,6 +346,21 @@ impl TestServer {
             .v
     }
 
+    /// Stops the server and starts it again on the same database and address.
+    pub async fn restart(&mut self) {
+        let addr = self.running_addr();
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        self.config.listen = addr.to_string();
+        let listener = Listener::bind(&self.config.listen).await.unwrap();
+        let running = sluice::start_with(&self.config, listener, axum::Router::new())
+            .await
+            .expect("server starts again");
+        self.url = running.url.clone();
+        self.running = Some(running);
+    }
+
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await;

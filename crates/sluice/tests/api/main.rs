@@ -17,4 +17,5 @@ mod pages;
 mod pins;
 mod statuses;
 mod storage;
+mod streaming;
 mod timelines;

@@ -1,0 +1,342 @@
+//! Streaming over server-sent events, read as a client reads it: `:)` first, events
+//! as `id:`/`event:`/`data:`, heartbeats, filters, and resume with `Last-Event-ID`
+//! after a dropped connection and after a restart.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::{Db, TestServer};
+
+db_tests!(
+    streaming_refuses_bad_requests,
+    public_and_hashtag_streams,
+    user_stream_home_and_notifications,
+    resume_after_disconnect_and_restart
+);
+
+/// One event of an SSE stream.
+#[derive(Debug, Clone)]
+struct SseEvent {
+    id: Option<i64>,
+    event: String,
+    data: String,
+}
+
+/// A client end of an SSE stream.
+struct Sse {
+    response: reqwest::Response,
+    buffer: String,
+    /// Comment lines seen (`:)`, heartbeats).
+    comments: Vec<String>,
+}
+
+impl Sse {
+    async fn open(srv: &TestServer, path: &str, token: &str, last_event_id: Option<i64>) -> Sse {
+        let mut req = srv
+            .http
+            .get(format!("{}{path}", srv.url))
+            .bearer_auth(token);
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let response = req.send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(
+            response.headers()["content-type"].to_str().unwrap(),
+            "text/event-stream"
+        );
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let mut sse = Sse {
+            response,
+            buffer: String::new(),
+            comments: Vec::new(),
+        };
+        // `:)` comes at once, before any event.
+        assert!(sse.next_within(Duration::from_secs(10)).await.is_none());
+        assert_eq!(sse.comments.first().map(String::as_str), Some(")"));
+        sse
+    }
+
+    /// The next event within `wait` (None: none came; comments are collected).
+    async fn next_within(&mut self, wait: Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut ev = SseEvent {
+                    id: None,
+                    event: String::new(),
+                    data: String::new(),
+                };
+                let mut comment_only = true;
+                for line in block.lines() {
+                    if let Some(c) = line.strip_prefix(':') {
+                        self.comments.push(c.to_string());
+                    } else if let Some((k, v)) = line.split_once(": ") {
+                        comment_only = false;
+                        match k {
+                            "id" => ev.id = v.parse().ok(),
+                            "event" => ev.event = v.to_string(),
+                            "data" => ev.data = v.to_string(),
+                            _ => {}
+                        }
+                    }
+                }
+                if comment_only {
+                    if self.comments.len() == 1 && self.comments[0] == ")" {
+                        return None;
+                    }
+                    continue;
+                }
+                return Some(ev);
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            match tokio::time::timeout(left, self.response.chunk()).await {
+                Ok(Ok(Some(chunk))) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The next event, which must come.
+    async fn next(&mut self) -> SseEvent {
+        self.next_within(Duration::from_secs(20))
+            .await
+            .expect("an event within 20 s")
+    }
+
+    /// Events within `wait`.
+    async fn drain(&mut self, wait: Duration) -> Vec<SseEvent> {
+        let mut out = Vec::new();
+        while let Some(e) = self.next_within(wait).await {
+            out.push(e);
+        }
+        out
+    }
+}
+
+fn status_id(e: &SseEvent) -> String {
+    let v: Value = serde_json::from_str(&e.data).unwrap();
+    v["id"].as_str().unwrap().to_string()
+}
+
+async fn streaming_refuses_bad_requests(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let health = srv
+        .http
+        .get(format!("{}/api/v1/streaming/health", srv.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.text().await.unwrap(), "OK");
+    let get = async |path: &str, token: Option<&str>| {
+        let mut r = srv.http.get(format!("{}{path}", srv.url));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().await.unwrap()
+    };
+    // Public streams need a valid token; the reason is also in X-Error-Message.
+    let r = get("/api/v1/streaming/public", None).await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["x-error-message"], "Missing access token");
+    let r = get("/api/v1/streaming/public", Some("not-a-token")).await;
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().contains_key("x-error-message"));
+    let alice = srv.user("alice").await;
+    let r = get("/api/v1/streaming/nonsense", Some(&alice.token)).await;
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "Unknown stream type");
+    // A hashtag stream needs its tag.
+    let r = get("/api/v1/streaming/hashtag", Some(&alice.token)).await;
+    assert_eq!(r.status(), 400);
+    // Notifications need read:notifications.
+    let statuses_only = srv.user_with_scopes("bob", "read:statuses").await;
+    let r = get(
+        "/api/v1/streaming/user/notification",
+        Some(&statuses_only.token),
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    let write_only = srv.user_with_scopes("carol", "write").await;
+    let r = get("/api/v1/streaming/user", Some(&write_only.token)).await;
+    assert_eq!(r.status(), 401);
+    // With the right scope the stream opens (and the user stream accepts read:statuses).
+    Sse::open(&srv, "/api/v1/streaming/user", &statuses_only.token, None).await;
+    srv.stop().await;
+}
+
+async fn public_and_hashtag_streams(db: Db) {
+    let Some(srv) = TestServer::start(db, |c| c.streaming_heartbeat_secs = 1).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let mut public = Sse::open(&srv, "/api/v1/streaming/public/local", &alice.token, None).await;
+    let mut tag = Sse::open(
+        &srv,
+        "/api/v1/streaming/hashtag?tag=Rust",
+        &alice.token,
+        None,
+    )
+    .await;
+    let post = srv.status(&bob, "hello #rust", &[]).await;
+    let e = public.next().await;
+    assert_eq!(e.event, "update");
+    assert_eq!(status_id(&e), post["id"].as_str().unwrap());
+    assert!(e.id.is_some(), "every event carries its log id");
+    let t = tag.next().await;
+    assert_eq!(status_id(&t), post["id"].as_str().unwrap());
+    // Unlisted posts stay out of public streams; deletes come as the bare id.
+    srv.status(&bob, "quiet #rust", &[("visibility", "unlisted")])
+        .await;
+    srv.request(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/statuses/{}", post["id"].as_str().unwrap()),
+        Some(&bob.token),
+        None,
+    )
+    .await
+    .ok();
+    let d = public.next().await;
+    assert_eq!(d.event, "delete");
+    assert_eq!(d.data, post["id"].as_str().unwrap());
+    // Heartbeats keep the idle stream alive (every second here).
+    public.drain(Duration::from_millis(2500)).await;
+    assert!(
+        public.comments.iter().any(|c| c == "thump"),
+        "{:?}",
+        public.comments
+    );
+    // alice mutes bob: his posts stop reaching her public stream at once.
+    srv.post(
+        &format!("/api/v1/accounts/{}/mute", bob.id),
+        Some(&alice.token),
+        &[],
+    )
+    .await
+    .ok();
+    srv.status(&bob, "muted now", &[]).await;
+    let carol = srv.user("carol").await;
+    let after = srv.status(&carol, "carol speaks", &[]).await;
+    let e = public.next().await;
+    assert_eq!(
+        status_id(&e),
+        after["id"].as_str().unwrap(),
+        "bob's post was skipped"
+    );
+    srv.stop().await;
+}
+
+async fn user_stream_home_and_notifications(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let carol = srv.user("carol").await;
+    srv.post(
+        &format!("/api/v1/accounts/{}/follow", bob.id),
+        Some(&alice.token),
+        &[],
+    )
+    .await
+    .ok();
+    let mut user = Sse::open(&srv, "/api/v1/streaming/user", &alice.token, None).await;
+    let mut notes = Sse::open(
+        &srv,
+        "/api/v1/streaming/user/notification",
+        &alice.token,
+        None,
+    )
+    .await;
+    // carol is not followed: nothing; bob is.
+    srv.status(&carol, "not for alice's home", &[]).await;
+    let post = srv
+        .status(&bob, "for alice's home", &[("visibility", "private")])
+        .await;
+    let e = user.next().await;
+    assert_eq!(e.event, "update");
+    assert_eq!(status_id(&e), post["id"].as_str().unwrap());
+    // bob favourites alice's post: a notification on both streams.
+    let mine = srv.status(&alice, "like me", &[]).await;
+    let e = user.next().await;
+    assert_eq!(status_id(&e), mine["id"].as_str().unwrap(), "her own post");
+    srv.post(
+        &format!(
+            "/api/v1/statuses/{}/favourite",
+            mine["id"].as_str().unwrap()
+        ),
+        Some(&bob.token),
+        &[],
+    )
+    .await
+    .ok();
+    for stream in [&mut user, &mut notes] {
+        let n = stream.next().await;
+        assert_eq!(n.event, "notification");
+        let v: Value = serde_json::from_str(&n.data).unwrap();
+        assert_eq!(v["type"], "favourite");
+        assert_eq!(v["account"]["id"], bob.id.as_str());
+    }
+    // Nothing else reached the notification stream (no updates).
+    assert!(notes.drain(Duration::from_millis(500)).await.is_empty());
+    srv.stop().await;
+}
+
+async fn resume_after_disconnect_and_restart(db: Db) {
+    let Some(mut srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let path = "/api/v1/streaming/public";
+    let mut s = Sse::open(&srv, path, &alice.token, None).await;
+    let first = srv.status(&bob, "one", &[]).await;
+    let e = s.next().await;
+    assert_eq!(status_id(&e), first["id"].as_str().unwrap());
+    let last = e.id.unwrap();
+    drop(s);
+    // Missed while disconnected.
+    let mut missed = Vec::new();
+    for i in 0..5 {
+        missed.push(srv.status(&bob, &format!("missed {i}"), &[]).await["id"].clone());
+    }
+    let mut s = Sse::open(&srv, path, &alice.token, Some(last)).await;
+    let mut got = Vec::new();
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let e = s.next().await;
+        ids.push(e.id.unwrap());
+        got.push(Value::String(status_id(&e)));
+    }
+    assert_eq!(got, missed, "every missed event, in order");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    // Then live, without repeating any.
+    let live = srv.status(&bob, "live", &[]).await;
+    let e = s.next().await;
+    assert_eq!(status_id(&e), live["id"].as_str().unwrap());
+    assert!(s.drain(Duration::from_millis(500)).await.is_empty());
+    let last = e.id.unwrap();
+    drop(s);
+
+    // The server restarts on the same database; what was posted meanwhile is there.
+    srv.restart().await;
+    let after = srv.status(&bob, "after the restart", &[]).await;
+    let mut s = Sse::open(&srv, path, &alice.token, Some(last)).await;
+    let e = s.next().await;
+    assert_eq!(status_id(&e), after["id"].as_str().unwrap());
+    assert!(
+        s.drain(Duration::from_millis(500)).await.is_empty(),
+        "no duplicates"
+    );
+    srv.stop().await;
+}

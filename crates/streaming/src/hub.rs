@@ -1,0 +1,225 @@
+//! The event-log tailer and the broadcast every connection listens to.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use sluice_engine::Engine;
+use sluice_model::Id;
+use sluice_store::EventRow;
+use tokio::sync::{broadcast, watch};
+
+/// How often the log is read when this process committed nothing: the most latency
+/// an event written by another process (an upgrade's new process, another node on
+/// the same database) adds.
+pub const TAIL_POLL: Duration = Duration::from_millis(100);
+
+/// Rows read from the log at once.
+const TAIL_BATCH: i64 = 256;
+
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Events held for connections that have not read them yet; a connection that
+    /// falls further behind is ended (it can resume from the log).
+    pub capacity: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig { capacity: 4096 }
+    }
+}
+
+/// One event, ready to send: what connections filter on, and the payload rendered
+/// once for all of them.
+#[derive(Debug)]
+pub struct Event {
+    pub id: i64,
+    /// `update`, `status.update`, `delete`, `notification`, or an internal kind
+    /// (`relationship`) that only tells connections to reload their filters.
+    pub kind: String,
+    pub account_id: Option<Id>,
+    pub recipient_id: Option<Id>,
+    pub object_id: Option<Id>,
+    pub visibility: String,
+    pub local: bool,
+    /// Lowercase hashtags of a status.
+    pub tags: Vec<String>,
+    pub mentions: Vec<Id>,
+    pub reblog_of: Option<Id>,
+    /// The `data:` line; None when there is nothing to send (an internal event, or a
+    /// status gone before it was rendered).
+    pub payload: Option<String>,
+}
+
+/// Tails the event log and broadcasts what it reads.
+pub struct Hub {
+    engine: Arc<Engine>,
+    sender: broadcast::Sender<Arc<Event>>,
+    /// The newest event id broadcast so far.
+    head: watch::Sender<i64>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Hub {
+    /// Starts the tailer; it stops when `shutdown` turns true.
+    pub async fn start(
+        engine: Arc<Engine>,
+        config: HubConfig,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(Arc<Hub>, tokio::task::JoinHandle<()>), sluice_engine::EngineError> {
+        let last = engine.store.last_event_id().await?;
+        let (sender, _) = broadcast::channel(config.capacity.max(16));
+        let (head, _) = watch::channel(last);
+        let hub = Arc::new(Hub {
+            engine,
+            sender,
+            head,
+            shutdown,
+        });
+        let task = tokio::spawn(hub.clone().tail(last));
+        Ok((hub, task))
+    }
+
+    /// A receiver of every event broadcast from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.sender.subscribe()
+    }
+
+    /// The newest event id broadcast.
+    pub fn head(&self) -> i64 {
+        *self.head.borrow()
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    pub(crate) fn shutdown(&self) -> watch::Receiver<bool> {
+        self.shutdown.clone()
+    }
+
+    /// Connections listening now.
+    pub fn connections(&self) -> usize {
+        self.sender.receiver_count()
+    }
+
+    /// Events after `after` from the log, up to `limit`, rendered like live ones (for
+    /// a client that resumes).
+    pub async fn replay(&self, after: i64, limit: i64) -> Vec<Arc<Event>> {
+        match self.engine.store.events_after(after, limit).await {
+            Ok(rows) => self.prepare(rows).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the event log for a resume failed");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn tail(self: Arc<Self>, mut last: i64) {
+        let mut committed = self.engine.subscribe_events();
+        let mut shutdown = self.shutdown.clone();
+        loop {
+            loop {
+                let rows = match self.engine.store.events_after(last, TAIL_BATCH).await {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the event log failed");
+                        break;
+                    }
+                };
+                let full = rows.len() as i64 == TAIL_BATCH;
+                let Some(newest) = rows.last().map(|r| r.id) else {
+                    break;
+                };
+                for event in self.prepare(rows).await {
+                    // No receivers is not an error: nobody is listening.
+                    let _ = self.sender.send(event);
+                }
+                last = newest;
+                self.head.send_replace(last);
+                if !full {
+                    break;
+                }
+            }
+            tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => return,
+                _ = committed.changed() => {}
+                _ = tokio::time::sleep(TAIL_POLL) => {}
+            }
+        }
+    }
+
+    /// Parses rows and renders their payloads: statuses in one batch, as an anonymous
+    /// reader sees them; notifications for their recipients.
+    async fn prepare(&self, rows: Vec<EventRow>) -> Vec<Arc<Event>> {
+        let status_ids: Vec<Id> = rows
+            .iter()
+            .filter(|r| matches!(r.kind.as_str(), "update" | "status.update"))
+            .filter_map(|r| r.object_id)
+            .collect();
+        let mut statuses = std::collections::HashMap::new();
+        if !status_ids.is_empty() {
+            match self.engine.store.statuses(&status_ids).await {
+                Ok(found) => match self.engine.status_entities(None, found).await {
+                    Ok(rendered) => {
+                        for s in rendered {
+                            if let (Ok(id), Ok(json)) =
+                                (s.id.parse::<Id>(), serde_json::to_string(&s))
+                            {
+                                statuses.insert(id, json);
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "rendering streamed statuses failed"),
+                },
+                Err(e) => tracing::warn!(error = %e, "loading streamed statuses failed"),
+            }
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let data: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
+            let payload = match r.kind.as_str() {
+                "update" | "status.update" => r.object_id.and_then(|id| statuses.remove(&id)),
+                "delete" => r.object_id.map(|id| id.to_string()),
+                "notification" => self.notification_payload(&r).await,
+                _ => None,
+            };
+            out.push(Arc::new(Event {
+                id: r.id,
+                kind: r.kind,
+                account_id: r.account_id,
+                recipient_id: r.recipient_id,
+                object_id: r.object_id,
+                visibility: data["visibility"].as_str().unwrap_or("").to_string(),
+                local: data["local"].as_bool().unwrap_or(false),
+                tags: data["tags"]
+                    .as_array()
+                    .map(|t| {
+                        t.iter()
+                            .filter_map(|t| t.as_str().map(str::to_lowercase))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                mentions: data["mentions"]
+                    .as_array()
+                    .map(|m| m.iter().filter_map(Value::as_i64).collect())
+                    .unwrap_or_default(),
+                reblog_of: data["reblog_of"].as_i64(),
+                payload,
+            }));
+        }
+        out
+    }
+
+    async fn notification_payload(&self, r: &EventRow) -> Option<String> {
+        let (to, id) = (r.recipient_id?, r.object_id?);
+        let row = self.engine.store.notification(to, id).await.ok()??;
+        let mut rendered = self
+            .engine
+            .notification_entities(to, vec![row])
+            .await
+            .ok()?;
+        serde_json::to_string(&rendered.pop()?).ok()
+    }
+}
