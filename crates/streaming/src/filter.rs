@@ -85,6 +85,30 @@ impl StreamKind {
         }
     }
 
+    /// The `stream` array of WebSocket messages, as Mastodon sends it (masto.js
+    /// matches on it): `["public:local"]`, `["hashtag", "rust"]`.
+    pub fn array(&self) -> Vec<String> {
+        match self {
+            StreamKind::Hashtag { tag, .. } => vec![self.name(), tag.clone()],
+            _ => vec![self.name()],
+        }
+    }
+
+    /// A WebSocket message carrying `event` for this stream (Sluice extension: its
+    /// log id in `id`); None when the event has nothing to send.
+    pub fn ws_message(&self, event: &crate::hub::Event) -> Option<String> {
+        let payload = event.payload.as_deref()?;
+        Some(
+            serde_json::json!({
+                "stream": self.array(),
+                "event": event.kind,
+                "payload": payload,
+                "id": event.id,
+            })
+            .to_string(),
+        )
+    }
+
     /// Whether the stream needs a signed-in user (not only an app token).
     pub fn needs_user(&self) -> bool {
         matches!(self, StreamKind::User | StreamKind::UserNotification)

@@ -95,7 +95,9 @@ impl Hub {
         &self.engine
     }
 
-    pub(crate) fn shutdown(&self) -> watch::Receiver<bool> {
+    /// Turns true when the server stops: streams end (SSE) or close with 1012
+    /// (WebSocket), and clients resume elsewhere.
+    pub fn shutdown(&self) -> watch::Receiver<bool> {
         self.shutdown.clone()
     }
 

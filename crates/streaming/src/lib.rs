@@ -14,10 +14,12 @@
 //! the log still holds, then the live stream. A connection that falls too far behind
 //! the broadcast (a slow reader) is ended with a reason; it can resume the same way.
 
+mod feed;
 mod filter;
 mod hub;
 mod sse;
 
+pub use feed::{Feed, FeedItem};
 pub use filter::{Relations, StreamKind};
 pub use hub::{Event, Hub, HubConfig, TAIL_POLL};
 pub use sse::{SseOptions, sse_stream};

@@ -43,6 +43,7 @@ pub(crate) mod scopes {
 pub fn api_routes() -> Router<AppState> {
     Router::new()
         // instance metadata
+        .route("/api/v1/streaming", get(streaming::websocket))
         .route("/api/v1/streaming/health", get(streaming::health))
         .route("/api/v1/streaming/{*stream}", get(streaming::sse))
         .route("/api/v1/instance", get(instance::v1))

@@ -99,3 +99,239 @@ pub async fn sse(
     )
         .into_response()
 }
+
+#[derive(Deserialize, Default)]
+pub struct WsQuery {
+    stream: Option<String>,
+    tag: Option<String>,
+    last_event_id: Option<i64>,
+}
+
+/// Pings a WebSocket this often; one that answered no ping in two periods is closed.
+const WS_PING: std::time::Duration = std::time::Duration::from_secs(30);
+/// Largest client message (subscribe/unsubscribe commands are tiny).
+const WS_MAX_MESSAGE: usize = 4096;
+/// Streams one WebSocket may be subscribed to at once.
+const WS_MAX_SUBSCRIPTIONS: usize = 32;
+
+/// `GET /api/v1/streaming` upgraded to a WebSocket: the token from
+/// `Authorization: Bearer`, `?access_token=` or `Sec-WebSocket-Protocol` (echoed in
+/// the 101, as masto.js needs); `?stream=` (and `tag`) subscribes at once; then
+/// `{"type":"subscribe"|"unsubscribe","stream":…,"tag":…}` messages. Each event is
+/// `{"stream":[…],"event":…,"payload":"<JSON string>","id":N}`.
+pub async fn websocket(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Query(q): Query<WsQuery>,
+    ws: axum::extract::ws::WebSocketUpgrade,
+) -> Response {
+    let Some(hub) = state.streaming.clone() else {
+        return refuse(StatusCode::NOT_FOUND, "Streaming is off");
+    };
+    // A token offered as the subprotocol, when none came otherwise.
+    let protocol_token = ws
+        .requested_protocols()
+        .next()
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty());
+    let session = match auth {
+        Ok(Auth(Some(s))) => Some(s),
+        Ok(Auth(None)) => match &protocol_token {
+            Some(t) => match state.engine.session(t).await {
+                Ok(Some(s)) => Some(s),
+                _ => return refuse(StatusCode::UNAUTHORIZED, "Invalid access token"),
+            },
+            None => None,
+        },
+        Err(_) => return refuse(StatusCode::UNAUTHORIZED, "Invalid access token"),
+    };
+    let Some(session) = session else {
+        return refuse(StatusCode::UNAUTHORIZED, "Missing access token");
+    };
+    if !session
+        .scopes
+        .allows_any(&["read:statuses", "read:notifications"])
+    {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "Access token does not have the required scopes",
+        );
+    }
+    let first = match q.stream.as_deref() {
+        Some(name) => match subscription(&session, name, q.tag.as_deref()) {
+            Ok(kind) => Some(kind),
+            Err((status, message)) => return refuse(status, message),
+        },
+        None => None,
+    };
+    let ws = match protocol_token {
+        Some(t) => ws.protocols([t]),
+        None => ws,
+    };
+    ws.read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_message_size(WS_MAX_MESSAGE)
+        .max_frame_size(WS_MAX_MESSAGE)
+        .on_upgrade(move |socket| {
+            serve_socket(
+                socket,
+                hub,
+                session.account_id,
+                session,
+                first,
+                q.last_event_id,
+            )
+        })
+}
+
+/// A stream this session may subscribe to, or why not.
+fn subscription(
+    session: &sluice_engine::oauth::Session,
+    name: &str,
+    tag: Option<&str>,
+) -> Result<StreamKind, (StatusCode, &'static str)> {
+    let kind = StreamKind::parse(name, tag, false)
+        .ok_or((StatusCode::BAD_REQUEST, "Unknown stream type"))?;
+    let needed = match kind {
+        StreamKind::UserNotification => READ_NOTIFICATIONS,
+        _ => READ_STATUSES,
+    };
+    if !session.scopes.allows_any(needed) {
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            "Access token does not have the required scopes",
+        ));
+    }
+    if kind.needs_user() && session.account_id.is_none() {
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            "This stream requires a token of a signed-in user",
+        ));
+    }
+    Ok(kind)
+}
+
+async fn serve_socket(
+    mut socket: axum::extract::ws::WebSocket,
+    hub: std::sync::Arc<sluice_streaming::Hub>,
+    me: Option<sluice_model::Id>,
+    session: sluice_engine::oauth::Session,
+    first: Option<StreamKind>,
+    last_event_id: Option<i64>,
+) {
+    use axum::extract::ws::{CloseFrame, Message};
+    use sluice_streaming::{Feed, FeedItem};
+
+    let close = |code: u16, reason: &'static str| {
+        Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }))
+    };
+    let mut subscriptions: Vec<StreamKind> = first.into_iter().collect();
+    let mut feed = Feed::new(hub.clone(), me, last_event_id).await;
+    let mut shutdown = hub.shutdown();
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + WS_PING, WS_PING);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_pong = tokio::time::Instant::now();
+    loop {
+        let outgoing: Option<Message> = tokio::select! {
+            biased;
+            _ = async { drop(shutdown.wait_for(|s| *s).await) } => {
+                // 1012: service restart; clients reconnect and resume.
+                let _ = socket.send(close(1012, "server restarting")).await;
+                return;
+            }
+            received = socket.recv() => match received {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(Message::Binary(_))) => {
+                    let _ = socket.send(close(1003, "binary messages are not accepted")).await;
+                    return;
+                }
+                Some(Ok(Message::Pong(_))) => {
+                    last_pong = tokio::time::Instant::now();
+                    None
+                }
+                Some(Ok(Message::Ping(_))) => None,
+                Some(Ok(Message::Text(text))) => {
+                    command(&session, text.as_str(), &mut subscriptions).map(|e| Message::Text(e.into()))
+                }
+            },
+            item = feed.next() => match item {
+                FeedItem::Event(event) => {
+                    // One message per subscription the event belongs to, as Mastodon.
+                    let mut sent = true;
+                    for kind in &subscriptions {
+                        if feed.relations().wants(kind, &event)
+                            && let Some(m) = kind.ws_message(&event)
+                            && socket.send(Message::Text(m.into())).await.is_err()
+                        {
+                            sent = false;
+                            break;
+                        }
+                    }
+                    if !sent {
+                        return;
+                    }
+                    None
+                }
+                FeedItem::Lagged(_) => {
+                    let _ = socket.send(close(1008, "fell too far behind; resume with last_event_id")).await;
+                    return;
+                }
+                FeedItem::Closed => return,
+            },
+            _ = ping.tick() => {
+                if last_pong.elapsed() > WS_PING * 2 + std::time::Duration::from_secs(5) {
+                    let _ = socket.send(close(1001, "no answer to pings")).await;
+                    return;
+                }
+                Some(Message::Ping(axum::body::Bytes::new()))
+            }
+        };
+        if let Some(m) = outgoing
+            && socket.send(m).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Applies a client command; returns the error message to send, if any.
+fn command(
+    session: &sluice_engine::oauth::Session,
+    text: &str,
+    subscriptions: &mut Vec<StreamKind>,
+) -> Option<String> {
+    let error = |status: StatusCode, message: &str| {
+        Some(serde_json::json!({"error": message, "status": status.as_u16()}).to_string())
+    };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {
+        return error(StatusCode::BAD_REQUEST, "Invalid JSON");
+    };
+    let name = v["stream"].as_str().unwrap_or("");
+    let tag = v["tag"].as_str();
+    match v["type"].as_str() {
+        Some("subscribe") => match subscription(session, name, tag) {
+            Ok(kind) => {
+                if subscriptions.len() >= WS_MAX_SUBSCRIPTIONS {
+                    return error(StatusCode::BAD_REQUEST, "Too many subscriptions");
+                }
+                if !subscriptions.contains(&kind) {
+                    subscriptions.push(kind);
+                }
+                None
+            }
+            Err((status, message)) => error(status, message),
+        },
+        Some("unsubscribe") => match StreamKind::parse(name, tag, false) {
+            Some(kind) => {
+                subscriptions.retain(|k| *k != kind);
+                None
+            }
+            None => error(StatusCode::BAD_REQUEST, "Unknown stream type"),
+        },
+        _ => error(StatusCode::BAD_REQUEST, "Unknown message type"),
+    }
+}

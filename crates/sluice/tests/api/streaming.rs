@@ -12,7 +12,8 @@ db_tests!(
     streaming_refuses_bad_requests,
     public_and_hashtag_streams,
     user_stream_home_and_notifications,
-    resume_after_disconnect_and_restart
+    resume_after_disconnect_and_restart,
+    websocket_streams
 );
 
 /// One event of an SSE stream.
@@ -339,4 +340,163 @@ async fn resume_after_disconnect_and_restart(db: Db) {
         "no duplicates"
     );
     srv.stop().await;
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn ws_connect(
+    srv: &TestServer,
+    query: &str,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    let url = format!(
+        "{}/api/v1/streaming?{query}",
+        srv.url.replace("http://", "ws://")
+    );
+    tokio_tungstenite::connect_async(url)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+/// The next text message within `wait` (pings are answered by the library).
+async fn ws_next(ws: &mut Ws, wait: Duration) -> Option<Value> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => return Some(serde_json::from_str(&t).unwrap()),
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                return Some(serde_json::json!({"closed": frame.map(|f| u16::from(f.code))}));
+            }
+            Ok(Some(Ok(_))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+async fn ws_send(ws: &mut Ws, v: Value) {
+    use futures_util::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        v.to_string().into(),
+    ))
+    .await
+    .unwrap();
+}
+
+async fn websocket_streams(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    // A bad token is refused before the upgrade, with the reason in X-Error-Message.
+    match ws_connect(&srv, "stream=public&access_token=nope").await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+            assert_eq!(r.status(), 401);
+            assert!(r.headers().contains_key("x-error-message"));
+        }
+        other => panic!("expected 401, got {other:?}"),
+    }
+    let mut ws = ws_connect(
+        &srv,
+        &format!("stream=public:local&access_token={}", alice.token),
+    )
+    .await
+    .unwrap();
+    let post = srv.status(&bob, "over the socket #rust", &[]).await;
+    let m = ws_next(&mut ws, Duration::from_secs(20)).await.unwrap();
+    assert_eq!(m["stream"], serde_json::json!(["public:local"]));
+    assert_eq!(m["event"], "update");
+    let payload: Value = serde_json::from_str(m["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(payload["id"], post["id"]);
+    assert!(m["id"].as_i64().is_some());
+    // Multiplexed: subscribe to a hashtag; the next post arrives on both streams, each
+    // with its own stream array; unknown streams get an error message.
+    ws_send(
+        &mut ws,
+        serde_json::json!({"type": "subscribe", "stream": "hashtag", "tag": "rust"}),
+    )
+    .await;
+    ws_send(
+        &mut ws,
+        serde_json::json!({"type": "subscribe", "stream": "nonsense"}),
+    )
+    .await;
+    let e = ws_next(&mut ws, Duration::from_secs(20)).await.unwrap();
+    assert_eq!(e["status"], 400, "{e}");
+    srv.status(&bob, "again #rust", &[]).await;
+    let a = ws_next(&mut ws, Duration::from_secs(20)).await.unwrap();
+    let b = ws_next(&mut ws, Duration::from_secs(20)).await.unwrap();
+    let mut streams = vec![a["stream"].clone(), b["stream"].clone()];
+    streams.sort_by_key(|s| s.to_string());
+    assert_eq!(
+        streams,
+        vec![
+            serde_json::json!(["hashtag", "rust"]),
+            serde_json::json!(["public:local"])
+        ]
+    );
+    ws_send(
+        &mut ws,
+        serde_json::json!({"type": "unsubscribe", "stream": "public:local"}),
+    )
+    .await;
+    ws_send(
+        &mut ws,
+        serde_json::json!({"type": "unsubscribe", "stream": "hashtag", "tag": "rust"}),
+    )
+    .await;
+    // A barrier: the server answers commands in order, so once this error is back the
+    // unsubscribes above are done (the post below travels on another connection).
+    ws_send(
+        &mut ws,
+        serde_json::json!({"type": "subscribe", "stream": "barrier"}),
+    )
+    .await;
+    assert_eq!(
+        ws_next(&mut ws, Duration::from_secs(20)).await.unwrap()["status"],
+        400
+    );
+    srv.status(&bob, "nobody listens #rust", &[]).await;
+    let quiet = ws_next(&mut ws, Duration::from_millis(800)).await;
+    assert!(quiet.is_none(), "{quiet:?}");
+    // A binary frame closes the socket with 1003.
+    {
+        use futures_util::SinkExt;
+        ws.send(tokio_tungstenite::tungstenite::Message::Binary(
+            vec![1, 2, 3].into(),
+        ))
+        .await
+        .unwrap();
+    }
+    let c = ws_next(&mut ws, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(c["closed"], 1003);
+
+    // The token as Sec-WebSocket-Protocol is accepted and echoed in the 101 (masto.js).
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!(
+        "{}/api/v1/streaming?stream=user",
+        srv.url.replace("http://", "ws://")
+    )
+    .into_client_request()
+    .unwrap();
+    req.headers_mut()
+        .insert("sec-websocket-protocol", alice.token.parse().unwrap());
+    let (mut ws, res) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert_eq!(
+        res.headers()["sec-websocket-protocol"],
+        alice.token.as_str()
+    );
+    let mine = srv.status(&alice, "my own, to my home", &[]).await;
+    let m = ws_next(&mut ws, Duration::from_secs(20)).await.unwrap();
+    assert_eq!(m["stream"], serde_json::json!(["user"]));
+    let payload: Value = serde_json::from_str(m["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(payload["id"], mine["id"]);
+    // Stopping the server closes it with 1012 (service restart): clients resume.
+    let closing = tokio::spawn(async move { ws_next(&mut ws, Duration::from_secs(30)).await });
+    srv.stop().await;
+    let c = closing.await.unwrap().unwrap();
+    assert_eq!(c["closed"], 1012);
 }
