@@ -8,7 +8,7 @@
 // the remaining checks still run; the exit status is non-zero when any failed.
 
 import assert from "node:assert/strict";
-import { createOAuthAPIClient, createRestAPIClient } from "masto";
+import { createOAuthAPIClient, createRestAPIClient, createStreamingAPIClient } from "masto";
 
 const BASE = (process.env.SLUICE_BASE_URL || "").replace(/\/+$/, "");
 const host = BASE ? new URL(BASE).hostname : "";
@@ -213,6 +213,39 @@ await check("update credentials (display name)", async () => {
   assert.equal(me.displayName, `Carol ${TAG}`);
   const again = await masto.v1.accounts.verifyCredentials();
   assert.equal(again.displayName, `Carol ${TAG}`);
+});
+
+await check("streaming: user and public:local over one WebSocket", async () => {
+  const instance = await masto.v2.instance.fetch();
+  const streaming = createStreamingAPIClient({
+    streamingApiUrl: instance.configuration.urls.streaming,
+    accessToken: state.userToken,
+    retry: false,
+  });
+  const withTimeout = (p, what) =>
+    Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), 20_000))]);
+  // The first update event of a subscription (the iteration starts at once).
+  const firstUpdate = (sub) =>
+    (async () => {
+      for await (const e of sub) if (e.event === "update") return e;
+    })();
+  const user = streaming.user.subscribe();
+  const local = streaming.public.local.subscribe();
+  const onUser = firstUpdate(user);
+  const onLocal = firstUpdate(local);
+  try {
+    await new Promise((r) => setTimeout(r, 1000)); // both subscriptions are made
+    const post = await masto.v1.statuses.create({ status: `${TAG} streamed over a WebSocket` });
+    const u = await withTimeout(onUser, "update on user");
+    const l = await withTimeout(onLocal, "update on public:local");
+    assert.equal(u.payload.id, post.id);
+    assert.equal(l.payload.id, post.id);
+    assert.deepEqual(l.stream, ["public:local"]);
+  } finally {
+    user.unsubscribe();
+    local.unsubscribe();
+    streaming.close();
+  }
 });
 
 await check("revoke token", async () => {

@@ -430,5 +430,47 @@ def check_markers_and_preferences():
            f"preferences {prefs!r}")
 
 
+@check
+def check_stream_user():
+    """stream_user with a StreamListener: our own post arrives as `update`, bob's
+    favourite of it as `notification` (Mastodon.py finds the streaming URL in the
+    instance's urls.streaming_api)."""
+    import threading
+
+    from mastodon import StreamListener
+
+    got = {"update": [], "notification": []}
+    ready = threading.Event()
+
+    class Listener(StreamListener):
+        def on_update(self, status):
+            got["update"].append(status)
+            ready.set()
+
+        def on_notification(self, notification):
+            got["notification"].append(notification)
+            ready.set()
+
+    handle = m.stream_user(Listener(), run_async=True, reconnect_async=False)
+    try:
+        time.sleep(1.0)  # the stream is open before we post
+        post = m.status_post(f"{TAG} streamed to myself")
+        deadline = time.time() + 20
+        while time.time() < deadline and not any(str(s.id) == str(post.id) for s in got["update"]):
+            time.sleep(0.1)
+        expect(any(str(s.id) == str(post.id) for s in got["update"]),
+               f"own post not streamed as update: {[str(s.id) for s in got['update']]}")
+        bob = state.get("bob")
+        if bob is not None:
+            bob.status_favourite(post.id)
+            deadline = time.time() + 20
+            while time.time() < deadline and not got["notification"]:
+                time.sleep(0.1)
+            kinds = [(n.type, str(n.status.id) if n.status else None) for n in got["notification"]]
+            expect(("favourite", str(post.id)) in kinds, f"no favourite notification streamed: {kinds}")
+    finally:
+        handle.close()
+
+
 print(f"mastodon.py: {len(PASSED)} checks passed, {len(FAILED)} failed", flush=True)
 sys.exit(1 if FAILED else 0)
