@@ -29,6 +29,42 @@ pub struct NewEvent {
     pub data: String,
 }
 
+/// The PostgreSQL channel notified when events are committed.
+const EVENTS_CHANNEL: &str = "sluice_events";
+
+/// Wake-ups for event-log readers: on PostgreSQL a `LISTEN` on the channel every
+/// commit with events notifies. (SQLite has no such thing: readers poll.)
+pub struct EventWakeups {
+    listener: sqlx::postgres::PgListener,
+}
+
+impl EventWakeups {
+    /// Waits for the next commit with events, by any process. After a lost connection
+    /// (sqlx reconnects), it returns at once: the caller reads the log anyway.
+    pub async fn recv(&mut self) {
+        if self.listener.recv().await.is_err() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Store {
+    /// A listener for commits with events, on PostgreSQL; None on SQLite.
+    pub async fn event_wakeups(&self) -> Result<Option<EventWakeups>> {
+        let crate::Pools::Postgres(pool) = &self.pools else {
+            return Ok(None);
+        };
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool)
+            .await
+            .map_err(crate::StoreError::from_sqlx)?;
+        listener
+            .listen(EVENTS_CHANNEL)
+            .await
+            .map_err(crate::StoreError::from_sqlx)?;
+        Ok(Some(EventWakeups { listener }))
+    }
+}
+
 impl WriteTx {
     /// Appends events; returns the id of the last one.
     pub async fn append_events(&mut self, events: &[NewEvent], now: i64) -> Result<Option<i64>> {
@@ -36,8 +72,16 @@ impl WriteTx {
             return Ok(None);
         }
         if self.kind() == EngineKind::Postgres {
-            self.exec(Query::new("SELECT pg_advisory_xact_lock($1)").bind(PG_EVENT_LOG_LOCK))
-                .await?;
+            // The lock, and a NOTIFY that PostgreSQL delivers only when (and if) this
+            // transaction commits: every process's streaming hub wakes at once instead
+            // of at its next poll. One statement, no extra round trip.
+            self.exec(
+                Query::new(format!(
+                    "SELECT pg_advisory_xact_lock($1), pg_notify('{EVENTS_CHANNEL}', '')"
+                ))
+                .bind(PG_EVENT_LOG_LOCK),
+            )
+            .await?;
         }
         let mut last = None;
         for e in events {

@@ -19,7 +19,7 @@
 mod accounts;
 pub use accounts::{AccountCounter, NewAccount, NewUser, ProfileUpdate};
 mod events;
-pub use events::NewEvent;
+pub use events::{EventWakeups, NewEvent};
 mod migrate;
 mod oauth;
 pub use oauth::{NewToken, UserState};

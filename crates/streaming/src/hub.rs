@@ -9,9 +9,9 @@ use sluice_model::Id;
 use sluice_store::EventRow;
 use tokio::sync::{broadcast, watch};
 
-/// How often the log is read when this process committed nothing: the most latency
-/// an event written by another process (an upgrade's new process, another node on
-/// the same database) adds.
+/// How often the log is read when nothing woke the tailer: on SQLite the most latency
+/// an event written by another process (an upgrade's new process) adds; on PostgreSQL
+/// a fallback, since commits with events `NOTIFY` every listening process.
 pub const TAIL_POLL: Duration = Duration::from_millis(100);
 
 /// Rows read from the log at once.
@@ -121,6 +121,14 @@ impl Hub {
     async fn tail(self: Arc<Self>, mut last: i64) {
         let mut committed = self.engine.subscribe_events();
         let mut shutdown = self.shutdown.clone();
+        // Other processes' commits: notified on PostgreSQL, polled on SQLite.
+        let mut others = match self.engine.store.event_wakeups().await {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(error = %e, "listening for event-log commits failed; polling");
+                None
+            }
+        };
         loop {
             loop {
                 let rows = match self.engine.store.events_after(last, TAIL_BATCH).await {
@@ -147,6 +155,12 @@ impl Hub {
             tokio::select! {
                 _ = shutdown.wait_for(|s| *s) => return,
                 _ = committed.changed() => {}
+                _ = async {
+                    match others.as_mut() {
+                        Some(w) => w.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => {}
                 _ = tokio::time::sleep(TAIL_POLL) => {}
             }
         }

@@ -346,6 +346,27 @@ impl TestServer {
             .v
     }
 
+    /// A second server process on the same database (as during an upgrade): its own
+    /// address, the same data. It leaves the database to the first one to clean up.
+    pub async fn start_beside(&self) -> TestServer {
+        let dir = std::env::temp_dir().join(unique("sluice-test"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut config = self.config.clone();
+        config.listen = "127.0.0.1:0".into();
+        let listener = Listener::bind(&config.listen).await.unwrap();
+        let running = sluice::start_with(&config, listener, axum::Router::new())
+            .await
+            .expect("the second server starts");
+        TestServer {
+            url: running.url.clone(),
+            http: self.http.clone(),
+            running: Some(running),
+            config,
+            dir,
+            pg: None,
+        }
+    }
+
     /// Stops the server and starts it again on the same database and address.
     pub async fn restart(&mut self) {
         let addr = self.running_addr();

@@ -13,7 +13,8 @@ db_tests!(
     public_and_hashtag_streams,
     user_stream_home_and_notifications,
     resume_after_disconnect_and_restart,
-    websocket_streams
+    websocket_streams,
+    events_cross_processes
 );
 
 /// One event of an SSE stream.
@@ -499,4 +500,22 @@ async fn websocket_streams(db: Db) {
     srv.stop().await;
     let c = closing.await.unwrap().unwrap();
     assert_eq!(c["closed"], 1012);
+}
+
+/// Two server processes on one database (as during an upgrade): a post made through
+/// one reaches a stream held by the other (SQLite: the log is polled; PostgreSQL:
+/// NOTIFY wakes the other process).
+async fn events_cross_processes(db: Db) {
+    let Some(a) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let b = a.start_beside().await;
+    let alice = a.user("alice").await;
+    let bob = a.user("bob").await;
+    let mut on_b = Sse::open(&b, "/api/v1/streaming/public", &alice.token, None).await;
+    let post = a.status(&bob, "written through A", &[]).await;
+    let e = on_b.next().await;
+    assert_eq!(status_id(&e), post["id"].as_str().unwrap());
+    b.stop().await;
+    a.stop().await;
 }
