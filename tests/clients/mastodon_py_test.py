@@ -453,13 +453,21 @@ def check_stream_user():
 
     handle = m.stream_user(Listener(), run_async=True, reconnect_async=False)
     try:
-        time.sleep(1.0)  # the stream is open before we post
-        post = m.status_post(f"{TAG} streamed to myself")
-        deadline = time.time() + 20
-        while time.time() < deadline and not any(str(s.id) == str(post.id) for s in got["update"]):
+        # The stream carries only what is posted once it is open, and opening it can
+        # take a while on a busy machine: post every two seconds until one arrives.
+        posted = {}
+        deadline = time.time() + 25
+        next_post = 0.0
+        seen = []
+        while time.time() < deadline and not seen:
+            if time.time() >= next_post and len(posted) < 10:
+                p = m.status_post(f"{TAG} streamed to myself {len(posted)}")
+                posted[str(p.id)] = p
+                next_post = time.time() + 2
             time.sleep(0.1)
-        expect(any(str(s.id) == str(post.id) for s in got["update"]),
-               f"own post not streamed as update: {[str(s.id) for s in got['update']]}")
+            seen = [s for s in got["update"] if str(s.id) in posted]
+        expect(seen, f"own post not streamed as update: {[str(s.id) for s in got['update']]}")
+        post = seen[0]
         bob = state.get("bob")
         if bob is not None:
             bob.status_favourite(post.id)
