@@ -786,19 +786,10 @@ impl Engine {
         )
         .await?;
         let mut events = Vec::new();
-        if author.id != actor.id && author.is_local() {
-            events.extend(
-                self.notify(
-                    &mut tx,
-                    author.id,
-                    actor.id,
-                    "favourite",
-                    Some(status.id),
-                    now,
-                )
+        events.extend(
+            self.notify_author(&mut tx, &author, actor.id, "favourite", status.id, now)
                 .await?,
-            );
-        }
+        );
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);
@@ -937,12 +928,10 @@ impl Engine {
         )
         .await?;
         let mut events = vec![status_event("update", &reblog, &[], &[])];
-        if author.id != actor.id && author.is_local() {
-            events.extend(
-                self.notify(&mut tx, author.id, actor.id, "reblog", Some(status.id), now)
-                    .await?,
-            );
-        }
+        events.extend(
+            self.notify_author(&mut tx, &author, actor.id, "reblog", status.id, now)
+                .await?,
+        );
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);
@@ -1264,6 +1253,24 @@ impl Engine {
             ..Default::default()
         });
         Ok(events)
+    }
+
+    /// Notifies `author` of an interaction by `from` with their `status`, when the
+    /// author is one of ours and not `from` itself.
+    pub(crate) async fn notify_author(
+        &self,
+        tx: &mut WriteTx,
+        author: &AccountRow,
+        from: Id,
+        kind: &str,
+        status: Id,
+        now: i64,
+    ) -> Result<Option<NewEvent>> {
+        if author.id == from || !author.is_local() {
+            return Ok(None);
+        }
+        self.notify(tx, author.id, from, kind, Some(status), now)
+            .await
     }
 
     /// Creates a notification unless the recipient blocks or mutes (with notifications)

@@ -478,6 +478,8 @@ impl Engine {
         let Some(status) = self.store.status_by_uri(status_uri).await? else {
             return self.remote_record(actor, a).await;
         };
+        // Read before the write transaction, not while holding the writer.
+        let author = self.store.account(status.account_id).await?;
         let now = sluice_model::id::now_millis();
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
@@ -496,19 +498,10 @@ impl Engine {
         {
             tx.bump_status_counter(status.id, sluice_store::StatusCounter::Favourites, 1)
                 .await?;
-            if let Some(author) = self.store.account(status.account_id).await?
-                && author.is_local()
-            {
+            if let Some(author) = &author {
                 events.extend(
-                    self.notify(
-                        &mut tx,
-                        author.id,
-                        actor.id,
-                        "favourite",
-                        Some(status.id),
-                        now,
-                    )
-                    .await?,
+                    self.notify_author(&mut tx, author, actor.id, "favourite", status.id, now)
+                        .await?,
                 );
             }
         }
@@ -601,6 +594,8 @@ impl Engine {
             edited_at: None,
             updated_at: created,
         };
+        // Read before the write transaction, not while holding the writer.
+        let author = self.store.account(original.account_id).await?;
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
         };
@@ -610,19 +605,10 @@ impl Engine {
         tx.bump_account_counter(actor.id, AccountCounter::Statuses, 1)
             .await?;
         let mut events = vec![status_event("update", &reblog, &[], &[])];
-        if let Some(author) = self.store.account(original.account_id).await?
-            && author.is_local()
-        {
+        if let Some(author) = &author {
             events.extend(
-                self.notify(
-                    &mut tx,
-                    author.id,
-                    actor.id,
-                    "reblog",
-                    Some(original.id),
-                    now,
-                )
-                .await?,
+                self.notify_author(&mut tx, author, actor.id, "reblog", original.id, now)
+                    .await?,
             );
         }
         let last = tx.append_events(&events, now).await?;
