@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod metrics;
 pub mod paging;
 pub mod params;
 pub mod ratelimit;
@@ -52,6 +53,11 @@ pub struct ApiConfig {
     pub streaming_url: String,
     /// A heartbeat comment on idle streams this often.
     pub streaming_heartbeat: Duration,
+    /// Bearer secret for `/metrics` and the streaming status endpoints on the public
+    /// listener; None: `/metrics` is not served there.
+    pub metrics_token: Option<String>,
+    /// Serve `/api/v1/streaming/status*` (with the metrics token).
+    pub streaming_status: bool,
 }
 
 #[derive(Clone)]
@@ -63,6 +69,8 @@ pub struct AppState {
     pub federation: Option<Arc<sluice_federation::service::Federation>>,
     /// The streaming hub (event-log tailer) of this process.
     pub streaming: Option<Arc<sluice_streaming::Hub>>,
+    /// Request counters for `/metrics`.
+    pub http_metrics: Arc<metrics::HttpMetrics>,
     pub(crate) pages: Arc<web::Pages>,
 }
 
@@ -74,6 +82,7 @@ impl AppState {
             limits: Arc::new(limits),
             federation: None,
             streaming: None,
+            http_metrics: Arc::new(metrics::HttpMetrics::default()),
             pages: Arc::new(web::Pages::new()),
         }
     }
@@ -144,6 +153,36 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         }))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state)
+}
+
+/// The private metrics listener (`SLUICE_METRICS_LISTEN`): `/metrics` and the streaming
+/// status endpoints, no token.
+pub fn metrics_app(state: AppState) -> Router {
+    use axum::extract::State;
+    use axum::routing::get;
+    use metrics::StatusView;
+    Router::new()
+        .route("/metrics", get(metrics::metrics_private))
+        .route(
+            "/api/v1/streaming/status",
+            get(|State(s): State<AppState>| async move { metrics::status_body(&s, StatusView::Total) }),
+        )
+        .route(
+            "/api/v1/streaming/status/per_timeline",
+            get(|State(s): State<AppState>| async move {
+                metrics::status_body(&s, StatusView::PerTimeline)
+            }),
+        )
+        .route(
+            "/api/v1/streaming/status/queue",
+            get(|State(s): State<AppState>| async move { metrics::status_body(&s, StatusView::Queue) }),
+        )
+        .fallback(|| async { error::ApiError::not_found() })
         .with_state(state)
 }
 

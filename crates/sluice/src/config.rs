@@ -57,6 +57,22 @@ pub struct Config {
     /// Let federation reach loopback, private and link-local addresses
     /// (`SLUICE_ALLOW_PRIVATE_ADDRESSES`): only for tests and private networks.
     pub allow_private_addresses: bool,
+    /// Redis for streaming wake-ups between processes and machines
+    /// (`SLUICE_REDIS_URL`, `redis://[:password@]host[:port][/db]`).
+    pub redis_url: Option<String>,
+    /// How often the streaming server reads the event log when nothing woke it, in
+    /// milliseconds: the most latency an event written by another process adds on
+    /// SQLite without Redis.
+    pub streaming_poll_ms: u64,
+    /// Serve `/api/v1/streaming/status`, `/status/per_timeline` and `/status/queue`
+    /// (`SLUICE_STREAMING_STATUS`); they need the metrics token.
+    pub streaming_status: bool,
+    /// Bearer secret for `/metrics` and the streaming status endpoints on the public
+    /// listener (`SLUICE_METRICS_TOKEN`); unset: `/metrics` is not served there.
+    pub metrics_token: Option<String>,
+    /// A separate listener for `/metrics` and the streaming status endpoints, without
+    /// a token (`SLUICE_METRICS_LISTEN`, e.g. `127.0.0.1:9100`): keep it private.
+    pub metrics_listen: Option<String>,
     /// Federation settings: `[federation]` in TOML, `SLUICE_FEDERATION_<NAME>` in the
     /// environment (e.g. `SLUICE_FEDERATION_SEND_BLOCKS=true`).
     pub federation: FederationConfig,
@@ -125,6 +141,11 @@ impl Default for Config {
             event_max_rows: 100_000,
             streaming_url: None,
             allow_private_addresses: false,
+            redis_url: None,
+            streaming_poll_ms: 100,
+            streaming_status: false,
+            metrics_token: None,
+            metrics_listen: None,
             federation: FederationConfig::default(),
         }
     }
@@ -161,7 +182,7 @@ impl Config {
         Ok(config)
     }
 
-    const KEYS: [&'static str; 19] = [
+    const KEYS: [&'static str; 24] = [
         "listen",
         "public_url",
         "data_dir",
@@ -181,6 +202,11 @@ impl Config {
         "event_max_rows",
         "streaming_url",
         "allow_private_addresses",
+        "redis_url",
+        "streaming_poll_ms",
+        "streaming_status",
+        "metrics_token",
+        "metrics_listen",
     ];
 
     fn validate(&self) -> anyhow::Result<()> {
@@ -195,9 +221,24 @@ impl Config {
             || self.max_body_bytes < 1024
             || self.request_timeout_secs == 0
             || self.streaming_heartbeat_secs == 0
+            || self.streaming_poll_ms == 0
         {
             anyhow::bail!(
-                "max_status_chars, max_body_bytes (>= 1024), request_timeout_secs and streaming_heartbeat_secs must be positive"
+                "max_status_chars, max_body_bytes (>= 1024), request_timeout_secs, streaming_heartbeat_secs and streaming_poll_ms must be positive"
+            );
+        }
+        if let Some(u) = self.redis_url.as_deref().filter(|u| !u.is_empty()) {
+            sluice_streaming::redis::RedisTarget::parse(u).map_err(|e| anyhow::anyhow!(e))?;
+        }
+        if self.metrics_token.as_deref().is_some_and(|t| t.len() < 16) {
+            anyhow::bail!("SLUICE_METRICS_TOKEN must be at least 16 characters");
+        }
+        if self.streaming_status
+            && self.metrics_token.as_deref().unwrap_or("").is_empty()
+            && self.metrics_listen.as_deref().unwrap_or("").is_empty()
+        {
+            anyhow::bail!(
+                "SLUICE_STREAMING_STATUS needs SLUICE_METRICS_TOKEN (or SLUICE_METRICS_LISTEN for a private listener)"
             );
         }
         Ok(())
@@ -246,6 +287,10 @@ impl Config {
     pub fn show(&self) -> String {
         let mut shown = self.clone();
         shown.database_url = Some(mask_url_password(&self.database_url()));
+        shown.redis_url = self.redis_url.as_deref().map(mask_url_password);
+        if shown.metrics_token.is_some() {
+            shown.metrics_token = Some("****".into());
+        }
         let mut out = toml_lines(&shown);
         out.push_str(&format!(
             "# effective public_url = {:?}\n",

@@ -58,6 +58,39 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         .with_context(|| format!("cannot open database {}", config::mask_url_password(&url)))
 }
 
+/// Raises this process's soft limit on open files to its hard limit: every streaming
+/// connection holds a descriptor, and the usual soft limit (1,024) would cap a server
+/// at about a thousand clients. Returns the (soft, hard) limits now in force, or None
+/// where they cannot be read.
+#[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every unix
+pub fn raise_open_files_limit() -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+                return None;
+            }
+            if limit.rlim_cur < limit.rlim_max {
+                let raised = libc::rlimit {
+                    rlim_cur: limit.rlim_max,
+                    rlim_max: limit.rlim_max,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    limit = raised;
+                }
+            }
+        }
+        Some((limit.rlim_cur as u64, limit.rlim_max as u64))
+    }
+    #[cfg(not(unix))]
+    None
+}
+
 /// Builds the engine for a configuration and bound address.
 pub async fn build_engine(
     config: &Config,
@@ -142,6 +175,8 @@ pub async fn start_with(
         request_timeout: config.request_timeout(),
         streaming_url: config.streaming_url_for(&url),
         streaming_heartbeat: Duration::from_secs(config.streaming_heartbeat_secs.max(1)),
+        metrics_token: config.metrics_token.clone().filter(|t| !t.is_empty()),
+        streaming_status: config.streaming_status,
     };
     let limits = RateLimiter::new(
         Limit {
@@ -175,18 +210,40 @@ pub async fn start_with(
     .map_err(|e| anyhow::anyhow!("federation: {e}"))?;
     let (hub, tailer) = sluice_streaming::Hub::start(
         engine.clone(),
-        sluice_streaming::HubConfig::default(),
+        sluice_streaming::HubConfig {
+            poll: Duration::from_millis(config.streaming_poll_ms.max(1)),
+            redis: match config.redis_url.as_deref().filter(|u| !u.is_empty()) {
+                Some(u) => Some(
+                    sluice_streaming::redis::RedisTarget::parse(u)
+                        .map_err(|e| anyhow::anyhow!(e))?,
+                ),
+                None => None,
+            },
+            ..sluice_streaming::HubConfig::default()
+        },
         rx.clone(),
     )
     .await?;
     let mut background = delivery;
     background.push(tailer);
-    let app = sluice_api::app(
-        AppState::new(engine.clone(), api, limits)
-            .with_federation(federation)
-            .with_streaming(hub),
-        extra,
-    );
+    let state = AppState::new(engine.clone(), api, limits)
+        .with_federation(federation)
+        .with_streaming(hub);
+    if let Some(listen) = config.metrics_listen.as_deref().filter(|l| !l.is_empty()) {
+        let l = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} (SLUICE_METRICS_LISTEN)"))?;
+        let metrics = sluice_api::metrics_app(state.clone());
+        let mut stop = rx.clone();
+        background.push(tokio::spawn(async move {
+            let _ = axum::serve(l, metrics)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+        }));
+    }
+    let app = sluice_api::app(state, extra);
     engine.spawn_maintenance(rx.clone());
     let stop = {
         let mut rx = rx.clone();

@@ -51,7 +51,12 @@ pub enum LoadtestCommand {
     /// One public post to many remote followers on many loopback hosts: time to the
     /// last delivery, POSTs per host, requests in flight per host.
     Delivery(DeliveryArgs),
+    /// Many passive SSE and WebSocket streams, posts through the API: events received
+    /// against expected, delivery latency, the server's RSS per connection and idle CPU.
+    Stream(stream::StreamArgs),
 }
+
+mod stream;
 
 #[derive(Args)]
 pub struct InboxArgs {
@@ -129,6 +134,7 @@ pub async fn run(config: Config, command: LoadtestCommand) -> anyhow::Result<()>
     match command {
         LoadtestCommand::Inbox(a) => inbox(config, a).await,
         LoadtestCommand::Delivery(a) => delivery(config, a).await,
+        LoadtestCommand::Stream(a) => stream::stream(config, a).await,
     }
 }
 

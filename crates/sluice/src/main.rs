@@ -142,6 +142,9 @@ fn main() -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    if let Some((soft, hard)) = sluice::raise_open_files_limit() {
+        tracing::info!(soft, hard, "open files limit (one per connection)");
+    }
     let listener = Listener::bind(&config.listen).await?;
     let running = sluice::start(&config, listener).await?;
     tracing::info!(

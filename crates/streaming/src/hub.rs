@@ -7,7 +7,10 @@ use serde_json::Value;
 use sluice_engine::Engine;
 use sluice_model::Id;
 use sluice_store::EventRow;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::redis::RedisTarget;
+use crate::stats::StreamStats;
 
 /// How often the log is read when nothing woke the tailer: on SQLite the most latency
 /// an event written by another process (an upgrade's new process) adds; on PostgreSQL
@@ -22,11 +25,19 @@ pub struct HubConfig {
     /// Events held for connections that have not read them yet; a connection that
     /// falls further behind is ended (it can resume from the log).
     pub capacity: usize,
+    /// How often the log is read when nothing woke the tailer ([`TAIL_POLL`]).
+    pub poll: Duration,
+    /// Redis for wake-ups between processes (`SLUICE_REDIS_URL`).
+    pub redis: Option<RedisTarget>,
 }
 
 impl Default for HubConfig {
     fn default() -> Self {
-        HubConfig { capacity: 4096 }
+        HubConfig {
+            capacity: 4096,
+            poll: TAIL_POLL,
+            redis: None,
+        }
     }
 }
 
@@ -59,6 +70,8 @@ pub struct Hub {
     /// The newest event id broadcast so far.
     head: watch::Sender<i64>,
     shutdown: watch::Receiver<bool>,
+    config: HubConfig,
+    stats: Arc<StreamStats>,
 }
 
 impl Hub {
@@ -76,6 +89,8 @@ impl Hub {
             sender,
             head,
             shutdown,
+            config,
+            stats: Arc::new(StreamStats::default()),
         });
         let task = tokio::spawn(hub.clone().tail(last));
         Ok((hub, task))
@@ -106,6 +121,16 @@ impl Hub {
         self.sender.receiver_count()
     }
 
+    /// Counters for the status endpoints and metrics.
+    pub fn stats(&self) -> &Arc<StreamStats> {
+        &self.stats
+    }
+
+    /// Events a connection may fall behind before it is ended.
+    pub fn capacity(&self) -> usize {
+        self.config.capacity
+    }
+
     /// Events after `after` from the log, up to `limit`, rendered like live ones (for
     /// a client that resumes).
     pub async fn replay(&self, after: i64, limit: i64) -> Vec<Arc<Event>> {
@@ -129,6 +154,16 @@ impl Hub {
                 None
             }
         };
+        // And through Redis, when configured: this process publishes its own commits.
+        let (publish, mut redis_wakeups): (Option<watch::Sender<i64>>, Option<mpsc::Receiver<()>>) =
+            match self.config.redis.clone() {
+                Some(target) => {
+                    let (p, w) = crate::redis::start(target, self.shutdown.clone());
+                    (Some(p), Some(w))
+                }
+                None => (None, None),
+            };
+        let mut local_commit = false;
         loop {
             loop {
                 let rows = match self.engine.store.events_after(last, TAIL_BATCH).await {
@@ -142,7 +177,11 @@ impl Hub {
                 let Some(newest) = rows.last().map(|r| r.id) else {
                     break;
                 };
-                for event in self.prepare(rows).await {
+                let prepared = self.prepare(rows).await;
+                self.stats
+                    .events
+                    .fetch_add(prepared.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                for event in prepared {
                     // No receivers is not an error: nobody is listening.
                     let _ = self.sender.send(event);
                 }
@@ -152,16 +191,27 @@ impl Hub {
                     break;
                 }
             }
+            if std::mem::take(&mut local_commit)
+                && let Some(p) = &publish
+            {
+                p.send_replace(last);
+            }
             tokio::select! {
                 _ = shutdown.wait_for(|s| *s) => return,
-                _ = committed.changed() => {}
+                _ = committed.changed() => local_commit = true,
+                _ = async {
+                    match redis_wakeups.as_mut() {
+                        Some(w) => drop(w.recv().await),
+                        None => std::future::pending().await,
+                    }
+                } => {}
                 _ = async {
                     match others.as_mut() {
                         Some(w) => w.recv().await,
                         None => std::future::pending().await,
                     }
                 } => {}
-                _ = tokio::time::sleep(TAIL_POLL) => {}
+                _ = tokio::time::sleep(self.config.poll) => {}
             }
         }
     }

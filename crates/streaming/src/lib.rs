@@ -17,9 +17,12 @@
 mod feed;
 mod filter;
 mod hub;
+pub mod redis;
 mod sse;
+pub mod stats;
 
 pub use feed::{Feed, FeedItem};
 pub use filter::{Relations, StreamKind};
 pub use hub::{Event, Hub, HubConfig, TAIL_POLL};
 pub use sse::{SseOptions, sse_stream};
+pub use stats::{ConnectionGuard, Protocol, Snapshot, StreamStats};

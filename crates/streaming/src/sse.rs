@@ -14,6 +14,7 @@ use tokio::time::{Interval, MissedTickBehavior};
 use crate::feed::{Feed, FeedItem};
 use crate::filter::StreamKind;
 use crate::hub::Hub;
+use crate::stats::{ConnectionGuard, Protocol};
 
 #[derive(Debug, Clone)]
 pub struct SseOptions {
@@ -32,6 +33,7 @@ struct Conn {
     heartbeat: Interval,
     shutdown: watch::Receiver<bool>,
     ended: bool,
+    stats: ConnectionGuard,
 }
 
 /// A heartbeat timer that first fires one period from now.
@@ -50,7 +52,10 @@ pub fn sse_stream(
     me: Option<Id>,
     options: SseOptions,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
+    let mut stats = hub.stats().connect(Protocol::Sse, hub.head());
+    stats.subscribe(&stream);
     let conn = Conn {
+        stats,
         shutdown: hub.shutdown(),
         heartbeat: heartbeat(options.heartbeat),
         hub,
@@ -85,12 +90,14 @@ impl Conn {
                 }
                 item = feed.next() => match item {
                     FeedItem::Event(event) => {
+                        self.stats.taken(event.id);
                         if !feed.relations().wants(&self.stream, &event) {
                             continue;
                         }
                         let Some(payload) = event.payload.as_deref() else {
                             continue;
                         };
+                        self.stats.sent(1);
                         return Some(Bytes::from(format!(
                             "id: {}\nevent: {}\ndata: {}\n\n",
                             event.id, event.kind, payload
@@ -98,6 +105,7 @@ impl Conn {
                     }
                     FeedItem::Lagged(missed) => {
                         self.ended = true;
+                        self.stats.lagged();
                         return Some(Bytes::from(format!(
                             ":fell {missed} events behind; reconnect with Last-Event-ID {}\n\n",
                             feed.last_seen()

@@ -45,6 +45,16 @@ pub fn api_routes() -> Router<AppState> {
         // instance metadata
         .route("/api/v1/streaming", get(streaming::websocket))
         .route("/api/v1/streaming/health", get(streaming::health))
+        .route("/api/v1/streaming/status", get(streaming::status))
+        .route(
+            "/api/v1/streaming/status/per_timeline",
+            get(streaming::status_per_timeline),
+        )
+        .route(
+            "/api/v1/streaming/status/queue",
+            get(streaming::status_queue),
+        )
+        .route("/metrics", get(crate::metrics::metrics))
         .route("/api/v1/streaming/{*stream}", get(streaming::sse))
         .route("/api/v1/instance", get(instance::v1))
         .route("/api/v2/instance", get(instance::v2))

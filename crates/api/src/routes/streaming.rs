@@ -28,6 +28,22 @@ pub async fn health() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain")], "OK")
 }
 
+/// `GET /api/v1/streaming/status`: connections (configured on, metrics token).
+pub async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    crate::metrics::streaming_status(&state, &headers, crate::metrics::StatusView::Total).await
+}
+
+/// `GET /api/v1/streaming/status/per_timeline`
+pub async fn status_per_timeline(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    crate::metrics::streaming_status(&state, &headers, crate::metrics::StatusView::PerTimeline)
+        .await
+}
+
+/// `GET /api/v1/streaming/status/queue`
+pub async fn status_queue(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    crate::metrics::streaming_status(&state, &headers, crate::metrics::StatusView::Queue).await
+}
+
 /// A refusal as Mastodon's streaming server gives it: the status, a JSON error body,
 /// and the message again in `X-Error-Message`.
 fn refuse(status: StatusCode, message: &str) -> Response {
@@ -229,7 +245,13 @@ async fn serve_socket(
             reason: reason.into(),
         }))
     };
+    let mut stats = hub
+        .stats()
+        .connect(sluice_streaming::Protocol::WebSocket, hub.head());
     let mut subscriptions: Vec<StreamKind> = first.into_iter().collect();
+    for kind in &subscriptions {
+        stats.subscribe(kind);
+    }
     let mut feed = Feed::new(hub.clone(), me, last_event_id).await;
     let mut shutdown = hub.shutdown();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + WS_PING, WS_PING);
@@ -255,20 +277,23 @@ async fn serve_socket(
                 }
                 Some(Ok(Message::Ping(_))) => None,
                 Some(Ok(Message::Text(text))) => {
-                    command(&session, text.as_str(), &mut subscriptions).map(|e| Message::Text(e.into()))
+                    command(&session, text.as_str(), &mut subscriptions, &mut stats).map(|e| Message::Text(e.into()))
                 }
             },
             item = feed.next() => match item {
                 FeedItem::Event(event) => {
+                    stats.taken(event.id);
                     // One message per subscription the event belongs to, as Mastodon.
                     let mut sent = true;
                     for kind in &subscriptions {
                         if feed.relations().wants(kind, &event)
                             && let Some(m) = kind.ws_message(&event)
-                            && socket.send(Message::Text(m.into())).await.is_err()
                         {
-                            sent = false;
-                            break;
+                            if socket.send(Message::Text(m.into())).await.is_err() {
+                                sent = false;
+                                break;
+                            }
+                            stats.sent(1);
                         }
                     }
                     if !sent {
@@ -277,6 +302,7 @@ async fn serve_socket(
                     None
                 }
                 FeedItem::Lagged(_) => {
+                    stats.lagged();
                     let _ = socket.send(close(1008, "fell too far behind; resume with last_event_id")).await;
                     return;
                 }
@@ -303,6 +329,7 @@ fn command(
     session: &sluice_engine::oauth::Session,
     text: &str,
     subscriptions: &mut Vec<StreamKind>,
+    stats: &mut sluice_streaming::ConnectionGuard,
 ) -> Option<String> {
     let error = |status: StatusCode, message: &str| {
         Some(serde_json::json!({"error": message, "status": status.as_u16()}).to_string())
@@ -319,6 +346,7 @@ fn command(
                     return error(StatusCode::BAD_REQUEST, "Too many subscriptions");
                 }
                 if !subscriptions.contains(&kind) {
+                    stats.subscribe(&kind);
                     subscriptions.push(kind);
                 }
                 None
@@ -327,7 +355,10 @@ fn command(
         },
         Some("unsubscribe") => match StreamKind::parse(name, tag, false) {
             Some(kind) => {
-                subscriptions.retain(|k| *k != kind);
+                if subscriptions.contains(&kind) {
+                    stats.unsubscribe(&kind);
+                    subscriptions.retain(|k| *k != kind);
+                }
                 None
             }
             None => error(StatusCode::BAD_REQUEST, "Unknown stream type"),

@@ -14,7 +14,9 @@ db_tests!(
     user_stream_home_and_notifications,
     resume_after_disconnect_and_restart,
     websocket_streams,
-    events_cross_processes
+    events_cross_processes,
+    events_cross_processes_through_redis,
+    status_and_metrics
 );
 
 /// One event of an SSE stream.
@@ -518,4 +520,235 @@ async fn events_cross_processes(db: Db) {
     assert_eq!(status_id(&e), post["id"].as_str().unwrap());
     b.stop().await;
     a.stop().await;
+}
+
+/// With `SLUICE_REDIS_URL`, a commit in one process wakes the other through Redis: the
+/// log poll is set to a minute here, so only the wake-up can bring the event in time.
+async fn events_cross_processes_through_redis(db: Db) {
+    let Ok(redis) = std::env::var("SLUICE_TEST_REDIS_URL") else {
+        eprintln!("skipped: SLUICE_TEST_REDIS_URL is not set");
+        return;
+    };
+    let Some(a) = TestServer::start(db, |c| {
+        c.redis_url = Some(redis);
+        c.streaming_poll_ms = 60_000;
+    })
+    .await
+    else {
+        return;
+    };
+    let b = a.start_beside().await;
+    let alice = a.user("alice").await;
+    let bob = a.user("bob").await;
+    let mut on_b = Sse::open(&b, "/api/v1/streaming/public", &alice.token, None).await;
+    // Let B's subscription to Redis settle (it wakes once when it subscribes).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for n in 0..3 {
+        let post = a.status(&bob, &format!("through Redis {n}"), &[]).await;
+        let e = on_b
+            .next_within(Duration::from_secs(10))
+            .await
+            .expect("the event within 10 s, long before the next poll");
+        assert_eq!(status_id(&e), post["id"].as_str().unwrap());
+    }
+    b.stop().await;
+    a.stop().await;
+}
+
+/// `/api/v1/streaming/status*` and `/metrics`: off by default, behind the metrics token
+/// when on, tokenless on the private metrics listener; the counts follow connections.
+async fn status_and_metrics(db: Db) {
+    const TOKEN: &str = "metrics-token-for-tests";
+    let Some(off) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    for path in ["/metrics", "/api/v1/streaming/status"] {
+        let r = off
+            .http
+            .get(format!("{}{path}", off.url))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{path} is off by default");
+    }
+    off.stop().await;
+
+    let private = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let Some(srv) = TestServer::start(db, |c| {
+        c.metrics_token = Some(TOKEN.into());
+        c.streaming_status = true;
+        c.metrics_listen = Some(private.to_string());
+    })
+    .await
+    else {
+        return;
+    };
+    let get = async |path: &str, token: Option<&str>| {
+        let mut r = srv.http.get(format!("{}{path}", srv.url));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().await.unwrap()
+    };
+    for path in [
+        "/metrics",
+        "/api/v1/streaming/status",
+        "/api/v1/streaming/status/per_timeline",
+        "/api/v1/streaming/status/queue",
+    ] {
+        assert_eq!(get(path, None).await.status(), 401, "{path} without token");
+        assert_eq!(
+            get(path, Some("metrics-token-for-testX")).await.status(),
+            401,
+            "{path} with a wrong token"
+        );
+    }
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let status = async || -> Value {
+        get("/api/v1/streaming/status", Some(TOKEN))
+            .await
+            .json()
+            .await
+            .unwrap()
+    };
+    assert_eq!(status().await["connections"], 0);
+    let mut sse = Sse::open(&srv, "/api/v1/streaming/user", &alice.token, None).await;
+    let mut ws = ws_connect(
+        &srv,
+        &format!("stream=public:local&access_token={}", bob.token),
+    )
+    .await
+    .unwrap();
+    ws_send(
+        &mut ws,
+        serde_json::json!({"type": "subscribe", "stream": "hashtag", "tag": "rust"}),
+    )
+    .await;
+    // The WebSocket's subscriptions are counted once its commands are read.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let per_timeline = loop {
+        let v: Value = get("/api/v1/streaming/status/per_timeline", Some(TOKEN))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if v["hashtag"] == 1 || tokio::time::Instant::now() > deadline {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        per_timeline,
+        serde_json::json!({"user": 1, "public:local": 1, "hashtag": 1})
+    );
+    let s = status().await;
+    assert_eq!(
+        (
+            s["connections"].as_i64(),
+            s["sse"].as_i64(),
+            s["websocket"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+
+    // One post reaches both: counted as an event and as messages.
+    let post = srv.status(&alice, "counted #rust", &[]).await;
+    assert_eq!(status_id(&sse.next().await), post["id"].as_str().unwrap());
+    let mut got = 0;
+    while got < 2 {
+        let m = ws_next(&mut ws, Duration::from_secs(20))
+            .await
+            .expect("two messages: public:local and hashtag");
+        assert_eq!(m["event"], "update");
+        got += 1;
+    }
+    let q: Value = get("/api/v1/streaming/status/queue", Some(TOKEN))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(q["events"].as_u64().unwrap() >= 1, "{q}");
+    assert!(q["messages"].as_u64().unwrap() >= 3, "{q}");
+    assert_eq!(q["queue_drops"], 0);
+    assert_eq!(q["capacity"], 4096);
+
+    let text = get("/metrics", Some(TOKEN)).await.text().await.unwrap();
+    let value = |text: &str, series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("{series} missing from:\n{text}"))
+    };
+    assert_eq!(
+        value(&text, "sluice_streaming_connections{protocol=\"sse\"}"),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            "sluice_streaming_connections{protocol=\"websocket\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            "sluice_streaming_subscriptions{stream=\"hashtag\",protocol=\"websocket\"}"
+        ),
+        1.0
+    );
+    assert!(value(&text, "sluice_streaming_messages_total") >= 3.0);
+    assert!(value(&text, "sluice_http_requests_total{class=\"2xx\"}") >= 3.0);
+    assert!(value(&text, "sluice_http_requests_total{class=\"4xx\"}") >= 8.0);
+    assert!(value(&text, "sluice_http_request_duration_seconds_count") >= 11.0);
+    assert!(value(&text, "process_resident_memory_bytes") > 1e6);
+
+    // The private listener needs no token.
+    let r = srv
+        .http
+        .get(format!("http://{private}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("sluice_streaming_events_total")
+    );
+    let r: Value = srv
+        .http
+        .get(format!("http://{private}/api/v1/streaming/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["connections"], 2);
+
+    // Closed connections are no longer counted.
+    drop(sse);
+    drop(ws);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = status().await;
+        if s["connections"] == 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still counted: {s}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let per_timeline: Value = get("/api/v1/streaming/status/per_timeline", Some(TOKEN))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(per_timeline, serde_json::json!({}));
+    srv.stop().await;
 }
