@@ -9,6 +9,7 @@
 //! Modules:
 //! - [`pipeline`]: the [`Activity`] type and [`Engine::submit`].
 //! - [`accounts`]: registration, sign-in, profiles, mutes and other non-federated state.
+//! - [`lists`]: lists and user-level domain blocks.
 //! - [`oauth`]: applications, authorization codes, tokens.
 //! - [`view`]: stored rows to Mastodon entities, one conversion per entity, batched.
 //! - [`urls`]: every IRI and link the server mints.
@@ -17,6 +18,7 @@
 pub mod accounts;
 pub mod cache;
 pub mod error;
+pub mod lists;
 pub mod maintenance;
 pub mod oauth;
 pub mod pipeline;

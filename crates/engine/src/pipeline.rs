@@ -355,7 +355,14 @@ impl Engine {
             now,
         )
         .await?;
-        let mut events = vec![status_event("update", &status, &tags, &mention_ids)];
+        let mut events = vec![status_event(
+            "update",
+            &status,
+            &tags,
+            &mention_ids,
+            &actor.domain,
+            None,
+        )];
         for m in &mentioned {
             if m.id != actor.id && m.is_local() {
                 events.extend(
@@ -457,7 +464,14 @@ impl Engine {
             now,
         )
         .await?;
-        let mut events = vec![status_event("status.update", &new, &tags, &mention_ids)];
+        let mut events = vec![status_event(
+            "status.update",
+            &new,
+            &tags,
+            &mention_ids,
+            &actor.domain,
+            None,
+        )];
         // Mastodon tells those who reblogged the post that it changed.
         let rebloggers = self
             .store
@@ -927,7 +941,14 @@ impl Engine {
             now,
         )
         .await?;
-        let mut events = vec![status_event("update", &reblog, &[], &[])];
+        let mut events = vec![status_event(
+            "update",
+            &reblog,
+            &[],
+            &[],
+            &actor.domain,
+            Some(&author.domain),
+        )];
         events.extend(
             self.notify_author(&mut tx, &author, actor.id, "reblog", status.id, now)
                 .await?,
@@ -1514,11 +1535,16 @@ pub const MAX_TAGS: usize = 30;
 const MAX_REBLOGS_DELETED: i64 = 10_000;
 
 /// The event for a new or changed status, with the facts streaming routes on.
+///
+/// `domain` is the author's ("" for local accounts) and `reblog_domain` the reblogged
+/// post's author's: a connection hides blocked domains without a query.
 pub(crate) fn status_event(
     kind: &str,
     s: &StatusRow,
     tags: &[String],
     mentions: &[Id],
+    domain: &str,
+    reblog_domain: Option<&str>,
 ) -> NewEvent {
     NewEvent {
         kind: kind.into(),
@@ -1532,6 +1558,8 @@ pub(crate) fn status_event(
             "mentions": mentions,
             "reblog_of": s.reblog_of_id,
             "in_reply_to_account_id": s.in_reply_to_account_id,
+            "domain": domain,
+            "reblog_domain": reblog_domain,
         })
         .to_string(),
     }

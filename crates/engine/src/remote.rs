@@ -394,7 +394,14 @@ impl Engine {
             tx.bump_status_counter(p.id, sluice_store::StatusCounter::Replies, 1)
                 .await?;
         }
-        let mut events = vec![status_event("update", &status, &tags, &mention_ids)];
+        let mut events = vec![status_event(
+            "update",
+            &status,
+            &tags,
+            &mention_ids,
+            &actor.domain,
+            None,
+        )];
         for m in &mentioned {
             if m.is_local() {
                 events.extend(
@@ -604,7 +611,14 @@ impl Engine {
             .await?;
         tx.bump_account_counter(actor.id, AccountCounter::Statuses, 1)
             .await?;
-        let mut events = vec![status_event("update", &reblog, &[], &[])];
+        let mut events = vec![status_event(
+            "update",
+            &reblog,
+            &[],
+            &[],
+            &actor.domain,
+            author.as_ref().map(|a| a.domain.as_str()),
+        )];
         if let Some(author) = &author {
             events.extend(
                 self.notify_author(&mut tx, author, actor.id, "reblog", original.id, now)
@@ -738,7 +752,14 @@ impl Engine {
             .cloned()
             .collect();
         tx.set_tags(old.id, &tags, &|| self.new_id(), now).await?;
-        let events = vec![status_event("status.update", &new, &tags, &[])];
+        let events = vec![status_event(
+            "status.update",
+            &new,
+            &tags,
+            &[],
+            &actor.domain,
+            None,
+        )];
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);

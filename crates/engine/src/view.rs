@@ -107,7 +107,7 @@ impl Engine {
             muting_notifications: r.muting && r.muting_notifications,
             requested: r.requested,
             requested_by: r.requested_by,
-            domain_blocking: false,
+            domain_blocking: r.domain_blocking,
             endorsed: false,
             note: String::new(),
         }

@@ -20,6 +20,8 @@ mod accounts;
 pub use accounts::{AccountCounter, NewAccount, NewUser, ProfileUpdate};
 mod events;
 pub use events::{EventWakeups, NewEvent};
+mod lists;
+pub use lists::{AccountDomainBlockRow, ListOutcome, ListRow, StreamListRow};
 mod migrate;
 mod oauth;
 pub use oauth::{NewToken, UserState};

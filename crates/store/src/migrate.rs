@@ -33,13 +33,21 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_pins.sql"),
         postgres: include_str!("../migrations/postgres/0003_pins.sql"),
     },
+    Migration {
+        version: 4,
+        name: "lists",
+        sqlite: include_str!("../migrations/sqlite/0004_lists.sql"),
+        postgres: include_str!("../migrations/postgres/0004_lists.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 /// The oldest schema version this binary can run against. Every status view reads
 /// `pins` (version 3) for the `pinned` flag, so this binary needs it; a binary of
-/// version 2 still runs on schema 3, which only added a table.
+/// version 2 still runs on schema 3, which only added a table. (Version 4 adds lists
+/// and user domain blocks, read only by their routes and timelines; start-up applies
+/// it, and a binary of version 3 runs on schema 4, which only added tables.)
 pub const SCHEMA_VERSION_MIN: i64 = 3;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

@@ -194,6 +194,8 @@ pub struct RelationRow {
     pub muting_notifications: bool,
     pub requested: bool,
     pub requested_by: bool,
+    /// The target's domain is one `me` blocked.
+    pub domain_blocking: bool,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -67,7 +67,9 @@ impl Store {
                   EXISTS (SELECT 1 FROM mutes WHERE account_id = {m} AND target_account_id = {t}) AS muting,
                   COALESCE((SELECT hide_notifications FROM mutes WHERE account_id = {m} AND target_account_id = {t}), FALSE) AS muting_notifications,
                   EXISTS (SELECT 1 FROM follow_requests WHERE account_id = {m} AND target_account_id = {t}) AS requested,
-                  EXISTS (SELECT 1 FROM follow_requests WHERE account_id = {t} AND target_account_id = {m}) AS requested_by"
+                  EXISTS (SELECT 1 FROM follow_requests WHERE account_id = {t} AND target_account_id = {m}) AS requested_by,
+                  EXISTS (SELECT 1 FROM account_domain_blocks adb JOIN accounts da ON da.domain = adb.domain
+                          WHERE adb.account_id = {m} AND da.id = {t}) AS domain_blocking"
             ));
         }
         q.push(&parts.join(" UNION ALL "));
@@ -184,7 +186,9 @@ impl Store {
         q.push(&format!(
             " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = {p} AND b.target_account_id = n.from_account_id)
               AND NOT EXISTS (SELECT 1 FROM mutes mu WHERE mu.account_id = {p} AND mu.target_account_id = n.from_account_id
-                              AND mu.hide_notifications = TRUE)"
+                              AND mu.hide_notifications = TRUE)
+              AND n.from_account_id NOT IN (SELECT da.id FROM account_domain_blocks adb
+                              JOIN accounts da ON da.domain = adb.domain WHERE adb.account_id = {p})"
         ));
         page.apply(&mut q, "n.id");
         Ok(page.finish(self.all(q).await?))
@@ -277,6 +281,7 @@ impl WriteTx {
     }
 
     /// Removes a relation row; returns its `uri` column (or "" for mutes) if it existed.
+    /// A follow that ends also takes the followed account out of the follower's lists.
     pub async fn delete_relation(
         &mut self,
         rel: Relation,
@@ -298,6 +303,10 @@ impl WriteTx {
                 .bind(target),
             )
             .await?;
+        // As Mastodon: an account no longer followed leaves its follower's lists.
+        if rel == Relation::Follow && row.is_some() {
+            self.remove_from_lists_of(account, target).await?;
+        }
         Ok(row.map(|r| r.v.unwrap_or_default()))
     }
 
@@ -377,7 +386,8 @@ impl WriteTx {
     }
 
     /// Whether `account` mutes `target` with notifications hidden, or blocks them, or
-    /// `target` is on a silenced domain and `account` does not follow them.
+    /// `target` is on a silenced domain and `account` does not follow them, or on a
+    /// domain `account` blocked.
     pub async fn silences_notifications_from(&mut self, account: Id, target: Id) -> Result<bool> {
         // Also an account of a silenced domain that `account` does not follow, as on
         // Mastodon's limited domains.
@@ -387,7 +397,9 @@ impl WriteTx {
                        AND hide_notifications = TRUE)
                   + (SELECT count(*) FROM accounts sa JOIN domain_blocks db
                        ON {} WHERE sa.id = $2
-                       AND NOT EXISTS (SELECT 1 FROM follows WHERE account_id = $1 AND target_account_id = $2)) AS v",
+                       AND NOT EXISTS (SELECT 1 FROM follows WHERE account_id = $1 AND target_account_id = $2))
+                  + (SELECT count(*) FROM accounts da JOIN account_domain_blocks adb
+                       ON adb.domain = da.domain AND adb.account_id = $1 WHERE da.id = $2) AS v",
             crate::statuses::SILENCED_DOMAIN
         ))
         .bind(account)

@@ -20,7 +20,7 @@ fn select_statuses() -> Query {
 
 /// Begins a page query for [`Store::views`]: conditions on `s` follow, then
 /// [`Page::apply`] (or an id list).
-fn page_ids() -> Query {
+pub(crate) fn page_ids() -> Query {
     Query::new("WITH page(id) AS (SELECT s.id FROM statuses s WHERE 1 = 1")
 }
 
@@ -152,8 +152,14 @@ impl Store {
                      EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = {p} AND b.target_account_id = r.account_id)
                      OR EXISTS (SELECT 1 FROM blocks b2 WHERE b2.account_id = r.account_id AND b2.target_account_id = {p})
                      OR EXISTS (SELECT 1 FROM mutes mu WHERE mu.account_id = {p} AND mu.target_account_id = r.account_id)))
-              AND NOT EXISTS (SELECT 1 FROM mutes mu2 WHERE mu2.account_id = {p} AND mu2.target_account_id = s.account_id)"
+              AND NOT EXISTS (SELECT 1 FROM mutes mu2 WHERE mu2.account_id = {p} AND mu2.target_account_id = s.account_id)
+              AND s.account_id NOT IN (SELECT la.account_id FROM list_accounts la JOIN lists l ON l.id = la.list_id
+                     WHERE l.account_id = {p} AND l.exclusive = TRUE)"
         ));
+        // Members of the viewer's exclusive lists are read in those lists only, and
+        // blocked domains are hidden everywhere (uncorrelated sets, computed once).
+        crate::lists::hide_domain_blocked(&mut q, Some(me), "s.account_id");
+        crate::lists::hide_domain_blocked_reblogs(&mut q, me);
         page.apply(&mut q, "s.id");
         self.views(q, Some(me)).await
     }
@@ -181,6 +187,7 @@ impl Store {
         }
         hide_blocked_and_muted(&mut q, viewer, "s.account_id");
         hide_silenced(&mut q, viewer, "s.account_id");
+        crate::lists::hide_domain_blocked(&mut q, viewer, "s.account_id");
         page.apply(&mut q, "s.id");
         self.views(q, viewer).await
     }
@@ -204,6 +211,7 @@ impl Store {
         }
         hide_blocked_and_muted(&mut q, viewer, "s.account_id");
         hide_silenced(&mut q, viewer, "s.account_id");
+        crate::lists::hide_domain_blocked(&mut q, viewer, "s.account_id");
         page.apply(&mut q, "s.id");
         self.views(q, viewer).await
     }
@@ -316,7 +324,7 @@ impl Store {
     /// each status of the page and each status a page entry reblogs, with the viewer's
     /// flags, mentions and tags. One statement, so one round trip per page whatever it
     /// holds; the page entries come back newest first.
-    async fn views(&self, q: Query, viewer: Option<Id>) -> Result<Vec<StatusView>> {
+    pub(crate) async fn views(&self, q: Query, viewer: Option<Id>) -> Result<Vec<StatusView>> {
         self.views_ordered(q, viewer, "s.id DESC").await
     }
 

@@ -7,6 +7,7 @@ use sluice_model::Id;
 use sluice_store::Store;
 
 use crate::hub::Event;
+use crate::lists::UserLists;
 
 /// A stream, as Mastodon names them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,8 @@ pub enum StreamKind {
     },
     /// `hashtag`, `hashtag:local`.
     Hashtag { tag: String, local: bool },
+    /// `list` with `list=ID`: one of the user's lists.
+    List { id: Id },
 }
 
 impl StreamKind {
@@ -63,6 +66,12 @@ impl StreamKind {
         })
     }
 
+    /// The `list` stream for the `list` parameter; None when it is missing or not an id.
+    pub fn list(param: Option<&str>) -> Option<StreamKind> {
+        let id = sluice_model::id::parse_id(param?.trim())?;
+        Some(StreamKind::List { id })
+    }
+
     /// The name sent back in the `stream` array of WebSocket messages.
     pub fn name(&self) -> String {
         match self {
@@ -82,6 +91,7 @@ impl StreamKind {
             }
             StreamKind::Hashtag { local: false, .. } => "hashtag".into(),
             StreamKind::Hashtag { local: true, .. } => "hashtag:local".into(),
+            StreamKind::List { .. } => "list".into(),
         }
     }
 
@@ -90,6 +100,7 @@ impl StreamKind {
     pub fn array(&self) -> Vec<String> {
         match self {
             StreamKind::Hashtag { tag, .. } => vec![self.name(), tag.clone()],
+            StreamKind::List { id } => vec![self.name(), id.to_string()],
             _ => vec![self.name()],
         }
     }
@@ -111,7 +122,10 @@ impl StreamKind {
 
     /// Whether the stream needs a signed-in user (not only an app token).
     pub fn needs_user(&self) -> bool {
-        matches!(self, StreamKind::User | StreamKind::UserNotification)
+        matches!(
+            self,
+            StreamKind::User | StreamKind::UserNotification | StreamKind::List { .. }
+        )
     }
 }
 
@@ -125,6 +139,8 @@ pub struct Relations {
     following: HashSet<Id>,
     blocked: HashSet<Id>,
     muted: HashSet<Id>,
+    /// Lists, exclusive-list members and blocked domains.
+    lists: UserLists,
 }
 
 impl Relations {
@@ -133,12 +149,19 @@ impl Relations {
         let Some(me) = me else {
             return Relations::default();
         };
-        match store.stream_relations(me, MAX_RELATIONS).await {
-            Ok([following, blocked, muted]) => Relations {
+        let loaded = match store.stream_relations(me, MAX_RELATIONS).await {
+            Ok(r) => UserLists::load(store, me, MAX_RELATIONS)
+                .await
+                .map(|lists| (r, lists)),
+            Err(e) => Err(e),
+        };
+        match loaded {
+            Ok(([following, blocked, muted], lists)) => Relations {
                 me: Some(me),
                 following: following.into_iter().collect(),
                 blocked: blocked.into_iter().collect(),
                 muted: muted.into_iter().collect(),
+                lists,
             },
             Err(e) => {
                 tracing::warn!(error = %e, "loading a stream's filters failed");
@@ -151,11 +174,21 @@ impl Relations {
     }
 
     /// Whether `event` changes what this user follows, blocks or mutes (or who
-    /// blocks them): the filters must be loaded again.
+    /// blocks them), or their lists and blocked domains: the filters must be loaded
+    /// again.
     pub fn reload_on(&self, event: &Event) -> bool {
-        event.kind == "relationship"
-            && self.me.is_some()
-            && (event.account_id == self.me || event.recipient_id == self.me)
+        match event.kind.as_str() {
+            "relationship" => {
+                self.me.is_some() && (event.account_id == self.me || event.recipient_id == self.me)
+            }
+            "lists" => self.me.is_some() && event.account_id == self.me,
+            _ => false,
+        }
+    }
+
+    /// Whether the user has this list (the `list` stream is its owner's only).
+    pub fn owns_list(&self, list: Id) -> bool {
+        self.lists.owns(list)
     }
 
     fn hides(&self, author: Id) -> bool {
@@ -177,7 +210,8 @@ impl Relations {
                 let Some(author) = event.account_id else {
                     return false;
                 };
-                if self.hides(author) {
+                if self.hides(author) || (Some(author) != self.me && self.lists.hides_domain(event))
+                {
                     return false;
                 }
                 let public = event.visibility == "public";
@@ -187,8 +221,13 @@ impl Relations {
                         let me = self.me;
                         Some(author) == me
                             || (self.following.contains(&author)
+                                && !self.lists.exclusive_member(author)
                                 && (event.visibility != "direct"
                                     || me.is_some_and(|me| event.mentions.contains(&me))))
+                    }
+                    StreamKind::List { id } => {
+                        self.lists
+                            .list_wants(*id, self.me, &self.following, author, event)
                     }
                     StreamKind::Public { local, only_media } => {
                         // Sluice stores no media yet: a media-only stream has nothing.
@@ -226,6 +265,9 @@ mod tests {
             tags: vec!["rust".into()],
             mentions: vec![],
             reblog_of: None,
+            domain: String::new(),
+            reblog_domain: None,
+            in_reply_to_account_id: None,
             payload: Some("{}".into()),
         }
     }
@@ -286,5 +328,116 @@ mod tests {
         assert!(!me.wants(&user, &event("update", 2, "direct", false)));
         me.blocked.insert(2);
         assert!(!me.wants(&user, &event("update", 2, "public", false)));
+    }
+
+    #[test]
+    fn list_stream_gets_members_within_its_replies_policy() {
+        let mut me = Relations {
+            me: Some(1),
+            ..Relations::default()
+        };
+        me.following.extend([2, 3, 4]);
+        me.lists.add(10, "list", false, [2, 3].into_iter());
+        me.lists.add(11, "none", false, [2].into_iter());
+        me.lists.add(12, "followed", false, [2].into_iter());
+        let list = |id| StreamKind::List { id };
+        assert!(me.owns_list(10) && !me.owns_list(99));
+        assert!(me.wants(&list(10), &event("update", 2, "public", true)));
+        assert!(me.wants(&list(10), &event("update", 3, "private", true)));
+        assert!(!me.wants(&list(10), &event("update", 4, "public", true)));
+        assert!(!me.wants(&list(10), &event("update", 2, "direct", true)));
+        assert!(!me.wants(&list(99), &event("update", 2, "public", true)));
+        let reply = |to| Event {
+            in_reply_to_account_id: Some(to),
+            ..event("update", 2, "public", true)
+        };
+        // To a member: `list` shows it, `none` does not; to a followed non-member:
+        // only `followed`; to oneself or the owner: every policy.
+        assert!(me.wants(&list(10), &reply(3)));
+        assert!(!me.wants(&list(11), &reply(3)));
+        assert!(!me.wants(&list(10), &reply(4)));
+        assert!(me.wants(&list(12), &reply(4)));
+        assert!(!me.wants(&list(12), &reply(5)));
+        for l in [10, 11, 12] {
+            assert!(me.wants(&list(l), &reply(2)));
+            assert!(me.wants(&list(l), &reply(1)));
+        }
+        // Blocks and mutes hide members as everywhere else.
+        me.muted.insert(3);
+        assert!(!me.wants(&list(10), &event("update", 3, "public", true)));
+    }
+
+    #[test]
+    fn exclusive_members_stay_out_of_home() {
+        let mut me = Relations {
+            me: Some(1),
+            ..Relations::default()
+        };
+        me.following.extend([2, 3]);
+        me.lists.add(10, "list", true, [2].into_iter());
+        me.lists.add(11, "list", false, [3].into_iter());
+        assert!(!me.wants(&StreamKind::User, &event("update", 2, "public", true)));
+        assert!(me.wants(&StreamKind::User, &event("update", 3, "public", true)));
+        assert!(me.wants(
+            &StreamKind::List { id: 10 },
+            &event("update", 2, "public", true)
+        ));
+    }
+
+    #[test]
+    fn blocked_domains_are_hidden_everywhere() {
+        let mut me = Relations {
+            me: Some(1),
+            ..Relations::default()
+        };
+        me.following.insert(2);
+        me.lists.add(10, "list", false, [2].into_iter());
+        me.lists.domains.insert("evil.example".into());
+        let from = |author, domain: &str| Event {
+            domain: domain.into(),
+            ..event("update", author, "public", false)
+        };
+        let public = StreamKind::parse("public", None, false).unwrap();
+        let tag = StreamKind::parse("hashtag", Some("rust"), false).unwrap();
+        for stream in [
+            &public,
+            &tag,
+            &StreamKind::User,
+            &StreamKind::List { id: 10 },
+        ] {
+            assert!(!me.wants(stream, &from(2, "evil.example")), "{stream:?}");
+            assert!(me.wants(stream, &from(2, "good.example")), "{stream:?}");
+        }
+        // A reblog of a blocked domain's post, by anyone.
+        let reblog = Event {
+            reblog_of: Some(7),
+            reblog_domain: Some("evil.example".into()),
+            ..event("update", 2, "public", true)
+        };
+        assert!(!me.wants(&StreamKind::User, &reblog));
+        // Anonymous readers and other users are not affected.
+        assert!(Relations::default().wants(&public, &from(2, "evil.example")));
+    }
+
+    #[test]
+    fn list_events_reload_their_owner_only() {
+        let me = Relations {
+            me: Some(1),
+            ..Relations::default()
+        };
+        let lists = |owner| Event {
+            kind: "lists".into(),
+            payload: None,
+            ..event("lists", owner, "", true)
+        };
+        assert!(me.reload_on(&lists(1)));
+        assert!(!me.reload_on(&lists(2)));
+        assert!(!Relations::default().reload_on(&lists(1)));
+        assert_eq!(
+            StreamKind::list(Some("10")).map(|k| k.array()),
+            Some(vec!["list".to_string(), "10".to_string()])
+        );
+        assert_eq!(StreamKind::list(Some("x")), None);
+        assert_eq!(StreamKind::list(None), None);
     }
 }

@@ -47,7 +47,7 @@ impl Default for HubConfig {
 pub struct Event {
     pub id: i64,
     /// `update`, `status.update`, `delete`, `notification`, or an internal kind
-    /// (`relationship`) that only tells connections to reload their filters.
+    /// (`relationship`, `lists`) that only tells connections to reload their filters.
     pub kind: String,
     pub account_id: Option<Id>,
     pub recipient_id: Option<Id>,
@@ -58,6 +58,12 @@ pub struct Event {
     pub tags: Vec<String>,
     pub mentions: Vec<Id>,
     pub reblog_of: Option<Id>,
+    /// The author's domain ("" when local) and, for a reblog, the reblogged post's
+    /// author's: blocked domains are hidden without a query.
+    pub domain: String,
+    pub reblog_domain: Option<String>,
+    /// Whom a status replies to (a list's `replies_policy` needs it).
+    pub in_reply_to_account_id: Option<Id>,
     /// The `data:` line; None when there is nothing to send (an internal event, or a
     /// status gone before it was rendered).
     pub payload: Option<String>,
@@ -272,6 +278,9 @@ impl Hub {
                     .map(|m| m.iter().filter_map(Value::as_i64).collect())
                     .unwrap_or_default(),
                 reblog_of: data["reblog_of"].as_i64(),
+                domain: data["domain"].as_str().unwrap_or("").to_string(),
+                reblog_domain: data["reblog_domain"].as_str().map(str::to_string),
+                in_reply_to_account_id: data["in_reply_to_account_id"].as_i64(),
                 payload,
             }));
         }

@@ -6,8 +6,8 @@
 //! [`TAIL_POLL`] for rows other processes wrote to the same database. It renders each
 //! event's payload once (a status as an anonymous reader sees it, a notification for
 //! its recipient) and broadcasts it to every connection, which filters in memory with
-//! what it loaded once: the user's follows, blocks both ways and mutes (reloaded when
-//! they change). No database query per event per connection.
+//! what it loaded once: the user's follows, blocks both ways, mutes, lists and blocked
+//! domains (reloaded when they change). No database query per event per connection.
 //!
 //! Nothing lost: every event carries its log id (`id:` in SSE). A client that comes
 //! back with `Last-Event-ID` first gets, in order and once, every event it missed that
@@ -17,6 +17,7 @@
 mod feed;
 mod filter;
 mod hub;
+mod lists;
 pub mod redis;
 mod sse;
 pub mod stats;

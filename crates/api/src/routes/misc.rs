@@ -1,7 +1,7 @@
-//! Endpoints that apps call on start-up for features Sluice does not have yet (lists,
-//! filters, announcements, trends, followed tags, conversations, suggestions). They
-//! answer truthfully — an empty collection — with the scopes Mastodon requires, so
-//! clients such as Elk, Phanpy and Tusky start without errors. `GET /api/v2/search`
+//! Endpoints that apps call on start-up for features Sluice does not have yet (filters,
+//! announcements, trends, followed tags, conversations, suggestions). They answer
+//! truthfully — an empty collection — with the scopes Mastodon requires, so clients
+//! such as Elk, Phanpy and Tusky start without errors. `GET /api/v2/search`
 //! searches local accounts.
 
 use axum::Json;
@@ -22,10 +22,6 @@ pub async fn empty_for_user(
 ) -> ApiResult<Json<Vec<serde_json::Value>>> {
     auth.user(scopes)?;
     Ok(Json(vec![]))
-}
-
-pub async fn lists(auth: Auth) -> ApiResult<impl IntoResponse> {
-    empty_for_user(&auth, &["read:lists"]).await
 }
 
 pub async fn filters(auth: Auth) -> ApiResult<impl IntoResponse> {

@@ -4,6 +4,7 @@
 mod accounts;
 pub(crate) mod activitypub;
 mod instance;
+mod lists;
 mod misc;
 mod notifications;
 mod oauth;
@@ -35,6 +36,8 @@ pub(crate) mod scopes {
     pub const WRITE_BOOKMARKS: &[&str] = &["write:bookmarks"];
     pub const READ_NOTIFICATIONS: &[&str] = &["read:notifications"];
     pub const WRITE_NOTIFICATIONS: &[&str] = &["write:notifications"];
+    pub const READ_LISTS: &[&str] = &["read:lists"];
+    pub const WRITE_LISTS: &[&str] = &["write:lists"];
     /// verify_credentials also accepts the `profile` scope.
     pub const PROFILE: &[&str] = &["read:accounts", "profile"];
 }
@@ -103,6 +106,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/accounts/{id}/unfollow", post(accounts::unfollow))
         .route("/api/v1/accounts/{id}/block", post(accounts::block))
         .route("/api/v1/accounts/{id}/unblock", post(accounts::unblock))
+        .route("/api/v1/accounts/{id}/lists", get(lists::account_lists))
         .route("/api/v1/accounts/{id}/mute", post(accounts::mute))
         .route("/api/v1/accounts/{id}/unmute", post(accounts::unmute))
         .route("/api/v1/preferences", get(accounts::preferences))
@@ -143,6 +147,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/timelines/home", get(timelines::home))
         .route("/api/v1/timelines/public", get(timelines::public))
         .route("/api/v1/timelines/tag/{tag}", get(timelines::tag))
+        .route("/api/v1/timelines/list/{id}", get(lists::timeline))
         .route("/api/v1/bookmarks", get(timelines::bookmarks))
         .route("/api/v1/favourites", get(timelines::favourites))
         // notifications and markers
@@ -169,8 +174,25 @@ pub fn api_routes() -> Router<AppState> {
             "/api/v1/follow_requests/{id}/reject",
             post(relations::reject),
         )
+        // lists and domain blocks
+        .route("/api/v1/lists", get(lists::index).post(lists::create))
+        .route(
+            "/api/v1/lists/{id}",
+            get(lists::show).put(lists::update).delete(lists::destroy),
+        )
+        .route(
+            "/api/v1/lists/{id}/accounts",
+            get(lists::accounts)
+                .post(lists::add_accounts)
+                .delete(lists::remove_accounts),
+        )
+        .route(
+            "/api/v1/domain_blocks",
+            get(lists::domain_blocks)
+                .post(lists::block_domain)
+                .delete(lists::unblock_domain),
+        )
         // Features not built yet: truthful empty answers, so apps start cleanly.
-        .route("/api/v1/lists", get(misc::lists))
         .route("/api/v1/filters", get(misc::filters))
         .route("/api/v2/filters", get(misc::filters))
         .route("/api/v1/followed_tags", get(misc::followed_tags))

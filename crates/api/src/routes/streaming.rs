@@ -1,7 +1,7 @@
 //! Mastodon's streaming API over server-sent events: `GET /api/v1/streaming/:stream`
 //! (`user`, `user/notification`, `public`, `public/local`, `public/remote`, `hashtag`,
-//! `hashtag/local`, each with `?only_media=true` or a `/media` variant where Mastodon
-//! has one). Sluice extension: every event carries its id (`id:`), and a client that
+//! `hashtag/local`, `list?list=ID`, each with `?only_media=true` or a `/media` variant
+//! where Mastodon has one). Sluice extension: every event carries its id (`id:`), and a client that
 //! reconnects with `Last-Event-ID` (or `?last_event_id=`) first gets what it missed.
 
 use axum::body::Body;
@@ -19,6 +19,7 @@ use crate::routes::scopes::{READ_NOTIFICATIONS, READ_STATUSES};
 #[derive(Deserialize, Default)]
 pub struct StreamQuery {
     tag: Option<String>,
+    list: Option<String>,
     only_media: Option<String>,
     last_event_id: Option<i64>,
 }
@@ -67,7 +68,7 @@ pub async fn sse(
     };
     let only_media = matches!(q.only_media.as_deref(), Some("true" | "1"));
     let name = path.trim_matches('/').replace('/', ":");
-    let Some(stream) = StreamKind::parse(&name, q.tag.as_deref(), only_media) else {
+    let Some(stream) = parse_stream(&name, q.tag.as_deref(), q.list.as_deref(), only_media) else {
         return refuse(StatusCode::BAD_REQUEST, "Unknown stream type");
     };
     let session = match auth {
@@ -90,6 +91,9 @@ pub async fn sse(
             StatusCode::UNAUTHORIZED,
             "This stream requires a token of a signed-in user",
         );
+    }
+    if let Err((status, message)) = check_list(&state, &session, &stream).await {
+        return refuse(status, message);
     }
     let last_event_id = headers
         .get("last-event-id")
@@ -120,6 +124,7 @@ pub async fn sse(
 pub struct WsQuery {
     stream: Option<String>,
     tag: Option<String>,
+    list: Option<String>,
     last_event_id: Option<i64>,
 }
 
@@ -175,10 +180,12 @@ pub async fn websocket(
         );
     }
     let first = match q.stream.as_deref() {
-        Some(name) => match subscription(&session, name, q.tag.as_deref()) {
-            Ok(kind) => Some(kind),
-            Err((status, message)) => return refuse(status, message),
-        },
+        Some(name) => {
+            match subscription(&state, &session, name, q.tag.as_deref(), q.list.as_deref()).await {
+                Ok(kind) => Some(kind),
+                Err((status, message)) => return refuse(status, message),
+            }
+        }
         None => None,
     };
     let ws = match protocol_token {
@@ -192,6 +199,7 @@ pub async fn websocket(
         .on_upgrade(move |socket| {
             serve_socket(
                 socket,
+                state,
                 hub,
                 session.account_id,
                 session,
@@ -201,13 +209,51 @@ pub async fn websocket(
         })
 }
 
+/// A stream by name: `list` takes the `list` parameter, the others `tag`.
+fn parse_stream(
+    name: &str,
+    tag: Option<&str>,
+    list: Option<&str>,
+    only_media: bool,
+) -> Option<StreamKind> {
+    if name == "list" {
+        StreamKind::list(list)
+    } else {
+        StreamKind::parse(name, tag, only_media)
+    }
+}
+
+/// A `list` stream is its owner's only (one query, when the stream is opened).
+async fn check_list(
+    state: &AppState,
+    session: &sluice_engine::oauth::Session,
+    kind: &StreamKind,
+) -> Result<(), (StatusCode, &'static str)> {
+    let StreamKind::List { id } = kind else {
+        return Ok(());
+    };
+    let Some(me) = session.account_id else {
+        return Err((StatusCode::NOT_FOUND, "List not found"));
+    };
+    match state.engine.store.list(me, *id).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err((StatusCode::NOT_FOUND, "List not found")),
+        Err(e) => {
+            tracing::warn!(error = %e, "checking a list stream failed");
+            Err((StatusCode::SERVICE_UNAVAILABLE, "Try again later"))
+        }
+    }
+}
+
 /// A stream this session may subscribe to, or why not.
-fn subscription(
+async fn subscription(
+    state: &AppState,
     session: &sluice_engine::oauth::Session,
     name: &str,
     tag: Option<&str>,
+    list: Option<&str>,
 ) -> Result<StreamKind, (StatusCode, &'static str)> {
-    let kind = StreamKind::parse(name, tag, false)
+    let kind = parse_stream(name, tag, list, false)
         .ok_or((StatusCode::BAD_REQUEST, "Unknown stream type"))?;
     let needed = match kind {
         StreamKind::UserNotification => READ_NOTIFICATIONS,
@@ -225,11 +271,13 @@ fn subscription(
             "This stream requires a token of a signed-in user",
         ));
     }
+    check_list(state, session, &kind).await?;
     Ok(kind)
 }
 
 async fn serve_socket(
     mut socket: axum::extract::ws::WebSocket,
+    state: AppState,
     hub: std::sync::Arc<sluice_streaming::Hub>,
     me: Option<sluice_model::Id>,
     session: sluice_engine::oauth::Session,
@@ -277,7 +325,9 @@ async fn serve_socket(
                 }
                 Some(Ok(Message::Ping(_))) => None,
                 Some(Ok(Message::Text(text))) => {
-                    command(&session, text.as_str(), &mut subscriptions, &mut stats).map(|e| Message::Text(e.into()))
+                    command(&state, &session, text.as_str(), &mut subscriptions, &mut stats)
+                        .await
+                        .map(|e| Message::Text(e.into()))
                 }
             },
             item = feed.next() => match item {
@@ -325,7 +375,8 @@ async fn serve_socket(
 }
 
 /// Applies a client command; returns the error message to send, if any.
-fn command(
+async fn command(
+    state: &AppState,
     session: &sluice_engine::oauth::Session,
     text: &str,
     subscriptions: &mut Vec<StreamKind>,
@@ -339,8 +390,14 @@ fn command(
     };
     let name = v["stream"].as_str().unwrap_or("");
     let tag = v["tag"].as_str();
+    // The list id as a string (Mastodon's clients) or a number.
+    let list_param = v["list"]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| v["list"].as_i64().map(|n| n.to_string()));
+    let list = list_param.as_deref();
     match v["type"].as_str() {
-        Some("subscribe") => match subscription(session, name, tag) {
+        Some("subscribe") => match subscription(state, session, name, tag, list).await {
             Ok(kind) => {
                 if subscriptions.len() >= WS_MAX_SUBSCRIPTIONS {
                     return error(StatusCode::BAD_REQUEST, "Too many subscriptions");
@@ -353,7 +410,7 @@ fn command(
             }
             Err((status, message)) => error(status, message),
         },
-        Some("unsubscribe") => match StreamKind::parse(name, tag, false) {
+        Some("unsubscribe") => match parse_stream(name, tag, list, false) {
             Some(kind) => {
                 if subscriptions.contains(&kind) {
                     stats.unsubscribe(&kind);

@@ -18,7 +18,7 @@ use crate::params::Params;
 /// reading each followed account's index (measured: docs/benchmarks.md).
 const HOME_SCAN_FOLLOWS: i64 = 20;
 
-async fn render(
+pub(super) async fn render(
     state: &AppState,
     uri: &Uri,
     viewer: Option<Id>,

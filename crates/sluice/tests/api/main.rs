@@ -12,6 +12,7 @@ mod federation_docs;
 mod inbox;
 mod instance;
 mod limits;
+mod lists;
 mod oauth;
 mod pages;
 mod pins;
