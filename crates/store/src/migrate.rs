@@ -33,13 +33,26 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_pins.sql"),
         postgres: include_str!("../migrations/postgres/0003_pins.sql"),
     },
+    Migration {
+        version: 4,
+        name: "lists",
+        sqlite: include_str!("../migrations/sqlite/0004_lists.sql"),
+        postgres: include_str!("../migrations/postgres/0004_lists.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "filters",
+        sqlite: include_str!("../migrations/sqlite/0005_filters.sql"),
+        postgres: include_str!("../migrations/postgres/0005_filters.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 5;
 /// The oldest schema version this binary can run against. Every status view reads
 /// `pins` (version 3) for the `pinned` flag, so this binary needs it; a binary of
-/// version 2 still runs on schema 3, which only added a table.
+/// version 2 still runs on schema 3, which only added a table. (Versions 4 and 5 only
+/// add tables too.)
 pub const SCHEMA_VERSION_MIN: i64 = 3;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

@@ -1,0 +1,1 @@
+-- lists: added on the lists branch
