@@ -16,7 +16,9 @@
 
 pub mod accounts;
 pub mod cache;
+pub mod conversations;
 pub mod error;
+pub mod filters;
 pub mod maintenance;
 pub mod oauth;
 pub mod pipeline;

@@ -1,9 +1,13 @@
 //! Which events a connection gets: the stream it asked for, and what its user has
-//! said about other accounts (follows, blocks either way, mutes), held in memory.
+//! said about other accounts (follows, blocks either way, mutes) and about content
+//! (keyword filters), held in memory.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use sluice_model::Id;
+use sluice_model::filter::{self, FilterContext, FilterSet};
 use sluice_store::Store;
 
 use crate::hub::Event;
@@ -23,6 +27,8 @@ pub enum StreamKind {
     },
     /// `hashtag`, `hashtag:local`.
     Hashtag { tag: String, local: bool },
+    /// `direct`: the user's direct conversations (`conversation` events).
+    Direct,
 }
 
 impl StreamKind {
@@ -39,6 +45,7 @@ impl StreamKind {
         Some(match name {
             "user" => StreamKind::User,
             "user:notification" => StreamKind::UserNotification,
+            "direct" => StreamKind::Direct,
             "public" => StreamKind::Public {
                 local: None,
                 only_media: media,
@@ -68,6 +75,7 @@ impl StreamKind {
         match self {
             StreamKind::User => "user".into(),
             StreamKind::UserNotification => "user:notification".into(),
+            StreamKind::Direct => "direct".into(),
             StreamKind::Public { local, only_media } => {
                 let base = match local {
                     None => "public",
@@ -97,34 +105,53 @@ impl StreamKind {
     /// A WebSocket message carrying `event` for this stream (Sluice extension: its
     /// log id in `id`); None when the event has nothing to send.
     pub fn ws_message(&self, event: &crate::hub::Event) -> Option<String> {
-        let payload = event.payload.as_deref()?;
-        Some(
-            serde_json::json!({
-                "stream": self.array(),
-                "event": event.kind,
-                "payload": payload,
-                "id": event.id,
-            })
-            .to_string(),
-        )
+        Some(self.ws_message_with(event, event.payload.as_deref()?))
+    }
+
+    /// [`StreamKind::ws_message`] with this connection's payload
+    /// ([`Relations::payload`]). `filters_changed` has none, as on Mastodon.
+    pub fn ws_message_with(&self, event: &crate::hub::Event, payload: &str) -> String {
+        let mut m = serde_json::json!({
+            "stream": self.array(),
+            "event": event.kind,
+            "id": event.id,
+        });
+        if event.kind != "filters_changed" {
+            m["payload"] = payload.into();
+        }
+        m.to_string()
     }
 
     /// Whether the stream needs a signed-in user (not only an app token).
     pub fn needs_user(&self) -> bool {
-        matches!(self, StreamKind::User | StreamKind::UserNotification)
+        matches!(
+            self,
+            StreamKind::User | StreamKind::UserNotification | StreamKind::Direct
+        )
+    }
+
+    /// The filter context of the statuses this stream carries.
+    fn filter_context(&self) -> Option<FilterContext> {
+        match self {
+            StreamKind::User => Some(FilterContext::Home),
+            StreamKind::Public { .. } | StreamKind::Hashtag { .. } => Some(FilterContext::Public),
+            StreamKind::UserNotification | StreamKind::Direct => None,
+        }
     }
 }
 
 /// Most accounts of each kind a connection holds in memory.
 const MAX_RELATIONS: i64 = 100_000;
 
-/// A user's follows, blocks (either way) and mutes, as a connection holds them.
+/// A user's follows, blocks (either way), mutes and keyword filters, as a connection
+/// holds them.
 #[derive(Debug, Default, Clone)]
 pub struct Relations {
     pub me: Option<Id>,
     following: HashSet<Id>,
     blocked: HashSet<Id>,
     muted: HashSet<Id>,
+    filters: Arc<FilterSet>,
 }
 
 impl Relations {
@@ -133,17 +160,20 @@ impl Relations {
         let Some(me) = me else {
             return Relations::default();
         };
+        let filters = load_filters(store, me).await;
         match store.stream_relations(me, MAX_RELATIONS).await {
             Ok([following, blocked, muted]) => Relations {
                 me: Some(me),
                 following: following.into_iter().collect(),
                 blocked: blocked.into_iter().collect(),
                 muted: muted.into_iter().collect(),
+                filters,
             },
             Err(e) => {
                 tracing::warn!(error = %e, "loading a stream's filters failed");
                 Relations {
                     me: Some(me),
+                    filters,
                     ..Relations::default()
                 }
             }
@@ -158,6 +188,56 @@ impl Relations {
             && (event.account_id == self.me || event.recipient_id == self.me)
     }
 
+    /// Whether `event` changes this user's keyword filters: they must be loaded again
+    /// (and the event is still passed on).
+    pub fn reload_filters_on(&self, event: &Event) -> bool {
+        event.kind == "filters_changed" && self.me.is_some() && event.account_id == self.me
+    }
+
+    /// Loads the user's keyword filters again.
+    pub async fn reload_filters(&mut self, store: &Store) {
+        if let Some(me) = self.me {
+            self.filters = load_filters(store, me).await;
+        }
+    }
+
+    /// What a connection on `stream` sends for `event`: None when the event is not
+    /// for it (see [`Relations::wants`]) or a `hide` filter matches the status; the
+    /// shared payload when no filter matches (no copy); a copy with the `filtered`
+    /// array spliced in when `warn` filters match.
+    pub fn payload<'a>(&self, stream: &StreamKind, event: &'a Event) -> Option<Cow<'a, str>> {
+        if !self.wants(stream, event) {
+            return None;
+        }
+        let payload = event.payload.as_deref()?;
+        if self.filters.is_empty() || !matches!(event.kind.as_str(), "update" | "status.update") {
+            return Some(Cow::Borrowed(payload));
+        }
+        let Some(context) = stream.filter_context() else {
+            return Some(Cow::Borrowed(payload));
+        };
+        let ids = [event.object_id, event.reblog_of];
+        let ids: &[Id] = match ids {
+            [Some(a), Some(b)] => &[a, b],
+            [Some(a), None] | [None, Some(a)] => &[a],
+            [None, None] => &[],
+        };
+        let matches = self.filters.matches(
+            context,
+            sluice_model::id::now_millis(),
+            &event.filter_text,
+            ids,
+        );
+        if matches.is_empty() {
+            return Some(Cow::Borrowed(payload));
+        }
+        if filter::hides(&matches) {
+            return None;
+        }
+        let filtered = serde_json::Value::from(filter::results(&matches)).to_string();
+        Some(Cow::Owned(splice_filtered(payload, &filtered)))
+    }
+
     fn hides(&self, author: Id) -> bool {
         Some(author) != self.me && (self.blocked.contains(&author) || self.muted.contains(&author))
     }
@@ -168,6 +248,12 @@ impl Relations {
             return false;
         }
         match event.kind.as_str() {
+            "filters_changed" => {
+                *stream == StreamKind::User && self.me.is_some() && event.recipient_id == self.me
+            }
+            "conversation" => {
+                *stream == StreamKind::Direct && self.me.is_some() && event.recipient_id == self.me
+            }
             "notification" => {
                 matches!(stream, StreamKind::User | StreamKind::UserNotification)
                     && event.recipient_id.is_some()
@@ -182,7 +268,7 @@ impl Relations {
                 }
                 let public = event.visibility == "public";
                 match stream {
-                    StreamKind::UserNotification => false,
+                    StreamKind::UserNotification | StreamKind::Direct => false,
                     StreamKind::User => {
                         let me = self.me;
                         Some(author) == me
@@ -210,6 +296,33 @@ impl Relations {
     }
 }
 
+/// A user's compiled filters (empty when loading fails: streaming goes on unfiltered).
+async fn load_filters(store: &Store, me: Id) -> Arc<FilterSet> {
+    match store.filter_rows(me, None).await {
+        Ok(rows) => Arc::new(sluice_engine::filters::compile(&rows)),
+        Err(e) => {
+            tracing::warn!(error = %e, "loading a stream's keyword filters failed");
+            Arc::default()
+        }
+    }
+}
+
+/// A status payload (a JSON object rendered without `filtered`) with `"filtered":…`
+/// added as its first member.
+fn splice_filtered(payload: &str, filtered: &str) -> String {
+    let Some(rest) = payload.strip_prefix('{') else {
+        return payload.to_string();
+    };
+    let mut out = String::with_capacity(payload.len() + filtered.len() + 16);
+    out.push_str("{\"filtered\":");
+    out.push_str(filtered);
+    if !rest.trim_start().starts_with('}') {
+        out.push(',');
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,7 +339,8 @@ mod tests {
             tags: vec!["rust".into()],
             mentions: vec![],
             reblog_of: None,
-            payload: Some("{}".into()),
+            filter_text: "a post about rust".into(),
+            payload: Some("{\"id\":\"9\"}".into()),
         }
     }
 
@@ -235,6 +349,7 @@ mod tests {
         for name in [
             "user",
             "user:notification",
+            "direct",
             "public",
             "public:local",
             "public:remote",
@@ -286,5 +401,97 @@ mod tests {
         assert!(!me.wants(&user, &event("update", 2, "direct", false)));
         me.blocked.insert(2);
         assert!(!me.wants(&user, &event("update", 2, "public", false)));
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+    use sluice_model::filter::{CompiledFilter, FilterAction};
+
+    fn event(kind: &str, author: Id, text: &str) -> Event {
+        Event {
+            id: 1,
+            kind: kind.into(),
+            account_id: Some(author),
+            recipient_id: None,
+            object_id: Some(9),
+            visibility: "public".into(),
+            local: true,
+            tags: vec![],
+            mentions: vec![],
+            reblog_of: None,
+            filter_text: text.into(),
+            payload: Some("{\"id\":\"9\"}".into()),
+        }
+    }
+
+    fn with_filter(action: FilterAction, contexts: &[FilterContext]) -> Relations {
+        let f = CompiledFilter::new(
+            3,
+            contexts,
+            action,
+            None,
+            [("rust".to_string(), true)],
+            vec![],
+            serde_json::json!({"id": "3"}),
+        );
+        Relations {
+            me: Some(1),
+            filters: Arc::new(FilterSet::new(vec![f])),
+            ..Relations::default()
+        }
+    }
+
+    #[test]
+    fn hide_drops_warn_splices_others_pass_untouched() {
+        let public = StreamKind::parse("public", None, false).unwrap();
+        let hide = with_filter(FilterAction::Hide, &[FilterContext::Public]);
+        assert!(
+            hide.payload(&public, &event("update", 5, "i like rust"))
+                .is_none()
+        );
+        let other = event("update", 5, "i like go");
+        assert!(matches!(
+            hide.payload(&public, &other),
+            Some(Cow::Borrowed(_))
+        ));
+        // Another context: not applied.
+        let home_only = with_filter(FilterAction::Hide, &[FilterContext::Home]);
+        assert!(
+            home_only
+                .payload(&public, &event("update", 5, "rust"))
+                .is_some()
+        );
+        let warn = with_filter(FilterAction::Warn, &[FilterContext::Public]);
+        let warned = event("update", 5, "rust");
+        let p = warn.payload(&public, &warned).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&p).unwrap();
+        assert_eq!(v["id"], "9");
+        assert_eq!(v["filtered"][0]["filter"]["id"], "3");
+        assert_eq!(v["filtered"][0]["keyword_matches"][0], "rust");
+        // Deletes are never filtered.
+        assert!(hide.payload(&public, &event("delete", 5, "")).is_some());
+    }
+
+    #[test]
+    fn direct_and_filters_changed_go_to_their_user_only() {
+        let me = Relations {
+            me: Some(1),
+            ..Relations::default()
+        };
+        let mut e = event("conversation", 2, "");
+        e.recipient_id = Some(1);
+        assert!(me.wants(&StreamKind::Direct, &e));
+        assert!(!me.wants(&StreamKind::User, &e));
+        e.recipient_id = Some(7);
+        assert!(!me.wants(&StreamKind::Direct, &e));
+        let mut f = event("filters_changed", 1, "");
+        f.recipient_id = Some(1);
+        assert!(me.wants(&StreamKind::User, &f));
+        assert!(me.reload_filters_on(&f));
+        assert!(!me.wants(&StreamKind::Direct, &f));
+        assert!(!me.wants(&StreamKind::Direct, &event("update", 1, "")));
+        assert_eq!(splice_filtered("{}", "[]"), "{\"filtered\":[]}");
     }
 }

@@ -85,10 +85,7 @@ impl Conn {
                 }
                 item = feed.next() => match item {
                     FeedItem::Event(event) => {
-                        if !feed.relations().wants(&self.stream, &event) {
-                            continue;
-                        }
-                        let Some(payload) = event.payload.as_deref() else {
+                        let Some(payload) = feed.relations().payload(&self.stream, &event) else {
                             continue;
                         };
                         return Some(Bytes::from(format!(

@@ -1,5 +1,5 @@
 //! Endpoints that apps call on start-up for features Sluice does not have yet (lists,
-//! filters, announcements, trends, followed tags, conversations, suggestions). They
+//! announcements, trends, followed tags, suggestions). They
 //! answer truthfully — an empty collection — with the scopes Mastodon requires, so
 //! clients such as Elk, Phanpy and Tusky start without errors. `GET /api/v2/search`
 //! searches local accounts.
@@ -28,16 +28,8 @@ pub async fn lists(auth: Auth) -> ApiResult<impl IntoResponse> {
     empty_for_user(&auth, &["read:lists"]).await
 }
 
-pub async fn filters(auth: Auth) -> ApiResult<impl IntoResponse> {
-    empty_for_user(&auth, &["read:filters"]).await
-}
-
 pub async fn followed_tags(auth: Auth) -> ApiResult<impl IntoResponse> {
     empty_for_user(&auth, &["read:follows"]).await
-}
-
-pub async fn conversations(auth: Auth) -> ApiResult<impl IntoResponse> {
-    empty_for_user(&auth, &["read:statuses"]).await
 }
 
 pub async fn announcements(auth: Auth) -> ApiResult<impl IntoResponse> {

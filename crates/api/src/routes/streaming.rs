@@ -1,5 +1,5 @@
 //! Mastodon's streaming API over server-sent events: `GET /api/v1/streaming/:stream`
-//! (`user`, `user/notification`, `public`, `public/local`, `public/remote`, `hashtag`,
+//! (`user`, `user/notification`, `direct`, `public`, `public/local`, `public/remote`, `hashtag`,
 //! `hashtag/local`, each with `?only_media=true` or a `/media` variant where Mastodon
 //! has one). Sluice extension: every event carries its id (`id:`), and a client that
 //! reconnects with `Last-Event-ID` (or `?last_event_id=`) first gets what it missed.
@@ -263,9 +263,11 @@ async fn serve_socket(
                     // One message per subscription the event belongs to, as Mastodon.
                     let mut sent = true;
                     for kind in &subscriptions {
-                        if feed.relations().wants(kind, &event)
-                            && let Some(m) = kind.ws_message(&event)
-                            && socket.send(Message::Text(m.into())).await.is_err()
+                        if let Some(payload) = feed.relations().payload(kind, &event)
+                            && socket
+                                .send(Message::Text(kind.ws_message_with(&event, &payload).into()))
+                                .await
+                                .is_err()
                         {
                             sent = false;
                             break;
