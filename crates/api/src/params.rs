@@ -163,7 +163,7 @@ fn insert_path(map: &mut Map<String, Value>, key: &str, path: &[&str], value: Va
         None => {
             map.insert(key.to_string(), value);
         }
-        Some((&"", _)) => {
+        Some((&"", [])) => {
             let entry = map
                 .entry(key.to_string())
                 .or_insert_with(|| Value::Array(vec![]));
@@ -172,6 +172,28 @@ fn insert_path(map: &mut Map<String, Value>, key: &str, path: &[&str], value: Va
             }
             if let Value::Array(a) = entry {
                 a.push(value);
+            }
+        }
+        // `list[][k]=v` (Rails): an array of hashes; a key the last hash has already
+        // starts the next one.
+        Some((&"", rest)) => {
+            let entry = map
+                .entry(key.to_string())
+                .or_insert_with(|| Value::Array(vec![]));
+            if !entry.is_array() {
+                *entry = Value::Array(vec![]);
+            }
+            if let Value::Array(a) = entry {
+                let starts_new = match a.last() {
+                    Some(Value::Object(m)) => m.contains_key(rest[0]),
+                    _ => true,
+                };
+                if starts_new {
+                    a.push(Value::Object(Map::new()));
+                }
+                if let Some(Value::Object(m)) = a.last_mut() {
+                    insert_path(m, rest[0], &rest[1..], value);
+                }
             }
         }
         Some((sub, rest)) => {
@@ -328,6 +350,11 @@ mod tests {
             Some("a")
         );
         assert_eq!(p.int("x").unwrap(), Some(1));
+        let p = parse("k[][keyword]=a&k[][whole_word]=0&k[][keyword]=b&k[][id]=7&k[][_destroy]=1");
+        assert_eq!(
+            p.get("k").unwrap(),
+            &serde_json::json!([{"keyword": "a", "whole_word": "0"}, {"keyword": "b", "id": "7", "_destroy": "1"}])
+        );
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub const ACCOUNT_TTL: Duration = Duration::from_secs(5);
 pub const APP_TTL: Duration = Duration::from_secs(3600);
 /// Instance statistics (user and post counts) cost a count over whole tables.
 pub const STATS_TTL: Duration = Duration::from_secs(60);
+/// A user's compiled keyword filters (read by every timeline page they load).
+pub const FILTER_TTL: Duration = Duration::from_secs(10);
 /// Entries per cache; a full cache is emptied and refilled, so memory stays bounded.
 pub const MAX_ENTRIES: usize = 10_000;
 
@@ -83,6 +85,7 @@ pub struct Caches {
     pub apps: TtlCache<Id, AppRow>,
     /// (local users, local posts).
     pub stats: TtlCache<(), (i64, i64)>,
+    pub filters: TtlCache<Id, std::sync::Arc<sluice_model::filter::FilterSet>>,
 }
 
 impl Default for Caches {
@@ -92,6 +95,7 @@ impl Default for Caches {
             accounts: TtlCache::new(ACCOUNT_TTL),
             apps: TtlCache::new(APP_TTL),
             stats: TtlCache::new(STATS_TTL),
+            filters: TtlCache::new(FILTER_TTL),
         }
     }
 }

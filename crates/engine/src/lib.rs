@@ -17,7 +17,9 @@
 
 pub mod accounts;
 pub mod cache;
+pub mod conversations;
 pub mod error;
+pub mod filters;
 pub mod lists;
 pub mod maintenance;
 pub mod oauth;

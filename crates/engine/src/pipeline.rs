@@ -371,6 +371,13 @@ impl Engine {
                 );
             }
         }
+        if visibility == Visibility::Direct {
+            let people: Vec<&AccountRow> = std::iter::once(actor).chain(&mentioned).collect();
+            events.extend(
+                self.add_to_conversations(&mut tx, &status, &people, now)
+                    .await?,
+            );
+        }
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);

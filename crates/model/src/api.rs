@@ -216,3 +216,48 @@ pub struct Error {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
 }
+
+/// A v2 filter (`/api/v2/filters`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Filter {
+    pub id: String,
+    pub title: String,
+    pub context: Vec<String>,
+    pub expires_at: Option<String>,
+    pub filter_action: String,
+    pub keywords: Vec<FilterKeyword>,
+    pub statuses: Vec<FilterStatus>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FilterKeyword {
+    pub id: String,
+    pub keyword: String,
+    pub whole_word: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FilterStatus {
+    pub id: String,
+    pub status_id: String,
+}
+
+/// A v1 filter (`/api/v1/filters`): one keyword of a v2 filter.
+#[derive(Debug, Clone, Serialize)]
+pub struct FilterV1 {
+    pub id: String,
+    pub phrase: String,
+    pub context: Vec<String>,
+    pub expires_at: Option<String>,
+    pub irreversible: bool,
+    pub whole_word: bool,
+}
+
+/// A direct conversation as one participant sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Conversation {
+    pub id: String,
+    pub unread: bool,
+    pub accounts: Vec<Account>,
+    pub last_status: Option<Status>,
+}

@@ -8,6 +8,7 @@
 pub mod activity;
 pub mod api;
 pub mod content;
+pub mod filter;
 pub mod id;
 pub mod scope;
 pub mod time;

@@ -27,6 +27,10 @@ mod oauth;
 pub use oauth::{NewToken, UserState};
 mod pins;
 pub use pins::PinOutcome;
+mod filters;
+pub use filters::{FilterKeywordRow, FilterRow, FilterRows, FilterStatusRow};
+mod conversations;
+pub use conversations::ConversationRow;
 mod federation;
 pub use federation::{
     DeliveryHostStats, DeliveryRow, DomainBlockRow, HostRow, InboxRow, KeyRow, NewInboxActivity,

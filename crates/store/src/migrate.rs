@@ -39,16 +39,20 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_lists.sql"),
         postgres: include_str!("../migrations/postgres/0004_lists.sql"),
     },
+    Migration {
+        version: 5,
+        name: "filters",
+        sqlite: include_str!("../migrations/sqlite/0005_filters.sql"),
+        postgres: include_str!("../migrations/postgres/0005_filters.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 4;
-/// The oldest schema version this binary can run against. Every status view reads
-/// `pins` (version 3) for the `pinned` flag, so this binary needs it; a binary of
-/// version 2 still runs on schema 3, which only added a table. (Version 4 adds lists
-/// and user domain blocks, read only by their routes and timelines; start-up applies
-/// it, and a binary of version 3 runs on schema 4, which only added tables.)
-pub const SCHEMA_VERSION_MIN: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 5;
+/// The oldest schema version this binary can run against: timelines read user domain
+/// blocks (version 4) and filters (version 5). Versions 3 to 5 only add tables, so
+/// older binaries keep running on this schema during an upgrade.
+pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.
 const PG_MIGRATION_LOCK: i64 = 0x5_11CE_0001;

@@ -582,7 +582,8 @@ impl WriteTx {
     }
 
     /// Removes a status and everything that hangs off it (mentions, tags, favourites,
-    /// bookmarks, edits, notifications about it, its pin). Reblogs of it are separate statuses:
+    /// bookmarks, edits, notifications about it, its pin, filters naming it, its place in
+    /// direct conversations). Reblogs of it are separate statuses:
     /// the engine deletes them through the pipeline first.
     pub async fn delete_status(&mut self, id: Id) -> Result<u64> {
         for sql in [
@@ -593,11 +594,15 @@ impl WriteTx {
             "DELETE FROM status_edits WHERE status_id = $1",
             "DELETE FROM notifications WHERE status_id = $1",
             "DELETE FROM pins WHERE status_id = $1",
+            "DELETE FROM filter_statuses WHERE status_id = $1",
         ] {
             self.exec(Query::new(sql).bind(id)).await?;
         }
-        self.exec(Query::new("DELETE FROM statuses WHERE id = $1").bind(id))
-            .await
+        let n = self
+            .exec(Query::new("DELETE FROM statuses WHERE id = $1").bind(id))
+            .await?;
+        self.forget_conversation_status(id).await?;
+        Ok(n)
     }
 
     pub async fn set_mentions(&mut self, status_id: Id, accounts: &[Id]) -> Result<()> {

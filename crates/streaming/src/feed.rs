@@ -73,6 +73,12 @@ impl Feed {
                     self.pending.pop_front();
                     continue;
                 }
+                if self.relations.reload_filters_on(&event) {
+                    // Passed on as well: the client refreshes its own copy.
+                    self.relations
+                        .reload_filters(&self.hub.engine().store)
+                        .await;
+                }
                 if self.relations.reload_on(&event) {
                     self.relations = Relations::load(&self.hub.engine().store, self.me).await;
                     self.pending.pop_front();

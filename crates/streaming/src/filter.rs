@@ -1,9 +1,13 @@
 //! Which events a connection gets: the stream it asked for, and what its user has
-//! said about other accounts (follows, blocks either way, mutes), held in memory.
+//! said about other accounts (follows, blocks either way, mutes) and about content
+//! (keyword filters), held in memory.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use sluice_model::Id;
+use sluice_model::filter::{self, FilterContext, FilterSet};
 use sluice_store::Store;
 
 use crate::hub::Event;
@@ -26,6 +30,8 @@ pub enum StreamKind {
     Hashtag { tag: String, local: bool },
     /// `list` with `list=ID`: one of the user's lists.
     List { id: Id },
+    /// `direct`: the user's direct conversations (`conversation` events).
+    Direct,
 }
 
 impl StreamKind {
@@ -42,6 +48,7 @@ impl StreamKind {
         Some(match name {
             "user" => StreamKind::User,
             "user:notification" => StreamKind::UserNotification,
+            "direct" => StreamKind::Direct,
             "public" => StreamKind::Public {
                 local: None,
                 only_media: media,
@@ -77,6 +84,7 @@ impl StreamKind {
         match self {
             StreamKind::User => "user".into(),
             StreamKind::UserNotification => "user:notification".into(),
+            StreamKind::Direct => "direct".into(),
             StreamKind::Public { local, only_media } => {
                 let base = match local {
                     None => "public",
@@ -108,31 +116,50 @@ impl StreamKind {
     /// A WebSocket message carrying `event` for this stream (Sluice extension: its
     /// log id in `id`); None when the event has nothing to send.
     pub fn ws_message(&self, event: &crate::hub::Event) -> Option<String> {
-        let payload = event.payload.as_deref()?;
-        Some(
-            serde_json::json!({
-                "stream": self.array(),
-                "event": event.kind,
-                "payload": payload,
-                "id": event.id,
-            })
-            .to_string(),
-        )
+        Some(self.ws_message_with(event, event.payload.as_deref()?))
+    }
+
+    /// [`StreamKind::ws_message`] with this connection's payload
+    /// ([`Relations::payload`]). `filters_changed` has none, as on Mastodon.
+    pub fn ws_message_with(&self, event: &crate::hub::Event, payload: &str) -> String {
+        let mut m = serde_json::json!({
+            "stream": self.array(),
+            "event": event.kind,
+            "id": event.id,
+        });
+        if event.kind != "filters_changed" {
+            m["payload"] = payload.into();
+        }
+        m.to_string()
     }
 
     /// Whether the stream needs a signed-in user (not only an app token).
     pub fn needs_user(&self) -> bool {
         matches!(
             self,
-            StreamKind::User | StreamKind::UserNotification | StreamKind::List { .. }
+            StreamKind::User
+                | StreamKind::UserNotification
+                | StreamKind::List { .. }
+                | StreamKind::Direct
         )
+    }
+
+    /// The filter context of the statuses this stream carries (lists filter as home,
+    /// as in Mastodon).
+    fn filter_context(&self) -> Option<FilterContext> {
+        match self {
+            StreamKind::User | StreamKind::List { .. } => Some(FilterContext::Home),
+            StreamKind::Public { .. } | StreamKind::Hashtag { .. } => Some(FilterContext::Public),
+            StreamKind::UserNotification | StreamKind::Direct => None,
+        }
     }
 }
 
 /// Most accounts of each kind a connection holds in memory.
 const MAX_RELATIONS: i64 = 100_000;
 
-/// A user's follows, blocks (either way) and mutes, as a connection holds them.
+/// A user's follows, blocks (either way), mutes and keyword filters, as a connection
+/// holds them.
 #[derive(Debug, Default, Clone)]
 pub struct Relations {
     pub me: Option<Id>,
@@ -141,6 +168,7 @@ pub struct Relations {
     muted: HashSet<Id>,
     /// Lists, exclusive-list members and blocked domains.
     lists: UserLists,
+    filters: Arc<FilterSet>,
 }
 
 impl Relations {
@@ -149,6 +177,7 @@ impl Relations {
         let Some(me) = me else {
             return Relations::default();
         };
+        let filters = load_filters(store, me).await;
         let loaded = match store.stream_relations(me, MAX_RELATIONS).await {
             Ok(r) => UserLists::load(store, me, MAX_RELATIONS)
                 .await
@@ -162,11 +191,13 @@ impl Relations {
                 blocked: blocked.into_iter().collect(),
                 muted: muted.into_iter().collect(),
                 lists,
+                filters,
             },
             Err(e) => {
                 tracing::warn!(error = %e, "loading a stream's filters failed");
                 Relations {
                     me: Some(me),
+                    filters,
                     ..Relations::default()
                 }
             }
@@ -191,6 +222,56 @@ impl Relations {
         self.lists.owns(list)
     }
 
+    /// Whether `event` changes this user's keyword filters: they must be loaded again
+    /// (and the event is still passed on).
+    pub fn reload_filters_on(&self, event: &Event) -> bool {
+        event.kind == "filters_changed" && self.me.is_some() && event.account_id == self.me
+    }
+
+    /// Loads the user's keyword filters again.
+    pub async fn reload_filters(&mut self, store: &Store) {
+        if let Some(me) = self.me {
+            self.filters = load_filters(store, me).await;
+        }
+    }
+
+    /// What a connection on `stream` sends for `event`: None when the event is not
+    /// for it (see [`Relations::wants`]) or a `hide` filter matches the status; the
+    /// shared payload when no filter matches (no copy); a copy with the `filtered`
+    /// array spliced in when `warn` filters match.
+    pub fn payload<'a>(&self, stream: &StreamKind, event: &'a Event) -> Option<Cow<'a, str>> {
+        if !self.wants(stream, event) {
+            return None;
+        }
+        let payload = event.payload.as_deref()?;
+        if self.filters.is_empty() || !matches!(event.kind.as_str(), "update" | "status.update") {
+            return Some(Cow::Borrowed(payload));
+        }
+        let Some(context) = stream.filter_context() else {
+            return Some(Cow::Borrowed(payload));
+        };
+        let ids = [event.object_id, event.reblog_of];
+        let ids: &[Id] = match ids {
+            [Some(a), Some(b)] => &[a, b],
+            [Some(a), None] | [None, Some(a)] => &[a],
+            [None, None] => &[],
+        };
+        let matches = self.filters.matches(
+            context,
+            sluice_model::id::now_millis(),
+            &event.filter_text,
+            ids,
+        );
+        if matches.is_empty() {
+            return Some(Cow::Borrowed(payload));
+        }
+        if filter::hides(&matches) {
+            return None;
+        }
+        let filtered = serde_json::Value::from(filter::results(&matches)).to_string();
+        Some(Cow::Owned(splice_filtered(payload, &filtered)))
+    }
+
     fn hides(&self, author: Id) -> bool {
         Some(author) != self.me && (self.blocked.contains(&author) || self.muted.contains(&author))
     }
@@ -201,6 +282,12 @@ impl Relations {
             return false;
         }
         match event.kind.as_str() {
+            "filters_changed" => {
+                *stream == StreamKind::User && self.me.is_some() && event.recipient_id == self.me
+            }
+            "conversation" => {
+                *stream == StreamKind::Direct && self.me.is_some() && event.recipient_id == self.me
+            }
             "notification" => {
                 matches!(stream, StreamKind::User | StreamKind::UserNotification)
                     && event.recipient_id.is_some()
@@ -216,7 +303,7 @@ impl Relations {
                 }
                 let public = event.visibility == "public";
                 match stream {
-                    StreamKind::UserNotification => false,
+                    StreamKind::UserNotification | StreamKind::Direct => false,
                     StreamKind::User => {
                         let me = self.me;
                         Some(author) == me
@@ -249,6 +336,33 @@ impl Relations {
     }
 }
 
+/// A user's compiled filters (empty when loading fails: streaming goes on unfiltered).
+async fn load_filters(store: &Store, me: Id) -> Arc<FilterSet> {
+    match store.filter_rows(me, None).await {
+        Ok(rows) => Arc::new(sluice_engine::filters::compile(&rows)),
+        Err(e) => {
+            tracing::warn!(error = %e, "loading a stream's keyword filters failed");
+            Arc::default()
+        }
+    }
+}
+
+/// A status payload (a JSON object rendered without `filtered`) with `"filtered":…`
+/// added as its first member.
+fn splice_filtered(payload: &str, filtered: &str) -> String {
+    let Some(rest) = payload.strip_prefix('{') else {
+        return payload.to_string();
+    };
+    let mut out = String::with_capacity(payload.len() + filtered.len() + 16);
+    out.push_str("{\"filtered\":");
+    out.push_str(filtered);
+    if !rest.trim_start().starts_with('}') {
+        out.push(',');
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,7 +382,8 @@ mod tests {
             domain: String::new(),
             reblog_domain: None,
             in_reply_to_account_id: None,
-            payload: Some("{}".into()),
+            filter_text: "a post about rust".into(),
+            payload: Some("{\"id\":\"9\"}".into()),
         }
     }
 
@@ -277,6 +392,7 @@ mod tests {
         for name in [
             "user",
             "user:notification",
+            "direct",
             "public",
             "public:local",
             "public:remote",
@@ -439,5 +555,100 @@ mod tests {
         );
         assert_eq!(StreamKind::list(Some("x")), None);
         assert_eq!(StreamKind::list(None), None);
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+    use sluice_model::filter::{CompiledFilter, FilterAction};
+
+    fn event(kind: &str, author: Id, text: &str) -> Event {
+        Event {
+            id: 1,
+            kind: kind.into(),
+            account_id: Some(author),
+            recipient_id: None,
+            object_id: Some(9),
+            visibility: "public".into(),
+            local: true,
+            tags: vec![],
+            mentions: vec![],
+            reblog_of: None,
+            domain: String::new(),
+            reblog_domain: None,
+            in_reply_to_account_id: None,
+            filter_text: text.into(),
+            payload: Some("{\"id\":\"9\"}".into()),
+        }
+    }
+
+    fn with_filter(action: FilterAction, contexts: &[FilterContext]) -> Relations {
+        let f = CompiledFilter::new(
+            3,
+            contexts,
+            action,
+            None,
+            [("rust".to_string(), true)],
+            vec![],
+            serde_json::json!({"id": "3"}),
+        );
+        Relations {
+            me: Some(1),
+            filters: Arc::new(FilterSet::new(vec![f])),
+            ..Relations::default()
+        }
+    }
+
+    #[test]
+    fn hide_drops_warn_splices_others_pass_untouched() {
+        let public = StreamKind::parse("public", None, false).unwrap();
+        let hide = with_filter(FilterAction::Hide, &[FilterContext::Public]);
+        assert!(
+            hide.payload(&public, &event("update", 5, "i like rust"))
+                .is_none()
+        );
+        let other = event("update", 5, "i like go");
+        assert!(matches!(
+            hide.payload(&public, &other),
+            Some(Cow::Borrowed(_))
+        ));
+        // Another context: not applied.
+        let home_only = with_filter(FilterAction::Hide, &[FilterContext::Home]);
+        assert!(
+            home_only
+                .payload(&public, &event("update", 5, "rust"))
+                .is_some()
+        );
+        let warn = with_filter(FilterAction::Warn, &[FilterContext::Public]);
+        let warned = event("update", 5, "rust");
+        let p = warn.payload(&public, &warned).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&p).unwrap();
+        assert_eq!(v["id"], "9");
+        assert_eq!(v["filtered"][0]["filter"]["id"], "3");
+        assert_eq!(v["filtered"][0]["keyword_matches"][0], "rust");
+        // Deletes are never filtered.
+        assert!(hide.payload(&public, &event("delete", 5, "")).is_some());
+    }
+
+    #[test]
+    fn direct_and_filters_changed_go_to_their_user_only() {
+        let me = Relations {
+            me: Some(1),
+            ..Relations::default()
+        };
+        let mut e = event("conversation", 2, "");
+        e.recipient_id = Some(1);
+        assert!(me.wants(&StreamKind::Direct, &e));
+        assert!(!me.wants(&StreamKind::User, &e));
+        e.recipient_id = Some(7);
+        assert!(!me.wants(&StreamKind::Direct, &e));
+        let mut f = event("filters_changed", 1, "");
+        f.recipient_id = Some(1);
+        assert!(me.wants(&StreamKind::User, &f));
+        assert!(me.reload_filters_on(&f));
+        assert!(!me.wants(&StreamKind::Direct, &f));
+        assert!(!me.wants(&StreamKind::Direct, &event("update", 1, "")));
+        assert_eq!(splice_filtered("{}", "[]"), "{\"filtered\":[]}");
     }
 }

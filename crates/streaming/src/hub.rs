@@ -64,6 +64,9 @@ pub struct Event {
     pub reblog_domain: Option<String>,
     /// Whom a status replies to (a list's `replies_policy` needs it).
     pub in_reply_to_account_id: Option<Id>,
+    /// For statuses: the text keyword filters match ([`sluice_model::filter::searchable_text`]
+    /// of the status, or of the one it reblogs), computed once for every connection.
+    pub filter_text: String,
     /// The `data:` line; None when there is nothing to send (an internal event, or a
     /// status gone before it was rendered).
     pub payload: Option<String>,
@@ -231,6 +234,7 @@ impl Hub {
             .filter_map(|r| r.object_id)
             .collect();
         let mut statuses = std::collections::HashMap::new();
+        let mut texts = std::collections::HashMap::new();
         if !status_ids.is_empty() {
             match self.engine.store.statuses(&status_ids).await {
                 Ok(found) => match self.engine.status_entities(None, found).await {
@@ -239,6 +243,15 @@ impl Hub {
                             if let (Ok(id), Ok(json)) =
                                 (s.id.parse::<Id>(), serde_json::to_string(&s))
                             {
+                                let proper = s.reblog.as_deref().unwrap_or(&s);
+                                texts.insert(
+                                    id,
+                                    sluice_model::filter::searchable_text(
+                                        &proper.spoiler_text,
+                                        &proper.content,
+                                        [],
+                                    ),
+                                );
                                 statuses.insert(id, json);
                             }
                         }
@@ -255,8 +268,15 @@ impl Hub {
                 "update" | "status.update" => r.object_id.and_then(|id| statuses.remove(&id)),
                 "delete" => r.object_id.map(|id| id.to_string()),
                 "notification" => self.notification_payload(&r).await,
+                "conversation" => self.conversation_payload(&r).await,
+                // Mastodon sends no payload; over SSE its `data:` reads `undefined`.
+                "filters_changed" => Some("undefined".to_string()),
                 _ => None,
             };
+            let filter_text = r
+                .object_id
+                .and_then(|id| texts.remove(&id))
+                .unwrap_or_default();
             out.push(Arc::new(Event {
                 id: r.id,
                 kind: r.kind,
@@ -281,10 +301,18 @@ impl Hub {
                 domain: data["domain"].as_str().unwrap_or("").to_string(),
                 reblog_domain: data["reblog_domain"].as_str().map(str::to_string),
                 in_reply_to_account_id: data["in_reply_to_account_id"].as_i64(),
+                filter_text,
                 payload,
             }));
         }
         out
+    }
+
+    /// A conversation as its participant (the event's recipient) sees it now.
+    async fn conversation_payload(&self, r: &EventRow) -> Option<String> {
+        let (to, id) = (r.recipient_id?, r.object_id?);
+        let c = self.engine.conversation_entity(to, id).await.ok()?;
+        serde_json::to_string(&c).ok()
     }
 
     async fn notification_payload(&self, r: &EventRow) -> Option<String> {

@@ -91,10 +91,7 @@ impl Conn {
                 item = feed.next() => match item {
                     FeedItem::Event(event) => {
                         self.stats.taken(event.id);
-                        if !feed.relations().wants(&self.stream, &event) {
-                            continue;
-                        }
-                        let Some(payload) = event.payload.as_deref() else {
+                        let Some(payload) = feed.relations().payload(&self.stream, &event) else {
                             continue;
                         };
                         self.stats.sent(1);

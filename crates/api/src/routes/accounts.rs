@@ -302,10 +302,16 @@ pub async fn statuses(
     } else {
         link_header(state.base(), &uri, &page, &ids)
     };
-    Ok((
-        headers,
-        Json(state.engine.page_entities(viewer, rows).await?),
-    ))
+    let mut statuses = state.engine.page_entities(viewer, rows).await?;
+    state
+        .engine
+        .apply_filters(
+            viewer,
+            sluice_model::filter::FilterContext::Account,
+            &mut statuses,
+        )
+        .await?;
+    Ok((headers, Json(statuses)))
 }
 
 pub(crate) async fn account_list(

@@ -239,7 +239,16 @@ pub async fn timeline(
         .store
         .list_timeline(me.account_id, &list, page)
         .await?;
-    super::timelines::render(&state, &uri, Some(me.account_id), &page, rows).await
+    // Lists filter as home does (Mastodon's `home` context covers lists).
+    super::timelines::render(
+        &state,
+        &uri,
+        Some(me.account_id),
+        &page,
+        rows,
+        sluice_model::filter::FilterContext::Home,
+    )
+    .await
 }
 
 /// `GET /api/v1/domain_blocks`: the blocked domains, as strings, paged by block.

@@ -1,7 +1,7 @@
-//! Endpoints that apps call on start-up for features Sluice does not have yet (filters,
-//! announcements, trends, followed tags, conversations, suggestions). They answer
-//! truthfully — an empty collection — with the scopes Mastodon requires, so clients
-//! such as Elk, Phanpy and Tusky start without errors. `GET /api/v2/search`
+//! Endpoints that apps call on start-up for features Sluice does not have yet
+//! (announcements, trends, followed tags, suggestions). They answer truthfully — an
+//! empty collection — with the scopes Mastodon requires, so clients such as Elk,
+//! Phanpy and Tusky start without errors. `GET /api/v2/search`
 //! searches local accounts.
 
 use axum::Json;
@@ -24,16 +24,8 @@ pub async fn empty_for_user(
     Ok(Json(vec![]))
 }
 
-pub async fn filters(auth: Auth) -> ApiResult<impl IntoResponse> {
-    empty_for_user(&auth, &["read:filters"]).await
-}
-
 pub async fn followed_tags(auth: Auth) -> ApiResult<impl IntoResponse> {
     empty_for_user(&auth, &["read:follows"]).await
-}
-
-pub async fn conversations(auth: Auth) -> ApiResult<impl IntoResponse> {
-    empty_for_user(&auth, &["read:statuses"]).await
 }
 
 pub async fn announcements(auth: Auth) -> ApiResult<impl IntoResponse> {

@@ -3,6 +3,8 @@
 
 mod accounts;
 pub(crate) mod activitypub;
+mod conversations;
+mod filters;
 mod instance;
 mod lists;
 mod misc;
@@ -38,6 +40,9 @@ pub(crate) mod scopes {
     pub const WRITE_NOTIFICATIONS: &[&str] = &["write:notifications"];
     pub const READ_LISTS: &[&str] = &["read:lists"];
     pub const WRITE_LISTS: &[&str] = &["write:lists"];
+    pub const READ_FILTERS: &[&str] = &["read:filters"];
+    pub const WRITE_FILTERS: &[&str] = &["write:filters"];
+    pub const WRITE_CONVERSATIONS: &[&str] = &["write:conversations"];
     /// verify_credentials also accepts the `profile` scope.
     pub const PROFILE: &[&str] = &["read:accounts", "profile"];
 }
@@ -192,11 +197,51 @@ pub fn api_routes() -> Router<AppState> {
                 .post(lists::block_domain)
                 .delete(lists::unblock_domain),
         )
+        // keyword filters
+        .route(
+            "/api/v1/filters",
+            get(filters::v1_index).post(filters::v1_create),
+        )
+        .route(
+            "/api/v1/filters/{id}",
+            get(filters::v1_show)
+                .put(filters::v1_update)
+                .delete(filters::v1_destroy),
+        )
+        .route("/api/v2/filters", get(filters::index).post(filters::create))
+        .route(
+            "/api/v2/filters/{id}",
+            get(filters::show)
+                .put(filters::update)
+                .delete(filters::destroy),
+        )
+        .route(
+            "/api/v2/filters/{id}/keywords",
+            get(filters::keywords).post(filters::add_keyword),
+        )
+        .route(
+            "/api/v2/filters/keywords/{id}",
+            get(filters::keyword)
+                .put(filters::update_keyword)
+                .delete(filters::destroy_keyword),
+        )
+        .route(
+            "/api/v2/filters/{id}/statuses",
+            get(filters::statuses).post(filters::add_status),
+        )
+        .route(
+            "/api/v2/filters/statuses/{id}",
+            get(filters::status).delete(filters::destroy_status),
+        )
+        // direct conversations
+        .route("/api/v1/conversations", get(conversations::index))
+        .route(
+            "/api/v1/conversations/{id}",
+            axum::routing::delete(conversations::destroy),
+        )
+        .route("/api/v1/conversations/{id}/read", post(conversations::read))
         // Features not built yet: truthful empty answers, so apps start cleanly.
-        .route("/api/v1/filters", get(misc::filters))
-        .route("/api/v2/filters", get(misc::filters))
         .route("/api/v1/followed_tags", get(misc::followed_tags))
-        .route("/api/v1/conversations", get(misc::conversations))
         .route("/api/v1/announcements", get(misc::announcements))
         .route("/api/v2/suggestions", get(misc::suggestions))
         .route("/api/v1/trends", get(misc::trends))

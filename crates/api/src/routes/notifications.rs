@@ -64,15 +64,15 @@ pub async fn index(
         .await?;
     let ids: Vec<Id> = rows.iter().map(|n| n.id).collect();
     let headers = link_header(state.base(), &uri, &page, &ids);
-    Ok((
-        headers,
-        Json(
-            state
-                .engine
-                .notification_entities(me.account_id, rows)
-                .await?,
-        ),
-    ))
+    let mut list = state
+        .engine
+        .notification_entities(me.account_id, rows)
+        .await?;
+    state
+        .engine
+        .apply_notification_filters(me.account_id, &mut list)
+        .await?;
+    Ok((headers, Json(list)))
 }
 
 pub async fn show(

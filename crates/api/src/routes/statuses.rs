@@ -6,6 +6,7 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use sluice_engine::{Activity, NewNote, NoteEdit};
+use sluice_model::filter::FilterContext;
 use sluice_model::{Id, Timestamp, Visibility, api};
 use sluice_store::StatusRow;
 
@@ -287,9 +288,17 @@ pub async fn context(
             visible_desc.push(d);
         }
     }
+    let mut ancestors = state.engine.status_entities(viewer, visible_anc).await?;
+    let mut descendants = state.engine.status_entities(viewer, visible_desc).await?;
+    for list in [&mut ancestors, &mut descendants] {
+        state
+            .engine
+            .apply_filters(viewer, FilterContext::Thread, list)
+            .await?;
+    }
     Ok(Json(api::Context {
-        ancestors: state.engine.status_entities(viewer, visible_anc).await?,
-        descendants: state.engine.status_entities(viewer, visible_desc).await?,
+        ancestors,
+        descendants,
     }))
 }
 

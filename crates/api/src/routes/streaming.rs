@@ -1,7 +1,8 @@
 //! Mastodon's streaming API over server-sent events: `GET /api/v1/streaming/:stream`
-//! (`user`, `user/notification`, `public`, `public/local`, `public/remote`, `hashtag`,
-//! `hashtag/local`, `list?list=ID`, each with `?only_media=true` or a `/media` variant
-//! where Mastodon has one). Sluice extension: every event carries its id (`id:`), and a client that
+//! (`user`, `user/notification`, `direct`, `public`, `public/local`, `public/remote`,
+//! `hashtag`, `hashtag/local`, `list?list=ID`, each with `?only_media=true` or a
+//! `/media` variant where Mastodon has one). Sluice extension: every event carries its
+//! id (`id:`), and a client that
 //! reconnects with `Last-Event-ID` (or `?last_event_id=`) first gets what it missed.
 
 use axum::body::Body;
@@ -336,9 +337,8 @@ async fn serve_socket(
                     // One message per subscription the event belongs to, as Mastodon.
                     let mut sent = true;
                     for kind in &subscriptions {
-                        if feed.relations().wants(kind, &event)
-                            && let Some(m) = kind.ws_message(&event)
-                        {
+                        if let Some(payload) = feed.relations().payload(kind, &event) {
+                            let m = kind.ws_message_with(&event, &payload);
                             if socket.send(Message::Text(m.into())).await.is_err() {
                                 sent = false;
                                 break;

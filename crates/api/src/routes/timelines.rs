@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::IntoResponse;
+use sluice_model::filter::FilterContext;
 use sluice_model::{Id, api};
 use sluice_store::{ListedId, Locality, Page, Saved, StatusRow, StatusView};
 
@@ -18,12 +19,15 @@ use crate::params::Params;
 /// reading each followed account's index (measured: docs/benchmarks.md).
 const HOME_SCAN_FOLLOWS: i64 = 20;
 
+/// A page of statuses with its `Link` header (cursors from the page as read, before
+/// the viewer's `hide` filters for `context` take statuses out).
 pub(super) async fn render(
     state: &AppState,
     uri: &Uri,
     viewer: Option<Id>,
     page: &Page,
     views: Vec<StatusView>,
+    context: FilterContext,
 ) -> ApiResult<(HeaderMap, Json<Vec<api::Status>>)> {
     let ids: Vec<Id> = views
         .iter()
@@ -31,10 +35,12 @@ pub(super) async fn render(
         .map(|v| v.status.id)
         .collect();
     let headers = link_header(state.base(), uri, page, &ids);
-    Ok((
-        headers,
-        Json(state.engine.page_entities(viewer, views).await?),
-    ))
+    let mut statuses = state.engine.page_entities(viewer, views).await?;
+    state
+        .engine
+        .apply_filters(viewer, context, &mut statuses)
+        .await?;
+    Ok((headers, Json(statuses)))
 }
 
 pub async fn home(
@@ -57,7 +63,15 @@ pub async fn home(
         .store
         .home_timeline(me.account_id, follows > HOME_SCAN_FOLLOWS, page)
         .await?;
-    render(&state, &uri, Some(me.account_id), &page, rows).await
+    render(
+        &state,
+        &uri,
+        Some(me.account_id),
+        &page,
+        rows,
+        FilterContext::Home,
+    )
+    .await
 }
 
 pub async fn public(
@@ -76,14 +90,30 @@ pub async fn public(
     };
     if p.flag("only_media")? {
         // Media attachments are not stored yet, so no post has media.
-        return render(&state, &uri, auth.viewer(), &page, vec![]).await;
+        return render(
+            &state,
+            &uri,
+            auth.viewer(),
+            &page,
+            vec![],
+            FilterContext::Public,
+        )
+        .await;
     }
     let rows = state
         .engine
         .store
         .public_timeline(auth.viewer(), locality, page)
         .await?;
-    render(&state, &uri, auth.viewer(), &page, rows).await
+    render(
+        &state,
+        &uri,
+        auth.viewer(),
+        &page,
+        rows,
+        FilterContext::Public,
+    )
+    .await
 }
 
 pub async fn tag(
@@ -95,7 +125,15 @@ pub async fn tag(
 ) -> ApiResult<impl IntoResponse> {
     let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
     if p.flag("only_media")? || p.flag("remote")? {
-        return render(&state, &uri, auth.viewer(), &page, vec![]).await;
+        return render(
+            &state,
+            &uri,
+            auth.viewer(),
+            &page,
+            vec![],
+            FilterContext::Public,
+        )
+        .await;
     }
     let rows = state
         .engine
@@ -107,7 +145,15 @@ pub async fn tag(
             page,
         )
         .await?;
-    render(&state, &uri, auth.viewer(), &page, rows).await
+    render(
+        &state,
+        &uri,
+        auth.viewer(),
+        &page,
+        rows,
+        FilterContext::Public,
+    )
+    .await
 }
 
 async fn saved(

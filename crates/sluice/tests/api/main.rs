@@ -6,9 +6,11 @@ mod common;
 
 mod accounts;
 mod bad_input;
+mod conversations;
 mod delivery;
 mod federation;
 mod federation_docs;
+mod filters;
 mod inbox;
 mod instance;
 mod limits;

@@ -21,14 +21,14 @@ db_tests!(
 
 /// One event of an SSE stream.
 #[derive(Debug, Clone)]
-struct SseEvent {
-    id: Option<i64>,
-    event: String,
-    data: String,
+pub(crate) struct SseEvent {
+    pub(crate) id: Option<i64>,
+    pub(crate) event: String,
+    pub(crate) data: String,
 }
 
-/// A client end of an SSE stream.
-struct Sse {
+/// A client end of an SSE stream (also used by the filters and conversations tests).
+pub(crate) struct Sse {
     response: reqwest::Response,
     buffer: String,
     /// Comment lines seen (`:)`, heartbeats).
@@ -36,7 +36,12 @@ struct Sse {
 }
 
 impl Sse {
-    async fn open(srv: &TestServer, path: &str, token: &str, last_event_id: Option<i64>) -> Sse {
+    pub(crate) async fn open(
+        srv: &TestServer,
+        path: &str,
+        token: &str,
+        last_event_id: Option<i64>,
+    ) -> Sse {
         let mut req = srv
             .http
             .get(format!("{}{path}", srv.url))
@@ -63,7 +68,7 @@ impl Sse {
     }
 
     /// The next event within `wait` (None: none came; comments are collected).
-    async fn next_within(&mut self, wait: Duration) -> Option<SseEvent> {
+    pub(crate) async fn next_within(&mut self, wait: Duration) -> Option<SseEvent> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             while let Some(end) = self.buffer.find("\n\n") {
@@ -107,14 +112,14 @@ impl Sse {
     }
 
     /// The next event, which must come.
-    async fn next(&mut self) -> SseEvent {
+    pub(crate) async fn next(&mut self) -> SseEvent {
         self.next_within(Duration::from_secs(20))
             .await
             .expect("an event within 20 s")
     }
 
     /// Events within `wait`.
-    async fn drain(&mut self, wait: Duration) -> Vec<SseEvent> {
+    pub(crate) async fn drain(&mut self, wait: Duration) -> Vec<SseEvent> {
         let mut out = Vec::new();
         while let Some(e) = self.next_within(wait).await {
             out.push(e);
