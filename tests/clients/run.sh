@@ -4,24 +4,24 @@
 #   bash tests/clients/run.sh
 #
 # Builds (or takes $SLUICE_BIN) the sluice binary, installs pinned clients
-# (Mastodon.py and toot in a venv, masto.js 7 with npm; both cached between runs),
+# (Mastodon.py and toot in a venv, masto.js 7 and megalodon 10 with npm; cached between runs),
 # then for each database -- SQLite always, PostgreSQL too when
 # $SLUICE_TEST_DATABASE_URL is set (a postgres:// URL; a fresh database is created
 # next to it for the run and dropped afterwards) -- starts `sluice serve` on a free
 # loopback port with a fresh data directory, creates users with
-# `sluice admin create-user`, and runs the three client scripts against it.
+# `sluice admin create-user`, and runs the four client scripts against it.
 #
 # Last line: `clients: N passed, M failed` (one item per client per database).
 # Exit status non-zero if anything failed.
 #
 # Knobs: SLUICE_BIN (skip the build), CLIENTS_VENV (venv location, default
-# tests/clients/.venv), CLIENTS_KEEP=1 (keep temp dirs), CLIENTS_ONLY="mastodon_py toot masto".
+# tests/clients/.venv), CLIENTS_KEEP=1 (keep temp dirs), CLIENTS_ONLY="mastodon_py toot masto megalodon".
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 VENV=${CLIENTS_VENV:-$HERE/.venv}
-ONLY=${CLIENTS_ONLY:-mastodon_py toot masto}
+ONLY=${CLIENTS_ONLY:-mastodon_py toot masto megalodon}
 TEST_DB_URL=${SLUICE_TEST_DATABASE_URL:-}
 BIN=${SLUICE_BIN:-}
 
@@ -151,7 +151,7 @@ if [[ "$(cat "$HERE/node_modules/.sluice-stamp" 2>/dev/null)" != "$NPM_STAMP" ]]
 else
   echo "node_modules up to date"
 fi
-echo "masto $(node -p "require('$HERE/node_modules/masto/package.json').version")"
+echo "masto $(node -p "require('$HERE/node_modules/masto/package.json').version"), megalodon $(node -p "require('$HERE/node_modules/megalodon/package.json').version")"
 
 # ---------------------------------------------------------------------------
 free_port() {
@@ -266,6 +266,9 @@ run_suite() {
         ;;
       masto)
         (cd "$HERE" && SLUICE_BASE_URL=$base timeout 300 node "$HERE/masto_test.mjs") || rc=$?
+        ;;
+      megalodon)
+        (cd "$HERE" && SLUICE_BASE_URL=$base timeout 300 node "$HERE/megalodon_test.mjs") || rc=$?
         ;;
       *)
         echo "unknown client $name" >&2
