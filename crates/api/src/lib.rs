@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod front;
 pub mod metrics;
 pub mod paging;
 pub mod params;
@@ -104,7 +105,10 @@ impl AppState {
 
 /// The whole HTTP application, as a service that also accepts a trailing slash on
 /// every path (`/api/v2/instance/` is `/api/v2/instance`, as in Mastodon).
-pub fn app(state: AppState, extra: Router<AppState>) -> NormalizePath<Router> {
+/// The whole HTTP application, as [`front::serve`] runs it.
+pub type App = NormalizePath<Router>;
+
+pub fn app(state: AppState, extra: Router<AppState>) -> App {
     NormalizePathLayer::trim_trailing_slash().layer(router_with(state, extra))
 }
 

@@ -40,7 +40,7 @@ pub struct HttpMetrics {
 }
 
 impl HttpMetrics {
-    fn record(&self, status: StatusCode, started: Instant) {
+    pub(crate) fn record(&self, status: StatusCode, started: Instant) {
         let class = (status.as_u16() / 100).clamp(1, 5) as usize - 1;
         self.by_class[class].fetch_add(1, Ordering::Relaxed);
         let secs = started.elapsed().as_secs_f64();

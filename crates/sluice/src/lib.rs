@@ -243,31 +243,12 @@ pub async fn start_with(
                 .await;
         }));
     }
-    let app = sluice_api::app(state, extra);
+    let app = sluice_api::app(state.clone(), extra);
     engine.spawn_maintenance(rx.clone());
-    let stop = {
-        let mut rx = rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
     let task = match listener {
-        Listener::Tcp(l) => {
-            tokio::spawn(async move {
-                axum::serve(l, axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(app))
-                .with_graceful_shutdown(stop)
-                .await
-            })
-        }
+        Listener::Tcp(l) => tokio::spawn(sluice_api::front::serve(l, app, state, rx.clone())),
         #[cfg(unix)]
-        Listener::Unix(l) => tokio::spawn(async move {
-            axum::serve(
-                l,
-                axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
-            )
-            .with_graceful_shutdown(stop)
-            .await
-        }),
+        Listener::Unix(l) => tokio::spawn(sluice_api::front::serve(l, app, state, rx.clone())),
     };
     Ok(Running {
         addr: bound,

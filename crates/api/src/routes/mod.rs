@@ -12,7 +12,7 @@ mod notifications;
 mod oauth;
 mod relations;
 mod statuses;
-mod streaming;
+pub(crate) mod streaming;
 mod timelines;
 
 use axum::Router;
@@ -51,7 +51,7 @@ pub(crate) mod scopes {
 pub fn api_routes() -> Router<AppState> {
     Router::new()
         // instance metadata
-        .route("/api/v1/streaming", get(streaming::websocket))
+        .route("/api/v1/streaming", get(streaming::stream))
         .route("/api/v1/streaming/health", get(streaming::health))
         .route("/api/v1/streaming/status", get(streaming::status))
         .route(
@@ -63,7 +63,7 @@ pub fn api_routes() -> Router<AppState> {
             get(streaming::status_queue),
         )
         .route("/metrics", get(crate::metrics::metrics))
-        .route("/api/v1/streaming/{*stream}", get(streaming::sse))
+        .route("/api/v1/streaming/{*stream}", get(streaming::stream))
         .route("/api/v1/instance", get(instance::v1))
         .route("/api/v2/instance", get(instance::v2))
         .route("/api/v1/instance/peers", get(instance::peers))

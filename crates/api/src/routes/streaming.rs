@@ -5,12 +5,22 @@
 //! id (`id:`), and a client that
 //! reconnects with `Last-Event-ID` (or `?last_event_id=`) first gets what it missed.
 
+use std::sync::Arc;
+
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use sluice_streaming::{SseOptions, StreamKind, sse_stream};
+use sluice_engine::oauth::Session;
+use sluice_model::Id;
+use sluice_streaming::{Hub, SseOptions, StreamKind, sse_stream};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -56,69 +66,220 @@ fn refuse(status: StatusCode, message: &str) -> Response {
     res
 }
 
-/// `GET /api/v1/streaming/*stream`
-pub async fn sse(
-    State(state): State<AppState>,
-    auth: Result<Auth, ApiError>,
-    Path(path): Path<String>,
-    Query(q): Query<StreamQuery>,
-    headers: HeaderMap,
-) -> Response {
+/// Where the streaming API lives.
+pub const STREAMING_PATH: &str = "/api/v1/streaming";
+
+/// Whether `path` is a stream (SSE or the WebSocket endpoint), not `health` or
+/// `status`: the front end may take such a request over from hyper.
+pub fn is_stream_path(path: &str) -> bool {
+    match path.strip_prefix(STREAMING_PATH) {
+        Some("") => true,
+        Some(rest) => rest.strip_prefix('/').is_some_and(|rest| {
+            !rest.is_empty() && !matches!(rest.split('/').next(), Some("health" | "status"))
+        }),
+        None => false,
+    }
+}
+
+/// An SSE stream about to be served.
+pub struct SsePlan {
+    hub: Arc<Hub>,
+    stream: StreamKind,
+    me: Option<Id>,
+    options: SseOptions,
+}
+
+/// A WebSocket about to be accepted.
+pub struct WsPlan {
+    state: AppState,
+    hub: Arc<Hub>,
+    session: Session,
+    first: Option<StreamKind>,
+    last_event_id: Option<i64>,
+    /// The token offered as subprotocol, echoed in the 101.
+    protocol: Option<String>,
+    /// `Sec-WebSocket-Accept`.
+    accept: String,
+}
+
+/// What a streaming request becomes once it passed every check.
+pub enum Plan {
+    Sse(SsePlan),
+    Ws(WsPlan),
+}
+
+/// Checks a streaming request (path, token, scopes, stream, list ownership, WebSocket
+/// handshake headers) and says how to serve it, or the refusal to send. Shared by the
+/// axum routes and the front end ([`crate::front`]), so both answer alike.
+pub async fn plan(state: &AppState, parts: &mut Parts) -> Result<Plan, Response> {
     let Some(hub) = state.streaming.clone() else {
-        return refuse(StatusCode::NOT_FOUND, "Streaming is off");
+        return Err(refuse(StatusCode::NOT_FOUND, "Streaming is off"));
     };
+    let path = parts.uri.path().to_string();
+    let rest = path
+        .strip_prefix(STREAMING_PATH)
+        .unwrap_or("")
+        .trim_matches('/')
+        .to_string();
+    let auth = Auth::from_request_parts(parts, state).await;
+    if rest.is_empty() {
+        let q = Query::<WsQuery>::try_from_uri(&parts.uri)
+            .map_err(|_| refuse(StatusCode::BAD_REQUEST, "Invalid query"))?
+            .0;
+        return ws_plan(state, hub, auth, &parts.headers, q)
+            .await
+            .map(Plan::Ws);
+    }
+    let q = Query::<StreamQuery>::try_from_uri(&parts.uri)
+        .map_err(|_| refuse(StatusCode::BAD_REQUEST, "Invalid query"))?
+        .0;
     let only_media = matches!(q.only_media.as_deref(), Some("true" | "1"));
-    let name = path.trim_matches('/').replace('/', ":");
+    let name = rest.replace('/', ":");
     let Some(stream) = parse_stream(&name, q.tag.as_deref(), q.list.as_deref(), only_media) else {
-        return refuse(StatusCode::BAD_REQUEST, "Unknown stream type");
+        return Err(refuse(StatusCode::BAD_REQUEST, "Unknown stream type"));
     };
     let session = match auth {
         Ok(Auth(Some(s))) => s,
-        Ok(Auth(None)) => return refuse(StatusCode::UNAUTHORIZED, "Missing access token"),
-        Err(_) => return refuse(StatusCode::UNAUTHORIZED, "Invalid access token"),
+        Ok(Auth(None)) => return Err(refuse(StatusCode::UNAUTHORIZED, "Missing access token")),
+        Err(_) => return Err(refuse(StatusCode::UNAUTHORIZED, "Invalid access token")),
     };
     let needed = match stream {
         StreamKind::UserNotification => READ_NOTIFICATIONS,
         _ => READ_STATUSES,
     };
     if !session.scopes.allows_any(needed) {
-        return refuse(
+        return Err(refuse(
             StatusCode::UNAUTHORIZED,
             "Access token does not have the required scopes",
-        );
+        ));
     }
     if stream.needs_user() && session.account_id.is_none() {
-        return refuse(
+        return Err(refuse(
             StatusCode::UNAUTHORIZED,
             "This stream requires a token of a signed-in user",
-        );
+        ));
     }
-    if let Err((status, message)) = check_list(&state, &session, &stream).await {
-        return refuse(status, message);
+    if let Err((status, message)) = check_list(state, &session, &stream).await {
+        return Err(refuse(status, message));
     }
-    let last_event_id = headers
+    let last_event_id = parts
+        .headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok())
         .or(q.last_event_id);
-    let body = sse_stream(
+    Ok(Plan::Sse(SsePlan {
         hub,
         stream,
-        session.account_id,
-        SseOptions {
+        me: session.account_id,
+        options: SseOptions {
             heartbeat: state.config.streaming_heartbeat,
             last_event_id,
         },
-    );
-    (
-        [
-            (header::CONTENT_TYPE, "text/event-stream"),
-            (header::CACHE_CONTROL, "no-store"),
-            (header::HeaderName::from_static("x-accel-buffering"), "no"),
-        ],
-        Body::from_stream(body),
-    )
-        .into_response()
+    }))
+}
+
+/// The headers of a streaming response besides the status line and framing.
+pub const SSE_HEADERS: [(&str, &str); 5] = [
+    ("content-type", "text/event-stream"),
+    ("cache-control", "no-store"),
+    ("x-accel-buffering", "no"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+];
+
+impl SsePlan {
+    /// The body: `:)`, events, heartbeats; it ends on shutdown or when the connection
+    /// falls too far behind.
+    pub fn body(
+        self,
+    ) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::convert::Infallible>> + Send + 'static
+    {
+        sse_stream(self.hub, self.stream, self.me, self.options)
+    }
+}
+
+impl WsPlan {
+    /// The headers of the 101 answer (besides `Upgrade` and `Connection`).
+    pub fn handshake_headers(&self) -> Vec<(&'static str, String)> {
+        let mut h = vec![("sec-websocket-accept", self.accept.clone())];
+        if let Some(p) = &self.protocol {
+            h.push(("sec-websocket-protocol", p.clone()));
+        }
+        h
+    }
+
+    /// Serves the WebSocket on `io`, the connection after the 101.
+    pub async fn run<S>(self, io: S)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+    {
+        let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config())).await;
+        serve_socket(
+            socket,
+            self.state,
+            self.hub,
+            self.session,
+            self.first,
+            self.last_event_id,
+        )
+        .await
+    }
+}
+
+/// Small, deliberate buffers: clients only send tiny commands, and every open
+/// WebSocket holds these.
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(WS_READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
+        .max_message_size(Some(WS_MAX_MESSAGE))
+        .max_frame_size(Some(WS_MAX_MESSAGE))
+}
+
+/// `GET /api/v1/streaming/*stream` and `GET /api/v1/streaming` (WebSocket) when they
+/// reach the router: on a connection that served another request first, or when the
+/// front end handed the request over (it does for refusals).
+pub async fn stream(State(state): State<AppState>, req: Request) -> Response {
+    let (mut parts, _body) = req.into_parts();
+    match plan(&state, &mut parts).await {
+        Err(refusal) => refusal,
+        Ok(Plan::Sse(p)) => {
+            let mut res = Body::from_stream(p.body()).into_response();
+            for (k, v) in SSE_HEADERS {
+                res.headers_mut().insert(
+                    header::HeaderName::from_static(k),
+                    HeaderValue::from_static(v),
+                );
+            }
+            res
+        }
+        Ok(Plan::Ws(p)) => {
+            let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    "This connection cannot be upgraded",
+                );
+            };
+            let mut res = StatusCode::SWITCHING_PROTOCOLS.into_response();
+            let h = res.headers_mut();
+            h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+            h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            for (k, v) in p.handshake_headers() {
+                if let Ok(v) = HeaderValue::from_str(&v) {
+                    h.insert(header::HeaderName::from_static(k), v);
+                }
+            }
+            tokio::spawn(async move {
+                match on_upgrade.await {
+                    Ok(upgraded) => p.run(hyper_util::rt::TokioIo::new(upgraded)).await,
+                    Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
+                }
+            });
+            res
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -133,81 +294,101 @@ pub struct WsQuery {
 const WS_PING: std::time::Duration = std::time::Duration::from_secs(30);
 /// Largest client message (subscribe/unsubscribe commands are tiny).
 const WS_MAX_MESSAGE: usize = 4096;
+/// Bytes read from a WebSocket at once.
+const WS_READ_BUFFER: usize = 1024;
+/// Most bytes queued for a slow WebSocket reader before the connection fails.
+const WS_MAX_WRITE_BUFFER: usize = 1 << 20;
 /// Streams one WebSocket may be subscribed to at once.
 const WS_MAX_SUBSCRIPTIONS: usize = 32;
 
-/// `GET /api/v1/streaming` upgraded to a WebSocket: the token from
-/// `Authorization: Bearer`, `?access_token=` or `Sec-WebSocket-Protocol` (echoed in
-/// the 101, as masto.js needs); `?stream=` (and `tag`) subscribes at once; then
+/// The WebSocket endpoint: the token from `Authorization: Bearer`, `?access_token=`
+/// or `Sec-WebSocket-Protocol` (echoed in the 101, as masto.js needs); `?stream=`
+/// (and `tag`, `list`) subscribes at once; then
 /// `{"type":"subscribe"|"unsubscribe","stream":…,"tag":…}` messages. Each event is
 /// `{"stream":[…],"event":…,"payload":"<JSON string>","id":N}`.
-pub async fn websocket(
-    State(state): State<AppState>,
+async fn ws_plan(
+    state: &AppState,
+    hub: Arc<Hub>,
     auth: Result<Auth, ApiError>,
-    Query(q): Query<WsQuery>,
-    ws: axum::extract::ws::WebSocketUpgrade,
-) -> Response {
-    let Some(hub) = state.streaming.clone() else {
-        return refuse(StatusCode::NOT_FOUND, "Streaming is off");
+    headers: &HeaderMap,
+    q: WsQuery,
+) -> Result<WsPlan, Response> {
+    let has_token = |name: header::HeaderName, want: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(want)))
+        })
     };
+    if !has_token(header::CONNECTION, "upgrade") || !has_token(header::UPGRADE, "websocket") {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "A WebSocket upgrade is expected here",
+        ));
+    }
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_none_or(|v| v.as_bytes() != b"13")
+    {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "Sec-WebSocket-Version 13 is required",
+        ));
+    }
+    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "Sec-WebSocket-Key is missing",
+        ));
+    };
+    let accept = derive_accept_key(key.as_bytes());
     // A token offered as the subprotocol, when none came otherwise.
-    let protocol_token = ws
-        .requested_protocols()
-        .next()
+    let protocol = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
         .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty());
     let session = match auth {
         Ok(Auth(Some(s))) => Some(s),
-        Ok(Auth(None)) => match &protocol_token {
+        Ok(Auth(None)) => match &protocol {
             Some(t) => match state.engine.session(t).await {
                 Ok(Some(s)) => Some(s),
-                _ => return refuse(StatusCode::UNAUTHORIZED, "Invalid access token"),
+                _ => return Err(refuse(StatusCode::UNAUTHORIZED, "Invalid access token")),
             },
             None => None,
         },
-        Err(_) => return refuse(StatusCode::UNAUTHORIZED, "Invalid access token"),
+        Err(_) => return Err(refuse(StatusCode::UNAUTHORIZED, "Invalid access token")),
     };
     let Some(session) = session else {
-        return refuse(StatusCode::UNAUTHORIZED, "Missing access token");
+        return Err(refuse(StatusCode::UNAUTHORIZED, "Missing access token"));
     };
     if !session
         .scopes
         .allows_any(&["read:statuses", "read:notifications"])
     {
-        return refuse(
+        return Err(refuse(
             StatusCode::UNAUTHORIZED,
             "Access token does not have the required scopes",
-        );
+        ));
     }
     let first = match q.stream.as_deref() {
         Some(name) => {
-            match subscription(&state, &session, name, q.tag.as_deref(), q.list.as_deref()).await {
+            match subscription(state, &session, name, q.tag.as_deref(), q.list.as_deref()).await {
                 Ok(kind) => Some(kind),
-                Err((status, message)) => return refuse(status, message),
+                Err((status, message)) => return Err(refuse(status, message)),
             }
         }
         None => None,
     };
-    let ws = match protocol_token {
-        Some(t) => ws.protocols([t]),
-        None => ws,
-    };
-    ws.read_buffer_size(4096)
-        .write_buffer_size(0)
-        .max_message_size(WS_MAX_MESSAGE)
-        .max_frame_size(WS_MAX_MESSAGE)
-        .on_upgrade(move |socket| {
-            serve_socket(
-                socket,
-                state,
-                hub,
-                session.account_id,
-                session,
-                first,
-                q.last_event_id,
-            )
-        })
+    Ok(WsPlan {
+        state: state.clone(),
+        hub,
+        session,
+        first,
+        last_event_id: q.last_event_id,
+        protocol,
+        accept,
+    })
 }
 
 /// A stream by name: `list` takes the `list` parameter, the others `tag`.
@@ -276,21 +457,23 @@ async fn subscription(
     Ok(kind)
 }
 
-async fn serve_socket(
-    mut socket: axum::extract::ws::WebSocket,
+async fn serve_socket<S>(
+    mut socket: WebSocketStream<S>,
     state: AppState,
-    hub: std::sync::Arc<sluice_streaming::Hub>,
-    me: Option<sluice_model::Id>,
-    session: sluice_engine::oauth::Session,
+    hub: Arc<Hub>,
+    session: Session,
     first: Option<StreamKind>,
     last_event_id: Option<i64>,
-) {
-    use axum::extract::ws::{CloseFrame, Message};
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+{
+    use futures_util::{SinkExt as _, StreamExt as _};
     use sluice_streaming::{Feed, FeedItem};
 
+    let me = session.account_id;
     let close = |code: u16, reason: &'static str| {
         Message::Close(Some(CloseFrame {
-            code,
+            code: CloseCode::from(code),
             reason: reason.into(),
         }))
     };
@@ -301,7 +484,7 @@ async fn serve_socket(
     for kind in &subscriptions {
         stats.subscribe(kind);
     }
-    let mut feed = Feed::new(hub.clone(), me, last_event_id).await;
+    let mut feed = Box::pin(Feed::new(hub.clone(), me, last_event_id)).await;
     let mut shutdown = hub.shutdown();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + WS_PING, WS_PING);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -314,7 +497,7 @@ async fn serve_socket(
                 let _ = socket.send(close(1012, "server restarting")).await;
                 return;
             }
-            received = socket.recv() => match received {
+            received = socket.next() => match received {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
                 Some(Ok(Message::Binary(_))) => {
                     let _ = socket.send(close(1003, "binary messages are not accepted")).await;
@@ -324,9 +507,9 @@ async fn serve_socket(
                     last_pong = tokio::time::Instant::now();
                     None
                 }
-                Some(Ok(Message::Ping(_))) => None,
+                Some(Ok(Message::Ping(_) | Message::Frame(_))) => None,
                 Some(Ok(Message::Text(text))) => {
-                    command(&state, &session, text.as_str(), &mut subscriptions, &mut stats)
+                    Box::pin(command(&state, &session, text.as_str(), &mut subscriptions, &mut stats))
                         .await
                         .map(|e| Message::Text(e.into()))
                 }
@@ -339,11 +522,11 @@ async fn serve_socket(
                     for kind in &subscriptions {
                         if let Some(payload) = feed.relations().payload(kind, &event) {
                             let m = kind.ws_message_with(&event, &payload);
+                            stats.sent(1);
                             if socket.send(Message::Text(m.into())).await.is_err() {
                                 sent = false;
                                 break;
                             }
-                            stats.sent(1);
                         }
                     }
                     if !sent {
@@ -363,7 +546,7 @@ async fn serve_socket(
                     let _ = socket.send(close(1001, "no answer to pings")).await;
                     return;
                 }
-                Some(Message::Ping(axum::body::Bytes::new()))
+                Some(Message::Ping(Default::default()))
             }
         };
         if let Some(m) = outgoing
