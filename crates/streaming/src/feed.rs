@@ -18,7 +18,7 @@ const REPLAY_BATCH: i64 = 500;
 pub struct Feed {
     hub: Arc<Hub>,
     me: Option<Id>,
-    relations: Relations,
+    relations: Arc<Relations>,
     rx: broadcast::Receiver<Arc<Event>>,
     /// Events with this id or lower were taken (or passed over) already.
     last_seen: i64,
@@ -43,7 +43,7 @@ impl Feed {
     pub async fn new(hub: Arc<Hub>, me: Option<Id>, last_event_id: Option<i64>) -> Feed {
         let rx = hub.subscribe();
         let head = hub.head();
-        let relations = Relations::load(&hub.engine().store, me).await;
+        let relations = hub.relations(me).await;
         Feed {
             hub,
             me,
@@ -74,13 +74,13 @@ impl Feed {
                     continue;
                 }
                 if self.relations.reload_filters_on(&event) {
-                    // Passed on as well: the client refreshes its own copy.
-                    self.relations
-                        .reload_filters(&self.hub.engine().store)
-                        .await;
+                    // Passed on as well: the client refreshes its own copy. Boxed, as
+                    // every rare path here: the future of `next` stays small, since
+                    // every connection holds one.
+                    self.relations = Box::pin(self.hub.relations(self.me)).await;
                 }
                 if self.relations.reload_on(&event) {
-                    self.relations = Relations::load(&self.hub.engine().store, self.me).await;
+                    self.relations = Box::pin(self.hub.relations(self.me)).await;
                     self.pending.pop_front();
                     self.last_seen = event.id;
                     continue;
@@ -90,7 +90,7 @@ impl Feed {
                 return FeedItem::Event(event);
             }
             if let Some(after) = self.replay {
-                let events = self.hub.replay(after, REPLAY_BATCH).await;
+                let events = Box::pin(self.hub.replay(after, REPLAY_BATCH)).await;
                 self.replay = events.last().map(|e| e.id);
                 self.pending.extend(events);
                 continue;

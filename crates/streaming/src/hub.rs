@@ -9,6 +9,7 @@ use sluice_model::Id;
 use sluice_store::EventRow;
 use tokio::sync::{broadcast, mpsc, watch};
 
+use crate::filter::Relations;
 use crate::redis::RedisTarget;
 use crate::stats::StreamStats;
 
@@ -81,6 +82,16 @@ pub struct Hub {
     shutdown: watch::Receiver<bool>,
     config: HubConfig,
     stats: Arc<StreamStats>,
+    /// Each user's follows, blocks, mutes, lists and filters, shared by all of the
+    /// user's connections (see [`Hub::relations`]).
+    relations: std::sync::Mutex<std::collections::HashMap<Id, CachedRelations>>,
+}
+
+/// A user's loaded [`Relations`], or the id of the event that made them stale.
+enum CachedRelations {
+    Loaded(std::sync::Weak<Relations>),
+    /// Changed by this event: whatever a load that started before it read is stale.
+    Stale(i64),
 }
 
 impl Hub {
@@ -100,6 +111,7 @@ impl Hub {
             shutdown,
             config,
             stats: Arc::new(StreamStats::default()),
+            relations: Default::default(),
         });
         let task = tokio::spawn(hub.clone().tail(last));
         Ok((hub, task))
@@ -128,6 +140,58 @@ impl Hub {
     /// Connections listening now.
     pub fn connections(&self) -> usize {
         self.sender.receiver_count()
+    }
+
+    /// The user's relations, as fresh as the newest event broadcast: shared with the
+    /// user's other connections while any of them holds it, loaded (a few queries)
+    /// otherwise. The tailer marks a user's entry stale before it broadcasts an event
+    /// that changes them, so a connection reloading on that event gets a fresh copy.
+    pub async fn relations(&self, me: Option<Id>) -> Arc<Relations> {
+        let Some(me) = me else {
+            return Arc::new(Relations::default());
+        };
+        let started = self.head();
+        if let Some(CachedRelations::Loaded(weak)) = self.cache().get(&me)
+            && let Some(r) = weak.upgrade()
+        {
+            return r;
+        }
+        let loaded = Arc::new(Relations::load(&self.engine.store, Some(me)).await);
+        let mut cache = self.cache();
+        match cache.get(&me) {
+            // Changed while loading: hand this copy out, but do not share it.
+            Some(CachedRelations::Stale(at)) if *at > started => {}
+            _ => {
+                cache.insert(me, CachedRelations::Loaded(Arc::downgrade(&loaded)));
+            }
+        }
+        // Entries whose connections are all gone.
+        if cache.len() > 1024 && cache.len().is_power_of_two() {
+            cache.retain(|_, c| match c {
+                CachedRelations::Loaded(w) => w.strong_count() > 0,
+                CachedRelations::Stale(at) => *at > started,
+            });
+        }
+        loaded
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Id, CachedRelations>> {
+        self.relations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Marks the relations of the users `event` changes as stale.
+    fn invalidate(&self, event: &Event) {
+        let users: [Option<Id>; 2] = match event.kind.as_str() {
+            "relationship" => [event.account_id, event.recipient_id],
+            "lists" | "filters_changed" => [event.account_id, None],
+            _ => return,
+        };
+        let mut cache = self.cache();
+        for u in users.into_iter().flatten() {
+            cache.insert(u, CachedRelations::Stale(event.id));
+        }
     }
 
     /// Counters for the status endpoints and metrics.
@@ -191,6 +255,7 @@ impl Hub {
                     .events
                     .fetch_add(prepared.len() as u64, std::sync::atomic::Ordering::Relaxed);
                 for event in prepared {
+                    self.invalidate(&event);
                     // No receivers is not an error: nobody is listening.
                     let _ = self.sender.send(event);
                 }

@@ -66,6 +66,13 @@ pub fn sse_stream(
         ended: false,
     };
     futures_util::stream::unfold(conn, |mut c| async move {
+        if std::env::var_os("SLUICE_DEBUG_SIZES").is_some() {
+            eprintln!(
+                "next_chunk future: {} bytes, Conn {} bytes",
+                std::mem::size_of_val(&c.next_chunk()),
+                std::mem::size_of::<Conn>()
+            );
+        }
         let chunk = c.next_chunk().await?;
         Some((Ok(chunk), c))
     })
@@ -77,8 +84,14 @@ impl Conn {
             return None;
         }
         let Some(feed) = self.feed.as_mut() else {
-            self.feed =
-                Some(Feed::new(self.hub.clone(), self.me, self.options.last_event_id).await);
+            self.feed = Some(
+                Box::pin(Feed::new(
+                    self.hub.clone(),
+                    self.me,
+                    self.options.last_event_id,
+                ))
+                .await,
+            );
             return Some(Bytes::from_static(b":)\n\n"));
         };
         loop {
