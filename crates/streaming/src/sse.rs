@@ -66,13 +66,6 @@ pub fn sse_stream(
         ended: false,
     };
     futures_util::stream::unfold(conn, |mut c| async move {
-        if std::env::var_os("SLUICE_DEBUG_SIZES").is_some() {
-            eprintln!(
-                "next_chunk future: {} bytes, Conn {} bytes",
-                std::mem::size_of_val(&c.next_chunk()),
-                std::mem::size_of::<Conn>()
-            );
-        }
         let chunk = c.next_chunk().await?;
         Some((Ok(chunk), c))
     })
