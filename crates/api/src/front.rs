@@ -166,6 +166,7 @@ impl Connection {
         }
         // Each way on is boxed: the task of a long-lived stream then holds only what
         // its own way needs, not the largest of the three.
+        let started = Instant::now();
         if let Some((plan, used)) = Box::pin(self.stream_plan(&head)).await {
             let rest = head.split_off(used);
             drop(head);
@@ -174,7 +175,7 @@ impl Connection {
                     Plan::Sse(_) => StatusCode::OK,
                     Plan::Ws(_) => StatusCode::SWITCHING_PROTOCOLS,
                 },
-                Instant::now(),
+                started,
             );
             drop(self);
             match plan {

@@ -228,13 +228,6 @@ impl Relations {
         event.kind == "filters_changed" && self.me.is_some() && event.account_id == self.me
     }
 
-    /// Loads the user's keyword filters again.
-    pub async fn reload_filters(&mut self, store: &Store) {
-        if let Some(me) = self.me {
-            self.filters = load_filters(store, me).await;
-        }
-    }
-
     /// What a connection on `stream` sends for `event`: None when the event is not
     /// for it (see [`Relations::wants`]) or a `hide` filter matches the status; the
     /// shared payload when no filter matches (no copy); a copy with the `filtered`

@@ -23,7 +23,7 @@
 //! posts and time are bounded.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
@@ -134,14 +134,10 @@ struct Shared {
     established: AtomicUsize,
     failed: AtomicUsize,
     dropped: AtomicUsize,
-    received: AtomicU64,
     /// Set when the run is over: clients stop reading and report.
     stop: watch::Sender<bool>,
     /// The first few failure reasons, for the report.
     errors: std::sync::Mutex<Vec<String>>,
-    /// Clients that may not have their connection refused any more (the server
-    /// said no once: later failures are not repeated in `errors`).
-    quiet: AtomicBool,
 }
 
 impl Shared {
@@ -149,8 +145,6 @@ impl Shared {
         let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
         if errors.len() < 5 {
             errors.push(e);
-        } else {
-            self.quiet.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -290,10 +284,8 @@ pub async fn stream(config: Config, a: StreamArgs) -> anyhow::Result<()> {
         established: AtomicUsize::new(0),
         failed: AtomicUsize::new(0),
         dropped: AtomicUsize::new(0),
-        received: AtomicU64::new(0),
         stop,
         errors: std::sync::Mutex::new(Vec::new()),
-        quiet: AtomicBool::new(false),
     });
     let sse_count = (a.connections as f64 * a.sse_share).round() as usize;
     let gate = Arc::new(tokio::sync::Semaphore::new(a.connect_concurrency.max(1)));
@@ -679,9 +671,7 @@ async fn client_task(
 
 fn fail(shared: &Shared, bar: &ProgressBar, e: String) {
     shared.failed.fetch_add(1, Ordering::Relaxed);
-    if !shared.quiet.load(Ordering::Relaxed) {
-        shared.note_error(e);
-    }
+    shared.note_error(e);
     bar.inc(1);
 }
 
@@ -797,7 +787,6 @@ fn see(shared: &Shared, report: &mut ClientReport, message: &[u8]) {
     };
     let now = shared.t0.elapsed().as_micros() as u64;
     let sent = shared.sent_us[n].load(Ordering::Acquire);
-    shared.received.fetch_add(1, Ordering::Relaxed);
     if report.seen[n] {
         report.duplicates += 1;
         return;
@@ -897,10 +886,8 @@ mod tests {
             established: AtomicUsize::new(0),
             failed: AtomicUsize::new(0),
             dropped: AtomicUsize::new(0),
-            received: AtomicU64::new(0),
             stop,
             errors: std::sync::Mutex::new(Vec::new()),
-            quiet: AtomicBool::new(false),
         };
         let mut r = ClientReport {
             latencies: vec![0; 3],
