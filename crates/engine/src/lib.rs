@@ -74,6 +74,10 @@ pub struct Engine {
     pub urls: Urls,
     /// The newest event-log id this process committed; streaming subscribes to it.
     events: watch::Sender<i64>,
+    /// Set when a transaction queued deliveries; the next commit that publishes wakes
+    /// the delivery workers ([`Engine::delivery_wake`]).
+    deliveries_queued: std::sync::atomic::AtomicBool,
+    delivery_wake: tokio::sync::Notify,
     pub cache: cache::Caches,
 }
 
@@ -87,6 +91,8 @@ impl Engine {
             ids: IdGenerator::new(),
             config,
             events,
+            deliveries_queued: Default::default(),
+            delivery_wake: tokio::sync::Notify::new(),
             cache: cache::Caches::default(),
         }))
     }
@@ -96,7 +102,25 @@ impl Engine {
         self.events.subscribe()
     }
 
+    /// Notified after a commit that queued deliveries (most do so in the same
+    /// transaction as their events); the workers also poll, for other processes'
+    /// deliveries, retries coming due, and commits that publish nothing.
+    pub fn delivery_wake(&self) -> &tokio::sync::Notify {
+        &self.delivery_wake
+    }
+
+    pub(crate) fn deliveries_queued(&self) {
+        self.deliveries_queued
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
     pub(crate) fn published(&self, last_event: Option<i64>) {
+        if self
+            .deliveries_queued
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            self.delivery_wake.notify_one();
+        }
         if let Some(id) = last_event {
             self.events.send_if_modified(|cur| {
                 if id > *cur {

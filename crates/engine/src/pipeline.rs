@@ -1454,6 +1454,7 @@ impl Engine {
             now + self.config.delivery_max_age_ms,
         )
         .await?;
+        self.deliveries_queued();
         Ok(())
     }
 

@@ -62,7 +62,7 @@ impl Default for DeliveryConfig {
             breaker_threshold: 10,
             probe_interval: Duration::from_secs(60),
             max_probe_interval: Duration::from_secs(3600),
-            idle_poll: Duration::from_millis(200),
+            idle_poll: Duration::from_secs(1),
             backoff_scale: 1.0,
         }
     }
@@ -243,6 +243,7 @@ pub async fn run(
         tokio::select! {
             _ = shutdown.changed() => {}
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            _ = engine.delivery_wake().notified() => {}
             _ = tokio::time::sleep(pause) => {}
         }
     }
