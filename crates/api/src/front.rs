@@ -289,11 +289,7 @@ where
                     let _ = tokio::time::timeout(WRITE_TIMEOUT, io.write_all(b"0\r\n\r\n")).await;
                     return;
                 };
-                let mut framed = Vec::with_capacity(chunk.len() + 12);
-                framed.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-                framed.extend_from_slice(&chunk);
-                framed.extend_from_slice(b"\r\n");
-                match tokio::time::timeout(WRITE_TIMEOUT, io.write_all(&framed)).await {
+                match tokio::time::timeout(WRITE_TIMEOUT, write_chunk(&mut io, &chunk)).await {
                     Ok(Ok(())) => {}
                     _ => return,
                 }
@@ -305,6 +301,37 @@ where
             },
         }
     }
+}
+
+/// Writes `data` as one HTTP/1.1 chunk: size line, data and end in one vectored
+/// write (one system call, no copy; the data is often an event's message shared by
+/// every connection), the rest piece by piece when the socket takes only part.
+async fn write_chunk<IO>(io: &mut IO, data: &[u8]) -> std::io::Result<()>
+where
+    IO: AsyncWrite + Unpin,
+{
+    let mut size = [0u8; 18];
+    let size_len = {
+        use std::io::Write as _;
+        let mut cursor = std::io::Cursor::new(&mut size[..]);
+        write!(cursor, "{:x}\r\n", data.len())?;
+        cursor.position() as usize
+    };
+    let parts: [&[u8]; 3] = [&size[..size_len], data, b"\r\n"];
+    let slices = parts.map(std::io::IoSlice::new);
+    let mut skip = io.write_vectored(&slices).await?;
+    if skip == 0 {
+        return Err(std::io::ErrorKind::WriteZero.into());
+    }
+    for part in parts {
+        if skip >= part.len() {
+            skip -= part.len();
+            continue;
+        }
+        io.write_all(&part[skip..]).await?;
+        skip = 0;
+    }
+    Ok(())
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -393,6 +420,21 @@ mod tests {
         assert!(!streaming::is_stream_path("/api/v1/streaming/"));
         assert!(!streaming::is_stream_path("/api/v1/streamingx"));
         assert!(!streaming::is_stream_path("/api/v1/timelines/home"));
+    }
+
+    #[tokio::test]
+    async fn chunks_are_framed_whole_even_when_written_in_pieces() {
+        // A pipe that takes at most 5 bytes per write makes every piece go the slow way.
+        let (a, mut b) = tokio::io::duplex(5);
+        let writer = tokio::spawn(async move {
+            let mut a = a;
+            write_chunk(&mut a, b"hello, world").await.unwrap();
+            write_chunk(&mut a, b"").await.unwrap();
+        });
+        let mut out = Vec::new();
+        b.read_to_end(&mut out).await.unwrap();
+        writer.await.unwrap();
+        assert_eq!(out, b"c\r\nhello, world\r\n0\r\n\r\n");
     }
 
     #[tokio::test]

@@ -113,24 +113,31 @@ impl StreamKind {
         }
     }
 
-    /// A WebSocket message carrying `event` for this stream (Sluice extension: its
-    /// log id in `id`); None when the event has nothing to send.
-    pub fn ws_message(&self, event: &crate::hub::Event) -> Option<String> {
-        Some(self.ws_message_with(event, event.payload.as_deref()?))
-    }
-
-    /// [`StreamKind::ws_message`] with this connection's payload
-    /// ([`Relations::payload`]). `filters_changed` has none, as on Mastodon.
-    pub fn ws_message_with(&self, event: &crate::hub::Event, payload: &str) -> String {
-        let mut m = serde_json::json!({
-            "stream": self.array(),
-            "event": event.kind,
-            "id": event.id,
-        });
-        if event.kind != "filters_changed" {
-            m["payload"] = payload.into();
+    /// A WebSocket message carrying `event` for this stream with this connection's
+    /// payload ([`Relations::payload`]), its log id in `id` (a Sluice extension).
+    /// `filters_changed` has no payload, as on Mastodon. The payload is escaped once
+    /// per event ([`Event::ws_payload`]); the rest is a few dozen bytes.
+    pub fn ws_message(&self, event: &Event, payload: &str) -> String {
+        let json = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+        let escaped = (event.kind != "filters_changed").then(|| event.ws_payload(payload));
+        let mut m = String::with_capacity(64 + escaped.as_ref().map_or(0, |e| e.len()));
+        m.push_str("{\"stream\":[");
+        for (i, part) in self.array().iter().enumerate() {
+            if i > 0 {
+                m.push(',');
+            }
+            m.push_str(&json(part));
         }
-        m.to_string()
+        m.push_str("],\"event\":");
+        m.push_str(&json(&event.kind));
+        m.push_str(",\"id\":");
+        m.push_str(&event.id.to_string());
+        if let Some(escaped) = escaped {
+            m.push_str(",\"payload\":");
+            m.push_str(&escaped);
+        }
+        m.push('}');
+        m
     }
 
     /// Whether the stream needs a signed-in user (not only an app token).
@@ -377,7 +384,44 @@ mod tests {
             in_reply_to_account_id: None,
             filter_text: "a post about rust".into(),
             payload: Some("{\"id\":\"9\"}".into()),
+            ..Event::default()
         }
+    }
+
+    #[test]
+    fn messages_are_built_once_and_filtered_copies_apart() {
+        let e = event("update", 2, "public", true);
+        let shared = e.payload.as_deref().unwrap();
+        let tag = StreamKind::parse("hashtag", Some("rust"), false).unwrap();
+        let m: serde_json::Value = serde_json::from_str(&tag.ws_message(&e, shared)).unwrap();
+        assert_eq!(m["stream"], serde_json::json!(["hashtag", "rust"]));
+        assert_eq!(m["event"], "update");
+        assert_eq!(m["id"], 1);
+        assert_eq!(m["payload"], shared);
+        // The SSE message and the escaped payload are shared by every connection
+        // that sends the event's own payload...
+        let a = e.sse_message(shared);
+        assert_eq!(&a[..], b"id: 1\nevent: update\ndata: {\"id\":\"9\"}\n\n");
+        assert_eq!(a.as_ptr(), e.sse_message(shared).as_ptr());
+        assert!(matches!(e.ws_payload(shared), Cow::Borrowed(_)));
+        // ... while a connection's own copy (with `filtered`) is rendered apart.
+        let own = splice_filtered(shared, "[]");
+        assert_eq!(
+            &e.sse_message(&own)[..],
+            b"id: 1\nevent: update\ndata: {\"filtered\":[],\"id\":\"9\"}\n\n"
+        );
+        let m: serde_json::Value =
+            serde_json::from_str(&StreamKind::User.ws_message(&e, &own)).unwrap();
+        assert_eq!(m["payload"], own.as_str());
+        // `filters_changed` carries no payload.
+        let f = event("filters_changed", 2, "", true);
+        let m: serde_json::Value =
+            serde_json::from_str(&StreamKind::User.ws_message(&f, f.payload.as_deref().unwrap()))
+                .unwrap();
+        assert_eq!(
+            m,
+            serde_json::json!({"stream": ["user"], "event": "filters_changed", "id": 1})
+        );
     }
 
     #[test]
@@ -573,6 +617,7 @@ mod filter_tests {
             in_reply_to_account_id: None,
             filter_text: text.into(),
             payload: Some("{\"id\":\"9\"}".into()),
+            ..Event::default()
         }
     }
 

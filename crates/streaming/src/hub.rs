@@ -1,8 +1,10 @@
 //! The event-log tailer and the broadcast every connection listens to.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde_json::Value;
 use sluice_engine::Engine;
 use sluice_model::Id;
@@ -17,6 +19,10 @@ use crate::stats::StreamStats;
 /// an event written by another process (an upgrade's new process) adds; on PostgreSQL
 /// a fallback, since commits with events `NOTIFY` every listening process.
 pub const TAIL_POLL: Duration = Duration::from_millis(100);
+
+/// On SQLite, polls in a row that may skip reading the log when the database is
+/// unchanged; the next one reads it anyway.
+const FORCED_READ_EVERY: u32 = 50;
 
 /// Rows read from the log at once.
 const TAIL_BATCH: i64 = 256;
@@ -44,7 +50,7 @@ impl Default for HubConfig {
 
 /// One event, ready to send: what connections filter on, and the payload rendered
 /// once for all of them.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Event {
     pub id: i64,
     /// `update`, `status.update`, `delete`, `notification`, or an internal kind
@@ -71,6 +77,54 @@ pub struct Event {
     /// The `data:` line; None when there is nothing to send (an internal event, or a
     /// status gone before it was rendered).
     pub payload: Option<String>,
+    /// The messages built from `payload`, built by the first connection that sends
+    /// it and shared by all the others that send it unchanged.
+    pub messages: Messages,
+}
+
+/// An event's messages, built at most once ([`Event::sse_message`],
+/// [`Event::ws_payload`]).
+#[derive(Debug, Default)]
+pub struct Messages {
+    sse: OnceLock<Bytes>,
+    ws_payload: OnceLock<String>,
+}
+
+impl Event {
+    /// Whether `payload` is this event's own (not a connection's filtered copy).
+    fn is_shared(&self, payload: &str) -> bool {
+        self.payload
+            .as_deref()
+            .is_some_and(|p| std::ptr::eq(p, payload))
+    }
+
+    /// The SSE message (`id:`, `event:`, `data:`) for this event with `payload`, the
+    /// connection's payload ([`crate::Relations::payload`]): shared when it is the
+    /// event's own, a fresh copy otherwise.
+    pub fn sse_message(&self, payload: &str) -> Bytes {
+        let render = || {
+            Bytes::from(format!(
+                "id: {}\nevent: {}\ndata: {}\n\n",
+                self.id, self.kind, payload
+            ))
+        };
+        if self.is_shared(payload) {
+            self.messages.sse.get_or_init(render).clone()
+        } else {
+            render()
+        }
+    }
+
+    /// `payload` as a JSON string, as WebSocket messages carry it: escaped once for
+    /// all connections when it is the event's own.
+    pub fn ws_payload<'a>(&'a self, payload: &str) -> Cow<'a, str> {
+        let escape = || serde_json::to_string(payload).unwrap_or_else(|_| "\"\"".into());
+        if self.is_shared(payload) {
+            Cow::Borrowed(self.messages.ws_payload.get_or_init(escape))
+        } else {
+            Cow::Owned(escape())
+        }
+    }
 }
 
 /// Tails the event log and broadcasts what it reads.
@@ -237,39 +291,31 @@ impl Hub {
                 None => (None, None),
             };
         let mut local_commit = false;
+        // On SQLite, a poll that finds the database unchanged since the last complete
+        // read of the log asks nothing (see `Store::change_marker`); every
+        // `FORCED_READ_EVERY`th poll reads anyway.
+        let mut read_at: Option<[u8; 48]> = None;
+        let mut polled = false;
+        let mut skipped = 0u32;
         loop {
-            loop {
-                let rows = match self.engine.store.events_after(last, TAIL_BATCH).await {
-                    Ok(rows) => rows,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "reading the event log failed");
-                        break;
-                    }
+            // Taken before reading: a commit after this point changes it again.
+            let marker = self.engine.store.change_marker();
+            if polled && marker.is_some() && marker == read_at && skipped < FORCED_READ_EVERY {
+                skipped += 1;
+            } else {
+                skipped = 0;
+                read_at = if self.read_new(&mut last).await {
+                    marker
+                } else {
+                    None
                 };
-                let full = rows.len() as i64 == TAIL_BATCH;
-                let Some(newest) = rows.last().map(|r| r.id) else {
-                    break;
-                };
-                let prepared = self.prepare(rows).await;
-                self.stats
-                    .events
-                    .fetch_add(prepared.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                for event in prepared {
-                    self.invalidate(&event);
-                    // No receivers is not an error: nobody is listening.
-                    let _ = self.sender.send(event);
-                }
-                last = newest;
-                self.head.send_replace(last);
-                if !full {
-                    break;
-                }
             }
             if std::mem::take(&mut local_commit)
                 && let Some(p) = &publish
             {
                 p.send_replace(last);
             }
+            polled = false;
             tokio::select! {
                 _ = shutdown.wait_for(|s| *s) => return,
                 _ = committed.changed() => local_commit = true,
@@ -285,7 +331,39 @@ impl Hub {
                         None => std::future::pending().await,
                     }
                 } => {}
-                _ = tokio::time::sleep(self.config.poll) => {}
+                _ = tokio::time::sleep(self.config.poll) => polled = true,
+            }
+        }
+    }
+
+    /// Reads the log after `last` to its end and broadcasts what it finds; false when a
+    /// read failed (the next wake-up tries again).
+    async fn read_new(&self, last: &mut i64) -> bool {
+        loop {
+            let rows = match self.engine.store.events_after(*last, TAIL_BATCH).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the event log failed");
+                    return false;
+                }
+            };
+            let full = rows.len() as i64 == TAIL_BATCH;
+            let Some(newest) = rows.last().map(|r| r.id) else {
+                return true;
+            };
+            let prepared = self.prepare(rows).await;
+            self.stats
+                .events
+                .fetch_add(prepared.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            for event in prepared {
+                self.invalidate(&event);
+                // No receivers is not an error: nobody is listening.
+                let _ = self.sender.send(event);
+            }
+            *last = newest;
+            self.head.send_replace(newest);
+            if !full {
+                return true;
             }
         }
     }
@@ -368,6 +446,7 @@ impl Hub {
                 in_reply_to_account_id: data["in_reply_to_account_id"].as_i64(),
                 filter_text,
                 payload,
+                messages: Messages::default(),
             }));
         }
         out

@@ -25,5 +25,5 @@ pub mod stats;
 pub use feed::{Feed, FeedItem};
 pub use filter::{Relations, StreamKind};
 pub use hub::{Event, Hub, HubConfig, TAIL_POLL};
-pub use sse::{SseOptions, sse_stream};
+pub use sse::{SseOptions, heartbeat, sse_stream};
 pub use stats::{ConnectionGuard, Protocol, Snapshot, StreamStats};

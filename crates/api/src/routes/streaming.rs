@@ -486,8 +486,7 @@ async fn serve_socket<S>(
     }
     let mut feed = Box::pin(Feed::new(hub.clone(), me, last_event_id)).await;
     let mut shutdown = hub.shutdown();
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + WS_PING, WS_PING);
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ping = sluice_streaming::heartbeat(WS_PING);
     let mut last_pong = tokio::time::Instant::now();
     loop {
         let outgoing: Option<Message> = tokio::select! {
@@ -521,7 +520,7 @@ async fn serve_socket<S>(
                     let mut sent = true;
                     for kind in &subscriptions {
                         if let Some(payload) = feed.relations().payload(kind, &event) {
-                            let m = kind.ws_message_with(&event, &payload);
+                            let m = kind.ws_message(&event, &payload);
                             stats.sent(1);
                             if socket.send(Message::Text(m.into())).await.is_err() {
                                 sent = false;
