@@ -93,7 +93,7 @@ l = s["latency"]
 print(f"  established {s['established']}/{s['connections']}, dropped {s['dropped_sse'] + s['dropped_websocket']}")
 print(f"  RSS per connection {s['server_rss_per_connection_kib']:.2f} KiB (after idle {s['server_rss_per_connection_after_idle_kib']:.2f}), "
       f"RSS {s['server_rss_kib']['before']} -> {s['server_rss_kib']['after_idle']} KiB")
-print(f"  idle CPU {s['server_idle_cpu_percent']:.2f} % over {s['idle_seconds']} s")
+print(f"  idle CPU {s['server_idle_cpu_percent']:.2f} % over {s['idle_seconds']} s; while posting: server {s['server_cpu_percent_while_posting']:.2f} %, load generator {s['load_generator_cpu_percent_while_posting']:.2f} %")
 print(f"  events {s['events_received']}/{s['events_expected']}, missing {s['events_missing']}, duplicates {s['duplicates']}")
 print(f"  latency p50 {l['p50_ms']:.1f} ms, p90 {l['p90_ms']:.1f} ms, p99 {l['p99_ms']:.1f} ms, max {l['max_ms']:.1f} ms")
 EOF

@@ -358,6 +358,8 @@ pub async fn stream(config: Config, a: StreamArgs) -> anyhow::Result<()> {
     };
     let posting_started = Instant::now();
     let cpu_post0 = pid.and_then(cpu_ticks);
+    // This process's own share of the machine while the posts fan out.
+    let own_cpu_post0 = cpu_ticks(std::process::id());
     let mut post_failures = 0usize;
     for n in 0..posts {
         let due = posting_started + interval * n as u32;
@@ -394,6 +396,11 @@ pub async fn stream(config: Config, a: StreamArgs) -> anyhow::Result<()> {
     let post_cpu = cpu_percent(
         cpu_post0,
         pid.and_then(cpu_ticks),
+        posting_started.elapsed().as_secs_f64(),
+    );
+    let own_post_cpu = cpu_percent(
+        own_cpu_post0,
+        cpu_ticks(std::process::id()),
         posting_started.elapsed().as_secs_f64(),
     );
     let rss_end = rss(pid);
@@ -490,6 +497,7 @@ pub async fn stream(config: Config, a: StreamArgs) -> anyhow::Result<()> {
         "server_rss_per_connection_after_idle_kib": per_conn(rss_idle),
         "server_idle_cpu_percent": idle_cpu,
         "server_cpu_percent_while_posting": post_cpu,
+        "load_generator_cpu_percent_while_posting": own_post_cpu,
         "idle_seconds": a.idle,
         "errors": errors,
     });
@@ -533,13 +541,14 @@ fn print_summary(s: &Value) {
             .unwrap_or("-".into())
     );
     println!(
-        "  server CPU    {} % idle over {} s, {} % while posting",
+        "  server CPU    {} % idle over {} s, {} % while posting (load generator {} %)",
         s["server_idle_cpu_percent"]
             .as_f64()
             .map(|x| format!("{x:.2}"))
             .unwrap_or("-".into()),
         s["idle_seconds"],
-        f(&s["server_cpu_percent_while_posting"])
+        f(&s["server_cpu_percent_while_posting"]),
+        f(&s["load_generator_cpu_percent_while_posting"])
     );
     println!(
         "  posts         {} in {} s ({} failed)",
@@ -718,7 +727,7 @@ impl Reader {
                 // Chunk-size lines of the chunked body pass through as lines too;
                 // only `data:` lines matter.
                 let mut start = 0;
-                while let Some(nl) = self.buf[start..].iter().position(|b| *b == b'\n') {
+                while let Some(nl) = memchr::memchr(b'\n', &self.buf[start..]) {
                     let line = &self.buf[start..start + nl];
                     if line.starts_with(b"data:") {
                         see(shared, report, line);
@@ -796,7 +805,7 @@ fn see(shared: &Shared, report: &mut ClientReport, message: &[u8]) {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 /// Opcode, header length and payload length of the frame at the start of `buf`, once
