@@ -16,6 +16,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -80,6 +81,12 @@ pub async fn serve<L: Accept>(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     // Held by every connection served here, until it ends.
     let streams = Arc::new(());
+    // Set once accepting has stopped: responses then carry `Connection: close`.
+    let draining = Arc::new(AtomicBool::new(false));
+    // True once the drain grace is over: connections that sent nothing are closed.
+    let (closing_tx, closing) = watch::channel(false);
+    // Held by each connection until its first request head is read.
+    let unread = Arc::new(());
     loop {
         let accepted = tokio::select! {
             _ = async { drop(shutdown.wait_for(|s| *s).await) } => break,
@@ -105,11 +112,22 @@ pub async fn serve<L: Accept>(
             remote,
             watcher: graceful.watcher(),
             live: streams.clone(),
-            shutdown: shutdown.clone(),
+            closing: closing.clone(),
+            draining: draining.clone(),
+            unread: Some(unread.clone()),
         };
         tokio::spawn(conn.serve(io));
     }
     drop(listener);
+    // A client may be sending a request on a kept-alive connection right now: for a
+    // moment every connection is still read, and each answer closes its connection;
+    // the grace ends early once no connection is left.
+    draining.store(true, Ordering::Relaxed);
+    let grace_end = Instant::now() + state.config.drain_grace;
+    while (graceful.count() > 0 || Arc::strong_count(&unread) > 1) && Instant::now() < grace_end {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = closing_tx.send(true);
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while Arc::strong_count(&streams) > 1 && Instant::now() < deadline {
@@ -124,17 +142,21 @@ struct Connection {
     remote: Option<SocketAddr>,
     watcher: hyper_util::server::graceful::Watcher,
     live: Arc<()>,
-    shutdown: watch::Receiver<bool>,
+    /// Turns true when connections that sent nothing yet are closed.
+    closing: watch::Receiver<bool>,
+    draining: Arc<AtomicBool>,
+    /// Dropped once the first request head is read.
+    unread: Option<Arc<()>>,
 }
 
 impl Connection {
-    async fn serve<IO>(self, mut io: IO)
+    async fn serve<IO>(mut self, mut io: IO)
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let _live = self.live.clone();
         let mut head = Vec::with_capacity(1024);
-        let mut shutdown = self.shutdown.clone();
+        let mut closing = self.closing.clone();
         // A connection that has not sent its first request when the server stops is
         // closed (clients open connections ahead of need and may never use them).
         let read = tokio::time::timeout(HEAD_TIMEOUT, async {
@@ -147,7 +169,7 @@ impl Connection {
                 }
                 let n = tokio::select! {
                     n = io.read_buf(&mut head) => n?,
-                    _ = async { drop(shutdown.wait_for(|s| *s).await) } => 0,
+                    _ = async { drop(closing.wait_for(|s| *s).await) } => 0,
                 };
                 if n == 0 {
                     return Ok(());
@@ -160,6 +182,7 @@ impl Connection {
             }
         })
         .await;
+        self.unread = None;
         match read {
             Ok(Ok(())) if !head.is_empty() => {}
             _ => return,
@@ -194,12 +217,25 @@ impl Connection {
     {
         let remote = self.remote;
         let app = self.app;
+        let draining = self.draining.clone();
         let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
             if let Some(addr) = remote {
                 req.extensions_mut().insert(ConnectInfo(addr));
             }
             let mut app = app.clone();
-            async move { app.call(req.map(axum::body::Body::new)).await }
+            let draining = draining.clone();
+            async move {
+                let mut resp = app.call(req.map(axum::body::Body::new)).await?;
+                // Stopping: the client's next request goes to a new connection (and a
+                // process that accepts).
+                if draining.load(Ordering::Relaxed) {
+                    resp.headers_mut().insert(
+                        axum::http::header::CONNECTION,
+                        HeaderValue::from_static("close"),
+                    );
+                }
+                Ok::<_, std::convert::Infallible>(resp)
+            }
         });
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder.http2().enable_connect_protocol();
@@ -275,7 +311,9 @@ where
     for (k, v) in streaming::SSE_HEADERS {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    head.push_str("access-control-allow-origin: *\r\n\r\n");
+    // The connection ends with the stream (it ends when the server stops): a client
+    // must not send its reconnection on it.
+    head.push_str("access-control-allow-origin: *\r\nconnection: close\r\n\r\n");
     if io.write_all(head.as_bytes()).await.is_err() {
         return;
     }

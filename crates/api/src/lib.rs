@@ -59,6 +59,10 @@ pub struct ApiConfig {
     pub metrics_token: Option<String>,
     /// Serve `/api/v1/streaming/status*` (with the metrics token).
     pub streaming_status: bool,
+    /// After the stop signal, how long kept-alive connections may still send a request
+    /// (answered with `Connection: close`) before idle ones are closed
+    /// ([`front::serve`]).
+    pub drain_grace: Duration,
 }
 
 #[derive(Clone)]
