@@ -39,6 +39,19 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Deadline for a non-streaming request, in seconds.
     pub request_timeout_secs: u64,
+    /// How long a stopping serving process may take to finish its requests before the
+    /// supervisor kills it, in seconds (`SLUICE_DRAIN_SECS`).
+    pub drain_secs: u64,
+    /// After the stop signal, how long kept-alive connections may still send one more
+    /// request, answered with `Connection: close`, before idle ones are closed, in
+    /// milliseconds (`SLUICE_DRAIN_GRACE_MS`): a client that reuses a connection just
+    /// then is answered instead of cut off.
+    pub drain_grace_ms: u64,
+    /// How long an upgrade waits for a new serving process to be ready, in seconds
+    /// (`SLUICE_UPGRADE_READY_SECS`); then the upgrade is aborted.
+    pub upgrade_ready_secs: u64,
+    /// Serving processes under the supervisor (`SLUICE_WORKERS`, `--workers`).
+    pub workers: usize,
     /// A heartbeat comment on idle streaming connections this often, in seconds: below
     /// the idle timeouts of common proxies (60 s).
     pub streaming_heartbeat_secs: u64,
@@ -133,6 +146,10 @@ impl Default for Config {
             max_status_chars: 5000,
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout_secs: 30,
+            drain_secs: 30,
+            drain_grace_ms: 1000,
+            upgrade_ready_secs: 60,
+            workers: 1,
             streaming_heartbeat_secs: 15,
             rate_limit_sign_in: 30,
             rate_limit_registrations: 10,
@@ -182,7 +199,7 @@ impl Config {
         Ok(config)
     }
 
-    const KEYS: [&'static str; 24] = [
+    const KEYS: [&'static str; 28] = [
         "listen",
         "public_url",
         "data_dir",
@@ -194,6 +211,10 @@ impl Config {
         "max_status_chars",
         "max_body_bytes",
         "request_timeout_secs",
+        "drain_secs",
+        "drain_grace_ms",
+        "upgrade_ready_secs",
+        "workers",
         "streaming_heartbeat_secs",
         "rate_limit_sign_in",
         "rate_limit_registrations",

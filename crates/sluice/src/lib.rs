@@ -4,6 +4,8 @@
 
 pub mod config;
 pub mod seed;
+#[cfg(unix)]
+pub mod supervisor;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,6 +41,35 @@ impl Listener {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         Ok(Listener::Tcp(l))
+    }
+
+    /// A listening socket inherited from a supervisor (TCP or unix, as it is).
+    #[cfg(unix)]
+    pub fn from_fd(fd: std::os::fd::OwnedFd) -> anyhow::Result<Listener> {
+        use std::os::fd::AsRawFd as _;
+        let mut domain: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt writes one int into `domain`.
+        let r = unsafe {
+            libc::getsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_DOMAIN,
+                (&mut domain as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        if r != 0 {
+            return Err(std::io::Error::last_os_error()).context("an inherited listener");
+        }
+        if domain == libc::AF_UNIX {
+            let l = std::os::unix::net::UnixListener::from(fd);
+            l.set_nonblocking(true)?;
+            return Ok(Listener::Unix(tokio::net::UnixListener::from_std(l)?));
+        }
+        let l = std::net::TcpListener::from(fd);
+        l.set_nonblocking(true)?;
+        Ok(Listener::Tcp(tokio::net::TcpListener::from_std(l)?))
     }
 
     pub fn local_addr(&self) -> Option<SocketAddr> {
@@ -157,10 +188,44 @@ pub async fn start(config: &Config, listener: Listener) -> anyhow::Result<Runnin
     start_with(config, listener, axum::Router::new()).await
 }
 
+/// [`start`] with the metrics listener given (a supervisor's, inherited) instead of
+/// bound from `metrics_listen`.
+pub async fn start_inherited(
+    config: &Config,
+    listener: Listener,
+    metrics: Option<std::net::TcpListener>,
+) -> anyhow::Result<Running> {
+    let metrics = match metrics {
+        Some(l) => {
+            l.set_nonblocking(true)?;
+            Some(tokio::net::TcpListener::from_std(l)?)
+        }
+        None => None,
+    };
+    start_full(config, listener, metrics, axum::Router::new()).await
+}
+
 /// [`start`] with extra routes inside the same guards (for tests of the guards).
 pub async fn start_with(
     config: &Config,
     listener: Listener,
+    extra: axum::Router<AppState>,
+) -> anyhow::Result<Running> {
+    let metrics = match config.metrics_listen.as_deref().filter(|l| !l.is_empty()) {
+        Some(listen) => Some(
+            tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen} (SLUICE_METRICS_LISTEN)"))?,
+        ),
+        None => None,
+    };
+    start_full(config, listener, metrics, extra).await
+}
+
+async fn start_full(
+    config: &Config,
+    listener: Listener,
+    metrics_listener: Option<tokio::net::TcpListener>,
     extra: axum::Router<AppState>,
 ) -> anyhow::Result<Running> {
     let bound = listener.local_addr();
@@ -177,6 +242,7 @@ pub async fn start_with(
         streaming_heartbeat: Duration::from_secs(config.streaming_heartbeat_secs.max(1)),
         metrics_token: config.metrics_token.clone().filter(|t| !t.is_empty()),
         streaming_status: config.streaming_status,
+        drain_grace: Duration::from_millis(config.drain_grace_ms),
     };
     let limits = RateLimiter::new(
         Limit {
@@ -229,10 +295,7 @@ pub async fn start_with(
     let state = AppState::new(engine.clone(), api, limits)
         .with_federation(federation)
         .with_streaming(hub);
-    if let Some(listen) = config.metrics_listen.as_deref().filter(|l| !l.is_empty()) {
-        let l = tokio::net::TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("cannot listen on {listen} (SLUICE_METRICS_LISTEN)"))?;
+    if let Some(l) = metrics_listener {
         let metrics = sluice_api::metrics_app(state.clone());
         let mut stop = rx.clone();
         background.push(tokio::spawn(async move {

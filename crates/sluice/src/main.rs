@@ -29,7 +29,17 @@ enum Command {
         /// Address to listen on: HOST:PORT or unix:/path (overrides SLUICE_LISTEN).
         #[arg(long)]
         listen: Option<String>,
+        /// Serving processes under the supervisor (overrides SLUICE_WORKERS).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Serve in this process, without a supervisor (no restarts, no upgrades).
+        #[arg(long)]
+        no_supervisor: bool,
     },
+    /// Print this binary's compatibility stamp (JSON), which a supervisor reads
+    /// before upgrading to it.
+    #[command(hide = true)]
+    Stamp,
     /// Configuration.
     Config {
         #[command(subcommand)]
@@ -65,6 +75,13 @@ enum AdminCommand {
         email: String,
         #[arg(long)]
         admin: bool,
+    },
+    /// Upgrade a running server to the binary now on disk (SIGUSR2 to its supervisor)
+    /// and wait for the outcome.
+    Upgrade {
+        /// Clear the state left by a failed upgrade, which refuses further upgrades.
+        #[arg(long)]
+        reset: bool,
     },
     /// Approve a user who registered while registrations required approval.
     ApproveUser { name: String },
@@ -118,11 +135,31 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve {
+            listen,
+            workers,
+            no_supervisor,
+        } => {
             if let Some(l) = listen {
                 config.listen = l;
             }
+            if let Some(w) = workers {
+                config.workers = w;
+            }
+            #[cfg(unix)]
+            if !no_supervisor && std::env::var_os(sluice::supervisor::ENV_LISTEN_FD).is_none() {
+                return runtime.block_on(sluice::supervisor::run(&config, config.workers));
+            }
+            let _ = no_supervisor;
             runtime.block_on(serve(config))
+        }
+        Command::Stamp => {
+            #[cfg(unix)]
+            println!(
+                "{}",
+                serde_json::to_string(&sluice::supervisor::Stamp::ours())?
+            );
+            Ok(())
         }
         Command::Config {
             command: ConfigCommand::Show,
@@ -164,8 +201,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some((soft, hard)) = sluice::raise_open_files_limit() {
         tracing::info!(soft, hard, "open files limit (one per connection)");
     }
-    let listener = Listener::bind(&config.listen).await?;
-    let running = sluice::start(&config, listener).await?;
+    #[cfg(unix)]
+    let running = match sluice::supervisor::inherited()? {
+        Some((listener, metrics)) => sluice::start_inherited(&config, listener, metrics).await?,
+        None => sluice::start(&config, Listener::bind(&config.listen).await?).await?,
+    };
+    #[cfg(not(unix))]
+    let running = sluice::start(&config, Listener::bind(&config.listen).await?).await?;
     tracing::info!(
         listen = %config.listen,
         url = %running.url,
@@ -173,6 +215,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ready_ms = started.elapsed().as_millis() as u64,
         "sluice is ready"
     );
+    #[cfg(unix)]
+    sluice::supervisor::report_ready();
     let stop = running.stopper();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -220,6 +264,12 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
+    if let AdminCommand::Upgrade { reset } = command {
+        #[cfg(unix)]
+        return sluice::supervisor::request_upgrade(&config, reset).await;
+        #[cfg(not(unix))]
+        anyhow::bail!("upgrades need a unix supervisor ({reset})");
+    }
     let store = sluice::open_store(&config).await?;
     let engine = sluice::build_engine(&config, store, None).await?;
     let result = match command {
@@ -321,6 +371,7 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        AdminCommand::Upgrade { .. } => unreachable!("handled before the database opens"),
         AdminCommand::ApproveUser { name } => {
             let account = engine
                 .store
