@@ -788,30 +788,18 @@ mod tests {
 
     #[test]
     fn stamps_decide_side_by_side_upgrades() {
-        let old = stamp(1, 5, 5);
-        assert!(
-            old.can_upgrade_to(&stamp(1, 5, 5)).is_ok(),
-            "the same build"
-        );
-        assert!(
-            old.can_upgrade_to(&stamp(1, 7, 4)).is_ok(),
-            "only additions since 4"
-        );
-        assert!(
-            old.can_upgrade_to(&stamp(2, 5, 5)).is_err(),
-            "another protocol"
-        );
-        assert!(
-            old.can_upgrade_to(&stamp(1, 7, 6)).is_err(),
-            "drops what 5 needs"
-        );
-        assert!(
-            stamp(1, 7, 6).can_upgrade_to(&stamp(1, 5, 5)).is_err(),
-            "too old"
-        );
-        assert!(
-            stamp(1, 7, 5).can_upgrade_to(&stamp(1, 5, 5)).is_ok(),
-            "rollback within range"
-        );
+        // (running, new, allowed, why)
+        let cases = [
+            ((1, 5, 5), (1, 5, 5), true, "the same build"),
+            ((1, 5, 5), (1, 7, 4), true, "only additions since 4"),
+            ((1, 5, 5), (2, 5, 5), false, "another protocol"),
+            ((1, 5, 5), (1, 7, 6), false, "drops what 5 needs"),
+            ((1, 7, 6), (1, 5, 5), false, "too old for the schema"),
+            ((1, 7, 5), (1, 5, 5), true, "a rollback within range"),
+        ];
+        for ((p, s, m), (np, ns, nm), allowed, why) in cases {
+            let r = stamp(p, s, m).can_upgrade_to(&stamp(np, ns, nm));
+            assert_eq!(r.is_ok(), allowed, "{why}: {r:?}");
+        }
     }
 }

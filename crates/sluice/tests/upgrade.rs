@@ -360,8 +360,87 @@ async fn follow_stream(
     (seen, reconnects, failed)
 }
 
-/// Three upgrades in a row under REST load with an open stream: no failed request,
-/// every post seen on the stream exactly once.
+/// Reads `public:local` over a WebSocket, reconnecting with `last_event_id` whenever
+/// the server closes it (1012 on a restart); counts each status id it sees.
+async fn follow_websocket(
+    base: String,
+    token: String,
+    stop: Arc<AtomicBool>,
+) -> (HashMap<String, u32>, u32, u32) {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    let mut last: Option<i64> = None;
+    let (mut reconnects, mut failed) = (0, 0);
+    while !stop.load(Ordering::Relaxed) {
+        let mut url = format!(
+            "{}/api/v1/streaming?stream=public:local&access_token={token}",
+            base.replace("http://", "ws://")
+        );
+        if let Some(id) = last {
+            url.push_str(&format!("&last_event_id={id}"));
+        }
+        let mut ws = match tokio::time::timeout(
+            Duration::from_secs(20),
+            tokio_tungstenite::connect_async(url),
+        )
+        .await
+        {
+            Ok(Ok((ws, _))) => ws,
+            other => {
+                eprintln!("websocket: reconnect failed: {other:?}");
+                failed += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        loop {
+            let next = tokio::select! {
+                m = ws.next() => m,
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                    if stop.load(Ordering::Relaxed) { break; }
+                    continue;
+                }
+            };
+            let text = match next {
+                Some(Ok(Message::Text(t))) => t,
+                Some(Ok(Message::Close(frame))) => {
+                    let code = frame.map(|f| u16::from(f.code)).unwrap_or(0);
+                    if code != 1012 {
+                        eprintln!("websocket: closed with {code}");
+                        failed += 1;
+                    }
+                    break;
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    eprintln!("websocket: {e}");
+                    failed += 1;
+                    break;
+                }
+                None => break,
+            };
+            let Ok(m) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            if let Some(id) = m["id"].as_i64() {
+                last = Some(id);
+            }
+            if m["event"] == "update"
+                && let Some(payload) = m["payload"].as_str()
+                && let Ok(v) = serde_json::from_str::<Value>(payload)
+                && let Some(id) = v["id"].as_str()
+            {
+                *seen.entry(id.to_string()).or_default() += 1;
+            }
+        }
+        reconnects += 1;
+    }
+    (seen, reconnects, failed)
+}
+
+/// Three upgrades in a row under REST load with an SSE and a WebSocket stream open:
+/// no failed request or reconnection, every post seen on each stream exactly once.
 async fn upgrades_under_load(db: Db) {
     let Some(server) = Server::start(&format!("load{}", db as u8), db).await else {
         return;
@@ -369,6 +448,11 @@ async fn upgrades_under_load(db: Db) {
     let token = server.token("alice").await;
     let stop = Arc::new(AtomicBool::new(false));
     let stream = tokio::spawn(follow_stream(
+        server.base.clone(),
+        token.clone(),
+        stop.clone(),
+    ));
+    let websocket = tokio::spawn(follow_websocket(
         server.base.clone(),
         token.clone(),
         stop.clone(),
@@ -460,10 +544,27 @@ async fn upgrades_under_load(db: Db) {
         "the stream was ended by each upgrade ({reconnects})"
     );
     assert_eq!(failed_reconnects, 0, "stream reconnections failed");
-    let missing: Vec<&String> = posted.iter().filter(|id| !seen.contains_key(*id)).collect();
-    assert!(missing.is_empty(), "missing on the stream: {missing:?}");
-    let twice: Vec<(&String, &u32)> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "seen more than once: {twice:?}");
+    let (ws_seen, ws_reconnects, ws_failed) = websocket.await.unwrap();
+    assert!(
+        ws_reconnects >= 3,
+        "the WebSocket was closed by each upgrade ({ws_reconnects})"
+    );
+    assert_eq!(
+        ws_failed, 0,
+        "WebSocket reconnections failed or closed oddly"
+    );
+    for (name, seen) in [("SSE", &seen), ("WebSocket", &ws_seen)] {
+        let missing: Vec<&String> = posted.iter().filter(|id| !seen.contains_key(*id)).collect();
+        assert!(
+            missing.is_empty(),
+            "missing on the {name} stream: {missing:?}"
+        );
+        let twice: Vec<(&String, &u32)> = seen.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(
+            twice.is_empty(),
+            "seen more than once on the {name} stream: {twice:?}"
+        );
+    }
     eprintln!(
         "{} requests, {} posts, {} stream connections",
         requests.load(Ordering::Relaxed),
