@@ -124,6 +124,17 @@ impl UpgradeState {
         serde_json::from_str(&text).ok()
     }
 
+    /// Writes the outcome of upgrade request `serial` now.
+    fn record(data_dir: &Path, serial: u64, state: &str, message: String) {
+        UpgradeState {
+            serial,
+            state: state.into(),
+            message,
+            at: sluice_model::id::now_millis(),
+        }
+        .write(data_dir);
+    }
+
     fn write(&self, data_dir: &Path) {
         let tmp = data_dir.join(format!("{STATE_FILE}.tmp"));
         let ok = serde_json::to_vec_pretty(self)
@@ -259,42 +270,35 @@ impl Supervisor {
                     tracing::warn!("SIGHUP: nothing is reloaded in place yet; send SIGUSR2 to restart the serving processes with the new settings");
                 }
                 _ = usr2.recv() => {
-                    serial += 1;
-                    let data_dir = self.config.data_dir.clone();
-                    let state = |state: &str, message: String| UpgradeState {
-                        serial,
-                        state: state.into(),
-                        message,
-                        at: sluice_model::id::now_millis(),
-                    };
                     if upgrade.is_some() {
                         tracing::warn!("SIGUSR2 ignored: an upgrade is in progress");
                         continue;
                     }
+                    serial += 1;
+                    let data_dir = self.config.data_dir.clone();
+                    let state = |state: &str, message: String| {
+                        UpgradeState::record(&data_dir, serial, state, message)
+                    };
                     if let Ok(why) = std::fs::read_to_string(data_dir.join(FAILED_FILE)) {
                         let message = format!(
                             "upgrade refused: an earlier upgrade failed ({}); run `sluice admin upgrade --reset` once it is understood",
                             why.trim()
                         );
                         tracing::error!("{message}");
-                        state("refused", message).write(&data_dir);
+                        state("refused", message);
                         continue;
                     }
                     tracing::info!(binary = %self.exe.display(), "upgrade: starting");
                     sd_notify("RELOADING=1");
-                    state("in_progress", String::new()).write(&data_dir);
+                    state("in_progress", String::new());
                     upgrade = Some(self.start_upgrade(workers, ready_timeout)?);
                 }
                 done = async { upgrade.as_mut().expect("guarded").await }, if upgrade.is_some() => {
                     upgrade = None;
                     let data_dir = &self.config.data_dir;
-                    let record = |state: &str, message: String| UpgradeState {
-                        serial,
-                        state: state.into(),
-                        message,
-                        at: sluice_model::id::now_millis(),
-                    }
-                    .write(data_dir);
+                    let record = |state: &str, message: String| {
+                        UpgradeState::record(data_dir, serial, state, message)
+                    };
                     let failed = |message: String| {
                         tracing::error!("upgrade failed, the old processes keep serving: {message}");
                         let _ = std::fs::write(data_dir.join(FAILED_FILE), format!("{message}\n"));
