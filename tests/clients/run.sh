@@ -5,7 +5,8 @@
 #
 # Builds (or takes $SLUICE_BIN) the sluice binary, installs pinned clients
 # (Mastodon.py and toot in a venv, masto.js 7 and megalodon 10 with npm; cached between runs),
-# then for each database -- SQLite always, PostgreSQL too when
+# and the socialweb.coop ActivityPub test suite (npm activitypub-testing, against
+# an actor with a token for its C2S tests), then for each database -- SQLite always, PostgreSQL too when
 # $SLUICE_TEST_DATABASE_URL is set (a postgres:// URL; a fresh database is created
 # next to it for the run and dropped afterwards) -- starts `sluice serve` on a free
 # loopback port with a fresh data directory, creates users with
@@ -15,13 +16,13 @@
 # Exit status non-zero if anything failed.
 #
 # Knobs: SLUICE_BIN (skip the build), CLIENTS_VENV (venv location, default
-# tests/clients/.venv), CLIENTS_KEEP=1 (keep temp dirs), CLIENTS_ONLY="mastodon_py toot masto megalodon".
+# tests/clients/.venv), CLIENTS_KEEP=1 (keep temp dirs), CLIENTS_ONLY="mastodon_py toot masto megalodon activitypub_testing".
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 VENV=${CLIENTS_VENV:-$HERE/.venv}
-ONLY=${CLIENTS_ONLY:-mastodon_py toot masto megalodon}
+ONLY=${CLIENTS_ONLY:-mastodon_py toot masto megalodon activitypub_testing}
 TEST_DB_URL=${SLUICE_TEST_DATABASE_URL:-}
 BIN=${SLUICE_BIN:-}
 
@@ -239,7 +240,7 @@ run_suite() {
   # Users: the same configuration as the server, password on stdin.
   local pw="client-suite-password-$RANDOM$RANDOM"
   local user
-  for user in alice tooter; do
+  for user in alice tooter apclient; do
     if ! printf '%s\n' "$pw" | (cd "$WORK" && timeout 60 env "${env[@]}" "$BIN" admin create-user "$user" --email "$user@example.com") >>"$WORK/admin.log" 2>&1; then
       echo "sluice admin create-user $user failed:" >&2
       cat "$WORK/admin.log" >&2
@@ -269,6 +270,10 @@ run_suite() {
         ;;
       megalodon)
         (cd "$HERE" && SLUICE_BASE_URL=$base timeout 300 node "$HERE/megalodon_test.mjs") || rc=$?
+        ;;
+      activitypub_testing)
+        SLUICE_BASE_URL=$base CLIENT_USERNAME=apclient CLIENT_EMAIL=apclient@example.com CLIENT_PASSWORD=$pw \
+          PYTHON="$VENV/bin/python" timeout 300 bash "$HERE/activitypub_testing.sh" || rc=$?
         ;;
       *)
         echo "unknown client $name" >&2

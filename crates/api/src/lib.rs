@@ -16,6 +16,7 @@ mod routes;
 mod web;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -65,11 +66,39 @@ pub struct ApiConfig {
     pub drain_grace: Duration,
 }
 
+/// The request limits a running server can change (`SIGHUP`, [`AppState::reload`]);
+/// read on every request.
+#[derive(Debug)]
+pub struct LiveLimits {
+    request_timeout_ms: AtomicU64,
+    max_body_bytes: AtomicUsize,
+}
+
+impl LiveLimits {
+    fn new(request_timeout: Duration, max_body_bytes: usize) -> Self {
+        LiveLimits {
+            request_timeout_ms: AtomicU64::new(request_timeout.as_millis() as u64),
+            max_body_bytes: AtomicUsize::new(max_body_bytes),
+        }
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms.load(Ordering::Relaxed).max(1))
+    }
+
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes.load(Ordering::Relaxed)
+    }
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
+    /// Settings read at start. The request deadline and body limit here are the
+    /// starting values; [`AppState::live`] holds the ones in force.
     pub config: Arc<ApiConfig>,
     pub limits: Arc<RateLimiter>,
+    pub live: Arc<LiveLimits>,
     /// The fetcher, signers and inbox of a federating server.
     pub federation: Option<Arc<sluice_federation::service::Federation>>,
     /// The streaming hub (event-log tailer) of this process.
@@ -83,6 +112,10 @@ impl AppState {
     pub fn new(engine: Arc<Engine>, config: ApiConfig, limits: RateLimiter) -> Self {
         AppState {
             engine,
+            live: Arc::new(LiveLimits::new(
+                config.request_timeout,
+                config.max_body_bytes,
+            )),
             config: Arc::new(config),
             limits: Arc::new(limits),
             federation: None,
@@ -104,6 +137,25 @@ impl AppState {
 
     pub fn base(&self) -> &str {
         self.engine.urls.base()
+    }
+
+    /// Applies new limits to the running server (`SIGHUP`): requests that start after
+    /// this see them.
+    pub fn reload(
+        &self,
+        request_timeout: Duration,
+        max_body_bytes: usize,
+        sign_in: Limit,
+        registration: Limit,
+        write: Limit,
+    ) {
+        self.live
+            .request_timeout_ms
+            .store(request_timeout.as_millis() as u64, Ordering::Relaxed);
+        self.live
+            .max_body_bytes
+            .store(max_body_bytes, Ordering::Relaxed);
+        self.limits.set(sign_in, registration, write);
     }
 }
 
@@ -143,23 +195,33 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             header::HeaderName::from_static("x-request-id"),
         ])
         .max_age(Duration::from_secs(3600));
-    let timeout = state.config.request_timeout;
+    let (deadline_limits, body_limits) = (state.live.clone(), state.live.clone());
     Router::new()
-        .merge(routes::api_routes().layer(cors))
+        .merge(routes::api_routes().layer(cors.clone()))
         .merge(routes::oauth_pages())
-        .merge(routes::activitypub_routes().merge(web::routes()).layer(
-            middleware::from_fn_with_state(
-                state.clone(),
-                routes::activitypub::refuse_blocked_fetchers,
-            ),
-        ))
+        // ActivityStreams documents and the C2S API: browser clients read and post
+        // with a bearer token, so they answer CORS as the REST API does.
+        .merge(
+            routes::activitypub_routes()
+                .layer(cors)
+                .merge(web::routes())
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    routes::activitypub::refuse_blocked_fetchers,
+                )),
+        )
         .merge(extra)
         .fallback(|| async { error::ApiError::not_found() })
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
-            deadline(req, next, timeout)
+            limit_body(req, next, body_limits.max_body_bytes())
         }))
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        // Outside the body limit: reading a chunked body there is within the deadline.
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            deadline(req, next, deadline_limits.request_timeout())
+        }))
+        // The limit is [`limit_body`]'s, which can change while serving.
+        .layer(DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -203,6 +265,83 @@ async fn deadline(req: Request, next: Next, timeout: Duration) -> Response {
     }
 }
 
+/// After refusing a body, at most this much more of it is read and dropped (within
+/// [`LINGER_TIME`]), so that a client still sending it reads the 413 rather than a
+/// connection reset by unread data.
+const LINGER_BYTES: u64 = 1 << 20;
+const LINGER_TIME: Duration = Duration::from_secs(2);
+
+/// Refuses a body larger than `max` bytes with 413: at once when its declared length is
+/// larger; a body of unknown length (chunked) is read here, up to the limit. A body of
+/// declared length within the limit streams on to its handler, cut at `max` in case it
+/// runs longer than declared (axum's extractors turn that error into 413).
+async fn limit_body(req: Request, next: Next, max: usize) -> Response {
+    use http_body_util::BodyExt as _;
+    let expects_continue = req
+        .headers()
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if let Some(len) = axum::body::HttpBody::size_hint(req.body()).exact() {
+        if len <= max as u64 {
+            return next
+                .run(req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, max))))
+                .await;
+        }
+        // A client waiting for 100 Continue has sent nothing yet; a huge one is not read.
+        if !expects_continue && len <= max as u64 + LINGER_BYTES {
+            linger(req.into_body()).await;
+        }
+        return body_too_large(max);
+    }
+    let (parts, mut body) = req.into_parts();
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return error::ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "The request body could not be read",
+            )
+            .into_response();
+        };
+        if let Some(data) = frame.data_ref() {
+            if buf.len() + data.len() > max {
+                linger(body).await;
+                return body_too_large(max);
+            }
+            buf.extend_from_slice(data);
+        }
+    }
+    next.run(Request::from_parts(
+        parts,
+        axum::body::Body::from(buf.freeze()),
+    ))
+    .await
+}
+
+fn body_too_large(max: usize) -> Response {
+    error::ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("The request body is larger than {max} bytes"),
+    )
+    .into_response()
+}
+
+/// Reads and drops what is left of a refused body, up to [`LINGER_BYTES`] and
+/// [`LINGER_TIME`].
+async fn linger(mut body: axum::body::Body) {
+    use http_body_util::BodyExt as _;
+    let _ = tokio::time::timeout(LINGER_TIME, async {
+        let mut read = 0u64;
+        while let Some(Ok(frame)) = body.frame().await {
+            read += frame.data_ref().map_or(0, |d| d.len() as u64);
+            if read > LINGER_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut r = next.run(req).await;
     let h = r.headers_mut();
@@ -220,11 +359,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
 }
 
 fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    let msg = err
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| err.downcast_ref::<&str>().copied())
-        .unwrap_or("unknown");
+    let msg = sluice_engine::tasks::panic_message(&*err);
     tracing::error!(panic = msg, "a request handler panicked");
     error::ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error").into_response()
 }

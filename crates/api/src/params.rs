@@ -104,7 +104,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 }
 
 /// Rejects JSON nested deeper than [`MAX_JSON_DEPTH`] before parsing it.
-fn check_depth(bytes: &[u8]) -> ApiResult<()> {
+pub(crate) fn check_depth(bytes: &[u8]) -> ApiResult<()> {
     let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
     for &b in bytes {
         if in_str {

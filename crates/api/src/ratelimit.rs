@@ -7,7 +7,7 @@
 //! limit, which bounds the total at N times the limit.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -34,25 +34,41 @@ const MAX_ENTRIES: usize = 100_000;
 
 #[derive(Debug)]
 pub struct RateLimiter {
-    limits: HashMap<Bucket, Limit>,
+    limits: RwLock<HashMap<Bucket, Limit>>,
     windows: Mutex<HashMap<(Bucket, String), (Instant, u32)>>,
 }
 
 impl RateLimiter {
     pub fn new(sign_in: Limit, registration: Limit, write: Limit) -> Self {
         RateLimiter {
-            limits: HashMap::from([
-                (Bucket::SignIn, sign_in),
-                (Bucket::Registration, registration),
-                (Bucket::Write, write),
-            ]),
+            limits: RwLock::new(Self::table(sign_in, registration, write)),
             windows: Mutex::new(HashMap::new()),
         }
     }
 
+    fn table(sign_in: Limit, registration: Limit, write: Limit) -> HashMap<Bucket, Limit> {
+        HashMap::from([
+            (Bucket::SignIn, sign_in),
+            (Bucket::Registration, registration),
+            (Bucket::Write, write),
+        ])
+    }
+
+    /// New limits for the running server (`SIGHUP`); counts so far are kept.
+    pub fn set(&self, sign_in: Limit, registration: Limit, write: Limit) {
+        *self.limits.write().unwrap_or_else(|e| e.into_inner()) =
+            Self::table(sign_in, registration, write);
+    }
+
     /// Counts a hit; refuses with 429 when the window is full.
     pub fn check(&self, bucket: Bucket, key: &str) -> Result<(), ApiError> {
-        let Some(limit) = self.limits.get(&bucket).copied().filter(|l| l.max > 0) else {
+        let limit = self
+            .limits
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&bucket)
+            .copied();
+        let Some(limit) = limit.filter(|l| l.max > 0) else {
             return Ok(());
         };
         let now = Instant::now();
@@ -109,5 +125,11 @@ mod tests {
         for _ in 0..100 {
             assert!(r.check(Bucket::Write, "t").is_ok());
         }
+        // New limits apply at once; what was counted stays counted.
+        r.set(off, l, l);
+        assert!(r.check(Bucket::SignIn, "1.2.3.4").is_ok());
+        assert!(r.check(Bucket::Write, "t").is_ok());
+        assert!(r.check(Bucket::Write, "t").is_ok());
+        assert!(r.check(Bucket::Write, "t").is_err());
     }
 }

@@ -17,6 +17,7 @@
 
 pub mod accounts;
 pub mod cache;
+pub mod collections;
 pub mod conversations;
 pub mod error;
 pub mod filters;
@@ -25,6 +26,7 @@ pub mod maintenance;
 pub mod oauth;
 pub mod pipeline;
 pub mod remote;
+pub mod tasks;
 pub mod urls;
 pub mod view;
 
@@ -35,7 +37,7 @@ use sluice_store::Store;
 use tokio::sync::watch;
 
 pub use error::{EngineError, Result};
-pub use pipeline::{Activity, NewNote, NoteEdit, Outcome};
+pub use pipeline::{Activity, ClientObject, NewNote, NoteEdit, Outcome};
 pub use urls::Urls;
 
 /// How new accounts may join.

@@ -65,19 +65,21 @@ impl Engine {
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         let engine = self.clone();
-        tokio::spawn(async move {
-            let mut shutdown = shutdown;
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(INTERVAL) => {}
-                    _ = shutdown.changed() => return,
-                }
-                match engine.maintain().await {
-                    Ok(r) if r.events_pruned > 0 => {
-                        tracing::debug!(pruned = r.events_pruned, "maintenance")
+        crate::tasks::spawn_guarded("maintenance", shutdown.clone(), move || {
+            let (engine, mut shutdown) = (engine.clone(), shutdown.clone());
+            async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(INTERVAL) => {}
+                        _ = shutdown.changed() => return,
                     }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "maintenance failed"),
+                    match engine.maintain().await {
+                        Ok(r) if r.events_pruned > 0 => {
+                            tracing::debug!(pruned = r.events_pruned, "maintenance")
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "maintenance failed"),
+                    }
                 }
             }
         })

@@ -33,6 +33,33 @@ pub struct NewNote {
     pub application_id: Option<Id>,
     /// `Idempotency-Key`: a repeated request with the same key returns the first post.
     pub idempotency_key: Option<String>,
+    /// Set when an ActivityPub client made the post (`POST /users/:name/outbox`): its
+    /// object, which replaces what `text` would render.
+    pub client: Option<Box<ClientObject>>,
+}
+
+/// An object an ActivityPub client posted (C2S), prepared by the federation crate's
+/// outbox: any ActivityStreams type, its own HTML and addressing.
+#[derive(Debug, Clone, Default)]
+pub struct ClientObject {
+    /// `Note`, `Article`, `Event`, `Question`, … (stored as the status's object type).
+    pub object_type: String,
+    /// Sanitized HTML as the Mastodon API shows it (for types Mastodon does not show
+    /// natively, the title first, as Mastodon shows Articles).
+    pub html: String,
+    /// The audience as the client addressed it, without `bto`/`bcc`.
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    /// Accounts addressed in `to`/`cc` or tagged with a Mention: shown as mentions.
+    pub mentioned: Vec<AccountRow>,
+    /// Accounts in `bto`/`bcc`: delivered to and allowed to see the post, never shown
+    /// nor federated.
+    pub hidden: Vec<AccountRow>,
+    /// Hashtags (without `#`).
+    pub tags: Vec<String>,
+    /// The client's other properties of the object (`name`, `content` as sanitized,
+    /// `startTime`, …): the federated object carries them as given.
+    pub properties: serde_json::Map<String, Value>,
 }
 
 /// An edit of a post.
@@ -42,6 +69,9 @@ pub struct NoteEdit {
     pub sensitive: bool,
     pub spoiler_text: String,
     pub language: Option<String>,
+    /// Set when an ActivityPub client updated the post: the object as it is now, which
+    /// replaces what `text` would render (its audience stays the post's).
+    pub client: Option<Box<ClientObject>>,
 }
 
 /// Every kind of write the pipeline performs.
@@ -96,6 +126,12 @@ pub enum Activity {
     Unpin {
         status: Id,
     },
+    /// An activity with no effect here that a client posted (ActivityPub C2S: `Arrive`,
+    /// `Listen`, `Offer`, …): stored with its id and actor set, and delivered to its
+    /// `to`/`cc` as it is.
+    Other {
+        document: Value,
+    },
 }
 
 /// What a submitted activity did.
@@ -142,7 +178,31 @@ impl Engine {
             Activity::UndoBlock { target } => self.undo_block(&actor, target).await,
             Activity::Pin { status } => self.pin(&actor, status).await,
             Activity::Unpin { status } => self.unpin(&actor, status).await,
+            Activity::Other { document } => self.record_other(&actor, document).await,
         }
+    }
+
+    async fn record_other(&self, actor: &AccountRow, document: Value) -> Result<Outcome> {
+        let iris = |key: &str| -> Vec<String> {
+            match &document[key] {
+                Value::String(s) => vec![s.clone()],
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let (to, cc) = (iris("to"), iris("cc"));
+        let now = sluice_model::id::now_millis();
+        let mut tx = self.store.begin().await?;
+        self.record_document(&mut tx, actor, document, &to, &cc, now)
+            .await?;
+        tx.commit().await?;
+        Ok(Outcome {
+            status: None,
+            changed: true,
+        })
     }
 
     /// Whether `viewer` may see `status` (its author, visibility, mentions, blocks).
@@ -170,12 +230,7 @@ impl Engine {
     }
 
     async fn is_mentioned(&self, account: Id, status: Id) -> Result<bool> {
-        Ok(self
-            .store
-            .mentions_of(&[status])
-            .await?
-            .iter()
-            .any(|m| m.b == account))
+        Ok(self.store.is_recipient(status, account).await?)
     }
 
     /// A status the actor may see, or NotFound (Mastodon answers 404 for both).
@@ -251,7 +306,9 @@ impl Engine {
                 changed: false,
             });
         }
-        self.check_text(&n.text, &n.spoiler_text)?;
+        if n.client.is_none() {
+            self.check_text(&n.text, &n.spoiler_text)?;
+        }
         if let Some(lang) = &n.language
             && (lang.len() > 16 || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         {
@@ -264,13 +321,19 @@ impl Engine {
             None => None,
         };
         let user = self.store.user(actor.id).await?;
-        let visibility = n.visibility.unwrap_or_else(|| {
-            user.as_ref()
-                .and_then(|u| Visibility::parse(&u.default_visibility))
-                .unwrap_or(Visibility::Public)
-        });
-        let (html, mentioned, tags) = self.render_text(&n.text).await?;
-        let mentioned: Vec<AccountRow> = mentioned;
+        let visibility = match &n.client {
+            Some(c) => Visibility::from_addressing(&c.to, &c.cc, &actor.followers_url),
+            None => n.visibility.unwrap_or_else(|| {
+                user.as_ref()
+                    .and_then(|u| Visibility::parse(&u.default_visibility))
+                    .unwrap_or(Visibility::Public)
+            }),
+        };
+        let (html, mentioned, tags) = match &n.client {
+            Some(c) => (c.html.clone(), c.mentioned.clone(), c.tags.clone()),
+            None => self.render_text(&n.text).await?,
+        };
+        let hidden: &[AccountRow] = n.client.as_ref().map_or(&[], |c| &c.hidden);
         let now = sluice_model::id::now_millis();
         let id = self.ids.next_at(now);
         let uri = self.urls.status(&actor.username, id);
@@ -283,7 +346,11 @@ impl Engine {
             in_reply_to_account_id: parent.as_ref().map(|p| p.account_id),
             reblog_of_id: None,
             thread_id: parent.as_ref().map(|p| p.thread_id).unwrap_or(id),
-            object_type: "Note".into(),
+            object_type: n
+                .client
+                .as_ref()
+                .map_or("Note", |c| c.object_type.as_str())
+                .into(),
             content: html,
             source_text: n.text.clone(),
             spoiler_text: n.spoiler_text.clone(),
@@ -309,9 +376,12 @@ impl Engine {
         {
             mention_iris.push(author.uri);
         }
-        let (to, cc) = visibility.addressing(&actor.followers_url, &mention_iris);
+        let (to, cc) = match &n.client {
+            Some(c) => (c.to.clone(), c.cc.clone()),
+            None => visibility.addressing(&actor.followers_url, &mention_iris),
+        };
         let parent_uri = parent.as_ref().map(|p| p.uri.clone());
-        let note = self.note_document(
+        let mut note = self.note_document(
             &status,
             actor,
             &mentioned,
@@ -320,6 +390,14 @@ impl Engine {
             &cc,
             parent_uri.as_deref(),
         );
+        if let Some(c) = &n.client {
+            apply_client_object(&mut note, c);
+        }
+        let hidden_inboxes: Vec<String> = hidden
+            .iter()
+            .filter(|a| !a.is_local() && !a.inbox_url.is_empty())
+            .map(|a| a.inbox_url.clone())
+            .collect();
 
         let mut tx = self.store.begin().await?;
         if let Some(key) = &n.idempotency_key
@@ -333,8 +411,12 @@ impl Engine {
             });
         }
         tx.insert_status(&status).await?;
-        let mention_ids: Vec<Id> = mentioned.iter().map(|a| a.id).collect();
-        tx.add_mentions(id, &mention_ids).await?;
+        let shown_ids: Vec<Id> = mentioned.iter().map(|a| a.id).collect();
+        tx.add_mentions(id, &shown_ids).await?;
+        let hidden_ids: Vec<Id> = hidden.iter().map(|a| a.id).collect();
+        tx.add_silent_mentions(id, &hidden_ids).await?;
+        // Streams route by every recipient, shown or not.
+        let mention_ids: Vec<Id> = [shown_ids, hidden_ids].concat();
         tx.add_tags(id, &tags, &|| self.new_id(), now).await?;
         tx.count_new_status(actor.id, now).await?;
         if let Some(p) = &parent {
@@ -344,17 +426,17 @@ impl Engine {
         // The activity has its own id (as Mastodon's `…/activity`): servers de-duplicate
         // by activity id, and it must not be the Note's.
         let activity_uri = format!("{uri}/activity");
-        self.record_activity(
-            &mut tx,
-            actor,
-            Verb::Create,
+        let doc = as2::activity(
             &activity_uri,
+            Verb::Create,
+            &actor.uri,
             note,
             &to,
             &cc,
-            now,
-        )
-        .await?;
+            Timestamp(now),
+        );
+        self.record_document_to(&mut tx, actor, doc, &to, &cc, &hidden_inboxes, now)
+            .await?;
         let mut events = vec![status_event(
             "update",
             &status,
@@ -363,7 +445,7 @@ impl Engine {
             &actor.domain,
             None,
         )];
-        for m in &mentioned {
+        for m in mentioned.iter().chain(hidden) {
             if m.id != actor.id && m.is_local() {
                 events.extend(
                     self.notify(&mut tx, m.id, actor.id, "mention", Some(id), now)
@@ -402,8 +484,13 @@ impl Engine {
         if old.account_id != actor.id || old.reblog_of_id.is_some() {
             return Err(EngineError::NotFound);
         }
-        self.check_text(&edit.text, &edit.spoiler_text)?;
-        let (html, mentioned, tags) = self.render_text(&edit.text).await?;
+        let (html, mentioned, tags) = match &edit.client {
+            Some(c) => (c.html.clone(), c.mentioned.clone(), c.tags.clone()),
+            None => {
+                self.check_text(&edit.text, &edit.spoiler_text)?;
+                self.render_text(&edit.text).await?
+            }
+        };
         let now = sluice_model::id::now_millis();
         let mut new = old.clone();
         new.content = html;
@@ -416,12 +503,15 @@ impl Engine {
 
         let visibility = Visibility::parse(&old.visibility).unwrap_or(Visibility::Public);
         let mention_iris: Vec<String> = mentioned.iter().map(|a| a.uri.clone()).collect();
-        let (to, cc) = visibility.addressing(&actor.followers_url, &mention_iris);
+        let (to, cc) = match &edit.client {
+            Some(c) => (c.to.clone(), c.cc.clone()),
+            None => visibility.addressing(&actor.followers_url, &mention_iris),
+        };
         let parent_uri = match old.in_reply_to_id {
             Some(pid) => self.store.status(pid).await?.map(|p| p.uri),
             None => None,
         };
-        let note = self.note_document(
+        let mut note = self.note_document(
             &new,
             actor,
             &mentioned,
@@ -430,6 +520,14 @@ impl Engine {
             &cc,
             parent_uri.as_deref(),
         );
+        match &edit.client {
+            Some(c) => apply_client_object(&mut note, c),
+            // A post of another type edited through the Mastodon API keeps its type.
+            None if old.object_type != "Note" => {
+                note["type"] = Value::String(old.object_type.clone());
+            }
+            None => {}
+        }
         let mut tx = self.store.begin().await?;
         if old.edited_at.is_none() {
             // Keep the original as the first entry of the history.
@@ -1362,6 +1460,24 @@ impl Engine {
         cc: &[String],
         now: i64,
     ) -> Result<()> {
+        self.record_document_to(tx, actor, doc, to, cc, &[], now)
+            .await
+    }
+
+    /// [`Engine::record_document`], also delivered to `hidden_inboxes` (the personal
+    /// inboxes of `bto`/`bcc` recipients, whom the document does not name: a shared
+    /// inbox could not tell whom it is for).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn record_document_to(
+        &self,
+        tx: &mut WriteTx,
+        actor: &AccountRow,
+        doc: Value,
+        to: &[String],
+        cc: &[String],
+        hidden_inboxes: &[String],
+        now: i64,
+    ) -> Result<()> {
         let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
         let object = &doc["object"];
         let object_uri = match object {
@@ -1386,7 +1502,7 @@ impl Engine {
         })
         .await?;
         if actor.is_local() && (!about_block || self.config.send_blocks) {
-            self.queue_deliveries(tx, actor, activity_id, to, cc, now)
+            self.queue_deliveries(tx, actor, activity_id, to, cc, hidden_inboxes, now)
                 .await?;
         }
         Ok(())
@@ -1398,6 +1514,7 @@ impl Engine {
     /// actor's inbox; shared inboxes are used when offered, so one server gets one POST.
     /// Blocks are not sent unless `send_blocks` is set: telling the blocked person's
     /// server only helps the blocked person.
+    #[allow(clippy::too_many_arguments)]
     async fn queue_deliveries(
         &self,
         tx: &mut WriteTx,
@@ -1405,10 +1522,11 @@ impl Engine {
         activity_id: Id,
         to: &[String],
         cc: &[String],
+        extra_inboxes: &[String],
         now: i64,
     ) -> Result<()> {
         let followers = self.urls.followers(&actor.username);
-        let mut inboxes: Vec<String> = Vec::new();
+        let mut inboxes: Vec<String> = extra_inboxes.to_vec();
         let mut actors: Vec<&str> = Vec::new();
         for iri in to.iter().chain(cc) {
             if *iri == followers {
@@ -1444,9 +1562,9 @@ impl Engine {
         if targets.is_empty() {
             return Ok(());
         }
-        let first = self.ids.next_block(now, targets.len());
+        let ids = self.ids.next_block(now, targets.len());
         tx.enqueue_deliveries(
-            first,
+            &ids,
             activity_id,
             actor.id,
             &targets,
@@ -1505,6 +1623,16 @@ impl Engine {
             mentions: &mentions,
             hashtags: &hashtags,
         })
+    }
+}
+
+/// Gives the object we federate a client's type and properties (ActivityPub C2S).
+fn apply_client_object(note: &mut Value, c: &ClientObject) {
+    if let Some(doc) = note.as_object_mut() {
+        doc.insert("type".into(), Value::String(c.object_type.clone()));
+        for (k, v) in &c.properties {
+            doc.insert(k.clone(), v.clone());
+        }
     }
 }
 

@@ -242,12 +242,16 @@ pub async fn run(
         };
         tokio::select! {
             _ = shutdown.changed() => {}
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            Some(r) = tasks.join_next(), if !tasks.is_empty() => {
+                sluice_engine::tasks::log_if_panicked("delivery", r);
+            }
             _ = engine.delivery_wake().notified() => {}
             _ = tokio::time::sleep(pause) => {}
         }
     }
-    while tasks.join_next().await.is_some() {}
+    while let Some(r) = tasks.join_next().await {
+        sluice_engine::tasks::log_if_panicked("delivery", r);
+    }
 }
 
 /// Longest wait between claims while some slots are free (see [`run`]).

@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use sluice_engine::remote::{RemoteActivity, RemoteNote};
+use sluice_engine::tasks::log_if_panicked;
 use sluice_engine::{Engine, EngineError};
 use sluice_model::content::sanitize_html;
 use sluice_store::{AccountRow, Id, InboxRow, KeyRow, NewInboxActivity, RemoteActor};
@@ -118,7 +119,7 @@ pub async fn run_processors(fed: Arc<Federation>, mut shutdown: watch::Receiver<
     let mut vacuum: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         while let Some(r) = tasks.try_join_next() {
-            done.extend(r.ok().flatten());
+            done.extend(log_if_panicked("inbox activity", r).flatten());
         }
         if *shutdown.borrow() {
             break;
@@ -158,12 +159,14 @@ pub async fn run_processors(fed: Arc<Federation>, mut shutdown: watch::Receiver<
         tokio::select! {
             _ = shutdown.changed() => {}
             _ = fed.inbox_wake.notified() => more = true,
-            Some(r) = tasks.join_next(), if !tasks.is_empty() => done.extend(r.ok().flatten()),
+            Some(r) = tasks.join_next(), if !tasks.is_empty() => {
+                done.extend(log_if_panicked("inbox activity", r).flatten())
+            }
             _ = tokio::time::sleep(INBOX_IDLE_POLL) => more = true,
         }
     }
     while let Some(r) = tasks.join_next().await {
-        done.extend(r.ok().flatten());
+        done.extend(log_if_panicked("inbox activity", r).flatten());
     }
     let unstarted: Vec<Id> = ready.iter().map(|r| r.id).collect();
     let finish = async {
@@ -796,11 +799,11 @@ async fn apply(
             }
         }
         ActivityKind::Create => {
-            match activity
-                .embedded_object()
-                .and_then(Document::as_object)
-                .and_then(|o| remote_note(actor, o))
-            {
+            let note = match activity.embedded_object().and_then(Document::as_object) {
+                Some(o) => remote_note(actor, o).await,
+                None => None,
+            };
+            match note {
                 Some(note) => {
                     // A reply to a post we do not have: fetch the thread above it first.
                     if let Some(parent) = &note.in_reply_to {
@@ -819,7 +822,7 @@ async fn apply(
                 fed.store_actor(a).await?;
                 engine.remote_record(actor, &record).await?;
             }
-            Some(Document::Object(o)) => match remote_note(actor, o) {
+            Some(Document::Object(o)) => match remote_note(actor, o).await {
                 Some(note) => {
                     engine.remote_update_note(actor, &record, &note).await?;
                 }
@@ -975,7 +978,7 @@ async fn local_account(engine: &Engine, uri: &str) -> Result<Option<AccountRow>,
 
 /// A remote post as the engine stores it; None when it is not one we can show (not
 /// attributed to the sender, or its id is on another host).
-pub(crate) fn remote_note(actor: &AccountRow, o: &Object) -> Option<RemoteNote> {
+pub(crate) async fn remote_note(actor: &AccountRow, o: &Object) -> Option<RemoteNote> {
     if o.attributed_to.as_deref() != Some(actor.uri.as_str()) || !same_origin(&o.id, &actor.uri) {
         return None;
     }
@@ -998,7 +1001,7 @@ pub(crate) fn remote_note(actor: &AccountRow, o: &Object) -> Option<RemoteNote> 
         uri: o.id.clone(),
         url: o.url.clone().unwrap_or_default(),
         object_type: o.kind.as_str().to_string(),
-        content: sanitize_html(&content),
+        content: sluice_engine::tasks::sanitize_html(content).await,
         summary: o.summary.clone().unwrap_or_default(),
         sensitive: o.sensitive,
         language: o.language.clone(),

@@ -30,6 +30,7 @@ pub mod fetch;
 pub mod inbox;
 pub mod keys;
 pub mod local;
+pub mod outbox;
 pub mod service;
 pub mod signatures;
 pub mod signer;

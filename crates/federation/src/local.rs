@@ -88,7 +88,7 @@ pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
         urls.featured(&a.username),
     );
     let shared_inbox = urls.shared_inbox();
-    Ok(as2::actor(&as2::ActorDoc {
+    let mut doc = as2::actor(&as2::ActorDoc {
         id: &a.uri,
         kind: if a.bot { "Service" } else { "Person" },
         preferred_username: &a.username,
@@ -111,7 +111,107 @@ pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
         header: (!a.header_url.is_empty()).then_some(a.header_url.as_str()),
         also_known_as: &also_known_as,
         fields: &fields,
-    }))
+    });
+    // ActivityPub C2S: what the account liked, and where its clients sign in and read
+    // other servers' objects through this server (docs/c2s.md).
+    doc["liked"] = json!(liked_url(engine, a));
+    // Collections the user made that anyone may read.
+    let streams: Vec<String> = engine
+        .store
+        .collections_of(a.id, 20)
+        .await?
+        .into_iter()
+        .filter(|c| {
+            [&c.to_json, &c.cc_json].iter().any(|j| {
+                serde_json::from_str::<Vec<String>>(j)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|i| sluice_model::visibility::is_public_iri(i))
+            })
+        })
+        .map(|c| c.uri)
+        .collect();
+    if !streams.is_empty() {
+        doc["streams"] = json!(streams);
+    }
+    if let Some(endpoints) = doc["endpoints"].as_object_mut() {
+        let base = urls.base();
+        endpoints.insert(
+            "oauthAuthorizationEndpoint".into(),
+            json!(format!("{base}/oauth/authorize")),
+        );
+        endpoints.insert(
+            "oauthTokenEndpoint".into(),
+            json!(format!("{base}/oauth/token")),
+        );
+        endpoints.insert("proxyUrl".into(), json!(format!("{base}{PROXY_PATH}")));
+    }
+    Ok(doc)
+}
+
+/// Where an account's clients fetch remote objects through this server
+/// (`endpoints.proxyUrl`).
+pub const PROXY_PATH: &str = "/api/ap/proxy";
+
+fn liked_url(engine: &Engine, a: &AccountRow) -> String {
+    format!("{}/liked", engine.urls.actor(&a.username))
+}
+
+/// The posts an account liked, newest first: to its owner, paged; to others, the
+/// collection without its items (as Mastodon keeps favourites private).
+pub async fn liked(
+    engine: &Engine,
+    a: &AccountRow,
+    q: CollectionQuery,
+    owner: bool,
+) -> Result<Value> {
+    let id = liked_url(engine, a);
+    if !owner {
+        return Ok(json!({
+            "@context": as2::context(),
+            "id": id,
+            "type": "OrderedCollection",
+        }));
+    }
+    if !q.page {
+        return Ok(as2::ordered_collection(
+            &id,
+            engine
+                .store
+                .count_saved(a.id, sluice_store::Saved::Favourites)
+                .await?,
+            Some(&page_url(&id, None)),
+        ));
+    }
+    let listed = engine
+        .store
+        .saved_statuses(a.id, sluice_store::Saved::Favourites, q.page())
+        .await?;
+    let ids: Vec<Id> = listed.iter().map(|l| l.item_id).collect();
+    let statuses = engine.store.statuses(&ids).await?;
+    let items: Vec<Value> = ids
+        .iter()
+        .filter_map(|i| statuses.iter().find(|s| s.id == *i))
+        .map(|s| json!(s.uri))
+        .collect();
+    Ok(listed_page(&id, &q, &listed, items))
+}
+
+/// One page of a collection listed from a relation table (`rel_id` pages it), its
+/// items already rendered.
+fn listed_page(
+    id: &str,
+    q: &CollectionQuery,
+    listed: &[sluice_store::ListedId],
+    items: Vec<Value>,
+) -> Value {
+    let full = listed.len() as i64 == COLLECTION_PAGE_SIZE;
+    let next = listed
+        .last()
+        .filter(|_| full)
+        .map(|l| page_url(id, Some(("max_id", l.rel_id))));
+    let this = page_url(id, q.max_id.map(|m| ("max_id", m)));
+    as2::ordered_collection_page(&this, id, items, next.as_deref(), None)
 }
 
 /// The instance actor (`/actor`): an `Application` that signs the server's own fetches.
@@ -181,38 +281,124 @@ fn page_url(collection: &str, cursor: Option<(&str, Id)>) -> String {
     }
 }
 
-/// The outbox of a local account: the collection, or one page of it.
-pub async fn outbox(engine: &Engine, a: &AccountRow, q: CollectionQuery) -> Result<Value> {
+/// The outbox of a local account: the collection, or one page of it. Its owner
+/// (`owner`, an ActivityPub client) sees every activity the account made, and the
+/// collection itself carries the newest page's items; others see the public and
+/// unlisted posts and boosts.
+pub async fn outbox(
+    engine: &Engine,
+    a: &AccountRow,
+    q: CollectionQuery,
+    owner: bool,
+) -> Result<Value> {
     let id = engine.urls.outbox(&a.username);
     if !q.page {
-        let total = engine.store.count_outbox(a.id).await?;
+        let total = if owner {
+            engine.store.count_owner_outbox(a.id).await?
+        } else {
+            engine.store.count_outbox(a.id).await?
+        };
         let mut doc = as2::ordered_collection(&id, total, Some(&page_url(&id, None)));
         doc["last"] = json!(page_url(&id, Some(("min_id", 0))));
+        if owner {
+            let items = engine.store.owner_outbox_page(a.id, q.page()).await?;
+            doc["orderedItems"] = json!(embedded(&items));
+        }
         return Ok(doc);
     }
-    let items = engine.store.outbox_page(a.id, q.page()).await?;
-    let next = items.last().map(|i| page_url(&id, Some(("max_id", i.id))));
-    let prev = items.first().map(|i| page_url(&id, Some(("min_id", i.id))));
-    let this = page_url(&id, q.max_id.map(|m| ("max_id", m)));
-    let docs: Vec<Value> = items
+    let items = if owner {
+        engine.store.owner_outbox_page(a.id, q.page()).await?
+    } else {
+        engine.store.outbox_page(a.id, q.page()).await?
+    };
+    Ok(activity_page(&id, &q, &items))
+}
+
+/// One page of a collection of stored activities, linked by id to the next (older)
+/// and previous (newer) ones.
+fn activity_page(id: &str, q: &CollectionQuery, items: &[sluice_store::OutboxItem]) -> Value {
+    let next = items.last().map(|i| page_url(id, Some(("max_id", i.id))));
+    let prev = items.first().map(|i| page_url(id, Some(("min_id", i.id))));
+    let this = page_url(id, q.max_id.map(|m| ("max_id", m)));
+    let docs = embedded(items);
+    let full = docs.len() as i64 == COLLECTION_PAGE_SIZE;
+    as2::ordered_collection_page(
+        &this,
+        id,
+        docs,
+        next.as_deref().filter(|_| full),
+        prev.as_deref(),
+    )
+}
+
+/// A local account's inbox, for its owner only (ActivityPub C2S): the collection with
+/// the newest page's items, or one page.
+pub async fn inbox(engine: &Engine, a: &AccountRow, q: CollectionQuery) -> Result<Value> {
+    let id = engine.urls.inbox(&a.username);
+    let items = engine.store.inbox_page(a.id, &a.uri, q.page()).await?;
+    if !q.page {
+        let mut doc = json!({
+            "@context": as2::context(),
+            "id": id,
+            "type": "OrderedCollection",
+            "first": page_url(&id, None),
+        });
+        doc["orderedItems"] = json!(embedded(&items));
+        return Ok(doc);
+    }
+    Ok(activity_page(&id, &q, &items))
+}
+
+/// A collection a user made (C2S): the collection with its newest items, or one page.
+pub async fn user_collection(
+    engine: &Engine,
+    owner: &AccountRow,
+    c: &sluice_store::CollectionRow,
+    q: CollectionQuery,
+) -> Result<Value> {
+    let items = engine.store.collection_items(c.id, q.page()).await?;
+    let uris: Vec<Value> = items.iter().map(|i| json!(i.object_uri)).collect();
+    if !q.page {
+        let total = engine.store.count_collection_items(c.id).await?;
+        let mut doc = engine.collection_document(c, &owner.uri, total);
+        doc["@context"] = as2::context();
+        doc["first"] = json!(page_url(&c.uri, None));
+        let key = if c.kind == "OrderedCollection" {
+            "orderedItems"
+        } else {
+            "items"
+        };
+        doc[key] = json!(uris);
+        return Ok(doc);
+    }
+    let full = items.len() as i64 == COLLECTION_PAGE_SIZE;
+    let next = items
+        .last()
+        .filter(|_| full)
+        .map(|i| page_url(&c.uri, Some(("max_id", i.id))));
+    let this = page_url(&c.uri, q.max_id.map(|m| ("max_id", m)));
+    Ok(as2::ordered_collection_page(
+        &this,
+        &c.uri,
+        uris,
+        next.as_deref(),
+        None,
+    ))
+}
+
+/// Stored activities as a page's items: embedded, an activity carries no @context of
+/// its own.
+fn embedded(items: &[sluice_store::OutboxItem]) -> Vec<Value> {
+    items
         .iter()
         .filter_map(|i| serde_json::from_str::<Value>(&i.json).ok())
         .map(|mut v| {
-            // Embedded in a page, an activity carries no @context of its own.
             if let Some(o) = v.as_object_mut() {
                 o.remove("@context");
             }
             v
         })
-        .collect();
-    let full = docs.len() as i64 == COLLECTION_PAGE_SIZE;
-    Ok(as2::ordered_collection_page(
-        &this,
-        &id,
-        docs,
-        next.as_deref().filter(|_| full),
-        prev.as_deref(),
-    ))
+        .collect()
 }
 
 /// Followers or following of a local account. When the account hides its collections,
@@ -244,13 +430,7 @@ pub async fn relation_collection(
         .filter_map(|i| by_id.get(i))
         .map(|a| json!(a.uri))
         .collect();
-    let full = listed.len() as i64 == COLLECTION_PAGE_SIZE;
-    let next = listed
-        .last()
-        .filter(|_| full)
-        .map(|l| page_url(&id, Some(("max_id", l.rel_id))));
-    let this = page_url(&id, q.max_id.map(|m| ("max_id", m)));
-    let mut doc = as2::ordered_collection_page(&this, &id, items, next.as_deref(), None);
+    let mut doc = listed_page(&id, &q, &listed, items);
     doc["totalItems"] = json!(total);
     Ok(doc)
 }

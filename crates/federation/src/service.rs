@@ -115,10 +115,13 @@ impl Federation {
             inbox_wake: tokio::sync::Notify::new(),
             inbox_batch: Default::default(),
         });
-        let mut workers = vec![tokio::spawn(crate::inbox::run_processors(
-            fed.clone(),
+        let inbox_fed = fed.clone();
+        let inbox_shutdown = shutdown.clone();
+        let mut workers = vec![sluice_engine::tasks::spawn_guarded(
+            "inbox processors",
             shutdown.clone(),
-        ))];
+            move || crate::inbox::run_processors(inbox_fed.clone(), inbox_shutdown.clone()),
+        )];
         if settings.deliver {
             let config = DeliveryConfig {
                 concurrency: settings.delivery_concurrency.max(1) as usize,
@@ -131,9 +134,19 @@ impl Federation {
                 backoff_scale: settings.backoff_scale,
                 ..DeliveryConfig::default()
             };
-            workers.push(tokio::spawn(delivery::run(
-                engine, fetcher, signers, config, shutdown,
-            )));
+            workers.push(sluice_engine::tasks::spawn_guarded(
+                "delivery workers",
+                shutdown.clone(),
+                move || {
+                    delivery::run(
+                        engine.clone(),
+                        fetcher.clone(),
+                        signers.clone(),
+                        config.clone(),
+                        shutdown.clone(),
+                    )
+                },
+            ));
         }
         Ok((fed, workers))
     }

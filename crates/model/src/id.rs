@@ -4,35 +4,62 @@
 //! plain index range scan. They are serialized as decimal strings in the API, as
 //! Mastodon does, because JavaScript numbers cannot hold 64 bits.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A database id. Always positive; serialized as a string in the Mastodon API.
 pub type Id = i64;
 
-/// Bits of an id below the millisecond timestamp.
+/// Bits of an id below the millisecond timestamp: the process slot, then a sequence.
 const SEQUENCE_BITS: u32 = 16;
-const SEQUENCE_MASK: u64 = (1 << SEQUENCE_BITS) - 1;
+/// Bits of the process slot ([`set_process_slot`]), the top of the 16 below the time.
+const SLOT_BITS: u32 = 4;
+/// Bits of the per-process counter inside a millisecond: 4,096 ids per millisecond per
+/// process before it borrows the next millisecond.
+const COUNTER_BITS: u32 = SEQUENCE_BITS - SLOT_BITS;
+const COUNTER_MASK: u64 = (1 << COUNTER_BITS) - 1;
+/// Process slots: 0 for processes that run on their own, 1 to 15 for serving processes
+/// (the supervisor gives each live one its own).
+pub const SLOTS: u16 = 1 << SLOT_BITS;
+
+/// This process's slot; read by every [`IdGenerator`] made after it is set.
+static PROCESS_SLOT: AtomicU16 = AtomicU16::new(0);
+
+/// Sets this process's id slot (`0..SLOTS`; others are taken modulo `SLOTS`). Two live
+/// processes with different slots never mint the same id, whatever their clocks say;
+/// the supervisor gives each serving process one no other live process holds.
+pub fn set_process_slot(slot: u16) {
+    PROCESS_SLOT.store(slot % SLOTS, Ordering::Relaxed);
+}
 
 /// Generates strictly increasing ids within a process.
 ///
-/// Each new millisecond starts its sequence at a pseudo-random point in the lower half of
-/// the 16-bit space, so two processes sharing a database (during an upgrade both run for
-/// a moment) rarely pick the same id in the same millisecond; when a millisecond's
-/// sequence runs out the generator borrows the next millisecond, so ids never repeat and
-/// never go backwards in one process.
+/// An id is `millisecond << 16 | slot << 12 | counter`. The slot is the process's own
+/// ([`set_process_slot`]), so processes sharing a database (workers, and old and new ones
+/// side by side during an upgrade) draw from disjoint ranges. Each millisecond starts
+/// its counter at a pseudo-random point in the lower half, so processes of one slot
+/// (commands run beside a server without a supervisor) rarely meet either. When a
+/// millisecond's 4,096 ids run out the generator borrows the next millisecond, so ids
+/// never repeat and never go backwards in one process.
 #[derive(Debug)]
 pub struct IdGenerator {
-    /// The last id handed out.
+    /// The last id handed out, as `millisecond << 12 | counter` (without the slot).
     last: AtomicU64,
-    /// Per-process salt for the sequence start.
+    /// `slot << 12`, or'ed into every id.
+    slot: u64,
+    /// Per-process salt for the counter start.
     salt: u64,
-    /// Sequence of [`IdGenerator::backdated`] ids.
+    /// Counter of [`IdGenerator::backdated`] ids.
     backdated: AtomicU64,
 }
 
 impl IdGenerator {
     pub fn new() -> Self {
+        Self::with_slot(PROCESS_SLOT.load(Ordering::Relaxed))
+    }
+
+    /// A generator for an explicit slot (tests; processes use [`set_process_slot`]).
+    pub fn with_slot(slot: u16) -> Self {
         let salt = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos() as u64)
@@ -40,6 +67,7 @@ impl IdGenerator {
             ^ (std::process::id() as u64).rotate_left(17);
         IdGenerator {
             last: AtomicU64::new(0),
+            slot: u64::from(slot % SLOTS) << COUNTER_BITS,
             salt,
             backdated: AtomicU64::new(salt.rotate_left(29)),
         }
@@ -53,26 +81,35 @@ impl IdGenerator {
     /// The next id for a given time (milliseconds since the epoch), never smaller than
     /// any id this generator returned before.
     pub fn next_at(&self, millis: i64) -> Id {
-        self.next_block(millis, 1)
+        self.reserve(millis, 1)
     }
 
     /// An id for a past moment that keeps its place in time order: for things made
     /// elsewhere (a remote post, by its `published` time), which arrive out of order.
     /// Unlike [`IdGenerator::next_at`] it does not move forward past ids already given,
-    /// so a late arrival sorts where it belongs; the sequence part comes from a counter,
-    /// so ids of one millisecond stay distinct (for 65,536 calls).
+    /// so a late arrival sorts where it belongs; the counter part comes from a counter,
+    /// so ids of one millisecond stay distinct (for 4,096 calls).
     pub fn backdated(&self, millis: i64) -> Id {
         let millis = millis.max(0) as u64;
-        let seq = self.backdated.fetch_add(1, Ordering::Relaxed) & SEQUENCE_MASK;
-        ((millis << SEQUENCE_BITS) | seq) as Id
+        let counter = self.backdated.fetch_add(1, Ordering::Relaxed) & COUNTER_MASK;
+        ((millis << SEQUENCE_BITS) | self.slot | counter) as Id
     }
 
-    /// Reserves `n` consecutive ids for a given time and returns the first: a batch
-    /// insert then needs no call per row. `n` of 0 is taken as 1.
-    pub fn next_block(&self, millis: i64, n: usize) -> Id {
+    /// Reserves `n` ids for a given time, in increasing order: a batch insert then
+    /// needs no call per row. They are consecutive numbers only within a millisecond's
+    /// range; a block larger than what is left there continues in the next. `n` of 0 is
+    /// taken as 1.
+    pub fn next_block(&self, millis: i64, n: usize) -> Vec<Id> {
         let n = n.max(1) as u64;
+        let first = self.reserve(millis, n) as u64;
+        let first = ((first >> SEQUENCE_BITS) << COUNTER_BITS) | (first & COUNTER_MASK);
+        (first..first + n).map(|v| self.id_of(v)).collect()
+    }
+
+    /// Takes `n` counter values from the given time on; the id of the first.
+    fn reserve(&self, millis: i64, n: u64) -> Id {
         let millis = millis.max(0) as u64;
-        let start = (millis << SEQUENCE_BITS) | (mix(millis ^ self.salt) & (SEQUENCE_MASK >> 1));
+        let start = (millis << COUNTER_BITS) | (mix(millis ^ self.salt) & (COUNTER_MASK >> 1));
         let mut last = self.last.load(Ordering::Relaxed);
         loop {
             let candidate = if start > last { start } else { last + 1 };
@@ -82,10 +119,15 @@ impl IdGenerator {
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return candidate as Id,
+                Ok(_) => return self.id_of(candidate),
                 Err(actual) => last = actual,
             }
         }
+    }
+
+    /// The id of a counter value (`millisecond << 12 | counter`).
+    fn id_of(&self, v: u64) -> Id {
+        (((v >> COUNTER_BITS) << SEQUENCE_BITS) | self.slot | (v & COUNTER_MASK)) as Id
     }
 }
 
@@ -159,6 +201,29 @@ mod tests {
         assert!(millis_of(prev) > 1_700_000_000_000);
         let later = g.next_at(1_700_000_000_000);
         assert!(later > prev);
+    }
+
+    #[test]
+    fn slots_never_share_an_id_and_blocks_cross_milliseconds() {
+        let (a, b) = (IdGenerator::with_slot(1), IdGenerator::with_slot(2));
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            assert!(seen.insert(a.next_at(1_700_000_000_000)));
+            assert!(seen.insert(b.next_at(1_700_000_000_000)));
+        }
+        assert!(seen.insert(a.backdated(1_600_000_000_000)));
+        assert!(seen.insert(b.backdated(1_600_000_000_000)));
+        // A block larger than a millisecond's range: increasing, distinct, all in the
+        // slot, and later ids stay above it.
+        let block = a.next_block(1_800_000_000_000, 10_000);
+        assert_eq!(block.len(), 10_000);
+        assert!(block.windows(2).all(|w| w[0] < w[1]));
+        assert!(block.iter().all(|id| (id >> 12) & 0xF == 1));
+        assert!(block.iter().all(|id| seen.insert(*id)));
+        assert!(a.next_at(1_800_000_000_000) > *block.last().unwrap());
+        // Within one millisecond's range a block is consecutive numbers.
+        let small = b.next_block(1_900_000_000_000, 100);
+        assert_eq!(small[99] - small[0], 99);
     }
 
     #[test]

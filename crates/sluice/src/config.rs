@@ -86,6 +86,10 @@ pub struct Config {
     /// A separate listener for `/metrics` and the streaming status endpoints, without
     /// a token (`SLUICE_METRICS_LISTEN`, e.g. `127.0.0.1:9100`): keep it private.
     pub metrics_listen: Option<String>,
+    /// What is logged (`SLUICE_LOG`): `tracing` filter directives such as
+    /// `info,sqlx=warn` or `debug`. Default: `RUST_LOG`, else `info,sqlx=warn`. `SIGHUP`
+    /// applies a changed value without a restart.
+    pub log: String,
     /// Federation settings: `[federation]` in TOML, `SLUICE_FEDERATION_<NAME>` in the
     /// environment (e.g. `SLUICE_FEDERATION_SEND_BLOCKS=true`).
     pub federation: FederationConfig,
@@ -163,6 +167,10 @@ impl Default for Config {
             streaming_status: false,
             metrics_token: None,
             metrics_listen: None,
+            log: std::env::var("RUST_LOG")
+                .ok()
+                .filter(|l| !l.trim().is_empty())
+                .unwrap_or_else(|| "info,sqlx=warn".into()),
             federation: FederationConfig::default(),
         }
     }
@@ -199,7 +207,7 @@ impl Config {
         Ok(config)
     }
 
-    const KEYS: [&'static str; 28] = [
+    const KEYS: [&'static str; 29] = [
         "listen",
         "public_url",
         "data_dir",
@@ -228,6 +236,7 @@ impl Config {
         "streaming_status",
         "metrics_token",
         "metrics_listen",
+        "log",
     ];
 
     fn validate(&self) -> anyhow::Result<()> {
@@ -248,6 +257,7 @@ impl Config {
                 "max_status_chars, max_body_bytes (>= 1024), request_timeout_secs, streaming_heartbeat_secs and streaming_poll_ms must be positive"
             );
         }
+        crate::logging::parse_filter(&self.log)?;
         if let Some(u) = self.redis_url.as_deref().filter(|u| !u.is_empty()) {
             sluice_streaming::redis::RedisTarget::parse(u).map_err(|e| anyhow::anyhow!(e))?;
         }

@@ -3,6 +3,7 @@
 //! ephemeral port and talk HTTP to it.
 
 pub mod config;
+pub mod logging;
 pub mod seed;
 #[cfg(unix)]
 pub mod supervisor;
@@ -152,6 +153,8 @@ pub struct Running {
     pub url: String,
     pub engine: Arc<Engine>,
     shutdown: watch::Sender<bool>,
+    /// What [`Running::reload`] changes.
+    state: AppState,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Inbox processors and delivery workers: they finish their work in flight on
     /// shutdown.
@@ -244,20 +247,8 @@ async fn start_full(
         streaming_status: config.streaming_status,
         drain_grace: Duration::from_millis(config.drain_grace_ms),
     };
-    let limits = RateLimiter::new(
-        Limit {
-            max: config.rate_limit_sign_in,
-            window: Duration::from_secs(300),
-        },
-        Limit {
-            max: config.rate_limit_registrations,
-            window: Duration::from_secs(1800),
-        },
-        Limit {
-            max: config.rate_limit_writes,
-            window: Duration::from_secs(300),
-        },
-    );
+    let (sign_in, registration, write) = rate_limits(config);
+    let limits = RateLimiter::new(sign_in, registration, write);
     let (shutdown, rx) = watch::channel(false);
     let (federation, delivery) = Federation::start(
         engine.clone(),
@@ -309,23 +300,84 @@ async fn start_full(
     let app = sluice_api::app(state.clone(), extra);
     engine.spawn_maintenance(rx.clone());
     let task = match listener {
-        Listener::Tcp(l) => tokio::spawn(sluice_api::front::serve(l, app, state, rx.clone())),
+        Listener::Tcp(l) => {
+            tokio::spawn(sluice_api::front::serve(l, app, state.clone(), rx.clone()))
+        }
         #[cfg(unix)]
-        Listener::Unix(l) => tokio::spawn(sluice_api::front::serve(l, app, state, rx.clone())),
+        Listener::Unix(l) => {
+            tokio::spawn(sluice_api::front::serve(l, app, state.clone(), rx.clone()))
+        }
     };
     Ok(Running {
         addr: bound,
         url,
         engine,
         shutdown,
+        state,
         task,
         background,
     })
 }
 
+/// The sign-in, registration and write limits of a configuration.
+fn rate_limits(config: &Config) -> (Limit, Limit, Limit) {
+    (
+        Limit {
+            max: config.rate_limit_sign_in,
+            window: Duration::from_secs(300),
+        },
+        Limit {
+            max: config.rate_limit_registrations,
+            window: Duration::from_secs(1800),
+        },
+        Limit {
+            max: config.rate_limit_writes,
+            window: Duration::from_secs(300),
+        },
+    )
+}
+
+/// Settings `SIGHUP` applies to a running server; the others take a restart (an
+/// upgrade to the same binary restarts the serving processes without dropping a
+/// connection).
+pub const RELOADABLE: [&str; 6] = [
+    "log",
+    "max_body_bytes",
+    "request_timeout_secs",
+    "rate_limit_sign_in",
+    "rate_limit_registrations",
+    "rate_limit_writes",
+];
+
 impl Running {
     /// A handle that asks the server to stop (for signal handlers).
     pub fn stopper(&self) -> watch::Sender<bool> {
         self.shutdown.clone()
+    }
+
+    /// A handle that applies new settings to the server (for the `SIGHUP` handler).
+    pub fn reloader(&self) -> Reloader {
+        Reloader(self.state.clone())
+    }
+}
+
+/// Applies settings to a running server ([`Running::reloader`]).
+#[derive(Clone)]
+pub struct Reloader(AppState);
+
+impl Reloader {
+    /// Applies the [`RELOADABLE`] settings of `config` (`SIGHUP`); requests that start
+    /// afterwards see them.
+    pub fn reload(&self, config: &Config) -> anyhow::Result<()> {
+        logging::set_filter(&config.log)?;
+        let (sign_in, registration, write) = rate_limits(config);
+        self.0.reload(
+            config.request_timeout(),
+            config.max_body_bytes,
+            sign_in,
+            registration,
+            write,
+        );
+        Ok(())
     }
 }

@@ -122,14 +122,10 @@ enum AdminCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let mut config = Config::load(cli.config.clone())?;
+    sluice::logging::init(&config.log)?;
+    #[cfg(unix)]
+    sluice::supervisor::take_id_slot();
     limit_malloc_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -148,10 +144,14 @@ fn main() -> anyhow::Result<()> {
             }
             #[cfg(unix)]
             if !no_supervisor && std::env::var_os(sluice::supervisor::ENV_LISTEN_FD).is_none() {
-                return runtime.block_on(sluice::supervisor::run(&config, config.workers));
+                return runtime.block_on(sluice::supervisor::run(
+                    &config,
+                    cli.config.clone(),
+                    config.workers,
+                ));
             }
             let _ = no_supervisor;
-            runtime.block_on(serve(config))
+            runtime.block_on(serve(config, cli.config.clone()))
         }
         Command::Stamp => {
             #[cfg(unix)]
@@ -196,7 +196,7 @@ fn limit_malloc_arenas() {
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, config_file: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     if let Some((soft, hard)) = sluice::raise_open_files_limit() {
         tracing::info!(soft, hard, "open files limit (one per connection)");
@@ -217,6 +217,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     #[cfg(unix)]
     sluice::supervisor::report_ready();
+    #[cfg(unix)]
+    tokio::spawn(reload_on_hangup(running.reloader(), config_file));
+    #[cfg(not(unix))]
+    let _ = config_file;
     let stop = running.stopper();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -226,14 +230,48 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     running.wait().await
 }
 
+/// `SIGHUP`: reads the configuration again (file and environment) and applies what can
+/// change while serving ([`sluice::RELOADABLE`]); a configuration that does not load
+/// changes nothing.
+#[cfg(unix)]
+async fn reload_on_hangup(running: sluice::Reloader, config_file: Option<std::path::PathBuf>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hup.recv().await.is_some() {
+        match Config::load(config_file.clone()).and_then(|c| running.reload(&c).map(|()| c)) {
+            Ok(c) => tracing::info!(
+                log = %c.log,
+                max_body_bytes = c.max_body_bytes,
+                request_timeout_secs = c.request_timeout_secs,
+                rate_limit_sign_in = c.rate_limit_sign_in,
+                rate_limit_registrations = c.rate_limit_registrations,
+                rate_limit_writes = c.rate_limit_writes,
+                "SIGHUP: settings reloaded"
+            ),
+            Err(e) => tracing::error!(error = %e, "SIGHUP: the settings were not reloaded"),
+        }
+    }
+}
+
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            // A test-only switch, in debug builds only: a serving process that ignores
+            // the drain, which the supervisor must kill at its deadline.
+            if cfg!(debug_assertions) && std::env::var_os("SLUICE_TEST_IGNORE_SIGTERM").is_some() {
+                tracing::warn!("SIGTERM ignored (SLUICE_TEST_IGNORE_SIGTERM)");
+                continue;
+            }
+            break;
         }
     }
     #[cfg(not(unix))]

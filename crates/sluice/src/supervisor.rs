@@ -40,6 +40,9 @@ pub const ENV_LISTEN_FD: &str = "SLUICE_SUPERVISOR_LISTEN_FD";
 pub const ENV_METRICS_FD: &str = "SLUICE_SUPERVISOR_METRICS_FD";
 /// Where it writes `ready` once it serves.
 pub const ENV_READY_FD: &str = "SLUICE_SUPERVISOR_READY_FD";
+/// Its id slot (`sluice_model::id::set_process_slot`): no two live serving processes
+/// share one, so they never mint the same id.
+pub const ENV_ID_SLOT: &str = "SLUICE_SUPERVISOR_ID_SLOT";
 /// The supervisor's process id, in the data directory.
 pub const PID_FILE: &str = "sluice.pid";
 /// The outcome of the last upgrade ([`UpgradeState`]), in the data directory.
@@ -166,8 +169,13 @@ struct Exited {
     status: String,
 }
 
-/// Runs the supervisor until `SIGTERM`/`SIGINT`.
-pub async fn run(config: &Config, workers: usize) -> anyhow::Result<()> {
+/// Runs the supervisor until `SIGTERM`/`SIGINT`. `config_file` is read again on
+/// `SIGHUP`.
+pub async fn run(
+    config: &Config,
+    config_file: Option<PathBuf>,
+    workers: usize,
+) -> anyhow::Result<()> {
     let workers = workers.max(1);
     // The binary an upgrade starts: the file at this path, whatever it is by then.
     let exe = std::env::current_exe().context("cannot find this program's path")?;
@@ -192,7 +200,9 @@ pub async fn run(config: &Config, workers: usize) -> anyhow::Result<()> {
         exe,
         sockets,
         config: config.clone(),
+        config_file,
         exits: mpsc::unbounded_channel(),
+        id_slots: Default::default(),
     }
     .supervise(workers)
     .await;
@@ -204,10 +214,14 @@ struct Supervisor {
     exe: PathBuf,
     sockets: Sockets,
     config: Config,
+    config_file: Option<PathBuf>,
     exits: (
         mpsc::UnboundedSender<Exited>,
         mpsc::UnboundedReceiver<Exited>,
     ),
+    /// Id slots held by live serving processes, a bit each (1 to 15; 0 is for
+    /// processes without a supervisor).
+    id_slots: std::sync::Arc<std::sync::Mutex<u16>>,
 }
 
 /// An upgrade under way: its new processes, as they become ready.
@@ -254,6 +268,9 @@ impl Supervisor {
 
         let mut serial = 0u64;
         let mut upgrade: Option<UpgradeTask> = None;
+        // New processes of the upgrade in progress that have exited (one may die after
+        // it was ready, while the next starts).
+        let mut upgrade_deaths: Vec<Exited> = Vec::new();
         // Old processes told to stop, and when they are killed if still there.
         let mut draining: Vec<(Proc, Instant)> = Vec::new();
         // Slots to fill again, and when.
@@ -265,9 +282,12 @@ impl Supervisor {
                 _ = term.recv() => break "SIGTERM",
                 _ = int.recv() => break "SIGINT",
                 _ = hup.recv() => {
-                    // Settings are read at start: an upgrade (to the same binary)
-                    // applies new ones without dropping a connection.
-                    tracing::warn!("SIGHUP: nothing is reloaded in place yet; send SIGUSR2 to restart the serving processes with the new settings");
+                    sd_notify("RELOADING=1");
+                    self.reload();
+                    for p in slots.iter().flatten() {
+                        kill(p.pid, libc::SIGHUP);
+                    }
+                    sd_notify("READY=1");
                 }
                 _ = usr2.recv() => {
                     if upgrade.is_some() {
@@ -289,6 +309,7 @@ impl Supervisor {
                         continue;
                     }
                     tracing::info!(binary = %self.exe.display(), "upgrade: starting");
+                    upgrade_deaths.clear();
                     sd_notify("RELOADING=1");
                     state("in_progress", String::new());
                     upgrade = Some(self.start_upgrade(workers, ready_timeout)?);
@@ -304,7 +325,20 @@ impl Supervisor {
                         let _ = std::fs::write(data_dir.join(FAILED_FILE), format!("{message}\n"));
                         record("failed", message);
                     };
+                    let died = match &done {
+                        Ok(Ok(new)) => upgrade_deaths
+                            .iter()
+                            .find_map(|d| new.iter().find(|p| p.id == d.id).map(|p| (p.pid, d.status.clone()))),
+                        _ => None,
+                    };
                     match done {
+                        Ok(Ok(new)) if died.is_some() => {
+                            for p in &new {
+                                kill(p.pid, libc::SIGKILL);
+                            }
+                            let (pid, status) = died.expect("checked");
+                            failed(format!("new process {pid} died after it was ready ({status})"));
+                        }
                         Ok(Ok(new)) => {
                             for (slot, p) in slots.iter_mut().zip(new) {
                                 if let Some(old) = slot.replace(p) {
@@ -332,7 +366,12 @@ impl Supervisor {
                         continue;
                     }
                     let Some(i) = slots.iter().position(|s| s.as_ref().is_some_and(|p| p.id == exited.id)) else {
-                        // A new process of an upgrade: the upgrade sees it too.
+                        // A new process of the upgrade in progress: one that dies before
+                        // it is ready fails the upgrade there; one that dies after, when
+                        // the upgrade ends.
+                        if upgrade.is_some() {
+                            upgrade_deaths.push(exited);
+                        }
                         continue;
                     };
                     let p = slots[i].take().expect("found");
@@ -458,21 +497,50 @@ impl Supervisor {
         (self.spawner())()
     }
 
+    /// `SIGHUP`: the supervisor's own log filter; the serving processes read the
+    /// configuration themselves. Settings that only a restart applies are named.
+    fn reload(&self) {
+        let new = match Config::load(self.config_file.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "SIGHUP: the configuration does not load; nothing changes");
+                return;
+            }
+        };
+        if let Err(e) = crate::logging::set_filter(&new.log) {
+            tracing::error!(error = %e, "SIGHUP: the log filter is unchanged");
+        }
+        let restart_only = changed_settings(&self.config, &new)
+            .into_iter()
+            .filter(|k| !crate::RELOADABLE.contains(&k.as_str()))
+            .collect::<Vec<_>>();
+        if !restart_only.is_empty() {
+            tracing::warn!(
+                settings = %restart_only.join(", "),
+                "SIGHUP: these changed settings take effect at the next restart or `sluice admin upgrade`"
+            );
+        }
+        tracing::info!("SIGHUP: settings reloaded; the serving processes reload theirs");
+    }
+
     /// A function that starts one serving process of the binary at `self.exe`.
     fn spawner(&self) -> impl FnMut() -> anyhow::Result<(Proc, OwnedFd)> + Send + 'static {
         let exe = self.exe.clone();
         let listen = self.sockets.listen.as_raw_fd();
         let metrics = self.sockets.metrics.as_ref().map(|m| m.as_raw_fd());
         let exits = self.exits.0.clone();
+        let id_slots = self.id_slots.clone();
         move || {
             static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
             let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let id_slot = take_slot(&id_slots);
             let (ready_read, ready_write) = pipe()?;
             let write_fd = ready_write.as_raw_fd();
             let mut cmd = tokio::process::Command::new(&exe);
             cmd.args(std::env::args_os().skip(1))
                 .env(ENV_LISTEN_FD, listen.to_string())
                 .env(ENV_READY_FD, write_fd.to_string())
+                .env(ENV_ID_SLOT, id_slot.to_string())
                 .env_remove("LISTEN_FDS")
                 .env_remove("LISTEN_PID")
                 .env_remove("NOTIFY_SOCKET");
@@ -497,17 +565,28 @@ impl Supervisor {
                     Ok(())
                 });
             }
-            let mut child = cmd
-                .spawn()
-                .with_context(|| format!("cannot run {}", exe.display()))?;
+            let release = move |slots: &std::sync::Mutex<u16>| {
+                *slots.lock().unwrap_or_else(|e| e.into_inner()) &= !(1u16 << id_slot);
+            };
+            let mut child = match cmd.spawn() {
+                Ok(c) => c,
+                Err(e) => {
+                    release(&id_slots);
+                    return Err(e).with_context(|| format!("cannot run {}", exe.display()));
+                }
+            };
             drop(ready_write);
             let pid = child.id().context("the new process has no id")? as i32;
             let exits = exits.clone();
+            let id_slots = id_slots.clone();
             tokio::spawn(async move {
                 let status = match child.wait().await {
                     Ok(s) => describe(s),
                     Err(e) => format!("unknown ({e})"),
                 };
+                if id_slot != 0 {
+                    release(&id_slots);
+                }
                 let _ = exits.send(Exited { id, status });
             });
             Ok((
@@ -575,6 +654,45 @@ pub async fn request_upgrade(config: &Config, reset: bool) -> anyhow::Result<()>
         "no outcome after {} s; see the server's log",
         wait.as_secs()
     )
+}
+
+/// The lowest id slot no live serving process holds, marked as held; 0 (shared, ids
+/// only salted) when all 15 are taken.
+fn take_slot(slots: &std::sync::Mutex<u16>) -> u16 {
+    let mut held = slots.lock().unwrap_or_else(|e| e.into_inner());
+    match (1..sluice_model::id::SLOTS).find(|s| *held & (1 << s) == 0) {
+        Some(s) => {
+            *held |= 1 << s;
+            s
+        }
+        None => {
+            tracing::warn!("every id slot is held; this serving process shares slot 0");
+            0
+        }
+    }
+}
+
+/// In a serving process: takes the id slot the supervisor gave it, if any.
+pub fn take_id_slot() {
+    if let Some(slot) = std::env::var(ENV_ID_SLOT)
+        .ok()
+        .and_then(|v| v.trim().parse::<u16>().ok())
+    {
+        sluice_model::id::set_process_slot(slot);
+    }
+}
+
+/// The top-level settings (and `federation.*`) whose values differ.
+fn changed_settings(old: &Config, new: &Config) -> Vec<String> {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (serde_json::to_value(old), serde_json::to_value(new))
+    else {
+        return Vec::new();
+    };
+    a.iter()
+        .filter(|(k, v)| b.get(*k) != Some(v))
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 /// Waits for `ready` on a serving process's pipe.

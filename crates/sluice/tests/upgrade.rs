@@ -34,12 +34,18 @@ struct Server {
 
 impl Server {
     async fn start(name: &str, db: Db) -> Option<Server> {
+        Server::start_with(name, db, &[]).await
+    }
+
+    /// Starts with `extra` settings (`(name, value)`; an empty value removes one of the
+    /// defaults below).
+    async fn start_with(name: &str, db: Db, extra: &[(&str, &str)]) -> Option<Server> {
         let dir =
             std::env::temp_dir().join(format!("sluice-upgrade-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("bin")).unwrap();
         let bin = dir.join("bin/sluice");
-        std::fs::copy(BIN, &bin).unwrap();
+        forking(|| std::fs::copy(BIN, &bin)).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -60,6 +66,12 @@ impl Server {
             ("SLUICE_DRAIN_SECS".into(), "10".into()),
             ("SLUICE_UPGRADE_READY_SECS".into(), "30".into()),
         ];
+        for (k, v) in extra {
+            env.retain(|(name, _)| name != k);
+            if !v.is_empty() {
+                env.push((k.to_string(), v.to_string()));
+            }
+        }
         let mut pg = None;
         if db == Db::Postgres {
             let Ok(url) = std::env::var("SLUICE_TEST_DATABASE_URL") else {
@@ -80,11 +92,7 @@ impl Server {
             pg = Some((url, schema));
         }
         let log = std::fs::File::create(dir.join("server.log")).unwrap();
-        let child = command(&bin, &env)
-            .arg("serve")
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let child = forking(|| command(&bin, &env).arg("serve").stderr(log).spawn()).unwrap();
         let server = Server {
             dir,
             bin,
@@ -126,18 +134,13 @@ impl Server {
         std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
     }
 
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill {sig}");
+    fn signal(&self, sig: i32) {
+        send(self.child.id(), sig);
     }
 
     /// Sends SIGUSR2 and waits for the upgrade with this serial to end; its state.
     async fn upgrade(&self, serial: u64) -> Value {
-        self.signal("-USR2");
+        self.signal(libc::SIGUSR2);
         let started = Instant::now();
         loop {
             if let Ok(text) = std::fs::read_to_string(self.data().join("upgrade-state.json"))
@@ -159,7 +162,7 @@ impl Server {
     /// Puts `script` where the binary was (an upgrade runs what is on disk then).
     fn replace_binary_with_script(&self, script: &str) {
         let tmp = self.dir.join("bin/next");
-        std::fs::write(&tmp, script).unwrap();
+        forking(|| std::fs::write(&tmp, script)).unwrap();
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::rename(&tmp, &self.bin).unwrap();
@@ -167,38 +170,50 @@ impl Server {
 
     fn restore_binary(&self) {
         let tmp = self.dir.join("bin/next");
-        std::fs::copy(BIN, &tmp).unwrap();
+        forking(|| std::fs::copy(BIN, &tmp)).unwrap();
         std::fs::rename(&tmp, &self.bin).unwrap();
     }
 
     /// `sluice admin …` with the server's environment.
     fn admin(&self, args: &[&str], stdin: &str) -> std::process::Output {
-        let mut c = command(&self.bin, &self.env)
-            .arg("admin")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut c = forking(|| {
+            command(&self.bin, &self.env)
+                .arg("admin")
+                .args(args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+        })
+        .unwrap();
         c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
         c.wait_with_output().unwrap()
     }
 
+    /// Waits until one serving process other than `old` runs.
+    async fn wait_replaced(&self, old: u32) {
+        let started = Instant::now();
+        loop {
+            let now = self.serving_pids();
+            if now.len() == 1 && now[0] != old {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "not replaced: {}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Serving processes: the supervisor's children.
     fn serving_pids(&self) -> Vec<u32> {
-        let out = Command::new("pgrep")
-            .args(["-P", &self.child.id().to_string()])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .collect()
+        children_of(self.child.id())
     }
 
     async fn stop(mut self) {
-        self.signal("-TERM");
+        self.signal(libc::SIGTERM);
         let started = Instant::now();
         let status = loop {
             if let Some(s) = self.child.try_wait().unwrap() {
@@ -273,6 +288,41 @@ impl Server {
             .unwrap_or_else(|| panic!("{token}"))
             .to_string()
     }
+}
+
+/// Held while this test process starts a child or writes an executable: a child forked
+/// while a file is open for writing holds it open until its exec, and running that
+/// file meanwhile fails with ETXTBSY ("Text file busy").
+static FORK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn forking<T>(f: impl FnOnce() -> T) -> T {
+    let _held = FORK.lock().unwrap_or_else(|e| e.into_inner());
+    f()
+}
+
+fn send(pid: u32, signal: i32) {
+    // SAFETY: kill only sends a signal.
+    let r = unsafe { libc::kill(pid as i32, signal) };
+    assert_eq!(r, 0, "kill({pid}, {signal})");
+}
+
+/// The children of a process (of any of its threads).
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut children: Vec<u32> = tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|c| {
+            c.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect();
+    children.sort_unstable();
+    children.dedup();
+    children
 }
 
 fn command(bin: &Path, env: &[(String, String)]) -> Command {
@@ -439,6 +489,103 @@ async fn follow_websocket(
     (seen, reconnects, failed)
 }
 
+/// Clients making REST calls in a loop: posts (every second request) and reads of the
+/// public timeline, each with a deadline, until `stop`.
+struct Load {
+    requests: Arc<AtomicU64>,
+    failures: Arc<AtomicU64>,
+    posted: Arc<std::sync::Mutex<Vec<String>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Load {
+    /// `keep_alive`: each client reuses its connection (else one connection a request).
+    fn start(
+        base: &str,
+        token: &str,
+        clients: usize,
+        keep_alive: bool,
+        stop: Arc<AtomicBool>,
+    ) -> Load {
+        let load = Load {
+            requests: Arc::new(AtomicU64::new(0)),
+            failures: Arc::new(AtomicU64::new(0)),
+            posted: Arc::new(std::sync::Mutex::new(Vec::new())),
+            tasks: Vec::new(),
+        };
+        let tasks = (0..clients)
+            .map(|client| {
+                let (base, token, stop) = (base.to_string(), token.to_string(), stop.clone());
+                let (requests, failures, posted) = (
+                    load.requests.clone(),
+                    load.failures.clone(),
+                    load.posted.clone(),
+                );
+                tokio::spawn(async move {
+                    // A bound on every request: a request the server never answers fails.
+                    let http = reqwest::Client::builder()
+                        .timeout(Duration::from_secs(20))
+                        .pool_max_idle_per_host(if keep_alive { 8 } else { 0 })
+                        .build()
+                        .unwrap();
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        n += 1;
+                        let r = if n % 2 == 0 {
+                            http.post(format!("{base}/api/v1/statuses"))
+                                .bearer_auth(&token)
+                                .form(&[("status", format!("post {client}-{n}"))])
+                                .send()
+                                .await
+                        } else {
+                            http.get(format!("{base}/api/v1/timelines/public?local=true&limit=5"))
+                                .send()
+                                .await
+                        };
+                        requests.fetch_add(1, Ordering::Relaxed);
+                        let ok = match r {
+                            Ok(r) if r.status().is_success() => {
+                                if n % 2 == 0 {
+                                    // Acknowledged: the post's id came back.
+                                    let v: Value = r.json().await.unwrap_or_default();
+                                    v["id"]
+                                        .as_str()
+                                        .map(|id| posted.lock().unwrap().push(id.to_string()))
+                                        .is_some()
+                                } else {
+                                    true
+                                }
+                            }
+                            other => {
+                                eprintln!("request failed: {other:?}");
+                                false
+                            }
+                        };
+                        if !ok {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                })
+            })
+            .collect();
+        Load { tasks, ..load }
+    }
+
+    /// Waits for the clients (after `stop`): requests made, failed, acknowledged posts.
+    async fn finish(self) -> (u64, u64, Vec<String>) {
+        for t in self.tasks {
+            t.await.unwrap();
+        }
+        let posted = self.posted.lock().unwrap().clone();
+        (
+            self.requests.load(Ordering::Relaxed),
+            self.failures.load(Ordering::Relaxed),
+            posted,
+        )
+    }
+}
+
 /// Three upgrades in a row under REST load with an SSE and a WebSocket stream open:
 /// no failed request or reconnection, every post seen on each stream exactly once.
 async fn upgrades_under_load(db: Db) {
@@ -457,60 +604,7 @@ async fn upgrades_under_load(db: Db) {
         token.clone(),
         stop.clone(),
     ));
-    let failures = Arc::new(AtomicU64::new(0));
-    let requests = Arc::new(AtomicU64::new(0));
-    let posted = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let mut load = Vec::new();
-    for worker in 0..2 {
-        let (base, token, stop, failures, requests, posted) = (
-            server.base.clone(),
-            token.clone(),
-            stop.clone(),
-            failures.clone(),
-            requests.clone(),
-            posted.clone(),
-        );
-        load.push(tokio::spawn(async move {
-            // A bound on every request: a request the server never answers fails.
-            let http = reqwest::Client::builder()
-                .timeout(Duration::from_secs(20))
-                .build()
-                .unwrap();
-            let mut n = 0;
-            while !stop.load(Ordering::Relaxed) {
-                n += 1;
-                let r = if n % 2 == 0 {
-                    http.post(format!("{base}/api/v1/statuses"))
-                        .bearer_auth(&token)
-                        .form(&[("status", format!("post {worker}-{n}"))])
-                        .send()
-                        .await
-                } else {
-                    http.get(format!("{base}/api/v1/timelines/public?local=true&limit=5"))
-                        .send()
-                        .await
-                };
-                requests.fetch_add(1, Ordering::Relaxed);
-                match r {
-                    Ok(r) if r.status().is_success() => {
-                        if n % 2 == 0 {
-                            let v: Value = r.json().await.unwrap_or_default();
-                            if let Some(id) = v["id"].as_str() {
-                                posted.lock().unwrap().push(id.to_string());
-                            } else {
-                                failures.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                    }
-                    other => {
-                        eprintln!("request failed: {other:?}");
-                        failures.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }));
-    }
+    let load = Load::start(&server.base, &token, 4, true, stop.clone());
     tokio::time::sleep(Duration::from_millis(500)).await;
     for serial in 1..=3 {
         let before = server.serving_pids();
@@ -525,19 +619,11 @@ async fn upgrades_under_load(db: Db) {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, Ordering::Relaxed);
-    for l in load {
-        l.await.unwrap();
-    }
+    let (requests, failures, posted) = load.finish().await;
     // The last posts reach the stream before it is stopped.
     tokio::time::sleep(Duration::from_millis(800)).await;
     let (seen, reconnects, failed_reconnects) = stream.await.unwrap();
-    let posted = posted.lock().unwrap().clone();
-    assert_eq!(
-        failures.load(Ordering::Relaxed),
-        0,
-        "failed requests: {}",
-        server.log()
-    );
+    assert_eq!(failures, 0, "failed requests: {}", server.log());
     assert!(posted.len() > 20, "load ran: {} posts", posted.len());
     assert!(
         reconnects >= 3,
@@ -566,10 +652,8 @@ async fn upgrades_under_load(db: Db) {
         );
     }
     eprintln!(
-        "{} requests, {} posts, {} stream connections",
-        requests.load(Ordering::Relaxed),
+        "{requests} requests, {} posts, {reconnects} stream connections",
         posted.len(),
-        reconnects
     );
     server.stop().await;
 }
@@ -661,24 +745,9 @@ async fn failed_and_refused_upgrades_and_a_killed_process() {
 
     // SIGKILL of the serving process: the supervisor starts another; the listening
     // socket stays open, so requests made meanwhile wait and are served.
-    Command::new("kill")
-        .args(["-KILL", &serving[0].to_string()])
-        .status()
-        .unwrap();
+    send(serving[0], libc::SIGKILL);
     let during = tokio::spawn(health());
-    let started = Instant::now();
-    loop {
-        let now = server.serving_pids();
-        if now.len() == 1 && now[0] != serving[0] {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "not replaced: {}",
-            server.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    server.wait_replaced(serving[0]).await;
     assert_eq!(
         during.await.unwrap(),
         200,
@@ -690,4 +759,396 @@ async fn failed_and_refused_upgrades_and_a_killed_process() {
         server.log()
     );
     server.stop().await;
+}
+
+/// SIGKILL of the serving process under load: only the requests it had in flight fail
+/// (one a client at most), and every post it acknowledged is stored.
+async fn killed_under_load(db: Db) {
+    let Some(server) = Server::start(&format!("kill{}", db as u8), db).await else {
+        return;
+    };
+    let token = server.token("alice").await;
+    let stop = Arc::new(AtomicBool::new(false));
+    const CLIENTS: usize = 4;
+    // One connection a request: a request is in flight at the kill or made after it.
+    let load = Load::start(&server.base, &token, CLIENTS, false, stop.clone());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let serving = server.serving_pids();
+    assert_eq!(serving.len(), 1, "{serving:?}");
+    send(serving[0], libc::SIGKILL);
+    server.wait_replaced(serving[0]).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, Ordering::Relaxed);
+    let (requests, failures, posted) = load.finish().await;
+    eprintln!(
+        "{requests} requests, {failures} failed, {} posts acknowledged",
+        posted.len()
+    );
+    assert!(
+        failures <= CLIENTS as u64,
+        "{failures} requests failed; at most {CLIENTS} were in flight"
+    );
+    assert!(posted.len() > 20, "load ran: {} posts", posted.len());
+    let http = reqwest::Client::new();
+    for id in &posted {
+        let status = http
+            .get(format!("{}/api/v1/statuses/{id}", server.base))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200, "acknowledged post {id} is stored");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_killed_under_load() {
+    killed_under_load(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_killed_under_load() {
+    killed_under_load(Db::Postgres).await;
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// A serving process that ignores SIGTERM (a debug-build switch) is killed at the drain
+/// deadline, after an upgrade and when the supervisor stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_that_ignores_the_drain_is_killed_at_the_deadline() {
+    let server = Server::start_with(
+        "stuck",
+        Db::Sqlite,
+        &[
+            ("SLUICE_TEST_IGNORE_SIGTERM", "1"),
+            ("SLUICE_DRAIN_SECS", "2"),
+        ],
+    )
+    .await
+    .unwrap();
+    let old = server.serving_pids();
+    assert_eq!(old.len(), 1);
+    let state = server.upgrade(1).await;
+    assert_eq!(state["state"], "done", "{state}");
+    assert!(alive(old[0]), "it ignores SIGTERM, for now");
+    let started = Instant::now();
+    while alive(old[0]) {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "not killed: {}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = server.log();
+    assert!(log.contains("SIGTERM ignored"), "{log}");
+    assert!(
+        log.contains("still draining at the deadline: killed"),
+        "{log}"
+    );
+    let status = reqwest::get(format!("{}/api/v1/instance", server.base))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200, "the new process serves");
+    // Stopping: it ignores the drain again, is killed, and the supervisor ends cleanly.
+    server.stop().await;
+}
+
+/// With two workers, a new process that dies after it was ready while the second one
+/// starts fails the upgrade: the new ones are stopped, the old ones serve on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_fails_when_a_new_process_dies_after_it_was_ready() {
+    let server = Server::start_with("workers", Db::Sqlite, &[("SLUICE_WORKERS", "2")])
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while server.serving_pids().len() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let before = server.serving_pids();
+    // The old processes hold id slots 1 and 2; the new ones get 3 and 4. Slot 3 is
+    // ready, then killed 2 s later; slot 4 takes 5 s to start.
+    server.replace_binary_with_script(&format!(
+        "#!/bin/sh\n\
+         if [ \"$1\" = stamp ]; then exec {BIN} stamp; fi\n\
+         if [ \"$SLUICE_SUPERVISOR_ID_SLOT\" = 3 ]; then\n\
+         {BIN} \"$@\" & pid=$!; sleep 2; kill -9 $pid; wait $pid; exit 9\n\
+         fi\n\
+         sleep 5; exec {BIN} \"$@\"\n"
+    ));
+    let state = server.upgrade(1).await;
+    assert_eq!(state["state"], "failed", "{state}");
+    assert!(
+        state["message"]
+            .as_str()
+            .unwrap()
+            .contains("died after it was ready"),
+        "{state}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut after = server.serving_pids();
+    after.sort();
+    let mut before = before;
+    before.sort();
+    assert_eq!(after, before, "the old processes serve on");
+    let status = reqwest::get(format!("{}/api/v1/instance", server.base))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    server.restore_binary();
+    server.stop().await;
+}
+
+/// SIGHUP applies a changed log filter, body limit and rate limits to the running
+/// processes; settings that need a restart are named; a configuration that does not
+/// load changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_log_filter_and_limits() {
+    let file = std::env::temp_dir().join(format!("sluice-hup-{}.toml", std::process::id()));
+    std::fs::write(&file, "rate_limit_writes = 0\n").unwrap();
+    let server = Server::start_with(
+        "hup",
+        Db::Sqlite,
+        &[
+            ("SLUICE_CONFIG", &file.display().to_string()),
+            ("SLUICE_RATE_LIMIT_WRITES", ""),
+        ],
+    )
+    .await
+    .unwrap();
+    let token = server.token("alice").await;
+    let http = reqwest::Client::new();
+    let post = |text: String| {
+        let (http, base, token) = (http.clone(), server.base.clone(), token.clone());
+        async move {
+            http.post(format!("{base}/api/v1/statuses"))
+                .bearer_auth(&token)
+                .form(&[("status", text)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let long = "x".repeat(4_500);
+    for _ in 0..3 {
+        assert_eq!(post(long.clone()).await, 200);
+    }
+    let reloads = |log: &str| log.matches("SIGHUP: settings reloaded").count();
+    std::fs::write(
+        &file,
+        "rate_limit_writes = 2\nmax_body_bytes = 4096\nlog = \"debug\"\ninstance_title = \"Renamed\"\n",
+    )
+    .unwrap();
+    server.signal(libc::SIGHUP);
+    // The supervisor's line and the serving process's.
+    let started = Instant::now();
+    while reloads(&server.log()) < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(post(long.clone()).await, 413, "the new body limit");
+    assert_eq!(post("one".into()).await, 200);
+    assert_eq!(post("two".into()).await, 200);
+    assert_eq!(post("three".into()).await, 429, "the new write limit");
+    let log = server.log();
+    assert!(log.contains("rate_limit_writes=2"), "{log}");
+    assert!(
+        log.contains("instance_title"),
+        "named as needing a restart: {log}"
+    );
+    assert!(log.contains(" DEBUG "), "the debug filter: {log}");
+
+    // Invalid: nothing changes.
+    std::fs::write(&file, "rate_limit_writes = 0\nmax_body_bytes = 10\n").unwrap();
+    server.signal(libc::SIGHUP);
+    let started = Instant::now();
+    while server
+        .log()
+        .matches("the settings were not reloaded")
+        .count()
+        < 1
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        post("four".into()).await,
+        429,
+        "the limits stay as they were"
+    );
+    server.stop().await;
+    let _ = std::fs::remove_file(&file);
+}
+
+/// Polls `ready` every 50 ms until it holds; fails after `limit`.
+async fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits for the upgrade with this serial to end in `data`; its state.
+async fn upgrade_state(data: &Path, serial: u64) -> Value {
+    let mut state = Value::Null;
+    wait_until("the upgrade's outcome", Duration::from_secs(60), || {
+        state = std::fs::read_to_string(data.join("upgrade-state.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .unwrap_or_default();
+        state["serial"] == serial && state["state"] != "in_progress"
+    })
+    .await;
+    state
+}
+
+fn stop_supervisor(mut child: Child) {
+    send(child.id(), libc::SIGTERM);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "the supervisor ends cleanly: {status}");
+}
+
+/// A unix socket listener: served, kept across an upgrade.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_on_a_unix_socket_across_an_upgrade() {
+    use std::io::Read as _;
+    let dir = std::env::temp_dir().join(format!("sluice-upgrade-unix-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("sluice.sock");
+    let env = [
+        ("SLUICE_DATA_DIR", dir.join("data").display().to_string()),
+        ("SLUICE_LISTEN", format!("unix:{}", socket.display())),
+        ("SLUICE_PUBLIC_URL", "http://localhost".into()),
+    ]
+    .map(|(k, v)| (k.to_string(), v));
+    let log = std::fs::File::create(dir.join("server.log")).unwrap();
+    let child = forking(|| {
+        command(Path::new(BIN), &env)
+            .arg("serve")
+            .stderr(log)
+            .spawn()
+    })
+    .unwrap();
+    let get = || {
+        let mut s = std::os::unix::net::UnixStream::connect(&socket).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(
+            b"GET /api/v1/instance HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        )
+        .ok()?;
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).ok()?;
+        Some(answer)
+    };
+    wait_until("the unix socket to serve", Duration::from_secs(60), || {
+        get().is_some_and(|a| a.starts_with("HTTP/1.1 200"))
+    })
+    .await;
+    send(child.id(), libc::SIGUSR2);
+    let state = upgrade_state(&dir.join("data"), 1).await;
+    assert_eq!(state["state"], "done", "{state}");
+    let answer = get().expect("served after the upgrade");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"uri\":\"localhost\""), "{answer}");
+    stop_supervisor(child);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// systemd: the supervisor serves on the socket passed as descriptor 3 (`LISTEN_FDS`,
+/// `LISTEN_PID`) instead of binding `SLUICE_LISTEN`, and reports `READY=1` with
+/// `MAINPID`, `RELOADING=1` on `SIGHUP` and `STOPPING=1` on stop to `NOTIFY_SOCKET`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn systemd_socket_activation_and_notifications() {
+    use std::os::fd::AsRawFd as _;
+    use std::os::unix::process::CommandExt as _;
+    let dir = std::env::temp_dir().join(format!("sluice-upgrade-systemd-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let notify_path = dir.join("notify.sock");
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let passed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = passed.local_addr().unwrap().port();
+    // Bound by nobody: the supervisor must not use it.
+    let env = [
+        ("SLUICE_DATA_DIR", dir.join("data").display().to_string()),
+        ("SLUICE_LISTEN", "127.0.0.1:9".into()),
+        ("SLUICE_PUBLIC_URL", format!("http://127.0.0.1:{port}")),
+        ("NOTIFY_SOCKET", notify_path.display().to_string()),
+    ]
+    .map(|(k, v)| (k.to_string(), v));
+    let fd = passed.as_raw_fd();
+    let log = std::fs::File::create(dir.join("server.log")).unwrap();
+    let mut cmd = command(Path::new("/bin/sh"), &env);
+    // LISTEN_PID must be the supervisor's own: the shell's, which exec keeps.
+    cmd.args(["-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" serve", BIN])
+        .stderr(log);
+    // SAFETY: only dup2 between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(fd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = forking(|| cmd.spawn()).unwrap();
+    drop(passed);
+    let mut messages = Vec::new();
+    let mut next = || {
+        let mut buf = [0u8; 512];
+        let n = notify.recv(&mut buf).expect("a notification");
+        let m = String::from_utf8_lossy(&buf[..n]).to_string();
+        messages.push(m.clone());
+        m
+    };
+    let ready = next();
+    assert_eq!(
+        ready,
+        format!("READY=1\nMAINPID={}", child.id()),
+        "READY with the supervisor's pid"
+    );
+    let status = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+        .get(format!("http://127.0.0.1:{port}/api/v1/instance"))
+        .send()
+        .await
+        .expect("served on the passed socket")
+        .status();
+    assert_eq!(status, 200);
+    send(child.id(), libc::SIGHUP);
+    assert_eq!(next(), "RELOADING=1");
+    assert_eq!(next(), "READY=1");
+    send(child.id(), libc::SIGTERM);
+    assert_eq!(next(), "STOPPING=1", "{messages:?}");
+    let mut child = child;
+    assert!(child.wait().unwrap().success());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -97,6 +97,19 @@ pub struct OutboxItem {
     pub json: String,
 }
 
+/// An activity as stored: who made it, its addressing and document.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredActivity {
+    pub id: Id,
+    pub uri: String,
+    pub kind: String,
+    pub actor_id: Id,
+    pub object_uri: String,
+    pub to_json: String,
+    pub cc_json: String,
+    pub json: String,
+}
+
 /// One host's line in `sluice admin deliveries`.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeliveryHostStats {
@@ -317,6 +330,106 @@ impl Store {
         );
         page.apply(&mut q, "a.id");
         Ok(page.finish(self.all(q).await?))
+    }
+
+    /// The outbox as its owner sees it (ActivityPub C2S): every activity the account
+    /// made, except the Creates and Updates of posts deleted since (their content is
+    /// gone).
+    pub async fn owner_outbox_page(
+        &self,
+        actor_id: Id,
+        page: crate::Page,
+    ) -> Result<Vec<OutboxItem>> {
+        let mut q =
+            Query::new("SELECT a.id AS id, a.json AS json FROM activities a WHERE a.actor_id = ");
+        let p = q.arg(actor_id);
+        q.push(&p);
+        q.push(
+            " AND (a.kind NOT IN ('Create', 'Update')
+                   OR NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.uri = a.object_uri))",
+        );
+        page.apply(&mut q, "a.id");
+        Ok(page.finish(self.all(q).await?))
+    }
+
+    /// An account's inbox as its owner reads it (ActivityPub C2S): others' activities
+    /// about the owner (a follow or block of them, a like or boost of their posts),
+    /// posts that address or mention them, and the posts and boosts of the accounts
+    /// they follow that they may see; nothing from accounts they block. Newest first.
+    /// Found by scanning the activity log from the newest, each row checked through
+    /// indexes: the page (and the statement deadline) bound the work.
+    pub async fn inbox_page(
+        &self,
+        owner: Id,
+        owner_uri: &str,
+        page: crate::Page,
+    ) -> Result<Vec<OutboxItem>> {
+        let mut q = Query::new("SELECT a.id AS id, a.json AS json FROM activities a WHERE ");
+        let o = q.arg(owner);
+        let u = q.arg(owner_uri);
+        q.push(&format!(
+            "a.actor_id <> {o}
+             AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = {o} AND b.target_account_id = a.actor_id)
+             AND (a.object_uri = {u}
+                  OR (a.kind <> 'Create' AND EXISTS (SELECT 1 FROM statuses s WHERE s.uri = a.object_uri AND s.account_id = {o}))
+                  OR (a.kind IN ('Create', 'Update') AND EXISTS (
+                        SELECT 1 FROM statuses s WHERE s.uri = a.object_uri AND (
+                          EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id AND m.account_id = {o})
+                          OR (s.visibility IN ('public', 'unlisted', 'private')
+                              AND EXISTS (SELECT 1 FROM follows f WHERE f.account_id = {o} AND f.target_account_id = a.actor_id)))))
+                  OR (a.kind = 'Announce'
+                      AND EXISTS (SELECT 1 FROM follows f WHERE f.account_id = {o} AND f.target_account_id = a.actor_id)))"
+        ));
+        page.apply(&mut q, "a.id");
+        Ok(page.finish(self.all(q).await?))
+    }
+
+    /// How many activities [`Store::owner_outbox_page`] lists in all.
+    pub async fn count_owner_outbox(&self, actor_id: Id) -> Result<i64> {
+        Ok(self
+            .one::<Scalar>(
+                Query::new(
+                    "SELECT COUNT(*) AS v FROM activities a WHERE a.actor_id = $1
+                       AND (a.kind NOT IN ('Create', 'Update')
+                            OR NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.uri = a.object_uri))",
+                )
+                .bind(actor_id),
+            )
+            .await?
+            .v)
+    }
+
+    /// An activity by its id (uri).
+    pub async fn activity_by_uri(&self, uri: &str) -> Result<Option<StoredActivity>> {
+        self.opt(
+            Query::new(
+                "SELECT id, uri, kind, actor_id, object_uri, to_json, cc_json, json
+                 FROM activities WHERE uri = $1",
+            )
+            .bind(uri),
+        )
+        .await
+    }
+
+    /// The newest activity of a kind an account made about an object: the one a
+    /// pipeline write just recorded (or, when nothing changed, the earlier one).
+    pub async fn latest_activity_about(
+        &self,
+        actor_id: Id,
+        kind: &str,
+        object_uri: &str,
+    ) -> Result<Option<StoredActivity>> {
+        self.opt(
+            Query::new(
+                "SELECT id, uri, kind, actor_id, object_uri, to_json, cc_json, json
+                 FROM activities WHERE actor_id = $1 AND kind = $2 AND object_uri = $3
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(actor_id)
+            .bind(kind)
+            .bind(object_uri),
+        )
+        .await
     }
 
     /// Whether an activity with this id is stored (a repeated delivery).
@@ -645,7 +758,7 @@ impl WriteTx {
     /// ignored). `inboxes` are `(inbox_url, host)` pairs. Returns how many were queued.
     pub async fn enqueue_deliveries(
         &mut self,
-        first_id: Id,
+        ids: &[Id],
         activity_id: Id,
         sender: Id,
         inboxes: &[(String, String)],
@@ -653,9 +766,10 @@ impl WriteTx {
         expires_at: i64,
     ) -> Result<u64> {
         let mut queued = 0;
-        // Ids are consecutive from `first_id` (the caller reserves them from the id
-        // generator), so a batch needs no round trip per id.
-        for (n, chunk) in inboxes.chunks(100).enumerate() {
+        // One id per inbox, reserved by the caller as a block from the id generator,
+        // so a batch needs no round trip per id.
+        debug_assert_eq!(ids.len(), inboxes.len());
+        for (chunk, ids) in inboxes.chunks(100).zip(ids.chunks(100)) {
             let mut q = Query::new(
                 "INSERT INTO deliveries (id, activity_id, sender_account_id, inbox_url, host,
                    next_attempt_at, created_at, expires_at) VALUES ",
@@ -664,8 +778,8 @@ impl WriteTx {
             let s = q.arg(sender);
             let t = q.arg(now);
             let e = q.arg(expires_at);
-            for (i, (inbox, host)) in chunk.iter().enumerate() {
-                let id = q.arg(first_id + (n * 100 + i) as i64);
+            for (i, ((inbox, host), id)) in chunk.iter().zip(ids).enumerate() {
+                let id = q.arg(*id);
                 let ib = q.arg(inbox.as_str());
                 let h = q.arg(host.as_str());
                 if i > 0 {

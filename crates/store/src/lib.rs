@@ -17,7 +17,9 @@
 //! effects) commit together or not at all.
 
 mod accounts;
+mod collections;
 pub use accounts::{AccountCounter, NewAccount, NewUser, ProfileUpdate};
+pub use collections::{CollectionItem, CollectionRow};
 mod events;
 pub use events::{EventWakeups, NewEvent};
 mod lists;
@@ -34,7 +36,7 @@ pub use conversations::ConversationRow;
 mod federation;
 pub use federation::{
     DeliveryHostStats, DeliveryRow, DomainBlockRow, HostRow, InboxRow, KeyRow, NewInboxActivity,
-    OutboxItem, RemoteActor, host_in_domain,
+    OutboxItem, RemoteActor, StoredActivity, host_in_domain,
 };
 mod query;
 mod rows;
@@ -76,6 +78,10 @@ const PG_MAX_CONNECTIONS: u32 = 16;
 /// A PostgreSQL connection idle this long is pinged before it is used again.
 const PG_PING_AFTER_IDLE: Duration = Duration::from_secs(30);
 /// How long to wait for a pooled connection before the request fails.
+/// PostgreSQL ends any statement that runs longer (`statement_timeout`): the server
+/// goes on with a query whose request was dropped at its deadline, so this bounds it
+/// there. Twice the default request deadline; migrations are exempt.
+pub const PG_STATEMENT_TIMEOUT: &str = "60s";
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pages freed per incremental vacuum step (4 KiB pages: 1 MiB per step), small enough
 /// that the writer is never held for long.
@@ -206,7 +212,8 @@ impl Store {
     }
 
     async fn open_postgres(url: &str) -> Result<Store> {
-        let opts = PgConnectOptions::from_str(url)?;
+        let opts =
+            PgConnectOptions::from_str(url)?.options([("statement_timeout", PG_STATEMENT_TIMEOUT)]);
         // A connection is pinged before use only after it sat idle for a while (the
         // server may have closed it); a ping before every query would double the round
         // trips of the busy path.

@@ -45,13 +45,28 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_filters.sql"),
         postgres: include_str!("../migrations/postgres/0005_filters.sql"),
     },
+    Migration {
+        version: 6,
+        name: "c2s",
+        sqlite: include_str!("../migrations/sqlite/0006_c2s.sql"),
+        postgres: include_str!("../migrations/postgres/0006_c2s.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "collections",
+        sqlite: include_str!("../migrations/sqlite/0007_collections.sql"),
+        postgres: include_str!("../migrations/postgres/0007_collections.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 5;
-/// The oldest schema version this binary can run against: timelines read user domain
-/// blocks (version 4) and filters (version 5). Versions 3 to 5 only add tables, so
-/// older binaries keep running on this schema during an upgrade.
+pub const SCHEMA_VERSION: i64 = 7;
+/// The oldest schema version whose code runs against this binary's schema: the
+/// migrations after it only add (tables; columns with defaults that older code never
+/// names), so during an upgrade the old processes keep serving on the database the new
+/// one migrated. A binary made for an older schema cannot be upgraded from in place
+/// (`supervisor::Stamp::can_upgrade_to`). Version 6 adds `mentions.silent`, version 7
+/// the `collections` tables.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.
@@ -64,6 +79,9 @@ impl Store {
         let mut tx = self.begin().await?;
         if tx.kind() == EngineKind::Postgres {
             tx.exec(Query::new("SELECT pg_advisory_xact_lock($1)").bind(PG_MIGRATION_LOCK))
+                .await?;
+            // A migration may rewrite a large table: no statement deadline here.
+            tx.exec(Query::new("SET LOCAL statement_timeout = 0"))
                 .await?;
         }
         tx.exec(Query::new(

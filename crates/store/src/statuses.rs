@@ -299,10 +299,22 @@ impl Store {
         .await
     }
 
-    /// `(status_id, account_id)` of every mention in the given statuses.
+    /// Whether the account is among a status's recipients (its mentions, shown or
+    /// silent).
+    pub async fn is_recipient(&self, status_id: Id, account_id: Id) -> Result<bool> {
+        let q = Query::new(
+            "SELECT count(*) AS v FROM mentions WHERE status_id = $1 AND account_id = $2",
+        )
+        .bind(status_id)
+        .bind(account_id);
+        Ok(self.one::<Scalar>(q).await?.v > 0)
+    }
+
+    /// `(status_id, account_id)` of every shown mention in the given statuses.
     pub async fn mentions_of(&self, status_ids: &[Id]) -> Result<Vec<PairRow>> {
-        let mut q =
-            Query::new("SELECT status_id AS a, account_id AS b FROM mentions WHERE status_id IN ");
+        let mut q = Query::new(
+            "SELECT status_id AS a, account_id AS b FROM mentions WHERE NOT silent AND status_id IN ",
+        );
         let list = q.in_list(status_ids);
         q.push(&list);
         self.all(q).await
@@ -358,7 +370,7 @@ impl Store {
         q.push(&format!(
             "SELECT {STATUS_COLUMNS}, {flags},
                (SELECT string_agg(CAST(m.account_id AS TEXT), ',' ORDER BY m.account_id)
-                  FROM mentions m WHERE m.status_id = s.id) AS mention_ids,
+                  FROM mentions m WHERE m.status_id = s.id AND NOT m.silent) AS mention_ids,
                (SELECT string_agg(t.name, ',' ORDER BY t.name)
                   FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id = s.id) AS tag_names,
                s.id IN (SELECT id FROM page) AS requested
@@ -412,6 +424,19 @@ impl Store {
         q.push(&p);
         page.apply(&mut q, "id");
         Ok(page.finish(self.all(q).await?))
+    }
+
+    /// How many statuses an account favourited or bookmarked.
+    pub async fn count_saved(&self, account_id: Id, kind: Saved) -> Result<i64> {
+        let table = match kind {
+            Saved::Favourites => "favourites",
+            Saved::Bookmarks => "bookmarks",
+        };
+        let q = Query::new(format!(
+            "SELECT COUNT(*) AS v FROM {table} WHERE account_id = $1"
+        ))
+        .bind(account_id);
+        Ok(self.one::<Scalar>(q).await?.v)
     }
 
     /// The status created earlier with this idempotency key, if any.
@@ -606,25 +631,43 @@ impl WriteTx {
     }
 
     pub async fn set_mentions(&mut self, status_id: Id, accounts: &[Id]) -> Result<()> {
-        self.exec(Query::new("DELETE FROM mentions WHERE status_id = $1").bind(status_id))
-            .await?;
+        self.exec(
+            Query::new("DELETE FROM mentions WHERE status_id = $1 AND NOT silent").bind(status_id),
+        )
+        .await?;
         self.add_mentions(status_id, accounts).await
     }
 
     /// The mentions of a status just inserted (nothing to replace): one statement, none
     /// when there are no mentions.
     pub async fn add_mentions(&mut self, status_id: Id, accounts: &[Id]) -> Result<()> {
+        self.insert_mentions(status_id, accounts, false).await
+    }
+
+    /// Recipients of a status who may see it and are delivered to, but are never shown
+    /// among its mentions (`bto`/`bcc`).
+    pub async fn add_silent_mentions(&mut self, status_id: Id, accounts: &[Id]) -> Result<()> {
+        self.insert_mentions(status_id, accounts, true).await
+    }
+
+    async fn insert_mentions(
+        &mut self,
+        status_id: Id,
+        accounts: &[Id],
+        silent: bool,
+    ) -> Result<()> {
         if accounts.is_empty() {
             return Ok(());
         }
         let values: Vec<String> = (0..accounts.len())
-            .map(|i| format!("($1, ${})", i + 2))
+            .map(|i| format!("($1, ${}, $2)", i + 3))
             .collect();
         let mut q = Query::new(format!(
-            "INSERT INTO mentions (status_id, account_id) VALUES {} ON CONFLICT DO NOTHING",
+            "INSERT INTO mentions (status_id, account_id, silent) VALUES {} ON CONFLICT DO NOTHING",
             values.join(", ")
         ))
-        .bind(status_id);
+        .bind(status_id)
+        .bind(silent);
         for a in accounts {
             q = q.bind(*a);
         }

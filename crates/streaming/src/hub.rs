@@ -167,7 +167,13 @@ impl Hub {
             stats: Arc::new(StreamStats::default()),
             relations: Default::default(),
         });
-        let task = tokio::spawn(hub.clone().tail(last));
+        // After a panic the tailer goes on from the last event it broadcast.
+        let tailer = hub.clone();
+        let task = sluice_engine::tasks::spawn_guarded(
+            "streaming event-log tailer",
+            hub.shutdown.clone(),
+            move || tailer.clone().tail(tailer.head()),
+        );
         Ok((hub, task))
     }
 

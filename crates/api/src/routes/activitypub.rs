@@ -14,6 +14,7 @@ use sluice_model::id::parse_id;
 use sluice_store::{AccountRow, Side};
 
 use crate::AppState;
+use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 
 /// The media type of every ActivityStreams answer.
@@ -140,7 +141,7 @@ pub async fn host_meta(State(state): State<AppState>) -> Response {
     res
 }
 
-async fn local_account(state: &AppState, name: &str) -> ApiResult<AccountRow> {
+pub(crate) async fn local_account(state: &AppState, name: &str) -> ApiResult<AccountRow> {
     let account = state
         .engine
         .store
@@ -186,7 +187,7 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    fn collection(&self) -> CollectionQuery {
+    pub(crate) fn collection(&self) -> CollectionQuery {
         CollectionQuery {
             page: matches!(self.page.as_deref(), Some("true" | "1")),
             max_id: self.max_id.as_deref().and_then(parse_id),
@@ -195,16 +196,41 @@ impl PageQuery {
     }
 }
 
-/// `GET /users/:name/outbox`
+/// `GET /users/:name/outbox`: its owner (an ActivityPub client with a token) sees
+/// every activity the account made; others the public posts and boosts.
 pub async fn outbox(
     State(state): State<AppState>,
     Path(name): Path<String>,
     Query(q): Query<PageQuery>,
+    auth: Auth,
 ) -> ApiResult<Response> {
     let account = local_account(&state, &name).await?;
-    Ok(as2_response(
-        local::outbox(&state.engine, &account, q.collection()).await?,
-    ))
+    let owner = auth.viewer() == Some(account.id);
+    let doc = local::outbox(&state.engine, &account, q.collection(), owner).await?;
+    Ok(for_owner_or_all(doc, owner))
+}
+
+/// A collection as its owner sees it (never cached for others), or as anyone does.
+fn for_owner_or_all(doc: Value, owner: bool) -> Response {
+    if owner {
+        super::c2s::as2_private(StatusCode::OK, &doc)
+    } else {
+        as2_response(doc)
+    }
+}
+
+/// `GET /users/:name/liked`: the posts the account liked, to its owner; others get
+/// the collection without items.
+pub async fn liked(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<PageQuery>,
+    auth: Auth,
+) -> ApiResult<Response> {
+    let account = local_account(&state, &name).await?;
+    let owner = auth.viewer() == Some(account.id);
+    let doc = local::liked(&state.engine, &account, q.collection(), owner).await?;
+    Ok(for_owner_or_all(doc, owner))
 }
 
 /// `GET /users/:name/followers`
@@ -243,28 +269,53 @@ pub async fn featured(
 }
 
 /// `GET /users/:name/statuses/:id`: the Note, or (for a browser) the status page.
+/// With a token, a post its bearer may see (a C2S client reading its own).
 pub async fn status(
     State(state): State<AppState>,
     Path((name, id)): Path<(String, String)>,
     headers: HeaderMap,
+    auth: Auth,
 ) -> ApiResult<Response> {
     if !wants_activity_json(&headers) {
         return Ok(Redirect::to(&format!("/@{name}/{id}")).into_response());
     }
+    if let Some(viewer) = auth.viewer() {
+        return private_status_json(&state, &name, &id, viewer).await;
+    }
     status_json(&state, &name, &id).await
+}
+
+/// The object of a local post its author or another viewer may see (any visibility),
+/// not cached for others.
+async fn private_status_json(
+    state: &AppState,
+    name: &str,
+    id: &str,
+    viewer: sluice_model::Id,
+) -> ApiResult<Response> {
+    let id = parse_id(id).ok_or_else(ApiError::not_found)?;
+    let account = local_account(state, name).await?;
+    if state.engine.store.status(id).await?.is_none() {
+        return gone_or_not_found(state, &account, id).await;
+    }
+    let s = state.engine.visible_status(Some(viewer), id).await?;
+    if s.account_id != account.id || !s.local || s.reblog_of_id.is_some() {
+        return Err(ApiError::not_found());
+    }
+    let doc = local::status_object(&state.engine, &s.uri)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(super::c2s::as2_private(StatusCode::OK, &doc))
 }
 
 /// The Note of a public or unlisted local status, by author name and id. Private and
 /// direct statuses are not served to anonymous fetches.
 pub async fn status_json(state: &AppState, name: &str, id: &str) -> ApiResult<Response> {
     let id = parse_id(id).ok_or_else(ApiError::not_found)?;
-    let s = state
-        .engine
-        .store
-        .status(id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
     let account = local_account(state, name).await?;
+    let Some(s) = state.engine.store.status(id).await? else {
+        return gone_or_not_found(state, &account, id).await;
+    };
     if s.account_id != account.id
         || !s.local
         || s.reblog_of_id.is_some()
@@ -276,6 +327,26 @@ pub async fn status_json(state: &AppState, name: &str, id: &str) -> ApiResult<Re
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(as2_response(doc))
+}
+
+/// A deleted post: 410 with a Tombstone (ActivityPub §6.4), as Mastodon answers; a
+/// post that never was: 404.
+async fn gone_or_not_found(
+    state: &AppState,
+    account: &AccountRow,
+    id: sluice_model::Id,
+) -> ApiResult<Response> {
+    let uri = state.engine.urls.status(&account.username, id);
+    if !state.engine.store.is_tombstoned(&uri).await? {
+        return Err(ApiError::not_found());
+    }
+    let mut res = as2_response(json!({
+        "@context": sluice_model::activity::context(),
+        "id": uri,
+        "type": "Tombstone",
+    }));
+    *res.status_mut() = StatusCode::GONE;
+    Ok(res)
 }
 
 /// Looks `user@domain` up on its server (WebFinger, then the actor) when this server

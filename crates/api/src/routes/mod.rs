@@ -3,6 +3,7 @@
 
 mod accounts;
 pub(crate) mod activitypub;
+mod c2s;
 mod conversations;
 mod filters;
 mod instance;
@@ -251,21 +252,38 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v2/search", get(misc::search))
 }
 
-/// ActivityPub documents for other servers (no CORS: browsers have no business here).
+/// ActivityPub documents for other servers, and the C2S API for clients (with CORS).
 pub fn activitypub_routes() -> Router<AppState> {
     Router::new()
         .route("/actor", get(activitypub::instance_actor))
         .route("/users/{name}", get(activitypub::actor))
-        .route("/users/{name}/outbox", get(activitypub::outbox))
+        .route(
+            "/users/{name}/outbox",
+            get(activitypub::outbox).post(c2s::post_outbox),
+        )
         .route("/users/{name}/followers", get(activitypub::followers))
         .route("/users/{name}/following", get(activitypub::following))
         .route(
             "/users/{name}/collections/featured",
             get(activitypub::featured),
         )
+        .route("/users/{name}/collections/{id}", get(c2s::collection))
         .route("/users/{name}/statuses/{id}", get(activitypub::status))
+        .route(
+            "/users/{name}/statuses/{id}/activity",
+            get(c2s::status_activity),
+        )
+        .route("/users/{name}/activities/{id}", get(c2s::activity))
+        .route("/users/{name}/liked", get(activitypub::liked))
+        .route(
+            sluice_federation::local::PROXY_PATH,
+            axum::routing::post(c2s::proxy),
+        )
         .route("/inbox", post(activitypub::inbox))
-        .route("/users/{name}/inbox", post(activitypub::inbox))
+        .route(
+            "/users/{name}/inbox",
+            post(activitypub::inbox).get(c2s::inbox),
+        )
         .route("/actor/inbox", post(activitypub::inbox))
 }
 

@@ -68,6 +68,7 @@ pub async fn create(
         language: language(&p)?,
         application_id: me.app_id,
         idempotency_key: key,
+        client: None,
     };
     if p.get("scheduled_at")
         .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
@@ -155,6 +156,7 @@ pub async fn edit(
         sensitive: p.bool("sensitive")?.unwrap_or(old.sensitive),
         spoiler_text: p.str("spoiler_text")?.unwrap_or(old.spoiler_text.clone()),
         language: language(&p)?,
+        client: None,
     };
     state
         .engine

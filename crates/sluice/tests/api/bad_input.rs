@@ -58,6 +58,28 @@ async fn malformed_bodies(db: Db) {
         .await;
     assert_eq!(r.status, 413);
     assert!(r.body["error"].is_string(), "{}", r.text);
+    // Oversized without a declared length (chunked): refused while it is read.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..10)
+        .map(|i| {
+            Ok(if i == 0 {
+                b"status=".to_vec()
+            } else {
+                vec![b'a'; 10 * 1024]
+            })
+        })
+        .collect();
+    let r = srv
+        .http
+        .post(format!("{}/api/v1/statuses", srv.url))
+        .bearer_auth(&alice.token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
     // Garbage multipart.
     let r = srv
         .request(

@@ -435,3 +435,32 @@ pub fn ids(v: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Settings of a federating test server on its own loopback address (`127.0.0.2`, …),
+/// talking plain HTTP to its peers, retrying quickly.
+pub fn peer(addr: &'static str) -> impl FnOnce(&mut sluice::config::Config) {
+    move |c| {
+        c.listen = format!("{addr}:0");
+        c.allow_private_addresses = true;
+        c.federation.allow_http = true;
+        // A delivery or inbox activity that fails once (a busy CI machine) is retried
+        // in milliseconds, not after Mastodon's 15 s.
+        c.federation.delivery_backoff_scale = 0.001;
+        // A host that failed several times (a stalled CI machine) is probed again
+        // after a second, not Mastodon's minute.
+        c.federation.breaker_probe_secs = 1;
+    }
+}
+
+/// Polls `check` until it holds. Generous: this bounds a hang, it is not a speed test
+/// (CI machines are busy).
+pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

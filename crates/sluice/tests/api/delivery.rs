@@ -335,15 +335,29 @@ async fn claims_respect_host_caps_and_breakers(db: Db) {
     let mut tx = store.begin().await.unwrap();
     let a = inboxes("a.example", 10);
     let b = inboxes("b.example", 3);
-    tx.enqueue_deliveries(ids.next_block(now, a.len()), 1, 1, &a, now, now + 1_000_000)
-        .await
-        .unwrap();
-    tx.enqueue_deliveries(ids.next_block(now, b.len()), 2, 1, &b, now, now + 1_000_000)
-        .await
-        .unwrap();
+    tx.enqueue_deliveries(
+        &ids.next_block(now, a.len()),
+        1,
+        1,
+        &a,
+        now,
+        now + 1_000_000,
+    )
+    .await
+    .unwrap();
+    tx.enqueue_deliveries(
+        &ids.next_block(now, b.len()),
+        2,
+        1,
+        &b,
+        now,
+        now + 1_000_000,
+    )
+    .await
+    .unwrap();
     // The same activity and inbox again: ignored.
     assert_eq!(
-        tx.enqueue_deliveries(ids.next_block(now, 1), 1, 1, &a[..1], now, now + 1_000_000)
+        tx.enqueue_deliveries(&ids.next_block(now, 1), 1, 1, &a[..1], now, now + 1_000_000)
             .await
             .unwrap(),
         0

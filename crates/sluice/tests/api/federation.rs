@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{Db, TestServer};
+use crate::common::{Db, TestServer, eventually, peer};
 
 db_tests!(
     two_servers_follow_post_delete_unfollow,
@@ -17,29 +17,6 @@ db_tests!(
     partition_heals_to_the_same_posts_and_newest_edits,
     pins_reach_followers_as_add_and_remove
 );
-
-fn peer(addr: &'static str) -> impl FnOnce(&mut sluice::config::Config) {
-    move |c| {
-        c.listen = format!("{addr}:0");
-        c.allow_private_addresses = true;
-        c.federation.allow_http = true;
-        // A delivery or inbox activity that fails once (a busy CI machine) is retried
-        // in milliseconds, not after Mastodon's 15 s.
-        c.federation.delivery_backoff_scale = 0.001;
-        // A host that failed several times (a stalled CI machine) is probed again
-        // after a second, not Mastodon's minute.
-        c.federation.breaker_probe_secs = 1;
-    }
-}
-
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    // Generous: this bounds a hang, it is not a speed test (CI machines are busy).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 async fn two_servers_follow_post_delete_unfollow(db: Db) {
     let Some(a) = TestServer::start(db, peer("127.0.0.2")).await else {

@@ -3,7 +3,7 @@
 //! nothing.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use reqwest::Method;
 use reqwest::header::HeaderMap;
@@ -12,7 +12,7 @@ use sluice_federation::keys::KeyPair;
 use sluice_federation::signatures::{Scheme, sign_request};
 use sluice_store::{NewRelation, Relation};
 
-use crate::common::{Db, TestServer};
+use crate::common::{Db, TestServer, eventually};
 
 db_tests!(
     inbox_verifies_and_applies,
@@ -125,14 +125,6 @@ async fn post_signed(
         .await
         .unwrap();
     (r.status().as_u16(), r.text().await.unwrap_or_default())
-}
-
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn inbox_verifies_and_applies(db: Db) {

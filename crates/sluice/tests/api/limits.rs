@@ -8,7 +8,12 @@ use axum::routing::get;
 
 use crate::common::{Db, TestServer};
 
-db_tests!(panic_is_contained, deadline_ends_slow_requests, rate_limits);
+db_tests!(
+    panic_is_contained,
+    deadline_ends_slow_requests,
+    rate_limits,
+    database_statements_have_a_deadline
+);
 
 async fn panic_is_contained(db: Db) {
     let extra = axum::Router::new().route(
@@ -99,5 +104,27 @@ async fn rate_limits(db: Db) {
     srv.get("/api/v1/timelines/home", Some(&alice.token))
         .await
         .ok();
+    srv.stop().await;
+}
+
+/// On PostgreSQL every statement of the server's connections has a deadline (a query
+/// whose request was dropped does not run on in the database); SQLite runs in-process.
+async fn database_statements_have_a_deadline(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let store = &srv.engine().store;
+    if store.kind() == sluice_store::EngineKind::Postgres {
+        let q = sluice_store::Query::new(
+            "SELECT EXTRACT(EPOCH FROM current_setting('statement_timeout')::interval)::BIGINT AS v",
+        );
+        let secs = store.one::<sluice_store::Scalar>(q).await.unwrap().v;
+        assert_eq!(
+            secs,
+            60,
+            "statement_timeout {}",
+            sluice_store::PG_STATEMENT_TIMEOUT
+        );
+    }
     srv.stop().await;
 }

@@ -6,6 +6,7 @@ mod common;
 
 mod accounts;
 mod bad_input;
+mod c2s;
 mod conversations;
 mod delivery;
 mod federation;

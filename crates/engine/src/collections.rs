@@ -1,0 +1,194 @@
+//! Collections a user makes through the ActivityPub client-to-server API (docs/c2s.md):
+//! created, filled, emptied and deleted by its owner, each change an activity stored
+//! and delivered to the collection's audience in the same transaction.
+
+use serde_json::{Value, json};
+use sluice_model::activity::{self as as2};
+use sluice_model::{Id, Timestamp};
+use sluice_store::{AccountRow, CollectionRow};
+
+use crate::{Engine, EngineError, Result};
+
+/// Collections one account may have.
+pub const MAX_COLLECTIONS: i64 = 100;
+/// Items one collection may hold.
+pub const MAX_COLLECTION_ITEMS: i64 = 10_000;
+/// Items a `Create` of a collection may bring along.
+pub const MAX_INITIAL_ITEMS: usize = 500;
+
+/// A collection to create, its id and addresses minted by the caller.
+#[derive(Debug, Clone)]
+pub struct NewCollection {
+    pub id: Id,
+    pub uri: String,
+    /// The id of the `Create` that makes it.
+    pub activity_uri: String,
+    /// `Collection` or `OrderedCollection`.
+    pub kind: String,
+    pub name: String,
+    pub summary: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    /// Object IRIs it starts with (at most [`MAX_INITIAL_ITEMS`]).
+    pub items: Vec<String>,
+}
+
+impl Engine {
+    /// The document of a collection (without its items, which are paged).
+    pub fn collection_document(&self, c: &CollectionRow, owner_uri: &str, total: i64) -> Value {
+        let to: Vec<String> = serde_json::from_str(&c.to_json).unwrap_or_default();
+        let cc: Vec<String> = serde_json::from_str(&c.cc_json).unwrap_or_default();
+        let mut doc = json!({
+            "id": c.uri,
+            "type": c.kind,
+            "attributedTo": owner_uri,
+            "totalItems": total,
+            "to": to,
+            "cc": cc,
+            "published": Timestamp(c.created_at).to_rfc3339(),
+            "updated": Timestamp(c.updated_at).to_rfc3339(),
+        });
+        if !c.name.is_empty() {
+            doc["name"] = json!(c.name);
+        }
+        if !c.summary.is_empty() {
+            doc["summary"] = json!(c.summary);
+        }
+        doc
+    }
+
+    pub async fn create_collection(&self, actor: &AccountRow, n: NewCollection) -> Result<()> {
+        if n.items.len() > MAX_INITIAL_ITEMS {
+            return Err(EngineError::invalid(format!(
+                "Validation failed: a new collection may bring at most {MAX_INITIAL_ITEMS} items; add the others with Add"
+            )));
+        }
+        if self.store.count_collections(actor.id).await? >= MAX_COLLECTIONS {
+            return Err(EngineError::invalid(format!(
+                "Validation failed: at most {MAX_COLLECTIONS} collections per account"
+            )));
+        }
+        let now = sluice_model::id::now_millis();
+        let row = CollectionRow {
+            id: n.id,
+            account_id: actor.id,
+            uri: n.uri.clone(),
+            kind: n.kind.clone(),
+            name: n.name.clone(),
+            summary: n.summary.clone(),
+            to_json: serde_json::to_string(&n.to).unwrap_or_default(),
+            cc_json: serde_json::to_string(&n.cc).unwrap_or_default(),
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_collection(&row).await?;
+        let mut added = 0;
+        for item in &n.items {
+            if tx
+                .add_collection_item(self.ids.next_at(now), row.id, item, now)
+                .await?
+            {
+                added += 1;
+            }
+        }
+        let object = self.collection_document(&row, &actor.uri, added);
+        let doc = as2::activity(
+            &n.activity_uri,
+            as2::Verb::Create,
+            &actor.uri,
+            object,
+            &n.to,
+            &n.cc,
+            Timestamp(now),
+        );
+        self.record_document(&mut tx, actor, doc, &n.to, &n.cc, now)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `Add` (or, with `add` false, `Remove`) of an object to one of the actor's
+    /// collections, recorded as `activity_uri` and delivered to the collection's
+    /// audience. Whether anything changed.
+    pub async fn collection_change(
+        &self,
+        actor: &AccountRow,
+        collection: &CollectionRow,
+        object_uri: &str,
+        add: bool,
+        activity_uri: &str,
+    ) -> Result<bool> {
+        if collection.account_id != actor.id {
+            return Err(EngineError::NotFound);
+        }
+        if add && self.store.count_collection_items(collection.id).await? >= MAX_COLLECTION_ITEMS {
+            return Err(EngineError::invalid(format!(
+                "Validation failed: a collection holds at most {MAX_COLLECTION_ITEMS} items"
+            )));
+        }
+        let now = sluice_model::id::now_millis();
+        let mut tx = self.store.begin().await?;
+        let changed = if add {
+            tx.add_collection_item(self.ids.next_at(now), collection.id, object_uri, now)
+                .await?
+        } else {
+            tx.remove_collection_item(collection.id, object_uri, now)
+                .await?
+        };
+        if changed {
+            let to: Vec<String> = serde_json::from_str(&collection.to_json).unwrap_or_default();
+            let cc: Vec<String> = serde_json::from_str(&collection.cc_json).unwrap_or_default();
+            let verb = if add {
+                as2::Verb::Add
+            } else {
+                as2::Verb::Remove
+            };
+            let mut doc = as2::activity(
+                activity_uri,
+                verb,
+                &actor.uri,
+                json!(object_uri),
+                &to,
+                &cc,
+                Timestamp(now),
+            );
+            doc["target"] = json!(collection.uri);
+            self.record_document(&mut tx, actor, doc, &to, &cc, now)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Deletes one of the actor's collections and its items; the `Delete` is recorded
+    /// as `activity_uri` and delivered to the collection's audience.
+    pub async fn delete_collection(
+        &self,
+        actor: &AccountRow,
+        collection: &CollectionRow,
+        activity_uri: &str,
+    ) -> Result<()> {
+        if collection.account_id != actor.id {
+            return Err(EngineError::NotFound);
+        }
+        let now = sluice_model::id::now_millis();
+        let to: Vec<String> = serde_json::from_str(&collection.to_json).unwrap_or_default();
+        let cc: Vec<String> = serde_json::from_str(&collection.cc_json).unwrap_or_default();
+        let mut tx = self.store.begin().await?;
+        tx.delete_collection(collection.id).await?;
+        let doc = as2::activity(
+            activity_uri,
+            as2::Verb::Delete,
+            &actor.uri,
+            json!({"id": collection.uri, "type": "Tombstone"}),
+            &to,
+            &cc,
+            Timestamp(now),
+        );
+        self.record_document(&mut tx, actor, doc, &to, &cc, now)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
