@@ -12,11 +12,15 @@ the remaining checks still run (later ones may fail as a consequence); the
 exit status is non-zero when any check failed.
 """
 
+import io
 import os
+import struct
 import sys
 import time
 import traceback
+import urllib.request
 import warnings
+import zlib
 from urllib.parse import urlparse
 
 from mastodon import Mastodon, MastodonNotFoundError
@@ -269,6 +273,46 @@ def check_delete():
     except MastodonNotFoundError:
         return
     raise CheckFailed("deleted status is still retrievable")
+
+
+def tiny_png(width, height):
+    """A real PNG (red pixels), with a text chunk that the server must strip."""
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"tEXt", b"Comment\x00private-note")
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+@check
+def check_media_upload_and_post():
+    """media_post (POST /api/v2/media), media_update, a post with it, and the file."""
+    media = m.media_post(
+        io.BytesIO(tiny_png(4, 3)),
+        mime_type="image/png",
+        file_name="dot.png",
+        description="a red dot",
+        focus=(0.5, -0.5),
+    )
+    expect(media.type == "image", f"media type {media.type!r}")
+    expect(media.meta.original.width == 4 and media.meta.original.height == 3, f"meta {media.meta!r}")
+    media = m.media_update(media.id, description="a small red dot")
+    expect(media.description == "a small red dot", f"description {media.description!r}")
+    s = m.status_post(f"{TAG} with a picture", media_ids=[media.id])
+    got = [(str(a.id), a.description) for a in s.media_attachments]
+    expect(got == [(str(media.id), "a small red dot")], f"attachments {got}")
+    with urllib.request.urlopen(media.url, timeout=10) as r:
+        body = r.read()
+        expect(r.headers["Content-Type"] == "image/png", f"content type {r.headers['Content-Type']!r}")
+    expect(body.startswith(b"\x89PNG") and b"private-note" not in body, "file not served stripped")
 
 
 @check

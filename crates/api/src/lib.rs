@@ -196,6 +196,8 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         ])
         .max_age(Duration::from_secs(3600));
     let (deadline_limits, body_limits) = (state.live.clone(), state.live.clone());
+    // Uploads may be as large as a media file, plus room for the form around it.
+    let media_body_limit = state.engine.config.media_max_bytes + 64 * 1024;
     Router::new()
         .merge(routes::api_routes().layer(cors.clone()))
         .merge(routes::oauth_pages())
@@ -214,7 +216,12 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .fallback(|| async { error::ApiError::not_found() })
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
-            limit_body(req, next, body_limits.max_body_bytes())
+            let max = if routes::media::is_upload_path(req.uri().path()) {
+                media_body_limit
+            } else {
+                body_limits.max_body_bytes()
+            };
+            limit_body(req, next, max)
         }))
         // Outside the body limit: reading a chunked body there is within the deadline.
         .layer(middleware::from_fn(move |req: Request, next: Next| {

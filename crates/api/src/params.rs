@@ -19,80 +19,135 @@ pub const MAX_PARAMS: usize = 1000;
 #[derive(Debug, Default, Clone)]
 pub struct Params(pub Map<String, Value>);
 
+/// Most file parts read from one form (an upload has its file and a thumbnail).
+pub const MAX_FILES: usize = 2;
+
+/// A file part of a multipart form.
+#[derive(Debug, Clone)]
+pub struct FilePart {
+    /// The form field's name (`file`, `thumbnail`).
+    pub name: String,
+    pub bytes: axum::body::Bytes,
+}
+
+/// The parameters and files of a request (media uploads). Files are read whole: the
+/// body limit of the upload routes bounds them.
+#[derive(Debug, Default)]
+pub struct Upload {
+    pub params: Params,
+    pub files: Vec<FilePart>,
+}
+
+impl Upload {
+    /// The file sent as field `name`.
+    pub fn file(&self, name: &str) -> Option<&FilePart> {
+        self.files.iter().find(|f| f.name == name)
+    }
+}
+
 impl<S: Send + Sync> FromRequest<S> for Params {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let mut map = Map::new();
-        if let Some(q) = req.uri().query() {
-            merge_pairs(
-                &mut map,
-                form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())),
-            )?;
-        }
-        let ctype = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        if ctype.starts_with("multipart/form-data") {
-            let mut mp = axum::extract::Multipart::from_request(req, state)
-                .await
-                .map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;
-            let mut pairs = Vec::new();
-            while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
-                let Some(name) = field.name().map(str::to_string) else {
+        read(req, state, None).await
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for Upload {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let mut files = Vec::new();
+        let params = read(req, state, Some(&mut files)).await?;
+        Ok(Upload { params, files })
+    }
+}
+
+/// Reads the parameters of a request; the files of a multipart form too when `files`
+/// is given (else they are skipped).
+async fn read<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    mut files: Option<&mut Vec<FilePart>>,
+) -> ApiResult<Params> {
+    let mut map = Map::new();
+    if let Some(q) = req.uri().query() {
+        merge_pairs(
+            &mut map,
+            form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())),
+        )?;
+    }
+    let ctype = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ctype.starts_with("multipart/form-data") {
+        let mut mp = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;
+        let mut pairs = Vec::new();
+        while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
+            let Some(name) = field.name().map(str::to_string) else {
+                continue;
+            };
+            if field.file_name().is_some() {
+                let Some(files) = files.as_deref_mut() else {
+                    // Not an upload route: the bytes are skipped.
                     continue;
                 };
-                if field.file_name().is_some() {
-                    // File uploads (avatars, media) are not handled yet; skip the bytes.
-                    continue;
+                if files.len() == MAX_FILES {
+                    return Err(ApiError::unprocessable(format!(
+                        "Validation failed: at most {MAX_FILES} files per request"
+                    )));
                 }
-                let text = field.text().await.map_err(multipart_error)?;
-                pairs.push((name, text));
+                let bytes = field.bytes().await.map_err(multipart_error)?;
+                files.push(FilePart { name, bytes });
+                continue;
             }
-            merge_pairs(&mut map, pairs.into_iter())?;
-        } else {
-            let bytes = axum::body::Bytes::from_request(req, state)
-                .await
-                .map_err(|e| {
-                    let status = e.status();
-                    ApiError::new(
-                        status,
-                        if status.as_u16() == 413 {
-                            "Request body too large".to_string()
-                        } else {
-                            e.body_text()
-                        },
-                    )
-                })?;
-            if !bytes.is_empty() {
-                if ctype.starts_with("application/json")
-                    || (ctype.is_empty() && bytes.first() == Some(&b'{'))
-                {
-                    check_depth(&bytes)?;
-                    let v: Value = serde_json::from_slice(&bytes)
-                        .map_err(|e| ApiError::bad_request(format!("Malformed JSON body: {e}")))?;
-                    match v {
-                        Value::Object(o) => {
-                            for (k, v) in o {
-                                map.insert(k, v);
-                            }
+            let text = field.text().await.map_err(multipart_error)?;
+            pairs.push((name, text));
+        }
+        merge_pairs(&mut map, pairs.into_iter())?;
+    } else {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                let status = e.status();
+                ApiError::new(
+                    status,
+                    if status.as_u16() == 413 {
+                        "Request body too large".to_string()
+                    } else {
+                        e.body_text()
+                    },
+                )
+            })?;
+        if !bytes.is_empty() {
+            if ctype.starts_with("application/json")
+                || (ctype.is_empty() && bytes.first() == Some(&b'{'))
+            {
+                check_depth(&bytes)?;
+                let v: Value = serde_json::from_slice(&bytes)
+                    .map_err(|e| ApiError::bad_request(format!("Malformed JSON body: {e}")))?;
+                match v {
+                    Value::Object(o) => {
+                        for (k, v) in o {
+                            map.insert(k, v);
                         }
-                        _ => return Err(ApiError::bad_request("JSON body must be an object")),
                     }
-                } else {
-                    merge_pairs(
-                        &mut map,
-                        form_urlencoded::parse(&bytes)
-                            .map(|(k, v)| (k.into_owned(), v.into_owned())),
-                    )?;
+                    _ => return Err(ApiError::bad_request("JSON body must be an object")),
                 }
+            } else {
+                merge_pairs(
+                    &mut map,
+                    form_urlencoded::parse(&bytes).map(|(k, v)| (k.into_owned(), v.into_owned())),
+                )?;
             }
         }
-        Ok(Params(map))
     }
+    Ok(Params(map))
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {

@@ -326,6 +326,7 @@ async fn tag_feed(State(state): State<AppState>, Path(tag): Path<String>) -> Res
             &tag,
             None,
             true,
+            false,
             Page {
                 limit: PAGE_POSTS,
                 ..Default::default()

@@ -23,6 +23,8 @@ pub mod error;
 pub mod filters;
 pub mod lists;
 pub mod maintenance;
+pub mod media;
+pub mod media_sniff;
 pub mod oauth;
 pub mod pipeline;
 pub mod remote;
@@ -66,6 +68,10 @@ pub struct EngineConfig {
     pub send_blocks: bool,
     /// How long a delivery is retried before it is given up, in milliseconds.
     pub delivery_max_age_ms: i64,
+    /// Where uploaded media files are written.
+    pub media_dir: std::path::PathBuf,
+    /// Largest media upload, in bytes.
+    pub media_max_bytes: usize,
 }
 
 /// Shared engine state. Cheap to clone through `Arc`.

@@ -1,6 +1,7 @@
 //! Small periodic jobs, each doing a bounded amount of work per run so they never hold
 //! the (SQLite) writer for long: event-log pruning by age and size, expired OAuth codes
-//! and old idempotency keys, and SQLite space reclamation in `incremental_vacuum` steps.
+//! and old idempotency keys, uploads left unattached for a day, and SQLite space
+//! reclamation in `incremental_vacuum` steps.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,8 @@ const REVOKED_TOKEN_KEEP_MS: i64 = 7 * 24 * 3600 * 1000;
 pub struct RunReport {
     pub events_pruned: u64,
     pub free_pages_left: i64,
+    /// Uploads removed after a day unattached.
+    pub media_removed: u64,
 }
 
 impl Engine {
@@ -49,6 +52,7 @@ impl Engine {
         tx.prune_idempotency_keys(now - crate::pipeline::IDEMPOTENCY_TTL_MS)
             .await?;
         tx.commit().await?;
+        report.media_removed = self.sweep_media().await?;
         for _ in 0..MAX_VACUUM_STEPS_PER_RUN {
             report.free_pages_left = self.store.reclaim_space_step().await?;
             if report.free_pages_left == 0 {

@@ -13,6 +13,7 @@
 
 use serde_json::{Value, json};
 use sluice_model::activity::{self as as2, Verb};
+use sluice_model::media::Attachment;
 use sluice_model::{Id, Timestamp, Visibility, content};
 use sluice_store::{
     AccountCounter, AccountRow, ActivityRecord, EditRow, NewEvent, NewRelation, NotificationRow,
@@ -36,6 +37,8 @@ pub struct NewNote {
     /// Set when an ActivityPub client made the post (`POST /users/:name/outbox`): its
     /// object, which replaces what `text` would render.
     pub client: Option<Box<ClientObject>>,
+    /// Uploads to attach, in order (at most [`crate::media::MAX_ATTACHMENTS`]).
+    pub media_ids: Vec<Id>,
 }
 
 /// An object an ActivityPub client posted (C2S), prepared by the federation crate's
@@ -60,6 +63,8 @@ pub struct ClientObject {
     /// The client's other properties of the object (`name`, `content` as sanitized,
     /// `startTime`, …): the federated object carries them as given.
     pub properties: serde_json::Map<String, Value>,
+    /// Attachments that link to files elsewhere (uploads are `media_ids`).
+    pub links: Vec<Attachment>,
 }
 
 /// An edit of a post.
@@ -72,6 +77,8 @@ pub struct NoteEdit {
     /// Set when an ActivityPub client updated the post: the object as it is now, which
     /// replaces what `text` would render (its audience stays the post's).
     pub client: Option<Box<ClientObject>>,
+    /// The post's uploads as they are to be, in order; None keeps them.
+    pub media_ids: Option<Vec<Id>>,
 }
 
 /// Every kind of write the pipeline performs.
@@ -281,7 +288,8 @@ impl Engine {
         Ok((content::sanitize_html(&html), mentioned, tags))
     }
 
-    fn check_text(&self, text: &str, spoiler: &str) -> Result<()> {
+    /// Checks a post's text; it may be blank when the post has media.
+    fn check_text(&self, text: &str, spoiler: &str, has_media: bool) -> Result<()> {
         let len = text.chars().count() + spoiler.chars().count();
         if len > self.config.max_status_chars {
             return Err(EngineError::invalid(format!(
@@ -289,7 +297,7 @@ impl Engine {
                 self.config.max_status_chars
             )));
         }
-        if text.trim().is_empty() {
+        if text.trim().is_empty() && !has_media {
             return Err(EngineError::invalid(
                 "Validation failed: Text can't be blank",
             ));
@@ -307,8 +315,12 @@ impl Engine {
             });
         }
         if n.client.is_none() {
-            self.check_text(&n.text, &n.spoiler_text)?;
+            self.check_text(&n.text, &n.spoiler_text, !n.media_ids.is_empty())?;
         }
+        let links: &[Attachment] = n.client.as_ref().map_or(&[], |c| &c.links);
+        let attachments = self
+            .attachments_for(actor, &n.media_ids, links, None)
+            .await?;
         if let Some(lang) = &n.language
             && (lang.len() > 16 || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         {
@@ -365,6 +377,7 @@ impl Engine {
             created_at: now,
             edited_at: None,
             updated_at: now,
+            attachments: Attachment::write_list(&attachments),
         };
         let mut mention_iris: Vec<String> = mentioned.iter().map(|a| a.uri.clone()).collect();
         // A reply is addressed to the author it answers (so their server gets it), as if
@@ -411,6 +424,14 @@ impl Engine {
             });
         }
         tx.insert_status(&status).await?;
+        if !n.media_ids.is_empty()
+            && tx
+                .attach_media(&n.media_ids, actor.id, id, now)
+                .await?
+                .is_none()
+        {
+            return Err(media_not_found(&n.media_ids));
+        }
         let shown_ids: Vec<Id> = mentioned.iter().map(|a| a.id).collect();
         tx.add_mentions(id, &shown_ids).await?;
         let hidden_ids: Vec<Id> = hidden.iter().map(|a| a.id).collect();
@@ -484,10 +505,24 @@ impl Engine {
         if old.account_id != actor.id || old.reblog_of_id.is_some() {
             return Err(EngineError::NotFound);
         }
+        let attachments = match &edit.media_ids {
+            Some(ids) => {
+                let links: &[Attachment] = edit.client.as_ref().map_or(&[], |c| &c.links);
+                Some(
+                    self.attachments_for(actor, ids, links, Some(old.id))
+                        .await?,
+                )
+            }
+            None => None,
+        };
+        let has_media = match &attachments {
+            Some(list) => !list.is_empty(),
+            None => old.attachments != "[]",
+        };
         let (html, mentioned, tags) = match &edit.client {
             Some(c) => (c.html.clone(), c.mentioned.clone(), c.tags.clone()),
             None => {
-                self.check_text(&edit.text, &edit.spoiler_text)?;
+                self.check_text(&edit.text, &edit.spoiler_text, has_media)?;
                 self.render_text(&edit.text).await?
             }
         };
@@ -500,6 +535,9 @@ impl Engine {
         new.language = edit.language.clone().or(old.language.clone());
         new.edited_at = Some(now);
         new.updated_at = now;
+        if let Some(list) = &attachments {
+            new.attachments = Attachment::write_list(list);
+        }
 
         let visibility = Visibility::parse(&old.visibility).unwrap_or(Visibility::Public);
         let mention_iris: Vec<String> = mentioned.iter().map(|a| a.uri.clone()).collect();
@@ -553,6 +591,17 @@ impl Engine {
         })
         .await?;
         tx.update_status_content(&new).await?;
+        if let Some(ids) = &edit.media_ids {
+            tx.detach_media(status_id, ids, now).await?;
+            if !ids.is_empty()
+                && tx
+                    .attach_media(ids, actor.id, status_id, now)
+                    .await?
+                    .is_none()
+            {
+                return Err(media_not_found(ids));
+            }
+        }
         let mention_ids: Vec<Id> = mentioned.iter().map(|a| a.id).collect();
         tx.set_mentions(status_id, &mention_ids).await?;
         tx.set_tags(status_id, &tags, &|| self.new_id(), now)
@@ -1028,6 +1077,7 @@ impl Engine {
             created_at: now,
             edited_at: None,
             updated_at: now,
+            attachments: "[]".into(),
         };
         let mut tx = self.store.begin().await?;
         tx.insert_status(&reblog).await?;
@@ -1362,6 +1412,7 @@ impl Engine {
             });
         }
         tx.delete_status(status.id).await?;
+        tx.detach_media(status.id, &[], now).await?;
         tx.bump_account_counter(actor.id, AccountCounter::Statuses, -1)
             .await?;
         if let Some(parent) = status.in_reply_to_id {
@@ -1607,7 +1658,7 @@ impl Engine {
             .collect();
         let hashtags: Vec<(String, String)> =
             tags.iter().map(|t| (self.urls.tag(t), t.clone())).collect();
-        as2::note(&as2::NoteDoc {
+        let mut doc = as2::note(&as2::NoteDoc {
             id: &s.uri,
             url: &s.url,
             attributed_to: &author.uri,
@@ -1622,8 +1673,66 @@ impl Engine {
             language: s.language.as_deref(),
             mentions: &mentions,
             hashtags: &hashtags,
-        })
+        });
+        let attachments = Attachment::read_list(&s.attachments);
+        if !attachments.is_empty()
+            && let Some(o) = doc.as_object_mut()
+        {
+            o.insert(
+                "attachment".into(),
+                Value::Array(attachments.iter().map(Attachment::document).collect()),
+            );
+        }
+        doc
     }
+}
+
+impl Engine {
+    /// A post's attachments: `media_ids` (uploads of `actor`'s, unattached or already
+    /// `status`'s) then `links`; 422 when there are too many or an upload is not
+    /// available (checked again when the transaction attaches them).
+    async fn attachments_for(
+        &self,
+        actor: &AccountRow,
+        media_ids: &[Id],
+        links: &[Attachment],
+        status: Option<Id>,
+    ) -> Result<Vec<Attachment>> {
+        if media_ids.len() + links.len() > crate::media::MAX_ATTACHMENTS {
+            return Err(EngineError::invalid(format!(
+                "Validation failed: A post can have at most {} media attachments",
+                crate::media::MAX_ATTACHMENTS
+            )));
+        }
+        let mut out = Vec::with_capacity(media_ids.len() + links.len());
+        for (i, id) in media_ids.iter().enumerate() {
+            if media_ids[..i].contains(id) {
+                return Err(EngineError::invalid(
+                    "Validation failed: The same media is attached twice",
+                ));
+            }
+            match self.store.media(*id).await? {
+                Some(m)
+                    if m.account_id == actor.id
+                        && (m.status_id.is_none() || m.status_id == status) =>
+                {
+                    out.push(self.media_attachment(&m));
+                }
+                _ => return Err(media_not_found(&[*id])),
+            }
+        }
+        out.extend(links.iter().cloned());
+        Ok(out)
+    }
+}
+
+/// Mastodon's answer to media ids a post cannot take.
+fn media_not_found(ids: &[Id]) -> EngineError {
+    let ids: Vec<String> = ids.iter().map(Id::to_string).collect();
+    EngineError::invalid(format!(
+        "Validation failed: Media with IDs {} not found. Already attached to another post?",
+        ids.join(", ")
+    ))
 }
 
 /// Gives the object we federate a client's type and properties (ActivityPub C2S).
@@ -1696,6 +1805,7 @@ pub(crate) fn status_event(
             "in_reply_to_account_id": s.in_reply_to_account_id,
             "domain": domain,
             "reblog_domain": reblog_domain,
+            "media": s.attachments != "[]",
         })
         .to_string(),
     }

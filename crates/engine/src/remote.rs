@@ -9,6 +9,7 @@
 
 use serde_json::json;
 use sluice_model::activity::Verb;
+use sluice_model::media::{self, Attachment};
 use sluice_model::visibility::is_public_iri;
 use sluice_model::{Id, Visibility};
 use sluice_store::{
@@ -52,6 +53,46 @@ pub struct RemoteNote {
     pub mentions: Vec<String>,
     /// Hashtag names without `#`, lowercased.
     pub tags: Vec<String>,
+    /// Media attachments (links to the files on the author's server); the engine gives
+    /// them ids.
+    pub attachments: Vec<Attachment>,
+}
+
+impl Engine {
+    /// The stored form of a remote post's attachments, each with a new id, at most
+    /// [`media::MAX_REMOTE`].
+    fn remote_attachments(&self, list: &[Attachment]) -> String {
+        let list: Vec<Attachment> = list
+            .iter()
+            .take(media::MAX_REMOTE)
+            .map(|a| Attachment {
+                id: self.new_id().to_string(),
+                remote: true,
+                ..a.clone()
+            })
+            .collect();
+        Attachment::write_list(&list)
+    }
+
+    /// [`Engine::remote_attachments`] for an edit: an attachment whose URL the post had
+    /// keeps its id (clients key media by id).
+    fn remote_attachments_edited(&self, old: &str, list: &[Attachment]) -> String {
+        let old = Attachment::read_list(old);
+        let list: Vec<Attachment> = list
+            .iter()
+            .take(media::MAX_REMOTE)
+            .map(|a| Attachment {
+                id: old
+                    .iter()
+                    .find(|o| o.url == a.url)
+                    .map(|o| o.id.clone())
+                    .unwrap_or_else(|| self.new_id().to_string()),
+                remote: true,
+                ..a.clone()
+            })
+            .collect();
+        Attachment::write_list(&list)
+    }
 }
 
 /// The visibility a remote post's addressing means (as Mastodon reads it).
@@ -375,6 +416,7 @@ impl Engine {
             created_at: created,
             edited_at: n.updated.filter(|u| *u > n.published),
             updated_at: n.updated.unwrap_or(created),
+            attachments: self.remote_attachments(&n.attachments),
         };
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
@@ -607,6 +649,7 @@ impl Engine {
             created_at: created,
             edited_at: None,
             updated_at: created,
+            attachments: "[]".into(),
         };
         // Read before the write transaction, not while holding the writer.
         let author = self.store.account(original.account_id).await?;
@@ -727,6 +770,7 @@ impl Engine {
         new.spoiler_text = n.summary.clone();
         new.sensitive = n.sensitive || !n.summary.is_empty();
         new.language = n.language.clone().or(old.language.clone());
+        new.attachments = self.remote_attachments_edited(&old.attachments, &n.attachments);
         new.edited_at = Some(updated);
         new.updated_at = updated;
         if old.edited_at.is_none() {

@@ -279,7 +279,10 @@ impl Engine {
                 }
             }),
             account: self.account_entity(account),
-            media_attachments: vec![],
+            media_attachments: sluice_model::media::Attachment::read_list(&s.attachments)
+                .iter()
+                .map(sluice_model::media::Attachment::entity)
+                .collect(),
             mentions,
             tags,
             emojis: vec![],

@@ -1020,5 +1020,27 @@ pub(crate) async fn remote_note(actor: &AccountRow, o: &Object) -> Option<Remote
             .map(|h| h.name.trim_start_matches('#').to_lowercase())
             .filter(|t| !t.is_empty() && !t.contains(','))
             .collect(),
+        attachments: o.attachments.iter().map(stored_attachment).collect(),
     })
+}
+
+/// A remote attachment as a post stores it (the engine gives it an id).
+fn stored_attachment(a: &crate::document::Attachment) -> sluice_model::media::Attachment {
+    use sluice_model::media::{Attachment, MAX_DESCRIPTION_CHARS};
+    Attachment {
+        id: String::new(),
+        kind: Attachment::kind_of(a.media_type.as_deref(), &a.kind).into(),
+        media_type: a.media_type.clone().unwrap_or_default(),
+        url: a.url.clone(),
+        description: a
+            .name
+            .as_deref()
+            .map(|n| n.chars().take(MAX_DESCRIPTION_CHARS).collect())
+            .unwrap_or_default(),
+        width: a.width,
+        height: a.height,
+        focus: a.focal_point,
+        blurhash: a.blurhash.clone().filter(|b| b.len() <= 100),
+        remote: true,
+    }
 }

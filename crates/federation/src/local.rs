@@ -145,6 +145,10 @@ pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
             json!(format!("{base}/oauth/token")),
         );
         endpoints.insert("proxyUrl".into(), json!(format!("{base}{PROXY_PATH}")));
+        endpoints.insert(
+            "uploadMedia".into(),
+            json!(format!("{base}{UPLOAD_MEDIA_PATH}")),
+        );
     }
     Ok(doc)
 }
@@ -152,6 +156,9 @@ pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
 /// Where an account's clients fetch remote objects through this server
 /// (`endpoints.proxyUrl`).
 pub const PROXY_PATH: &str = "/api/ap/proxy";
+
+/// Where an account's clients upload media (`endpoints.uploadMedia`).
+pub const UPLOAD_MEDIA_PATH: &str = "/api/ap/upload_media";
 
 fn liked_url(engine: &Engine, a: &AccountRow) -> String {
     format!("{}/liked", engine.urls.actor(&a.username))

@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 use sluice_engine::{Activity, ClientObject, EngineError, NewNote, NoteEdit};
 use sluice_model::Visibility;
 use sluice_model::content::escape_html;
+use sluice_model::media::Attachment;
 use sluice_model::visibility::is_public_iri;
 use sluice_store::{AccountRow, StatusRow};
 
@@ -70,6 +71,7 @@ const SERVER_PROPERTIES: &[&str] = &[
     "bcc",
     "audience",
     "tag",
+    "attachment",
     "url",
     "inReplyTo",
     "replies",
@@ -105,6 +107,8 @@ impl From<sluice_store::StoreError> for C2sError {
 /// A client's object ready for the pipeline ([`Federation::prepare_object`]).
 struct Prepared {
     client: ClientObject,
+    /// Uploads the object attaches (by their object id or file URL).
+    media_ids: Vec<sluice_model::Id>,
     in_reply_to: Option<sluice_model::Id>,
     sensitive: bool,
     summary: String,
@@ -520,6 +524,7 @@ impl Federation {
             application_id,
             idempotency_key: None,
             client: Some(Box::new(prepared.client)),
+            media_ids: prepared.media_ids,
         };
         let outcome = self.submit(actor, Activity::CreateNote(note)).await?;
         let status = match outcome.status {
@@ -553,7 +558,7 @@ impl Federation {
         };
         for (k, v) in patch {
             if SERVER_PROPERTIES.contains(&k.as_str())
-                && !matches!(k.as_str(), "summary" | "sensitive" | "tag")
+                && !matches!(k.as_str(), "summary" | "sensitive" | "tag" | "attachment")
             {
                 continue;
             }
@@ -574,6 +579,7 @@ impl Federation {
             spoiler_text: prepared.summary,
             language: None,
             client: Some(Box::new(prepared.client)),
+            media_ids: Some(prepared.media_ids),
         };
         self.submit(
             actor,
@@ -584,6 +590,90 @@ impl Federation {
         )
         .await?;
         self.location(actor, "Update", &status.uri).await
+    }
+
+    /// A client object's `attachment`: uploads of the actor's (named by their object
+    /// id, `…/media/:id`, or by their file URL) become media ids; other http(s) links
+    /// are kept as attachments that link elsewhere. Each item is a URL string, a Link,
+    /// or an object with `id` and/or `url`.
+    async fn client_attachments(
+        &self,
+        actor: &AccountRow,
+        list: Option<&Value>,
+    ) -> Result<(Vec<sluice_model::Id>, Vec<Attachment>), C2sError> {
+        let items: Vec<&Value> = match list {
+            None | Some(Value::Null) => return Ok((Vec::new(), Vec::new())),
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(v) => vec![v],
+        };
+        if items.len() > sluice_engine::media::MAX_ATTACHMENTS {
+            return Err(C2sError::Engine(EngineError::invalid(format!(
+                "Validation failed: A post can have at most {} media attachments",
+                sluice_engine::media::MAX_ATTACHMENTS
+            ))));
+        }
+        let object_prefix = format!("{}/media/", self.engine.urls.actor(&actor.username));
+        let file_prefix = format!("{}/media/", self.engine.urls.base());
+        let (mut ids, mut links) = (Vec::new(), Vec::new());
+        for item in items {
+            let id = item
+                .as_str()
+                .or_else(|| item.get("id").and_then(Value::as_str));
+            let url = match item.get("url") {
+                Some(Value::String(u)) => Some(u.as_str()),
+                Some(Value::Object(l)) => l.get("href").and_then(Value::as_str),
+                Some(Value::Array(a)) => a
+                    .first()
+                    .and_then(|l| l.as_str().or_else(|| l.get("href").and_then(Value::as_str))),
+                _ => item.get("href").and_then(Value::as_str),
+            }
+            .or(id);
+            if let Some(n) = id.and_then(|i| i.strip_prefix(&object_prefix)) {
+                let n = sluice_model::id::parse_id(n)
+                    .ok_or_else(|| C2sError::NotFound(format!("no media {n}")))?;
+                ids.push(n);
+                continue;
+            }
+            if let Some(name) = url.and_then(|u| u.strip_prefix(&file_prefix))
+                && let Some(m) = self.engine.store.media_by_file_name(name).await?
+            {
+                ids.push(m.id);
+                continue;
+            }
+            let Some(url) = url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            else {
+                return Err(bad(
+                    "an attachment needs an http(s) url or the id of an upload",
+                ));
+            };
+            let text = |k: &str| item.get(k).and_then(Value::as_str);
+            let media_type = text("mediaType").unwrap_or_default();
+            let as_type = types(item).first().copied().unwrap_or("Document");
+            links.push(Attachment {
+                id: self.engine.new_id().to_string(),
+                kind: Attachment::kind_of(Some(media_type).filter(|t| !t.is_empty()), as_type)
+                    .into(),
+                media_type: media_type.chars().take(100).collect(),
+                url: url.to_string(),
+                description: text("name")
+                    .unwrap_or_default()
+                    .chars()
+                    .take(sluice_model::media::MAX_DESCRIPTION_CHARS)
+                    .collect(),
+                width: item
+                    .get("width")
+                    .and_then(Value::as_u64)
+                    .and_then(|w| u32::try_from(w).ok()),
+                height: item
+                    .get("height")
+                    .and_then(Value::as_u64)
+                    .and_then(|h| u32::try_from(h).ok()),
+                focus: None,
+                blurhash: None,
+                remote: true,
+            });
+        }
+        Ok((ids, links))
     }
 
     /// What the pipeline needs of a client's object: its type, sanitized content (and
@@ -679,7 +769,11 @@ impl Federation {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         properties.insert("content".into(), Value::String(content));
+        let (media_ids, links) = self
+            .client_attachments(actor, object.get("attachment"))
+            .await?;
         Ok(Prepared {
+            media_ids,
             client: ClientObject {
                 object_type,
                 html,
@@ -689,6 +783,7 @@ impl Federation {
                 hidden,
                 tags,
                 properties,
+                links,
             },
             in_reply_to,
             sensitive: object

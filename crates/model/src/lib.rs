@@ -10,6 +10,7 @@ pub mod api;
 pub mod content;
 pub mod filter;
 pub mod id;
+pub mod media;
 pub mod scope;
 pub mod time;
 pub mod visibility;

@@ -39,6 +39,12 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Deadline for a non-streaming request, in seconds.
     pub request_timeout_secs: u64,
+    /// Where uploaded media files are kept (`SLUICE_MEDIA_DIR`); default: `media` in
+    /// the data dir. Every serving process of an instance must see the same directory.
+    pub media_dir: Option<PathBuf>,
+    /// Largest media upload, in bytes (`SLUICE_MEDIA_MAX_BYTES`); the body limit of the
+    /// upload endpoints is this plus room for the form around the file.
+    pub media_max_bytes: usize,
     /// How long a stopping serving process may take to finish its requests before the
     /// supervisor kills it, in seconds (`SLUICE_DRAIN_SECS`).
     pub drain_secs: u64,
@@ -150,6 +156,8 @@ impl Default for Config {
             max_status_chars: 5000,
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout_secs: 30,
+            media_dir: None,
+            media_max_bytes: 40 * 1024 * 1024,
             drain_secs: 30,
             drain_grace_ms: 1000,
             upgrade_ready_secs: 60,
@@ -207,7 +215,7 @@ impl Config {
         Ok(config)
     }
 
-    const KEYS: [&'static str; 29] = [
+    const KEYS: [&'static str; 31] = [
         "listen",
         "public_url",
         "data_dir",
@@ -219,6 +227,8 @@ impl Config {
         "max_status_chars",
         "max_body_bytes",
         "request_timeout_secs",
+        "media_dir",
+        "media_max_bytes",
         "drain_secs",
         "drain_grace_ms",
         "upgrade_ready_secs",
@@ -249,12 +259,13 @@ impl Config {
         }
         if self.max_status_chars == 0
             || self.max_body_bytes < 1024
+            || self.media_max_bytes < 1024
             || self.request_timeout_secs == 0
             || self.streaming_heartbeat_secs == 0
             || self.streaming_poll_ms == 0
         {
             anyhow::bail!(
-                "max_status_chars, max_body_bytes (>= 1024), request_timeout_secs, streaming_heartbeat_secs and streaming_poll_ms must be positive"
+                "max_status_chars, max_body_bytes and media_max_bytes (>= 1024), request_timeout_secs, streaming_heartbeat_secs and streaming_poll_ms must be positive"
             );
         }
         crate::logging::parse_filter(&self.log)?;
@@ -308,6 +319,14 @@ impl Config {
                     format!("ws://{}", public_url.trim_start_matches("http://"))
                 }
             })
+    }
+
+    /// The media directory in effect.
+    pub fn media_dir(&self) -> PathBuf {
+        self.media_dir
+            .clone()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or_else(|| self.data_dir.join("media"))
     }
 
     pub fn request_timeout(&self) -> Duration {

@@ -139,6 +139,8 @@ pub async fn build_engine(
             event_max_rows: config.event_max_rows,
             send_blocks: config.federation.send_blocks,
             delivery_max_age_ms: config.federation.delivery_max_age_secs as i64 * 1000,
+            media_dir: config.media_dir(),
+            media_max_bytes: config.media_max_bytes,
         },
     )
     .await?;

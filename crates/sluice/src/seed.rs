@@ -515,6 +515,7 @@ impl Seeder<'_> {
                 created_at,
                 edited_at: None,
                 updated_at: created_at,
+                attachments: "[]".into(),
             };
             tx.insert_status(&status).await?;
             if !tags.is_empty() {

@@ -24,6 +24,8 @@ mod events;
 pub use events::{EventWakeups, NewEvent};
 mod lists;
 pub use lists::{AccountDomainBlockRow, ListOutcome, ListRow, StreamListRow};
+mod media;
+pub use media::MediaRow;
 mod migrate;
 mod oauth;
 pub use oauth::{NewToken, UserState};

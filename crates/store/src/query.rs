@@ -15,6 +15,7 @@ pub enum Arg {
     I64(Option<i64>),
     Str(Option<String>),
     Bool(bool),
+    F64(Option<f64>),
 }
 
 impl From<i64> for Arg {
@@ -52,6 +53,11 @@ impl From<Option<&str>> for Arg {
         Arg::Str(v.map(str::to_string))
     }
 }
+impl From<Option<f64>> for Arg {
+    fn from(v: Option<f64>) -> Self {
+        Arg::F64(v)
+    }
+}
 impl From<bool> for Arg {
     fn from(v: bool) -> Self {
         Arg::Bool(v)
@@ -77,6 +83,7 @@ macro_rules! bind_all {
                 Arg::I64(v) => q.bind(v),
                 Arg::Str(v) => q.bind(v),
                 Arg::Bool(v) => q.bind(v),
+                Arg::F64(v) => q.bind(v),
             };
         }
         q

@@ -141,13 +141,15 @@ pub struct StatusRow {
     pub created_at: i64,
     pub edited_at: Option<i64>,
     pub updated_at: i64,
+    /// The attachments, a JSON array of `sluice_model::media::Attachment`.
+    pub attachments: String,
 }
 
 pub const STATUS_COLUMNS: &str = "s.id, s.uri, s.url, s.account_id, s.in_reply_to_id, \
     s.in_reply_to_account_id, s.reblog_of_id, s.thread_id, s.object_type, s.content, \
     s.source_text, s.spoiler_text, s.sensitive, s.visibility, s.language, s.local, \
     s.application_id, s.replies_count, s.reblogs_count, s.favourites_count, s.created_at, \
-    s.edited_at, s.updated_at";
+    s.edited_at, s.updated_at, s.attachments";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EditRow {

@@ -73,7 +73,12 @@ pub struct AccountStatusFilter {
     pub include_direct_for: Option<Id>,
     /// Only the account's pinned statuses, most recently pinned first (`pinned=true`).
     pub pinned: bool,
+    /// Only posts with media attachments, no reblogs (`only_media=true`).
+    pub only_media: bool,
 }
+
+/// The SQL condition of posts with media.
+const HAS_MEDIA: &str = " AND s.attachments <> '[]'";
 
 /// Which part of the public timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +174,7 @@ impl Store {
         &self,
         viewer: Option<Id>,
         locality: Locality,
+        only_media: bool,
         page: Page,
     ) -> Result<Vec<StatusView>> {
         let mut q = page_ids();
@@ -185,6 +191,9 @@ impl Store {
                 q.push(" AND s.local = FALSE");
             }
         }
+        if only_media {
+            q.push(HAS_MEDIA);
+        }
         hide_blocked_and_muted(&mut q, viewer, "s.account_id");
         hide_silenced(&mut q, viewer, "s.account_id");
         crate::lists::hide_domain_blocked(&mut q, viewer, "s.account_id");
@@ -198,6 +207,7 @@ impl Store {
         tag: &str,
         viewer: Option<Id>,
         local_only: bool,
+        only_media: bool,
         page: Page,
     ) -> Result<Vec<StatusView>> {
         let mut q = page_ids();
@@ -208,6 +218,9 @@ impl Store {
         ));
         if local_only {
             q.push(" AND s.local = TRUE");
+        }
+        if only_media {
+            q.push(HAS_MEDIA);
         }
         hide_blocked_and_muted(&mut q, viewer, "s.account_id");
         hide_silenced(&mut q, viewer, "s.account_id");
@@ -248,8 +261,11 @@ impl Store {
         if f.exclude_replies {
             q.push(" AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id)");
         }
-        if f.exclude_reblogs {
+        if f.exclude_reblogs || f.only_media {
             q.push(" AND s.reblog_of_id IS NULL");
+        }
+        if f.only_media {
+            q.push(HAS_MEDIA);
         }
         if let Some(tag) = &f.tagged {
             let t = q.arg(tag.to_lowercase());
@@ -540,8 +556,10 @@ impl WriteTx {
             Query::new(
                 "INSERT INTO statuses (id, uri, url, account_id, in_reply_to_id, in_reply_to_account_id,
                    reblog_of_id, thread_id, object_type, content, source_text, spoiler_text, sensitive,
-                   visibility, language, local, application_id, created_at, edited_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+                   visibility, language, local, application_id, created_at, edited_at, updated_at,
+                   attachments)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+                   $21)",
             )
             .bind(s.id)
             .bind(&s.uri)
@@ -562,7 +580,8 @@ impl WriteTx {
             .bind(s.application_id)
             .bind(s.created_at)
             .bind(s.edited_at)
-            .bind(s.updated_at),
+            .bind(s.updated_at)
+            .bind(&s.attachments),
         )
         .await?;
         Ok(())
@@ -573,7 +592,7 @@ impl WriteTx {
         self.exec(
             Query::new(
                 "UPDATE statuses SET content = $1, source_text = $2, spoiler_text = $3, sensitive = $4,
-                   language = $5, edited_at = $6, updated_at = $7 WHERE id = $8",
+                   language = $5, edited_at = $6, updated_at = $7, attachments = $8 WHERE id = $9",
             )
             .bind(&s.content)
             .bind(&s.source_text)
@@ -582,6 +601,7 @@ impl WriteTx {
             .bind(s.language.clone())
             .bind(s.edited_at)
             .bind(s.updated_at)
+            .bind(&s.attachments)
             .bind(s.id),
         )
         .await?;

@@ -317,9 +317,8 @@ impl Relations {
                             .list_wants(*id, self.me, &self.following, author, event)
                     }
                     StreamKind::Public { local, only_media } => {
-                        // Sluice stores no media yet: a media-only stream has nothing.
                         public
-                            && !only_media
+                            && (!only_media || event.kind == "delete" || event.media)
                             && (event.kind == "delete" || event.reblog_of.is_none())
                             && local.is_none_or(|l| event.kind == "delete" || l == event.local)
                     }
@@ -465,6 +464,15 @@ mod tests {
         assert!(!me.wants(&local, &event("update", 5, "public", true)));
         let media = StreamKind::parse("public:media", None, false).unwrap();
         assert!(!anon.wants(&media, &event("update", 5, "public", true)));
+        let with_media = Event {
+            media: true,
+            ..event("update", 5, "public", true)
+        };
+        assert!(anon.wants(&media, &with_media));
+        assert!(anon.wants(&media, &event("delete", 5, "public", true)));
+        let local_media = StreamKind::parse("public:local", None, true).unwrap();
+        assert!(anon.wants(&local_media, &with_media));
+        assert!(!anon.wants(&local_media, &event("update", 5, "public", true)));
     }
 
     #[test]

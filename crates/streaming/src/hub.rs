@@ -71,6 +71,8 @@ pub struct Event {
     pub reblog_domain: Option<String>,
     /// Whom a status replies to (a list's `replies_policy` needs it).
     pub in_reply_to_account_id: Option<Id>,
+    /// Whether a status has media attachments (the `:media` public streams).
+    pub media: bool,
     /// For statuses: the text keyword filters match ([`sluice_model::filter::searchable_text`]
     /// of the status, or of the one it reblogs), computed once for every connection.
     pub filter_text: String,
@@ -450,6 +452,7 @@ impl Hub {
                 domain: data["domain"].as_str().unwrap_or("").to_string(),
                 reblog_domain: data["reblog_domain"].as_str().map(str::to_string),
                 in_reply_to_account_id: data["in_reply_to_account_id"].as_i64(),
+                media: data["media"].as_bool().unwrap_or(false),
                 filter_text,
                 payload,
                 messages: Messages::default(),

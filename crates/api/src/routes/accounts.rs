@@ -261,10 +261,6 @@ pub async fn statuses(
     {
         return Ok((HeaderMap::new(), Json(vec![])));
     }
-    // Media attachments are not implemented yet: no post has any.
-    if p.flag("only_media")? {
-        return Ok((HeaderMap::new(), Json(vec![])));
-    }
     let pinned = p.flag("pinned")?;
     let include_private = match viewer {
         Some(me) if me == target.id => true,
@@ -284,6 +280,7 @@ pub async fn statuses(
         include_private,
         include_direct_for: viewer,
         pinned,
+        only_media: p.flag("only_media")?,
     };
     let rows = state
         .engine

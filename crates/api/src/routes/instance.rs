@@ -18,10 +18,14 @@ fn configuration(state: &AppState) -> Value {
             "characters_reserved_per_url": 23
         },
         "media_attachments": {
-            "supported_mime_types": ["image/jpeg", "image/png", "image/gif", "image/webp"],
-            "image_size_limit": 16_777_216,
+            "supported_mime_types": [
+                "image/jpeg", "image/png", "image/gif", "image/webp",
+                "video/mp4", "video/quicktime", "video/webm",
+                "audio/mpeg", "audio/mp4", "audio/ogg", "audio/flac", "audio/wav"
+            ],
+            "image_size_limit": state.engine.config.media_max_bytes,
             "image_matrix_limit": 33_177_600,
-            "video_size_limit": 103_809_024,
+            "video_size_limit": state.engine.config.media_max_bytes,
             "video_frame_rate_limit": 120,
             "video_matrix_limit": 8_294_400,
             "description_limit": 1500

@@ -8,6 +8,7 @@ mod conversations;
 mod filters;
 mod instance;
 mod lists;
+pub(crate) mod media;
 mod misc;
 mod notifications;
 mod oauth;
@@ -44,6 +45,7 @@ pub(crate) mod scopes {
     pub const READ_FILTERS: &[&str] = &["read:filters"];
     pub const WRITE_FILTERS: &[&str] = &["write:filters"];
     pub const WRITE_CONVERSATIONS: &[&str] = &["write:conversations"];
+    pub const WRITE_MEDIA: &[&str] = &["write:media"];
     /// verify_credentials also accepts the `profile` scope.
     pub const PROFILE: &[&str] = &["read:accounts", "profile"];
 }
@@ -118,6 +120,13 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/preferences", get(accounts::preferences))
         // statuses
         .route("/api/v1/statuses", post(statuses::create))
+        .route("/api/v1/media", post(media::upload))
+        .route("/api/v2/media", post(media::upload))
+        .route(
+            "/api/v1/media/{id}",
+            get(media::show).put(media::update).delete(media::destroy),
+        )
+        .route("/media/{file}", get(media::file_content))
         .route(
             "/api/v1/statuses/{id}",
             get(statuses::show)
@@ -275,6 +284,8 @@ pub fn activitypub_routes() -> Router<AppState> {
         )
         .route("/users/{name}/activities/{id}", get(c2s::activity))
         .route("/users/{name}/liked", get(activitypub::liked))
+        .route("/users/{name}/media/{id}", get(media::media_object))
+        .route(media::UPLOAD_MEDIA_PATH, post(media::upload_media))
         .route(
             sluice_federation::local::PROXY_PATH,
             axum::routing::post(c2s::proxy),

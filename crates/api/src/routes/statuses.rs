@@ -35,6 +35,25 @@ fn visibility(p: &Params) -> ApiResult<Option<Visibility>> {
     }
 }
 
+/// `media_ids[]`: None when not given (an edit keeps the post's media).
+fn media_ids(p: &Params) -> ApiResult<Option<Vec<sluice_model::Id>>> {
+    if p.get("media_ids").is_none() {
+        return Ok(None);
+    }
+    p.list("media_ids")?
+        .iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            sluice_model::id::parse_id(s).ok_or_else(|| {
+                ApiError::unprocessable(format!(
+                    "Validation failed: Media with IDs {s} not found. Already attached to another post?"
+                ))
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()
+        .map(Some)
+}
+
 fn language(p: &Params) -> ApiResult<Option<String>> {
     Ok(p.str("language")?.filter(|l| !l.is_empty()))
 }
@@ -49,9 +68,9 @@ pub async fn create(
     state
         .limits
         .check(Bucket::Write, &me.token_id.to_string())?;
-    if p.get("poll").is_some() || !p.list("media_ids")?.is_empty() {
+    if p.get("poll").is_some() {
         return Err(ApiError::unprocessable(
-            "Validation failed: polls and media attachments are not supported yet",
+            "Validation failed: polls are not supported yet",
         ));
     }
     let key = headers
@@ -69,6 +88,7 @@ pub async fn create(
         application_id: me.app_id,
         idempotency_key: key,
         client: None,
+        media_ids: media_ids(&p)?.unwrap_or_default(),
     };
     if p.get("scheduled_at")
         .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
@@ -157,6 +177,7 @@ pub async fn edit(
         spoiler_text: p.str("spoiler_text")?.unwrap_or(old.spoiler_text.clone()),
         language: language(&p)?,
         client: None,
+        media_ids: media_ids(&p)?,
     };
     state
         .engine
@@ -188,7 +209,12 @@ pub async fn history(
         .ok_or_else(ApiError::not_found)?;
     let account = state.engine.account_entity(&author);
     let edits = state.engine.store.edits(s.id).await?;
-    let versions: Vec<api::StatusEdit> = if edits.is_empty() {
+    // Versions are not stored with their media: the newest shows the post's.
+    let media: Vec<serde_json::Value> = sluice_model::media::Attachment::read_list(&s.attachments)
+        .iter()
+        .map(sluice_model::media::Attachment::entity)
+        .collect();
+    let mut versions: Vec<api::StatusEdit> = if edits.is_empty() {
         vec![api::StatusEdit {
             content: s.content.clone(),
             spoiler_text: s.spoiler_text.clone(),
@@ -214,6 +240,9 @@ pub async fn history(
             })
             .collect()
     };
+    if let Some(last) = versions.last_mut() {
+        last.media_attachments = media;
+    }
     Ok(Json(versions))
 }
 

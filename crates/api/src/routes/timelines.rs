@@ -88,22 +88,10 @@ pub async fn public(
     } else {
         Locality::All
     };
-    if p.flag("only_media")? {
-        // Media attachments are not stored yet, so no post has media.
-        return render(
-            &state,
-            &uri,
-            auth.viewer(),
-            &page,
-            vec![],
-            FilterContext::Public,
-        )
-        .await;
-    }
     let rows = state
         .engine
         .store
-        .public_timeline(auth.viewer(), locality, page)
+        .public_timeline(auth.viewer(), locality, p.flag("only_media")?, page)
         .await?;
     render(
         &state,
@@ -124,7 +112,7 @@ pub async fn tag(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
-    if p.flag("only_media")? || p.flag("remote")? {
+    if p.flag("remote")? {
         return render(
             &state,
             &uri,
@@ -142,6 +130,7 @@ pub async fn tag(
             tag.trim_start_matches('#'),
             auth.viewer(),
             p.flag("local")?,
+            p.flag("only_media")?,
             page,
         )
         .await?;

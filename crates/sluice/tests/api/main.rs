@@ -16,6 +16,7 @@ mod inbox;
 mod instance;
 mod limits;
 mod lists;
+mod media;
 mod oauth;
 mod pages;
 mod pins;
