@@ -976,6 +976,17 @@ async fn local_account(engine: &Engine, uri: &str) -> Result<Option<AccountRow>,
         .filter(AccountRow::is_local))
 }
 
+/// An object's `summary` as a paragraph of the text the Mastodon API shows, sanitized
+/// (for the types whose summary is an abstract, not a content warning).
+pub(crate) async fn summary_html(summary: &str) -> String {
+    let html = sluice_engine::tasks::sanitize_html(summary.to_string()).await;
+    if html.trim_start().starts_with('<') {
+        html
+    } else {
+        format!("<p>{html}</p>")
+    }
+}
+
 /// A remote post as the engine stores it; None when it is not one we can show (not
 /// attributed to the sender, or its id is on another host).
 pub(crate) async fn remote_note(actor: &AccountRow, o: &Object) -> Option<RemoteNote> {
@@ -987,22 +998,35 @@ pub(crate) async fn remote_note(actor: &AccountRow, o: &Object) -> Option<Remote
         .clone()
         .or_else(|| o.misskey_content.clone())
         .unwrap_or_default();
-    if matches!(
+    // Shown as Mastodon shows these types: title, summary (an abstract, not a content
+    // warning), then the content and a link to the original.
+    let converted = matches!(
         o.kind,
         ObjectKind::Page | ObjectKind::Article | ObjectKind::Event
-    ) && let Some(name) = &o.name
-    {
-        content = format!(
-            "<p><strong>{}</strong></p>{content}",
-            sluice_model::content::escape_html(name)
-        );
+    );
+    let mut summary = o.summary.clone().unwrap_or_default();
+    if converted {
+        let mut head = String::new();
+        if let Some(name) = o.name.as_deref().filter(|n| !n.trim().is_empty()) {
+            head = format!(
+                "<p><strong>{}</strong></p>",
+                sluice_model::content::escape_html(name)
+            );
+        }
+        if !summary.trim().is_empty() {
+            head.push_str(&crate::inbox::summary_html(&summary).await);
+        }
+        let link = o.url.as_deref().unwrap_or(&o.id);
+        let link = sluice_model::content::escape_html(link);
+        content = format!("{head}{content}<p><a href=\"{link}\">{link}</a></p>");
+        summary.clear();
     }
     Some(RemoteNote {
         uri: o.id.clone(),
         url: o.url.clone().unwrap_or_default(),
         object_type: o.kind.as_str().to_string(),
         content: sluice_engine::tasks::sanitize_html(content).await,
-        summary: o.summary.clone().unwrap_or_default(),
+        summary,
         sensitive: o.sensitive,
         language: o.language.clone(),
         in_reply_to: o.in_reply_to.clone(),

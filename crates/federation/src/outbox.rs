@@ -702,10 +702,20 @@ impl Federation {
         let content = sluice_engine::tasks::sanitize_html(text("content").to_string()).await;
         let name = text("name").trim().to_string();
         // Types the Mastodon API cannot show natively are shown as Mastodon shows
-        // Articles: the title first, then the content.
+        // Articles: the title, the summary (an abstract, not a content warning), then
+        // the content.
+        let converted = !matches!(object_type.as_str(), "Note" | "Question");
+        let summary = text("summary").trim().to_string();
         let mut html = content.clone();
-        if object_type != "Note" && !name.is_empty() {
-            html = format!("<p><strong>{}</strong></p>{html}", escape_html(&name));
+        if converted {
+            let mut head = String::new();
+            if !name.is_empty() {
+                head = format!("<p><strong>{}</strong></p>", escape_html(&name));
+            }
+            if !summary.is_empty() {
+                head.push_str(&crate::inbox::summary_html(&summary).await);
+            }
+            html = head + &html;
         }
 
         // Who is addressed, tagged or blind-copied: accounts to resolve, bounded.
@@ -769,6 +779,9 @@ impl Federation {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         properties.insert("content".into(), Value::String(content));
+        if converted && !summary.is_empty() {
+            properties.insert("summary".into(), Value::String(summary.clone()));
+        }
         let (media_ids, links) = self
             .client_attachments(actor, object.get("attachment"))
             .await?;
@@ -790,7 +803,8 @@ impl Federation {
                 .get("sensitive")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
-            summary: text("summary").to_string(),
+            // A converted type's summary is shown in the text, not as a warning.
+            summary: if converted { String::new() } else { summary },
         })
     }
 

@@ -178,7 +178,8 @@ async fn c2s_posts_follows_and_likes_are_mastodon_ones(db: Db) {
         &a,
         "alice",
         Some(&alice.token),
-        &json!({"type": "Article", "name": "A <title>", "content": "<p>Body</p>", "to": [PUBLIC]}),
+        &json!({"type": "Article", "name": "A <title>", "summary": "An abstract", "content": "<p>Body</p>",
+                "to": [PUBLIC], "cc": [format!("{alice_uri}/followers")]}),
     )
     .await;
     let article_create = get_as2(&a, &location(&r), None).await.ok();
@@ -198,10 +199,41 @@ async fn c2s_posts_follows_and_likes_are_mastodon_ones(db: Db) {
         .find(|s| s["uri"] == article_id.as_str())
         .unwrap()
         .clone();
+    // Its summary is an abstract, shown after the title, not a content warning.
     assert_eq!(
         shown["content"],
-        "<p><strong>A &lt;title&gt;</strong></p><p>Body</p>"
+        "<p><strong>A &lt;title&gt;</strong></p><p>An abstract</p><p>Body</p>"
     );
+    assert_eq!(shown["spoiler_text"], "");
+    assert_eq!(article["summary"], "An abstract");
+    // On the other server it is shown the same way, with a link to the original.
+    let mut remote = Value::Null;
+    eventually("the Article to reach carol", async || {
+        let home = b
+            .get("/api/v1/timelines/home", Some(&carol.token))
+            .await
+            .ok();
+        remote = home
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["uri"] == article_id.as_str())
+            .cloned()
+            .unwrap_or(Value::Null);
+        !remote.is_null()
+    })
+    .await;
+    let remote_html = remote["content"].as_str().unwrap();
+    assert!(
+        remote_html
+            .starts_with("<p><strong>A &lt;title&gt;</strong></p><p>An abstract</p><p>Body</p>"),
+        "{remote_html}"
+    );
+    assert!(
+        remote_html.contains(&format!("href=\"{}", a.url)),
+        "{remote_html}"
+    );
+    assert_eq!(remote["spoiler_text"], "");
 
     // A partial Update: the given property replaced, a null one removed, the rest kept.
     let r = post_outbox(
@@ -226,7 +258,7 @@ async fn c2s_posts_follows_and_likes_are_mastodon_ones(db: Db) {
         )
         .await
         .ok();
-    assert_eq!(edited["content"], "<p>v1</p>");
+    assert_eq!(edited["content"], "<p>An abstract</p><p>v1</p>");
     assert!(edited["edited_at"].is_string());
     // Edited through the Mastodon API, it stays an Article.
     a.request(
