@@ -53,6 +53,10 @@ impl Engine {
             .await?;
         tx.commit().await?;
         report.media_removed = self.sweep_media().await?;
+        // Blind copies whose post never came.
+        self.store
+            .prune_blind_copies(now - crate::media::UNATTACHED_TTL_MS)
+            .await?;
         for _ in 0..MAX_VACUUM_STEPS_PER_RUN {
             report.free_pages_left = self.store.reclaim_space_step().await?;
             if report.free_pages_left == 0 {

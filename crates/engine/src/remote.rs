@@ -1032,3 +1032,64 @@ fn same_host(a: &str, b: &str) -> bool {
         _ => false,
     }
 }
+
+impl Engine {
+    /// Makes the local accounts a remote post was blind-copied to (delivered to their
+    /// own inbox without addressing them: the author's `bto`/`bcc`) its silent
+    /// recipients: they may see it, are notified as of a mention and get it in their
+    /// streams (and conversations, for a direct post), and are never listed among its
+    /// mentions. Called when the post is stored and when a copy arrives after it;
+    /// idempotent. Returns how many were added.
+    pub async fn apply_blind_copies(&self, status_uri: &str) -> Result<usize> {
+        let pending = self.store.blind_copies(status_uri).await?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let Some(status) = self.store.status_by_uri(status_uri).await? else {
+            return Ok(0);
+        };
+        let Some(author) = self.store.account(status.account_id).await? else {
+            return Ok(0);
+        };
+        // Read before the write transaction, not while holding the writer.
+        let mut recipients = Vec::new();
+        for id in &pending {
+            if !self.store.is_recipient(status.id, *id).await?
+                && let Some(a) = self.store.account(*id).await?
+            {
+                recipients.push(a);
+            }
+        }
+        let now = sluice_model::id::now_millis();
+        let mut tx = self.store.begin().await?;
+        let mut events = Vec::new();
+        for id in &pending {
+            tx.remove_blind_copy(status_uri, *id).await?;
+        }
+        for a in &recipients {
+            tx.add_silent_mentions(status.id, &[a.id]).await?;
+            events.push(status_event(
+                "update",
+                &status,
+                &[],
+                &[a.id],
+                &author.domain,
+                None,
+            ));
+            events.extend(
+                self.notify(&mut tx, a.id, author.id, "mention", Some(status.id), now)
+                    .await?,
+            );
+            if status.visibility == Visibility::Direct.as_str() {
+                events.extend(
+                    self.add_to_conversations(&mut tx, &status, &[&author, a], now)
+                        .await?,
+                );
+            }
+        }
+        let last = tx.append_events(&events, now).await?;
+        tx.commit().await?;
+        self.published(last);
+        Ok(recipients.len())
+    }
+}

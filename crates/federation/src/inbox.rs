@@ -427,6 +427,12 @@ impl Federation {
                 "the signing key does not belong to the activity's actor".into(),
             ));
         };
+        if let Some(name) = personal_inbox(path_and_query)
+            && activity.kind == ActivityKind::Create
+            && let Some(o) = activity.embedded_object().and_then(Document::as_object)
+        {
+            self.note_blind_copy(name, &actor, o).await?;
+        }
         // Idempotent: a repeat of a stored activity is accepted and ignored.
         if let Some(id) = doc.id()
             && self.engine.store.activity_exists(id).await?
@@ -811,6 +817,7 @@ async fn apply(
                             .await;
                     }
                     engine.remote_create_note(actor, &record, &note).await?;
+                    engine.apply_blind_copies(&note.uri).await?;
                 }
                 None => {
                     engine.remote_record(actor, &record).await?;
@@ -974,6 +981,74 @@ async fn local_account(engine: &Engine, uri: &str) -> Result<Option<AccountRow>,
         .account_by_uri(uri)
         .await?
         .filter(AccountRow::is_local))
+}
+
+/// The user whose own inbox a path is (`/users/:name/inbox`).
+fn personal_inbox(path_and_query: &str) -> Option<&str> {
+    let path = path_and_query.split('?').next()?;
+    path.strip_prefix("/users/")?
+        .strip_suffix("/inbox")
+        .filter(|n| !n.is_empty() && !n.contains('/'))
+}
+
+impl Federation {
+    /// A post delivered to `name`'s own inbox that does not address them and that they
+    /// could not otherwise see (not public or unlisted, not to followers they are one
+    /// of) is a blind copy (its author's `bto`/`bcc`): recorded, and applied when the
+    /// post is stored (at once when it already is, say through another inbox).
+    async fn note_blind_copy(
+        &self,
+        name: &str,
+        author: &AccountRow,
+        o: &crate::document::Object,
+    ) -> Result<(), InboxError> {
+        if o.attributed_to.as_deref() != Some(author.uri.as_str()) {
+            return Ok(());
+        }
+        let engine = &self.engine;
+        let Some(me) = engine
+            .store
+            .account_by_acct(name, engine.urls.domain())
+            .await?
+            .filter(AccountRow::is_local)
+        else {
+            return Ok(());
+        };
+        let addressed = o
+            .audience
+            .to
+            .iter()
+            .chain(&o.audience.cc)
+            .chain(o.mentions.iter().map(|m| &m.href))
+            .any(|i| *i == me.uri);
+        if addressed {
+            return Ok(());
+        }
+        let visibility = sluice_engine::remote::visibility_of(
+            &o.audience.to,
+            &o.audience.cc,
+            &author.followers_url,
+        );
+        let sees_anyway = match visibility {
+            sluice_model::Visibility::Public | sluice_model::Visibility::Unlisted => true,
+            sluice_model::Visibility::Private => {
+                engine
+                    .store
+                    .has_relation(sluice_store::Relation::Follow, me.id, author.id)
+                    .await?
+            }
+            sluice_model::Visibility::Direct => false,
+        };
+        if sees_anyway || engine.store.blocked_either_way(me.id, author.id).await? {
+            return Ok(());
+        }
+        engine
+            .store
+            .add_blind_copy(&o.id, me.id, sluice_model::id::now_millis())
+            .await?;
+        engine.apply_blind_copies(&o.id).await?;
+        Ok(())
+    }
 }
 
 /// An object's `summary` as a paragraph of the text the Mastodon API shows, sanitized

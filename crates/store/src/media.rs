@@ -171,3 +171,54 @@ impl WriteTx {
         Ok(())
     }
 }
+
+/// Blind copies received (`blind_copies`): a remote post delivered to a local user's
+/// own inbox without addressing them.
+impl Store {
+    /// Records one (once); whether it is new.
+    pub async fn add_blind_copy(&self, object_uri: &str, account_id: Id, now: i64) -> Result<bool> {
+        let n = self
+            .exec(
+                Query::new(
+                    "INSERT INTO blind_copies (object_uri, account_id, received_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (object_uri, account_id) DO NOTHING",
+                )
+                .bind(object_uri)
+                .bind(account_id)
+                .bind(now),
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// The accounts a post was blind-copied to, not yet applied.
+    pub async fn blind_copies(&self, object_uri: &str) -> Result<Vec<Id>> {
+        let rows: Vec<crate::query::Scalar> = self
+            .all(
+                Query::new(
+                    "SELECT account_id AS v FROM blind_copies WHERE object_uri = $1 LIMIT 100",
+                )
+                .bind(object_uri),
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.v).collect())
+    }
+
+    /// Forgets blind copies whose post never came (received before `before`).
+    pub async fn prune_blind_copies(&self, before: i64) -> Result<u64> {
+        self.exec(Query::new("DELETE FROM blind_copies WHERE received_at < $1").bind(before))
+            .await
+    }
+}
+
+impl WriteTx {
+    pub async fn remove_blind_copy(&mut self, object_uri: &str, account_id: Id) -> Result<()> {
+        self.exec(
+            Query::new("DELETE FROM blind_copies WHERE object_uri = $1 AND account_id = $2")
+                .bind(object_uri)
+                .bind(account_id),
+        )
+        .await?;
+        Ok(())
+    }
+}

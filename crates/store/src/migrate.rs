@@ -72,7 +72,8 @@ pub const SCHEMA_VERSION: i64 = 8;
 /// names), so during an upgrade the old processes keep serving on the database the new
 /// one migrated. A binary made for an older schema cannot be upgraded from in place
 /// (`supervisor::Stamp::can_upgrade_to`). Version 6 adds `mentions.silent`, version 7
-/// the `collections` tables, version 8 `media` and `statuses.attachments`.
+/// the `collections` tables, version 8 `media`, `statuses.attachments` and
+/// `blind_copies`.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

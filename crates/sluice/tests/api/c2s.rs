@@ -497,6 +497,48 @@ async fn c2s_posts_follows_and_likes_are_mastodon_ones(db: Db) {
     // A post that never was is not found.
     let never = get_as2(&a, &format!("{alice_uri}/statuses/1"), None).await;
     assert_eq!(never.status, 404);
+
+    // A blind copy to carol on B: delivered to her own inbox, addressed to nobody she
+    // can see; B makes her a silent recipient (notified, may read it, never listed).
+    let carol_uri = format!("{}/users/carol", b.url);
+    let r = post_outbox(
+        &a,
+        "alice",
+        Some(&alice.token),
+        &json!({"type": "Note", "content": "<p>just between us</p>", "to": [], "bcc": [carol_uri]}),
+    )
+    .await;
+    let secret_uri = get_as2(&a, &location(&r), Some(&alice.token)).await.ok()["object"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut note = Value::Null;
+    eventually("carol to be notified of the blind copy", async || {
+        let n = b
+            .get("/api/v1/notifications?types[]=mention", Some(&carol.token))
+            .await
+            .ok();
+        note = n
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["status"]["uri"] == secret_uri.as_str())
+            .cloned()
+            .unwrap_or(Value::Null);
+        !note.is_null()
+    })
+    .await;
+    assert_eq!(note["status"]["visibility"], "direct");
+    assert_eq!(note["status"]["mentions"], json!([]));
+    let sid = note["status"]["id"].as_str().unwrap();
+    b.get(&format!("/api/v1/statuses/{sid}"), Some(&carol.token))
+        .await
+        .ok();
+    // Nobody else on B sees it.
+    let dave = b.user("dave").await;
+    b.get(&format!("/api/v1/statuses/{sid}"), Some(&dave.token))
+        .await
+        .expect(404);
     a.stop().await;
     b.stop().await;
 }

@@ -31,3 +31,14 @@ CREATE TABLE media (
 CREATE INDEX media_account ON media (account_id, id);
 CREATE INDEX media_status ON media (status_id);
 CREATE INDEX media_unattached ON media (updated_at) WHERE status_id IS NULL;
+
+-- Blind copies received: a post another server delivered to a local user's own inbox
+-- without addressing them (its author's bto/bcc). Kept until the post is stored, then
+-- the user becomes a silent recipient (may see it, notified, never shown as mentioned).
+CREATE TABLE blind_copies (
+    object_uri TEXT NOT NULL,
+    account_id BIGINT NOT NULL,
+    received_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX blind_copies_pair ON blind_copies (object_uri, account_id);
+CREATE INDEX blind_copies_age ON blind_copies (received_at);
