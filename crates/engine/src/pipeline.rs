@@ -566,6 +566,7 @@ impl Engine {
             }
             None => {}
         }
+        let hidden_inboxes = self.hidden_inboxes(status_id).await?;
         let mut tx = self.store.begin().await?;
         if old.edited_at.is_none() {
             // Keep the original as the first entry of the history.
@@ -607,17 +608,17 @@ impl Engine {
         tx.set_tags(status_id, &tags, &|| self.new_id(), now)
             .await?;
         let activity_id = format!("{}#updates/{now}", new.uri);
-        self.record_activity(
-            &mut tx,
-            actor,
-            Verb::Update,
+        let doc = as2::activity(
             &activity_id,
+            Verb::Update,
+            &actor.uri,
             note,
             &to,
             &cc,
-            now,
-        )
-        .await?;
+            Timestamp(now),
+        );
+        self.record_document_to(&mut tx, actor, doc, &to, &cc, &hidden_inboxes, now)
+            .await?;
         let mut events = vec![status_event(
             "status.update",
             &new,
@@ -665,24 +666,35 @@ impl Engine {
         }
         let now = sluice_model::id::now_millis();
         let visibility = Visibility::parse(&status.visibility).unwrap_or(Visibility::Public);
-        let (to, cc) = visibility.addressing(&actor.followers_url, &[]);
+        // Whoever holds a copy hears of the delete: followers, the mentioned, and the
+        // blind-copied (at their own inbox, unnamed).
+        let mut mentioned = Vec::new();
+        for id in self.store.mentioned_accounts(status.id, false).await? {
+            if let Some(a) = self.store.account(id).await?
+                && !a.is_local()
+            {
+                mentioned.push(a.uri);
+            }
+        }
+        let (to, cc) = visibility.addressing(&actor.followers_url, &mentioned);
+        let hidden_inboxes = self.hidden_inboxes(status.id).await?;
         let tombstone = json!({"id": status.uri, "type": "Tombstone"});
         let mut tx = self.store.begin().await?;
         let events = self
             .delete_status_rows(&mut tx, actor, &status, now)
             .await?;
         let activity_id = format!("{}#delete", status.uri);
-        self.record_activity(
-            &mut tx,
-            actor,
-            Verb::Delete,
+        let doc = as2::activity(
             &activity_id,
+            Verb::Delete,
+            &actor.uri,
             tombstone,
             &to,
             &cc,
-            now,
-        )
-        .await?;
+            Timestamp(now),
+        );
+        self.record_document_to(&mut tx, actor, doc, &to, &cc, &hidden_inboxes, now)
+            .await?;
         let last = tx.append_events(&events, now).await?;
         tx.commit().await?;
         self.published(last);
@@ -1688,6 +1700,21 @@ impl Engine {
 }
 
 impl Engine {
+    /// The personal inboxes of a post's remote `bto`/`bcc` recipients: its updates and
+    /// its delete reach them too, without naming them.
+    async fn hidden_inboxes(&self, status_id: Id) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for id in self.store.mentioned_accounts(status_id, true).await? {
+            if let Some(a) = self.store.account(id).await?
+                && !a.is_local()
+                && !a.inbox_url.is_empty()
+            {
+                out.push(a.inbox_url);
+            }
+        }
+        Ok(out)
+    }
+
     /// A post's attachments: `media_ids` (uploads of `actor`'s, unattached or already
     /// `status`'s) then `links`; 422 when there are too many or an upload is not
     /// available (checked again when the transaction attaches them).

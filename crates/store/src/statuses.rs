@@ -326,6 +326,20 @@ impl Store {
         Ok(self.one::<Scalar>(q).await?.v > 0)
     }
 
+    /// The accounts a status mentions (`silent`: its `bto`/`bcc` recipients instead).
+    pub async fn mentioned_accounts(&self, status_id: Id, silent: bool) -> Result<Vec<Id>> {
+        let rows: Vec<Scalar> = self
+            .all(
+                Query::new(
+                    "SELECT account_id AS v FROM mentions WHERE status_id = $1 AND silent = $2",
+                )
+                .bind(status_id)
+                .bind(silent),
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.v).collect())
+    }
+
     /// `(status_id, account_id)` of every shown mention in the given statuses.
     pub async fn mentions_of(&self, status_ids: &[Id]) -> Result<Vec<PairRow>> {
         let mut q = Query::new(

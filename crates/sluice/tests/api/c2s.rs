@@ -539,6 +539,62 @@ async fn c2s_posts_follows_and_likes_are_mastodon_ones(db: Db) {
     b.get(&format!("/api/v1/statuses/{sid}"), Some(&dave.token))
         .await
         .expect(404);
+    // Its delete reaches the blind-copied too (at her own inbox, unnamed).
+    post_outbox(
+        &a,
+        "alice",
+        Some(&alice.token),
+        &json!({"type": "Delete", "object": secret_uri}),
+    )
+    .await;
+    eventually("the blind copy to be deleted on B", async || {
+        b.get(&format!("/api/v1/statuses/{sid}"), Some(&carol.token))
+            .await
+            .status
+            == 404
+    })
+    .await;
+    // So does the delete of a direct message to a mentioned remote account.
+    let r = post_outbox(
+        &a,
+        "alice",
+        Some(&alice.token),
+        &json!({"type": "Note", "content": "<p>a direct word</p>", "to": [carol_uri]}),
+    )
+    .await;
+    let dm = get_as2(&a, &location(&r), Some(&alice.token)).await.ok()["object"].clone();
+    let dm_uri = dm["id"].as_str().unwrap().to_string();
+    let mut dm_on_b = String::new();
+    eventually("the direct message to reach carol", async || {
+        let n = b
+            .get("/api/v1/notifications?types[]=mention", Some(&carol.token))
+            .await
+            .ok();
+        if let Some(found) = n
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["status"]["uri"] == dm_uri.as_str())
+        {
+            dm_on_b = found["status"]["id"].as_str().unwrap().to_string();
+        }
+        !dm_on_b.is_empty()
+    })
+    .await;
+    post_outbox(
+        &a,
+        "alice",
+        Some(&alice.token),
+        &json!({"type": "Delete", "object": dm_uri}),
+    )
+    .await;
+    eventually("the direct message to be deleted on B", async || {
+        b.get(&format!("/api/v1/statuses/{dm_on_b}"), Some(&carol.token))
+            .await
+            .status
+            == 404
+    })
+    .await;
     a.stop().await;
     b.stop().await;
 }
