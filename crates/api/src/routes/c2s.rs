@@ -20,8 +20,47 @@ use crate::error::{ApiError, ApiResult};
 use crate::params::check_depth;
 use crate::ratelimit::Bucket;
 
-/// The scopes that allow posting to an outbox.
-const WRITE: &[&str] = &["write:statuses"];
+/// The scopes that allow posting some activity to an outbox; which one an activity
+/// needs is [`scopes_for`]'s.
+const WRITE: &[&str] = &[
+    "write:statuses",
+    "write:follows",
+    "write:blocks",
+    "write:favourites",
+    "write:accounts",
+];
+
+/// The scopes an activity needs, as the Mastodon API asks them for the same action:
+/// a follow `write:follows`, a like `write:favourites`, a block `write:blocks`, a pin or
+/// collection change `write:accounts`, posts and everything else `write:statuses`. An
+/// `Undo` needs the scope of what it undoes (when it is embedded; by id, any of them).
+fn scopes_for(activity: &Value) -> &'static [&'static str] {
+    let kind = |v: &Value| -> String {
+        let t = match v.get("type") {
+            Some(Value::Array(a)) => a.first().and_then(Value::as_str).unwrap_or_default(),
+            Some(t) => t.as_str().unwrap_or_default(),
+            None => "",
+        };
+        t.rsplit(['#', ':', '/'])
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    match kind(activity).as_str() {
+        "Follow" => &["write:follows"],
+        "Block" => &["write:blocks"],
+        "Like" => &["write:favourites"],
+        "Add" | "Remove" => &["write:accounts"],
+        "Undo" => match activity.get("object").map(kind).as_deref() {
+            Some("Follow") => &["write:follows"],
+            Some("Block") => &["write:blocks"],
+            Some("Like") => &["write:favourites"],
+            Some("Announce") => &["write:statuses"],
+            _ => WRITE,
+        },
+        _ => &["write:statuses"],
+    }
+}
 
 /// An ActivityStreams answer only its requester may see: never cached by others.
 pub fn as2_private(status: StatusCode, doc: &Value) -> Response {
@@ -79,6 +118,7 @@ pub async fn post_outbox(
     check_depth(&body)?;
     let activity: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("Malformed JSON body: {e}")))?;
+    auth.user(scopes_for(&activity))?;
     let posted = federation
         .client_post(&account, activity, me.app_id)
         .await

@@ -629,6 +629,27 @@ async fn c2s_refuses_bad_input_and_hides_bcc(db: Db) {
     assert!(preflight.status().is_success(), "{}", preflight.status());
     assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
 
+    // Scopes are asked per activity, as the Mastodon API asks them for the same action.
+    a.user("erin").await;
+    let erin_uri = format!("{}/users/erin", a.url);
+    let follows_only = a.password_token("alice", "write:follows").await;
+    let r = post_outbox(&a, "alice", Some(&follows_only), &note).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let likes_only = a.password_token("alice", "write:favourites").await;
+    let follow = json!({"type": "Follow", "object": erin_uri});
+    let r = post_outbox(&a, "alice", Some(&likes_only), &follow).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = post_outbox(&a, "alice", Some(&follows_only), &follow).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = post_outbox(
+        &a,
+        "alice",
+        Some(&follows_only),
+        &json!({"type": "Undo", "object": {"type": "Follow", "object": erin_uri}}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+
     // No token, someone else's token, someone else's actor or object.
     assert_eq!(post_outbox(&a, "alice", None, &note).await.status, 401);
     assert_eq!(
