@@ -27,15 +27,20 @@ pub fn is_upload_path(path: &str) -> bool {
     matches!(path, "/api/v1/media" | "/api/v2/media") || path == UPLOAD_MEDIA_PATH
 }
 
+/// The signed-in user's account, for a write (counted against the write limit).
 async fn me_account(state: &AppState, auth: &Auth, scopes: &[&str]) -> ApiResult<AccountRow> {
     let me = auth.user(scopes)?;
     state
         .limits
         .check(Bucket::Write, &me.token_id.to_string())?;
+    account(state, me.account_id).await
+}
+
+async fn account(state: &AppState, id: sluice_model::Id) -> ApiResult<AccountRow> {
     state
         .engine
         .store
-        .account(me.account_id)
+        .account(id)
         .await?
         .ok_or_else(ApiError::not_found)
 }
@@ -90,13 +95,7 @@ pub async fn show(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let me = auth.user(WRITE_MEDIA)?;
-    let me = state
-        .engine
-        .store
-        .account(me.account_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let me = account(&state, auth.user(WRITE_MEDIA)?.account_id).await?;
     let m = state.engine.own_media(&me, media_id(&id)?).await?;
     Ok(Json(entity(&state, &m)).into_response())
 }

@@ -83,27 +83,7 @@ async fn c2s_posts_follows_and_likes_are_mastodon_ones(db: Db) {
     )
     .await
     .ok();
-    let alice_on_b = b
-        .get(
-            &format!("/api/v1/accounts/lookup?acct=alice@{a_domain}"),
-            None,
-        )
-        .await
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    b.post(
-        &format!("/api/v1/accounts/{alice_on_b}/follow"),
-        Some(&carol.token),
-        &[],
-    )
-    .await
-    .ok();
-    eventually("carol's follow to be accepted", async || {
-        relationship(&b, &carol.token, &alice_on_b).await["following"] == true
-    })
-    .await;
+    crate::common::follow_remote(&b, &carol, &format!("alice@{a_domain}")).await;
 
     // bob's user stream is open while she posts.
     let mut stream =

@@ -452,6 +452,39 @@ pub fn peer(addr: &'static str) -> impl FnOnce(&mut sluice::config::Config) {
     }
 }
 
+/// `follower` on `srv` follows `acct` (`user@host` of another server) and waits until
+/// the follow is accepted; returns the followed account's id on `srv`.
+pub async fn follow_remote(srv: &TestServer, follower: &User, acct: &str) -> String {
+    let id = srv
+        .get(&format!("/api/v1/accounts/lookup?acct={acct}"), None)
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    srv.post(
+        &format!("/api/v1/accounts/{id}/follow"),
+        Some(&follower.token),
+        &[],
+    )
+    .await
+    .ok();
+    eventually(
+        &format!("the follow of {acct} to be accepted"),
+        async || {
+            srv.get(
+                &format!("/api/v1/accounts/relationships?id[]={id}"),
+                Some(&follower.token),
+            )
+            .await
+            .ok()[0]["following"]
+                == true
+        },
+    )
+    .await;
+    id
+}
+
 /// Polls `check` until it holds. Generous: this bounds a hang, it is not a speed test
 /// (CI machines are busy).
 pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {

@@ -520,33 +520,7 @@ async fn media_federates_and_c2s_uploads(db: Db) {
     let carol = b.user("carol").await;
     let a_domain = a.url.trim_start_matches("http://").to_string();
     let alice_uri = format!("{}/users/alice", a.url);
-    let alice_on_b = b
-        .get(
-            &format!("/api/v1/accounts/lookup?acct=alice@{a_domain}"),
-            None,
-        )
-        .await
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    b.post(
-        &format!("/api/v1/accounts/{alice_on_b}/follow"),
-        Some(&carol.token),
-        &[],
-    )
-    .await
-    .ok();
-    eventually("carol to follow alice", async || {
-        b.get(
-            &format!("/api/v1/accounts/relationships?id[]={alice_on_b}"),
-            Some(&carol.token),
-        )
-        .await
-        .ok()[0]["following"]
-            == true
-    })
-    .await;
+    crate::common::follow_remote(&b, &carol, &format!("alice@{a_domain}")).await;
 
     // The actor names its upload endpoint; a client uploads a file with a shell object.
     let actor: Value = a
