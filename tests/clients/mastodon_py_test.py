@@ -316,6 +316,15 @@ def check_media_upload_and_post():
 
 
 @check
+def check_avatar_upload():
+    """account_update_credentials with an avatar file (multipart PATCH)."""
+    me = m.account_update_credentials(avatar=io.BytesIO(tiny_png(16, 16)), avatar_mime_type="image/png")
+    expect("/media/" in me.avatar, f"avatar {me.avatar!r}")
+    with urllib.request.urlopen(me.avatar, timeout=10) as r:
+        expect(r.read().startswith(b"\x89PNG"), "avatar file not served")
+
+
+@check
 def check_register_second_user_and_mention():
     reg = Mastodon(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_base_url=BASE,
                    version_check_mode="none")

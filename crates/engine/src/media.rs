@@ -248,6 +248,91 @@ impl Engine {
     }
 }
 
+/// Largest avatar or header image (Mastodon's limit).
+pub const PROFILE_IMAGE_MAX_BYTES: usize = 2 * 1024 * 1024;
+
+/// Which of a profile's images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileImage {
+    Avatar,
+    Header,
+}
+
+impl Engine {
+    /// Sets (`Some(bytes)`) or removes (`None`) an account's avatar or header: an image
+    /// (JPEG, PNG, GIF, WebP) of at most [`PROFILE_IMAGE_MAX_BYTES`], identified and
+    /// stripped as uploads are, written under the media directory. The file it replaces
+    /// is removed once the account no longer names it.
+    pub async fn set_profile_image(
+        &self,
+        account: &AccountRow,
+        which: ProfileImage,
+        bytes: Option<bytes::Bytes>,
+    ) -> Result<AccountRow> {
+        let label = match which {
+            ProfileImage::Avatar => "Avatar",
+            ProfileImage::Header => "Header",
+        };
+        let url = match bytes {
+            None => String::new(),
+            Some(bytes) => {
+                if bytes.len() > PROFILE_IMAGE_MAX_BYTES {
+                    return Err(EngineError::invalid(format!(
+                        "Validation failed: {label} file size must be less than 2 MB"
+                    )));
+                }
+                let sniffed = media_sniff::sniff(&bytes)
+                    .filter(|s| s.kind == media_sniff::MediaKind::Image)
+                    .ok_or_else(|| {
+                        EngineError::invalid(format!(
+                            "Validation failed: {label} must be a JPEG, PNG, GIF or WebP image"
+                        ))
+                    })?;
+                let stripped = tokio::task::spawn_blocking(move || {
+                    media_sniff::strip_metadata(&bytes, &sniffed).map(|b| (b, sniffed))
+                })
+                .await
+                .map_err(|e| EngineError::Internal(format!("media task: {e}")))?;
+                let (stripped, sniffed) = stripped.map_err(|e| {
+                    EngineError::invalid(format!("Validation failed: {label} is damaged ({e})"))
+                })?;
+                let file_name = format!("{}.{}", random_name(), sniffed.extension);
+                self.write_media_file(&file_name, stripped).await?;
+                self.media_url(&file_name)
+            }
+        };
+        let old = match which {
+            ProfileImage::Avatar => account.avatar_url.clone(),
+            ProfileImage::Header => account.header_url.clone(),
+        };
+        let update = sluice_store::ProfileUpdate {
+            avatar_url: (which == ProfileImage::Avatar).then(|| url.clone()),
+            header_url: (which == ProfileImage::Header).then(|| url.clone()),
+            ..Default::default()
+        };
+        let updated = match self.update_profile(account, update).await {
+            Ok(a) => a,
+            Err(e) => {
+                if let Some(name) = self.own_media_file(&url) {
+                    let _ = tokio::fs::remove_file(self.media_path(name)).await;
+                }
+                return Err(e);
+            }
+        };
+        if let Some(name) = self.own_media_file(&old) {
+            let _ = tokio::fs::remove_file(self.media_path(name)).await;
+        }
+        Ok(updated)
+    }
+
+    /// The file name of one of our media URLs.
+    fn own_media_file<'a>(&self, url: &'a str) -> Option<&'a str> {
+        let prefix = format!("{}/media/", self.urls.base());
+        url.strip_prefix(prefix.as_str())
+            .filter(|n| is_media_file_name(n))
+    }
+}
+
 fn check_description(d: &str) -> Result<()> {
     if d.chars().count() > MAX_DESCRIPTION_CHARS {
         return Err(EngineError::invalid(format!(

@@ -53,6 +53,9 @@ pub struct ProfileUpdate {
     pub default_visibility: Option<String>,
     pub default_sensitive: Option<bool>,
     pub default_language: Option<Option<String>>,
+    /// A new avatar or header image URL ("" for none).
+    pub avatar_url: Option<String>,
+    pub header_url: Option<String>,
 }
 
 impl Store {
@@ -236,6 +239,12 @@ impl WriteTx {
         }
         if let Some(v) = &p.fields {
             set(&mut q, "fields", v.into());
+        }
+        if let Some(v) = &p.avatar_url {
+            set(&mut q, "avatar_url", v.into());
+        }
+        if let Some(v) = &p.header_url {
+            set(&mut q, "header_url", v.into());
         }
         for (col, v) in [
             ("locked", p.locked),

@@ -84,13 +84,27 @@ pub async fn verify_credentials(
 pub async fn update_credentials(
     State(state): State<AppState>,
     auth: Auth,
-    p: Params,
+    up: crate::params::Upload,
 ) -> ApiResult<impl IntoResponse> {
+    use sluice_engine::media::ProfileImage;
     let me = auth.user(WRITE_ACCOUNTS)?;
     state
         .limits
         .check(Bucket::Write, &me.token_id.to_string())?;
-    let a = account(&state, me.account_id).await?;
+    let mut a = account(&state, me.account_id).await?;
+    // The images first: a refused one changes nothing else.
+    for (field, which) in [
+        ("avatar", ProfileImage::Avatar),
+        ("header", ProfileImage::Header),
+    ] {
+        if let Some(f) = up.file(field) {
+            a = state
+                .engine
+                .set_profile_image(&a, which, Some(f.bytes.clone()))
+                .await?;
+        }
+    }
+    let p = up.params;
     let source = p.object("source")?;
     let fields = match p.get("fields_attributes") {
         None => None,
@@ -137,8 +151,38 @@ pub async fn update_credentials(
         default_language: source
             .str("language")?
             .map(|l| Some(l).filter(|l| !l.is_empty())),
+        avatar_url: None,
+        header_url: None,
     };
     let updated = state.engine.update_profile(&a, update).await?;
+    let u = state
+        .engine
+        .store
+        .user(me.account_id)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    Ok(Json(state.engine.credential_account(&updated, &u).await?))
+}
+
+/// `DELETE /api/v1/profile/avatar` and `/api/v1/profile/header`: back to the default
+/// image; the credential account.
+pub async fn delete_profile_image(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(which): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    use sluice_engine::media::ProfileImage;
+    let which = match which.as_str() {
+        "avatar" => ProfileImage::Avatar,
+        "header" => ProfileImage::Header,
+        _ => return Err(ApiError::not_found()),
+    };
+    let me = auth.user(WRITE_ACCOUNTS)?;
+    state
+        .limits
+        .check(Bucket::Write, &me.token_id.to_string())?;
+    let a = account(&state, me.account_id).await?;
+    let updated = state.engine.set_profile_image(&a, which, None).await?;
     let u = state
         .engine
         .store

@@ -22,9 +22,13 @@ use crate::ratelimit::Bucket;
 /// Where an account's ActivityPub client uploads media (`endpoints.uploadMedia`).
 pub const UPLOAD_MEDIA_PATH: &str = sluice_federation::local::UPLOAD_MEDIA_PATH;
 
-/// Whether a path is one of the upload endpoints, whose body limit is the media one.
+/// Whether a path is one of the upload endpoints (media; a profile's avatar and
+/// header), whose body limit is the media one.
 pub fn is_upload_path(path: &str) -> bool {
-    matches!(path, "/api/v1/media" | "/api/v2/media") || path == UPLOAD_MEDIA_PATH
+    matches!(
+        path,
+        "/api/v1/media" | "/api/v2/media" | "/api/v1/accounts/update_credentials"
+    ) || path == UPLOAD_MEDIA_PATH
 }
 
 /// The signed-in user's account, for a write (counted against the write limit).

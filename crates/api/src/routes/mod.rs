@@ -128,6 +128,10 @@ pub fn api_routes() -> Router<AppState> {
         )
         .route("/media/{file}", get(media::file_content))
         .route(
+            "/api/v1/profile/{which}",
+            axum::routing::delete(accounts::delete_profile_image),
+        )
+        .route(
             "/api/v1/statuses/{id}",
             get(statuses::show)
                 .delete(statuses::destroy)

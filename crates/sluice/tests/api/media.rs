@@ -9,7 +9,8 @@ use crate::common::{Db, TestServer, User, eventually, peer};
 db_tests!(
     mastodon_uploads_attach_and_serve,
     uploads_refuse_bad_files_and_foreign_media,
-    media_federates_and_c2s_uploads
+    media_federates_and_c2s_uploads,
+    avatars_and_headers
 );
 
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
@@ -654,4 +655,121 @@ async fn media_federates_and_c2s_uploads(db: Db) {
     assert_ne!(c2s_post["media_attachments"][0]["id"], m["id"]);
     a.stop().await;
     b.stop().await;
+}
+
+async fn update_credentials(
+    srv: &TestServer,
+    user: &User,
+    form: reqwest::multipart::Form,
+) -> (u16, Value) {
+    let r = srv
+        .http
+        .patch(format!("{}/api/v1/accounts/update_credentials", srv.url))
+        .bearer_auth(&user.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn avatars_and_headers(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let default_avatar = srv
+        .get("/api/v1/accounts/verify_credentials", Some(&alice.token))
+        .await
+        .ok()["avatar"]
+        .clone();
+
+    // An avatar and a header with a profile change in the same form.
+    let form = reqwest::multipart::Form::new()
+        .part("avatar", part(png(8, 8, 1), "me.png", "image/png"))
+        .part("header", part(png(30, 10, 2), "wide.png", "image/png"))
+        .text("display_name", "Alice A.");
+    let (status, me) = update_credentials(&srv, &alice, form).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["display_name"], "Alice A.");
+    let avatar = me["avatar"].as_str().unwrap().to_string();
+    let header = me["header"].as_str().unwrap().to_string();
+    assert!(
+        avatar.starts_with(&format!("{}/media/", srv.url)),
+        "{avatar}"
+    );
+    assert_eq!(me["avatar_static"], avatar.as_str());
+    let r = fetch(&srv, &avatar, None).await;
+    assert_eq!(r.status(), 200);
+    let body = r.bytes().await.unwrap();
+    assert!(body.starts_with(b"\x89PNG") && !contains(&body, b"secret-gps"));
+    assert_eq!(fetch(&srv, &header, None).await.status(), 200);
+    // The actor document shows it to other servers.
+    let actor: Value = srv
+        .http
+        .get(format!("{}/users/alice", srv.url))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(actor["icon"]["url"], avatar.as_str());
+
+    // Something not an image is refused, and nothing else of the form is applied.
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "avatar",
+            part(b"<svg><script/></svg>".to_vec(), "x.png", "image/png"),
+        )
+        .text("display_name", "Changed");
+    let (status, _) = update_credentials(&srv, &alice, form).await;
+    assert_eq!(status, 422);
+    let me = srv
+        .get("/api/v1/accounts/verify_credentials", Some(&alice.token))
+        .await
+        .ok();
+    assert_eq!(me["display_name"], "Alice A.");
+    assert_eq!(me["avatar"], avatar.as_str());
+    // Too large for an avatar (2 MB), though within the upload limit.
+    let mut big = png(8, 8, 3);
+    big.extend(vec![0u8; 2 * 1024 * 1024]);
+    let form = reqwest::multipart::Form::new().part("avatar", part(big, "big.png", "image/png"));
+    assert_eq!(update_credentials(&srv, &alice, form).await.0, 422);
+
+    // A new avatar replaces the old, whose file goes.
+    let form =
+        reqwest::multipart::Form::new().part("avatar", part(png(8, 8, 4), "new.png", "image/png"));
+    let (status, me) = update_credentials(&srv, &alice, form).await;
+    assert_eq!(status, 200);
+    assert_ne!(me["avatar"], avatar.as_str());
+    assert_eq!(fetch(&srv, &avatar, None).await.status(), 404);
+    let avatar = me["avatar"].as_str().unwrap().to_string();
+
+    // Deleting it restores the default and removes the file.
+    let me = srv
+        .request(
+            reqwest::Method::DELETE,
+            "/api/v1/profile/avatar",
+            Some(&alice.token),
+            None,
+        )
+        .await
+        .ok();
+    assert_eq!(me["avatar"], default_avatar);
+    assert_eq!(fetch(&srv, &avatar, None).await.status(), 404);
+    assert_eq!(me["header"], header.as_str());
+    srv.request(
+        reqwest::Method::DELETE,
+        "/api/v1/profile/header",
+        Some(&alice.token),
+        None,
+    )
+    .await
+    .ok();
+    assert_eq!(fetch(&srv, &header, None).await.status(), 404);
+    assert_eq!(media_files(&srv), 0);
+    srv.stop().await;
 }
