@@ -299,6 +299,41 @@ impl Engine {
             .ok_or(EngineError::NotFound)
     }
 
+    /// Tells other servers a local account's profile changed: an `Update` of its actor
+    /// document (`actor_doc`, built by the federation crate), public, delivered to its
+    /// followers, as Mastodon sends it.
+    pub async fn record_actor_update(
+        &self,
+        account: &AccountRow,
+        actor_doc: serde_json::Value,
+    ) -> Result<()> {
+        if !account.is_local() {
+            return Ok(());
+        }
+        let now = sluice_model::id::now_millis();
+        let to = vec![sluice_model::visibility::PUBLIC.to_string()];
+        let cc = vec![account.followers_url.clone()];
+        let mut object = actor_doc;
+        if let Some(o) = object.as_object_mut() {
+            o.remove("@context");
+        }
+        let doc = sluice_model::activity::activity(
+            &format!("{}#updates/{now}", account.uri),
+            sluice_model::activity::Verb::Update,
+            &account.uri,
+            object,
+            &to,
+            &cc,
+            sluice_model::Timestamp(now),
+        );
+        let mut tx = self.store.begin().await?;
+        self.record_document(&mut tx, account, doc, &to, &cc, now)
+            .await?;
+        tx.commit().await?;
+        self.published(None);
+        Ok(())
+    }
+
     /// Mutes an account (optionally only for `duration_secs`). Not federated.
     pub async fn mute(
         &self,

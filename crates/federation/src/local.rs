@@ -153,6 +153,13 @@ pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
     Ok(doc)
 }
 
+/// Sends a local account's changed profile to its followers' servers (an `Update` of
+/// its actor document).
+pub async fn announce_profile(engine: &Engine, a: &AccountRow) -> Result<()> {
+    let doc = actor_document(engine, a).await?;
+    engine.record_actor_update(a, doc).await
+}
+
 /// Where an account's clients fetch remote objects through this server
 /// (`endpoints.proxyUrl`).
 pub const PROXY_PATH: &str = "/api/ap/proxy";

@@ -155,6 +155,7 @@ pub async fn update_credentials(
         header_url: None,
     };
     let updated = state.engine.update_profile(&a, update).await?;
+    announce_profile(&state, &updated).await;
     let u = state
         .engine
         .store
@@ -162,6 +163,16 @@ pub async fn update_credentials(
         .await?
         .ok_or_else(ApiError::unauthorized)?;
     Ok(Json(state.engine.credential_account(&updated, &u).await?))
+}
+
+/// Sends a changed profile to the followers' servers (when federating). The change is
+/// made either way: a failure here is logged, not the request's.
+async fn announce_profile(state: &AppState, a: &sluice_store::AccountRow) {
+    if state.federation.is_some()
+        && let Err(e) = sluice_federation::local::announce_profile(&state.engine, a).await
+    {
+        tracing::warn!(error = %e, account = a.id, "the profile update was not federated");
+    }
 }
 
 /// `DELETE /api/v1/profile/avatar` and `/api/v1/profile/header`: back to the default
@@ -183,6 +194,7 @@ pub async fn delete_profile_image(
         .check(Bucket::Write, &me.token_id.to_string())?;
     let a = account(&state, me.account_id).await?;
     let updated = state.engine.set_profile_image(&a, which, None).await?;
+    announce_profile(&state, &updated).await;
     let u = state
         .engine
         .store

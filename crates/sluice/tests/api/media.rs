@@ -653,6 +653,25 @@ async fn media_federates_and_c2s_uploads(db: Db) {
     );
     // Its ids are the other server's own.
     assert_ne!(c2s_post["media_attachments"][0]["id"], m["id"]);
+
+    // A new name and avatar reach the followers' server (an Update of the actor).
+    let form = reqwest::multipart::Form::new()
+        .part("avatar", part(png(8, 8, 5), "me.png", "image/png"))
+        .text("display_name", "Alice Renamed");
+    let (status, me) = update_credentials(&a, &alice, form).await;
+    assert_eq!(status, 200, "{me}");
+    let avatar = me["avatar"].as_str().unwrap().to_string();
+    eventually("the new profile to reach B", async || {
+        let seen = b
+            .get(
+                &format!("/api/v1/accounts/lookup?acct=alice@{a_domain}"),
+                None,
+            )
+            .await
+            .ok();
+        seen["display_name"] == "Alice Renamed" && seen["avatar"] == avatar.as_str()
+    })
+    .await;
     a.stop().await;
     b.stop().await;
 }
