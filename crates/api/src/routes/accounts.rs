@@ -155,24 +155,28 @@ pub async fn update_credentials(
         header_url: None,
     };
     let updated = state.engine.update_profile(&a, update).await?;
-    announce_profile(&state, &updated).await;
-    let u = state
-        .engine
-        .store
-        .user(me.account_id)
-        .await?
-        .ok_or_else(ApiError::unauthorized)?;
-    Ok(Json(state.engine.credential_account(&updated, &u).await?))
+    profile_changed(&state, &updated).await
 }
 
-/// Sends a changed profile to the followers' servers (when federating). The change is
-/// made either way: a failure here is logged, not the request's.
-async fn announce_profile(state: &AppState, a: &sluice_store::AccountRow) {
+/// After a profile change: sends it to the followers' servers (when federating; a
+/// failure there is logged, the change is made either way) and answers with the
+/// credential account.
+async fn profile_changed(
+    state: &AppState,
+    a: &sluice_store::AccountRow,
+) -> ApiResult<Json<sluice_model::api::Account>> {
     if state.federation.is_some()
         && let Err(e) = sluice_federation::local::announce_profile(&state.engine, a).await
     {
         tracing::warn!(error = %e, account = a.id, "the profile update was not federated");
     }
+    let u = state
+        .engine
+        .store
+        .user(a.id)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    Ok(Json(state.engine.credential_account(a, &u).await?))
 }
 
 /// `DELETE /api/v1/profile/avatar` and `/api/v1/profile/header`: back to the default
@@ -194,14 +198,7 @@ pub async fn delete_profile_image(
         .check(Bucket::Write, &me.token_id.to_string())?;
     let a = account(&state, me.account_id).await?;
     let updated = state.engine.set_profile_image(&a, which, None).await?;
-    announce_profile(&state, &updated).await;
-    let u = state
-        .engine
-        .store
-        .user(me.account_id)
-        .await?
-        .ok_or_else(ApiError::unauthorized)?;
-    Ok(Json(state.engine.credential_account(&updated, &u).await?))
+    profile_changed(&state, &updated).await
 }
 
 pub async fn show(

@@ -57,6 +57,38 @@ async fn get_as2(srv: &TestServer, url: &str, token: Option<&str>) -> Resp {
     }
 }
 
+/// Waits until `user` on `srv` has a mention notification of the post `uri`; returns it.
+async fn mention_of(srv: &TestServer, token: &str, uri: &str) -> Value {
+    let mut found = Value::Null;
+    eventually(&format!("a mention notification of {uri}"), async || {
+        let n = srv
+            .get("/api/v1/notifications?types[]=mention", Some(token))
+            .await
+            .ok();
+        found = n
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["status"]["uri"] == uri)
+            .cloned()
+            .unwrap_or(Value::Null);
+        !found.is_null()
+    })
+    .await;
+    found
+}
+
+/// Waits until `srv` no longer shows status `id` to `token`.
+async fn gone_from(srv: &TestServer, token: &str, id: &str) {
+    eventually(&format!("status {id} to be deleted"), async || {
+        srv.get(&format!("/api/v1/statuses/{id}"), Some(token))
+            .await
+            .status
+            == 404
+    })
+    .await;
+}
+
 fn location(r: &Resp) -> String {
     assert_eq!(r.status, 201, "{}", r.text);
     r.headers["location"].to_str().unwrap().to_string()
@@ -492,22 +524,7 @@ async fn c2s_posts_follows_and_likes_are_mastodon_ones(db: Db) {
         .as_str()
         .unwrap()
         .to_string();
-    let mut note = Value::Null;
-    eventually("carol to be notified of the blind copy", async || {
-        let n = b
-            .get("/api/v1/notifications?types[]=mention", Some(&carol.token))
-            .await
-            .ok();
-        note = n
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|n| n["status"]["uri"] == secret_uri.as_str())
-            .cloned()
-            .unwrap_or(Value::Null);
-        !note.is_null()
-    })
-    .await;
+    let note = mention_of(&b, &carol.token, &secret_uri).await;
     assert_eq!(note["status"]["visibility"], "direct");
     assert_eq!(note["status"]["mentions"], json!([]));
     let sid = note["status"]["id"].as_str().unwrap();
@@ -527,13 +544,7 @@ async fn c2s_posts_follows_and_likes_are_mastodon_ones(db: Db) {
         &json!({"type": "Delete", "object": secret_uri}),
     )
     .await;
-    eventually("the blind copy to be deleted on B", async || {
-        b.get(&format!("/api/v1/statuses/{sid}"), Some(&carol.token))
-            .await
-            .status
-            == 404
-    })
-    .await;
+    gone_from(&b, &carol.token, sid).await;
     // So does the delete of a direct message to a mentioned remote account.
     let r = post_outbox(
         &a,
@@ -544,23 +555,10 @@ async fn c2s_posts_follows_and_likes_are_mastodon_ones(db: Db) {
     .await;
     let dm = get_as2(&a, &location(&r), Some(&alice.token)).await.ok()["object"].clone();
     let dm_uri = dm["id"].as_str().unwrap().to_string();
-    let mut dm_on_b = String::new();
-    eventually("the direct message to reach carol", async || {
-        let n = b
-            .get("/api/v1/notifications?types[]=mention", Some(&carol.token))
-            .await
-            .ok();
-        if let Some(found) = n
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|n| n["status"]["uri"] == dm_uri.as_str())
-        {
-            dm_on_b = found["status"]["id"].as_str().unwrap().to_string();
-        }
-        !dm_on_b.is_empty()
-    })
-    .await;
+    let dm_on_b = mention_of(&b, &carol.token, &dm_uri).await["status"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     post_outbox(
         &a,
         "alice",
@@ -568,13 +566,7 @@ async fn c2s_posts_follows_and_likes_are_mastodon_ones(db: Db) {
         &json!({"type": "Delete", "object": dm_uri}),
     )
     .await;
-    eventually("the direct message to be deleted on B", async || {
-        b.get(&format!("/api/v1/statuses/{dm_on_b}"), Some(&carol.token))
-            .await
-            .status
-            == 404
-    })
-    .await;
+    gone_from(&b, &carol.token, &dm_on_b).await;
     a.stop().await;
     b.stop().await;
 }
