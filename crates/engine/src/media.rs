@@ -47,20 +47,15 @@ impl Engine {
             )));
         }
         check_description(&up.description)?;
-        let Some(sniffed) = media_sniff::sniff(&up.bytes) else {
-            return Err(EngineError::invalid(
-                "Validation failed: File has contents that are not what they are reported to be, or of a type not supported (images: JPEG, PNG, GIF, WebP; video: MP4, WebM; audio: MP3, Ogg, FLAC, WAV, M4A)",
-            ));
-        };
-        // Stripping reads the whole file: off the async threads.
-        let (bytes, sniffed) = tokio::task::spawn_blocking(move || {
-            media_sniff::strip_metadata(&up.bytes, &sniffed).map(|b| (b, sniffed))
-        })
-        .await
-        .map_err(|e| EngineError::Internal(format!("media task: {e}")))?
-        .map_err(|e| EngineError::invalid(format!("Validation failed: File is damaged ({e})")))?;
+        let (file_name, size, sniffed) = self
+            .store_file(
+                up.bytes,
+                "File",
+                |_| true,
+                "has contents that are not what they are reported to be, or of a type not supported (images: JPEG, PNG, GIF, WebP; video: MP4, WebM; audio: MP3, Ogg, FLAC, WAV, M4A)",
+            )
+            .await?;
         let id = self.new_id();
-        let file_name = format!("{}.{}", random_name(), sniffed.extension);
         let now = sluice_model::id::now_millis();
         let row = MediaRow {
             id,
@@ -69,7 +64,7 @@ impl Engine {
             kind: sniffed.kind.as_str().into(),
             content_type: sniffed.content_type.into(),
             file_name: file_name.clone(),
-            size: bytes.len() as i64,
+            size: size as i64,
             width: sniffed.width.map(i64::from),
             height: sniffed.height.map(i64::from),
             description: up.description.trim().to_string(),
@@ -79,7 +74,6 @@ impl Engine {
             created_at: now,
             updated_at: now,
         };
-        self.write_media_file(&file_name, bytes).await?;
         let mut tx = self.store.begin().await?;
         let inserted = async {
             tx.insert_media(&row).await?;
@@ -92,6 +86,34 @@ impl Engine {
             return Err(e.into());
         }
         Ok(row)
+    }
+
+    /// Identifies a file by its bytes (refused with "{label} {refusal}" when it is not
+    /// a supported type or `accept` refuses it), strips its metadata off the async
+    /// threads, and writes it under a new random name. Returns the name, the size
+    /// written and what it is.
+    async fn store_file(
+        &self,
+        bytes: bytes::Bytes,
+        label: &str,
+        accept: impl Fn(&media_sniff::Sniffed) -> bool,
+        refusal: &str,
+    ) -> Result<(String, usize, media_sniff::Sniffed)> {
+        let sniffed = media_sniff::sniff(&bytes)
+            .filter(|s| accept(s))
+            .ok_or_else(|| EngineError::invalid(format!("Validation failed: {label} {refusal}")))?;
+        let stripped = tokio::task::spawn_blocking(move || {
+            media_sniff::strip_metadata(&bytes, &sniffed).map(|b| (b, sniffed))
+        })
+        .await
+        .map_err(|e| EngineError::Internal(format!("media task: {e}")))?;
+        let (stripped, sniffed) = stripped.map_err(|e| {
+            EngineError::invalid(format!("Validation failed: {label} is damaged ({e})"))
+        })?;
+        let file_name = format!("{}.{}", random_name(), sniffed.extension);
+        let size = stripped.len();
+        self.write_media_file(&file_name, stripped).await?;
+        Ok((file_name, size, sniffed))
     }
 
     /// Writes a new file atomically (a temporary name, then renamed), so a reader never
@@ -199,7 +221,7 @@ impl Engine {
                 "Validation failed: Media attached to a post cannot be deleted",
             ));
         }
-        if self.store.delete_media_rows(&[m.id]).await? == 0 {
+        if self.store.delete_media_rows(&[m.id]).await?.is_empty() {
             return Err(EngineError::invalid(
                 "Validation failed: Media attached to a post cannot be deleted",
             ));
@@ -237,14 +259,12 @@ impl Engine {
             return Ok(0);
         }
         let ids: Vec<Id> = stale.iter().map(|m| m.id).collect();
-        let n = self.store.delete_media_rows(&ids).await?;
-        for m in &stale {
-            // A row attached meanwhile was not deleted: keep its file.
-            if self.store.media(m.id).await?.is_none() {
-                let _ = tokio::fs::remove_file(self.media_path(&m.file_name)).await;
-            }
+        // A row attached meanwhile is not deleted: its file stays.
+        let deleted = self.store.delete_media_rows(&ids).await?;
+        for m in stale.iter().filter(|m| deleted.contains(&m.id)) {
+            let _ = tokio::fs::remove_file(self.media_path(&m.file_name)).await;
         }
-        Ok(n)
+        Ok(deleted.len() as u64)
     }
 }
 
@@ -281,23 +301,14 @@ impl Engine {
                         "Validation failed: {label} file size must be less than 2 MB"
                     )));
                 }
-                let sniffed = media_sniff::sniff(&bytes)
-                    .filter(|s| s.kind == media_sniff::MediaKind::Image)
-                    .ok_or_else(|| {
-                        EngineError::invalid(format!(
-                            "Validation failed: {label} must be a JPEG, PNG, GIF or WebP image"
-                        ))
-                    })?;
-                let stripped = tokio::task::spawn_blocking(move || {
-                    media_sniff::strip_metadata(&bytes, &sniffed).map(|b| (b, sniffed))
-                })
-                .await
-                .map_err(|e| EngineError::Internal(format!("media task: {e}")))?;
-                let (stripped, sniffed) = stripped.map_err(|e| {
-                    EngineError::invalid(format!("Validation failed: {label} is damaged ({e})"))
-                })?;
-                let file_name = format!("{}.{}", random_name(), sniffed.extension);
-                self.write_media_file(&file_name, stripped).await?;
+                let (file_name, _, _) = self
+                    .store_file(
+                        bytes,
+                        label,
+                        |s| s.kind == media_sniff::MediaKind::Image,
+                        "must be a JPEG, PNG, GIF or WebP image",
+                    )
+                    .await?;
                 self.media_url(&file_name)
             }
         };
@@ -326,7 +337,7 @@ impl Engine {
     }
 
     /// The file name of one of our media URLs.
-    fn own_media_file<'a>(&self, url: &'a str) -> Option<&'a str> {
+    pub fn own_media_file<'a>(&self, url: &'a str) -> Option<&'a str> {
         let prefix = format!("{}/media/", self.urls.base());
         url.strip_prefix(prefix.as_str())
             .filter(|n| is_media_file_name(n))

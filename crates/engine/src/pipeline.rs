@@ -424,12 +424,7 @@ impl Engine {
             });
         }
         tx.insert_status(&status).await?;
-        if !n.media_ids.is_empty()
-            && tx
-                .attach_media(&n.media_ids, actor.id, id, now)
-                .await?
-                .is_none()
-        {
+        if !tx.attach_media(&n.media_ids, actor.id, id, now).await? {
             return Err(media_not_found(&n.media_ids));
         }
         let shown_ids: Vec<Id> = mentioned.iter().map(|a| a.id).collect();
@@ -594,12 +589,7 @@ impl Engine {
         tx.update_status_content(&new).await?;
         if let Some(ids) = &edit.media_ids {
             tx.detach_media(status_id, ids, now).await?;
-            if !ids.is_empty()
-                && tx
-                    .attach_media(ids, actor.id, status_id, now)
-                    .await?
-                    .is_none()
-            {
+            if !tx.attach_media(ids, actor.id, status_id, now).await? {
                 return Err(media_not_found(ids));
             }
         }

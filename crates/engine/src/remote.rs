@@ -59,24 +59,10 @@ pub struct RemoteNote {
 }
 
 impl Engine {
-    /// The stored form of a remote post's attachments, each with a new id, at most
-    /// [`media::MAX_REMOTE`].
-    fn remote_attachments(&self, list: &[Attachment]) -> String {
-        let list: Vec<Attachment> = list
-            .iter()
-            .take(media::MAX_REMOTE)
-            .map(|a| Attachment {
-                id: self.new_id().to_string(),
-                remote: true,
-                ..a.clone()
-            })
-            .collect();
-        Attachment::write_list(&list)
-    }
-
-    /// [`Engine::remote_attachments`] for an edit: an attachment whose URL the post had
+    /// The stored form of a remote post's attachments, at most [`media::MAX_REMOTE`],
+    /// each with a new id, except one whose URL the post had (`old`, for an edit): it
     /// keeps its id (clients key media by id).
-    fn remote_attachments_edited(&self, old: &str, list: &[Attachment]) -> String {
+    fn remote_attachments(&self, old: &str, list: &[Attachment]) -> String {
         let old = Attachment::read_list(old);
         let list: Vec<Attachment> = list
             .iter()
@@ -416,7 +402,7 @@ impl Engine {
             created_at: created,
             edited_at: n.updated.filter(|u| *u > n.published),
             updated_at: n.updated.unwrap_or(created),
-            attachments: self.remote_attachments(&n.attachments),
+            attachments: self.remote_attachments("[]", &n.attachments),
         };
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
@@ -770,7 +756,7 @@ impl Engine {
         new.spoiler_text = n.summary.clone();
         new.sensitive = n.sensitive || !n.summary.is_empty();
         new.language = n.language.clone().or(old.language.clone());
-        new.attachments = self.remote_attachments_edited(&old.attachments, &n.attachments);
+        new.attachments = self.remote_attachments(&old.attachments, &n.attachments);
         new.edited_at = Some(updated);
         new.updated_at = updated;
         if old.edited_at.is_none() {

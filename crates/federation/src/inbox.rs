@@ -817,7 +817,18 @@ async fn apply(
                             .await;
                     }
                     engine.remote_create_note(actor, &record, &note).await?;
-                    engine.apply_blind_copies(&note.uri).await?;
+                    // Blind copies are recorded only of posts not public or unlisted:
+                    // the others cost no lookup here.
+                    if !matches!(
+                        sluice_engine::remote::visibility_of(
+                            &note.to,
+                            &note.cc,
+                            &actor.followers_url
+                        ),
+                        sluice_model::Visibility::Public | sluice_model::Visibility::Unlisted
+                    ) {
+                        engine.apply_blind_copies(&note.uri).await?;
+                    }
                 }
                 None => {
                     engine.remote_record(actor, &record).await?;

@@ -613,7 +613,6 @@ impl Federation {
             ))));
         }
         let object_prefix = format!("{}/media/", self.engine.urls.actor(&actor.username));
-        let file_prefix = format!("{}/media/", self.engine.urls.base());
         let (mut ids, mut links) = (Vec::new(), Vec::new());
         for item in items {
             let id = item
@@ -634,7 +633,7 @@ impl Federation {
                 ids.push(n);
                 continue;
             }
-            if let Some(name) = url.and_then(|u| u.strip_prefix(&file_prefix))
+            if let Some(name) = url.and_then(|u| self.engine.own_media_file(u))
                 && let Some(m) = self.engine.store.media_by_file_name(name).await?
             {
                 ids.push(m.id);

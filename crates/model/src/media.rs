@@ -135,8 +135,11 @@ impl Attachment {
 /// Parses a focal point as the Mastodon API takes it: `"x,y"`, each in -1..=1.
 pub fn parse_focus(s: &str) -> Option<[f64; 2]> {
     let (x, y) = s.split_once(',')?;
-    let x: f64 = x.trim().parse().ok()?;
-    let y: f64 = y.trim().parse().ok()?;
+    focus(x.trim().parse().ok()?, y.trim().parse().ok()?)
+}
+
+/// A focal point, when both coordinates are in -1..=1.
+pub fn focus(x: f64, y: f64) -> Option<[f64; 2]> {
     ((-1.0..=1.0).contains(&x) && (-1.0..=1.0).contains(&y)).then_some([x, y])
 }
 

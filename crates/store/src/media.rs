@@ -55,15 +55,19 @@ impl Store {
         .await
     }
 
-    /// Removes rows (their files are the caller's to remove, after this).
-    pub async fn delete_media_rows(&self, ids: &[Id]) -> Result<u64> {
-        let mut n = 0;
+    /// Removes the rows of uploads still unattached; returns the ids removed (their
+    /// files are the caller's to remove, after this).
+    pub async fn delete_media_rows(&self, ids: &[Id]) -> Result<Vec<Id>> {
+        let mut deleted = Vec::new();
         for id in ids {
-            n += self
+            let n = self
                 .exec(Query::new("DELETE FROM media WHERE id = $1 AND status_id IS NULL").bind(*id))
                 .await?;
+            if n > 0 {
+                deleted.push(*id);
+            }
         }
-        Ok(n)
+        Ok(deleted)
     }
 }
 
@@ -116,16 +120,15 @@ impl WriteTx {
     }
 
     /// Locks in uploads for a post: each must be `account_id`'s and unattached (or
-    /// already this post's, for an edit). Returns the rows in the order of `ids`, or
-    /// None when one is not available (then nothing changed).
+    /// already this post's, for an edit). False when one is not available (the caller
+    /// then rolls the transaction back).
     pub async fn attach_media(
         &mut self,
         ids: &[Id],
         account_id: Id,
         status_id: Id,
         now: i64,
-    ) -> Result<Option<Vec<MediaRow>>> {
-        let mut rows = Vec::with_capacity(ids.len());
+    ) -> Result<bool> {
         for id in ids {
             let n = self
                 .exec(
@@ -140,17 +143,10 @@ impl WriteTx {
                 )
                 .await?;
             if n == 0 {
-                return Ok(None);
-            }
-            let row: Option<MediaRow> = self
-                .opt(Query::new("SELECT * FROM media WHERE id = $1").bind(*id))
-                .await?;
-            match row {
-                Some(r) => rows.push(r),
-                None => return Ok(None),
+                return Ok(false);
             }
         }
-        Ok(Some(rows))
+        Ok(true)
     }
 
     /// Frees the uploads of a post that is deleted or edited without them: they stay a

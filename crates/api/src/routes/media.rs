@@ -178,12 +178,10 @@ pub async fn upload_media(
     }
     .to_string();
     let focus = match shell.get("focalPoint").and_then(Value::as_array) {
-        Some(a) if a.len() == 2 => match (a[0].as_f64(), a[1].as_f64()) {
-            (Some(x), Some(y)) if (-1.0..=1.0).contains(&x) && (-1.0..=1.0).contains(&y) => {
-                Some([x, y])
-            }
-            _ => None,
-        },
+        Some(a) if a.len() == 2 => a[0]
+            .as_f64()
+            .zip(a[1].as_f64())
+            .and_then(|(x, y)| sluice_model::media::focus(x, y)),
         _ => None,
     };
     let bytes = file(&up)?;

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{Body, Db, Resp, TestServer, eventually, peer};
+use crate::common::{Body, Db, Resp, TestServer, eventually, get_as2, peer};
 
 db_tests!(
     c2s_posts_follows_and_likes_are_mastodon_ones,
@@ -35,26 +35,6 @@ async fn post_outbox(srv: &TestServer, name: &str, token: Option<&str>, doc: &Va
         Some(Body::Raw(AS2, doc.to_string().into_bytes())),
     )
     .await
-}
-
-/// GETs an ActivityStreams document of `srv` with `token`.
-async fn get_as2(srv: &TestServer, url: &str, token: Option<&str>) -> Resp {
-    let mut req = srv
-        .http
-        .get(url)
-        .header("accept", "application/activity+json");
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let r = req.send().await.unwrap();
-    let (status, headers) = (r.status(), r.headers().clone());
-    let text = r.text().await.unwrap();
-    Resp {
-        status,
-        headers,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        text,
-    }
 }
 
 /// Waits until `user` on `srv` has a mention notification of the post `uri`; returns it.

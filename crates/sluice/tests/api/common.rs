@@ -452,6 +452,26 @@ pub fn peer(addr: &'static str) -> impl FnOnce(&mut sluice::config::Config) {
     }
 }
 
+/// GETs an ActivityStreams document of `srv` with `token`.
+pub async fn get_as2(srv: &TestServer, url: &str, token: Option<&str>) -> Resp {
+    let mut req = srv
+        .http
+        .get(url)
+        .header("accept", "application/activity+json");
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.unwrap();
+    let (status, headers) = (r.status(), r.headers().clone());
+    let text = r.text().await.unwrap();
+    Resp {
+        status,
+        headers,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    }
+}
+
 /// `follower` on `srv` follows `acct` (`user@host` of another server) and waits until
 /// the follow is accepted; returns the followed account's id on `srv`.
 pub async fn follow_remote(srv: &TestServer, follower: &User, acct: &str) -> String {

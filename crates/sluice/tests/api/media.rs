@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{Db, TestServer, User, eventually, peer};
+use crate::common::{Db, TestServer, User, eventually, get_as2, peer};
 
 db_tests!(
     mastodon_uploads_attach_and_serve,
@@ -279,16 +279,13 @@ async fn mastodon_uploads_attach_and_serve(db: Db) {
     // Timelines show it; the federated object carries it as a Document.
     let home = srv.get("/api/v1/timelines/public", None).await.ok();
     assert_eq!(home[0]["media_attachments"][0]["url"], url.as_str());
-    let note: Value = srv
-        .http
-        .get(format!("{}/users/alice/statuses/{sid}", srv.url))
-        .header("accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let note = get_as2(
+        &srv,
+        &format!("{}/users/alice/statuses/{sid}", srv.url),
+        None,
+    )
+    .await
+    .ok();
     let doc = &note["attachment"][0];
     assert_eq!(doc["type"], "Document");
     assert_eq!(doc["mediaType"], "image/png");
@@ -524,16 +521,7 @@ async fn media_federates_and_c2s_uploads(db: Db) {
     crate::common::follow_remote(&b, &carol, &format!("alice@{a_domain}")).await;
 
     // The actor names its upload endpoint; a client uploads a file with a shell object.
-    let actor: Value = a
-        .http
-        .get(&alice_uri)
-        .header("accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let actor = get_as2(&a, &alice_uri, None).await.ok();
     let endpoint = actor["endpoints"]["uploadMedia"]
         .as_str()
         .unwrap()
@@ -554,16 +542,8 @@ async fn media_federates_and_c2s_uploads(db: Db) {
     assert_eq!(object["attributedTo"], alice_uri.as_str());
     let file_url = object["url"].as_str().unwrap().to_string();
     // Its object is its owner's until it is posted.
-    let get_object = async |token: Option<&str>| {
-        let mut req = a
-            .http
-            .get(&location)
-            .header("accept", "application/activity+json");
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        req.send().await.unwrap().status().as_u16()
-    };
+    let get_object =
+        async |token: Option<&str>| get_as2(&a, &location, token).await.status.as_u16();
     assert_eq!(get_object(Some(&alice.token)).await, 200);
     assert_eq!(get_object(None).await, 404);
     assert_eq!(get_object(Some(&bob.token)).await, 404);
@@ -725,16 +705,9 @@ async fn avatars_and_headers(db: Db) {
     assert!(body.starts_with(b"\x89PNG") && !contains(&body, b"secret-gps"));
     assert_eq!(fetch(&srv, &header, None).await.status(), 200);
     // The actor document shows it to other servers.
-    let actor: Value = srv
-        .http
-        .get(format!("{}/users/alice", srv.url))
-        .header("accept", "application/activity+json")
-        .send()
+    let actor = get_as2(&srv, &format!("{}/users/alice", srv.url), None)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .ok();
     assert_eq!(actor["icon"]["url"], avatar.as_str());
 
     // Something not an image is refused, and nothing else of the form is applied.
