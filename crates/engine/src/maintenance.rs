@@ -1,7 +1,7 @@
 //! Small periodic jobs, each doing a bounded amount of work per run so they never hold
 //! the (SQLite) writer for long: event-log pruning by age and size, expired OAuth codes
-//! and old idempotency keys, uploads left unattached for a day, and SQLite space
-//! reclamation in `incremental_vacuum` steps.
+//! and old idempotency keys, uploads left unattached for a day, remembered Undos whose
+//! activity never came, and SQLite space reclamation in `incremental_vacuum` steps.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +56,10 @@ impl Engine {
         // Blind copies whose post never came.
         self.store
             .prune_blind_copies(now - crate::media::UNATTACHED_TTL_MS)
+            .await?;
+        // Undos whose activity never came.
+        self.store
+            .prune_undone(now - crate::remote::UNDONE_KEEP_MS)
             .await?;
         for _ in 0..MAX_VACUUM_STEPS_PER_RUN {
             report.free_pages_left = self.store.reclaim_space_step().await?;

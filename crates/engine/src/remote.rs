@@ -96,7 +96,8 @@ pub fn visibility_of(to: &[String], cc: &[String], followers: &str) -> Visibilit
 
 impl Engine {
     /// Begins the transaction that applies `a`, with the activity stored first; None
-    /// (nothing to do) when it was stored before: a repeated delivery.
+    /// (nothing to do) when it was stored before (a repeated delivery), or when its
+    /// actor undid it before it arrived (it is stored, not applied).
     async fn begin_remote(
         &self,
         actor: &AccountRow,
@@ -104,12 +105,50 @@ impl Engine {
         now: i64,
     ) -> Result<Option<WriteTx>> {
         let mut tx = self.store.begin().await?;
-        if self.store_remote_activity(&mut tx, actor, a, now).await? {
-            Ok(Some(tx))
-        } else {
+        if !self.store_remote_activity(&mut tx, actor, a, now).await? {
             tx.commit().await?;
-            Ok(None)
+            return Ok(None);
         }
+        if UNDOABLE.contains(&a.kind.as_str()) && tx.was_undone(&a.uri, actor.id).await? {
+            tracing::debug!(activity = %a.uri, "not applied: its Undo arrived before it");
+            tx.commit().await?;
+            return Ok(None);
+        }
+        Ok(Some(tx))
+    }
+
+    /// Remembers, in `tx`, that `actor` undid `undone_uri` before it arrived, so the
+    /// late activity is stored and not applied ([`Engine::begin_remote`]). Only ids on
+    /// the actor's own host: an actor undoes its own activities, never another's.
+    async fn remember_undone(
+        &self,
+        tx: &mut WriteTx,
+        actor: &AccountRow,
+        undone_uri: &str,
+        now: i64,
+    ) -> Result<()> {
+        if same_host(undone_uri, &actor.uri) {
+            tx.remember_undone(undone_uri, actor.id, now).await?;
+        }
+        Ok(())
+    }
+
+    /// An `Undo` of an activity we do not have (yet): stored, and the undone id (the
+    /// Undo's object) remembered, so the activity is not applied if it comes later
+    /// (a sender's retries can deliver an activity after its Undo).
+    pub async fn remote_undo_missing(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+    ) -> Result<Outcome> {
+        let now = sluice_model::id::now_millis();
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        self.remember_undone(&mut tx, actor, &a.object_uri, now)
+            .await?;
+        tx.commit().await?;
+        Ok(Outcome::default())
     }
 
     /// Stores the remote activity; false when it was stored before (a repeat).
@@ -262,6 +301,10 @@ impl Engine {
         let events = if changed {
             vec![crate::accounts::relationship_event(target.id, actor.id)]
         } else {
+            // The Follow has not arrived (or was answered already): if it comes late,
+            // it is not applied.
+            self.remember_undone(&mut tx, actor, &a.object_uri, now)
+                .await?;
             vec![]
         };
         let last = tx.append_events(&events, now).await?;
@@ -564,7 +607,7 @@ impl Engine {
         status_uri: &str,
     ) -> Result<Outcome> {
         let Some(status) = self.store.status_by_uri(status_uri).await? else {
-            return self.remote_record(actor, a).await;
+            return self.remote_undo_missing(actor, a).await;
         };
         let now = sluice_model::id::now_millis();
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
@@ -584,6 +627,9 @@ impl Engine {
                 status.account_id,
             )
             .await?;
+        } else {
+            self.remember_undone(&mut tx, actor, &a.object_uri, now)
+                .await?;
         }
         tx.commit().await?;
         Ok(Outcome {
@@ -684,7 +730,7 @@ impl Engine {
             .await?
             .filter(|s| s.account_id == actor.id && s.reblog_of_id.is_some())
         else {
-            return self.remote_record(actor, a).await;
+            return self.remote_undo_missing(actor, a).await;
         };
         let now = sluice_model::id::now_millis();
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
@@ -856,8 +902,14 @@ impl Engine {
             return Ok(Outcome::default());
         };
         if undo {
-            tx.delete_relation(Relation::Block, actor.id, target.id)
-                .await?;
+            if tx
+                .delete_relation(Relation::Block, actor.id, target.id)
+                .await?
+                .is_none()
+            {
+                self.remember_undone(&mut tx, actor, &a.object_uri, now)
+                    .await?;
+            }
         } else {
             tx.insert_relation(
                 Relation::Block,
@@ -1002,6 +1054,16 @@ impl Engine {
         })
     }
 }
+
+/// Activity types an `Undo` takes back: one of these whose Undo arrived first is
+/// stored and not applied.
+const UNDOABLE: &[&str] = &["Like", "EmojiReact", "Announce", "Follow", "Block"];
+
+/// How long an Undo whose activity has not arrived is remembered. A sender retries a
+/// delivery for about 2.5 days (Mastodon's schedule, and Sluice's
+/// `federation.delivery_max_age_secs`), so a late activity comes within that; a week
+/// leaves room for servers that retry longer.
+pub const UNDONE_KEEP_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// Pins kept for one remote actor, at most. Mastodon allows 5 and other servers
 /// allow more; the bound keeps one actor's `Add`s from growing its profile without

@@ -78,7 +78,7 @@ impl Federation {
                 break;
             }
             budget.depth -= 1;
-            match self.fetch_post(&uri).await {
+            match self.fetch_post(&uri, false).await {
                 Ok(Some((author, object))) => {
                     next = object.in_reply_to.clone();
                     chain.push((author, object));
@@ -117,14 +117,16 @@ impl Federation {
     }
 
     /// Fetches a post and its author (the author counts against no budget: it is
-    /// usually known, and fetched at most once per post).
-    async fn fetch_post(
+    /// usually known, and fetched at most once per post); `fresh`: not from the
+    /// fetcher's cache.
+    pub(crate) async fn fetch_post(
         &self,
         uri: &str,
+        fresh: bool,
     ) -> Result<Option<(sluice_store::AccountRow, document::Object)>, InboxError> {
         let url = Url::parse(uri).map_err(|_| InboxError::BadRequest("not a URL".into()))?;
         let fetched = self
-            .get_json(&url, false)
+            .get_json(&url, fresh)
             .await
             .map_err(|e| crate::inbox::fetch_failed(uri, &e))?;
         let doc = document::parse(fetched.bytes())

@@ -11,7 +11,11 @@
 //! The queue is a table (`inbox_queue`), written before the 202: an accepted activity
 //! is applied even if the process stops first. Processors (bounded concurrency) claim
 //! rows with a lease and apply them through the engine's remote functions, which are
-//! idempotent by activity id.
+//! idempotent by activity id. Activities about one thing (a post and its Update, a
+//! boost and its Undo) are applied one at a time in arrival order ([`order_key`]), and
+//! those that arrive out of order anyway (a sender's retries reorder deliveries) still
+//! end where the sender meant: an Update of an unknown post stores it, an Undo of an
+//! activity not yet arrived is remembered, a Delete leaves a tombstone.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -108,6 +112,10 @@ const INBOX_IDLE_POLL: Duration = Duration::from_secs(1);
 /// not yet removed when the process stops is claimed again by the next one, and
 /// applying it again changes nothing (idempotent by activity id); rows claimed but not
 /// started are handed back on shutdown.
+///
+/// A claim takes only the first queued row of each [`order_key`]: the next row about
+/// the same thing is claimed once that one has left the queue (applied, or given up
+/// after its retries), so it sees what the earlier one wrote.
 pub async fn run_processors(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
     // Each task ends with the id of its row when the row should leave the queue.
     let mut tasks: JoinSet<Option<Id>> = JoinSet::new();
@@ -450,6 +458,7 @@ impl Federation {
                     activity_uri: doc.id().unwrap_or_default().to_string(),
                     json: String::from_utf8_lossy(body).into_owned(),
                     received_at: now,
+                    order_key: order_key(activity),
                 },
             )
             .await?;
@@ -810,26 +819,7 @@ async fn apply(
                 None => None,
             };
             match note {
-                Some(note) => {
-                    // A reply to a post we do not have: fetch the thread above it first.
-                    if let Some(parent) = &note.in_reply_to {
-                        fed.backfill(parent, &mut crate::backfill::Budget::new())
-                            .await;
-                    }
-                    engine.remote_create_note(actor, &record, &note).await?;
-                    // Blind copies are recorded only of posts not public or unlisted:
-                    // the others cost no lookup here.
-                    if !matches!(
-                        sluice_engine::remote::visibility_of(
-                            &note.to,
-                            &note.cc,
-                            &actor.followers_url
-                        ),
-                        sluice_model::Visibility::Public | sluice_model::Visibility::Unlisted
-                    ) {
-                        engine.apply_blind_copies(&note.uri).await?;
-                    }
-                }
+                Some(note) => create_note(fed, actor, &record, &note).await?,
                 None => {
                     engine.remote_record(actor, &record).await?;
                 }
@@ -841,13 +831,27 @@ async fn apply(
                 engine.remote_record(actor, &record).await?;
             }
             Some(Document::Object(o)) => match remote_note(actor, o).await {
-                Some(note) => {
-                    engine.remote_update_note(actor, &record, &note).await?;
-                }
+                Some(note) => update_note(fed, actor, &record, &note).await?,
                 None => {
                     engine.remote_record(actor, &record).await?;
                 }
             },
+            // Only the post's id: its current state is fetched from its origin.
+            None if same_origin(&record.object_uri, &actor.uri) => {
+                match fed.fetch_post(&record.object_uri, true).await? {
+                    Some((author, o)) if author.id == actor.id => {
+                        match remote_note(actor, &o).await {
+                            Some(note) => update_note(fed, actor, &record, &note).await?,
+                            None => {
+                                engine.remote_record(actor, &record).await?;
+                            }
+                        }
+                    }
+                    _ => {
+                        engine.remote_record(actor, &record).await?;
+                    }
+                }
+            }
             _ => {
                 engine.remote_record(actor, &record).await?;
             }
@@ -980,10 +984,88 @@ async fn undo_by_id(
             engine.remote_undo_like(actor, record, &status_uri).await?;
         }
         None => {
-            engine.remote_record(actor, record).await?;
+            engine.remote_undo_missing(actor, record).await?;
         }
     }
     Ok(())
+}
+
+/// Stores a new remote post (a Create's, or an Update's of a post we did not have).
+async fn create_note(
+    fed: &Federation,
+    actor: &AccountRow,
+    record: &RemoteActivity,
+    note: &RemoteNote,
+) -> Result<(), InboxError> {
+    let engine = &fed.engine;
+    // A reply to a post we do not have: fetch the thread above it first.
+    if let Some(parent) = &note.in_reply_to {
+        fed.backfill(parent, &mut crate::backfill::Budget::new())
+            .await;
+    }
+    engine.remote_create_note(actor, record, note).await?;
+    // Blind copies are recorded only of posts not public or unlisted: the others cost
+    // no lookup here.
+    if !matches!(
+        sluice_engine::remote::visibility_of(&note.to, &note.cc, &actor.followers_url),
+        sluice_model::Visibility::Public | sluice_model::Visibility::Unlisted
+    ) {
+        engine.apply_blind_copies(&note.uri).await?;
+    }
+    Ok(())
+}
+
+/// Applies an Update of one of the actor's posts. A post we do not have is stored as
+/// its Create would have stored it (the Create is late: a sender's retries reorder
+/// deliveries; or it never came): an Update carries the whole post, newer than the
+/// Create's copy, which then changes nothing when it arrives. A post deleted here
+/// stays deleted (its tombstone).
+async fn update_note(
+    fed: &Federation,
+    actor: &AccountRow,
+    record: &RemoteActivity,
+    note: &RemoteNote,
+) -> Result<(), InboxError> {
+    if fed.engine.store.status_by_uri(&note.uri).await?.is_none() {
+        return create_note(fed, actor, record, note).await;
+    }
+    fed.engine.remote_update_note(actor, record, note).await?;
+    Ok(())
+}
+
+/// What an activity is about, as the key that orders the inbox queue
+/// ([`sluice_store::WriteTx::claim_inbox`]: activities with one key are applied one at
+/// a time, in arrival order): the object of a Create, Update or Delete (and of an
+/// Add/Remove, which pin a post), the activity an Undo, Accept or Reject answers, and
+/// for anything else the activity itself (so its own Undo comes after it). A group's
+/// Announce of an activity (FEP-1b12) is about what that activity is about. 0 when
+/// there is nothing to name. The IRI is hashed to 64 bits: the key is compact in the
+/// index whatever the IRI's length, and a collision only orders two unrelated
+/// activities.
+fn order_key(activity: &document::Activity) -> i64 {
+    use sha2::Digest;
+    let about = match activity.kind {
+        ActivityKind::Create
+        | ActivityKind::Update
+        | ActivityKind::Delete
+        | ActivityKind::Undo
+        | ActivityKind::Accept
+        | ActivityKind::Reject
+        | ActivityKind::Add
+        | ActivityKind::Remove => activity.object_ids().next(),
+        ActivityKind::Announce => match activity.object_activity() {
+            Some(inner) => return order_key(inner),
+            None => activity.id.as_deref(),
+        },
+        _ => activity.id.as_deref(),
+    };
+    match about.filter(|a| !a.is_empty()) {
+        Some(a) => {
+            let hash = sha2::Sha256::digest(a.as_bytes());
+            i64::from_be_bytes(hash[..8].try_into().unwrap_or_default())
+        }
+        None => 0,
+    }
 }
 
 async fn local_account(engine: &Engine, uri: &str) -> Result<Option<AccountRow>, InboxError> {
@@ -1152,5 +1234,71 @@ fn stored_attachment(a: &crate::document::Attachment) -> sluice_model::media::At
         focus: a.focal_point,
         blurhash: a.blurhash.clone().filter(|b| b.len() <= 100),
         remote: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn key(v: serde_json::Value) -> i64 {
+        let doc = document::parse(v.to_string().as_bytes()).unwrap();
+        order_key(doc.as_activity().unwrap())
+    }
+
+    #[test]
+    fn activities_about_one_thing_share_an_order_key() {
+        let actor = "https://a.example/users/m";
+        let note =
+            json!({"id": "https://a.example/notes/1", "type": "Note", "attributedTo": actor});
+        let create = key(
+            json!({"id": "https://a.example/1/c", "type": "Create", "actor": actor, "object": note}),
+        );
+        let update = key(
+            json!({"id": "https://a.example/1/u", "type": "Update", "actor": actor, "object": note}),
+        );
+        let delete = key(
+            json!({"id": "https://a.example/1/d", "type": "Delete", "actor": actor,
+                                "object": "https://a.example/notes/1"}),
+        );
+        let pin = key(
+            json!({"id": "https://a.example/1/p", "type": "Add", "actor": actor,
+                             "object": "https://a.example/notes/1",
+                             "target": "https://a.example/users/m/featured"}),
+        );
+        assert_ne!(create, 0);
+        assert_eq!([update, delete, pin], [create; 3]);
+        // A group's Announce of the Update is about the post too.
+        let group = key(json!({"id": "https://g.example/a/1", "type": "Announce",
+                               "actor": "https://g.example/g",
+                               "object": {"id": "https://a.example/1/u", "type": "Update",
+                                          "actor": actor, "object": note}}));
+        assert_eq!(group, create);
+
+        // A boost is about itself, and its Undo (embedded or by id) about the boost.
+        let boost = json!({"id": "https://a.example/b/1", "type": "Announce", "actor": actor,
+                           "object": "https://z.example/notes/9"});
+        let announce = key(boost.clone());
+        let undo = key(
+            json!({"id": "https://a.example/b/1/undo", "type": "Undo", "actor": actor,
+                              "object": boost}),
+        );
+        let compact = key(json!({"id": "https://a.example/b/1/undo2", "type": "Undo",
+                                 "actor": actor, "object": "https://a.example/b/1"}));
+        assert_eq!([undo, compact], [announce; 2]);
+        assert_ne!(announce, create);
+        // Two boosts of one post are independent.
+        let other = key(
+            json!({"id": "https://a.example/b/2", "type": "Announce", "actor": actor,
+                               "object": "https://z.example/notes/9"}),
+        );
+        assert_ne!(other, announce);
+        // Nothing to name: no order.
+        assert_eq!(
+            key(json!({"type": "Like", "actor": actor, "object": "https://z.example/n"})),
+            0
+        );
     }
 }

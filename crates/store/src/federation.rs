@@ -77,6 +77,9 @@ pub struct NewInboxActivity {
     pub activity_uri: String,
     pub json: String,
     pub received_at: i64,
+    /// What the activity is about, hashed (0: nothing in particular): activities with
+    /// the same key are applied one at a time, in the order of their ids.
+    pub order_key: i64,
 }
 
 /// A verified inbox activity waiting to be applied.
@@ -147,20 +150,22 @@ pub struct DomainBlockRow {
 /// Queues an inbox activity unless `$6` are already waiting: one statement, so that
 /// receiving takes one round trip to the writer.
 const ENQUEUE_INBOX_BATCH_SQLITE: &str =
-    "INSERT INTO inbox_queue (id, actor_id, activity_uri, json, received_at)
-     SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4
+    "INSERT INTO inbox_queue (id, actor_id, activity_uri, json, received_at, order_key)
+     SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4,
+            r.value ->> 5
      FROM json_each($1) AS r
      WHERE (SELECT COUNT(*) FROM inbox_queue) + $2 <= $3";
 
 const ENQUEUE_INBOX_BATCH_POSTGRES: &str =
-    "INSERT INTO inbox_queue (id, actor_id, activity_uri, json, received_at)
-     SELECT (r ->> 0)::bigint, (r ->> 1)::bigint, r ->> 2, r ->> 3, (r ->> 4)::bigint
+    "INSERT INTO inbox_queue (id, actor_id, activity_uri, json, received_at, order_key)
+     SELECT (r ->> 0)::bigint, (r ->> 1)::bigint, r ->> 2, r ->> 3, (r ->> 4)::bigint,
+            (r ->> 5)::bigint
      FROM json_array_elements($1::json) AS r
      WHERE (SELECT COUNT(*) FROM inbox_queue) + $2 <= $3";
 
 const ENQUEUE_INBOX: &str =
-    "INSERT INTO inbox_queue (id, actor_id, activity_uri, json, received_at)
-     SELECT $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM inbox_queue) < $6";
+    "INSERT INTO inbox_queue (id, actor_id, activity_uri, json, received_at, order_key)
+     SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT COUNT(*) FROM inbox_queue) < $7";
 
 /// `($1)` as a list of ids given as one JSON array: the statement's text (and so its
 /// prepared form, cached per connection) is the same for any number of ids, where an
@@ -469,6 +474,13 @@ impl Store {
             > 0)
     }
 
+    /// Forgets the activities undone before they arrived that were remembered before
+    /// `before` (their late copies are no longer expected).
+    pub async fn prune_undone(&self, before: i64) -> Result<u64> {
+        self.exec(Query::new("DELETE FROM undone_activities WHERE undone_at < $1").bind(before))
+            .await
+    }
+
     /// The stored JSON of an activity (what a delivery sends).
     pub async fn activity_json(&self, activity_id: Id) -> Result<Option<String>> {
         Ok(self
@@ -527,7 +539,16 @@ impl Store {
         }
         let rows: Vec<serde_json::Value> = items
             .iter()
-            .map(|i| serde_json::json!([i.id, i.actor_id, i.activity_uri, i.json, i.received_at]))
+            .map(|i| {
+                serde_json::json!([
+                    i.id,
+                    i.actor_id,
+                    i.activity_uri,
+                    i.json,
+                    i.received_at,
+                    i.order_key
+                ])
+            })
             .collect();
         let rows = serde_json::Value::Array(rows).to_string();
         let n = items.len() as i64;
@@ -958,32 +979,64 @@ impl WriteTx {
     }
 
     /// Queues a verified inbox activity unless `max_pending` are already waiting.
-    /// Returns false when the queue is full. ([`Store::enqueue_inbox`] does the same
-    /// outside a transaction.)
-    pub async fn enqueue_inbox(
-        &mut self,
-        id: Id,
-        actor_id: Id,
-        activity_uri: &str,
-        json: &str,
-        now: i64,
-        max_pending: i64,
-    ) -> Result<bool> {
+    /// Returns false when the queue is full. (The inbox queues through
+    /// [`Store::enqueue_inbox_batch`], outside a transaction.)
+    pub async fn enqueue_inbox(&mut self, a: &NewInboxActivity, max_pending: i64) -> Result<bool> {
         Ok(self
             .exec(
                 Query::new(ENQUEUE_INBOX)
-                    .bind(id)
-                    .bind(actor_id)
-                    .bind(activity_uri)
-                    .bind(json)
-                    .bind(now)
+                    .bind(a.id)
+                    .bind(a.actor_id)
+                    .bind(a.activity_uri.as_str())
+                    .bind(a.json.as_str())
+                    .bind(a.received_at)
+                    .bind(a.order_key)
                     .bind(max_pending),
             )
             .await?
             == 1)
     }
 
+    /// Remembers that `actor_id` undid the activity `uri` before it arrived, so that
+    /// it is not applied when it does. Nothing is remembered when the activity is
+    /// stored already (it arrived, and a repeat of it is ignored anyway).
+    pub async fn remember_undone(&mut self, uri: &str, actor_id: Id, now: i64) -> Result<bool> {
+        Ok(self
+            .exec(
+                Query::new(
+                    "INSERT INTO undone_activities (uri, actor_id, undone_at)
+                     SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM activities WHERE uri = $1)
+                     ON CONFLICT (uri, actor_id) DO NOTHING",
+                )
+                .bind(uri)
+                .bind(actor_id)
+                .bind(now),
+            )
+            .await?
+            == 1)
+    }
+
+    /// Whether `actor_id` undid the activity `uri` before it arrived.
+    pub async fn was_undone(&mut self, uri: &str, actor_id: Id) -> Result<bool> {
+        Ok(self
+            .one::<Scalar>(
+                Query::new(
+                    "SELECT COUNT(*) AS v FROM undone_activities WHERE uri = $1 AND actor_id = $2",
+                )
+                .bind(uri)
+                .bind(actor_id),
+            )
+            .await?
+            .v
+            > 0)
+    }
+
     /// Claims up to `limit` queued inbox activities, oldest first, for `lease_ms`.
+    /// A row whose `order_key` an earlier queued row shares is not claimed: that one is
+    /// being applied (here or by another process), waits for a retry, or waits to be
+    /// claimed, and the activities about one thing are applied one after the other,
+    /// in the order they arrived. (A finished row leaves the queue in its processor's
+    /// next claim; the rows behind it are claimable from then on.)
     pub async fn claim_inbox(
         &mut self,
         now: i64,
@@ -997,8 +1050,11 @@ impl WriteTx {
         self.all(
             Query::new(format!(
                 "UPDATE inbox_queue SET locked_until = $1, attempts = attempts + 1
-                 WHERE id IN (SELECT id FROM inbox_queue WHERE locked_until <= $2
-                              ORDER BY id LIMIT $3{skip_locked})
+                 WHERE id IN (SELECT q.id FROM inbox_queue q WHERE q.locked_until <= $2
+                                AND (q.order_key = 0 OR NOT EXISTS (
+                                  SELECT 1 FROM inbox_queue e
+                                  WHERE e.order_key = q.order_key AND e.id < q.id))
+                              ORDER BY q.id LIMIT $3{skip_locked})
                  RETURNING id, actor_id, activity_uri, json, received_at, attempts"
             ))
             .bind(now + lease_ms)

@@ -371,11 +371,23 @@ impl TestServer {
 
     /// Stops the server and starts it again on the same database and address.
     pub async fn restart(&mut self) {
+        self.halt().await;
+        self.resume().await;
+    }
+
+    /// Stops the server (its address refuses connections) and keeps its database and
+    /// address for [`TestServer::resume`].
+    pub async fn halt(&mut self) {
         let addr = self.running_addr();
         if let Some(r) = self.running.take() {
             r.stop().await;
         }
         self.config.listen = addr.to_string();
+    }
+
+    /// Starts a server stopped by [`TestServer::halt`] again, on the same database and
+    /// address.
+    pub async fn resume(&mut self) {
         let listener = Listener::bind(&self.config.listen).await.unwrap();
         let running = sluice::start_with(&self.config, listener, axum::Router::new())
             .await

@@ -8,14 +8,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{Db, TestServer, eventually, peer};
+use crate::common::{Db, TestServer, eventually, follow_remote, peer};
 
 db_tests!(
     two_servers_follow_post_delete_unfollow,
     outage_queues_and_delivers_exactly_once,
     replies_bring_their_thread_within_a_budget,
     partition_heals_to_the_same_posts_and_newest_edits,
-    pins_reach_followers_as_add_and_remove
+    pins_reach_followers_as_add_and_remove,
+    stopped_receiver_converges_on_edits_and_undone_boosts
 );
 
 async fn two_servers_follow_post_delete_unfollow(db: Db) {
@@ -949,6 +950,101 @@ async fn pins_reach_followers_as_add_and_remove(db: Db) {
     })
     .await;
     assert!(pinned_on_a().await.is_empty());
+    a.stop().await;
+    b.stop().await;
+}
+
+/// While bob's server is stopped, alice writes posts and edits each one, boosts posts
+/// of hers and takes each boost back. Her server queues all of it; when bob's server
+/// starts again it gets the lot in one burst (several deliveries at once, in any
+/// order) and must end where alice's server is: every post with its edited text, no
+/// boost left.
+async fn stopped_receiver_converges_on_edits_and_undone_boosts(db: Db) {
+    // Several pairs of each, so that a burst applied in the wrong order shows.
+    const PAIRS: usize = 4;
+    let Some(a) = TestServer::start(db, peer("127.0.0.2")).await else {
+        return;
+    };
+    let Some(mut b) = TestServer::start(db, peer("127.0.0.3")).await else {
+        return;
+    };
+    let alice = a.user("alice").await;
+    let bob = b.user("bob").await;
+    let a_domain = a.url.trim_start_matches("http://").to_string();
+    let alice_on_b = follow_remote(&b, &bob, &format!("alice@{a_domain}")).await;
+    let mut boosted = Vec::new();
+    for i in 0..PAIRS {
+        boosted.push(a.status(&alice, &format!("boost me {i}"), &[]).await);
+    }
+    eventually("alice's first posts on B", async || {
+        b.count("statuses").await == PAIRS as i64
+    })
+    .await;
+
+    b.halt().await;
+    let mut edited = Vec::new();
+    for (i, original) in boosted.iter().enumerate() {
+        let post = a.status(&alice, &format!("draft {i}"), &[]).await;
+        edit(
+            &a,
+            &alice,
+            post["id"].as_str().unwrap(),
+            &format!("final {i}"),
+        )
+        .await;
+        edited.push(post["uri"].as_str().unwrap().to_string());
+        let id = original["id"].as_str().unwrap();
+        for verb in ["reblog", "unreblog"] {
+            a.post(
+                &format!("/api/v1/statuses/{id}/{verb}"),
+                Some(&alice.token),
+                &[],
+            )
+            .await
+            .ok();
+        }
+    }
+    let store = &a.engine().store;
+    assert_eq!(
+        store.pending_deliveries().await.unwrap(),
+        4 * PAIRS as i64,
+        "everything waits for B"
+    );
+    b.resume().await;
+
+    // Settled: A delivered everything and B applied everything it received.
+    eventually("A's deliveries and B's inbox to settle", async || {
+        store.pending_deliveries().await.unwrap() == 0
+            && b.engine().store.pending_inbox().await.unwrap() == 0
+    })
+    .await;
+    let on_b = b
+        .get(
+            &format!("/api/v1/accounts/{alice_on_b}/statuses?limit=40"),
+            Some(&bob.token),
+        )
+        .await
+        .ok();
+    let on_b = on_b.as_array().unwrap();
+    for (i, uri) in edited.iter().enumerate() {
+        let post = on_b
+            .iter()
+            .find(|s| s["uri"] == uri.as_str())
+            .unwrap_or_else(|| panic!("post {i} missing on B"));
+        assert!(
+            post["content"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("final {i}")),
+            "the edit of post {i} was lost on B: {}",
+            post["content"]
+        );
+    }
+    for s in on_b {
+        assert!(s["reblog"].is_null(), "a boost taken back stayed on B: {s}");
+        assert_eq!(s["reblogs_count"], 0, "{s}");
+    }
+    assert_eq!(on_b.len(), 2 * PAIRS, "{on_b:?}");
     a.stop().await;
     b.stop().await;
 }

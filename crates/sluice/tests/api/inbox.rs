@@ -19,7 +19,9 @@ db_tests!(
     inbox_refuses_bad_input,
     inbox_queue_is_durable_and_bounded,
     inbox_move_and_actor_delete,
-    silenced_domains_stay_out_of_public_timelines
+    silenced_domains_stay_out_of_public_timelines,
+    inbox_applies_out_of_order_activities,
+    inbox_queue_applies_activities_about_one_thing_in_order
 );
 
 /// A remote server on loopback that publishes actors and takes their inbox POSTs.
@@ -27,15 +29,39 @@ struct Peer {
     url: String,
     key: Arc<KeyPair>,
     received: Arc<Mutex<Vec<Value>>>,
+    /// Documents served at `/notes/<n>`, by `n`.
+    notes: Arc<Mutex<std::collections::HashMap<String, Value>>>,
 }
 
 async fn peer() -> Peer {
     let key = Arc::new(KeyPair::generate().unwrap());
     let received = Arc::new(Mutex::new(Vec::new()));
+    let notes: Arc<Mutex<std::collections::HashMap<String, Value>>> = Arc::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (k, r, base) = (key.clone(), received.clone(), url.clone());
+    let served = notes.clone();
     let app = axum::Router::new()
+        .route(
+            "/notes/{n}",
+            axum::routing::get(move |axum::extract::Path(n): axum::extract::Path<String>| {
+                let note = served.lock().unwrap().get(&n).cloned();
+                async move {
+                    match note {
+                        Some(v) => (
+                            axum::http::StatusCode::OK,
+                            [("content-type", "application/activity+json")],
+                            v.to_string(),
+                        ),
+                        None => (
+                            axum::http::StatusCode::NOT_FOUND,
+                            [("content-type", "text/plain")],
+                            String::new(),
+                        ),
+                    }
+                }
+            }),
+        )
         .route(
             "/users/{name}",
             axum::routing::get(
@@ -78,7 +104,12 @@ async fn peer() -> Peer {
             }),
         );
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Peer { url, key, received }
+    Peer {
+        url,
+        key,
+        received,
+        notes,
+    }
 }
 
 fn federating(c: &mut sluice::config::Config) {
@@ -125,6 +156,21 @@ async fn post_signed(
         .await
         .unwrap();
     (r.status().as_u16(), r.text().await.unwrap_or_default())
+}
+
+/// POSTs `activity` to the shared inbox, signed as `name` of `p`; it must be accepted.
+async fn deliver(srv: &TestServer, p: &Peer, name: &str, activity: Value) {
+    let key_id = format!("{}/users/{name}#main-key", p.url);
+    let (s, t) = post_signed(
+        srv,
+        "/inbox",
+        activity.to_string().as_bytes(),
+        Some((&p.key, &key_id)),
+        SystemTime::now(),
+        false,
+    )
+    .await;
+    assert_eq!(s, 202, "{t}");
 }
 
 async fn inbox_verifies_and_applies(db: Db) {
@@ -449,6 +495,18 @@ async fn inbox_refuses_bad_input(db: Db) {
     srv.stop().await;
 }
 
+/// An inbox row as a test queues it directly.
+fn queued(id: i64, actor_id: i64, json: &str, order_key: i64) -> sluice_store::NewInboxActivity {
+    sluice_store::NewInboxActivity {
+        id,
+        actor_id,
+        activity_uri: format!("row-{id}"),
+        json: json.into(),
+        received_at: sluice_model::id::now_millis(),
+        order_key,
+    }
+}
+
 /// The queue is a table: a row queued by a process that stopped before applying it is
 /// applied; a full queue answers 503 with Retry-After and stores nothing.
 async fn inbox_queue_is_durable_and_bounded(db: Db) {
@@ -490,7 +548,7 @@ async fn inbox_queue_is_durable_and_bounded(db: Db) {
     let now = sluice_model::id::now_millis();
     let mut tx = store.begin().await.unwrap();
     assert!(
-        tx.enqueue_inbox(srv.engine().ids.next(), mallory_id, "x", &follow, now, 10)
+        tx.enqueue_inbox(&queued(srv.engine().ids.next(), mallory_id, &follow, 0), 10)
             .await
             .unwrap()
     );
@@ -513,9 +571,9 @@ async fn inbox_queue_is_durable_and_bounded(db: Db) {
     let mut tx = store.begin().await.unwrap();
     for i in 0..sluice_federation::inbox::INBOX_QUEUE {
         let id = srv.engine().ids.next();
-        tx.enqueue_inbox(id, mallory_id, &format!("filler-{i}"), "{}", now, i64::MAX)
-            .await
-            .unwrap();
+        let mut filler = queued(id, mallory_id, "{}", 0);
+        filler.activity_uri = format!("filler-{i}");
+        tx.enqueue_inbox(&filler, i64::MAX).await.unwrap();
     }
     tx.claim_inbox(now, far - now, 10_000).await.unwrap();
     tx.commit().await.unwrap();
@@ -566,19 +624,7 @@ async fn inbox_move_and_actor_delete(db: Db) {
     };
     let p = peer().await;
     let alice = srv.user("alice").await;
-    let send = async |name: &str, activity: Value| {
-        let key_id = format!("{}/users/{name}#main-key", p.url);
-        let (s, t) = post_signed(
-            &srv,
-            "/inbox",
-            activity.to_string().as_bytes(),
-            Some((&p.key, &key_id)),
-            SystemTime::now(),
-            false,
-        )
-        .await;
-        assert_eq!(s, 202, "{t}");
-    };
+    let send = async |name: &str, activity: Value| deliver(&srv, &p, name, activity).await;
     let mallory = format!("{}/users/mallory", p.url);
     let store = &srv.engine().store;
     send(
@@ -821,5 +867,189 @@ async fn silenced_domains_stay_out_of_public_timelines(db: Db) {
         tx.commit().await.unwrap();
     }
     assert_eq!(public_uris(None).await, vec![json!(note_id)]);
+    srv.stop().await;
+}
+
+/// Activities that arrive before what they change (a sender's retries reorder them):
+/// each pair is delivered late part last, after the early part was applied, and the
+/// end state is the one the sender meant.
+async fn inbox_applies_out_of_order_activities(db: Db) {
+    let Some(srv) = TestServer::start(db, federating).await else {
+        return;
+    };
+    let p = peer().await;
+    let alice = srv.user("alice").await;
+    let mallory = format!("{}/users/mallory", p.url);
+    let store = &srv.engine().store;
+    let send = async |activity: Value| deliver(&srv, &p, "mallory", activity).await;
+    let settled = async || {
+        eventually("the inbox to settle", async || {
+            store.pending_inbox().await.unwrap() == 0
+        })
+        .await
+    };
+    let note = |n: u32, content: &str, updated: Option<&str>| {
+        let mut o = json!({
+            "id": format!("{}/notes/{n}", p.url), "type": "Note", "attributedTo": mallory,
+            "content": content, "published": "2026-11-22T10:00:00Z",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        });
+        if let Some(u) = updated {
+            o["updated"] = json!(u);
+        }
+        o
+    };
+    let post = srv.status(&alice, "boost me, like me", &[]).await;
+    let post_uri = post["uri"].as_str().unwrap().to_string();
+    let alice_uri = format!("{}/users/alice", srv.url);
+    let undo = |n: u32, inner: Value| {
+        json!({"id": format!("{mallory}/undos/{n}"), "type": "Undo", "actor": mallory,
+               "to": ["as:Public"], "object": inner})
+    };
+    let announce = |n: u32| {
+        json!({"id": format!("{mallory}/announces/{n}"), "type": "Announce", "actor": mallory,
+               "to": ["as:Public"], "cc": [alice_uri], "object": post_uri,
+               "published": "2026-11-22T10:05:00Z"})
+    };
+    let like = json!({"id": format!("{mallory}/likes/1"), "type": "Like", "actor": mallory,
+                      "object": post_uri});
+    let follow = json!({"id": format!("{mallory}/follows/1"), "type": "Follow",
+                        "actor": mallory, "object": alice_uri});
+    p.notes.lock().unwrap().insert(
+        "3".into(),
+        note(3, "fetched from its origin", Some("2026-11-22T11:00:00Z")),
+    );
+
+    // The early halves: each is applied before its other half arrives.
+    let early = [
+        // An Update of a post not yet created (embedded object)...
+        json!({"id": format!("{mallory}/notes/1#update"), "type": "Update", "actor": mallory,
+               "to": ["as:Public"],
+               "object": note(1, "edited", Some("2026-11-22T11:00:00Z"))}),
+        // ... and one naming it only by id: fetched from its origin.
+        json!({"id": format!("{mallory}/notes/3#update"), "type": "Update", "actor": mallory,
+               "to": ["as:Public"], "object": format!("{}/notes/3", p.url)}),
+        // An Update of a post deleted before it arrived.
+        json!({"id": format!("{mallory}/notes/2#delete"), "type": "Delete", "actor": mallory,
+               "to": ["as:Public"], "object": format!("{}/notes/2", p.url)}),
+        json!({"id": format!("{mallory}/notes/2#update"), "type": "Update", "actor": mallory,
+               "to": ["as:Public"],
+               "object": note(2, "deleted", Some("2026-11-22T11:00:00Z"))}),
+        // Undos of a boost (embedded, and by id only), a like and a follow.
+        undo(1, announce(1)),
+        undo(2, json!(format!("{mallory}/announces/2"))),
+        undo(3, like.clone()),
+        undo(4, follow.clone()),
+    ];
+    for a in early {
+        send(a).await;
+        settled().await;
+    }
+    let late = [
+        json!({"id": format!("{mallory}/notes/1/activity"), "type": "Create", "actor": mallory,
+               "to": ["as:Public"], "object": note(1, "original", None)}),
+        json!({"id": format!("{mallory}/notes/3/activity"), "type": "Create", "actor": mallory,
+               "to": ["as:Public"], "object": note(3, "original", None)}),
+        json!({"id": format!("{mallory}/notes/2/activity"), "type": "Create", "actor": mallory,
+               "to": ["as:Public"], "object": note(2, "deleted", None)}),
+        announce(1),
+        announce(2),
+        like,
+        follow,
+    ];
+    for a in late {
+        send(a).await;
+    }
+    settled().await;
+
+    let content = async |n: u32| {
+        store
+            .status_by_uri(&format!("{}/notes/{n}", p.url))
+            .await
+            .unwrap()
+            .map(|s| s.content)
+    };
+    let first = content(1)
+        .await
+        .expect("the post updated before its Create");
+    assert!(first.contains("edited"), "{first}");
+    let third = content(3).await.expect("the post named by an Update");
+    assert!(third.contains("fetched from its origin"), "{third}");
+    assert_eq!(content(2).await, None, "a deleted post stays deleted");
+    let seen = srv
+        .get(
+            &format!("/api/v1/statuses/{}", post["id"].as_str().unwrap()),
+            Some(&alice.token),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        seen["reblogs_count"], 0,
+        "boosts taken back before they came"
+    );
+    assert_eq!(
+        seen["favourites_count"], 0,
+        "a like taken back before it came"
+    );
+    let account = srv
+        .get(&format!("/api/v1/accounts/{}", alice.id), None)
+        .await
+        .ok();
+    assert_eq!(account["followers_count"], 0, "a follow taken back");
+    let notifications = srv
+        .get("/api/v1/notifications", Some(&alice.token))
+        .await
+        .ok();
+    assert_eq!(notifications, json!([]), "nobody to tell about");
+    srv.stop().await;
+}
+
+/// Activities about one thing are applied one at a time, in arrival order: a queued row
+/// is claimed only when no earlier row with its key is still in the queue, whoever
+/// holds that one (being applied here or by another process, or waiting for a retry).
+async fn inbox_queue_applies_activities_about_one_thing_in_order(db: Db) {
+    let Some(srv) = TestServer::start(db, federating).await else {
+        return;
+    };
+    let store = &srv.engine().store;
+    let now = sluice_model::id::now_millis();
+    // All in one transaction, never committed: the server's own processors never see
+    // these rows.
+    let mut tx = store.begin().await.unwrap();
+    let keys = [7, 7, 0, 8, 7, 0, 8];
+    let mut ids = Vec::new();
+    for key in keys {
+        let id = srv.engine().ids.next();
+        assert!(
+            tx.enqueue_inbox(&queued(id, 1, "{}", key), 100)
+                .await
+                .unwrap()
+        );
+        ids.push(id);
+    }
+    let claim = async |tx: &mut sluice_store::WriteTx| {
+        let mut got: Vec<usize> = tx
+            .claim_inbox(now, 3_600_000, 100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| ids.iter().position(|i| *i == r.id).unwrap())
+            .collect();
+        got.sort_unstable();
+        got
+    };
+    // The first of each key, and the rows without one.
+    assert_eq!(claim(&mut tx).await, [0, 2, 3, 5]);
+    // Those are held (applied, or waiting for a retry): nothing behind them moves.
+    tx.inbox_retry(ids[0], now + 60_000, "try later")
+        .await
+        .unwrap();
+    assert_eq!(claim(&mut tx).await, Vec::<usize>::new());
+    // Finished rows leave the queue; the next of each of their keys follows.
+    tx.inbox_done_many(&[ids[0], ids[3]]).await.unwrap();
+    assert_eq!(claim(&mut tx).await, [1, 6]);
+    tx.inbox_done_many(&[ids[1]]).await.unwrap();
+    assert_eq!(claim(&mut tx).await, [4]);
+    drop(tx);
     srv.stop().await;
 }
