@@ -500,7 +500,7 @@ impl Keys {
                 let section = self.sections.iter().find(|(s, _)| s == key);
                 match (section, value) {
                     (Some((name, keys)), Value::Dict(_, entries)) => {
-                        for inner in entries.keys().filter(|k| !keys.contains(k)) {
+                        if let Some(inner) = entries.keys().find(|k| !keys.contains(k)) {
                             let full = format!("{name}.{inner}");
                             anyhow::bail!(
                                 "unknown setting `{inner}` in [{name}]{}",
