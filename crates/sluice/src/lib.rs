@@ -165,6 +165,14 @@ pub async fn public_url(
 ) -> anyhow::Result<String> {
     let configured = config.configured_public_url();
     if let Some(recorded) = store.instance_setting(sluice_store::PUBLIC_URL_KEY).await? {
+        let derived = config.public_url_for(bound);
+        if configured.is_none() && bound.is_some() && !config::same_url(&recorded.value, &derived) {
+            tracing::warn!(
+                public_url = %recorded.value,
+                listening = %derived,
+                "serving under the public URL recorded in the database; set SLUICE_PUBLIC_URL to it"
+            );
+        }
         return check_public_url(&recorded.value, configured.as_deref());
     }
     let url = config.public_url_for(bound);
