@@ -190,7 +190,7 @@ impl Config {
     /// that names no setting is an error naming the closest setting: a typo must not
     /// leave a setting at its default unnoticed.
     pub fn load(file: Option<PathBuf>) -> anyhow::Result<Config> {
-        let _ = dotenvy::dotenv();
+        let dotenv = dotenvy::dotenv().ok();
         let file = file
             .or_else(|| {
                 std::env::var_os("SLUICE_CONFIG")
@@ -209,7 +209,11 @@ impl Config {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             fig = fig.merge(toml);
         }
-        keys.check_environment(std::env::vars_os().map(|(k, _)| k))?;
+        keys.check_environment(std::env::vars_os().map(|(k, _)| k))
+            .map_err(|e| match &dotenv {
+                Some(file) => anyhow::anyhow!("{e} (the environment includes {})", file.display()),
+                None => e,
+            })?;
         let config: Config = fig
             .merge(keys.environment())
             .extract()

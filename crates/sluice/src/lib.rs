@@ -194,7 +194,7 @@ fn check_public_url(recorded: &str, configured: Option<&str>) -> anyhow::Result<
     match configured {
         Some(c) if !config::same_url(c, recorded) => anyhow::bail!(
             "this database belongs to the instance {recorded} (its public URL, recorded \
-             when it first started), but the public URL configured now is {c} \
+             when the instance was set up), but the public URL configured now is {c} \
              (SLUICE_PUBLIC_URL or public_url in sluice.toml). The public URL is the \
              instance's identity in the fediverse: every account, post and follow that \
              other servers know of is named by it, and under another URL they would find \

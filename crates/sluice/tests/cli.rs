@@ -84,35 +84,17 @@ fn config_sources_and_masking() {
 #[test]
 fn create_user_then_serve_on_a_unix_socket() {
     let dir = temp_dir("serve");
-    let out = run(
+    let out = create_user(
         &dir,
-        &[
-            "admin",
-            "--create-database",
-            "create-user",
-            "alice",
-            "--email",
-            "alice@example.test",
-            "--admin",
-        ],
+        "alice",
+        &["--create-database", "--admin"],
         &[("SLUICE_PUBLIC_URL", "https://social.example")],
         "a-long-password\n",
     );
     assert!(out.ok, "{out:?}");
     assert!(out.stdout.contains("created user alice"), "{out:?}");
     // The same name again fails with a clear message.
-    let out = run(
-        &dir,
-        &[
-            "admin",
-            "create-user",
-            "alice",
-            "--email",
-            "other@example.test",
-        ],
-        &[],
-        "a-long-password\n",
-    );
+    let out = create_user(&dir, "alice", &[], &[], "a-long-password\n");
     assert!(!out.ok);
     assert!(
         out.stderr.contains("The user name is already taken."),
@@ -199,6 +181,24 @@ fn run(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)], stdin: &str) 
         .unwrap();
     let out = child.wait_with_output().unwrap();
     Out::from(out)
+}
+
+/// `sluice admin create-user NAME --email NAME@example.test FLAGS…`, the password on
+/// standard input.
+fn create_user(
+    dir: &std::path::Path,
+    name: &str,
+    flags: &[&str],
+    env: &[(&str, &str)],
+    password: &str,
+) -> Out {
+    let email = format!("{name}@example.test");
+    let args = [
+        &["admin", "create-user", name, "--email", &email][..],
+        flags,
+    ]
+    .concat();
+    run(dir, &args, env, password)
 }
 
 #[derive(Debug)]
@@ -349,12 +349,7 @@ fn admin_commands_need_an_existing_database() {
         out.stderr
     );
     assert!(out.stderr.contains("--create-database"), "{}", out.stderr);
-    let out = run(
-        &dir,
-        &["admin", "create-user", "alice", "--email", "a@example.test"],
-        &[],
-        "a-long-password\n",
-    );
+    let out = create_user(&dir, "alice", &[], &[], "a-long-password\n");
     assert!(!out.ok, "{out:?}");
     let out = run(&dir, &["migrate"], &[], "");
     assert!(!out.ok, "{out:?}");
@@ -452,18 +447,7 @@ fn the_public_url_is_recorded_at_first_start_and_kept() {
     assert!(server.wait().unwrap().success());
 
     // An admin in a shell, without the server's SLUICE_PUBLIC_URL.
-    let out = run(
-        &dir,
-        &[
-            "admin",
-            "create-user",
-            "alice",
-            "--email",
-            "alice@example.test",
-        ],
-        &[],
-        "a-long-password\n",
-    );
+    let out = create_user(&dir, "alice", &[], &[], "a-long-password\n");
     assert!(out.ok, "{out:?}");
     let out = run(&dir, &["admin", "instance"], &[], "");
     assert!(out.ok, "{out:?}");
@@ -538,19 +522,7 @@ fn the_public_url_is_recorded_at_first_start_and_kept() {
 #[test]
 fn password_errors_are_sentences() {
     let dir = temp_dir("password-errors");
-    let out = run(
-        &dir,
-        &[
-            "admin",
-            "--create-database",
-            "create-user",
-            "alice",
-            "--email",
-            "alice@example.test",
-        ],
-        &[],
-        "short\n",
-    );
+    let out = create_user(&dir, "alice", &["--create-database"], &[], "short\n");
     assert!(!out.ok, "{out:?}");
     assert!(
         out.stderr
