@@ -182,7 +182,7 @@ run_engine() {
 
   log "[$engine] users: alice (inbox), bob and carol (delivery)"
   for u in alice bob carol; do
-    echo "$PASSWORD" | "$SERVER_BIN" admin create-user "$u" --email "$u@bench.invalid" >/dev/null
+    echo "$PASSWORD" | "$SERVER_BIN" admin --create-database create-user "$u" --email "$u@bench.invalid" >/dev/null
   done
   start_server "$out/server.log"
   log "[$engine] server $SERVER_PID on $BASE"

@@ -44,7 +44,7 @@ export SLUICE_RATE_LIMIT_WRITES=0 RUST_LOG=${RUST_LOG:-info,sqlx=warn} NO_COLOR=
 unset SLUICE_DATABASE_URL SLUICE_REDIS_URL
 
 log "seeding"
-"$BIN" admin seed --accounts 200 --statuses 5000 --follows 20 >"$RESULTS/seed.log" 2>&1
+"$BIN" admin --create-database seed --accounts 200 --statuses 5000 --follows 20 >"$RESULTS/seed.log" 2>&1
 
 log "starting the supervisor"
 "$BIN" serve >>"$RESULTS/server.log" 2>&1 &

@@ -3,7 +3,7 @@
 //! No JSON-LD processing: documents are read as compacted JSON, the way real servers
 //! send them, and `@context` is ignored (it may be missing, a string, an array or an
 //! object). The reader is built on what the fediverse actually sends (see
-//! `fixtures/activitypub/README.md`):
+//! `tests/fixtures/activitypub/README.md`):
 //!
 //! - every field may be a single value or an array; every object reference may be an
 //!   IRI, an embedded object, or an array of either — each field's documentation says

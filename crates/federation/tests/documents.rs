@@ -1,5 +1,5 @@
 //! The inbound document parser against real documents from other servers
-//! (`fixtures/activitypub/`), against bad input, and against arbitrary input.
+//! (`tests/fixtures/activitypub/`), against bad input, and against arbitrary input.
 
 use std::path::{Path, PathBuf};
 
@@ -13,13 +13,10 @@ use sluice_federation::document::{
 
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
-/// `SLUICE_FIXTURES_DIR` when set (CI sets it when the repository is cloned away from
-/// the steering folder), else `../shared/fixtures/activitypub` beside the repository.
+/// The real-world documents in the repository (`tests/fixtures/activitypub/`, with a
+/// README of their sources and oddities).
 fn fixtures_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SLUICE_FIXTURES_DIR") {
-        return PathBuf::from(dir);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/activitypub")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/activitypub")
 }
 
 fn collect_json(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -186,68 +186,41 @@ impl Default for Config {
 
 impl Config {
     /// Loads `.env`, the TOML file (explicit path, `SLUICE_CONFIG`, or `./sluice.toml`
-    /// when present) and the environment.
+    /// when present) and the environment. A key of the file or a `SLUICE_*` variable
+    /// that names no setting is an error naming the closest setting: a typo must not
+    /// leave a setting at its default unnoticed.
     pub fn load(file: Option<PathBuf>) -> anyhow::Result<Config> {
-        let _ = dotenvy::dotenv();
+        let dotenv = dotenvy::dotenv().ok();
         let file = file
-            .or_else(|| std::env::var_os("SLUICE_CONFIG").map(PathBuf::from))
+            .or_else(|| {
+                std::env::var_os("SLUICE_CONFIG")
+                    .filter(|f| !f.is_empty())
+                    .map(PathBuf::from)
+            })
             .or_else(|| Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()));
+        let keys = Keys::of_config();
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = &file {
             if !path.exists() {
                 anyhow::bail!("configuration file {} does not exist", path.display());
             }
-            fig = fig.merge(Toml::file(path));
+            let toml = Toml::file(path);
+            keys.check_file(&toml)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            fig = fig.merge(toml);
         }
+        keys.check_environment(std::env::vars_os().map(|(k, _)| k))
+            .map_err(|e| match &dotenv {
+                Some(file) => anyhow::anyhow!("{e} (the environment includes {})", file.display()),
+                None => e,
+            })?;
         let config: Config = fig
-            .merge(
-                Env::prefixed("SLUICE_")
-                    .ignore(&["config"])
-                    .only(&Config::KEYS),
-            )
-            .merge(
-                Env::prefixed("SLUICE_FEDERATION_")
-                    .map(|k| format!("federation.{}", k.as_str().to_ascii_lowercase()).into()),
-            )
+            .merge(keys.environment())
             .extract()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         config.validate()?;
         Ok(config)
     }
-
-    const KEYS: [&'static str; 31] = [
-        "listen",
-        "public_url",
-        "data_dir",
-        "database_url",
-        "registrations",
-        "instance_title",
-        "instance_description",
-        "contact_email",
-        "max_status_chars",
-        "max_body_bytes",
-        "request_timeout_secs",
-        "media_dir",
-        "media_max_bytes",
-        "drain_secs",
-        "drain_grace_ms",
-        "upgrade_ready_secs",
-        "workers",
-        "streaming_heartbeat_secs",
-        "rate_limit_sign_in",
-        "rate_limit_registrations",
-        "rate_limit_writes",
-        "event_retention_secs",
-        "event_max_rows",
-        "streaming_url",
-        "allow_private_addresses",
-        "redis_url",
-        "streaming_poll_ms",
-        "streaming_status",
-        "metrics_token",
-        "metrics_listen",
-        "log",
-    ];
 
     fn validate(&self) -> anyhow::Result<()> {
         if let Some(u) = &self.public_url {
@@ -294,12 +267,20 @@ impl Config {
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("sluice.db").display()))
     }
 
+    /// The public URL given in the configuration, if any, without a trailing slash.
+    pub fn configured_public_url(&self) -> Option<String> {
+        self.public_url
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .map(|u| u.trim_end_matches('/').to_string())
+    }
+
     /// The public URL in effect, given the address actually bound (or, for commands
     /// that bind nothing, the configured listen address), so admin commands mint the
     /// same ids and links as the server.
     pub fn public_url_for(&self, bound: Option<std::net::SocketAddr>) -> String {
-        if let Some(u) = self.public_url.as_ref().filter(|u| !u.is_empty()) {
-            return u.trim_end_matches('/').to_string();
+        if let Some(u) = self.configured_public_url() {
+            return u;
         }
         match bound.or_else(|| self.listen.parse().ok()) {
             Some(addr) if addr.ip().is_unspecified() => format!("http://127.0.0.1:{}", addr.port()),
@@ -341,13 +322,24 @@ impl Config {
         if shown.metrics_token.is_some() {
             shown.metrics_token = Some("****".into());
         }
-        let mut out = toml_lines(&shown);
-        out.push_str(&format!(
-            "# effective public_url = {:?}\n",
+        // The database's recorded public URL wins over this one (`sluice admin instance`).
+        let mut out = format!(
+            "# effective public_url = {:?}, unless the database has recorded one\n",
             self.public_url_for(None)
-        ));
+        );
+        out.push_str(&toml_lines(&shown));
         out
     }
+}
+
+/// Whether two public URLs name the same place (scheme and host compared without
+/// case, a default port and a trailing slash ignored).
+pub fn same_url(a: &str, b: &str) -> bool {
+    let normal = |u: &str| match url::Url::parse(u) {
+        Ok(parsed) => parsed.as_str().trim_end_matches('/').to_string(),
+        Err(_) => u.trim_end_matches('/').to_string(),
+    };
+    normal(a) == normal(b)
 }
 
 /// Replaces the password of a URL with `****`.
@@ -361,20 +353,198 @@ pub fn mask_url_password(u: &str) -> String {
     }
 }
 
+/// The configuration as TOML: top-level settings, then one table per section, sorted
+/// by name; unset settings as comments.
 fn toml_lines(c: &Config) -> String {
+    fn line(out: &mut String, key: &str, value: &serde_json::Value) {
+        match value {
+            serde_json::Value::Null => out.push_str(&format!("# {key} = (unset)\n")),
+            v => out.push_str(&format!("{key} = {v}\n")),
+        }
+    }
     let value = serde_json::to_value(c).unwrap_or_default();
     let mut out = String::new();
-    if let serde_json::Value::Object(map) = value {
-        for key in Config::KEYS {
-            match map.get(key) {
-                Some(serde_json::Value::Null) | None => {
-                    out.push_str(&format!("# {key} = (unset)\n"))
-                }
-                Some(v) => out.push_str(&format!("{key} = {v}\n")),
-            }
+    let Some(map) = value.as_object() else {
+        return out;
+    };
+    for (key, v) in map.iter().filter(|(_, v)| !v.is_object()) {
+        line(&mut out, key, v);
+    }
+    for (section, v) in map.iter().filter(|(_, v)| v.is_object()) {
+        out.push_str(&format!("\n[{section}]\n"));
+        for (key, v) in v.as_object().into_iter().flatten() {
+            line(&mut out, key, v);
         }
     }
     out
+}
+
+/// `SLUICE_*` variables that are not settings but are read by this binary, passed
+/// between its processes, or set around it by the test and benchmark scripts (so they
+/// reach it through the environment of the commands those scripts run).
+const OTHER_VARIABLES: [&str; 4] = [
+    // The configuration file to read.
+    "SLUICE_CONFIG",
+    // `sluice loadtest delivery --token`.
+    "SLUICE_LOADTEST_TOKEN",
+    // tests/clients/run.sh, tests/interop/*.sh: the binary to test, the server's URL.
+    "SLUICE_BIN",
+    "SLUICE_BASE_URL",
+];
+/// Prefixes of the same kind: the supervisor's descriptors and id slot for its serving
+/// processes (`supervisor::ENV_*`), the test suite's (`SLUICE_TEST_DATABASE_URL`,
+/// `SLUICE_TEST_REDIS_URL`, `SLUICE_TEST_LOG`, `SLUICE_TEST_IGNORE_SIGTERM`) and the
+/// benchmark scripts' (`SLUICE_BENCH_*`).
+const OTHER_PREFIXES: [&str; 3] = ["SLUICE_SUPERVISOR_", "SLUICE_TEST_", "SLUICE_BENCH_"];
+
+/// The names of the settings, taken from [`Config`] itself (what it serializes), so a
+/// field added to it is known everywhere at once: in TOML, top-level keys and one
+/// table per section (a field whose default serializes as a map, like `federation`);
+/// in the environment `SLUICE_<KEY>` and `SLUICE_<SECTION>_<KEY>`. Every field must
+/// therefore always serialize (no `skip_serializing_if`), and a section must be a
+/// struct with a default, not an `Option`.
+struct Keys {
+    /// Top-level keys, sections excluded.
+    top: Vec<String>,
+    /// Each section with its keys.
+    sections: Vec<(String, Vec<String>)>,
+}
+
+impl Keys {
+    fn of_config() -> Keys {
+        let value = serde_json::to_value(Config::default()).expect("the configuration serializes");
+        let mut keys = Keys {
+            top: Vec::new(),
+            sections: Vec::new(),
+        };
+        for (key, v) in value.as_object().into_iter().flatten() {
+            match v.as_object() {
+                Some(section) => keys
+                    .sections
+                    .push((key.clone(), section.keys().cloned().collect())),
+                None => keys.top.push(key.clone()),
+            }
+        }
+        keys
+    }
+
+    /// Every setting as (environment variable, dotted key).
+    fn variables(&self) -> Vec<(String, String)> {
+        let top = self
+            .top
+            .iter()
+            .map(|k| (format!("SLUICE_{}", k.to_ascii_uppercase()), k.clone()));
+        let sections = self.sections.iter().flat_map(|(section, keys)| {
+            keys.iter().map(move |k| {
+                (
+                    format!(
+                        "SLUICE_{}_{}",
+                        section.to_ascii_uppercase(),
+                        k.to_ascii_uppercase()
+                    ),
+                    format!("{section}.{k}"),
+                )
+            })
+        });
+        top.chain(sections).collect()
+    }
+
+    /// The provider of the settings given in the environment.
+    fn environment(&self) -> Env {
+        let names: std::collections::HashMap<String, String> =
+            self.variables().into_iter().collect();
+        Env::raw().filter_map(move |k| names.get(k.as_str()).map(|d| d.clone().into()))
+    }
+
+    /// Refuses a `SLUICE_*` variable that is neither a setting nor one of the
+    /// [`OTHER_VARIABLES`].
+    fn check_environment(
+        &self,
+        names: impl Iterator<Item = std::ffi::OsString>,
+    ) -> anyhow::Result<()> {
+        let settings: Vec<String> = self.variables().into_iter().map(|(v, _)| v).collect();
+        for name in names {
+            let Some(name) = name.to_str().filter(|n| n.starts_with("SLUICE_")) else {
+                continue;
+            };
+            if settings.iter().any(|s| s == name)
+                || OTHER_VARIABLES.contains(&name)
+                || OTHER_PREFIXES.iter().any(|p| name.starts_with(p))
+            {
+                continue;
+            }
+            let candidates = settings.iter().map(String::as_str).chain(OTHER_VARIABLES);
+            anyhow::bail!(
+                "unknown environment variable {name}{}",
+                suggestion(name, candidates)
+            );
+        }
+        Ok(())
+    }
+
+    /// Refuses a key of a TOML file that names no setting, or a table that is no
+    /// section.
+    fn check_file(&self, file: &figment::providers::Data<Toml>) -> anyhow::Result<()> {
+        use figment::Provider as _;
+        use figment::value::Value;
+        let data = file.data().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let dotted: Vec<String> = self
+            .variables()
+            .into_iter()
+            .map(|(_, dotted)| dotted)
+            .collect();
+        let candidates = || {
+            dotted
+                .iter()
+                .map(String::as_str)
+                .chain(self.sections.iter().map(|(s, _)| s.as_str()))
+        };
+        for dict in data.values() {
+            for (key, value) in dict {
+                let section = self.sections.iter().find(|(s, _)| s == key);
+                match (section, value) {
+                    (Some((name, keys)), Value::Dict(_, entries)) => {
+                        if let Some(inner) = entries.keys().find(|k| !keys.contains(k)) {
+                            let full = format!("{name}.{inner}");
+                            anyhow::bail!(
+                                "unknown setting `{inner}` in [{name}]{}",
+                                suggestion(&full, candidates())
+                            );
+                        }
+                    }
+                    (Some(_), _) => {}
+                    (None, _) if self.top.contains(key) => {}
+                    (None, _) => {
+                        anyhow::bail!("unknown setting `{key}`{}", suggestion(key, candidates()))
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// ` (did you mean X?)` for the closest candidate, when one is close enough to be a
+/// likely typo (at most a third of the name's letters differ, at least 2, `SLUICE_`
+/// not counted); also when only the last part of a dotted name matches (a section's
+/// setting given at the top level, or the reverse).
+fn suggestion<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    // Compared without the prefix all variables share.
+    let name = name.strip_prefix("SLUICE_").unwrap_or(name);
+    let lower = name.to_ascii_lowercase();
+    let last = |s: &str| s.rsplit(['.']).next().unwrap_or(s).to_string();
+    let best = candidates
+        .map(|c| {
+            let c_lower = c.strip_prefix("SLUICE_").unwrap_or(c).to_ascii_lowercase();
+            let whole = strsim::damerau_levenshtein(&lower, &c_lower);
+            let leaf = strsim::damerau_levenshtein(&last(&lower), &last(&c_lower));
+            (whole.min(leaf), c)
+        })
+        .min_by_key(|(d, _)| *d);
+    match best {
+        Some((d, c)) if d <= (name.len() / 3).max(2) => format!(" (did you mean {c}?)"),
+        _ => String::new(),
+    }
 }
 
 #[cfg(test)]
@@ -391,6 +561,47 @@ mod tests {
             mask_url_password("sqlite://./data/x.db"),
             "sqlite://./data/x.db"
         );
+    }
+
+    #[test]
+    fn settings_are_named_from_the_definition() {
+        let keys = Keys::of_config();
+        assert!(keys.top.iter().any(|k| k == "listen"));
+        assert!(!keys.top.iter().any(|k| k == "federation"));
+        let vars = keys.variables();
+        for (var, dotted) in [
+            ("SLUICE_LISTEN", "listen"),
+            ("SLUICE_FEDERATION_SEND_BLOCKS", "federation.send_blocks"),
+        ] {
+            assert!(vars.contains(&(var.into(), dotted.into())), "{var}");
+        }
+        // What the supervisor passes to its serving processes is allowed.
+        #[cfg(unix)]
+        for var in [
+            crate::supervisor::ENV_LISTEN_FD,
+            crate::supervisor::ENV_METRICS_FD,
+            crate::supervisor::ENV_READY_FD,
+            crate::supervisor::ENV_ID_SLOT,
+        ] {
+            let names = [std::ffi::OsString::from(var)];
+            assert!(keys.check_environment(names.into_iter()).is_ok(), "{var}");
+        }
+        let names = [std::ffi::OsString::from("SLUICE_LISTN")];
+        let e = keys.check_environment(names.into_iter()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown environment variable SLUICE_LISTN (did you mean SLUICE_LISTEN?)"
+        );
+    }
+
+    #[test]
+    fn suggestions_are_close_names_only() {
+        let names = ["registrations", "listen", "federation.send_blocks"];
+        let s = |n: &str| suggestion(n, names.into_iter());
+        assert_eq!(s("registration"), " (did you mean registrations?)");
+        assert_eq!(s("Listen"), " (did you mean listen?)");
+        assert_eq!(s("send_block"), " (did you mean federation.send_blocks?)");
+        assert_eq!(s("colour"), "");
     }
 
     #[test]

@@ -90,6 +90,121 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         .with_context(|| format!("cannot open database {}", config::mask_url_password(&url)))
 }
 
+/// What a command does when the configuration names a database that does not exist
+/// yet (no SQLite file, or a PostgreSQL database without Sluice's tables).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingDatabase {
+    /// Create it (`--create-database`).
+    Create,
+    /// Refuse: run in the wrong directory, or without the server's settings, a command
+    /// would otherwise start a new, empty instance beside the real one.
+    Refuse,
+}
+
+/// Opens the database for a command other than `serve`, says on standard error which
+/// one, and migrates it; a database that does not exist is created only when asked.
+pub async fn open_existing_store(
+    config: &Config,
+    missing: MissingDatabase,
+) -> anyhow::Result<Store> {
+    let url = config.database_url();
+    let shown = config::mask_url_password(&url);
+    let refuse = || {
+        anyhow::anyhow!(
+            "no Sluice database at {shown}. Run this command with the server's settings \
+             (in its working directory, or with its SLUICE_DATA_DIR or SLUICE_DATABASE_URL \
+             or its sluice.toml); to set up a new instance here, add --create-database"
+        )
+    };
+    let file_missing = Store::sqlite_path(&url).is_some_and(|p| !p.exists());
+    if file_missing && missing == MissingDatabase::Refuse {
+        return Err(refuse());
+    }
+    let store = Store::connect(&url)
+        .await
+        .with_context(|| format!("cannot open database {shown}"))?;
+    let created = !store.has_schema().await?;
+    if created && missing == MissingDatabase::Refuse {
+        store.close().await;
+        return Err(refuse());
+    }
+    store
+        .migrate()
+        .await
+        .with_context(|| format!("cannot migrate database {shown}"))?;
+    eprintln!(
+        "database: {shown}{}",
+        if created { " (created)" } else { "" }
+    );
+    Ok(store)
+}
+
+/// Whether a command may record the public URL when the database has none yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    /// Serving, or creating accounts: the URL in effect becomes the instance's.
+    Record,
+    /// Commands that mint no ids: they use the URL in effect and record nothing.
+    Borrow,
+}
+
+/// The instance's public URL: the one recorded in the database (set at the first start:
+/// every id minted since is under it), else the configured one, else one derived from
+/// the address bound. A configured URL that differs from the recorded one is an error:
+/// accounts and posts other servers know of are named by the recorded one.
+///
+/// With [`Identity::Record`] and nothing recorded, the URL in effect is recorded:
+/// always when configured; when derived, only for an instance without users yet (an
+/// older database whose first start after the upgrade has no URL configured keeps
+/// running as before, unrecorded, rather than recording a guess).
+pub async fn public_url(
+    config: &Config,
+    store: &Store,
+    bound: Option<SocketAddr>,
+    identity: Identity,
+) -> anyhow::Result<String> {
+    let configured = config.configured_public_url();
+    if let Some(recorded) = store.instance_setting(sluice_store::PUBLIC_URL_KEY).await? {
+        let derived = config.public_url_for(bound);
+        if configured.is_none() && bound.is_some() && !config::same_url(&recorded.value, &derived) {
+            tracing::warn!(
+                public_url = %recorded.value,
+                listening = %derived,
+                "serving under the public URL recorded in the database; set SLUICE_PUBLIC_URL to it"
+            );
+        }
+        return check_public_url(&recorded.value, configured.as_deref());
+    }
+    let url = config.public_url_for(bound);
+    if identity == Identity::Record && (configured.is_some() || !store.has_users().await?) {
+        let recorded = store
+            .record_instance_setting(
+                sluice_store::PUBLIC_URL_KEY,
+                &url,
+                sluice_model::id::now_millis(),
+            )
+            .await?;
+        return check_public_url(&recorded.value, configured.as_deref());
+    }
+    Ok(url)
+}
+
+/// The recorded public URL, or why the configured one may not replace it.
+fn check_public_url(recorded: &str, configured: Option<&str>) -> anyhow::Result<String> {
+    match configured {
+        Some(c) if !config::same_url(c, recorded) => anyhow::bail!(
+            "this database belongs to the instance {recorded} (its public URL, recorded \
+             when the instance was set up), but the public URL configured now is {c} \
+             (SLUICE_PUBLIC_URL or public_url in sluice.toml). The public URL is the \
+             instance's identity in the fediverse: every account, post and follow that \
+             other servers know of is named by it, and under another URL they would find \
+             none of them, so it cannot be changed. Configure {recorded} (or leave the \
+             public URL unset), or give an instance at {c} a new database."
+        ),
+        _ => Ok(recorded.to_string()),
+    }
+}
+
 /// Raises this process's soft limit on open files to its hard limit: every streaming
 /// connection holds a descriptor, and the usual soft limit (1,024) would cap a server
 /// at about a thousand clients. Returns the (soft, hard) limits now in force, or None
@@ -123,16 +238,19 @@ pub fn raise_open_files_limit() -> Option<(u64, u64)> {
     None
 }
 
-/// Builds the engine for a configuration and bound address.
+/// Builds the engine for a configuration and bound address, under the instance's
+/// [`public_url`].
 pub async fn build_engine(
     config: &Config,
     store: Store,
     bound: Option<SocketAddr>,
+    identity: Identity,
 ) -> anyhow::Result<Arc<Engine>> {
+    let public_url = public_url(config, &store, bound, identity).await?;
     let engine = Engine::new(
         store,
         EngineConfig {
-            public_url: config.public_url_for(bound),
+            public_url,
             registrations: config.registrations,
             max_status_chars: config.max_status_chars,
             event_retention_ms: config.event_retention_secs as i64 * 1000,
@@ -235,7 +353,13 @@ async fn start_full(
 ) -> anyhow::Result<Running> {
     let bound = listener.local_addr();
     let store = open_store(config).await?;
-    let engine = build_engine(config, store, bound).await?;
+    let engine = match build_engine(config, store.clone(), bound, Identity::Record).await {
+        Ok(engine) => engine,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
     let url = engine.urls.base().to_string();
     let api = ApiConfig {
         title: config.instance_title.clone(),

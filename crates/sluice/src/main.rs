@@ -29,16 +29,15 @@ enum Command {
         /// Address to listen on: HOST:PORT or unix:/path (overrides SLUICE_LISTEN).
         #[arg(long)]
         listen: Option<String>,
-        /// Serving processes under the supervisor (overrides SLUICE_WORKERS).
+        /// Serving processes under the supervisor, 1 or more (overrides SLUICE_WORKERS).
         #[arg(long)]
         workers: Option<usize>,
         /// Serve in this process, without a supervisor (no restarts, no upgrades).
         #[arg(long)]
         no_supervisor: bool,
     },
-    /// Print this binary's compatibility stamp (JSON), which a supervisor reads
-    /// before upgrading to it.
-    #[command(hide = true)]
+    /// Print this binary's compatibility stamp (JSON: protocol, schema versions,
+    /// build), which a supervisor reads before upgrading to it.
     Stamp,
     /// Configuration.
     Config {
@@ -46,9 +45,20 @@ enum Command {
         command: ConfigCommand,
     },
     /// Apply pending database migrations and exit.
-    Migrate,
-    /// Administration.
+    Migrate {
+        /// Create the database if it does not exist yet (refused otherwise).
+        #[arg(long)]
+        create_database: bool,
+    },
+    /// Administration. Each command says on standard error which database it opened,
+    /// and refuses to run where there is none.
     Admin {
+        /// Create the database if it does not exist yet, for a new instance. Without
+        /// it, a command run without the server's settings (another directory, no
+        /// SLUICE_DATA_DIR or SLUICE_DATABASE_URL) stops instead of creating an empty
+        /// instance of its own.
+        #[arg(long, global = true)]
+        create_database: bool,
         #[command(subcommand)]
         command: AdminCommand,
     },
@@ -61,21 +71,29 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ConfigCommand {
-    /// Print the effective configuration, secrets masked.
+    /// Print the effective configuration, every section, secrets masked.
     Show,
 }
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Create a local user. The password is read from a prompt, or from standard input
-    /// when it is not a terminal.
+    /// Create a local user. The password (8 to 72 characters) is asked for twice at a
+    /// prompt, or read from one line of standard input when it is not a terminal. The
+    /// first account created records the instance's public URL, as the server's first
+    /// start does.
     CreateUser {
+        /// The user name: ASCII letters, digits and _, at most 30 characters.
         name: String,
+        /// The user's e-mail address (they sign in with it).
         #[arg(long)]
         email: String,
+        /// Make the user an administrator.
         #[arg(long)]
         admin: bool,
     },
+    /// Show the instance: its public URL (recorded at the first start; every id is
+    /// under it) and its database's schema version.
+    Instance,
     /// Upgrade a running server to the binary now on disk (SIGUSR2 to its supervisor)
     /// and wait for the outcome.
     Upgrade {
@@ -84,40 +102,72 @@ enum AdminCommand {
         reset: bool,
     },
     /// Approve a user who registered while registrations required approval.
-    ApproveUser { name: String },
+    ApproveUser {
+        /// The local user's name.
+        name: String,
+    },
     /// Show the delivery queue per remote host: pending, failing, expired, next attempt,
     /// last error, and whether the host's breaker is open.
     Deliveries,
-    /// Block a remote domain: `suspend` (nothing fetched from or delivered to it;
-    /// its activities are dropped), `silence` (its posts kept out of public timelines
-    /// and its notifications away from those who do not follow its accounts) or `noop`
-    /// (with --reject-media).
+    /// Block a remote domain.
     DomainBlock {
+        /// A domain name, like example.com (no scheme, no path); its subdomains are
+        /// not included.
         domain: String,
-        #[arg(long, default_value = "suspend")]
-        severity: String,
+        /// What the block does.
+        #[arg(long, value_enum, default_value_t = Severity::Suspend)]
+        severity: Severity,
+        /// Also refuse the domain's media.
         #[arg(long)]
         reject_media: bool,
+        /// A note for the admins, shown by domain-blocks.
         #[arg(long, default_value = "")]
         reason: String,
     },
     /// Lift a domain block.
-    DomainUnblock { domain: String },
+    DomainUnblock {
+        /// The blocked domain, as domain-blocks lists it.
+        domain: String,
+    },
     /// List domain blocks.
     DomainBlocks,
     /// Fill the database with synthetic accounts, posts and follows (for benchmarks).
     Seed {
+        /// Accounts to create, 1 to 10,000,000.
         #[arg(long, default_value_t = 5000)]
         accounts: usize,
+        /// Posts to write, spread over the accounts (0 or more).
         #[arg(long, default_value_t = 100_000)]
         statuses: usize,
-        /// Accounts each account follows.
+        /// Accounts each account follows (0 or more; at most the other accounts).
         #[arg(long, default_value_t = 100)]
         follows: usize,
-        /// Password of every seeded account.
+        /// Password of every seeded account, 8 to 72 characters.
         #[arg(long, default_value = "password123")]
         password: String,
     },
+}
+
+/// `admin domain-block --severity`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Severity {
+    /// Nothing is fetched from or delivered to the domain; its activities are dropped.
+    Suspend,
+    /// Its posts are kept out of public timelines, and its notifications away from
+    /// those who do not follow its accounts.
+    Silence,
+    /// Nothing but what --reject-media adds.
+    Noop,
+}
+
+impl Severity {
+    fn as_str(self) -> &'static str {
+        match self {
+            Severity::Suspend => "suspend",
+            Severity::Silence => "silence",
+            Severity::Noop => "noop",
+        }
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -167,14 +217,25 @@ fn main() -> anyhow::Result<()> {
             print!("{}", config.show());
             Ok(())
         }
-        Command::Migrate => runtime.block_on(async {
-            let store = sluice::open_store(&config).await?;
+        Command::Migrate { create_database } => runtime.block_on(async {
+            let store = sluice::open_existing_store(&config, missing(create_database)).await?;
             println!("schema version {}", store.schema_version().await?);
             store.close().await;
             Ok(())
         }),
-        Command::Admin { command } => runtime.block_on(admin(config, command)),
+        Command::Admin {
+            create_database,
+            command,
+        } => runtime.block_on(admin(config, command, missing(create_database))),
         Command::Loadtest { command } => runtime.block_on(loadtest::run(config, command)),
+    }
+}
+
+fn missing(create_database: bool) -> sluice::MissingDatabase {
+    if create_database {
+        sluice::MissingDatabase::Create
+    } else {
+        sluice::MissingDatabase::Refuse
     }
 }
 
@@ -278,22 +339,40 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// Reads a password from a prompt (echo off when possible) or from standard input.
+/// Reads a new password: at a terminal, twice (echo off, when `stty` can turn it off),
+/// so a typo does not go unseen; otherwise one line of standard input.
 fn read_password() -> anyhow::Result<String> {
     let stdin = std::io::stdin();
-    let tty = stdin.is_terminal();
-    if tty {
-        eprint!("Password: ");
-        std::io::stderr().flush().ok();
-        let _ = std::process::Command::new("stty").arg("-echo").status();
+    if !stdin.is_terminal() {
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        return non_empty_password(line);
     }
+    let first = non_empty_password(prompt("Password: ")?)?;
+    let again = prompt("Password again: ")?;
+    if first != again.trim_end_matches(['\n', '\r']) {
+        anyhow::bail!("the two passwords differ; no user was created");
+    }
+    Ok(first)
+}
+
+/// One line typed at the terminal, not echoed.
+fn prompt(question: &str) -> anyhow::Result<String> {
+    eprint!("{question}");
+    std::io::stderr().flush().ok();
+    let _ = std::process::Command::new("stty").arg("-echo").status();
     let mut line = String::new();
-    let read = stdin.lock().read_line(&mut line);
-    if tty {
-        let _ = std::process::Command::new("stty").arg("echo").status();
-        eprintln!();
-    }
+    let read = std::io::stdin().lock().read_line(&mut line);
+    let _ = std::process::Command::new("stty").arg("echo").status();
+    eprintln!();
     read.context("cannot read the password")?;
+    Ok(line)
+}
+
+fn non_empty_password(line: String) -> anyhow::Result<String> {
     let pw = line.trim_end_matches(['\n', '\r']).to_string();
     if pw.is_empty() {
         anyhow::bail!("no password given (type it at the prompt or pipe it on standard input)");
@@ -301,15 +380,49 @@ fn read_password() -> anyhow::Result<String> {
     Ok(pw)
 }
 
-async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
+/// A registration's field errors as sentences: `The password must be between 8 and 72
+/// characters.`
+fn validation_sentences(details: &serde_json::Value) -> String {
+    let mut sentences = Vec::new();
+    for (field, errors) in details.as_object().into_iter().flatten() {
+        let name = match field.as_str() {
+            "username" => "user name",
+            "email" => "e-mail address",
+            other => other,
+        };
+        for e in errors.as_array().into_iter().flatten() {
+            let description = e["description"].as_str().unwrap_or("is not valid");
+            sentences.push(format!("The {name} {description}."));
+        }
+    }
+    sentences.join(" ")
+}
+
+async fn admin(
+    config: Config,
+    command: AdminCommand,
+    missing: sluice::MissingDatabase,
+) -> anyhow::Result<()> {
     if let AdminCommand::Upgrade { reset } = command {
         #[cfg(unix)]
         return sluice::supervisor::request_upgrade(&config, reset).await;
         #[cfg(not(unix))]
         anyhow::bail!("upgrades need a unix supervisor ({reset})");
     }
-    let store = sluice::open_store(&config).await?;
-    let engine = sluice::build_engine(&config, store, None).await?;
+    let store = sluice::open_existing_store(&config, missing).await?;
+    // Commands that create accounts mint ids: like the server's first start, they
+    // record the public URL if nothing is recorded yet.
+    let identity = match command {
+        AdminCommand::CreateUser { .. } | AdminCommand::Seed { .. } => sluice::Identity::Record,
+        _ => sluice::Identity::Borrow,
+    };
+    let engine = match sluice::build_engine(&config, store.clone(), None, identity).await {
+        Ok(engine) => engine,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
     let result = match command {
         AdminCommand::CreateUser { name, email, admin } => {
             let password = read_password()?;
@@ -327,8 +440,8 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
                     println!("created user {} (id {})", account.username, account.id);
                     Ok(())
                 }
-                Err(sluice_engine::EngineError::Validation { message, details }) => {
-                    Err(anyhow::anyhow!("{message}: {details}"))
+                Err(sluice_engine::EngineError::Validation { details, .. }) => {
+                    Err(anyhow::anyhow!("{}", validation_sentences(&details)))
                 }
                 Err(e) => Err(e.into()),
             }
@@ -367,9 +480,7 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
             reject_media,
             reason,
         } => {
-            if !matches!(severity.as_str(), "suspend" | "silence" | "noop") {
-                anyhow::bail!("--severity must be suspend, silence or noop");
-            }
+            let severity = severity.as_str();
             let domain = domain.trim().to_ascii_lowercase();
             if domain.is_empty() || domain.contains('/') {
                 anyhow::bail!("give a domain name, like example.com");
@@ -377,7 +488,7 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
             let mut tx = engine.store.begin().await?;
             tx.set_domain_block(&sluice_store::DomainBlockRow {
                 domain: domain.clone(),
-                severity: severity.clone(),
+                severity: severity.into(),
                 reject_media,
                 reason,
                 created_at: sluice_model::id::now_millis(),
@@ -410,6 +521,25 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
             Ok(())
         }
         AdminCommand::Upgrade { .. } => unreachable!("handled before the database opens"),
+        AdminCommand::Instance => {
+            match engine
+                .store
+                .instance_setting(sluice_store::PUBLIC_URL_KEY)
+                .await?
+            {
+                Some(r) => println!(
+                    "public URL      {} (recorded {})",
+                    r.value,
+                    sluice_model::Timestamp(r.recorded_at).to_rfc3339()
+                ),
+                None => println!(
+                    "public URL      {} (not recorded yet: the server records it at its first start)",
+                    engine.urls.base()
+                ),
+            }
+            println!("schema version  {}", engine.store.schema_version().await?);
+            Ok(())
+        }
         AdminCommand::ApproveUser { name } => {
             let account = engine
                 .store
@@ -443,4 +573,40 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
     };
     engine.store.close().await;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::Cli;
+
+    /// Every command and every argument says what it is and what it takes: `--help`
+    /// is where an admin learns the allowed values.
+    #[test]
+    fn every_command_and_argument_is_documented() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            if cmd.get_about().is_none() {
+                missing.push(path.to_string());
+            }
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_hide_set() || id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut cli = Cli::command();
+        cli.build();
+        cli.clone().debug_assert();
+        let mut missing = Vec::new();
+        walk(&cli, "sluice", &mut missing);
+        assert!(missing.is_empty(), "undocumented: {missing:?}");
+    }
 }

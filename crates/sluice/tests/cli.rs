@@ -16,7 +16,11 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 
 fn sluice(dir: &std::path::Path) -> Command {
     let mut c = Command::new(BIN);
-    c.current_dir(dir).env("RUST_LOG", "warn");
+    // Errors as an admin sees them: no backtrace.
+    c.current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE");
     for (k, _) in std::env::vars() {
         if k.starts_with("SLUICE_") {
             c.env_remove(k);
@@ -80,72 +84,31 @@ fn config_sources_and_masking() {
 #[test]
 fn create_user_then_serve_on_a_unix_socket() {
     let dir = temp_dir("serve");
-    let mut child = sluice(&dir)
-        .args([
-            "admin",
-            "create-user",
-            "alice",
-            "--email",
-            "alice@example.test",
-            "--admin",
-        ])
-        .env("SLUICE_PUBLIC_URL", "https://social.example")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a-long-password\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("created user alice"));
+    let out = create_user(
+        &dir,
+        "alice",
+        &["--create-database", "--admin"],
+        &[("SLUICE_PUBLIC_URL", "https://social.example")],
+        "a-long-password\n",
+    );
+    assert!(out.ok, "{out:?}");
+    assert!(out.stdout.contains("created user alice"), "{out:?}");
     // The same name again fails with a clear message.
-    let mut child = sluice(&dir)
-        .args([
-            "admin",
-            "create-user",
-            "alice",
-            "--email",
-            "other@example.test",
-        ])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a-long-password\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("ERR_TAKEN"));
+    let out = create_user(&dir, "alice", &[], &[], "a-long-password\n");
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains("The user name is already taken."),
+        "{}",
+        out.stderr
+    );
 
-    let sock = dir.join("sluice.sock");
-    let mut server = sluice(&dir)
-        .args(["serve", "--listen", &format!("unix:{}", sock.display())])
-        .env("SLUICE_PUBLIC_URL", "https://social.example")
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let body = loop {
-        if let Ok(mut s) = std::os::unix::net::UnixStream::connect(&sock) {
-            s.write_all(b"GET /api/v1/accounts/lookup?acct=alice HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
-            let mut resp = String::new();
-            s.read_to_string(&mut resp).unwrap();
-            break resp;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let (mut server, sock) = serve(&dir, &[("SLUICE_PUBLIC_URL", "https://social.example")]);
+    let body = http_get(
+        &sock,
+        "/api/v1/accounts/lookup?acct=alice",
+        "application/json",
+    )
+    .unwrap();
     terminate(server.id());
     let status = server.wait().unwrap();
     assert!(body.starts_with("HTTP/1.1 200"), "{body}");
@@ -170,29 +133,501 @@ fn terminate(pid: u32) {
 #[test]
 fn admin_domain_blocks_and_delivery_queue() {
     let dir = temp_dir("admin-federation");
-    let run = |args: &[&str]| {
-        let out = sluice(&dir).args(args).output().unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+    let admin = |args: &[&str]| run(&dir, &[&["admin"][..], args].concat(), &[], "");
+    let out = admin(&["--create-database", "deliveries"]);
+    assert!(out.ok, "{out:?}");
+    assert!(
+        out.stdout.contains("the delivery queue is empty"),
+        "{out:?}"
+    );
+    let out = admin(&["domain-block", "Spam.Example", "--reason", "spam"]);
+    assert!(out.ok, "{out:?}");
+    assert_eq!(out.stdout.trim(), "spam.example: suspend");
+    let out = admin(&["domain-block", "x.example", "--severity", "nuke"]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr
+            .contains("possible values: suspend, silence, noop"),
+        "{}",
+        out.stderr
+    );
+    let out = admin(&["domain-blocks"]);
+    assert!(out.ok, "{out:?}");
+    assert_eq!(out.stdout.trim(), "spam.example\tsuspend\tspam");
+    assert!(admin(&["domain-unblock", "spam.example"]).ok);
+    let out = admin(&["domain-unblock", "spam.example"]);
+    assert!(!out.ok);
+    assert!(out.stderr.contains("not blocked"), "{}", out.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs `sluice ARGS` in `dir` with `env` added (after the test's own `SLUICE_*`
+/// variables are removed) and `stdin` written to standard input: (success, stdout,
+/// stderr).
+fn run(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Out {
+    let mut child = sluice(dir)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Out::from(out)
+}
+
+/// `sluice admin create-user NAME --email NAME@example.test FLAGS…`, the password on
+/// standard input.
+fn create_user(
+    dir: &std::path::Path,
+    name: &str,
+    flags: &[&str],
+    env: &[(&str, &str)],
+    password: &str,
+) -> Out {
+    let email = format!("{name}@example.test");
+    let args = [
+        &["admin", "create-user", name, "--email", &email][..],
+        flags,
+    ]
+    .concat();
+    run(dir, &args, env, password)
+}
+
+#[derive(Debug)]
+struct Out {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<std::process::Output> for Out {
+    fn from(out: std::process::Output) -> Out {
+        Out {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+#[test]
+fn unknown_settings_are_refused_with_the_closest_name() {
+    let dir = temp_dir("unknown-settings");
+    let refused = |what: &str, out: Out, name: &str, closest: &str| {
+        assert!(!out.ok, "{what}: {out:?}");
+        assert!(out.stderr.contains(name), "{what}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("did you mean {closest}?")),
+            "{what}: {}",
+            out.stderr
+        );
     };
-    let (ok, stdout, _) = run(&["admin", "deliveries"]);
-    assert!(ok);
-    assert!(stdout.contains("the delivery queue is empty"), "{stdout}");
-    let (ok, stdout, _) = run(&["admin", "domain-block", "Spam.Example", "--reason", "spam"]);
-    assert!(ok);
-    assert_eq!(stdout.trim(), "spam.example: suspend");
-    let (ok, _, stderr) = run(&["admin", "domain-block", "x.example", "--severity", "nuke"]);
-    assert!(!ok);
-    assert!(stderr.contains("suspend, silence or noop"), "{stderr}");
-    let (ok, stdout, _) = run(&["admin", "domain-blocks"]);
-    assert!(ok);
-    assert_eq!(stdout.trim(), "spam.example\tsuspend\tspam");
-    assert!(run(&["admin", "domain-unblock", "spam.example"]).0);
-    let (ok, _, stderr) = run(&["admin", "domain-unblock", "spam.example"]);
-    assert!(!ok);
-    assert!(stderr.contains("not blocked"), "{stderr}");
+    // A typo in the file: `registration = "open"` used to leave registrations closed.
+    std::fs::write(dir.join("sluice.toml"), "registration = \"open\"\n").unwrap();
+    for args in [&["config", "show"][..], &["serve", "--no-supervisor"][..]] {
+        let out = run(&dir, args, &[], "");
+        refused("registration", out, "`registration`", "registrations");
+    }
+    assert!(!dir.join("data").exists(), "nothing started");
+    // In a section, and a section's setting at the top level.
+    std::fs::write(dir.join("sluice.toml"), "[federation]\nsend_block = true\n").unwrap();
+    let out = run(&dir, &["config", "show"], &[], "");
+    refused("send_block", out, "`send_block`", "federation.send_blocks");
+    std::fs::write(dir.join("sluice.toml"), "send_blocks = true\n").unwrap();
+    let out = run(&dir, &["config", "show"], &[], "");
+    refused(
+        "send_blocks",
+        out,
+        "`send_blocks`",
+        "federation.send_blocks",
+    );
+    std::fs::write(
+        dir.join("sluice.toml"),
+        "[federations]\nsend_blocks = true\n",
+    )
+    .unwrap();
+    let out = run(&dir, &["config", "show"], &[], "");
+    refused("federations", out, "`federations`", "federation");
+    std::fs::remove_file(dir.join("sluice.toml")).unwrap();
+
+    // The same in the environment.
+    let out = run(
+        &dir,
+        &["config", "show"],
+        &[("SLUICE_REGISTRATION", "open")],
+        "",
+    );
+    refused("env", out, "SLUICE_REGISTRATION ", "SLUICE_REGISTRATIONS");
+    let out = run(
+        &dir,
+        &["config", "show"],
+        &[("SLUICE_FEDERATION_SEND_BLOCK", "true")],
+        "",
+    );
+    refused(
+        "env section",
+        out,
+        "SLUICE_FEDERATION_SEND_BLOCK ",
+        "SLUICE_FEDERATION_SEND_BLOCKS",
+    );
+    // Variables that are not settings but belong to Sluice's tests, scripts and
+    // supervisor pass.
+    let out = run(
+        &dir,
+        &["config", "show"],
+        &[
+            ("SLUICE_TEST_DATABASE_URL", "postgres://x@127.0.0.1/y"),
+            ("SLUICE_TEST_LOG", "warn"),
+            ("SLUICE_BIN", "/bin/true"),
+            ("SLUICE_BASE_URL", "http://127.0.0.1:1"),
+            ("SLUICE_LOADTEST_TOKEN", "t"),
+            ("SLUICE_BENCH_TOKEN", "t"),
+            ("SLUICE_CONFIG", ""),
+            ("SLUICE_REGISTRATIONS", "open"),
+        ],
+        "",
+    );
+    assert!(out.ok, "{out:?}");
+    assert!(out.stdout.contains("registrations = \"open\""), "{out:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn config_show_prints_every_section() {
+    let dir = temp_dir("config-sections");
+    std::fs::write(
+        dir.join("sluice.toml"),
+        "[federation]\ndelivery_concurrency = 7\n",
+    )
+    .unwrap();
+    let out = run(
+        &dir,
+        &["config", "show"],
+        &[("SLUICE_FEDERATION_SEND_BLOCKS", "true")],
+        "",
+    );
+    assert!(out.ok, "{out:?}");
+    let federation = out
+        .stdout
+        .split_once("\n[federation]\n")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no [federation] section: {}", out.stdout));
+    assert!(federation.contains("send_blocks = true\n"), "{federation}");
+    assert!(
+        federation.contains("delivery_concurrency = 7\n"),
+        "{federation}"
+    );
+    assert!(
+        federation.contains("breaker_threshold = 10\n"),
+        "{federation}"
+    );
+    // What it prints is a configuration file Sluice reads back.
+    std::fs::write(dir.join("shown.toml"), &out.stdout).unwrap();
+    let again = run(&dir, &["--config", "shown.toml", "config", "show"], &[], "");
+    assert!(again.ok, "{again:?}");
+    assert!(again.stdout.contains("send_blocks = true\n"), "{again:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn admin_commands_need_an_existing_database() {
+    let dir = temp_dir("admin-database");
+    let out = run(&dir, &["admin", "domain-blocks"], &[], "");
+    assert!(!out.ok, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("no Sluice database at sqlite://./data/sluice.db"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--create-database"), "{}", out.stderr);
+    let out = create_user(&dir, "alice", &[], &[], "a-long-password\n");
+    assert!(!out.ok, "{out:?}");
+    let out = run(&dir, &["migrate"], &[], "");
+    assert!(!out.ok, "{out:?}");
+    assert!(!dir.join("data").exists(), "nothing was created");
+
+    // Asked to, a command creates it, and says so; afterwards it names the one it opened.
+    let out = run(
+        &dir,
+        &["admin", "domain-blocks", "--create-database"],
+        &[],
+        "",
+    );
+    assert!(out.ok, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("database: sqlite://./data/sluice.db (created)"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&dir, &["admin", "domain-blocks"], &[], "");
+    assert!(out.ok, "{out:?}");
+    assert!(
+        out.stderr.contains("database: sqlite://./data/sluice.db\n"),
+        "{}",
+        out.stderr
+    );
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let data = dir.join("data");
+    let out = run(
+        &elsewhere,
+        &["admin", "domain-blocks"],
+        &[("SLUICE_DATA_DIR", data.to_str().unwrap())],
+        "",
+    );
+    assert!(out.ok, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "database: sqlite://{}",
+            data.join("sluice.db").display()
+        )),
+        "{}",
+        out.stderr
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Starts `sluice serve` on a unix socket in `dir` and waits until it answers.
+#[cfg(unix)]
+fn serve(dir: &std::path::Path, env: &[(&str, &str)]) -> (std::process::Child, std::path::PathBuf) {
+    let sock = dir.join("sluice.sock");
+    let _ = std::fs::remove_file(&sock);
+    let mut server = sluice(dir)
+        .args(["serve", "--listen", &format!("unix:{}", sock.display())])
+        .envs(env.iter().copied())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while http_get(&sock, "/api/v1/instance", "application/json").is_none() {
+        if let Some(status) = server.try_wait().unwrap() {
+            panic!("the server exited: {status}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (server, sock)
+}
+
+/// One GET over a unix socket: the whole response, or None when nothing listens.
+#[cfg(unix)]
+fn http_get(sock: &std::path::Path, path: &str, accept: &str) -> Option<String> {
+    let mut s = std::os::unix::net::UnixStream::connect(sock).ok()?;
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nAccept: {accept}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    Some(resp)
+}
+
+#[cfg(unix)]
+#[test]
+fn the_public_url_is_recorded_at_first_start_and_kept() {
+    let dir = temp_dir("public-url");
+    // The server's settings live elsewhere (a systemd unit, say); its first start
+    // records its public URL.
+    let server_env = [("SLUICE_PUBLIC_URL", "https://social.example")];
+    let (mut server, _) = serve(&dir, &server_env);
+    terminate(server.id());
+    assert!(server.wait().unwrap().success());
+
+    // An admin in a shell, without the server's SLUICE_PUBLIC_URL.
+    let out = create_user(&dir, "alice", &[], &[], "a-long-password\n");
+    assert!(out.ok, "{out:?}");
+    let out = run(&dir, &["admin", "instance"], &[], "");
+    assert!(out.ok, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("public URL      https://social.example (recorded "),
+        "{}",
+        out.stdout
+    );
+
+    // Another public URL is refused, with the reason, by the server and by commands.
+    let mut refused = sluice(&dir)
+        .args([
+            "serve",
+            "--listen",
+            &format!("unix:{}", dir.join("other.sock").display()),
+        ])
+        .env("SLUICE_PUBLIC_URL", "https://other.example")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while refused.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = refused.kill();
+            panic!("a server with another public URL started");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = Out::from(refused.wait_with_output().unwrap());
+    assert!(!out.ok, "{out:?}");
+    for needle in [
+        "https://social.example",
+        "https://other.example",
+        "cannot be changed",
+        "every account, post and follow",
+    ] {
+        assert!(out.stderr.contains(needle), "{needle}: {}", out.stderr);
+    }
+    let out = run(
+        &dir,
+        &["admin", "domain-blocks"],
+        &[("SLUICE_PUBLIC_URL", "https://other.example/")],
+        "",
+    );
+    assert!(!out.ok, "{out:?}");
+    assert!(out.stderr.contains("cannot be changed"), "{}", out.stderr);
+    // The same URL written differently is the same URL.
+    let out = run(
+        &dir,
+        &["admin", "domain-blocks"],
+        &[("SLUICE_PUBLIC_URL", "https://Social.Example/")],
+        "",
+    );
+    assert!(out.ok, "{out:?}");
+
+    // Alice's id is under the instance's URL; a server started without it serves
+    // under the recorded one.
+    let (mut server, sock) = serve(&dir, &[]);
+    let actor = http_get(&sock, "/users/alice", "application/activity+json").unwrap();
+    terminate(server.id());
+    assert!(server.wait().unwrap().success());
+    assert!(actor.starts_with("HTTP/1.1 200"), "{actor}");
+    assert!(
+        actor.contains("\"id\":\"https://social.example/users/alice\""),
+        "{actor}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn password_errors_are_sentences() {
+    let dir = temp_dir("password-errors");
+    let out = create_user(&dir, "alice", &["--create-database"], &[], "short\n");
+    assert!(!out.ok, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("The password must be between 8 and 72 characters."),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains('{') && !out.stderr.contains("ERR_"),
+        "{}",
+        out.stderr
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A pseudo-terminal: (the controlling side, the terminal a child gets as stdin).
+#[cfg(target_os = "linux")]
+fn pty() -> (std::fs::File, std::fs::File) {
+    use std::os::fd::FromRawFd as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    // SAFETY: plain libc calls on a descriptor this function owns; the name buffer is
+    // large enough and NUL-terminated by ptsname_r.
+    unsafe {
+        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(master >= 0, "posix_openpt");
+        assert_eq!(libc::grantpt(master), 0);
+        assert_eq!(libc::unlockpt(master), 0);
+        let mut name = [0 as libc::c_char; 128];
+        assert_eq!(libc::ptsname_r(master, name.as_mut_ptr(), name.len()), 0);
+        let path = std::ffi::CStr::from_ptr(name.as_ptr())
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let terminal = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open(path)
+            .unwrap();
+        (std::fs::File::from_raw_fd(master), terminal)
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_password_typed_at_a_terminal_is_asked_twice() {
+    let dir = temp_dir("password-twice");
+    let at_terminal = |name: &str, typed: &str| {
+        let (mut master, terminal) = pty();
+        let child = sluice(&dir)
+            .args([
+                "admin",
+                "--create-database",
+                "create-user",
+                name,
+                "--email",
+                &format!("{name}@example.test"),
+            ])
+            .stdin(Stdio::from(terminal))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        master.write_all(typed.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        Out::from(out)
+    };
+    let out = at_terminal("alice", "a-long-password\na-long-passwort\n");
+    assert!(!out.ok, "{out:?}");
+    assert!(out.stderr.contains("Password again: "), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("the two passwords differ"),
+        "{}",
+        out.stderr
+    );
+    let out = at_terminal("bob", "a-long-password\na-long-password\n");
+    assert!(out.ok, "{out:?}");
+    assert!(out.stdout.contains("created user bob"), "{}", out.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn help_lists_every_command_and_the_allowed_values() {
+    let dir = temp_dir("help");
+    let out = run(&dir, &["--help"], &[], "");
+    assert!(out.ok, "{out:?}");
+    assert!(out.stdout.contains("\n  stamp "), "{}", out.stdout);
+    let out = run(&dir, &["admin", "domain-block", "--help"], &[], "");
+    assert!(out.ok, "{out:?}");
+    assert!(out.stdout.contains("Possible values:"), "{}", out.stdout);
+    for value in ["suspend", "silence", "noop"] {
+        assert!(
+            out.stdout.contains(&format!("- {value}: ")),
+            "{}",
+            out.stdout
+        );
+    }
+    let out = run(&dir, &["admin", "create-user", "--help"], &[], "");
+    assert!(out.ok, "{out:?}");
+    assert!(
+        out.stdout.contains("letters, digits and _"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("8 to 72 characters"), "{}", out.stdout);
+    assert!(!dir.join("data").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -66,7 +66,7 @@ async fn pairs(engine: &Engine, sql: &str) -> Vec<(i64, i64)> {
 /// Seeds the plan into the database `config` names and checks everything.
 async fn seed_and_check(config: Config) {
     let store = sluice::open_store(&config).await.expect("store opens");
-    let engine = sluice::build_engine(&config, store, None)
+    let engine = sluice::build_engine(&config, store, None, sluice::Identity::Record)
         .await
         .expect("engine builds");
 

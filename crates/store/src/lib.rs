@@ -24,6 +24,8 @@ mod events;
 pub use events::{EventWakeups, NewEvent};
 mod lists;
 pub use lists::{AccountDomainBlockRow, ListOutcome, ListRow, StreamListRow};
+mod instance;
+pub use instance::{InstanceSetting, PUBLIC_URL_KEY};
 mod media;
 pub use media::MediaRow;
 mod migrate;
@@ -141,17 +143,30 @@ impl Store {
     /// Opens the database at `url`: `postgres://…`/`postgresql://…`, or `sqlite://PATH`
     /// (created if missing), and applies pending migrations.
     pub async fn open(url: &str) -> Result<Store> {
-        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::open_postgres(url).await?
-        } else {
-            let path = url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("sqlite:"))
-                .unwrap_or(url);
-            Self::open_sqlite(Path::new(path)).await?
-        };
+        let store = Self::connect(url).await?;
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Opens the database at `url` as [`Store::open`] does, without migrating it (see
+    /// [`Store::has_schema`]).
+    pub async fn connect(url: &str) -> Result<Store> {
+        match Self::sqlite_path(url) {
+            Some(path) => Self::open_sqlite(path).await,
+            None => Self::open_postgres(url).await,
+        }
+    }
+
+    /// The file of an SQLite database URL; None for PostgreSQL.
+    pub fn sqlite_path(url: &str) -> Option<&Path> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return None;
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        Some(Path::new(path))
     }
 
     async fn open_sqlite(path: &Path) -> Result<Store> {

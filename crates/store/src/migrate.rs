@@ -69,17 +69,24 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_inbox_order.sql"),
         postgres: include_str!("../migrations/postgres/0010_inbox_order.sql"),
     },
+    Migration {
+        version: 13,
+        name: "instance",
+        sqlite: include_str!("../migrations/sqlite/0013_instance.sql"),
+        postgres: include_str!("../migrations/postgres/0013_instance.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 13;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
 /// one migrated. A binary made for an older schema cannot be upgraded from in place
 /// (`supervisor::Stamp::can_upgrade_to`). Version 6 adds `mentions.silent`, version 7
 /// the `collections` tables, version 8 `media`, `statuses.attachments` and
-/// `blind_copies`, version 10 `inbox_queue.order_key` and `undone_activities`.
+/// `blind_copies`, version 10 `inbox_queue.order_key` and `undone_activities`, version
+/// 13 `instance_settings`.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.
@@ -135,6 +142,22 @@ impl Store {
             tracing::info!(version = m.version, name = m.name, "applied migration");
         }
         tx.commit().await
+    }
+
+    /// Whether the database holds a Sluice schema (migrated at least once): an empty
+    /// database (or a new SQLite file) does not.
+    pub async fn has_schema(&self) -> Result<bool> {
+        let q = match self.kind() {
+            EngineKind::Sqlite => Query::new(
+                "SELECT count(*) AS v FROM sqlite_master
+                 WHERE type = 'table' AND name = 'schema_migrations'",
+            ),
+            EngineKind::Postgres => Query::new(
+                "SELECT count(*) AS v FROM information_schema.tables
+                 WHERE table_name = 'schema_migrations' AND table_schema = current_schema()",
+            ),
+        };
+        Ok(self.one::<Scalar>(q).await?.v > 0)
     }
 
     /// The newest migration applied to the database.

@@ -222,7 +222,7 @@ pub async fn stream(config: Config, a: StreamArgs) -> anyhow::Result<()> {
         a.users
     );
     let store = sluice::open_store(&config).await?;
-    let engine = sluice::build_engine(&config, store, Some(addr)).await?;
+    let engine = sluice::build_engine(&config, store, Some(addr), sluice::Identity::Record).await?;
     sluice::seed::seed_quiet(
         &engine,
         sluice::seed::SeedPlan {

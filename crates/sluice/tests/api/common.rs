@@ -349,7 +349,8 @@ impl TestServer {
     }
 
     /// A second server process on the same database (as during an upgrade): its own
-    /// address, the same data. It leaves the database to the first one to clean up.
+    /// address, the same data (and so the same public URL, the first one's). It leaves
+    /// the database to the first one to clean up.
     pub async fn start_beside(&self) -> TestServer {
         let dir = std::env::temp_dir().join(unique("sluice-test"));
         std::fs::create_dir_all(&dir).unwrap();
@@ -359,8 +360,10 @@ impl TestServer {
         let running = sluice::start_with(&config, listener, axum::Router::new())
             .await
             .expect("the second server starts");
+        assert_eq!(running.url, self.url, "one instance, one public URL");
         TestServer {
-            url: running.url.clone(),
+            // Requests go to this process, not to the first one.
+            url: format!("http://{}", running.addr.expect("a TCP listener")),
             http: self.http.clone(),
             running: Some(running),
             config,

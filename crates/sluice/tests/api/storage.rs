@@ -54,7 +54,10 @@ async fn data_survives_restart(db: Db) {
     srv.running.take().unwrap().stop().await;
     let listener = sluice::Listener::bind("127.0.0.1:0").await.unwrap();
     let running = sluice::start(&config, listener).await.unwrap();
-    srv.url = running.url.clone();
+    // Another port, the same instance: ids stay under the public URL recorded at the
+    // first start.
+    assert_eq!(running.url, srv.url);
+    srv.url = format!("http://{}", running.addr.unwrap());
     srv.running = Some(running);
     let got = srv
         .get(
