@@ -46,10 +46,12 @@ mod social;
 mod sqlite_tuning;
 pub use social::{NewRelation, NotificationFilter, Relation, Side};
 mod statuses;
+mod tx;
 pub use statuses::{
     AccountStatusFilter, ActivityRecord, Locality, MAX_THREAD_ROWS, Saved, StatusCounter,
     StatusView,
 };
+pub use tx::WriteTx;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -60,7 +62,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{PgPool, SqlitePool};
 
 pub use migrate::{SCHEMA_VERSION, SCHEMA_VERSION_MIN};
 pub use query::{Arg, Query, Scalar, TextScalar};
@@ -95,10 +97,46 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The database cannot do this now, through no fault of the request: it is out of
+    /// room, read-only or failing to do I/O, its write lock or a connection was not to
+    /// be had in time, or the server is going away. Worth trying again later.
+    #[error("the database cannot take this now: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
     #[error("migration error: {0}")]
     Migration(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::from_sqlx(e)
+    }
+}
+
+/// SQLite's primary result codes that mean "not now" ([`StoreError::Unavailable`]):
+/// busy or locked past the busy timeout, out of memory, read-only, I/O error, disk
+/// full, the file cannot be opened.
+const SQLITE_UNAVAILABLE: [i32; 7] = [
+    libsqlite3_sys::SQLITE_BUSY,
+    libsqlite3_sys::SQLITE_LOCKED,
+    libsqlite3_sys::SQLITE_NOMEM,
+    libsqlite3_sys::SQLITE_READONLY,
+    libsqlite3_sys::SQLITE_IOERR,
+    libsqlite3_sys::SQLITE_FULL,
+    libsqlite3_sys::SQLITE_CANTOPEN,
+];
+
+/// PostgreSQL's SQLSTATE classes and codes that mean "not now": 08 connection
+/// exception, 40 transaction rollback (serialization failure, deadlock), 53
+/// insufficient resources (disk full, out of memory, too many connections), 57
+/// operator intervention (shutdown, statement timeout), 25006 read-only transaction
+/// (a standby).
+fn pg_unavailable(sqlstate: &str) -> bool {
+    ["08", "40", "53", "57"]
+        .iter()
+        .any(|class| sqlstate.starts_with(class))
+        || sqlstate == "25006"
 }
 
 impl StoreError {
@@ -108,6 +146,30 @@ impl StoreError {
             sqlx::Error::Database(ref d) if d.is_unique_violation() => {
                 StoreError::Conflict(d.message().to_string())
             }
+            sqlx::Error::Database(ref d) => {
+                let unavailable = match d.code() {
+                    Some(code)
+                        if d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                            .is_some() =>
+                    {
+                        pg_unavailable(&code)
+                    }
+                    // SQLite's extended result code: the primary one is its low byte.
+                    Some(code) => code
+                        .parse::<i32>()
+                        .is_ok_and(|c| SQLITE_UNAVAILABLE.contains(&(c & 0xff))),
+                    None => false,
+                };
+                if unavailable {
+                    StoreError::Unavailable(d.message().to_string())
+                } else {
+                    StoreError::Db(e)
+                }
+            }
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
             e => StoreError::Db(e),
         }
     }
@@ -135,6 +197,8 @@ pub struct Store {
     /// SQLite's shared-memory wal-index (`<database>-shm`), read by
     /// [`Store::change_marker`]; None on PostgreSQL or when it cannot be opened.
     shm: Option<Arc<std::fs::File>>,
+    /// What writes told about the store's ability to write ([`Store::check_writes`]).
+    health: Arc<tx::WriteHealth>,
 }
 
 impl Store {
@@ -210,6 +274,7 @@ impl Store {
         Ok(Store {
             pools: Pools::Sqlite { read, write },
             shm,
+            health: Arc::default(),
         })
     }
 
@@ -236,6 +301,7 @@ impl Store {
         Ok(Store {
             pools: Pools::Postgres(pool),
             shm: None,
+            health: Arc::default(),
         })
     }
 
@@ -262,17 +328,6 @@ impl Store {
             Pools::Sqlite { .. } => EngineKind::Sqlite,
             Pools::Postgres(_) => EngineKind::Postgres,
         }
-    }
-
-    /// Starts a write transaction. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so a transaction never fails half-way for lack of it.
-    pub async fn begin(&self) -> Result<WriteTx> {
-        Ok(match &self.pools {
-            Pools::Sqlite { write, .. } => {
-                WriteTx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?)
-            }
-            Pools::Postgres(pool) => WriteTx::Postgres(pool.begin().await?),
-        })
     }
 
     /// One step of space reclamation on SQLite: frees at most [`VACUUM_STEP_PAGES`]
@@ -313,29 +368,6 @@ impl Store {
                 write.close().await;
             }
             Pools::Postgres(p) => p.close().await,
-        }
-    }
-}
-
-/// A write transaction. Dropped without [`WriteTx::commit`], it rolls back.
-pub enum WriteTx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
-}
-
-impl WriteTx {
-    pub async fn commit(self) -> Result<()> {
-        match self {
-            WriteTx::Sqlite(t) => t.commit().await?,
-            WriteTx::Postgres(t) => t.commit().await?,
-        }
-        Ok(())
-    }
-
-    pub fn kind(&self) -> EngineKind {
-        match self {
-            WriteTx::Sqlite(_) => EngineKind::Sqlite,
-            WriteTx::Postgres(_) => EngineKind::Postgres,
         }
     }
 }

@@ -12,6 +12,7 @@ mod delivery;
 mod federation;
 mod federation_docs;
 mod filters;
+mod health;
 mod inbox;
 mod instance;
 mod limits;
