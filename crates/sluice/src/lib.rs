@@ -2,6 +2,7 @@
 //! `main.rs` is the CLI on top; integration tests start the same server in-process on an
 //! ephemeral port and talk HTTP to it.
 
+pub mod backup;
 pub mod config;
 pub mod logging;
 pub mod seed;

@@ -83,6 +83,13 @@ enum AdminCommand {
         #[arg(long)]
         reset: bool,
     },
+    /// Copy the SQLite database, consistent, while the server runs (SQLite's online
+    /// backup, in small steps; the copy passes an integrity check). Media files and
+    /// settings are not in it. PostgreSQL: use pg_dump (the command says how).
+    Backup {
+        /// The new file to write (must not exist).
+        file: PathBuf,
+    },
     /// Approve a user who registered while registrations required approval.
     ApproveUser { name: String },
     /// Show the delivery queue per remote host: pending, failing, expired, next attempt,
@@ -308,6 +315,9 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
         #[cfg(not(unix))]
         anyhow::bail!("upgrades need a unix supervisor ({reset})");
     }
+    if let AdminCommand::Backup { file } = &command {
+        return sluice::backup::run(&config, file).await;
+    }
     let store = sluice::open_store(&config).await?;
     let engine = sluice::build_engine(&config, store, None).await?;
     let result = match command {
@@ -409,7 +419,9 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        AdminCommand::Upgrade { .. } => unreachable!("handled before the database opens"),
+        AdminCommand::Upgrade { .. } | AdminCommand::Backup { .. } => {
+            unreachable!("handled before the database opens")
+        }
         AdminCommand::ApproveUser { name } => {
             let account = engine
                 .store

@@ -43,8 +43,10 @@ pub use federation::{
 mod query;
 mod rows;
 mod social;
+mod sqlite_backup;
 mod sqlite_tuning;
 pub use social::{NewRelation, NotificationFilter, Relation, Side};
+pub use sqlite_backup::{BackupReport, backup_sqlite};
 mod statuses;
 mod tx;
 pub use statuses::{
@@ -106,6 +108,9 @@ pub enum StoreError {
     Db(sqlx::Error),
     #[error("migration error: {0}")]
     Migration(String),
+    /// `sluice admin backup` could not make a good copy; the message says why.
+    #[error("{0}")]
+    Backup(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -177,6 +182,19 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The file of a SQLite database URL (`sqlite://PATH`, `sqlite:PATH` or a bare path);
+/// None for a PostgreSQL URL.
+pub fn sqlite_path(url: &str) -> Option<&Path> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return None;
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    Some(Path::new(path))
+}
+
 /// Which engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineKind {
@@ -205,14 +223,9 @@ impl Store {
     /// Opens the database at `url`: `postgres://…`/`postgresql://…`, or `sqlite://PATH`
     /// (created if missing), and applies pending migrations.
     pub async fn open(url: &str) -> Result<Store> {
-        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::open_postgres(url).await?
-        } else {
-            let path = url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("sqlite:"))
-                .unwrap_or(url);
-            Self::open_sqlite(Path::new(path)).await?
+        let store = match sqlite_path(url) {
+            Some(path) => Self::open_sqlite(path).await?,
+            None => Self::open_postgres(url).await?,
         };
         store.migrate().await?;
         Ok(store)

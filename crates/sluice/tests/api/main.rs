@@ -5,6 +5,7 @@
 mod common;
 
 mod accounts;
+mod backup;
 mod bad_input;
 mod c2s;
 mod conversations;
