@@ -103,6 +103,16 @@ async fn refused_post(srv: &TestServer, user: &User) -> Resp {
     panic!("500 large posts fitted in a full store");
 }
 
+/// `status` (an entity as posted) reads back.
+async fn assert_readable(srv: &TestServer, user: &User, status: &Value) {
+    let id = status["id"].as_str().unwrap();
+    let got = srv
+        .get(&format!("/api/v1/statuses/{id}"), Some(&user.token))
+        .await
+        .ok();
+    assert_eq!(got["id"], status["id"]);
+}
+
 async fn health(srv: &TestServer) -> Resp {
     srv.get("/health", None).await
 }
@@ -135,14 +145,7 @@ async fn writes_resume_after_the_disk_fills(db: Db) {
         assert_unavailable(&post(&srv, &alice, &big_status(1000 + n)).await);
     }
     // Reads go on, and /health says that this server cannot write.
-    let got = srv
-        .get(
-            &format!("/api/v1/statuses/{}", kept["id"].as_str().unwrap()),
-            Some(&alice.token),
-        )
-        .await
-        .ok();
-    assert_eq!(got["id"], kept["id"]);
+    assert_readable(&srv, &alice, &kept).await;
     eventually("/health to report that writes fail", async || {
         let r = health(&srv).await;
         r.status == StatusCode::SERVICE_UNAVAILABLE && r.body["status"] == "error"
@@ -158,14 +161,7 @@ async fn writes_resume_after_the_disk_fills(db: Db) {
         r.status == StatusCode::OK
     })
     .await;
-    let got = srv
-        .get(
-            &format!("/api/v1/statuses/{}", written["id"].as_str().unwrap()),
-            Some(&alice.token),
-        )
-        .await
-        .ok();
-    assert_eq!(got["id"], written["id"]);
+    assert_readable(&srv, &alice, &written).await;
     eventually("/health to answer 200 again", async || {
         health(&srv).await.status == StatusCode::OK
     })
