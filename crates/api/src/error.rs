@@ -6,6 +6,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sluice_engine::EngineError;
 
+/// What a client is told to wait when the database cannot take its request (a full
+/// disk, a lost connection): short, because writes resume by themselves as soon as the
+/// database can take them, and a client retrying once in ten seconds costs nothing.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 10;
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -75,6 +80,14 @@ impl From<EngineError> for ApiError {
             EngineError::Store(sluice_store::StoreError::Conflict(m)) => {
                 tracing::debug!(conflict = %m, "write conflict");
                 ApiError::unprocessable("Validation failed: the record already exists")
+            }
+            EngineError::Store(sluice_store::StoreError::Unavailable(reason)) => {
+                tracing::warn!(%reason, "request refused: the database cannot take it now");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The server cannot take this request now; try again later",
+                )
+                .header("retry-after", UNAVAILABLE_RETRY_AFTER_SECS.to_string())
             }
             e @ (EngineError::Store(_) | EngineError::Internal(_)) => {
                 tracing::error!(error = %e, "request failed");

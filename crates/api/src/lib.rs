@@ -234,6 +234,9 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             state.clone(),
             metrics::track,
         ))
+        // After the layers above, on purpose: health checks are not counted, limited
+        // or logged as requests (routes/health.rs).
+        .merge(routes::health::routes().layer(CatchPanicLayer::custom(panic_response)))
         .with_state(state)
 }
 

@@ -46,7 +46,7 @@ pub const INBOX_CONCURRENCY: usize = 32;
 pub const INBOX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// Why an inbox POST was refused; `status()` is the HTTP answer.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum InboxError {
     #[error("{0}")]
     Unauthorized(String),
@@ -81,13 +81,20 @@ impl InboxError {
 
 impl From<EngineError> for InboxError {
     fn from(e: EngineError) -> Self {
-        InboxError::Internal(e.to_string())
+        match e {
+            EngineError::Store(e) => e.into(),
+            e => InboxError::Internal(e.to_string()),
+        }
     }
 }
 
 impl From<sluice_store::StoreError> for InboxError {
     fn from(e: sluice_store::StoreError) -> Self {
-        InboxError::Internal(e.to_string())
+        match e {
+            // A full disk, a lost connection: the sender keeps the activity and retries.
+            sluice_store::StoreError::Unavailable(_) => InboxError::Unavailable(e.to_string()),
+            e => InboxError::Internal(e.to_string()),
+        }
     }
 }
 
@@ -269,7 +276,7 @@ pub(crate) struct InboxBatcher {
     state: Arc<std::sync::Mutex<BatchState>>,
 }
 
-type Waiter = tokio::sync::oneshot::Sender<Result<bool, String>>;
+type Waiter = tokio::sync::oneshot::Sender<Result<bool, InboxError>>;
 
 #[derive(Default)]
 struct BatchState {
@@ -326,7 +333,7 @@ impl InboxBatcher {
                         .store
                         .enqueue_inbox_batch(&items, INBOX_QUEUE as i64)
                         .await
-                        .map_err(|e| e.to_string());
+                        .map_err(InboxError::from);
                     for w in waiters {
                         let _ = w.send(result.clone());
                     }
@@ -335,7 +342,7 @@ impl InboxBatcher {
         }
         match rx.await {
             Ok(Ok(queued)) => Ok(queued),
-            Ok(Err(e)) => Err(InboxError::Internal(e)),
+            Ok(Err(e)) => Err(e),
             Err(_) => Err(InboxError::Internal(
                 "the inbox queue writer stopped".into(),
             )),

@@ -2,6 +2,7 @@
 //! `main.rs` is the CLI on top; integration tests start the same server in-process on an
 //! ephemeral port and talk HTTP to it.
 
+pub mod backup;
 pub mod config;
 pub mod logging;
 pub mod seed;
@@ -116,7 +117,7 @@ pub async fn open_existing_store(
              or its sluice.toml); to set up a new instance here, add --create-database"
         )
     };
-    let file_missing = Store::sqlite_path(&url).is_some_and(|p| !p.exists());
+    let file_missing = sluice_store::sqlite_path(&url).is_some_and(|p| !p.exists());
     if file_missing && missing == MissingDatabase::Refuse {
         return Err(refuse());
     }

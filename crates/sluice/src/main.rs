@@ -101,6 +101,13 @@ enum AdminCommand {
         #[arg(long)]
         reset: bool,
     },
+    /// Copy the SQLite database, consistent, while the server runs (SQLite's online
+    /// backup, in small steps; the copy passes an integrity check). Media files and
+    /// settings are not in it. PostgreSQL: use pg_dump (the command says how).
+    Backup {
+        /// The new file to write (must not exist).
+        file: PathBuf,
+    },
     /// Approve a user who registered while registrations required approval.
     ApproveUser {
         /// The local user's name.
@@ -409,6 +416,9 @@ async fn admin(
         #[cfg(not(unix))]
         anyhow::bail!("upgrades need a unix supervisor ({reset})");
     }
+    if let AdminCommand::Backup { file } = &command {
+        return sluice::backup::run(&config, file).await;
+    }
     let store = sluice::open_existing_store(&config, missing).await?;
     // Commands that create accounts mint ids: like the server's first start, they
     // record the public URL if nothing is recorded yet.
@@ -520,7 +530,9 @@ async fn admin(
             }
             Ok(())
         }
-        AdminCommand::Upgrade { .. } => unreachable!("handled before the database opens"),
+        AdminCommand::Upgrade { .. } | AdminCommand::Backup { .. } => {
+            unreachable!("handled before the database opens")
+        }
         AdminCommand::Instance => {
             match engine
                 .store

@@ -567,7 +567,9 @@ impl Store {
             Pools::Sqlite { write, .. } => run!(ENQUEUE_INBOX_BATCH_SQLITE, write),
             Pools::Postgres(pool) => run!(ENQUEUE_INBOX_BATCH_POSTGRES, pool),
         }
-        .map_err(StoreError::from_sqlx)?;
+        .map_err(StoreError::from_sqlx);
+        let queued = self.health.note(queued)?;
+        self.health.succeeded();
         Ok(queued == n as u64)
     }
 

@@ -45,13 +45,17 @@ pub use federation::{
 mod query;
 mod rows;
 mod social;
+mod sqlite_backup;
 mod sqlite_tuning;
 pub use social::{NewRelation, NotificationFilter, Relation, Side};
+pub use sqlite_backup::{BackupReport, backup_sqlite};
 mod statuses;
+mod tx;
 pub use statuses::{
     AccountStatusFilter, ActivityRecord, Locality, MAX_THREAD_ROWS, Saved, StatusCounter,
     StatusView,
 };
+pub use tx::WriteTx;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -62,7 +66,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{PgPool, SqlitePool};
 
 pub use migrate::{SCHEMA_VERSION, SCHEMA_VERSION_MIN};
 pub use query::{Arg, Query, Scalar, TextScalar};
@@ -97,10 +101,49 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The database cannot do this now, through no fault of the request: it is out of
+    /// room, read-only or failing to do I/O, its write lock or a connection was not to
+    /// be had in time, or the server is going away. Worth trying again later.
+    #[error("the database cannot take this now: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
     #[error("migration error: {0}")]
     Migration(String),
+    /// `sluice admin backup` could not make a good copy; the message says why.
+    #[error("{0}")]
+    Backup(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::from_sqlx(e)
+    }
+}
+
+/// SQLite's primary result codes that mean "not now" ([`StoreError::Unavailable`]):
+/// busy or locked past the busy timeout, out of memory, read-only, I/O error, disk
+/// full, the file cannot be opened.
+const SQLITE_UNAVAILABLE: [i32; 7] = [
+    libsqlite3_sys::SQLITE_BUSY,
+    libsqlite3_sys::SQLITE_LOCKED,
+    libsqlite3_sys::SQLITE_NOMEM,
+    libsqlite3_sys::SQLITE_READONLY,
+    libsqlite3_sys::SQLITE_IOERR,
+    libsqlite3_sys::SQLITE_FULL,
+    libsqlite3_sys::SQLITE_CANTOPEN,
+];
+
+/// PostgreSQL's SQLSTATE classes and codes that mean "not now": 08 connection
+/// exception, 40 transaction rollback (serialization failure, deadlock), 53
+/// insufficient resources (disk full, out of memory, too many connections), 57
+/// operator intervention (shutdown, statement timeout), 25006 read-only transaction
+/// (a standby).
+fn pg_unavailable(sqlstate: &str) -> bool {
+    ["08", "40", "53", "57"]
+        .iter()
+        .any(|class| sqlstate.starts_with(class))
+        || sqlstate == "25006"
 }
 
 impl StoreError {
@@ -110,12 +153,49 @@ impl StoreError {
             sqlx::Error::Database(ref d) if d.is_unique_violation() => {
                 StoreError::Conflict(d.message().to_string())
             }
+            sqlx::Error::Database(ref d) => {
+                let unavailable = match d.code() {
+                    Some(code)
+                        if d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                            .is_some() =>
+                    {
+                        pg_unavailable(&code)
+                    }
+                    // SQLite's extended result code: the primary one is its low byte.
+                    Some(code) => code
+                        .parse::<i32>()
+                        .is_ok_and(|c| SQLITE_UNAVAILABLE.contains(&(c & 0xff))),
+                    None => false,
+                };
+                if unavailable {
+                    StoreError::Unavailable(d.message().to_string())
+                } else {
+                    StoreError::Db(e)
+                }
+            }
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
             e => StoreError::Db(e),
         }
     }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The file of a SQLite database URL (`sqlite://PATH`, `sqlite:PATH` or a bare path);
+/// None for a PostgreSQL URL.
+pub fn sqlite_path(url: &str) -> Option<&Path> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return None;
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    Some(Path::new(path))
+}
 
 /// Which engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +217,8 @@ pub struct Store {
     /// SQLite's shared-memory wal-index (`<database>-shm`), read by
     /// [`Store::change_marker`]; None on PostgreSQL or when it cannot be opened.
     shm: Option<Arc<std::fs::File>>,
+    /// What writes told about the store's ability to write ([`Store::check_writes`]).
+    health: Arc<tx::WriteHealth>,
 }
 
 impl Store {
@@ -151,22 +233,10 @@ impl Store {
     /// Opens the database at `url` as [`Store::open`] does, without migrating it (see
     /// [`Store::has_schema`]).
     pub async fn connect(url: &str) -> Result<Store> {
-        match Self::sqlite_path(url) {
+        match sqlite_path(url) {
             Some(path) => Self::open_sqlite(path).await,
             None => Self::open_postgres(url).await,
         }
-    }
-
-    /// The file of an SQLite database URL; None for PostgreSQL.
-    pub fn sqlite_path(url: &str) -> Option<&Path> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return None;
-        }
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
-        Some(Path::new(path))
     }
 
     async fn open_sqlite(path: &Path) -> Result<Store> {
@@ -225,6 +295,7 @@ impl Store {
         Ok(Store {
             pools: Pools::Sqlite { read, write },
             shm,
+            health: Arc::default(),
         })
     }
 
@@ -251,6 +322,7 @@ impl Store {
         Ok(Store {
             pools: Pools::Postgres(pool),
             shm: None,
+            health: Arc::default(),
         })
     }
 
@@ -277,17 +349,6 @@ impl Store {
             Pools::Sqlite { .. } => EngineKind::Sqlite,
             Pools::Postgres(_) => EngineKind::Postgres,
         }
-    }
-
-    /// Starts a write transaction. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so a transaction never fails half-way for lack of it.
-    pub async fn begin(&self) -> Result<WriteTx> {
-        Ok(match &self.pools {
-            Pools::Sqlite { write, .. } => {
-                WriteTx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?)
-            }
-            Pools::Postgres(pool) => WriteTx::Postgres(pool.begin().await?),
-        })
     }
 
     /// One step of space reclamation on SQLite: frees at most [`VACUUM_STEP_PAGES`]
@@ -328,29 +389,6 @@ impl Store {
                 write.close().await;
             }
             Pools::Postgres(p) => p.close().await,
-        }
-    }
-}
-
-/// A write transaction. Dropped without [`WriteTx::commit`], it rolls back.
-pub enum WriteTx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
-}
-
-impl WriteTx {
-    pub async fn commit(self) -> Result<()> {
-        match self {
-            WriteTx::Sqlite(t) => t.commit().await?,
-            WriteTx::Postgres(t) => t.commit().await?,
-        }
-        Ok(())
-    }
-
-    pub fn kind(&self) -> EngineKind {
-        match self {
-            WriteTx::Sqlite(_) => EngineKind::Sqlite,
-            WriteTx::Postgres(_) => EngineKind::Postgres,
         }
     }
 }

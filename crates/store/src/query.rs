@@ -8,6 +8,7 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, FromRow};
 
+use crate::tx::TxInner;
 use crate::{Pools, Result, Store, StoreError, WriteTx};
 
 #[derive(Debug, Clone)]
@@ -186,51 +187,51 @@ impl WriteTx {
     /// Runs a statement; returns rows affected.
     pub async fn exec(&mut self, q: Query) -> Result<u64> {
         let Query { sql, args } = q;
-        let r = match self {
-            WriteTx::Sqlite(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
-                .execute(&mut **t)
+        let r = match &mut self.inner {
+            TxInner::Sqlite(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+                .execute(t.conn()?)
                 .await
                 .map(|r| r.rows_affected()),
-            WriteTx::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+            TxInner::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
                 .execute(&mut **t)
                 .await
                 .map(|r| r.rows_affected()),
         };
-        r.map_err(StoreError::from_sqlx)
+        self.outcome(r).await
     }
 
     pub async fn all<T: Row>(&mut self, q: Query) -> Result<Vec<T>> {
         let Query { sql, args } = q;
-        let rows = match self {
-            WriteTx::Sqlite(t) => {
+        let rows = match &mut self.inner {
+            TxInner::Sqlite(t) => {
                 bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
-                    .fetch_all(&mut **t)
+                    .fetch_all(t.conn()?)
                     .await
             }
-            WriteTx::Postgres(t) => {
+            TxInner::Postgres(t) => {
                 bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
                     .fetch_all(&mut **t)
                     .await
             }
         };
-        rows.map_err(StoreError::from_sqlx)
+        self.outcome(rows).await
     }
 
     pub async fn opt<T: Row>(&mut self, q: Query) -> Result<Option<T>> {
         let Query { sql, args } = q;
-        let row = match self {
-            WriteTx::Sqlite(t) => {
+        let row = match &mut self.inner {
+            TxInner::Sqlite(t) => {
                 bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
-                    .fetch_optional(&mut **t)
+                    .fetch_optional(t.conn()?)
                     .await
             }
-            WriteTx::Postgres(t) => {
+            TxInner::Postgres(t) => {
                 bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
                     .fetch_optional(&mut **t)
                     .await
             }
         };
-        row.map_err(StoreError::from_sqlx)
+        self.outcome(row).await
     }
 
     pub async fn one<T: Row>(&mut self, q: Query) -> Result<T> {
@@ -239,19 +240,12 @@ impl WriteTx {
 
     /// Runs SQL text with several statements and no arguments (migrations).
     pub(crate) async fn exec_script(&mut self, sql: &str) -> Result<()> {
-        match self {
-            WriteTx::Sqlite(t) => {
-                sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
-                    .execute(&mut **t)
-                    .await?;
-            }
-            WriteTx::Postgres(t) => {
-                sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
-                    .execute(&mut **t)
-                    .await?;
-            }
-        }
-        Ok(())
+        let sql = AssertSqlSafe(sql.to_string());
+        let r = match &mut self.inner {
+            TxInner::Sqlite(t) => sqlx::raw_sql(sql).execute(t.conn()?).await.map(drop),
+            TxInner::Postgres(t) => sqlx::raw_sql(sql).execute(&mut **t).await.map(drop),
+        };
+        self.outcome(r).await
     }
 }
 

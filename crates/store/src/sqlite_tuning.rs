@@ -1,6 +1,7 @@
-//! Two SQLite settings sqlx offers no option for, applied through the C API. Both were
-//! found with `perf` under load (docs/benchmarks.md, "SQLite: re-prepared statements and
-//! a global allocator lock").
+//! Two SQLite settings sqlx offers no option for, applied through the C API, and one
+//! question sqlx cannot answer ([`in_transaction`]). Both settings were found with
+//! `perf` under load (docs/benchmarks.md, "SQLite: re-prepared statements and a global
+//! allocator lock").
 //!
 //! - **No memory statistics.** With `SQLITE_CONFIG_MEMSTATUS` on (the default of the
 //!   bundled build), every allocation inside SQLite takes one process-wide mutex to keep
@@ -62,4 +63,14 @@ pub(crate) async fn configure_connection(
         ));
     }
     Ok(())
+}
+
+/// Whether `conn` is inside a transaction, as SQLite itself knows it: sqlx's own count
+/// misses a transaction that SQLite rolled back by itself (see `tx.rs`).
+pub(crate) async fn in_transaction(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is a live connection handle, held exclusively through the lock guard
+    // for the duration of the call; sqlite3_get_autocommit only reads a flag of it.
+    Ok(unsafe { ffi::sqlite3_get_autocommit(db) } == 0)
 }

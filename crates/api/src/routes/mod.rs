@@ -6,6 +6,7 @@ pub(crate) mod activitypub;
 mod c2s;
 mod conversations;
 mod filters;
+pub(crate) mod health;
 mod instance;
 mod lists;
 pub(crate) mod media;

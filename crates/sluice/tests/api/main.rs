@@ -5,6 +5,7 @@
 mod common;
 
 mod accounts;
+mod backup;
 mod bad_input;
 mod c2s;
 mod conversations;
@@ -12,6 +13,7 @@ mod delivery;
 mod federation;
 mod federation_docs;
 mod filters;
+mod health;
 mod inbox;
 mod instance;
 mod limits;
