@@ -112,13 +112,14 @@ impl Federation {
         }
     }
 
-    fn is_local_uri(&self, uri: &str) -> bool {
-        uri.starts_with(&format!("{}/", self.engine.urls.base()))
+    /// Whether `uri` is on our own server.
+    pub(crate) fn is_local_uri(&self, uri: &str) -> bool {
+        same_origin(uri, self.engine.urls.base())
     }
 
     /// Fetches a post and its author (the author counts against no budget: it is
     /// usually known, and fetched at most once per post).
-    async fn fetch_post(
+    pub(crate) async fn fetch_post(
         &self,
         uri: &str,
     ) -> Result<Option<(sluice_store::AccountRow, document::Object)>, InboxError> {

@@ -514,6 +514,12 @@ impl Federation {
     /// keys. Known actors fetched within the last day are returned from the database
     /// unless `fresh`.
     pub async fn resolve_actor(&self, uri: &str, fresh: bool) -> Result<AccountRow, InboxError> {
+        // Our own actors are never fetched (nor refreshed from what a fetch returns).
+        if self.is_local_uri(uri) {
+            return local_account(&self.engine, uri)
+                .await?
+                .ok_or_else(|| InboxError::BadRequest(format!("{uri}: no such actor here")));
+        }
         if !fresh
             && let Some(a) = self.engine.store.account_by_uri(uri).await?
             && (a.is_local()
@@ -541,7 +547,16 @@ impl Federation {
         self.store_actor(actor).await
     }
 
+    /// Stores a remote actor and the keys it owns on its own server. Remote data never
+    /// writes rows of our own actors: an actor document with an id on our server is
+    /// refused, and keys listed with ids elsewhere are left out.
     async fn store_actor(&self, actor: &Actor) -> Result<AccountRow, InboxError> {
+        if self.is_local_uri(&actor.id) {
+            return Err(InboxError::Unauthorized(format!(
+                "{}: our own actors do not come from another server",
+                actor.id
+            )));
+        }
         let remote = remote_actor(actor)
             .ok_or_else(|| InboxError::BadRequest("the actor has no inbox or name".into()))?;
         let now = sluice_model::id::now_millis();
@@ -549,13 +564,10 @@ impl Federation {
         let id = tx
             .upsert_remote_actor(self.engine.ids.next(), &remote, now)
             .await?;
-        for k in &actor.public_keys {
+        for k in actor.own_keys() {
             let (Some(key_id), Some(pem)) = (&k.id, &k.pem) else {
                 continue;
             };
-            if k.owner.as_deref().is_some_and(|o| o != actor.id) {
-                continue;
-            }
             tx.upsert_key(&KeyRow {
                 key_id: key_id.clone(),
                 account_id: id,
