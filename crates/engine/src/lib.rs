@@ -90,6 +90,8 @@ pub struct Engine {
     deliveries_queued: std::sync::atomic::AtomicBool,
     delivery_wake: tokio::sync::Notify,
     pub cache: cache::Caches,
+    /// Remote activities accepted but not applied, by reason (`/metrics`).
+    pub inbox_ignored: remote::IgnoredCounts,
 }
 
 impl Engine {
@@ -105,6 +107,7 @@ impl Engine {
             deliveries_queued: Default::default(),
             delivery_wake: tokio::sync::Notify::new(),
             cache: cache::Caches::default(),
+            inbox_ignored: Default::default(),
         }))
     }
 

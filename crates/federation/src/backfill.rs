@@ -91,7 +91,7 @@ impl Federation {
             }
         }
         for (author, object) in chain.into_iter().rev() {
-            let Some(note) = remote_note(&author, &object).await else {
+            let Ok(note) = remote_note(&author, &object).await else {
                 continue;
             };
             let record = RemoteActivity {

@@ -13,6 +13,7 @@ mod federation;
 mod federation_docs;
 mod filters;
 mod inbox;
+mod inbox_trust;
 mod instance;
 mod limits;
 mod lists;
