@@ -155,6 +155,15 @@ fn render_metrics(state: &AppState) -> impl IntoResponse {
         "sluice_http_request_duration_seconds_sum {}\nsluice_http_request_duration_seconds_count {cumulative}",
         m.duration_micros.load(Ordering::Relaxed) as f64 / 1e6
     );
+    metric(
+        &mut out,
+        "sluice_inbox_ignored_total",
+        "counter",
+        "Inbox activities accepted but not applied, by reason.",
+    );
+    for (reason, n) in state.engine.inbox_ignored.snapshot() {
+        let _ = writeln!(out, "sluice_inbox_ignored_total{{reason=\"{reason}\"}} {n}");
+    }
     if let Some(hub) = &state.streaming {
         let stats = hub.stats();
         let snap = stats.snapshot(hub.head());

@@ -152,6 +152,9 @@ impl Engine {
             });
         }
         let hash = hash_password(r.password.clone()).await?;
+        // The actor's key pair is made with it (on the blocking pool) and stored in the
+        // same transaction: an account never exists without one.
+        let key_pair = self.new_key_pair().await?;
         let id = self.new_id();
         let now = sluice_model::id::now_millis();
         let account = NewAccount {
@@ -199,6 +202,9 @@ impl Engine {
             }
             r => r?,
         }
+        let key_id = self.urls.key_id(&account.uri);
+        tx.upsert_key(&self.local_key_row(id, &key_id, &key_pair))
+            .await?;
         tx.commit().await?;
         let a = self.store.account(id).await?.ok_or(EngineError::NotFound)?;
         let u = self.store.user(id).await?.ok_or(EngineError::NotFound)?;

@@ -16,6 +16,7 @@
 //! - [`maintenance`]: small periodic jobs (event-log pruning, SQLite space reclaim).
 
 pub mod accounts;
+pub mod actor_keys;
 pub mod cache;
 pub mod collections;
 pub mod conversations;
@@ -72,6 +73,8 @@ pub struct EngineConfig {
     pub media_dir: std::path::PathBuf,
     /// Largest media upload, in bytes.
     pub media_max_bytes: usize,
+    /// Makes the RSA key pair of a new local actor (the federation crate's).
+    pub make_key_pair: actor_keys::MakeKeyPair,
 }
 
 /// Shared engine state. Cheap to clone through `Arc`.
@@ -87,6 +90,8 @@ pub struct Engine {
     deliveries_queued: std::sync::atomic::AtomicBool,
     delivery_wake: tokio::sync::Notify,
     pub cache: cache::Caches,
+    /// Remote activities accepted but not applied, by reason (`/metrics`).
+    pub inbox_ignored: remote::IgnoredCounts,
 }
 
 impl Engine {
@@ -102,6 +107,7 @@ impl Engine {
             deliveries_queued: Default::default(),
             delivery_wake: tokio::sync::Notify::new(),
             cache: cache::Caches::default(),
+            inbox_ignored: Default::default(),
         }))
     }
 

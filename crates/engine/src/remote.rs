@@ -7,6 +7,8 @@
 //! (`activities.uri` is unique), and a repeated delivery finds it there and changes
 //! nothing.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde_json::json;
 use sluice_model::activity::Verb;
 use sluice_model::media::{self, Attachment};
@@ -56,6 +58,109 @@ pub struct RemoteNote {
     /// Media attachments (links to the files on the author's server); the engine gives
     /// them ids.
     pub attachments: Vec<Attachment>,
+}
+
+/// Why an accepted remote activity was recorded but not applied: the `reason` label
+/// of `sluice_inbox_ignored_total`. A fixed set, so the metric has a bounded number of
+/// series; each is logged at debug level with the activity's id when it happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ignored {
+    /// A type we do not apply: `Dislike`, `Join`, `Leave`, types we do not know, and an
+    /// `Undo` of one of them.
+    UnsupportedType,
+    /// An object we do not store as a post: Pleroma's `ChatMessage` (a chat, not a
+    /// post), or an actor, collection or link where a post was expected.
+    UnsupportedObject,
+    /// Only the object's id was sent where the object itself is needed.
+    NoObject,
+    /// It names a post, an activity or a local account that we do not have.
+    UnknownObject,
+    /// The object is someone else's: a post attributed to another actor, a moderator's
+    /// `Delete` of a member's post, an `Update` of another actor, a pin of another's post.
+    NotAuthor,
+    /// The object's id is on another server than its actor (ids are taken only from
+    /// the server they belong to).
+    ForeignId,
+    /// A `Create` of a post that was deleted here before.
+    Deleted,
+    /// An `Update` not newer than what we have.
+    Stale,
+    /// An `Announce` of a post that is not public or unlisted, or of a boost.
+    NotPublic,
+    /// An `Announce` of an activity that we do not apply: not from a group a local user
+    /// follows, or of another kind than `Create`, `Update` or `Delete` (FEP-1b12).
+    AnnouncedActivity,
+    /// What a group relayed about a member on another server could not be confirmed
+    /// there: the post is not what the group says, or a deleted post is still there.
+    Unverified,
+    /// An `Add` or `Remove` to another collection than the actor's featured posts.
+    OtherCollection,
+    /// A `Move` not made by the account itself, or to an account that does not name it.
+    MoveRefused,
+    /// Applying it failed for good (a permanent error, or too many attempts).
+    Failed,
+    /// Its `Undo` arrived before it (a sender's retries reorder deliveries).
+    Undone,
+}
+
+impl Ignored {
+    /// Every reason, in the order `/metrics` lists them.
+    pub const ALL: [Ignored; 15] = [
+        Ignored::UnsupportedType,
+        Ignored::UnsupportedObject,
+        Ignored::NoObject,
+        Ignored::UnknownObject,
+        Ignored::NotAuthor,
+        Ignored::ForeignId,
+        Ignored::Deleted,
+        Ignored::Stale,
+        Ignored::NotPublic,
+        Ignored::AnnouncedActivity,
+        Ignored::Unverified,
+        Ignored::OtherCollection,
+        Ignored::MoveRefused,
+        Ignored::Failed,
+        Ignored::Undone,
+    ];
+
+    /// The metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ignored::UnsupportedType => "unsupported_type",
+            Ignored::UnsupportedObject => "unsupported_object",
+            Ignored::NoObject => "no_object",
+            Ignored::UnknownObject => "unknown_object",
+            Ignored::NotAuthor => "not_author",
+            Ignored::ForeignId => "foreign_id",
+            Ignored::Deleted => "deleted",
+            Ignored::Stale => "stale",
+            Ignored::NotPublic => "not_public",
+            Ignored::AnnouncedActivity => "announced_activity",
+            Ignored::Unverified => "unverified",
+            Ignored::OtherCollection => "other_collection",
+            Ignored::MoveRefused => "move_refused",
+            Ignored::Failed => "failed",
+            Ignored::Undone => "undone",
+        }
+    }
+}
+
+/// How many accepted remote activities this process recorded without applying them,
+/// per [`Ignored`] reason (`sluice_inbox_ignored_total`).
+#[derive(Debug, Default)]
+pub struct IgnoredCounts([AtomicU64; Ignored::ALL.len()]);
+
+impl IgnoredCounts {
+    pub fn count(&self, reason: Ignored) {
+        self.0[reason as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Every reason with its count (zeros included).
+    pub fn snapshot(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        Ignored::ALL
+            .iter()
+            .map(|r| (r.as_str(), self.0[*r as usize].load(Ordering::Relaxed)))
+    }
 }
 
 impl Engine {
@@ -110,8 +215,8 @@ impl Engine {
             return Ok(None);
         }
         if UNDOABLE.contains(&a.kind.as_str()) && tx.was_undone(&a.uri, actor.id).await? {
-            tracing::debug!(activity = %a.uri, "not applied: its Undo arrived before it");
             tx.commit().await?;
+            self.not_applied(actor, a, Ignored::Undone);
             return Ok(None);
         }
         Ok(Some(tx))
@@ -395,7 +500,7 @@ impl Engine {
         }
         // Deleted here before (a Create delivered after its Delete): it stays deleted.
         if self.store.is_tombstoned(&n.uri).await? {
-            return self.remote_record(actor, a).await;
+            return self.remote_ignored(actor, a, Ignored::Deleted).await;
         }
         let parent = match &n.in_reply_to {
             Some(uri) => self.store.status_by_uri(uri).await?,
@@ -508,20 +613,20 @@ impl Engine {
         let Some(status) = self.store.status_by_uri(object_uri).await? else {
             // A Delete arriving before its Create: remember it (when the id is the
             // actor's own), so the late Create is not stored.
+            if !same_host(object_uri, &actor.uri) {
+                return self.remote_ignored(actor, a, Ignored::ForeignId).await;
+            }
             let now = sluice_model::id::now_millis();
             let mut tx = self.store.begin().await?;
-            if self.store_remote_activity(&mut tx, actor, a, now).await?
-                && same_host(object_uri, &actor.uri)
-            {
+            if self.store_remote_activity(&mut tx, actor, a, now).await? {
                 tx.insert_tombstone(object_uri, actor.id, now).await?;
             }
             tx.commit().await?;
             return Ok(Outcome::default());
         };
         if status.account_id != actor.id {
-            return Err(EngineError::Forbidden(
-                "only the author may delete a post".into(),
-            ));
+            // A moderator's removal (Lemmy) or a forgery: only the author deletes.
+            return self.remote_ignored(actor, a, Ignored::NotAuthor).await;
         }
         let now = sluice_model::id::now_millis();
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
@@ -553,6 +658,38 @@ impl Engine {
         })
     }
 
+    /// An activity accepted but not applied, for `reason`: recorded (as
+    /// [`Engine::remote_record`]), logged at debug level and counted
+    /// (`sluice_inbox_ignored_total`). A repeat of one recorded before is not counted again.
+    pub async fn remote_ignored(
+        &self,
+        actor: &AccountRow,
+        a: &RemoteActivity,
+        reason: Ignored,
+    ) -> Result<Outcome> {
+        let outcome = self.remote_record(actor, a).await?;
+        if outcome.changed {
+            self.not_applied(actor, a, reason);
+        }
+        Ok(Outcome {
+            status: None,
+            changed: false,
+        })
+    }
+
+    /// Logs (at debug level) and counts an activity recorded but not applied.
+    fn not_applied(&self, actor: &AccountRow, a: &RemoteActivity, reason: Ignored) {
+        tracing::debug!(
+            activity = %a.uri,
+            kind = %a.kind,
+            actor = %actor.uri,
+            object = %a.object_uri,
+            reason = reason.as_str(),
+            "inbox activity recorded, not applied"
+        );
+        self.inbox_ignored.count(reason);
+    }
+
     /// `Like` of a post we have.
     pub async fn remote_like(
         &self,
@@ -561,7 +698,7 @@ impl Engine {
         status_uri: &str,
     ) -> Result<Outcome> {
         let Some(status) = self.store.status_by_uri(status_uri).await? else {
-            return self.remote_record(actor, a).await;
+            return self.remote_ignored(actor, a, Ignored::UnknownObject).await;
         };
         // Read before the write transaction, not while holding the writer.
         let author = self.store.account(status.account_id).await?;
@@ -647,12 +784,12 @@ impl Engine {
         published: Option<i64>,
     ) -> Result<Outcome> {
         let Some(original) = self.store.status_by_uri(status_uri).await? else {
-            return self.remote_record(actor, a).await;
+            return self.remote_ignored(actor, a, Ignored::UnknownObject).await;
         };
         let vis = visibility_of(&a.to, &a.cc, &actor.followers_url);
         let original_vis = Visibility::parse(&original.visibility).unwrap_or(Visibility::Direct);
         if !original_vis.is_public_or_unlisted() || original.reblog_of_id.is_some() {
-            return self.remote_record(actor, a).await;
+            return self.remote_ignored(actor, a, Ignored::NotPublic).await;
         }
         let now = sluice_model::id::now_millis();
         let created = published.unwrap_or(now).clamp(0, now);
@@ -775,11 +912,11 @@ impl Engine {
             .await?
             .filter(|s| s.account_id == actor.id && s.reblog_of_id.is_none())
         else {
-            return self.remote_record(actor, a).await;
+            return self.remote_ignored(actor, a, Ignored::UnknownObject).await;
         };
         let updated = n.updated.unwrap_or(n.published);
         if updated <= old.updated_at {
-            return self.remote_record(actor, a).await;
+            return self.remote_ignored(actor, a, Ignored::Stale).await;
         }
         let now = sluice_model::id::now_millis();
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
@@ -791,6 +928,7 @@ impl Engine {
             Some(current) if updated > current.updated_at => current,
             _ => {
                 tx.commit().await?;
+                self.not_applied(actor, a, Ignored::Stale);
                 return Ok(Outcome {
                     status: Some(old.id),
                     changed: false,
@@ -869,7 +1007,7 @@ impl Engine {
             .await?
             .filter(|s| s.account_id == actor.id && s.reblog_of_id.is_none())
         else {
-            return self.remote_record(actor, a).await;
+            return self.remote_ignored(actor, a, Ignored::UnknownObject).await;
         };
         let now = sluice_model::id::now_millis();
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {

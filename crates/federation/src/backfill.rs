@@ -91,7 +91,7 @@ impl Federation {
             }
         }
         for (author, object) in chain.into_iter().rev() {
-            let Some(note) = remote_note(&author, &object).await else {
+            let Ok(note) = remote_note(&author, &object).await else {
                 continue;
             };
             let record = RemoteActivity {
@@ -112,8 +112,9 @@ impl Federation {
         }
     }
 
-    fn is_local_uri(&self, uri: &str) -> bool {
-        uri.starts_with(&format!("{}/", self.engine.urls.base()))
+    /// Whether `uri` is on our own server.
+    pub(crate) fn is_local_uri(&self, uri: &str) -> bool {
+        same_origin(uri, self.engine.urls.base())
     }
 
     /// Fetches a post and its author (the author counts against no budget: it is

@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::Method;
 use reqwest::header::HeaderMap;
-use sluice_engine::remote::{RemoteActivity, RemoteNote};
+use sluice_engine::remote::{Ignored, RemoteActivity, RemoteNote};
 use sluice_engine::tasks::log_if_panicked;
 use sluice_engine::{Engine, EngineError};
 use sluice_model::content::sanitize_html;
@@ -31,7 +31,10 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use url::Url;
 
-use crate::document::{self, ActivityKind, Actor, Document, Object, ObjectKind, same_origin};
+use crate::document::{
+    self, Activity, ActivityKind, Actor, Document, Object, ObjectKind, Ref, same_origin,
+};
+use crate::fetch::FetchError;
 use crate::keys::PublicKey;
 use crate::service::Federation;
 use crate::signatures::{TargetScheme, VerifyLimits, parse_request};
@@ -236,6 +239,7 @@ async fn process(fed: &Federation, row: InboxRow) -> Option<Id> {
     };
     if row.attempts >= INBOX_MAX_ATTEMPTS || e.status() < 500 {
         tracing::info!(activity = %row.activity_uri, error = %e, "inbox activity dropped");
+        fed.engine.inbox_ignored.count(Ignored::Failed);
         return Some(row.id);
     }
     let now = sluice_model::id::now_millis();
@@ -442,6 +446,21 @@ impl Federation {
                 "the signing key does not belong to the activity's actor".into(),
             ));
         };
+        if actor.is_local() {
+            return Err(InboxError::Unauthorized(
+                "our own actors' activities are not taken from another server".into(),
+            ));
+        }
+        // An activity's id is taken only from its actor's server: ids are unique here,
+        // and an id from elsewhere (one of ours, or a third server's) would make the
+        // activity that really has it a "repeat", ignored when it comes.
+        if let Some(id) = doc.id()
+            && !same_origin(id, &actor.uri)
+        {
+            return Err(InboxError::BadRequest(
+                "the activity's id is not on its actor's server".into(),
+            ));
+        }
         if let Some(name) = personal_inbox(path_and_query)
             && activity.kind == ActivityKind::Create
             && let Some(o) = activity.embedded_object().and_then(Document::as_object)
@@ -530,6 +549,12 @@ impl Federation {
     /// keys. Known actors fetched within the last day are returned from the database
     /// unless `fresh`.
     pub async fn resolve_actor(&self, uri: &str, fresh: bool) -> Result<AccountRow, InboxError> {
+        // Our own actors are never fetched (nor refreshed from what a fetch returns).
+        if self.is_local_uri(uri) {
+            return local_account(&self.engine, uri)
+                .await?
+                .ok_or_else(|| InboxError::BadRequest(format!("{uri}: no such actor here")));
+        }
         if !fresh
             && let Some(a) = self.engine.store.account_by_uri(uri).await?
             && (a.is_local()
@@ -557,7 +582,16 @@ impl Federation {
         self.store_actor(actor).await
     }
 
+    /// Stores a remote actor and the keys it owns on its own server. Remote data never
+    /// writes rows of our own actors: an actor document with an id on our server is
+    /// refused, and keys listed with ids elsewhere are left out.
     async fn store_actor(&self, actor: &Actor) -> Result<AccountRow, InboxError> {
+        if self.is_local_uri(&actor.id) {
+            return Err(InboxError::Unauthorized(format!(
+                "{}: our own actors do not come from another server",
+                actor.id
+            )));
+        }
         let remote = remote_actor(actor)
             .ok_or_else(|| InboxError::BadRequest("the actor has no inbox or name".into()))?;
         let now = sluice_model::id::now_millis();
@@ -565,13 +599,10 @@ impl Federation {
         let id = tx
             .upsert_remote_actor(self.engine.ids.next(), &remote, now)
             .await?;
-        for k in &actor.public_keys {
+        for k in actor.own_keys() {
             let (Some(key_id), Some(pem)) = (&k.id, &k.pem) else {
                 continue;
             };
-            if k.owner.as_deref().is_some_and(|o| o != actor.id) {
-                continue;
-            }
             tx.upsert_key(&KeyRow {
                 key_id: key_id.clone(),
                 account_id: id,
@@ -734,7 +765,7 @@ async fn apply(
         return Ok(());
     };
     let record = RemoteActivity {
-        uri: activity.id.clone().unwrap_or_default(),
+        uri: activity.id.clone().unwrap_or_else(|| transient_uri(engine)),
         kind: activity.type_name.clone(),
         object_uri: activity.object_ids().next().unwrap_or_default().to_string(),
         to: activity.audience.to.clone(),
@@ -747,7 +778,9 @@ async fn apply(
                 engine.remote_follow(actor, &record, &target).await?;
             }
             None => {
-                engine.remote_record(actor, &record).await?;
+                engine
+                    .remote_ignored(actor, &record, Ignored::UnknownObject)
+                    .await?;
             }
         },
         ActivityKind::Undo => {
@@ -763,7 +796,9 @@ async fn apply(
                         engine.remote_undo_follow(actor, &record, &target).await?;
                     }
                     None => {
-                        engine.remote_record(actor, &record).await?;
+                        engine
+                            .remote_ignored(actor, &record, Ignored::UnknownObject)
+                            .await?;
                     }
                 },
                 ActivityKind::Like | ActivityKind::EmojiReact => {
@@ -780,11 +815,15 @@ async fn apply(
                         engine.remote_block(actor, &record, &target, true).await?;
                     }
                     None => {
-                        engine.remote_record(actor, &record).await?;
+                        engine
+                            .remote_ignored(actor, &record, Ignored::UnknownObject)
+                            .await?;
                     }
                 },
                 _ => {
-                    engine.remote_record(actor, &record).await?;
+                    engine
+                        .remote_ignored(actor, &record, Ignored::UnsupportedType)
+                        .await?;
                 }
             }
         }
@@ -816,19 +855,22 @@ async fn apply(
                         .await?;
                 }
                 None => {
-                    engine.remote_record(actor, &record).await?;
+                    engine
+                        .remote_ignored(actor, &record, Ignored::UnknownObject)
+                        .await?;
                 }
             }
         }
         ActivityKind::Create => {
-            let note = match activity.embedded_object().and_then(Document::as_object) {
-                Some(o) => remote_note(actor, o).await,
-                None => None,
+            let note = match activity.embedded_object() {
+                Some(Document::Object(o)) => remote_note(actor, o).await,
+                Some(_) => Err(Ignored::UnsupportedObject),
+                None => Err(Ignored::NoObject),
             };
             match note {
-                Some(note) => create_note(fed, actor, &record, &note).await?,
-                None => {
-                    engine.remote_record(actor, &record).await?;
+                Ok(note) => create_note(fed, actor, &record, &note).await?,
+                Err(reason) => {
+                    engine.remote_ignored(actor, &record, reason).await?;
                 }
             }
         }
@@ -838,9 +880,9 @@ async fn apply(
                 engine.remote_record(actor, &record).await?;
             }
             Some(Document::Object(o)) => match remote_note(actor, o).await {
-                Some(note) => update_note(fed, actor, &record, &note).await?,
-                None => {
-                    engine.remote_record(actor, &record).await?;
+                Ok(note) => update_note(fed, actor, &record, &note).await?,
+                Err(reason) => {
+                    engine.remote_ignored(actor, &record, reason).await?;
                 }
             },
             // Only the post's id: its current state is fetched from its origin.
@@ -848,19 +890,43 @@ async fn apply(
                 match fed.fetch_post(&record.object_uri, true).await? {
                     Some((author, o)) if author.id == actor.id => {
                         match remote_note(actor, &o).await {
-                            Some(note) => update_note(fed, actor, &record, &note).await?,
-                            None => {
-                                engine.remote_record(actor, &record).await?;
+                            Ok(note) => update_note(fed, actor, &record, &note).await?,
+                            Err(reason) => {
+                                engine.remote_ignored(actor, &record, reason).await?;
                             }
                         }
                     }
-                    _ => {
-                        engine.remote_record(actor, &record).await?;
+                    Some(_) => {
+                        engine
+                            .remote_ignored(actor, &record, Ignored::NotAuthor)
+                            .await?;
+                    }
+                    None => {
+                        engine
+                            .remote_ignored(actor, &record, Ignored::UnknownObject)
+                            .await?;
                     }
                 }
             }
-            _ => {
-                engine.remote_record(actor, &record).await?;
+            Some(Document::Actor(_)) => {
+                engine
+                    .remote_ignored(actor, &record, Ignored::NotAuthor)
+                    .await?;
+            }
+            Some(_) => {
+                engine
+                    .remote_ignored(actor, &record, Ignored::UnsupportedObject)
+                    .await?;
+            }
+            None if record.object_uri.is_empty() => {
+                engine
+                    .remote_ignored(actor, &record, Ignored::NoObject)
+                    .await?;
+            }
+            None => {
+                engine
+                    .remote_ignored(actor, &record, Ignored::ForeignId)
+                    .await?;
             }
         },
         ActivityKind::Delete => {
@@ -868,13 +934,9 @@ async fn apply(
                 engine.remote_delete_actor(actor, &record).await?;
                 return Ok(());
             }
-            match engine
+            engine
                 .remote_delete_note(actor, &record, &record.object_uri)
-                .await
-            {
-                Ok(_) | Err(EngineError::Forbidden(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
+                .await?;
         }
         ActivityKind::Like | ActivityKind::EmojiReact => {
             engine
@@ -886,7 +948,9 @@ async fn apply(
             // among its aliases (checked on a fresh copy of the target).
             let target_uri = activity.target_id().unwrap_or_default().to_string();
             if record.object_uri != actor.uri || target_uri.is_empty() {
-                engine.remote_record(actor, &record).await?;
+                engine
+                    .remote_ignored(actor, &record, Ignored::MoveRefused)
+                    .await?;
                 return Ok(());
             }
             let target = fed.resolve_actor(&target_uri, true).await?;
@@ -895,19 +959,24 @@ async fn apply(
             if aliases.contains(&actor.uri) {
                 engine.remote_move(actor, &record, &target).await?;
             } else {
-                engine.remote_record(actor, &record).await?;
+                engine
+                    .remote_ignored(actor, &record, Ignored::MoveRefused)
+                    .await?;
             }
         }
-        ActivityKind::Announce => {
-            engine
-                .remote_announce(
-                    actor,
-                    &record,
-                    &record.object_uri,
-                    activity.published.map(|t| t.0),
-                )
-                .await?;
-        }
+        ActivityKind::Announce => match activity.object_activity() {
+            Some(inner) => apply_announced(fed, actor, &record, activity, inner).await?,
+            None => {
+                engine
+                    .remote_announce(
+                        actor,
+                        &record,
+                        &record.object_uri,
+                        activity.published.map(|t| t.0),
+                    )
+                    .await?;
+            }
+        },
         ActivityKind::Add | ActivityKind::Remove => {
             // A pin or an unpin when the collection is the actor's own `featured`;
             // Adds to anything else (a Lemmy community's moderators, say) are only
@@ -924,7 +993,9 @@ async fn apply(
                     )
                     .await?;
             } else {
-                engine.remote_record(actor, &record).await?;
+                engine
+                    .remote_ignored(actor, &record, Ignored::OtherCollection)
+                    .await?;
             }
         }
         ActivityKind::Block => match local_account(engine, &record.object_uri).await? {
@@ -932,7 +1003,9 @@ async fn apply(
                 engine.remote_block(actor, &record, &target, false).await?;
             }
             None => {
-                engine.remote_record(actor, &record).await?;
+                engine
+                    .remote_ignored(actor, &record, Ignored::UnknownObject)
+                    .await?;
             }
         },
         ActivityKind::Flag => {
@@ -961,12 +1034,16 @@ async fn apply(
                         .await?;
                 }
                 None => {
-                    engine.remote_record(actor, &record).await?;
+                    engine
+                        .remote_ignored(actor, &record, Ignored::UnknownObject)
+                        .await?;
                 }
             }
         }
         _ => {
-            engine.remote_record(actor, &record).await?;
+            engine
+                .remote_ignored(actor, &record, Ignored::UnsupportedType)
+                .await?;
         }
     }
     Ok(())
@@ -1075,6 +1152,114 @@ fn order_key(activity: &document::Activity) -> i64 {
     }
 }
 
+/// An `Announce` of an activity: a group relaying what its members do (FEP-1b12, as
+/// Lemmy, Mbin and others send it). A `Create`, `Update` or `Delete` relayed by an
+/// actor that a local user follows is applied as its own actor's, through [`apply`],
+/// with the checks a direct delivery gets. What the group says is believed only for
+/// members on the group's server (whose signature we checked): for anyone else the
+/// post is fetched from its own server instead of taken from the announce, a `Delete`
+/// is applied only when that server no longer has the post, and the relayed
+/// activity's id is not stored (it could be another activity's). A relayed post is
+/// also the group's boost of it, which is how the group's followers see it.
+async fn apply_announced(
+    fed: &Federation,
+    group: &AccountRow,
+    record: &RemoteActivity,
+    announce: &Activity,
+    inner: &Activity,
+) -> Result<(), InboxError> {
+    let engine = &fed.engine;
+    let ignore = async |reason| {
+        engine
+            .remote_ignored(group, record, reason)
+            .await
+            .map(|_| ())
+            .map_err(InboxError::from)
+    };
+    let kinds = [
+        ActivityKind::Create,
+        ActivityKind::Update,
+        ActivityKind::Delete,
+    ];
+    if !kinds.contains(&inner.kind)
+        || engine
+            .store
+            .local_followers_of(group.id, 1)
+            .await?
+            .is_empty()
+    {
+        return ignore(Ignored::AnnouncedActivity).await;
+    }
+    let (Some(member_uri), Some(object_uri)) = (inner.actor_id(), inner.object_id()) else {
+        return ignore(Ignored::NoObject).await;
+    };
+    // Our own users' activities are never taken from another server; a relayed
+    // activity's id, like any other, must be on its actor's server.
+    if fed.is_local_uri(member_uri)
+        || inner
+            .id
+            .as_deref()
+            .is_some_and(|id| !same_origin(id, member_uri))
+    {
+        return ignore(Ignored::ForeignId).await;
+    }
+    let member = fed.resolve_actor(member_uri, false).await?;
+    let mut relayed = inner.clone();
+    if !same_origin(member_uri, &group.uri) {
+        relayed.id = None;
+        let verified = if inner.kind == ActivityKind::Delete {
+            fed.gone(object_uri).await?
+        } else {
+            match fed.fetch_post(object_uri, true).await {
+                Ok(Some((author, object))) if author.id == member.id => {
+                    relayed.object = vec![Ref::Embedded(Box::new(Document::Object(object)))];
+                    true
+                }
+                Ok(_) => false,
+                Err(e) if e.status() >= 500 => return Err(e),
+                Err(_) => false,
+            }
+        };
+        if !verified {
+            return ignore(Ignored::Unverified).await;
+        }
+    }
+    Box::pin(apply(
+        fed,
+        &member,
+        &Document::Activity(relayed),
+        &record.json,
+    ))
+    .await?;
+    if inner.kind == ActivityKind::Create && engine.store.status_by_uri(object_uri).await?.is_some()
+    {
+        engine
+            .remote_announce(group, record, object_uri, announce.published.map(|t| t.0))
+            .await?;
+    } else {
+        engine.remote_record(group, record).await?;
+    }
+    Ok(())
+}
+
+impl Federation {
+    /// Whether the object `uri` is gone from its server (404, 410, or a `Tombstone`
+    /// now), asked afresh: how a `Delete` relayed by a group from another server is
+    /// verified.
+    async fn gone(&self, uri: &str) -> Result<bool, InboxError> {
+        let url = Url::parse(uri).map_err(|_| InboxError::BadRequest("not a URL".into()))?;
+        match self.get_json(&url, true).await {
+            Ok(f) => Ok(matches!(
+                document::parse(f.bytes()),
+                Ok(Document::Tombstone(_))
+            )),
+            Err(FetchError::Status(404 | 410)) => Ok(true),
+            Err(e) if e.is_retryable() => Err(fetch_failed(uri, &e)),
+            Err(_) => Ok(false),
+        }
+    }
+}
+
 async fn local_account(engine: &Engine, uri: &str) -> Result<Option<AccountRow>, InboxError> {
     Ok(engine
         .store
@@ -1102,7 +1287,7 @@ impl Federation {
         author: &AccountRow,
         o: &crate::document::Object,
     ) -> Result<(), InboxError> {
-        if o.attributed_to.as_deref() != Some(author.uri.as_str()) {
+        if authored_by(o, author).is_err() {
             return Ok(());
         }
         let engine = &self.engine;
@@ -1162,11 +1347,36 @@ pub(crate) async fn summary_html(summary: &str) -> String {
     }
 }
 
-/// A remote post as the engine stores it; None when it is not one we can show (not
-/// attributed to the sender, or its id is on another host).
-pub(crate) async fn remote_note(actor: &AccountRow, o: &Object) -> Option<RemoteNote> {
-    if o.attributed_to.as_deref() != Some(actor.uri.as_str()) || !same_origin(&o.id, &actor.uri) {
-        return None;
+/// Object types that are not posts: Pleroma's `ChatMessage` belongs to a chat, which
+/// Mastodon's API has no place for (Mastodon does not store them either).
+const NOT_POSTS: [&str; 1] = ["ChatMessage"];
+
+/// Whether `o` may be taken as `actor`'s: attributed to it (an object that names no
+/// author is its activity's actor's, as Mastodon reads it), and its id on the actor's
+/// server (ids are taken only from the server they belong to).
+fn authored_by(o: &Object, actor: &AccountRow) -> Result<(), Ignored> {
+    if o.attributed_to.as_deref().is_some_and(|a| a != actor.uri) {
+        return Err(Ignored::NotAuthor);
+    }
+    if !same_origin(&o.id, &actor.uri) {
+        return Err(Ignored::ForeignId);
+    }
+    Ok(())
+}
+
+/// The id an activity without one (a transient activity: GoToSocial's `Delete`, say)
+/// is recorded under: unique, and never an id a remote server may send (those are
+/// http(s) IRIs on the sender's server), so it neither blocks nor repeats another.
+fn transient_uri(engine: &Engine) -> String {
+    format!("urn:sluice:transient:{}", engine.new_id())
+}
+
+/// A remote post as the engine stores it, or why it is not one we store (not the
+/// sender's, its id on another server, not a post).
+pub(crate) async fn remote_note(actor: &AccountRow, o: &Object) -> Result<RemoteNote, Ignored> {
+    authored_by(o, actor)?;
+    if NOT_POSTS.contains(&o.kind.as_str()) {
+        return Err(Ignored::UnsupportedObject);
     }
     let mut content = o
         .content
@@ -1196,7 +1406,7 @@ pub(crate) async fn remote_note(actor: &AccountRow, o: &Object) -> Option<Remote
         content = format!("{head}{content}<p><a href=\"{link}\">{link}</a></p>");
         summary.clear();
     }
-    Some(RemoteNote {
+    Ok(RemoteNote {
         uri: o.id.clone(),
         url: o.url.clone().unwrap_or_default(),
         object_type: o.kind.as_str().to_string(),

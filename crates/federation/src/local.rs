@@ -1,13 +1,13 @@
-//! Our own actors as other servers see them: signing keys (made on first need), actor
-//! documents, the instance actor, and the outbox / followers / following / featured
-//! collections.
+//! Our own actors as other servers see them: signing keys, actor documents, the
+//! instance actor, and the outbox / followers / following / featured collections.
 //!
-//! Keys are generated lazily, the first time an actor's document is served or an
-//! activity of theirs is signed, not at registration: RSA-2048 generation costs tens of
-//! milliseconds of CPU, which a bulk import or a seeded benchmark of thousands of
-//! accounts should not pay for accounts that never federate.
+//! A local account's key pair is made with the account (`sluice_engine::actor_keys`);
+//! documents only read it. Signing makes a key that is still missing (an account the
+//! start-up repair has not reached yet); serving a document never does, so no request
+//! from outside makes the server spend CPU on RSA generation.
 
 use serde_json::{Value, json};
+use sluice_engine::actor_keys::KeyPairPem;
 use sluice_engine::{Engine, EngineError, Result};
 use sluice_model::{Id, Timestamp, activity as as2};
 use sluice_store::{AccountRow, KeyRow, Page, Relation, Side};
@@ -16,58 +16,54 @@ use crate::keys::KeyPair;
 
 /// The account id under which the instance actor's key is stored (it has no account
 /// row: its document is built from the configuration).
-pub const INSTANCE_ACTOR_ID: Id = 0;
+pub const INSTANCE_ACTOR_ID: Id = sluice_engine::actor_keys::INSTANCE_ACTOR_ID;
 
 /// Items per page of the outbox and of the followers / following collections.
 pub const COLLECTION_PAGE_SIZE: i64 = 20;
 
-/// The key an account signs with, made and stored on first need.
+/// The key an account signs with (made now if it is still missing).
 pub async fn signing_key(engine: &Engine, account: &AccountRow) -> Result<KeyRow> {
-    ensure_key(engine, account.id, &engine.urls.key_id(&account.uri)).await
-}
-
-/// The instance actor's key.
-pub async fn instance_key(engine: &Engine) -> Result<KeyRow> {
-    let actor = engine.urls.instance_actor();
-    ensure_key(engine, INSTANCE_ACTOR_ID, &engine.urls.key_id(&actor)).await
-}
-
-async fn ensure_key(engine: &Engine, account_id: Id, key_id: &str) -> Result<KeyRow> {
-    if let Some(k) = engine.store.key(key_id).await?
-        && k.private_key_pem.is_some()
-    {
-        return Ok(k);
-    }
-    let pair = tokio::task::spawn_blocking(KeyPair::generate)
-        .await
-        .map_err(|e| EngineError::Internal(format!("key generation task: {e}")))?
-        .map_err(|e| EngineError::Internal(format!("key generation: {e}")))?;
-    let private_pem = pair
-        .to_pem()
-        .map_err(|e| EngineError::Internal(format!("key encoding: {e}")))?;
-    let now = sluice_model::id::now_millis();
-    let row = KeyRow {
-        key_id: key_id.to_string(),
-        account_id,
-        public_key_pem: pair.public_key_pem(),
-        private_key_pem: Some(private_pem),
-        created_at: now,
-        fetched_at: now,
-    };
-    let mut tx = engine.store.begin().await?;
-    tx.upsert_key(&row).await?;
-    tx.commit().await?;
-    // Two requests may race to make the first key: the stored one wins, both use it.
     engine
-        .store
-        .key(key_id)
-        .await?
-        .ok_or_else(|| EngineError::Internal("signing key vanished".into()))
+        .ensure_local_key(account.id, &engine.urls.key_id(&account.uri))
+        .await
+}
+
+/// The instance actor's key (made now if it is still missing).
+pub async fn instance_key(engine: &Engine) -> Result<KeyRow> {
+    engine
+        .ensure_local_key(INSTANCE_ACTOR_ID, &instance_key_id(engine))
+        .await
+}
+
+fn instance_key_id(engine: &Engine) -> String {
+    engine.urls.key_id(&engine.urls.instance_actor())
+}
+
+/// A new RSA-2048 key pair as PEM: the engine's [`sluice_engine::EngineConfig`]
+/// `make_key_pair` (CPU-heavy: called on the blocking pool).
+pub fn make_key_pair() -> std::result::Result<KeyPairPem, String> {
+    let pair = KeyPair::generate().map_err(|e| e.to_string())?;
+    Ok(KeyPairPem {
+        public: pair.public_key_pem(),
+        private: pair.to_pem().map_err(|e| e.to_string())?,
+    })
+}
+
+/// `doc` with the actor's `publicKey` when `key` is made; without it while the
+/// start-up repair has not made it yet (remote servers fetch the document again when
+/// they meet a key id they do not know).
+fn with_key(mut doc: Value, key: Option<&KeyRow>) -> Value {
+    if key.is_none()
+        && let Some(d) = doc.as_object_mut()
+    {
+        d.remove("publicKey");
+    }
+    doc
 }
 
 /// The actor document of a local account.
 pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
-    let key = signing_key(engine, a).await?;
+    let key = engine.local_key(&engine.urls.key_id(&a.uri)).await?;
     let urls = &engine.urls;
     let fields: Vec<(String, String)> = serde_json::from_str::<Vec<Value>>(&a.fields)
         .unwrap_or_default()
@@ -101,8 +97,8 @@ pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
         following: &following,
         featured: &featured,
         shared_inbox: &shared_inbox,
-        key_id: &key.key_id,
-        public_key_pem: &key.public_key_pem,
+        key_id: key.as_ref().map_or("", |k| &k.key_id),
+        public_key_pem: key.as_ref().map_or("", |k| &k.public_key_pem),
         manually_approves_followers: a.locked,
         discoverable: a.discoverable,
         indexable: a.indexable,
@@ -150,7 +146,7 @@ pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
             json!(format!("{base}{UPLOAD_MEDIA_PATH}")),
         );
     }
-    Ok(doc)
+    Ok(with_key(doc, key.as_ref()))
 }
 
 /// Sends a local account's changed profile to its followers' servers (an `Update` of
@@ -230,7 +226,7 @@ fn listed_page(
 
 /// The instance actor (`/actor`): an `Application` that signs the server's own fetches.
 pub async fn instance_actor_document(engine: &Engine) -> Result<Value> {
-    let key = instance_key(engine).await?;
+    let key = engine.local_key(&instance_key_id(engine)).await?;
     let urls = &engine.urls;
     let id = urls.instance_actor();
     let inbox = format!("{id}/inbox");
@@ -250,12 +246,12 @@ pub async fn instance_actor_document(engine: &Engine) -> Result<Value> {
         following: "",
         featured: "",
         shared_inbox: &shared_inbox,
-        key_id: &key.key_id,
-        public_key_pem: &key.public_key_pem,
+        key_id: key.as_ref().map_or("", |k| &k.key_id),
+        public_key_pem: key.as_ref().map_or("", |k| &k.public_key_pem),
         manually_approves_followers: true,
         discoverable: false,
         indexable: false,
-        published: Timestamp(key.created_at),
+        published: Timestamp(key.as_ref().map_or(0, |k| k.created_at)),
         avatar: None,
         header: None,
         also_known_as: &[],
@@ -266,7 +262,7 @@ pub async fn instance_actor_document(engine: &Engine) -> Result<Value> {
             o.remove(empty);
         }
     }
-    Ok(doc)
+    Ok(with_key(doc, key.as_ref()))
 }
 
 /// `?page=…&max_id=…` of a collection request: None for the collection itself.

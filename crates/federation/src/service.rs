@@ -1,5 +1,6 @@
-//! The federation side of a running server: the one fetcher, the signers, and the
-//! background delivery workers, built from configuration and stopped with the server.
+//! The federation side of a running server: the one fetcher, the signers, the
+//! background delivery workers and inbox processors, and the start-up repair of our
+//! actors' keys, built from configuration and stopped with the server.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -122,6 +123,15 @@ impl Federation {
             shutdown.clone(),
             move || crate::inbox::run_processors(inbox_fed.clone(), inbox_shutdown.clone()),
         )];
+        // Keys our actors are missing (or hold without a private half) are made in the
+        // background: the server serves meanwhile, and only signing waits for a key.
+        let keys_engine = engine.clone();
+        let keys_shutdown = shutdown.clone();
+        workers.push(tokio::spawn(async move {
+            if let Err(e) = keys_engine.repair_local_keys(&keys_shutdown).await {
+                tracing::warn!(error = %e, "making the missing signing keys failed");
+            }
+        }));
         if settings.deliver {
             let config = DeliveryConfig {
                 concurrency: settings.delivery_concurrency.max(1) as usize,

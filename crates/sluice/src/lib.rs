@@ -260,6 +260,7 @@ pub async fn build_engine(
             delivery_max_age_ms: config.federation.delivery_max_age_secs as i64 * 1000,
             media_dir: config.media_dir(),
             media_max_bytes: config.media_max_bytes,
+            make_key_pair: sluice_federation::local::make_key_pair,
         },
     )
     .await?;

@@ -7,7 +7,10 @@
 //!
 //! What it makes, deterministically (a fixed pseudo-random sequence):
 //! - accounts `user1..userN`, each with a user (`userN@seed.invalid`, the given password,
-//!   hashed once with Argon2id and reused for every user);
+//!   hashed once with Argon2id and reused for every user) and a signing key (one RSA
+//!   key pair made per run and shared by the accounts it creates, under each account's
+//!   own key id: synthetic accounts, and thousands of RSA generations would take
+//!   minutes of CPU);
 //! - for each account, `follows` follow rows to distinct other accounts;
 //! - `statuses` posts spread over the accounts and over the past 30 days, with ids that
 //!   sort by their creation time: mostly public, some unlisted and followers-only, some
@@ -202,10 +205,13 @@ impl Seeder<'_> {
         let missing = (1..=plan.accounts)
             .filter(|i| !existing.contains_key(&format!("user{i}")))
             .count();
-        let hash = if missing > 0 {
-            sluice_engine::accounts::hash_password(plan.password.clone()).await?
+        let (hash, key_pair) = if missing > 0 {
+            (
+                sluice_engine::accounts::hash_password(plan.password.clone()).await?,
+                Some(self.engine.new_key_pair().await?),
+            )
         } else {
-            String::new()
+            (String::new(), None)
         };
         let engine = self.engine;
         let urls = &engine.urls;
@@ -263,6 +269,10 @@ impl Seeder<'_> {
                     user.email
                 ),
                 r => r?,
+            }
+            if let Some(pair) = &key_pair {
+                t.upsert_key(&engine.local_key_row(id, &urls.key_id(&account.uri), pair))
+                    .await?;
             }
             out.push(Seeded {
                 id,

@@ -222,17 +222,19 @@ impl Store {
         .await
     }
 
-    /// Local accounts that have no signing key yet (created before federation, or by a
-    /// path that could not afford key generation); the server gives them one at start.
-    pub async fn local_accounts_without_key(&self, limit: i64) -> Result<Vec<Id>> {
+    /// Local accounts after `after` (by id) that have no signing key (made by an older
+    /// version, which made keys on first need, or by a bulk import); the server gives
+    /// them one at start.
+    pub async fn local_accounts_without_key(&self, after: Id, limit: i64) -> Result<Vec<Id>> {
         Ok(self
             .all::<Scalar>(
                 Query::new(
-                    "SELECT a.id AS v FROM accounts a WHERE a.domain = ''
+                    "SELECT a.id AS v FROM accounts a WHERE a.domain = '' AND a.id > $1
                        AND NOT EXISTS (SELECT 1 FROM actor_keys k
                                        WHERE k.account_id = a.id AND k.private_key_pem IS NOT NULL)
-                     ORDER BY a.id LIMIT $1",
+                     ORDER BY a.id LIMIT $2",
                 )
+                .bind(after)
                 .bind(limit),
             )
             .await?
@@ -698,7 +700,8 @@ impl WriteTx {
     }
 
     /// Stores a key. A remote key seen again is refreshed (rotation keeps the id but
-    /// changes the PEM); a local key is never overwritten.
+    /// changes the PEM); a key with a private half (ours) is never overwritten, and
+    /// replaces a row without one.
     pub async fn upsert_key(&mut self, k: &KeyRow) -> Result<()> {
         self.exec(
             Query::new(
@@ -706,6 +709,7 @@ impl WriteTx {
                    created_at, fetched_at)
                  VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (key_id) DO UPDATE SET public_key_pem = excluded.public_key_pem,
+                   private_key_pem = excluded.private_key_pem,
                    account_id = excluded.account_id, fetched_at = excluded.fetched_at
                  WHERE actor_keys.private_key_pem IS NULL",
             )
@@ -720,10 +724,28 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Removes the key rows of our actors that have no private half: a key id under
+    /// `base` (our public URL with a trailing `/`), or a row naming a local account.
+    /// Such rows could only come from remote actor documents that an older version
+    /// believed; they stopped the actor from signing. Returns how many went.
+    pub async fn remove_public_only_local_keys(&mut self, base: &str) -> Result<u64> {
+        self.exec(
+            Query::new(
+                "DELETE FROM actor_keys WHERE private_key_pem IS NULL
+                   AND (substr(key_id, 1, CAST($2 AS INTEGER)) = $1
+                        OR account_id IN (SELECT id FROM accounts WHERE domain = ''))",
+            )
+            .bind(base)
+            .bind(base.chars().count() as i64),
+        )
+        .await
+    }
+
     /// Inserts a remote actor, or refreshes the one with the same `uri`. Returns its id.
+    /// A local account is never written: its `uri` is a conflict.
     pub async fn upsert_remote_actor(&mut self, id: Id, a: &RemoteActor, now: i64) -> Result<Id> {
         let row = self
-            .one::<Scalar>(
+            .opt::<Scalar>(
                 Query::new(
                     "INSERT INTO accounts (id, username, domain, display_name, note, fields, uri,
                        url, inbox_url, shared_inbox_url, followers_url, avatar_url, header_url,
@@ -746,6 +768,7 @@ impl WriteTx {
                        featured_url = excluded.featured_url,
                        also_known_as = excluded.also_known_as,
                        fetched_at = excluded.fetched_at, updated_at = excluded.updated_at
+                     WHERE accounts.domain <> ''
                      RETURNING id AS v",
                 )
                 .bind(id)
@@ -773,7 +796,8 @@ impl WriteTx {
                 .bind(now)
                 .bind(a.created_at),
             )
-            .await?;
+            .await?
+            .ok_or_else(|| StoreError::Conflict(format!("{} is a local account", a.uri)))?;
         Ok(row.v)
     }
 

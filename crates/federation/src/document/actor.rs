@@ -195,17 +195,21 @@ impl Actor {
         self.public_keys.first()
     }
 
-    /// The key with id `key_id` that this actor may use: it has a PEM, and its owner is
-    /// this actor (or, when no owner is stated, the key id is on the actor's origin).
-    pub fn key(&self, key_id: &str) -> Option<&PublicKey> {
-        self.public_keys.iter().find(|k| {
-            k.id.as_deref() == Some(key_id)
-                && k.pem.is_some()
-                && match &k.owner {
-                    Some(owner) => owner == &self.id,
-                    None => same_origin(key_id, &self.id),
-                }
+    /// The keys this actor may sign with: each has an id on the actor's own origin and
+    /// a PEM, and is owned by this actor (or names no owner). A listed key with an id on
+    /// another server (ours, say) or owned by another actor is not the actor's: taking
+    /// it would let one server plant keys for another's actors.
+    pub fn own_keys(&self) -> impl Iterator<Item = &PublicKey> {
+        self.public_keys.iter().filter(|k| {
+            k.pem.is_some()
+                && k.id.as_deref().is_some_and(|id| same_origin(id, &self.id))
+                && k.owner.as_deref().is_none_or(|o| o == self.id)
         })
+    }
+
+    /// The key with id `key_id` that this actor may use (one of [`Actor::own_keys`]).
+    pub fn key(&self, key_id: &str) -> Option<&PublicKey> {
+        self.own_keys().find(|k| k.id.as_deref() == Some(key_id))
     }
 
     /// Whether the actor is automated (`Service` or `Application`).

@@ -166,7 +166,19 @@ async fn actor_documents_and_negotiation(db: Db) {
     let again = get_accept(&srv, "/@alice", LD).await.ok();
     assert_eq!(again["id"], me);
     assert_eq!(again["publicKey"]["publicKeyPem"], pem);
-    assert_eq!(srv.count("actor_keys").await, 1);
+    let alice_keys = sluice_store::Query::new(
+        "SELECT count(*) AS v FROM actor_keys WHERE account_id = (SELECT id FROM accounts WHERE uri = $1)",
+    )
+    .bind(me.as_str());
+    let store = &srv.engine().store;
+    assert_eq!(
+        store
+            .one::<sluice_store::Scalar>(alice_keys)
+            .await
+            .unwrap()
+            .v,
+        1
+    );
 
     // Browsers get HTML: /users/alice sends them to the profile page.
     let r = get_accept(&srv, "/users/alice", "text/html").await;

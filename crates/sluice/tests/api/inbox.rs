@@ -118,7 +118,7 @@ fn federating(c: &mut sluice::config::Config) {
 }
 
 /// POSTs `body` to `path`, signed by `key` as `key_id` at `at` (None: unsigned).
-async fn post_signed(
+pub(crate) async fn post_signed(
     srv: &TestServer,
     path: &str,
     body: &[u8],

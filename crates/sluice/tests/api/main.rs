@@ -15,6 +15,7 @@ mod federation_docs;
 mod filters;
 mod health;
 mod inbox;
+mod inbox_trust;
 mod instance;
 mod limits;
 mod lists;
