@@ -214,6 +214,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         )
         .merge(extra)
         .fallback(|| async { error::ApiError::not_found() })
+        .layer(middleware::from_fn(refuse_nul_in_url))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             let max = if routes::media::is_upload_path(req.uri().path()) {
@@ -347,6 +348,18 @@ async fn linger(mut body: axum::body::Body) {
         }
     })
     .await;
+}
+
+/// Refuses a URL whose path or query holds an encoded NUL (`%00`, the only way a URL
+/// can carry one) with 400: no name, id or parameter has one, and PostgreSQL cannot
+/// hold one in text, so it would otherwise reach a query and fail there.
+async fn refuse_nul_in_url(req: Request, next: Next) -> Response {
+    let uri = req.uri();
+    if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {
+        return error::ApiError::bad_request("NUL characters are not accepted in URLs")
+            .into_response();
+    }
+    next.run(req).await
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {

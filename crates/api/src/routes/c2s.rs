@@ -17,7 +17,7 @@ use super::activitypub::{AS2_CONTENT_TYPE, local_account};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
-use crate::params::check_depth;
+use crate::params::{check_depth, refuse_nul};
 use crate::ratelimit::Bucket;
 
 /// The scopes that allow posting some activity to an outbox; which one an activity
@@ -118,6 +118,9 @@ pub async fn post_outbox(
     check_depth(&body)?;
     let activity: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("Malformed JSON body: {e}")))?;
+    if let Value::Object(o) = &activity {
+        refuse_nul(o)?;
+    }
     auth.user(scopes_for(&activity))?;
     let posted = federation
         .client_post(&account, activity, me.app_id)

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::json;
 use sluice_engine::oauth::{AuthorizeRequest, NewApp, OOB_REDIRECT, app_entity};
@@ -260,7 +260,7 @@ pub async fn authorize_submit(
                     q.append_pair("state", &st);
                 }
             }
-            Redirect::to(url.as_str()).into_response()
+            super::see_other(url.as_str())
         };
         if p.string("decision")? == "deny" {
             if checked.redirect_uri == OOB_REDIRECT {

@@ -12,6 +12,7 @@ mod delivery;
 mod federation;
 mod federation_docs;
 mod filters;
+mod fuzz;
 mod inbox;
 mod instance;
 mod limits;
