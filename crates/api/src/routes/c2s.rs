@@ -253,11 +253,11 @@ pub async fn proxy(
         return Ok(as2_private(StatusCode::OK, &doc));
     }
     let federation = state.federation.as_ref().ok_or_else(ApiError::not_found)?;
+    // One answer for every failure: the reason (a refused address, a name that does not
+    // resolve, a timeout) would tell the client what our network looks like from inside.
     let fetched = federation.get_json(&url, false).await.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            format!("{url} could not be fetched: {e}"),
-        )
+        tracing::debug!(%url, error = %e, "proxied fetch failed");
+        ApiError::new(StatusCode::BAD_GATEWAY, "The object could not be fetched")
     })?;
     Ok(as2_private_bytes(StatusCode::OK, fetched.body.to_vec()))
 }
