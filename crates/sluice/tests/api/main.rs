@@ -17,6 +17,7 @@ mod inbox;
 mod instance;
 mod limits;
 mod lists;
+mod markup;
 mod media;
 mod oauth;
 mod pages;
