@@ -33,7 +33,12 @@ pub async fn metadata(State(state): State<AppState>) -> impl IntoResponse {
     }))
 }
 
-pub async fn create_app(State(state): State<AppState>, p: Params) -> ApiResult<impl IntoResponse> {
+pub async fn create_app(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    state.limits.check(Bucket::Apps, &ip)?;
     let redirect_uris = match p.get("redirect_uris") {
         Some(serde_json::Value::Array(_)) => p.list("redirect_uris")?,
         _ => p
