@@ -357,10 +357,11 @@ impl Engine {
         login: &str,
         password: &str,
         scope: Option<&str>,
+        client: &crate::sign_in::SignInClient,
     ) -> Result<api::Token> {
         let app = self.client(client_id, client_secret).await?;
         let scopes = self.grantable_scopes(&app, scope)?;
-        let user = self.sign_in(login, password).await.map_err(|e| match e {
+        let user = self.sign_in(login, password, client).await.map_err(|e| match e {
             EngineError::Unauthorized(_) => EngineError::oauth(
                 "invalid_grant",
                 "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",

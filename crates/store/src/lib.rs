@@ -42,6 +42,8 @@ pub use federation::{
 };
 mod query;
 mod rows;
+mod sign_in;
+pub use sign_in::SignInFailures;
 mod social;
 mod sqlite_tuning;
 pub use social::{NewRelation, NotificationFilter, Relation, Side};

@@ -63,17 +63,23 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_media.sql"),
         postgres: include_str!("../migrations/postgres/0008_media.sql"),
     },
+    Migration {
+        version: 11,
+        name: "sign_in",
+        sqlite: include_str!("../migrations/sqlite/0011_sign_in.sql"),
+        postgres: include_str!("../migrations/postgres/0011_sign_in.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 11;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
 /// one migrated. A binary made for an older schema cannot be upgraded from in place
 /// (`supervisor::Stamp::can_upgrade_to`). Version 6 adds `mentions.silent`, version 7
 /// the `collections` tables, version 8 `media`, `statuses.attachments` and
-/// `blind_copies`.
+/// `blind_copies`, version 11 `sign_in_failures` and `sign_in_clients`.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

@@ -22,6 +22,7 @@ mod media;
 mod oauth;
 mod pages;
 mod pins;
+mod sign_in;
 mod statuses;
 mod storage;
 mod streaming;
