@@ -169,6 +169,9 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// Headers sent, and the client expected.
+    type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
+
     #[test]
     fn parses_addresses_and_networks() {
         let t = TrustedProxies::parse("127.0.0.1, 10.1.2.3/8 fd00::/8,::1").unwrap();
@@ -183,7 +186,7 @@ mod tests {
     fn reads_the_chain_from_the_right_through_trusted_proxies() {
         let t = TrustedProxies::parse("127.0.0.1, 10.0.0.0/8").unwrap();
         let peer = Some(ip("127.0.0.1"));
-        let cases: &[(&[(&str, &str)], Option<&str>)] = &[
+        let cases: &[Case] = &[
             (&[], Some("127.0.0.1")),
             (&[("x-forwarded-for", "203.0.113.7")], Some("203.0.113.7")),
             // A client's own entry left of the real one is not believed.

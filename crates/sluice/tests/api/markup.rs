@@ -34,6 +34,15 @@ async fn outputs(srv: &TestServer) -> (String, Value, String) {
     (page.text, actor, rss.text)
 }
 
+/// A server whose user `alice` changed her profile with `form`: the server, alice and
+/// the account `update_credentials` answered.
+async fn alice_with(db: Db, form: &[(&str, &str)]) -> Option<(TestServer, User, Value)> {
+    let srv = TestServer::start(db, |_| {}).await?;
+    let alice = srv.user("alice").await;
+    let me = srv.update_credentials(&alice.token, form).await.ok();
+    Some((srv, alice, me))
+}
+
 /// `html` shows `MARKUP` as text and never as markup.
 #[track_caller]
 fn shown_as_text(what: &str, html: &str) {
@@ -42,21 +51,14 @@ fn shown_as_text(what: &str, html: &str) {
 }
 
 async fn profile_field_values(db: Db) {
-    let Some(srv) = TestServer::start(db, |_| {}).await else {
+    let typed = format!("{MARKUP} see https://example.com/me");
+    let form = [
+        ("fields_attributes[0][name]", "Site"),
+        ("fields_attributes[0][value]", typed.as_str()),
+    ];
+    let Some((srv, alice, me)) = alice_with(db, &form).await else {
         return;
     };
-    let alice = srv.user("alice").await;
-    let typed = format!("{MARKUP} see https://example.com/me");
-    let me = srv
-        .update_credentials(
-            &alice.token,
-            &[
-                ("fields_attributes[0][name]", "Site"),
-                ("fields_attributes[0][value]", &typed),
-            ],
-        )
-        .await
-        .ok();
     let link = "<a href=\"https://example.com/me\"";
     let value = me["fields"][0]["value"].as_str().unwrap().to_string();
     shown_as_text("the API's field value", &value);
@@ -79,21 +81,14 @@ async fn profile_field_values(db: Db) {
 }
 
 async fn display_names_and_field_names(db: Db) {
-    let Some(srv) = TestServer::start(db, |_| {}).await else {
+    let form = [
+        ("display_name", MARKUP),
+        ("fields_attributes[0][name]", MARKUP),
+        ("fields_attributes[0][value]", "x"),
+    ];
+    let Some((srv, alice, me)) = alice_with(db, &form).await else {
         return;
     };
-    let alice = srv.user("alice").await;
-    let me = srv
-        .update_credentials(
-            &alice.token,
-            &[
-                ("display_name", MARKUP),
-                ("fields_attributes[0][name]", MARKUP),
-                ("fields_attributes[0][value]", "x"),
-            ],
-        )
-        .await
-        .ok();
     // Plain text in the API and in the actor document, as Mastodon sends them.
     assert_eq!(me["display_name"], MARKUP);
     assert_eq!(me["fields"][0]["name"], MARKUP);
@@ -111,17 +106,10 @@ async fn display_names_and_field_names(db: Db) {
 }
 
 async fn bios(db: Db) {
-    let Some(srv) = TestServer::start(db, |_| {}).await else {
+    let bio = format!("{MARKUP} <script>alert(2)</script>");
+    let Some((srv, _, me)) = alice_with(db, &[("note", &bio)]).await else {
         return;
     };
-    let alice = srv.user("alice").await;
-    let me = srv
-        .update_credentials(
-            &alice.token,
-            &[("note", &format!("{MARKUP} <script>alert(2)</script>"))],
-        )
-        .await
-        .ok();
     let note = me["note"].as_str().unwrap().to_string();
     shown_as_text("the API's note", &note);
     assert!(!note.contains("<script"), "{note}");
