@@ -93,7 +93,8 @@ impl Engine {
         let account = user.account_id;
         let hashes = client.hashes();
         let now = sluice_model::id::now_millis();
-        if let Some(f) = self.store.sign_in_failures(account).await? {
+        let failures = self.store.sign_in_failures(account).await?;
+        if let Some(f) = failures {
             let wait = wait_ms(f.failures, f.last_failure_at, now);
             if wait > 0 && !self.store.is_known_sign_in_client(account, &hashes).await? {
                 tracing::info!(
@@ -125,7 +126,9 @@ impl Engine {
             ));
         }
         let mut tx = self.store.begin().await?;
-        tx.clear_sign_in_failures(account).await?;
+        if failures.is_some() {
+            tx.clear_sign_in_failures(account).await?;
+        }
         tx.remember_sign_in_clients(account, &hashes, KNOWN_CLIENTS, now)
             .await?;
         tx.commit().await?;
