@@ -96,21 +96,30 @@ impl Auth {
     }
 }
 
-/// The client's address for rate limiting: the TCP peer, or "local" on a unix socket.
-pub fn client_ip(parts: &Parts) -> String {
-    parts
+/// The client's address, for rate limiting: the TCP peer, or the address a trusted
+/// proxy forwarded ([`crate::forwarded`]); "local" for a unix-socket peer that
+/// forwarded none.
+pub fn client_ip(parts: &Parts, state: &AppState) -> String {
+    let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "local".into())
+        .map(|c| c.0.ip());
+    state
+        .config
+        .trusted_proxies
+        .client(peer, &parts.headers)
+        .map_or_else(|| "local".into(), |ip| ip.to_string())
 }
 
 /// Extractor for [`client_ip`].
 pub struct ClientIp(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(client_ip(parts)))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(parts, state)))
     }
 }

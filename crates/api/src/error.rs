@@ -76,6 +76,11 @@ impl From<EngineError> for ApiError {
                 body: json!({ "error": code, "error_description": description }),
                 headers: vec![],
             },
+            EngineError::TooManyAttempts { retry_after_secs } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("Too many failed sign-ins: try again in {retry_after_secs} seconds"),
+            )
+            .header("retry-after", retry_after_secs.to_string()),
             EngineError::Store(sluice_store::StoreError::NotFound) => ApiError::not_found(),
             EngineError::Store(sluice_store::StoreError::Conflict(m)) => {
                 tracing::debug!(conflict = %m, "write conflict");

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod forwarded;
 pub mod front;
 pub mod metrics;
 pub mod paging;
@@ -30,7 +31,7 @@ use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 use tower_layer::Layer as _;
 
-pub use ratelimit::{Limit, RateLimiter};
+pub use ratelimit::{Limit, RateLimiter, RateLimits};
 
 /// The Mastodon API version we implement, and our own version, combined the way clients
 /// parse it (`4.3.0 (compatible; Sluice 0.1.0)`).
@@ -64,6 +65,9 @@ pub struct ApiConfig {
     /// (answered with `Connection: close`) before idle ones are closed
     /// ([`front::serve`]).
     pub drain_grace: Duration,
+    /// Proxies whose `X-Forwarded-For`/`Forwarded` name the client
+    /// (`SLUICE_TRUSTED_PROXIES`).
+    pub trusted_proxies: forwarded::TrustedProxies,
 }
 
 /// The request limits a running server can change (`SIGHUP`, [`AppState::reload`]);
@@ -141,21 +145,14 @@ impl AppState {
 
     /// Applies new limits to the running server (`SIGHUP`): requests that start after
     /// this see them.
-    pub fn reload(
-        &self,
-        request_timeout: Duration,
-        max_body_bytes: usize,
-        sign_in: Limit,
-        registration: Limit,
-        write: Limit,
-    ) {
+    pub fn reload(&self, request_timeout: Duration, max_body_bytes: usize, limits: RateLimits) {
         self.live
             .request_timeout_ms
             .store(request_timeout.as_millis() as u64, Ordering::Relaxed);
         self.live
             .max_body_bytes
             .store(max_body_bytes, Ordering::Relaxed);
-        self.limits.set(sign_in, registration, write);
+        self.limits.set(limits);
     }
 }
 
@@ -214,6 +211,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         )
         .merge(extra)
         .fallback(|| async { error::ApiError::not_found() })
+        .layer(middleware::from_fn(refuse_nul_in_url))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             let max = if routes::media::is_upload_path(req.uri().path()) {
@@ -350,6 +348,18 @@ async fn linger(mut body: axum::body::Body) {
         }
     })
     .await;
+}
+
+/// Refuses a URL whose path or query holds an encoded NUL (`%00`, the only way a URL
+/// can carry one) with 400: no name, id or parameter has one, and PostgreSQL cannot
+/// hold one in text, so it would otherwise reach a query and fail there.
+async fn refuse_nul_in_url(req: Request, next: Next) -> Response {
+    let uri = req.uri();
+    if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {
+        return error::ApiError::bad_request("NUL characters are not accepted in URLs")
+            .into_response();
+    }
+    next.run(req).await
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {

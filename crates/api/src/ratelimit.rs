@@ -1,7 +1,10 @@
 //! Rate limits per client IP and per token, fixed windows in memory.
 //!
-//! Limited: sign-in attempts and registrations per IP (credential stuffing, sign-up
-//! spam), writes per token (runaway clients). A refused request gets 429 with
+//! Limited: sign-in attempts, registrations and app registrations per IP (credential
+//! stuffing, sign-up spam, rows of apps nobody uses), writes per token (runaway
+//! clients). The client's IP is the one [`crate::forwarded`] finds behind trusted
+//! proxies. (Sign-in failures per account are counted in the database, by the engine:
+//! `sluice_engine::sign_in`.) A refused request gets 429 with
 //! `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (ISO 8601, as
 //! Mastodon) and `Retry-After`. State is per process; several processes each enforce the
 //! limit, which bounds the total at N times the limit.
@@ -26,6 +29,20 @@ pub enum Bucket {
     SignIn,
     Registration,
     Write,
+    Apps,
+}
+
+/// Every limit, as configured (`SLUICE_RATE_LIMIT_*`).
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    /// Sign-in attempts per IP.
+    pub sign_in: Limit,
+    /// Account registrations per IP.
+    pub registration: Limit,
+    /// Writes per token.
+    pub write: Limit,
+    /// App registrations (`POST /api/v1/apps`) per IP.
+    pub apps: Limit,
 }
 
 /// Windows tracked at most; beyond this, expired entries are swept first and, if still
@@ -39,25 +56,25 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    pub fn new(sign_in: Limit, registration: Limit, write: Limit) -> Self {
+    pub fn new(limits: RateLimits) -> Self {
         RateLimiter {
-            limits: RwLock::new(Self::table(sign_in, registration, write)),
+            limits: RwLock::new(Self::table(limits)),
             windows: Mutex::new(HashMap::new()),
         }
     }
 
-    fn table(sign_in: Limit, registration: Limit, write: Limit) -> HashMap<Bucket, Limit> {
+    fn table(l: RateLimits) -> HashMap<Bucket, Limit> {
         HashMap::from([
-            (Bucket::SignIn, sign_in),
-            (Bucket::Registration, registration),
-            (Bucket::Write, write),
+            (Bucket::SignIn, l.sign_in),
+            (Bucket::Registration, l.registration),
+            (Bucket::Write, l.write),
+            (Bucket::Apps, l.apps),
         ])
     }
 
     /// New limits for the running server (`SIGHUP`); counts so far are kept.
-    pub fn set(&self, sign_in: Limit, registration: Limit, write: Limit) {
-        *self.limits.write().unwrap_or_else(|e| e.into_inner()) =
-            Self::table(sign_in, registration, write);
+    pub fn set(&self, limits: RateLimits) {
+        *self.limits.write().unwrap_or_else(|e| e.into_inner()) = Self::table(limits);
     }
 
     /// Counts a hit; refuses with 429 when the window is full.
@@ -115,7 +132,12 @@ mod tests {
             max: 0,
             window: Duration::from_secs(60),
         };
-        let r = RateLimiter::new(l, l, off);
+        let r = RateLimiter::new(RateLimits {
+            sign_in: l,
+            registration: l,
+            write: off,
+            apps: off,
+        });
         assert!(r.check(Bucket::SignIn, "1.2.3.4").is_ok());
         assert!(r.check(Bucket::SignIn, "1.2.3.4").is_ok());
         let e = r.check(Bucket::SignIn, "1.2.3.4").unwrap_err();
@@ -126,7 +148,12 @@ mod tests {
             assert!(r.check(Bucket::Write, "t").is_ok());
         }
         // New limits apply at once; what was counted stays counted.
-        r.set(off, l, l);
+        r.set(RateLimits {
+            sign_in: off,
+            registration: l,
+            write: l,
+            apps: off,
+        });
         assert!(r.check(Bucket::SignIn, "1.2.3.4").is_ok());
         assert!(r.check(Bucket::Write, "t").is_ok());
         assert!(r.check(Bucket::Write, "t").is_ok());

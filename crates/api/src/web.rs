@@ -3,8 +3,10 @@
 //! default avatar. Every page carries a strict Content-Security-Policy: no script at
 //! all, styles only from our own stylesheet.
 //!
-//! Templates are minijinja files compiled into the binary (autoescaped); post and bio
-//! HTML was sanitized when stored and is inserted as is.
+//! Templates are minijinja files compiled into the binary, named `*.html` so minijinja
+//! escapes every value inserted (display names, app names, titles: plain text). Only
+//! HTML we made is inserted with `|safe`: post and bio HTML (sanitized when stored) and
+//! profile field values (rendered from escaped text when read, `Engine::profile_fields`).
 
 use axum::Router;
 use axum::extract::{Path, State};

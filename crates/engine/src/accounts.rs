@@ -211,33 +211,6 @@ impl Engine {
         Ok((a, u))
     }
 
-    /// Checks a login (e-mail or username) and password. The error does not say which
-    /// of the two was wrong.
-    pub async fn sign_in(&self, login: &str, password: &str) -> Result<UserRow> {
-        let user = self.store.user_by_login(login.trim()).await?;
-        let Some(user) = user else {
-            // Spend the same time as a real check, so timing does not reveal accounts.
-            let _ = hash_password(password.to_string()).await;
-            return Err(EngineError::Unauthorized(
-                "Invalid login or password".into(),
-            ));
-        };
-        if !verify_password(password.to_string(), user.password_hash.clone()).await {
-            return Err(EngineError::Unauthorized(
-                "Invalid login or password".into(),
-            ));
-        }
-        if user.disabled {
-            return Err(EngineError::forbidden("Your login is currently disabled"));
-        }
-        if !user.approved {
-            return Err(EngineError::forbidden(
-                "Your login is currently pending approval",
-            ));
-        }
-        Ok(user)
-    }
-
     /// Applies `update_credentials`. Text is validated and the bio rendered to HTML.
     pub async fn update_profile(
         &self,

@@ -30,6 +30,9 @@ pub enum EngineError {
         description: String,
         status: u16,
     },
+    /// 429: too many attempts; try again after this many seconds.
+    #[error("Too many failed sign-ins: try again in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Work that should not fail did (a panicked blocking task, say).

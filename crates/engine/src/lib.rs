@@ -8,7 +8,8 @@
 //!
 //! Modules:
 //! - [`pipeline`]: the [`Activity`] type and [`Engine::submit`].
-//! - [`accounts`]: registration, sign-in, profiles, mutes and other non-federated state.
+//! - [`accounts`]: registration, profiles, mutes and other non-federated state.
+//! - [`sign_in`]: password checks, with guessing slowed per account.
 //! - [`lists`]: lists and user-level domain blocks.
 //! - [`oauth`]: applications, authorization codes, tokens.
 //! - [`view`]: stored rows to Mastodon entities, one conversion per entity, batched.
@@ -29,6 +30,7 @@ pub mod media_sniff;
 pub mod oauth;
 pub mod pipeline;
 pub mod remote;
+pub mod sign_in;
 pub mod tasks;
 pub mod urls;
 pub mod view;

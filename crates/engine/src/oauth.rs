@@ -24,6 +24,31 @@ pub const MAX_APP_NAME_CHARS: usize = 200;
 pub const MAX_REDIRECT_URIS: usize = 16;
 pub const MAX_REDIRECT_URI_CHARS: usize = 2000;
 
+/// Schemes a redirect URI may not have: a browser sent there by `/oauth/authorize` would
+/// run script or show local content in the context of the page it came from. Anything
+/// else is allowed: `https`, `http` (apps on localhost), and the custom schemes of
+/// native apps (`myapp://callback`).
+const REFUSED_REDIRECT_SCHEMES: [&str; 7] = [
+    "javascript",
+    "data",
+    "vbscript",
+    "file",
+    "blob",
+    "filesystem",
+    "about",
+];
+
+/// Whether an app may register `uri` as a redirect URI (and be sent there): the
+/// out-of-band URN, or an absolute URI whose scheme is not one of
+/// [`REFUSED_REDIRECT_SCHEMES`].
+pub fn redirect_uri_allowed(uri: &str) -> bool {
+    if uri == OOB_REDIRECT {
+        return true;
+    }
+    uri.len() <= MAX_REDIRECT_URI_CHARS
+        && url::Url::parse(uri).is_ok_and(|u| !REFUSED_REDIRECT_SCHEMES.contains(&u.scheme()))
+}
+
 /// A resolved bearer token: who is calling (none for app-only tokens) and what they may do.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -107,13 +132,22 @@ impl Engine {
             ));
         }
         for uri in &a.redirect_uris {
-            if uri.len() > MAX_REDIRECT_URI_CHARS
-                || (uri != OOB_REDIRECT && url::Url::parse(uri).is_err())
-            {
+            if !redirect_uri_allowed(uri) {
                 return Err(EngineError::invalid(
-                    "Validation failed: Redirect URI must be an absolute URI.",
+                    "Validation failed: Redirect URI must be an absolute URI that does not run script or open local content (no javascript:, data:, vbscript:, file:).",
                 ));
             }
+        }
+        let website = a.website.filter(|w| !w.trim().is_empty());
+        // Clients link the website where they show an app's name: a web address only
+        // (as Mastodon validates it).
+        if let Some(w) = &website
+            && !url::Url::parse(w.trim())
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        {
+            return Err(EngineError::invalid(
+                "Validation failed: Website must be an http(s) URL",
+            ));
         }
         let scopes = Scopes::parse(if a.scopes.trim().is_empty() {
             "read"
@@ -126,7 +160,7 @@ impl Engine {
         let app = AppRow {
             id: self.new_id(),
             name: name.to_string(),
-            website: a.website.filter(|w| !w.trim().is_empty()),
+            website: website.map(|w| w.trim().to_string()),
             redirect_uris: a.redirect_uris.join("\n"),
             scopes: scopes.to_string(),
             client_id: random_secret(),
@@ -160,7 +194,9 @@ impl Engine {
         } else {
             r.redirect_uri.clone()
         };
-        if !app.redirect_uris.lines().any(|u| u == redirect) {
+        // An app registered before dangerous schemes were refused is never redirected
+        // to one.
+        if !app.redirect_uris.lines().any(|u| u == redirect) || !redirect_uri_allowed(&redirect) {
             return Err(EngineError::oauth(
                 "invalid_redirect_uri",
                 "The redirect uri included is not valid.",
@@ -321,10 +357,11 @@ impl Engine {
         login: &str,
         password: &str,
         scope: Option<&str>,
+        client: &crate::sign_in::SignInClient,
     ) -> Result<api::Token> {
         let app = self.client(client_id, client_secret).await?;
         let scopes = self.grantable_scopes(&app, scope)?;
-        let user = self.sign_in(login, password).await.map_err(|e| match e {
+        let user = self.sign_in(login, password, client).await.map_err(|e| match e {
             EngineError::Unauthorized(_) => EngineError::oauth(
                 "invalid_grant",
                 "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",

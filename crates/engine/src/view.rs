@@ -12,9 +12,23 @@ use sluice_store::{AccountRow, NotificationRow, RelationRow, StatusRow, StatusVi
 use crate::{Engine, Result};
 
 impl Engine {
+    /// An account's profile fields as shown: `name` plain text, `value` HTML. A local
+    /// account's fields are stored as typed (they are also its `source.fields`) and
+    /// rendered here (escaped, links made clickable), so what any version stored is
+    /// shown safely; a remote account's were sanitized when stored.
+    pub fn profile_fields(&self, a: &AccountRow) -> Vec<api::Field> {
+        let mut fields: Vec<api::Field> = serde_json::from_str(&a.fields).unwrap_or_default();
+        if a.is_local() {
+            for f in &mut fields {
+                f.value = sluice_model::content::field_value_html(&f.value, &|t| self.urls.tag(t));
+            }
+        }
+        fields
+    }
+
     /// An account as everyone sees it.
     pub fn account_entity(&self, a: &AccountRow) -> api::Account {
-        let fields: Vec<api::Field> = serde_json::from_str(&a.fields).unwrap_or_default();
+        let fields = self.profile_fields(a);
         let avatar = if a.avatar_url.is_empty() {
             self.urls.default_avatar()
         } else {

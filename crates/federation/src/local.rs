@@ -65,15 +65,11 @@ fn with_key(mut doc: Value, key: Option<&KeyRow>) -> Value {
 pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
     let key = engine.local_key(&engine.urls.key_id(&a.uri)).await?;
     let urls = &engine.urls;
-    let fields: Vec<(String, String)> = serde_json::from_str::<Vec<Value>>(&a.fields)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|f| {
-            Some((
-                f.get("name")?.as_str()?.to_string(),
-                f.get("value")?.as_str()?.to_string(),
-            ))
-        })
+    // PropertyValue `value` is HTML, rendered from what the user typed.
+    let fields: Vec<(String, String)> = engine
+        .profile_fields(a)
+        .into_iter()
+        .map(|f| (f.name, f.value))
         .collect();
     let also_known_as: Vec<String> = serde_json::from_str(&a.also_known_as).unwrap_or_default();
     let (inbox, outbox, followers, following, featured) = (

@@ -372,6 +372,18 @@ pub fn plain_to_html(
     out
 }
 
+/// Renders the value of a local profile field as Mastodon does: plain text on one
+/// line, escaped, with links and hashtags made clickable (no paragraphs, no mentions).
+/// Fields are stored as their owner typed them and rendered when read, so a value
+/// stored by any version is shown safely.
+pub fn field_value_html(text: &str, tag_url: &dyn Fn(&str) -> String) -> String {
+    let mut out = String::new();
+    for token in tokenize(text) {
+        push_token(&mut out, token, tag_url, &|_| None);
+    }
+    out
+}
+
 fn push_paragraph(
     out: &mut String,
     lines: &mut Vec<&str>,
@@ -908,6 +920,33 @@ mod tests {
         ];
         for (text, expected) in cases {
             assert_eq!(render(text), *expected, "input: {text:?}");
+        }
+    }
+
+    #[test]
+    fn field_values_are_escaped_text_with_links() {
+        let cases: &[(&str, &str)] = &[
+            ("", ""),
+            (
+                "<img src=x onerror=alert(1)>",
+                "&lt;img src=x onerror=alert(1)&gt;",
+            ),
+            (
+                "https://example.com/me",
+                "<a href=\"https://example.com/me\" target=\"_blank\" rel=\"nofollow noopener\" translate=\"no\"><span class=\"invisible\">https://</span><span class=\"\">example.com/me</span><span class=\"invisible\"></span></a>",
+            ),
+            (
+                "#rust & @bob\nnext",
+                "<a href=\"https://sluice.test/tags/rust\" class=\"mention hashtag\" rel=\"tag\">#<span>rust</span></a> &amp; @bob\nnext",
+            ),
+            ("javascript:alert(1)", "javascript:alert(1)"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(
+                field_value_html(text, &tag_url),
+                *expected,
+                "input: {text:?}"
+            );
         }
     }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use sluice_api::forwarded::TrustedProxies;
 use sluice_engine::Registrations;
 
 /// The TOML file read when `--config`/`SLUICE_CONFIG` does not name one (if it exists).
@@ -67,6 +68,13 @@ pub struct Config {
     pub rate_limit_registrations: u32,
     /// Writes per token per 5 minutes (0: unlimited).
     pub rate_limit_writes: u32,
+    /// App registrations (`POST /api/v1/apps`) per IP per 5 minutes (0: unlimited).
+    pub rate_limit_apps: u32,
+    /// Reverse proxies whose `X-Forwarded-For`/`Forwarded` headers name the client
+    /// (`SLUICE_TRUSTED_PROXIES`): addresses and CIDR networks, separated by commas or
+    /// spaces; empty trusts none. Unset: loopback when the server listens on a loopback
+    /// address or a unix socket, else none.
+    pub trusted_proxies: Option<String>,
     /// How long stream events are kept for resume, in seconds.
     pub event_retention_secs: u64,
     /// Most stream events kept, whatever their age.
@@ -166,6 +174,10 @@ impl Default for Config {
             rate_limit_sign_in: 30,
             rate_limit_registrations: 10,
             rate_limit_writes: 300,
+            // Apps register once per install (some web clients once per sign-in):
+            // this stops a flood of app rows, not a person.
+            rate_limit_apps: 30,
+            trusted_proxies: None,
             event_retention_secs: 3600,
             event_max_rows: 100_000,
             streaming_url: None,
@@ -242,6 +254,10 @@ impl Config {
             );
         }
         crate::logging::parse_filter(&self.log)?;
+        if let Some(list) = &self.trusted_proxies {
+            TrustedProxies::parse(list)
+                .map_err(|e| anyhow::anyhow!("SLUICE_TRUSTED_PROXIES: {e}"))?;
+        }
         if let Some(u) = self.redis_url.as_deref().filter(|u| !u.is_empty()) {
             sluice_streaming::redis::RedisTarget::parse(u).map_err(|e| anyhow::anyhow!(e))?;
         }
@@ -308,6 +324,21 @@ impl Config {
             .clone()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or_else(|| self.data_dir.join("media"))
+    }
+
+    /// The proxies trusted to name the client, given the address bound (None: a unix
+    /// socket): `trusted_proxies`, or loopback when the listener is loopback or a
+    /// unix socket (only a proxy on this machine can reach it), else none.
+    pub fn trusted_proxies_for(
+        &self,
+        bound: Option<std::net::SocketAddr>,
+    ) -> anyhow::Result<TrustedProxies> {
+        match &self.trusted_proxies {
+            Some(list) => TrustedProxies::parse(list)
+                .map_err(|e| anyhow::anyhow!("SLUICE_TRUSTED_PROXIES: {e}")),
+            None if bound.is_none_or(|a| a.ip().is_loopback()) => Ok(TrustedProxies::loopback()),
+            None => Ok(TrustedProxies::default()),
+        }
     }
 
     pub fn request_timeout(&self) -> Duration {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use sluice_api::{ApiConfig, AppState, Limit, RateLimiter};
+use sluice_api::{ApiConfig, AppState, Limit, RateLimiter, RateLimits};
 use sluice_engine::{Engine, EngineConfig};
 use sluice_federation::service::{Federation, FederationSettings};
 use sluice_store::Store;
@@ -374,9 +374,9 @@ async fn start_full(
         metrics_token: config.metrics_token.clone().filter(|t| !t.is_empty()),
         streaming_status: config.streaming_status,
         drain_grace: Duration::from_millis(config.drain_grace_ms),
+        trusted_proxies: config.trusted_proxies_for(bound)?,
     };
-    let (sign_in, registration, write) = rate_limits(config);
-    let limits = RateLimiter::new(sign_in, registration, write);
+    let limits = RateLimiter::new(rate_limits(config));
     let (shutdown, rx) = watch::channel(false);
     let (federation, delivery) = Federation::start(
         engine.clone(),
@@ -447,34 +447,32 @@ async fn start_full(
     })
 }
 
-/// The sign-in, registration and write limits of a configuration.
-fn rate_limits(config: &Config) -> (Limit, Limit, Limit) {
-    (
-        Limit {
-            max: config.rate_limit_sign_in,
-            window: Duration::from_secs(300),
-        },
-        Limit {
-            max: config.rate_limit_registrations,
-            window: Duration::from_secs(1800),
-        },
-        Limit {
-            max: config.rate_limit_writes,
-            window: Duration::from_secs(300),
-        },
-    )
+/// The rate limits of a configuration.
+fn rate_limits(config: &Config) -> RateLimits {
+    // The windows Mastodon's rack-attack uses for the same limits.
+    let per = |max, secs| Limit {
+        max,
+        window: Duration::from_secs(secs),
+    };
+    RateLimits {
+        sign_in: per(config.rate_limit_sign_in, 300),
+        registration: per(config.rate_limit_registrations, 1800),
+        write: per(config.rate_limit_writes, 300),
+        apps: per(config.rate_limit_apps, 300),
+    }
 }
 
 /// Settings `SIGHUP` applies to a running server; the others take a restart (an
 /// upgrade to the same binary restarts the serving processes without dropping a
 /// connection).
-pub const RELOADABLE: [&str; 6] = [
+pub const RELOADABLE: [&str; 7] = [
     "log",
     "max_body_bytes",
     "request_timeout_secs",
     "rate_limit_sign_in",
     "rate_limit_registrations",
     "rate_limit_writes",
+    "rate_limit_apps",
 ];
 
 impl Running {
@@ -498,13 +496,10 @@ impl Reloader {
     /// afterwards see them.
     pub fn reload(&self, config: &Config) -> anyhow::Result<()> {
         logging::set_filter(&config.log)?;
-        let (sign_in, registration, write) = rate_limits(config);
         self.0.reload(
             config.request_timeout(),
             config.max_body_bytes,
-            sign_in,
-            registration,
-            write,
+            rate_limits(config),
         );
         Ok(())
     }

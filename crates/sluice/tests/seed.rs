@@ -161,10 +161,15 @@ async fn check(engine: &Engine, summary: &SeedSummary) {
         1
     );
     let user = engine
-        .sign_in("user7@seed.invalid", PASSWORD)
+        .sign_in("user7@seed.invalid", PASSWORD, &Default::default())
         .await
         .expect("seeded user signs in with the plan's password");
-    assert!(engine.sign_in("user7", "wrong password").await.is_err());
+    assert!(
+        engine
+            .sign_in("user7", "wrong password", &Default::default())
+            .await
+            .is_err()
+    );
     assert!(user.account_id > 0);
 
     // Follows: FOLLOWS each, never oneself, never twice, each with a uri.

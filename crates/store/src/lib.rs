@@ -44,6 +44,8 @@ pub use federation::{
 };
 mod query;
 mod rows;
+mod sign_in;
+pub use sign_in::SignInFailures;
 mod social;
 mod sqlite_backup;
 mod sqlite_tuning;

@@ -64,29 +64,35 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0008_media.sql"),
     },
     Migration {
-        version: 10,
+        version: 9,
         name: "inbox_order",
-        sqlite: include_str!("../migrations/sqlite/0010_inbox_order.sql"),
-        postgres: include_str!("../migrations/postgres/0010_inbox_order.sql"),
+        sqlite: include_str!("../migrations/sqlite/0009_inbox_order.sql"),
+        postgres: include_str!("../migrations/postgres/0009_inbox_order.sql"),
     },
     Migration {
-        version: 13,
+        version: 10,
+        name: "sign_in",
+        sqlite: include_str!("../migrations/sqlite/0010_sign_in.sql"),
+        postgres: include_str!("../migrations/postgres/0010_sign_in.sql"),
+    },
+    Migration {
+        version: 11,
         name: "instance",
-        sqlite: include_str!("../migrations/sqlite/0013_instance.sql"),
-        postgres: include_str!("../migrations/postgres/0013_instance.sql"),
+        sqlite: include_str!("../migrations/sqlite/0011_instance.sql"),
+        postgres: include_str!("../migrations/postgres/0011_instance.sql"),
     },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 11;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
 /// one migrated. A binary made for an older schema cannot be upgraded from in place
 /// (`supervisor::Stamp::can_upgrade_to`). Version 6 adds `mentions.silent`, version 7
 /// the `collections` tables, version 8 `media`, `statuses.attachments` and
-/// `blind_copies`, version 10 `inbox_queue.order_key` and `undone_activities`, version
-/// 13 `instance_settings`.
+/// `blind_copies`, version 9 `inbox_queue.order_key` and `undone_activities`, version 10
+/// `sign_in_failures` and `sign_in_clients`, version 11 `instance_settings`.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

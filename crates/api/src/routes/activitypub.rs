@@ -5,7 +5,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sluice_federation::inbox::{INBOX_RETRY_AFTER, InboxError};
@@ -159,7 +159,7 @@ pub async fn actor(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     if !wants_activity_json(&headers) {
-        return Ok(Redirect::to(&format!("/@{name}")).into_response());
+        return Ok(super::see_other(&super::local_path(&["/@"], &[&name])));
     }
     actor_json(&state, &name).await
 }
@@ -277,7 +277,10 @@ pub async fn status(
     auth: Auth,
 ) -> ApiResult<Response> {
     if !wants_activity_json(&headers) {
-        return Ok(Redirect::to(&format!("/@{name}/{id}")).into_response());
+        return Ok(super::see_other(&super::local_path(
+            &["/@", "/"],
+            &[&name, &id],
+        )));
     }
     if let Some(viewer) = auth.viewer() {
         return private_status_json(&state, &name, &id, viewer).await;

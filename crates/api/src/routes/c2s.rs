@@ -17,7 +17,7 @@ use super::activitypub::{AS2_CONTENT_TYPE, local_account};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
-use crate::params::check_depth;
+use crate::params::{check_depth, refuse_nul};
 use crate::ratelimit::Bucket;
 
 /// The scopes that allow posting some activity to an outbox; which one an activity
@@ -118,6 +118,9 @@ pub async fn post_outbox(
     check_depth(&body)?;
     let activity: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("Malformed JSON body: {e}")))?;
+    if let Value::Object(o) = &activity {
+        refuse_nul(o)?;
+    }
     auth.user(scopes_for(&activity))?;
     let posted = federation
         .client_post(&account, activity, me.app_id)
@@ -250,11 +253,11 @@ pub async fn proxy(
         return Ok(as2_private(StatusCode::OK, &doc));
     }
     let federation = state.federation.as_ref().ok_or_else(ApiError::not_found)?;
+    // One answer for every failure: the reason (a refused address, a name that does not
+    // resolve, a timeout) would tell the client what our network looks like from inside.
     let fetched = federation.get_json(&url, false).await.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            format!("{url} could not be fetched: {e}"),
-        )
+        tracing::debug!(%url, error = %e, "proxied fetch failed");
+        ApiError::new(StatusCode::BAD_GATEWAY, "The object could not be fetched")
     })?;
     Ok(as2_private_bytes(StatusCode::OK, fetched.body.to_vec()))
 }

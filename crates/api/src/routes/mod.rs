@@ -19,9 +19,13 @@ pub(crate) mod streaming;
 mod timelines;
 
 use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::AppState;
+use crate::error::ApiError;
 
 /// Scopes accepted for each kind of access, top-level scope first.
 pub(crate) mod scopes {
@@ -49,6 +53,45 @@ pub(crate) mod scopes {
     pub const WRITE_MEDIA: &[&str] = &["write:media"];
     /// verify_credentials also accepts the `profile` scope.
     pub const PROFILE: &[&str] = &["read:accounts", "profile"];
+}
+
+/// Bytes percent-encoded in a path segment we put into a URL: controls, space, and the
+/// characters that would end or change the segment (as the WHATWG URL standard's
+/// path-segment set, plus `%` so the segment comes back as it was sent).
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%')
+    .add(b'\\');
+
+/// A path made of fixed text and segments taken from a request, each percent-encoded:
+/// `local_path(&["/@"], &[name])` is `/@name` whatever characters `name` holds.
+pub(crate) fn local_path(parts: &[&str], segments: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        out.push_str(part);
+        if let Some(seg) = segments.get(i) {
+            out.extend(utf8_percent_encode(seg, SEGMENT));
+        }
+    }
+    out
+}
+
+/// A `303 See Other` to `location`. Every redirect is built here: a location that cannot be
+/// a header value (a control character slipped in) is a 400, never a panic.
+pub(crate) fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => (StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
+        Err(_) => ApiError::bad_request("The redirect target is not a valid URL").into_response(),
+    }
 }
 
 /// Routes that get Mastodon's CORS policy: the API, token endpoints, well-known.

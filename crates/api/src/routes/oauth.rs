@@ -4,10 +4,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::json;
 use sluice_engine::oauth::{AuthorizeRequest, NewApp, OOB_REDIRECT, app_entity};
+use sluice_engine::sign_in::SignInClient;
 
 use crate::AppState;
 use crate::auth::{Auth, ClientIp};
@@ -33,7 +34,12 @@ pub async fn metadata(State(state): State<AppState>) -> impl IntoResponse {
     }))
 }
 
-pub async fn create_app(State(state): State<AppState>, p: Params) -> ApiResult<impl IntoResponse> {
+pub async fn create_app(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    state.limits.check(Bucket::Apps, &ip)?;
     let redirect_uris = match p.get("redirect_uris") {
         Some(serde_json::Value::Array(_)) => p.list("redirect_uris")?,
         _ => p
@@ -136,6 +142,10 @@ pub async fn token(
                     &login,
                     &p.string("password")?,
                     scope.as_deref(),
+                    &SignInClient {
+                        ip: ip.clone(),
+                        device: None,
+                    },
                 )
                 .await?
         }
@@ -241,11 +251,39 @@ pub async fn authorize_page(State(state): State<AppState>, p: Params) -> Respons
     }
 }
 
+/// The cookie that makes a browser known to the accounts that signed in with it
+/// (`sluice_engine::sign_in`: known clients are never slowed by others' failures).
+const DEVICE_COOKIE: &str = "sluice_device";
+/// How long a browser stays known without signing in again.
+const DEVICE_COOKIE_MAX_AGE_SECS: u64 = 365 * 24 * 3600;
+
+/// The device cookie the browser sent, if it looks like one we set.
+fn device_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == DEVICE_COOKIE)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| {
+            v.len() == 43
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
 pub async fn authorize_submit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     p: Params,
 ) -> Response {
+    let sent_device = device_cookie(&headers);
+    let device = sent_device
+        .clone()
+        .unwrap_or_else(sluice_engine::oauth::random_secret);
     let result: ApiResult<Response> = async {
         let req = authorize_request(&p)?;
         let checked = state.engine.check_authorize(&req).await?;
@@ -260,7 +298,7 @@ pub async fn authorize_submit(
                     q.append_pair("state", &st);
                 }
             }
-            Redirect::to(url.as_str()).into_response()
+            super::see_other(url.as_str())
         };
         if p.string("decision")? == "deny" {
             if checked.redirect_uri == OOB_REDIRECT {
@@ -279,12 +317,31 @@ pub async fn authorize_submit(
             ]));
         }
         state.limits.check(Bucket::SignIn, &ip)?;
+        let client = SignInClient {
+            ip: ip.clone(),
+            device: Some(device.clone()),
+        };
         let user = match state
             .engine
-            .sign_in(&p.string("login")?, &p.string("password")?)
+            .sign_in(&p.string("login")?, &p.string("password")?, &client)
             .await
         {
             Ok(u) => u,
+            // The form again, saying how long to wait, with 429 and `Retry-After`.
+            Err(e @ sluice_engine::EngineError::TooManyAttempts { .. }) => {
+                let e = ApiError::from(e);
+                let mut page =
+                    state
+                        .pages
+                        .authorize(&state, &checked, &carried(&p)?, Some(e.message()));
+                *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                for (k, v) in &e.headers {
+                    if let Ok(v) = header::HeaderValue::from_str(v) {
+                        page.headers_mut().insert(*k, v);
+                    }
+                }
+                return Ok(page);
+            }
             Err(e) => {
                 let msg = ApiError::from(e).body["error"]
                     .as_str()
@@ -299,10 +356,26 @@ pub async fn authorize_submit(
             .engine
             .issue_code(&checked, &user, p.str("code_challenge")?)
             .await?;
-        if checked.redirect_uri == OOB_REDIRECT {
-            return Ok(state.pages.show_code(&state, &code));
+        let mut r = if checked.redirect_uri == OOB_REDIRECT {
+            state.pages.show_code(&state, &code)
+        } else {
+            redirect_with(&[("code", &code)])
+        };
+        // The browser is known to this account from now on.
+        if sent_device.is_none() {
+            let secure = if state.base().starts_with("https://") {
+                "; Secure"
+            } else {
+                ""
+            };
+            let cookie = format!(
+                "{DEVICE_COOKIE}={device}; Path=/oauth; Max-Age={DEVICE_COOKIE_MAX_AGE_SECS}; HttpOnly; SameSite=Lax{secure}"
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
         }
-        Ok(redirect_with(&[("code", &code)]))
+        Ok(r)
     }
     .await;
     match result {

@@ -9,7 +9,8 @@ use crate::common::{Body, Db, Resp, TestServer, eventually, get_as2, peer};
 db_tests!(
     c2s_posts_follows_and_likes_are_mastodon_ones,
     c2s_refuses_bad_input_and_hides_bcc,
-    c2s_user_collections
+    c2s_user_collections,
+    proxy_refusals_say_nothing_of_the_network
 );
 
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
@@ -893,4 +894,42 @@ async fn c2s_user_collections(db: Db) {
     assert_eq!(get_as2(&a, &list, None).await.status, 404);
     assert_eq!(a.count("collection_items").await, 0);
     a.stop().await;
+}
+
+/// The proxy's refusals are one generic answer: what an internal name resolves to, or
+/// why an address is refused, is not the client's business (issue 13, item 7).
+async fn proxy_refusals_say_nothing_of_the_network(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let mut answers = Vec::new();
+    for target in [
+        "https://localhost/users/x",
+        "https://127.0.0.2/secret",
+        "https://[::1]:8443/x",
+        "https://localhost:1/",
+    ] {
+        let r = srv
+            .post("/api/ap/proxy", Some(&alice.token), &[("id", target)])
+            .await;
+        for leak in [
+            "127.0.0",
+            "::1",
+            "loopback",
+            "allowed",
+            "resolve",
+            "localhost",
+        ] {
+            assert!(!r.text.contains(leak), "{target}: {}", r.text);
+        }
+        answers.push((r.status.as_u16(), r.body));
+    }
+    assert_eq!(answers[0].0, 502);
+    assert_eq!(
+        answers[0].1,
+        json!({"error": "The object could not be fetched"})
+    );
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    srv.stop().await;
 }

@@ -133,6 +133,7 @@ impl TestServer {
             rate_limit_sign_in: 0,
             rate_limit_registrations: 0,
             rate_limit_writes: 0,
+            rate_limit_apps: 0,
             // Servers stop at once between tests (tests/upgrade.rs covers the grace).
             drain_grace_ms: 0,
             ..Config::default()

@@ -12,6 +12,8 @@ db_tests!(
     panic_is_contained,
     deadline_ends_slow_requests,
     rate_limits,
+    app_registrations_per_ip,
+    forwarded_clients_behind_trusted_proxies,
     database_statements_have_a_deadline
 );
 
@@ -104,6 +106,84 @@ async fn rate_limits(db: Db) {
     srv.get("/api/v1/timelines/home", Some(&alice.token))
         .await
         .ok();
+    srv.stop().await;
+}
+
+/// `POST /api/v1/apps` from a client (its `X-Forwarded-For`/`Forwarded` headers given):
+/// the status.
+async fn register_app(srv: &TestServer, forwarded: &[(&str, &str)]) -> u16 {
+    let mut req = srv.http.post(format!("{}/api/v1/apps", srv.url)).form(&[
+        ("client_name", "app"),
+        ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
+    ]);
+    for (k, v) in forwarded {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+/// App registration is limited per IP (`SLUICE_RATE_LIMIT_APPS`, issue 13, item 5).
+async fn app_registrations_per_ip(db: Db) {
+    let Some(srv) = TestServer::start(db, |c| c.rate_limit_apps = 2).await else {
+        return;
+    };
+    assert_eq!(register_app(&srv, &[]).await, 200);
+    assert_eq!(register_app(&srv, &[]).await, 200);
+    let r = srv
+        .post(
+            "/api/v1/apps",
+            None,
+            &[
+                ("client_name", "app"),
+                ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 429);
+    assert!(r.headers.contains_key("retry-after"));
+    assert_eq!(srv.count("apps").await, 2);
+    srv.stop().await;
+}
+
+/// Behind a reverse proxy (issue 13, item 13): requests come from the proxy's address
+/// (loopback here), and the client is the one its `X-Forwarded-For` or `Forwarded`
+/// names, so two clients have two buckets; with `SLUICE_TRUSTED_PROXIES` naming other
+/// proxies, the headers are ignored and every request is the peer's.
+async fn forwarded_clients_behind_trusted_proxies(db: Db) {
+    let Some(srv) = TestServer::start(db, |c| c.rate_limit_apps = 2).await else {
+        return;
+    };
+    let one = [("x-forwarded-for", "198.51.100.1")];
+    assert_eq!(register_app(&srv, &one).await, 200);
+    assert_eq!(register_app(&srv, &one).await, 200);
+    assert_eq!(register_app(&srv, &one).await, 429);
+    // Another client through the same proxy, named either way, and a client that
+    // claims someone else's address to the left of what the proxy wrote.
+    let two = [("x-forwarded-for", "198.51.100.2")];
+    assert_eq!(register_app(&srv, &two).await, 200);
+    assert_eq!(register_app(&srv, &two).await, 200);
+    let three = [("forwarded", "for=\"[2001:db8::3]:4711\";proto=https")];
+    assert_eq!(register_app(&srv, &three).await, 200);
+    let spoofed = [("x-forwarded-for", "198.51.100.2, 198.51.100.4")];
+    assert_eq!(register_app(&srv, &spoofed).await, 200);
+    // The proxy itself has its own bucket.
+    assert_eq!(register_app(&srv, &[]).await, 200);
+    srv.stop().await;
+
+    let Some(srv) = TestServer::start(db, |c| {
+        c.rate_limit_apps = 2;
+        c.trusted_proxies = Some("10.0.0.0/8".into());
+    })
+    .await
+    else {
+        return;
+    };
+    assert_eq!(register_app(&srv, &one).await, 200);
+    assert_eq!(register_app(&srv, &two).await, 200);
+    assert_eq!(
+        register_app(&srv, &[("x-forwarded-for", "198.51.100.5")]).await,
+        429
+    );
     srv.stop().await;
 }
 

@@ -90,7 +90,7 @@ async fn upload(
     )
 }
 
-async fn upload_png(srv: &TestServer, user: &User, salt: u8) -> Value {
+pub(crate) async fn upload_png(srv: &TestServer, user: &User, salt: u8) -> Value {
     let form =
         reqwest::multipart::Form::new().part("file", part(png(3, 2, salt), "a.png", "image/png"));
     let (status, body, _) = upload(srv, "/api/v2/media", &user.token, form).await;

@@ -13,6 +13,7 @@ db_tests!(
     scopes_are_enforced,
     registration_modes,
     app_validation,
+    redirect_uri_schemes,
 );
 
 fn query_param(location: &str, key: &str) -> Option<String> {
@@ -597,5 +598,127 @@ async fn app_validation(db: Db) {
     assert_eq!(app["scopes"], serde_json::json!(["read"]));
     assert_eq!(app["redirect_uris"].as_array().unwrap().len(), 2);
     assert!(app["client_secret"].as_str().unwrap().len() >= 32);
+    srv.stop().await;
+}
+
+/// Redirect URIs that would run script or open local content in the browser are refused
+/// at registration, and `/oauth/authorize` never sends a browser to one, even of an app
+/// registered before the rule (issue 13, item 4). Web, native-app and oob ones are fine.
+async fn redirect_uri_schemes(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    srv.user("alice").await;
+    let apps = srv.count("apps").await;
+    for bad in [
+        "javascript:alert(document.cookie)",
+        "JavaScript://%0aalert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "file:///etc/passwd",
+        "https://ok.example/cb\njavascript:alert(1)",
+    ] {
+        let r = srv
+            .post(
+                "/api/v1/apps",
+                None,
+                &[("client_name", "x"), ("redirect_uris", bad)],
+            )
+            .await;
+        assert_eq!(r.status, 422, "{bad}: {}", r.text);
+        assert!(
+            r.body["error"].as_str().unwrap().contains("Redirect URI"),
+            "{}",
+            r.text
+        );
+    }
+    let r = srv
+        .post(
+            "/api/v1/apps",
+            None,
+            &[
+                ("client_name", "x"),
+                ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
+                ("website", "javascript:alert(1)"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(srv.count("apps").await, apps);
+    for good in [
+        "https://client.example/callback",
+        "http://localhost:4000/cb",
+        "org.joinmastodon.app://callback",
+        "myapp:/oauth",
+        "urn:ietf:wg:oauth:2.0:oob",
+    ] {
+        let app = srv
+            .post(
+                "/api/v1/apps",
+                None,
+                &[
+                    ("client_name", "x"),
+                    ("redirect_uris", good),
+                    ("website", "https://client.example"),
+                ],
+            )
+            .await
+            .ok();
+        assert_eq!(app["redirect_uri"], good);
+    }
+
+    // An app stored with a javascript: redirect before the rule: the page refuses it
+    // and so does the form, with no redirect anywhere.
+    let engine = srv.engine();
+    let app = sluice_store::AppRow {
+        id: engine.new_id(),
+        name: "old".into(),
+        website: None,
+        redirect_uris: "javascript:alert(1)".into(),
+        scopes: "read".into(),
+        client_id: "old-client".into(),
+        client_secret: "old-secret".into(),
+        created_at: 0,
+    };
+    let mut tx = engine.store.begin().await.unwrap();
+    tx.insert_app(&app).await.unwrap();
+    tx.commit().await.unwrap();
+    let page = srv
+        .get(
+            &format!(
+                "/oauth/authorize?response_type=code&client_id=old-client&redirect_uri={}",
+                urlencode("javascript:alert(1)")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(page.status, 400, "{}", page.text);
+    let submitted = srv
+        .http
+        .post(format!("{}/oauth/authorize", srv.url))
+        .form(&[
+            ("client_id", "old-client"),
+            ("redirect_uri", "javascript:alert(1)"),
+            ("login", "alice@example.test"),
+            ("password", "password123"),
+            ("decision", "approve"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(submitted.status(), 400);
+    assert!(submitted.headers().get("location").is_none());
+    let denied = srv
+        .http
+        .post(format!("{}/oauth/authorize", srv.url))
+        .form(&[
+            ("client_id", "old-client"),
+            ("redirect_uri", "javascript:alert(1)"),
+            ("decision", "deny"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(denied.headers().get("location").is_none());
     srv.stop().await;
 }

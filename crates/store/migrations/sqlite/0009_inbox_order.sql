@@ -1,5 +1,5 @@
 -- Out-of-order inbox activities. Expand-only (see migrate.rs): code of schema 5 runs
--- on this schema. Keep in step with the other engine's 0010_inbox_order.sql.
+-- on this schema. Keep in step with the other engine's 0009_inbox_order.sql.
 
 -- What a queued inbox activity is about, as a 64-bit hash of that thing's IRI (the
 -- object of a Create/Update/Delete, the activity an Undo undoes, …); 0 for nothing.
