@@ -179,36 +179,20 @@ pub struct Relations {
 }
 
 impl Relations {
-    /// Loads them (nothing for an anonymous or app-only connection).
-    pub async fn load(store: &Store, me: Option<Id>) -> Relations {
-        let Some(me) = me else {
-            return Relations::default();
-        };
-        let filters = load_filters(store, me).await;
-        let loaded = match store.stream_relations(me, MAX_RELATIONS).await {
-            Ok(r) => UserLists::load(store, me, MAX_RELATIONS)
-                .await
-                .map(|lists| (r, lists)),
-            Err(e) => Err(e),
-        };
-        match loaded {
-            Ok(([following, blocked, muted], lists)) => Relations {
-                me: Some(me),
-                following: following.into_iter().collect(),
-                blocked: blocked.into_iter().collect(),
-                muted: muted.into_iter().collect(),
-                lists,
-                filters,
-            },
-            Err(e) => {
-                tracing::warn!(error = %e, "loading a stream's filters failed");
-                Relations {
-                    me: Some(me),
-                    filters,
-                    ..Relations::default()
-                }
-            }
-        }
+    /// Loads them for `me`. An error is returned, not an empty set: a connection
+    /// that filtered with nothing would show what the user blocked or muted.
+    pub async fn load(store: &Store, me: Id) -> sluice_store::Result<Relations> {
+        let rows = store.filter_rows(me, None).await?;
+        let [following, blocked, muted] = store.stream_relations(me, MAX_RELATIONS).await?;
+        let lists = UserLists::load(store, me, MAX_RELATIONS).await?;
+        Ok(Relations {
+            me: Some(me),
+            following: following.into_iter().collect(),
+            blocked: blocked.into_iter().collect(),
+            muted: muted.into_iter().collect(),
+            lists,
+            filters: Arc::new(sluice_engine::filters::compile(&rows)),
+        })
     }
 
     /// Whether `event` changes what this user follows, blocks or mutes (or who
@@ -331,17 +315,6 @@ impl Relations {
                 }
             }
             _ => false,
-        }
-    }
-}
-
-/// A user's compiled filters (empty when loading fails: streaming goes on unfiltered).
-async fn load_filters(store: &Store, me: Id) -> Arc<FilterSet> {
-    match store.filter_rows(me, None).await {
-        Ok(rows) => Arc::new(sluice_engine::filters::compile(&rows)),
-        Err(e) => {
-            tracing::warn!(error = %e, "loading a stream's keyword filters failed");
-            Arc::default()
         }
     }
 }

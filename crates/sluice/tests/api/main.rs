@@ -23,4 +23,5 @@ mod pins;
 mod statuses;
 mod storage;
 mod streaming;
+mod streams_agree;
 mod timelines;
