@@ -89,15 +89,26 @@ impl Feed {
                 // A `filters_changed` is passed on as well (the client refreshes its
                 // own copy); the other changes are internal.
                 let internal = self.relations.reload_on(&event);
-                if internal || self.relations.reload_filters_on(&event) {
-                    // Boxed, as every rare path here: the future of `next` stays small,
-                    // since every connection holds one.
-                    match Box::pin(self.hub.relations(self.me, event.id)).await {
-                        Some(r) => self.relations = r,
-                        // Not taken: a client that resumes reads it again.
-                        None => {
-                            self.unavailable = true;
-                            return FeedItem::Unavailable;
+                let changes = internal || self.relations.reload_filters_on(&event);
+                // Relations loaded after it reflect it already.
+                if changes && event.id > self.relations.as_of() {
+                    if let Some(r) = event.relations_of(self.me) {
+                        // Moved on by the tailer: the copy the user's connections share.
+                        self.relations = r.clone();
+                    } else if let Some(r) = self.relations.with_pair(&event) {
+                        // A change the event records, the shared copy not at hand (a
+                        // resume, or a copy being reloaded).
+                        self.relations = Arc::new(r);
+                    } else {
+                        // Boxed, as every rare path here: the future of `next` stays
+                        // small, since every connection holds one.
+                        match Box::pin(self.hub.relations(self.me, event.id)).await {
+                            Some(r) => self.relations = r,
+                            // Not taken: a client that resumes reads it again.
+                            None => {
+                                self.unavailable = true;
+                                return FeedItem::Unavailable;
+                            }
                         }
                     }
                 }

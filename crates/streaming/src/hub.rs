@@ -84,6 +84,12 @@ pub struct Event {
     /// The messages built from `payload`, built by the first connection that sends
     /// it and shared by all the others that send it unchanged.
     pub messages: Messages,
+    /// For a `relationship` event: the two accounts' relations after it
+    /// (`sluice_store::pair`).
+    pub pair: Option<i64>,
+    /// The relations of the users it changes as of this event, computed once by the
+    /// tailer for the copy their connections share ([`Hub::relations`]).
+    pub relations: Vec<(Id, Arc<Relations>)>,
 }
 
 /// An event's messages, built at most once ([`Event::sse_message`],
@@ -95,6 +101,14 @@ pub struct Messages {
 }
 
 impl Event {
+    /// The relations of `me` as of this event, when the tailer computed them.
+    pub fn relations_of(&self, me: Option<Id>) -> Option<&Arc<Relations>> {
+        self.relations
+            .iter()
+            .find(|(u, _)| Some(*u) == me)
+            .map(|(_, r)| r)
+    }
+
     /// Whether `payload` is this event's own (not a connection's filtered copy).
     fn is_shared(&self, payload: &str) -> bool {
         self.payload
@@ -262,9 +276,10 @@ impl Hub {
     /// queries) and shared otherwise. None when loading failed (logged).
     ///
     /// The tailer marks a user's entry changed before it broadcasts an event that
-    /// changes their relations ([`Hub::invalidate`]), so a connection reloading on that
-    /// event never gets a copy from before it; a load that began before a change was
-    /// read is handed to its caller (which reloads when it takes that change) but never
+    /// changes their relations, and moves a fresh shared copy on to a `relationship`
+    /// event itself ([`Hub::advance_relations`]); so a connection reloading on a change
+    /// never gets a copy from before it. A load that began before a change was read is
+    /// handed to its caller (which applies that change when it takes it) but never
     /// shared, and a shared copy is only replaced by a newer one.
     pub async fn relations(&self, me: Option<Id>, seen: i64) -> Option<Arc<Relations>> {
         let Some(me) = me else {
@@ -284,7 +299,7 @@ impl Hub {
             entry.loading += 1;
         }
         let loading = Loading { hub: self, me };
-        let loaded = Relations::load(&self.engine.store, me).await;
+        let loaded = Relations::load(&self.engine.store, me, as_of).await;
         let mut cache = self.cache();
         // Counted down under the same lock as the sharing below: a sweep in between
         // would drop the entry's `changed`.
@@ -314,9 +329,11 @@ impl Hub {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Marks the relations of the users `event` changes as changed. A user without an
-    /// entry has no copy and no load in flight: nothing to mark.
-    fn invalidate(&self, event: &Event) {
+    /// Before `event` is broadcast: marks the relations of the users it changes as
+    /// changed, and, for a `relationship` event, moves their shared copy on to it
+    /// (once for all their connections, which take it from the event). A user without
+    /// an entry has no copy and no load in flight: nothing to do.
+    fn advance_relations(&self, event: &mut Event) {
         let users: [Option<Id>; 2] = match event.kind.as_str() {
             "relationship" => [event.account_id, event.recipient_id],
             "lists" | "filters_changed" => [event.account_id, None],
@@ -324,8 +341,21 @@ impl Hub {
         };
         let mut cache = self.cache();
         for u in users.into_iter().flatten() {
-            if let Some(entry) = cache.get_mut(&u) {
-                entry.changed = entry.changed.max(event.id);
+            let Some(entry) = cache.get_mut(&u) else {
+                continue;
+            };
+            // Only a copy that reflects every change before this one moves on.
+            let fresh = entry.as_of >= entry.changed && entry.as_of < event.id;
+            entry.changed = entry.changed.max(event.id);
+            let next = match entry.copy.upgrade() {
+                Some(copy) if fresh => copy.with_pair(event),
+                _ => None,
+            };
+            if let Some(next) = next {
+                let next = Arc::new(next);
+                entry.copy = Arc::downgrade(&next);
+                entry.as_of = event.id;
+                event.relations.push((u, next));
             }
         }
     }
@@ -344,7 +374,7 @@ impl Hub {
     /// a client that resumes); None when the log could not be read (logged).
     pub async fn replay(&self, after: i64, limit: i64) -> Option<Vec<Arc<Event>>> {
         match self.engine.store.events_after(after, limit).await {
-            Ok(rows) => Some(self.prepare(rows).await),
+            Ok(rows) => Some(self.prepare(rows).await.into_iter().map(Arc::new).collect()),
             Err(e) => {
                 tracing::warn!(error = %e, "reading the event log for a resume failed");
                 None
@@ -437,10 +467,10 @@ impl Hub {
             self.stats
                 .events
                 .fetch_add(prepared.len() as u64, std::sync::atomic::Ordering::Relaxed);
-            for event in prepared {
-                self.invalidate(&event);
+            for mut event in prepared {
+                self.advance_relations(&mut event);
                 // No receivers is not an error: nobody is listening.
-                let _ = self.sender.send(event);
+                let _ = self.sender.send(Arc::new(event));
             }
             *last = newest;
             self.head.send_replace(newest);
@@ -452,7 +482,7 @@ impl Hub {
 
     /// Parses rows and renders their payloads: statuses in one batch, as an anonymous
     /// reader sees them; notifications for their recipients.
-    async fn prepare(&self, rows: Vec<EventRow>) -> Vec<Arc<Event>> {
+    async fn prepare(&self, rows: Vec<EventRow>) -> Vec<Event> {
         let status_ids: Vec<Id> = rows
             .iter()
             .filter(|r| matches!(r.kind.as_str(), "update" | "status.update"))
@@ -504,7 +534,7 @@ impl Hub {
                 .object_id
                 .and_then(|id| texts.get(&id).cloned())
                 .unwrap_or_default();
-            out.push(Arc::new(Event {
+            out.push(Event {
                 id: r.id,
                 kind: r.kind,
                 account_id: r.account_id,
@@ -532,7 +562,9 @@ impl Hub {
                 filter_text,
                 payload,
                 messages: Messages::default(),
-            }));
+                pair: data["pair"].as_i64(),
+                relations: Vec::new(),
+            });
         }
         out
     }

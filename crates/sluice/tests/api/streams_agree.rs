@@ -170,7 +170,7 @@ async fn follow_changes_reach_every_connection(db: Db) {
     follow("follow").await;
     let mut conns = user_streams(&srv, &alice).await;
     let mut expected = Vec::new();
-    for round in 0..30 {
+    for round in 0..50 {
         follow("unfollow").await;
         follow("follow").await;
         let post = srv.status(&carol, &format!("round {round}"), &[]).await;
