@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "support/kept_alive.rs"]
+mod kept_alive;
+use kept_alive::kept_alive;
+
 const BIN: &str = env!("CARGO_BIN_EXE_sluice");
 
 #[derive(Clone, Copy, PartialEq)]
@@ -750,31 +754,6 @@ impl SseReader {
     }
 }
 
-/// A connection that served one request and is kept alive, as an HTTP client's pool
-/// keeps it.
-async fn kept_alive(base: &str) -> tokio::net::TcpStream {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let host = base.trim_start_matches("http://");
-    let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
-    s.write_all(
-        format!("GET /api/v1/streaming/health HTTP/1.1\r\nhost: {host}\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    // The answer is short: its head and `OK`.
-    let mut got = Vec::new();
-    while !got.ends_with(b"\r\n\r\nOK") {
-        let mut buf = [0u8; 512];
-        let n = tokio::time::timeout(Duration::from_secs(30), s.read(&mut buf))
-            .await
-            .expect("an answer within 30 s")
-            .unwrap();
-        assert!(n > 0, "{}", String::from_utf8_lossy(&got));
-        got.extend_from_slice(&buf[..n]);
-    }
-    s
-}
-
 /// Opens the WebSocket as a connection pool does: on the kept-alive connection while
 /// it is open (the server has not closed it), else on a new one.
 async fn websocket_reusing(
@@ -873,11 +852,12 @@ async fn reconnect_at_once_after_an_upgrade(db: Db) {
     };
     let token = server.token("alice").await;
     let base = server.base.clone();
+    let host = base.trim_start_matches("http://").to_string();
     let http = reqwest::Client::new();
     let poster = reqwest::Client::new();
     let query = format!("stream=public:local&access_token={token}");
     let mut sse = SseReader::open(&http, &base, &token, None).await;
-    let mut ws = websocket_reusing(&base, &query, kept_alive(&base).await)
+    let mut ws = websocket_reusing(&base, &query, kept_alive(&host).await)
         .await
         .expect("the WebSocket is opened");
     let (mut sse_last, mut ws_last) = (None, None);
@@ -890,7 +870,7 @@ async fn reconnect_at_once_after_an_upgrade(db: Db) {
             .unwrap();
         assert_eq!(r.status(), 200);
         r.bytes().await.unwrap();
-        let kept = kept_alive(&base).await;
+        let kept = kept_alive(&host).await;
         server.signal(libc::SIGUSR2);
         sse_last = sse.until_end(sse_last).await;
         sse = SseReader::open(&http, &base, &token, sse_last).await;

@@ -3,6 +3,8 @@
 
 #[macro_use]
 mod common;
+#[path = "../support/kept_alive.rs"]
+mod kept_alive;
 
 mod accounts;
 mod bad_input;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::common::{Db, TestServer};
+use crate::kept_alive::kept_alive;
 
 db_tests!(
     streaming_refuses_bad_requests,
@@ -759,28 +760,6 @@ async fn status_and_metrics(db: Db) {
     srv.stop().await;
 }
 
-/// A connection kept alive by a client: it served one request.
-async fn kept_alive(srv: &TestServer) -> tokio::net::TcpStream {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let mut s = tokio::net::TcpStream::connect(srv.running_addr())
-        .await
-        .unwrap();
-    s.write_all(b"GET /api/v1/streaming/health HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .unwrap();
-    let mut got = Vec::new();
-    while !got.ends_with(b"\r\n\r\nOK") {
-        let mut buf = [0u8; 512];
-        let n = tokio::time::timeout(Duration::from_secs(20), s.read(&mut buf))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(n > 0);
-        got.extend_from_slice(&buf[..n]);
-    }
-    s
-}
-
 /// Sends `request` on `s` and reads the answer's head (lowercased).
 async fn head_of_answer(s: &mut tokio::net::TcpStream, request: String) -> String {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -812,8 +791,8 @@ async fn a_stopping_server_serves_no_new_stream(db: Db) {
     // A client without kept-alive connections yet: the stream has one of its own.
     srv.http = reqwest::Client::new();
     let mut open = Sse::open(&srv, "/api/v1/streaming/public", &alice.token, None).await;
-    let mut for_sse = kept_alive(&srv).await;
-    let mut for_ws = kept_alive(&srv).await;
+    let mut for_sse = kept_alive(&srv.running_addr().to_string()).await;
+    let mut for_ws = kept_alive(&srv.running_addr().to_string()).await;
     let addr = srv.running_addr();
     let running = srv.running.take().unwrap();
     let stopped = tokio::spawn(running.stop());
