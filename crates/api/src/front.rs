@@ -16,7 +16,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -69,9 +69,19 @@ impl Accept for tokio::net::UnixListener {
     }
 }
 
-/// Serves `listener` until `shutdown` turns true, then stops accepting, lets hyper's
-/// connections finish their requests, and waits (bounded) for streams to end (they
-/// end on the same signal: SSE closes, WebSockets get 1012).
+/// Serves `listener` until `shutdown` turns true, then drains in this order, so that a
+/// client whose stream ends reconnects to a process that goes on serving (the socket
+/// is shared with the supervisor and the other serving processes):
+///
+/// 1. accepting stops (no accept starts after the signal) and the listener is closed;
+///    new stream requests are refused (503, `Retry-After`);
+/// 2. for the drain grace, kept-alive connections are still read and each answer
+///    closes its connection;
+/// 3. the remaining idle connections are closed, and the busy ones after their answer;
+/// 4. only then do the streams end (SSE ends, WebSockets get 1012): a client that
+///    reconnects at once has no connection to this process left, and the kernel gives
+///    its new one to a process that accepts;
+/// 5. requests in flight finish (bounded), and the streams' connections close.
 pub async fn serve<L: Accept>(
     listener: L,
     app: crate::App,
@@ -81,6 +91,9 @@ pub async fn serve<L: Accept>(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     // Held by every connection served here, until it ends.
     let streams = Arc::new(());
+    // Connections served by hyper, and requests there until their answer is sent:
+    // connections beyond requests are idle ones.
+    let counts = HyperCounts::default();
     // Set once accepting has stopped: responses then carry `Connection: close`.
     let draining = Arc::new(AtomicBool::new(false));
     // True once the drain grace is over: connections that sent nothing are closed.
@@ -89,6 +102,8 @@ pub async fn serve<L: Accept>(
     let unread = Arc::new(());
     loop {
         let accepted = tokio::select! {
+            // The signal first: once it is given, no accept starts.
+            biased;
             _ = async { drop(shutdown.wait_for(|s| *s).await) } => break,
             a = listener.accept() => a,
         };
@@ -112,6 +127,7 @@ pub async fn serve<L: Accept>(
             remote,
             watcher: graceful.watcher(),
             live: streams.clone(),
+            counts: counts.clone(),
             closing: closing.clone(),
             draining: draining.clone(),
             unread: Some(unread.clone()),
@@ -119,21 +135,96 @@ pub async fn serve<L: Accept>(
         tokio::spawn(conn.serve(io));
     }
     drop(listener);
+    draining.store(true, Ordering::Relaxed);
+    if let Some(hub) = &state.streaming {
+        hub.refuse_new_streams();
+    }
     // A client may be sending a request on a kept-alive connection right now: for a
     // moment every connection is still read, and each answer closes its connection;
     // the grace ends early once no connection is left.
-    draining.store(true, Ordering::Relaxed);
     let grace_end = Instant::now() + state.config.drain_grace;
     while (graceful.count() > 0 || Arc::strong_count(&unread) > 1) && Instant::now() < grace_end {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let _ = closing_tx.send(true);
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+    // Idle connections close at once, busy ones after their answer.
+    let finished = tokio::spawn(tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()));
+    let deadline = Instant::now() + IDLE_CLOSE_TIMEOUT;
+    while counts.idle() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    if let Some(hub) = &state.streaming {
+        hub.end_streams();
+    }
+    let _ = finished.await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while Arc::strong_count(&streams) > 1 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(())
+}
+
+/// Longest wait, on shutdown, for idle kept-alive connections to close before the
+/// streams end. They close at once; this bounds it on a stalled machine.
+const IDLE_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Connections served by hyper and the requests on them not yet answered.
+#[derive(Clone, Default)]
+struct HyperCounts {
+    connections: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
+}
+
+impl HyperCounts {
+    /// Connections without a request in flight (HTTP/2 may carry several requests on
+    /// one connection: then it is an estimate from below).
+    fn idle(&self) -> usize {
+        self.connections
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.requests.load(Ordering::Relaxed))
+    }
+}
+
+/// Counts one connection or request for as long as it lives.
+struct Counted(Arc<AtomicUsize>);
+
+impl Counted {
+    fn new(counter: &Arc<AtomicUsize>) -> Counted {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Counted(counter.clone())
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A response body that counts as a request in flight until it is sent or dropped.
+struct Answering {
+    body: axum::body::Body,
+    _request: Counted,
+}
+
+impl hyper::body::Body for Answering {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 struct Connection {
@@ -142,6 +233,7 @@ struct Connection {
     remote: Option<SocketAddr>,
     watcher: hyper_util::server::graceful::Watcher,
     live: Arc<()>,
+    counts: HyperCounts,
     /// Turns true when connections that sent nothing yet are closed.
     closing: watch::Receiver<bool>,
     draining: Arc<AtomicBool>,
@@ -218,7 +310,10 @@ impl Connection {
         let remote = self.remote;
         let app = self.app;
         let draining = self.draining.clone();
+        let _connection = Counted::new(&self.counts.connections);
+        let requests = self.counts.requests.clone();
         let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+            let request = Counted::new(&requests);
             if let Some(addr) = remote {
                 req.extensions_mut().insert(ConnectInfo(addr));
             }
@@ -234,7 +329,10 @@ impl Connection {
                         HeaderValue::from_static("close"),
                     );
                 }
-                Ok::<_, std::convert::Infallible>(resp)
+                Ok::<_, std::convert::Infallible>(resp.map(|body| Answering {
+                    body,
+                    _request: request,
+                }))
             }
         });
         let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -287,6 +385,7 @@ async fn serve_websocket<IO>(mut io: IO, plan: streaming::WsPlan, rest: Vec<u8>)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send,
 {
+    let plan = plan.subscribe().await;
     let mut answer = String::from(
         "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n",
     );

@@ -402,8 +402,9 @@ impl Engine {
     }
 }
 
-/// An internal event telling streaming connections of `account` to reload their
-/// relationship filters.
+/// An internal event telling streaming connections of `account` and `target` that
+/// their relations changed; the store records the pair's relations in it
+/// (`sluice_store::pair`).
 pub(crate) fn relationship_event(account: Id, target: Id) -> sluice_store::NewEvent {
     sluice_store::NewEvent {
         kind: "relationship".into(),

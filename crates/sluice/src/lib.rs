@@ -289,6 +289,7 @@ impl Running {
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(35), self.task).await;
+        end_streams(&self.state);
         for b in self.background {
             let _ = tokio::time::timeout(Duration::from_secs(30), b).await;
         }
@@ -299,12 +300,22 @@ impl Running {
     pub async fn wait(self) -> anyhow::Result<()> {
         let engine = self.engine.clone();
         let r = self.task.await;
+        end_streams(&self.state);
         for b in self.background {
             let _ = tokio::time::timeout(Duration::from_secs(30), b).await;
         }
         engine.store.close().await;
         r??;
         Ok(())
+    }
+}
+
+/// Ends the streams and stops the event-log tailer. The front end does it once it
+/// stopped accepting and closed its other connections (`sluice_api::front`); this is
+/// for a front end that ended otherwise.
+fn end_streams(state: &AppState) {
+    if let Some(hub) = &state.streaming {
+        hub.end_streams();
     }
 }
 
@@ -406,7 +417,6 @@ async fn start_full(
             },
             ..sluice_streaming::HubConfig::default()
         },
-        rx.clone(),
     )
     .await?;
     let mut background = delivery;

@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "support/kept_alive.rs"]
+mod kept_alive;
+use kept_alive::kept_alive;
+
 const BIN: &str = env!("CARGO_BIN_EXE_sluice");
 
 #[derive(Clone, Copy, PartialEq)]
@@ -141,6 +145,11 @@ impl Server {
     /// Sends SIGUSR2 and waits for the upgrade with this serial to end; its state.
     async fn upgrade(&self, serial: u64) -> Value {
         self.signal(libc::SIGUSR2);
+        self.upgrade_ended(serial).await
+    }
+
+    /// Waits for the upgrade with this serial to end; its state.
+    async fn upgrade_ended(&self, serial: u64) -> Value {
         let started = Instant::now();
         loop {
             if let Ok(text) = std::fs::read_to_string(self.data().join("upgrade-state.json"))
@@ -287,6 +296,17 @@ impl Server {
             .as_str()
             .unwrap_or_else(|| panic!("{token}"))
             .to_string()
+    }
+}
+
+impl Drop for Server {
+    /// A test that failed before [`Server::stop`] leaves no server behind (its serving
+    /// processes drain and end with their supervisor).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -656,6 +676,245 @@ async fn upgrades_under_load(db: Db) {
         posted.len(),
     );
     server.stop().await;
+}
+
+/// An SSE stream read as a client reads it (`id:` lines, `update` events).
+struct SseReader {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl SseReader {
+    /// Opens `public:local`; the answer must be 200 with `:)` first.
+    async fn open(http: &reqwest::Client, base: &str, token: &str, last: Option<i64>) -> SseReader {
+        let mut req = http
+            .get(format!("{base}/api/v1/streaming/public/local"))
+            .bearer_auth(token);
+        if let Some(id) = last {
+            req = req.header("Last-Event-ID", id.to_string());
+        }
+        let response = tokio::time::timeout(Duration::from_secs(30), req.send())
+            .await
+            .expect("an answer within 30 s")
+            .expect("the stream is opened");
+        assert_eq!(response.status(), 200, "the stream is opened");
+        let mut sse = SseReader {
+            response,
+            buffer: String::new(),
+        };
+        match sse.next_message().await {
+            Some(m) => assert_eq!(m, ":)", "the stream starts with `:)`"),
+            None => panic!("the stream ended before `:)`"),
+        }
+        sse
+    }
+
+    /// The next message (a comment, or an event with its `id:`), None at the end.
+    async fn next_message(&mut self) -> Option<String> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let m: String = self.buffer.drain(..end + 2).collect();
+                return Some(m.trim_end().to_string());
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(30), self.response.chunk())
+                .await
+                .expect("a message or the end within 30 s");
+            match chunk {
+                Ok(Some(c)) => self.buffer.push_str(&String::from_utf8_lossy(&c)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Reads until the stream ends; the last event id seen.
+    async fn until_end(&mut self, mut last: Option<i64>) -> Option<i64> {
+        while let Some(m) = self.next_message().await {
+            if let Some(id) = m.lines().find_map(|l| l.strip_prefix("id: ")) {
+                last = id.parse().ok();
+            }
+        }
+        last
+    }
+
+    /// Reads until the `update` of status `id`; its event id.
+    async fn until_status(&mut self, id: &str) -> Option<i64> {
+        let needle = format!("\"id\":\"{id}\"");
+        loop {
+            let m = self
+                .next_message()
+                .await
+                .unwrap_or_else(|| panic!("the stream ended before status {id}"));
+            if m.contains("event: update") && m.contains(&needle) {
+                return m
+                    .lines()
+                    .find_map(|l| l.strip_prefix("id: "))
+                    .and_then(|id| id.parse().ok());
+            }
+        }
+    }
+}
+
+/// Opens the WebSocket as a connection pool does: on the kept-alive connection while
+/// it is open (the server has not closed it), else on a new one.
+async fn websocket_reusing(
+    base: &str,
+    query: &str,
+    kept: tokio::net::TcpStream,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    tokio_tungstenite::tungstenite::Error,
+> {
+    let url = format!(
+        "{}/api/v1/streaming?{query}",
+        base.replace("http://", "ws://")
+    );
+    let mut probe = [0u8; 1];
+    let open =
+        matches!(kept.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+    let io = if open {
+        kept
+    } else {
+        tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
+            .await
+            .unwrap()
+    };
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio_tungstenite::client_async(url, io),
+    )
+    .await
+    .expect("a handshake answer within 30 s")
+    .map(|(ws, _)| ws)
+}
+
+/// Reads a WebSocket until the server closes it; the close code and the last event id.
+async fn ws_until_close(
+    ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    mut last: Option<i64>,
+) -> (u16, Option<i64>) {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(30), ws.next())
+            .await
+            .expect("a message or the close within 30 s");
+        match m {
+            Some(Ok(Message::Text(t))) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                last = v["id"].as_i64().or(last);
+            }
+            Some(Ok(Message::Close(frame))) => {
+                return (frame.map(|f| u16::from(f.code)).unwrap_or(0), last);
+            }
+            Some(Ok(_)) => {}
+            other => panic!("the WebSocket ended without a close: {other:?}"),
+        }
+    }
+}
+
+/// Reads a WebSocket until the `update` of status `id`; its event id.
+async fn ws_until_status(
+    ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    id: &str,
+) -> Option<i64> {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(30), ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("status {id} within 30 s"));
+        match m {
+            Some(Ok(Message::Text(t))) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["event"] == "update"
+                    && serde_json::from_str::<Value>(v["payload"].as_str().unwrap_or("{}"))
+                        .unwrap_or_default()["id"]
+                        == id
+                {
+                    return v["id"].as_i64();
+                }
+            }
+            Some(Ok(_)) => {}
+            other => panic!("the WebSocket ended before status {id}: {other:?}"),
+        }
+    }
+}
+
+/// Right after an upgrade ends the streams (SSE ends, WebSocket 1012), clients
+/// reconnect at once, without retrying, as the soak's did: the SSE client through its
+/// pool of kept-alive connections, the WebSocket on a kept-alive connection while one
+/// is open. Each reconnection must reach the new process and be live (the next post
+/// arrives on it): the draining process stopped accepting and closed its kept-alive
+/// connections before it ended its streams.
+async fn reconnect_at_once_after_an_upgrade(db: Db) {
+    let Some(server) = Server::start(&format!("reconnect{}", db as u8), db).await else {
+        return;
+    };
+    let token = server.token("alice").await;
+    let base = server.base.clone();
+    let host = base.trim_start_matches("http://").to_string();
+    let http = reqwest::Client::new();
+    let poster = reqwest::Client::new();
+    let query = format!("stream=public:local&access_token={token}");
+    let mut sse = SseReader::open(&http, &base, &token, None).await;
+    let mut ws = websocket_reusing(&base, &query, kept_alive(&host).await)
+        .await
+        .expect("the WebSocket is opened");
+    let (mut sse_last, mut ws_last) = (None, None);
+    for serial in 1..=3 {
+        // The pool keeps a connection beside the stream, idle.
+        let r = http
+            .get(format!("{base}/api/v1/instance"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.bytes().await.unwrap();
+        let kept = kept_alive(&host).await;
+        server.signal(libc::SIGUSR2);
+        sse_last = sse.until_end(sse_last).await;
+        sse = SseReader::open(&http, &base, &token, sse_last).await;
+        let (code, last) = ws_until_close(&mut ws, ws_last).await;
+        assert_eq!(
+            code, 1012,
+            "upgrade {serial}: the WebSocket is closed with 1012"
+        );
+        ws_last = last;
+        let mut q = query.clone();
+        if let Some(id) = ws_last {
+            q.push_str(&format!("&last_event_id={id}"));
+        }
+        ws = websocket_reusing(&base, &q, kept)
+            .await
+            .unwrap_or_else(|e| panic!("upgrade {serial}: the WebSocket is opened again: {e}"));
+        let state = server.upgrade_ended(serial).await;
+        assert_eq!(state["state"], "done", "{state} {}", server.log());
+        let post: Value = poster
+            .post(format!("{base}/api/v1/statuses"))
+            .bearer_auth(&token)
+            .form(&[("status", format!("after upgrade {serial}"))])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = post["id"].as_str().unwrap();
+        sse_last = sse.until_status(id).await;
+        ws_last = ws_until_status(&mut ws, id).await;
+    }
+    drop((sse, ws));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_reconnect_at_once_after_an_upgrade() {
+    reconnect_at_once_after_an_upgrade(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_reconnect_at_once_after_an_upgrade() {
+    reconnect_at_once_after_an_upgrade(Db::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,7 +26,22 @@ pub struct NewEvent {
     /// The status or notification concerned.
     pub object_id: Option<i64>,
     /// Routing facts streaming needs without a query (visibility, tags, locality), JSON.
+    /// A `relationship` event's are filled in when it is appended ([`pair`]).
     pub data: String,
+}
+
+/// What a `relationship` event records of the two accounts it names (`account_id`
+/// a, `recipient_id` b) as its transaction leaves them, one bit each, in its data
+/// (`{"pair": bits}`). Streaming applies them in log order, so every connection of a
+/// user filters each event with the relations of that event's moment, without a
+/// query.
+pub mod pair {
+    pub const A_FOLLOWS_B: i64 = 1;
+    pub const B_FOLLOWS_A: i64 = 2;
+    pub const A_BLOCKS_B: i64 = 4;
+    pub const B_BLOCKS_A: i64 = 8;
+    pub const A_MUTES_B: i64 = 16;
+    pub const B_MUTES_A: i64 = 32;
 }
 
 /// The PostgreSQL channel notified when events are committed.
@@ -85,6 +100,17 @@ impl WriteTx {
         }
         let mut last = None;
         for e in events {
+            let pair = match (e.kind.as_str(), e.account_id, e.recipient_id) {
+                ("relationship", Some(a), Some(b)) if e.data.is_empty() => {
+                    Some(format!("{{\"pair\":{}}}", self.pair_state(a, b).await?))
+                }
+                _ => None,
+            };
+            let data = match &pair {
+                Some(p) => p.as_str(),
+                None if e.data.is_empty() => "{}",
+                None => e.data.as_str(),
+            };
             let row = self
                 .one::<Scalar>(
                     Query::new(
@@ -96,12 +122,31 @@ impl WriteTx {
                     .bind(e.account_id)
                     .bind(e.recipient_id)
                     .bind(e.object_id)
-                    .bind(if e.data.is_empty() { "{}" } else { e.data.as_str() }),
+                    .bind(data),
                 )
                 .await?;
             last = Some(row.v);
         }
         Ok(last)
+    }
+
+    /// The [`pair`] bits of accounts `a` and `b` as this transaction sees them (after
+    /// the event-log lock on PostgreSQL: a concurrent change of the same pair appends
+    /// its own event, later in the log).
+    async fn pair_state(&mut self, a: i64, b: i64) -> Result<i64> {
+        let q = Query::new(
+            "SELECT CAST(
+               (CASE WHEN EXISTS (SELECT 1 FROM follows WHERE account_id = $1 AND target_account_id = $2) THEN 1 ELSE 0 END)
+             + (CASE WHEN EXISTS (SELECT 1 FROM follows WHERE account_id = $2 AND target_account_id = $1) THEN 2 ELSE 0 END)
+             + (CASE WHEN EXISTS (SELECT 1 FROM blocks WHERE account_id = $1 AND target_account_id = $2) THEN 4 ELSE 0 END)
+             + (CASE WHEN EXISTS (SELECT 1 FROM blocks WHERE account_id = $2 AND target_account_id = $1) THEN 8 ELSE 0 END)
+             + (CASE WHEN EXISTS (SELECT 1 FROM mutes WHERE account_id = $1 AND target_account_id = $2) THEN 16 ELSE 0 END)
+             + (CASE WHEN EXISTS (SELECT 1 FROM mutes WHERE account_id = $2 AND target_account_id = $1) THEN 32 ELSE 0 END)
+             AS BIGINT) AS v",
+        )
+        .bind(a)
+        .bind(b);
+        Ok(self.one::<Scalar>(q).await?.v)
     }
 }
 

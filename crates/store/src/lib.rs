@@ -21,7 +21,7 @@ mod collections;
 pub use accounts::{AccountCounter, NewAccount, NewUser, ProfileUpdate};
 pub use collections::{CollectionItem, CollectionRow};
 mod events;
-pub use events::{EventWakeups, NewEvent};
+pub use events::{EventWakeups, NewEvent, pair};
 mod lists;
 pub use lists::{AccountDomainBlockRow, ListOutcome, ListRow, StreamListRow};
 mod instance;

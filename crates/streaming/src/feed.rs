@@ -25,6 +25,8 @@ pub struct Feed {
     /// Still resuming: the next log read starts after this id.
     replay: Option<i64>,
     pending: VecDeque<Arc<Event>>,
+    /// The database failed the connection ([`FeedItem::Unavailable`]): it must end.
+    unavailable: bool,
 }
 
 /// What [`Feed::next`] gives.
@@ -33,6 +35,11 @@ pub enum FeedItem {
     /// The connection fell this many events behind the broadcast: end it (the client
     /// can resume from [`Feed::last_seen`]).
     Lagged(u64),
+    /// The database failed to give what the connection needs (the user's follows,
+    /// blocks, mutes, lists or filters, or the log to resume from): end it rather
+    /// than filter without them or skip events; the client can resume from
+    /// [`Feed::last_seen`].
+    Unavailable,
     /// The hub is gone (the server stops).
     Closed,
 }
@@ -43,11 +50,14 @@ impl Feed {
     pub async fn new(hub: Arc<Hub>, me: Option<Id>, last_event_id: Option<i64>) -> Feed {
         let rx = hub.subscribe();
         let head = hub.head();
-        let relations = hub.relations(me).await;
+        // Fresh as of every change the tailer read; a change it reads later is
+        // broadcast to `rx`, and the feed reloads on it.
+        let relations = hub.relations(me, 0).await;
         Feed {
             hub,
             me,
-            relations,
+            unavailable: relations.is_none(),
+            relations: relations.unwrap_or_default(),
             rx,
             last_seen: last_event_id.unwrap_or(head),
             replay: last_event_id,
@@ -68,29 +78,52 @@ impl Feed {
     /// taken only when this returns it.
     pub async fn next(&mut self) -> FeedItem {
         loop {
+            if self.unavailable {
+                return FeedItem::Unavailable;
+            }
             if let Some(event) = self.pending.front().cloned() {
                 if event.id <= self.last_seen {
                     self.pending.pop_front();
                     continue;
                 }
-                if self.relations.reload_filters_on(&event) {
-                    // Passed on as well: the client refreshes its own copy. Boxed, as
-                    // every rare path here: the future of `next` stays small, since
-                    // every connection holds one.
-                    self.relations = Box::pin(self.hub.relations(self.me)).await;
-                }
-                if self.relations.reload_on(&event) {
-                    self.relations = Box::pin(self.hub.relations(self.me)).await;
-                    self.pending.pop_front();
-                    self.last_seen = event.id;
-                    continue;
+                // A `filters_changed` is passed on as well (the client refreshes its
+                // own copy); the other changes are internal.
+                let internal = self.relations.reload_on(&event);
+                let changes = internal || self.relations.reload_filters_on(&event);
+                // Relations loaded after it reflect it already.
+                if changes && event.id > self.relations.as_of() {
+                    if let Some(r) = event.relations_of(self.me) {
+                        // Moved on by the tailer: the copy the user's connections share.
+                        self.relations = r.clone();
+                    } else if let Some(r) = self.relations.with_pair(&event) {
+                        // A change the event records, the shared copy not at hand (a
+                        // resume, or a copy being reloaded).
+                        self.relations = Arc::new(r);
+                    } else {
+                        // Boxed, as every rare path here: the future of `next` stays
+                        // small, since every connection holds one.
+                        match Box::pin(self.hub.relations(self.me, event.id)).await {
+                            Some(r) => self.relations = r,
+                            // Not taken: a client that resumes reads it again.
+                            None => {
+                                self.unavailable = true;
+                                return FeedItem::Unavailable;
+                            }
+                        }
+                    }
                 }
                 self.pending.pop_front();
                 self.last_seen = event.id;
+                if internal {
+                    continue;
+                }
                 return FeedItem::Event(event);
             }
             if let Some(after) = self.replay {
-                let events = Box::pin(self.hub.replay(after, REPLAY_BATCH)).await;
+                let Some(events) = Box::pin(self.hub.replay(after, REPLAY_BATCH)).await else {
+                    self.unavailable = true;
+                    return FeedItem::Unavailable;
+                };
                 self.replay = events.last().map(|e| e.id);
                 self.pending.extend(events);
                 continue;

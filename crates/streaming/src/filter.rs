@@ -170,6 +170,8 @@ const MAX_RELATIONS: i64 = 100_000;
 #[derive(Debug, Default, Clone)]
 pub struct Relations {
     pub me: Option<Id>,
+    /// They reflect every event of the log up to this id.
+    as_of: i64,
     following: HashSet<Id>,
     blocked: HashSet<Id>,
     muted: HashSet<Id>,
@@ -179,36 +181,74 @@ pub struct Relations {
 }
 
 impl Relations {
-    /// Loads them (nothing for an anonymous or app-only connection).
-    pub async fn load(store: &Store, me: Option<Id>) -> Relations {
-        let Some(me) = me else {
-            return Relations::default();
+    /// Loads them for `me`, when every event up to `as_of` is committed. An error is
+    /// returned, not an empty set: a connection that filtered with nothing would show
+    /// what the user blocked or muted.
+    pub async fn load(store: &Store, me: Id, as_of: i64) -> sluice_store::Result<Relations> {
+        let rows = store.filter_rows(me, None).await?;
+        let [following, blocked, muted] = store.stream_relations(me, MAX_RELATIONS).await?;
+        let lists = UserLists::load(store, me, MAX_RELATIONS).await?;
+        Ok(Relations {
+            me: Some(me),
+            as_of,
+            following: following.into_iter().collect(),
+            blocked: blocked.into_iter().collect(),
+            muted: muted.into_iter().collect(),
+            lists,
+            filters: Arc::new(sluice_engine::filters::compile(&rows)),
+        })
+    }
+
+    /// The newest event they reflect: a change event up to it needs no reload.
+    pub fn as_of(&self) -> i64 {
+        self.as_of
+    }
+
+    /// A copy with the relations between the user and the other account of a
+    /// `relationship` event as the event records them (`sluice_store::pair`), as of
+    /// that event; None when the event records none (written by an older version) or
+    /// is not about the user. Ending a follow takes the account out of the user's
+    /// lists, as the engine does.
+    pub fn with_pair(&self, event: &Event) -> Option<Relations> {
+        use sluice_store::pair::*;
+        let (me, bits) = (self.me?, event.pair?);
+        let has = |bit: i64| bits & bit != 0;
+        let (other, follows, blocks, muted) = if event.account_id == Some(me) {
+            let other = event.recipient_id?;
+            (
+                other,
+                has(A_FOLLOWS_B),
+                has(A_BLOCKS_B) || has(B_BLOCKS_A),
+                has(A_MUTES_B),
+            )
+        } else if event.recipient_id == Some(me) {
+            let other = event.account_id?;
+            (
+                other,
+                has(B_FOLLOWS_A),
+                has(A_BLOCKS_B) || has(B_BLOCKS_A),
+                has(B_MUTES_A),
+            )
+        } else {
+            return None;
         };
-        let filters = load_filters(store, me).await;
-        let loaded = match store.stream_relations(me, MAX_RELATIONS).await {
-            Ok(r) => UserLists::load(store, me, MAX_RELATIONS)
-                .await
-                .map(|lists| (r, lists)),
-            Err(e) => Err(e),
-        };
-        match loaded {
-            Ok(([following, blocked, muted], lists)) => Relations {
-                me: Some(me),
-                following: following.into_iter().collect(),
-                blocked: blocked.into_iter().collect(),
-                muted: muted.into_iter().collect(),
-                lists,
-                filters,
-            },
-            Err(e) => {
-                tracing::warn!(error = %e, "loading a stream's filters failed");
-                Relations {
-                    me: Some(me),
-                    filters,
-                    ..Relations::default()
-                }
+        let mut r = self.clone();
+        for (set, on) in [
+            (&mut r.following, follows),
+            (&mut r.blocked, blocks),
+            (&mut r.muted, muted),
+        ] {
+            if on {
+                set.insert(other);
+            } else {
+                set.remove(&other);
             }
         }
+        if !follows {
+            r.lists.remove_member(other);
+        }
+        r.as_of = event.id;
+        Some(r)
     }
 
     /// Whether `event` changes what this user follows, blocks or mutes (or who
@@ -331,17 +371,6 @@ impl Relations {
                 }
             }
             _ => false,
-        }
-    }
-}
-
-/// A user's compiled filters (empty when loading fails: streaming goes on unfiltered).
-async fn load_filters(store: &Store, me: Id) -> Arc<FilterSet> {
-    match store.filter_rows(me, None).await {
-        Ok(rows) => Arc::new(sluice_engine::filters::compile(&rows)),
-        Err(e) => {
-            tracing::warn!(error = %e, "loading a stream's keyword filters failed");
-            Arc::default()
         }
     }
 }
@@ -578,6 +607,47 @@ mod tests {
         assert!(!me.wants(&StreamKind::User, &reblog));
         // Anonymous readers and other users are not affected.
         assert!(Relations::default().wants(&public, &from(2, "evil.example")));
+    }
+
+    #[test]
+    fn relationship_events_set_the_pair_as_they_record_it() {
+        use sluice_store::pair::*;
+        let mut me = Relations {
+            me: Some(1),
+            ..Relations::default()
+        };
+        me.following.insert(2);
+        me.lists.add(10, "list", true, [2].into_iter());
+        let change = |id, account, recipient, bits| Event {
+            id,
+            kind: "relationship".into(),
+            account_id: Some(account),
+            recipient_id: Some(recipient),
+            pair: Some(bits),
+            payload: None,
+            ..Event::default()
+        };
+        // 1 unfollows 2: out of the lists too.
+        let r = me.with_pair(&change(5, 1, 2, 0)).unwrap();
+        assert!(!r.following.contains(&2) && !r.lists.exclusive_member(2));
+        assert_eq!(r.as_of(), 5);
+        // 2 blocks 1 (recorded from 2's side): hidden both ways; 1 mutes 3.
+        let r = r.with_pair(&change(6, 2, 1, A_BLOCKS_B)).unwrap();
+        assert!(r.blocked.contains(&2));
+        let r = r
+            .with_pair(&change(7, 1, 3, A_MUTES_B | B_FOLLOWS_A))
+            .unwrap();
+        assert!(r.muted.contains(&3) && !r.following.contains(&3));
+        // 1 follows 3 again, seen from 3's side; another user's change is none of ours.
+        let r = r.with_pair(&change(8, 3, 1, B_FOLLOWS_A)).unwrap();
+        assert!(r.following.contains(&3) && !r.muted.contains(&3));
+        assert!(r.with_pair(&change(9, 4, 5, A_FOLLOWS_B)).is_none());
+        // Written by an older version: nothing recorded, a reload is needed.
+        let old = Event {
+            pair: None,
+            ..change(10, 1, 2, 0)
+        };
+        assert!(r.with_pair(&old).is_none());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The event-log tailer and the broadcast every connection listens to.
 
 use std::borrow::Cow;
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -82,6 +84,12 @@ pub struct Event {
     /// The messages built from `payload`, built by the first connection that sends
     /// it and shared by all the others that send it unchanged.
     pub messages: Messages,
+    /// For a `relationship` event: the two accounts' relations after it
+    /// (`sluice_store::pair`).
+    pub pair: Option<i64>,
+    /// The relations of the users it changes as of this event, computed once by the
+    /// tailer for the copy their connections share ([`Hub::relations`]).
+    pub relations: Vec<(Id, Arc<Relations>)>,
 }
 
 /// An event's messages, built at most once ([`Event::sse_message`],
@@ -93,6 +101,14 @@ pub struct Messages {
 }
 
 impl Event {
+    /// The relations of `me` as of this event, when the tailer computed them.
+    pub fn relations_of(&self, me: Option<Id>) -> Option<&Arc<Relations>> {
+        self.relations
+            .iter()
+            .find(|(u, _)| Some(*u) == me)
+            .map(|(_, r)| r)
+    }
+
     /// Whether `payload` is this event's own (not a connection's filtered copy).
     fn is_shared(&self, payload: &str) -> bool {
         self.payload
@@ -135,27 +151,56 @@ pub struct Hub {
     sender: broadcast::Sender<Arc<Event>>,
     /// The newest event id broadcast so far.
     head: watch::Sender<i64>,
-    shutdown: watch::Receiver<bool>,
+    /// Set when the process stops: new streams are refused from then on.
+    refusing: AtomicBool,
+    /// Turns true when the streams end ([`Hub::end_streams`]); the tailer stops then.
+    ended: watch::Sender<bool>,
     config: HubConfig,
     stats: Arc<StreamStats>,
     /// Each user's follows, blocks, mutes, lists and filters, shared by all of the
     /// user's connections (see [`Hub::relations`]).
-    relations: std::sync::Mutex<std::collections::HashMap<Id, CachedRelations>>,
+    relations: std::sync::Mutex<HashMap<Id, SharedRelations>>,
 }
 
-/// A user's loaded [`Relations`], or the id of the event that made them stale.
-enum CachedRelations {
-    Loaded(std::sync::Weak<Relations>),
-    /// Changed by this event: whatever a load that started before it read is stale.
-    Stale(i64),
+/// A user's [`Relations`] as the user's connections share them, and what the tailer
+/// read since about them.
+#[derive(Default)]
+struct SharedRelations {
+    /// The copy the user's connections hold (dead once none does).
+    copy: Weak<Relations>,
+    /// The copy reflects every event up to this id: it was loaded after that event
+    /// was read from the log (and so committed).
+    as_of: i64,
+    /// The newest event read from the log that changes them.
+    changed: i64,
+    /// Loads in flight: while there is one, the entry (and `changed`) stays.
+    loading: u32,
 }
+
+/// A load of one user's relations in flight ([`SharedRelations::loading`]), counted
+/// down when it ends or is cancelled (its connection went away).
+struct Loading<'a> {
+    hub: &'a Hub,
+    me: Id,
+}
+
+impl Drop for Loading<'_> {
+    fn drop(&mut self) {
+        if let Some(entry) = self.hub.cache().get_mut(&self.me) {
+            entry.loading = entry.loading.saturating_sub(1);
+        }
+    }
+}
+
+/// Entries of users with no connection left are dropped when the map reaches a power
+/// of two above this size: a sweep is rare and its cost spread over the entries added.
+const RELATIONS_SWEEP_ABOVE: usize = 1024;
 
 impl Hub {
-    /// Starts the tailer; it stops when `shutdown` turns true.
+    /// Starts the tailer; it stops when the streams end ([`Hub::end_streams`]).
     pub async fn start(
         engine: Arc<Engine>,
         config: HubConfig,
-        shutdown: watch::Receiver<bool>,
     ) -> Result<(Arc<Hub>, tokio::task::JoinHandle<()>), sluice_engine::EngineError> {
         let last = engine.store.last_event_id().await?;
         let (sender, _) = broadcast::channel(config.capacity.max(16));
@@ -164,7 +209,8 @@ impl Hub {
             engine,
             sender,
             head,
-            shutdown,
+            refusing: AtomicBool::new(false),
+            ended: watch::channel(false).0,
             config,
             stats: Arc::new(StreamStats::default()),
             relations: Default::default(),
@@ -173,7 +219,7 @@ impl Hub {
         let tailer = hub.clone();
         let task = sluice_engine::tasks::spawn_guarded(
             "streaming event-log tailer",
-            hub.shutdown.clone(),
+            hub.ended.subscribe(),
             move || tailer.clone().tail(tailer.head()),
         );
         Ok((hub, task))
@@ -193,10 +239,30 @@ impl Hub {
         &self.engine
     }
 
-    /// Turns true when the server stops: streams end (SSE) or close with 1012
-    /// (WebSocket), and clients resume elsewhere.
-    pub fn shutdown(&self) -> watch::Receiver<bool> {
-        self.shutdown.clone()
+    /// Turns true when the streams end (the server stops): SSE streams end and
+    /// WebSockets close with 1012; clients reconnect and resume.
+    pub fn streams_ended(&self) -> watch::Receiver<bool> {
+        self.ended.subscribe()
+    }
+
+    /// Whether new streams are served: not once the process stops
+    /// ([`Hub::refuse_new_streams`]).
+    pub fn accepts_streams(&self) -> bool {
+        !self.refusing.load(Ordering::Relaxed)
+    }
+
+    /// The process stops: new streams are refused from now on, so that clients open
+    /// them on a process that goes on serving. Open streams go on until
+    /// [`Hub::end_streams`].
+    pub fn refuse_new_streams(&self) {
+        self.refusing.store(true, Ordering::Relaxed);
+    }
+
+    /// Ends every stream (and the tailer), once the process no longer accepts
+    /// connections: the clients' reconnections reach another process.
+    pub fn end_streams(&self) {
+        self.refuse_new_streams();
+        self.ended.send_replace(true);
     }
 
     /// Connections listening now.
@@ -204,47 +270,70 @@ impl Hub {
         self.sender.receiver_count()
     }
 
-    /// The user's relations, as fresh as the newest event broadcast: shared with the
-    /// user's other connections while any of them holds it, loaded (a few queries)
-    /// otherwise. The tailer marks a user's entry stale before it broadcasts an event
-    /// that changes them, so a connection reloading on that event gets a fresh copy.
-    pub async fn relations(&self, me: Option<Id>) -> Arc<Relations> {
+    /// The user's relations, reflecting at least every event the tailer has read and
+    /// `seen` (an event the caller took, from the broadcast or from the log): the copy
+    /// the user's other connections share when it is that fresh, loaded (a few
+    /// queries) and shared otherwise. None when loading failed (logged).
+    ///
+    /// The tailer marks a user's entry changed before it broadcasts an event that
+    /// changes their relations, and moves a fresh shared copy on to a `relationship`
+    /// event itself ([`Hub::advance_relations`]); so a connection reloading on a change
+    /// never gets a copy from before it. A load that began before a change was read is
+    /// handed to its caller (which applies that change when it takes it) but never
+    /// shared, and a shared copy is only replaced by a newer one.
+    pub async fn relations(&self, me: Option<Id>, seen: i64) -> Option<Arc<Relations>> {
         let Some(me) = me else {
-            return Arc::new(Relations::default());
+            return Some(Arc::new(Relations::default()));
         };
-        let started = self.head();
-        if let Some(CachedRelations::Loaded(weak)) = self.cache().get(&me)
-            && let Some(r) = weak.upgrade()
+        // Every event broadcast is committed, and so is `seen`: a load that starts now
+        // reflects them all.
+        let as_of = self.head().max(seen);
         {
-            return r;
-        }
-        let loaded = Arc::new(Relations::load(&self.engine.store, Some(me)).await);
-        let mut cache = self.cache();
-        match cache.get(&me) {
-            // Changed while loading: hand this copy out, but do not share it.
-            Some(CachedRelations::Stale(at)) if *at > started => {}
-            _ => {
-                cache.insert(me, CachedRelations::Loaded(Arc::downgrade(&loaded)));
+            let mut cache = self.cache();
+            let entry = cache.entry(me).or_default();
+            if entry.as_of >= entry.changed.max(seen)
+                && let Some(r) = entry.copy.upgrade()
+            {
+                return Some(r);
             }
+            entry.loading += 1;
         }
-        // Entries whose connections are all gone.
-        if cache.len() > 1024 && cache.len().is_power_of_two() {
-            cache.retain(|_, c| match c {
-                CachedRelations::Loaded(w) => w.strong_count() > 0,
-                CachedRelations::Stale(at) => *at > started,
-            });
+        let loading = Loading { hub: self, me };
+        let loaded = Relations::load(&self.engine.store, me, as_of).await;
+        let mut cache = self.cache();
+        // Counted down under the same lock as the sharing below: a sweep in between
+        // would drop the entry's `changed`.
+        std::mem::forget(loading);
+        let entry = cache.entry(me).or_default();
+        entry.loading = entry.loading.saturating_sub(1);
+        let loaded = match loaded {
+            Ok(r) => Arc::new(r),
+            Err(e) => {
+                tracing::warn!(error = %e, "loading a stream's filters failed");
+                return None;
+            }
+        };
+        if entry.changed <= as_of && (entry.as_of <= as_of || entry.copy.strong_count() == 0) {
+            entry.copy = Arc::downgrade(&loaded);
+            entry.as_of = as_of;
         }
-        loaded
+        if cache.len() > RELATIONS_SWEEP_ABOVE && cache.len().is_power_of_two() {
+            cache.retain(|_, e| e.loading > 0 || e.copy.strong_count() > 0);
+        }
+        Some(loaded)
     }
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Id, CachedRelations>> {
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<Id, SharedRelations>> {
         self.relations
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Marks the relations of the users `event` changes as stale.
-    fn invalidate(&self, event: &Event) {
+    /// Before `event` is broadcast: marks the relations of the users it changes as
+    /// changed, and, for a `relationship` event, moves their shared copy on to it
+    /// (once for all their connections, which take it from the event). A user without
+    /// an entry has no copy and no load in flight: nothing to do.
+    fn advance_relations(&self, event: &mut Event) {
         let users: [Option<Id>; 2] = match event.kind.as_str() {
             "relationship" => [event.account_id, event.recipient_id],
             "lists" | "filters_changed" => [event.account_id, None],
@@ -252,7 +341,22 @@ impl Hub {
         };
         let mut cache = self.cache();
         for u in users.into_iter().flatten() {
-            cache.insert(u, CachedRelations::Stale(event.id));
+            let Some(entry) = cache.get_mut(&u) else {
+                continue;
+            };
+            // Only a copy that reflects every change before this one moves on.
+            let fresh = entry.as_of >= entry.changed && entry.as_of < event.id;
+            entry.changed = entry.changed.max(event.id);
+            let next = match entry.copy.upgrade() {
+                Some(copy) if fresh => copy.with_pair(event),
+                _ => None,
+            };
+            if let Some(next) = next {
+                let next = Arc::new(next);
+                entry.copy = Arc::downgrade(&next);
+                entry.as_of = event.id;
+                event.relations.push((u, next));
+            }
         }
     }
 
@@ -267,20 +371,20 @@ impl Hub {
     }
 
     /// Events after `after` from the log, up to `limit`, rendered like live ones (for
-    /// a client that resumes).
-    pub async fn replay(&self, after: i64, limit: i64) -> Vec<Arc<Event>> {
+    /// a client that resumes); None when the log could not be read (logged).
+    pub async fn replay(&self, after: i64, limit: i64) -> Option<Vec<Arc<Event>>> {
         match self.engine.store.events_after(after, limit).await {
-            Ok(rows) => self.prepare(rows).await,
+            Ok(rows) => Some(self.prepare(rows).await.into_iter().map(Arc::new).collect()),
             Err(e) => {
                 tracing::warn!(error = %e, "reading the event log for a resume failed");
-                Vec::new()
+                None
             }
         }
     }
 
     async fn tail(self: Arc<Self>, mut last: i64) {
         let mut committed = self.engine.subscribe_events();
-        let mut shutdown = self.shutdown.clone();
+        let mut ended = self.ended.subscribe();
         // Other processes' commits: notified on PostgreSQL, polled on SQLite.
         let mut others = match self.engine.store.event_wakeups().await {
             Ok(w) => w,
@@ -293,7 +397,7 @@ impl Hub {
         let (publish, mut redis_wakeups): (Option<watch::Sender<i64>>, Option<mpsc::Receiver<()>>) =
             match self.config.redis.clone() {
                 Some(target) => {
-                    let (p, w) = crate::redis::start(target, self.shutdown.clone());
+                    let (p, w) = crate::redis::start(target, self.ended.subscribe());
                     (Some(p), Some(w))
                 }
                 None => (None, None),
@@ -325,7 +429,7 @@ impl Hub {
             }
             polled = false;
             tokio::select! {
-                _ = shutdown.wait_for(|s| *s) => return,
+                _ = ended.wait_for(|s| *s) => return,
                 _ = committed.changed() => local_commit = true,
                 _ = async {
                     match redis_wakeups.as_mut() {
@@ -363,10 +467,10 @@ impl Hub {
             self.stats
                 .events
                 .fetch_add(prepared.len() as u64, std::sync::atomic::Ordering::Relaxed);
-            for event in prepared {
-                self.invalidate(&event);
+            for mut event in prepared {
+                self.advance_relations(&mut event);
                 // No receivers is not an error: nobody is listening.
-                let _ = self.sender.send(event);
+                let _ = self.sender.send(Arc::new(event));
             }
             *last = newest;
             self.head.send_replace(newest);
@@ -378,7 +482,7 @@ impl Hub {
 
     /// Parses rows and renders their payloads: statuses in one batch, as an anonymous
     /// reader sees them; notifications for their recipients.
-    async fn prepare(&self, rows: Vec<EventRow>) -> Vec<Arc<Event>> {
+    async fn prepare(&self, rows: Vec<EventRow>) -> Vec<Event> {
         let status_ids: Vec<Id> = rows
             .iter()
             .filter(|r| matches!(r.kind.as_str(), "update" | "status.update"))
@@ -416,7 +520,9 @@ impl Hub {
         for r in rows {
             let data: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
             let payload = match r.kind.as_str() {
-                "update" | "status.update" => r.object_id.and_then(|id| statuses.remove(&id)),
+                // Every event of a status carries it (a post and its edits may be read
+                // in one batch), as it is now.
+                "update" | "status.update" => r.object_id.and_then(|id| statuses.get(&id).cloned()),
                 "delete" => r.object_id.map(|id| id.to_string()),
                 "notification" => self.notification_payload(&r).await,
                 "conversation" => self.conversation_payload(&r).await,
@@ -426,9 +532,9 @@ impl Hub {
             };
             let filter_text = r
                 .object_id
-                .and_then(|id| texts.remove(&id))
+                .and_then(|id| texts.get(&id).cloned())
                 .unwrap_or_default();
-            out.push(Arc::new(Event {
+            out.push(Event {
                 id: r.id,
                 kind: r.kind,
                 account_id: r.account_id,
@@ -456,7 +562,9 @@ impl Hub {
                 filter_text,
                 payload,
                 messages: Messages::default(),
-            }));
+                pair: data["pair"].as_i64(),
+                relations: Vec::new(),
+            });
         }
         out
     }

@@ -85,6 +85,14 @@ impl UserLists {
         }
     }
 
+    /// Takes `account` out of every list, as ending a follow does.
+    pub(crate) fn remove_member(&mut self, account: Id) {
+        for rule in self.lists.values_mut() {
+            rule.members.remove(&account);
+        }
+        self.exclusive.remove(&account);
+    }
+
     /// Whether the user has this list.
     pub fn owns(&self, list: Id) -> bool {
         self.lists.contains_key(&list)

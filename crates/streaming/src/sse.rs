@@ -69,7 +69,7 @@ pub fn sse_stream(
     stats.subscribe(&stream);
     let conn = Conn {
         stats,
-        shutdown: hub.shutdown(),
+        shutdown: hub.streams_ended(),
         heartbeat: heartbeat(options.heartbeat),
         hub,
         stream,
@@ -121,6 +121,13 @@ impl Conn {
                         self.stats.lagged();
                         return Some(Bytes::from(format!(
                             ":fell {missed} events behind; reconnect with Last-Event-ID {}\n\n",
+                            feed.last_seen()
+                        )));
+                    }
+                    FeedItem::Unavailable => {
+                        self.ended = true;
+                        return Some(Bytes::from(format!(
+                            ":the server cannot serve this stream now; reconnect with Last-Event-ID {}\n\n",
                             feed.last_seen()
                         )));
                     }

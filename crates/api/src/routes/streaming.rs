@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sluice_engine::oauth::Session;
 use sluice_model::Id;
-use sluice_streaming::{Hub, SseOptions, StreamKind, sse_stream};
+use sluice_streaming::{Feed, Hub, SseOptions, StreamKind, sse_stream};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -115,6 +115,17 @@ pub async fn plan(state: &AppState, parts: &mut Parts) -> Result<Plan, Response>
     let Some(hub) = state.streaming.clone() else {
         return Err(refuse(StatusCode::NOT_FOUND, "Streaming is off"));
     };
+    if !hub.accepts_streams() {
+        // This process is stopping and would end the stream in a moment; a client
+        // that tries again reaches a process that goes on serving.
+        let mut res = refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "This server is restarting: connect again",
+        );
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return Err(res);
+    }
     let path = parts.uri.path().to_string();
     let rest = path
         .strip_prefix(STREAMING_PATH)
@@ -200,10 +211,30 @@ impl SsePlan {
 }
 
 impl WsPlan {
+    /// Subscribes to the events (the user's relations loaded), before the 101 is
+    /// sent: whatever is committed once the client has its answer reaches it.
+    pub async fn subscribe(self) -> WsReady {
+        let feed = Box::pin(Feed::new(
+            self.hub.clone(),
+            self.session.account_id,
+            self.last_event_id,
+        ))
+        .await;
+        WsReady { plan: self, feed }
+    }
+}
+
+/// A WebSocket subscribed to the events, ready to be answered with 101 and served.
+pub struct WsReady {
+    plan: WsPlan,
+    feed: Feed,
+}
+
+impl WsReady {
     /// The headers of the 101 answer (besides `Upgrade` and `Connection`).
     pub fn handshake_headers(&self) -> Vec<(&'static str, String)> {
-        let mut h = vec![("sec-websocket-accept", self.accept.clone())];
-        if let Some(p) = &self.protocol {
+        let mut h = vec![("sec-websocket-accept", self.plan.accept.clone())];
+        if let Some(p) = &self.plan.protocol {
             h.push(("sec-websocket-protocol", p.clone()));
         }
         h
@@ -215,15 +246,14 @@ impl WsPlan {
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
     {
         let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config())).await;
-        serve_socket(
-            socket,
-            self.state,
-            self.hub,
-            self.session,
-            self.first,
-            self.last_event_id,
-        )
-        .await
+        let WsPlan {
+            state,
+            hub,
+            session,
+            first,
+            ..
+        } = self.plan;
+        serve_socket(socket, state, hub, session, first, self.feed).await
     }
 }
 
@@ -262,6 +292,7 @@ pub async fn stream(State(state): State<AppState>, req: Request) -> Response {
                     "This connection cannot be upgraded",
                 );
             };
+            let p = p.subscribe().await;
             let mut res = StatusCode::SWITCHING_PROTOCOLS.into_response();
             let h = res.headers_mut();
             h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
@@ -463,14 +494,13 @@ async fn serve_socket<S>(
     hub: Arc<Hub>,
     session: Session,
     first: Option<StreamKind>,
-    last_event_id: Option<i64>,
+    mut feed: Feed,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
 {
     use futures_util::{SinkExt as _, StreamExt as _};
-    use sluice_streaming::{Feed, FeedItem};
+    use sluice_streaming::FeedItem;
 
-    let me = session.account_id;
     let close = |code: u16, reason: &'static str| {
         Message::Close(Some(CloseFrame {
             code: CloseCode::from(code),
@@ -484,8 +514,7 @@ async fn serve_socket<S>(
     for kind in &subscriptions {
         stats.subscribe(kind);
     }
-    let mut feed = Box::pin(Feed::new(hub.clone(), me, last_event_id)).await;
-    let mut shutdown = hub.shutdown();
+    let mut shutdown = hub.streams_ended();
     let mut ping = sluice_streaming::heartbeat(WS_PING);
     let mut last_pong = tokio::time::Instant::now();
     loop {
@@ -536,6 +565,11 @@ async fn serve_socket<S>(
                 FeedItem::Lagged(_) => {
                     stats.lagged();
                     let _ = socket.send(close(1008, "fell too far behind; resume with last_event_id")).await;
+                    return;
+                }
+                FeedItem::Unavailable => {
+                    // 1013: try again later.
+                    let _ = socket.send(close(1013, "try again later; resume with last_event_id")).await;
                     return;
                 }
                 FeedItem::Closed => return,

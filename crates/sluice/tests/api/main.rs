@@ -3,6 +3,8 @@
 
 #[macro_use]
 mod common;
+#[path = "../support/kept_alive.rs"]
+mod kept_alive;
 
 mod accounts;
 mod backup;
@@ -29,4 +31,5 @@ mod sign_in;
 mod statuses;
 mod storage;
 mod streaming;
+mod streams_agree;
 mod timelines;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::common::{Db, TestServer};
+use crate::kept_alive::kept_alive;
 
 db_tests!(
     streaming_refuses_bad_requests,
@@ -16,7 +17,8 @@ db_tests!(
     websocket_streams,
     events_cross_processes,
     events_cross_processes_through_redis,
-    status_and_metrics
+    status_and_metrics,
+    a_stopping_server_serves_no_new_stream
 );
 
 /// One event of an SSE stream.
@@ -128,7 +130,7 @@ impl Sse {
     }
 }
 
-fn status_id(e: &SseEvent) -> String {
+pub(crate) fn status_id(e: &SseEvent) -> String {
     let v: Value = serde_json::from_str(&e.data).unwrap();
     v["id"].as_str().unwrap().to_string()
 }
@@ -350,10 +352,10 @@ async fn resume_after_disconnect_and_restart(db: Db) {
     srv.stop().await;
 }
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn ws_connect(
+pub(crate) async fn ws_connect(
     srv: &TestServer,
     query: &str,
 ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
@@ -367,7 +369,7 @@ async fn ws_connect(
 }
 
 /// The next text message within `wait` (pings are answered by the library).
-async fn ws_next(ws: &mut Ws, wait: Duration) -> Option<Value> {
+pub(crate) async fn ws_next(ws: &mut Ws, wait: Duration) -> Option<Value> {
     use futures_util::StreamExt;
     use tokio_tungstenite::tungstenite::Message;
     let deadline = tokio::time::Instant::now() + wait;
@@ -755,5 +757,92 @@ async fn status_and_metrics(db: Db) {
         .await
         .unwrap();
     assert_eq!(per_timeline, serde_json::json!({}));
+    srv.stop().await;
+}
+
+/// Sends `request` on `s` and reads the answer's head (lowercased).
+async fn head_of_answer(s: &mut tokio::net::TcpStream, request: String) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let mut buf = [0u8; 512];
+        let n = tokio::time::timeout(Duration::from_secs(20), s.read(&mut buf))
+            .await
+            .expect("an answer within 20 s")
+            .unwrap();
+        assert!(n > 0, "closed without an answer");
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).to_lowercase()
+}
+
+/// A server told to stop no longer accepts; during its drain grace a kept-alive
+/// connection may still send a request, but a stream it asks for (SSE or WebSocket)
+/// is refused at once with 503, `Retry-After` and `Connection: close` (the process
+/// would end it in a moment; the client tries again elsewhere). The streams already
+/// open end only after that.
+async fn a_stopping_server_serves_no_new_stream(db: Db) {
+    // A grace far longer than the test: it ends early, once no connection is left.
+    let Some(mut srv) = TestServer::start(db, |c| c.drain_grace_ms = 120_000).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    // A client without kept-alive connections yet: the stream has one of its own.
+    srv.http = reqwest::Client::new();
+    let mut open = Sse::open(&srv, "/api/v1/streaming/public", &alice.token, None).await;
+    let mut for_sse = kept_alive(&srv.running_addr().to_string()).await;
+    let mut for_ws = kept_alive(&srv.running_addr().to_string()).await;
+    let addr = srv.running_addr();
+    let running = srv.running.take().unwrap();
+    let stopped = tokio::spawn(running.stop());
+    // Accepting stops first.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "still accepting");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let token = &alice.token;
+    let sse = head_of_answer(
+        &mut for_sse,
+        format!(
+            "GET /api/v1/streaming/public HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\n\r\n"
+        ),
+    )
+    .await;
+    // The open stream has not ended: a connection to this process (`for_ws`) is left.
+    let ended = matches!(
+        tokio::time::timeout(Duration::from_millis(300), open.response.chunk()).await,
+        Ok(Ok(None) | Err(_))
+    );
+    assert!(
+        !ended,
+        "the stream ended while kept-alive connections were open"
+    );
+    let ws = head_of_answer(
+        &mut for_ws,
+        format!(
+            "GET /api/v1/streaming?stream=public&access_token={token} HTTP/1.1\r\nhost: x\r\n\
+             connection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\n\
+             sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        ),
+    )
+    .await;
+    for head in [sse, ws] {
+        assert!(head.starts_with("http/1.1 503"), "{head}");
+        assert!(head.contains("retry-after: 1\r\n"), "{head}");
+        assert!(head.contains("connection: close\r\n"), "{head}");
+    }
+    // With no kept-alive connection left (those two were closed after their answer,
+    // the client's own go with it), the grace ends and the open stream with it.
+    srv.http = reqwest::Client::new();
+    assert!(
+        open.next_within(Duration::from_secs(30)).await.is_none(),
+        "no event"
+    );
+    tokio::time::timeout(Duration::from_secs(30), stopped)
+        .await
+        .expect("stopped")
+        .unwrap();
     srv.stop().await;
 }
