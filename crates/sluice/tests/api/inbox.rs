@@ -21,7 +21,8 @@ db_tests!(
     inbox_move_and_actor_delete,
     silenced_domains_stay_out_of_public_timelines,
     inbox_applies_out_of_order_activities,
-    inbox_queue_applies_activities_about_one_thing_in_order
+    inbox_queue_applies_activities_about_one_thing_in_order,
+    inbox_activities_wait_while_the_store_cannot_write
 );
 
 /// A remote server on loopback that publishes actors and takes their inbox POSTs.
@@ -31,6 +32,8 @@ struct Peer {
     received: Arc<Mutex<Vec<Value>>>,
     /// Documents served at `/notes/<n>`, by `n`.
     notes: Arc<Mutex<std::collections::HashMap<String, Value>>>,
+    /// GETs of `/notes/<n>` answered.
+    note_fetches: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 async fn peer() -> Peer {
@@ -41,10 +44,13 @@ async fn peer() -> Peer {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (k, r, base) = (key.clone(), received.clone(), url.clone());
     let served = notes.clone();
+    let note_fetches: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+    let fetches = note_fetches.clone();
     let app = axum::Router::new()
         .route(
             "/notes/{n}",
             axum::routing::get(move |axum::extract::Path(n): axum::extract::Path<String>| {
+                fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let note = served.lock().unwrap().get(&n).cloned();
                 async move {
                     match note {
@@ -109,6 +115,7 @@ async fn peer() -> Peer {
         key,
         received,
         notes,
+        note_fetches,
     }
 }
 
@@ -1051,5 +1058,74 @@ async fn inbox_queue_applies_activities_about_one_thing_in_order(db: Db) {
     tx.inbox_done_many(&[ids[1]]).await.unwrap();
     assert_eq!(claim(&mut tx).await, [4]);
     drop(tx);
+    srv.stop().await;
+}
+
+/// An activity whose applying fails because the store cannot write (a full disk, a
+/// database out of reach) waits for it, however long that takes: such failures are not
+/// among its attempts. Here an Update names a post only by id, so each attempt fetches
+/// it afresh from its origin (the peer counts them) and then fails to store it.
+async fn inbox_activities_wait_while_the_store_cannot_write(db: Db) {
+    let Some(srv) = TestServer::start(db, |c| {
+        federating(c);
+        // Retries a hundred times sooner than in service.
+        c.federation.delivery_backoff_scale = 0.01;
+    })
+    .await
+    else {
+        return;
+    };
+    let p = peer().await;
+    srv.user("alice").await;
+    let mallory = format!("{}/users/mallory", p.url);
+    let note_uri = format!("{}/notes/1", p.url);
+    // Make mallory known while the store has room.
+    deliver(
+        &srv,
+        &p,
+        "mallory",
+        json!({"id": format!("{mallory}/follows/1"), "type": "Follow", "actor": mallory,
+               "object": format!("{}/users/alice", srv.url)}),
+    )
+    .await;
+    let store = &srv.engine().store;
+    eventually("the follow applied", async || {
+        store.pending_inbox().await.unwrap() == 0
+    })
+    .await;
+    // Large enough to need room that the full store does not have.
+    p.notes.lock().unwrap().insert(
+        "1".into(),
+        json!({"id": note_uri, "type": "Note", "attributedTo": mallory,
+               "content": "kept through the outage ".repeat(2_000),
+               "published": "2026-11-22T10:00:00Z",
+               "to": ["https://www.w3.org/ns/activitystreams#Public"]}),
+    );
+
+    crate::health::fill_disk_for(&srv, db, "statuses").await;
+    deliver(
+        &srv,
+        &p,
+        "mallory",
+        json!({"id": format!("{note_uri}#update"), "type": "Update", "actor": mallory,
+               "to": ["as:Public"], "object": note_uri}),
+    )
+    .await;
+    let attempts = sluice_federation::inbox::INBOX_MAX_ATTEMPTS as usize;
+    eventually(
+        "more failed attempts than an activity is given",
+        async || p.note_fetches.load(std::sync::atomic::Ordering::Relaxed) > attempts + 2,
+    )
+    .await;
+    assert!(
+        store.status_by_uri(&note_uri).await.unwrap().is_none(),
+        "nothing stored while the store is full"
+    );
+    crate::health::free_disk_for(&srv, db, "statuses").await;
+    eventually("the post stored once the store has room", async || {
+        store.status_by_uri(&note_uri).await.unwrap().is_some()
+    })
+    .await;
+    assert_eq!(store.pending_inbox().await.unwrap(), 0);
     srv.stop().await;
 }
