@@ -22,7 +22,8 @@ db_tests!(
     silenced_domains_stay_out_of_public_timelines,
     inbox_applies_out_of_order_activities,
     inbox_queue_applies_activities_about_one_thing_in_order,
-    inbox_activities_wait_while_the_store_cannot_write
+    inbox_activities_wait_while_the_store_cannot_write,
+    nul_characters_are_refused
 );
 
 /// A remote server on loopback that publishes actors and takes their inbox POSTs.
@@ -34,6 +35,8 @@ struct Peer {
     notes: Arc<Mutex<std::collections::HashMap<String, Value>>>,
     /// GETs of `/notes/<n>` answered.
     note_fetches: Arc<std::sync::atomic::AtomicUsize>,
+    /// Properties added to the document of `/users/<name>`, by `name`.
+    actor_extras: Arc<Mutex<std::collections::HashMap<String, Value>>>,
 }
 
 async fn peer() -> Peer {
@@ -46,6 +49,8 @@ async fn peer() -> Peer {
     let served = notes.clone();
     let note_fetches: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
     let fetches = note_fetches.clone();
+    let actor_extras: Arc<Mutex<std::collections::HashMap<String, Value>>> = Arc::default();
+    let extras = actor_extras.clone();
     let app = axum::Router::new()
         .route(
             "/notes/{n}",
@@ -73,6 +78,7 @@ async fn peer() -> Peer {
             axum::routing::get(
                 move |axum::extract::Path(name): axum::extract::Path<String>| {
                     let (k, base) = (k.clone(), base.clone());
+                    let extra = extras.lock().unwrap().get(&name).cloned();
                     async move {
                         let id = format!("{base}/users/{name}");
                         // `new<name>` is where `<name>` moved: it names the old account.
@@ -80,18 +86,21 @@ async fn peer() -> Peer {
                             .strip_prefix("new")
                             .map(|old| vec![format!("{base}/users/{old}")])
                             .unwrap_or_default();
+                        let mut doc = json!({
+                            "@context": ["https://www.w3.org/ns/activitystreams"],
+                            "id": id, "type": "Person", "preferredUsername": name,
+                            "inbox": format!("{id}/inbox"),
+                            "followers": format!("{id}/followers"),
+                            "alsoKnownAs": aliases,
+                            "publicKey": {"id": format!("{id}#main-key"), "owner": id,
+                                          "publicKeyPem": k.public_key_pem()},
+                        });
+                        if let Some(Value::Object(extra)) = extra {
+                            doc.as_object_mut().unwrap().extend(extra);
+                        }
                         (
                             [("content-type", "application/activity+json")],
-                            json!({
-                                "@context": ["https://www.w3.org/ns/activitystreams"],
-                                "id": id, "type": "Person", "preferredUsername": name,
-                                "inbox": format!("{id}/inbox"),
-                                "followers": format!("{id}/followers"),
-                                "alsoKnownAs": aliases,
-                                "publicKey": {"id": format!("{id}#main-key"), "owner": id,
-                                              "publicKeyPem": k.public_key_pem()},
-                            })
-                            .to_string(),
+                            doc.to_string(),
                         )
                     }
                 },
@@ -116,6 +125,7 @@ async fn peer() -> Peer {
         received,
         notes,
         note_fetches,
+        actor_extras,
     }
 }
 
@@ -1127,5 +1137,118 @@ async fn inbox_activities_wait_while_the_store_cannot_write(db: Db) {
     })
     .await;
     assert_eq!(store.pending_inbox().await.unwrap(), 0);
+    srv.stop().await;
+}
+
+/// A NUL character means nothing in any ActivityPub property, and PostgreSQL cannot
+/// keep one in text: an activity holding one is refused (400) before it is queued, on
+/// both engines alike, and so are the documents fetched from other servers (actors,
+/// posts), whether the inbox or a client's outbox needed them.
+async fn nul_characters_are_refused(db: Db) {
+    let Some(srv) = TestServer::start(db, federating).await else {
+        return;
+    };
+    let p = peer().await;
+    let alice = srv.user("alice").await;
+    let mallory = format!("{}/users/mallory", p.url);
+    let key_id = format!("{mallory}#main-key");
+    let store = &srv.engine().store;
+    let post = async |body: String, key_id: &str| {
+        post_signed(
+            &srv,
+            "/inbox",
+            body.as_bytes(),
+            Some((&p.key, key_id)),
+            SystemTime::now(),
+            false,
+        )
+        .await
+    };
+    let create = |n: u32, content: &str| {
+        json!({
+            "id": format!("{mallory}/notes/{n}/activity"), "type": "Create", "actor": mallory,
+            "to": ["as:Public"],
+            "object": {"id": format!("{mallory}/notes/{n}"), "type": "Note",
+                       "attributedTo": mallory, "content": content, "to": ["as:Public"]},
+        })
+    };
+    // In a string, and in a property's name.
+    for body in [
+        create(1, "before\0after").to_string(),
+        create(2, "x")
+            .to_string()
+            .replacen("\"type\"", "\"k\\u0000\": 1, \"type\"", 1),
+    ] {
+        assert!(body.contains("\\u0000"), "{body}");
+        let (status, text) = post(body, &key_id).await;
+        assert_eq!(status, 400, "{text}");
+        let error = serde_json::from_str::<Value>(&text).unwrap()["error"].clone();
+        assert!(error.as_str().unwrap().contains("NUL"), "{text}");
+    }
+    assert_eq!(store.pending_inbox().await.unwrap(), 0, "nothing queued");
+    // A backslash followed by `u0000` is text like any other.
+    let (status, text) = post(create(3, "a \\u0000 b").to_string(), &key_id).await;
+    assert_eq!(status, 202, "{text}");
+    let third = format!("{mallory}/notes/3");
+    eventually("the post with a backslash", async || {
+        store.status_by_uri(&third).await.unwrap().is_some()
+    })
+    .await;
+
+    // An actor whose document holds a NUL is not taken: its activities are refused.
+    let eve = format!("{}/users/eve", p.url);
+    p.actor_extras
+        .lock()
+        .unwrap()
+        .insert("eve".into(), json!({"name": "Eve\0"}));
+    let follow = json!({"id": format!("{eve}/follows/1"), "type": "Follow", "actor": eve,
+                        "object": format!("{}/users/alice", srv.url)});
+    let (status, text) = post(follow.to_string(), &format!("{eve}#main-key")).await;
+    assert_eq!(status, 401, "{text}");
+    assert!(store.account_by_uri(&eve).await.unwrap().is_none());
+
+    // A post fetched from its origin (an Update naming it only by id) is not stored.
+    let fetched = format!("{}/notes/9", p.url);
+    p.notes.lock().unwrap().insert(
+        "9".into(),
+        json!({"id": fetched, "type": "Note", "attributedTo": mallory,
+               "summary": "a warning\0", "content": "fetched",
+               "to": ["https://www.w3.org/ns/activitystreams#Public"]}),
+    );
+    deliver(
+        &srv,
+        &p,
+        "mallory",
+        json!({"id": format!("{fetched}#update"), "type": "Update", "actor": mallory,
+               "to": ["as:Public"], "object": fetched}),
+    )
+    .await;
+    eventually("the inbox to settle", async || {
+        store.pending_inbox().await.unwrap() == 0
+    })
+    .await;
+    assert!(store.status_by_uri(&fetched).await.unwrap().is_none());
+
+    // A client's outbox: a NUL in what it posts, or in a post it names and that must be
+    // fetched.
+    let outbox = async |doc: String| {
+        srv.request(
+            reqwest::Method::POST,
+            "/users/alice/outbox",
+            Some(&alice.token),
+            Some(crate::common::Body::Raw(
+                "application/activity+json",
+                doc.into_bytes(),
+            )),
+        )
+        .await
+    };
+    let note = json!({"type": "Note", "content": "a\0b", "to": ["as:Public"]}).to_string();
+    let r = outbox(note).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let like = json!({"type": "Like", "object": fetched}).to_string();
+    let r = outbox(like).await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert!(store.status_by_uri(&fetched).await.unwrap().is_none());
     srv.stop().await;
 }
