@@ -327,13 +327,8 @@ async fn reload_on_hangup(running: sluice::Reloader, config_file: Option<std::pa
     while hup.recv().await.is_some() {
         match Config::load(config_file.clone()).and_then(|c| running.reload(&c).map(|()| c)) {
             Ok(c) => tracing::info!(
-                log = %c.log,
-                max_body_bytes = c.max_body_bytes,
-                request_timeout_secs = c.request_timeout_secs,
-                rate_limit_sign_in = c.rate_limit_sign_in,
-                rate_limit_registrations = c.rate_limit_registrations,
-                rate_limit_writes = c.rate_limit_writes,
-                "SIGHUP: settings reloaded"
+                "SIGHUP: settings reloaded {}",
+                sluice::reloadable_settings(&c)
             ),
             Err(e) => tracing::error!(error = %e, "SIGHUP: the settings were not reloaded"),
         }
