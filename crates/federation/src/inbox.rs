@@ -765,7 +765,7 @@ fn remote_actor(a: &Actor) -> Option<RemoteActor> {
         .iter()
         .map(|f| {
             serde_json::json!({
-                "name": sluice_model::content::escape_html(&f.name),
+                "name": field_name_text(&f.name),
                 "value": sanitize_html(&f.value),
             })
         })
@@ -797,6 +797,17 @@ fn remote_actor(a: &Actor) -> Option<RemoteActor> {
             .map(|t| t.0)
             .unwrap_or_else(sluice_model::id::now_millis),
     })
+}
+
+/// A remote profile field's name as stored and shown: plain text, as Mastodon's
+/// clients treat it (they escape it themselves). What a server sends there is read as
+/// HTML all the same, since some send markup or character references: tags dropped,
+/// references decoded, on one line.
+fn field_name_text(name: &str) -> String {
+    sluice_model::content::html_to_plain(name)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Applies one verified activity.

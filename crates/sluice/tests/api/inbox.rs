@@ -23,7 +23,8 @@ db_tests!(
     inbox_applies_out_of_order_activities,
     inbox_queue_applies_activities_about_one_thing_in_order,
     inbox_activities_wait_while_the_store_cannot_write,
-    nul_characters_are_refused
+    nul_characters_are_refused,
+    remote_profile_field_names_are_text
 );
 
 /// A remote server on loopback that publishes actors and takes their inbox POSTs.
@@ -1250,5 +1251,56 @@ async fn nul_characters_are_refused(db: Db) {
     let r = outbox(like).await;
     assert_eq!(r.status, 404, "{}", r.text);
     assert!(store.status_by_uri(&fetched).await.unwrap().is_none());
+    srv.stop().await;
+}
+
+/// A remote actor's profile fields as Mastodon reads them: the name is plain text (tags
+/// dropped, character references decoded, so a client escaping it shows `&`, not
+/// `&amp;`), the value sanitized HTML.
+async fn remote_profile_field_names_are_text(db: Db) {
+    let Some(srv) = TestServer::start(db, federating).await else {
+        return;
+    };
+    let p = peer().await;
+    srv.user("alice").await;
+    let carol = format!("{}/users/carol", p.url);
+    let field =
+        |name: &str, value: &str| json!({"type": "PropertyValue", "name": name, "value": value});
+    p.actor_extras.lock().unwrap().insert(
+        "carol".into(),
+        json!({"attachment": [
+            field("A & <b>B</b>", "<a href=\"https://carol.example/\">carol.example</a><script>x()</script>"),
+            field("C &amp; D &lt;3", "plain"),
+            field("<p>two\nlines</p>", "x"),
+        ]}),
+    );
+    deliver(
+        &srv,
+        &p,
+        "carol",
+        json!({"id": format!("{carol}/follows/1"), "type": "Follow", "actor": carol,
+               "object": format!("{}/users/alice", srv.url)}),
+    )
+    .await;
+    let account = srv
+        .engine()
+        .store
+        .account_by_uri(&carol)
+        .await
+        .unwrap()
+        .expect("carol is known");
+    let seen = srv
+        .get(&format!("/api/v1/accounts/{}", account.id), None)
+        .await
+        .ok();
+    let fields = seen["fields"].as_array().unwrap();
+    let names: Vec<&str> = fields.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["A & B", "C & D <3", "two lines"], "{seen}");
+    let value = fields[0]["value"].as_str().unwrap();
+    assert!(
+        value.contains("<a href=\"https://carol.example/\""),
+        "{value}"
+    );
+    assert!(!value.contains("script"), "{value}");
     srv.stop().await;
 }
