@@ -176,6 +176,15 @@ pub(crate) async fn post_signed(
     (r.status().as_u16(), r.text().await.unwrap_or_default())
 }
 
+/// Waits until `srv`'s inbox queue is empty: what was accepted is applied (or given up).
+async fn settled(srv: &TestServer) {
+    let store = &srv.engine().store;
+    eventually("the inbox to settle", async || {
+        store.pending_inbox().await.unwrap() == 0
+    })
+    .await
+}
+
 /// POSTs `activity` to the shared inbox, signed as `name` of `p`; it must be accepted.
 async fn deliver(srv: &TestServer, p: &Peer, name: &str, activity: Value) {
     let key_id = format!("{}/users/{name}#main-key", p.url);
@@ -578,10 +587,7 @@ async fn inbox_queue_is_durable_and_bounded(db: Db) {
             == 1
     })
     .await;
-    eventually("the queue to empty", async || {
-        store.pending_inbox().await.unwrap() == 0
-    })
-    .await;
+    settled(&srv).await;
 
     // Full: fill the queue with rows leased far ahead (no processor takes them).
     let far = now + 3_600_000;
@@ -731,10 +737,7 @@ async fn inbox_move_and_actor_delete(db: Db) {
                "object": format!("{mallory}/notes/9"), "to": ["as:Public"]}),
     )
     .await;
-    eventually("the Delete applied", async || {
-        store.pending_inbox().await.unwrap() == 0
-    })
-    .await;
+    settled(&srv).await;
     send(
         "mallory",
         json!({
@@ -745,10 +748,7 @@ async fn inbox_move_and_actor_delete(db: Db) {
         }),
     )
     .await;
-    eventually("the Create handled", async || {
-        store.pending_inbox().await.unwrap() == 0
-    })
-    .await;
+    settled(&srv).await;
     assert_eq!(
         srv.count("statuses").await,
         1,
@@ -900,12 +900,6 @@ async fn inbox_applies_out_of_order_activities(db: Db) {
     let mallory = format!("{}/users/mallory", p.url);
     let store = &srv.engine().store;
     let send = async |activity: Value| deliver(&srv, &p, "mallory", activity).await;
-    let settled = async || {
-        eventually("the inbox to settle", async || {
-            store.pending_inbox().await.unwrap() == 0
-        })
-        .await
-    };
     let note = |n: u32, content: &str, updated: Option<&str>| {
         let mut o = json!({
             "id": format!("{}/notes/{n}", p.url), "type": "Note", "attributedTo": mallory,
@@ -961,7 +955,7 @@ async fn inbox_applies_out_of_order_activities(db: Db) {
     ];
     for a in early {
         send(a).await;
-        settled().await;
+        settled(&srv).await;
     }
     let late = [
         json!({"id": format!("{mallory}/notes/1/activity"), "type": "Create", "actor": mallory,
@@ -978,7 +972,7 @@ async fn inbox_applies_out_of_order_activities(db: Db) {
     for a in late {
         send(a).await;
     }
-    settled().await;
+    settled(&srv).await;
 
     let content = async |n: u32| {
         store
@@ -1100,10 +1094,7 @@ async fn inbox_activities_wait_while_the_store_cannot_write(db: Db) {
     )
     .await;
     let store = &srv.engine().store;
-    eventually("the follow applied", async || {
-        store.pending_inbox().await.unwrap() == 0
-    })
-    .await;
+    settled(&srv).await;
     // Large enough to need room that the full store does not have.
     p.notes.lock().unwrap().insert(
         "1".into(),
@@ -1224,10 +1215,7 @@ async fn nul_characters_are_refused(db: Db) {
                "to": ["as:Public"], "object": fetched}),
     )
     .await;
-    eventually("the inbox to settle", async || {
-        store.pending_inbox().await.unwrap() == 0
-    })
-    .await;
+    settled(&srv).await;
     assert!(store.status_by_uri(&fetched).await.unwrap().is_none());
 
     // A client's outbox: a NUL in what it posts, or in a post it names and that must be
