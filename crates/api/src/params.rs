@@ -154,15 +154,8 @@ async fn read<S: Send + Sync>(
 /// Refuses parameters holding a NUL character, in a name or a value, at any depth: no
 /// parameter means anything with one, and PostgreSQL cannot store one in text.
 pub(crate) fn refuse_nul(map: &Map<String, Value>) -> ApiResult<()> {
-    fn has_nul(v: &Value) -> bool {
-        match v {
-            Value::String(s) => s.contains('\0'),
-            Value::Array(a) => a.iter().any(has_nul),
-            Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-            _ => false,
-        }
-    }
-    if map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)) {
+    use sluice_model::content::json_has_nul;
+    if map.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)) {
         return Err(ApiError::bad_request(
             "NUL characters are not accepted in parameters",
         ));

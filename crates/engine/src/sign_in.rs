@@ -135,9 +135,12 @@ impl Engine {
         Ok(user)
     }
 
-    /// Sets a local user's password (an administrator's reset): the account's sign-in
-    /// failures are forgotten, so its owner is not kept waiting.
-    pub async fn reset_password(&self, account_id: Id, password: &str) -> Result<()> {
+    /// Sets a local user's password (an administrator's reset). As Mastodon does on a
+    /// password change, the account is signed out everywhere: its tokens are revoked
+    /// and its authorization codes dropped (other processes may go on trusting a
+    /// session for the few seconds they cache it). The account's sign-in failures are
+    /// forgotten, so its owner is not kept waiting. Returns the tokens revoked.
+    pub async fn reset_password(&self, account_id: Id, password: &str) -> Result<u64> {
         let len = password.chars().count();
         if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&len) {
             return Err(EngineError::invalid(format!(
@@ -148,8 +151,12 @@ impl Engine {
         let mut tx = self.store.begin().await?;
         tx.set_password(account_id, &hash).await?;
         tx.clear_sign_in_failures(account_id).await?;
+        let revoked = tx
+            .revoke_account_tokens(account_id, sluice_model::id::now_millis())
+            .await?;
         tx.commit().await?;
-        Ok(())
+        self.cache.sessions.clear();
+        Ok(revoked)
     }
 }
 

@@ -15,7 +15,8 @@ impl Engine {
     /// An account's profile fields as shown: `name` plain text, `value` HTML. A local
     /// account's fields are stored as typed (they are also its `source.fields`) and
     /// rendered here (escaped, links made clickable), so what any version stored is
-    /// shown safely; a remote account's were sanitized when stored.
+    /// shown safely; a remote account's were made so when stored (names plain text,
+    /// values sanitized).
     pub fn profile_fields(&self, a: &AccountRow) -> Vec<api::Field> {
         let mut fields: Vec<api::Field> = serde_json::from_str(&a.fields).unwrap_or_default();
         if a.is_local() {

@@ -16,7 +16,14 @@
 //! - only absolute `http`/`https` IRIs come out as references and URLs.
 //!
 //! What *is* an error ([`ParseError`]) is limited to the document as a whole: too big,
-//! too deep, not JSON, not an object, no usable `type`, no usable `id`.
+//! too deep, not JSON, not an object, a NUL character anywhere in it, no usable
+//! `type`, no usable `id`.
+//!
+//! A NUL (`\u0000`) means nothing in any property, and PostgreSQL cannot keep one in
+//! text: a document holding one is refused whole, whoever sent or served it (an inbox
+//! POST gets 400, a fetched actor or post is not taken), on both engines alike.
+//! Refused rather than stripped: a copy that differs from what its origin serves
+//! could turn two different ids into one.
 //!
 //! # Limits
 //!
@@ -127,6 +134,9 @@ pub enum ParseError {
     /// The root is valid JSON but not an object.
     #[error("the document is not a JSON object")]
     NotAnObject,
+    /// A string or a property name holds a NUL character (`\u0000`).
+    #[error("the document holds a NUL character (\\u0000), which no property may hold")]
+    Nul,
     /// No `type`, or a `type` with no non-empty string in it.
     #[error("the document has no type")]
     MissingType,
@@ -344,6 +354,9 @@ pub fn parse_with_limits(bytes: &[u8], limits: &Limits) -> Result<Document, Pars
     let Value::Object(m) = &value else {
         return Err(ParseError::NotAnObject);
     };
+    if sluice_model::content::json_has_nul(&value) {
+        return Err(ParseError::Nul);
+    }
     read_document(m, Ctx::new(limits), true)
 }
 
@@ -363,6 +376,9 @@ pub fn parse_value_with_limits(value: &Value, limits: &Limits) -> Result<Documen
     let Value::Object(m) = value else {
         return Err(ParseError::NotAnObject);
     };
+    if sluice_model::content::json_has_nul(value) {
+        return Err(ParseError::Nul);
+    }
     read_document(m, Ctx::new(limits), true)
 }
 

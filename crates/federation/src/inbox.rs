@@ -65,6 +65,11 @@ pub enum InboxError {
     /// (or our own queue) tries again later.
     #[error("{0}")]
     Unavailable(String),
+    /// The database cannot write now (a full disk, a lost connection: the store's
+    /// `StoreError::Unavailable`): the sender tries again later, and an activity
+    /// already queued waits for the database without using up its attempts.
+    #[error("{0}")]
+    StoreUnavailable(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -76,9 +81,18 @@ impl InboxError {
             InboxError::BadRequest(_) => 400,
             InboxError::TooLarge => 413,
             InboxError::Forbidden(_) => 403,
-            InboxError::Busy | InboxError::Unavailable(_) => 503,
+            InboxError::Busy | InboxError::Unavailable(_) | InboxError::StoreUnavailable(_) => 503,
             InboxError::Internal(_) => 500,
         }
+    }
+
+    /// Whether the sender should try again later (503 with `Retry-After`): nothing is
+    /// wrong with what it sent.
+    pub fn retry_later(&self) -> bool {
+        matches!(
+            self,
+            InboxError::Busy | InboxError::Unavailable(_) | InboxError::StoreUnavailable(_)
+        )
     }
 }
 
@@ -95,14 +109,22 @@ impl From<sluice_store::StoreError> for InboxError {
     fn from(e: sluice_store::StoreError) -> Self {
         match e {
             // A full disk, a lost connection: the sender keeps the activity and retries.
-            sluice_store::StoreError::Unavailable(_) => InboxError::Unavailable(e.to_string()),
+            sluice_store::StoreError::Unavailable(_) => InboxError::StoreUnavailable(e.to_string()),
             e => InboxError::Internal(e.to_string()),
         }
     }
 }
 
-/// Attempts at applying one inbox activity before it is dropped (logged).
+/// Attempts at applying one inbox activity before it is dropped (logged). An attempt
+/// that fails because the database cannot write is not counted ([`store_wait`]).
 pub const INBOX_MAX_ATTEMPTS: i64 = 5;
+/// The shortest and the longest wait of an activity for a database that cannot write
+/// ([`store_wait`]). A second: the processors' own idle poll. A minute: an outage of
+/// hours (a full disk nobody has seen yet) costs each waiting activity one failing
+/// transaction a minute, and once there is room again everything waiting is applied
+/// within that minute.
+const STORE_WAIT_MIN: Duration = Duration::from_secs(1);
+const STORE_WAIT_MAX: Duration = Duration::from_secs(60);
 /// How long a processor holds a claimed inbox activity; it must outlast the fetches
 /// applying it may make (each bounded by the fetcher's deadline).
 const INBOX_LEASE: Duration = Duration::from_secs(120);
@@ -111,7 +133,8 @@ const INBOX_IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// Runs the inbox processors until `shutdown` turns true: claim queued activities,
 /// apply them (at most [`INBOX_CONCURRENCY`] at once), remove them; a failure is
-/// retried with backoff, up to [`INBOX_MAX_ATTEMPTS`]. Applying in flight is finished
+/// retried with backoff, up to [`INBOX_MAX_ATTEMPTS`] (a database that cannot write is
+/// waited for, uncounted: [`store_wait`]). Applying in flight is finished
 /// on shutdown; anything still queued is applied by the next process.
 ///
 /// Claims are made ahead, up to [`INBOX_CLAIM_AHEAD`] rows held here, and refilled
@@ -237,18 +260,33 @@ async fn process(fed: &Federation, row: InboxRow) -> Option<Id> {
         Ok(()) => return Some(row.id),
         Err(e) => e,
     };
-    if row.attempts >= INBOX_MAX_ATTEMPTS || e.status() < 500 {
+    let now = sluice_model::id::now_millis();
+    // The database could not write: nothing is wrong with the activity, which waits
+    // for the database however long that takes (a full disk that nobody has seen for a
+    // day must not drop what senders were told we accepted).
+    let waits_for_store = matches!(e, InboxError::StoreUnavailable(_));
+    if !waits_for_store && (row.attempts >= INBOX_MAX_ATTEMPTS || e.status() < 500) {
         tracing::info!(activity = %row.activity_uri, error = %e, "inbox activity dropped");
         fed.engine.inbox_ignored.count(Ignored::Failed);
         return Some(row.id);
     }
-    let now = sluice_model::id::now_millis();
-    let wait = crate::delivery::backoff(row.attempts, row.id as u64)
-        .mul_f64(fed.settings.backoff_scale.clamp(0.0, 1.0e3));
+    let wait = if waits_for_store {
+        tracing::debug!(activity = %row.activity_uri, error = %e, "inbox activity waits for the database");
+        store_wait(Duration::from_millis((now - row.received_at).max(0) as u64))
+    } else {
+        crate::delivery::backoff(row.attempts, row.id as u64)
+    };
+    let retry_at = now
+        + wait
+            .mul_f64(fed.settings.backoff_scale.clamp(0.0, 1.0e3))
+            .as_millis() as i64;
     let outcome = async {
         let mut tx = fed.engine.store.begin().await?;
-        tx.inbox_retry(row.id, now + wait.as_millis() as i64, &e.to_string())
-            .await?;
+        if waits_for_store {
+            tx.inbox_postpone(row.id, retry_at, &e.to_string()).await?;
+        } else {
+            tx.inbox_retry(row.id, retry_at, &e.to_string()).await?;
+        }
         tx.commit().await?;
         Ok::<(), InboxError>(())
     }
@@ -257,6 +295,14 @@ async fn process(fed: &Federation, row: InboxRow) -> Option<Id> {
         tracing::warn!(error = %e, "recording an inbox result failed");
     }
     None
+}
+
+/// How long an activity that the database could not write waits before it is tried
+/// again, having waited `waited` since it arrived: as long again (so the waits double,
+/// as a backoff does, without an attempt count), within [`STORE_WAIT_MIN`] and
+/// [`STORE_WAIT_MAX`].
+fn store_wait(waited: Duration) -> Duration {
+    waited.clamp(STORE_WAIT_MIN, STORE_WAIT_MAX)
 }
 
 /// Most activities written to the queue in one statement.
@@ -719,7 +765,7 @@ fn remote_actor(a: &Actor) -> Option<RemoteActor> {
         .iter()
         .map(|f| {
             serde_json::json!({
-                "name": sluice_model::content::escape_html(&f.name),
+                "name": field_name_text(&f.name),
                 "value": sanitize_html(&f.value),
             })
         })
@@ -751,6 +797,17 @@ fn remote_actor(a: &Actor) -> Option<RemoteActor> {
             .map(|t| t.0)
             .unwrap_or_else(sluice_model::id::now_millis),
     })
+}
+
+/// A remote profile field's name as stored and shown: plain text, as Mastodon's
+/// clients treat it (they escape it themselves). What a server sends there is read as
+/// HTML all the same, since some send markup or character references: tags dropped,
+/// references decoded, on one line.
+fn field_name_text(name: &str) -> String {
+    sluice_model::content::html_to_plain(name)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Applies one verified activity.

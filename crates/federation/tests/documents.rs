@@ -840,6 +840,18 @@ fn bad_input_is_a_clear_error() {
         parse(br#"{"id":12,"type":"Note"}"#),
         Err(ParseError::InvalidId)
     );
+    // A NUL anywhere, in a value or a name, at any depth; an escaped backslash before
+    // `u0000` is text.
+    for nul in [
+        br#"{"id":"https://a.example/n","type":"Note","content":"a\u0000b"}"#.as_slice(),
+        br#"{"id":"https://a.example/n","type":"Note","tag":[{"name":"\u0000"}]}"#,
+        br#"{"id":"https://a.example/n","type":"Note","x\u0000":1}"#,
+    ] {
+        assert_eq!(parse(nul), Err(ParseError::Nul));
+        let value: serde_json::Value = serde_json::from_slice(nul).unwrap();
+        assert_eq!(parse_value(&value), Err(ParseError::Nul));
+    }
+    assert!(parse(br#"{"id":"https://a.example/n","type":"Note","content":"a\\u0000"}"#).is_ok());
     assert_eq!(
         parse(br#"{"type":"Link","href":"javascript:x"}"#),
         Err(ParseError::MissingHref)

@@ -67,6 +67,29 @@ pub struct MentionTarget {
     pub username: String,
 }
 
+/// Whether a JSON value holds a NUL character, in a string or a property name, at any
+/// depth. No text we keep may hold one: it means nothing in any field we know, and
+/// PostgreSQL cannot store it in text (SQLite can, so refusing it everywhere keeps the
+/// two engines alike). Iterative: a value of any depth is safe.
+pub fn json_has_nul(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    let mut pending = vec![v];
+    while let Some(v) = pending.pop() {
+        match v {
+            Value::String(s) if s.contains('\0') => return true,
+            Value::Array(a) => pending.extend(a),
+            Value::Object(o) => {
+                if o.keys().any(|k| k.contains('\0')) {
+                    return true;
+                }
+                pending.extend(o.values());
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Escapes text for use in HTML element content and quoted attribute values.
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -485,6 +485,18 @@ pub const RELOADABLE: [&str; 7] = [
     "rate_limit_apps",
 ];
 
+/// The [`RELOADABLE`] settings of `config`, each as `name=value` (values as
+/// `config show` writes them): what the `SIGHUP` log line reports, made from the list
+/// itself so that a setting added to it is reported too.
+pub fn reloadable_settings(config: &Config) -> String {
+    let all = serde_json::to_value(config).unwrap_or_default();
+    RELOADABLE
+        .iter()
+        .map(|key| format!("{key}={}", all.get(key).unwrap_or(&serde_json::Value::Null)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl Running {
     /// A handle that asks the server to stop (for signal handlers).
     pub fn stopper(&self) -> watch::Sender<bool> {
@@ -512,5 +524,23 @@ impl Reloader {
             rate_limits(config),
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Each reloadable setting is a setting, and the `SIGHUP` line gives its value.
+    #[test]
+    fn the_reload_line_names_every_reloadable_setting() {
+        let config = crate::Config {
+            rate_limit_apps: 7,
+            ..crate::Config::default()
+        };
+        let line = crate::reloadable_settings(&config);
+        for key in crate::RELOADABLE {
+            assert!(line.contains(&format!("{key}=")), "{key}: {line}");
+        }
+        assert!(!line.contains("=null"), "{line}");
+        assert!(line.contains("rate_limit_apps=7"), "{line}");
     }
 }

@@ -91,6 +91,11 @@ enum AdminCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// Local accounts.
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
     /// Show the instance: its public URL (recorded at the first start; every id is
     /// under it) and its database's schema version.
     Instance,
@@ -152,6 +157,18 @@ enum AdminCommand {
         /// Password of every seeded account, 8 to 72 characters.
         #[arg(long, default_value = "password123")]
         password: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountsCommand {
+    /// Set a local user's password (8 to 72 characters), asked for twice at a prompt,
+    /// or read from one line of standard input when it is not a terminal. The user is
+    /// signed out everywhere (every app's token is revoked), and the account's failed
+    /// sign-ins are forgotten, so nobody is kept waiting.
+    ResetPassword {
+        /// The local user's name.
+        name: String,
     },
 }
 
@@ -310,13 +327,8 @@ async fn reload_on_hangup(running: sluice::Reloader, config_file: Option<std::pa
     while hup.recv().await.is_some() {
         match Config::load(config_file.clone()).and_then(|c| running.reload(&c).map(|()| c)) {
             Ok(c) => tracing::info!(
-                log = %c.log,
-                max_body_bytes = c.max_body_bytes,
-                request_timeout_secs = c.request_timeout_secs,
-                rate_limit_sign_in = c.rate_limit_sign_in,
-                rate_limit_registrations = c.rate_limit_registrations,
-                rate_limit_writes = c.rate_limit_writes,
-                "SIGHUP: settings reloaded"
+                "SIGHUP: settings reloaded {}",
+                sluice::reloadable_settings(&c)
             ),
             Err(e) => tracing::error!(error = %e, "SIGHUP: the settings were not reloaded"),
         }
@@ -361,7 +373,7 @@ fn read_password() -> anyhow::Result<String> {
     let first = non_empty_password(prompt("Password: ")?)?;
     let again = prompt("Password again: ")?;
     if first != again.trim_end_matches(['\n', '\r']) {
-        anyhow::bail!("the two passwords differ; no user was created");
+        anyhow::bail!("the two passwords differ; nothing was changed");
     }
     Ok(first)
 }
@@ -552,13 +564,30 @@ async fn admin(
             println!("schema version  {}", engine.store.schema_version().await?);
             Ok(())
         }
+        AdminCommand::Accounts {
+            command: AccountsCommand::ResetPassword { name },
+        } => {
+            let account = local_user(&engine, &name).await?;
+            let password = read_password()?;
+            match engine.reset_password(account.id, &password).await {
+                Ok(revoked) => {
+                    println!(
+                        "{name}'s password was changed; {} signed out.",
+                        match revoked {
+                            1 => "1 session was".to_string(),
+                            n => format!("{n} sessions were"),
+                        }
+                    );
+                    Ok(())
+                }
+                Err(sluice_engine::EngineError::Invalid(message)) => {
+                    Err(anyhow::anyhow!("{message}."))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
         AdminCommand::ApproveUser { name } => {
-            let account = engine
-                .store
-                .account_by_acct(&name, engine.urls.domain())
-                .await?
-                .filter(|a| a.is_local())
-                .with_context(|| format!("no local user {name}"))?;
+            let account = local_user(&engine, &name).await?;
             let mut tx = engine.store.begin().await?;
             tx.approve_user(account.id).await?;
             tx.commit().await?;
@@ -585,6 +614,19 @@ async fn admin(
     };
     engine.store.close().await;
     result
+}
+
+/// The local user called `name`, or an error saying there is none.
+async fn local_user(
+    engine: &sluice_engine::Engine,
+    name: &str,
+) -> anyhow::Result<sluice_store::AccountRow> {
+    engine
+        .store
+        .account_by_acct(name, engine.urls.domain())
+        .await?
+        .filter(|a| a.is_local())
+        .with_context(|| format!("no local user {name}"))
 }
 
 #[cfg(test)]

@@ -523,6 +523,18 @@ fn the_public_url_is_recorded_at_first_start_and_kept() {
 fn password_errors_are_sentences() {
     let dir = temp_dir("password-errors");
     let out = create_user(&dir, "alice", &["--create-database"], &[], "short\n");
+    refused_as_too_short(&out);
+    assert!(
+        !out.stderr.contains('{') && !out.stderr.contains("ERR_"),
+        "{}",
+        out.stderr
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The command failed, saying in a sentence that the password is too short.
+#[track_caller]
+fn refused_as_too_short(out: &Out) {
     assert!(!out.ok, "{out:?}");
     assert!(
         out.stderr
@@ -530,12 +542,6 @@ fn password_errors_are_sentences() {
         "{}",
         out.stderr
     );
-    assert!(
-        !out.stderr.contains('{') && !out.stderr.contains("ERR_"),
-        "{}",
-        out.stderr
-    );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A pseudo-terminal: (the controlling side, the terminal a child gets as stdin).
@@ -630,4 +636,212 @@ fn help_lists_every_command_and_the_allowed_values() {
     assert!(out.stdout.contains("8 to 72 characters"), "{}", out.stdout);
     assert!(!dir.join("data").exists());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One request over a unix socket, with `headers` (`Name: value` lines) and a form
+/// body: the status and the whole response (None when nothing listens).
+#[cfg(unix)]
+fn http_form(
+    sock: &std::path::Path,
+    method: &str,
+    path: &str,
+    headers: &[String],
+    form: &[(&str, &str)],
+) -> Option<(u16, String)> {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for h in headers {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    let mut s = std::os::unix::net::UnixStream::connect(sock).ok()?;
+    s.write_all(format!("{head}\r\n{body}").as_bytes()).ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    let status = resp.get(9..12)?.parse().ok()?;
+    Some((status, resp))
+}
+
+/// The string value of `"key":"…"` in a JSON answer.
+fn json_string(text: &str, key: &str) -> String {
+    let start = text
+        .find(&format!("\"{key}\":\""))
+        .unwrap_or_else(|| panic!("no {key} in {text}"))
+        + key.len()
+        + 4;
+    let len = text[start..].find('"').unwrap();
+    text[start..start + len].to_string()
+}
+
+/// `sluice admin accounts reset-password`: the new password (read as create-user reads
+/// it) works and the old one does not, the account's tokens are revoked (it is signed
+/// out everywhere, as Mastodon's reset does), and the account's sign-in failures are
+/// forgotten, so an address that was being slowed signs in at once.
+#[cfg(unix)]
+fn reset_password_scenario(dir: &std::path::Path, env: &[(&str, &str)]) {
+    let out = create_user(
+        dir,
+        "alice",
+        &["--create-database"],
+        env,
+        "first-password\n",
+    );
+    assert!(out.ok, "{out:?}");
+    let (server, sock) = serve(dir, env);
+    let mut server = Stopped(server);
+    let request = |method: &str, path: &str, headers: &[String], form: &[(&str, &str)]| {
+        http_form(&sock, method, path, headers, form).expect("the server answers")
+    };
+    let (status, app) = request(
+        "POST",
+        "/api/v1/apps",
+        &[],
+        &[
+            ("client_name", "cli test"),
+            ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
+            ("scopes", "read"),
+        ],
+    );
+    assert_eq!(status, 200, "{app}");
+    let (client_id, client_secret) = (
+        json_string(&app, "client_id"),
+        json_string(&app, "client_secret"),
+    );
+    // A password grant from `ip` (the server trusts its unix socket's forwarding).
+    let sign_in = |ip: &str, password: &str| {
+        request(
+            "POST",
+            "/oauth/token",
+            &[format!("X-Forwarded-For: {ip}")],
+            &[
+                ("grant_type", "password"),
+                ("username", "alice@example.test"),
+                ("password", password),
+                ("client_id", &client_id),
+                ("client_secret", &client_secret),
+                ("scope", "read"),
+            ],
+        )
+    };
+    let verify = |token: &str| {
+        request(
+            "GET",
+            "/api/v1/accounts/verify_credentials",
+            &[format!("Authorization: Bearer {token}")],
+            &[],
+        )
+        .0
+    };
+    let (status, answer) = sign_in("192.0.2.1", "first-password");
+    assert_eq!(status, 200, "{answer}");
+    let token = json_string(&answer, "access_token");
+    assert_eq!(verify(&token), 200);
+    // Someone guesses from another address until it is slowed.
+    for _ in 0..5 {
+        assert_eq!(sign_in("198.51.100.7", "a-wrong-guess").0, 400);
+    }
+    assert_eq!(sign_in("198.51.100.7", "first-password").0, 429);
+
+    // Refusals first: no such user, a password too short; nothing changes.
+    let reset = |name: &str, password: &str| {
+        run(
+            dir,
+            &["admin", "accounts", "reset-password", name],
+            env,
+            password,
+        )
+    };
+    let out = reset("bob", "second-password\n");
+    assert!(!out.ok, "{out:?}");
+    assert!(out.stderr.contains("no local user bob"), "{}", out.stderr);
+    refused_as_too_short(&reset("alice", "short\n"));
+    assert_eq!(verify(&token), 200);
+
+    let out = reset("alice", "second-password\n");
+    assert!(out.ok, "{out:?}");
+    assert!(
+        out.stdout.contains("alice's password was changed"),
+        "{}",
+        out.stdout
+    );
+    // Signed out everywhere (the server may go on trusting a session it checked in
+    // the last seconds: sessions are cached for 10 s).
+    let started = Instant::now();
+    while verify(&token) != 401 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the old token still works"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The address that was slowed is not any more; the old password is refused.
+    assert_eq!(sign_in("198.51.100.7", "first-password").0, 400);
+    let (status, answer) = sign_in("198.51.100.7", "second-password");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(verify(&json_string(&answer, "access_token")), 200);
+    terminate(server.0.id());
+    assert!(server.0.wait().unwrap().success());
+}
+
+/// A server process killed when the test ends, however it ends.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn reset_password_on_sqlite() {
+    let dir = temp_dir("reset-password");
+    reset_password_scenario(&dir, &[]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn reset_password_on_postgres() {
+    let Ok(base) = std::env::var("SLUICE_TEST_DATABASE_URL") else {
+        eprintln!("skipped: SLUICE_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let dir = temp_dir("reset-password-pg");
+    let schema = format!("cli_reset_{}", std::process::id());
+    let pg = |sql: String| {
+        let base = base.clone();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                use sqlx::Connection as _;
+                let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            })
+    };
+    pg(format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+    ));
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+    let outcome = std::panic::catch_unwind(|| {
+        reset_password_scenario(&dir, &[("SLUICE_DATABASE_URL", url.as_str())])
+    });
+    pg(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }

@@ -1228,6 +1228,14 @@ async fn sighup_reloads_the_log_filter_and_limits() {
     assert_eq!(post("three".into()).await, 429, "the new write limit");
     let log = server.log();
     assert!(log.contains("rate_limit_writes=2"), "{log}");
+    // The serving process's line names every setting it reloaded, with its value.
+    let line = log
+        .lines()
+        .find(|l| l.contains("SIGHUP: settings reloaded") && l.contains("rate_limit_writes"))
+        .unwrap_or_else(|| panic!("no reload line: {log}"));
+    for key in sluice::RELOADABLE {
+        assert!(line.contains(&format!("{key}=")), "{key} missing: {line}");
+    }
     assert!(
         log.contains("instance_title"),
         "named as needing a restart: {log}"

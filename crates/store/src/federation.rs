@@ -1127,11 +1127,31 @@ impl WriteTx {
 
     /// Applying failed: try again after `retry_at`.
     pub async fn inbox_retry(&mut self, id: Id, retry_at: i64, error: &str) -> Result<()> {
+        self.inbox_reschedule(id, retry_at, error, 0).await
+    }
+
+    /// Applying could not be done for want of the database (it could not write): try
+    /// again after `retry_at`, and this claim is not counted among the attempts.
+    pub async fn inbox_postpone(&mut self, id: Id, retry_at: i64, error: &str) -> Result<()> {
+        self.inbox_reschedule(id, retry_at, error, 1).await
+    }
+
+    async fn inbox_reschedule(
+        &mut self,
+        id: Id,
+        retry_at: i64,
+        error: &str,
+        uncounted: i64,
+    ) -> Result<()> {
         self.exec(
-            Query::new("UPDATE inbox_queue SET locked_until = $2, last_error = $3 WHERE id = $1")
-                .bind(id)
-                .bind(retry_at)
-                .bind(error),
+            Query::new(
+                "UPDATE inbox_queue SET locked_until = $2, last_error = $3, attempts = attempts - $4
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(retry_at)
+            .bind(error)
+            .bind(uncounted),
         )
         .await?;
         Ok(())

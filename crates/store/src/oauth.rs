@@ -167,6 +167,22 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Signs an account out everywhere: revokes its live tokens (with their refresh
+    /// tokens) and deletes its authorization codes not yet exchanged. Returns the
+    /// number of tokens revoked.
+    pub async fn revoke_account_tokens(&mut self, account_id: Id, now: i64) -> Result<u64> {
+        self.exec(Query::new("DELETE FROM oauth_codes WHERE account_id = $1").bind(account_id))
+            .await?;
+        self.exec(
+            Query::new(
+                "UPDATE tokens SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(account_id)
+            .bind(now),
+        )
+        .await
+    }
+
     /// Finds the live token that owns a refresh token, and revokes it (rotation).
     pub async fn take_refresh(&mut self, refresh_hash: &str, now: i64) -> Result<Option<TokenRow>> {
         let row = self

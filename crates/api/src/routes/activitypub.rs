@@ -396,15 +396,13 @@ fn receive_answer(result: Result<(), InboxError>) -> Response {
         Ok(()) => StatusCode::ACCEPTED.into_response(),
         Err(e) => {
             let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-            if status.is_server_error()
-                && !matches!(e, InboxError::Busy | InboxError::Unavailable(_))
-            {
+            if status.is_server_error() && !e.retry_later() {
                 tracing::warn!(error = %e, "inbox failure");
             } else {
                 tracing::debug!(error = %e, "inbox refused an activity");
             }
             let mut res = ApiError::new(status, e.to_string()).into_response();
-            if matches!(e, InboxError::Busy | InboxError::Unavailable(_)) {
+            if e.retry_later() {
                 res.headers_mut().insert(
                     header::RETRY_AFTER,
                     HeaderValue::from(INBOX_RETRY_AFTER.as_secs()),

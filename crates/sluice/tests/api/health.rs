@@ -26,7 +26,7 @@ async fn fill_disk(srv: &TestServer, db: Db) {
 }
 
 /// [`fill_disk`], on PostgreSQL for new rows of `table`.
-async fn fill_disk_for(srv: &TestServer, db: Db, table: &str) {
+pub(crate) async fn fill_disk_for(srv: &TestServer, db: Db, table: &str) {
     let store = &srv.engine().store;
     match db {
         Db::Sqlite => {
@@ -70,7 +70,7 @@ async fn free_disk(srv: &TestServer, db: Db) {
     free_disk_for(srv, db, "statuses").await
 }
 
-async fn free_disk_for(srv: &TestServer, db: Db, table: &str) {
+pub(crate) async fn free_disk_for(srv: &TestServer, db: Db, table: &str) {
     let store = &srv.engine().store;
     let sql = match db {
         Db::Sqlite => "PRAGMA max_page_count = 4294967294".to_string(),

@@ -21,7 +21,10 @@ db_tests!(
     inbox_move_and_actor_delete,
     silenced_domains_stay_out_of_public_timelines,
     inbox_applies_out_of_order_activities,
-    inbox_queue_applies_activities_about_one_thing_in_order
+    inbox_queue_applies_activities_about_one_thing_in_order,
+    inbox_activities_wait_while_the_store_cannot_write,
+    nul_characters_are_refused,
+    remote_profile_field_names_are_text
 );
 
 /// A remote server on loopback that publishes actors and takes their inbox POSTs.
@@ -31,6 +34,10 @@ struct Peer {
     received: Arc<Mutex<Vec<Value>>>,
     /// Documents served at `/notes/<n>`, by `n`.
     notes: Arc<Mutex<std::collections::HashMap<String, Value>>>,
+    /// GETs of `/notes/<n>` answered.
+    note_fetches: Arc<std::sync::atomic::AtomicUsize>,
+    /// Properties added to the document of `/users/<name>`, by `name`.
+    actor_extras: Arc<Mutex<std::collections::HashMap<String, Value>>>,
 }
 
 async fn peer() -> Peer {
@@ -41,10 +48,15 @@ async fn peer() -> Peer {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (k, r, base) = (key.clone(), received.clone(), url.clone());
     let served = notes.clone();
+    let note_fetches: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+    let fetches = note_fetches.clone();
+    let actor_extras: Arc<Mutex<std::collections::HashMap<String, Value>>> = Arc::default();
+    let extras = actor_extras.clone();
     let app = axum::Router::new()
         .route(
             "/notes/{n}",
             axum::routing::get(move |axum::extract::Path(n): axum::extract::Path<String>| {
+                fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let note = served.lock().unwrap().get(&n).cloned();
                 async move {
                     match note {
@@ -67,6 +79,7 @@ async fn peer() -> Peer {
             axum::routing::get(
                 move |axum::extract::Path(name): axum::extract::Path<String>| {
                     let (k, base) = (k.clone(), base.clone());
+                    let extra = extras.lock().unwrap().get(&name).cloned();
                     async move {
                         let id = format!("{base}/users/{name}");
                         // `new<name>` is where `<name>` moved: it names the old account.
@@ -74,18 +87,21 @@ async fn peer() -> Peer {
                             .strip_prefix("new")
                             .map(|old| vec![format!("{base}/users/{old}")])
                             .unwrap_or_default();
+                        let mut doc = json!({
+                            "@context": ["https://www.w3.org/ns/activitystreams"],
+                            "id": id, "type": "Person", "preferredUsername": name,
+                            "inbox": format!("{id}/inbox"),
+                            "followers": format!("{id}/followers"),
+                            "alsoKnownAs": aliases,
+                            "publicKey": {"id": format!("{id}#main-key"), "owner": id,
+                                          "publicKeyPem": k.public_key_pem()},
+                        });
+                        if let Some(Value::Object(extra)) = extra {
+                            doc.as_object_mut().unwrap().extend(extra);
+                        }
                         (
                             [("content-type", "application/activity+json")],
-                            json!({
-                                "@context": ["https://www.w3.org/ns/activitystreams"],
-                                "id": id, "type": "Person", "preferredUsername": name,
-                                "inbox": format!("{id}/inbox"),
-                                "followers": format!("{id}/followers"),
-                                "alsoKnownAs": aliases,
-                                "publicKey": {"id": format!("{id}#main-key"), "owner": id,
-                                              "publicKeyPem": k.public_key_pem()},
-                            })
-                            .to_string(),
+                            doc.to_string(),
                         )
                     }
                 },
@@ -109,6 +125,8 @@ async fn peer() -> Peer {
         key,
         received,
         notes,
+        note_fetches,
+        actor_extras,
     }
 }
 
@@ -156,6 +174,15 @@ pub(crate) async fn post_signed(
         .await
         .unwrap();
     (r.status().as_u16(), r.text().await.unwrap_or_default())
+}
+
+/// Waits until `srv`'s inbox queue is empty: what was accepted is applied (or given up).
+async fn settled(srv: &TestServer) {
+    let store = &srv.engine().store;
+    eventually("the inbox to settle", async || {
+        store.pending_inbox().await.unwrap() == 0
+    })
+    .await
 }
 
 /// POSTs `activity` to the shared inbox, signed as `name` of `p`; it must be accepted.
@@ -560,10 +587,7 @@ async fn inbox_queue_is_durable_and_bounded(db: Db) {
             == 1
     })
     .await;
-    eventually("the queue to empty", async || {
-        store.pending_inbox().await.unwrap() == 0
-    })
-    .await;
+    settled(&srv).await;
 
     // Full: fill the queue with rows leased far ahead (no processor takes them).
     let far = now + 3_600_000;
@@ -713,10 +737,7 @@ async fn inbox_move_and_actor_delete(db: Db) {
                "object": format!("{mallory}/notes/9"), "to": ["as:Public"]}),
     )
     .await;
-    eventually("the Delete applied", async || {
-        store.pending_inbox().await.unwrap() == 0
-    })
-    .await;
+    settled(&srv).await;
     send(
         "mallory",
         json!({
@@ -727,10 +748,7 @@ async fn inbox_move_and_actor_delete(db: Db) {
         }),
     )
     .await;
-    eventually("the Create handled", async || {
-        store.pending_inbox().await.unwrap() == 0
-    })
-    .await;
+    settled(&srv).await;
     assert_eq!(
         srv.count("statuses").await,
         1,
@@ -882,12 +900,6 @@ async fn inbox_applies_out_of_order_activities(db: Db) {
     let mallory = format!("{}/users/mallory", p.url);
     let store = &srv.engine().store;
     let send = async |activity: Value| deliver(&srv, &p, "mallory", activity).await;
-    let settled = async || {
-        eventually("the inbox to settle", async || {
-            store.pending_inbox().await.unwrap() == 0
-        })
-        .await
-    };
     let note = |n: u32, content: &str, updated: Option<&str>| {
         let mut o = json!({
             "id": format!("{}/notes/{n}", p.url), "type": "Note", "attributedTo": mallory,
@@ -943,7 +955,7 @@ async fn inbox_applies_out_of_order_activities(db: Db) {
     ];
     for a in early {
         send(a).await;
-        settled().await;
+        settled(&srv).await;
     }
     let late = [
         json!({"id": format!("{mallory}/notes/1/activity"), "type": "Create", "actor": mallory,
@@ -960,7 +972,7 @@ async fn inbox_applies_out_of_order_activities(db: Db) {
     for a in late {
         send(a).await;
     }
-    settled().await;
+    settled(&srv).await;
 
     let content = async |n: u32| {
         store
@@ -1051,5 +1063,232 @@ async fn inbox_queue_applies_activities_about_one_thing_in_order(db: Db) {
     tx.inbox_done_many(&[ids[1]]).await.unwrap();
     assert_eq!(claim(&mut tx).await, [4]);
     drop(tx);
+    srv.stop().await;
+}
+
+/// An activity whose applying fails because the store cannot write (a full disk, a
+/// database out of reach) waits for it, however long that takes: such failures are not
+/// among its attempts. Here an Update names a post only by id, so each attempt fetches
+/// it afresh from its origin (the peer counts them) and then fails to store it.
+async fn inbox_activities_wait_while_the_store_cannot_write(db: Db) {
+    let Some(srv) = TestServer::start(db, |c| {
+        federating(c);
+        // Retries a hundred times sooner than in service.
+        c.federation.delivery_backoff_scale = 0.01;
+    })
+    .await
+    else {
+        return;
+    };
+    let p = peer().await;
+    srv.user("alice").await;
+    let mallory = format!("{}/users/mallory", p.url);
+    let note_uri = format!("{}/notes/1", p.url);
+    // Make mallory known while the store has room.
+    deliver(
+        &srv,
+        &p,
+        "mallory",
+        json!({"id": format!("{mallory}/follows/1"), "type": "Follow", "actor": mallory,
+               "object": format!("{}/users/alice", srv.url)}),
+    )
+    .await;
+    let store = &srv.engine().store;
+    settled(&srv).await;
+    // Large enough to need room that the full store does not have.
+    p.notes.lock().unwrap().insert(
+        "1".into(),
+        json!({"id": note_uri, "type": "Note", "attributedTo": mallory,
+               "content": "kept through the outage ".repeat(2_000),
+               "published": "2026-11-22T10:00:00Z",
+               "to": ["https://www.w3.org/ns/activitystreams#Public"]}),
+    );
+
+    crate::health::fill_disk_for(&srv, db, "statuses").await;
+    deliver(
+        &srv,
+        &p,
+        "mallory",
+        json!({"id": format!("{note_uri}#update"), "type": "Update", "actor": mallory,
+               "to": ["as:Public"], "object": note_uri}),
+    )
+    .await;
+    let attempts = sluice_federation::inbox::INBOX_MAX_ATTEMPTS as usize;
+    eventually(
+        "more failed attempts than an activity is given",
+        async || p.note_fetches.load(std::sync::atomic::Ordering::Relaxed) > attempts + 2,
+    )
+    .await;
+    assert!(
+        store.status_by_uri(&note_uri).await.unwrap().is_none(),
+        "nothing stored while the store is full"
+    );
+    crate::health::free_disk_for(&srv, db, "statuses").await;
+    eventually("the post stored once the store has room", async || {
+        store.status_by_uri(&note_uri).await.unwrap().is_some()
+    })
+    .await;
+    assert_eq!(store.pending_inbox().await.unwrap(), 0);
+    srv.stop().await;
+}
+
+/// A NUL character means nothing in any ActivityPub property, and PostgreSQL cannot
+/// keep one in text: an activity holding one is refused (400) before it is queued, on
+/// both engines alike, and so are the documents fetched from other servers (actors,
+/// posts), whether the inbox or a client's outbox needed them.
+async fn nul_characters_are_refused(db: Db) {
+    let Some(srv) = TestServer::start(db, federating).await else {
+        return;
+    };
+    let p = peer().await;
+    let alice = srv.user("alice").await;
+    let mallory = format!("{}/users/mallory", p.url);
+    let key_id = format!("{mallory}#main-key");
+    let store = &srv.engine().store;
+    let post = async |body: String, key_id: &str| {
+        post_signed(
+            &srv,
+            "/inbox",
+            body.as_bytes(),
+            Some((&p.key, key_id)),
+            SystemTime::now(),
+            false,
+        )
+        .await
+    };
+    let create = |n: u32, content: &str| {
+        json!({
+            "id": format!("{mallory}/notes/{n}/activity"), "type": "Create", "actor": mallory,
+            "to": ["as:Public"],
+            "object": {"id": format!("{mallory}/notes/{n}"), "type": "Note",
+                       "attributedTo": mallory, "content": content, "to": ["as:Public"]},
+        })
+    };
+    // In a string, and in a property's name.
+    for body in [
+        create(1, "before\0after").to_string(),
+        create(2, "x")
+            .to_string()
+            .replacen("\"type\"", "\"k\\u0000\": 1, \"type\"", 1),
+    ] {
+        assert!(body.contains("\\u0000"), "{body}");
+        let (status, text) = post(body, &key_id).await;
+        assert_eq!(status, 400, "{text}");
+        let error = serde_json::from_str::<Value>(&text).unwrap()["error"].clone();
+        assert!(error.as_str().unwrap().contains("NUL"), "{text}");
+    }
+    assert_eq!(store.pending_inbox().await.unwrap(), 0, "nothing queued");
+    // A backslash followed by `u0000` is text like any other.
+    let (status, text) = post(create(3, "a \\u0000 b").to_string(), &key_id).await;
+    assert_eq!(status, 202, "{text}");
+    let third = format!("{mallory}/notes/3");
+    eventually("the post with a backslash", async || {
+        store.status_by_uri(&third).await.unwrap().is_some()
+    })
+    .await;
+
+    // An actor whose document holds a NUL is not taken: its activities are refused.
+    let eve = format!("{}/users/eve", p.url);
+    p.actor_extras
+        .lock()
+        .unwrap()
+        .insert("eve".into(), json!({"name": "Eve\0"}));
+    let follow = json!({"id": format!("{eve}/follows/1"), "type": "Follow", "actor": eve,
+                        "object": format!("{}/users/alice", srv.url)});
+    let (status, text) = post(follow.to_string(), &format!("{eve}#main-key")).await;
+    assert_eq!(status, 401, "{text}");
+    assert!(store.account_by_uri(&eve).await.unwrap().is_none());
+
+    // A post fetched from its origin (an Update naming it only by id) is not stored.
+    let fetched = format!("{}/notes/9", p.url);
+    p.notes.lock().unwrap().insert(
+        "9".into(),
+        json!({"id": fetched, "type": "Note", "attributedTo": mallory,
+               "summary": "a warning\0", "content": "fetched",
+               "to": ["https://www.w3.org/ns/activitystreams#Public"]}),
+    );
+    deliver(
+        &srv,
+        &p,
+        "mallory",
+        json!({"id": format!("{fetched}#update"), "type": "Update", "actor": mallory,
+               "to": ["as:Public"], "object": fetched}),
+    )
+    .await;
+    settled(&srv).await;
+    assert!(store.status_by_uri(&fetched).await.unwrap().is_none());
+
+    // A client's outbox: a NUL in what it posts, or in a post it names and that must be
+    // fetched.
+    let outbox = async |doc: String| {
+        srv.request(
+            reqwest::Method::POST,
+            "/users/alice/outbox",
+            Some(&alice.token),
+            Some(crate::common::Body::Raw(
+                "application/activity+json",
+                doc.into_bytes(),
+            )),
+        )
+        .await
+    };
+    let note = json!({"type": "Note", "content": "a\0b", "to": ["as:Public"]}).to_string();
+    let r = outbox(note).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let like = json!({"type": "Like", "object": fetched}).to_string();
+    let r = outbox(like).await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert!(store.status_by_uri(&fetched).await.unwrap().is_none());
+    srv.stop().await;
+}
+
+/// A remote actor's profile fields as Mastodon reads them: the name is plain text (tags
+/// dropped, character references decoded, so a client escaping it shows `&`, not
+/// `&amp;`), the value sanitized HTML.
+async fn remote_profile_field_names_are_text(db: Db) {
+    let Some(srv) = TestServer::start(db, federating).await else {
+        return;
+    };
+    let p = peer().await;
+    srv.user("alice").await;
+    let carol = format!("{}/users/carol", p.url);
+    let field =
+        |name: &str, value: &str| json!({"type": "PropertyValue", "name": name, "value": value});
+    p.actor_extras.lock().unwrap().insert(
+        "carol".into(),
+        json!({"attachment": [
+            field("A & <b>B</b>", "<a href=\"https://carol.example/\">carol.example</a><script>x()</script>"),
+            field("C &amp; D &lt;3", "plain"),
+            field("<p>two\nlines</p>", "x"),
+        ]}),
+    );
+    deliver(
+        &srv,
+        &p,
+        "carol",
+        json!({"id": format!("{carol}/follows/1"), "type": "Follow", "actor": carol,
+               "object": format!("{}/users/alice", srv.url)}),
+    )
+    .await;
+    let account = srv
+        .engine()
+        .store
+        .account_by_uri(&carol)
+        .await
+        .unwrap()
+        .expect("carol is known");
+    let seen = srv
+        .get(&format!("/api/v1/accounts/{}", account.id), None)
+        .await
+        .ok();
+    let fields = seen["fields"].as_array().unwrap();
+    let names: Vec<&str> = fields.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["A & B", "C & D <3", "two lines"], "{seen}");
+    let value = fields[0]["value"].as_str().unwrap();
+    assert!(
+        value.contains("<a href=\"https://carol.example/\""),
+        "{value}"
+    );
+    assert!(!value.contains("script"), "{value}");
     srv.stop().await;
 }
