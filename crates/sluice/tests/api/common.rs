@@ -349,6 +349,17 @@ impl TestServer {
             .v
     }
 
+    /// The id on this server of the account `acct` (`user` or `user@host`), looked up
+    /// (and fetched from its server when remote) as an app does.
+    pub async fn lookup_id(&self, acct: &str) -> String {
+        self.get(&format!("/api/v1/accounts/lookup?acct={acct}"), None)
+            .await
+            .ok()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     /// A second server process on the same database (as during an upgrade): its own
     /// address, the same data (and so the same public URL, the first one's). It leaves
     /// the database to the first one to clean up.
@@ -491,13 +502,7 @@ pub async fn get_as2(srv: &TestServer, url: &str, token: Option<&str>) -> Resp {
 /// `follower` on `srv` follows `acct` (`user@host` of another server) and waits until
 /// the follow is accepted; returns the followed account's id on `srv`.
 pub async fn follow_remote(srv: &TestServer, follower: &User, acct: &str) -> String {
-    let id = srv
-        .get(&format!("/api/v1/accounts/lookup?acct={acct}"), None)
-        .await
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = srv.lookup_id(acct).await;
     srv.post(
         &format!("/api/v1/accounts/{id}/follow"),
         Some(&follower.token),

@@ -393,16 +393,7 @@ async fn outage_queues_and_delivers_exactly_once(db: Db) {
     let alice = a.user("alice").await;
     let bob = b.user("bob").await;
     let a_domain = a.url.trim_start_matches("http://").to_string();
-    let alice_on_b = b
-        .get(
-            &format!("/api/v1/accounts/lookup?acct=alice@{a_domain}"),
-            None,
-        )
-        .await
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let alice_on_b = b.lookup_id(&format!("alice@{a_domain}")).await;
     b.post(
         &format!("/api/v1/accounts/{alice_on_b}/follow"),
         Some(&bob.token),
@@ -530,16 +521,7 @@ async fn replies_bring_their_thread_within_a_budget(db: Db) {
     let bob = b.user("bob").await;
     let carol = b.user("carol").await;
     let b_domain = b.url.trim_start_matches("http://").to_string();
-    let bob_on_a = a
-        .get(
-            &format!("/api/v1/accounts/lookup?acct=bob@{b_domain}"),
-            None,
-        )
-        .await
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let bob_on_a = a.lookup_id(&format!("bob@{b_domain}")).await;
     a.post(
         &format!("/api/v1/accounts/{bob_on_a}/follow"),
         Some(&alice.token),
@@ -665,16 +647,8 @@ async fn partition_heals_to_the_same_posts_and_newest_edits(db: Db) {
     let bob = b.user("bob").await;
     let a_domain = pa.url.trim_start_matches("http://").to_string();
     let b_domain = pb.url.trim_start_matches("http://").to_string();
-    let lookup = async |srv: &TestServer, acct: String| {
-        srv.get(&format!("/api/v1/accounts/lookup?acct={acct}"), None)
-            .await
-            .ok()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let bob_on_a = lookup(&a, format!("bob@{b_domain}")).await;
-    let alice_on_b = lookup(&b, format!("alice@{a_domain}")).await;
+    let bob_on_a = a.lookup_id(&format!("bob@{b_domain}")).await;
+    let alice_on_b = b.lookup_id(&format!("alice@{a_domain}")).await;
     a.post(
         &format!("/api/v1/accounts/{bob_on_a}/follow"),
         Some(&alice.token),
@@ -793,16 +767,7 @@ async fn pins_reach_followers_as_add_and_remove(db: Db) {
     let alice = a.user("alice").await;
     let bob = b.user("bob").await;
     let b_domain = b.url.trim_start_matches("http://").to_string();
-    let bob_on_a = a
-        .get(
-            &format!("/api/v1/accounts/lookup?acct=bob@{b_domain}"),
-            None,
-        )
-        .await
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let bob_on_a = a.lookup_id(&format!("bob@{b_domain}")).await;
     a.post(
         &format!("/api/v1/accounts/{bob_on_a}/follow"),
         Some(&alice.token),

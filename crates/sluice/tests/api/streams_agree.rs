@@ -195,16 +195,7 @@ async fn remote_follow_changes_reach_every_connection(db: Db) {
     let alice = a.user("alice").await;
     let bob = b.user("bob").await;
     let b_domain = b.url.trim_start_matches("http://").to_string();
-    let bob_on_a = a
-        .get(
-            &format!("/api/v1/accounts/lookup?acct=bob@{b_domain}"),
-            None,
-        )
-        .await
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let bob_on_a = a.lookup_id(&format!("bob@{b_domain}")).await;
     let following = async || {
         a.get(
             &format!("/api/v1/accounts/relationships?id[]={bob_on_a}"),
