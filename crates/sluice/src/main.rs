@@ -201,6 +201,32 @@ fn main() -> anyhow::Result<()> {
     #[cfg(unix)]
     sluice::supervisor::take_id_slot();
     limit_malloc_arenas();
+    #[cfg(unix)]
+    if let Command::Serve {
+        listen,
+        workers,
+        no_supervisor: false,
+    } = &cli.command
+        && std::env::var_os(sluice::supervisor::ENV_LISTEN_FD).is_none()
+    {
+        if let Some(l) = listen {
+            config.listen = l.clone();
+        }
+        if let Some(w) = workers {
+            config.workers = *w;
+        }
+        // The supervisor waits on signals, timers and its children, nothing else: one
+        // thread is enough, and it keeps the supervisor's share of the server's memory
+        // small (docs/benchmarks.md, "Memory of the whole server").
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(sluice::supervisor::run(
+                &config,
+                cli.config.clone(),
+                config.workers,
+            ));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -216,14 +242,7 @@ fn main() -> anyhow::Result<()> {
             if let Some(w) = workers {
                 config.workers = w;
             }
-            #[cfg(unix)]
-            if !no_supervisor && std::env::var_os(sluice::supervisor::ENV_LISTEN_FD).is_none() {
-                return runtime.block_on(sluice::supervisor::run(
-                    &config,
-                    cli.config.clone(),
-                    config.workers,
-                ));
-            }
+            // Under a supervisor (handled above), or without one (`--no-supervisor`).
             let _ = no_supervisor;
             runtime.block_on(serve(config, cli.config.clone()))
         }
