@@ -30,31 +30,41 @@ const MISSING_PNG: &[u8] = include_bytes!("../assets/missing.png");
 const STYLE_CSS: &str = include_str!("../assets/style.css");
 
 pub struct Pages {
-    env: Environment<'static>,
+    /// Compiled at the first page rendered: a server that only apps talk to never
+    /// compiles a template (docs/benchmarks.md, "Memory of the whole server").
+    env: std::sync::OnceLock<Environment<'static>>,
 }
 
 impl Pages {
     pub fn new() -> Self {
-        let mut env = Environment::new();
-        for (name, src) in [
-            ("layout.html", include_str!("../templates/layout.html")),
-            (
-                "authorize.html",
-                include_str!("../templates/authorize.html"),
-            ),
-            ("code.html", include_str!("../templates/code.html")),
-            ("error.html", include_str!("../templates/error.html")),
-            ("profile.html", include_str!("../templates/profile.html")),
-            ("status.html", include_str!("../templates/status.html")),
-            (
-                "status_item.html",
-                include_str!("../templates/status_item.html"),
-            ),
-        ] {
-            env.add_template(name, src)
-                .expect("built-in templates parse");
+        Pages {
+            env: std::sync::OnceLock::new(),
         }
-        Pages { env }
+    }
+
+    fn env(&self) -> &Environment<'static> {
+        self.env.get_or_init(|| {
+            let mut env = Environment::new();
+            for (name, src) in [
+                ("layout.html", include_str!("../templates/layout.html")),
+                (
+                    "authorize.html",
+                    include_str!("../templates/authorize.html"),
+                ),
+                ("code.html", include_str!("../templates/code.html")),
+                ("error.html", include_str!("../templates/error.html")),
+                ("profile.html", include_str!("../templates/profile.html")),
+                ("status.html", include_str!("../templates/status.html")),
+                (
+                    "status_item.html",
+                    include_str!("../templates/status_item.html"),
+                ),
+            ] {
+                env.add_template(name, src)
+                    .expect("built-in templates parse");
+            }
+            env
+        })
     }
 
     fn render(
@@ -66,7 +76,7 @@ impl Pages {
         csp: &str,
     ) -> Response {
         let ctx = context! { base => state.base(), instance_title => &state.config.title, domain => state.engine.urls.domain(), ..ctx };
-        match self.env.get_template(name).and_then(|t| t.render(ctx)) {
+        match self.env().get_template(name).and_then(|t| t.render(ctx)) {
             Ok(html) => {
                 let mut r = (
                     status,

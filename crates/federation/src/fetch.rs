@@ -308,7 +308,10 @@ pub struct Fetcher {
 }
 
 struct Inner {
-    client: reqwest::Client,
+    /// Made at the first request ([`Fetcher::client`]): a server that has not talked to
+    /// another yet does not pay for the TLS configuration and the system's root
+    /// certificates (docs/benchmarks.md, "Memory of the whole server").
+    client: std::sync::OnceLock<reqwest::Client>,
     config: FetchConfig,
     policy: AddressPolicy,
     signer: Option<Arc<dyn RequestSigner>>,
@@ -355,21 +358,9 @@ impl Fetcher {
             config.allow_private_addresses,
             config.allowed_addresses.iter().copied(),
         );
-        let client = reqwest::Client::builder()
-            // Redirects are followed by hand so every hop is re-checked and re-signed.
-            .redirect(reqwest::redirect::Policy::none())
-            // A proxy would resolve names itself, out of reach of our resolver.
-            .no_proxy()
-            .dns_resolver(SsrfResolver::new(policy.clone()))
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.total_timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(config.per_host_concurrency)
-            .build()
-            .map_err(|e| FetchError::Config(error_chain(&e)))?;
         Ok(Self {
             inner: Arc::new(Inner {
-                client,
+                client: std::sync::OnceLock::new(),
                 policy,
                 signer,
                 cache: Mutex::new(Cache::default()),
@@ -384,6 +375,28 @@ impl Fetcher {
     /// The configuration in effect.
     pub fn config(&self) -> &FetchConfig {
         &self.inner.config
+    }
+
+    /// The HTTP client, made at the first request.
+    fn client(&self) -> Result<&reqwest::Client, FetchError> {
+        if let Some(client) = self.inner.client.get() {
+            return Ok(client);
+        }
+        let config = &self.inner.config;
+        let client = reqwest::Client::builder()
+            // Redirects are followed by hand so every hop is re-checked and re-signed.
+            .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve names itself, out of reach of our resolver.
+            .no_proxy()
+            .dns_resolver(SsrfResolver::new(self.inner.policy.clone()))
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.total_timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(config.per_host_concurrency)
+            .build()
+            .map_err(|e| FetchError::Config(error_chain(&e)))?;
+        // Two first requests at once may both make one; the first stored is kept.
+        Ok(self.inner.client.get_or_init(|| client))
     }
 
     /// Number of hosts with requests in flight or waiting for a slot (0 when idle:
@@ -698,8 +711,7 @@ impl Fetcher {
             .map_err(FetchError::Signing)?;
         }
         let mut request = self
-            .inner
-            .client
+            .client()?
             .request(method.clone(), url.clone())
             .headers(headers);
         if let Some((body, _)) = body {
