@@ -198,11 +198,6 @@ impl AddressPolicy {
         }
     }
 
-    /// `true` if this policy allows every address.
-    pub fn allows_private(&self) -> bool {
-        self.allow_private
-    }
-
     /// Whether a request may connect to `ip`.
     pub fn check(&self, ip: IpAddr) -> Result<(), ForbiddenAddress> {
         if self.allow_private {

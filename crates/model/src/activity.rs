@@ -1,5 +1,5 @@
 //! ActivityStreams 2.0 shapes Sluice emits. Every write becomes one of these activities
-//! and is stored with its addressing; federation (issue 3) delivers the same JSON.
+//! and is stored with its addressing; federation delivers the same JSON.
 //!
 //! We emit only the ActivityStreams, security/v1 and Mastodon `toot:` contexts and do no
 //! JSON-LD processing.

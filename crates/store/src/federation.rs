@@ -211,17 +211,6 @@ impl Store {
         .await
     }
 
-    /// Every key of an actor (a remote actor may publish several).
-    pub async fn keys_of(&self, account_id: Id) -> Result<Vec<KeyRow>> {
-        self.all(
-            Query::new(format!(
-                "SELECT {KEY_COLUMNS} FROM actor_keys WHERE account_id = $1 ORDER BY created_at"
-            ))
-            .bind(account_id),
-        )
-        .await
-    }
-
     /// Local accounts after `after` (by id) that have no signing key (made by an older
     /// version, which made keys on first need, or by a bulk import); the server gives
     /// them one at start.
@@ -241,17 +230,6 @@ impl Store {
             .into_iter()
             .map(|r| r.v)
             .collect())
-    }
-
-    pub async fn domain_block(&self, domain: &str) -> Result<Option<DomainBlockRow>> {
-        self.opt(
-            Query::new(
-                "SELECT domain, severity, reject_media, reason, created_at FROM domain_blocks
-                 WHERE domain = $1",
-            )
-            .bind(domain.to_ascii_lowercase()),
-        )
-        .await
     }
 
     /// Whether `host` is in a suspended domain (or a subdomain of one).
@@ -621,18 +599,6 @@ impl Store {
             .await?
             .v)
     }
-
-    /// When the next pending delivery is due (None: the queue is empty), so an idle
-    /// worker knows how long it may sleep.
-    pub async fn next_delivery_due(&self) -> Result<Option<i64>> {
-        Ok(self
-            .opt::<Scalar>(Query::new(
-                "SELECT MIN(next_attempt_at) AS v FROM deliveries WHERE state = 'pending'
-                 HAVING MIN(next_attempt_at) IS NOT NULL",
-            ))
-            .await?
-            .map(|r| r.v))
-    }
 }
 
 /// Whether `host` (a host, or `host:port`) is `domain` or one of its subdomains.
@@ -991,19 +957,6 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Removes expired delivery rows older than `before`, at most `limit`.
-    pub async fn prune_expired_deliveries(&mut self, before: i64, limit: i64) -> Result<u64> {
-        self.exec(
-            Query::new(
-                "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries
-                   WHERE state = 'expired' AND created_at < $1 LIMIT $2)",
-            )
-            .bind(before)
-            .bind(limit),
-        )
-        .await
-    }
-
     /// Queues a verified inbox activity unless `max_pending` are already waiting.
     /// Returns false when the queue is full. (The inbox queues through
     /// [`Store::enqueue_inbox_batch`], outside a transaction.)
@@ -1088,13 +1041,6 @@ impl WriteTx {
             .bind(limit),
         )
         .await
-    }
-
-    /// An inbox activity was applied (or given up): it leaves the queue.
-    pub async fn inbox_done(&mut self, id: Id) -> Result<()> {
-        self.exec(Query::new("DELETE FROM inbox_queue WHERE id = $1").bind(id))
-            .await?;
-        Ok(())
     }
 
     /// Several inbox activities were applied (or given up): they leave the queue.

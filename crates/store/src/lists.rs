@@ -151,27 +151,6 @@ impl Store {
         self.views(q, Some(owner)).await
     }
 
-    /// How many lists the owner has.
-    pub async fn count_lists(&self, owner: Id) -> Result<i64> {
-        Ok(self
-            .one::<Scalar>(
-                Query::new("SELECT count(*) AS v FROM lists WHERE account_id = $1").bind(owner),
-            )
-            .await?
-            .v)
-    }
-
-    /// How many accounts a list holds.
-    pub async fn count_list_members(&self, list_id: Id) -> Result<i64> {
-        Ok(self
-            .one::<Scalar>(
-                Query::new("SELECT count(*) AS v FROM list_accounts WHERE list_id = $1")
-                    .bind(list_id),
-            )
-            .await?
-            .v)
-    }
-
     /// What a streaming connection of `owner` filters lists on: every (list, member)
     /// pair, and each empty list once, at most `limit` rows.
     pub async fn stream_lists(&self, owner: Id, limit: i64) -> Result<Vec<StreamListRow>> {
@@ -245,17 +224,6 @@ impl Store {
             .into_iter()
             .map(|r| r.v)
             .collect())
-    }
-
-    /// How many domains `owner` blocked.
-    pub async fn count_account_domain_blocks(&self, owner: Id) -> Result<i64> {
-        Ok(self
-            .one::<Scalar>(
-                Query::new("SELECT count(*) AS v FROM account_domain_blocks WHERE account_id = $1")
-                    .bind(owner),
-            )
-            .await?
-            .v)
     }
 }
 

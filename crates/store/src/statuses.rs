@@ -4,7 +4,7 @@
 use sluice_model::Id;
 
 use crate::{
-    EditRow, ListedId, Page, PairRow, Query, Result, STATUS_COLUMNS, StatusRow, Store, WriteTx,
+    EditRow, ListedId, Page, Query, Result, STATUS_COLUMNS, StatusRow, Store, WriteTx,
     query::Scalar,
 };
 
@@ -338,16 +338,6 @@ impl Store {
             )
             .await?;
         Ok(rows.into_iter().map(|r| r.v).collect())
-    }
-
-    /// `(status_id, account_id)` of every shown mention in the given statuses.
-    pub async fn mentions_of(&self, status_ids: &[Id]) -> Result<Vec<PairRow>> {
-        let mut q = Query::new(
-            "SELECT status_id AS a, account_id AS b FROM mentions WHERE NOT silent AND status_id IN ",
-        );
-        let list = q.in_list(status_ids);
-        q.push(&list);
-        self.all(q).await
     }
 
     /// The given statuses ready to render for `viewer`, in one round trip (see

@@ -36,11 +36,6 @@ impl CollectionKind {
             Self::OrderedCollectionPage => "OrderedCollectionPage",
         }
     }
-
-    /// Whether this is a page (`CollectionPage`, `OrderedCollectionPage`).
-    pub fn is_page(self) -> bool {
-        matches!(self, Self::CollectionPage | Self::OrderedCollectionPage)
-    }
 }
 
 /// A collection or collection page.
