@@ -32,6 +32,13 @@ pub struct KeyPairPem {
     pub private: String,
 }
 
+impl Drop for KeyPairPem {
+    /// The private half is wiped from memory with the value.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.private);
+    }
+}
+
 /// Makes an RSA key pair (CPU-heavy: the engine calls it on the blocking pool).
 pub type MakeKeyPair = fn() -> std::result::Result<KeyPairPem, String>;
 

@@ -11,7 +11,11 @@
 //! ([`MIN_RSA_BITS`], [`MAX_RSA_BITS`]); we generate 2048-bit keys, like Mastodon.
 //!
 //! Nothing here panics on any input, and private key material never appears in
-//! `Debug` output.
+//! `Debug` output. Copies of a private key this module makes on the way (PEM text
+//! unescaped, its base64 body, the DER) are wiped when dropped ([`zeroize`]); aws-lc
+//! wipes its own (the parsed key when freed, the PKCS#8 DER buffers), and the PEM
+//! string [`KeyPair::to_pem`] returns is the caller's to wipe (the engine's
+//! `KeyPairPem` and the store's `KeyRow` do on drop).
 
 use std::fmt;
 
@@ -23,6 +27,7 @@ use aws_lc_rs::signature::{
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use zeroize::Zeroizing;
 
 /// Smallest RSA modulus accepted, in bits.
 pub const MIN_RSA_BITS: usize = 2048;
@@ -93,13 +98,13 @@ impl KeyPair {
     /// (`-----BEGIN RSA PRIVATE KEY-----`). Encrypted keys are refused. The same
     /// tolerance as [`PublicKey::from_pem`] applies (CRLF, whitespace, `\n` escapes).
     pub fn from_pem(pem: &str) -> Result<KeyPair, KeyError> {
-        let (label, mut der) = decode_pem(pem)?;
+        let (label, der) = decode_pem(pem)?;
+        let der = Zeroizing::new(der);
         let parsed = match label {
             PemLabel::Pkcs8 => LcKeyPair::from_pkcs8(&der).map_err(|_| KeyError::Invalid),
             PemLabel::Pkcs1Private => LcKeyPair::from_der(&der).map_err(|_| KeyError::Invalid),
             PemLabel::Spki | PemLabel::Pkcs1Public => Err(KeyError::UnsupportedLabel),
         };
-        wipe(&mut der);
         KeyPair::from_inner(parsed?)
     }
 
@@ -263,7 +268,9 @@ fn decode_pem(text: &str) -> Result<(PemLabel, Vec<u8>), KeyError> {
         return Err(KeyError::TooLarge);
     }
     // Some servers double-escape the JSON string, leaving literal "\n" sequences.
-    let text = text.replace("\\r", "").replace("\\n", "\n");
+    // The copies are wiped: this may be a private key.
+    let unescaped = Zeroizing::new(text.replace("\\r", ""));
+    let text = Zeroizing::new(unescaped.replace("\\n", "\n"));
 
     let begin = text.find(BEGIN).ok_or(KeyError::NotPem)?;
     let after_begin = &text[begin + BEGIN.len()..];
@@ -288,7 +295,8 @@ fn decode_pem(text: &str) -> Result<(PemLabel, Vec<u8>), KeyError> {
         // RFC 1421 headers such as "Proc-Type: 4,ENCRYPTED".
         return Err(KeyError::Encrypted);
     }
-    let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut compact = Zeroizing::new(String::with_capacity(body.len()));
+    compact.extend(body.chars().filter(|c| !c.is_whitespace()));
     if compact.is_empty() {
         return Err(KeyError::NotPem);
     }
@@ -309,7 +317,7 @@ const LENIENT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPu
 );
 
 fn encode_pem(label: &str, der: &[u8]) -> String {
-    let b64 = STANDARD.encode(der);
+    let b64 = Zeroizing::new(STANDARD.encode(der));
     let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 2 * label.len() + 40);
     out.push_str(BEGIN);
     out.push_str(label);
@@ -325,15 +333,6 @@ fn encode_pem(label: &str, der: &[u8]) -> String {
     out.push_str(DASHES);
     out.push('\n');
     out
-}
-
-/// Overwrites a buffer that held private key material.
-fn wipe(buf: &mut [u8]) {
-    for b in buf.iter_mut() {
-        // SAFETY: `b` is a valid, aligned, exclusive reference to a u8.
-        unsafe { std::ptr::write_volatile(b, 0) };
-    }
-    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
 }
 
 #[cfg(test)]

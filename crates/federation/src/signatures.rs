@@ -1319,16 +1319,25 @@ fn check_rfc9421_label(
     })
 }
 
-/// A small, strict parser and serializer for the parts of RFC 8941 Structured Field
-/// Values that RFC 9421 needs: dictionaries of items and inner lists with parameters.
-/// Iterative, bounded by the limits above, and panic-free on any input.
+/// RFC 8941 Structured Field Values as RFC 9421 needs them: dictionaries of items and
+/// inner lists with parameters, parsed by the `sfv` crate (which passes the HTTP working
+/// group's structured-field test suite) into the owned values below, and serialized back
+/// canonically for the signature base. Stricter than RFC 8941 where a signature needs
+/// it: a repeated dictionary key or parameter is refused rather than the last one
+/// taken (two `sig1` labels must not leave doubt about which was verified), and the
+/// counts are bounded as parsing goes. Panic-free on any input.
 mod sf {
+    use std::cell::Cell;
+    use std::fmt;
+
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD;
-
-    use super::{
-        LENIENT_BASE64, MAX_COVERED_COMPONENTS, MAX_SIGNATURE_LABELS, MAX_SIGNATURE_PARAMS,
+    use sfv::visitor::{
+        DictionaryVisitor, EntryVisitor, InnerListVisitor, ItemVisitor, ParameterVisitor,
     };
+    use sfv::{BareItemFromInput, GenericBareItem, KeyRef, Parser, Version};
+
+    use super::{MAX_COVERED_COMPONENTS, MAX_SIGNATURE_LABELS, MAX_SIGNATURE_PARAMS};
 
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub(super) enum BareItem {
@@ -1359,262 +1368,206 @@ mod sf {
 
     type Result<T> = std::result::Result<T, &'static str>;
 
-    struct Parser<'a> {
-        input: &'a [u8],
-        pos: usize,
+    /// A visitor's refusal; its reason is kept in the [`Why`] cell all visitors share.
+    #[derive(Debug)]
+    struct Refused;
+
+    impl fmt::Display for Refused {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("refused")
+        }
     }
 
-    impl Parser<'_> {
-        fn peek(&self) -> Option<u8> {
-            self.input.get(self.pos).copied()
+    impl std::error::Error for Refused {}
+
+    type Why = Cell<Option<&'static str>>;
+
+    fn refuse(why: &Why, reason: &'static str) -> Refused {
+        why.set(Some(reason));
+        Refused
+    }
+
+    /// An item's value; dates and display strings (RFC 9651) never reach here, as the
+    /// parser reads RFC 8941.
+    fn bare(item: BareItemFromInput<'_>, why: &Why) -> std::result::Result<BareItem, Refused> {
+        Ok(match item {
+            GenericBareItem::Integer(i) => BareItem::Integer(i64::from(i)),
+            GenericBareItem::Decimal(d) => BareItem::Decimal(d.to_string()),
+            GenericBareItem::String(s) => BareItem::String(s.as_str().to_owned()),
+            GenericBareItem::Token(t) => BareItem::Token(t.as_str().to_owned()),
+            GenericBareItem::ByteSequence(b) => BareItem::Bytes(b),
+            GenericBareItem::Boolean(b) => BareItem::Boolean(b),
+            _ => return Err(refuse(why, "structured field item")),
+        })
+    }
+
+    /// Collects the members of a dictionary.
+    struct Members<'w> {
+        dict: Dictionary,
+        why: &'w Why,
+    }
+
+    /// Collects one member's value into its place.
+    struct MemberValue<'a> {
+        member: &'a mut Member,
+        why: &'a Why,
+    }
+
+    /// Collects an inner list's items.
+    struct ListItems<'a> {
+        member: &'a mut Member,
+        items: Vec<Item>,
+        why: &'a Why,
+    }
+
+    /// Collects an inner list item.
+    struct ListItem<'a> {
+        items: &'a mut Vec<Item>,
+        why: &'a Why,
+    }
+
+    /// Collects parameters.
+    struct ParamsInto<'a> {
+        params: &'a mut Params,
+        why: &'a Why,
+    }
+
+    impl<'de> DictionaryVisitor<'de> for Members<'_> {
+        type Error = Refused;
+
+        fn entry(
+            &mut self,
+            key: &'de KeyRef,
+        ) -> std::result::Result<impl EntryVisitor<'de>, Refused> {
+            if self.dict.iter().any(|(k, _)| k == key.as_str()) {
+                return Err(refuse(self.why, "repeated signature label"));
+            }
+            if self.dict.len() >= MAX_SIGNATURE_LABELS {
+                return Err(refuse(self.why, "too many signature labels"));
+            }
+            self.dict.push((
+                key.as_str().to_owned(),
+                Member::Item(Item {
+                    value: BareItem::Boolean(true),
+                    params: Params::new(),
+                }),
+            ));
+            let why = self.why;
+            Ok(self
+                .dict
+                .last_mut()
+                .map(|(_, member)| MemberValue { member, why }))
+        }
+    }
+
+    impl<'de> ItemVisitor<'de> for MemberValue<'_> {
+        type Error = Refused;
+
+        fn bare_item(
+            self,
+            bare_item: BareItemFromInput<'de>,
+        ) -> std::result::Result<impl ParameterVisitor<'de>, Refused> {
+            *self.member = Member::Item(Item {
+                value: bare(bare_item, self.why)?,
+                params: Params::new(),
+            });
+            let why = self.why;
+            Ok(match self.member {
+                Member::Item(item) => Some(ParamsInto {
+                    params: &mut item.params,
+                    why,
+                }),
+                Member::InnerList(..) => None,
+            })
+        }
+    }
+
+    impl<'de> EntryVisitor<'de> for MemberValue<'_> {
+        fn inner_list(self) -> std::result::Result<impl InnerListVisitor<'de>, Refused> {
+            Ok(ListItems {
+                member: self.member,
+                items: Vec::new(),
+                why: self.why,
+            })
+        }
+    }
+
+    impl<'de> InnerListVisitor<'de> for ListItems<'_> {
+        type Error = Refused;
+
+        fn item(&mut self) -> std::result::Result<impl ItemVisitor<'de>, Refused> {
+            if self.items.len() >= MAX_COVERED_COMPONENTS {
+                return Err(refuse(self.why, "too many covered components"));
+            }
+            Ok(ListItem {
+                items: &mut self.items,
+                why: self.why,
+            })
         }
 
-        fn skip_sp(&mut self) {
-            while self.peek() == Some(b' ') {
-                self.pos += 1;
-            }
+        fn finish(self) -> std::result::Result<impl ParameterVisitor<'de>, Refused> {
+            *self.member = Member::InnerList(self.items, Params::new());
+            let why = self.why;
+            Ok(match self.member {
+                Member::InnerList(_, params) => Some(ParamsInto { params, why }),
+                Member::Item(_) => None,
+            })
         }
+    }
 
-        fn skip_ows(&mut self) {
-            while matches!(self.peek(), Some(b' ' | b'\t')) {
-                self.pos += 1;
-            }
+    impl<'de> ItemVisitor<'de> for ListItem<'_> {
+        type Error = Refused;
+
+        fn bare_item(
+            self,
+            bare_item: BareItemFromInput<'de>,
+        ) -> std::result::Result<impl ParameterVisitor<'de>, Refused> {
+            self.items.push(Item {
+                value: bare(bare_item, self.why)?,
+                params: Params::new(),
+            });
+            let why = self.why;
+            Ok(self.items.last_mut().map(|item| ParamsInto {
+                params: &mut item.params,
+                why,
+            }))
         }
+    }
 
-        fn key(&mut self) -> Result<String> {
-            let start = self.pos;
-            match self.peek() {
-                Some(b'a'..=b'z' | b'*') => self.pos += 1,
-                _ => return Err("structured field key"),
-            }
-            while matches!(
-                self.peek(),
-                Some(b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' | b'*')
-            ) {
-                self.pos += 1;
-            }
-            Ok(String::from_utf8_lossy(&self.input[start..self.pos]).into_owned())
-        }
+    impl<'de> ParameterVisitor<'de> for ParamsInto<'_> {
+        type Error = Refused;
 
-        fn params(&mut self) -> Result<Params> {
-            let mut params = Params::new();
-            while self.peek() == Some(b';') {
-                self.pos += 1;
-                self.skip_sp();
-                let key = self.key()?;
-                let value = if self.peek() == Some(b'=') {
-                    self.pos += 1;
-                    self.bare_item()?
-                } else {
-                    BareItem::Boolean(true)
-                };
-                if params.iter().any(|(k, _)| *k == key) {
-                    return Err("repeated structured field parameter");
-                }
-                if params.len() >= MAX_SIGNATURE_PARAMS {
-                    return Err("too many structured field parameters");
-                }
-                params.push((key, value));
+        fn parameter(
+            &mut self,
+            key: &'de KeyRef,
+            value: BareItemFromInput<'de>,
+        ) -> std::result::Result<(), Refused> {
+            if self.params.iter().any(|(k, _)| k == key.as_str()) {
+                return Err(refuse(self.why, "repeated structured field parameter"));
             }
-            Ok(params)
-        }
-
-        fn item(&mut self) -> Result<Item> {
-            let value = self.bare_item()?;
-            let params = self.params()?;
-            Ok(Item { value, params })
-        }
-
-        fn bare_item(&mut self) -> Result<BareItem> {
-            match self.peek() {
-                Some(b'-' | b'0'..=b'9') => self.number(),
-                Some(b'"') => self.string(),
-                Some(b':') => self.bytes(),
-                Some(b'?') => self.boolean(),
-                Some(b'A'..=b'Z' | b'a'..=b'z' | b'*') => self.token(),
-                _ => Err("structured field item"),
+            if self.params.len() >= MAX_SIGNATURE_PARAMS {
+                return Err(refuse(self.why, "too many structured field parameters"));
             }
-        }
-
-        fn number(&mut self) -> Result<BareItem> {
-            let negative = self.peek() == Some(b'-');
-            if negative {
-                self.pos += 1;
-            }
-            let start = self.pos;
-            while matches!(self.peek(), Some(b'0'..=b'9')) {
-                self.pos += 1;
-            }
-            let int = &self.input[start..self.pos];
-            if int.is_empty() {
-                return Err("structured field number");
-            }
-            if self.peek() != Some(b'.') {
-                if int.len() > 15 {
-                    return Err("structured field integer too long");
-                }
-                let text = std::str::from_utf8(int).map_err(|_| "structured field number")?;
-                let value: i64 = text.parse().map_err(|_| "structured field number")?;
-                return Ok(BareItem::Integer(if negative { -value } else { value }));
-            }
-            self.pos += 1;
-            let frac_start = self.pos;
-            while matches!(self.peek(), Some(b'0'..=b'9')) {
-                self.pos += 1;
-            }
-            let frac = &self.input[frac_start..self.pos];
-            if int.len() > 12 || frac.is_empty() || frac.len() > 3 {
-                return Err("structured field decimal");
-            }
-            let int = std::str::from_utf8(int).map_err(|_| "structured field number")?;
-            let frac = std::str::from_utf8(frac).map_err(|_| "structured field number")?;
-            let int = int.trim_start_matches('0');
-            let frac = frac.trim_end_matches('0');
-            Ok(BareItem::Decimal(format!(
-                "{}{}.{}",
-                if negative { "-" } else { "" },
-                if int.is_empty() { "0" } else { int },
-                if frac.is_empty() { "0" } else { frac }
-            )))
-        }
-
-        fn string(&mut self) -> Result<BareItem> {
-            self.pos += 1; // opening quote
-            let mut out = String::new();
-            loop {
-                let Some(c) = self.peek() else {
-                    return Err("unterminated structured field string");
-                };
-                self.pos += 1;
-                match c {
-                    b'\\' => match self.peek() {
-                        Some(e @ (b'"' | b'\\')) => {
-                            self.pos += 1;
-                            out.push(char::from(e));
-                        }
-                        _ => return Err("invalid escape in structured field string"),
-                    },
-                    b'"' => return Ok(BareItem::String(out)),
-                    0x20..=0x7e => out.push(char::from(c)),
-                    _ => return Err("invalid character in structured field string"),
-                }
-            }
-        }
-
-        fn token(&mut self) -> Result<BareItem> {
-            let start = self.pos;
-            self.pos += 1;
-            while let Some(c) = self.peek() {
-                let tchar = c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~:/".contains(&c);
-                if !tchar {
-                    break;
-                }
-                self.pos += 1;
-            }
-            Ok(BareItem::Token(
-                String::from_utf8_lossy(&self.input[start..self.pos]).into_owned(),
-            ))
-        }
-
-        fn bytes(&mut self) -> Result<BareItem> {
-            self.pos += 1; // opening colon
-            let start = self.pos;
-            while let Some(c) = self.peek() {
-                if c == b':' {
-                    break;
-                }
-                if !(c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'=') {
-                    return Err("invalid character in structured field byte sequence");
-                }
-                self.pos += 1;
-            }
-            if self.peek() != Some(b':') {
-                return Err("unterminated structured field byte sequence");
-            }
-            let encoded = &self.input[start..self.pos];
-            self.pos += 1;
-            LENIENT_BASE64
-                .decode(encoded)
-                .map(BareItem::Bytes)
-                .map_err(|_| "invalid base64 in structured field byte sequence")
-        }
-
-        fn boolean(&mut self) -> Result<BareItem> {
-            self.pos += 1;
-            let value = match self.peek() {
-                Some(b'0') => false,
-                Some(b'1') => true,
-                _ => return Err("structured field boolean"),
-            };
-            self.pos += 1;
-            Ok(BareItem::Boolean(value))
-        }
-
-        fn inner_list(&mut self) -> Result<Member> {
-            self.pos += 1; // opening parenthesis
-            let mut items = Vec::new();
-            loop {
-                self.skip_sp();
-                if self.peek() == Some(b')') {
-                    self.pos += 1;
-                    let params = self.params()?;
-                    return Ok(Member::InnerList(items, params));
-                }
-                if items.len() >= MAX_COVERED_COMPONENTS {
-                    return Err("too many covered components");
-                }
-                items.push(self.item()?);
-                match self.peek() {
-                    Some(b' ' | b')') => {}
-                    _ => return Err("structured field inner list"),
-                }
-            }
+            let value = bare(value, self.why)?;
+            self.params.push((key.as_str().to_owned(), value));
+            Ok(())
         }
     }
 
     /// Parses an RFC 8941 Dictionary (leading/trailing spaces allowed). Repeated keys
     /// are refused rather than overwritten.
     pub(super) fn parse_dictionary(input: &[u8]) -> Result<Dictionary> {
-        let mut p = Parser { input, pos: 0 };
-        let mut dict = Dictionary::new();
-        p.skip_sp();
-        if p.peek().is_none() {
-            return Ok(dict);
-        }
-        loop {
-            let key = p.key()?;
-            let member = if p.peek() == Some(b'=') {
-                p.pos += 1;
-                if p.peek() == Some(b'(') {
-                    p.inner_list()?
-                } else {
-                    Member::Item(p.item()?)
-                }
-            } else {
-                Member::Item(Item {
-                    value: BareItem::Boolean(true),
-                    params: p.params()?,
-                })
-            };
-            if dict.iter().any(|(k, _)| *k == key) {
-                return Err("repeated signature label");
-            }
-            if dict.len() >= MAX_SIGNATURE_LABELS {
-                return Err("too many signature labels");
-            }
-            dict.push((key, member));
-            p.skip_ows();
-            if p.peek().is_none() {
-                return Ok(dict);
-            }
-            if p.peek() != Some(b',') {
-                return Err("expected a comma between dictionary members");
-            }
-            p.pos += 1;
-            p.skip_ows();
-            if p.peek().is_none() {
-                return Err("trailing comma in dictionary");
-            }
+        let why = Why::new(None);
+        let mut members = Members {
+            dict: Dictionary::new(),
+            why: &why,
+        };
+        match Parser::new(input)
+            .with_version(Version::Rfc8941)
+            .parse_dictionary_with_visitor(&mut members)
+        {
+            Ok(()) => Ok(members.dict),
+            Err(_) => Err(why.get().unwrap_or("malformed structured field")),
         }
     }
 

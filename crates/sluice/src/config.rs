@@ -28,6 +28,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `postgres://…` or `sqlite://…`; default: SQLite in the data dir (`SLUICE_DATABASE_URL`).
     pub database_url: Option<String>,
+    /// Most PostgreSQL connections each serving process opens
+    /// (`SLUICE_DATABASE_MAX_CONNECTIONS`); default: sized to the machine, two per core
+    /// plus two, at least 6 (`sluice config show` prints the figure). SQLite ignores it.
+    pub database_max_connections: Option<u32>,
     /// open | approval | closed (`SLUICE_REGISTRATIONS`).
     pub registrations: Registrations,
     pub instance_title: String,
@@ -157,6 +161,7 @@ impl Default for Config {
             public_url: None,
             data_dir: PathBuf::from("./data"),
             database_url: None,
+            database_max_connections: None,
             registrations: Registrations::Closed,
             instance_title: "Sluice".into(),
             instance_description: "A Sluice server".into(),
@@ -283,6 +288,13 @@ impl Config {
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("sluice.db").display()))
     }
 
+    /// How the database is opened besides its URL: the PostgreSQL pool size.
+    pub fn store_options(&self) -> sluice_store::OpenOptions {
+        sluice_store::OpenOptions {
+            max_connections: self.database_max_connections,
+        }
+    }
+
     /// The public URL given in the configuration, if any, without a trailing slash.
     pub fn configured_public_url(&self) -> Option<String> {
         self.public_url
@@ -358,6 +370,12 @@ impl Config {
             "# effective public_url = {:?}, unless the database has recorded one\n",
             self.public_url_for(None)
         );
+        if sluice_store::sqlite_path(&self.database_url()).is_none() {
+            out.push_str(&format!(
+                "# effective database_max_connections = {} (per serving process)\n",
+                self.store_options().pg_max_connections()
+            ));
+        }
         out.push_str(&toml_lines(&shown));
         out
     }

@@ -86,7 +86,7 @@ impl Listener {
 /// Opens the database named by the configuration (creating the data dir for SQLite).
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let url = config.database_url();
-    Store::open(&url)
+    Store::open_with(&url, config.store_options())
         .await
         .with_context(|| format!("cannot open database {}", config::mask_url_password(&url)))
 }
@@ -121,7 +121,7 @@ pub async fn open_existing_store(
     if file_missing && missing == MissingDatabase::Refuse {
         return Err(refuse());
     }
-    let store = Store::connect(&url)
+    let store = Store::connect_with(&url, config.store_options())
         .await
         .with_context(|| format!("cannot open database {shown}"))?;
     let created = !store.has_schema().await?;

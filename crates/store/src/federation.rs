@@ -24,6 +24,15 @@ pub struct KeyRow {
     pub fetched_at: i64,
 }
 
+impl Drop for KeyRow {
+    /// A local key's private half is wiped from memory with the row.
+    fn drop(&mut self) {
+        if let Some(pem) = &mut self.private_key_pem {
+            zeroize::Zeroize::zeroize(pem);
+        }
+    }
+}
+
 /// What a remote actor document told us, to insert or refresh the account.
 #[derive(Debug, Clone)]
 pub struct RemoteActor {

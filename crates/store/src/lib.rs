@@ -83,8 +83,9 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const SQLITE_CACHE_KIB: &str = "-8000";
 /// Readers on SQLite: WAL lets them run beside the writer. Twice the 2 cores we plan for.
 const SQLITE_READERS: u32 = 4;
-/// PostgreSQL connections per process.
-const PG_MAX_CONNECTIONS: u32 = 16;
+/// The fewest PostgreSQL connections the default pool size allows (see
+/// [`default_pg_max_connections`]).
+const PG_MIN_DEFAULT_CONNECTIONS: u32 = 6;
 /// A PostgreSQL connection idle this long is pinged before it is used again.
 const PG_PING_AFTER_IDLE: Duration = Duration::from_secs(30);
 /// How long to wait for a pooled connection before the request fails.
@@ -212,6 +213,47 @@ pub(crate) enum Pools {
     Postgres(PgPool),
 }
 
+/// The most PostgreSQL connections one process opens unless configured
+/// (`SLUICE_DATABASE_MAX_CONNECTIONS`): two per core the process may run on, plus two,
+/// and at least 6.
+///
+/// Why: PostgreSQL does no more work at once than it has cores, and here it shares
+/// them with the server; one more connection per core keeps a core busy while another
+/// connection's results travel back and are read. The two more are what is held
+/// besides requests: the streaming hub's `LISTEN` for event-log wake-ups keeps one for
+/// good, and one lets the writer holding the event-log lock (every write with events
+/// takes it) or the inbox and delivery workers' claims get a connection while requests
+/// hold the others. Writers beyond that queue for the lock anyway, so more connections
+/// only move the queue from the pool into PostgreSQL, at about 8 MB of PostgreSQL
+/// memory each (docs/benchmarks.md, "PostgreSQL connections"). The former fixed 16 held
+/// 16 backends after any burst.
+pub fn default_pg_max_connections() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = u32::try_from(cores).unwrap_or(u32::MAX);
+    cores
+        .saturating_mul(2)
+        .saturating_add(2)
+        .max(PG_MIN_DEFAULT_CONNECTIONS)
+}
+
+/// How a [`Store`] is opened, besides its URL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Most PostgreSQL connections this process opens; None (or 0): sized to the
+    /// machine ([`default_pg_max_connections`]). SQLite ignores it: it has one writer
+    /// and a fixed few readers.
+    pub max_connections: Option<u32>,
+}
+
+impl OpenOptions {
+    /// The PostgreSQL pool size in effect.
+    pub fn pg_max_connections(&self) -> u32 {
+        self.max_connections
+            .filter(|n| *n > 0)
+            .unwrap_or_else(default_pg_max_connections)
+    }
+}
+
 /// The database. Cheap to clone (pools are reference-counted).
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -227,7 +269,12 @@ impl Store {
     /// Opens the database at `url`: `postgres://…`/`postgresql://…`, or `sqlite://PATH`
     /// (created if missing), and applies pending migrations.
     pub async fn open(url: &str) -> Result<Store> {
-        let store = Self::connect(url).await?;
+        Self::open_with(url, OpenOptions::default()).await
+    }
+
+    /// [`Store::open`] with options.
+    pub async fn open_with(url: &str, options: OpenOptions) -> Result<Store> {
+        let store = Self::connect_with(url, options).await?;
         store.migrate().await?;
         Ok(store)
     }
@@ -235,9 +282,14 @@ impl Store {
     /// Opens the database at `url` as [`Store::open`] does, without migrating it (see
     /// [`Store::has_schema`]).
     pub async fn connect(url: &str) -> Result<Store> {
+        Self::connect_with(url, OpenOptions::default()).await
+    }
+
+    /// [`Store::connect`] with options.
+    pub async fn connect_with(url: &str, options: OpenOptions) -> Result<Store> {
         match sqlite_path(url) {
             Some(path) => Self::open_sqlite(path).await,
-            None => Self::open_postgres(url).await,
+            None => Self::open_postgres(url, options.pg_max_connections()).await,
         }
     }
 
@@ -301,14 +353,14 @@ impl Store {
         })
     }
 
-    async fn open_postgres(url: &str) -> Result<Store> {
+    async fn open_postgres(url: &str, max_connections: u32) -> Result<Store> {
         let opts =
             PgConnectOptions::from_str(url)?.options([("statement_timeout", PG_STATEMENT_TIMEOUT)]);
         // A connection is pinged before use only after it sat idle for a while (the
         // server may have closed it); a ping before every query would double the round
         // trips of the busy path.
         let pool = PgPoolOptions::new()
-            .max_connections(PG_MAX_CONNECTIONS)
+            .max_connections(max_connections)
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
@@ -392,5 +444,29 @@ impl Store {
             }
             Pools::Postgres(p) => p.close().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_size_follows_the_machine_unless_set() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        let default = OpenOptions::default().pg_max_connections();
+        assert_eq!(default, (2 * cores + 2).max(6));
+        assert_eq!(default, default_pg_max_connections());
+        assert_eq!(
+            OpenOptions {
+                max_connections: Some(0)
+            }
+            .pg_max_connections(),
+            default
+        );
+        let set = OpenOptions {
+            max_connections: Some(3),
+        };
+        assert_eq!(set.pg_max_connections(), 3);
     }
 }

@@ -92,21 +92,21 @@ impl RedisTarget {
     }
 }
 
+/// A user name or password from the URL, percent-decoded. A `%` not followed by two
+/// hex digits is refused (the URL Standard's decoder would keep it as it is), and so is
+/// a result that is not UTF-8.
 fn percent_decode(s: &str) -> Result<String, ()> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3).ok_or(())?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| ())?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let well_formed = s.split('%').skip(1).all(|rest| {
+        rest.get(..2)
+            .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+    });
+    if !well_formed {
+        return Err(());
     }
-    String::from_utf8(out).map_err(|_| ())
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|d| d.into_owned())
+        .map_err(|_| ())
 }
 
 fn encode(args: &[&str]) -> Vec<u8> {
@@ -323,6 +323,18 @@ mod tests {
         );
         assert!(RedisTarget::parse("rediss://x").is_err());
         assert!(RedisTarget::parse("redis://x/abc").is_err());
+    }
+
+    #[test]
+    fn bad_percent_encoding_is_refused() {
+        assert!(RedisTarget::parse("redis://:p%zz@localhost").is_err());
+        assert!(RedisTarget::parse("redis://:p%4@localhost").is_err());
+        assert!(RedisTarget::parse("redis://:%ff@localhost").is_err());
+        let t = RedisTarget::parse("redis://us%65r:%70w@localhost").unwrap();
+        assert_eq!(
+            (t.username.as_deref(), t.password.as_deref()),
+            (Some("user"), Some("pw"))
+        );
     }
 
     #[test]
