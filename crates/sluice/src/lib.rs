@@ -5,7 +5,6 @@
 pub mod backup;
 pub mod config;
 pub mod logging;
-pub mod seed;
 #[cfg(unix)]
 pub mod supervisor;
 

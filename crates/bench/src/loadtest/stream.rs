@@ -1,4 +1,4 @@
-//! `sluice loadtest stream`: many passive streaming clients against a running server
+//! `sluice-bench loadtest stream`: many passive streaming clients against a running server
 //! (docs/benchmarks.md, "Streaming"; `bench/streaming.sh` runs it).
 //!
 //! 1. Seeds (or reuses) `--users` accounts `user1..userN` and gives each a real
@@ -223,13 +223,14 @@ pub async fn stream(config: Config, a: StreamArgs) -> anyhow::Result<()> {
     );
     let store = sluice::open_store(&config).await?;
     let engine = sluice::build_engine(&config, store, Some(addr), sluice::Identity::Record).await?;
-    sluice::seed::seed_quiet(
+    crate::seed::seed_quiet(
         &engine,
-        sluice::seed::SeedPlan {
+        crate::seed::SeedPlan {
             accounts: a.users,
             statuses: 0,
             follows: 0,
             password: a.password.clone(),
+            thread_replies: 0,
         },
         false,
     )

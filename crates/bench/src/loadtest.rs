@@ -1,4 +1,4 @@
-//! `sluice loadtest`: the federation benchmarks (docs/benchmarks.md, "Federation";
+//! `sluice-bench loadtest`: the federation benchmarks (docs/benchmarks.md, "Federation";
 //! `bench/federation.sh` runs them). A benchmark, not a test: it measures and reports;
 //! it exits non-zero only when what arrived is wrong (lost, duplicated, badly signed,
 //! over the per-host cap), never for being slow.
