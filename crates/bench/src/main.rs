@@ -98,20 +98,16 @@ fn main() -> anyhow::Result<()> {
             let store = sluice::open_existing_store(&config, missing).await?;
             // Seeding creates accounts, so it mints ids: like the server's first start,
             // it records the public URL if nothing is recorded yet.
-            let engine = match sluice::build_engine(
-                &config,
-                store.clone(),
-                None,
-                sluice::Identity::Record,
-            )
-            .await
-            {
-                Ok(engine) => engine,
-                Err(e) => {
-                    store.close().await;
-                    return Err(e);
-                }
-            };
+            let engine =
+                match sluice::build_engine(&config, store.clone(), None, sluice::Identity::Record)
+                    .await
+                {
+                    Ok(engine) => engine,
+                    Err(e) => {
+                        store.close().await;
+                        return Err(e);
+                    }
+                };
             let plan = SeedPlan {
                 accounts,
                 statuses,

@@ -111,10 +111,7 @@ pub async fn seed(engine: &Engine, plan: SeedPlan) -> anyhow::Result<()> {
         s.statuses, s.phases[2], s.tags
     );
     if let Some(root) = s.thread_root {
-        println!(
-            "  thread root {root} ({} new replies)",
-            s.thread_replies
-        );
+        println!("  thread root {root} ({} new replies)", s.thread_replies);
     }
     println!("  counters            -   {:>7.1} s", s.phases[3]);
     println!("  total                   {:>7.1} s", s.seconds);

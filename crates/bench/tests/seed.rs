@@ -406,7 +406,10 @@ async fn thread_and_check(config: Config) {
         &format!("SELECT max(id) AS v FROM statuses WHERE thread_id <> {root_id}"),
     )
     .await;
-    assert!(root_id > newest_other, "the thread is the newest conversation");
+    assert!(
+        root_id > newest_other,
+        "the thread is the newest conversation"
+    );
     let by_id: HashMap<i64, &StatusRow> = thread.iter().map(|s| (s.id, s)).collect();
     for r in &thread[1..] {
         let parent = by_id[&r.in_reply_to_id.expect("a reply")];
@@ -414,7 +417,10 @@ async fn thread_and_check(config: Config) {
         assert!(r.id > parent.id);
     }
     let authors: HashSet<i64> = thread.iter().map(|s| s.account_id).collect();
-    assert!(authors.len() >= 4, "several accounts take part ({authors:?})");
+    assert!(
+        authors.len() >= 4,
+        "several accounts take part ({authors:?})"
+    );
     for v in ["public", "unlisted", "private"] {
         assert!(
             thread[1..].iter().any(|s| s.visibility == v),
@@ -452,9 +458,14 @@ async fn thread_and_check(config: Config) {
     .into_iter()
     .map(|(_, b)| b)
     .collect();
-    assert!(followed.contains(&root.account_id), "user1 follows the root's author");
     assert!(
-        authors.iter().any(|a| *a != user1.id && !followed.contains(a)),
+        followed.contains(&root.account_id),
+        "user1 follows the root's author"
+    );
+    assert!(
+        authors
+            .iter()
+            .any(|a| *a != user1.id && !followed.contains(a)),
         "accounts user1 does not follow take part"
     );
     followed.insert(user1.id);
@@ -463,11 +474,16 @@ async fn thread_and_check(config: Config) {
         .filter(|s| s.visibility != "private" || followed.contains(&s.account_id))
         .map(|s| s.id.to_string())
         .collect();
-    assert!(visible.len() < REPLIES, "some replies are hidden from user1");
+    assert!(
+        visible.len() < REPLIES,
+        "some replies are hidden from user1"
+    );
     engine.store.close().await;
 
     let listener = sluice::Listener::bind("127.0.0.1:0").await.unwrap();
-    let running = sluice::start(&config, listener).await.expect("server starts");
+    let running = sluice::start(&config, listener)
+        .await
+        .expect("server starts");
     let base = format!("http://{}", running.addr.expect("a TCP address"));
     let http = reqwest::Client::new();
     let app: serde_json::Value = http
