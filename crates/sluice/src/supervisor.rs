@@ -23,6 +23,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use nix::sys::signal::Signal;
+use nix::sys::socket::Backlog;
+use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt as _;
 use tokio::signal::unix::{SignalKind, signal};
@@ -330,9 +333,9 @@ impl Supervisor {
             match wait_ready(ready, self.ready_timeout).await {
                 Ok(()) => slots.push(Some(p)),
                 Err(e) => {
-                    kill(p.pid, libc::SIGKILL);
+                    kill(p.pid, Signal::SIGKILL);
                     for p in slots.iter().flatten() {
-                        kill(p.pid, libc::SIGKILL);
+                        kill(p.pid, Signal::SIGKILL);
                     }
                     bail!("the serving process did not start: {e}");
                 }
@@ -347,7 +350,7 @@ impl Supervisor {
         sd_notify("RELOADING=1");
         self.reload();
         for p in s.slots.iter().flatten() {
-            kill(p.pid, libc::SIGHUP);
+            kill(p.pid, Signal::SIGHUP);
         }
         sd_notify("READY=1");
     }
@@ -401,7 +404,7 @@ impl Supervisor {
             Ok(Ok(new)) => match died_after_ready(&new, &s.upgrade_deaths) {
                 Some((pid, status)) => {
                     for p in &new {
-                        kill(p.pid, libc::SIGKILL);
+                        kill(p.pid, Signal::SIGKILL);
                     }
                     failed(format!(
                         "new process {pid} died after it was ready ({status})"
@@ -410,7 +413,7 @@ impl Supervisor {
                 None => {
                     for (slot, p) in s.slots.iter_mut().zip(new) {
                         if let Some(old) = slot.replace(p) {
-                            kill(old.pid, libc::SIGTERM);
+                            kill(old.pid, Signal::SIGTERM);
                             s.draining.push((old, Instant::now() + self.drain));
                         }
                     }
@@ -440,7 +443,7 @@ impl Supervisor {
                     pid = p.pid,
                     "an old serving process is still draining at the deadline: killed"
                 );
-                kill(p.pid, libc::SIGKILL);
+                kill(p.pid, Signal::SIGKILL);
             }
         }
         let due: Vec<usize> = s
@@ -472,7 +475,7 @@ impl Supervisor {
         let mut left: Vec<Proc> = s.slots.into_iter().flatten().collect();
         left.extend(s.draining.into_iter().map(|(p, _)| p));
         for p in &left {
-            kill(p.pid, libc::SIGTERM);
+            kill(p.pid, Signal::SIGTERM);
         }
         let deadline = Instant::now() + self.drain;
         while !left.is_empty() {
@@ -483,7 +486,7 @@ impl Supervisor {
                 Err(_) => {
                     for p in &left {
                         tracing::warn!(pid = p.pid, "still draining at the deadline: killed");
-                        kill(p.pid, libc::SIGKILL);
+                        kill(p.pid, Signal::SIGKILL);
                     }
                     break;
                 }
@@ -520,7 +523,7 @@ impl Supervisor {
                     Ok(x) => x,
                     Err(e) => {
                         for p in &started {
-                            kill(p.pid, libc::SIGKILL);
+                            kill(p.pid, Signal::SIGKILL);
                         }
                         return Err(UpgradeError::Failed(format!(
                             "cannot start {}: {e}",
@@ -532,7 +535,7 @@ impl Supervisor {
                 started.push(p);
                 if let Err(e) = wait_ready(ready, ready_timeout).await {
                     for p in &started {
-                        kill(p.pid, libc::SIGKILL);
+                        kill(p.pid, Signal::SIGKILL);
                     }
                     return Err(UpgradeError::Failed(format!("new process {pid}: {e}")));
                 }
@@ -720,12 +723,11 @@ pub async fn request_upgrade(config: &Config, reset: bool) -> anyhow::Result<()>
         .trim()
         .parse()
         .context("the pid file holds no process id")?;
-    // SAFETY: signal 0 only checks that the process exists.
-    if unsafe { libc::kill(pid, 0) } != 0 {
+    if nix::sys::signal::kill(Pid::from_raw(pid), None).is_err() {
         bail!("the supervisor ({pid}) is not running");
     }
     let before = UpgradeState::read(dir).map(|s| s.serial).unwrap_or(0);
-    kill(pid, libc::SIGUSR2);
+    kill(pid, Signal::SIGUSR2);
     let wait = STAMP_TIMEOUT
         + Duration::from_secs(config.upgrade_ready_secs.max(1)) * config.workers.max(1) as u32
         + Duration::from_secs(5);
@@ -853,23 +855,15 @@ fn describe(status: std::process::ExitStatus) -> String {
     }
 }
 
-fn kill(pid: i32, signal: i32) {
-    // SAFETY: kill only sends a signal.
-    unsafe {
-        libc::kill(pid, signal);
-    }
+/// Sends `signal` to `pid`; a process already gone is not an error here.
+fn kill(pid: i32, signal: Signal) {
+    let _ = nix::sys::signal::kill(Pid::from_raw(pid), signal);
 }
 
 /// A pipe whose two ends close on exec (the write end is kept open in the child
 /// explicitly).
 fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as RawFd; 2];
-    // SAFETY: pipe2 writes two descriptors into the array.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: both were just opened and are owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
 }
 
 /// The main listener: systemd's (`LISTEN_FDS`, the first socket) or one bound here.
@@ -888,7 +882,7 @@ fn listener(listen: &str) -> anyhow::Result<OwnedFd> {
         // SAFETY: systemd passes descriptors from 3 on to this process only
         // (LISTEN_PID), and nothing else here has taken them.
         let fd = unsafe { OwnedFd::from_raw_fd(SD_LISTEN_FDS_START) };
-        set_cloexec(fd.as_raw_fd());
+        set_cloexec(&fd);
         return Ok(fd);
     }
     bind(listen)
@@ -906,20 +900,18 @@ fn bind(listen: &str) -> anyhow::Result<OwnedFd> {
             .with_context(|| format!("cannot listen on {listen}"))?
             .into()
     };
-    // SAFETY: listen on a socket this function owns.
-    if unsafe { libc::listen(fd.as_raw_fd(), BACKLOG) } != 0 {
-        return Err(std::io::Error::last_os_error()).context("listen");
-    }
+    // Listening again on a listening socket only sets its backlog.
+    let backlog = Backlog::new(BACKLOG).context("listen backlog")?;
+    nix::sys::socket::listen(&fd, backlog).context("listen")?;
     Ok(fd)
 }
 
-fn set_cloexec(fd: RawFd) {
-    // SAFETY: fcntl on a descriptor this process holds.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFD);
-        if flags >= 0 {
-            libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
-        }
+/// Closes `fd` on exec: the serving processes are given their descriptors explicitly.
+fn set_cloexec(fd: &OwnedFd) {
+    use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+    if let Ok(flags) = fcntl(fd, FcntlArg::F_GETFD) {
+        let flags = FdFlag::from_bits_retain(flags) | FdFlag::FD_CLOEXEC;
+        let _ = fcntl(fd, FcntlArg::F_SETFD(flags));
     }
 }
 
@@ -964,7 +956,7 @@ pub fn inherited() -> anyhow::Result<Option<(crate::Listener, Option<std::net::T
             .with_context(|| format!("{name} is not a descriptor number"))?;
         // SAFETY: the supervisor passed this descriptor to this process for this use.
         let fd = unsafe { OwnedFd::from_raw_fd(n) };
-        set_cloexec(fd.as_raw_fd());
+        set_cloexec(&fd);
         Ok(Some(fd))
     };
     let Some(listen) = fd(ENV_LISTEN_FD)? else {
