@@ -7,7 +7,7 @@
 #   - inbox: signed Create(Note) activities from BENCH_ACTORS remote actors POSTed to a
 #     local inbox for BENCH_INBOX_DURATION seconds: accepted (202) per second, stored
 #     (applied) per second, time to drain.
-# Both are `sluice loadtest` subcommands (crates/sluice/src/loadtest.rs); this script
+# Both are `sluice-bench loadtest` subcommands (crates/bench/src/loadtest.rs); this script
 # starts the server, makes the users and tokens, runs them and prints a summary.
 #
 # Usage: bench/federation.sh [sqlite|postgres|all]   (default: sqlite, plus postgres when
@@ -81,8 +81,9 @@ fi
 
 mkdir -p "$RESULTS"
 log "building release into $CARGO_TARGET_DIR"
-(cd "$ROOT" && cargo build --release -p sluice)
+(cd "$ROOT" && cargo build --release -p sluice -p sluice-bench)
 BIN="$CARGO_TARGET_DIR/release/sluice"
+BENCH_BIN="$CARGO_TARGET_DIR/release/sluice-bench"
 SERVER_BIN=${BENCH_SERVER_BIN:-$BIN}
 
 SERVER_PID=
@@ -191,13 +192,13 @@ run_engine() {
   if [[ $SKIP != delivery ]]; then
     log "[$engine] delivery: $FOLLOWERS followers on $HOSTS hosts, shared inboxes"
     rc=0
-    SLUICE_LOADTEST_TOKEN=$(token bob) "$BIN" loadtest delivery --target "$BASE" \
+    SLUICE_LOADTEST_TOKEN=$(token bob) "$BENCH_BIN" loadtest delivery --target "$BASE" \
       --followers "$FOLLOWERS" --hosts "$HOSTS" --first-address 127.1.0.1 \
       --server-pid "$SERVER_PID" | tee "$out/delivery-shared.txt" || rc=$?
     ((rc == 0)) || { FAILED=1; echo "[$engine] delivery (shared) check failed" >&2; }
     log "[$engine] delivery: $FOLLOWERS followers on $HOSTS hosts, a separate inbox each, sink latency $SINK_LATENCY_MS ms"
     rc=0
-    SLUICE_LOADTEST_TOKEN=$(token carol) "$BIN" loadtest delivery --target "$BASE" \
+    SLUICE_LOADTEST_TOKEN=$(token carol) "$BENCH_BIN" loadtest delivery --target "$BASE" \
       --followers "$FOLLOWERS" --hosts "$HOSTS" --first-address 127.2.0.1 --separate-inboxes \
       --sink-latency-ms "$SINK_LATENCY_MS" --server-pid "$SERVER_PID" |
       tee "$out/delivery-separate.txt" || rc=$?
@@ -207,7 +208,7 @@ run_engine() {
     for rate in $INBOX_RATES; do
       log "[$engine] inbox: $INBOX_DURATION s, $INBOX_CONNS in flight, $ACTORS actors, $rate/s offered"
       rc=0
-      "$BIN" loadtest inbox --target "$BASE" --to alice --duration "$INBOX_DURATION" \
+      "$BENCH_BIN" loadtest inbox --target "$BASE" --to alice --duration "$INBOX_DURATION" \
         --concurrency "$INBOX_CONNS" --actors "$ACTORS" --rate "$rate" \
         --server-pid "$SERVER_PID" | tee "$out/inbox-$rate.txt" || rc=$?
       ((rc == 0)) || { FAILED=1; echo "[$engine] inbox check failed" >&2; }

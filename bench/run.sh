@@ -3,7 +3,10 @@
 #   - start to ready (exec to first HTTP answer, and the server's own `ready_ms`),
 #   - idle RSS after start, on an empty and on a seeded database,
 #   - GET /api/v1/timelines/home?limit=20 with wrk (req/s, p50/p90/p99),
+#   - GET /api/v1/statuses/:id/context with wrk: the seeded conversation (a root with
+#     BENCH_THREAD_REPLIES replies from several accounts, some followers-only) as user1,
 #   - POST /api/v1/statuses with wrk and bench/post_status.lua.
+# The server is the `sluice` binary; seeding is `sluice-bench admin seed` (crates/bench).
 #
 # Usage: bench/run.sh [sqlite|postgres|all]        (default: sqlite, plus postgres when
 #                                                   SLUICE_BENCH_DATABASE_URL is set)
@@ -15,8 +18,10 @@
 # Knobs (environment): BENCH_ACCOUNTS (5000), BENCH_STATUSES (100000), BENCH_FOLLOWS (100),
 # BENCH_THREADS (2), BENCH_CONNECTIONS (32), BENCH_CONNECTIONS_LOW (16: home is measured at
 # both, since wrk's p99 grows with the connections it keeps busy), BENCH_HOME_DURATION (20s),
+# BENCH_THREAD_REPLIES (20), BENCH_CONTEXT_DURATION (20s, at BENCH_CONNECTIONS),
 # BENCH_POST_CONNECTIONS (16), BENCH_POST_DURATION (10s), BENCH_RESULTS (output dir),
-# CARGO_TARGET_DIR (/tmp/sluice-bench-target: a release build apart from debug builds).
+# CARGO_TARGET_DIR (/tmp/sluice-bench-target: a release build apart from debug builds),
+# BENCH_PROFILE (release; debug checks the script itself quickly, with small knobs).
 # See docs/benchmarks.md for figures and how to read them.
 set -euo pipefail
 
@@ -30,8 +35,12 @@ THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-32}
 CONNS_LOW=${BENCH_CONNECTIONS_LOW:-16}
 HOME_DURATION=${BENCH_HOME_DURATION:-20s}
+THREAD_REPLIES=${BENCH_THREAD_REPLIES:-20}
+CONTEXT_DURATION=${BENCH_CONTEXT_DURATION:-20s}
 POST_CONNS=${BENCH_POST_CONNECTIONS:-16}
 POST_DURATION=${BENCH_POST_DURATION:-10s}
+PROFILE=${BENCH_PROFILE:-release}
+[[ $PROFILE == release || $PROFILE == debug ]] || { echo "BENCH_PROFILE is release or debug" >&2; exit 2; }
 RESULTS=${BENCH_RESULTS:-/tmp/sluice-bench-results/$(date +%Y%m%d-%H%M%S)}
 PG_URL=${SLUICE_BENCH_DATABASE_URL:-}
 
@@ -58,13 +67,33 @@ now_ms() { date +%s%3N; }
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The whole server: the supervisor (PID) and its serving processes.
+server_pids() { echo "$1"; pgrep -P "$1" || true; }
+rss_kb() {
+  local total=0 p
+  for p in $(server_pids "$1"); do
+    total=$((total + $(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+cpu_ticks() {
+  local total=0 p
+  for p in $(server_pids "$1"); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
 
 mkdir -p "$RESULTS"
-log "building release into $CARGO_TARGET_DIR"
-(cd "$ROOT" && cargo build --release -p sluice)
-BIN="$CARGO_TARGET_DIR/release/sluice"
+if [[ $PROFILE == release ]]; then
+  log "building release into $CARGO_TARGET_DIR"
+  (cd "$ROOT" && cargo build --release -p sluice -p sluice-bench)
+else
+  log "building debug into $CARGO_TARGET_DIR (a smoke run: the figures mean nothing)"
+  (cd "$ROOT" && cargo build -p sluice -p sluice-bench)
+fi
+BIN="$CARGO_TARGET_DIR/$PROFILE/sluice"
+BENCH_BIN="$CARGO_TARGET_DIR/$PROFILE/sluice-bench"
 
 SERVER_PID=
 DATA_DIRS=()
@@ -176,8 +205,11 @@ run_engine() {
   log "[$engine] seeding $ACCOUNTS accounts, $STATUSES statuses, $FOLLOWS follows each"
   local t0 seed_s
   t0=$(now_ms)
-  "$BIN" admin seed --accounts "$ACCOUNTS" --statuses "$STATUSES" --follows "$FOLLOWS" \
-    --password "$PASSWORD" | tee "$out/seed.txt"
+  "$BENCH_BIN" admin seed --accounts "$ACCOUNTS" --statuses "$STATUSES" --follows "$FOLLOWS" \
+    --password "$PASSWORD" --thread-replies "$THREAD_REPLIES" | tee "$out/seed.txt"
+  local thread_root
+  thread_root=$(awk '/thread root/ { print $3 }' "$out/seed.txt")
+  [[ -n $thread_root ]] || { echo "the seed summary names no thread root" >&2; exit 1; }
   seed_s=$(awk -v ms=$(($(now_ms) - t0)) 'BEGIN { printf "%.1f", ms / 1000 }')
 
   log "[$engine] start on the seeded database"
@@ -224,6 +256,22 @@ run_engine() {
   home_low_cpu=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v d="${HOME_DURATION%s}" \
     'BEGIN { printf "%.0f", 100 * t / hz / d }')
 
+  # The thread as user1 sees it: some replies are followers-only by accounts user1 does
+  # not follow, so the context shows fewer than all of them.
+  local context_url="$base/api/v1/statuses/$thread_root/context" shown
+  shown=$(curl -sf -H "Authorization: Bearer $token" "$context_url" | jq '.descendants | length')
+  ((shown > 0 && shown <= THREAD_REPLIES)) ||
+    { echo "the context of $thread_root shows $shown replies, expected 1 to $THREAD_REPLIES" >&2; exit 1; }
+  log "[$engine] GET /api/v1/statuses/:id/context ($shown of $THREAD_REPLIES replies shown): warm-up 3 s, then $CONTEXT_DURATION"
+  wrk -t"$THREADS" -c"$CONNS" -d3s -H "Authorization: Bearer $token" "$context_url" >/dev/null
+  c0=$(cpu_ticks "$SERVER_PID")
+  wrk -t"$THREADS" -c"$CONNS" -d"$CONTEXT_DURATION" --latency \
+    -H "Authorization: Bearer $token" "$context_url" | tee "$out/wrk-context.txt"
+  c1=$(cpu_ticks "$SERVER_PID")
+  local context_cpu
+  context_cpu=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v d="${CONTEXT_DURATION%s}" \
+    'BEGIN { printf "%.0f", 100 * t / hz / d }')
+
   log "[$engine] POST /api/v1/statuses for $POST_DURATION"
   c0=$(cpu_ticks "$SERVER_PID")
   SLUICE_BENCH_TOKEN=$token wrk -t"$THREADS" -c"$POST_CONNS" -d"$POST_DURATION" --latency \
@@ -238,6 +286,7 @@ run_engine() {
 
   read -r h_rps h_p50 h_p90 h_p99 h_n h_bad < <(wrk_fields "$out/wrk-home.txt")
   read -r l_rps l_p50 l_p90 l_p99 l_n l_bad < <(wrk_fields "$out/wrk-home-low.txt")
+  read -r x_rps x_p50 x_p90 x_p99 x_n x_bad < <(wrk_fields "$out/wrk-context.txt")
   read -r p_rps p_p50 p_p90 p_p99 p_n p_bad < <(wrk_fields "$out/wrk-post.txt")
   {
     echo "[$engine] $ACCOUNTS accounts, $STATUSES statuses, $FOLLOWS follows each (seeded in ${seed_s} s)"
@@ -251,6 +300,8 @@ run_engine() {
       "$CONNS" "$h_rps" "$h_p50" "$h_p90" "$h_p99" "$h_n" "$h_bad" "$home_cpu"
     printf '  home  -c%-3s %7s req/s  p50 %6s ms  p90 %6s ms  p99 %6s ms  %7s reqs  %s errors  server CPU %s%%\n' \
       "$CONNS_LOW" "$l_rps" "$l_p50" "$l_p90" "$l_p99" "$l_n" "$l_bad" "$home_low_cpu"
+    printf '  context -c%-3s %5s req/s  p50 %6s ms  p90 %6s ms  p99 %6s ms  %7s reqs  %s errors  server CPU %s%%  (%s of %s replies shown)\n' \
+      "$CONNS" "$x_rps" "$x_p50" "$x_p90" "$x_p99" "$x_n" "$x_bad" "$context_cpu" "$shown" "$THREAD_REPLIES"
     printf '  post  -c%-3s %7s req/s  p50 %6s ms  p90 %6s ms  p99 %6s ms  %7s reqs  %s errors  server CPU %s%%\n' \
       "$POST_CONNS" "$p_rps" "$p_p50" "$p_p90" "$p_p99" "$p_n" "$p_bad" "$post_cpu"
     printf '  RSS after load: %.1f MB\n' "$(awk -v k="$loaded_rss" 'BEGIN{print k/1024}')"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sluice streaming benchmark: release build, a fresh SQLite database, then on loopback
-# only, one `sluice loadtest stream` run per scenario, each against a freshly started
+# only, one `sluice-bench loadtest stream` run per scenario, each against a freshly started
 # server (so that every RSS figure starts from the same idle process):
 #   - BENCH_STREAM_SIZES connections (default 1000 and 10000), SSE only, then WebSocket
 #     only;
@@ -34,8 +34,9 @@ log() { printf '\n== %s\n' "$*"; }
 now_ms() { date +%s%3N; }
 
 log "building (release)"
-(cd "$ROOT" && cargo build --release -q -p sluice)
+(cd "$ROOT" && cargo build --release -q -p sluice -p sluice-bench)
 BIN=$CARGO_TARGET_DIR/release/sluice
+BENCH_BIN=$CARGO_TARGET_DIR/release/sluice-bench
 SERVER_BIN=${BENCH_SERVER_BIN:-$BIN}
 mkdir -p "$RESULTS"
 
@@ -83,7 +84,7 @@ run() { # NAME CONNECTIONS SSE_SHARE
   start_server
   # One warm-up request so that the baseline RSS includes a served request.
   curl -s -o /dev/null "$BASE/api/v1/instance"
-  "$BIN" loadtest stream --target "$BASE" --connections "$n" --sse-share "$share" \
+  "$BENCH_BIN" loadtest stream --target "$BASE" --connections "$n" --sse-share "$share" \
     --idle "${IDLE}s" --duration "${DURATION}s" --post-rate "$RATE" --users "$USERS" \
     --server-pid "$SERVER_PID" --json >"$RESULTS/$name.json"
   python3 - "$RESULTS/$name.json" <<'EOF'

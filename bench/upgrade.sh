@@ -3,7 +3,7 @@
 # then over the same time with upgrades in the middle (SIGUSR2 through
 # `sluice admin upgrade`, to the same binary), on loopback, release build, SQLite.
 #
-#   1. builds the release binary; seeds a fresh data dir (`sluice admin seed`);
+#   1. builds the release binary; seeds a fresh data dir (`sluice-bench admin seed`);
 #   2. starts `sluice serve` (the supervisor) and warms up;
 #   3. steady: `wrk -t2 -cC -dDs --latency` on /api/v1/timelines/public?limit=20;
 #   4. upgrades: the same wrk run, with BENCH_UPGRADES upgrades spread over it;
@@ -25,8 +25,9 @@ command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; e
 log() { printf '\n== %s\n' "$*"; }
 
 log "building (release)"
-(cd "$ROOT" && cargo build --release -q -p sluice)
+(cd "$ROOT" && cargo build --release -q -p sluice -p sluice-bench)
 BIN=$CARGO_TARGET_DIR/release/sluice
+BENCH_BIN=$CARGO_TARGET_DIR/release/sluice-bench
 mkdir -p "$RESULTS"
 DATA=$(mktemp -d /tmp/sluice-bench-upgrade.XXXXXX)
 SERVER_PID=
@@ -44,7 +45,7 @@ export SLUICE_RATE_LIMIT_WRITES=0 RUST_LOG=${RUST_LOG:-info,sqlx=warn} NO_COLOR=
 unset SLUICE_DATABASE_URL SLUICE_REDIS_URL
 
 log "seeding"
-"$BIN" admin --create-database seed --accounts 200 --statuses 5000 --follows 20 >"$RESULTS/seed.log" 2>&1
+"$BENCH_BIN" admin --create-database seed --accounts 200 --statuses 5000 --follows 20 >"$RESULTS/seed.log" 2>&1
 
 log "starting the supervisor"
 "$BIN" serve >>"$RESULTS/server.log" 2>&1 &

@@ -434,7 +434,8 @@ fn toml_lines(c: &Config) -> String {
 const OTHER_VARIABLES: [&str; 4] = [
     // The configuration file to read.
     "SLUICE_CONFIG",
-    // `sluice loadtest delivery --token`.
+    // `sluice-bench loadtest delivery --token` (crates/bench), which reads this
+    // configuration.
     "SLUICE_LOADTEST_TOKEN",
     // tests/clients/run.sh, tests/interop/*.sh: the binary to test, the server's URL.
     "SLUICE_BIN",

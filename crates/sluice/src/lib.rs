@@ -5,7 +5,6 @@
 pub mod backup;
 pub mod config;
 pub mod logging;
-pub mod seed;
 #[cfg(unix)]
 pub mod supervisor;
 
@@ -48,23 +47,12 @@ impl Listener {
     /// A listening socket inherited from a supervisor (TCP or unix, as it is).
     #[cfg(unix)]
     pub fn from_fd(fd: std::os::fd::OwnedFd) -> anyhow::Result<Listener> {
+        use nix::sys::socket::{AddressFamily, SockaddrLike as _, SockaddrStorage, getsockname};
         use std::os::fd::AsRawFd as _;
-        let mut domain: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: getsockopt writes one int into `domain`.
-        let r = unsafe {
-            libc::getsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_DOMAIN,
-                (&mut domain as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        if r != 0 {
-            return Err(std::io::Error::last_os_error()).context("an inherited listener");
-        }
-        if domain == libc::AF_UNIX {
+        let address = getsockname::<SockaddrStorage>(fd.as_raw_fd())
+            .map_err(std::io::Error::from)
+            .context("an inherited listener")?;
+        if address.family() == Some(AddressFamily::Unix) {
             let l = std::os::unix::net::UnixListener::from(fd);
             l.set_nonblocking(true)?;
             return Ok(Listener::Unix(tokio::net::UnixListener::from_std(l)?));
@@ -214,26 +202,12 @@ fn check_public_url(recorded: &str, configured: Option<&str>) -> anyhow::Result<
 pub fn raise_open_files_limit() -> Option<(u64, u64)> {
     #[cfg(unix)]
     {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: getrlimit and setrlimit only read and write the struct passed.
-        unsafe {
-            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-                return None;
-            }
-            if limit.rlim_cur < limit.rlim_max {
-                let raised = libc::rlimit {
-                    rlim_cur: limit.rlim_max,
-                    rlim_max: limit.rlim_max,
-                };
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                    limit = raised;
-                }
-            }
+        use nix::sys::resource::{Resource, getrlimit, setrlimit};
+        let (mut soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+        if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+            soft = hard;
         }
-        Some((limit.rlim_cur as u64, limit.rlim_max as u64))
+        Some((soft as u64, hard as u64))
     }
     #[cfg(not(unix))]
     None

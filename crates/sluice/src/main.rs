@@ -1,6 +1,7 @@
 //! `sluice`: the command line. `serve` runs the server; `config show` prints the
-//! effective configuration; `migrate` applies migrations; `admin` manages users and
-//! seeds test data.
+//! effective configuration; `migrate` applies migrations; `admin` manages users, domain
+//! blocks, backups and upgrades. The benchmarks' tools (seeding, load generators) are
+//! another binary, `sluice-bench` (crates/bench).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -9,8 +10,6 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use sluice::{Config, Listener};
 use sluice_engine::accounts::Registration;
-
-mod loadtest;
 
 #[derive(Parser)]
 #[command(name = "sluice", version, about = "A federated social server")]
@@ -61,11 +60,6 @@ enum Command {
         create_database: bool,
         #[command(subcommand)]
         command: AdminCommand,
-    },
-    /// Federation benchmarks against a running server on loopback (bench/federation.sh).
-    Loadtest {
-        #[command(subcommand)]
-        command: loadtest::LoadtestCommand,
     },
 }
 
@@ -143,21 +137,6 @@ enum AdminCommand {
     },
     /// List domain blocks.
     DomainBlocks,
-    /// Fill the database with synthetic accounts, posts and follows (for benchmarks).
-    Seed {
-        /// Accounts to create, 1 to 10,000,000.
-        #[arg(long, default_value_t = 5000)]
-        accounts: usize,
-        /// Posts to write, spread over the accounts (0 or more).
-        #[arg(long, default_value_t = 100_000)]
-        statuses: usize,
-        /// Accounts each account follows (0 or more; at most the other accounts).
-        #[arg(long, default_value_t = 100)]
-        follows: usize,
-        /// Password of every seeded account, 8 to 72 characters.
-        #[arg(long, default_value = "password123")]
-        password: String,
-    },
 }
 
 #[derive(Subcommand)]
@@ -270,7 +249,6 @@ fn main() -> anyhow::Result<()> {
             create_database,
             command,
         } => runtime.block_on(admin(config, command, missing(create_database))),
-        Command::Loadtest { command } => runtime.block_on(loadtest::run(config, command)),
     }
 }
 
@@ -454,7 +432,7 @@ async fn admin(
     // Commands that create accounts mint ids: like the server's first start, they
     // record the public URL if nothing is recorded yet.
     let identity = match command {
-        AdminCommand::CreateUser { .. } | AdminCommand::Seed { .. } => sluice::Identity::Record,
+        AdminCommand::CreateUser { .. } => sluice::Identity::Record,
         _ => sluice::Identity::Borrow,
     };
     let engine = match sluice::build_engine(&config, store.clone(), None, identity).await {
@@ -612,23 +590,6 @@ async fn admin(
             tx.commit().await?;
             println!("approved {name}");
             Ok(())
-        }
-        AdminCommand::Seed {
-            accounts,
-            statuses,
-            follows,
-            password,
-        } => {
-            sluice::seed::seed(
-                &engine,
-                sluice::seed::SeedPlan {
-                    accounts,
-                    statuses,
-                    follows,
-                    password,
-                },
-            )
-            .await
         }
     };
     engine.store.close().await;

@@ -23,6 +23,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use nix::sys::signal::Signal;
+use nix::sys::socket::Backlog;
+use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt as _;
 use tokio::signal::unix::{SignalKind, signal};
@@ -203,8 +206,11 @@ pub async fn run(
         config_file,
         exits: mpsc::unbounded_channel(),
         id_slots: Default::default(),
+        workers,
+        drain: Duration::from_secs(config.drain_secs.max(1)),
+        ready_timeout: Duration::from_secs(config.upgrade_ready_secs.max(1)),
     }
-    .supervise(workers)
+    .supervise()
     .await;
     let _ = std::fs::remove_file(&pid_file);
     result
@@ -222,6 +228,50 @@ struct Supervisor {
     /// Id slots held by live serving processes, a bit each (1 to 15; 0 is for
     /// processes without a supervisor).
     id_slots: std::sync::Arc<std::sync::Mutex<u16>>,
+    /// Serving processes, and new ones per upgrade.
+    workers: usize,
+    /// How long a process told to stop may drain before it is killed.
+    drain: Duration,
+    /// How long a new process may take to report ready.
+    ready_timeout: Duration,
+}
+
+/// The serving processes and what the supervisor is doing with them: what the event
+/// handlers of [`Supervisor::supervise`] share.
+struct Serving {
+    /// One per worker: the process serving there, or None while it is started again.
+    slots: Vec<Option<Proc>>,
+    /// Each slot's wait before its next restart.
+    backoff: Vec<Duration>,
+    /// Slots to fill again, and when.
+    restarts: Vec<(usize, Instant)>,
+    /// Old processes told to stop, and when they are killed if still there.
+    draining: Vec<(Proc, Instant)>,
+    /// Upgrade requests since the supervisor started.
+    serial: u64,
+    upgrade: Option<UpgradeTask>,
+    /// New processes of the upgrade in progress that have exited (one may die after it
+    /// was ready, while the next starts).
+    upgrade_deaths: Vec<Exited>,
+}
+
+/// The signals the supervisor acts on.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    usr2: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> std::io::Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            usr2: signal(SignalKind::user_defined2())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
 }
 
 /// An upgrade under way: its new processes, as they become ready.
@@ -235,194 +285,199 @@ enum UpgradeError {
 }
 
 impl Supervisor {
-    async fn supervise(mut self, workers: usize) -> anyhow::Result<()> {
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
-        let mut usr2 = signal(SignalKind::user_defined2())?;
-        let mut hup = signal(SignalKind::hangup())?;
-        let drain = Duration::from_secs(self.config.drain_secs.max(1));
-        let ready_timeout = Duration::from_secs(self.config.upgrade_ready_secs.max(1));
+    /// Starts the serving processes, then handles each event (a signal, a child's exit,
+    /// an upgrade's end, the timer) until `SIGTERM`/`SIGINT`, and drains.
+    async fn supervise(mut self) -> anyhow::Result<()> {
+        let mut signals = Signals::listen()?;
+        let mut s = Serving {
+            slots: self.start_first().await?,
+            backoff: vec![FIRST_BACKOFF; self.workers],
+            restarts: Vec::new(),
+            draining: Vec::new(),
+            serial: 0,
+            upgrade: None,
+            upgrade_deaths: Vec::new(),
+        };
+        tracing::info!(
+            listen = %self.config.listen,
+            workers = self.workers,
+            pid = std::process::id(),
+            "supervisor: serving"
+        );
+        sd_notify(&format!("READY=1\nMAINPID={}", std::process::id()));
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        let stopping = loop {
+            tokio::select! {
+                _ = signals.term.recv() => break "SIGTERM",
+                _ = signals.int.recv() => break "SIGINT",
+                _ = signals.hup.recv() => self.on_hangup(&s),
+                _ = signals.usr2.recv() => self.on_upgrade_request(&mut s)?,
+                done = async { s.upgrade.as_mut().expect("guarded").await }, if s.upgrade.is_some() => {
+                    s.upgrade = None;
+                    self.on_upgrade_end(&mut s, done);
+                }
+                Some(exited) = self.exits.1.recv() => on_exit(&mut s, exited),
+                _ = tick.tick() => self.on_tick(&mut s),
+            }
+        };
+        self.stop(stopping, s).await;
+        Ok(())
+    }
 
-        // The first processes: a failure here is a failure to start.
+    /// The first processes, each ready before the next starts: a failure here is a
+    /// failure to start (every process started is killed).
+    async fn start_first(&self) -> anyhow::Result<Vec<Option<Proc>>> {
         let mut slots: Vec<Option<Proc>> = Vec::new();
-        for _ in 0..workers {
+        for _ in 0..self.workers {
             let (p, ready) = self.spawn()?;
-            match wait_ready(ready, ready_timeout).await {
+            match wait_ready(ready, self.ready_timeout).await {
                 Ok(()) => slots.push(Some(p)),
                 Err(e) => {
-                    kill(p.pid, libc::SIGKILL);
+                    kill(p.pid, Signal::SIGKILL);
                     for p in slots.iter().flatten() {
-                        kill(p.pid, libc::SIGKILL);
+                        kill(p.pid, Signal::SIGKILL);
                     }
                     bail!("the serving process did not start: {e}");
                 }
             }
         }
-        tracing::info!(
-            listen = %self.config.listen,
-            workers,
-            pid = std::process::id(),
-            "supervisor: serving"
-        );
-        sd_notify(&format!("READY=1\nMAINPID={}", std::process::id()));
+        Ok(slots)
+    }
 
-        let mut serial = 0u64;
-        let mut upgrade: Option<UpgradeTask> = None;
-        // New processes of the upgrade in progress that have exited (one may die after
-        // it was ready, while the next starts).
-        let mut upgrade_deaths: Vec<Exited> = Vec::new();
-        // Old processes told to stop, and when they are killed if still there.
-        let mut draining: Vec<(Proc, Instant)> = Vec::new();
-        // Slots to fill again, and when.
-        let mut restarts: Vec<(usize, Instant)> = Vec::new();
-        let mut backoff = vec![FIRST_BACKOFF; workers];
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
-        let stopping = loop {
-            tokio::select! {
-                _ = term.recv() => break "SIGTERM",
-                _ = int.recv() => break "SIGINT",
-                _ = hup.recv() => {
-                    sd_notify("RELOADING=1");
-                    self.reload();
-                    for p in slots.iter().flatten() {
-                        kill(p.pid, libc::SIGHUP);
+    /// `SIGHUP`: reloads the supervisor's settings and passes the signal on to the
+    /// serving processes, which reload theirs.
+    fn on_hangup(&self, s: &Serving) {
+        sd_notify("RELOADING=1");
+        self.reload();
+        for p in s.slots.iter().flatten() {
+            kill(p.pid, Signal::SIGHUP);
+        }
+        sd_notify("READY=1");
+    }
+
+    /// `SIGUSR2`: starts an upgrade to the binary on disk, unless one is under way or
+    /// an earlier one failed (recorded as refused). An error ends the supervisor.
+    fn on_upgrade_request(&self, s: &mut Serving) -> anyhow::Result<()> {
+        if s.upgrade.is_some() {
+            tracing::warn!("SIGUSR2 ignored: an upgrade is in progress");
+            return Ok(());
+        }
+        s.serial += 1;
+        let data_dir = &self.config.data_dir;
+        let state =
+            |state: &str, message: String| UpgradeState::record(data_dir, s.serial, state, message);
+        if let Ok(why) = std::fs::read_to_string(data_dir.join(FAILED_FILE)) {
+            let message = format!(
+                "upgrade refused: an earlier upgrade failed ({}); run `sluice admin upgrade --reset` once it is understood",
+                why.trim()
+            );
+            tracing::error!("{message}");
+            state("refused", message);
+            return Ok(());
+        }
+        tracing::info!(binary = %self.exe.display(), "upgrade: starting");
+        s.upgrade_deaths.clear();
+        sd_notify("RELOADING=1");
+        state("in_progress", String::new());
+        s.upgrade = Some(self.start_upgrade()?);
+        Ok(())
+    }
+
+    /// The upgrade task ended: with every new process ready (and still alive), they
+    /// take the slots and the old ones drain; otherwise the old ones keep serving and
+    /// the outcome is recorded (a failure blocks further upgrades).
+    fn on_upgrade_end(
+        &self,
+        s: &mut Serving,
+        done: Result<Result<Vec<Proc>, UpgradeError>, tokio::task::JoinError>,
+    ) {
+        let data_dir = &self.config.data_dir;
+        let serial = s.serial;
+        let record =
+            |state: &str, message: String| UpgradeState::record(data_dir, serial, state, message);
+        let failed = |message: String| {
+            tracing::error!("upgrade failed, the old processes keep serving: {message}");
+            let _ = std::fs::write(data_dir.join(FAILED_FILE), format!("{message}\n"));
+            record("failed", message);
+        };
+        match done {
+            Ok(Ok(new)) => match died_after_ready(&new, &s.upgrade_deaths) {
+                Some((pid, status)) => {
+                    for p in &new {
+                        kill(p.pid, Signal::SIGKILL);
                     }
-                    sd_notify("READY=1");
+                    failed(format!(
+                        "new process {pid} died after it was ready ({status})"
+                    ));
                 }
-                _ = usr2.recv() => {
-                    if upgrade.is_some() {
-                        tracing::warn!("SIGUSR2 ignored: an upgrade is in progress");
-                        continue;
+                None => {
+                    for (slot, p) in s.slots.iter_mut().zip(new) {
+                        if let Some(old) = slot.replace(p) {
+                            kill(old.pid, Signal::SIGTERM);
+                            s.draining.push((old, Instant::now() + self.drain));
+                        }
                     }
-                    serial += 1;
-                    let data_dir = self.config.data_dir.clone();
-                    let state = |state: &str, message: String| {
-                        UpgradeState::record(&data_dir, serial, state, message)
-                    };
-                    if let Ok(why) = std::fs::read_to_string(data_dir.join(FAILED_FILE)) {
-                        let message = format!(
-                            "upgrade refused: an earlier upgrade failed ({}); run `sluice admin upgrade --reset` once it is understood",
-                            why.trim()
-                        );
-                        tracing::error!("{message}");
-                        state("refused", message);
-                        continue;
-                    }
-                    tracing::info!(binary = %self.exe.display(), "upgrade: starting");
-                    upgrade_deaths.clear();
-                    sd_notify("RELOADING=1");
-                    state("in_progress", String::new());
-                    upgrade = Some(self.start_upgrade(workers, ready_timeout)?);
+                    s.restarts.clear();
+                    tracing::info!("upgrade: done; the old processes are draining");
+                    record("done", "the new processes serve".into());
                 }
-                done = async { upgrade.as_mut().expect("guarded").await }, if upgrade.is_some() => {
-                    upgrade = None;
-                    let data_dir = &self.config.data_dir;
-                    let record = |state: &str, message: String| {
-                        UpgradeState::record(data_dir, serial, state, message)
-                    };
-                    let failed = |message: String| {
-                        tracing::error!("upgrade failed, the old processes keep serving: {message}");
-                        let _ = std::fs::write(data_dir.join(FAILED_FILE), format!("{message}\n"));
-                        record("failed", message);
-                    };
-                    let died = match &done {
-                        Ok(Ok(new)) => upgrade_deaths
-                            .iter()
-                            .find_map(|d| new.iter().find(|p| p.id == d.id).map(|p| (p.pid, d.status.clone()))),
-                        _ => None,
-                    };
-                    match done {
-                        Ok(Ok(new)) if died.is_some() => {
-                            for p in &new {
-                                kill(p.pid, libc::SIGKILL);
-                            }
-                            let (pid, status) = died.expect("checked");
-                            failed(format!("new process {pid} died after it was ready ({status})"));
-                        }
-                        Ok(Ok(new)) => {
-                            for (slot, p) in slots.iter_mut().zip(new) {
-                                if let Some(old) = slot.replace(p) {
-                                    kill(old.pid, libc::SIGTERM);
-                                    draining.push((old, Instant::now() + drain));
-                                }
-                            }
-                            restarts.clear();
-                            tracing::info!("upgrade: done; the old processes are draining");
-                            record("done", "the new processes serve".into());
-                        }
-                        Ok(Err(UpgradeError::Refused(message))) => {
-                            tracing::error!("upgrade refused: {message}");
-                            record("refused", message);
-                        }
-                        Ok(Err(UpgradeError::Failed(message))) => failed(message),
-                        Err(e) => failed(format!("the upgrade task ended abnormally: {e}")),
-                    }
-                    sd_notify("READY=1");
-                }
-                Some(exited) = self.exits.1.recv() => {
-                    if let Some(i) = draining.iter().position(|(p, _)| p.id == exited.id) {
-                        let (p, _) = draining.swap_remove(i);
-                        tracing::info!(pid = p.pid, status = %exited.status, "an old serving process has finished");
-                        continue;
-                    }
-                    let Some(i) = slots.iter().position(|s| s.as_ref().is_some_and(|p| p.id == exited.id)) else {
-                        // A new process of the upgrade in progress: one that dies before
-                        // it is ready fails the upgrade there; one that dies after, when
-                        // the upgrade ends.
-                        if upgrade.is_some() {
-                            upgrade_deaths.push(exited);
-                        }
-                        continue;
-                    };
-                    let p = slots[i].take().expect("found");
-                    if p.started.elapsed() >= HEALTHY_AFTER {
-                        backoff[i] = FIRST_BACKOFF;
-                    }
-                    tracing::error!(
-                        pid = p.pid,
-                        status = %exited.status,
-                        restart_in_ms = backoff[i].as_millis() as u64,
-                        "a serving process died; starting another"
-                    );
-                    restarts.push((i, Instant::now() + backoff[i]));
-                    backoff[i] = (backoff[i] * 2).min(MAX_BACKOFF);
-                }
-                _ = tick.tick() => {
-                    let now = Instant::now();
-                    for (p, deadline) in &draining {
-                        if now >= *deadline {
-                            tracing::warn!(pid = p.pid, "an old serving process is still draining at the deadline: killed");
-                            kill(p.pid, libc::SIGKILL);
-                        }
-                    }
-                    let due: Vec<usize> = restarts.iter().filter(|(_, at)| now >= *at).map(|(i, _)| *i).collect();
-                    restarts.retain(|(_, at)| now < *at);
-                    for i in due {
-                        match self.spawn() {
-                            Ok((p, _ready)) => slots[i] = Some(p),
-                            Err(e) => {
-                                tracing::error!(error = %e, "cannot start a serving process");
-                                restarts.push((i, now + backoff[i]));
-                            }
-                        }
-                    }
+            },
+            Ok(Err(UpgradeError::Refused(message))) => {
+                tracing::error!("upgrade refused: {message}");
+                record("refused", message);
+            }
+            Ok(Err(UpgradeError::Failed(message))) => failed(message),
+            Err(e) => failed(format!("the upgrade task ended abnormally: {e}")),
+        }
+        sd_notify("READY=1");
+    }
+
+    /// Every 250 ms: kills old processes still draining at their deadline, and starts
+    /// the processes whose restart is due (a failure to start is retried after the
+    /// slot's backoff).
+    fn on_tick(&self, s: &mut Serving) {
+        let now = Instant::now();
+        for (p, deadline) in &s.draining {
+            if now >= *deadline {
+                tracing::warn!(
+                    pid = p.pid,
+                    "an old serving process is still draining at the deadline: killed"
+                );
+                kill(p.pid, Signal::SIGKILL);
+            }
+        }
+        let due: Vec<usize> = s
+            .restarts
+            .iter()
+            .filter(|(_, at)| now >= *at)
+            .map(|(i, _)| *i)
+            .collect();
+        s.restarts.retain(|(_, at)| now < *at);
+        for i in due {
+            match self.spawn() {
+                Ok((p, _ready)) => s.slots[i] = Some(p),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start a serving process");
+                    s.restarts.push((i, now + s.backoff[i]));
                 }
             }
-        };
-        tracing::info!(
-            signal = stopping,
-            "supervisor: stopping; the serving processes drain"
-        );
+        }
+    }
+
+    /// `SIGTERM`/`SIGINT`: an upgrade under way is abandoned, every process is told to
+    /// drain, and those still there at the drain deadline are killed.
+    async fn stop(&mut self, signal: &str, s: Serving) {
+        tracing::info!(signal, "supervisor: stopping; the serving processes drain");
         sd_notify("STOPPING=1");
-        if let Some(u) = upgrade.take() {
+        if let Some(u) = s.upgrade {
             u.abort();
         }
-        let mut left: Vec<Proc> = slots.into_iter().flatten().collect();
-        left.extend(draining.into_iter().map(|(p, _)| p));
+        let mut left: Vec<Proc> = s.slots.into_iter().flatten().collect();
+        left.extend(s.draining.into_iter().map(|(p, _)| p));
         for p in &left {
-            kill(p.pid, libc::SIGTERM);
+            kill(p.pid, Signal::SIGTERM);
         }
-        let deadline = Instant::now() + drain;
+        let deadline = Instant::now() + self.drain;
         while !left.is_empty() {
             let wait = deadline.saturating_duration_since(Instant::now());
             match tokio::time::timeout(wait, self.exits.1.recv()).await {
@@ -431,22 +486,18 @@ impl Supervisor {
                 Err(_) => {
                     for p in &left {
                         tracing::warn!(pid = p.pid, "still draining at the deadline: killed");
-                        kill(p.pid, libc::SIGKILL);
+                        kill(p.pid, Signal::SIGKILL);
                     }
                     break;
                 }
             }
         }
-        Ok(())
     }
 
     /// Checks the new binary's stamp, then starts the new processes one by one and
     /// waits for each to be ready.
-    fn start_upgrade(
-        &self,
-        workers: usize,
-        ready_timeout: Duration,
-    ) -> anyhow::Result<UpgradeTask> {
+    fn start_upgrade(&self) -> anyhow::Result<UpgradeTask> {
+        let (workers, ready_timeout) = (self.workers, self.ready_timeout);
         let exe = self.exe.clone();
         // The new processes are spawned here (they need the sockets); the task checks
         // the stamp first, so spawning waits for it.
@@ -472,7 +523,7 @@ impl Supervisor {
                     Ok(x) => x,
                     Err(e) => {
                         for p in &started {
-                            kill(p.pid, libc::SIGKILL);
+                            kill(p.pid, Signal::SIGKILL);
                         }
                         return Err(UpgradeError::Failed(format!(
                             "cannot start {}: {e}",
@@ -484,7 +535,7 @@ impl Supervisor {
                 started.push(p);
                 if let Err(e) = wait_ready(ready, ready_timeout).await {
                     for p in &started {
-                        kill(p.pid, libc::SIGKILL);
+                        kill(p.pid, Signal::SIGKILL);
                     }
                     return Err(UpgradeError::Failed(format!("new process {pid}: {e}")));
                 }
@@ -601,6 +652,51 @@ impl Supervisor {
     }
 }
 
+/// A serving process exited: an old one has finished draining; a serving one is
+/// started again after its slot's backoff (reset by a process that served
+/// [`HEALTHY_AFTER`]); a new one of the upgrade under way is noted for its end.
+fn on_exit(s: &mut Serving, exited: Exited) {
+    if let Some(i) = s.draining.iter().position(|(p, _)| p.id == exited.id) {
+        let (p, _) = s.draining.swap_remove(i);
+        tracing::info!(pid = p.pid, status = %exited.status, "an old serving process has finished");
+        return;
+    }
+    let Some(i) = s
+        .slots
+        .iter()
+        .position(|slot| slot.as_ref().is_some_and(|p| p.id == exited.id))
+    else {
+        // A new process of the upgrade in progress: one that dies before it is ready
+        // fails the upgrade there; one that dies after, when the upgrade ends.
+        if s.upgrade.is_some() {
+            s.upgrade_deaths.push(exited);
+        }
+        return;
+    };
+    let p = s.slots[i].take().expect("found");
+    if p.started.elapsed() >= HEALTHY_AFTER {
+        s.backoff[i] = FIRST_BACKOFF;
+    }
+    tracing::error!(
+        pid = p.pid,
+        status = %exited.status,
+        restart_in_ms = s.backoff[i].as_millis() as u64,
+        "a serving process died; starting another"
+    );
+    s.restarts.push((i, Instant::now() + s.backoff[i]));
+    s.backoff[i] = (s.backoff[i] * 2).min(MAX_BACKOFF);
+}
+
+/// The first of an upgrade's new processes that died after it was ready (its pid and
+/// exit status), if one did.
+fn died_after_ready(new: &[Proc], deaths: &[Exited]) -> Option<(i32, String)> {
+    deaths.iter().find_map(|d| {
+        new.iter()
+            .find(|p| p.id == d.id)
+            .map(|p| (p.pid, d.status.clone()))
+    })
+}
+
 /// `sluice admin upgrade`: signals the supervisor serving `config`'s data directory
 /// and waits for the outcome; `--reset` clears a failed upgrade's state instead.
 pub async fn request_upgrade(config: &Config, reset: bool) -> anyhow::Result<()> {
@@ -627,12 +723,11 @@ pub async fn request_upgrade(config: &Config, reset: bool) -> anyhow::Result<()>
         .trim()
         .parse()
         .context("the pid file holds no process id")?;
-    // SAFETY: signal 0 only checks that the process exists.
-    if unsafe { libc::kill(pid, 0) } != 0 {
+    if nix::sys::signal::kill(Pid::from_raw(pid), None).is_err() {
         bail!("the supervisor ({pid}) is not running");
     }
     let before = UpgradeState::read(dir).map(|s| s.serial).unwrap_or(0);
-    kill(pid, libc::SIGUSR2);
+    kill(pid, Signal::SIGUSR2);
     let wait = STAMP_TIMEOUT
         + Duration::from_secs(config.upgrade_ready_secs.max(1)) * config.workers.max(1) as u32
         + Duration::from_secs(5);
@@ -760,23 +855,15 @@ fn describe(status: std::process::ExitStatus) -> String {
     }
 }
 
-fn kill(pid: i32, signal: i32) {
-    // SAFETY: kill only sends a signal.
-    unsafe {
-        libc::kill(pid, signal);
-    }
+/// Sends `signal` to `pid`; a process already gone is not an error here.
+fn kill(pid: i32, signal: Signal) {
+    let _ = nix::sys::signal::kill(Pid::from_raw(pid), signal);
 }
 
 /// A pipe whose two ends close on exec (the write end is kept open in the child
 /// explicitly).
 fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as RawFd; 2];
-    // SAFETY: pipe2 writes two descriptors into the array.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: both were just opened and are owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
 }
 
 /// The main listener: systemd's (`LISTEN_FDS`, the first socket) or one bound here.
@@ -795,7 +882,7 @@ fn listener(listen: &str) -> anyhow::Result<OwnedFd> {
         // SAFETY: systemd passes descriptors from 3 on to this process only
         // (LISTEN_PID), and nothing else here has taken them.
         let fd = unsafe { OwnedFd::from_raw_fd(SD_LISTEN_FDS_START) };
-        set_cloexec(fd.as_raw_fd());
+        set_cloexec(&fd);
         return Ok(fd);
     }
     bind(listen)
@@ -813,20 +900,18 @@ fn bind(listen: &str) -> anyhow::Result<OwnedFd> {
             .with_context(|| format!("cannot listen on {listen}"))?
             .into()
     };
-    // SAFETY: listen on a socket this function owns.
-    if unsafe { libc::listen(fd.as_raw_fd(), BACKLOG) } != 0 {
-        return Err(std::io::Error::last_os_error()).context("listen");
-    }
+    // Listening again on a listening socket only sets its backlog.
+    let backlog = Backlog::new(BACKLOG).context("listen backlog")?;
+    nix::sys::socket::listen(&fd, backlog).context("listen")?;
     Ok(fd)
 }
 
-fn set_cloexec(fd: RawFd) {
-    // SAFETY: fcntl on a descriptor this process holds.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFD);
-        if flags >= 0 {
-            libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
-        }
+/// Closes `fd` on exec: the serving processes are given their descriptors explicitly.
+fn set_cloexec(fd: &OwnedFd) {
+    use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+    if let Ok(flags) = fcntl(fd, FcntlArg::F_GETFD) {
+        let flags = FdFlag::from_bits_retain(flags) | FdFlag::FD_CLOEXEC;
+        let _ = fcntl(fd, FcntlArg::F_SETFD(flags));
     }
 }
 
@@ -871,7 +956,7 @@ pub fn inherited() -> anyhow::Result<Option<(crate::Listener, Option<std::net::T
             .with_context(|| format!("{name} is not a descriptor number"))?;
         // SAFETY: the supervisor passed this descriptor to this process for this use.
         let fd = unsafe { OwnedFd::from_raw_fd(n) };
-        set_cloexec(fd.as_raw_fd());
+        set_cloexec(&fd);
         Ok(Some(fd))
     };
     let Some(listen) = fd(ENV_LISTEN_FD)? else {

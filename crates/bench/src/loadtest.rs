@@ -1,4 +1,4 @@
-//! `sluice loadtest`: the federation benchmarks (docs/benchmarks.md, "Federation";
+//! `sluice-bench loadtest`: the federation benchmarks (docs/benchmarks.md, "Federation";
 //! `bench/federation.sh` runs them). A benchmark, not a test: it measures and reports;
 //! it exits non-zero only when what arrived is wrong (lost, duplicated, badly signed,
 //! over the per-host cap), never for being slow.
@@ -84,7 +84,8 @@ pub struct InboxArgs {
     /// Longest wait, after the last POST, for the server to store what it accepted (s).
     #[arg(long, default_value_t = 300)]
     drain_timeout: u64,
-    /// The server's process id, to report its CPU use during the sending phase.
+    /// The server's process id (its children, a supervisor's serving processes, are
+    /// counted with it), to report its CPU use during the sending phase.
     #[arg(long)]
     server_pid: Option<u32>,
 }
@@ -125,7 +126,8 @@ pub struct DeliveryArgs {
     /// Wait after the last expected POST, to catch repeats (s).
     #[arg(long, default_value_t = 2)]
     settle: u64,
-    /// The server's process id, to report its CPU use while delivering.
+    /// The server's process id (its children counted with it), to report its CPU use
+    /// while delivering.
     #[arg(long)]
     server_pid: Option<u32>,
 }
@@ -174,8 +176,32 @@ async fn count(store: &Store, q: Query) -> anyhow::Result<i64> {
     Ok(store.one::<Scalar>(q).await?.v)
 }
 
-/// CPU ticks (user + system) of a process, from /proc.
+/// `pid` and its children, from /proc: `sluice serve` is a supervisor, and the serving
+/// processes are its children, so the server's use is the sum over them.
+fn with_children(pid: u32) -> Vec<u32> {
+    let mut out = vec![pid];
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            if let Ok(c) = std::fs::read_to_string(task.path().join("children")) {
+                out.extend(c.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+            }
+        }
+    }
+    out
+}
+
+/// CPU ticks (user + system) of a process and its children, from /proc.
 fn cpu_ticks(pid: u32) -> Option<u64> {
+    let own = process_cpu_ticks(pid)?;
+    Some(
+        own + with_children(pid)[1..]
+            .iter()
+            .filter_map(|c| process_cpu_ticks(*c))
+            .sum::<u64>(),
+    )
+}
+
+fn process_cpu_ticks(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) start at ") ".
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -186,7 +212,8 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
 /// Percent of one core used between two tick readings over `secs`.
 fn cpu_percent(t0: Option<u64>, t1: Option<u64>, secs: f64) -> Option<f64> {
     // Linux reports in USER_HZ, 100 on every architecture we run on.
-    Some((t1? - t0?) as f64 / 100.0 / secs * 100.0)
+    // (A child that exits between the readings takes its ticks with it.)
+    Some(t1?.saturating_sub(t0?) as f64 / 100.0 / secs * 100.0)
 }
 
 fn ms(d: Duration) -> f64 {

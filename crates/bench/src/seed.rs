@@ -1,4 +1,4 @@
-//! `sluice admin seed`: synthetic accounts, follows and posts for benchmarks and demos.
+//! `sluice-bench admin seed`: synthetic accounts, follows and posts for benchmarks and demos.
 //!
 //! Seeding writes rows directly through the store in batched transactions (never one
 //! pipeline call per row), then repairs the denormalized counters with one set-based
@@ -14,11 +14,17 @@
 //! - for each account, `follows` follow rows to distinct other accounts;
 //! - `statuses` posts spread over the accounts and over the past 30 days, with ids that
 //!   sort by their creation time: mostly public, some unlisted and followers-only, some
-//!   replies (same thread as their parent) and some with hashtags.
+//!   replies (same thread as their parent) and some with hashtags;
+//! - with `thread_replies`, one conversation for the thread-context benchmark, newer
+//!   than every other post: a public root by an account `user1` follows, with that many
+//!   replies (to the root or to earlier replies) from a handful of accounts, some that
+//!   `user1` follows, some it does not, and `user1` itself; mostly public, some unlisted
+//!   and followers-only (so `user1` sees some of them and not others).
 //!
 //! Reruns continue rather than duplicate: existing `userN` accounts are kept, follow rows
-//! that exist are skipped, and posts are only added until the seeded accounts have
-//! `statuses` of them in total. See docs/benchmarks.md.
+//! that exist are skipped, posts are only added until the seeded accounts have
+//! `statuses` of them in total (the conversation not counted), and an existing
+//! conversation is kept as it is. See docs/benchmarks.md.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -37,6 +43,8 @@ pub struct SeedPlan {
     pub statuses: usize,
     pub follows: usize,
     pub password: String,
+    /// Replies in the thread-context conversation; 0 for none.
+    pub thread_replies: usize,
 }
 
 /// What a seed run wrote.
@@ -50,6 +58,10 @@ pub struct SeedSummary {
     pub statuses: u64,
     /// Hashtag links created.
     pub tags: u64,
+    /// The thread-context conversation's root (when the plan asks for one), new or kept.
+    pub thread_root: Option<Id>,
+    /// Replies written in it by this run.
+    pub thread_replies: u64,
     /// Wall time of each phase, in seconds: accounts, follows, statuses, counters.
     pub phases: [f64; 4],
     pub seconds: f64,
@@ -59,6 +71,13 @@ pub struct SeedSummary {
 /// the SQLite write lock is released often (a server running beside the seeder stays
 /// responsive) and a failure loses little.
 const BATCH: usize = 1000;
+/// Seed of the generator behind the thread-context conversation.
+const THREAD_SEED: u64 = 0x7EAD_7EAD;
+/// How the thread-context conversation's root begins: how a rerun finds it.
+const THREAD_MARKER: &str = "Benchmark thread:";
+/// Accounts taking part in it, besides `user1` and the root's author: half followed by
+/// `user1`, half not.
+const THREAD_VOICES: usize = 6;
 /// Seed of the generator behind each account's choice of follows.
 const FOLLOW_SEED: u64 = 0xF011_0375;
 /// Follow rows per transaction (they are small: more per transaction than posts).
@@ -91,6 +110,9 @@ pub async fn seed(engine: &Engine, plan: SeedPlan) -> anyhow::Result<()> {
         "  statuses  {:>8} new   {:>7.1} s  ({} hashtag links)",
         s.statuses, s.phases[2], s.tags
     );
+    if let Some(root) = s.thread_root {
+        println!("  thread root {root} ({} new replies)", s.thread_replies);
+    }
     println!("  counters            -   {:>7.1} s", s.phases[3]);
     println!("  total                   {:>7.1} s", s.seconds);
     Ok(())
@@ -141,6 +163,9 @@ pub async fn seed_quiet(
     phase(&mut summary, 1);
     seeder
         .statuses(&accounts, plan.statuses, now, &mut summary)
+        .await?;
+    seeder
+        .thread(&accounts, plan.thread_replies, now, &mut summary)
         .await?;
     phase(&mut summary, 2);
     seeder.fix_counters().await?;
@@ -438,9 +463,11 @@ impl Seeder<'_> {
             .one::<Scalar>(
                 Query::new(
                     "SELECT count(*) AS v FROM statuses s JOIN users u ON u.account_id = s.account_id
-                     WHERE u.email LIKE $1",
+                     WHERE u.email LIKE $1 AND s.thread_id NOT IN
+                       (SELECT r.id FROM statuses r WHERE r.in_reply_to_id IS NULL AND r.source_text LIKE $2)",
                 )
-                .bind(format!("%@{EMAIL_DOMAIN}")),
+                .bind(format!("%@{EMAIL_DOMAIN}"))
+                .bind(format!("{THREAD_MARKER}%")),
             )
             .await?
             .v
@@ -449,8 +476,6 @@ impl Seeder<'_> {
         if todo == 0 {
             return Ok(());
         }
-        let engine = self.engine;
-        let urls = &engine.urls;
         let first = now - SPAN_DAYS * DAY_MS;
         let span = SPAN_DAYS * DAY_MS - NEWEST_AGE_MS;
         let step = (span / todo as i64).max(1);
@@ -499,34 +524,8 @@ impl Seeder<'_> {
                     }
                 }
             }
-            let html =
-                content::sanitize_html(&content::plain_to_html(&text, &|t| urls.tag(t), &|_| None));
-            let status = StatusRow {
-                id,
-                uri: urls.status(&a.username, id),
-                url: urls.status_page(&a.username, id),
-                account_id: a.id,
-                in_reply_to_id: parent.map(|p| p.0),
-                in_reply_to_account_id: parent.map(|p| accounts[p.1].id),
-                reblog_of_id: None,
-                thread_id: parent.map(|p| p.2).unwrap_or(id),
-                object_type: "Note".into(),
-                content: html,
-                source_text: text,
-                spoiler_text: String::new(),
-                sensitive: false,
-                visibility: visibility.into(),
-                language: Some("en".into()),
-                local: true,
-                application_id: None,
-                replies_count: 0,
-                reblogs_count: 0,
-                favourites_count: 0,
-                created_at,
-                edited_at: None,
-                updated_at: created_at,
-                attachments: "[]".into(),
-            };
+            let reply_to = parent.map(|(pid, pa, thread)| (pid, accounts[pa].id, thread));
+            let status = self.note(a, id, reply_to, text, visibility);
             tx.insert_status(&status).await?;
             if !tags.is_empty() {
                 tx.set_tags(id, &tags, &new_tag_id, created_at).await?;
@@ -552,6 +551,159 @@ impl Seeder<'_> {
         }
         tx.commit().await?;
         bar.finish();
+        Ok(())
+    }
+
+    /// A local post of `author`'s, as seeding writes them: `reply_to` is the parent's id,
+    /// its author's account id and its thread.
+    fn note(
+        &self,
+        author: &Seeded,
+        id: Id,
+        reply_to: Option<(Id, Id, Id)>,
+        text: String,
+        visibility: &str,
+    ) -> StatusRow {
+        let urls = &self.engine.urls;
+        let html =
+            content::sanitize_html(&content::plain_to_html(&text, &|t| urls.tag(t), &|_| None));
+        let created_at = sluice_model::id::millis_of(id);
+        StatusRow {
+            id,
+            uri: urls.status(&author.username, id),
+            url: urls.status_page(&author.username, id),
+            account_id: author.id,
+            in_reply_to_id: reply_to.map(|r| r.0),
+            in_reply_to_account_id: reply_to.map(|r| r.1),
+            reblog_of_id: None,
+            thread_id: reply_to.map(|r| r.2).unwrap_or(id),
+            object_type: "Note".into(),
+            content: html,
+            source_text: text,
+            spoiler_text: String::new(),
+            sensitive: false,
+            visibility: visibility.into(),
+            language: Some("en".into()),
+            local: true,
+            application_id: None,
+            replies_count: 0,
+            reblogs_count: 0,
+            favourites_count: 0,
+            created_at,
+            edited_at: None,
+            updated_at: created_at,
+            attachments: "[]".into(),
+        }
+    }
+
+    /// The thread-context conversation (module docs): a root and `replies` replies, in
+    /// one transaction, newer than every other seeded post. One that exists is kept.
+    async fn thread(
+        &mut self,
+        accounts: &[Seeded],
+        replies: usize,
+        now: i64,
+        summary: &mut SeedSummary,
+    ) -> anyhow::Result<()> {
+        if replies == 0 {
+            return Ok(());
+        }
+        let existing: Option<Scalar> = self
+            .store
+            .opt(
+                Query::new(
+                    "SELECT s.id AS v FROM statuses s WHERE s.local = TRUE
+                     AND s.in_reply_to_id IS NULL AND s.source_text LIKE $1
+                     ORDER BY s.id LIMIT 1",
+                )
+                .bind(format!("{THREAD_MARKER}%")),
+            )
+            .await?;
+        if let Some(root) = existing {
+            summary.thread_root = Some(root.v);
+            return Ok(());
+        }
+        let viewer = 0;
+        let followed: Vec<Scalar> = self
+            .store
+            .all(
+                Query::new("SELECT target_account_id AS v FROM follows WHERE account_id = $1")
+                    .bind(accounts[viewer].id),
+            )
+            .await?;
+        let index: HashMap<Id, usize> = accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id, i))
+            .collect();
+        let mut followed: Vec<usize> = followed
+            .iter()
+            .filter_map(|f| index.get(&f.v).copied())
+            .collect();
+        followed.sort_unstable();
+        let mut rng = Rng::new(THREAD_SEED);
+        let n = accounts.len();
+        // The root's author: someone `user1` follows (else the next account).
+        let root_author = followed.first().copied().unwrap_or(1 % n);
+        // Who replies: user1, the root's author and others user1 follows (user1 sees
+        // all they write), and accounts user1 does not follow (their followers-only
+        // replies are hidden from user1).
+        let mut known = vec![viewer, root_author];
+        known.dedup(); // a one-account plan: user1 is the root's author too
+        let joining: Vec<usize> = followed
+            .iter()
+            .copied()
+            .filter(|i| !known.contains(i))
+            .take(THREAD_VOICES / 2)
+            .collect();
+        known.extend(joining);
+        let strangers: Vec<usize> = (1..n)
+            .filter(|i| !known.contains(i) && followed.binary_search(i).is_err())
+            .take(THREAD_VOICES / 2)
+            .collect();
+        let everyone: Vec<usize> = known.iter().chain(&strangers).copied().collect();
+        // Root and replies one second apart, the last of them older than the run.
+        let first = now - NEWEST_AGE_MS / 2 - (replies as i64 + 1) * 1000;
+        let mut tx = self.store.begin().await?;
+        let mut text = format!("{THREAD_MARKER} ");
+        rng.sentence(&mut text);
+        let root_id = self.ids.next_at(first);
+        let root = self.note(&accounts[root_author], root_id, None, text, "public");
+        tx.insert_status(&root).await?;
+        // (id, author index) of each post so far.
+        let mut posts: Vec<(Id, usize)> = vec![(root_id, root_author)];
+        for k in 1..=replies {
+            // Three in five public, one unlisted, one followers-only; those alternate
+            // between accounts user1 follows and accounts it does not.
+            let (visibility, voices) = match k % 5 {
+                3 => ("unlisted", &everyone),
+                0 if k % 10 == 0 && !strangers.is_empty() => ("private", &strangers),
+                0 => ("private", &known),
+                _ => ("public", &everyone),
+            };
+            let author = voices[rng.below(voices.len() as u64) as usize];
+            // Half answer the root, the others an earlier reply.
+            let (parent, parent_author) = if rng.below(2) == 0 {
+                posts[0]
+            } else {
+                posts[rng.below(posts.len() as u64) as usize]
+            };
+            let mut text = String::new();
+            if parent_author != author {
+                text.push('@');
+                text.push_str(&accounts[parent_author].username);
+                text.push(' ');
+            }
+            rng.sentence(&mut text);
+            let id = self.ids.next_at(first + k as i64 * 1000);
+            let reply_to = Some((parent, accounts[parent_author].id, root_id));
+            let status = self.note(&accounts[author], id, reply_to, text, visibility);
+            tx.insert_status(&status).await?;
+            posts.push((id, author));
+        }
+        tx.commit().await?;
+        summary.thread_root = Some(root_id);
+        summary.thread_replies = replies as u64;
         Ok(())
     }
 

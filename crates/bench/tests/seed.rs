@@ -1,11 +1,11 @@
-//! `sluice admin seed`: a tiny plan seeded into a fresh SQLite database (and into a fresh
+//! `sluice-bench admin seed`: a tiny plan seeded into a fresh SQLite database (and into a fresh
 //! PostgreSQL schema when `SLUICE_TEST_DATABASE_URL` is set), then the rows and every
 //! denormalized counter checked against the rows themselves.
 
 use std::collections::{HashMap, HashSet};
 
 use sluice::Config;
-use sluice::seed::{SeedPlan, SeedSummary, seed_quiet};
+use sluice_bench::seed::{SeedPlan, SeedSummary, seed_quiet};
 use sluice_engine::Engine;
 use sluice_store::{Page, PairRow, Query, Scalar, StatusRow};
 
@@ -20,6 +20,7 @@ fn plan() -> SeedPlan {
         statuses: STATUSES,
         follows: FOLLOWS,
         password: PASSWORD.into(),
+        thread_replies: 0,
     }
 }
 
@@ -362,6 +363,214 @@ async fn seeds_postgres() {
     // The schema goes whatever happens to the test.
     let outcome = tokio::spawn(seed_and_check(config)).await;
     pg_exec(&base, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// The thread-context conversation: a public root by an account user1 follows, its
+/// replies from several accounts in a mix of visibilities, kept on a rerun; and what
+/// the benchmark asks for, `GET /api/v1/statuses/:id/context` as user1 from the real
+/// server, shows user1 exactly the replies it may see.
+async fn thread_and_check(config: Config) {
+    const REPLIES: usize = 20;
+    let store = sluice::open_store(&config).await.expect("store opens");
+    let engine = sluice::build_engine(&config, store, None, sluice::Identity::Record)
+        .await
+        .expect("engine builds");
+    let with_thread = || SeedPlan {
+        thread_replies: REPLIES,
+        ..plan()
+    };
+    let first = seed_quiet(&engine, with_thread(), false)
+        .await
+        .expect("seed runs");
+    assert_eq!(first.statuses, STATUSES as u64, "the thread is not counted");
+    assert_eq!(first.thread_replies, REPLIES as u64);
+    let root_id = first.thread_root.expect("a thread root");
+    let again = seed_quiet(&engine, with_thread(), false)
+        .await
+        .expect("rerun works");
+    assert_eq!((again.statuses, again.thread_replies), (0, 0));
+    assert_eq!(again.thread_root, Some(root_id), "the thread is kept");
+
+    let thread: Vec<StatusRow> = engine.store.thread(root_id).await.unwrap();
+    assert_eq!(thread.len(), REPLIES + 1);
+    let root = &thread[0];
+    assert_eq!(root.id, root_id);
+    assert_eq!(root.visibility, "public");
+    assert_eq!(root.in_reply_to_id, None);
+    assert!(root.source_text.starts_with("Benchmark thread:"));
+    let newest_other = scalar(
+        &engine,
+        &format!("SELECT max(id) AS v FROM statuses WHERE thread_id <> {root_id}"),
+    )
+    .await;
+    assert!(
+        root_id > newest_other,
+        "the thread is the newest conversation"
+    );
+    let by_id: HashMap<i64, &StatusRow> = thread.iter().map(|s| (s.id, s)).collect();
+    for r in &thread[1..] {
+        let parent = by_id[&r.in_reply_to_id.expect("a reply")];
+        assert_eq!(r.in_reply_to_account_id, Some(parent.account_id));
+        assert!(r.id > parent.id);
+    }
+    let authors: HashSet<i64> = thread.iter().map(|s| s.account_id).collect();
+    assert!(
+        authors.len() >= 4,
+        "several accounts take part ({authors:?})"
+    );
+    for v in ["public", "unlisted", "private"] {
+        assert!(
+            thread[1..].iter().any(|s| s.visibility == v),
+            "some replies are {v}"
+        );
+    }
+    let root_replies = scalar(
+        &engine,
+        &format!("SELECT replies_count AS v FROM statuses WHERE id = {root_id}"),
+    )
+    .await;
+    let direct = thread[1..]
+        .iter()
+        .filter(|s| s.in_reply_to_id == Some(root_id))
+        .count();
+    assert_eq!(root_replies, direct as i64, "replies_count of the root");
+
+    // What user1 may see: public and unlisted replies, and followers-only ones of
+    // accounts it follows or its own.
+    let domain = engine.urls.domain().to_string();
+    let user1 = engine
+        .store
+        .account_by_acct("user1", &domain)
+        .await
+        .unwrap()
+        .expect("user1");
+    let mut followed: HashSet<i64> = pairs(
+        &engine,
+        &format!(
+            "SELECT account_id AS a, target_account_id AS b FROM follows WHERE account_id = {}",
+            user1.id
+        ),
+    )
+    .await
+    .into_iter()
+    .map(|(_, b)| b)
+    .collect();
+    assert!(
+        followed.contains(&root.account_id),
+        "user1 follows the root's author"
+    );
+    assert!(
+        authors
+            .iter()
+            .any(|a| *a != user1.id && !followed.contains(a)),
+        "accounts user1 does not follow take part"
+    );
+    followed.insert(user1.id);
+    let mut visible: Vec<String> = thread[1..]
+        .iter()
+        .filter(|s| s.visibility != "private" || followed.contains(&s.account_id))
+        .map(|s| s.id.to_string())
+        .collect();
+    assert!(
+        visible.len() < REPLIES,
+        "some replies are hidden from user1"
+    );
+    engine.store.close().await;
+
+    let listener = sluice::Listener::bind("127.0.0.1:0").await.unwrap();
+    let running = sluice::start(&config, listener)
+        .await
+        .expect("server starts");
+    let base = format!("http://{}", running.addr.expect("a TCP address"));
+    let http = reqwest::Client::new();
+    let app: serde_json::Value = http
+        .post(format!("{base}/api/v1/apps"))
+        .form(&[
+            ("client_name", "seed-test"),
+            ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
+            ("scopes", "read"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token: serde_json::Value = http
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", app["client_id"].as_str().unwrap()),
+            ("client_secret", app["client_secret"].as_str().unwrap()),
+            ("username", "user1"),
+            ("password", PASSWORD),
+            ("scope", "read"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().expect("a token").to_string();
+    let context: serde_json::Value = http
+        .get(format!("{base}/api/v1/statuses/{root_id}/context"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    running.stop().await;
+    assert_eq!(context["ancestors"].as_array().unwrap().len(), 0);
+    let mut shown: Vec<String> = context["descendants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    shown.sort();
+    visible.sort();
+    assert_eq!(shown, visible, "the replies user1 may see, and only those");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeds_a_thread_sqlite() {
+    let dir = std::env::temp_dir().join(unique("sluice-seed-thread-test"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = Config {
+        data_dir: dir.clone(),
+        ..Config::default()
+    };
+    thread_and_check(config).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeds_a_thread_postgres() {
+    let Ok(base) = std::env::var("SLUICE_TEST_DATABASE_URL") else {
+        eprintln!("skipped: SLUICE_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let schema = unique("seed_thread").to_lowercase();
+    pg_exec(&base, &format!("CREATE SCHEMA {schema}")).await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let dir = std::env::temp_dir().join(unique("sluice-seed-thread-pg"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = Config {
+        data_dir: dir.clone(),
+        database_url: Some(format!("{base}{sep}options=-c%20search_path%3D{schema}")),
+        ..Config::default()
+    };
+    let outcome = tokio::spawn(thread_and_check(config)).await;
+    pg_exec(&base, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+    let _ = std::fs::remove_dir_all(&dir);
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }

@@ -1,4 +1,4 @@
-//! `sluice loadtest stream`: many passive streaming clients against a running server
+//! `sluice-bench loadtest stream`: many passive streaming clients against a running server
 //! (docs/benchmarks.md, "Streaming"; `bench/streaming.sh` runs it).
 //!
 //! 1. Seeds (or reuses) `--users` accounts `user1..userN` and gives each a real
@@ -37,7 +37,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use super::{client, cpu_percent, cpu_ticks, loopback_target, quantile_ms};
+use super::{client, cpu_percent, cpu_ticks, loopback_target, quantile_ms, with_children};
 
 /// Most connections one run opens (the open-file limit of one process is the real
 /// bound: 20,000 here).
@@ -91,7 +91,8 @@ pub struct StreamArgs {
     /// Wait after the last post for its events.
     #[arg(long, default_value = "5s", value_parser = parse_seconds)]
     settle: u64,
-    /// The server's process id: its RSS and CPU time are reported.
+    /// The server's process id: its RSS and CPU time, with its children's (a
+    /// supervisor's serving processes), are reported.
     #[arg(long)]
     server_pid: Option<u32>,
     /// Print the summary as JSON on standard output (the progress goes to stderr).
@@ -223,13 +224,14 @@ pub async fn stream(config: Config, a: StreamArgs) -> anyhow::Result<()> {
     );
     let store = sluice::open_store(&config).await?;
     let engine = sluice::build_engine(&config, store, Some(addr), sluice::Identity::Record).await?;
-    sluice::seed::seed_quiet(
+    crate::seed::seed_quiet(
         &engine,
-        sluice::seed::SeedPlan {
+        crate::seed::SeedPlan {
             accounts: a.users,
             statuses: 0,
             follows: 0,
             password: a.password.clone(),
+            thread_replies: 0,
         },
         false,
     )
@@ -584,7 +586,19 @@ fn print_summary(s: &Value) {
 }
 
 /// Resident set size of a process, in KiB.
+/// The resident memory of a process and its children (a supervisor's serving
+/// processes), in KiB.
 fn rss_kib(pid: u32) -> Option<u64> {
+    let own = process_rss_kib(pid)?;
+    Some(
+        own + with_children(pid)[1..]
+            .iter()
+            .filter_map(|c| process_rss_kib(*c))
+            .sum::<u64>(),
+    )
+}
+
+fn process_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
