@@ -592,6 +592,15 @@ impl Load {
         Load { tasks, ..load }
     }
 
+    /// Waits (at most 60 s) until at least `n` posts were acknowledged, so an
+    /// assertion about the load does not depend on how fast this machine is.
+    async fn wait_posts(&self, n: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while self.posted.lock().unwrap().len() < n && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits for the clients (after `stop`): requests made, failed, acknowledged posts.
     async fn finish(self) -> (u64, u64, Vec<String>) {
         for t in self.tasks {
@@ -638,6 +647,7 @@ async fn upgrades_under_load(db: Db) {
         );
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
+    load.wait_posts(21).await;
     stop.store(true, Ordering::Relaxed);
     let (requests, failures, posted) = load.finish().await;
     // The last posts reach the stream before it is stopped.
@@ -1032,11 +1042,13 @@ async fn killed_under_load(db: Db) {
     // One connection a request: a request is in flight at the kill or made after it.
     let load = Load::start(&server.base, &token, CLIENTS, false, stop.clone());
     tokio::time::sleep(Duration::from_secs(1)).await;
+    load.wait_posts(11).await;
     let serving = server.serving_pids();
     assert_eq!(serving.len(), 1, "{serving:?}");
     send(serving[0], libc::SIGKILL);
     server.wait_replaced(serving[0]).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
+    load.wait_posts(21).await;
     stop.store(true, Ordering::Relaxed);
     let (requests, failures, posted) = load.finish().await;
     eprintln!(
