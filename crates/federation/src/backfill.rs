@@ -7,11 +7,11 @@
 
 use std::time::{Duration, Instant};
 
-use sluice_engine::remote::RemoteActivity;
 use url::Url;
 
 use crate::document::{self, Document, same_origin};
-use crate::inbox::{InboxError, remote_note};
+use crate::inbox::InboxError;
+use crate::inbox::convert::{fetched_create, remote_note};
 use crate::service::Federation;
 
 /// Ancestors fetched above a reply, at most.
@@ -94,14 +94,7 @@ impl Federation {
             let Ok(note) = remote_note(&author, &object).await else {
                 continue;
             };
-            let record = RemoteActivity {
-                uri: format!("{}#fetched", object.id),
-                kind: "Create".into(),
-                object_uri: object.id.clone(),
-                to: object.audience.to.clone(),
-                cc: object.audience.cc.clone(),
-                json: String::new(),
-            };
+            let record = fetched_create(&object);
             if let Err(e) = self
                 .engine
                 .remote_create_note(&author, &record, &note)

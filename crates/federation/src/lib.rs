@@ -5,8 +5,9 @@
 //!   with `Digest` / `Content-Digest` and the `Date` window.
 //! - [`document`]: tolerant parsing of remote ActivityStreams documents (actors,
 //!   objects, activities, collections) into plain Rust types. No JSON-LD processing.
-//! - [`inbox`]: verify, queue (bounded) and apply incoming activities; resolve remote
-//!   actors (WebFinger, actor documents, keys).
+//! - [`inbox`]: verify, queue (bounded) and apply incoming activities, one module per
+//!   activity kind; resolve remote actors (WebFinger, actor documents, keys); convert
+//!   AS2 documents into what the engine stores.
 //! - [`local`]: our own actors as others see them: lazily made signing keys, actor
 //!   documents, the instance actor, outbox / followers / following collections.
 //! - [`authorized`]: who signed a GET of our documents (blocked actors get 403).

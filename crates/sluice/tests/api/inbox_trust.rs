@@ -23,6 +23,7 @@ db_tests!(
     keys_are_taken_only_for_the_actors_own_origin,
     local_keys_are_made_with_the_account_and_repaired_at_start,
     accepted_but_not_applied_is_counted,
+    refused_activities_are_finished_not_retried,
     group_announces_apply_their_members_posts
 );
 
@@ -686,6 +687,60 @@ async fn accepted_but_not_applied_is_counted(db: Db) {
     assert_eq!(p.send(&srv, "mallory", &announce).await, 202);
     counted(&srv, "announced_activity", before).await;
     assert_eq!(status_count(&srv, &format!("{dave}/notes/2")).await, 0);
+    srv.stop().await;
+}
+
+/// An activity whose applying the engine refuses for good is finished after its one
+/// attempt, counted as `failed`, and not retried: here a boost whose id is the id of
+/// the booster's own post. The boost would be stored under that id, which the post
+/// holds (a conflict no retry resolves).
+async fn refused_activities_are_finished_not_retried(db: Db) {
+    let Some(srv) = TestServer::start(db, |c| {
+        federating(c);
+        // Retries as in service: a retry would wait 15 s or more after the attempt.
+        c.federation.delivery_backoff_scale = 1.0;
+    })
+    .await
+    else {
+        return;
+    };
+    let p = Origin::start().await;
+    let mallory = p.actor("mallory");
+    let note_uri = format!("{mallory}/notes/1");
+    let post = create(
+        &format!("{mallory}/creates/1"),
+        &mallory,
+        note(&note_uri, &mallory, "mine"),
+    );
+    assert_eq!(p.send(&srv, "mallory", &post).await, 202);
+    settled(&srv).await;
+    assert_eq!(status_count(&srv, &note_uri).await, 1);
+
+    let before = ignored(&srv, "failed").await;
+    let boost = json!({"id": note_uri, "type": "Announce", "actor": mallory,
+                       "object": note_uri,
+                       "to": ["https://www.w3.org/ns/activitystreams#Public"]});
+    assert_eq!(p.send(&srv, "mallory", &boost).await, 202);
+    let waiting_for_retry = async || {
+        scalar(
+            &srv,
+            Query::new("SELECT count(*) AS v FROM inbox_queue WHERE last_error <> ''"),
+        )
+        .await
+    };
+    // Attempted: gone from the queue, or waiting there for another attempt.
+    eventually("the boost attempted", async || {
+        srv.engine().store.pending_inbox().await.unwrap() == 0 || waiting_for_retry().await > 0
+    })
+    .await;
+    assert_eq!(
+        waiting_for_retry().await,
+        0,
+        "the refused boost waits for a retry"
+    );
+    assert_eq!(srv.engine().store.pending_inbox().await.unwrap(), 0);
+    assert_eq!(ignored(&srv, "failed").await, before + 1);
+    assert_eq!(status_count(&srv, &note_uri).await, 1);
     srv.stop().await;
 }
 

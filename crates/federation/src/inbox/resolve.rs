@@ -1,0 +1,206 @@
+//! Who is who: remote actors resolved (WebFinger, actor documents) and stored with the
+//! keys they own on their own server; the key that made a request's signature, looked
+//! up or fetched, and fetched again once when it does not verify (key rotation).
+
+use std::time::Duration;
+
+use sluice_engine::Engine;
+use sluice_store::{AccountRow, KeyRow};
+use url::Url;
+
+use super::InboxError;
+use super::convert::remote_actor;
+use super::error::fetch_failed;
+use crate::document::{self, Actor, same_origin};
+use crate::keys::PublicKey;
+use crate::service::Federation;
+
+impl Federation {
+    /// The key that made `pending`'s signature, after checking it: looked up, or
+    /// fetched with its actor when unknown; fetched again once when a stored key does
+    /// not verify (the actor may have rotated it).
+    pub(crate) async fn verified_key(
+        &self,
+        pending: &crate::signatures::PendingSignature,
+    ) -> Result<KeyRow, InboxError> {
+        let key_id = pending.key_id();
+        let (key, fresh) = match self.engine.store.key(key_id).await? {
+            Some(k) => (k, false),
+            None => (self.fetch_key(key_id, false).await?, true),
+        };
+        if verify(pending, &key).is_ok() {
+            return Ok(key);
+        }
+        let refused = || InboxError::Unauthorized("the signature does not verify".into());
+        if fresh {
+            return Err(refused());
+        }
+        let key = self.fetch_key(key_id, true).await?;
+        verify(pending, &key).map_err(|_| refused())?;
+        Ok(key)
+    }
+
+    /// Fetches the actor that owns `key_id` and stores it with its keys; returns the key.
+    async fn fetch_key(&self, key_id: &str, fresh: bool) -> Result<KeyRow, InboxError> {
+        let mut url = Url::parse(key_id)
+            .map_err(|_| InboxError::Unauthorized("the keyId is not a URL".into()))?;
+        url.set_fragment(None);
+        let account = self.resolve_actor(url.as_str(), fresh).await?;
+        self.engine
+            .store
+            .key(key_id)
+            .await?
+            .filter(|k| k.account_id == account.id)
+            .ok_or_else(|| {
+                InboxError::Unauthorized("the key's actor does not publish that key".into())
+            })
+    }
+
+    /// Fetches a remote actor document and stores (or refreshes) the account and its
+    /// keys. Known actors fetched within the last day are returned from the database
+    /// unless `fresh`.
+    pub async fn resolve_actor(&self, uri: &str, fresh: bool) -> Result<AccountRow, InboxError> {
+        // Our own actors are never fetched (nor refreshed from what a fetch returns).
+        if self.is_local_uri(uri) {
+            return local_account(&self.engine, uri)
+                .await?
+                .ok_or_else(|| InboxError::BadRequest(format!("{uri}: no such actor here")));
+        }
+        if !fresh
+            && let Some(a) = self.engine.store.account_by_uri(uri).await?
+            && (a.is_local()
+                || a.fetched_at.is_some_and(|t| {
+                    sluice_model::id::now_millis() - t < ACTOR_REFRESH.as_millis() as i64
+                }))
+        {
+            return Ok(a);
+        }
+        let url = Url::parse(uri).map_err(|_| InboxError::BadRequest("not a URL".into()))?;
+        let fetched = self
+            .get_json(&url, fresh)
+            .await
+            .map_err(|e| fetch_failed(uri, &e))?;
+        let doc = document::parse(fetched.bytes())
+            .map_err(|e| InboxError::Unauthorized(format!("{uri}: {e}")))?;
+        let Some(actor) = doc.as_actor() else {
+            return Err(InboxError::Unauthorized(format!("{uri} is not an actor")));
+        };
+        if !same_origin(&actor.id, fetched.url.as_str()) {
+            return Err(InboxError::Unauthorized(format!(
+                "{uri}: the actor's id is on another host"
+            )));
+        }
+        self.store_actor(actor).await
+    }
+
+    /// Stores a remote actor and the keys it owns on its own server. Remote data never
+    /// writes rows of our own actors: an actor document with an id on our server is
+    /// refused, and keys listed with ids elsewhere are left out.
+    pub(super) async fn store_actor(&self, actor: &Actor) -> Result<AccountRow, InboxError> {
+        if self.is_local_uri(&actor.id) {
+            return Err(InboxError::Unauthorized(format!(
+                "{}: our own actors do not come from another server",
+                actor.id
+            )));
+        }
+        let remote = remote_actor(actor)
+            .ok_or_else(|| InboxError::BadRequest("the actor has no inbox or name".into()))?;
+        let now = sluice_model::id::now_millis();
+        let mut tx = self.engine.store.begin().await?;
+        let id = tx
+            .upsert_remote_actor(self.engine.ids.next(), &remote, now)
+            .await?;
+        for k in actor.own_keys() {
+            let (Some(key_id), Some(pem)) = (&k.id, &k.pem) else {
+                continue;
+            };
+            tx.upsert_key(&KeyRow {
+                key_id: key_id.clone(),
+                account_id: id,
+                public_key_pem: pem.clone(),
+                private_key_pem: None,
+                created_at: now,
+                fetched_at: now,
+            })
+            .await?;
+        }
+        tx.commit().await?;
+        self.engine.forget_accounts(&[id]);
+        self.engine
+            .store
+            .account(id)
+            .await?
+            .ok_or_else(|| InboxError::Internal("the stored actor vanished".into()))
+    }
+
+    /// Finds `user@domain` through WebFinger and stores the actor it names.
+    pub async fn resolve_acct(&self, acct: &str) -> Result<AccountRow, InboxError> {
+        let acct = acct.trim().trim_start_matches('@');
+        let (user, domain) = acct
+            .rsplit_once('@')
+            .filter(|(u, d)| !u.is_empty() && !d.is_empty())
+            .ok_or_else(|| InboxError::BadRequest("expected user@domain".into()))?;
+        if let Some(a) = self.engine.store.account_by_acct(user, domain).await? {
+            return Ok(a);
+        }
+        let mut schemes = vec!["https"];
+        if self.settings.allow_http {
+            schemes.push("http");
+        }
+        let mut last = String::new();
+        for scheme in schemes {
+            let Ok(mut url) = Url::parse(&format!("{scheme}://{domain}/.well-known/webfinger"))
+            else {
+                return Err(InboxError::BadRequest("not a domain".into()));
+            };
+            url.query_pairs_mut()
+                .append_pair("resource", &format!("acct:{user}@{domain}"));
+            match self.get_json(&url, false).await {
+                Ok(f) => {
+                    let jrd: serde_json::Value = f
+                        .json()
+                        .map_err(|e| InboxError::BadRequest(format!("WebFinger: {e}")))?;
+                    let href = jrd["links"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|l| {
+                            l["rel"] == "self"
+                                && l["type"].as_str().is_some_and(|t| {
+                                    t.starts_with("application/activity+json")
+                                        || t.starts_with("application/ld+json")
+                                })
+                        })
+                        .and_then(|l| l["href"].as_str())
+                        .ok_or_else(|| InboxError::BadRequest("WebFinger names no actor".into()))?
+                        .to_string();
+                    return self.resolve_actor(&href, false).await;
+                }
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(InboxError::BadRequest(format!(
+            "WebFinger for {acct}: {last}"
+        )))
+    }
+}
+
+/// How long a fetched actor document is trusted before it is fetched again.
+pub const ACTOR_REFRESH: Duration = Duration::from_secs(24 * 3600);
+
+fn verify(pending: &crate::signatures::PendingSignature, key: &KeyRow) -> Result<(), String> {
+    let public = PublicKey::from_pem(&key.public_key_pem).map_err(|e| e.to_string())?;
+    pending.verify(&public).map_err(|e| e.message())
+}
+
+/// The local account whose actor IRI is `uri`, if any.
+pub(super) async fn local_account(
+    engine: &Engine,
+    uri: &str,
+) -> Result<Option<AccountRow>, InboxError> {
+    Ok(engine
+        .store
+        .account_by_uri(uri)
+        .await?
+        .filter(AccountRow::is_local))
+}
