@@ -37,7 +37,6 @@ fn entity(l: &ListRow) -> Value {
 async fn own_list(state: &AppState, owner: Id, id: &str) -> ApiResult<ListRow> {
     state
         .engine
-        .store
         .list(owner, path_id(id)?)
         .await?
         .ok_or_else(ApiError::not_found)
@@ -64,7 +63,7 @@ fn account_ids(p: &Params) -> ApiResult<Vec<Id>> {
 /// `GET /api/v1/lists`
 pub async fn index(State(state): State<AppState>, auth: Auth) -> ApiResult<impl IntoResponse> {
     let me = auth.user(READ_LISTS)?;
-    let lists = state.engine.store.lists_of(me.account_id).await?;
+    let lists = state.engine.lists(me.account_id).await?;
     Ok(Json(lists.iter().map(entity).collect::<Vec<_>>()))
 }
 
@@ -152,16 +151,12 @@ pub async fn accounts(
             limit: MAX_LIST_ACCOUNTS,
             ..Default::default()
         };
-        let rows = state.engine.store.list_members(list.id, page).await?;
-        let ids: Vec<Id> = rows.iter().map(|r| r.item_id).collect();
-        return Ok((
-            HeaderMap::new(),
-            Json(state.engine.account_entities(&ids).await?),
-        ));
+        let members = state.engine.list_members(list.id, page).await?;
+        return Ok((HeaderMap::new(), Json(members.accounts)));
     }
     let page = paging::page(&p, DEFAULT_ACCOUNTS_LIMIT, MAX_ACCOUNTS_LIMIT)?;
-    let rows = state.engine.store.list_members(list.id, page).await?;
-    listed_accounts(&state, &uri, &page, rows).await
+    let members = state.engine.list_members(list.id, page).await?;
+    Ok(listed_accounts(&state, &uri, &page, members))
 }
 
 /// `POST /api/v1/lists/:id/accounts` with `account_ids[]`: accounts the user follows.
@@ -208,17 +203,9 @@ pub async fn account_lists(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(READ_LISTS)?;
-    let target = path_id(&id)?;
-    state
-        .engine
-        .store
-        .account(target)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
     let lists = state
         .engine
-        .store
-        .lists_containing(me.account_id, target)
+        .lists_containing(me.account_id, path_id(&id)?)
         .await?;
     Ok(Json(lists.iter().map(entity).collect::<Vec<_>>()))
 }
@@ -234,21 +221,11 @@ pub async fn timeline(
     let me = auth.user(READ_LISTS)?;
     let list = own_list(&state, me.account_id, &id).await?;
     let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
-    let rows = state
+    let out = state
         .engine
-        .store
         .list_timeline(me.account_id, &list, page)
         .await?;
-    // Lists filter as home does (Mastodon's `home` context covers lists).
-    super::timelines::render(
-        &state,
-        &uri,
-        Some(me.account_id),
-        &page,
-        rows,
-        sluice_model::filter::FilterContext::Home,
-    )
-    .await
+    Ok(super::timelines::render(&state, &uri, &page, out))
 }
 
 /// `GET /api/v1/domain_blocks`: the blocked domains, as strings, paged by block.
@@ -260,15 +237,10 @@ pub async fn domain_blocks(
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(READ_BLOCKS)?;
     let page = paging::page(&p, DEFAULT_DOMAIN_BLOCKS_LIMIT, MAX_DOMAIN_BLOCKS_LIMIT)?;
-    let rows = state
-        .engine
-        .store
-        .account_domain_blocks(me.account_id, page)
-        .await?;
-    let cursors: Vec<Id> = rows.iter().map(|r| r.id).collect();
+    let (domains, cursors) = state.engine.blocked_domains(me.account_id, page).await?;
     Ok((
         paging::link_header(state.base(), &uri, &page, &cursors),
-        Json(rows.into_iter().map(|r| r.domain).collect::<Vec<_>>()),
+        Json(domains),
     ))
 }
 

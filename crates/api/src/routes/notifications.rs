@@ -3,8 +3,7 @@
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::IntoResponse;
-use serde_json::{Map, Value, json};
-use sluice_model::{Id, Timestamp};
+use serde_json::json;
 use sluice_store::NotificationFilter;
 
 use super::accounts::path_id;
@@ -57,22 +56,12 @@ pub async fn index(
         exclude_types: known(p.list("exclude_types")?),
         account_id: p.id("account_id")?,
     };
-    let rows = state
+    let out = state
         .engine
-        .store
-        .notifications(me.account_id, &filter, page)
+        .notifications_page(me.account_id, &filter, page)
         .await?;
-    let ids: Vec<Id> = rows.iter().map(|n| n.id).collect();
-    let headers = link_header(state.base(), &uri, &page, &ids);
-    let mut list = state
-        .engine
-        .notification_entities(me.account_id, rows)
-        .await?;
-    state
-        .engine
-        .apply_notification_filters(me.account_id, &mut list)
-        .await?;
-    Ok((headers, Json(list)))
+    let headers = link_header(state.base(), &uri, &page, &out.cursors);
+    Ok((headers, Json(out.notifications)))
 }
 
 pub async fn show(
@@ -83,15 +72,10 @@ pub async fn show(
     let me = auth.user(READ_NOTIFICATIONS)?;
     let n = state
         .engine
-        .store
         .notification(me.account_id, path_id(&id)?)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let mut v = state
-        .engine
-        .notification_entities(me.account_id, vec![n])
-        .await?;
-    Ok(Json(v.pop().ok_or_else(ApiError::not_found)?))
+    Ok(Json(n))
 }
 
 pub async fn dismiss(
@@ -128,19 +112,7 @@ pub async fn markers(
         .map(String::as_str)
         .filter(|t| MARKER_TIMELINES.contains(t))
         .collect();
-    let rows = state.engine.store.markers(me.account_id, &asked).await?;
-    let mut out = Map::new();
-    for m in rows {
-        out.insert(
-            m.timeline.clone(),
-            json!({
-                "last_read_id": m.last_read_id.to_string(),
-                "version": m.version,
-                "updated_at": Timestamp(m.updated_at).to_rfc3339()
-            }),
-        );
-    }
-    Ok(Json(Value::Object(out)))
+    Ok(Json(state.engine.markers(me.account_id, &asked).await?))
 }
 
 pub async fn set_markers(
@@ -162,17 +134,5 @@ pub async fn set_markers(
             "home[last_read_id] or notifications[last_read_id] is required",
         ));
     }
-    let rows = state.engine.store.markers(me.account_id, &saved).await?;
-    let mut out = Map::new();
-    for m in rows {
-        out.insert(
-            m.timeline.clone(),
-            json!({
-                "last_read_id": m.last_read_id.to_string(),
-                "version": m.version,
-                "updated_at": Timestamp(m.updated_at).to_rfc3339()
-            }),
-        );
-    }
-    Ok(Json(Value::Object(out)))
+    Ok(Json(state.engine.markers(me.account_id, &saved).await?))
 }
