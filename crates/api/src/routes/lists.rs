@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use sluice_engine::lists::{ListChange, MAX_LIST_ACCOUNTS};
 use sluice_model::{Id, id::parse_id};
@@ -16,6 +17,7 @@ use super::scopes::*;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
+use crate::form::field;
 use crate::paging::{self, DEFAULT_ACCOUNTS_LIMIT, DEFAULT_LIMIT, MAX_ACCOUNTS_LIMIT, MAX_LIMIT};
 use crate::params::Params;
 use crate::ratelimit::Bucket;
@@ -23,6 +25,17 @@ use crate::ratelimit::Bucket;
 /// Domain blocks per page (Mastodon: 100, at most 200).
 const DEFAULT_DOMAIN_BLOCKS_LIMIT: i64 = 100;
 const MAX_DOMAIN_BLOCKS_LIMIT: i64 = 200;
+
+/// `POST /api/v1/lists` and `PUT /api/v1/lists/:id`: what is not sent is None.
+#[derive(Debug, Deserialize)]
+struct ListForm {
+    #[serde(default, deserialize_with = "field::string")]
+    title: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    replies_policy: Option<String>,
+    #[serde(default, deserialize_with = "field::bool")]
+    exclusive: Option<bool>,
+}
 
 /// Mastodon's List entity.
 fn entity(l: &ListRow) -> Value {
@@ -87,13 +100,14 @@ pub async fn create(
     state
         .limits
         .check(Bucket::Write, &me.account_id.to_string())?;
+    let form: ListForm = p.parse()?;
     let list = state
         .engine
         .create_list(
             me.account_id,
-            &p.string("title")?,
-            p.str("replies_policy")?.as_deref(),
-            p.flag("exclusive")?,
+            &form.title.unwrap_or_default(),
+            form.replies_policy.as_deref(),
+            form.exclusive.unwrap_or(false),
         )
         .await?;
     Ok(Json(entity(&list)))
@@ -110,10 +124,11 @@ pub async fn update(
     state
         .limits
         .check(Bucket::Write, &me.account_id.to_string())?;
+    let form: ListForm = p.parse()?;
     let change = ListChange {
-        title: p.str("title")?,
-        replies_policy: p.str("replies_policy")?,
-        exclusive: p.bool("exclusive")?,
+        title: form.title,
+        replies_policy: form.replies_policy,
+        exclusive: form.exclusive,
     };
     let list = state
         .engine

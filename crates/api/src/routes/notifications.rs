@@ -3,7 +3,9 @@
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::IntoResponse;
+use serde::Deserialize;
 use serde_json::json;
+use sluice_model::Id;
 use sluice_store::NotificationFilter;
 
 use super::accounts::path_id;
@@ -11,6 +13,7 @@ use super::scopes::*;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
+use crate::form::field;
 use crate::paging::{self, DEFAULT_LIMIT, MAX_LIMIT, link_header};
 use crate::params::Params;
 
@@ -31,6 +34,24 @@ const TYPES: &[&str] = &[
 ];
 const MARKER_TIMELINES: &[&str] = &["home", "notifications"];
 
+/// `GET /api/v1/notifications`'s filters (paging apart).
+#[derive(Debug, Deserialize)]
+struct NotificationsForm {
+    #[serde(default, deserialize_with = "field::list")]
+    types: Vec<String>,
+    #[serde(default, deserialize_with = "field::list")]
+    exclude_types: Vec<String>,
+    #[serde(default, deserialize_with = "field::id")]
+    account_id: Option<Id>,
+}
+
+/// `GET /api/v1/markers`: the timelines asked for.
+#[derive(Debug, Deserialize)]
+struct MarkersForm {
+    #[serde(default, deserialize_with = "field::list")]
+    timeline: Vec<String>,
+}
+
 fn known(list: Vec<String>) -> Vec<String> {
     list.into_iter()
         .filter(|t| TYPES.contains(&t.as_str()))
@@ -45,16 +66,16 @@ pub async fn index(
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(READ_NOTIFICATIONS)?;
     let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
-    let requested = p.list("types")?;
-    let types = known(requested.clone());
-    if !requested.is_empty() && types.is_empty() {
+    let form: NotificationsForm = p.parse()?;
+    let types = known(form.types.clone());
+    if !form.types.is_empty() && types.is_empty() {
         // Only unknown types asked for: nothing matches.
         return Ok((axum::http::HeaderMap::new(), Json(vec![])));
     }
     let filter = NotificationFilter {
         types,
-        exclude_types: known(p.list("exclude_types")?),
-        account_id: p.id("account_id")?,
+        exclude_types: known(form.exclude_types),
+        account_id: form.account_id,
     };
     let out = state
         .engine
@@ -106,8 +127,9 @@ pub async fn markers(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(&["read:statuses", "read:notifications"])?;
-    let asked = p.list("timeline")?;
-    let asked: Vec<&str> = asked
+    let form: MarkersForm = p.parse()?;
+    let asked: Vec<&str> = form
+        .timeline
         .iter()
         .map(String::as_str)
         .filter(|t| MARKER_TIMELINES.contains(t))

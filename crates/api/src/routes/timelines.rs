@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::IntoResponse;
+use serde::Deserialize;
 use sluice_engine::read::StatusPage;
 use sluice_model::{Id, api};
 use sluice_store::{Locality, Page, Saved};
@@ -12,8 +13,23 @@ use super::scopes::*;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::ApiResult;
+use crate::form::field;
 use crate::paging::{self, DEFAULT_LIMIT, MAX_LIMIT, link_header};
 use crate::params::Params;
+
+/// The public and hashtag timelines' choices (paging apart).
+#[derive(Debug, Deserialize)]
+struct PublicForm {
+    /// Only local posts.
+    #[serde(default, deserialize_with = "field::flag")]
+    local: bool,
+    /// Only remote posts.
+    #[serde(default, deserialize_with = "field::flag")]
+    remote: bool,
+    /// Only posts with media.
+    #[serde(default, deserialize_with = "field::flag")]
+    only_media: bool,
+}
 
 /// A page of statuses as JSON, with its `Link` header.
 pub(super) fn render(
@@ -47,16 +63,17 @@ pub async fn public(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
-    let locality = if p.flag("local")? {
+    let form: PublicForm = p.parse()?;
+    let locality = if form.local {
         Locality::Local
-    } else if p.flag("remote")? {
+    } else if form.remote {
         Locality::Remote
     } else {
         Locality::All
     };
     let out = state
         .engine
-        .public_timeline(auth.viewer(), locality, p.flag("only_media")?, page)
+        .public_timeline(auth.viewer(), locality, form.only_media, page)
         .await?;
     Ok(render(&state, &uri, &page, out))
 }
@@ -69,7 +86,8 @@ pub async fn tag(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
-    if p.flag("remote")? {
+    let form: PublicForm = p.parse()?;
+    if form.remote {
         return Ok(render(&state, &uri, &page, StatusPage::default()));
     }
     let out = state
@@ -77,8 +95,8 @@ pub async fn tag(
         .tag_timeline(
             tag.trim_start_matches('#'),
             auth.viewer(),
-            p.flag("local")?,
-            p.flag("only_media")?,
+            form.local,
+            form.only_media,
             page,
         )
         .await?;
