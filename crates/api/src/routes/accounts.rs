@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
+use serde::Deserialize;
 use serde_json::json;
 use sluice_engine::Activity;
 use sluice_engine::accounts::Registration;
@@ -17,11 +18,56 @@ use super::scopes::*;
 use crate::AppState;
 use crate::auth::{Auth, ClientIp};
 use crate::error::{ApiError, ApiResult};
+use crate::form::field;
 use crate::paging::{
     self, DEFAULT_ACCOUNTS_LIMIT, DEFAULT_LIMIT, MAX_ACCOUNTS_LIMIT, MAX_LIMIT, link_header,
 };
 use crate::params::Params;
 use crate::ratelimit::Bucket;
+
+/// `id[]`: the accounts asked about (`GET /api/v1/accounts`, relationships); malformed
+/// ids are skipped, at most a page of them read.
+#[derive(Debug, Deserialize)]
+struct IdsForm {
+    #[serde(default, deserialize_with = "field::list")]
+    id: Vec<String>,
+}
+
+impl IdsForm {
+    fn ids(&self) -> Vec<Id> {
+        self.id
+            .iter()
+            .filter_map(|s| parse_id(s))
+            .take(MAX_ACCOUNTS_LIMIT as usize)
+            .collect()
+    }
+}
+
+/// `GET /api/v1/accounts/search` (paging by offset).
+#[derive(Debug, Deserialize)]
+struct SearchForm {
+    #[serde(default, deserialize_with = "field::string")]
+    q: Option<String>,
+    #[serde(default, deserialize_with = "field::int")]
+    limit: Option<i64>,
+    #[serde(default, deserialize_with = "field::int")]
+    offset: Option<i64>,
+}
+
+/// `GET /api/v1/accounts/:id/statuses`'s choices (paging apart).
+#[derive(Debug, Deserialize)]
+struct StatusesForm {
+    #[serde(default, deserialize_with = "field::flag")]
+    exclude_replies: bool,
+    #[serde(default, deserialize_with = "field::flag")]
+    exclude_reblogs: bool,
+    #[serde(default, deserialize_with = "field::string")]
+    tagged: Option<String>,
+    #[serde(default, deserialize_with = "field::flag")]
+    pinned: bool,
+    #[serde(default, deserialize_with = "field::flag")]
+    only_media: bool,
+}
 
 /// Parses a path id; malformed ids are 404, as Mastodon.
 pub(crate) fn path_id(s: &str) -> ApiResult<Id> {
@@ -211,12 +257,7 @@ pub async fn show(
 
 /// `GET /api/v1/accounts?id[]=…`: several accounts at once.
 pub async fn many(State(state): State<AppState>, p: Params) -> ApiResult<impl IntoResponse> {
-    let ids: Vec<Id> = p
-        .list("id")?
-        .iter()
-        .filter_map(|s| parse_id(s))
-        .take(MAX_ACCOUNTS_LIMIT as usize)
-        .collect();
+    let ids = p.parse::<IdsForm>()?.ids();
     Ok(Json(state.engine.account_entities(&ids).await?))
 }
 
@@ -240,12 +281,7 @@ pub async fn relationships(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(READ_FOLLOWS)?;
-    let ids: Vec<Id> = p
-        .list("id")?
-        .iter()
-        .filter_map(|s| parse_id(s))
-        .take(MAX_ACCOUNTS_LIMIT as usize)
-        .collect();
+    let ids = p.parse::<IdsForm>()?.ids();
     Ok(Json(state.engine.relationships(me.account_id, &ids).await?))
 }
 
@@ -255,12 +291,13 @@ pub async fn search(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     auth.user(READ_ACCOUNTS)?;
-    let q = p.string("q")?;
-    let limit = p
-        .int("limit")?
+    let form: SearchForm = p.parse()?;
+    let q = form.q.unwrap_or_default();
+    let limit = form
+        .limit
         .unwrap_or(DEFAULT_ACCOUNTS_LIMIT)
         .clamp(1, MAX_ACCOUNTS_LIMIT);
-    let offset = p.int("offset")?.unwrap_or(0).clamp(0, 10_000);
+    let offset = form.offset.unwrap_or(0).clamp(0, 10_000);
     if q.trim().is_empty() {
         return Ok(Json(vec![]));
     }
@@ -285,13 +322,14 @@ pub async fn statuses(
     let target = account(&state, path_id(&id)?).await?;
     let viewer = auth.viewer();
     let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
-    let pinned = p.flag("pinned")?;
+    let form: StatusesForm = p.parse()?;
+    let pinned = form.pinned;
     let ask = AccountPosts {
-        exclude_replies: p.flag("exclude_replies")?,
-        exclude_reblogs: p.flag("exclude_reblogs")?,
-        tagged: p.str("tagged")?.filter(|t| !t.is_empty()),
+        exclude_replies: form.exclude_replies,
+        exclude_reblogs: form.exclude_reblogs,
+        tagged: form.tagged.filter(|t| !t.is_empty()),
         pinned,
-        only_media: p.flag("only_media")?,
+        only_media: form.only_media,
     };
     let out = state
         .engine

@@ -55,9 +55,16 @@ async fn own_list(state: &AppState, owner: Id, id: &str) -> ApiResult<ListRow> {
         .ok_or_else(ApiError::not_found)
 }
 
+/// `POST`/`DELETE /api/v1/lists/:id/accounts`.
+#[derive(Debug, Deserialize)]
+struct MembersForm {
+    #[serde(default, deserialize_with = "field::list")]
+    account_ids: Vec<String>,
+}
+
 /// `account_ids[]` as ids; a malformed one is not found, as Mastodon's lookup.
 fn account_ids(p: &Params) -> ApiResult<Vec<Id>> {
-    let raw = p.list("account_ids")?;
+    let raw = p.parse::<MembersForm>()?.account_ids;
     if raw.is_empty() {
         return Err(ApiError::unprocessable(
             "Validation failed: account_ids is missing",
