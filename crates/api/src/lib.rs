@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod form;
 pub mod forwarded;
 pub mod front;
 pub mod metrics;

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use sluice_model::Id;
 
 use crate::error::{ApiError, ApiResult};
+use crate::form::leaf;
 
 /// Deepest JSON nesting accepted in a body: Mastodon's parameters are at most 3 deep;
 /// this bound keeps hostile bodies from costing recursion.
@@ -283,17 +284,23 @@ impl Params {
         self.0.get(key).filter(|v| !v.is_null())
     }
 
+    /// Reads parameter `key` with a [`leaf`] rule; a wrong type is a 422 naming it.
+    fn leaf<T: Default>(
+        &self,
+        key: &str,
+        f: impl FnOnce(&Value) -> leaf::Result<T>,
+    ) -> ApiResult<T> {
+        match self.get(key) {
+            None => Ok(T::default()),
+            Some(v) => f(v).map_err(|reason| {
+                ApiError::unprocessable(format!("Validation failed: {key} {reason}"))
+            }),
+        }
+    }
+
     /// A string parameter. Numbers and booleans are accepted as their text.
     pub fn str(&self, key: &str) -> ApiResult<Option<String>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(Value::Bool(b)) => Ok(Some(b.to_string())),
-            Some(_) => Err(ApiError::unprocessable(format!(
-                "Validation failed: {key} must be a string"
-            ))),
-        }
+        self.leaf(key, leaf::string)
     }
 
     pub fn string(&self, key: &str) -> ApiResult<String> {
@@ -302,21 +309,7 @@ impl Params {
 
     /// A boolean as Rails reads it: true, "true", "1", "on", 1 … ; false, "false", "0", "".
     pub fn bool(&self, key: &str) -> ApiResult<Option<bool>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(Value::Number(n)) => Ok(Some(n.as_f64() != Some(0.0))),
-            Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
-                "true" | "1" | "on" | "yes" | "t" => Ok(Some(true)),
-                "false" | "0" | "off" | "no" | "f" | "" => Ok(Some(false)),
-                _ => Err(ApiError::unprocessable(format!(
-                    "Validation failed: {key} must be a boolean"
-                ))),
-            },
-            Some(_) => Err(ApiError::unprocessable(format!(
-                "Validation failed: {key} must be a boolean"
-            ))),
-        }
+        self.leaf(key, leaf::bool)
     }
 
     pub fn flag(&self, key: &str) -> ApiResult<bool> {
@@ -324,52 +317,24 @@ impl Params {
     }
 
     pub fn int(&self, key: &str) -> ApiResult<Option<i64>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
-                ApiError::unprocessable(format!("Validation failed: {key} must be an integer"))
-            }),
-            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| {
-                ApiError::unprocessable(format!("Validation failed: {key} must be an integer"))
-            }),
-            Some(_) => Err(ApiError::unprocessable(format!(
-                "Validation failed: {key} must be an integer"
-            ))),
-        }
+        self.leaf(key, leaf::int)
     }
 
     /// An id parameter (string or number). Malformed ids are "not found", as Mastodon.
     pub fn id(&self, key: &str) -> ApiResult<Option<Id>> {
-        match self.str(key)? {
+        match self.get(key).map(leaf::id) {
             None => Ok(None),
-            Some(s) if s.is_empty() => Ok(None),
-            Some(s) => sluice_model::id::parse_id(&s)
-                .map(Some)
-                .ok_or_else(ApiError::not_found),
+            Some(Ok(id)) => Ok(id),
+            Some(Err(None)) => Err(ApiError::not_found()),
+            Some(Err(Some(reason))) => Err(ApiError::unprocessable(format!(
+                "Validation failed: {key} {reason}"
+            ))),
         }
     }
 
     /// A list parameter: `key[]=a&key[]=b`, a JSON array, or a single value.
     pub fn list(&self, key: &str) -> ApiResult<Vec<String>> {
-        match self.get(key) {
-            None => Ok(vec![]),
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|v| match v {
-                    Value::String(s) => Ok(s.clone()),
-                    Value::Number(n) => Ok(n.to_string()),
-                    _ => Err(ApiError::unprocessable(format!(
-                        "Validation failed: {key} must be a list of strings"
-                    ))),
-                })
-                .collect(),
-            Some(Value::String(s)) => Ok(vec![s.clone()]),
-            Some(Value::Number(n)) => Ok(vec![n.to_string()]),
-            Some(_) => Err(ApiError::unprocessable(format!(
-                "Validation failed: {key} must be a list"
-            ))),
-        }
+        self.leaf(key, leaf::list)
     }
 
     /// A nested object parameter (`source[privacy]=…` or JSON `{"source": {…}}`).

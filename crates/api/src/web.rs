@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minijinja::{Environment, context};
 use sluice_engine::oauth::CheckedAuthorize;
-use sluice_model::{Id, Timestamp, content::escape_html};
-use sluice_store::{AccountStatusFilter, Page};
+use sluice_model::{Timestamp, content::escape_html};
+use sluice_store::Page;
 
 use crate::AppState;
 use crate::routes::activitypub;
@@ -209,35 +209,6 @@ fn not_found(state: &AppState) -> Response {
     )
 }
 
-async fn public_statuses(
-    state: &AppState,
-    account: Id,
-) -> Result<Vec<sluice_model::api::Status>, sluice_engine::EngineError> {
-    let filter = AccountStatusFilter {
-        exclude_replies: false,
-        exclude_reblogs: false,
-        ..Default::default()
-    };
-    let rows = state
-        .engine
-        .store
-        .account_statuses(
-            account,
-            &filter,
-            Page {
-                limit: PAGE_POSTS,
-                ..Default::default()
-            },
-        )
-        .await?;
-    // Pages show public posts only (the statuses they reblog come along).
-    let views = rows
-        .into_iter()
-        .filter(|v| !v.requested || v.status.visibility == "public")
-        .collect();
-    state.engine.page_entities(None, views).await
-}
-
 async fn profile_or_feed(
     State(state): State<AppState>,
     Path(handle): Path<String>,
@@ -255,18 +226,14 @@ async fn profile_or_feed(
         Some(n) => (n, true),
         None => (name, false),
     };
-    let Ok(Some(account)) = state
-        .engine
-        .store
-        .account_by_acct(name, state.engine.urls.domain())
-        .await
-    else {
+    let Ok(Some(account)) = state.engine.account_by_acct(name).await else {
         return not_found(&state);
     };
     if !account.is_local() {
         return not_found(&state);
     }
-    let statuses = match public_statuses(&state, account.id).await {
+    // Pages show public posts only (the statuses they reblog come along).
+    let statuses = match state.engine.public_posts(account.id, PAGE_POSTS).await {
         Ok(s) => s,
         Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
@@ -303,26 +270,16 @@ async fn status_page(
     let Some(id) = sluice_model::id::parse_id(&id) else {
         return not_found(&state);
     };
-    let Ok(Some(s)) = state.engine.store.status(id).await else {
+    let Ok(Some((entity, account))) = state.engine.public_status(id).await else {
         return not_found(&state);
     };
-    let Ok(Some(account)) = state.engine.store.account(s.account_id).await else {
-        return not_found(&state);
-    };
-    if !account.username.eq_ignore_ascii_case(name)
-        || !matches!(s.visibility.as_str(), "public" | "unlisted")
-    {
+    if !account.username.eq_ignore_ascii_case(name) {
         return not_found(&state);
     }
-    let entity = match state.engine.status_entity(None, s).await {
-        Ok(e) => e,
-        Err(_) => return not_found(&state),
-    };
     let summary: String = sluice_model::content::html_to_plain(&entity.content)
         .chars()
         .take(80)
         .collect();
-    let account = state.engine.account_entity(&account);
     state.pages.render(&state, StatusCode::OK, "status.html", context! { s => minijinja::Value::from(minijinja::value::Serde(&entity)), account => minijinja::Value::from(minijinja::value::Serde(&account)), summary }, CSP)
 }
 
@@ -331,30 +288,20 @@ async fn tag_feed(State(state): State<AppState>, Path(tag): Path<String>) -> Res
         return not_found(&state);
     };
     let tag = tag.to_lowercase();
-    let rows = match state
+    let page = Page {
+        limit: PAGE_POSTS,
+        ..Default::default()
+    };
+    match state
         .engine
-        .store
-        .tag_timeline(
-            &tag,
-            None,
-            true,
-            false,
-            Page {
-                limit: PAGE_POSTS,
-                ..Default::default()
-            },
-        )
+        .tag_timeline(&tag, None, true, false, page)
         .await
     {
-        Ok(r) => r,
-        Err(e) => return crate::error::ApiError::from(e).into_response(),
-    };
-    match state.engine.page_entities(None, rows).await {
-        Ok(statuses) => rss_response(
+        Ok(out) => rss_response(
             &format!("#{tag}"),
             &state.engine.urls.tag(&tag),
             "",
-            &statuses,
+            &out.statuses,
         ),
         Err(e) => crate::error::ApiError::from(e).into_response(),
     }

@@ -29,6 +29,7 @@ pub mod media;
 pub mod media_sniff;
 pub mod oauth;
 pub mod pipeline;
+pub mod read;
 pub mod remote;
 pub mod sign_in;
 pub mod tasks;

@@ -2,6 +2,8 @@
 //! than in each process's configuration: the public URL, recorded once, which every
 //! process and command then reads, so that none of them mints ids under another one.
 
+use sluice_model::Id;
+
 use crate::{Query, Result, Store, query::Scalar};
 
 /// The key of the instance's public URL.
@@ -63,5 +65,15 @@ impl Store {
             .await?
             .v
             > 0)
+    }
+
+    /// The first admin's account id (the instance's contact account), if any.
+    pub async fn first_admin(&self) -> Result<Option<Id>> {
+        Ok(self
+            .opt::<Scalar>(Query::new(
+                "SELECT account_id AS v FROM users WHERE admin = TRUE ORDER BY account_id LIMIT 1",
+            ))
+            .await?
+            .map(|r| r.v))
     }
 }

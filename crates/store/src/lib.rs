@@ -53,6 +53,7 @@ pub use social::{NewRelation, NotificationFilter, Relation, Side};
 pub use sqlite_backup::{BackupReport, backup_sqlite};
 mod statuses;
 mod tx;
+mod visibility;
 pub use statuses::{
     AccountStatusFilter, ActivityRecord, Locality, MAX_THREAD_ROWS, Saved, StatusCounter,
     StatusView,

@@ -5,21 +5,69 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
+use serde::Deserialize;
 use serde_json::json;
 use sluice_engine::Activity;
 use sluice_engine::accounts::Registration;
+use sluice_engine::read::AccountPage;
+use sluice_engine::read::timelines::AccountPosts;
 use sluice_model::{Id, api, id::parse_id};
-use sluice_store::{AccountStatusFilter, ListedId, Page, ProfileUpdate, Relation, Side};
+use sluice_store::{Page, ProfileUpdate, Relation, Side};
 
 use super::scopes::*;
 use crate::AppState;
 use crate::auth::{Auth, ClientIp};
 use crate::error::{ApiError, ApiResult};
+use crate::form::field;
 use crate::paging::{
     self, DEFAULT_ACCOUNTS_LIMIT, DEFAULT_LIMIT, MAX_ACCOUNTS_LIMIT, MAX_LIMIT, link_header,
 };
 use crate::params::Params;
 use crate::ratelimit::Bucket;
+
+/// `id[]`: the accounts asked about (`GET /api/v1/accounts`, relationships); malformed
+/// ids are skipped, at most a page of them read.
+#[derive(Debug, Deserialize)]
+struct IdsForm {
+    #[serde(default, deserialize_with = "field::list")]
+    id: Vec<String>,
+}
+
+impl IdsForm {
+    fn ids(&self) -> Vec<Id> {
+        self.id
+            .iter()
+            .filter_map(|s| parse_id(s))
+            .take(MAX_ACCOUNTS_LIMIT as usize)
+            .collect()
+    }
+}
+
+/// `GET /api/v1/accounts/search` (paging by offset).
+#[derive(Debug, Deserialize)]
+struct SearchForm {
+    #[serde(default, deserialize_with = "field::string")]
+    q: Option<String>,
+    #[serde(default, deserialize_with = "field::int")]
+    limit: Option<i64>,
+    #[serde(default, deserialize_with = "field::int")]
+    offset: Option<i64>,
+}
+
+/// `GET /api/v1/accounts/:id/statuses`'s choices (paging apart).
+#[derive(Debug, Deserialize)]
+struct StatusesForm {
+    #[serde(default, deserialize_with = "field::flag")]
+    exclude_replies: bool,
+    #[serde(default, deserialize_with = "field::flag")]
+    exclude_reblogs: bool,
+    #[serde(default, deserialize_with = "field::string")]
+    tagged: Option<String>,
+    #[serde(default, deserialize_with = "field::flag")]
+    pinned: bool,
+    #[serde(default, deserialize_with = "field::flag")]
+    only_media: bool,
+}
 
 /// Parses a path id; malformed ids are 404, as Mastodon.
 pub(crate) fn path_id(s: &str) -> ApiResult<Id> {
@@ -30,7 +78,6 @@ pub(crate) fn path_id(s: &str) -> ApiResult<Id> {
 async fn account(state: &AppState, id: Id) -> ApiResult<sluice_store::AccountRow> {
     state
         .engine
-        .store
         .account(id)
         .await?
         .ok_or_else(ApiError::not_found)
@@ -74,7 +121,6 @@ pub async fn verify_credentials(
     let a = account(&state, me.account_id).await?;
     let u = state
         .engine
-        .store
         .user(me.account_id)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
@@ -211,12 +257,7 @@ pub async fn show(
 
 /// `GET /api/v1/accounts?id[]=…`: several accounts at once.
 pub async fn many(State(state): State<AppState>, p: Params) -> ApiResult<impl IntoResponse> {
-    let ids: Vec<Id> = p
-        .list("id")?
-        .iter()
-        .filter_map(|s| parse_id(s))
-        .take(MAX_ACCOUNTS_LIMIT as usize)
-        .collect();
+    let ids = p.parse::<IdsForm>()?.ids();
     Ok(Json(state.engine.account_entities(&ids).await?))
 }
 
@@ -225,12 +266,7 @@ pub async fn lookup(State(state): State<AppState>, p: Params) -> ApiResult<impl 
     if acct.is_empty() {
         return Err(ApiError::not_found());
     }
-    let a = match state
-        .engine
-        .store
-        .account_by_acct(&acct, state.engine.urls.domain())
-        .await?
-    {
+    let a = match state.engine.account_by_acct(&acct).await? {
         Some(a) => a,
         None => super::activitypub::resolve_remote(&state, &acct)
             .await
@@ -245,31 +281,8 @@ pub async fn relationships(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(READ_FOLLOWS)?;
-    let ids: Vec<Id> = p
-        .list("id")?
-        .iter()
-        .filter_map(|s| parse_id(s))
-        .take(MAX_ACCOUNTS_LIMIT as usize)
-        .collect();
-    let existing: Vec<Id> = state
-        .engine
-        .store
-        .accounts(&ids)
-        .await?
-        .iter()
-        .map(|a| a.id)
-        .collect();
-    let ids: Vec<Id> = ids.into_iter().filter(|id| existing.contains(id)).collect();
-    let rows = state
-        .engine
-        .store
-        .relationships(me.account_id, &ids)
-        .await?;
-    Ok(Json(
-        rows.iter()
-            .map(|r| state.engine.relationship_entity(r))
-            .collect::<Vec<_>>(),
-    ))
+    let ids = p.parse::<IdsForm>()?.ids();
+    Ok(Json(state.engine.relationships(me.account_id, &ids).await?))
 }
 
 pub async fn search(
@@ -278,18 +291,18 @@ pub async fn search(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     auth.user(READ_ACCOUNTS)?;
-    let q = p.string("q")?;
-    let limit = p
-        .int("limit")?
+    let form: SearchForm = p.parse()?;
+    let q = form.q.unwrap_or_default();
+    let limit = form
+        .limit
         .unwrap_or(DEFAULT_ACCOUNTS_LIMIT)
         .clamp(1, MAX_ACCOUNTS_LIMIT);
-    let offset = p.int("offset")?.unwrap_or(0).clamp(0, 10_000);
+    let offset = form.offset.unwrap_or(0).clamp(0, 10_000);
     if q.trim().is_empty() {
         return Ok(Json(vec![]));
     }
     let rows = state
         .engine
-        .store
         .search_accounts(q.trim(), limit, offset)
         .await?;
     Ok(Json(
@@ -309,59 +322,27 @@ pub async fn statuses(
     let target = account(&state, path_id(&id)?).await?;
     let viewer = auth.viewer();
     let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
-    if let Some(me) = viewer
-        && state.engine.store.blocked_either_way(me, target.id).await?
-    {
-        return Ok((HeaderMap::new(), Json(vec![])));
-    }
-    let pinned = p.flag("pinned")?;
-    let include_private = match viewer {
-        Some(me) if me == target.id => true,
-        Some(me) => {
-            state
-                .engine
-                .store
-                .has_relation(Relation::Follow, me, target.id)
-                .await?
-        }
-        None => false,
-    };
-    let filter = AccountStatusFilter {
-        exclude_replies: p.flag("exclude_replies")?,
-        exclude_reblogs: p.flag("exclude_reblogs")?,
-        tagged: p.str("tagged")?.filter(|t| !t.is_empty()),
-        include_private,
-        include_direct_for: viewer,
+    let form: StatusesForm = p.parse()?;
+    let pinned = form.pinned;
+    let ask = AccountPosts {
+        exclude_replies: form.exclude_replies,
+        exclude_reblogs: form.exclude_reblogs,
+        tagged: form.tagged.filter(|t| !t.is_empty()),
         pinned,
-        only_media: p.flag("only_media")?,
+        only_media: form.only_media,
     };
-    let rows = state
+    let out = state
         .engine
-        .store
-        .account_statuses(target.id, &filter, page)
+        .account_timeline(viewer, target.id, ask, page)
         .await?;
-    let ids: Vec<Id> = rows
-        .iter()
-        .filter(|v| v.requested)
-        .map(|v| v.status.id)
-        .collect();
     // Pins come in pin order, not by id, so id cursors would not page them; there are
     // few (a page holds them all) and clients ask for them once.
     let headers = if pinned {
         HeaderMap::new()
     } else {
-        link_header(state.base(), &uri, &page, &ids)
+        link_header(state.base(), &uri, &page, &out.cursors)
     };
-    let mut statuses = state.engine.page_entities(viewer, rows).await?;
-    state
-        .engine
-        .apply_filters(
-            viewer,
-            sluice_model::filter::FilterContext::Account,
-            &mut statuses,
-        )
-        .await?;
-    Ok((headers, Json(statuses)))
+    Ok((headers, Json(out.statuses)))
 }
 
 pub(crate) async fn account_list(
@@ -373,28 +354,25 @@ pub(crate) async fn account_list(
     p: &Params,
 ) -> ApiResult<(HeaderMap, Json<Vec<api::Account>>)> {
     let page = paging::page(p, DEFAULT_ACCOUNTS_LIMIT, MAX_ACCOUNTS_LIMIT)?;
-    let rows = state
+    let out = state
         .engine
-        .store
-        .relation_list(rel, side, owner, page)
+        .relation_accounts(rel, side, owner, page)
         .await?;
-    listed_accounts(state, uri, &page, rows).await
+    Ok(listed_accounts(state, uri, &page, out))
 }
 
-/// Renders accounts listed under relation rows, with the `Link` header paging by the
-/// relation's id.
-pub(crate) async fn listed_accounts(
+/// A page of accounts as JSON, with the `Link` header paging by the rows that list
+/// them.
+pub(crate) fn listed_accounts(
     state: &AppState,
     uri: &axum::http::Uri,
     page: &Page,
-    rows: Vec<ListedId>,
-) -> ApiResult<(HeaderMap, Json<Vec<api::Account>>)> {
-    let cursors: Vec<Id> = rows.iter().map(|r| r.rel_id).collect();
-    let ids: Vec<Id> = rows.iter().map(|r| r.item_id).collect();
-    Ok((
-        link_header(state.base(), uri, page, &cursors),
-        Json(state.engine.account_entities(&ids).await?),
-    ))
+    out: AccountPage,
+) -> (HeaderMap, Json<Vec<api::Account>>) {
+    (
+        link_header(state.base(), uri, page, &out.cursors),
+        Json(out.accounts),
+    )
 }
 
 pub async fn followers(
@@ -541,7 +519,6 @@ pub async fn preferences(
     let me = auth.user(READ_ACCOUNTS)?;
     let u = state
         .engine
-        .store
         .user(me.account_id)
         .await?
         .ok_or_else(ApiError::unauthorized)?;

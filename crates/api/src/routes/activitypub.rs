@@ -142,14 +142,11 @@ pub async fn host_meta(State(state): State<AppState>) -> Response {
 }
 
 pub(crate) async fn local_account(state: &AppState, name: &str) -> ApiResult<AccountRow> {
-    let account = state
+    state
         .engine
-        .store
-        .account_by_acct(name, state.engine.urls.domain())
+        .local_account(name)
         .await?
-        .filter(AccountRow::is_local)
-        .ok_or_else(ApiError::not_found)?;
-    Ok(account)
+        .ok_or_else(ApiError::not_found)
 }
 
 /// `GET /users/:name`: the actor document, or (for a browser) the profile page.
@@ -298,7 +295,7 @@ async fn private_status_json(
 ) -> ApiResult<Response> {
     let id = parse_id(id).ok_or_else(ApiError::not_found)?;
     let account = local_account(state, name).await?;
-    if state.engine.store.status(id).await?.is_none() {
+    if state.engine.status(id).await?.is_none() {
         return gone_or_not_found(state, &account, id).await;
     }
     let s = state.engine.visible_status(Some(viewer), id).await?;
@@ -316,7 +313,7 @@ async fn private_status_json(
 pub async fn status_json(state: &AppState, name: &str, id: &str) -> ApiResult<Response> {
     let id = parse_id(id).ok_or_else(ApiError::not_found)?;
     let account = local_account(state, name).await?;
-    let Some(s) = state.engine.store.status(id).await? else {
+    let Some(s) = state.engine.status(id).await? else {
         return gone_or_not_found(state, &account, id).await;
     };
     if s.account_id != account.id
@@ -340,7 +337,7 @@ async fn gone_or_not_found(
     id: sluice_model::Id,
 ) -> ApiResult<Response> {
     let uri = state.engine.urls.status(&account.username, id);
-    if !state.engine.store.is_tombstoned(&uri).await? {
+    if !state.engine.is_tombstoned(&uri).await? {
         return Err(ApiError::not_found());
     }
     let mut res = as2_response(json!({

@@ -126,7 +126,7 @@ pub async fn post_outbox(
         .client_post(&account, activity, me.app_id)
         .await
         .map_err(c2s_error)?;
-    let doc = match state.engine.store.activity_by_uri(&posted.location).await? {
+    let doc = match state.engine.activity_by_uri(&posted.location).await? {
         Some(a) => serde_json::from_str(&a.json).unwrap_or_default(),
         None => serde_json::json!({ "id": posted.location }),
     };
@@ -144,7 +144,7 @@ async fn may_read(state: &AppState, viewer: Option<Id>, a: &StoredActivity) -> A
         return Ok(true);
     }
     if a.kind == "Create"
-        && let Some(s) = state.engine.store.status_by_uri(&a.object_uri).await?
+        && let Some(s) = state.engine.status_by_uri(&a.object_uri).await?
     {
         return Ok(state.engine.can_see(viewer, &s).await?);
     }
@@ -156,7 +156,7 @@ async fn may_read(state: &AppState, viewer: Option<Id>, a: &StoredActivity) -> A
         return Ok(true);
     }
     Ok(match viewer {
-        Some(v) => match state.engine.store.account(v).await? {
+        Some(v) => match state.engine.account(v).await? {
             Some(me) => audience.contains(&me.uri),
             None => false,
         },
@@ -169,7 +169,6 @@ async fn may_read(state: &AppState, viewer: Option<Id>, a: &StoredActivity) -> A
 async fn activity_document(state: &AppState, viewer: Option<Id>, uri: &str) -> ApiResult<Response> {
     let a = state
         .engine
-        .store
         .activity_by_uri(uri)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -236,11 +235,10 @@ pub async fn proxy(
     }
     let engine = &state.engine;
     if url.as_str().starts_with(engine.urls.base()) {
-        let doc = if let Some(s) = engine.store.status_by_uri(url.as_str()).await? {
+        let doc = if let Some(s) = engine.status_by_uri(url.as_str()).await? {
             engine.visible_status(Some(me.account_id), s.id).await?;
             sluice_federation::local::status_object(engine, &s.uri).await?
         } else if let Some(a) = engine
-            .store
             .account_by_uri(url.as_str())
             .await?
             .filter(|a| a.is_local())
@@ -292,7 +290,6 @@ pub async fn collection(
     let uri = format!("{}/collections/{id}", account.uri);
     let c = state
         .engine
-        .store
         .collection_by_uri(&uri)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -307,7 +304,6 @@ pub async fn collection(
         || match viewer {
             Some(v) => state
                 .engine
-                .store
                 .account(v)
                 .await?
                 .is_some_and(|me| audience.contains(&me.uri)),

@@ -23,7 +23,7 @@ pub(crate) fn routes() -> axum::Router<AppState> {
 
 async fn health(State(state): State<AppState>) -> Response {
     let no_store = (header::CACHE_CONTROL, "no-store");
-    match state.engine.store.check_writes().await {
+    match state.engine.check_writes().await {
         Ok(()) => ([no_store], Json(json!({ "status": "ok" }))).into_response(),
         Err(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,

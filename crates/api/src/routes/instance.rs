@@ -50,19 +50,8 @@ fn registrations_open(state: &AppState) -> (bool, bool) {
 }
 
 async fn contact_account(state: &AppState) -> Option<Value> {
-    // The first admin is the contact account.
-    let q = sluice_store::Query::new(
-        "SELECT account_id AS v FROM users WHERE admin = TRUE ORDER BY account_id LIMIT 1",
-    );
-    let id = state
-        .engine
-        .store
-        .opt::<sluice_store::Scalar>(q)
-        .await
-        .ok()??
-        .v;
-    let a = state.engine.store.account(id).await.ok()??;
-    serde_json::to_value(state.engine.account_entity(&a)).ok()
+    let account = state.engine.contact_account().await.ok()??;
+    serde_json::to_value(account).ok()
 }
 
 pub async fn v1(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {

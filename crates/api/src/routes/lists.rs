@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use sluice_engine::lists::{ListChange, MAX_LIST_ACCOUNTS};
 use sluice_model::{Id, id::parse_id};
@@ -16,6 +17,7 @@ use super::scopes::*;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
+use crate::form::field;
 use crate::paging::{self, DEFAULT_ACCOUNTS_LIMIT, DEFAULT_LIMIT, MAX_ACCOUNTS_LIMIT, MAX_LIMIT};
 use crate::params::Params;
 use crate::ratelimit::Bucket;
@@ -23,6 +25,17 @@ use crate::ratelimit::Bucket;
 /// Domain blocks per page (Mastodon: 100, at most 200).
 const DEFAULT_DOMAIN_BLOCKS_LIMIT: i64 = 100;
 const MAX_DOMAIN_BLOCKS_LIMIT: i64 = 200;
+
+/// `POST /api/v1/lists` and `PUT /api/v1/lists/:id`: what is not sent is None.
+#[derive(Debug, Deserialize)]
+struct ListForm {
+    #[serde(default, deserialize_with = "field::string")]
+    title: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    replies_policy: Option<String>,
+    #[serde(default, deserialize_with = "field::bool")]
+    exclusive: Option<bool>,
+}
 
 /// Mastodon's List entity.
 fn entity(l: &ListRow) -> Value {
@@ -37,15 +50,21 @@ fn entity(l: &ListRow) -> Value {
 async fn own_list(state: &AppState, owner: Id, id: &str) -> ApiResult<ListRow> {
     state
         .engine
-        .store
         .list(owner, path_id(id)?)
         .await?
         .ok_or_else(ApiError::not_found)
 }
 
+/// `POST`/`DELETE /api/v1/lists/:id/accounts`.
+#[derive(Debug, Deserialize)]
+struct MembersForm {
+    #[serde(default, deserialize_with = "field::list")]
+    account_ids: Vec<String>,
+}
+
 /// `account_ids[]` as ids; a malformed one is not found, as Mastodon's lookup.
 fn account_ids(p: &Params) -> ApiResult<Vec<Id>> {
-    let raw = p.list("account_ids")?;
+    let raw = p.parse::<MembersForm>()?.account_ids;
     if raw.is_empty() {
         return Err(ApiError::unprocessable(
             "Validation failed: account_ids is missing",
@@ -64,7 +83,7 @@ fn account_ids(p: &Params) -> ApiResult<Vec<Id>> {
 /// `GET /api/v1/lists`
 pub async fn index(State(state): State<AppState>, auth: Auth) -> ApiResult<impl IntoResponse> {
     let me = auth.user(READ_LISTS)?;
-    let lists = state.engine.store.lists_of(me.account_id).await?;
+    let lists = state.engine.lists(me.account_id).await?;
     Ok(Json(lists.iter().map(entity).collect::<Vec<_>>()))
 }
 
@@ -88,13 +107,14 @@ pub async fn create(
     state
         .limits
         .check(Bucket::Write, &me.account_id.to_string())?;
+    let form: ListForm = p.parse()?;
     let list = state
         .engine
         .create_list(
             me.account_id,
-            &p.string("title")?,
-            p.str("replies_policy")?.as_deref(),
-            p.flag("exclusive")?,
+            &form.title.unwrap_or_default(),
+            form.replies_policy.as_deref(),
+            form.exclusive.unwrap_or(false),
         )
         .await?;
     Ok(Json(entity(&list)))
@@ -111,10 +131,11 @@ pub async fn update(
     state
         .limits
         .check(Bucket::Write, &me.account_id.to_string())?;
+    let form: ListForm = p.parse()?;
     let change = ListChange {
-        title: p.str("title")?,
-        replies_policy: p.str("replies_policy")?,
-        exclusive: p.bool("exclusive")?,
+        title: form.title,
+        replies_policy: form.replies_policy,
+        exclusive: form.exclusive,
     };
     let list = state
         .engine
@@ -152,16 +173,12 @@ pub async fn accounts(
             limit: MAX_LIST_ACCOUNTS,
             ..Default::default()
         };
-        let rows = state.engine.store.list_members(list.id, page).await?;
-        let ids: Vec<Id> = rows.iter().map(|r| r.item_id).collect();
-        return Ok((
-            HeaderMap::new(),
-            Json(state.engine.account_entities(&ids).await?),
-        ));
+        let members = state.engine.list_members(list.id, page).await?;
+        return Ok((HeaderMap::new(), Json(members.accounts)));
     }
     let page = paging::page(&p, DEFAULT_ACCOUNTS_LIMIT, MAX_ACCOUNTS_LIMIT)?;
-    let rows = state.engine.store.list_members(list.id, page).await?;
-    listed_accounts(&state, &uri, &page, rows).await
+    let members = state.engine.list_members(list.id, page).await?;
+    Ok(listed_accounts(&state, &uri, &page, members))
 }
 
 /// `POST /api/v1/lists/:id/accounts` with `account_ids[]`: accounts the user follows.
@@ -208,17 +225,9 @@ pub async fn account_lists(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(READ_LISTS)?;
-    let target = path_id(&id)?;
-    state
-        .engine
-        .store
-        .account(target)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
     let lists = state
         .engine
-        .store
-        .lists_containing(me.account_id, target)
+        .lists_containing(me.account_id, path_id(&id)?)
         .await?;
     Ok(Json(lists.iter().map(entity).collect::<Vec<_>>()))
 }
@@ -234,21 +243,11 @@ pub async fn timeline(
     let me = auth.user(READ_LISTS)?;
     let list = own_list(&state, me.account_id, &id).await?;
     let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
-    let rows = state
+    let out = state
         .engine
-        .store
         .list_timeline(me.account_id, &list, page)
         .await?;
-    // Lists filter as home does (Mastodon's `home` context covers lists).
-    super::timelines::render(
-        &state,
-        &uri,
-        Some(me.account_id),
-        &page,
-        rows,
-        sluice_model::filter::FilterContext::Home,
-    )
-    .await
+    Ok(super::timelines::render(&state, &uri, &page, out))
 }
 
 /// `GET /api/v1/domain_blocks`: the blocked domains, as strings, paged by block.
@@ -260,15 +259,10 @@ pub async fn domain_blocks(
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(READ_BLOCKS)?;
     let page = paging::page(&p, DEFAULT_DOMAIN_BLOCKS_LIMIT, MAX_DOMAIN_BLOCKS_LIMIT)?;
-    let rows = state
-        .engine
-        .store
-        .account_domain_blocks(me.account_id, page)
-        .await?;
-    let cursors: Vec<Id> = rows.iter().map(|r| r.id).collect();
+    let (domains, cursors) = state.engine.blocked_domains(me.account_id, page).await?;
     Ok((
         paging::link_header(state.base(), &uri, &page, &cursors),
-        Json(rows.into_iter().map(|r| r.domain).collect::<Vec<_>>()),
+        Json(domains),
     ))
 }
 

@@ -57,7 +57,6 @@ pub async fn search(
     } else {
         let mut rows = state
             .engine
-            .store
             .search_accounts(q.trim(), limit, offset)
             .await?;
         // `resolve=true` with a full handle looks the account up on its server.

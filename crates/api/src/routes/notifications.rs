@@ -3,8 +3,9 @@
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::IntoResponse;
-use serde_json::{Map, Value, json};
-use sluice_model::{Id, Timestamp};
+use serde::Deserialize;
+use serde_json::json;
+use sluice_model::Id;
 use sluice_store::NotificationFilter;
 
 use super::accounts::path_id;
@@ -12,6 +13,7 @@ use super::scopes::*;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
+use crate::form::field;
 use crate::paging::{self, DEFAULT_LIMIT, MAX_LIMIT, link_header};
 use crate::params::Params;
 
@@ -32,6 +34,24 @@ const TYPES: &[&str] = &[
 ];
 const MARKER_TIMELINES: &[&str] = &["home", "notifications"];
 
+/// `GET /api/v1/notifications`'s filters (paging apart).
+#[derive(Debug, Deserialize)]
+struct NotificationsForm {
+    #[serde(default, deserialize_with = "field::list")]
+    types: Vec<String>,
+    #[serde(default, deserialize_with = "field::list")]
+    exclude_types: Vec<String>,
+    #[serde(default, deserialize_with = "field::id")]
+    account_id: Option<Id>,
+}
+
+/// `GET /api/v1/markers`: the timelines asked for.
+#[derive(Debug, Deserialize)]
+struct MarkersForm {
+    #[serde(default, deserialize_with = "field::list")]
+    timeline: Vec<String>,
+}
+
 fn known(list: Vec<String>) -> Vec<String> {
     list.into_iter()
         .filter(|t| TYPES.contains(&t.as_str()))
@@ -46,33 +66,23 @@ pub async fn index(
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(READ_NOTIFICATIONS)?;
     let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
-    let requested = p.list("types")?;
-    let types = known(requested.clone());
-    if !requested.is_empty() && types.is_empty() {
+    let form: NotificationsForm = p.parse()?;
+    let types = known(form.types.clone());
+    if !form.types.is_empty() && types.is_empty() {
         // Only unknown types asked for: nothing matches.
         return Ok((axum::http::HeaderMap::new(), Json(vec![])));
     }
     let filter = NotificationFilter {
         types,
-        exclude_types: known(p.list("exclude_types")?),
-        account_id: p.id("account_id")?,
+        exclude_types: known(form.exclude_types),
+        account_id: form.account_id,
     };
-    let rows = state
+    let out = state
         .engine
-        .store
-        .notifications(me.account_id, &filter, page)
+        .notifications_page(me.account_id, &filter, page)
         .await?;
-    let ids: Vec<Id> = rows.iter().map(|n| n.id).collect();
-    let headers = link_header(state.base(), &uri, &page, &ids);
-    let mut list = state
-        .engine
-        .notification_entities(me.account_id, rows)
-        .await?;
-    state
-        .engine
-        .apply_notification_filters(me.account_id, &mut list)
-        .await?;
-    Ok((headers, Json(list)))
+    let headers = link_header(state.base(), &uri, &page, &out.cursors);
+    Ok((headers, Json(out.notifications)))
 }
 
 pub async fn show(
@@ -83,15 +93,10 @@ pub async fn show(
     let me = auth.user(READ_NOTIFICATIONS)?;
     let n = state
         .engine
-        .store
         .notification(me.account_id, path_id(&id)?)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let mut v = state
-        .engine
-        .notification_entities(me.account_id, vec![n])
-        .await?;
-    Ok(Json(v.pop().ok_or_else(ApiError::not_found)?))
+    Ok(Json(n))
 }
 
 pub async fn dismiss(
@@ -122,25 +127,14 @@ pub async fn markers(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(&["read:statuses", "read:notifications"])?;
-    let asked = p.list("timeline")?;
-    let asked: Vec<&str> = asked
+    let form: MarkersForm = p.parse()?;
+    let asked: Vec<&str> = form
+        .timeline
         .iter()
         .map(String::as_str)
         .filter(|t| MARKER_TIMELINES.contains(t))
         .collect();
-    let rows = state.engine.store.markers(me.account_id, &asked).await?;
-    let mut out = Map::new();
-    for m in rows {
-        out.insert(
-            m.timeline.clone(),
-            json!({
-                "last_read_id": m.last_read_id.to_string(),
-                "version": m.version,
-                "updated_at": Timestamp(m.updated_at).to_rfc3339()
-            }),
-        );
-    }
-    Ok(Json(Value::Object(out)))
+    Ok(Json(state.engine.markers(me.account_id, &asked).await?))
 }
 
 pub async fn set_markers(
@@ -162,17 +156,5 @@ pub async fn set_markers(
             "home[last_read_id] or notifications[last_read_id] is required",
         ));
     }
-    let rows = state.engine.store.markers(me.account_id, &saved).await?;
-    let mut out = Map::new();
-    for m in rows {
-        out.insert(
-            m.timeline.clone(),
-            json!({
-                "last_read_id": m.last_read_id.to_string(),
-                "version": m.version,
-                "updated_at": Timestamp(m.updated_at).to_rfc3339()
-            }),
-        );
-    }
-    Ok(Json(Value::Object(out)))
+    Ok(Json(state.engine.markers(me.account_id, &saved).await?))
 }

@@ -66,7 +66,6 @@ pub async fn verify_app(State(state): State<AppState>, auth: Auth) -> ApiResult<
     let app_id = session.app_id.ok_or_else(ApiError::unauthorized)?;
     let app = state
         .engine
-        .store
         .app(app_id)
         .await?
         .ok_or_else(ApiError::unauthorized)?;

@@ -6,9 +6,7 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use sluice_engine::{Activity, NewNote, NoteEdit};
-use sluice_model::filter::FilterContext;
-use sluice_model::{Id, Timestamp, Visibility, api};
-use sluice_store::StatusRow;
+use sluice_model::{Id, Visibility, api};
 
 use super::accounts::{listed_accounts, path_id};
 use super::scopes::*;
@@ -21,8 +19,6 @@ use crate::ratelimit::Bucket;
 
 /// Longest `Idempotency-Key` remembered.
 const MAX_IDEMPOTENCY_KEY: usize = 256;
-/// Ancestors shown in a context, as Mastodon.
-const MAX_ANCESTORS: usize = 40;
 
 fn visibility(p: &Params) -> ApiResult<Option<Visibility>> {
     match p.str("visibility")?.filter(|v| !v.is_empty()) {
@@ -134,7 +130,6 @@ pub async fn destroy(
         .check(Bucket::Write, &me.token_id.to_string())?;
     let s = state
         .engine
-        .store
         .status(path_id(&id)?)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -167,7 +162,6 @@ pub async fn edit(
     let id = path_id(&id)?;
     let old = state
         .engine
-        .store
         .status(id)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -199,50 +193,10 @@ pub async fn history(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let viewer = auth.viewer();
-    let s = state.engine.visible_status(viewer, path_id(&id)?).await?;
-    let author = state
+    let versions = state
         .engine
-        .store
-        .account(s.account_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let account = state.engine.account_entity(&author);
-    let edits = state.engine.store.edits(s.id).await?;
-    // Versions are not stored with their media: the newest shows the post's.
-    let media: Vec<serde_json::Value> = sluice_model::media::Attachment::read_list(&s.attachments)
-        .iter()
-        .map(sluice_model::media::Attachment::entity)
-        .collect();
-    let mut versions: Vec<api::StatusEdit> = if edits.is_empty() {
-        vec![api::StatusEdit {
-            content: s.content.clone(),
-            spoiler_text: s.spoiler_text.clone(),
-            sensitive: s.sensitive,
-            created_at: Timestamp(s.created_at).to_rfc3339(),
-            account,
-            poll: None,
-            media_attachments: vec![],
-            emojis: vec![],
-        }]
-    } else {
-        edits
-            .into_iter()
-            .map(|e| api::StatusEdit {
-                content: e.content,
-                spoiler_text: e.spoiler_text,
-                sensitive: e.sensitive,
-                created_at: Timestamp(e.created_at).to_rfc3339(),
-                account: account.clone(),
-                poll: None,
-                media_attachments: vec![],
-                emojis: vec![],
-            })
-            .collect()
-    };
-    if let Some(last) = versions.last_mut() {
-        last.media_attachments = media;
-    }
+        .status_history(auth.viewer(), path_id(&id)?)
+        .await?;
     Ok(Json(versions))
 }
 
@@ -271,66 +225,11 @@ pub async fn context(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let viewer = auth.viewer();
-    let s = state.engine.visible_status(viewer, path_id(&id)?).await?;
-    let thread = state.engine.store.thread(s.thread_id).await?;
-    let by_id: std::collections::HashMap<Id, &StatusRow> =
-        thread.iter().map(|t| (t.id, t)).collect();
-    // Ancestors: walk up the reply chain.
-    let mut ancestors = Vec::new();
-    let mut cur = s.in_reply_to_id;
-    while let Some(pid) = cur {
-        let Some(parent) = by_id.get(&pid) else { break };
-        ancestors.push((*parent).clone());
-        cur = parent.in_reply_to_id;
-        if ancestors.len() >= MAX_ANCESTORS {
-            break;
-        }
-    }
-    ancestors.reverse();
-    // Descendants: depth-first, in reply order, as Mastodon lists them.
-    let mut children: std::collections::HashMap<Id, Vec<&StatusRow>> =
-        std::collections::HashMap::new();
-    for t in &thread {
-        if let Some(p) = t.in_reply_to_id {
-            children.entry(p).or_default().push(t);
-        }
-    }
-    let mut descendants = Vec::new();
-    let mut stack: Vec<&StatusRow> = children
-        .get(&s.id)
-        .map(|c| c.iter().rev().copied().collect())
-        .unwrap_or_default();
-    while let Some(t) = stack.pop() {
-        descendants.push(t.clone());
-        if let Some(c) = children.get(&t.id) {
-            stack.extend(c.iter().rev().copied());
-        }
-    }
-    let mut visible_anc = Vec::new();
-    for a in ancestors {
-        if state.engine.can_see(viewer, &a).await? {
-            visible_anc.push(a);
-        }
-    }
-    let mut visible_desc = Vec::new();
-    for d in descendants {
-        if state.engine.can_see(viewer, &d).await? {
-            visible_desc.push(d);
-        }
-    }
-    let mut ancestors = state.engine.status_entities(viewer, visible_anc).await?;
-    let mut descendants = state.engine.status_entities(viewer, visible_desc).await?;
-    for list in [&mut ancestors, &mut descendants] {
-        state
-            .engine
-            .apply_filters(viewer, FilterContext::Thread, list)
-            .await?;
-    }
-    Ok(Json(api::Context {
-        ancestors,
-        descendants,
-    }))
+    let context = state
+        .engine
+        .thread_context(auth.viewer(), path_id(&id)?)
+        .await?;
+    Ok(Json(context))
 }
 
 /// Runs a status action and answers with the (original) status as the viewer now sees it.
@@ -513,13 +412,10 @@ pub async fn favourited_by(
     Path(id): Path<String>,
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
-    let s = state
-        .engine
-        .visible_status(auth.viewer(), path_id(&id)?)
-        .await?;
+    let id = path_id(&id)?;
     let page = paging::page(&p, DEFAULT_ACCOUNTS_LIMIT, MAX_ACCOUNTS_LIMIT)?;
-    let rows = state.engine.store.favourited_by(s.id, page).await?;
-    listed_accounts(&state, &uri, &page, rows).await
+    let out = state.engine.favourited_by(auth.viewer(), id, page).await?;
+    Ok(listed_accounts(&state, &uri, &page, out))
 }
 
 pub async fn reblogged_by(
@@ -529,11 +425,8 @@ pub async fn reblogged_by(
     Path(id): Path<String>,
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
-    let s = state
-        .engine
-        .visible_status(auth.viewer(), path_id(&id)?)
-        .await?;
+    let id = path_id(&id)?;
     let page = paging::page(&p, DEFAULT_ACCOUNTS_LIMIT, MAX_ACCOUNTS_LIMIT)?;
-    let rows = state.engine.store.reblogged_by(s.id, page).await?;
-    listed_accounts(&state, &uri, &page, rows).await
+    let out = state.engine.reblogged_by(auth.viewer(), id, page).await?;
+    Ok(listed_accounts(&state, &uri, &page, out))
 }

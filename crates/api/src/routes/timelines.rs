@@ -4,43 +4,44 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::IntoResponse;
-use sluice_model::filter::FilterContext;
+use serde::Deserialize;
+use sluice_engine::read::StatusPage;
 use sluice_model::{Id, api};
-use sluice_store::{ListedId, Locality, Page, Saved, StatusRow, StatusView};
+use sluice_store::{Locality, Page, Saved};
 
 use super::scopes::*;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::ApiResult;
+use crate::form::field;
 use crate::paging::{self, DEFAULT_LIMIT, MAX_LIMIT, link_header};
 use crate::params::Params;
 
-/// Above this many follows, the home timeline walks statuses newest-first instead of
-/// reading each followed account's index (measured: docs/benchmarks.md).
-const HOME_SCAN_FOLLOWS: i64 = 20;
+/// The public and hashtag timelines' choices (paging apart).
+#[derive(Debug, Deserialize)]
+struct PublicForm {
+    /// Only local posts.
+    #[serde(default, deserialize_with = "field::flag")]
+    local: bool,
+    /// Only remote posts.
+    #[serde(default, deserialize_with = "field::flag")]
+    remote: bool,
+    /// Only posts with media.
+    #[serde(default, deserialize_with = "field::flag")]
+    only_media: bool,
+}
 
-/// A page of statuses with its `Link` header (cursors from the page as read, before
-/// the viewer's `hide` filters for `context` take statuses out).
-pub(super) async fn render(
+/// A page of statuses as JSON, with its `Link` header.
+pub(super) fn render(
     state: &AppState,
     uri: &Uri,
-    viewer: Option<Id>,
     page: &Page,
-    views: Vec<StatusView>,
-    context: FilterContext,
-) -> ApiResult<(HeaderMap, Json<Vec<api::Status>>)> {
-    let ids: Vec<Id> = views
-        .iter()
-        .filter(|v| v.requested)
-        .map(|v| v.status.id)
-        .collect();
-    let headers = link_header(state.base(), uri, page, &ids);
-    let mut statuses = state.engine.page_entities(viewer, views).await?;
-    state
-        .engine
-        .apply_filters(viewer, context, &mut statuses)
-        .await?;
-    Ok((headers, Json(statuses)))
+    out: StatusPage,
+) -> (HeaderMap, Json<Vec<api::Status>>) {
+    (
+        link_header(state.base(), uri, page, &out.cursors),
+        Json(out.statuses),
+    )
 }
 
 pub async fn home(
@@ -51,27 +52,8 @@ pub async fn home(
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(READ_STATUSES)?;
     let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
-    // Which plan is cheaper depends on how many accounts the viewer follows.
-    let follows = state
-        .engine
-        .cached_accounts(&[me.account_id])
-        .await?
-        .first()
-        .map_or(0, |a| a.following_count);
-    let rows = state
-        .engine
-        .store
-        .home_timeline(me.account_id, follows > HOME_SCAN_FOLLOWS, page)
-        .await?;
-    render(
-        &state,
-        &uri,
-        Some(me.account_id),
-        &page,
-        rows,
-        FilterContext::Home,
-    )
-    .await
+    let out = state.engine.home_timeline(me.account_id, page).await?;
+    Ok(render(&state, &uri, &page, out))
 }
 
 pub async fn public(
@@ -81,27 +63,19 @@ pub async fn public(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
-    let locality = if p.flag("local")? {
+    let form: PublicForm = p.parse()?;
+    let locality = if form.local {
         Locality::Local
-    } else if p.flag("remote")? {
+    } else if form.remote {
         Locality::Remote
     } else {
         Locality::All
     };
-    let rows = state
+    let out = state
         .engine
-        .store
-        .public_timeline(auth.viewer(), locality, p.flag("only_media")?, page)
+        .public_timeline(auth.viewer(), locality, form.only_media, page)
         .await?;
-    render(
-        &state,
-        &uri,
-        auth.viewer(),
-        &page,
-        rows,
-        FilterContext::Public,
-    )
-    .await
+    Ok(render(&state, &uri, &page, out))
 }
 
 pub async fn tag(
@@ -112,37 +86,21 @@ pub async fn tag(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
-    if p.flag("remote")? {
-        return render(
-            &state,
-            &uri,
-            auth.viewer(),
-            &page,
-            vec![],
-            FilterContext::Public,
-        )
-        .await;
+    let form: PublicForm = p.parse()?;
+    if form.remote {
+        return Ok(render(&state, &uri, &page, StatusPage::default()));
     }
-    let rows = state
+    let out = state
         .engine
-        .store
         .tag_timeline(
             tag.trim_start_matches('#'),
             auth.viewer(),
-            p.flag("local")?,
-            p.flag("only_media")?,
+            form.local,
+            form.only_media,
             page,
         )
         .await?;
-    render(
-        &state,
-        &uri,
-        auth.viewer(),
-        &page,
-        rows,
-        FilterContext::Public,
-    )
-    .await
+    Ok(render(&state, &uri, &page, out))
 }
 
 async fn saved(
@@ -153,24 +111,8 @@ async fn saved(
     p: &Params,
 ) -> ApiResult<(HeaderMap, Json<Vec<api::Status>>)> {
     let page = paging::page(p, DEFAULT_LIMIT, MAX_LIMIT)?;
-    let listed: Vec<ListedId> = state.engine.store.saved_statuses(me, kind, page).await?;
-    let cursors: Vec<Id> = listed.iter().map(|l| l.rel_id).collect();
-    let ids: Vec<Id> = listed.iter().map(|l| l.item_id).collect();
-    let rows = state.engine.store.statuses(&ids).await?;
-    let mut by_id: std::collections::HashMap<Id, StatusRow> =
-        rows.into_iter().map(|s| (s.id, s)).collect();
-    let ordered: Vec<StatusRow> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
-    let mut visible = Vec::with_capacity(ordered.len());
-    for s in ordered {
-        if state.engine.can_see(Some(me), &s).await? {
-            visible.push(s);
-        }
-    }
-    let headers = link_header(state.base(), uri, &page, &cursors);
-    Ok((
-        headers,
-        Json(state.engine.status_entities(Some(me), visible).await?),
-    ))
+    let out = state.engine.saved_statuses(me, kind, page).await?;
+    Ok(render(state, uri, &page, out))
 }
 
 pub async fn bookmarks(

@@ -12,6 +12,7 @@ db_tests!(
     edit_history_and_source,
     delete_returns_source_and_tombstones,
     context_of_a_thread,
+    context_shows_what_each_viewer_may_see,
     favourite_reblog_bookmark,
     idempotency_key_returns_the_first_post,
     every_write_is_an_activity_with_events,
@@ -346,6 +347,109 @@ async fn context_of_a_thread(db: Db) {
     )
     .await
     .expect(404);
+    srv.stop().await;
+}
+
+/// A thread of every visibility, read by a viewer who follows one author and blocks
+/// another, by its root's author and anonymously: each sees exactly what it may.
+async fn context_shows_what_each_viewer_may_see(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let vera = srv.user("vera").await;
+    let fay = srv.user("fay").await;
+    let nora = srv.user("nora").await;
+    let bert = srv.user("bert").await;
+    srv.post(
+        &format!("/api/v1/accounts/{}/follow", fay.id),
+        Some(&vera.token),
+        &[],
+    )
+    .await
+    .ok();
+    srv.post(
+        &format!("/api/v1/accounts/{}/block", bert.id),
+        Some(&vera.token),
+        &[],
+    )
+    .await
+    .ok();
+    let id = |v: &Value| v["id"].as_str().unwrap().to_string();
+    let reply = async |who: &crate::common::User, text: &str, to: &str, vis: &str| {
+        id(&srv
+            .status(who, text, &[("in_reply_to_id", to), ("visibility", vis)])
+            .await)
+    };
+    // Ancestors: root <- a1 <- a2 <- a3 <- target.
+    let root = id(&srv.status(&alice, "root", &[]).await);
+    let a1 = reply(&nora, "unlisted", &root, "unlisted").await;
+    let a2 = reply(&bert, "blocked by vera", &a1, "public").await;
+    let a3 = reply(&nora, "@alice only", &a2, "direct").await;
+    let target = reply(&alice, "@nora target", &a3, "public").await;
+    // Descendants, each a reply to the target unless said.
+    let public = reply(&nora, "public", &target, "public").await;
+    let nested = reply(&fay, "followers of fay, under public", &public, "private").await;
+    let unlisted = reply(&nora, "unlisted", &target, "unlisted").await;
+    let followed_private = reply(&fay, "followers of fay", &target, "private").await;
+    let private = reply(&nora, "followers of nora", &target, "private").await;
+    let private_to_vera = reply(&nora, "@vera followers of nora", &target, "private").await;
+    let direct_to_vera = reply(&nora, "@vera direct", &target, "direct").await;
+    let direct = reply(&nora, "@alice direct", &target, "direct").await;
+    let blocked = reply(&bert, "public, blocked", &target, "public").await;
+    let own = reply(&vera, "vera's own, private", &target, "private").await;
+
+    let context = async |token: Option<&str>| {
+        let ctx = srv
+            .get(&format!("/api/v1/statuses/{target}/context"), token)
+            .await
+            .ok();
+        (ids(&ctx["ancestors"]), ids(&ctx["descendants"]))
+    };
+    let (anc, desc) = context(Some(&vera.token)).await;
+    assert_eq!(anc, vec![root.clone(), a1.clone()]);
+    assert_eq!(
+        desc,
+        vec![
+            public.clone(),
+            nested.clone(),
+            unlisted.clone(),
+            followed_private.clone(),
+            private_to_vera.clone(),
+            direct_to_vera.clone(),
+            own.clone(),
+        ]
+    );
+    let (anc, desc) = context(None).await;
+    assert_eq!(anc, vec![root.clone(), a1.clone(), a2.clone()]);
+    assert_eq!(
+        desc,
+        vec![public.clone(), unlisted.clone(), blocked.clone()]
+    );
+    // Alice is mentioned by a3 and by `direct`; she follows nobody.
+    let (anc, desc) = context(Some(&alice.token)).await;
+    assert_eq!(anc, vec![root.clone(), a1.clone(), a2.clone(), a3.clone()]);
+    assert_eq!(
+        desc,
+        vec![
+            public.clone(),
+            unlisted.clone(),
+            direct.clone(),
+            blocked.clone()
+        ]
+    );
+    // The context of what one may not see is not found.
+    for hidden in [&private, &direct, &blocked] {
+        srv.get(
+            &format!("/api/v1/statuses/{hidden}/context"),
+            Some(&vera.token),
+        )
+        .await
+        .expect(404);
+    }
+    srv.get(&format!("/api/v1/statuses/{private}/context"), None)
+        .await
+        .expect(404);
     srv.stop().await;
 }
 

@@ -1,0 +1,81 @@
+//! Accounts: by id, handle or IRI, the signed-in user's settings, relationships,
+//! search, and the lists of an account's relations (followers, follows, blocks, …).
+
+use sluice_model::{Id, api};
+use sluice_store::{AccountRow, Page, Relation, Side, UserRow};
+
+use super::AccountPage;
+use crate::{Engine, Result};
+
+impl Engine {
+    /// A stored account.
+    pub async fn account(&self, id: Id) -> Result<Option<AccountRow>> {
+        Ok(self.store.account(id).await?)
+    }
+
+    /// The local user (settings, role) of an account.
+    pub async fn user(&self, account: Id) -> Result<Option<UserRow>> {
+        Ok(self.store.user(account).await?)
+    }
+
+    /// An account by `username` (local) or `username@domain`, any case; our own
+    /// domain may be given.
+    pub async fn account_by_acct(&self, acct: &str) -> Result<Option<AccountRow>> {
+        Ok(self.store.account_by_acct(acct, self.urls.domain()).await?)
+    }
+
+    /// A local account by its name.
+    pub async fn local_account(&self, name: &str) -> Result<Option<AccountRow>> {
+        Ok(self
+            .account_by_acct(name)
+            .await?
+            .filter(AccountRow::is_local))
+    }
+
+    /// The account with this actor IRI, if stored.
+    pub async fn account_by_uri(&self, uri: &str) -> Result<Option<AccountRow>> {
+        Ok(self.store.account_by_uri(uri).await?)
+    }
+
+    /// Accounts by name or display name, most followed first.
+    pub async fn search_accounts(
+        &self,
+        q: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<AccountRow>> {
+        Ok(self.store.search_accounts(q, limit, offset).await?)
+    }
+
+    /// The relationships of `me` with each of `targets` that exists, in the store's
+    /// order.
+    pub async fn relationships(&self, me: Id, targets: &[Id]) -> Result<Vec<api::Relationship>> {
+        let existing: Vec<Id> = self
+            .store
+            .accounts(targets)
+            .await?
+            .iter()
+            .map(|a| a.id)
+            .collect();
+        let ids: Vec<Id> = targets
+            .iter()
+            .copied()
+            .filter(|id| existing.contains(id))
+            .collect();
+        let rows = self.store.relationships(me, &ids).await?;
+        Ok(rows.iter().map(|r| self.relationship_entity(r)).collect())
+    }
+
+    /// One side of a relation of `account` (its followers, the accounts it blocks, …),
+    /// paged by the relation row's id.
+    pub async fn relation_accounts(
+        &self,
+        rel: Relation,
+        side: Side,
+        account: Id,
+        page: Page,
+    ) -> Result<AccountPage> {
+        let rows = self.store.relation_list(rel, side, account, page).await?;
+        self.account_page(rows).await
+    }
+}
