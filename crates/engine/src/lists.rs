@@ -260,17 +260,13 @@ impl Engine {
             let object =
                 json!({"id": follow_uri, "type": "Follow", "actor": f.uri, "object": me.uri});
             let id = format!("{}#rejects/{}", me.uri, self.new_id());
-            self.record_activity(
-                &mut tx,
-                &me,
+            let reject = crate::pipeline::Outgoing::to(
                 Verb::Reject,
                 &id,
                 object,
                 std::slice::from_ref(&f.uri),
-                &[],
-                now,
-            )
-            .await?;
+            );
+            self.record_activity(&mut tx, &me, reject, now).await?;
         }
         self.commit_lists_change(tx, owner).await?;
         let mut changed = ids;
