@@ -304,34 +304,32 @@ impl Engine {
         let result = self
             .apply_profile_change(account, change, &mut written)
             .await;
-        let (delete, outcome) = match result {
-            Ok((replaced, updated)) => (
-                replaced,
-                Ok(Outcome {
-                    account: Some(updated),
-                    changed: true,
-                    ..Default::default()
-                }),
-            ),
-            Err(e) => (written, Err(e)),
+        // Committed: the files it replaced go; refused: the files written for it.
+        let delete = match &result {
+            Ok(replaced) => replaced,
+            Err(_) => &written,
         };
         for url in delete {
-            if let Some(name) = self.own_media_file(&url) {
+            if let Some(name) = self.own_media_file(url) {
                 let _ = tokio::fs::remove_file(self.media_path(name)).await;
             }
         }
-        outcome
+        result?;
+        Ok(Outcome {
+            account: Some(self.account_row(account.id).await?),
+            changed: true,
+            ..Default::default()
+        })
     }
 
     /// [`Engine::update_profile`] up to its commit: the URLs of the files it wrote go
-    /// into `written` as they are written; returns the URLs of the files it replaced
-    /// and the account as it is now.
+    /// into `written` as they are written; returns the URLs of the files it replaced.
     async fn apply_profile_change(
         &self,
         account: &AccountRow,
         change: ProfileChange,
         written: &mut Vec<String>,
-    ) -> Result<(Vec<String>, AccountRow)> {
+    ) -> Result<Vec<String>> {
         let ProfileChange {
             mut profile,
             avatar,
@@ -380,8 +378,7 @@ impl Engine {
         }]);
         changes.accounts(&[account.id]);
         self.commit(tx, changes).await?;
-        let updated = self.account_row(account.id).await?;
-        Ok((replaced, updated))
+        Ok(replaced)
     }
 
     /// Checks a profile change's text and renders the bio to HTML.
@@ -486,12 +483,9 @@ impl Engine {
         };
         let mut tx = self.store.begin().await?;
         tx.insert_relation(Relation::Mute, &row).await?;
-        let last = tx
-            .append_events(&[relationship_event(me, target)], now)
-            .await?;
-        tx.commit().await?;
-        self.published(last);
-        Ok(())
+        let mut changes = Changes::at(now);
+        changes.events([relationship_event(me, target)]);
+        self.commit(tx, changes).await
     }
 
     pub async fn unmute(&self, me: Id, target: Id) -> Result<()> {
@@ -502,12 +496,9 @@ impl Engine {
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
         tx.delete_relation(Relation::Mute, me, target).await?;
-        let last = tx
-            .append_events(&[relationship_event(me, target)], now)
-            .await?;
-        tx.commit().await?;
-        self.published(last);
-        Ok(())
+        let mut changes = Changes::at(now);
+        changes.events([relationship_event(me, target)]);
+        self.commit(tx, changes).await
     }
 
     /// Bookmarks are private: no activity, no notification.

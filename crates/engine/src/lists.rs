@@ -100,12 +100,10 @@ impl Engine {
     }
 
     /// Commits a change and its `lists` event.
-    async fn commit_lists_change(&self, mut tx: sluice_store::WriteTx, owner: Id) -> Result<()> {
-        let now = sluice_model::id::now_millis();
-        let last = tx.append_events(&[lists_event(owner)], now).await?;
-        tx.commit().await?;
-        self.published(last);
-        Ok(())
+    async fn commit_lists_change(&self, tx: sluice_store::WriteTx, owner: Id) -> Result<()> {
+        let mut changes = crate::effects::Changes::at(sluice_model::id::now_millis());
+        changes.events([lists_event(owner)]);
+        self.commit(tx, changes).await
     }
 
     /// Creates a list (at most [`MAX_LISTS`] per user).
