@@ -12,7 +12,9 @@ use sluice_store::{
     AccountRow, NewAccount, NewRelation, NewUser, ProfileUpdate, Relation, Saved, UserRow,
 };
 
-use crate::{Engine, EngineError, Registrations, Result};
+use crate::effects::Changes;
+use crate::media::ProfileImage;
+use crate::{Engine, EngineError, Outcome, Registrations, Result};
 
 /// Longest username, as Mastodon allows.
 pub const MAX_USERNAME_CHARS: usize = 30;
@@ -66,6 +68,81 @@ pub async fn verify_password(password: String, hash: String) -> bool {
     .unwrap_or(false)
 }
 
+/// A change of a local account's profile, made as one activity
+/// ([`crate::Activity::UpdateProfile`]).
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChange {
+    /// The text fields and settings that change (its image URLs are not read: the
+    /// images are `avatar` and `header`).
+    pub profile: ProfileUpdate,
+    pub avatar: Option<ImageChange>,
+    pub header: Option<ImageChange>,
+}
+
+/// A new avatar or header, or none.
+#[derive(Debug, Clone)]
+pub enum ImageChange {
+    /// The uploaded file: an image (JPEG, PNG, GIF, WebP) of at most
+    /// [`crate::media::PROFILE_IMAGE_MAX_BYTES`], identified and stripped as uploads are.
+    Set(bytes::Bytes),
+    /// Back to the default image.
+    Remove,
+}
+
+/// Builds the actor document of a local account: the federation crate's, handed to
+/// the engine at start ([`Engine::install_actor_documents`]), so that a profile change
+/// queues its `Update` in its own transaction.
+pub trait ActorDocuments: Send + Sync {
+    fn actor_document<'a>(
+        &'a self,
+        engine: &'a Engine,
+        account: &'a AccountRow,
+    ) -> ActorDocumentFuture<'a>;
+}
+
+/// An actor document being built.
+pub type ActorDocumentFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<serde_json::Value>> + Send + 'a>>;
+
+/// `a` as it is once `p` is applied at `now` (what the actor document is built from
+/// before the transaction writes it).
+fn with_profile(a: &AccountRow, p: &ProfileUpdate, now: i64) -> AccountRow {
+    let mut a = a.clone();
+    let set = |field: &mut String, v: &Option<String>| {
+        if let Some(v) = v {
+            field.clone_from(v);
+        }
+    };
+    set(&mut a.display_name, &p.display_name);
+    set(&mut a.note, &p.note);
+    set(&mut a.note_source, &p.note_source);
+    set(&mut a.fields, &p.fields);
+    set(&mut a.avatar_url, &p.avatar_url);
+    set(&mut a.header_url, &p.header_url);
+    for (field, v) in [
+        (&mut a.locked, p.locked),
+        (&mut a.bot, p.bot),
+        (&mut a.discoverable, p.discoverable),
+        (&mut a.indexable, p.indexable),
+        (&mut a.hide_collections, p.hide_collections),
+    ] {
+        if let Some(v) = v {
+            *field = v;
+        }
+    }
+    a.updated_at = now;
+    a
+}
+
+/// A registration refused because `field` (`username`, `email`) is taken.
+fn taken(field: &str) -> EngineError {
+    let (k, v) = field_error(field, "ERR_TAKEN", "is already taken");
+    EngineError::Validation {
+        message: format!("Validation failed: {k}"),
+        details: json!({ k: v }),
+    }
+}
+
 fn valid_username(name: &str) -> bool {
     !name.is_empty()
         && name.chars().count() <= MAX_USERNAME_CHARS
@@ -97,6 +174,65 @@ impl Engine {
                 Registrations::Open | Registrations::Approval => {}
             }
         }
+        let email = self.check_registration(&r, via_admin).await?;
+        let hash = hash_password(r.password.clone()).await?;
+        // The actor's key pair is made with it (on the blocking pool) and stored in the
+        // same transaction: an account never exists without one.
+        let key_pair = self.new_key_pair().await?;
+        let id = self.new_id();
+        let now = sluice_model::id::now_millis();
+        let account = self.new_account_row(id, &r.username, now);
+        let user = NewUser {
+            email,
+            password_hash: hash,
+            admin: r.admin,
+            approved: via_admin || self.config.registrations == Registrations::Open,
+            locale: if r.locale.is_empty() {
+                "en".into()
+            } else {
+                r.locale.clone()
+            },
+            registration_reason: r.reason.clone(),
+        };
+        let mut tx = self.store.begin().await?;
+        match tx.insert_account(&account).await {
+            Err(sluice_store::StoreError::Conflict(_)) => return Err(taken("username")),
+            r => r?,
+        }
+        match tx.insert_user(id, &user, now).await {
+            Err(sluice_store::StoreError::Conflict(_)) => return Err(taken("email")),
+            r => r?,
+        }
+        let key_id = self.urls.key_id(&account.uri);
+        tx.upsert_key(&self.local_key_row(id, &key_id, &key_pair))
+            .await?;
+        tx.commit().await?;
+        let a = self.store.account(id).await?.ok_or(EngineError::NotFound)?;
+        let u = self.store.user(id).await?.ok_or(EngineError::NotFound)?;
+        Ok((a, u))
+    }
+
+    /// The row of a new local account.
+    fn new_account_row(&self, id: Id, username: &str, now: i64) -> NewAccount {
+        NewAccount {
+            id,
+            username: username.into(),
+            domain: String::new(),
+            display_name: String::new(),
+            uri: self.urls.actor(username),
+            url: self.urls.profile(username),
+            inbox_url: self.urls.inbox(username),
+            shared_inbox_url: self.urls.shared_inbox(),
+            followers_url: self.urls.followers(username),
+            locked: false,
+            bot: false,
+            created_at: now,
+        }
+    }
+
+    /// Checks a registration's fields, all of them (422 naming each one refused);
+    /// returns the e-mail address as it is stored.
+    async fn check_registration(&self, r: &Registration, via_admin: bool) -> Result<String> {
         let mut errors = serde_json::Map::new();
         if !valid_username(&r.username) {
             let (k, v) = field_error(
@@ -151,72 +287,102 @@ impl Engine {
                 details: serde_json::Value::Object(errors),
             });
         }
-        let hash = hash_password(r.password.clone()).await?;
-        // The actor's key pair is made with it (on the blocking pool) and stored in the
-        // same transaction: an account never exists without one.
-        let key_pair = self.new_key_pair().await?;
-        let id = self.new_id();
-        let now = sluice_model::id::now_millis();
-        let account = NewAccount {
-            id,
-            username: r.username.clone(),
-            domain: String::new(),
-            display_name: String::new(),
-            uri: self.urls.actor(&r.username),
-            url: self.urls.profile(&r.username),
-            inbox_url: self.urls.inbox(&r.username),
-            shared_inbox_url: self.urls.shared_inbox(),
-            followers_url: self.urls.followers(&r.username),
-            locked: false,
-            bot: false,
-            created_at: now,
-        };
-        let user = NewUser {
-            email,
-            password_hash: hash,
-            admin: r.admin,
-            approved: via_admin || self.config.registrations == Registrations::Open,
-            locale: if r.locale.is_empty() {
-                "en".into()
-            } else {
-                r.locale.clone()
-            },
-            registration_reason: r.reason.clone(),
-        };
-        let mut tx = self.store.begin().await?;
-        match tx.insert_account(&account).await {
-            Err(sluice_store::StoreError::Conflict(_)) => {
-                return Err(EngineError::Validation {
-                    message: "Validation failed: username".into(),
-                    details: json!({"username": [{"error": "ERR_TAKEN", "description": "is already taken"}]}),
-                });
-            }
-            r => r?,
-        }
-        match tx.insert_user(id, &user, now).await {
-            Err(sluice_store::StoreError::Conflict(_)) => {
-                return Err(EngineError::Validation {
-                    message: "Validation failed: email".into(),
-                    details: json!({"email": [{"error": "ERR_TAKEN", "description": "is already taken"}]}),
-                });
-            }
-            r => r?,
-        }
-        let key_id = self.urls.key_id(&account.uri);
-        tx.upsert_key(&self.local_key_row(id, &key_id, &key_pair))
-            .await?;
-        tx.commit().await?;
-        let a = self.store.account(id).await?.ok_or(EngineError::NotFound)?;
-        let u = self.store.user(id).await?.ok_or(EngineError::NotFound)?;
-        Ok((a, u))
+        Ok(email)
     }
 
-    /// Applies `update_credentials`. Text is validated and the bio rendered to HTML.
-    pub async fn update_profile(
+    /// A profile change (`update_credentials`, or an image removed): the images
+    /// identified and written first, then the profile, its `account.update` event and
+    /// the `Update` of the actor document to the followers' servers in one
+    /// transaction. A refused part leaves nothing changed (the files written for it
+    /// removed); the files the change replaced are removed once it committed.
+    pub(crate) async fn update_profile(
         &self,
         account: &AccountRow,
-        mut p: ProfileUpdate,
-    ) -> Result<AccountRow> {
+        change: ProfileChange,
+    ) -> Result<Outcome> {
+        let mut written = Vec::new();
+        let result = self
+            .apply_profile_change(account, change, &mut written)
+            .await;
+        // Committed: the files it replaced go; refused: the files written for it.
+        let delete = match &result {
+            Ok(replaced) => replaced,
+            Err(_) => &written,
+        };
+        for url in delete {
+            if let Some(name) = self.own_media_file(url) {
+                let _ = tokio::fs::remove_file(self.media_path(name)).await;
+            }
+        }
+        result?;
+        Ok(Outcome {
+            account: Some(self.account_row(account.id).await?),
+            changed: true,
+            ..Default::default()
+        })
+    }
+
+    /// [`Engine::update_profile`] up to its commit: the URLs of the files it wrote go
+    /// into `written` as they are written; returns the URLs of the files it replaced.
+    async fn apply_profile_change(
+        &self,
+        account: &AccountRow,
+        change: ProfileChange,
+        written: &mut Vec<String>,
+    ) -> Result<Vec<String>> {
+        let ProfileChange {
+            mut profile,
+            avatar,
+            header,
+        } = change;
+        let mut replaced = Vec::new();
+        // The images first: a refused one changes nothing else.
+        for (which, image) in [
+            (ProfileImage::Avatar, avatar),
+            (ProfileImage::Header, header),
+        ] {
+            let Some(image) = image else { continue };
+            let url = match image {
+                ImageChange::Set(bytes) => self.store_profile_image(which, bytes).await?,
+                ImageChange::Remove => String::new(),
+            };
+            if !url.is_empty() {
+                written.push(url.clone());
+            }
+            let (new, old) = match which {
+                ProfileImage::Avatar => (&mut profile.avatar_url, &account.avatar_url),
+                ProfileImage::Header => (&mut profile.header_url, &account.header_url),
+            };
+            *new = Some(url);
+            replaced.push(old.clone());
+        }
+        self.check_profile(&mut profile)?;
+        let now = sluice_model::id::now_millis();
+        let updated = with_profile(account, &profile, now);
+        // Built before the write transaction, not while holding the writer.
+        let actor_update = self.actor_update(&updated, now).await?;
+        let mut tx = self.store.begin().await?;
+        tx.update_profile(account.id, &profile, now).await?;
+        if let Some(doc) = actor_update {
+            let to = [sluice_model::visibility::PUBLIC.to_string()];
+            let cc = [account.followers_url.clone()];
+            self.record_document(&mut tx, account, doc, &to, &cc, now)
+                .await?;
+        }
+        let mut changes = Changes::at(now);
+        // Followers' clients reload relationships and profiles on this event.
+        changes.events([sluice_store::NewEvent {
+            kind: "account.update".into(),
+            account_id: Some(account.id),
+            ..Default::default()
+        }]);
+        changes.accounts(&[account.id]);
+        self.commit(tx, changes).await?;
+        Ok(replaced)
+    }
+
+    /// Checks a profile change's text and renders the bio to HTML.
+    fn check_profile(&self, p: &mut ProfileUpdate) -> Result<()> {
         if let Some(name) = &p.display_name
             && name.chars().count() > MAX_DISPLAY_NAME_CHARS
         {
@@ -255,48 +421,30 @@ impl Engine {
                 "Validation failed: source[privacy] is not a visibility",
             ));
         }
-        let now = sluice_model::id::now_millis();
-        let mut tx = self.store.begin().await?;
-        tx.update_profile(account.id, &p, now).await?;
-        // Followers' clients reload relationships and profiles on this event.
-        let last = tx
-            .append_events(
-                &[sluice_store::NewEvent {
-                    kind: "account.update".into(),
-                    account_id: Some(account.id),
-                    ..Default::default()
-                }],
-                now,
-            )
-            .await?;
-        tx.commit().await?;
-        self.published(last);
-        self.accounts_changed(&[account.id]);
-        self.store
-            .account(account.id)
-            .await?
-            .ok_or(EngineError::NotFound)
+        Ok(())
     }
 
-    /// Tells other servers a local account's profile changed: an `Update` of its actor
-    /// document (`actor_doc`, built by the federation crate), public, delivered to its
-    /// followers, as Mastodon sends it.
-    pub async fn record_actor_update(
+    /// The `Update` of a local account's actor document (as `account` will be), public,
+    /// for its followers, as Mastodon sends it; None when the account is not ours or
+    /// no actor documents are made here (no [`ActorDocuments`] installed).
+    async fn actor_update(
         &self,
         account: &AccountRow,
-        actor_doc: serde_json::Value,
-    ) -> Result<()> {
+        now: i64,
+    ) -> Result<Option<serde_json::Value>> {
+        let Some(source) = self.actor_documents.get() else {
+            return Ok(None);
+        };
         if !account.is_local() {
-            return Ok(());
+            return Ok(None);
         }
-        let now = sluice_model::id::now_millis();
-        let to = vec![sluice_model::visibility::PUBLIC.to_string()];
-        let cc = vec![account.followers_url.clone()];
-        let mut object = actor_doc;
+        let mut object = source.actor_document(self, account).await?;
         if let Some(o) = object.as_object_mut() {
             o.remove("@context");
         }
-        let doc = sluice_model::activity::activity(
+        let to = vec![sluice_model::visibility::PUBLIC.to_string()];
+        let cc = vec![account.followers_url.clone()];
+        Ok(Some(sluice_model::activity::activity(
             &format!("{}#updates/{now}", account.uri),
             sluice_model::activity::Verb::Update,
             &account.uri,
@@ -304,13 +452,7 @@ impl Engine {
             &to,
             &cc,
             sluice_model::Timestamp(now),
-        );
-        let mut tx = self.store.begin().await?;
-        self.record_document(&mut tx, account, doc, &to, &cc, now)
-            .await?;
-        tx.commit().await?;
-        self.published(None);
-        Ok(())
+        )))
     }
 
     /// Mutes an account (optionally only for `duration_secs`). Not federated.
@@ -341,12 +483,9 @@ impl Engine {
         };
         let mut tx = self.store.begin().await?;
         tx.insert_relation(Relation::Mute, &row).await?;
-        let last = tx
-            .append_events(&[relationship_event(me, target)], now)
-            .await?;
-        tx.commit().await?;
-        self.published(last);
-        Ok(())
+        let mut changes = Changes::at(now);
+        changes.events([relationship_event(me, target)]);
+        self.commit(tx, changes).await
     }
 
     pub async fn unmute(&self, me: Id, target: Id) -> Result<()> {
@@ -357,12 +496,9 @@ impl Engine {
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
         tx.delete_relation(Relation::Mute, me, target).await?;
-        let last = tx
-            .append_events(&[relationship_event(me, target)], now)
-            .await?;
-        tx.commit().await?;
-        self.published(last);
-        Ok(())
+        let mut changes = Changes::at(now);
+        changes.events([relationship_event(me, target)]);
+        self.commit(tx, changes).await
     }
 
     /// Bookmarks are private: no activity, no notification.

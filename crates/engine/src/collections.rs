@@ -104,7 +104,7 @@ impl Engine {
         );
         self.record_document(&mut tx, actor, doc, &n.to, &n.cc, now)
             .await?;
-        tx.commit().await?;
+        self.commit(tx, crate::effects::Changes::at(now)).await?;
         Ok(())
     }
 
@@ -157,7 +157,7 @@ impl Engine {
             self.record_document(&mut tx, actor, doc, &to, &cc, now)
                 .await?;
         }
-        tx.commit().await?;
+        self.commit(tx, crate::effects::Changes::at(now)).await?;
         Ok(changed)
     }
 
@@ -188,7 +188,7 @@ impl Engine {
         );
         self.record_document(&mut tx, actor, doc, &to, &cc, now)
             .await?;
-        tx.commit().await?;
+        self.commit(tx, crate::effects::Changes::at(now)).await?;
         Ok(())
     }
 }

@@ -280,20 +280,15 @@ impl Engine {
     }
 
     /// Commits a filter change with its `filters_changed` event.
-    async fn commit_filters_change(&self, mut tx: WriteTx, me: Id, now: i64) -> Result<()> {
-        let last = tx
-            .append_events(
-                &[NewEvent {
-                    kind: "filters_changed".into(),
-                    account_id: Some(me),
-                    recipient_id: Some(me),
-                    ..Default::default()
-                }],
-                now,
-            )
-            .await?;
-        tx.commit().await?;
-        self.published(last);
+    async fn commit_filters_change(&self, tx: WriteTx, me: Id, now: i64) -> Result<()> {
+        let mut changes = crate::effects::Changes::at(now);
+        changes.events([NewEvent {
+            kind: "filters_changed".into(),
+            account_id: Some(me),
+            recipient_id: Some(me),
+            ..Default::default()
+        }]);
+        self.commit(tx, changes).await?;
         self.cache.filters.remove(&me);
         Ok(())
     }

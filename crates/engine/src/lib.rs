@@ -3,11 +3,15 @@
 //! (notifications, counters, mentions, tags), then wake whoever tails the event log.
 //!
 //! The engine owns the rules (who may see what, blocks, mutes, visibility, limits). The
-//! API crate only parses, authorizes and renders; federation (issue 3) will hand parsed
-//! remote activities to the same [`Engine::submit`].
+//! API crate only parses, authorizes and renders; the federation inbox hands parsed
+//! remote activities to the `Engine::remote_*` functions, which share their side
+//! effects and their commit with [`Engine::submit`].
 //!
 //! Modules:
 //! - [`pipeline`]: the [`Activity`] type and [`Engine::submit`].
+//! - [`remote`]: remote activities, after the inbox verified them.
+//! - `effects`: the side effects both share, and the one commit step.
+//! - [`as2`]: our rows as ActivityStreams documents.
 //! - [`accounts`]: registration, profiles, mutes and other non-federated state.
 //! - [`sign_in`]: password checks, with guessing slowed per account.
 //! - [`lists`]: lists and user-level domain blocks.
@@ -18,9 +22,11 @@
 
 pub mod accounts;
 pub mod actor_keys;
+pub mod as2;
 pub mod cache;
 pub mod collections;
 pub mod conversations;
+pub(crate) mod effects;
 pub mod error;
 pub mod filters;
 pub mod lists;
@@ -95,6 +101,9 @@ pub struct Engine {
     pub cache: cache::Caches,
     /// Remote activities accepted but not applied, by reason (`/metrics`).
     pub inbox_ignored: remote::IgnoredCounts,
+    /// Builds local actor documents (the federation crate's), installed at start; a
+    /// profile change is federated only when it is.
+    actor_documents: std::sync::OnceLock<Arc<dyn accounts::ActorDocuments>>,
 }
 
 impl Engine {
@@ -111,7 +120,15 @@ impl Engine {
             delivery_wake: tokio::sync::Notify::new(),
             cache: cache::Caches::default(),
             inbox_ignored: Default::default(),
+            actor_documents: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Hands the engine what builds local actor documents (once, at start): from then
+    /// on a profile change queues the `Update` of its actor document in its own
+    /// transaction.
+    pub fn install_actor_documents(&self, source: Arc<dyn accounts::ActorDocuments>) {
+        let _ = self.actor_documents.set(source);
     }
 
     /// A receiver that sees the id of the newest event committed by this process.

@@ -100,12 +100,10 @@ impl Engine {
     }
 
     /// Commits a change and its `lists` event.
-    async fn commit_lists_change(&self, mut tx: sluice_store::WriteTx, owner: Id) -> Result<()> {
-        let now = sluice_model::id::now_millis();
-        let last = tx.append_events(&[lists_event(owner)], now).await?;
-        tx.commit().await?;
-        self.published(last);
-        Ok(())
+    async fn commit_lists_change(&self, tx: sluice_store::WriteTx, owner: Id) -> Result<()> {
+        let mut changes = crate::effects::Changes::at(sluice_model::id::now_millis());
+        changes.events([lists_event(owner)]);
+        self.commit(tx, changes).await
     }
 
     /// Creates a list (at most [`MAX_LISTS`] per user).
@@ -260,17 +258,13 @@ impl Engine {
             let object =
                 json!({"id": follow_uri, "type": "Follow", "actor": f.uri, "object": me.uri});
             let id = format!("{}#rejects/{}", me.uri, self.new_id());
-            self.record_activity(
-                &mut tx,
-                &me,
+            let reject = crate::pipeline::Outgoing::to(
                 Verb::Reject,
                 &id,
                 object,
                 std::slice::from_ref(&f.uri),
-                &[],
-                now,
-            )
-            .await?;
+            );
+            self.record_activity(&mut tx, &me, reject, now).await?;
         }
         self.commit_lists_change(tx, owner).await?;
         let mut changed = ids;

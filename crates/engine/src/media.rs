@@ -279,61 +279,33 @@ pub enum ProfileImage {
 }
 
 impl Engine {
-    /// Sets (`Some(bytes)`) or removes (`None`) an account's avatar or header: an image
-    /// (JPEG, PNG, GIF, WebP) of at most [`PROFILE_IMAGE_MAX_BYTES`], identified and
-    /// stripped as uploads are, written under the media directory. The file it replaces
-    /// is removed once the account no longer names it.
-    pub async fn set_profile_image(
+    /// Writes a new avatar or header: an image (JPEG, PNG, GIF, WebP) of at most
+    /// [`PROFILE_IMAGE_MAX_BYTES`], identified and stripped as uploads are, under the
+    /// media directory. Returns its URL; the profile change that asked for it
+    /// ([`crate::accounts::ProfileChange`]) names it, or removes it when refused.
+    pub(crate) async fn store_profile_image(
         &self,
-        account: &AccountRow,
         which: ProfileImage,
-        bytes: Option<bytes::Bytes>,
-    ) -> Result<AccountRow> {
+        bytes: bytes::Bytes,
+    ) -> Result<String> {
         let label = match which {
             ProfileImage::Avatar => "Avatar",
             ProfileImage::Header => "Header",
         };
-        let url = match bytes {
-            None => String::new(),
-            Some(bytes) => {
-                if bytes.len() > PROFILE_IMAGE_MAX_BYTES {
-                    return Err(EngineError::invalid(format!(
-                        "Validation failed: {label} file size must be less than 2 MB"
-                    )));
-                }
-                let (file_name, _, _) = self
-                    .store_file(
-                        bytes,
-                        label,
-                        |s| s.kind == media_sniff::MediaKind::Image,
-                        "must be a JPEG, PNG, GIF or WebP image",
-                    )
-                    .await?;
-                self.media_url(&file_name)
-            }
-        };
-        let old = match which {
-            ProfileImage::Avatar => account.avatar_url.clone(),
-            ProfileImage::Header => account.header_url.clone(),
-        };
-        let update = sluice_store::ProfileUpdate {
-            avatar_url: (which == ProfileImage::Avatar).then(|| url.clone()),
-            header_url: (which == ProfileImage::Header).then(|| url.clone()),
-            ..Default::default()
-        };
-        let updated = match self.update_profile(account, update).await {
-            Ok(a) => a,
-            Err(e) => {
-                if let Some(name) = self.own_media_file(&url) {
-                    let _ = tokio::fs::remove_file(self.media_path(name)).await;
-                }
-                return Err(e);
-            }
-        };
-        if let Some(name) = self.own_media_file(&old) {
-            let _ = tokio::fs::remove_file(self.media_path(name)).await;
+        if bytes.len() > PROFILE_IMAGE_MAX_BYTES {
+            return Err(EngineError::invalid(format!(
+                "Validation failed: {label} file size must be less than 2 MB"
+            )));
         }
-        Ok(updated)
+        let (file_name, _, _) = self
+            .store_file(
+                bytes,
+                label,
+                |s| s.kind == media_sniff::MediaKind::Image,
+                "must be a JPEG, PNG, GIF or WebP image",
+            )
+            .await?;
+        Ok(self.media_url(&file_name))
     }
 
     /// The file name of one of our media URLs.

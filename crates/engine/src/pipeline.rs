@@ -5,21 +5,25 @@
 //! 2. **store** — object, activity (with its `to`/`cc` addressing) and event-log rows,
 //!    in ONE transaction, together with the side effects: notifications, counters,
 //!    mentions, hashtags;
-//! 3. **fan out** — after commit, wake the event-log tailers (streaming); federation
-//!    will add delivery rows inside the same transaction.
+//! 3. **fan out** — the deliveries of the activity are queued in the same transaction;
+//!    after commit ([`Engine::commit`]) the event-log tailers (streaming) and the
+//!    delivery workers are woken.
 //!
-//! Activities name their objects by local id: the API resolved them already, and the
-//! inbox (issue 3) will resolve remote IRIs to local rows before submitting.
+//! The side effects are the functions of [`crate::effects`], shared with the remote
+//! activities of [`crate::remote`]. Activities name their objects by local id: the API
+//! (or the C2S outbox) resolved them already.
 
 use serde_json::{Value, json};
 use sluice_model::activity::{self as as2, Verb};
 use sluice_model::media::Attachment;
 use sluice_model::{Id, Timestamp, Visibility, content};
 use sluice_store::{
-    AccountCounter, AccountRow, ActivityRecord, EditRow, NewEvent, NewRelation, NotificationRow,
-    PinOutcome, Relation, Saved, StatusCounter, StatusRow, WriteTx,
+    AccountCounter, AccountRow, ActivityRecord, NewEvent, NewRelation, NotificationRow, PinOutcome,
+    Relation, StatusCounter, StatusRow, WriteTx,
 };
 
+use crate::as2::{NoteParts, apply_client_object, object_ref, undo_of};
+use crate::effects::{Changes, NewPost, PostEdit, reblog_row};
 use crate::{Engine, EngineError, Result};
 
 /// A new post, as the Mastodon API or a C2S client describes it.
@@ -133,6 +137,9 @@ pub enum Activity {
     Unpin {
         status: Id,
     },
+    /// A change of the actor's own profile (text, settings, avatar, header), sent to
+    /// its followers' servers as an `Update` of its actor document.
+    UpdateProfile(Box<crate::accounts::ProfileChange>),
     /// An activity with no effect here that a client posted (ActivityPub C2S: `Arrive`,
     /// `Listen`, `Offer`, …): stored with its id and actor set, and delivered to its
     /// `to`/`cc` as it is.
@@ -144,10 +151,35 @@ pub enum Activity {
 /// What a submitted activity did.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
-    /// The status created or concerned (for Announce: the reblog wrapper).
+    /// The status created or concerned (for Announce: the reblog wrapper; for Like,
+    /// Undo(Like), Undo(Announce) and Unpin: the original when a boost was named).
     pub status: Option<Id>,
+    /// That status as stored once the activity committed (counters included), for the
+    /// caller to render; filled by [`Engine::submit`].
+    pub row: Option<StatusRow>,
+    /// The account changed (UpdateProfile), as stored once committed.
+    pub account: Option<AccountRow>,
     /// False when nothing changed (already favourited, idempotent replay, …).
     pub changed: bool,
+}
+
+impl Outcome {
+    /// Changed (or not) `status`.
+    pub(crate) fn status(status: Id, changed: bool) -> Outcome {
+        Outcome {
+            status: Some(status),
+            changed,
+            ..Default::default()
+        }
+    }
+
+    /// Changed something that is not a status.
+    pub(crate) fn changed() -> Outcome {
+        Outcome {
+            changed: true,
+            ..Default::default()
+        }
+    }
 }
 
 /// How long an `Idempotency-Key` is remembered (Mastodon: one hour).
@@ -155,37 +187,43 @@ pub const IDEMPOTENCY_TTL_MS: i64 = 60 * 60 * 1000;
 
 impl Engine {
     /// Runs one activity through the pipeline on behalf of `actor`.
+    /// The outcome carries the status concerned as it is once committed.
     pub async fn submit(&self, actor: Id, activity: Activity) -> Result<Outcome> {
-        let actor = self
-            .store
-            .account(actor)
-            .await?
-            .ok_or(EngineError::NotFound)?;
+        let actor = self.account_row(actor).await?;
+        let mut outcome = self.run(&actor, activity).await?;
+        if outcome.row.is_none()
+            && let Some(id) = outcome.status
+        {
+            outcome.row = self.store.status(id).await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn run(&self, actor: &AccountRow, activity: Activity) -> Result<Outcome> {
         match activity {
-            Activity::CreateNote(n) => self.create_note(&actor, n).await,
-            Activity::UpdateNote { status, edit } => self.update_note(&actor, status, edit).await,
-            Activity::DeleteNote { status } => self.delete_note(&actor, status).await,
+            Activity::CreateNote(n) => self.create_note(actor, n).await,
+            Activity::UpdateNote { status, edit } => self.update_note(actor, status, edit).await,
+            Activity::DeleteNote { status } => self.delete_note(actor, status).await,
             Activity::Follow {
                 target,
                 reblogs,
                 notify,
-            } => self.follow(&actor, target, reblogs, notify).await,
-            Activity::UndoFollow { target } => self.undo_follow(&actor, target).await,
-            Activity::AcceptFollow { follower } => self.answer_follow(&actor, follower, true).await,
-            Activity::RejectFollow { follower } => {
-                self.answer_follow(&actor, follower, false).await
-            }
-            Activity::Like { status } => self.like(&actor, status).await,
-            Activity::UndoLike { status } => self.undo_like(&actor, status).await,
+            } => self.follow(actor, target, reblogs, notify).await,
+            Activity::UndoFollow { target } => self.undo_follow(actor, target).await,
+            Activity::AcceptFollow { follower } => self.answer_follow(actor, follower, true).await,
+            Activity::RejectFollow { follower } => self.answer_follow(actor, follower, false).await,
+            Activity::Like { status } => self.like(actor, status).await,
+            Activity::UndoLike { status } => self.undo_like(actor, status).await,
             Activity::Announce { status, visibility } => {
-                self.announce(&actor, status, visibility).await
+                self.announce(actor, status, visibility).await
             }
-            Activity::UndoAnnounce { status } => self.undo_announce(&actor, status).await,
-            Activity::Block { target } => self.block(&actor, target).await,
-            Activity::UndoBlock { target } => self.undo_block(&actor, target).await,
-            Activity::Pin { status } => self.pin(&actor, status).await,
-            Activity::Unpin { status } => self.unpin(&actor, status).await,
-            Activity::Other { document } => self.record_other(&actor, document).await,
+            Activity::UndoAnnounce { status } => self.undo_announce(actor, status).await,
+            Activity::Block { target } => self.block(actor, target).await,
+            Activity::UndoBlock { target } => self.undo_block(actor, target).await,
+            Activity::Pin { status } => self.pin(actor, status).await,
+            Activity::Unpin { status } => self.unpin(actor, status).await,
+            Activity::UpdateProfile(change) => self.update_profile(actor, *change).await,
+            Activity::Other { document } => self.record_other(actor, document).await,
         }
     }
 
@@ -205,11 +243,8 @@ impl Engine {
         let mut tx = self.store.begin().await?;
         self.record_document(&mut tx, actor, document, &to, &cc, now)
             .await?;
-        tx.commit().await?;
-        Ok(Outcome {
-            status: None,
-            changed: true,
-        })
+        self.commit(tx, Changes::at(now)).await?;
+        Ok(Outcome::changed())
     }
 
     /// Whether `viewer` may see `status` (its author, visibility, mentions, blocks).
@@ -309,11 +344,67 @@ impl Engine {
         if let Some(key) = &n.idempotency_key
             && let Some(id) = self.store.idempotent_status(actor.id, key).await?
         {
+            return Ok(Outcome::status(id, false));
+        }
+        let now = sluice_model::id::now_millis();
+        let draft = self.draft_note(actor, &n, now).await?;
+        let id = draft.status.id;
+        let mut tx = self.store.begin().await?;
+        if let Some(key) = &n.idempotency_key
+            && !tx.claim_idempotency_key(actor.id, key, id, now).await?
+        {
+            drop(tx);
+            let existing = self.store.idempotent_status(actor.id, key).await?;
             return Ok(Outcome {
-                status: Some(id),
-                changed: false,
+                status: existing,
+                ..Default::default()
             });
         }
+        let mut changes = Changes::at(now);
+        self.store_post(
+            &mut tx,
+            &mut changes,
+            &NewPost {
+                status: &draft.status,
+                author: actor,
+                parent: draft.parent.as_ref(),
+                mentioned: &draft.mentioned,
+                hidden: draft.hidden,
+                tags: &draft.tags,
+            },
+        )
+        .await?;
+        if !tx.attach_media(&n.media_ids, actor.id, id, now).await? {
+            return Err(media_not_found(&n.media_ids));
+        }
+        // The activity has its own id (as Mastodon's `…/activity`): servers de-duplicate
+        // by activity id, and it must not be the Note's.
+        let activity_uri = format!("{}/activity", draft.status.uri);
+        let audience = Audience {
+            to: &draft.to,
+            cc: &draft.cc,
+            hidden_inboxes: &draft.hidden_inboxes,
+        };
+        let doc = audience.activity(&activity_uri, Verb::Create, actor, draft.note, now);
+        self.record_document_to(&mut tx, actor, doc, &audience, now)
+            .await?;
+        self.commit(tx, changes).await?;
+        Ok(Outcome {
+            status: Some(id),
+            row: Some(draft.status),
+            changed: true,
+            ..Default::default()
+        })
+    }
+
+    /// A new post checked and made ready to store: its row, what it names, its
+    /// audience and the object we federate.
+    async fn draft_note<'n>(
+        &self,
+        actor: &AccountRow,
+        n: &'n NewNote,
+        now: i64,
+    ) -> Result<NoteDraft<'n>> {
         if n.client.is_none() {
             self.check_text(&n.text, &n.spoiler_text, !n.media_ids.is_empty())?;
         }
@@ -321,43 +412,110 @@ impl Engine {
         let attachments = self
             .attachments_for(actor, &n.media_ids, links, None)
             .await?;
-        if let Some(lang) = &n.language
-            && (lang.len() > 16 || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        {
-            return Err(EngineError::invalid(
-                "Validation failed: language is not a language code",
-            ));
-        }
+        check_language(n.language.as_deref())?;
         let parent = match n.in_reply_to {
             Some(pid) => Some(self.visible_status(Some(actor.id), pid).await?),
             None => None,
         };
-        let user = self.store.user(actor.id).await?;
         let visibility = match &n.client {
             Some(c) => Visibility::from_addressing(&c.to, &c.cc, &actor.followers_url),
-            None => n.visibility.unwrap_or_else(|| {
-                user.as_ref()
-                    .and_then(|u| Visibility::parse(&u.default_visibility))
-                    .unwrap_or(Visibility::Public)
-            }),
+            None => match n.visibility {
+                Some(v) => v,
+                None => self.default_visibility(actor.id).await?,
+            },
         };
         let (html, mentioned, tags) = match &n.client {
             Some(c) => (c.html.clone(), c.mentioned.clone(), c.tags.clone()),
             None => self.render_text(&n.text).await?,
         };
+        let mut status = self.new_status_row(actor, n, parent.as_ref(), visibility, html, now);
+        status.attachments = Attachment::write_list(&attachments);
+        let (to, cc) = match &n.client {
+            Some(c) => (c.to.clone(), c.cc.clone()),
+            None => {
+                let iris = self.addressed(actor, &mentioned, parent.as_ref()).await?;
+                visibility.addressing(&actor.followers_url, &iris)
+            }
+        };
+        let parts = NoteParts {
+            mentioned: &mentioned,
+            tags: &tags,
+            to: &to,
+            cc: &cc,
+            in_reply_to: parent.as_ref().map(|p| p.uri.as_str()),
+        };
+        let mut note = crate::as2::note_document(&self.urls, &status, actor, &parts);
+        if let Some(c) = &n.client {
+            apply_client_object(&mut note, c);
+        }
         let hidden: &[AccountRow] = n.client.as_ref().map_or(&[], |c| &c.hidden);
-        let now = sluice_model::id::now_millis();
+        let hidden_inboxes = hidden
+            .iter()
+            .filter(|a| !a.is_local() && !a.inbox_url.is_empty())
+            .map(|a| a.inbox_url.clone())
+            .collect();
+        Ok(NoteDraft {
+            status,
+            parent,
+            mentioned,
+            hidden,
+            tags,
+            to,
+            cc,
+            note,
+            hidden_inboxes,
+        })
+    }
+
+    /// The visibility a user's posts get when they do not say.
+    async fn default_visibility(&self, account: Id) -> Result<Visibility> {
+        let user = self.store.user(account).await?;
+        Ok(user
+            .as_ref()
+            .and_then(|u| Visibility::parse(&u.default_visibility))
+            .unwrap_or(Visibility::Public))
+    }
+
+    /// The actors a new post of `actor`'s is addressed to besides its audience: the
+    /// mentioned, and the author it answers (so their server gets it), as if
+    /// mentioned, unless it is our own thread.
+    async fn addressed(
+        &self,
+        actor: &AccountRow,
+        mentioned: &[AccountRow],
+        parent: Option<&StatusRow>,
+    ) -> Result<Vec<String>> {
+        let mut iris: Vec<String> = mentioned.iter().map(|a| a.uri.clone()).collect();
+        if let Some(p) = parent
+            && p.account_id != actor.id
+            && let Some(author) = self.store.account(p.account_id).await?
+            && !iris.contains(&author.uri)
+        {
+            iris.push(author.uri);
+        }
+        Ok(iris)
+    }
+
+    /// The row of a new local post.
+    fn new_status_row(
+        &self,
+        actor: &AccountRow,
+        n: &NewNote,
+        parent: Option<&StatusRow>,
+        visibility: Visibility,
+        html: String,
+        now: i64,
+    ) -> StatusRow {
         let id = self.ids.next_at(now);
-        let uri = self.urls.status(&actor.username, id);
-        let status = StatusRow {
+        StatusRow {
             id,
-            uri: uri.clone(),
+            uri: self.urls.status(&actor.username, id),
             url: self.urls.status_page(&actor.username, id),
             account_id: actor.id,
-            in_reply_to_id: parent.as_ref().map(|p| p.id),
-            in_reply_to_account_id: parent.as_ref().map(|p| p.account_id),
+            in_reply_to_id: parent.map(|p| p.id),
+            in_reply_to_account_id: parent.map(|p| p.account_id),
             reblog_of_id: None,
-            thread_id: parent.as_ref().map(|p| p.thread_id).unwrap_or(id),
+            thread_id: parent.map(|p| p.thread_id).unwrap_or(id),
             object_type: n
                 .client
                 .as_ref()
@@ -377,113 +535,8 @@ impl Engine {
             created_at: now,
             edited_at: None,
             updated_at: now,
-            attachments: Attachment::write_list(&attachments),
-        };
-        let mut mention_iris: Vec<String> = mentioned.iter().map(|a| a.uri.clone()).collect();
-        // A reply is addressed to the author it answers (so their server gets it), as if
-        // mentioned, unless it is our own thread.
-        if let Some(p) = &parent
-            && p.account_id != actor.id
-            && let Some(author) = self.store.account(p.account_id).await?
-            && !mention_iris.contains(&author.uri)
-        {
-            mention_iris.push(author.uri);
+            attachments: String::new(),
         }
-        let (to, cc) = match &n.client {
-            Some(c) => (c.to.clone(), c.cc.clone()),
-            None => visibility.addressing(&actor.followers_url, &mention_iris),
-        };
-        let parent_uri = parent.as_ref().map(|p| p.uri.clone());
-        let mut note = self.note_document(
-            &status,
-            actor,
-            &mentioned,
-            &tags,
-            &to,
-            &cc,
-            parent_uri.as_deref(),
-        );
-        if let Some(c) = &n.client {
-            apply_client_object(&mut note, c);
-        }
-        let hidden_inboxes: Vec<String> = hidden
-            .iter()
-            .filter(|a| !a.is_local() && !a.inbox_url.is_empty())
-            .map(|a| a.inbox_url.clone())
-            .collect();
-
-        let mut tx = self.store.begin().await?;
-        if let Some(key) = &n.idempotency_key
-            && !tx.claim_idempotency_key(actor.id, key, id, now).await?
-        {
-            drop(tx);
-            let existing = self.store.idempotent_status(actor.id, key).await?;
-            return Ok(Outcome {
-                status: existing,
-                changed: false,
-            });
-        }
-        tx.insert_status(&status).await?;
-        if !tx.attach_media(&n.media_ids, actor.id, id, now).await? {
-            return Err(media_not_found(&n.media_ids));
-        }
-        let shown_ids: Vec<Id> = mentioned.iter().map(|a| a.id).collect();
-        tx.add_mentions(id, &shown_ids).await?;
-        let hidden_ids: Vec<Id> = hidden.iter().map(|a| a.id).collect();
-        tx.add_silent_mentions(id, &hidden_ids).await?;
-        // Streams route by every recipient, shown or not.
-        let mention_ids: Vec<Id> = [shown_ids, hidden_ids].concat();
-        tx.add_tags(id, &tags, &|| self.new_id(), now).await?;
-        tx.count_new_status(actor.id, now).await?;
-        if let Some(p) = &parent {
-            tx.bump_status_counter(p.id, StatusCounter::Replies, 1)
-                .await?;
-        }
-        // The activity has its own id (as Mastodon's `…/activity`): servers de-duplicate
-        // by activity id, and it must not be the Note's.
-        let activity_uri = format!("{uri}/activity");
-        let doc = as2::activity(
-            &activity_uri,
-            Verb::Create,
-            &actor.uri,
-            note,
-            &to,
-            &cc,
-            Timestamp(now),
-        );
-        self.record_document_to(&mut tx, actor, doc, &to, &cc, &hidden_inboxes, now)
-            .await?;
-        let mut events = vec![status_event(
-            "update",
-            &status,
-            &tags,
-            &mention_ids,
-            &actor.domain,
-            None,
-        )];
-        for m in mentioned.iter().chain(hidden) {
-            if m.id != actor.id && m.is_local() {
-                events.extend(
-                    self.notify(&mut tx, m.id, actor.id, "mention", Some(id), now)
-                        .await?,
-                );
-            }
-        }
-        if visibility == Visibility::Direct {
-            let people: Vec<&AccountRow> = std::iter::once(actor).chain(&mentioned).collect();
-            events.extend(
-                self.add_to_conversations(&mut tx, &status, &people, now)
-                    .await?,
-            );
-        }
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
-        self.accounts_changed(&[actor.id]);
-        Ok(Outcome {
-            status: Some(id),
-            changed: true,
-        })
     }
 
     async fn update_note(
@@ -492,14 +545,76 @@ impl Engine {
         status_id: Id,
         edit: NoteEdit,
     ) -> Result<Outcome> {
-        let old = self
-            .store
-            .status(status_id)
-            .await?
-            .ok_or(EngineError::NotFound)?;
+        let old = self.status_row(status_id).await?;
         if old.account_id != actor.id || old.reblog_of_id.is_some() {
             return Err(EngineError::NotFound);
         }
+        let now = sluice_model::id::now_millis();
+        let draft = self.draft_edit(actor, &old, &edit, now).await?;
+        let new = &draft.status;
+        let hidden_inboxes = self.hidden_inboxes(status_id).await?;
+        // Mastodon tells those who reblogged the post that it changed.
+        let rebloggers = self
+            .store
+            .reblogged_by(
+                status_id,
+                sluice_store::Page {
+                    limit: 200,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let mut tx = self.store.begin().await?;
+        let mut changes = Changes::at(now);
+        let mention_ids: Vec<Id> = draft.mentioned.iter().map(|a| a.id).collect();
+        self.store_edit(
+            &mut tx,
+            &mut changes,
+            &PostEdit {
+                old: &old,
+                new,
+                author: actor,
+                tags: &draft.tags,
+                mentions: Some(&mention_ids),
+            },
+        )
+        .await?;
+        if let Some(ids) = &edit.media_ids {
+            tx.detach_media(status_id, ids, now).await?;
+            if !tx.attach_media(ids, actor.id, status_id, now).await? {
+                return Err(media_not_found(ids));
+            }
+        }
+        let audience = Audience {
+            to: &draft.to,
+            cc: &draft.cc,
+            hidden_inboxes: &hidden_inboxes,
+        };
+        let activity_id = format!("{}#updates/{now}", new.uri);
+        let doc = audience.activity(&activity_id, Verb::Update, actor, draft.note, now);
+        self.record_document_to(&mut tx, actor, doc, &audience, now)
+            .await?;
+        for r in rebloggers {
+            if r.item_id != actor.id {
+                changes.events(
+                    self.notify(&mut tx, r.item_id, actor.id, "update", Some(status_id), now)
+                        .await?,
+                );
+            }
+        }
+        self.commit(tx, changes).await?;
+        Ok(Outcome::status(status_id, true))
+    }
+
+    /// An edit checked and made ready to store: the post as it is to be, what it
+    /// names, its audience and the object we federate.
+    async fn draft_edit(
+        &self,
+        actor: &AccountRow,
+        old: &StatusRow,
+        edit: &NoteEdit,
+        now: i64,
+    ) -> Result<NoteDraft<'static>> {
         let attachments = match &edit.media_ids {
             Some(ids) => {
                 let links: &[Attachment] = edit.client.as_ref().map_or(&[], |c| &c.links);
@@ -521,7 +636,6 @@ impl Engine {
                 self.render_text(&edit.text).await?
             }
         };
-        let now = sluice_model::id::now_millis();
         let mut new = old.clone();
         new.content = html;
         new.source_text = edit.text.clone();
@@ -533,7 +647,6 @@ impl Engine {
         if let Some(list) = &attachments {
             new.attachments = Attachment::write_list(list);
         }
-
         let visibility = Visibility::parse(&old.visibility).unwrap_or(Visibility::Public);
         let mention_iris: Vec<String> = mentioned.iter().map(|a| a.uri.clone()).collect();
         let (to, cc) = match &edit.client {
@@ -544,15 +657,14 @@ impl Engine {
             Some(pid) => self.store.status(pid).await?.map(|p| p.uri),
             None => None,
         };
-        let mut note = self.note_document(
-            &new,
-            actor,
-            &mentioned,
-            &tags,
-            &to,
-            &cc,
-            parent_uri.as_deref(),
-        );
+        let parts = NoteParts {
+            mentioned: &mentioned,
+            tags: &tags,
+            to: &to,
+            cc: &cc,
+            in_reply_to: parent_uri.as_deref(),
+        };
+        let mut note = crate::as2::note_document(&self.urls, &new, actor, &parts);
         match &edit.client {
             Some(c) => apply_client_object(&mut note, c),
             // A post of another type edited through the Mastodon API keeps its type.
@@ -561,96 +673,21 @@ impl Engine {
             }
             None => {}
         }
-        let hidden_inboxes = self.hidden_inboxes(status_id).await?;
-        let mut tx = self.store.begin().await?;
-        if old.edited_at.is_none() {
-            // Keep the original as the first entry of the history.
-            tx.insert_edit(&EditRow {
-                id: self.ids.next_at(old.created_at),
-                status_id,
-                content: old.content.clone(),
-                source_text: old.source_text.clone(),
-                spoiler_text: old.spoiler_text.clone(),
-                sensitive: old.sensitive,
-                created_at: old.created_at,
-            })
-            .await?;
-        }
-        tx.insert_edit(&EditRow {
-            id: self.new_id(),
-            status_id,
-            content: new.content.clone(),
-            source_text: new.source_text.clone(),
-            spoiler_text: new.spoiler_text.clone(),
-            sensitive: new.sensitive,
-            created_at: now,
-        })
-        .await?;
-        tx.update_status_content(&new).await?;
-        if let Some(ids) = &edit.media_ids {
-            tx.detach_media(status_id, ids, now).await?;
-            if !tx.attach_media(ids, actor.id, status_id, now).await? {
-                return Err(media_not_found(ids));
-            }
-        }
-        let mention_ids: Vec<Id> = mentioned.iter().map(|a| a.id).collect();
-        tx.set_mentions(status_id, &mention_ids).await?;
-        tx.set_tags(status_id, &tags, &|| self.new_id(), now)
-            .await?;
-        let activity_id = format!("{}#updates/{now}", new.uri);
-        let doc = as2::activity(
-            &activity_id,
-            Verb::Update,
-            &actor.uri,
+        Ok(NoteDraft {
+            status: new,
+            parent: None,
+            mentioned,
+            hidden: &[],
+            tags,
+            to,
+            cc,
             note,
-            &to,
-            &cc,
-            Timestamp(now),
-        );
-        self.record_document_to(&mut tx, actor, doc, &to, &cc, &hidden_inboxes, now)
-            .await?;
-        let mut events = vec![status_event(
-            "status.update",
-            &new,
-            &tags,
-            &mention_ids,
-            &actor.domain,
-            None,
-        )];
-        // Mastodon tells those who reblogged the post that it changed.
-        let rebloggers = self
-            .store
-            .reblogged_by(
-                status_id,
-                sluice_store::Page {
-                    limit: 200,
-                    ..Default::default()
-                },
-            )
-            .await?;
-        for r in rebloggers {
-            if r.item_id != actor.id {
-                events.extend(
-                    self.notify(&mut tx, r.item_id, actor.id, "update", Some(status_id), now)
-                        .await?,
-                );
-            }
-        }
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
-        Ok(Outcome {
-            status: Some(status_id),
-            changed: true,
+            hidden_inboxes: Vec::new(),
         })
     }
 
     async fn delete_note(&self, actor: &AccountRow, status_id: Id) -> Result<Outcome> {
-        let status = self
-            .store
-            .status(status_id)
-            .await?
-            .ok_or(EngineError::NotFound)?;
+        let status = self.status_row(status_id).await?;
         if status.account_id != actor.id {
             return Err(EngineError::NotFound);
         }
@@ -668,31 +705,25 @@ impl Engine {
         }
         let (to, cc) = visibility.addressing(&actor.followers_url, &mentioned);
         let hidden_inboxes = self.hidden_inboxes(status.id).await?;
+        let audience = Audience {
+            to: &to,
+            cc: &cc,
+            hidden_inboxes: &hidden_inboxes,
+        };
         let tombstone = json!({"id": status.uri, "type": "Tombstone"});
         let mut tx = self.store.begin().await?;
-        let events = self
-            .delete_status_rows(&mut tx, actor, &status, now)
-            .await?;
-        let activity_id = format!("{}#delete", status.uri);
-        let doc = as2::activity(
-            &activity_id,
-            Verb::Delete,
-            &actor.uri,
-            tombstone,
-            &to,
-            &cc,
-            Timestamp(now),
+        let mut changes = Changes::at(now);
+        changes.events(
+            self.delete_status_rows(&mut tx, actor, &status, now)
+                .await?,
         );
-        self.record_document_to(&mut tx, actor, doc, &to, &cc, &hidden_inboxes, now)
+        changes.all_accounts(); // rebloggers' counters changed too
+        let activity_id = format!("{}#delete", status.uri);
+        let doc = audience.activity(&activity_id, Verb::Delete, actor, tombstone, now);
+        self.record_document_to(&mut tx, actor, doc, &audience, now)
             .await?;
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
-        self.cache.accounts.clear(); // rebloggers' counters changed too
-        Ok(Outcome {
-            status: Some(status_id),
-            changed: true,
-        })
+        self.commit(tx, changes).await?;
+        Ok(Outcome::status(status_id, true))
     }
 
     async fn follow(
@@ -702,11 +733,7 @@ impl Engine {
         reblogs: Option<bool>,
         notify: Option<bool>,
     ) -> Result<Outcome> {
-        let target = self
-            .store
-            .account(target_id)
-            .await?
-            .ok_or(EngineError::NotFound)?;
+        let target = self.account_row(target_id).await?;
         if target.id == actor.id {
             return Err(EngineError::forbidden("You cannot follow yourself"));
         }
@@ -715,6 +742,7 @@ impl Engine {
         }
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
+        let mut changes = Changes::at(now);
         if self
             .store
             .has_relation(Relation::Follow, actor.id, target.id)
@@ -730,23 +758,14 @@ impl Engine {
                 notify.unwrap_or(cur.is_some_and(|c| c.notifying)),
             )
             .await?;
-            tx.commit().await?;
-            return Ok(Outcome {
-                status: None,
-                changed: false,
-            });
+            self.commit(tx, changes).await?;
+            return Ok(Outcome::default());
         }
-        let id = self.new_id();
-        let uri = format!("{}#follows/{id}", actor.uri);
+        let uri = format!("{}#follows/{}", actor.uri, self.new_id());
         let row = NewRelation {
-            id,
-            account_id: actor.id,
-            target_account_id: target.id,
-            uri: uri.clone(),
             flag_a: reblogs.unwrap_or(true),
             flag_b: notify.unwrap_or(false),
-            expires_at: None,
-            created_at: now,
+            ..self.relation_row(actor.id, target.id, &uri, now)
         };
         let rel = if target.locked || !target.is_local() {
             Relation::FollowRequest
@@ -754,102 +773,59 @@ impl Engine {
             Relation::Follow
         };
         if !tx.insert_relation(rel, &row).await? {
-            tx.commit().await?;
-            return Ok(Outcome {
-                status: None,
-                changed: false,
-            });
+            self.commit(tx, changes).await?;
+            return Ok(Outcome::default());
         }
-        let mut events = vec![crate::accounts::relationship_event(actor.id, target.id)];
+        changes.events([crate::accounts::relationship_event(actor.id, target.id)]);
+        changes.accounts(&[actor.id, target.id]);
         if rel == Relation::Follow {
             tx.bump_account_counter(actor.id, AccountCounter::Following, 1)
                 .await?;
             tx.bump_account_counter(target.id, AccountCounter::Followers, 1)
                 .await?;
-            events.extend(
+            changes.events(
                 self.notify(&mut tx, target.id, actor.id, "follow", None, now)
                     .await?,
             );
         } else if target.is_local() {
-            events.extend(
+            changes.events(
                 self.notify(&mut tx, target.id, actor.id, "follow_request", None, now)
                     .await?,
             );
         }
-        let to = vec![target.uri.clone()];
-        self.record_activity(
-            &mut tx,
-            actor,
-            Verb::Follow,
-            &uri,
-            json!(target.uri),
-            &to,
-            &[],
-            now,
-        )
-        .await?;
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
-        self.accounts_changed(&[actor.id, target.id]);
-        Ok(Outcome {
-            status: None,
-            changed: true,
-        })
+        let to = [target.uri.clone()];
+        let follow = Outgoing::to(Verb::Follow, &uri, json!(target.uri), &to);
+        self.record_activity(&mut tx, actor, follow, now).await?;
+        self.commit(tx, changes).await?;
+        Ok(Outcome::changed())
     }
 
     async fn undo_follow(&self, actor: &AccountRow, target_id: Id) -> Result<Outcome> {
-        let target = self
-            .store
-            .account(target_id)
-            .await?
-            .ok_or(EngineError::NotFound)?;
+        let target = self.account_row(target_id).await?;
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
-        let (follow_uri, was_follow) = match tx
-            .delete_relation(Relation::Follow, actor.id, target.id)
-            .await?
-        {
-            Some(uri) => (uri, true),
-            None => match tx
-                .delete_relation(Relation::FollowRequest, actor.id, target.id)
+        let mut changes = Changes::at(now);
+        let follow_uri = match self.end_follow(&mut tx, actor.id, target.id).await? {
+            Some(uri) => uri,
+            None => match self
+                .end_follow_request(&mut tx, actor.id, target.id)
                 .await?
             {
-                Some(uri) => (uri, false),
+                Some(uri) => uri,
                 None => {
-                    tx.commit().await?;
+                    self.commit(tx, changes).await?;
                     return Ok(Outcome::default());
                 }
             },
         };
-        if was_follow {
-            tx.bump_account_counter(actor.id, AccountCounter::Following, -1)
-                .await?;
-            tx.bump_account_counter(target.id, AccountCounter::Followers, -1)
-                .await?;
-        } else {
-            tx.delete_notifications_about(actor.id, "follow_request", None, target.id)
-                .await?;
-        }
-        let object =
-            json!({"id": follow_uri, "type": "Follow", "actor": actor.uri, "object": target.uri});
-        let to = vec![target.uri.clone()];
-        let undo_id = format!("{follow_uri}/undo");
-        self.record_activity(&mut tx, actor, Verb::Undo, &undo_id, object, &to, &[], now)
-            .await?;
-        let last = tx
-            .append_events(
-                &[crate::accounts::relationship_event(actor.id, target.id)],
-                now,
-            )
-            .await?;
-        tx.commit().await?;
-        self.published(last);
-        self.accounts_changed(&[actor.id, target.id]);
-        Ok(Outcome {
-            status: None,
-            changed: true,
-        })
+        let to = [target.uri.clone()];
+        let (undo_id, object) = undo_of("Follow", &follow_uri, &actor.uri, &target.uri);
+        let undo = Outgoing::to(Verb::Undo, &undo_id, object, &to);
+        self.record_activity(&mut tx, actor, undo, now).await?;
+        changes.events([crate::accounts::relationship_event(actor.id, target.id)]);
+        changes.accounts(&[actor.id, target.id]);
+        self.commit(tx, changes).await?;
+        Ok(Outcome::changed())
     }
 
     /// Accepts or rejects a pending follow request addressed to `actor`.
@@ -859,166 +835,96 @@ impl Engine {
         follower_id: Id,
         accept: bool,
     ) -> Result<Outcome> {
-        let follower = self
-            .store
-            .account(follower_id)
-            .await?
-            .ok_or(EngineError::NotFound)?;
+        let follower = self.account_row(follower_id).await?;
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
-        let Some(follow_uri) = tx
-            .delete_relation(Relation::FollowRequest, follower.id, actor.id)
+        let Some(follow_uri) = self
+            .end_follow_request(&mut tx, follower.id, actor.id)
             .await?
         else {
             return Err(EngineError::NotFound);
         };
-        tx.delete_notifications_about(follower.id, "follow_request", None, actor.id)
-            .await?;
-        let mut events = vec![crate::accounts::relationship_event(actor.id, follower.id)];
+        let mut changes = Changes::at(now);
+        changes.events([crate::accounts::relationship_event(actor.id, follower.id)]);
+        changes.accounts(&[actor.id, follower.id]);
         if accept {
-            let row = NewRelation {
-                id: self.new_id(),
-                account_id: follower.id,
-                target_account_id: actor.id,
-                uri: follow_uri.clone(),
-                flag_a: true,
-                flag_b: false,
-                expires_at: None,
-                created_at: now,
-            };
-            if tx.insert_relation(Relation::Follow, &row).await? {
-                tx.bump_account_counter(follower.id, AccountCounter::Following, 1)
-                    .await?;
-                tx.bump_account_counter(actor.id, AccountCounter::Followers, 1)
-                    .await?;
-            }
-            events.extend(
+            self.add_follow(&mut tx, follower.id, actor.id, &follow_uri, now)
+                .await?;
+            changes.events(
                 self.notify(&mut tx, actor.id, follower.id, "follow", None, now)
                     .await?,
             );
         }
+        self.record_follow_answer(&mut tx, actor, &follower, &follow_uri, accept, now)
+            .await?;
+        self.commit(tx, changes).await?;
+        Ok(Outcome::changed())
+    }
+
+    /// Records (and queues) `target`'s Accept or Reject of `follower`'s Follow.
+    pub(crate) async fn record_follow_answer(
+        &self,
+        tx: &mut WriteTx,
+        target: &AccountRow,
+        follower: &AccountRow,
+        follow_uri: &str,
+        accept: bool,
+        now: i64,
+    ) -> Result<()> {
         let verb = if accept { Verb::Accept } else { Verb::Reject };
-        let object =
-            json!({"id": follow_uri, "type": "Follow", "actor": follower.uri, "object": actor.uri});
-        let to = vec![follower.uri.clone()];
+        let object = object_ref("Follow", follow_uri, &follower.uri, &target.uri);
         let id = format!(
             "{}#{}/{}",
-            actor.uri,
+            target.uri,
             verb.as_str().to_lowercase(),
             self.new_id()
         );
-        self.record_activity(&mut tx, actor, verb, &id, object, &to, &[], now)
-            .await?;
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
-        self.accounts_changed(&[actor.id, follower.id]);
-        Ok(Outcome {
-            status: None,
-            changed: true,
-        })
+        let to = [follower.uri.clone()];
+        self.record_activity(tx, target, Outgoing::to(verb, &id, object, &to), now)
+            .await
     }
 
     async fn like(&self, actor: &AccountRow, status_id: Id) -> Result<Outcome> {
         let status = self.visible_status(Some(actor.id), status_id).await?;
         let status = self.original_of(status).await?;
+        let author = self.account_row(status.account_id).await?;
         let now = sluice_model::id::now_millis();
-        let id = self.new_id();
-        let uri = format!("{}#likes/{id}", actor.uri);
+        let uri = format!("{}#likes/{}", actor.uri, self.new_id());
         let mut tx = self.store.begin().await?;
-        if !tx
-            .insert_saved(Saved::Favourites, id, actor.id, status.id, &uri, now)
-            .await?
-        {
-            tx.commit().await?;
-            return Ok(Outcome {
-                status: Some(status.id),
-                changed: false,
-            });
-        }
-        tx.bump_status_counter(status.id, StatusCounter::Favourites, 1)
+        let mut changes = Changes::at(now);
+        let added = self
+            .add_favourite(&mut tx, &mut changes, actor, &status, Some(&author), &uri)
             .await?;
-        let author = self
-            .store
-            .account(status.account_id)
-            .await?
-            .ok_or(EngineError::NotFound)?;
-        let to = vec![author.uri.clone()];
-        self.record_activity(
-            &mut tx,
-            actor,
-            Verb::Like,
-            &uri,
-            json!(status.uri),
-            &to,
-            &[],
-            now,
-        )
-        .await?;
-        let mut events = Vec::new();
-        events.extend(
-            self.notify_author(&mut tx, &author, actor.id, "favourite", status.id, now)
-                .await?,
-        );
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
-        Ok(Outcome {
-            status: Some(status.id),
-            changed: true,
-        })
+        if added {
+            let to = [author.uri.clone()];
+            let like = Outgoing::to(Verb::Like, &uri, json!(status.uri), &to);
+            self.record_activity(&mut tx, actor, like, now).await?;
+        }
+        self.commit(tx, changes).await?;
+        Ok(Outcome::status(status.id, added))
     }
 
     async fn undo_like(&self, actor: &AccountRow, status_id: Id) -> Result<Outcome> {
-        let status = self
-            .store
-            .status(status_id)
-            .await?
-            .ok_or(EngineError::NotFound)?;
+        let status = self.status_row(status_id).await?;
         let status = self.original_of(status).await?;
-        let now = sluice_model::id::now_millis();
-        let mut tx = self.store.begin().await?;
-        let Some(like_uri) = tx
-            .delete_saved(Saved::Favourites, actor.id, status.id)
-            .await?
-        else {
-            tx.commit().await?;
-            return Ok(Outcome {
-                status: Some(status.id),
-                changed: false,
-            });
-        };
-        tx.bump_status_counter(status.id, StatusCounter::Favourites, -1)
-            .await?;
-        tx.delete_notifications_about(actor.id, "favourite", Some(status.id), status.account_id)
-            .await?;
         let author_uri = self
             .store
             .account(status.account_id)
             .await?
             .map(|a| a.uri)
             .unwrap_or_default();
-        let object =
-            json!({"id": like_uri, "type": "Like", "actor": actor.uri, "object": status.uri});
-        let undo_id = format!("{like_uri}/undo");
-        self.record_activity(
-            &mut tx,
-            actor,
-            Verb::Undo,
-            &undo_id,
-            object,
-            &[author_uri],
-            &[],
-            now,
-        )
-        .await?;
-        let last = None;
-        tx.commit().await?;
-        self.published(last);
-        Ok(Outcome {
-            status: Some(status.id),
-            changed: true,
-        })
+        let now = sluice_model::id::now_millis();
+        let mut tx = self.store.begin().await?;
+        let changes = Changes::at(now);
+        let removed = self.remove_favourite(&mut tx, actor.id, &status).await?;
+        if let Some(like_uri) = &removed {
+            let (undo_id, object) = undo_of("Like", like_uri, &actor.uri, &status.uri);
+            let to = [author_uri];
+            let undo = Outgoing::to(Verb::Undo, &undo_id, object, &to);
+            self.record_activity(&mut tx, actor, undo, now).await?;
+        }
+        self.commit(tx, changes).await?;
+        Ok(Outcome::status(status.id, removed.is_some()))
     }
 
     async fn announce(
@@ -1035,10 +941,7 @@ impl Engine {
             return Err(EngineError::forbidden("This action is not allowed"));
         }
         if let Some(existing) = self.store.reblog_by(actor.id, status.id).await? {
-            return Ok(Outcome {
-                status: Some(existing.id),
-                changed: false,
-            });
+            return Ok(Outcome::status(existing.id, false));
         }
         let visibility = if own_private {
             Visibility::Private
@@ -1048,246 +951,128 @@ impl Engine {
         let now = sluice_model::id::now_millis();
         let id = self.ids.next_at(now);
         let uri = format!("{}/activity", self.urls.status(&actor.username, id));
-        let author = self
-            .store
-            .account(status.account_id)
-            .await?
-            .ok_or(EngineError::NotFound)?;
+        let author = self.account_row(status.account_id).await?;
         let (to, mut cc) = visibility.addressing(&actor.followers_url, &[]);
         cc.push(author.uri.clone());
-        let reblog = StatusRow {
-            id,
-            uri: uri.clone(),
-            url: self.urls.status_page(&actor.username, id),
-            account_id: actor.id,
-            in_reply_to_id: None,
-            in_reply_to_account_id: None,
-            reblog_of_id: Some(status.id),
-            thread_id: id,
-            object_type: "Announce".into(),
-            content: String::new(),
-            source_text: String::new(),
-            spoiler_text: String::new(),
-            sensitive: false,
-            visibility: visibility.as_str().into(),
-            language: None,
-            local: true,
-            application_id: None,
-            replies_count: 0,
-            reblogs_count: 0,
-            favourites_count: 0,
-            created_at: now,
-            edited_at: None,
-            updated_at: now,
-            attachments: "[]".into(),
-        };
+        let url = self.urls.status_page(&actor.username, id);
+        let reblog = reblog_row(actor, &status, id, uri.clone(), url, visibility, now);
         let mut tx = self.store.begin().await?;
-        tx.insert_status(&reblog).await?;
-        tx.bump_status_counter(status.id, StatusCounter::Reblogs, 1)
+        let mut changes = Changes::at(now);
+        self.add_reblog(&mut tx, &mut changes, actor, &reblog, Some(&author))
             .await?;
-        tx.bump_account_counter(actor.id, AccountCounter::Statuses, 1)
-            .await?;
-        self.record_activity(
-            &mut tx,
-            actor,
-            Verb::Announce,
-            &uri,
-            json!(status.uri),
-            &to,
-            &cc,
-            now,
-        )
-        .await?;
-        let mut events = vec![status_event(
-            "update",
-            &reblog,
-            &[],
-            &[],
-            &actor.domain,
-            Some(&author.domain),
-        )];
-        events.extend(
-            self.notify_author(&mut tx, &author, actor.id, "reblog", status.id, now)
-                .await?,
-        );
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
-        self.accounts_changed(&[actor.id]);
+        let announce = Outgoing {
+            verb: Verb::Announce,
+            id: &uri,
+            object: json!(status.uri),
+            to: &to,
+            cc: &cc,
+        };
+        self.record_activity(&mut tx, actor, announce, now).await?;
+        self.commit(tx, changes).await?;
         Ok(Outcome {
             status: Some(id),
+            row: Some(reblog),
             changed: true,
+            ..Default::default()
         })
     }
 
     async fn undo_announce(&self, actor: &AccountRow, status_id: Id) -> Result<Outcome> {
-        let status = self
-            .store
-            .status(status_id)
-            .await?
-            .ok_or(EngineError::NotFound)?;
+        let status = self.status_row(status_id).await?;
         let status = self.original_of(status).await?;
         let Some(reblog) = self.store.reblog_by(actor.id, status.id).await? else {
-            return Ok(Outcome {
-                status: Some(status.id),
-                changed: false,
-            });
+            return Ok(Outcome::status(status.id, false));
         };
         let now = sluice_model::id::now_millis();
         let vis = Visibility::parse(&reblog.visibility).unwrap_or(Visibility::Public);
         let (to, cc) = vis.addressing(&actor.followers_url, &[]);
         let mut tx = self.store.begin().await?;
-        tx.delete_status(reblog.id).await?;
-        tx.bump_status_counter(status.id, StatusCounter::Reblogs, -1)
-            .await?;
-        tx.bump_account_counter(actor.id, AccountCounter::Statuses, -1)
+        let mut changes = Changes::at(now);
+        self.remove_reblog(&mut tx, &mut changes, actor, &reblog)
             .await?;
         tx.delete_notifications_about(actor.id, "reblog", Some(status.id), status.account_id)
             .await?;
-        let object =
-            json!({"id": reblog.uri, "type": "Announce", "actor": actor.uri, "object": status.uri});
-        let undo_id = format!("{}/undo", reblog.uri);
-        self.record_activity(&mut tx, actor, Verb::Undo, &undo_id, object, &to, &cc, now)
-            .await?;
-        let event = NewEvent {
-            kind: "delete".into(),
-            account_id: Some(actor.id),
-            object_id: Some(reblog.id),
-            data: json!({"visibility": reblog.visibility, "reblog_of": status.id}).to_string(),
-            ..Default::default()
+        let (undo_id, object) = undo_of("Announce", &reblog.uri, &actor.uri, &status.uri);
+        let undo = Outgoing {
+            verb: Verb::Undo,
+            id: &undo_id,
+            object,
+            to: &to,
+            cc: &cc,
         };
-        let last = tx.append_events(&[event], now).await?;
-        tx.commit().await?;
-        self.published(last);
-        self.accounts_changed(&[actor.id]);
-        Ok(Outcome {
-            status: Some(status.id),
-            changed: true,
-        })
+        self.record_activity(&mut tx, actor, undo, now).await?;
+        self.commit(tx, changes).await?;
+        Ok(Outcome::status(status.id, true))
     }
 
     async fn block(&self, actor: &AccountRow, target_id: Id) -> Result<Outcome> {
-        let target = self
-            .store
-            .account(target_id)
-            .await?
-            .ok_or(EngineError::NotFound)?;
+        let target = self.account_row(target_id).await?;
         if target.id == actor.id {
             return Err(EngineError::forbidden("You cannot block yourself"));
         }
         let now = sluice_model::id::now_millis();
-        let id = self.new_id();
-        let uri = format!("{}#blocks/{id}", actor.uri);
+        let uri = format!("{}#blocks/{}", actor.uri, self.new_id());
         let mut tx = self.store.begin().await?;
+        let mut changes = Changes::at(now);
         let row = NewRelation {
-            id,
-            account_id: actor.id,
-            target_account_id: target.id,
-            uri: uri.clone(),
             flag_a: false,
-            flag_b: false,
-            expires_at: None,
-            created_at: now,
+            ..self.relation_row(actor.id, target.id, &uri, now)
         };
         if !tx.insert_relation(Relation::Block, &row).await? {
-            tx.commit().await?;
+            self.commit(tx, changes).await?;
             return Ok(Outcome::default());
         }
         // A block ends follows in both directions and pending requests. A remote
         // blocked actor is told only that: their follow is rejected and ours undone
         // (the Block itself is not sent unless `send_blocks`).
-        let to = vec![target.uri.clone()];
+        let to = [target.uri.clone()];
         for (a, b) in [(actor.id, target.id), (target.id, actor.id)] {
-            let mut follow_uri = tx.delete_relation(Relation::Follow, a, b).await?;
-            if follow_uri.is_some() {
-                tx.bump_account_counter(a, AccountCounter::Following, -1)
-                    .await?;
-                tx.bump_account_counter(b, AccountCounter::Followers, -1)
-                    .await?;
-            }
-            if let Some(uri) = tx.delete_relation(Relation::FollowRequest, a, b).await? {
-                follow_uri.get_or_insert(uri);
-            }
+            let follow_uri = self.sever(&mut tx, a, b).await?;
             if target.is_local() {
                 continue;
             }
             if let Some(follow_uri) = follow_uri {
-                let (verb, object, id) = if a == target.id {
+                let (verb, id, object) = if a == target.id {
                     (
                         Verb::Reject,
-                        json!({"id": follow_uri, "type": "Follow", "actor": target.uri, "object": actor.uri}),
                         format!("{}#rejects/{}", actor.uri, self.new_id()),
+                        object_ref("Follow", &follow_uri, &target.uri, &actor.uri),
                     )
                 } else {
-                    (
-                        Verb::Undo,
-                        json!({"id": follow_uri, "type": "Follow", "actor": actor.uri, "object": target.uri}),
-                        format!("{follow_uri}/undo"),
-                    )
+                    let (id, object) = undo_of("Follow", &follow_uri, &actor.uri, &target.uri);
+                    (Verb::Undo, id, object)
                 };
-                self.record_activity(&mut tx, actor, verb, &id, object, &to, &[], now)
-                    .await?;
+                let answer = Outgoing::to(verb, &id, object, &to);
+                self.record_activity(&mut tx, actor, answer, now).await?;
             }
         }
-        self.record_activity(
-            &mut tx,
-            actor,
-            Verb::Block,
-            &uri,
-            json!(target.uri),
-            &to,
-            &[],
-            now,
-        )
-        .await?;
-        let last = tx
-            .append_events(
-                &[crate::accounts::relationship_event(actor.id, target.id)],
-                now,
-            )
-            .await?;
-        tx.commit().await?;
-        self.published(last);
-        self.accounts_changed(&[actor.id, target.id]);
-        Ok(Outcome {
-            status: None,
-            changed: true,
-        })
+        let block = Outgoing::to(Verb::Block, &uri, json!(target.uri), &to);
+        self.record_activity(&mut tx, actor, block, now).await?;
+        changes.events([crate::accounts::relationship_event(actor.id, target.id)]);
+        changes.accounts(&[actor.id, target.id]);
+        self.commit(tx, changes).await?;
+        Ok(Outcome::changed())
     }
 
     async fn undo_block(&self, actor: &AccountRow, target_id: Id) -> Result<Outcome> {
-        let target = self
-            .store
-            .account(target_id)
-            .await?
-            .ok_or(EngineError::NotFound)?;
+        let target = self.account_row(target_id).await?;
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
+        let mut changes = Changes::at(now);
         let Some(block_uri) = tx
             .delete_relation(Relation::Block, actor.id, target.id)
             .await?
         else {
-            tx.commit().await?;
+            self.commit(tx, changes).await?;
             return Ok(Outcome::default());
         };
-        let object =
-            json!({"id": block_uri, "type": "Block", "actor": actor.uri, "object": target.uri});
-        let to = vec![target.uri.clone()];
-        let undo_id = format!("{block_uri}/undo");
-        self.record_activity(&mut tx, actor, Verb::Undo, &undo_id, object, &to, &[], now)
-            .await?;
-        let last = tx
-            .append_events(
-                &[crate::accounts::relationship_event(actor.id, target.id)],
-                now,
-            )
-            .await?;
-        tx.commit().await?;
-        self.published(last);
-        Ok(Outcome {
-            status: None,
-            changed: true,
-        })
+        let to = [target.uri.clone()];
+        let (undo_id, object) = undo_of("Block", &block_uri, &actor.uri, &target.uri);
+        let undo = Outgoing::to(Verb::Undo, &undo_id, object, &to);
+        self.record_activity(&mut tx, actor, undo, now).await?;
+        changes.events([crate::accounts::relationship_event(actor.id, target.id)]);
+        self.commit(tx, changes).await?;
+        Ok(Outcome::changed())
     }
 
     /// Pins one of the actor's public or unlisted posts, at most [`MAX_PINS`] of
@@ -1298,29 +1083,22 @@ impl Engine {
         check_pinnable(actor, &status)?;
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
-        match tx.pin(actor.id, status.id, now, MAX_PINS).await? {
-            PinOutcome::Pinned => {}
-            PinOutcome::AlreadyPinned => {
-                tx.commit().await?;
-                return Ok(Outcome {
-                    status: Some(status.id),
-                    changed: false,
-                });
-            }
+        let changed = match tx.pin(actor.id, status.id, now, MAX_PINS).await? {
+            PinOutcome::Pinned => true,
+            PinOutcome::AlreadyPinned => false,
             PinOutcome::LimitReached => {
                 return Err(EngineError::invalid(
                     "Validation failed: You have already pinned the maximum number of posts",
                 ));
             }
+        };
+        if changed {
+            let id = format!("{}#pins/{}", actor.uri, self.new_id());
+            self.record_featured_change(&mut tx, actor, Verb::Add, &id, &status, now)
+                .await?;
         }
-        let id = format!("{}#pins/{}", actor.uri, self.new_id());
-        self.record_featured_change(&mut tx, actor, Verb::Add, &id, &status, now)
-            .await?;
-        tx.commit().await?;
-        Ok(Outcome {
-            status: Some(status.id),
-            changed: true,
-        })
+        self.commit(tx, Changes::at(now)).await?;
+        Ok(Outcome::status(status.id, changed))
     }
 
     /// Unpins a post and tells followers with a `Remove`; a post that was not pinned
@@ -1329,21 +1107,18 @@ impl Engine {
         let status = self.visible_status(Some(actor.id), status_id).await?;
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
-        if !tx.unpin(actor.id, status.id).await? {
-            tx.commit().await?;
-            return Ok(Outcome {
-                status: Some(status.id),
-                changed: false,
-            });
+        let changed = tx.unpin(actor.id, status.id).await?;
+        if changed {
+            let id = format!("{}#pins/{}/remove", actor.uri, self.new_id());
+            self.record_featured_change(&mut tx, actor, Verb::Remove, &id, &status, now)
+                .await?;
         }
-        let id = format!("{}#pins/{}/remove", actor.uri, self.new_id());
-        self.record_featured_change(&mut tx, actor, Verb::Remove, &id, &status, now)
-            .await?;
-        tx.commit().await?;
-        Ok(Outcome {
-            status: Some(status.id),
-            changed: true,
-        })
+        self.commit(tx, Changes::at(now)).await?;
+        // A boost is never pinned; the outcome is what it boosts, as for a Like.
+        Ok(Outcome::status(
+            status.reblog_of_id.unwrap_or(status.id),
+            changed,
+        ))
     }
 
     /// Records (and queues for the followers) the `Add` or `Remove` of a post to the
@@ -1370,6 +1145,16 @@ impl Engine {
         );
         doc["target"] = json!(self.urls.featured(&actor.username));
         self.record_document(tx, actor, doc, &to, &cc, now).await
+    }
+
+    /// An account by id, or NotFound.
+    pub(crate) async fn account_row(&self, id: Id) -> Result<AccountRow> {
+        self.store.account(id).await?.ok_or(EngineError::NotFound)
+    }
+
+    /// A status by id, or NotFound.
+    pub(crate) async fn status_row(&self, id: Id) -> Result<StatusRow> {
+        self.store.status(id).await?.ok_or(EngineError::NotFound)
     }
 
     /// For a reblog, the status it reblogs; otherwise the status itself.
@@ -1485,20 +1270,22 @@ impl Engine {
         }))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Stores an activity of `actor`'s and, for a local actor, queues its deliveries.
     pub(crate) async fn record_activity(
         &self,
         tx: &mut WriteTx,
         actor: &AccountRow,
-        verb: Verb,
-        id: &str,
-        object: Value,
-        to: &[String],
-        cc: &[String],
+        a: Outgoing<'_>,
         now: i64,
     ) -> Result<()> {
-        let doc = as2::activity(id, verb, &actor.uri, object, to, cc, Timestamp(now));
-        self.record_document(tx, actor, doc, to, cc, now).await
+        let audience = Audience {
+            to: a.to,
+            cc: a.cc,
+            hidden_inboxes: &[],
+        };
+        let doc = audience.activity(a.id, a.verb, actor, a.object, now);
+        self.record_document_to(tx, actor, doc, &audience, now)
+            .await
     }
 
     /// Stores an activity document and queues its deliveries (see
@@ -1513,22 +1300,24 @@ impl Engine {
         cc: &[String],
         now: i64,
     ) -> Result<()> {
-        self.record_document_to(tx, actor, doc, to, cc, &[], now)
+        let audience = Audience {
+            to,
+            cc,
+            hidden_inboxes: &[],
+        };
+        self.record_document_to(tx, actor, doc, &audience, now)
             .await
     }
 
-    /// [`Engine::record_document`], also delivered to `hidden_inboxes` (the personal
-    /// inboxes of `bto`/`bcc` recipients, whom the document does not name: a shared
-    /// inbox could not tell whom it is for).
-    #[allow(clippy::too_many_arguments)]
+    /// [`Engine::record_document`], also delivered to the audience's `hidden_inboxes`
+    /// (the personal inboxes of `bto`/`bcc` recipients, whom the document does not
+    /// name: a shared inbox could not tell whom it is for).
     pub(crate) async fn record_document_to(
         &self,
         tx: &mut WriteTx,
         actor: &AccountRow,
         doc: Value,
-        to: &[String],
-        cc: &[String],
-        hidden_inboxes: &[String],
+        audience: &Audience<'_>,
         now: i64,
     ) -> Result<()> {
         let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
@@ -1548,14 +1337,14 @@ impl Engine {
             actor_id: actor.id,
             object_uri,
             local: actor.is_local(),
-            to_json: serde_json::to_string(to).unwrap_or_default(),
-            cc_json: serde_json::to_string(cc).unwrap_or_default(),
+            to_json: serde_json::to_string(audience.to).unwrap_or_default(),
+            cc_json: serde_json::to_string(audience.cc).unwrap_or_default(),
             json: doc.to_string(),
             created_at: now,
         })
         .await?;
         if actor.is_local() && (!about_block || self.config.send_blocks) {
-            self.queue_deliveries(tx, actor, activity_id, to, cc, hidden_inboxes, now)
+            self.queue_deliveries(tx, actor, activity_id, audience, now)
                 .await?;
         }
         Ok(())
@@ -1567,21 +1356,18 @@ impl Engine {
     /// actor's inbox; shared inboxes are used when offered, so one server gets one POST.
     /// Blocks are not sent unless `send_blocks` is set: telling the blocked person's
     /// server only helps the blocked person.
-    #[allow(clippy::too_many_arguments)]
     async fn queue_deliveries(
         &self,
         tx: &mut WriteTx,
         actor: &AccountRow,
         activity_id: Id,
-        to: &[String],
-        cc: &[String],
-        extra_inboxes: &[String],
+        audience: &Audience<'_>,
         now: i64,
     ) -> Result<()> {
         let followers = self.urls.followers(&actor.username);
-        let mut inboxes: Vec<String> = extra_inboxes.to_vec();
+        let mut inboxes: Vec<String> = audience.hidden_inboxes.to_vec();
         let mut actors: Vec<&str> = Vec::new();
-        for iri in to.iter().chain(cc) {
+        for iri in audience.to.iter().chain(audience.cc) {
             if *iri == followers {
                 inboxes.extend(tx.remote_follower_inboxes(actor.id).await?);
             } else if !sluice_model::visibility::is_public_iri(iri)
@@ -1627,65 +1413,6 @@ impl Engine {
         .await?;
         self.deliveries_queued();
         Ok(())
-    }
-
-    /// The ActivityStreams Note for a stored status.
-    #[allow(clippy::too_many_arguments)]
-    pub fn note_document(
-        &self,
-        s: &StatusRow,
-        author: &AccountRow,
-        mentioned: &[AccountRow],
-        tags: &[String],
-        to: &[String],
-        cc: &[String],
-        in_reply_to: Option<&str>,
-    ) -> Value {
-        let mentions: Vec<(String, String)> = mentioned
-            .iter()
-            .map(|a| {
-                (
-                    a.uri.clone(),
-                    format!(
-                        "@{}@{}",
-                        a.username,
-                        if a.is_local() {
-                            self.urls.domain()
-                        } else {
-                            &a.domain
-                        }
-                    ),
-                )
-            })
-            .collect();
-        let hashtags: Vec<(String, String)> =
-            tags.iter().map(|t| (self.urls.tag(t), t.clone())).collect();
-        let mut doc = as2::note(&as2::NoteDoc {
-            id: &s.uri,
-            url: &s.url,
-            attributed_to: &author.uri,
-            content: &s.content,
-            summary: Some(&s.spoiler_text),
-            sensitive: s.sensitive,
-            in_reply_to,
-            published: Timestamp(s.created_at),
-            updated: s.edited_at.map(Timestamp),
-            to,
-            cc,
-            language: s.language.as_deref(),
-            mentions: &mentions,
-            hashtags: &hashtags,
-        });
-        let attachments = Attachment::read_list(&s.attachments);
-        if !attachments.is_empty()
-            && let Some(o) = doc.as_object_mut()
-        {
-            o.insert(
-                "attachment".into(),
-                Value::Array(attachments.iter().map(Attachment::document).collect()),
-            );
-        }
-        doc
     }
 }
 
@@ -1752,14 +1479,82 @@ fn media_not_found(ids: &[Id]) -> EngineError {
     ))
 }
 
-/// Gives the object we federate a client's type and properties (ActivityPub C2S).
-fn apply_client_object(note: &mut Value, c: &ClientObject) {
-    if let Some(doc) = note.as_object_mut() {
-        doc.insert("type".into(), Value::String(c.object_type.clone()));
-        for (k, v) in &c.properties {
-            doc.insert(k.clone(), v.clone());
+/// A language tag as a post may carry it.
+fn check_language(lang: Option<&str>) -> Result<()> {
+    if let Some(lang) = lang
+        && (lang.len() > 16 || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    {
+        return Err(EngineError::invalid(
+            "Validation failed: language is not a language code",
+        ));
+    }
+    Ok(())
+}
+
+/// Who an activity we send is addressed to, and the personal inboxes of the
+/// recipients it does not name (`bto`/`bcc`).
+pub(crate) struct Audience<'a> {
+    pub to: &'a [String],
+    pub cc: &'a [String],
+    pub hidden_inboxes: &'a [String],
+}
+
+impl Audience<'_> {
+    /// The activity document `id` of `actor`'s, about `object`, to this audience.
+    pub(crate) fn activity(
+        &self,
+        id: &str,
+        verb: Verb,
+        actor: &AccountRow,
+        object: Value,
+        now: i64,
+    ) -> Value {
+        as2::activity(
+            id,
+            verb,
+            &actor.uri,
+            object,
+            self.to,
+            self.cc,
+            Timestamp(now),
+        )
+    }
+}
+
+/// An activity we send, as [`Engine::record_activity`] stores it.
+pub(crate) struct Outgoing<'a> {
+    pub verb: Verb,
+    pub id: &'a str,
+    pub object: Value,
+    pub to: &'a [String],
+    pub cc: &'a [String],
+}
+
+impl<'a> Outgoing<'a> {
+    /// An activity addressed to `to` only.
+    pub(crate) fn to(verb: Verb, id: &'a str, object: Value, to: &'a [String]) -> Outgoing<'a> {
+        Outgoing {
+            verb,
+            id,
+            object,
+            to,
+            cc: &[],
         }
     }
+}
+
+/// A post checked and made ready to store (new or edited).
+struct NoteDraft<'n> {
+    status: StatusRow,
+    parent: Option<StatusRow>,
+    mentioned: Vec<AccountRow>,
+    hidden: &'n [AccountRow],
+    tags: Vec<String>,
+    to: Vec<String>,
+    cc: Vec<String>,
+    /// The object we federate.
+    note: Value,
+    hidden_inboxes: Vec<String>,
 }
 
 /// Posts a local user may pin (Mastodon's `MAX_PINNED_STATUSES`; also announced in

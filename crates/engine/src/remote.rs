@@ -9,16 +9,14 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde_json::json;
-use sluice_model::activity::Verb;
+use sluice_model::Visibility;
 use sluice_model::media::{self, Attachment};
 use sluice_model::visibility::is_public_iri;
-use sluice_model::{Id, Visibility};
 use sluice_store::{
-    AccountCounter, AccountRow, ActivityRecord, NewRelation, PinOutcome, Relation, StatusRow,
-    WriteTx,
+    AccountRow, ActivityRecord, NewRelation, PinOutcome, Relation, StatusRow, WriteTx,
 };
 
+use crate::effects::{Changes, NewPost, PostEdit, reblog_row};
 use crate::pipeline::{Outcome, status_event};
 use crate::{Engine, EngineError, Result};
 
@@ -211,11 +209,11 @@ impl Engine {
     ) -> Result<Option<WriteTx>> {
         let mut tx = self.store.begin().await?;
         if !self.store_remote_activity(&mut tx, actor, a, now).await? {
-            tx.commit().await?;
+            self.commit(tx, Changes::at(now)).await?;
             return Ok(None);
         }
         if UNDOABLE.contains(&a.kind.as_str()) && tx.was_undone(&a.uri, actor.id).await? {
-            tx.commit().await?;
+            self.commit(tx, Changes::at(now)).await?;
             self.not_applied(actor, a, Ignored::Undone);
             return Ok(None);
         }
@@ -252,7 +250,7 @@ impl Engine {
         };
         self.remember_undone(&mut tx, actor, &a.object_uri, now)
             .await?;
-        tx.commit().await?;
+        self.commit(tx, Changes::at(now)).await?;
         Ok(Outcome::default())
     }
 
@@ -298,78 +296,41 @@ impl Engine {
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
         };
+        let mut changes = Changes::at(now);
         if self.store.blocked_either_way(target.id, actor.id).await? {
             // A blocked actor's follow is refused, and told so.
-            self.answer_remote_follow(&mut tx, target, actor, &a.uri, false, now)
+            self.record_follow_answer(&mut tx, target, actor, &a.uri, false, now)
                 .await?;
-            tx.commit().await?;
+            self.commit(tx, changes).await?;
             return Ok(Outcome::default());
         }
-        let row = NewRelation {
-            id: self.new_id(),
-            account_id: actor.id,
-            target_account_id: target.id,
-            uri: a.uri.clone(),
-            flag_a: true,
-            flag_b: false,
-            expires_at: None,
-            created_at: now,
-        };
-        let mut events = vec![crate::accounts::relationship_event(target.id, actor.id)];
+        changes.events([crate::accounts::relationship_event(target.id, actor.id)]);
+        changes.accounts(&[actor.id, target.id]);
         if target.locked {
+            let row = self.relation_row(actor.id, target.id, &a.uri, now);
             if tx.insert_relation(Relation::FollowRequest, &row).await? {
-                events.extend(
+                changes.events(
                     self.notify(&mut tx, target.id, actor.id, "follow_request", None, now)
                         .await?,
                 );
             }
         } else {
-            if tx.insert_relation(Relation::Follow, &row).await? {
-                tx.bump_account_counter(actor.id, AccountCounter::Following, 1)
-                    .await?;
-                tx.bump_account_counter(target.id, AccountCounter::Followers, 1)
-                    .await?;
-                events.extend(
+            if self
+                .add_follow(&mut tx, actor.id, target.id, &a.uri, now)
+                .await?
+            {
+                changes.events(
                     self.notify(&mut tx, target.id, actor.id, "follow", None, now)
                         .await?,
                 );
             }
             // Already following (a re-sent Follow with a new id): accept again, so
             // the other side's state converges.
-            self.answer_remote_follow(&mut tx, target, actor, &a.uri, true, now)
+            self.record_follow_answer(&mut tx, target, actor, &a.uri, true, now)
                 .await?;
         }
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
-        self.accounts_changed(&[actor.id, target.id]);
-        Ok(Outcome {
-            status: None,
-            changed: true,
-        })
-    }
-
-    /// Queues our Accept or Reject of a remote follow.
-    async fn answer_remote_follow(
-        &self,
-        tx: &mut WriteTx,
-        target: &AccountRow,
-        follower: &AccountRow,
-        follow_uri: &str,
-        accept: bool,
-        now: i64,
-    ) -> Result<()> {
-        let verb = if accept { Verb::Accept } else { Verb::Reject };
-        let object = json!({"id": follow_uri, "type": "Follow", "actor": follower.uri, "object": target.uri});
-        let id = format!(
-            "{}#{}/{}",
-            target.uri,
-            verb.as_str().to_lowercase(),
-            self.new_id()
-        );
-        let to = vec![follower.uri.clone()];
-        self.record_activity(tx, target, verb, &id, object, &to, &[], now)
-            .await
+        self.commit(tx, changes).await?;
+        Ok(Outcome::changed())
     }
 
     /// `Undo(Follow)` from a remote follower: the follow (or request) is gone.
@@ -383,42 +344,28 @@ impl Engine {
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
         };
-        let mut changed = false;
-        if tx
-            .delete_relation(Relation::Follow, actor.id, target.id)
+        let mut changes = Changes::at(now);
+        changes.accounts(&[actor.id, target.id]);
+        let changed = self
+            .end_follow(&mut tx, actor.id, target.id)
             .await?
             .is_some()
-        {
-            tx.bump_account_counter(actor.id, AccountCounter::Following, -1)
-                .await?;
-            tx.bump_account_counter(target.id, AccountCounter::Followers, -1)
-                .await?;
-            changed = true;
-        } else if tx
-            .delete_relation(Relation::FollowRequest, actor.id, target.id)
-            .await?
-            .is_some()
-        {
-            tx.delete_notifications_about(actor.id, "follow_request", None, target.id)
-                .await?;
-            changed = true;
-        }
-        let events = if changed {
-            vec![crate::accounts::relationship_event(target.id, actor.id)]
+            || self
+                .end_follow_request(&mut tx, actor.id, target.id)
+                .await?
+                .is_some();
+        if changed {
+            changes.events([crate::accounts::relationship_event(target.id, actor.id)]);
         } else {
             // The Follow has not arrived (or was answered already): if it comes late,
             // it is not applied.
             self.remember_undone(&mut tx, actor, &a.object_uri, now)
                 .await?;
-            vec![]
-        };
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
-        self.accounts_changed(&[actor.id, target.id]);
+        }
+        self.commit(tx, changes).await?;
         Ok(Outcome {
-            status: None,
             changed,
+            ..Default::default()
         })
     }
 
@@ -440,47 +387,26 @@ impl Engine {
             .await?;
         let mut changed = request.is_some();
         if accepted && let Some(uri) = request {
-            let row = NewRelation {
-                id: self.new_id(),
-                account_id: follower.id,
-                target_account_id: actor.id,
-                uri,
-                flag_a: true,
-                flag_b: false,
-                expires_at: None,
-                created_at: now,
-            };
-            if tx.insert_relation(Relation::Follow, &row).await? {
-                tx.bump_account_counter(follower.id, AccountCounter::Following, 1)
-                    .await?;
-                tx.bump_account_counter(actor.id, AccountCounter::Followers, 1)
-                    .await?;
-            }
+            self.add_follow(&mut tx, follower.id, actor.id, &uri, now)
+                .await?;
         } else if !accepted
-            && tx
-                .delete_relation(Relation::Follow, follower.id, actor.id)
+            && self
+                .end_follow(&mut tx, follower.id, actor.id)
                 .await?
                 .is_some()
         {
             // A Reject of an established follow removes it (Mastodon does the same).
-            tx.bump_account_counter(follower.id, AccountCounter::Following, -1)
-                .await?;
-            tx.bump_account_counter(actor.id, AccountCounter::Followers, -1)
-                .await?;
             changed = true;
         }
-        let events = if changed {
-            vec![crate::accounts::relationship_event(follower.id, actor.id)]
-        } else {
-            vec![]
-        };
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
-        self.accounts_changed(&[actor.id, follower.id]);
+        let mut changes = Changes::at(now);
+        changes.accounts(&[actor.id, follower.id]);
+        if changed {
+            changes.events([crate::accounts::relationship_event(follower.id, actor.id)]);
+        }
+        self.commit(tx, changes).await?;
         Ok(Outcome {
-            status: None,
             changed,
+            ..Default::default()
         })
     }
 
@@ -493,10 +419,7 @@ impl Engine {
         n: &RemoteNote,
     ) -> Result<Outcome> {
         if let Some(existing) = self.store.status_by_uri(&n.uri).await? {
-            return Ok(Outcome {
-                status: Some(existing.id),
-                changed: false,
-            });
+            return Ok(Outcome::status(existing.id, false));
         }
         // Deleted here before (a Create delivered after its Delete): it stays deleted.
         if self.store.is_tombstoned(&n.uri).await? {
@@ -512,13 +435,48 @@ impl Engine {
                 mentioned.push(acc);
             }
         }
-        let visibility = visibility_of(&n.to, &n.cc, &actor.followers_url);
         let now = sluice_model::id::now_millis();
-        // Time-sortable id from the post's own date (not in the future), so a late
-        // delivery still sorts where it belongs.
+        let status = self.remote_status_row(actor, n, parent.as_ref(), now);
+        let tags: Vec<String> = n
+            .tags
+            .iter()
+            .take(crate::pipeline::MAX_TAGS)
+            .cloned()
+            .collect();
+        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
+            return Ok(Outcome::default());
+        };
+        let mut changes = Changes::at(now);
+        self.store_post(
+            &mut tx,
+            &mut changes,
+            &NewPost {
+                status: &status,
+                author: actor,
+                parent: parent.as_ref(),
+                mentioned: &mentioned,
+                hidden: &[],
+                tags: &tags,
+            },
+        )
+        .await?;
+        self.commit(tx, changes).await?;
+        Ok(Outcome::status(status.id, true))
+    }
+
+    /// The row of a remote post. Its id is time-sortable from the post's own date (not
+    /// in the future), so a late delivery still sorts where it belongs.
+    fn remote_status_row(
+        &self,
+        actor: &AccountRow,
+        n: &RemoteNote,
+        parent: Option<&StatusRow>,
+        now: i64,
+    ) -> StatusRow {
+        let visibility = visibility_of(&n.to, &n.cc, &actor.followers_url);
         let created = n.published.clamp(0, now);
         let id = self.ids.backdated(created);
-        let status = StatusRow {
+        StatusRow {
             id,
             uri: n.uri.clone(),
             url: if n.url.is_empty() {
@@ -527,10 +485,10 @@ impl Engine {
                 n.url.clone()
             },
             account_id: actor.id,
-            in_reply_to_id: parent.as_ref().map(|p| p.id),
-            in_reply_to_account_id: parent.as_ref().map(|p| p.account_id),
+            in_reply_to_id: parent.map(|p| p.id),
+            in_reply_to_account_id: parent.map(|p| p.account_id),
             reblog_of_id: None,
-            thread_id: parent.as_ref().map(|p| p.thread_id).unwrap_or(id),
+            thread_id: parent.map(|p| p.thread_id).unwrap_or(id),
             object_type: if n.object_type.is_empty() {
                 "Note".into()
             } else {
@@ -551,56 +509,7 @@ impl Engine {
             edited_at: n.updated.filter(|u| *u > n.published),
             updated_at: n.updated.unwrap_or(created),
             attachments: self.remote_attachments("[]", &n.attachments),
-        };
-        let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
-            return Ok(Outcome::default());
-        };
-        tx.insert_status(&status).await?;
-        let mention_ids: Vec<Id> = mentioned.iter().map(|m| m.id).collect();
-        tx.add_mentions(id, &mention_ids).await?;
-        let tags: Vec<String> = n
-            .tags
-            .iter()
-            .take(crate::pipeline::MAX_TAGS)
-            .cloned()
-            .collect();
-        tx.add_tags(id, &tags, &|| self.new_id(), now).await?;
-        tx.count_new_status(actor.id, created).await?;
-        if let Some(p) = &parent {
-            tx.bump_status_counter(p.id, sluice_store::StatusCounter::Replies, 1)
-                .await?;
         }
-        let mut events = vec![status_event(
-            "update",
-            &status,
-            &tags,
-            &mention_ids,
-            &actor.domain,
-            None,
-        )];
-        for m in &mentioned {
-            if m.is_local() {
-                events.extend(
-                    self.notify(&mut tx, m.id, actor.id, "mention", Some(id), now)
-                        .await?,
-                );
-            }
-        }
-        if visibility == Visibility::Direct {
-            let people: Vec<&AccountRow> = std::iter::once(actor).chain(&mentioned).collect();
-            events.extend(
-                self.add_to_conversations(&mut tx, &status, &people, now)
-                    .await?,
-            );
-        }
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
-        self.accounts_changed(&[actor.id]);
-        Ok(Outcome {
-            status: Some(id),
-            changed: true,
-        })
     }
 
     /// `Delete` of a remote object: the post goes if `actor` wrote it.
@@ -621,7 +530,7 @@ impl Engine {
             if self.store_remote_activity(&mut tx, actor, a, now).await? {
                 tx.insert_tombstone(object_uri, actor.id, now).await?;
             }
-            tx.commit().await?;
+            self.commit(tx, Changes::at(now)).await?;
             return Ok(Outcome::default());
         };
         if status.account_id != actor.id {
@@ -632,17 +541,14 @@ impl Engine {
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
         };
-        let events = self
-            .delete_status_rows(&mut tx, actor, &status, now)
-            .await?;
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
-        self.accounts_changed(&[actor.id]);
-        Ok(Outcome {
-            status: Some(status.id),
-            changed: true,
-        })
+        let mut changes = Changes::at(now);
+        changes.events(
+            self.delete_status_rows(&mut tx, actor, &status, now)
+                .await?,
+        );
+        changes.accounts(&[actor.id]);
+        self.commit(tx, changes).await?;
+        Ok(Outcome::status(status.id, true))
     }
 
     /// Any other activity (or one about something we do not have): stored, so a
@@ -651,10 +557,10 @@ impl Engine {
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
         let stored = self.store_remote_activity(&mut tx, actor, a, now).await?;
-        tx.commit().await?;
+        self.commit(tx, Changes::at(now)).await?;
         Ok(Outcome {
-            status: None,
             changed: stored,
+            ..Default::default()
         })
     }
 
@@ -671,10 +577,7 @@ impl Engine {
         if outcome.changed {
             self.not_applied(actor, a, reason);
         }
-        Ok(Outcome {
-            status: None,
-            changed: false,
-        })
+        Ok(Outcome::default())
     }
 
     /// Logs (at debug level) and counts an activity recorded but not applied.
@@ -706,34 +609,18 @@ impl Engine {
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
         };
-        let mut events = Vec::new();
-        if tx
-            .insert_saved(
-                sluice_store::Saved::Favourites,
-                self.new_id(),
-                actor.id,
-                status.id,
-                &a.uri,
-                now,
-            )
-            .await?
-        {
-            tx.bump_status_counter(status.id, sluice_store::StatusCounter::Favourites, 1)
-                .await?;
-            if let Some(author) = &author {
-                events.extend(
-                    self.notify_author(&mut tx, author, actor.id, "favourite", status.id, now)
-                        .await?,
-                );
-            }
-        }
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
-        Ok(Outcome {
-            status: Some(status.id),
-            changed: true,
-        })
+        let mut changes = Changes::at(now);
+        self.add_favourite(
+            &mut tx,
+            &mut changes,
+            actor,
+            &status,
+            author.as_ref(),
+            &a.uri,
+        )
+        .await?;
+        self.commit(tx, changes).await?;
+        Ok(Outcome::status(status.id, true))
     }
 
     /// `Undo(Like)`.
@@ -750,29 +637,16 @@ impl Engine {
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
         };
-        let removed = tx
-            .delete_saved(sluice_store::Saved::Favourites, actor.id, status.id)
+        let removed = self
+            .remove_favourite(&mut tx, actor.id, &status)
             .await?
             .is_some();
-        if removed {
-            tx.bump_status_counter(status.id, sluice_store::StatusCounter::Favourites, -1)
-                .await?;
-            tx.delete_notifications_about(
-                actor.id,
-                "favourite",
-                Some(status.id),
-                status.account_id,
-            )
-            .await?;
-        } else {
+        if !removed {
             self.remember_undone(&mut tx, actor, &a.object_uri, now)
                 .await?;
         }
-        tx.commit().await?;
-        Ok(Outcome {
-            status: Some(status.id),
-            changed: removed,
-        })
+        self.commit(tx, Changes::at(now)).await?;
+        Ok(Outcome::status(status.id, removed))
     }
 
     /// `Announce` of a post we have: a reblog row, shown to the booster's followers.
@@ -794,64 +668,25 @@ impl Engine {
         let now = sluice_model::id::now_millis();
         let created = published.unwrap_or(now).clamp(0, now);
         let id = self.ids.backdated(created);
-        let reblog = StatusRow {
+        let reblog = reblog_row(
+            actor,
+            &original,
             id,
-            uri: a.uri.clone(),
-            url: a.uri.clone(),
-            account_id: actor.id,
-            in_reply_to_id: None,
-            in_reply_to_account_id: None,
-            reblog_of_id: Some(original.id),
-            thread_id: id,
-            object_type: "Announce".into(),
-            content: String::new(),
-            source_text: String::new(),
-            spoiler_text: String::new(),
-            sensitive: false,
-            visibility: vis.as_str().into(),
-            language: None,
-            local: false,
-            application_id: None,
-            replies_count: 0,
-            reblogs_count: 0,
-            favourites_count: 0,
-            created_at: created,
-            edited_at: None,
-            updated_at: created,
-            attachments: "[]".into(),
-        };
+            a.uri.clone(),
+            a.uri.clone(),
+            vis,
+            created,
+        );
         // Read before the write transaction, not while holding the writer.
         let author = self.store.account(original.account_id).await?;
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
         };
-        tx.insert_status(&reblog).await?;
-        tx.bump_status_counter(original.id, sluice_store::StatusCounter::Reblogs, 1)
+        let mut changes = Changes::at(now);
+        self.add_reblog(&mut tx, &mut changes, actor, &reblog, author.as_ref())
             .await?;
-        tx.bump_account_counter(actor.id, AccountCounter::Statuses, 1)
-            .await?;
-        let mut events = vec![status_event(
-            "update",
-            &reblog,
-            &[],
-            &[],
-            &actor.domain,
-            author.as_ref().map(|a| a.domain.as_str()),
-        )];
-        if let Some(author) = &author {
-            events.extend(
-                self.notify_author(&mut tx, author, actor.id, "reblog", original.id, now)
-                    .await?,
-            );
-        }
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
-        self.accounts_changed(&[actor.id]);
-        Ok(Outcome {
-            status: Some(id),
-            changed: true,
-        })
+        self.commit(tx, changes).await?;
+        Ok(Outcome::status(id, true))
     }
 
     /// `Undo(Announce)`: the reblog row (whose uri is the Announce's id) goes.
@@ -873,29 +708,11 @@ impl Engine {
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
         };
-        tx.delete_status(reblog.id).await?;
-        tx.bump_account_counter(actor.id, AccountCounter::Statuses, -1)
+        let mut changes = Changes::at(now);
+        self.remove_reblog(&mut tx, &mut changes, actor, &reblog)
             .await?;
-        if let Some(orig) = reblog.reblog_of_id {
-            tx.bump_status_counter(orig, sluice_store::StatusCounter::Reblogs, -1)
-                .await?;
-        }
-        let events = vec![sluice_store::NewEvent {
-            kind: "delete".into(),
-            account_id: Some(actor.id),
-            object_id: Some(reblog.id),
-            data: json!({"visibility": reblog.visibility, "reblog_of": reblog.reblog_of_id})
-                .to_string(),
-            ..Default::default()
-        }];
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
-        self.accounts_changed(&[actor.id]);
-        Ok(Outcome {
-            status: Some(reblog.id),
-            changed: true,
-        })
+        self.commit(tx, changes).await?;
+        Ok(Outcome::status(reblog.id, true))
     }
 
     /// `Update` of a remote post: applied when it is newer than what we have (the
@@ -927,12 +744,9 @@ impl Engine {
         let old = match tx.status_for_update(old.id).await? {
             Some(current) if updated > current.updated_at => current,
             _ => {
-                tx.commit().await?;
+                self.commit(tx, Changes::at(now)).await?;
                 self.not_applied(actor, a, Ignored::Stale);
-                return Ok(Outcome {
-                    status: Some(old.id),
-                    changed: false,
-                });
+                return Ok(Outcome::status(old.id, false));
             }
         };
         let mut new = old.clone();
@@ -943,51 +757,27 @@ impl Engine {
         new.attachments = self.remote_attachments(&old.attachments, &n.attachments);
         new.edited_at = Some(updated);
         new.updated_at = updated;
-        if old.edited_at.is_none() {
-            tx.insert_edit(&sluice_store::EditRow {
-                id: self.ids.next_at(old.created_at),
-                status_id: old.id,
-                content: old.content.clone(),
-                source_text: String::new(),
-                spoiler_text: old.spoiler_text.clone(),
-                sensitive: old.sensitive,
-                created_at: old.created_at,
-            })
-            .await?;
-        }
-        tx.insert_edit(&sluice_store::EditRow {
-            id: self.ids.next_at(updated.clamp(0, now)),
-            status_id: old.id,
-            content: new.content.clone(),
-            source_text: String::new(),
-            spoiler_text: new.spoiler_text.clone(),
-            sensitive: new.sensitive,
-            created_at: updated,
-        })
-        .await?;
-        tx.update_status_content(&new).await?;
         let tags: Vec<String> = n
             .tags
             .iter()
             .take(crate::pipeline::MAX_TAGS)
             .cloned()
             .collect();
-        tx.set_tags(old.id, &tags, &|| self.new_id(), now).await?;
-        let events = vec![status_event(
-            "status.update",
-            &new,
-            &tags,
-            &[],
-            &actor.domain,
-            None,
-        )];
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
-        Ok(Outcome {
-            status: Some(old.id),
-            changed: true,
-        })
+        let mut changes = Changes::at(now);
+        self.store_edit(
+            &mut tx,
+            &mut changes,
+            &PostEdit {
+                old: &old,
+                new: &new,
+                author: actor,
+                tags: &tags,
+                mentions: None,
+            },
+        )
+        .await?;
+        self.commit(tx, changes).await?;
+        Ok(Outcome::status(old.id, true))
     }
 
     /// `Add` of one of the actor's own posts to its featured collection (a pin), or
@@ -1018,11 +808,8 @@ impl Engine {
         } else {
             tx.unpin(actor.id, status.id).await?
         };
-        tx.commit().await?;
-        Ok(Outcome {
-            status: Some(status.id),
-            changed,
-        })
+        self.commit(tx, Changes::at(now)).await?;
+        Ok(Outcome::status(status.id, changed))
     }
 
     /// `Block` of one of ours by a remote actor: follows between them end, and the
@@ -1049,44 +836,20 @@ impl Engine {
                     .await?;
             }
         } else {
-            tx.insert_relation(
-                Relation::Block,
-                &NewRelation {
-                    id: self.new_id(),
-                    account_id: actor.id,
-                    target_account_id: target.id,
-                    uri: a.uri.clone(),
-                    flag_a: false,
-                    flag_b: false,
-                    expires_at: None,
-                    created_at: now,
-                },
-            )
-            .await?;
+            let row = NewRelation {
+                flag_a: false,
+                ..self.relation_row(actor.id, target.id, &a.uri, now)
+            };
+            tx.insert_relation(Relation::Block, &row).await?;
             for (from, to) in [(actor.id, target.id), (target.id, actor.id)] {
-                if tx
-                    .delete_relation(Relation::Follow, from, to)
-                    .await?
-                    .is_some()
-                {
-                    tx.bump_account_counter(from, AccountCounter::Following, -1)
-                        .await?;
-                    tx.bump_account_counter(to, AccountCounter::Followers, -1)
-                        .await?;
-                }
-                tx.delete_relation(Relation::FollowRequest, from, to)
-                    .await?;
+                self.sever(&mut tx, from, to).await?;
             }
         }
-        let events = vec![crate::accounts::relationship_event(target.id, actor.id)];
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
-        self.accounts_changed(&[actor.id, target.id]);
-        Ok(Outcome {
-            status: None,
-            changed: true,
-        })
+        let mut changes = Changes::at(now);
+        changes.events([crate::accounts::relationship_event(target.id, actor.id)]);
+        changes.accounts(&[actor.id, target.id]);
+        self.commit(tx, changes).await?;
+        Ok(Outcome::changed())
     }
 
     /// `Flag`: a report about one of ours (and some of their posts), kept for the admin.
@@ -1120,11 +883,8 @@ impl Engine {
             now,
         )
         .await?;
-        tx.commit().await?;
-        Ok(Outcome {
-            status: None,
-            changed: true,
-        })
+        self.commit(tx, Changes::at(now)).await?;
+        Ok(Outcome::changed())
     }
 
     /// `Delete` of the actor itself: the account is removed from view (suspended) and
@@ -1138,13 +898,10 @@ impl Engine {
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
         };
-        let touched = tx.remove_remote_account(actor.id, now).await?;
-        tx.commit().await?;
-        self.accounts_changed(&touched);
-        Ok(Outcome {
-            status: None,
-            changed: true,
-        })
+        let mut changes = Changes::at(now);
+        changes.accounts(&tx.remove_remote_account(actor.id, now).await?);
+        self.commit(tx, changes).await?;
+        Ok(Outcome::changed())
     }
 
     /// `Move` of `actor` to `target`, which names `actor` in its `alsoKnownAs` (the
@@ -1165,8 +922,9 @@ impl Engine {
             return Ok(Outcome::default());
         };
         tx.set_moved_to(actor.id, target.id).await?;
-        tx.commit().await?;
-        self.accounts_changed(&[actor.id]);
+        let mut changes = Changes::at(now);
+        changes.accounts(&[actor.id]);
+        self.commit(tx, changes).await?;
         for f in followers {
             if self.store.blocked_either_way(f, target.id).await? {
                 continue;
@@ -1186,10 +944,7 @@ impl Engine {
             )
             .await?;
         }
-        Ok(Outcome {
-            status: None,
-            changed: true,
-        })
+        Ok(Outcome::changed())
     }
 }
 
@@ -1248,34 +1003,32 @@ impl Engine {
         }
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
-        let mut events = Vec::new();
+        let mut changes = Changes::at(now);
         for id in &pending {
             tx.remove_blind_copy(status_uri, *id).await?;
         }
         for a in &recipients {
             tx.add_silent_mentions(status.id, &[a.id]).await?;
-            events.push(status_event(
+            changes.events([status_event(
                 "update",
                 &status,
                 &[],
                 &[a.id],
                 &author.domain,
                 None,
-            ));
-            events.extend(
+            )]);
+            changes.events(
                 self.notify(&mut tx, a.id, author.id, "mention", Some(status.id), now)
                     .await?,
             );
             if status.visibility == Visibility::Direct.as_str() {
-                events.extend(
+                changes.events(
                     self.add_to_conversations(&mut tx, &status, &[&author, a], now)
                         .await?,
                 );
             }
         }
-        let last = tx.append_events(&events, now).await?;
-        tx.commit().await?;
-        self.published(last);
+        self.commit(tx, changes).await?;
         Ok(recipients.len())
     }
 }

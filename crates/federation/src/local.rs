@@ -145,11 +145,19 @@ pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
     Ok(with_key(doc, key.as_ref()))
 }
 
-/// Sends a local account's changed profile to its followers' servers (an `Update` of
-/// its actor document).
-pub async fn announce_profile(engine: &Engine, a: &AccountRow) -> Result<()> {
-    let doc = actor_document(engine, a).await?;
-    engine.record_actor_update(a, doc).await
+/// Our actor documents as the engine gets them ([`Engine::install_actor_documents`],
+/// at start): a profile change queues the `Update` of its actor document in its own
+/// transaction.
+pub struct LocalActorDocuments;
+
+impl sluice_engine::accounts::ActorDocuments for LocalActorDocuments {
+    fn actor_document<'a>(
+        &'a self,
+        engine: &'a Engine,
+        account: &'a AccountRow,
+    ) -> sluice_engine::accounts::ActorDocumentFuture<'a> {
+        Box::pin(actor_document(engine, account))
+    }
 }
 
 /// Where an account's clients fetch remote objects through this server

@@ -347,6 +347,7 @@ async fn start_full(
             return Err(e);
         }
     };
+    engine.install_actor_documents(Arc::new(sluice_federation::local::LocalActorDocuments));
     let url = engine.urls.base().to_string();
     let api = ApiConfig {
         title: config.instance_title.clone(),

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::json;
 use sluice_engine::Activity;
-use sluice_engine::accounts::Registration;
+use sluice_engine::accounts::{ImageChange, ProfileChange, Registration};
 use sluice_engine::read::AccountPage;
 use sluice_engine::read::timelines::AccountPosts;
 use sluice_model::{Id, api, id::parse_id};
@@ -132,24 +132,12 @@ pub async fn update_credentials(
     auth: Auth,
     up: crate::params::Upload,
 ) -> ApiResult<impl IntoResponse> {
-    use sluice_engine::media::ProfileImage;
     let me = auth.user(WRITE_ACCOUNTS)?;
     state
         .limits
         .check(Bucket::Write, &me.token_id.to_string())?;
-    let mut a = account(&state, me.account_id).await?;
-    // The images first: a refused one changes nothing else.
-    for (field, which) in [
-        ("avatar", ProfileImage::Avatar),
-        ("header", ProfileImage::Header),
-    ] {
-        if let Some(f) = up.file(field) {
-            a = state
-                .engine
-                .set_profile_image(&a, which, Some(f.bytes.clone()))
-                .await?;
-        }
-    }
+    let image = |field| up.file(field).map(|f| ImageChange::Set(f.bytes.clone()));
+    let (avatar, header) = (image("avatar"), image("header"));
     let p = up.params;
     let source = p.object("source")?;
     let fields = match p.get("fields_attributes") {
@@ -182,7 +170,7 @@ pub async fn update_credentials(
             Some(serde_json::to_string(&out).unwrap_or_else(|_| "[]".into()))
         }
     };
-    let update = ProfileUpdate {
+    let profile = ProfileUpdate {
         display_name: p.str("display_name")?,
         note: p.str("note")?,
         note_source: None,
@@ -200,29 +188,33 @@ pub async fn update_credentials(
         avatar_url: None,
         header_url: None,
     };
-    let updated = state.engine.update_profile(&a, update).await?;
-    profile_changed(&state, &updated).await
+    let change = ProfileChange {
+        profile,
+        avatar,
+        header,
+    };
+    change_profile(&state, me.account_id, change).await
 }
 
-/// After a profile change: sends it to the followers' servers (when federating; a
-/// failure there is logged, the change is made either way) and answers with the
-/// credential account.
-async fn profile_changed(
+/// A profile change, as one activity (stored and sent to the followers' servers
+/// together, or not at all); answers with the credential account.
+async fn change_profile(
     state: &AppState,
-    a: &sluice_store::AccountRow,
+    account: Id,
+    change: ProfileChange,
 ) -> ApiResult<Json<sluice_model::api::Account>> {
-    if state.federation.is_some()
-        && let Err(e) = sluice_federation::local::announce_profile(&state.engine, a).await
-    {
-        tracing::warn!(error = %e, account = a.id, "the profile update was not federated");
-    }
+    let out = state
+        .engine
+        .submit(account, Activity::UpdateProfile(Box::new(change)))
+        .await?;
+    let a = out.account.ok_or_else(ApiError::not_found)?;
     let u = state
         .engine
         .store
         .user(a.id)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    Ok(Json(state.engine.credential_account(a, &u).await?))
+    Ok(Json(state.engine.credential_account(&a, &u).await?))
 }
 
 /// `DELETE /api/v1/profile/avatar` and `/api/v1/profile/header`: back to the default
@@ -242,9 +234,18 @@ pub async fn delete_profile_image(
     state
         .limits
         .check(Bucket::Write, &me.token_id.to_string())?;
-    let a = account(&state, me.account_id).await?;
-    let updated = state.engine.set_profile_image(&a, which, None).await?;
-    profile_changed(&state, &updated).await
+    let image = Some(ImageChange::Remove);
+    let change = match which {
+        ProfileImage::Avatar => ProfileChange {
+            avatar: image,
+            ..Default::default()
+        },
+        ProfileImage::Header => ProfileChange {
+            header: image,
+            ..Default::default()
+        },
+    };
+    change_profile(&state, me.account_id, change).await
 }
 
 pub async fn show(

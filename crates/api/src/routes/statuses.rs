@@ -97,13 +97,7 @@ pub async fn create(
         .engine
         .submit(me.account_id, Activity::CreateNote(note))
         .await?;
-    let id = out.status.ok_or_else(ApiError::not_found)?;
-    let row = state
-        .engine
-        .store
-        .status(id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let row = out.row.ok_or_else(ApiError::not_found)?;
     Ok(Json(
         state.engine.status_entity(Some(me.account_id), row).await?,
     ))
@@ -173,16 +167,11 @@ pub async fn edit(
         client: None,
         media_ids: media_ids(&p)?,
     };
-    state
+    let out = state
         .engine
         .submit(me.account_id, Activity::UpdateNote { status: id, edit })
         .await?;
-    let row = state
-        .engine
-        .store
-        .status(id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let row = out.row.ok_or_else(ApiError::not_found)?;
     Ok(Json(
         state.engine.status_entity(Some(me.account_id), row).await?,
     ))
@@ -232,32 +221,18 @@ pub async fn context(
     Ok(Json(context))
 }
 
-/// Runs a status action and answers with the (original) status as the viewer now sees it.
+/// Runs a status action and answers with the (original) status as the viewer now sees it
+/// (the engine's outcome for these activities is the original).
 async fn act(
     state: &AppState,
     me: crate::auth::User,
-    status: Id,
     activity: Activity,
 ) -> ApiResult<Json<api::Status>> {
     state
         .limits
         .check(Bucket::Write, &me.token_id.to_string())?;
-    state.engine.submit(me.account_id, activity).await?;
-    let s = state
-        .engine
-        .store
-        .status(status)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let s = match s.reblog_of_id {
-        Some(orig) => state
-            .engine
-            .store
-            .status(orig)
-            .await?
-            .ok_or_else(ApiError::not_found)?,
-        None => s,
-    };
+    let out = state.engine.submit(me.account_id, activity).await?;
+    let s = out.row.ok_or_else(ApiError::not_found)?;
     Ok(Json(
         state.engine.status_entity(Some(me.account_id), s).await?,
     ))
@@ -270,7 +245,7 @@ pub async fn favourite(
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(WRITE_FAVOURITES)?;
     let id = path_id(&id)?;
-    act(&state, me, id, Activity::Like { status: id }).await
+    act(&state, me, Activity::Like { status: id }).await
 }
 
 pub async fn unfavourite(
@@ -281,7 +256,7 @@ pub async fn unfavourite(
     let me = auth.user(WRITE_FAVOURITES)?;
     let id = path_id(&id)?;
     state.engine.visible_status(Some(me.account_id), id).await?;
-    act(&state, me, id, Activity::UndoLike { status: id }).await
+    act(&state, me, Activity::UndoLike { status: id }).await
 }
 
 pub async fn reblog(
@@ -311,12 +286,7 @@ pub async fn reblog(
             },
         )
         .await?;
-    let wrapper = state
-        .engine
-        .store
-        .status(out.status.ok_or_else(ApiError::not_found)?)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let wrapper = out.row.ok_or_else(ApiError::not_found)?;
     Ok(Json(
         state
             .engine
@@ -333,7 +303,7 @@ pub async fn unreblog(
     let me = auth.user(WRITE_STATUSES)?;
     let id = path_id(&id)?;
     state.engine.visible_status(Some(me.account_id), id).await?;
-    act(&state, me, id, Activity::UndoAnnounce { status: id }).await
+    act(&state, me, Activity::UndoAnnounce { status: id }).await
 }
 
 /// `POST /api/v1/statuses/:id/pin`: an `Add` to the featured collection. Mastodon's
@@ -368,7 +338,7 @@ async fn set_pin(
     } else {
         Activity::Unpin { status: id }
     };
-    act(state, me, id, activity).await
+    act(state, me, activity).await
 }
 
 pub async fn bookmark(

@@ -10,7 +10,8 @@ db_tests!(
     mastodon_uploads_attach_and_serve,
     uploads_refuse_bad_files_and_foreign_media,
     media_federates_and_c2s_uploads,
-    avatars_and_headers
+    avatars_and_headers,
+    a_refused_header_changes_nothing
 );
 
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
@@ -762,6 +763,37 @@ async fn avatars_and_headers(db: Db) {
     .await
     .ok();
     assert_eq!(fetch(&srv, &header, None).await.status(), 404);
+    assert_eq!(media_files(&srv), 0);
+    srv.stop().await;
+}
+
+/// A profile change is one activity: an accepted avatar with a refused header leaves
+/// the profile as it was, and no file behind.
+async fn a_refused_header_changes_nothing(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let before = srv
+        .get("/api/v1/accounts/verify_credentials", Some(&alice.token))
+        .await
+        .ok();
+    let form = reqwest::multipart::Form::new()
+        .part("avatar", part(png(8, 8, 1), "me.png", "image/png"))
+        .part(
+            "header",
+            part(b"<svg><script/></svg>".to_vec(), "x.png", "image/png"),
+        )
+        .text("display_name", "Changed");
+    let (status, body) = update_credentials(&srv, &alice, form).await;
+    assert_eq!(status, 422, "{body}");
+    let me = srv
+        .get("/api/v1/accounts/verify_credentials", Some(&alice.token))
+        .await
+        .ok();
+    assert_eq!(me["avatar"], before["avatar"]);
+    assert_eq!(me["header"], before["header"]);
+    assert_eq!(me["display_name"], before["display_name"]);
     assert_eq!(media_files(&srv), 0);
     srv.stop().await;
 }
