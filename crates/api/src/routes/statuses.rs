@@ -6,7 +6,7 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use sluice_engine::{Activity, NewNote, NoteEdit};
-use sluice_model::{Id, Visibility, api};
+use sluice_model::{Visibility, api};
 
 use super::accounts::{listed_accounts, path_id};
 use super::scopes::*;
