@@ -210,7 +210,6 @@ async fn change_profile(
     let a = out.account.ok_or_else(ApiError::not_found)?;
     let u = state
         .engine
-        .store
         .user(a.id)
         .await?
         .ok_or_else(ApiError::unauthorized)?;

@@ -43,7 +43,6 @@ async fn me_account(state: &AppState, auth: &Auth, scopes: &[&str]) -> ApiResult
 async fn account(state: &AppState, id: sluice_model::Id) -> ApiResult<AccountRow> {
     state
         .engine
-        .store
         .account(id)
         .await?
         .ok_or_else(ApiError::not_found)
@@ -213,13 +212,7 @@ pub async fn media_object(
     auth: Auth,
 ) -> ApiResult<Response> {
     let owner = super::activitypub::local_account(&state, &name).await?;
-    let m = state
-        .engine
-        .store
-        .media(media_id(&id)?)
-        .await?
-        .filter(|m| m.account_id == owner.id)
-        .ok_or_else(ApiError::not_found)?;
+    let m = state.engine.own_media(&owner, media_id(&id)?).await?;
     let viewer = auth.viewer();
     let visible = viewer == Some(owner.id)
         || match m.status_id {
