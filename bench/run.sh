@@ -21,7 +21,8 @@
 # BENCH_THREAD_REPLIES (20), BENCH_CONTEXT_DURATION (20s, at BENCH_CONNECTIONS),
 # BENCH_POST_CONNECTIONS (16), BENCH_POST_DURATION (10s), BENCH_RESULTS (output dir),
 # CARGO_TARGET_DIR (/tmp/sluice-bench-target: a release build apart from debug builds),
-# BENCH_PROFILE (release; debug checks the script itself quickly, with small knobs).
+# BENCH_PROFILE (release; debug checks the script itself quickly, with small knobs),
+# BENCH_SERVER_BIN (the server binary to measure; default: the one just built).
 # See docs/benchmarks.md for figures and how to read them.
 set -euo pipefail
 
@@ -92,7 +93,9 @@ else
   log "building debug into $CARGO_TARGET_DIR (a smoke run: the figures mean nothing)"
   (cd "$ROOT" && cargo build -p sluice -p sluice-bench)
 fi
-BIN="$CARGO_TARGET_DIR/$PROFILE/sluice"
+# BENCH_SERVER_BIN: another server binary to measure with the same seeding and load
+# (a before/after in one sitting: build the older commit's `sluice`, point this at it).
+BIN=${BENCH_SERVER_BIN:-$CARGO_TARGET_DIR/$PROFILE/sluice}
 BENCH_BIN="$CARGO_TARGET_DIR/$PROFILE/sluice-bench"
 
 SERVER_PID=
