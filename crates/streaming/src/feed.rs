@@ -4,10 +4,13 @@
 //! ([`Relations::wants`]): an SSE connection has one stream, a WebSocket several.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use sluice_model::Id;
-use tokio::sync::broadcast;
+use tokio::sync::Notify;
+use tokio::sync::broadcast::{self, error::TryRecvError};
+use tokio::sync::futures::OwnedNotified;
 
 use crate::filter::Relations;
 use crate::hub::{Event, Hub};
@@ -20,6 +23,16 @@ pub struct Feed {
     me: Option<Id>,
     relations: Arc<Relations>,
     rx: broadcast::Receiver<Arc<Event>>,
+    /// The wake-up lane this connection waits on ([`Hub::subscribe`]).
+    lane: Arc<Notify>,
+    /// The wait for the lane's next wake-up. It lives here, not in the future of
+    /// [`Feed::next`], so that the connection keeps its place in the lane's queue
+    /// while its task wakes for something else (a heartbeat, a ping, a client's
+    /// message): wake-ups come in the order connections subscribed, whatever their
+    /// timers. Replaced in place once it fired (no allocation per event).
+    wake: Pin<Box<OwnedNotified>>,
+    /// `wake` fired and must be replaced before the next wait.
+    woken: bool,
     /// Events with this id or lower were taken (or passed over) already.
     last_seen: i64,
     /// Still resuming: the next log read starts after this id.
@@ -48,7 +61,8 @@ impl Feed {
     /// Subscribes first, then (when resuming) reads the log: nothing committed in
     /// between is missed, and what arrives twice is dropped by id.
     pub async fn new(hub: Arc<Hub>, me: Option<Id>, last_event_id: Option<i64>) -> Feed {
-        let rx = hub.subscribe();
+        let (rx, lane) = hub.subscribe();
+        let wake = Box::pin(lane.clone().notified_owned());
         let head = hub.head();
         // Fresh as of every change the tailer read; a change it reads later is
         // broadcast to `rx`, and the feed reloads on it.
@@ -59,6 +73,9 @@ impl Feed {
             unavailable: relations.is_none(),
             relations: relations.unwrap_or_default(),
             rx,
+            lane,
+            wake,
+            woken: false,
             last_seen: last_event_id.unwrap_or(head),
             replay: last_event_id,
             pending: VecDeque::new(),
@@ -128,12 +145,20 @@ impl Feed {
                 self.pending.extend(events);
                 continue;
             }
-            match self.rx.recv().await {
+            // The wait is armed before the channel is read: an event sent after the
+            // read is announced to it (a `Notified` counts every `notify_waiters`
+            // from its creation on, polled or not).
+            if std::mem::take(&mut self.woken) {
+                self.wake.set(self.lane.clone().notified_owned());
+            }
+            match self.rx.try_recv() {
                 Ok(event) => self.pending.push_back(event),
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    return FeedItem::Lagged(missed);
+                Err(TryRecvError::Empty) => {
+                    self.wake.as_mut().await;
+                    self.woken = true;
                 }
-                Err(broadcast::error::RecvError::Closed) => return FeedItem::Closed,
+                Err(TryRecvError::Lagged(missed)) => return FeedItem::Lagged(missed),
+                Err(TryRecvError::Closed) => return FeedItem::Closed,
             }
         }
     }
