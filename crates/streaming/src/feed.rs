@@ -231,8 +231,7 @@ mod tests {
         settle().await;
         wake();
         settle().await;
-        let got = order.lock().unwrap().clone();
-        got
+        order.lock().unwrap().clone()
     }
 
     #[tokio::test]
