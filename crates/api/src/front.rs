@@ -2,9 +2,9 @@
 //!
 //! Every connection's first request head is read here (bounded in size and time). A
 //! `GET` of a stream (`/api/v1/streaming/…` or the WebSocket endpoint) that passes
-//! every check ([`streaming::plan`]) is answered here and the connection stays here:
-//! SSE is written straight to the socket as chunks, a WebSocket is driven by
-//! tungstenite with small buffers. Anything else — other requests, refusals, HTTP/2 —
+//! every check ([`streaming::plan`]) is handed to `sluice_streaming`, which serves it
+//! on the socket: SSE straight as chunks, a WebSocket driven by tungstenite with small
+//! buffers. Anything else — other requests, refusals, HTTP/2 —
 //! goes to hyper and the router, with the bytes already read put back in front.
 //!
 //! Why: an open stream would otherwise keep hyper's per-connection buffers (a read
@@ -22,10 +22,9 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode};
-use futures_util::StreamExt as _;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
 use tower_service::Service as _;
 
@@ -36,9 +35,6 @@ use crate::routes::streaming::{self, Plan};
 const MAX_HEAD: usize = 16 * 1024;
 /// Longest wait for a connection's first request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest wait for a client to take one SSE chunk; a client that reads nothing for
-/// that long is disconnected (it can resume).
-const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest wait, on shutdown, for connections to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(35);
 
@@ -294,8 +290,11 @@ impl Connection {
             );
             drop(self);
             match plan {
-                Plan::Sse(p) => Box::pin(serve_sse(io, p)).await,
-                Plan::Ws(p) => Box::pin(serve_websocket(io, p, rest)).await,
+                Plan::Sse(p) => Box::pin(p.serve(io)).await,
+                Plan::Ws(p) => {
+                    let ready = Box::pin(p.subscribe()).await;
+                    Box::pin(ready.answer_and_serve(Prefixed::new(rest, io))).await
+                }
             }
             return;
         }
@@ -380,97 +379,6 @@ impl Connection {
     }
 }
 
-/// Answers the handshake with 101 and serves the WebSocket.
-async fn serve_websocket<IO>(mut io: IO, plan: streaming::WsPlan, rest: Vec<u8>)
-where
-    IO: AsyncRead + AsyncWrite + Unpin + Send,
-{
-    let plan = plan.subscribe().await;
-    let mut answer = String::from(
-        "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n",
-    );
-    for (k, v) in plan.handshake_headers() {
-        answer.push_str(&format!("{k}: {v}\r\n"));
-    }
-    answer.push_str("\r\n");
-    if io.write_all(answer.as_bytes()).await.is_err() {
-        return;
-    }
-    drop(answer);
-    plan.run(Prefixed::new(rest, io)).await;
-}
-
-/// Writes an SSE response straight to the socket, one chunk per piece, until the
-/// stream ends, the client goes away or stops reading.
-async fn serve_sse<IO>(mut io: IO, plan: streaming::SsePlan)
-where
-    IO: AsyncRead + AsyncWrite + Unpin + Send,
-{
-    let mut head = String::from("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n");
-    for (k, v) in streaming::SSE_HEADERS {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    // The connection ends with the stream (it ends when the server stops): a client
-    // must not send its reconnection on it.
-    head.push_str("access-control-allow-origin: *\r\nconnection: close\r\n\r\n");
-    if io.write_all(head.as_bytes()).await.is_err() {
-        return;
-    }
-    drop(head);
-    let mut body = std::pin::pin!(plan.body());
-    let mut probe = [0u8; 64];
-    loop {
-        tokio::select! {
-            chunk = body.next() => {
-                let Some(Ok(chunk)) = chunk else {
-                    let _ = tokio::time::timeout(WRITE_TIMEOUT, io.write_all(b"0\r\n\r\n")).await;
-                    return;
-                };
-                match tokio::time::timeout(WRITE_TIMEOUT, write_chunk(&mut io, &chunk)).await {
-                    Ok(Ok(())) => {}
-                    _ => return,
-                }
-            }
-            // The client sends nothing on a stream; reading tells when it has gone.
-            read = io.read(&mut probe) => match read {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            },
-        }
-    }
-}
-
-/// Writes `data` as one HTTP/1.1 chunk: size line, data and end in one vectored
-/// write (one system call, no copy; the data is often an event's message shared by
-/// every connection), the rest piece by piece when the socket takes only part.
-async fn write_chunk<IO>(io: &mut IO, data: &[u8]) -> std::io::Result<()>
-where
-    IO: AsyncWrite + Unpin,
-{
-    let mut size = [0u8; 18];
-    let size_len = {
-        use std::io::Write as _;
-        let mut cursor = std::io::Cursor::new(&mut size[..]);
-        write!(cursor, "{:x}\r\n", data.len())?;
-        cursor.position() as usize
-    };
-    let parts: [&[u8]; 3] = [&size[..size_len], data, b"\r\n"];
-    let slices = parts.map(std::io::IoSlice::new);
-    let mut skip = io.write_vectored(&slices).await?;
-    if skip == 0 {
-        return Err(std::io::ErrorKind::WriteZero.into());
-    }
-    for part in parts {
-        if skip >= part.len() {
-            skip -= part.len();
-            continue;
-        }
-        io.write_all(&part[skip..]).await?;
-        skip = 0;
-    }
-    Ok(())
-}
-
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
@@ -546,6 +454,7 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Prefixed<IO> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncWriteExt as _;
 
     #[test]
     fn stream_paths() {
@@ -557,21 +466,6 @@ mod tests {
         assert!(!streaming::is_stream_path("/api/v1/streaming/"));
         assert!(!streaming::is_stream_path("/api/v1/streamingx"));
         assert!(!streaming::is_stream_path("/api/v1/timelines/home"));
-    }
-
-    #[tokio::test]
-    async fn chunks_are_framed_whole_even_when_written_in_pieces() {
-        // A pipe that takes at most 5 bytes per write makes every piece go the slow way.
-        let (a, mut b) = tokio::io::duplex(5);
-        let writer = tokio::spawn(async move {
-            let mut a = a;
-            write_chunk(&mut a, b"hello, world").await.unwrap();
-            write_chunk(&mut a, b"").await.unwrap();
-        });
-        let mut out = Vec::new();
-        b.read_to_end(&mut out).await.unwrap();
-        writer.await.unwrap();
-        assert_eq!(out, b"c\r\nhello, world\r\n0\r\n\r\n");
     }
 
     #[tokio::test]

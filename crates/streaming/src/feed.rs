@@ -4,10 +4,13 @@
 //! ([`Relations::wants`]): an SSE connection has one stream, a WebSocket several.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use sluice_model::Id;
-use tokio::sync::broadcast;
+use tokio::sync::Notify;
+use tokio::sync::broadcast::{self, error::TryRecvError};
+use tokio::sync::futures::OwnedNotified;
 
 use crate::filter::Relations;
 use crate::hub::{Event, Hub};
@@ -20,6 +23,8 @@ pub struct Feed {
     me: Option<Id>,
     relations: Arc<Relations>,
     rx: broadcast::Receiver<Arc<Event>>,
+    /// The wait on this connection's wake-up lane ([`Hub::subscribe`]).
+    wake: LaneWait,
     /// Events with this id or lower were taken (or passed over) already.
     last_seen: i64,
     /// Still resuming: the next log read starts after this id.
@@ -27,6 +32,44 @@ pub struct Feed {
     pending: VecDeque<Arc<Event>>,
     /// The database failed the connection ([`FeedItem::Unavailable`]): it must end.
     unavailable: bool,
+}
+
+/// A connection's wait on its wake-up lane. The wait lives here, not in the future of
+/// [`Feed::next`], so that the connection keeps its place in the lane's queue while
+/// its task wakes for something else (a heartbeat, a ping, a client's message): a
+/// lane wakes its connections in the order they subscribed, whatever their timers.
+struct LaneWait {
+    lane: Arc<Notify>,
+    wait: Pin<Box<OwnedNotified>>,
+    /// `wait` fired and must be replaced before the next wait.
+    fired: bool,
+}
+
+impl LaneWait {
+    fn new(lane: Arc<Notify>) -> LaneWait {
+        LaneWait {
+            wait: Box::pin(lane.clone().notified_owned()),
+            lane,
+            fired: false,
+        }
+    }
+
+    /// Makes sure the wait counts every wake-up from now on (a `Notified` counts
+    /// each `notify_waiters` from its creation, polled or not): called before the
+    /// channel is read, so that an event sent after the read is not missed. Replaces
+    /// a fired wait in place (no allocation per event).
+    fn arm(&mut self) {
+        if std::mem::take(&mut self.fired) {
+            self.wait.set(self.lane.clone().notified_owned());
+        }
+    }
+
+    /// The next wake-up since [`LaneWait::arm`]. Cancel-safe: a cancelled wait stays
+    /// queued, in its place.
+    async fn wait(&mut self) {
+        self.wait.as_mut().await;
+        self.fired = true;
+    }
 }
 
 /// What [`Feed::next`] gives.
@@ -48,7 +91,8 @@ impl Feed {
     /// Subscribes first, then (when resuming) reads the log: nothing committed in
     /// between is missed, and what arrives twice is dropped by id.
     pub async fn new(hub: Arc<Hub>, me: Option<Id>, last_event_id: Option<i64>) -> Feed {
-        let rx = hub.subscribe();
+        let (rx, lane) = hub.subscribe();
+        let wake = LaneWait::new(lane);
         let head = hub.head();
         // Fresh as of every change the tailer read; a change it reads later is
         // broadcast to `rx`, and the feed reloads on it.
@@ -59,6 +103,7 @@ impl Feed {
             unavailable: relations.is_none(),
             relations: relations.unwrap_or_default(),
             rx,
+            wake,
             last_seen: last_event_id.unwrap_or(head),
             replay: last_event_id,
             pending: VecDeque::new(),
@@ -128,13 +173,87 @@ impl Feed {
                 self.pending.extend(events);
                 continue;
             }
-            match self.rx.recv().await {
+            // The wait is armed before the channel is read: an event sent after the
+            // read is announced to it (a `Notified` counts every `notify_waiters`
+            // from its creation on, polled or not).
+            self.wake.arm();
+            match self.rx.try_recv() {
                 Ok(event) => self.pending.push_back(event),
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    return FeedItem::Lagged(missed);
-                }
-                Err(broadcast::error::RecvError::Closed) => return FeedItem::Closed,
+                Err(TryRecvError::Empty) => self.wake.wait().await,
+                Err(TryRecvError::Lagged(missed)) => return FeedItem::Lagged(missed),
+                Err(TryRecvError::Closed) => return FeedItem::Closed,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::sync::Mutex;
+
+    use super::*;
+
+    type Wait<W> = for<'a> fn(&'a mut W) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+    async fn settle() {
+        for _ in 0..8 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Connections A, B and C start waiting in that order; A's task then wakes for
+    /// something else (a heartbeat) and waits again; then `wake` wakes them all. The
+    /// order in which they ran (the runtime runs woken tasks in wake order).
+    async fn order<W: Send + 'static>(
+        waits: [W; 3],
+        wait: Wait<W>,
+        wake: impl FnOnce(),
+    ) -> Vec<char> {
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let beat = Arc::new(Notify::new());
+        for (name, mut w) in ['A', 'B', 'C'].into_iter().zip(waits) {
+            let (order, beat) = (order.clone(), beat.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = wait(&mut w) => {
+                            order.lock().unwrap().push(name);
+                            return;
+                        }
+                        _ = beat.notified(), if name == 'A' => {}
+                    }
+                }
+            });
+            settle().await;
+        }
+        beat.notify_one();
+        settle().await;
+        wake();
+        settle().await;
+        order.lock().unwrap().clone()
+    }
+
+    #[tokio::test]
+    async fn a_connection_keeps_its_place_when_its_task_wakes_for_something_else() {
+        let lane = Arc::new(Notify::new());
+        let waits = [(); 3].map(|_| LaneWait::new(lane.clone()));
+        let got = order(waits, |w| Box::pin(w.wait()), || lane.notify_waiters()).await;
+        assert_eq!(got, ['A', 'B', 'C']);
+    }
+
+    /// The cause of the unfair fan-out this replaced: a broadcast receiver that
+    /// stopped waiting (its task woke for a heartbeat) queues again at the end.
+    #[tokio::test]
+    async fn a_broadcast_receiver_loses_its_place_when_its_task_wakes_for_something_else() {
+        let (tx, _) = broadcast::channel::<u8>(4);
+        let waits = [(); 3].map(|_| tx.subscribe());
+        let wait: Wait<broadcast::Receiver<u8>> = |rx| {
+            Box::pin(async {
+                let _ = rx.recv().await;
+            })
+        };
+        let got = order(waits, wait, || drop(tx.send(1))).await;
+        assert_eq!(got, ['B', 'C', 'A']);
     }
 }

@@ -79,6 +79,21 @@ impl StreamKind {
         Some(StreamKind::List { id })
     }
 
+    /// A stream by its name (`public:local`, `list`, …; SSE paths with `:` for `/`):
+    /// `list` takes the `list` parameter, the others `tag`.
+    pub fn named(
+        name: &str,
+        tag: Option<&str>,
+        list: Option<&str>,
+        only_media: bool,
+    ) -> Option<StreamKind> {
+        if name == "list" {
+            StreamKind::list(list)
+        } else {
+            StreamKind::parse(name, tag, only_media)
+        }
+    }
+
     /// The name sent back in the `stream` array of WebSocket messages.
     pub fn name(&self) -> String {
         match self {

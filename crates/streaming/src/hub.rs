@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use serde_json::Value;
 use sluice_engine::Engine;
 use sluice_model::Id;
 use sluice_store::EventRow;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use crate::filter::Relations;
 use crate::redis::RedisTarget;
@@ -28,6 +28,12 @@ const FORCED_READ_EVERY: u32 = 50;
 
 /// Rows read from the log at once.
 const TAIL_BATCH: i64 = 256;
+
+/// Wake-up lanes: connections are dealt round-robin to lanes as they subscribe, and a
+/// broadcast wakes lane after lane (starting one further each time), each lane's
+/// connections in the order they subscribed. So the runtime's queue holds a mix of
+/// every age and transport, not one block after another (see [`Hub::subscribe`]).
+const LANES: usize = 64;
 
 #[derive(Debug, Clone)]
 pub struct HubConfig {
@@ -98,6 +104,9 @@ pub struct Event {
 pub struct Messages {
     sse: OnceLock<Bytes>,
     ws_payload: OnceLock<String>,
+    /// Whole WebSocket frames, one per stream the event was sent on (most events go
+    /// out on one or two: `public:local` to every connection of a public stream).
+    ws_frames: std::sync::Mutex<Vec<(crate::StreamKind, Bytes)>>,
 }
 
 impl Event {
@@ -133,6 +142,28 @@ impl Event {
         }
     }
 
+    /// The WebSocket frame (a final, unmasked text frame, header included) carrying
+    /// this event on `stream` with `payload` ([`crate::StreamKind::ws_message`]):
+    /// built once for every connection that sends the event's own payload on the same
+    /// stream, so that sending it is one write of shared bytes, as for SSE.
+    pub fn ws_frame(&self, stream: &crate::StreamKind, payload: &str) -> Bytes {
+        let build = || crate::ws::text_frame(stream.ws_message(self, payload).into_bytes());
+        if !self.is_shared(payload) {
+            return build();
+        }
+        let mut frames = self
+            .messages
+            .ws_frames
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, f)) = frames.iter().find(|(k, _)| k == stream) {
+            return f.clone();
+        }
+        let frame = build();
+        frames.push((stream.clone(), frame.clone()));
+        frame
+    }
+
     /// `payload` as a JSON string, as WebSocket messages carry it: escaped once for
     /// all connections when it is the event's own.
     pub fn ws_payload<'a>(&'a self, payload: &str) -> Cow<'a, str> {
@@ -160,6 +191,9 @@ pub struct Hub {
     /// Each user's follows, blocks, mutes, lists and filters, shared by all of the
     /// user's connections (see [`Hub::relations`]).
     relations: std::sync::Mutex<HashMap<Id, SharedRelations>>,
+    /// Wake-up lanes ([`LANES`]) and the counter that deals connections to them.
+    lanes: Box<[Arc<Notify>]>,
+    dealt: AtomicUsize,
 }
 
 /// A user's [`Relations`] as the user's connections share them, and what the tailer
@@ -214,6 +248,8 @@ impl Hub {
             config,
             stats: Arc::new(StreamStats::default()),
             relations: Default::default(),
+            lanes: (0..LANES).map(|_| Arc::new(Notify::new())).collect(),
+            dealt: AtomicUsize::new(0),
         });
         // After a panic the tailer goes on from the last event it broadcast.
         let tailer = hub.clone();
@@ -225,9 +261,28 @@ impl Hub {
         Ok((hub, task))
     }
 
-    /// A receiver of every event broadcast from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
-        self.sender.subscribe()
+    /// A receiver of every event broadcast from now on, and the lane that announces
+    /// them: the receiver is only read with `try_recv`, after the lane woke it.
+    ///
+    /// Why lanes, and not the receiver's own `recv`: the broadcast wakes its waiters
+    /// in the order they started waiting, and a connection that wakes for anything
+    /// else (a heartbeat, a ping, a pong) drops its wait and queues again at the end.
+    /// SSE heartbeats (15 s) come twice as often as WebSocket pings (30 s), so SSE
+    /// connections sat mostly at the end of the queue, and with 19,000 connections on
+    /// two cores each event reached them 60–120 ms after the WebSockets. A connection
+    /// now keeps its place ([`crate::Feed`] holds its wait across wake-ups), and the
+    /// lanes interleave the connections of every age and transport.
+    pub(crate) fn subscribe(&self) -> (broadcast::Receiver<Arc<Event>>, Arc<Notify>) {
+        let lane = self.dealt.fetch_add(1, Ordering::Relaxed) % LANES;
+        (self.sender.subscribe(), self.lanes[lane].clone())
+    }
+
+    /// Wakes every connection waiting for events, lane after lane, starting with the
+    /// lane after the one that started last time (so no lane is always last).
+    fn wake_connections(&self, round: usize) {
+        for i in 0..LANES {
+            self.lanes[(round + i) % LANES].notify_waiters();
+        }
     }
 
     /// The newest event id broadcast.
@@ -382,7 +437,49 @@ impl Hub {
         }
     }
 
+    /// Runs once what the first event after start needs, so that it does not reach
+    /// its connections slower than the ones after it (it took 32–38 ms against 3–5 ms
+    /// with 10,000 streams open): the newest events of the log are read and rendered
+    /// as live ones are (the status query and its rendering, notifications, the JSON
+    /// serializer's paths, on a database connection that then holds the statements),
+    /// and SSE messages and WebSocket frames are built from them and from a sample
+    /// event, down the paths every connection takes (filters, framing). Nothing is
+    /// broadcast.
+    async fn warm(&self, last: i64) {
+        let rows = match self
+            .engine
+            .store
+            .events_after(last.saturating_sub(16), 16)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::debug!(error = %e, "warming the streaming paths: reading the log failed");
+                Vec::new()
+            }
+        };
+        let sample = Event {
+            kind: "update".into(),
+            visibility: "public".into(),
+            local: true,
+            payload: Some("{\"id\":\"0\",\"content\":\"<p>\u{e9}</p>\"}".into()),
+            ..Event::default()
+        };
+        let stream = crate::StreamKind::Public {
+            local: None,
+            only_media: false,
+        };
+        let relations = Relations::default();
+        for event in self.prepare(rows).await.iter().chain([&sample]) {
+            if let Some(payload) = relations.payload(&stream, event) {
+                std::hint::black_box(event.sse_message(&payload));
+                std::hint::black_box(event.ws_frame(&stream, &payload));
+            }
+        }
+    }
+
     async fn tail(self: Arc<Self>, mut last: i64) {
+        self.warm(last).await;
         let mut committed = self.engine.subscribe_events();
         let mut ended = self.ended.subscribe();
         // Other processes' commits: notified on PostgreSQL, polled on SQLite.
@@ -472,6 +569,7 @@ impl Hub {
                 // No receivers is not an error: nobody is listening.
                 let _ = self.sender.send(Arc::new(event));
             }
+            self.wake_connections(newest as usize);
             *last = newest;
             self.head.send_replace(newest);
             if !full {

@@ -21,9 +21,11 @@ mod lists;
 pub mod redis;
 mod sse;
 pub mod stats;
+mod ws;
 
 pub use feed::{Feed, FeedItem};
 pub use filter::{Relations, StreamKind};
 pub use hub::{Event, Hub, HubConfig, TAIL_POLL};
-pub use sse::{SseOptions, heartbeat, sse_stream};
+pub use sse::{SseOptions, SseStream, heartbeat, sse_headers, sse_stream};
 pub use stats::{ConnectionGuard, Protocol, Snapshot, StreamStats};
+pub use ws::{Handshake, Refusal, Subscriptions, WsReady, WsStream};
