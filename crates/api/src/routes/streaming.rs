@@ -297,7 +297,7 @@ async fn check_list(
     let Some(me) = session.account_id else {
         return Err((StatusCode::NOT_FOUND, "List not found"));
     };
-    match state.engine.store.list(me, *id).await {
+    match state.engine.list(me, *id).await {
         Ok(Some(_)) => Ok(()),
         Ok(None) => Err((StatusCode::NOT_FOUND, "List not found")),
         Err(e) => {
