@@ -93,6 +93,14 @@ impl Engine {
             .ok_or_else(|| EngineError::Internal(format!("key {key_id} was not stored")))
     }
 
+    /// The instance actor's key, made now if missing. The server makes it before it
+    /// serves (one RSA generation at the first start only), so `/actor` never answers
+    /// without a key, which a remote server would fetch to check our signed GETs.
+    pub async fn ensure_instance_key(&self) -> Result<KeyRow> {
+        let instance = self.urls.key_id(&self.urls.instance_actor());
+        self.ensure_local_key(INSTANCE_ACTOR_ID, &instance).await
+    }
+
     /// Repairs our actors' keys at start: removes rows of ours without a private half,
     /// then makes the instance actor's key and every local account's missing key, in
     /// batches of [`KEY_REPAIR_BATCH`], until `stop` turns true. Returns the keys made.
@@ -115,8 +123,7 @@ impl Engine {
                  actor documents an older version believed); their keys are made again"
             );
         }
-        let instance = self.urls.key_id(&self.urls.instance_actor());
-        self.ensure_local_key(INSTANCE_ACTOR_ID, &instance).await?;
+        self.ensure_instance_key().await?;
         let mut made = 0;
         let mut after = 0;
         while !*stop.borrow() {

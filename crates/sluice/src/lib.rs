@@ -363,6 +363,10 @@ async fn start_full(
         trusted_proxies: config.trusted_proxies_for(bound)?,
     };
     let limits = RateLimiter::new(rate_limits(config));
+    engine
+        .ensure_instance_key()
+        .await
+        .context("making the instance actor's signing key")?;
     let (shutdown, rx) = watch::channel(false);
     let (federation, delivery) = Federation::start(
         engine.clone(),
