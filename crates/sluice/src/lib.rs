@@ -506,6 +506,33 @@ impl Reloader {
     }
 }
 
+/// The commands and arguments of a command line that do not say what they are or take
+/// (`--help` is where an admin learns the allowed values), as `path argument`: each
+/// binary's test asserts there are none.
+#[doc(hidden)]
+pub fn undocumented_arguments(cmd: &clap::Command, path: &str) -> Vec<String> {
+    let mut missing = Vec::new();
+    if cmd.get_about().is_none() {
+        missing.push(path.to_string());
+    }
+    for arg in cmd.get_arguments() {
+        let id = arg.get_id().as_str();
+        if arg.is_hide_set() || id == "help" || id == "version" {
+            continue;
+        }
+        if arg.get_help().is_none() && arg.get_long_help().is_none() {
+            missing.push(format!("{path} {id}"));
+        }
+    }
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        missing.extend(undocumented_arguments(
+            sub,
+            &format!("{path} {}", sub.get_name()),
+        ));
+    }
+    missing
+}
+
 #[cfg(test)]
 mod tests {
     /// Each reloadable setting is a setting, and the `SIGHUP` line gives its value.

@@ -619,28 +619,10 @@ mod tests {
     /// is where an admin learns the allowed values.
     #[test]
     fn every_command_and_argument_is_documented() {
-        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
-            if cmd.get_about().is_none() {
-                missing.push(path.to_string());
-            }
-            for arg in cmd.get_arguments() {
-                let id = arg.get_id().as_str();
-                if arg.is_hide_set() || id == "help" || id == "version" {
-                    continue;
-                }
-                if arg.get_help().is_none() && arg.get_long_help().is_none() {
-                    missing.push(format!("{path} {id}"));
-                }
-            }
-            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
-                walk(sub, &format!("{path} {}", sub.get_name()), missing);
-            }
-        }
         let mut cli = Cli::command();
         cli.build();
         cli.clone().debug_assert();
-        let mut missing = Vec::new();
-        walk(&cli, "sluice", &mut missing);
+        let missing = sluice::undocumented_arguments(&cli, "sluice");
         assert!(missing.is_empty(), "undocumented: {missing:?}");
     }
 }
