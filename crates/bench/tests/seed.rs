@@ -335,37 +335,59 @@ async fn check(engine: &Engine, summary: &SeedSummary) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn seeds_sqlite() {
-    let dir = std::env::temp_dir().join(unique("sluice-seed-test"));
+/// Runs `check` on a new SQLite database in a temporary directory.
+async fn on_sqlite<F, Fut>(prefix: &str, check: F)
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let dir = std::env::temp_dir().join(unique(prefix));
     std::fs::create_dir_all(&dir).unwrap();
     let config = Config {
         data_dir: dir.clone(),
         ..Config::default()
     };
-    seed_and_check(config).await;
+    check(config).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn seeds_postgres() {
+/// Runs `check` on a new schema of `SLUICE_TEST_DATABASE_URL` (skipped when it is not
+/// set); the schema and the data directory go whatever happens to the test.
+async fn on_postgres<F, Fut>(prefix: &str, check: F)
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let Ok(base) = std::env::var("SLUICE_TEST_DATABASE_URL") else {
         eprintln!("skipped: SLUICE_TEST_DATABASE_URL is not set");
         return;
     };
-    let schema = unique("seed").to_lowercase();
+    let schema = unique(prefix).to_lowercase();
     pg_exec(&base, &format!("CREATE SCHEMA {schema}")).await;
     let sep = if base.contains('?') { '&' } else { '?' };
+    let dir = std::env::temp_dir().join(unique(prefix));
+    std::fs::create_dir_all(&dir).unwrap();
     let config = Config {
+        data_dir: dir.clone(),
         database_url: Some(format!("{base}{sep}options=-c%20search_path%3D{schema}")),
         ..Config::default()
     };
-    // The schema goes whatever happens to the test.
-    let outcome = tokio::spawn(seed_and_check(config)).await;
+    let outcome = tokio::spawn(check(config)).await;
     pg_exec(&base, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+    let _ = std::fs::remove_dir_all(&dir);
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeds_sqlite() {
+    on_sqlite("sluice-seed-test", seed_and_check).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeds_postgres() {
+    on_postgres("seed", seed_and_check).await;
 }
 
 /// The thread-context conversation: a public root by an account user1 follows, its
@@ -542,36 +564,10 @@ async fn thread_and_check(config: Config) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeds_a_thread_sqlite() {
-    let dir = std::env::temp_dir().join(unique("sluice-seed-thread-test"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = Config {
-        data_dir: dir.clone(),
-        ..Config::default()
-    };
-    thread_and_check(config).await;
-    let _ = std::fs::remove_dir_all(&dir);
+    on_sqlite("sluice-seed-thread-test", thread_and_check).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeds_a_thread_postgres() {
-    let Ok(base) = std::env::var("SLUICE_TEST_DATABASE_URL") else {
-        eprintln!("skipped: SLUICE_TEST_DATABASE_URL is not set");
-        return;
-    };
-    let schema = unique("seed_thread").to_lowercase();
-    pg_exec(&base, &format!("CREATE SCHEMA {schema}")).await;
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let dir = std::env::temp_dir().join(unique("sluice-seed-thread-pg"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = Config {
-        data_dir: dir.clone(),
-        database_url: Some(format!("{base}{sep}options=-c%20search_path%3D{schema}")),
-        ..Config::default()
-    };
-    let outcome = tokio::spawn(thread_and_check(config)).await;
-    pg_exec(&base, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    on_postgres("seed_thread", thread_and_check).await;
 }
