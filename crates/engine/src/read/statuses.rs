@@ -1,7 +1,7 @@
 //! One status and what hangs off it: its thread context, its edit history, and who
 //! favourited or reblogged it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sluice_model::filter::FilterContext;
 use sluice_model::{Id, Timestamp, api};
@@ -84,19 +84,20 @@ impl Engine {
         if !visible.contains(&s.id) {
             return Err(EngineError::NotFound);
         }
-        let keep = |rows: Vec<&StatusRow>| -> Vec<StatusRow> {
-            rows.into_iter()
-                .filter(|r| visible.contains(&r.id))
-                .cloned()
-                .collect()
-        };
-        let (ancestors, descendants) = (keep(ancestors), keep(descendants));
-        let mut ancestors = self.status_entities(viewer, ancestors).await?;
-        let mut descendants = self.status_entities(viewer, descendants).await?;
-        for list in [&mut ancestors, &mut descendants] {
-            self.apply_filters(viewer, FilterContext::Thread, list)
-                .await?;
-        }
+        // Both lists are rendered by one call (one query for their views), then parted.
+        let ancestor_ids: HashSet<String> = ancestors.iter().map(|r| r.id.to_string()).collect();
+        let shown: Vec<StatusRow> = ancestors
+            .into_iter()
+            .chain(descendants)
+            .filter(|r| visible.contains(&r.id))
+            .cloned()
+            .collect();
+        let mut entities = self.status_entities(viewer, shown).await?;
+        self.apply_filters(viewer, FilterContext::Thread, &mut entities)
+            .await?;
+        let (ancestors, descendants) = entities
+            .into_iter()
+            .partition(|e| ancestor_ids.contains(&e.id));
         Ok(api::Context {
             ancestors,
             descendants,
