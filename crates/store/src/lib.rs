@@ -89,6 +89,13 @@ const SQLITE_READERS: u32 = 4;
 const PG_MIN_DEFAULT_CONNECTIONS: u32 = 6;
 /// A PostgreSQL connection idle this long is pinged before it is used again.
 const PG_PING_AFTER_IDLE: Duration = Duration::from_secs(30);
+/// A PostgreSQL connection is closed once it is this old (when idle), and opened again
+/// only when one is needed: so a pool grown by a burst shrinks back to what the work
+/// at rest uses within about two minutes. An idle timeout alone would not do it: the
+/// pool hands out its idle connections in turn, so an idle server's periodic queries
+/// keep every one of them from ever being idle that long. Reopening costs a few
+/// milliseconds a minute per connection.
+const PG_MAX_LIFETIME: Duration = Duration::from_secs(60);
 /// How long to wait for a pooled connection before the request fails.
 /// PostgreSQL ends any statement that runs longer (`statement_timeout`): the server
 /// goes on with a query whose request was dropped at its deadline, so this bounds it
@@ -372,6 +379,7 @@ impl Store {
                 })
             })
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .max_lifetime(PG_MAX_LIFETIME)
             .connect_with(opts)
             .await?;
         Ok(Store {
