@@ -115,7 +115,7 @@ fn main() -> anyhow::Result<()> {
                 password,
                 thread_replies,
             };
-            let result = sluice_bench::seed::seed(&engine, plan).await;
+            let result = sluice_bench::seed::seed(&engine, &store, plan).await;
             store.close().await;
             result
         }),

@@ -1,7 +1,9 @@
 //! `sluice-bench admin seed`: synthetic accounts, follows and posts for benchmarks and demos.
 //!
 //! Seeding writes rows directly through the store in batched transactions (never one
-//! pipeline call per row), then repairs the denormalized counters with one set-based
+//! pipeline call per row): it is a bulk loader of its own, given the `Store` the
+//! program opened, and asks the engine only for URLs, password hashes and key pairs.
+//! It then repairs the denormalized counters with one set-based
 //! `UPDATE` per counter. It does not write activities, event-log rows or notifications:
 //! seeded data looks like history, not like something that just happened.
 //!
@@ -94,12 +96,13 @@ const NEWEST_AGE_MS: i64 = 60 * 1000;
 /// usernames).
 const MAX_ACCOUNTS: usize = 10_000_000;
 
-/// Seeds the database behind `engine` and prints a summary to standard output.
-pub async fn seed(engine: &Engine, plan: SeedPlan) -> anyhow::Result<()> {
-    let s = seed_quiet(engine, plan, true).await?;
+/// Seeds `store`, the database behind `engine`, and prints a summary to standard
+/// output.
+pub async fn seed(engine: &Engine, store: &Store, plan: SeedPlan) -> anyhow::Result<()> {
+    let s = seed_quiet(engine, store, plan, true).await?;
     println!(
         "seed summary ({} database):",
-        match engine.store.kind() {
+        match store.kind() {
             sluice_store::EngineKind::Sqlite => "SQLite",
             sluice_store::EngineKind::Postgres => "PostgreSQL",
         }
@@ -122,6 +125,7 @@ pub async fn seed(engine: &Engine, plan: SeedPlan) -> anyhow::Result<()> {
 /// (only when it is a terminal).
 pub async fn seed_quiet(
     engine: &Engine,
+    store: &Store,
     plan: SeedPlan,
     progress: bool,
 ) -> anyhow::Result<SeedSummary> {
@@ -146,7 +150,7 @@ pub async fn seed_quiet(
     let mut summary = SeedSummary::default();
     let mut seeder = Seeder {
         engine,
-        store: &engine.store,
+        store,
         ids: &ids,
         rng: Rng::new(0x5EED_5EED),
         progress,

@@ -46,7 +46,7 @@ async fn pg_exec(url: &str, sql: &str) {
 
 async fn scalar(engine: &Engine, sql: &str) -> i64 {
     engine
-        .store
+        .store_for_tests()
         .one::<Scalar>(Query::new(sql))
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
@@ -55,7 +55,7 @@ async fn scalar(engine: &Engine, sql: &str) -> i64 {
 
 async fn pairs(engine: &Engine, sql: &str) -> Vec<(i64, i64)> {
     engine
-        .store
+        .store_for_tests()
         .all::<PairRow>(Query::new(sql))
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
@@ -71,14 +71,16 @@ async fn seed_and_check(config: Config) {
         .await
         .expect("engine builds");
 
-    let first = seed_quiet(&engine, plan(), false).await.expect("seed runs");
+    let first = seed_quiet(&engine, engine.store_for_tests(), plan(), false)
+        .await
+        .expect("seed runs");
     assert_eq!(first.accounts, ACCOUNTS as u64);
     assert_eq!(first.follows, (ACCOUNTS * FOLLOWS) as u64);
     assert_eq!(first.statuses, STATUSES as u64);
     check(&engine, &first).await;
 
     // A rerun continues instead of duplicating: nothing is missing, so nothing is added.
-    let again = seed_quiet(&engine, plan(), false)
+    let again = seed_quiet(&engine, engine.store_for_tests(), plan(), false)
         .await
         .expect("rerun works");
     assert_eq!(
@@ -91,6 +93,7 @@ async fn seed_and_check(config: Config) {
     // A bigger plan on top adds only the difference.
     let more = seed_quiet(
         &engine,
+        engine.store_for_tests(),
         SeedPlan {
             accounts: ACCOUNTS + 5,
             statuses: STATUSES + 50,
@@ -111,7 +114,7 @@ async fn seed_and_check(config: Config) {
         (STATUSES + 50) as i64
     );
 
-    engine.store.close().await;
+    engine.store_for_tests().close().await;
 }
 
 async fn check(engine: &Engine, summary: &SeedSummary) {
@@ -135,7 +138,7 @@ async fn check(engine: &Engine, summary: &SeedSummary) {
         ACCOUNTS as i64
     );
     let user1 = engine
-        .store
+        .store_for_tests()
         .account_by_acct("user1", &domain)
         .await
         .unwrap()
@@ -146,7 +149,7 @@ async fn check(engine: &Engine, summary: &SeedSummary) {
     assert_eq!(user1.followers_url, engine.urls.followers("user1"));
     assert!(
         engine
-            .store
+            .store_for_tests()
             .account_by_acct(&format!("user{ACCOUNTS}"), &domain)
             .await
             .unwrap()
@@ -244,7 +247,7 @@ async fn check(engine: &Engine, summary: &SeedSummary) {
     // Statuses: time-sortable ids, sanitized paragraphs, a visibility mix, replies in
     // their parent's thread, hashtags linked.
     let all: Vec<StatusRow> = engine
-        .store
+        .store_for_tests()
         .all(Query::new(format!(
             "SELECT {} FROM statuses s ORDER BY s.id",
             sluice_store::STATUS_COLUMNS
@@ -304,7 +307,7 @@ async fn check(engine: &Engine, summary: &SeedSummary) {
     assert_eq!(allowed.len(), FOLLOWS);
     allowed.insert(user1.id);
     let home = engine
-        .store
+        .store_for_tests()
         .home_timeline(
             user1.id,
             true,
@@ -404,19 +407,19 @@ async fn thread_and_check(config: Config) {
         thread_replies: REPLIES,
         ..plan()
     };
-    let first = seed_quiet(&engine, with_thread(), false)
+    let first = seed_quiet(&engine, engine.store_for_tests(), with_thread(), false)
         .await
         .expect("seed runs");
     assert_eq!(first.statuses, STATUSES as u64, "the thread is not counted");
     assert_eq!(first.thread_replies, REPLIES as u64);
     let root_id = first.thread_root.expect("a thread root");
-    let again = seed_quiet(&engine, with_thread(), false)
+    let again = seed_quiet(&engine, engine.store_for_tests(), with_thread(), false)
         .await
         .expect("rerun works");
     assert_eq!((again.statuses, again.thread_replies), (0, 0));
     assert_eq!(again.thread_root, Some(root_id), "the thread is kept");
 
-    let thread: Vec<StatusRow> = engine.store.thread(root_id).await.unwrap();
+    let thread: Vec<StatusRow> = engine.store_for_tests().thread(root_id).await.unwrap();
     assert_eq!(thread.len(), REPLIES + 1);
     let root = &thread[0];
     assert_eq!(root.id, root_id);
@@ -464,7 +467,7 @@ async fn thread_and_check(config: Config) {
     // accounts it follows or its own.
     let domain = engine.urls.domain().to_string();
     let user1 = engine
-        .store
+        .store_for_tests()
         .account_by_acct("user1", &domain)
         .await
         .unwrap()
@@ -500,7 +503,7 @@ async fn thread_and_check(config: Config) {
         visible.len() < REPLIES,
         "some replies are hidden from user1"
     );
-    engine.store.close().await;
+    engine.store_for_tests().close().await;
 
     let listener = sluice::Listener::bind("127.0.0.1:0").await.unwrap();
     let running = sluice::start(&config, listener)

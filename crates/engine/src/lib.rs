@@ -19,9 +19,15 @@
 //! - [`view`]: stored rows to Mastodon entities, one conversion per entity, batched.
 //! - [`urls`]: every IRI and link the server mints.
 //! - [`maintenance`]: small periodic jobs (event-log pruning, SQLite space reclaim).
+//! - [`queues`]: the inbox and delivery queues the federation workers drain.
+//! - [`admin`]: what the `sluice admin` commands change.
+//!
+//! The store is the engine's alone: other crates read and write through these
+//! functions (and [`read`]), never through a `Store`.
 
 pub mod accounts;
 pub mod actor_keys;
+pub mod admin;
 pub mod as2;
 pub mod cache;
 pub mod collections;
@@ -35,6 +41,7 @@ pub mod media;
 pub mod media_sniff;
 pub mod oauth;
 pub mod pipeline;
+pub mod queues;
 pub mod read;
 pub mod remote;
 pub mod sign_in;
@@ -88,7 +95,8 @@ pub struct EngineConfig {
 
 /// Shared engine state. Cheap to clone through `Arc`.
 pub struct Engine {
-    pub store: Store,
+    /// The database. Only the engine reaches it: every other crate asks the engine.
+    pub(crate) store: Store,
     pub ids: IdGenerator,
     pub config: EngineConfig,
     pub urls: Urls,
@@ -129,6 +137,18 @@ impl Engine {
     /// transaction.
     pub fn install_actor_documents(&self, source: Arc<dyn accounts::ActorDocuments>) {
         let _ = self.actor_documents.set(source);
+    }
+
+    /// The engine's store, for integration tests only (feature `test-support`): no
+    /// crate reaches the store through the engine otherwise.
+    #[cfg(feature = "test-support")]
+    pub fn store_for_tests(&self) -> &Store {
+        &self.store
+    }
+
+    /// Closes the database's connections (the server stopping, a command done).
+    pub async fn close(&self) {
+        self.store.close().await;
     }
 
     /// A receiver that sees the id of the newest event committed by this process.

@@ -1031,4 +1031,43 @@ impl Engine {
         self.commit(tx, changes).await?;
         Ok(recipients.len())
     }
+
+    /// Records that a remote post was delivered to a local `account`'s own inbox
+    /// without addressing it (a blind copy), for [`Engine::apply_blind_copies`]; false
+    /// when it was recorded already.
+    pub async fn add_blind_copy(
+        &self,
+        status_uri: &str,
+        account: sluice_model::Id,
+        now: i64,
+    ) -> Result<bool> {
+        Ok(self.store.add_blind_copy(status_uri, account, now).await?)
+    }
+
+    /// Stores (or refreshes) a remote actor with the public keys it owns on its own
+    /// server, each `(key id, PEM)`, in one transaction; then drops its cached copy and
+    /// returns it as stored (None if it vanished in between).
+    pub async fn store_remote_actor(
+        &self,
+        actor: &sluice_store::RemoteActor,
+        keys: &[(&str, &str)],
+        now: i64,
+    ) -> Result<Option<AccountRow>> {
+        let mut tx = self.store.begin().await?;
+        let id = tx.upsert_remote_actor(self.ids.next(), actor, now).await?;
+        for (key_id, pem) in keys {
+            tx.upsert_key(&sluice_store::KeyRow {
+                key_id: key_id.to_string(),
+                account_id: id,
+                public_key_pem: pem.to_string(),
+                private_key_pem: None,
+                created_at: now,
+                fetched_at: now,
+            })
+            .await?;
+        }
+        tx.commit().await?;
+        self.forget_accounts(&[id]);
+        Ok(self.store.account(id).await?)
+    }
 }

@@ -47,7 +47,7 @@ impl Federation {
         )
         .map_err(|e| InboxError::Unauthorized(e.message()))?;
         let key = self.verified_key(&pending).await?;
-        Ok(self.engine.store.account(key.account_id).await?)
+        Ok(self.engine.account(key.account_id).await?)
     }
 
     /// Whether `owner` (one of ours) refuses `fetcher` its documents: it blocks the
@@ -60,13 +60,9 @@ impl Federation {
         if fetcher.is_local() || fetcher.id == owner.id {
             return Ok(false);
         }
-        if self.engine.store.host_suspended(&fetcher.domain).await? {
+        if self.engine.host_suspended(&fetcher.domain).await? {
             return Ok(true);
         }
-        Ok(self
-            .engine
-            .store
-            .has_relation(sluice_store::Relation::Block, owner.id, fetcher.id)
-            .await?)
+        Ok(self.engine.blocks(owner.id, fetcher.id).await?)
     }
 }

@@ -66,7 +66,7 @@ impl Federation {
             if budget.depth == 0 || chain.len() >= MAX_DEPTH {
                 break;
             }
-            match self.engine.store.status_by_uri(&uri).await {
+            match self.engine.status_by_uri(&uri).await {
                 Ok(Some(_)) => break,
                 Ok(None) => {}
                 Err(e) => {

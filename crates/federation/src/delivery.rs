@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sluice_engine::Engine;
+use sluice_engine::queues::DeliveryResult;
 use sluice_store::DeliveryRow;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -263,17 +264,14 @@ async fn claim(
     limit: i64,
 ) -> sluice_engine::Result<Vec<DeliveryRow>> {
     let now = sluice_model::id::now_millis();
-    let mut tx = engine.store.begin().await?;
-    let rows = tx
+    engine
         .claim_deliveries(
             now,
             config.lease.as_millis() as i64,
             limit,
             config.per_host_concurrency,
         )
-        .await?;
-    tx.commit().await?;
-    Ok(rows)
+        .await
 }
 
 /// One attempt at one delivery, and its bookkeeping.
@@ -332,8 +330,7 @@ async fn attempt(
     row: &DeliveryRow,
 ) -> Result<Result<crate::fetch::PostOutcome, FetchError>, String> {
     let json = engine
-        .store
-        .activity_json(row.activity_id)
+        .delivery_activity(row.activity_id)
         .await
         .map_err(|e| format!("loading the activity: {e}"))?
         .ok_or_else(|| "the activity no longer exists".to_string())?;
@@ -385,48 +382,33 @@ async fn record(
     verdict: &Attempt,
     now: i64,
 ) -> sluice_engine::Result<()> {
-    let mut tx = engine.store.begin().await?;
-    match verdict {
-        Attempt::Delivered => {
-            tx.delivery_done(row.id).await?;
-            tx.record_host_result(&row.host, true, "", config.breaker_threshold, 0, now)
-                .await?;
-        }
+    let result = match verdict {
+        Attempt::Delivered => DeliveryResult::Delivered,
         Attempt::Retry {
             after,
             error,
             status,
             host_failed,
-        } => {
-            tx.delivery_retry(
-                row.id,
-                now + after.as_millis() as i64,
-                status.map(i64::from),
-                error,
-            )
-            .await?;
-            // A busy host (429) is not an unwell one: only connection failures, timeouts
-            // and server errors count towards its breaker.
-            if *host_failed {
-                let probe = probe_at(engine, config, &row.host, now).await?;
-                tx.record_host_result(
-                    &row.host,
-                    false,
-                    error,
-                    config.breaker_threshold,
-                    probe,
-                    now,
-                )
-                .await?;
-            }
-        }
-        Attempt::GaveUp { error, status } => {
-            tx.delivery_give_up(row.id, status.map(i64::from), error)
-                .await?;
-        }
-    }
-    tx.commit().await?;
-    Ok(())
+        } => DeliveryResult::Retry {
+            at: now + after.as_millis() as i64,
+            status: status.map(i64::from),
+            error,
+            // A busy host (429) is not an unwell one: only connection failures,
+            // timeouts and server errors count towards its breaker.
+            probe_at: if *host_failed {
+                Some(probe_at(engine, config, &row.host, now).await?)
+            } else {
+                None
+            },
+        },
+        Attempt::GaveUp { error, status } => DeliveryResult::GaveUp {
+            status: status.map(i64::from),
+            error,
+        },
+    };
+    engine
+        .record_delivery(row, result, config.breaker_threshold, now)
+        .await
 }
 
 /// When a host that fails now should next be probed: after `probe_interval` at first,
@@ -440,7 +422,6 @@ async fn probe_at(
     now: i64,
 ) -> sluice_engine::Result<i64> {
     let down_for = engine
-        .store
         .delivery_host(host)
         .await?
         .and_then(|h| h.down_since)

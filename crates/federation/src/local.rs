@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sluice_engine::actor_keys::KeyPairPem;
 use sluice_engine::{Engine, EngineError, Result};
 use sluice_model::{Id, Timestamp, activity as as2};
-use sluice_store::{AccountRow, KeyRow, Page, Relation, Side};
+use sluice_store::{AccountRow, KeyRow, Page, Side};
 
 use crate::keys::KeyPair;
 
@@ -109,7 +109,6 @@ pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
     doc["liked"] = json!(liked_url(engine, a));
     // Collections the user made that anyone may read.
     let streams: Vec<String> = engine
-        .store
         .collections_of(a.id, 20)
         .await?
         .into_iter()
@@ -190,19 +189,13 @@ pub async fn liked(
     if !q.page {
         return Ok(as2::ordered_collection(
             &id,
-            engine
-                .store
-                .count_saved(a.id, sluice_store::Saved::Favourites)
-                .await?,
+            engine.count_favourites(a.id).await?,
             Some(&page_url(&id, None)),
         ));
     }
-    let listed = engine
-        .store
-        .saved_statuses(a.id, sluice_store::Saved::Favourites, q.page())
-        .await?;
+    let listed = engine.favourites_page(a.id, q.page()).await?;
     let ids: Vec<Id> = listed.iter().map(|l| l.item_id).collect();
-    let statuses = engine.store.statuses(&ids).await?;
+    let statuses = engine.statuses(&ids).await?;
     let items: Vec<Value> = ids
         .iter()
         .filter_map(|i| statuses.iter().find(|s| s.id == *i))
@@ -307,24 +300,16 @@ pub async fn outbox(
 ) -> Result<Value> {
     let id = engine.urls.outbox(&a.username);
     if !q.page {
-        let total = if owner {
-            engine.store.count_owner_outbox(a.id).await?
-        } else {
-            engine.store.count_outbox(a.id).await?
-        };
+        let total = engine.count_outbox(a.id, owner).await?;
         let mut doc = as2::ordered_collection(&id, total, Some(&page_url(&id, None)));
         doc["last"] = json!(page_url(&id, Some(("min_id", 0))));
         if owner {
-            let items = engine.store.owner_outbox_page(a.id, q.page()).await?;
+            let items = engine.outbox_page(a.id, true, q.page()).await?;
             doc["orderedItems"] = json!(embedded(&items));
         }
         return Ok(doc);
     }
-    let items = if owner {
-        engine.store.owner_outbox_page(a.id, q.page()).await?
-    } else {
-        engine.store.outbox_page(a.id, q.page()).await?
-    };
+    let items = engine.outbox_page(a.id, owner, q.page()).await?;
     Ok(activity_page(&id, &q, &items))
 }
 
@@ -349,7 +334,7 @@ fn activity_page(id: &str, q: &CollectionQuery, items: &[sluice_store::OutboxIte
 /// the newest page's items, or one page.
 pub async fn inbox(engine: &Engine, a: &AccountRow, q: CollectionQuery) -> Result<Value> {
     let id = engine.urls.inbox(&a.username);
-    let items = engine.store.inbox_page(a.id, &a.uri, q.page()).await?;
+    let items = engine.inbox_page(a.id, &a.uri, q.page()).await?;
     if !q.page {
         let mut doc = json!({
             "@context": as2::context(),
@@ -370,10 +355,10 @@ pub async fn user_collection(
     c: &sluice_store::CollectionRow,
     q: CollectionQuery,
 ) -> Result<Value> {
-    let items = engine.store.collection_items(c.id, q.page()).await?;
+    let items = engine.collection_items(c.id, q.page()).await?;
     let uris: Vec<Value> = items.iter().map(|i| json!(i.object_uri)).collect();
     if !q.page {
-        let total = engine.store.count_collection_items(c.id).await?;
+        let total = engine.count_collection_items(c.id).await?;
         let mut doc = engine.collection_document(c, &owner.uri, total);
         doc["@context"] = as2::context();
         doc["first"] = json!(page_url(&c.uri, None));
@@ -431,12 +416,9 @@ pub async fn relation_collection(
         let first = (!a.hide_collections).then(|| page_url(&id, None));
         return Ok(as2::ordered_collection(&id, total, first.as_deref()));
     }
-    let listed = engine
-        .store
-        .relation_list(Relation::Follow, side, a.id, q.page())
-        .await?;
+    let listed = engine.follow_list(side, a.id, q.page()).await?;
     let ids: Vec<Id> = listed.iter().map(|l| l.item_id).collect();
-    let accounts = engine.store.accounts(&ids).await?;
+    let accounts = engine.accounts(&ids).await?;
     let by_id: std::collections::HashMap<Id, &AccountRow> =
         accounts.iter().map(|a| (a.id, a)).collect();
     let items: Vec<Value> = ids
@@ -455,10 +437,9 @@ pub async fn relation_collection(
 /// most [`MAX_PINS`](sluice_engine::pipeline::MAX_PINS).
 pub async fn featured(engine: &Engine, a: &AccountRow) -> Result<Value> {
     let ids = engine
-        .store
         .pinned_status_ids(a.id, sluice_engine::pipeline::MAX_PINS)
         .await?;
-    let statuses = engine.store.statuses(&ids).await?;
+    let statuses = engine.statuses(&ids).await?;
     let mut items = Vec::with_capacity(ids.len());
     for id in &ids {
         let Some(s) = statuses.iter().find(|s| s.id == *id) else {
@@ -488,7 +469,7 @@ pub async fn status_object(engine: &Engine, status_uri: &str) -> Result<Option<V
 
 /// [`status_object`] without `@context`, to embed in another document.
 async fn federated_object(engine: &Engine, status_uri: &str) -> Result<Option<Value>> {
-    let Some(json) = engine.store.latest_object_activity(status_uri).await? else {
+    let Some(json) = engine.latest_object_activity(status_uri).await? else {
         return Ok(None);
     };
     let activity: Value = serde_json::from_str(&json)

@@ -253,7 +253,7 @@ impl Federation {
                     )
                     .await?;
                 let wrapper = match outcome.status {
-                    Some(id) => self.engine.store.status(id).await?,
+                    Some(id) => self.engine.status(id).await?,
                     None => None,
                 };
                 match wrapper {
@@ -329,7 +329,6 @@ impl Federation {
     ) -> Result<Posted, C2sError> {
         let stored = self
             .engine
-            .store
             .latest_activity_about(actor.id, kind, object_uri)
             .await?;
         Ok(Posted {
@@ -355,13 +354,13 @@ impl Federation {
     }
 
     async fn status_by_iri(&self, uri: &str) -> Result<StatusRow, C2sError> {
-        if let Some(s) = self.engine.store.status_by_uri(uri).await? {
+        if let Some(s) = self.engine.status_by_uri(uri).await? {
             return Ok(s);
         }
         if !uri.starts_with(self.engine.urls.base()) {
             self.backfill(uri, &mut crate::backfill::Budget::new())
                 .await;
-            if let Some(s) = self.engine.store.status_by_uri(uri).await? {
+            if let Some(s) = self.engine.status_by_uri(uri).await? {
                 return Ok(s);
             }
         }
@@ -377,7 +376,7 @@ impl Federation {
         doc: &Map<String, Value>,
     ) -> Result<StatusRow, C2sError> {
         let uri = object_iri(doc)?;
-        match self.engine.store.status_by_uri(uri).await? {
+        match self.engine.status_by_uri(uri).await? {
             Some(s) if s.account_id == actor.id && s.reblog_of_id.is_none() => Ok(s),
             _ => Err(C2sError::NotFound(format!(
                 "{uri} is not a post of this account"
@@ -392,7 +391,7 @@ impl Federation {
     }
 
     async fn actor_by_iri(&self, uri: &str) -> Option<AccountRow> {
-        if let Ok(Some(a)) = self.engine.store.account_by_uri(uri).await {
+        if let Ok(Some(a)) = self.engine.account_by_uri(uri).await {
             return Some(a);
         }
         if uri.starts_with(self.engine.urls.base()) || url::Url::parse(uri).is_err() {
@@ -412,7 +411,7 @@ impl Federation {
             .get("object")
             .ok_or_else(|| bad("the Undo has no object"))?;
         let stored = match iri(object) {
-            Some(uri) => self.engine.store.activity_by_uri(uri).await?,
+            Some(uri) => self.engine.activity_by_uri(uri).await?,
             None => None,
         };
         let (kind, target) = match &stored {
@@ -528,7 +527,7 @@ impl Federation {
         };
         let outcome = self.submit(actor, Activity::CreateNote(note)).await?;
         let status = match outcome.status {
-            Some(id) => self.engine.store.status(id).await?,
+            Some(id) => self.engine.status(id).await?,
             None => None,
         }
         .ok_or(EngineError::NotFound)?;
@@ -634,7 +633,7 @@ impl Federation {
                 continue;
             }
             if let Some(name) = url.and_then(|u| self.engine.own_media_file(u))
-                && let Some(m) = self.engine.store.media_by_file_name(name).await?
+                && let Some(m) = self.engine.media_by_file_name(name).await?
             {
                 ids.push(m.id);
                 continue;
@@ -822,7 +821,6 @@ impl Federation {
     ) -> Result<Option<sluice_store::CollectionRow>, C2sError> {
         Ok(self
             .engine
-            .store
             .collection_by_uri(uri)
             .await?
             .filter(|c| c.account_id == actor.id))

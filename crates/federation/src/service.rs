@@ -168,7 +168,6 @@ impl Federation {
         if let Some(host) = url.host_str()
             && self
                 .engine
-                .store
                 .host_suspended(host)
                 .await
                 .map_err(|e| FetchError::Config(e.to_string()))?

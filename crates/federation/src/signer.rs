@@ -113,7 +113,6 @@ impl ActorSigners {
         } else {
             let account = self
                 .engine
-                .store
                 .account(account_id)
                 .await
                 .map_err(|e| e.to_string())?

@@ -267,7 +267,7 @@ impl Running {
         for b in self.background {
             let _ = tokio::time::timeout(Duration::from_secs(30), b).await;
         }
-        self.engine.store.close().await;
+        self.engine.close().await;
     }
 
     /// Waits until the server stops (it stops when `shutdown_on` resolves).
@@ -278,7 +278,7 @@ impl Running {
         for b in self.background {
             let _ = tokio::time::timeout(Duration::from_secs(30), b).await;
         }
-        engine.store.close().await;
+        engine.close().await;
         r??;
         Ok(())
     }

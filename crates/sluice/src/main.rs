@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use sluice::{Config, Listener};
+use sluice_engine::Engine;
 use sluice_engine::accounts::Registration;
 
 #[derive(Parser)]
@@ -444,168 +445,188 @@ async fn admin(
     };
     let result = match command {
         AdminCommand::CreateUser { name, email, admin } => {
-            let password = read_password()?;
-            let reg = Registration {
-                username: name.clone(),
-                email,
-                password,
-                agreement: true,
-                locale: "en".into(),
-                reason: String::new(),
-                admin,
-            };
-            match engine.register(reg, true).await {
-                Ok((account, _)) => {
-                    println!("created user {} (id {})", account.username, account.id);
-                    Ok(())
-                }
-                Err(sluice_engine::EngineError::Validation { details, .. }) => {
-                    Err(anyhow::anyhow!("{}", validation_sentences(&details)))
-                }
-                Err(e) => Err(e.into()),
-            }
+            create_user(&engine, name, email, admin).await
         }
-        AdminCommand::Deliveries => {
-            let rows = engine.store.delivery_stats().await?;
-            if rows.is_empty() {
-                println!("the delivery queue is empty");
-            } else {
-                println!(
-                    "{:<40} {:>8} {:>8} {:>8}  {:<24} {:<5}  last error",
-                    "host", "pending", "failing", "expired", "next attempt", "state"
-                );
-                for r in rows {
-                    let next = r
-                        .next_attempt_at
-                        .map(|t| sluice_model::Timestamp(t).to_rfc3339())
-                        .unwrap_or_else(|| "-".into());
-                    println!(
-                        "{:<40} {:>8} {:>8} {:>8}  {:<24} {:<5}  {}",
-                        r.host,
-                        r.pending,
-                        r.failing,
-                        r.expired,
-                        next,
-                        r.host_state.as_deref().unwrap_or("up"),
-                        r.last_error
-                    );
-                }
-            }
-            Ok(())
-        }
+        AdminCommand::Deliveries => deliveries(&engine).await,
         AdminCommand::DomainBlock {
             domain,
             severity,
             reject_media,
             reason,
-        } => {
-            let severity = severity.as_str();
-            let domain = domain.trim().to_ascii_lowercase();
-            if domain.is_empty() || domain.contains('/') {
-                anyhow::bail!("give a domain name, like example.com");
-            }
-            let mut tx = engine.store.begin().await?;
-            tx.set_domain_block(&sluice_store::DomainBlockRow {
-                domain: domain.clone(),
-                severity: severity.into(),
-                reject_media,
-                reason,
-                created_at: sluice_model::id::now_millis(),
-            })
-            .await?;
-            tx.commit().await?;
-            println!("{domain}: {severity}");
-            Ok(())
-        }
-        AdminCommand::DomainUnblock { domain } => {
-            let mut tx = engine.store.begin().await?;
-            let n = tx.remove_domain_block(domain.trim()).await?;
-            tx.commit().await?;
-            if n == 0 {
-                anyhow::bail!("{domain} is not blocked");
-            }
-            println!("{domain}: unblocked");
-            Ok(())
-        }
-        AdminCommand::DomainBlocks => {
-            for b in engine.store.domain_blocks().await? {
-                println!(
-                    "{}\t{}{}\t{}",
-                    b.domain,
-                    b.severity,
-                    if b.reject_media { "+reject_media" } else { "" },
-                    b.reason
-                );
-            }
-            Ok(())
-        }
+        } => domain_block(&engine, &domain, severity, reject_media, reason).await,
+        AdminCommand::DomainUnblock { domain } => domain_unblock(&engine, &domain).await,
+        AdminCommand::DomainBlocks => domain_blocks(&engine).await,
         AdminCommand::Upgrade { .. } | AdminCommand::Backup { .. } => {
             unreachable!("handled before the database opens")
         }
-        AdminCommand::Instance => {
-            match engine
-                .store
-                .instance_setting(sluice_store::PUBLIC_URL_KEY)
-                .await?
-            {
-                Some(r) => println!(
-                    "public URL      {} (recorded {})",
-                    r.value,
-                    sluice_model::Timestamp(r.recorded_at).to_rfc3339()
-                ),
-                None => println!(
-                    "public URL      {} (not recorded yet: the server records it at its first start)",
-                    engine.urls.base()
-                ),
-            }
-            println!("schema version  {}", engine.store.schema_version().await?);
-            Ok(())
-        }
+        AdminCommand::Instance => instance(&engine).await,
         AdminCommand::Accounts {
             command: AccountsCommand::ResetPassword { name },
-        } => {
-            let account = local_user(&engine, &name).await?;
-            let password = read_password()?;
-            match engine.reset_password(account.id, &password).await {
-                Ok(revoked) => {
-                    println!(
-                        "{name}'s password was changed; {} signed out.",
-                        match revoked {
-                            1 => "1 session was".to_string(),
-                            n => format!("{n} sessions were"),
-                        }
-                    );
-                    Ok(())
-                }
-                Err(sluice_engine::EngineError::Invalid(message)) => {
-                    Err(anyhow::anyhow!("{message}."))
-                }
-                Err(e) => Err(e.into()),
-            }
-        }
-        AdminCommand::ApproveUser { name } => {
-            let account = local_user(&engine, &name).await?;
-            let mut tx = engine.store.begin().await?;
-            tx.approve_user(account.id).await?;
-            tx.commit().await?;
-            println!("approved {name}");
-            Ok(())
-        }
+        } => reset_password(&engine, &name).await,
+        AdminCommand::ApproveUser { name } => approve_user(&engine, &name).await,
     };
-    engine.store.close().await;
+    engine.close().await;
     result
 }
 
-/// The local user called `name`, or an error saying there is none.
-async fn local_user(
-    engine: &sluice_engine::Engine,
-    name: &str,
-) -> anyhow::Result<sluice_store::AccountRow> {
+/// `admin create-user`.
+async fn create_user(
+    engine: &Engine,
+    name: String,
+    email: String,
+    admin: bool,
+) -> anyhow::Result<()> {
+    let password = read_password()?;
+    let reg = Registration {
+        username: name,
+        email,
+        password,
+        agreement: true,
+        locale: "en".into(),
+        reason: String::new(),
+        admin,
+    };
+    match engine.register(reg, true).await {
+        Ok((account, _)) => {
+            println!("created user {} (id {})", account.username, account.id);
+            Ok(())
+        }
+        Err(sluice_engine::EngineError::Validation { details, .. }) => {
+            Err(anyhow::anyhow!("{}", validation_sentences(&details)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `admin deliveries`: the delivery queue per remote host.
+async fn deliveries(engine: &Engine) -> anyhow::Result<()> {
+    let rows = engine.delivery_stats().await?;
+    if rows.is_empty() {
+        println!("the delivery queue is empty");
+        return Ok(());
+    }
+    println!(
+        "{:<40} {:>8} {:>8} {:>8}  {:<24} {:<5}  last error",
+        "host", "pending", "failing", "expired", "next attempt", "state"
+    );
+    for r in rows {
+        let next = r
+            .next_attempt_at
+            .map(|t| sluice_model::Timestamp(t).to_rfc3339())
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{:<40} {:>8} {:>8} {:>8}  {:<24} {:<5}  {}",
+            r.host,
+            r.pending,
+            r.failing,
+            r.expired,
+            next,
+            r.host_state.as_deref().unwrap_or("up"),
+            r.last_error
+        );
+    }
+    Ok(())
+}
+
+/// `admin domain-block`.
+async fn domain_block(
+    engine: &Engine,
+    domain: &str,
+    severity: Severity,
+    reject_media: bool,
+    reason: String,
+) -> anyhow::Result<()> {
+    let severity = severity.as_str();
+    let domain = domain.trim().to_ascii_lowercase();
+    if domain.is_empty() || domain.contains('/') {
+        anyhow::bail!("give a domain name, like example.com");
+    }
     engine
-        .store
-        .account_by_acct(name, engine.urls.domain())
+        .set_domain_block(&sluice_store::DomainBlockRow {
+            domain: domain.clone(),
+            severity: severity.into(),
+            reject_media,
+            reason,
+            created_at: sluice_model::id::now_millis(),
+        })
+        .await?;
+    println!("{domain}: {severity}");
+    Ok(())
+}
+
+/// `admin domain-unblock`.
+async fn domain_unblock(engine: &Engine, domain: &str) -> anyhow::Result<()> {
+    if !engine.remove_domain_block(domain.trim()).await? {
+        anyhow::bail!("{domain} is not blocked");
+    }
+    println!("{domain}: unblocked");
+    Ok(())
+}
+
+/// `admin domain-blocks`.
+async fn domain_blocks(engine: &Engine) -> anyhow::Result<()> {
+    for b in engine.domain_blocks().await? {
+        println!(
+            "{}\t{}{}\t{}",
+            b.domain,
+            b.severity,
+            if b.reject_media { "+reject_media" } else { "" },
+            b.reason
+        );
+    }
+    Ok(())
+}
+
+/// `admin instance`: the public URL and the schema version.
+async fn instance(engine: &Engine) -> anyhow::Result<()> {
+    match engine.recorded_public_url().await? {
+        Some(r) => println!(
+            "public URL      {} (recorded {})",
+            r.value,
+            sluice_model::Timestamp(r.recorded_at).to_rfc3339()
+        ),
+        None => println!(
+            "public URL      {} (not recorded yet: the server records it at its first start)",
+            engine.urls.base()
+        ),
+    }
+    println!("schema version  {}", engine.schema_version().await?);
+    Ok(())
+}
+
+/// `admin accounts reset-password`.
+async fn reset_password(engine: &Engine, name: &str) -> anyhow::Result<()> {
+    let account = local_user(engine, name).await?;
+    let password = read_password()?;
+    match engine.reset_password(account.id, &password).await {
+        Ok(revoked) => {
+            println!(
+                "{name}'s password was changed; {} signed out.",
+                match revoked {
+                    1 => "1 session was".to_string(),
+                    n => format!("{n} sessions were"),
+                }
+            );
+            Ok(())
+        }
+        Err(sluice_engine::EngineError::Invalid(message)) => Err(anyhow::anyhow!("{message}.")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `admin approve-user`.
+async fn approve_user(engine: &Engine, name: &str) -> anyhow::Result<()> {
+    let account = local_user(engine, name).await?;
+    engine.approve_user(account.id).await?;
+    println!("approved {name}");
+    Ok(())
+}
+
+/// The local user called `name`, or an error saying there is none.
+async fn local_user(engine: &Engine, name: &str) -> anyhow::Result<sluice_store::AccountRow> {
+    engine
+        .local_account(name)
         .await?
-        .filter(|a| a.is_local())
         .with_context(|| format!("no local user {name}"))
 }
 

@@ -6,9 +6,9 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use sluice_engine::Engine;
 use sluice_model::Id;
 use sluice_model::filter::{self, FilterContext, FilterSet};
-use sluice_store::Store;
 
 use crate::hub::Event;
 use crate::lists::UserLists;
@@ -199,18 +199,16 @@ impl Relations {
     /// Loads them for `me`, when every event up to `as_of` is committed. An error is
     /// returned, not an empty set: a connection that filtered with nothing would show
     /// what the user blocked or muted.
-    pub async fn load(store: &Store, me: Id, as_of: i64) -> sluice_store::Result<Relations> {
-        let rows = store.filter_rows(me, None).await?;
-        let [following, blocked, muted] = store.stream_relations(me, MAX_RELATIONS).await?;
-        let lists = UserLists::load(store, me, MAX_RELATIONS).await?;
+    pub async fn load(engine: &Engine, me: Id, as_of: i64) -> sluice_engine::Result<Relations> {
+        let loaded = engine.stream_relations(me, MAX_RELATIONS).await?;
         Ok(Relations {
             me: Some(me),
             as_of,
-            following: following.into_iter().collect(),
-            blocked: blocked.into_iter().collect(),
-            muted: muted.into_iter().collect(),
-            lists,
-            filters: Arc::new(sluice_engine::filters::compile(&rows)),
+            following: loaded.following.into_iter().collect(),
+            blocked: loaded.blocked.into_iter().collect(),
+            muted: loaded.muted.into_iter().collect(),
+            lists: UserLists::from_rows(loaded.lists, loaded.domains),
+            filters: Arc::new(sluice_engine::filters::compile(&loaded.filters)),
         })
     }
 

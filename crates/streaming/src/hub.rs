@@ -236,7 +236,7 @@ impl Hub {
         engine: Arc<Engine>,
         config: HubConfig,
     ) -> Result<(Arc<Hub>, tokio::task::JoinHandle<()>), sluice_engine::EngineError> {
-        let last = engine.store.last_event_id().await?;
+        let last = engine.last_event_id().await?;
         let (sender, _) = broadcast::channel(config.capacity.max(16));
         let (head, _) = watch::channel(last);
         let hub = Arc::new(Hub {
@@ -354,7 +354,7 @@ impl Hub {
             entry.loading += 1;
         }
         let loading = Loading { hub: self, me };
-        let loaded = Relations::load(&self.engine.store, me, as_of).await;
+        let loaded = Relations::load(&self.engine, me, as_of).await;
         let mut cache = self.cache();
         // Counted down under the same lock as the sharing below: a sweep in between
         // would drop the entry's `changed`.
@@ -428,7 +428,7 @@ impl Hub {
     /// Events after `after` from the log, up to `limit`, rendered like live ones (for
     /// a client that resumes); None when the log could not be read (logged).
     pub async fn replay(&self, after: i64, limit: i64) -> Option<Vec<Arc<Event>>> {
-        match self.engine.store.events_after(after, limit).await {
+        match self.engine.events_after(after, limit).await {
             Ok(rows) => Some(self.prepare(rows).await.into_iter().map(Arc::new).collect()),
             Err(e) => {
                 tracing::warn!(error = %e, "reading the event log for a resume failed");
@@ -446,12 +446,7 @@ impl Hub {
     /// event, down the paths every connection takes (filters, framing). Nothing is
     /// broadcast.
     async fn warm(&self, last: i64) {
-        let rows = match self
-            .engine
-            .store
-            .events_after(last.saturating_sub(16), 16)
-            .await
-        {
+        let rows = match self.engine.events_after(last.saturating_sub(16), 16).await {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::debug!(error = %e, "warming the streaming paths: reading the log failed");
@@ -483,7 +478,7 @@ impl Hub {
         let mut committed = self.engine.subscribe_events();
         let mut ended = self.ended.subscribe();
         // Other processes' commits: notified on PostgreSQL, polled on SQLite.
-        let mut others = match self.engine.store.event_wakeups().await {
+        let mut others = match self.engine.event_wakeups().await {
             Ok(w) => w,
             Err(e) => {
                 tracing::warn!(error = %e, "listening for event-log commits failed; polling");
@@ -508,7 +503,7 @@ impl Hub {
         let mut skipped = 0u32;
         loop {
             // Taken before reading: a commit after this point changes it again.
-            let marker = self.engine.store.change_marker();
+            let marker = self.engine.change_marker();
             if polled && marker.is_some() && marker == read_at && skipped < FORCED_READ_EVERY {
                 skipped += 1;
             } else {
@@ -549,7 +544,7 @@ impl Hub {
     /// read failed (the next wake-up tries again).
     async fn read_new(&self, last: &mut i64) -> bool {
         loop {
-            let rows = match self.engine.store.events_after(*last, TAIL_BATCH).await {
+            let rows = match self.engine.events_after(*last, TAIL_BATCH).await {
                 Ok(rows) => rows,
                 Err(e) => {
                     tracing::warn!(error = %e, "reading the event log failed");
@@ -589,7 +584,7 @@ impl Hub {
         let mut statuses = std::collections::HashMap::new();
         let mut texts = std::collections::HashMap::new();
         if !status_ids.is_empty() {
-            match self.engine.store.statuses(&status_ids).await {
+            match self.engine.statuses(&status_ids).await {
                 Ok(found) => match self.engine.status_entities(None, found).await {
                     Ok(rendered) => {
                         for s in rendered {
@@ -676,12 +671,7 @@ impl Hub {
 
     async fn notification_payload(&self, r: &EventRow) -> Option<String> {
         let (to, id) = (r.recipient_id?, r.object_id?);
-        let row = self.engine.store.notification(to, id).await.ok()??;
-        let mut rendered = self
-            .engine
-            .notification_entities(to, vec![row])
-            .await
-            .ok()?;
-        serde_json::to_string(&rendered.pop()?).ok()
+        let n = self.engine.notification(to, id).await.ok()??;
+        serde_json::to_string(&n).ok()
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use sluice_model::Id;
-use sluice_store::Store;
+use sluice_store::StreamListRow;
 
 use crate::hub::Event;
 
@@ -46,10 +46,10 @@ pub struct UserLists {
 }
 
 impl UserLists {
-    /// Loads them, each kind bounded by `limit` rows.
-    pub(crate) async fn load(store: &Store, me: Id, limit: i64) -> sluice_store::Result<UserLists> {
+    /// Made from the rows the engine read (`Engine::stream_relations`).
+    pub(crate) fn from_rows(lists: Vec<StreamListRow>, domains: Vec<String>) -> UserLists {
         let mut out = UserLists::default();
-        for row in store.stream_lists(me, limit).await? {
+        for row in lists {
             out.add(
                 row.list_id,
                 &row.replies_policy,
@@ -57,12 +57,8 @@ impl UserLists {
                 row.member_id.into_iter(),
             );
         }
-        out.domains = store
-            .blocked_domains(me, limit)
-            .await?
-            .into_iter()
-            .collect();
-        Ok(out)
+        out.domains = domains.into_iter().collect();
+        out
     }
 
     /// Adds a list (or more members of one).

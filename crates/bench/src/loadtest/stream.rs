@@ -223,9 +223,11 @@ pub async fn stream(config: Config, a: StreamArgs) -> anyhow::Result<()> {
         a.users
     );
     let store = sluice::open_store(&config).await?;
-    let engine = sluice::build_engine(&config, store, Some(addr), sluice::Identity::Record).await?;
+    let engine =
+        sluice::build_engine(&config, store.clone(), Some(addr), sluice::Identity::Record).await?;
     crate::seed::seed_quiet(
         &engine,
+        &store,
         crate::seed::SeedPlan {
             accounts: a.users,
             statuses: 0,
@@ -240,8 +242,7 @@ pub async fn stream(config: Config, a: StreamArgs) -> anyhow::Result<()> {
     let scopes = Scopes::parse("read write").map_err(|e| anyhow::anyhow!(e))?;
     let mut tokens = Vec::with_capacity(a.users);
     for n in 1..=a.users {
-        let id = engine
-            .store
+        let id = store
             .one::<Scalar>(
                 Query::new("SELECT id AS v FROM accounts WHERE domain = '' AND username = $1")
                     .bind(format!("user{n}")),

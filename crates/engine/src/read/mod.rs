@@ -12,10 +12,15 @@
 //! - [`notifications`]: notifications and read markers.
 //! - [`instance`]: the contact account, applications, the store's write check.
 //! - [`documents`]: stored ActivityPub documents (activities, collections, tombstones).
+//! - [`federation`]: the rows behind the ActivityPub documents federation builds, and
+//!   the lookups of receiving, resolving and C2S posting.
+//! - [`events`]: the event log and the relations streaming filters with.
 //! - `visibility`: which of many statuses a viewer may see, in one query.
 
 pub mod accounts;
 pub mod documents;
+pub mod events;
+pub mod federation;
 pub mod instance;
 pub mod lists;
 pub mod notifications;
@@ -39,13 +44,4 @@ pub struct StatusPage {
 pub struct AccountPage {
     pub accounts: Vec<api::Account>,
     pub cursors: Vec<Id>,
-}
-
-impl crate::Engine {
-    /// The store, for the crates that still read it directly (federation, streaming,
-    /// the binary's commands and benchmarks). The API reads through the functions of
-    /// this module; once the others do too, the `store` field stops being public.
-    pub fn store(&self) -> &sluice_store::Store {
-        &self.store
-    }
 }

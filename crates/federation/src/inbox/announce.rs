@@ -44,13 +44,7 @@ async fn apply_announced(i: &Inbound<'_>, inner: &Activity) -> Result<(), InboxE
         ActivityKind::Update,
         ActivityKind::Delete,
     ];
-    if !kinds.contains(&inner.kind)
-        || engine
-            .store
-            .local_followers_of(group.id, 1)
-            .await?
-            .is_empty()
-    {
+    if !kinds.contains(&inner.kind) || !engine.has_local_followers(group.id).await? {
         return i.ignore(Ignored::AnnouncedActivity).await;
     }
     let (Some(member_uri), Some(object_uri)) = (inner.actor_id(), inner.object_id()) else {
@@ -88,8 +82,7 @@ async fn apply_announced(i: &Inbound<'_>, inner: &Activity) -> Result<(), InboxE
         }
     }
     Box::pin(super::apply(fed, &member, &relayed, record.json.clone())).await?;
-    if inner.kind == ActivityKind::Create && engine.store.status_by_uri(object_uri).await?.is_some()
-    {
+    if inner.kind == ActivityKind::Create && engine.status_by_uri(object_uri).await?.is_some() {
         engine
             .remote_announce(group, record, object_uri, i.activity.published.map(|t| t.0))
             .await?;

@@ -18,8 +18,8 @@ pub(super) async fn apply(i: &Inbound<'_>) -> Result<(), InboxError> {
     }
     if target.is_none()
         && let Some(first) = posts.first()
-        && let Some(s) = engine.store.status_by_uri(first).await?
-        && let Some(a) = engine.store.account(s.account_id).await?
+        && let Some(s) = engine.status_by_uri(first).await?
+        && let Some(a) = engine.account(s.account_id).await?
         && a.is_local()
     {
         target = Some(a);

@@ -100,7 +100,7 @@ pub async fn run_processors(fed: Arc<Federation>, mut shutdown: watch::Receiver<
             removed_since_vacuum = 0;
             let fed = fed.clone();
             vacuum = Some(tokio::spawn(async move {
-                if let Err(e) = fed.engine.store.vacuum_inbox_queue().await {
+                if let Err(e) = fed.engine.vacuum_inbox_queue().await {
                     tracing::warn!(error = %e, "vacuuming the inbox queue failed");
                 }
             }));
@@ -118,14 +118,7 @@ pub async fn run_processors(fed: Arc<Federation>, mut shutdown: watch::Receiver<
         done.extend(log_if_panicked("inbox activity", r).flatten());
     }
     let unstarted: Vec<Id> = ready.iter().map(|r| r.id).collect();
-    let finish = async {
-        let mut tx = fed.engine.store.begin().await?;
-        tx.inbox_done_many(&done).await?;
-        tx.inbox_release(&unstarted).await?;
-        tx.commit().await?;
-        Ok::<(), InboxError>(())
-    };
-    if let Err(e) = finish.await {
+    if let Err(e) = fed.engine.finish_inbox(&done, &unstarted).await {
         tracing::warn!(error = %e, "removing applied inbox activities failed");
     }
 }
@@ -140,13 +133,10 @@ const INBOX_VACUUM_EVERY: usize = 2_000;
 /// Removes the `done` rows and claims up to `limit` more, in one transaction.
 async fn claim(fed: &Federation, done: &[Id], limit: i64) -> Result<Vec<InboxRow>, InboxError> {
     let now = sluice_model::id::now_millis();
-    let mut tx = fed.engine.store.begin().await?;
-    tx.inbox_done_many(done).await?;
-    let rows = tx
-        .claim_inbox(now, INBOX_LEASE.as_millis() as i64, limit)
-        .await?;
-    tx.commit().await?;
-    Ok(rows)
+    Ok(fed
+        .engine
+        .claim_inbox(done, now, INBOX_LEASE.as_millis() as i64, limit)
+        .await?)
 }
 
 /// Applies one claimed row. Returns its id when it should leave the queue (applied,
@@ -160,7 +150,6 @@ async fn process(fed: &Federation, mut row: InboxRow) -> Option<Id> {
     let result = async {
         let actor = fed
             .engine
-            .store
             .account(row.actor_id)
             .await?
             .ok_or_else(|| InboxError::Internal("the sender's account is gone".into()))?;
@@ -204,17 +193,10 @@ async fn process(fed: &Federation, mut row: InboxRow) -> Option<Id> {
         + wait
             .mul_f64(fed.settings.backoff_scale.clamp(0.0, 1.0e3))
             .as_millis() as i64;
-    let outcome = async {
-        let mut tx = fed.engine.store.begin().await?;
-        if waits_for_store {
-            tx.inbox_postpone(row.id, retry_at, &e.to_string()).await?;
-        } else {
-            tx.inbox_retry(row.id, retry_at, &e.to_string()).await?;
-        }
-        tx.commit().await?;
-        Ok::<(), InboxError>(())
-    }
-    .await;
+    let outcome = fed
+        .engine
+        .retry_inbox(row.id, retry_at, &e.to_string(), waits_for_store)
+        .await;
     if let Err(e) = outcome {
         tracing::warn!(error = %e, "recording an inbox result failed");
     }

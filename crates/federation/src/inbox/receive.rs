@@ -48,7 +48,7 @@ impl Federation {
         // and the activity took the CPU and the database from the processors that make
         // room (SQLite, twice the load offered: 600 stored per second instead of 790;
         // docs/benchmarks.md, "Federation").
-        if self.engine.store.inbox_full(INBOX_QUEUE as i64).await? {
+        if self.engine.inbox_full(INBOX_QUEUE as i64).await? {
             return Err(InboxError::Busy);
         }
         let limits = VerifyLimits {
@@ -88,7 +88,6 @@ impl Federation {
         let key = self.verified_key(&pending).await?;
         let signer = self
             .engine
-            .store
             .account(key.account_id)
             .await?
             .ok_or_else(|| InboxError::Unauthorized("the key's owner is unknown".into()))?;
@@ -124,7 +123,7 @@ impl Federation {
         }
         // Idempotent: a repeat of a stored activity is accepted and ignored.
         if let Some(id) = doc.id()
-            && self.engine.store.activity_exists(id).await?
+            && self.engine.activity_exists(id).await?
         {
             return Ok(());
         }
@@ -157,7 +156,7 @@ impl Federation {
         else {
             return Ok(false);
         };
-        Ok(self.engine.store.host_suspended(&host).await?)
+        Ok(self.engine.host_suspended(&host).await?)
     }
 }
 
@@ -236,8 +235,7 @@ impl InboxBatcher {
                     }
                     let (items, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
                     let result = engine
-                        .store
-                        .enqueue_inbox_batch(&items, INBOX_QUEUE as i64)
+                        .enqueue_inbox(&items, INBOX_QUEUE as i64)
                         .await
                         .map_err(InboxError::from);
                     for w in waiters {
@@ -300,12 +298,7 @@ impl Federation {
             return Ok(());
         }
         let engine = &self.engine;
-        let Some(me) = engine
-            .store
-            .account_by_acct(name, engine.urls.domain())
-            .await?
-            .filter(AccountRow::is_local)
-        else {
+        let Some(me) = engine.local_account(name).await? else {
             return Ok(());
         };
         let addressed = o
@@ -325,19 +318,13 @@ impl Federation {
         );
         let sees_anyway = match visibility {
             sluice_model::Visibility::Public | sluice_model::Visibility::Unlisted => true,
-            sluice_model::Visibility::Private => {
-                engine
-                    .store
-                    .has_relation(sluice_store::Relation::Follow, me.id, author.id)
-                    .await?
-            }
+            sluice_model::Visibility::Private => engine.follows(me.id, author.id).await?,
             sluice_model::Visibility::Direct => false,
         };
-        if sees_anyway || engine.store.blocked_either_way(me.id, author.id).await? {
+        if sees_anyway || engine.blocked_either_way(me.id, author.id).await? {
             return Ok(());
         }
         engine
-            .store
             .add_blind_copy(&o.id, me.id, sluice_model::id::now_millis())
             .await?;
         engine.apply_blind_copies(&o.id).await?;

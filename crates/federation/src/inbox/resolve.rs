@@ -24,7 +24,7 @@ impl Federation {
         pending: &crate::signatures::PendingSignature,
     ) -> Result<KeyRow, InboxError> {
         let key_id = pending.key_id();
-        let (key, fresh) = match self.engine.store.key(key_id).await? {
+        let (key, fresh) = match self.engine.key(key_id).await? {
             Some(k) => (k, false),
             None => (self.fetch_key(key_id, false).await?, true),
         };
@@ -47,7 +47,6 @@ impl Federation {
         url.set_fragment(None);
         let account = self.resolve_actor(url.as_str(), fresh).await?;
         self.engine
-            .store
             .key(key_id)
             .await?
             .filter(|k| k.account_id == account.id)
@@ -67,7 +66,7 @@ impl Federation {
                 .ok_or_else(|| InboxError::BadRequest(format!("{uri}: no such actor here")));
         }
         if !fresh
-            && let Some(a) = self.engine.store.account_by_uri(uri).await?
+            && let Some(a) = self.engine.account_by_uri(uri).await?
             && (a.is_local()
                 || a.fetched_at.is_some_and(|t| {
                     sluice_model::id::now_millis() - t < ACTOR_REFRESH.as_millis() as i64
@@ -105,30 +104,13 @@ impl Federation {
         }
         let remote = remote_actor(actor)
             .ok_or_else(|| InboxError::BadRequest("the actor has no inbox or name".into()))?;
+        let keys: Vec<(&str, &str)> = actor
+            .own_keys()
+            .filter_map(|k| Some((k.id.as_deref()?, k.pem.as_deref()?)))
+            .collect();
         let now = sluice_model::id::now_millis();
-        let mut tx = self.engine.store.begin().await?;
-        let id = tx
-            .upsert_remote_actor(self.engine.ids.next(), &remote, now)
-            .await?;
-        for k in actor.own_keys() {
-            let (Some(key_id), Some(pem)) = (&k.id, &k.pem) else {
-                continue;
-            };
-            tx.upsert_key(&KeyRow {
-                key_id: key_id.clone(),
-                account_id: id,
-                public_key_pem: pem.clone(),
-                private_key_pem: None,
-                created_at: now,
-                fetched_at: now,
-            })
-            .await?;
-        }
-        tx.commit().await?;
-        self.engine.forget_accounts(&[id]);
         self.engine
-            .store
-            .account(id)
+            .store_remote_actor(&remote, &keys, now)
             .await?
             .ok_or_else(|| InboxError::Internal("the stored actor vanished".into()))
     }
@@ -140,7 +122,7 @@ impl Federation {
             .rsplit_once('@')
             .filter(|(u, d)| !u.is_empty() && !d.is_empty())
             .ok_or_else(|| InboxError::BadRequest("expected user@domain".into()))?;
-        if let Some(a) = self.engine.store.account_by_acct(user, domain).await? {
+        if let Some(a) = self.engine.account_by_acct_on(user, domain).await? {
             return Ok(a);
         }
         let mut schemes = vec!["https"];
@@ -199,7 +181,6 @@ pub(super) async fn local_account(
     uri: &str,
 ) -> Result<Option<AccountRow>, InboxError> {
     Ok(engine
-        .store
         .account_by_uri(uri)
         .await?
         .filter(AccountRow::is_local))

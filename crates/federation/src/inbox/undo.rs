@@ -42,7 +42,7 @@ pub(super) async fn apply(i: &Inbound<'_>) -> Result<(), InboxError> {
 /// `Undo` naming only the id of what it undoes: a Like or an Announce we stored.
 async fn undo_by_id(i: &Inbound<'_>) -> Result<(), InboxError> {
     let (engine, actor, record) = (&i.fed.engine, i.actor, i.record);
-    if let Some(reblog) = engine.store.status_by_uri(&record.object_uri).await?
+    if let Some(reblog) = engine.status_by_uri(&record.object_uri).await?
         && reblog.reblog_of_id.is_some()
     {
         engine
@@ -50,7 +50,7 @@ async fn undo_by_id(i: &Inbound<'_>) -> Result<(), InboxError> {
             .await?;
         return Ok(());
     }
-    match engine.store.favourite_by_uri(&record.object_uri).await? {
+    match engine.favourite_by_uri(&record.object_uri).await? {
         Some(status_uri) => {
             engine.remote_undo_like(actor, record, &status_uri).await?;
         }

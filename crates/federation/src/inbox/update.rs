@@ -44,7 +44,7 @@ pub(super) async fn apply(i: &Inbound<'_>) -> Result<(), InboxError> {
 /// stays deleted (its tombstone).
 async fn update_note(i: &Inbound<'_>, note: &RemoteNote) -> Result<(), InboxError> {
     let (fed, actor, record) = (i.fed, i.actor, i.record);
-    if fed.engine.store.status_by_uri(&note.uri).await?.is_none() {
+    if fed.engine.status_by_uri(&note.uri).await?.is_none() {
         return create_note(fed, actor, record, note).await;
     }
     fed.engine.remote_update_note(actor, record, note).await?;

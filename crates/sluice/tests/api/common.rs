@@ -342,7 +342,7 @@ impl TestServer {
     pub async fn count(&self, table: &str) -> i64 {
         let q = sluice_store::Query::new(format!("SELECT count(*) AS v FROM {table}"));
         self.engine()
-            .store
+            .store_for_tests()
             .one::<sluice_store::Scalar>(q)
             .await
             .unwrap()

@@ -80,7 +80,7 @@ async fn remote_follower(srv: &TestServer, sink: &str, name: &str, target: &str)
     let engine = srv.engine();
     let now = sluice_model::id::now_millis();
     let domain = sink.trim_start_matches("http://").to_string();
-    let mut tx = engine.store.begin().await.unwrap();
+    let mut tx = engine.store_for_tests().begin().await.unwrap();
     let id = tx
         .upsert_remote_actor(
             engine.ids.next(),
@@ -160,7 +160,12 @@ async fn post_reaches_remote_follower_signed(db: Db) {
     })
     .await;
     wait_for("the queue to empty", async || {
-        srv.engine().store.pending_deliveries().await.unwrap() == 0
+        srv.engine()
+            .store_for_tests()
+            .pending_deliveries()
+            .await
+            .unwrap()
+            == 0
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -239,7 +244,12 @@ async fn post_reaches_remote_follower_signed(db: Db) {
     })
     .await;
     wait_for("the queue to empty", async || {
-        srv.engine().store.pending_deliveries().await.unwrap() == 0
+        srv.engine()
+            .store_for_tests()
+            .pending_deliveries()
+            .await
+            .unwrap()
+            == 0
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -249,7 +259,7 @@ async fn post_reaches_remote_follower_signed(db: Db) {
     assert_eq!(activity["object"]["content"], "<p>just followers</p>");
 
     // Nothing is delivered to a suspended domain: not even queued.
-    let mut tx = srv.engine().store.begin().await.unwrap();
+    let mut tx = srv.engine().store_for_tests().begin().await.unwrap();
     tx.set_domain_block(&sluice_store::DomainBlockRow {
         domain: "127.0.0.1".into(),
         severity: "suspend".into(),
@@ -284,7 +294,12 @@ async fn failed_deliveries_retry_or_give_up(db: Db) {
     })
     .await;
     wait_for("the queue to empty", async || {
-        srv.engine().store.pending_deliveries().await.unwrap() == 0
+        srv.engine()
+            .store_for_tests()
+            .pending_deliveries()
+            .await
+            .unwrap()
+            == 0
     })
     .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -301,12 +316,22 @@ async fn failed_deliveries_retry_or_give_up(db: Db) {
     })
     .await;
     wait_for("the queue to empty", async || {
-        srv.engine().store.pending_deliveries().await.unwrap() == 0
+        srv.engine()
+            .store_for_tests()
+            .pending_deliveries()
+            .await
+            .unwrap()
+            == 0
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(sink.lock().unwrap().received.len(), 1);
-    let stats = srv.engine().store.delivery_stats().await.unwrap();
+    let stats = srv
+        .engine()
+        .store_for_tests()
+        .delivery_stats()
+        .await
+        .unwrap();
     assert_eq!(stats.len(), 1);
     assert_eq!(stats[0].expired, 1);
     assert_eq!(stats[0].pending, 0);
@@ -324,7 +349,7 @@ async fn claims_respect_host_caps_and_breakers(db: Db) {
     let Some(srv) = TestServer::start(db, |_| {}).await else {
         return;
     };
-    let store = &srv.engine().store;
+    let store = &srv.engine().store_for_tests();
     let ids = &srv.engine().ids;
     let now = sluice_model::id::now_millis() + 10_000_000;
     let inboxes = |host: &str, n: usize| -> Vec<(String, String)> {
@@ -445,7 +470,12 @@ async fn double_knocking_with_rfc9421(db: Db) {
     remote_follower(&srv, &sink_url, "carol", &alice.id).await;
     srv.status(&alice, "knock knock", &[]).await;
     wait_for("the queue to empty", async || {
-        srv.engine().store.pending_deliveries().await.unwrap() == 0
+        srv.engine()
+            .store_for_tests()
+            .pending_deliveries()
+            .await
+            .unwrap()
+            == 0
             && sink.lock().unwrap().received.len() >= 2
     })
     .await;
@@ -493,7 +523,12 @@ async fn double_knocking_with_rfc9421(db: Db) {
     })
     .await;
     wait_for("the queue to empty", async || {
-        srv.engine().store.pending_deliveries().await.unwrap() == 0
+        srv.engine()
+            .store_for_tests()
+            .pending_deliveries()
+            .await
+            .unwrap()
+            == 0
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -523,7 +558,12 @@ async fn rfc9421_first_to_hosts_that_ask_for_it(db: Db) {
         })
         .await;
         wait_for("the queue to empty", async || {
-            srv.engine().store.pending_deliveries().await.unwrap() == 0
+            srv.engine()
+                .store_for_tests()
+                .pending_deliveries()
+                .await
+                .unwrap()
+                == 0
         })
         .await;
         let received = std::mem::take(&mut sink.lock().unwrap().received);

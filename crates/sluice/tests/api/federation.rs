@@ -419,7 +419,7 @@ async fn outage_queues_and_delivers_exactly_once(db: Db) {
                 .clone(),
         );
     }
-    let store = &a.engine().store;
+    let store = &a.engine().store_for_tests();
     assert!(
         store.pending_deliveries().await.unwrap() > 0,
         "deliveries wait"
@@ -728,7 +728,12 @@ async fn partition_heals_to_the_same_posts_and_newest_edits(db: Db) {
     // Every delivery is settled on both sides.
     for srv in [&a, &b] {
         eventually("queues to empty", async || {
-            srv.engine().store.pending_deliveries().await.unwrap() == 0
+            srv.engine()
+                .store_for_tests()
+                .pending_deliveries()
+                .await
+                .unwrap()
+                == 0
         })
         .await;
     }
@@ -848,7 +853,7 @@ async fn pins_reach_followers_as_add_and_remove(db: Db) {
     // is recorded and pins nothing.
     let bob_row = b
         .engine()
-        .store
+        .store_for_tests()
         .account(bob.id.parse().unwrap())
         .await
         .unwrap()
@@ -861,7 +866,7 @@ async fn pins_reach_followers_as_add_and_remove(db: Db) {
             .unwrap();
     let sent_add = b
         .engine()
-        .store
+        .store_for_tests()
         .one::<sluice_store::TextScalar>(sluice_store::Query::new(
             "SELECT json AS v FROM activities WHERE kind = 'Add'",
         ))
@@ -906,7 +911,7 @@ async fn pins_reach_followers_as_add_and_remove(db: Db) {
     eventually("both Adds applied on A", async || {
         a.count("inbox_queue").await == 0
             && a.engine()
-                .store
+                .store_for_tests()
                 .one::<sluice_store::Scalar>(recorded.clone())
                 .await
                 .unwrap()
@@ -969,7 +974,7 @@ async fn stopped_receiver_converges_on_edits_and_undone_boosts(db: Db) {
             .ok();
         }
     }
-    let store = &a.engine().store;
+    let store = &a.engine().store_for_tests();
     assert_eq!(
         store.pending_deliveries().await.unwrap(),
         4 * PAIRS as i64,
@@ -980,7 +985,7 @@ async fn stopped_receiver_converges_on_edits_and_undone_boosts(db: Db) {
     // Settled: A delivered everything and B applied everything it received.
     eventually("A's deliveries and B's inbox to settle", async || {
         store.pending_deliveries().await.unwrap() == 0
-            && b.engine().store.pending_inbox().await.unwrap() == 0
+            && b.engine().store_for_tests().pending_inbox().await.unwrap() == 0
     })
     .await;
     let on_b = b

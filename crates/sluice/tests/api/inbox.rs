@@ -178,7 +178,7 @@ pub(crate) async fn post_signed(
 
 /// Waits until `srv`'s inbox queue is empty: what was accepted is applied (or given up).
 async fn settled(srv: &TestServer) {
-    let store = &srv.engine().store;
+    let store = &srv.engine().store_for_tests();
     eventually("the inbox to settle", async || {
         store.pending_inbox().await.unwrap() == 0
     })
@@ -563,7 +563,7 @@ async fn inbox_queue_is_durable_and_bounded(db: Db) {
     .await;
     assert_eq!(s, 202);
     eventually("the first post", async || srv.count("statuses").await == 1).await;
-    let store = &srv.engine().store;
+    let store = &srv.engine().store_for_tests();
     let mallory_id = store.account_by_uri(&mallory).await.unwrap().unwrap().id;
 
     // Left in the queue by a process that stopped: applied by this one.
@@ -650,7 +650,7 @@ async fn inbox_move_and_actor_delete(db: Db) {
     let alice = srv.user("alice").await;
     let send = async |name: &str, activity: Value| deliver(&srv, &p, name, activity).await;
     let mallory = format!("{}/users/mallory", p.url);
-    let store = &srv.engine().store;
+    let store = &srv.engine().store_for_tests();
     send(
         "mallory",
         json!({
@@ -784,7 +784,7 @@ async fn silenced_domains_stay_out_of_public_timelines(db: Db) {
     let domain = p.url.trim_start_matches("http://").to_string();
     let host = domain.split(':').next().unwrap().to_string();
     {
-        let mut tx = srv.engine().store.begin().await.unwrap();
+        let mut tx = srv.engine().store_for_tests().begin().await.unwrap();
         tx.set_domain_block(&sluice_store::DomainBlockRow {
             domain: host.clone(),
             severity: "silence".into(),
@@ -858,7 +858,7 @@ async fn silenced_domains_stay_out_of_public_timelines(db: Db) {
         .unwrap();
     {
         let engine = srv.engine();
-        let mut tx = engine.store.begin().await.unwrap();
+        let mut tx = engine.store_for_tests().begin().await.unwrap();
         tx.insert_relation(
             Relation::Follow,
             &NewRelation {
@@ -880,7 +880,7 @@ async fn silenced_domains_stay_out_of_public_timelines(db: Db) {
     assert!(public_uris(None).await.is_empty());
     // Lifted: everyone sees it.
     {
-        let mut tx = srv.engine().store.begin().await.unwrap();
+        let mut tx = srv.engine().store_for_tests().begin().await.unwrap();
         tx.remove_domain_block(&host).await.unwrap();
         tx.commit().await.unwrap();
     }
@@ -898,7 +898,7 @@ async fn inbox_applies_out_of_order_activities(db: Db) {
     let p = peer().await;
     let alice = srv.user("alice").await;
     let mallory = format!("{}/users/mallory", p.url);
-    let store = &srv.engine().store;
+    let store = &srv.engine().store_for_tests();
     let send = async |activity: Value| deliver(&srv, &p, "mallory", activity).await;
     let note = |n: u32, content: &str, updated: Option<&str>| {
         let mut o = json!({
@@ -1023,7 +1023,7 @@ async fn inbox_queue_applies_activities_about_one_thing_in_order(db: Db) {
     let Some(srv) = TestServer::start(db, federating).await else {
         return;
     };
-    let store = &srv.engine().store;
+    let store = &srv.engine().store_for_tests();
     let now = sluice_model::id::now_millis();
     // All in one transaction, never committed: the server's own processors never see
     // these rows.
@@ -1093,7 +1093,7 @@ async fn inbox_activities_wait_while_the_store_cannot_write(db: Db) {
                "object": format!("{}/users/alice", srv.url)}),
     )
     .await;
-    let store = &srv.engine().store;
+    let store = &srv.engine().store_for_tests();
     settled(&srv).await;
     // Large enough to need room that the full store does not have.
     p.notes.lock().unwrap().insert(
@@ -1145,7 +1145,7 @@ async fn nul_characters_are_refused(db: Db) {
     let alice = srv.user("alice").await;
     let mallory = format!("{}/users/mallory", p.url);
     let key_id = format!("{mallory}#main-key");
-    let store = &srv.engine().store;
+    let store = &srv.engine().store_for_tests();
     let post = async |body: String, key_id: &str| {
         post_signed(
             &srv,
@@ -1273,7 +1273,7 @@ async fn remote_profile_field_names_are_text(db: Db) {
     .await;
     let account = srv
         .engine()
-        .store
+        .store_for_tests()
         .account_by_uri(&carol)
         .await
         .unwrap()

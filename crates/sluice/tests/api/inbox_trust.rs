@@ -151,13 +151,23 @@ fn create(id: &str, actor: &str, object: Value) -> Value {
 /// Waits until every queued inbox activity has been applied.
 async fn settled(srv: &TestServer) {
     eventually("the inbox queue to empty", async || {
-        srv.engine().store.pending_inbox().await.unwrap() == 0
+        srv.engine()
+            .store_for_tests()
+            .pending_inbox()
+            .await
+            .unwrap()
+            == 0
     })
     .await;
 }
 
 async fn scalar(srv: &TestServer, q: Query) -> i64 {
-    srv.engine().store.one::<Scalar>(q).await.unwrap().v
+    srv.engine()
+        .store_for_tests()
+        .one::<Scalar>(q)
+        .await
+        .unwrap()
+        .v
 }
 
 async fn status_count(srv: &TestServer, uri: &str) -> i64 {
@@ -196,7 +206,7 @@ async fn counted(srv: &TestServer, reason: &str, before: u64) {
 }
 
 async fn follow_directly(srv: &TestServer, follower: &str, target_uri: &str) {
-    let store = &srv.engine().store;
+    let store = &srv.engine().store_for_tests();
     let target = store.account_by_uri(target_uri).await.unwrap().unwrap();
     let mut tx = store.begin().await.unwrap();
     tx.insert_relation(
@@ -287,7 +297,7 @@ async fn activity_ids_stay_on_their_actors_origin(db: Db) {
     assert!(liked_by[0]["acct"].as_str().unwrap().starts_with("carol@"));
     let stored = srv
         .engine()
-        .store
+        .store_for_tests()
         .status_by_uri(&third_note)
         .await
         .unwrap()
@@ -422,7 +432,7 @@ async fn object_ids_stay_on_their_actors_origin(db: Db) {
     settled(&srv).await;
     let stored = srv
         .engine()
-        .store
+        .store_for_tests()
         .status_by_uri(&third_note)
         .await
         .unwrap()
@@ -499,7 +509,13 @@ async fn keys_are_taken_only_for_the_actors_own_origin(db: Db) {
         "the key does not change between GETs"
     );
     assert_ne!(first, pem);
-    let key = srv.engine().store.key(&planted).await.unwrap().unwrap();
+    let key = srv
+        .engine()
+        .store_for_tests()
+        .key(&planted)
+        .await
+        .unwrap()
+        .unwrap();
     let private = KeyPair::from_pem(key.private_key_pem.as_deref().expect("a private half"));
     assert_eq!(private.unwrap().public_key_pem(), first);
     srv.stop().await;
@@ -535,7 +551,7 @@ async fn local_keys_are_made_with_the_account_and_repaired_at_start(db: Db) {
     // document makes none.
     let engine = srv.engine().clone();
     let now = sluice_model::id::now_millis();
-    let mut tx = engine.store.begin().await.unwrap();
+    let mut tx = engine.store_for_tests().begin().await.unwrap();
     tx.insert_account(&sluice_store::NewAccount {
         id: engine.ids.next(),
         username: "old".into(),
@@ -589,7 +605,13 @@ async fn local_keys_are_made_with_the_account_and_repaired_at_start(db: Db) {
     let doc = crate::common::get_as2(&srv, &format!("{}/users/alice", srv.url), None)
         .await
         .ok();
-    let key = srv.engine().store.key(&alice_key).await.unwrap().unwrap();
+    let key = srv
+        .engine()
+        .store_for_tests()
+        .key(&alice_key)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(key.account_id.to_string(), alice.id);
     let pair = KeyPair::from_pem(key.private_key_pem.as_deref().unwrap()).unwrap();
     assert_eq!(
@@ -620,14 +642,14 @@ async fn accepted_but_not_applied_is_counted(db: Db) {
     settled(&srv).await;
     let stored = srv
         .engine()
-        .store
+        .store_for_tests()
         .status_by_uri(&format!("{mallory}/notes/1"))
         .await
         .unwrap()
         .expect("the post without attributedTo is stored");
     let author = srv
         .engine()
-        .store
+        .store_for_tests()
         .account(stored.account_id)
         .await
         .unwrap()
@@ -730,7 +752,13 @@ async fn refused_activities_are_finished_not_retried(db: Db) {
     };
     // Attempted: gone from the queue, or waiting there for another attempt.
     eventually("the boost attempted", async || {
-        srv.engine().store.pending_inbox().await.unwrap() == 0 || waiting_for_retry().await > 0
+        srv.engine()
+            .store_for_tests()
+            .pending_inbox()
+            .await
+            .unwrap()
+            == 0
+            || waiting_for_retry().await > 0
     })
     .await;
     assert_eq!(
@@ -738,7 +766,14 @@ async fn refused_activities_are_finished_not_retried(db: Db) {
         0,
         "the refused boost waits for a retry"
     );
-    assert_eq!(srv.engine().store.pending_inbox().await.unwrap(), 0);
+    assert_eq!(
+        srv.engine()
+            .store_for_tests()
+            .pending_inbox()
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(ignored(&srv, "failed").await, before + 1);
     assert_eq!(status_count(&srv, &note_uri).await, 1);
     srv.stop().await;

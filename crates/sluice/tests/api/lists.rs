@@ -49,7 +49,7 @@ async fn remote_actor(srv: &TestServer, name: &str, domain: &str) -> AccountRow 
     let engine = srv.engine();
     let now = sluice_model::id::now_millis();
     let base = format!("https://{domain}");
-    let mut tx = engine.store.begin().await.unwrap();
+    let mut tx = engine.store_for_tests().begin().await.unwrap();
     let id = tx
         .upsert_remote_actor(
             engine.ids.next(),
@@ -82,13 +82,13 @@ async fn remote_actor(srv: &TestServer, name: &str, domain: &str) -> AccountRow 
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    engine.store.account(id).await.unwrap().unwrap()
+    engine.store_for_tests().account(id).await.unwrap().unwrap()
 }
 
 /// `a` follows `b` (rows written directly: a remote follow needs no handshake here).
 async fn insert_follow(srv: &TestServer, a: i64, b: i64) {
     let engine = srv.engine();
-    let mut tx = engine.store.begin().await.unwrap();
+    let mut tx = engine.store_for_tests().begin().await.unwrap();
     tx.insert_relation(
         Relation::Follow,
         &NewRelation {

@@ -312,7 +312,7 @@ async fn mastodon_uploads_attach_and_serve(db: Db) {
     assert_eq!(edited["media_attachments"].as_array().unwrap().len(), 1);
     let engine = srv.engine();
     let first = engine
-        .store
+        .store_for_tests()
         .media(id.parse().unwrap())
         .await
         .unwrap()
@@ -329,7 +329,7 @@ async fn mastodon_uploads_attach_and_serve(db: Db) {
     .await
     .ok();
     let freed = engine
-        .store
+        .store_for_tests()
         .media(second_id.parse().unwrap())
         .await
         .unwrap()
@@ -339,7 +339,7 @@ async fn mastodon_uploads_attach_and_serve(db: Db) {
     assert_eq!(fetch(&srv, &url, None).await.status(), 200);
     // …then they go, rows and files.
     engine
-        .store
+        .store_for_tests()
         .exec(sluice_store::Query::new("UPDATE media SET updated_at = 0"))
         .await
         .unwrap();

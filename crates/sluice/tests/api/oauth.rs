@@ -680,7 +680,7 @@ async fn redirect_uri_schemes(db: Db) {
         client_secret: "old-secret".into(),
         created_at: 0,
     };
-    let mut tx = engine.store.begin().await.unwrap();
+    let mut tx = engine.store_for_tests().begin().await.unwrap();
     tx.insert_app(&app).await.unwrap();
     tx.commit().await.unwrap();
     let page = srv

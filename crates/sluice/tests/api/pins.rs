@@ -72,7 +72,7 @@ async fn pin_and_unpin_own_public_posts(db: Db) {
     assert_eq!(pin(&srv, &alice, &second).await.ok()["pinned"], true);
     assert_eq!(
         srv.engine()
-            .store
+            .store_for_tests()
             .count_pins(alice.id.parse().unwrap())
             .await
             .unwrap(),
@@ -163,7 +163,7 @@ async fn pin_and_unpin_own_public_posts(db: Db) {
     let me = format!("{}/users/alice", srv.url);
     let kinds = srv
         .engine()
-        .store
+        .store_for_tests()
         .all::<sluice_store::TextScalar>(sluice_store::Query::new(
             "SELECT json AS v FROM activities WHERE kind IN ('Add', 'Remove') ORDER BY id",
         ))
@@ -217,7 +217,7 @@ async fn pins_are_limited_to_own_posts_not_direct(db: Db) {
     pin(&srv, &alice, &posts[5]).await.ok();
     assert_eq!(
         srv.engine()
-            .store
+            .store_for_tests()
             .count_pins(alice.id.parse().unwrap())
             .await
             .unwrap(),
@@ -347,7 +347,7 @@ async fn pinned_listing_respects_blocks_and_deletes(db: Db) {
     );
     assert_eq!(
         srv.engine()
-            .store
+            .store_for_tests()
             .count_pins(alice.id.parse().unwrap())
             .await
             .unwrap(),
@@ -422,7 +422,7 @@ async fn featured_collection_and_replaced_pins(db: Db) {
 
     // A remote featured collection replaces an account's pins as a whole, in its
     // order (first = newest); the store does that in one transaction.
-    let store = &srv.engine().store;
+    let store = &srv.engine().store_for_tests();
     let account: i64 = alice.id.parse().unwrap();
     let now = sluice_model::id::now_millis();
     let mut tx = store.begin().await.unwrap();
