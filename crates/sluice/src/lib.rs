@@ -339,80 +339,26 @@ async fn start_full(
     extra: axum::Router<AppState>,
 ) -> anyhow::Result<Running> {
     let bound = listener.local_addr();
-    let store = open_store(config).await?;
-    let engine = match build_engine(config, store.clone(), bound, Identity::Record).await {
-        Ok(engine) => engine,
-        Err(e) => {
-            store.close().await;
-            return Err(e);
-        }
-    };
-    engine.install_actor_documents(Arc::new(sluice_federation::local::LocalActorDocuments));
+    let engine = open_engine(config, bound).await?;
     let url = engine.urls.base().to_string();
-    let api = ApiConfig {
-        title: config.instance_title.clone(),
-        description: config.instance_description.clone(),
-        contact_email: config.contact_email.clone(),
-        max_body_bytes: config.max_body_bytes,
-        request_timeout: config.request_timeout(),
-        streaming_url: config.streaming_url_for(&url),
-        streaming_heartbeat: Duration::from_secs(config.streaming_heartbeat_secs.max(1)),
-        metrics_token: config.metrics_token.clone().filter(|t| !t.is_empty()),
-        streaming_status: config.streaming_status,
-        drain_grace: Duration::from_millis(config.drain_grace_ms),
-        trusted_proxies: config.trusted_proxies_for(bound)?,
-    };
+    let api = api_config(config, &url, bound)?;
     let limits = RateLimiter::new(rate_limits(config));
     engine
         .ensure_instance_key()
         .await
         .context("making the instance actor's signing key")?;
     let (shutdown, rx) = watch::channel(false);
-    let (federation, delivery) = Federation::start(
-        engine.clone(),
-        FederationSettings {
-            allow_private_addresses: config.allow_private_addresses,
-            allow_http: config.federation.allow_http,
-            per_host_concurrency: config.federation.per_host_concurrency,
-            delivery_concurrency: config.federation.delivery_concurrency,
-            deliver: true,
-            breaker_threshold: i64::from(config.federation.breaker_threshold),
-            probe_interval: Duration::from_secs(config.federation.breaker_probe_secs.max(1)),
-            backoff_scale: config.federation.delivery_backoff_scale,
-        },
-        rx.clone(),
-    )
-    .map_err(|e| anyhow::anyhow!("federation: {e}"))?;
-    let (hub, tailer) = sluice_streaming::Hub::start(
-        engine.clone(),
-        sluice_streaming::HubConfig {
-            poll: Duration::from_millis(config.streaming_poll_ms.max(1)),
-            redis: match config.redis_url.as_deref().filter(|u| !u.is_empty()) {
-                Some(u) => Some(
-                    sluice_streaming::redis::RedisTarget::parse(u)
-                        .map_err(|e| anyhow::anyhow!(e))?,
-                ),
-                None => None,
-            },
-            ..sluice_streaming::HubConfig::default()
-        },
-    )
-    .await?;
+    let (federation, delivery) =
+        Federation::start(engine.clone(), federation_settings(config), rx.clone())
+            .map_err(|e| anyhow::anyhow!("federation: {e}"))?;
+    let (hub, tailer) = sluice_streaming::Hub::start(engine.clone(), hub_config(config)?).await?;
     let mut background = delivery;
     background.push(tailer);
     let state = AppState::new(engine.clone(), api, limits)
         .with_federation(federation)
         .with_streaming(hub);
     if let Some(l) = metrics_listener {
-        let metrics = sluice_api::metrics_app(state.clone());
-        let mut stop = rx.clone();
-        background.push(tokio::spawn(async move {
-            let _ = axum::serve(l, metrics)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await;
-        }));
+        background.push(serve_metrics(l, state.clone(), rx.clone()));
     }
     let app = sluice_api::app(state.clone(), extra);
     engine.spawn_maintenance(rx.clone());
@@ -433,6 +379,82 @@ async fn start_full(
         state,
         task,
         background,
+    })
+}
+
+/// Opens the database and builds the engine on it (the database closed again when the
+/// engine cannot be built), with federation's actor documents installed.
+async fn open_engine(config: &Config, bound: Option<SocketAddr>) -> anyhow::Result<Arc<Engine>> {
+    let store = open_store(config).await?;
+    let engine = match build_engine(config, store.clone(), bound, Identity::Record).await {
+        Ok(engine) => engine,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
+    engine.install_actor_documents(Arc::new(sluice_federation::local::LocalActorDocuments));
+    Ok(engine)
+}
+
+/// What the API needs to know of the configuration, serving under `url`.
+fn api_config(config: &Config, url: &str, bound: Option<SocketAddr>) -> anyhow::Result<ApiConfig> {
+    Ok(ApiConfig {
+        title: config.instance_title.clone(),
+        description: config.instance_description.clone(),
+        contact_email: config.contact_email.clone(),
+        max_body_bytes: config.max_body_bytes,
+        request_timeout: config.request_timeout(),
+        streaming_url: config.streaming_url_for(url),
+        streaming_heartbeat: Duration::from_secs(config.streaming_heartbeat_secs.max(1)),
+        metrics_token: config.metrics_token.clone().filter(|t| !t.is_empty()),
+        streaming_status: config.streaming_status,
+        drain_grace: Duration::from_millis(config.drain_grace_ms),
+        trusted_proxies: config.trusted_proxies_for(bound)?,
+    })
+}
+
+/// The federation settings of a configuration (deliveries on).
+fn federation_settings(config: &Config) -> FederationSettings {
+    FederationSettings {
+        allow_private_addresses: config.allow_private_addresses,
+        allow_http: config.federation.allow_http,
+        per_host_concurrency: config.federation.per_host_concurrency,
+        delivery_concurrency: config.federation.delivery_concurrency,
+        deliver: true,
+        breaker_threshold: i64::from(config.federation.breaker_threshold),
+        probe_interval: Duration::from_secs(config.federation.breaker_probe_secs.max(1)),
+        backoff_scale: config.federation.delivery_backoff_scale,
+    }
+}
+
+/// The streaming hub's settings of a configuration (its Redis, when one is set).
+fn hub_config(config: &Config) -> anyhow::Result<sluice_streaming::HubConfig> {
+    Ok(sluice_streaming::HubConfig {
+        poll: Duration::from_millis(config.streaming_poll_ms.max(1)),
+        redis: match config.redis_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(u) => Some(
+                sluice_streaming::redis::RedisTarget::parse(u).map_err(|e| anyhow::anyhow!(e))?,
+            ),
+            None => None,
+        },
+        ..sluice_streaming::HubConfig::default()
+    })
+}
+
+/// Serves `/metrics` on its own listener until shutdown.
+fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let metrics = sluice_api::metrics_app(state);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, metrics)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
     })
 }
 
