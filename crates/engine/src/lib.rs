@@ -21,6 +21,7 @@
 //! - [`maintenance`]: small periodic jobs (event-log pruning, SQLite space reclaim).
 //! - [`queues`]: the inbox and delivery queues the federation workers drain.
 //! - [`admin`]: what the `sluice admin` commands change.
+//! - [`rows`]: the store's types in the engine's functions, for the crates above it.
 //!
 //! The store is the engine's alone: other crates read and write through these
 //! functions (and [`read`]), never through a `Store`.
@@ -44,6 +45,7 @@ pub mod pipeline;
 pub mod queues;
 pub mod read;
 pub mod remote;
+pub mod rows;
 pub mod sign_in;
 pub mod tasks;
 pub mod urls;

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use reqwest::Method;
 use reqwest::header::HeaderMap;
-use sluice_store::AccountRow;
+use sluice_engine::rows::AccountRow;
 
 use crate::inbox::InboxError;
 use crate::service::Federation;

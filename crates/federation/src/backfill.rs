@@ -117,7 +117,7 @@ impl Federation {
         &self,
         uri: &str,
         fresh: bool,
-    ) -> Result<Option<(sluice_store::AccountRow, document::Object)>, InboxError> {
+    ) -> Result<Option<(sluice_engine::rows::AccountRow, document::Object)>, InboxError> {
         let url = Url::parse(uri).map_err(|_| InboxError::BadRequest("not a URL".into()))?;
         let fetched = self
             .get_json(&url, fresh)

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use sluice_engine::Engine;
 use sluice_engine::queues::DeliveryResult;
-use sluice_store::DeliveryRow;
+use sluice_engine::rows::DeliveryRow;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use url::Url;

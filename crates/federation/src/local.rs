@@ -8,9 +8,9 @@
 
 use serde_json::{Value, json};
 use sluice_engine::actor_keys::KeyPairPem;
+use sluice_engine::rows::{AccountRow, KeyRow, Page, Side};
 use sluice_engine::{Engine, EngineError, Result};
 use sluice_model::{Id, Timestamp, activity as as2};
-use sluice_store::{AccountRow, KeyRow, Page, Side};
 
 use crate::keys::KeyPair;
 
@@ -209,7 +209,7 @@ pub async fn liked(
 fn listed_page(
     id: &str,
     q: &CollectionQuery,
-    listed: &[sluice_store::ListedId],
+    listed: &[sluice_engine::rows::ListedId],
     items: Vec<Value>,
 ) -> Value {
     let full = listed.len() as i64 == COLLECTION_PAGE_SIZE;
@@ -315,7 +315,11 @@ pub async fn outbox(
 
 /// One page of a collection of stored activities, linked by id to the next (older)
 /// and previous (newer) ones.
-fn activity_page(id: &str, q: &CollectionQuery, items: &[sluice_store::OutboxItem]) -> Value {
+fn activity_page(
+    id: &str,
+    q: &CollectionQuery,
+    items: &[sluice_engine::rows::OutboxItem],
+) -> Value {
     let next = items.last().map(|i| page_url(id, Some(("max_id", i.id))));
     let prev = items.first().map(|i| page_url(id, Some(("min_id", i.id))));
     let this = page_url(id, q.max_id.map(|m| ("max_id", m)));
@@ -352,7 +356,7 @@ pub async fn inbox(engine: &Engine, a: &AccountRow, q: CollectionQuery) -> Resul
 pub async fn user_collection(
     engine: &Engine,
     owner: &AccountRow,
-    c: &sluice_store::CollectionRow,
+    c: &sluice_engine::rows::CollectionRow,
     q: CollectionQuery,
 ) -> Result<Value> {
     let items = engine.collection_items(c.id, q.page()).await?;
@@ -387,7 +391,7 @@ pub async fn user_collection(
 
 /// Stored activities as a page's items: embedded, an activity carries no @context of
 /// its own.
-fn embedded(items: &[sluice_store::OutboxItem]) -> Vec<Value> {
+fn embedded(items: &[sluice_engine::rows::OutboxItem]) -> Vec<Value> {
     items
         .iter()
         .filter_map(|i| serde_json::from_str::<Value>(&i.json).ok())

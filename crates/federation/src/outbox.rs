@@ -12,12 +12,12 @@
 //! - Activity types with no effect here are stored and delivered as they are.
 
 use serde_json::{Map, Value, json};
+use sluice_engine::rows::{AccountRow, StatusRow};
 use sluice_engine::{Activity, ClientObject, EngineError, NewNote, NoteEdit};
 use sluice_model::Visibility;
 use sluice_model::content::escape_html;
 use sluice_model::media::Attachment;
 use sluice_model::visibility::is_public_iri;
-use sluice_store::{AccountRow, StatusRow};
 
 use crate::service::Federation;
 
@@ -98,8 +98,8 @@ pub enum C2sError {
     Engine(#[from] EngineError),
 }
 
-impl From<sluice_store::StoreError> for C2sError {
-    fn from(e: sluice_store::StoreError) -> Self {
+impl From<sluice_engine::rows::StoreError> for C2sError {
+    fn from(e: sluice_engine::rows::StoreError) -> Self {
         C2sError::Engine(e.into())
     }
 }
@@ -818,7 +818,7 @@ impl Federation {
         &self,
         actor: &AccountRow,
         uri: &str,
-    ) -> Result<Option<sluice_store::CollectionRow>, C2sError> {
+    ) -> Result<Option<sluice_engine::rows::CollectionRow>, C2sError> {
         Ok(self
             .engine
             .collection_by_uri(uri)

@@ -35,7 +35,7 @@ impl KeySigner {
     }
 
     /// From a stored key row (which must hold the private half).
-    pub fn from_row(row: &sluice_store::KeyRow, scheme: Scheme) -> Result<Self, String> {
+    pub fn from_row(row: &sluice_engine::rows::KeyRow, scheme: Scheme) -> Result<Self, String> {
         let pem = row
             .private_key_pem
             .as_deref()

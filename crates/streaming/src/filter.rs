@@ -218,12 +218,12 @@ impl Relations {
     }
 
     /// A copy with the relations between the user and the other account of a
-    /// `relationship` event as the event records them (`sluice_store::pair`), as of
+    /// `relationship` event as the event records them (`sluice_engine::rows::pair`), as of
     /// that event; None when the event records none (written by an older version) or
     /// is not about the user. Ending a follow takes the account out of the user's
     /// lists, as the engine does.
     pub fn with_pair(&self, event: &Event) -> Option<Relations> {
-        use sluice_store::pair::*;
+        use sluice_engine::rows::pair::*;
         let (me, bits) = (self.me?, event.pair?);
         let has = |bit: i64| bits & bit != 0;
         let (other, follows, blocks, muted) = if event.account_id == Some(me) {
@@ -624,7 +624,7 @@ mod tests {
 
     #[test]
     fn relationship_events_set_the_pair_as_they_record_it() {
-        use sluice_store::pair::*;
+        use sluice_engine::rows::pair::*;
         let mut me = Relations {
             me: Some(1),
             ..Relations::default()

@@ -9,8 +9,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::Value;
 use sluice_engine::Engine;
+use sluice_engine::rows::EventRow;
 use sluice_model::Id;
-use sluice_store::EventRow;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use crate::filter::Relations;
@@ -91,7 +91,7 @@ pub struct Event {
     /// it and shared by all the others that send it unchanged.
     pub messages: Messages,
     /// For a `relationship` event: the two accounts' relations after it
-    /// (`sluice_store::pair`).
+    /// (`sluice_engine::rows::pair`).
     pub pair: Option<i64>,
     /// The relations of the users it changes as of this event, computed once by the
     /// tailer for the copy their connections share ([`Hub::relations`]).

@@ -1,7 +1,7 @@
 //! Mastodon-compatible streaming that loses nothing.
 //!
 //! Every event a client can see is a row of the durable event log, written in the
-//! transaction of the change it describes (`sluice_store::events`). One [`Hub`] per
+//! transaction of the change it describes (the store's event log). One [`Hub`] per
 //! process tails the log: woken by this process's own commits, and polling every
 //! [`TAIL_POLL`] for rows other processes wrote to the same database. It renders each
 //! event's payload once (a status as an anonymous reader sees it, a notification for

@@ -4,8 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use sluice_engine::rows::StreamListRow;
 use sluice_model::Id;
-use sluice_store::StreamListRow;
 
 use crate::hub::Event;
 

@@ -6,8 +6,8 @@
 
 use sluice_engine::Engine;
 use sluice_engine::remote::{Ignored, RemoteActivity, RemoteNote};
+use sluice_engine::rows::{AccountRow, RemoteActor};
 use sluice_model::content::sanitize_html;
-use sluice_store::{AccountRow, RemoteActor};
 use url::Url;
 
 use crate::document::{Activity, Actor, Object, ObjectKind, same_origin};

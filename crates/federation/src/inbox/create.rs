@@ -2,7 +2,7 @@
 //! copies applied.
 
 use sluice_engine::remote::{Ignored, RemoteActivity, RemoteNote};
-use sluice_store::AccountRow;
+use sluice_engine::rows::AccountRow;
 
 use super::convert::remote_note;
 use super::{Inbound, InboxError};

@@ -4,7 +4,7 @@
 //! is stored) is finished at once, and only passing trouble is retried.
 
 use sluice_engine::EngineError;
-use sluice_store::StoreError;
+use sluice_engine::rows::StoreError;
 
 use super::receive::MAX_INBOX_BODY;
 

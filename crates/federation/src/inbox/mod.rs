@@ -40,7 +40,7 @@ mod undo;
 mod update;
 
 use sluice_engine::remote::{Ignored, RemoteActivity};
-use sluice_store::AccountRow;
+use sluice_engine::rows::AccountRow;
 
 pub(crate) use convert::summary_html;
 pub use error::InboxError;

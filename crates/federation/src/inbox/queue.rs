@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_engine::remote::Ignored;
+use sluice_engine::rows::InboxRow;
 use sluice_engine::tasks::log_if_panicked;
-use sluice_store::{Id, InboxRow};
+use sluice_model::Id;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -212,7 +213,7 @@ fn store_wait(waited: Duration) -> Duration {
 }
 
 /// What an activity is about, as the key that orders the inbox queue
-/// ([`sluice_store::WriteTx::claim_inbox`]: activities with one key are applied one at
+/// ([`Engine::claim_inbox`](sluice_engine::Engine::claim_inbox): activities with one key are applied one at
 /// a time, in arrival order): the object of a Create, Update or Delete (and of an
 /// Add/Remove, which pin a post), the activity an Undo, Accept or Reject answers, and
 /// for anything else the activity itself (so its own Undo comes after it). A group's

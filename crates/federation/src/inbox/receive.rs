@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use sluice_engine::Engine;
-use sluice_store::{AccountRow, NewInboxActivity};
+use sluice_engine::rows::{AccountRow, NewInboxActivity};
 use url::Url;
 
 use super::InboxError;
@@ -166,7 +166,7 @@ const ENQUEUE_BATCH: usize = 64;
 const ENQUEUE_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 /// Group commit for the inbox queue. Verified activities from concurrent requests are
-/// queued together, in one statement per batch ([`Store::enqueue_inbox_batch`]):
+/// queued together, in one statement per batch ([`Engine::enqueue_inbox`]):
 /// on SQLite each statement takes the single writer connection, and per-statement
 /// hand-offs, not the work itself, were what bounded the inbox (docs/benchmarks.md,
 /// "Federation"). The first request that finds no batch being written starts a task
@@ -175,7 +175,7 @@ const ENQUEUE_BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// spawned task, so a request dropped by its client (cancelled) cannot strand the
 /// others.
 ///
-/// [`Store::enqueue_inbox_batch`]: sluice_store::Store::enqueue_inbox_batch
+/// [`Engine::enqueue_inbox`]: sluice_engine::Engine::enqueue_inbox
 #[derive(Default)]
 pub(crate) struct InboxBatcher {
     state: Arc<std::sync::Mutex<BatchState>>,

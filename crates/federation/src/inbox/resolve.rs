@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use sluice_engine::Engine;
-use sluice_store::{AccountRow, KeyRow};
+use sluice_engine::rows::{AccountRow, KeyRow};
 use url::Url;
 
 use super::InboxError;
