@@ -101,14 +101,37 @@ pub async fn metrics_private(State(state): State<AppState>) -> Response {
     render_metrics(&state).into_response()
 }
 
+/// Every metric, in the text exposition format.
 fn render_metrics(state: &AppState) -> impl IntoResponse {
     let mut out = String::with_capacity(4096);
-    let m = &state.http_metrics;
-    let metric = |out: &mut String, name: &str, kind: &str, help: &str| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-    };
-    metric(
-        &mut out,
+    write_http(&mut out, &state.http_metrics);
+    write_inbox(&mut out, state);
+    if let Some(hub) = &state.streaming {
+        write_streaming(&mut out, hub);
+    }
+    if let Some(p) = process_stats() {
+        write_process(&mut out, &p);
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
+
+/// A metric's `# HELP` and `# TYPE` lines.
+fn describe(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// Metrics of one value each: (name, kind, help, value).
+fn write_single<V: std::fmt::Display>(out: &mut String, metrics: &[(&str, &str, &str, V)]) {
+    for (name, kind, help, v) in metrics {
+        describe(out, name, kind, help);
+        let _ = writeln!(out, "{name} {v}");
+    }
+}
+
+/// Responses by status class, requests in flight, the duration histogram.
+fn write_http(out: &mut String, m: &HttpMetrics) {
+    describe(
+        out,
         "sluice_http_requests_total",
         "counter",
         "HTTP responses by status class.",
@@ -121,8 +144,8 @@ fn render_metrics(state: &AppState) -> impl IntoResponse {
             c.load(Ordering::Relaxed)
         );
     }
-    metric(
-        &mut out,
+    describe(
+        out,
         "sluice_http_requests_in_flight",
         "gauge",
         "HTTP requests being handled.",
@@ -132,8 +155,8 @@ fn render_metrics(state: &AppState) -> impl IntoResponse {
         "sluice_http_requests_in_flight {}",
         m.in_flight.load(Ordering::Relaxed)
     );
-    metric(
-        &mut out,
+    describe(
+        out,
         "sluice_http_request_duration_seconds",
         "histogram",
         "Time to the response head.",
@@ -155,8 +178,12 @@ fn render_metrics(state: &AppState) -> impl IntoResponse {
         "sluice_http_request_duration_seconds_sum {}\nsluice_http_request_duration_seconds_count {cumulative}",
         m.duration_micros.load(Ordering::Relaxed) as f64 / 1e6
     );
-    metric(
-        &mut out,
+}
+
+/// Inbox activities accepted but not applied, by reason.
+fn write_inbox(out: &mut String, state: &AppState) {
+    describe(
+        out,
         "sluice_inbox_ignored_total",
         "counter",
         "Inbox activities accepted but not applied, by reason.",
@@ -164,33 +191,39 @@ fn render_metrics(state: &AppState) -> impl IntoResponse {
     for (reason, n) in state.engine.inbox_ignored.snapshot() {
         let _ = writeln!(out, "sluice_inbox_ignored_total{{reason=\"{reason}\"}} {n}");
     }
-    if let Some(hub) = &state.streaming {
-        let stats = hub.stats();
-        let snap = stats.snapshot(hub.head());
-        metric(
-            &mut out,
-            "sluice_streaming_connections",
-            "gauge",
-            "Open streaming connections by protocol.",
-        );
+}
+
+/// Streaming connections and subscriptions, events, messages, drops, the longest
+/// queue.
+fn write_streaming(out: &mut String, hub: &sluice_streaming::Hub) {
+    let stats = hub.stats();
+    let snap = stats.snapshot(hub.head());
+    describe(
+        out,
+        "sluice_streaming_connections",
+        "gauge",
+        "Open streaming connections by protocol.",
+    );
+    let _ = writeln!(
+        out,
+        "sluice_streaming_connections{{protocol=\"sse\"}} {}\nsluice_streaming_connections{{protocol=\"websocket\"}} {}",
+        snap.sse, snap.websocket
+    );
+    describe(
+        out,
+        "sluice_streaming_subscriptions",
+        "gauge",
+        "Streams listened to, by stream type and protocol.",
+    );
+    for (timeline, protocol, n) in &snap.timelines_by_protocol {
         let _ = writeln!(
             out,
-            "sluice_streaming_connections{{protocol=\"sse\"}} {}\nsluice_streaming_connections{{protocol=\"websocket\"}} {}",
-            snap.sse, snap.websocket
+            "sluice_streaming_subscriptions{{stream=\"{timeline}\",protocol=\"{protocol}\"}} {n}"
         );
-        metric(
-            &mut out,
-            "sluice_streaming_subscriptions",
-            "gauge",
-            "Streams listened to, by stream type and protocol.",
-        );
-        for (timeline, protocol, n) in &snap.timelines_by_protocol {
-            let _ = writeln!(
-                out,
-                "sluice_streaming_subscriptions{{stream=\"{timeline}\",protocol=\"{protocol}\"}} {n}"
-            );
-        }
-        for (name, kind, help, v) in [
+    }
+    write_single(
+        out,
+        &[
             (
                 "sluice_streaming_events_total",
                 "counter",
@@ -215,13 +248,15 @@ fn render_metrics(state: &AppState) -> impl IntoResponse {
                 "Events the slowest connection has not taken yet.",
                 snap.longest_queue,
             ),
-        ] {
-            metric(&mut out, name, kind, help);
-            let _ = writeln!(out, "{name} {v}");
-        }
-    }
-    if let Some(p) = process_stats() {
-        for (name, kind, help, v) in [
+        ],
+    );
+}
+
+/// This process's memory, CPU time and descriptors.
+fn write_process(out: &mut String, p: &ProcessStats) {
+    write_single(
+        out,
+        &[
             (
                 "process_resident_memory_bytes",
                 "gauge",
@@ -240,12 +275,8 @@ fn render_metrics(state: &AppState) -> impl IntoResponse {
                 "Open file descriptors.",
                 p.open_fds as f64,
             ),
-        ] {
-            metric(&mut out, name, kind, help);
-            let _ = writeln!(out, "{name} {v}");
-        }
-    }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+        ],
+    );
 }
 
 struct ProcessStats {

@@ -3,10 +3,12 @@
 //! `<URL?max_id=N>; rel="next", <URL?min_id=M>; rel="prev"`.
 
 use axum::http::{HeaderMap, HeaderValue, Uri};
+use serde::Deserialize;
 use sluice_model::Id;
 use sluice_store::Page;
 
 use crate::error::ApiResult;
+use crate::form::field;
 use crate::params::Params;
 
 /// Default and maximum page sizes for statuses and notifications (Mastodon: 20/40).
@@ -16,14 +18,34 @@ pub const MAX_LIMIT: i64 = 40;
 pub const DEFAULT_ACCOUNTS_LIMIT: i64 = 40;
 pub const MAX_ACCOUNTS_LIMIT: i64 = 80;
 
+/// The paging parameters of a list endpoint.
+#[derive(Debug, Deserialize)]
+pub struct PageForm {
+    #[serde(default, deserialize_with = "field::int")]
+    pub limit: Option<i64>,
+    #[serde(default, deserialize_with = "field::id")]
+    pub max_id: Option<Id>,
+    #[serde(default, deserialize_with = "field::id")]
+    pub since_id: Option<Id>,
+    #[serde(default, deserialize_with = "field::id")]
+    pub min_id: Option<Id>,
+}
+
+impl PageForm {
+    /// The page asked for, its size `default` when not given, at most `max`.
+    pub fn page(&self, default: i64, max: i64) -> Page {
+        Page {
+            max_id: self.max_id,
+            since_id: self.since_id,
+            min_id: self.min_id,
+            limit: self.limit.unwrap_or(default).clamp(1, max),
+        }
+    }
+}
+
+/// The page a list endpoint's parameters ask for (see [`PageForm::page`]).
 pub fn page(p: &Params, default: i64, max: i64) -> ApiResult<Page> {
-    let limit = p.int("limit")?.unwrap_or(default).clamp(1, max);
-    Ok(Page {
-        max_id: p.id("max_id")?,
-        since_id: p.id("since_id")?,
-        min_id: p.id("min_id")?,
-        limit,
-    })
+    Ok(p.parse::<PageForm>()?.page(default, max))
 }
 
 /// Builds the `Link` header for a page whose items have cursors `ids` (newest first).

@@ -1,15 +1,14 @@
 //! Request parameters, the way Mastodon accepts them: query string, form-encoded body
 //! (with `key[]` arrays and `key[sub]` hashes), JSON body, or multipart form — merged
-//! into one JSON object so every handler reads them the same way. Unknown parameters are
-//! ignored; a value of the wrong type is a 422 naming the parameter, never a 500.
+//! into one JSON object so every handler reads them the same way, as a typed form
+//! ([`Params::parse`], `crate::form`). Unknown parameters are ignored; a value of the
+//! wrong type is a 422 naming the parameter, never a 500.
 
 use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
 use serde_json::{Map, Value};
-use sluice_model::Id;
 
 use crate::error::{ApiError, ApiResult};
-use crate::form::leaf;
 
 /// Deepest JSON nesting accepted in a body: Mastodon's parameters are at most 3 deep;
 /// this bound keeps hostile bodies from costing recursion.
@@ -17,6 +16,7 @@ pub const MAX_JSON_DEPTH: usize = 16;
 /// Most parameters taken from one request.
 pub const MAX_PARAMS: usize = 1000;
 
+/// A request's parameters, merged; read with [`Params::parse`].
 #[derive(Debug, Default, Clone)]
 pub struct Params(pub Map<String, Value>);
 
@@ -279,76 +279,6 @@ fn insert_path(map: &mut Map<String, Value>, key: &str, path: &[&str], value: Va
     }
 }
 
-impl Params {
-    pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.get(key).filter(|v| !v.is_null())
-    }
-
-    /// Reads parameter `key` with a [`leaf`] rule; a wrong type is a 422 naming it.
-    fn leaf<T: Default>(
-        &self,
-        key: &str,
-        f: impl FnOnce(&Value) -> leaf::Result<T>,
-    ) -> ApiResult<T> {
-        match self.get(key) {
-            None => Ok(T::default()),
-            Some(v) => f(v).map_err(|reason| {
-                ApiError::unprocessable(format!("Validation failed: {key} {reason}"))
-            }),
-        }
-    }
-
-    /// A string parameter. Numbers and booleans are accepted as their text.
-    pub fn str(&self, key: &str) -> ApiResult<Option<String>> {
-        self.leaf(key, leaf::string)
-    }
-
-    pub fn string(&self, key: &str) -> ApiResult<String> {
-        Ok(self.str(key)?.unwrap_or_default())
-    }
-
-    /// A boolean as Rails reads it: true, "true", "1", "on", 1 … ; false, "false", "0", "".
-    pub fn bool(&self, key: &str) -> ApiResult<Option<bool>> {
-        self.leaf(key, leaf::bool)
-    }
-
-    pub fn flag(&self, key: &str) -> ApiResult<bool> {
-        Ok(self.bool(key)?.unwrap_or(false))
-    }
-
-    pub fn int(&self, key: &str) -> ApiResult<Option<i64>> {
-        self.leaf(key, leaf::int)
-    }
-
-    /// An id parameter (string or number). Malformed ids are "not found", as Mastodon.
-    pub fn id(&self, key: &str) -> ApiResult<Option<Id>> {
-        match self.get(key).map(leaf::id) {
-            None => Ok(None),
-            Some(Ok(id)) => Ok(id),
-            Some(Err(None)) => Err(ApiError::not_found()),
-            Some(Err(Some(reason))) => Err(ApiError::unprocessable(format!(
-                "Validation failed: {key} {reason}"
-            ))),
-        }
-    }
-
-    /// A list parameter: `key[]=a&key[]=b`, a JSON array, or a single value.
-    pub fn list(&self, key: &str) -> ApiResult<Vec<String>> {
-        self.leaf(key, leaf::list)
-    }
-
-    /// A nested object parameter (`source[privacy]=…` or JSON `{"source": {…}}`).
-    pub fn object(&self, key: &str) -> ApiResult<Params> {
-        match self.get(key) {
-            None => Ok(Params::default()),
-            Some(Value::Object(m)) => Ok(Params(m.clone())),
-            Some(_) => Err(ApiError::unprocessable(format!(
-                "Validation failed: {key} must be an object"
-            ))),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,36 +298,20 @@ mod tests {
         let p = parse(
             "types[]=mention&types[]=follow&source[privacy]=private&fields_attributes[0][name]=a&x=1",
         );
-        assert_eq!(p.list("types").unwrap(), vec!["mention", "follow"]);
         assert_eq!(
-            p.object("source")
-                .unwrap()
-                .str("privacy")
-                .unwrap()
-                .as_deref(),
-            Some("private")
+            Value::Object(p.0),
+            serde_json::json!({
+                "types": ["mention", "follow"],
+                "source": {"privacy": "private"},
+                "fields_attributes": {"0": {"name": "a"}},
+                "x": "1",
+            })
         );
-        let fa = p.object("fields_attributes").unwrap();
-        assert_eq!(
-            fa.object("0").unwrap().str("name").unwrap().as_deref(),
-            Some("a")
-        );
-        assert_eq!(p.int("x").unwrap(), Some(1));
         let p = parse("k[][keyword]=a&k[][whole_word]=0&k[][keyword]=b&k[][id]=7&k[][_destroy]=1");
         assert_eq!(
-            p.get("k").unwrap(),
-            &serde_json::json!([{"keyword": "a", "whole_word": "0"}, {"keyword": "b", "id": "7", "_destroy": "1"}])
+            p.0["k"],
+            serde_json::json!([{"keyword": "a", "whole_word": "0"}, {"keyword": "b", "id": "7", "_destroy": "1"}])
         );
-    }
-
-    #[test]
-    fn lenient_types_and_clear_errors() {
-        let p = parse("a=true&b=0&c=maybe&n=abc&id=12x");
-        assert_eq!(p.bool("a").unwrap(), Some(true));
-        assert_eq!(p.bool("b").unwrap(), Some(false));
-        assert_eq!(p.bool("c").unwrap_err().status.as_u16(), 422);
-        assert_eq!(p.int("n").unwrap_err().status.as_u16(), 422);
-        assert_eq!(p.id("id").unwrap_err().status.as_u16(), 404);
     }
 
     #[test]

@@ -52,6 +52,20 @@ pub struct FilterInput {
     pub keywords: Vec<KeywordChange>,
 }
 
+/// A change to a v1 filter, one keyword and its filter (`PUT /api/v1/filters/:id`);
+/// None: unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct FilterV1Change {
+    /// The keyword's text.
+    pub phrase: Option<String>,
+    pub context: Option<Vec<String>>,
+    /// True: the filter hides; false: it warns.
+    pub irreversible: Option<bool>,
+    pub whole_word: Option<bool>,
+    /// Seconds from now; `Some(None)`: never expires.
+    pub expires_in: Option<Option<i64>>,
+}
+
 fn contexts_of(row: &FilterRow) -> Vec<FilterContext> {
     serde_json::from_str::<Vec<String>>(&row.context)
         .unwrap_or_default()
@@ -642,16 +656,11 @@ impl Engine {
     }
 
     /// `PUT /api/v1/filters/:id`: changes the keyword and its filter.
-    #[allow(clippy::too_many_arguments)]
     pub async fn update_filter_v1(
         &self,
         me: Id,
         id: Id,
-        phrase: Option<&str>,
-        context: Option<Vec<String>>,
-        irreversible: Option<bool>,
-        whole_word: Option<bool>,
-        expires_in: Option<Option<i64>>,
+        change: FilterV1Change,
     ) -> Result<api::FilterV1> {
         let k = self
             .store
@@ -663,13 +672,15 @@ impl Engine {
             k.filter_id,
             FilterInput {
                 title: None,
-                context,
-                action: irreversible.map(|i| if i { "hide" } else { "warn" }.into()),
-                expires_in,
+                context: change.context,
+                action: change
+                    .irreversible
+                    .map(|i| if i { "hide" } else { "warn" }.into()),
+                expires_in: change.expires_in,
                 keywords: vec![KeywordChange {
                     id: Some(id),
-                    keyword: phrase.map(str::to_string),
-                    whole_word,
+                    keyword: change.phrase,
+                    whole_word: change.whole_word,
                     destroy: false,
                 }],
             },

@@ -69,6 +69,118 @@ struct StatusesForm {
     only_media: bool,
 }
 
+/// `POST /api/v1/accounts`: a registration.
+#[derive(Debug, Deserialize)]
+struct RegisterForm {
+    #[serde(default, deserialize_with = "field::string")]
+    username: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    email: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    password: Option<String>,
+    #[serde(default, deserialize_with = "field::flag")]
+    agreement: bool,
+    #[serde(default, deserialize_with = "field::string")]
+    locale: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    reason: Option<String>,
+}
+
+/// `PATCH /api/v1/accounts/update_credentials` (the images are files of the form):
+/// what is not sent stays.
+#[derive(Debug, Deserialize)]
+struct CredentialsForm {
+    #[serde(default, deserialize_with = "field::string")]
+    display_name: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    note: Option<String>,
+    #[serde(default, deserialize_with = "fields_attributes")]
+    fields_attributes: Option<Vec<ProfileFieldForm>>,
+    #[serde(default, deserialize_with = "field::bool")]
+    locked: Option<bool>,
+    #[serde(default, deserialize_with = "field::bool")]
+    bot: Option<bool>,
+    #[serde(default, deserialize_with = "field::bool")]
+    discoverable: Option<bool>,
+    #[serde(default, deserialize_with = "field::bool")]
+    indexable: Option<bool>,
+    #[serde(default, deserialize_with = "field::bool")]
+    hide_collections: Option<bool>,
+    #[serde(default, deserialize_with = "field::object")]
+    source: SourceForm,
+}
+
+/// One profile field: `fields_attributes[0][name]=…&fields_attributes[0][value]=…`,
+/// or `{"name": …, "value": …}` in a JSON array.
+#[derive(Debug, Default, Deserialize)]
+struct ProfileFieldForm {
+    #[serde(default, deserialize_with = "field::string")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    value: Option<String>,
+}
+
+/// `source[…]`: the posting defaults.
+#[derive(Debug, Default, Deserialize)]
+struct SourceForm {
+    #[serde(default, deserialize_with = "field::string")]
+    privacy: Option<String>,
+    #[serde(default, deserialize_with = "field::bool")]
+    sensitive: Option<bool>,
+    #[serde(default, deserialize_with = "field::string")]
+    language: Option<String>,
+}
+
+/// `fields_attributes` as a hash by index or a list; any other value is no fields.
+fn fields_attributes<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<ProfileFieldForm>>, D::Error> {
+    field::indexed(d, None)
+}
+
+impl CredentialsForm {
+    /// The profile fields as stored (JSON), blank ones dropped; None: not sent.
+    fn fields(&self) -> Option<String> {
+        let fields = self.fields_attributes.as_ref()?;
+        let out: Vec<_> = fields
+            .iter()
+            .map(|f| {
+                let name = f.name.as_deref().unwrap_or_default();
+                (name, f.value.as_deref().unwrap_or_default())
+            })
+            .filter(|(name, value)| !name.is_empty() || !value.is_empty())
+            .map(|(name, value)| json!({"name": name, "value": value, "verified_at": null}))
+            .collect();
+        Some(serde_json::to_string(&out).unwrap_or_else(|_| "[]".into()))
+    }
+}
+
+/// `GET /api/v1/accounts/lookup`.
+#[derive(Debug, Deserialize)]
+struct LookupForm {
+    #[serde(default, deserialize_with = "field::string")]
+    acct: Option<String>,
+}
+
+/// `POST /api/v1/accounts/:id/follow`: what is not sent stays as it is.
+#[derive(Debug, Deserialize)]
+struct FollowForm {
+    #[serde(default, deserialize_with = "field::bool")]
+    reblogs: Option<bool>,
+    #[serde(default, deserialize_with = "field::bool")]
+    notify: Option<bool>,
+}
+
+/// `POST /api/v1/accounts/:id/mute`.
+#[derive(Debug, Deserialize)]
+struct MuteForm {
+    #[serde(default, deserialize_with = "field::bool")]
+    notifications: Option<bool>,
+    /// Seconds; none: until unmuted.
+    #[serde(default, deserialize_with = "field::int")]
+    duration: Option<i64>,
+}
+
 /// Parses a path id; malformed ids are 404, as Mastodon.
 pub(crate) fn path_id(s: &str) -> ApiResult<Id> {
     parse_id(s).ok_or_else(ApiError::not_found)
@@ -91,16 +203,17 @@ pub async fn register(
 ) -> ApiResult<impl IntoResponse> {
     let session = auth.token(WRITE_ACCOUNTS)?.clone();
     state.limits.check(Bucket::Registration, &ip)?;
+    let form: RegisterForm = p.parse()?;
     let (account, _) = state
         .engine
         .register(
             Registration {
-                username: p.string("username")?,
-                email: p.string("email")?,
-                password: p.string("password")?,
-                agreement: p.flag("agreement")?,
-                locale: p.string("locale")?,
-                reason: p.string("reason")?,
+                username: form.username.unwrap_or_default(),
+                email: form.email.unwrap_or_default(),
+                password: form.password.unwrap_or_default(),
+                agreement: form.agreement,
+                locale: form.locale.unwrap_or_default(),
+                reason: form.reason.unwrap_or_default(),
                 admin: false,
             },
             false,
@@ -138,52 +251,22 @@ pub async fn update_credentials(
         .check(Bucket::Write, &me.token_id.to_string())?;
     let image = |field| up.file(field).map(|f| ImageChange::Set(f.bytes.clone()));
     let (avatar, header) = (image("avatar"), image("header"));
-    let p = up.params;
-    let source = p.object("source")?;
-    let fields = match p.get("fields_attributes") {
-        None => None,
-        Some(_) => {
-            let fa = p.object("fields_attributes").or_else(|_| {
-                // JSON clients may send an array of {name, value}.
-                let arr = p
-                    .get("fields_attributes")
-                    .and_then(|v| v.as_array())
-                    .cloned()
-                    .unwrap_or_default();
-                Ok::<_, ApiError>(crate::params::Params(
-                    arr.into_iter()
-                        .enumerate()
-                        .map(|(i, v)| (i.to_string(), v))
-                        .collect(),
-                ))
-            })?;
-            let mut keys: Vec<&String> = fa.0.keys().collect();
-            keys.sort_by_key(|k| k.parse::<usize>().unwrap_or(usize::MAX));
-            let mut out = Vec::new();
-            for k in keys {
-                let f = fa.object(k)?;
-                let (name, value) = (f.string("name")?, f.string("value")?);
-                if !name.is_empty() || !value.is_empty() {
-                    out.push(json!({"name": name, "value": value, "verified_at": null}));
-                }
-            }
-            Some(serde_json::to_string(&out).unwrap_or_else(|_| "[]".into()))
-        }
-    };
+    let form: CredentialsForm = up.params.parse()?;
     let profile = ProfileUpdate {
-        display_name: p.str("display_name")?,
-        note: p.str("note")?,
+        fields: form.fields(),
+        display_name: form.display_name,
+        note: form.note,
         note_source: None,
-        fields,
-        locked: p.bool("locked")?,
-        bot: p.bool("bot")?,
-        discoverable: p.bool("discoverable")?,
-        indexable: p.bool("indexable")?,
-        hide_collections: p.bool("hide_collections")?,
-        default_visibility: source.str("privacy")?,
-        default_sensitive: source.bool("sensitive")?,
-        default_language: source
-            .str("language")?
+        locked: form.locked,
+        bot: form.bot,
+        discoverable: form.discoverable,
+        indexable: form.indexable,
+        hide_collections: form.hide_collections,
+        default_visibility: form.source.privacy,
+        default_sensitive: form.source.sensitive,
+        default_language: form
+            .source
+            .language
             .map(|l| Some(l).filter(|l| !l.is_empty())),
         avatar_url: None,
         header_url: None,
@@ -262,7 +345,7 @@ pub async fn many(State(state): State<AppState>, p: Params) -> ApiResult<impl In
 }
 
 pub async fn lookup(State(state): State<AppState>, p: Params) -> ApiResult<impl IntoResponse> {
-    let acct = p.string("acct")?;
+    let acct = p.parse::<LookupForm>()?.acct.unwrap_or_default();
     if acct.is_empty() {
         return Err(ApiError::not_found());
     }
@@ -424,14 +507,15 @@ pub async fn follow(
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(WRITE_FOLLOWS)?;
     let target = path_id(&id)?;
+    let form: FollowForm = p.parse()?;
     act(
         &state,
         me.account_id,
         target,
         Activity::Follow {
             target,
-            reblogs: p.bool("reblogs")?,
-            notify: p.bool("notify")?,
+            reblogs: form.reblogs,
+            notify: form.notify,
         },
     )
     .await
@@ -488,11 +572,11 @@ pub async fn mute(
     let me = auth.user(WRITE_MUTES)?;
     let target = path_id(&id)?;
     account(&state, target).await?;
-    let notifications = p.bool("notifications")?.unwrap_or(true);
-    let duration = p.int("duration")?;
+    let form: MuteForm = p.parse()?;
+    let notifications = form.notifications.unwrap_or(true);
     state
         .engine
-        .mute(me.account_id, target, notifications, duration)
+        .mute(me.account_id, target, notifications, form.duration)
         .await?;
     Ok(Json(
         state.engine.relationship(me.account_id, target).await?,

@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::Value;
 use sluice_federation::outbox::C2sError;
 use sluice_model::Id;
@@ -17,6 +18,7 @@ use super::activitypub::{AS2_CONTENT_TYPE, local_account};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
+use crate::form::field;
 use crate::params::{check_depth, refuse_nul};
 use crate::ratelimit::Bucket;
 
@@ -217,6 +219,13 @@ async fn activity_at(
     activity_document(state, auth.viewer(), &uri).await
 }
 
+/// `POST /api/ap/proxy`: the object asked for.
+#[derive(Debug, Deserialize)]
+struct ProxyForm {
+    #[serde(default, deserialize_with = "field::string")]
+    id: Option<String>,
+}
+
 /// `POST /api/ap/proxy` (the actor's `endpoints.proxyUrl`): a signed-in user's client
 /// reads an ActivityStreams object (form parameter `id`) through this server: remote
 /// ones with the server's signed, SSRF-safe fetcher (and its cache), local ones as the
@@ -227,7 +236,7 @@ pub async fn proxy(
     p: crate::params::Params,
 ) -> ApiResult<Response> {
     let me = auth.user(&["read:statuses"])?;
-    let id = p.string("id")?;
+    let id = p.parse::<ProxyForm>()?.id.unwrap_or_default();
     let url = url::Url::parse(id.trim())
         .map_err(|_| ApiError::bad_request("id must be the URL of an object"))?;
     if !matches!(url.scheme(), "http" | "https") {

@@ -7,8 +7,9 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
-use serde_json::{Value, json};
-use sluice_engine::filters::{FilterInput, KeywordChange};
+use serde::{Deserialize, Deserializer};
+use serde_json::json;
+use sluice_engine::filters::{FilterInput, FilterV1Change, KeywordChange};
 use sluice_model::Id;
 
 use super::accounts::path_id;
@@ -16,80 +17,111 @@ use super::scopes::{READ_FILTERS, WRITE_FILTERS};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
+use crate::form::field;
 use crate::params::Params;
 
-/// `expires_in`: absent (None), empty or null (never expires), or seconds.
-fn expires_in(p: &Params) -> ApiResult<Option<Option<i64>>> {
-    match p.0.get("expires_in") {
-        None => Ok(None),
-        Some(Value::Null) => Ok(Some(None)),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(Some(None)),
-        Some(_) => Ok(Some(p.int("expires_in")?)),
-    }
+/// `POST /api/v2/filters` and `PUT /api/v2/filters/:id`: what is not sent stays.
+#[derive(Debug, Deserialize)]
+struct FilterForm {
+    #[serde(default, deserialize_with = "field::string")]
+    title: Option<String>,
+    #[serde(default, deserialize_with = "field::opt_list")]
+    context: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "field::string")]
+    filter_action: Option<String>,
+    /// Absent (None), empty or null (never expires), or seconds.
+    #[serde(default, deserialize_with = "field::clearable_int")]
+    expires_in: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "keywords_attributes")]
+    keywords_attributes: Option<Vec<KeywordForm>>,
 }
 
-/// `context[]`, when given.
-fn context(p: &Params) -> ApiResult<Option<Vec<String>>> {
-    Ok(match p.get("context") {
-        None => None,
-        Some(_) => Some(p.list("context")?),
-    })
+/// One of `keywords_attributes`: a new keyword, or a change to (or `_destroy` of) the
+/// keyword `id`.
+#[derive(Debug, Deserialize)]
+struct KeywordForm {
+    #[serde(default, deserialize_with = "field::id")]
+    id: Option<Id>,
+    #[serde(default, deserialize_with = "field::string")]
+    keyword: Option<String>,
+    #[serde(default, deserialize_with = "field::bool")]
+    whole_word: Option<bool>,
+    #[serde(default, rename = "_destroy", deserialize_with = "field::flag")]
+    destroy: bool,
 }
 
 /// `keywords_attributes`: an array of hashes (`keywords_attributes[][keyword]=…` or
 /// JSON), or a hash of them by index (`keywords_attributes[0][keyword]=…`).
-fn keyword_changes(p: &Params) -> ApiResult<Vec<KeywordChange>> {
-    let items: Vec<Params> = match p.get("keywords_attributes") {
-        None => return Ok(vec![]),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| match v {
-                Value::Object(m) => Ok(Params(m.clone())),
-                _ => Err(ApiError::unprocessable(
-                    "Validation failed: keywords_attributes must be a list of keywords",
-                )),
-            })
-            .collect::<ApiResult<_>>()?,
-        Some(Value::Object(m)) => {
-            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
-            entries.sort_by_key(|(k, _)| k.parse::<u64>().unwrap_or(u64::MAX));
-            entries
-                .into_iter()
-                .map(|(_, v)| match v {
-                    Value::Object(m) => Ok(Params(m.clone())),
-                    _ => Err(ApiError::unprocessable(
-                        "Validation failed: keywords_attributes must be a list of keywords",
-                    )),
-                })
-                .collect::<ApiResult<_>>()?
-        }
-        Some(_) => {
-            return Err(ApiError::unprocessable(
-                "Validation failed: keywords_attributes must be a list of keywords",
-            ));
-        }
-    };
-    items
-        .iter()
-        .map(|k| {
-            Ok(KeywordChange {
-                id: k.id("id")?,
-                keyword: k.str("keyword")?,
-                whole_word: k.bool("whole_word")?,
-                destroy: k.flag("_destroy")?,
-            })
-        })
-        .collect()
+fn keywords_attributes<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<KeywordForm>>, D::Error> {
+    field::indexed(d, Some("must be a list of keywords"))
 }
 
-fn input(p: &Params) -> ApiResult<FilterInput> {
-    Ok(FilterInput {
-        title: p.str("title")?,
-        context: context(p)?,
-        action: p.str("filter_action")?,
-        expires_in: expires_in(p)?,
-        keywords: keyword_changes(p)?,
-    })
+impl From<FilterForm> for FilterInput {
+    fn from(f: FilterForm) -> Self {
+        FilterInput {
+            title: f.title,
+            context: f.context,
+            action: f.filter_action,
+            expires_in: f.expires_in,
+            keywords: f
+                .keywords_attributes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|k| KeywordChange {
+                    id: k.id,
+                    keyword: k.keyword,
+                    whole_word: k.whole_word,
+                    destroy: k.destroy,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `POST /api/v2/filters/:id/keywords` and `PUT /api/v2/filters/keywords/:id`.
+#[derive(Debug, Deserialize)]
+struct KeywordParams {
+    #[serde(default, deserialize_with = "field::string")]
+    keyword: Option<String>,
+    #[serde(default, deserialize_with = "field::bool")]
+    whole_word: Option<bool>,
+}
+
+/// `POST /api/v2/filters/:id/statuses`.
+#[derive(Debug, Deserialize)]
+struct FilterStatusForm {
+    #[serde(default, deserialize_with = "field::id")]
+    status_id: Option<Id>,
+}
+
+/// `POST /api/v1/filters` and `PUT /api/v1/filters/:id` (one keyword and its filter):
+/// on an update, what is not sent stays.
+#[derive(Debug, Deserialize)]
+struct FilterV1Form {
+    #[serde(default, deserialize_with = "field::string")]
+    phrase: Option<String>,
+    #[serde(default, deserialize_with = "field::opt_list")]
+    context: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "field::bool")]
+    irreversible: Option<bool>,
+    #[serde(default, deserialize_with = "field::bool")]
+    whole_word: Option<bool>,
+    #[serde(default, deserialize_with = "field::clearable_int")]
+    expires_in: Option<Option<i64>>,
+}
+
+impl From<FilterV1Form> for FilterV1Change {
+    fn from(f: FilterV1Form) -> Self {
+        FilterV1Change {
+            phrase: f.phrase,
+            context: f.context,
+            irreversible: f.irreversible,
+            whole_word: f.whole_word,
+            expires_in: f.expires_in,
+        }
+    }
 }
 
 // ---- v2 ---------------------------------------------------------------------------
@@ -110,7 +142,7 @@ pub async fn create(
     Ok(Json(
         state
             .engine
-            .create_filter(me.account_id, input(&p)?)
+            .create_filter(me.account_id, p.parse::<FilterForm>()?.into())
             .await?,
     ))
 }
@@ -139,7 +171,11 @@ pub async fn update(
     Ok(Json(
         state
             .engine
-            .update_filter(me.account_id, path_id(&id)?, input(&p)?)
+            .update_filter(
+                me.account_id,
+                path_id(&id)?,
+                p.parse::<FilterForm>()?.into(),
+            )
             .await?,
     ))
 }
@@ -178,14 +214,16 @@ pub async fn add_keyword(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(WRITE_FILTERS)?;
+    let id = path_id(&id)?;
+    let form: KeywordParams = p.parse()?;
     Ok(Json(
         state
             .engine
             .add_filter_keyword(
                 me.account_id,
-                path_id(&id)?,
-                &p.string("keyword")?,
-                p.bool("whole_word")?.unwrap_or(true),
+                id,
+                &form.keyword.unwrap_or_default(),
+                form.whole_word.unwrap_or(true),
             )
             .await?,
     ))
@@ -212,15 +250,12 @@ pub async fn update_keyword(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(WRITE_FILTERS)?;
+    let id = path_id(&id)?;
+    let form: KeywordParams = p.parse()?;
     Ok(Json(
         state
             .engine
-            .update_filter_keyword(
-                me.account_id,
-                path_id(&id)?,
-                p.str("keyword")?.as_deref(),
-                p.bool("whole_word")?,
-            )
+            .update_filter_keyword(me.account_id, id, form.keyword.as_deref(), form.whole_word)
             .await?,
     ))
 }
@@ -260,7 +295,8 @@ pub async fn add_status(
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(WRITE_FILTERS)?;
     let status: Id = p
-        .id("status_id")?
+        .parse::<FilterStatusForm>()?
+        .status_id
         .ok_or_else(|| ApiError::unprocessable("Validation failed: Status can't be blank"))?;
     Ok(Json(
         state
@@ -310,16 +346,17 @@ pub async fn v1_create(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(WRITE_FILTERS)?;
+    let form: FilterV1Form = p.parse()?;
     Ok(Json(
         state
             .engine
             .create_filter_v1(
                 me.account_id,
-                &p.string("phrase")?,
-                p.list("context")?,
-                p.flag("irreversible")?,
-                p.flag("whole_word")?,
-                expires_in(&p)?.flatten(),
+                &form.phrase.unwrap_or_default(),
+                form.context.unwrap_or_default(),
+                form.irreversible.unwrap_or(false),
+                form.whole_word.unwrap_or(false),
+                form.expires_in.flatten(),
             )
             .await?,
     ))
@@ -346,18 +383,12 @@ pub async fn v1_update(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(WRITE_FILTERS)?;
+    let id = path_id(&id)?;
+    let form: FilterV1Form = p.parse()?;
     Ok(Json(
         state
             .engine
-            .update_filter_v1(
-                me.account_id,
-                path_id(&id)?,
-                p.str("phrase")?.as_deref(),
-                context(&p)?,
-                p.bool("irreversible")?,
-                p.bool("whole_word")?,
-                expires_in(&p)?,
-            )
+            .update_filter_v1(me.account_id, id, form.into())
             .await?,
     ))
 }

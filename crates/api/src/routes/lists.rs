@@ -18,7 +18,9 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::form::field;
-use crate::paging::{self, DEFAULT_ACCOUNTS_LIMIT, DEFAULT_LIMIT, MAX_ACCOUNTS_LIMIT, MAX_LIMIT};
+use crate::paging::{
+    self, DEFAULT_ACCOUNTS_LIMIT, DEFAULT_LIMIT, MAX_ACCOUNTS_LIMIT, MAX_LIMIT, PageForm,
+};
 use crate::params::Params;
 use crate::ratelimit::Bucket;
 
@@ -168,7 +170,8 @@ pub async fn accounts(
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(READ_LISTS)?;
     let list = own_list(&state, me.account_id, &id).await?;
-    if p.int("limit")? == Some(0) {
+    let form: PageForm = p.parse()?;
+    if form.limit == Some(0) {
         let page = Page {
             limit: MAX_LIST_ACCOUNTS,
             ..Default::default()
@@ -176,7 +179,7 @@ pub async fn accounts(
         let members = state.engine.list_members(list.id, page).await?;
         return Ok((HeaderMap::new(), Json(members.accounts)));
     }
-    let page = paging::page(&p, DEFAULT_ACCOUNTS_LIMIT, MAX_ACCOUNTS_LIMIT)?;
+    let page = form.page(DEFAULT_ACCOUNTS_LIMIT, MAX_ACCOUNTS_LIMIT);
     let members = state.engine.list_members(list.id, page).await?;
     Ok(listed_accounts(&state, &uri, &page, members))
 }
@@ -266,8 +269,15 @@ pub async fn domain_blocks(
     ))
 }
 
+/// `POST`/`DELETE /api/v1/domain_blocks`.
+#[derive(Debug, Deserialize)]
+struct DomainForm {
+    #[serde(default, deserialize_with = "field::string")]
+    domain: Option<String>,
+}
+
 fn domain_param(p: &Params) -> ApiResult<String> {
-    let domain = p.string("domain")?;
+    let domain = p.parse::<DomainForm>()?.domain.unwrap_or_default();
     if domain.trim().is_empty() {
         return Err(ApiError::unprocessable(
             "Validation failed: Domain can't be blank",

@@ -7,6 +7,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::Value;
 use sluice_engine::media::{Upload as NewUpload, content_type_of, is_media_file_name};
 use sluice_model::media::parse_focus;
@@ -16,6 +17,7 @@ use super::scopes::WRITE_MEDIA;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
+use crate::form::field;
 use crate::params::{Params, Upload};
 use crate::ratelimit::Bucket;
 
@@ -48,9 +50,25 @@ async fn account(state: &AppState, id: sluice_model::Id) -> ApiResult<AccountRow
         .ok_or_else(ApiError::not_found)
 }
 
+/// `POST /api/v1/media` and `PUT /api/v1/media/:id`.
+#[derive(Debug, Deserialize)]
+struct MediaForm {
+    #[serde(default, deserialize_with = "field::string")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    focus: Option<String>,
+}
+
+/// `POST /api/ap/upload_media`: the shell object, as JSON text or a JSON object.
+#[derive(Debug, Deserialize)]
+struct UploadMediaForm {
+    #[serde(default)]
+    object: Option<Value>,
+}
+
 /// The `focus` parameter: `"x,y"`, each in -1..=1. None: not given.
-fn focus(p: &Params) -> ApiResult<Option<Option<[f64; 2]>>> {
-    match p.str("focus")? {
+fn focus(focus: Option<String>) -> ApiResult<Option<Option<[f64; 2]>>> {
+    match focus {
         None => Ok(None),
         Some(s) if s.trim().is_empty() => Ok(Some(None)),
         Some(s) => parse_focus(&s).map(|f| Some(Some(f))).ok_or_else(|| {
@@ -77,14 +95,15 @@ fn entity(state: &AppState, m: &MediaRow) -> Value {
 pub async fn upload(State(state): State<AppState>, auth: Auth, up: Upload) -> ApiResult<Response> {
     let me = me_account(&state, &auth, WRITE_MEDIA).await?;
     let bytes = file(&up)?;
+    let form: MediaForm = up.params.parse()?;
     let m = state
         .engine
         .upload_media(
             &me,
             NewUpload {
                 bytes,
-                description: up.params.string("description")?,
-                focus: focus(&up.params)?.flatten(),
+                description: form.description.unwrap_or_default(),
+                focus: focus(form.focus)?.flatten(),
                 object_type: String::new(),
             },
         )
@@ -112,9 +131,10 @@ pub async fn update(
     p: Params,
 ) -> ApiResult<Response> {
     let me = me_account(&state, &auth, WRITE_MEDIA).await?;
+    let form: MediaForm = p.parse()?;
     let m = state
         .engine
-        .update_media(&me, media_id(&id)?, p.str("description")?, focus(&p)?)
+        .update_media(&me, media_id(&id)?, form.description, focus(form.focus)?)
         .await?;
     Ok(Json(entity(&state, &m)).into_response())
 }
@@ -144,16 +164,17 @@ pub async fn upload_media(
     up: Upload,
 ) -> ApiResult<Response> {
     let me = me_account(&state, &auth, &["write:media", "write:statuses"]).await?;
-    let shell: serde_json::Map<String, Value> = match up.params.get("object") {
+    let form: UploadMediaForm = up.params.parse()?;
+    let shell: serde_json::Map<String, Value> = match form.object {
         None => serde_json::Map::new(),
         Some(Value::String(s)) => {
             crate::params::check_depth(s.as_bytes())?;
-            match serde_json::from_str(s) {
+            match serde_json::from_str(&s) {
                 Ok(Value::Object(o)) => o,
                 _ => return Err(ApiError::bad_request("object must be a JSON object")),
             }
         }
-        Some(Value::Object(o)) => o.clone(),
+        Some(Value::Object(o)) => o,
         Some(_) => return Err(ApiError::bad_request("object must be a JSON object")),
     };
     let object_type = match shell.get("type") {

@@ -7,11 +7,13 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::ApiResult;
+use crate::form::field;
 use crate::paging::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::params::Params;
 
@@ -40,6 +42,22 @@ pub async fn trends() -> impl IntoResponse {
     Json(json!([]))
 }
 
+/// `GET /api/v2/search`'s parameters.
+#[derive(Debug, Deserialize)]
+struct SearchForm {
+    #[serde(default, deserialize_with = "field::string")]
+    q: Option<String>,
+    /// `accounts`, `statuses` or `hashtags`; all when not given.
+    #[serde(default, rename = "type", deserialize_with = "field::string")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "field::int")]
+    limit: Option<i64>,
+    #[serde(default, deserialize_with = "field::int")]
+    offset: Option<i64>,
+    #[serde(default, deserialize_with = "field::flag")]
+    resolve: bool,
+}
+
 /// `GET /api/v2/search`: local accounts by name; statuses and hashtags are not indexed
 /// yet and come back empty.
 pub async fn search(
@@ -48,10 +66,11 @@ pub async fn search(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     auth.user(&["read:search"])?;
-    let q = p.string("q")?;
-    let kind = p.string("type")?;
-    let limit = p.int("limit")?.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let offset = p.int("offset")?.unwrap_or(0).clamp(0, 10_000);
+    let form: SearchForm = p.parse()?;
+    let q = form.q.unwrap_or_default();
+    let kind = form.kind.unwrap_or_default();
+    let limit = form.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let offset = form.offset.unwrap_or(0).clamp(0, 10_000);
     let accounts = if q.trim().is_empty() || !(kind.is_empty() || kind == "accounts") {
         vec![]
     } else {
@@ -61,7 +80,7 @@ pub async fn search(
             .await?;
         // `resolve=true` with a full handle looks the account up on its server.
         if rows.is_empty()
-            && p.flag("resolve")?
+            && form.resolve
             && let Some(a) = super::activitypub::resolve_remote(&state, q.trim()).await
         {
             rows.push(a);

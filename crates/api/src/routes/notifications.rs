@@ -52,6 +52,22 @@ struct MarkersForm {
     timeline: Vec<String>,
 }
 
+/// `POST /api/v1/markers`: `home[last_read_id]`, `notifications[last_read_id]`.
+#[derive(Debug, Deserialize)]
+struct SetMarkersForm {
+    #[serde(default, deserialize_with = "field::object")]
+    home: MarkerForm,
+    #[serde(default, deserialize_with = "field::object")]
+    notifications: MarkerForm,
+}
+
+/// One timeline's marker.
+#[derive(Debug, Default, Deserialize)]
+struct MarkerForm {
+    #[serde(default, deserialize_with = "field::id")]
+    last_read_id: Option<Id>,
+}
+
 fn known(list: Vec<String>) -> Vec<String> {
     list.into_iter()
         .filter(|t| TYPES.contains(&t.as_str()))
@@ -143,12 +159,12 @@ pub async fn set_markers(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(&["write:statuses", "write:notifications"])?;
+    let form: SetMarkersForm = p.parse()?;
     let mut saved = Vec::new();
-    for timeline in MARKER_TIMELINES {
-        let sub = p.object(timeline)?;
-        if let Some(id) = sub.id("last_read_id")? {
+    for (timeline, marker) in [("home", form.home), ("notifications", form.notifications)] {
+        if let Some(id) = marker.last_read_id {
             state.engine.set_marker(me.account_id, timeline, id).await?;
-            saved.push(*timeline);
+            saved.push(timeline);
         }
     }
     if saved.is_empty() {

@@ -6,13 +6,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use serde_json::json;
-use sluice_engine::oauth::{AuthorizeRequest, NewApp, OOB_REDIRECT, app_entity};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Value, json};
+use sluice_engine::oauth::{AuthorizeRequest, CheckedAuthorize, NewApp, OOB_REDIRECT, app_entity};
 use sluice_engine::sign_in::SignInClient;
 
 use crate::AppState;
 use crate::auth::{Auth, ClientIp};
 use crate::error::{ApiError, ApiResult};
+use crate::form::{field, leaf};
 use crate::params::Params;
 use crate::ratelimit::Bucket;
 
@@ -34,28 +37,50 @@ pub async fn metadata(State(state): State<AppState>) -> impl IntoResponse {
     }))
 }
 
+/// `POST /api/v1/apps`.
+#[derive(Debug, Deserialize)]
+struct AppForm {
+    #[serde(default, deserialize_with = "field::string")]
+    client_name: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    website: Option<String>,
+    #[serde(default, deserialize_with = "redirect_uris")]
+    redirect_uris: Vec<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    scopes: Option<String>,
+}
+
+/// `redirect_uris`: a JSON array, or one string of URIs separated by spaces or
+/// newlines.
+fn redirect_uris<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let v = Value::deserialize(d)?;
+    let uris = match v {
+        Value::Array(_) => leaf::list(&v),
+        _ => leaf::string(&v).map(|s| {
+            s.unwrap_or_default()
+                .split(['\n', ' '])
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| s.trim().to_string())
+                .collect()
+        }),
+    };
+    uris.map_err(D::Error::custom)
+}
+
 pub async fn create_app(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     state.limits.check(Bucket::Apps, &ip)?;
-    let redirect_uris = match p.get("redirect_uris") {
-        Some(serde_json::Value::Array(_)) => p.list("redirect_uris")?,
-        _ => p
-            .string("redirect_uris")?
-            .split(['\n', ' '])
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| s.trim().to_string())
-            .collect(),
-    };
+    let form: AppForm = p.parse()?;
     let app = state
         .engine
         .create_app(NewApp {
-            name: p.string("client_name")?,
-            website: p.str("website")?,
-            redirect_uris,
-            scopes: p.string("scopes")?,
+            name: form.client_name.unwrap_or_default(),
+            website: form.website,
+            redirect_uris: form.redirect_uris,
+            scopes: form.scopes.unwrap_or_default(),
         })
         .await?;
     Ok(Json(app_entity(&app, true)))
@@ -72,28 +97,86 @@ pub async fn verify_app(State(state): State<AppState>, auth: Auth) -> ApiResult<
     Ok(Json(app_entity(&app, false)))
 }
 
-/// Client credentials from the body or from HTTP Basic authentication.
-fn client_credentials(p: &Params, headers: &HeaderMap) -> ApiResult<(String, Option<String>)> {
-    if let Some(basic) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(basic.trim())
-        && let Ok(text) = String::from_utf8(decoded)
-        && let Some((id, secret)) = text.split_once(':')
-    {
-        let dec = |s: &str| {
-            form_urlencoded::parse(format!("x={s}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        };
-        return Ok((dec(id), Some(dec(secret))));
+/// `POST /oauth/token`: the client, the grant and what the grant needs.
+#[derive(Debug, Deserialize)]
+struct TokenForm {
+    #[serde(default, deserialize_with = "field::string")]
+    client_id: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    client_secret: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    grant_type: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    scope: Option<String>,
+    /// `authorization_code`: the code, where it was sent, and the PKCE verifier.
+    #[serde(default, deserialize_with = "field::string")]
+    code: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    redirect_uri: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    code_verifier: Option<String>,
+    /// `password`: the user signs in by user name or e-mail address.
+    #[serde(default, deserialize_with = "field::string")]
+    username: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    email: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    password: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    refresh_token: Option<String>,
+}
+
+/// `POST /oauth/revoke`.
+#[derive(Debug, Deserialize)]
+struct RevokeForm {
+    #[serde(default, deserialize_with = "field::string")]
+    client_id: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    client_secret: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    token: Option<String>,
+}
+
+/// The client asking for a token: its id, and its secret unless it is a public one.
+struct Client {
+    id: String,
+    secret: Option<String>,
+}
+
+impl Client {
+    /// The client of HTTP Basic authentication, else the one of the form.
+    fn of(headers: &HeaderMap, id: Option<String>, secret: Option<String>) -> Client {
+        if let Some(basic) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Basic "))
+            && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(basic.trim())
+            && let Ok(text) = String::from_utf8(decoded)
+            && let Some((id, secret)) = text.split_once(':')
+        {
+            let dec = |s: &str| {
+                form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            return Client {
+                id: dec(id),
+                secret: Some(dec(secret)),
+            };
+        }
+        Client {
+            id: id.unwrap_or_default(),
+            secret: secret.filter(|s| !s.is_empty()),
+        }
     }
-    Ok((
-        p.string("client_id")?,
-        p.str("client_secret")?.filter(|s| !s.is_empty()),
-    ))
+
+    /// The secret, for the grants only a confidential client may use.
+    fn secret(&self) -> ApiResult<String> {
+        self.secret
+            .clone()
+            .ok_or_else(|| oauth_error("invalid_client", "Client authentication failed."))
+    }
 }
 
 fn oauth_error(code: &'static str, description: &str) -> ApiError {
@@ -110,59 +193,62 @@ pub async fn token(
     headers: HeaderMap,
     p: Params,
 ) -> ApiResult<Response> {
-    let (client_id, secret) = client_credentials(&p, &headers)?;
-    let need_secret = || {
-        secret
-            .clone()
-            .ok_or_else(|| oauth_error("invalid_client", "Client authentication failed."))
-    };
-    let scope = p.str("scope")?;
-    let token = match p.string("grant_type")?.as_str() {
+    let mut form: TokenForm = p.parse()?;
+    let client = Client::of(&headers, form.client_id.take(), form.client_secret.take());
+    let token = grant(&state, ip, &client, form).await?;
+    let mut r = Json(token).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(r)
+}
+
+/// The token the form's `grant_type` gives the client.
+async fn grant(
+    state: &AppState,
+    ip: String,
+    client: &Client,
+    form: TokenForm,
+) -> ApiResult<sluice_model::api::Token> {
+    let engine = &state.engine;
+    let scope = form.scope.as_deref();
+    let token = match form.grant_type.as_deref().unwrap_or_default() {
         "authorization_code" => {
-            state
-                .engine
+            engine
                 .exchange_code(
-                    &client_id,
-                    secret.as_deref(),
-                    &p.string("code")?,
-                    &p.string("redirect_uri")?,
-                    p.str("code_verifier")?.as_deref(),
+                    &client.id,
+                    client.secret.as_deref(),
+                    &form.code.unwrap_or_default(),
+                    &form.redirect_uri.unwrap_or_default(),
+                    form.code_verifier.as_deref(),
                 )
                 .await?
         }
         "password" => {
             state.limits.check(Bucket::SignIn, &ip)?;
-            let login = p.str("username")?.or(p.str("email")?).unwrap_or_default();
-            state
-                .engine
+            let login = form.username.or(form.email).unwrap_or_default();
+            let device = SignInClient { ip, device: None };
+            engine
                 .password_grant(
-                    &client_id,
-                    &need_secret()?,
+                    &client.id,
+                    &client.secret()?,
                     &login,
-                    &p.string("password")?,
-                    scope.as_deref(),
-                    &SignInClient {
-                        ip: ip.clone(),
-                        device: None,
-                    },
+                    &form.password.unwrap_or_default(),
+                    scope,
+                    &device,
                 )
                 .await?
         }
         "client_credentials" => {
-            state
-                .engine
-                .client_credentials(&client_id, &need_secret()?, scope.as_deref())
+            engine
+                .client_credentials(&client.id, &client.secret()?, scope)
                 .await?
         }
         "refresh_token" => {
-            state
-                .engine
-                .refresh(
-                    &client_id,
-                    &need_secret()?,
-                    &p.string("refresh_token")?,
-                    scope.as_deref(),
-                )
+            let refresh = form.refresh_token.unwrap_or_default();
+            engine
+                .refresh(&client.id, &client.secret()?, &refresh, scope)
                 .await?
         }
         "" => {
@@ -178,12 +264,7 @@ pub async fn token(
             ));
         }
     };
-    let mut r = Json(token).into_response();
-    r.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    Ok(r)
+    Ok(token)
 }
 
 pub async fn revoke(
@@ -191,61 +272,87 @@ pub async fn revoke(
     headers: HeaderMap,
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
-    let (client_id, secret) = client_credentials(&p, &headers)?;
-    let secret = secret.ok_or_else(|| ApiError {
+    let form: RevokeForm = p.parse()?;
+    let client = Client::of(&headers, form.client_id, form.client_secret);
+    let secret = client.secret.ok_or_else(|| ApiError {
         status: StatusCode::FORBIDDEN,
         body: json!({"error": "unauthorized_client", "error_description": "You are not authorized to revoke this token"}),
         headers: vec![],
     })?;
     state
         .engine
-        .revoke(&client_id, &secret, &p.string("token")?)
+        .revoke(&client.id, &secret, &form.token.unwrap_or_default())
         .await?;
     Ok(Json(json!({})))
 }
 
-fn authorize_request(p: &Params) -> ApiResult<AuthorizeRequest> {
-    Ok(AuthorizeRequest {
-        client_id: p.string("client_id")?,
-        redirect_uri: p.string("redirect_uri")?,
-        scope: p.str("scope")?,
-        code_challenge: p.str("code_challenge")?,
-        code_challenge_method: p.str("code_challenge_method")?,
-    })
+/// `GET /oauth/authorize` and the sign-in form it shows (`POST /oauth/authorize`):
+/// the client's request, carried through the form, and the user's answer.
+#[derive(Debug, Deserialize)]
+struct AuthorizeForm {
+    #[serde(default, deserialize_with = "field::string")]
+    client_id: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    redirect_uri: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    scope: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    state: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    response_type: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    code_challenge: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    code_challenge_method: Option<String>,
+    /// The form's answer: `deny`, or the user's sign-in.
+    #[serde(default, deserialize_with = "field::string")]
+    decision: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    login: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    password: Option<String>,
 }
 
-/// Hidden fields that carry the request through the sign-in form.
-fn carried(p: &Params) -> ApiResult<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    for k in [
-        "client_id",
-        "redirect_uri",
-        "scope",
-        "state",
-        "response_type",
-        "code_challenge",
-        "code_challenge_method",
-    ] {
-        if let Some(v) = p.str(k)? {
-            out.push((k.to_string(), v));
+impl AuthorizeForm {
+    fn request(&self) -> AuthorizeRequest {
+        AuthorizeRequest {
+            client_id: self.client_id.clone().unwrap_or_default(),
+            redirect_uri: self.redirect_uri.clone().unwrap_or_default(),
+            scope: self.scope.clone(),
+            code_challenge: self.code_challenge.clone(),
+            code_challenge_method: self.code_challenge_method.clone(),
         }
     }
-    Ok(out)
+
+    /// Hidden fields that carry the request through the sign-in form.
+    fn carried(&self) -> Vec<(String, String)> {
+        [
+            ("client_id", &self.client_id),
+            ("redirect_uri", &self.redirect_uri),
+            ("scope", &self.scope),
+            ("state", &self.state),
+            ("response_type", &self.response_type),
+            ("code_challenge", &self.code_challenge),
+            ("code_challenge_method", &self.code_challenge_method),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_string(), v.clone()?)))
+        .collect()
+    }
 }
 
 pub async fn authorize_page(State(state): State<AppState>, p: Params) -> Response {
-    let checked = match authorize_request(&p) {
-        Ok(r) => state
+    let checked = match p.parse::<AuthorizeForm>() {
+        Ok(form) => state
             .engine
-            .check_authorize(&r)
+            .check_authorize(&form.request())
             .await
+            .map(|c| (c, form))
             .map_err(ApiError::from),
         Err(e) => Err(e),
     };
     match checked {
-        Ok(c) => state
-            .pages
-            .authorize(&state, &c, &carried(&p).unwrap_or_default(), None),
+        Ok((c, form)) => state.pages.authorize(&state, &c, &form.carried(), None),
         Err(e) => state.pages.oauth_error(&state, e.status, e.message()),
     }
 }
@@ -273,6 +380,8 @@ fn device_cookie(headers: &HeaderMap) -> Option<String> {
         })
 }
 
+/// `POST /oauth/authorize`: the sign-in form's answer. Denied: back to the client with
+/// `access_denied`; signed in: a code for the client; else the form again, saying why.
 pub async fn authorize_submit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -284,95 +393,33 @@ pub async fn authorize_submit(
         .clone()
         .unwrap_or_else(sluice_engine::oauth::random_secret);
     let result: ApiResult<Response> = async {
-        let req = authorize_request(&p)?;
-        let checked = state.engine.check_authorize(&req).await?;
-        let redirect_with = |pairs: &[(&str, &str)]| -> Response {
-            let mut url = url::Url::parse(&checked.redirect_uri).expect("checked redirect uri");
-            {
-                let mut q = url.query_pairs_mut();
-                for (k, v) in pairs {
-                    q.append_pair(k, v);
-                }
-                if let Ok(Some(st)) = p.str("state") {
-                    q.append_pair("state", &st);
-                }
-            }
-            super::see_other(url.as_str())
-        };
-        if p.string("decision")? == "deny" {
-            if checked.redirect_uri == OOB_REDIRECT {
-                return Ok(state.pages.oauth_error(
-                    &state,
-                    StatusCode::FORBIDDEN,
-                    "Authorization was denied.",
-                ));
-            }
-            return Ok(redirect_with(&[
-                ("error", "access_denied"),
-                (
-                    "error_description",
-                    "The resource owner denied the request.",
-                ),
-            ]));
+        let form: AuthorizeForm = p.parse()?;
+        let checked = state.engine.check_authorize(&form.request()).await?;
+        if form.decision.as_deref() == Some("deny") {
+            return Ok(denied(&state, &checked, &form));
         }
         state.limits.check(Bucket::SignIn, &ip)?;
         let client = SignInClient {
             ip: ip.clone(),
             device: Some(device.clone()),
         };
-        let user = match state
-            .engine
-            .sign_in(&p.string("login")?, &p.string("password")?, &client)
-            .await
-        {
+        let login = form.login.as_deref().unwrap_or_default();
+        let password = form.password.as_deref().unwrap_or_default();
+        let user = match state.engine.sign_in(login, password, &client).await {
             Ok(u) => u,
-            // The form again, saying how long to wait, with 429 and `Retry-After`.
-            Err(e @ sluice_engine::EngineError::TooManyAttempts { .. }) => {
-                let e = ApiError::from(e);
-                let mut page =
-                    state
-                        .pages
-                        .authorize(&state, &checked, &carried(&p)?, Some(e.message()));
-                *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-                for (k, v) in &e.headers {
-                    if let Ok(v) = header::HeaderValue::from_str(v) {
-                        page.headers_mut().insert(*k, v);
-                    }
-                }
-                return Ok(page);
-            }
-            Err(e) => {
-                let msg = ApiError::from(e).body["error"]
-                    .as_str()
-                    .unwrap_or("Invalid login or password")
-                    .to_string();
-                return Ok(state
-                    .pages
-                    .authorize(&state, &checked, &carried(&p)?, Some(&msg)));
-            }
+            Err(e) => return Ok(sign_in_refused(&state, &checked, &form, e)),
         };
         let code = state
             .engine
-            .issue_code(&checked, &user, p.str("code_challenge")?)
+            .issue_code(&checked, &user, form.code_challenge.clone())
             .await?;
         let mut r = if checked.redirect_uri == OOB_REDIRECT {
             state.pages.show_code(&state, &code)
         } else {
-            redirect_with(&[("code", &code)])
+            redirect_to_client(&checked, &form, &[("code", &code)])
         };
-        // The browser is known to this account from now on.
         if sent_device.is_none() {
-            let secure = if state.base().starts_with("https://") {
-                "; Secure"
-            } else {
-                ""
-            };
-            let cookie = format!(
-                "{DEVICE_COOKIE}={device}; Path=/oauth; Max-Age={DEVICE_COOKIE_MAX_AGE_SECS}; HttpOnly; SameSite=Lax{secure}"
-            );
-            if let Ok(v) = header::HeaderValue::from_str(&cookie) {
-                r.headers_mut().insert(header::SET_COOKIE, v);
-            }
+            remember_device(&state, &mut r, &device);
         }
         Ok(r)
     }
@@ -381,5 +428,90 @@ pub async fn authorize_submit(
         Ok(r) => r,
         Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => e.into_response(),
         Err(e) => state.pages.oauth_error(&state, e.status, e.message()),
+    }
+}
+
+/// A redirect to the client's checked redirect URI with `pairs`, and the request's
+/// `state`, in the query.
+fn redirect_to_client(
+    checked: &CheckedAuthorize,
+    form: &AuthorizeForm,
+    pairs: &[(&str, &str)],
+) -> Response {
+    let mut url = url::Url::parse(&checked.redirect_uri).expect("checked redirect uri");
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in pairs {
+            q.append_pair(k, v);
+        }
+        if let Some(st) = &form.state {
+            q.append_pair("state", st);
+        }
+    }
+    super::see_other(url.as_str())
+}
+
+/// The user said no: the client is told so (a page, when it has no redirect URI).
+fn denied(state: &AppState, checked: &CheckedAuthorize, form: &AuthorizeForm) -> Response {
+    if checked.redirect_uri == OOB_REDIRECT {
+        return state
+            .pages
+            .oauth_error(state, StatusCode::FORBIDDEN, "Authorization was denied.");
+    }
+    redirect_to_client(
+        checked,
+        form,
+        &[
+            ("error", "access_denied"),
+            (
+                "error_description",
+                "The resource owner denied the request.",
+            ),
+        ],
+    )
+}
+
+/// The sign-in form again after a refused sign-in, saying why; after too many
+/// attempts, how long to wait, with 429 and `Retry-After`.
+fn sign_in_refused(
+    state: &AppState,
+    checked: &CheckedAuthorize,
+    form: &AuthorizeForm,
+    e: sluice_engine::EngineError,
+) -> Response {
+    let carried = form.carried();
+    if let e @ sluice_engine::EngineError::TooManyAttempts { .. } = e {
+        let e = ApiError::from(e);
+        let mut page = state
+            .pages
+            .authorize(state, checked, &carried, Some(e.message()));
+        *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        for (k, v) in &e.headers {
+            if let Ok(v) = header::HeaderValue::from_str(v) {
+                page.headers_mut().insert(*k, v);
+            }
+        }
+        return page;
+    }
+    let msg = ApiError::from(e).body["error"]
+        .as_str()
+        .unwrap_or("Invalid login or password")
+        .to_string();
+    state.pages.authorize(state, checked, &carried, Some(&msg))
+}
+
+/// Sets the device cookie: the browser is known to the account that signed in from
+/// now on.
+fn remember_device(state: &AppState, r: &mut Response, device: &str) {
+    let secure = if state.base().starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{DEVICE_COOKIE}={device}; Path=/oauth; Max-Age={DEVICE_COOKIE_MAX_AGE_SECS}; HttpOnly; SameSite=Lax{secure}"
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
     }
 }

@@ -5,6 +5,9 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::Value;
 use sluice_engine::{Activity, NewNote, NoteEdit};
 use sluice_model::{Visibility, api};
 
@@ -13,6 +16,7 @@ use super::scopes::*;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
+use crate::form::field;
 use crate::paging::{self, DEFAULT_ACCOUNTS_LIMIT, MAX_ACCOUNTS_LIMIT};
 use crate::params::Params;
 use crate::ratelimit::Bucket;
@@ -20,10 +24,46 @@ use crate::ratelimit::Bucket;
 /// Longest `Idempotency-Key` remembered.
 const MAX_IDEMPOTENCY_KEY: usize = 256;
 
-fn visibility(p: &Params) -> ApiResult<Option<Visibility>> {
-    match p.str("visibility")?.filter(|v| !v.is_empty()) {
+/// `POST /api/v1/statuses` and `PUT /api/v1/statuses/:id`; an edit reads `status`,
+/// `sensitive`, `spoiler_text`, `language` and `media_ids`, and keeps what is not sent.
+#[derive(Debug, Deserialize)]
+struct StatusForm {
+    #[serde(default, deserialize_with = "field::string")]
+    status: Option<String>,
+    /// Read as an id by a new post only ([`StatusForm::in_reply_to`]).
+    #[serde(default, deserialize_with = "field::string")]
+    in_reply_to_id: Option<String>,
+    #[serde(default, deserialize_with = "field::bool")]
+    sensitive: Option<bool>,
+    #[serde(default, deserialize_with = "field::string")]
+    spoiler_text: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    visibility: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    language: Option<String>,
+    /// None when not given (an edit keeps the post's media).
+    #[serde(default, deserialize_with = "field::opt_list")]
+    media_ids: Option<Vec<String>>,
+    /// Not supported: any value is refused.
+    #[serde(default)]
+    poll: Option<IgnoredAny>,
+    /// Not supported: any value but an empty one is refused.
+    #[serde(default)]
+    scheduled_at: Option<Value>,
+}
+
+/// `POST /api/v1/statuses/:id/reblog`.
+#[derive(Debug, Deserialize)]
+struct ReblogForm {
+    #[serde(default, deserialize_with = "field::string")]
+    visibility: Option<String>,
+}
+
+/// A `visibility` parameter; empty is not given.
+fn visibility(v: Option<&str>) -> ApiResult<Option<Visibility>> {
+    match v.filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(v) => Visibility::parse(&v).map(Some).ok_or_else(|| {
+        Some(v) => Visibility::parse(v).map(Some).ok_or_else(|| {
             ApiError::unprocessable(format!(
                 "Validation failed: Visibility '{v}' is not a valid visibility"
             ))
@@ -31,27 +71,44 @@ fn visibility(p: &Params) -> ApiResult<Option<Visibility>> {
     }
 }
 
-/// `media_ids[]`: None when not given (an edit keeps the post's media).
-fn media_ids(p: &Params) -> ApiResult<Option<Vec<sluice_model::Id>>> {
-    if p.get("media_ids").is_none() {
-        return Ok(None);
+impl StatusForm {
+    /// The post replied to; a malformed id is not found.
+    fn in_reply_to(&self) -> ApiResult<Option<sluice_model::Id>> {
+        match self.in_reply_to_id.as_deref() {
+            None | Some("") => Ok(None),
+            Some(s) => sluice_model::id::parse_id(s)
+                .map(Some)
+                .ok_or_else(ApiError::not_found),
+        }
     }
-    p.list("media_ids")?
-        .iter()
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            sluice_model::id::parse_id(s).ok_or_else(|| {
-                ApiError::unprocessable(format!(
-                    "Validation failed: Media with IDs {s} not found. Already attached to another post?"
-                ))
-            })
-        })
-        .collect::<ApiResult<Vec<_>>>()
-        .map(Some)
-}
 
-fn language(p: &Params) -> ApiResult<Option<String>> {
-    Ok(p.str("language")?.filter(|l| !l.is_empty()))
+    /// `media_ids[]` as ids; empty ones are skipped.
+    fn media_ids(&self) -> ApiResult<Option<Vec<sluice_model::Id>>> {
+        let Some(ids) = &self.media_ids else {
+            return Ok(None);
+        };
+        ids.iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                sluice_model::id::parse_id(s).ok_or_else(|| {
+                    ApiError::unprocessable(format!(
+                        "Validation failed: Media with IDs {s} not found. Already attached to another post?"
+                    ))
+                })
+            })
+            .collect::<ApiResult<Vec<_>>>()
+            .map(Some)
+    }
+
+    fn language(&self) -> Option<String> {
+        self.language.clone().filter(|l| !l.is_empty())
+    }
+
+    fn scheduled(&self) -> bool {
+        self.scheduled_at
+            .as_ref()
+            .is_some_and(|v| v.as_str() != Some(""))
+    }
 }
 
 pub async fn create(
@@ -64,7 +121,8 @@ pub async fn create(
     state
         .limits
         .check(Bucket::Write, &me.token_id.to_string())?;
-    if p.get("poll").is_some() {
+    let form: StatusForm = p.parse()?;
+    if form.poll.is_some() {
         return Err(ApiError::unprocessable(
             "Validation failed: polls are not supported yet",
         ));
@@ -74,21 +132,20 @@ pub async fn create(
         .and_then(|v| v.to_str().ok())
         .map(|k| k.chars().take(MAX_IDEMPOTENCY_KEY).collect::<String>())
         .filter(|k| !k.is_empty());
+    let scheduled = form.scheduled();
     let note = NewNote {
-        text: p.string("status")?,
-        in_reply_to: p.id("in_reply_to_id")?,
-        sensitive: p.flag("sensitive")?,
-        spoiler_text: p.string("spoiler_text")?,
-        visibility: visibility(&p)?,
-        language: language(&p)?,
+        in_reply_to: form.in_reply_to()?,
+        visibility: visibility(form.visibility.as_deref())?,
+        language: form.language(),
+        media_ids: form.media_ids()?.unwrap_or_default(),
+        text: form.status.unwrap_or_default(),
+        sensitive: form.sensitive.unwrap_or(false),
+        spoiler_text: form.spoiler_text.unwrap_or_default(),
         application_id: me.app_id,
         idempotency_key: key,
         client: None,
-        media_ids: media_ids(&p)?.unwrap_or_default(),
     };
-    if p.get("scheduled_at")
-        .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
-    {
+    if scheduled {
         return Err(ApiError::unprocessable(
             "Validation failed: scheduled statuses are not supported yet",
         ));
@@ -159,13 +216,14 @@ pub async fn edit(
         .status(id)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    let form: StatusForm = p.parse()?;
     let edit = NoteEdit {
-        text: p.str("status")?.unwrap_or(old.source_text.clone()),
-        sensitive: p.bool("sensitive")?.unwrap_or(old.sensitive),
-        spoiler_text: p.str("spoiler_text")?.unwrap_or(old.spoiler_text.clone()),
-        language: language(&p)?,
+        language: form.language(),
+        media_ids: form.media_ids()?,
+        text: form.status.unwrap_or(old.source_text),
+        sensitive: form.sensitive.unwrap_or(old.sensitive),
+        spoiler_text: form.spoiler_text.unwrap_or(old.spoiler_text),
         client: None,
-        media_ids: media_ids(&p)?,
     };
     let out = state
         .engine
@@ -270,7 +328,8 @@ pub async fn reblog(
         .limits
         .check(Bucket::Write, &me.token_id.to_string())?;
     let id = path_id(&id)?;
-    let visibility = visibility(&p)?.unwrap_or(Visibility::Public);
+    let form: ReblogForm = p.parse()?;
+    let visibility = visibility(form.visibility.as_deref())?.unwrap_or(Visibility::Public);
     if visibility == Visibility::Direct {
         return Err(ApiError::unprocessable(
             "Validation failed: a reblog cannot be direct",

@@ -1,7 +1,10 @@
 //! Accounts: credentials, profiles, lookup, relationships, follows (and requests),
 //! followers lists, search, notifications, markers and preferences.
 
-use crate::common::{Db, TestServer, ids};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{Body, Db, TestServer, ids};
 
 db_tests!(
     credentials_and_profile,
@@ -95,6 +98,65 @@ async fn credentials_and_profile(db: Db) {
             .ok()["display_name"],
         "Alice A."
     );
+    // Profile fields as a form hash by index (in index order, not text order) or as a
+    // JSON array give the same fields; blank ones are dropped.
+    let names = |r: &Value| -> Vec<String> {
+        r["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let r = srv
+        .update_credentials(
+            &alice.token,
+            &[
+                ("fields_attributes[10][name]", "third"),
+                ("fields_attributes[10][value]", "3"),
+                ("fields_attributes[2][name]", "second"),
+                ("fields_attributes[2][value]", "2"),
+                ("fields_attributes[0][name]", "first"),
+                ("fields_attributes[0][value]", "1"),
+                ("fields_attributes[1][name]", ""),
+                ("fields_attributes[1][value]", ""),
+            ],
+        )
+        .await
+        .ok();
+    assert_eq!(names(&r), ["first", "second", "third"]);
+    let patch_json = |v: Value| {
+        srv.request(
+            Method::PATCH,
+            "/api/v1/accounts/update_credentials",
+            Some(&alice.token),
+            Some(Body::Json(v)),
+        )
+    };
+    let r = patch_json(json!({"fields_attributes": [
+        {"name": "first", "value": "1"},
+        {"name": "", "value": ""},
+        {"name": "second", "value": 2}
+    ]}))
+    .await
+    .ok();
+    assert_eq!(names(&r), ["first", "second"]);
+    // A field that is not a hash is refused, named; the fields stay.
+    let r = patch_json(json!({"fields_attributes": ["site"]})).await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("fields_attributes[0]"),
+        "{}",
+        r.body
+    );
+    let me = srv
+        .get("/api/v1/accounts/verify_credentials", Some(&alice.token))
+        .await
+        .ok();
+    assert_eq!(names(&me), ["first", "second"]);
     srv.stop().await;
 }
 
