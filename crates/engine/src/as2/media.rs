@@ -70,16 +70,12 @@ mod tests {
     #[test]
     fn attachment_document() {
         let image = Attachment {
-            id: "7".into(),
             kind: "image".into(),
             media_type: "image/png".into(),
             url: "https://h.example/media/a.png".into(),
             description: "a cat".into(),
-            width: Some(640),
-            height: Some(480),
             focus: Some([0.5, -0.25]),
-            blurhash: None,
-            remote: false,
+            ..Attachment::default()
         };
         let d = attachment(&image);
         assert_eq!(d["type"], "Document");
