@@ -1,5 +1,6 @@
 //! Our own actors as other servers see them: signing keys, actor documents, the
 //! instance actor, and the outbox / followers / following / featured collections.
+//! What they read is gathered here; the documents are built by `sluice_engine::as2`.
 //!
 //! A local account's key pair is made with the account (`sluice_engine::actor_keys`);
 //! documents only read it. Signing makes a key that is still missing (an account the
