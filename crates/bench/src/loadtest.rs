@@ -38,7 +38,7 @@ use serde_json::{Value, json};
 use sluice::Config;
 use sluice_federation::keys::{KeyPair, PublicKey};
 use sluice_federation::signatures::{
-    Scheme, TargetScheme, VerifyLimits, parse_request, sign_request,
+    Scheme, SignWith, TargetScheme, VerifyLimits, parse_request, sign_request,
 };
 use sluice_model::{IdGenerator, Timestamp};
 use sluice_store::{NewRelation, Query, Relation, RemoteActor, Scalar, Store};
@@ -277,10 +277,12 @@ fn sign(inbox: &Url, actor: &RemoteActorKey, body: String) -> anyhow::Result<Sig
         inbox,
         &mut headers,
         Some(body.as_bytes()),
-        &actor.key_id,
-        &actor.key,
-        Scheme::Cavage,
-        SystemTime::now(),
+        &SignWith {
+            key_id: &actor.key_id,
+            key: &actor.key,
+            scheme: Scheme::Cavage,
+            now: SystemTime::now(),
+        },
     )?;
     Ok(Signed {
         body: Bytes::from(body),

@@ -438,21 +438,8 @@ impl Engine {
         if !account.is_local() {
             return Ok(None);
         }
-        let mut object = source.actor_document(self, account).await?;
-        if let Some(o) = object.as_object_mut() {
-            o.remove("@context");
-        }
-        let to = vec![sluice_model::visibility::PUBLIC.to_string()];
-        let cc = vec![account.followers_url.clone()];
-        Ok(Some(sluice_model::activity::activity(
-            &format!("{}#updates/{now}", account.uri),
-            sluice_model::activity::Verb::Update,
-            &account.uri,
-            object,
-            &to,
-            &cc,
-            sluice_model::Timestamp(now),
-        )))
+        let object = source.actor_document(self, account).await?;
+        Ok(Some(crate::as2::actor_update(account, object, now)))
     }
 
     /// Mutes an account (optionally only for `duration_secs`). Not federated.

@@ -2,11 +2,12 @@
 //! created, filled, emptied and deleted by its owner, each change an activity stored
 //! and delivered to the collection's audience in the same transaction.
 
-use serde_json::{Value, json};
-use sluice_model::activity::{self as as2};
+use serde_json::json;
+use sluice_model::activity::Verb;
 use sluice_model::{Id, Timestamp};
 use sluice_store::{AccountRow, CollectionRow};
 
+use crate::as2;
 use crate::{Engine, EngineError, Result};
 
 /// Collections one account may have.
@@ -34,29 +35,6 @@ pub struct NewCollection {
 }
 
 impl Engine {
-    /// The document of a collection (without its items, which are paged).
-    pub fn collection_document(&self, c: &CollectionRow, owner_uri: &str, total: i64) -> Value {
-        let to: Vec<String> = serde_json::from_str(&c.to_json).unwrap_or_default();
-        let cc: Vec<String> = serde_json::from_str(&c.cc_json).unwrap_or_default();
-        let mut doc = json!({
-            "id": c.uri,
-            "type": c.kind,
-            "attributedTo": owner_uri,
-            "totalItems": total,
-            "to": to,
-            "cc": cc,
-            "published": Timestamp(c.created_at).to_rfc3339(),
-            "updated": Timestamp(c.updated_at).to_rfc3339(),
-        });
-        if !c.name.is_empty() {
-            doc["name"] = json!(c.name);
-        }
-        if !c.summary.is_empty() {
-            doc["summary"] = json!(c.summary);
-        }
-        doc
-    }
-
     pub async fn create_collection(&self, actor: &AccountRow, n: NewCollection) -> Result<()> {
         if n.items.len() > MAX_INITIAL_ITEMS {
             return Err(EngineError::invalid(format!(
@@ -92,10 +70,10 @@ impl Engine {
                 added += 1;
             }
         }
-        let object = self.collection_document(&row, &actor.uri, added);
+        let object = as2::collection_document(&row, &actor.uri, added);
         let doc = as2::activity(
             &n.activity_uri,
-            as2::Verb::Create,
+            Verb::Create,
             &actor.uri,
             object,
             &n.to,
@@ -139,11 +117,7 @@ impl Engine {
         if changed {
             let to: Vec<String> = serde_json::from_str(&collection.to_json).unwrap_or_default();
             let cc: Vec<String> = serde_json::from_str(&collection.cc_json).unwrap_or_default();
-            let verb = if add {
-                as2::Verb::Add
-            } else {
-                as2::Verb::Remove
-            };
+            let verb = if add { Verb::Add } else { Verb::Remove };
             let mut doc = as2::activity(
                 activity_uri,
                 verb,
@@ -179,9 +153,9 @@ impl Engine {
         tx.delete_collection(collection.id).await?;
         let doc = as2::activity(
             activity_uri,
-            as2::Verb::Delete,
+            Verb::Delete,
             &actor.uri,
-            json!({"id": collection.uri, "type": "Tombstone"}),
+            as2::tombstone(&collection.uri),
             &to,
             &cc,
             Timestamp(now),

@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 
 use sluice_model::{Id, api};
-use sluice_store::{AccountRow, ConversationRow, NewEvent, Page, StatusRow, WriteTx};
+use sluice_store::{
+    AccountRow, ConversationPost, ConversationRow, NewEvent, Page, StatusRow, WriteTx,
+};
 
 use crate::{Engine, EngineError, Result};
 
@@ -23,6 +25,11 @@ impl Engine {
         now: i64,
     ) -> Result<Vec<NewEvent>> {
         let all: Vec<Id> = people.iter().map(|a| a.id).collect();
+        let post = ConversationPost {
+            thread_id: status.thread_id,
+            status_id: status.id,
+            participants: &all,
+        };
         let mut done: Vec<Id> = Vec::new();
         let mut events = Vec::new();
         for p in people.iter().filter(|p| p.is_local()) {
@@ -40,15 +47,7 @@ impl Engine {
                 continue;
             }
             let id = tx
-                .add_to_conversation(
-                    p.id,
-                    status.thread_id,
-                    status.id,
-                    !author,
-                    &all,
-                    self.ids.next_at(now),
-                    now,
-                )
+                .add_to_conversation(p.id, &post, !author, self.ids.next_at(now), now)
                 .await?;
             events.push(NewEvent {
                 kind: "conversation".into(),

@@ -5,7 +5,6 @@
 //! connections reload their list members and blocked domains (they never query per
 //! event). The event has no payload and is never sent to a client.
 
-use serde_json::json;
 use sluice_model::Id;
 use sluice_model::activity::Verb;
 use sluice_store::{AccountCounter, ListOutcome, ListRow, NewEvent};
@@ -255,8 +254,7 @@ impl Engine {
             if f.is_local() {
                 continue;
             }
-            let object =
-                json!({"id": follow_uri, "type": "Follow", "actor": f.uri, "object": me.uri});
+            let object = crate::as2::object_ref("Follow", follow_uri, &f.uri, &me.uri);
             let id = format!("{}#rejects/{}", me.uri, self.new_id());
             let reject = crate::pipeline::Outgoing::to(
                 Verb::Reject,

@@ -143,35 +143,9 @@ impl Engine {
         format!("{}/media/{file_name}", self.urls.base())
     }
 
-    /// The ActivityStreams id of an upload (ActivityPub `uploadMedia`).
-    pub fn media_object_uri(&self, owner: &AccountRow, id: Id) -> String {
-        format!("{}/media/{id}", self.urls.actor(&owner.username))
-    }
-
-    /// The ActivityStreams object of an upload: the type its client asked for (else
-    /// `Image`, `Video` or `Audio`), the file as `url`, alt text as `name`.
+    /// The ActivityStreams object of an upload ([`crate::as2::media_object`]).
     pub fn media_object(&self, owner: &AccountRow, m: &MediaRow) -> serde_json::Value {
-        let mut doc = self.media_attachment(m).document();
-        let kind = if m.object_type.is_empty() {
-            match m.kind.as_str() {
-                "video" | "gifv" => "Video",
-                "audio" => "Audio",
-                _ => "Image",
-            }
-        } else {
-            m.object_type.as_str()
-        };
-        if let Some(o) = doc.as_object_mut() {
-            o.insert("@context".into(), sluice_model::activity::context());
-            o.insert("id".into(), self.media_object_uri(owner, m.id).into());
-            o.insert("type".into(), kind.into());
-            o.insert("attributedTo".into(), owner.uri.clone().into());
-            o.insert(
-                "published".into(),
-                sluice_model::Timestamp(m.created_at).to_rfc3339().into(),
-            );
-        }
-        doc
+        crate::as2::media_object(&self.urls, owner, m, &self.media_attachment(m))
     }
 
     /// An upload of `actor`'s (404 for anyone else's).

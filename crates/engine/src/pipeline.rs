@@ -14,7 +14,7 @@
 //! (or the C2S outbox) resolved them already.
 
 use serde_json::{Value, json};
-use sluice_model::activity::{self as as2, Verb};
+use sluice_model::activity::Verb;
 use sluice_model::media::Attachment;
 use sluice_model::{Id, Timestamp, Visibility, content};
 use sluice_store::{
@@ -22,7 +22,7 @@ use sluice_store::{
     Relation, StatusCounter, StatusRow, WriteTx,
 };
 
-use crate::as2::{NoteParts, apply_client_object, object_ref, undo_of};
+use crate::as2::{self, NoteParts, apply_client_object, object_ref, undo_of};
 use crate::effects::{Changes, NewPost, PostEdit, reblog_row};
 use crate::{Engine, EngineError, Result};
 
@@ -444,7 +444,7 @@ impl Engine {
             cc: &cc,
             in_reply_to: parent.as_ref().map(|p| p.uri.as_str()),
         };
-        let mut note = crate::as2::note_document(&self.urls, &status, actor, &parts);
+        let mut note = as2::note_document(&self.urls, &status, actor, &parts);
         if let Some(c) = &n.client {
             apply_client_object(&mut note, c);
         }
@@ -664,7 +664,7 @@ impl Engine {
             cc: &cc,
             in_reply_to: parent_uri.as_deref(),
         };
-        let mut note = crate::as2::note_document(&self.urls, &new, actor, &parts);
+        let mut note = as2::note_document(&self.urls, &new, actor, &parts);
         match &edit.client {
             Some(c) => apply_client_object(&mut note, c),
             // A post of another type edited through the Mastodon API keeps its type.
@@ -710,7 +710,7 @@ impl Engine {
             cc: &cc,
             hidden_inboxes: &hidden_inboxes,
         };
-        let tombstone = json!({"id": status.uri, "type": "Tombstone"});
+        let tombstone = as2::tombstone(&status.uri);
         let mut tx = self.store.begin().await?;
         let mut changes = Changes::at(now);
         changes.events(

@@ -873,15 +873,15 @@ impl Engine {
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
         };
-        tx.insert_report(
-            self.new_id(),
-            &a.uri,
-            actor.id,
-            target.id,
-            &serde_json::to_string(&status_ids).unwrap_or_else(|_| "[]".into()),
+        tx.insert_report(&sluice_store::NewReport {
+            id: self.new_id(),
+            uri: &a.uri,
+            account_id: actor.id,
+            target_account_id: target.id,
+            status_ids: &serde_json::to_string(&status_ids).unwrap_or_else(|_| "[]".into()),
             comment,
-            now,
-        )
+            created_at: now,
+        })
         .await?;
         self.commit(tx, Changes::at(now)).await?;
         Ok(Outcome::changed())

@@ -58,6 +58,14 @@ impl Urls {
     pub fn featured(&self, username: &str) -> String {
         format!("{}/users/{username}/collections/featured", self.base)
     }
+    /// The posts an account liked (ActivityPub `liked`).
+    pub fn liked(&self, username: &str) -> String {
+        format!("{}/liked", self.actor(username))
+    }
+    /// The ActivityStreams id of an upload (ActivityPub `uploadMedia`).
+    pub fn media_object(&self, username: &str, id: Id) -> String {
+        format!("{}/media/{id}", self.actor(username))
+    }
     /// The id of a local actor's signing key.
     pub fn key_id(&self, actor_uri: &str) -> String {
         format!("{actor_uri}#main-key")

@@ -1,5 +1,6 @@
 //! Our own actors as other servers see them: signing keys, actor documents, the
 //! instance actor, and the outbox / followers / following / featured collections.
+//! What they read is gathered here; the documents are built by `sluice_engine::as2`.
 //!
 //! A local account's key pair is made with the account (`sluice_engine::actor_keys`);
 //! documents only read it. Signing makes a key that is still missing (an account the
@@ -8,9 +9,10 @@
 
 use serde_json::{Value, json};
 use sluice_engine::actor_keys::KeyPairPem;
+use sluice_engine::as2;
 use sluice_engine::rows::{AccountRow, KeyRow, Page, Side};
 use sluice_engine::{Engine, EngineError, Result};
-use sluice_model::{Id, Timestamp, activity as as2};
+use sluice_model::Id;
 
 use crate::keys::KeyPair;
 
@@ -49,64 +51,11 @@ pub fn make_key_pair() -> std::result::Result<KeyPairPem, String> {
     })
 }
 
-/// `doc` with the actor's `publicKey` when `key` is made; without it while the
-/// start-up repair has not made it yet (remote servers fetch the document again when
-/// they meet a key id they do not know).
-fn with_key(mut doc: Value, key: Option<&KeyRow>) -> Value {
-    if key.is_none()
-        && let Some(d) = doc.as_object_mut()
-    {
-        d.remove("publicKey");
-    }
-    doc
-}
-
-/// The actor document of a local account.
+/// The actor document of a local account: its key read (never made here), its profile
+/// fields and its public collections gathered for [`as2::local_actor`].
 pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
     let key = engine.local_key(&engine.urls.key_id(&a.uri)).await?;
-    let urls = &engine.urls;
-    // PropertyValue `value` is HTML, rendered from what the user typed.
-    let fields: Vec<(String, String)> = engine
-        .profile_fields(a)
-        .into_iter()
-        .map(|f| (f.name, f.value))
-        .collect();
-    let also_known_as: Vec<String> = serde_json::from_str(&a.also_known_as).unwrap_or_default();
-    let (inbox, outbox, followers, following, featured) = (
-        urls.inbox(&a.username),
-        urls.outbox(&a.username),
-        urls.followers(&a.username),
-        urls.following(&a.username),
-        urls.featured(&a.username),
-    );
-    let shared_inbox = urls.shared_inbox();
-    let mut doc = as2::actor(&as2::ActorDoc {
-        id: &a.uri,
-        kind: if a.bot { "Service" } else { "Person" },
-        preferred_username: &a.username,
-        name: &a.display_name,
-        summary: &a.note,
-        url: &a.url,
-        inbox: &inbox,
-        outbox: &outbox,
-        followers: &followers,
-        following: &following,
-        featured: &featured,
-        shared_inbox: &shared_inbox,
-        key_id: key.as_ref().map_or("", |k| &k.key_id),
-        public_key_pem: key.as_ref().map_or("", |k| &k.public_key_pem),
-        manually_approves_followers: a.locked,
-        discoverable: a.discoverable,
-        indexable: a.indexable,
-        published: Timestamp(a.created_at),
-        avatar: (!a.avatar_url.is_empty()).then_some(a.avatar_url.as_str()),
-        header: (!a.header_url.is_empty()).then_some(a.header_url.as_str()),
-        also_known_as: &also_known_as,
-        fields: &fields,
-    });
-    // ActivityPub C2S: what the account liked, and where its clients sign in and read
-    // other servers' objects through this server (docs/c2s.md).
-    doc["liked"] = json!(liked_url(engine, a));
+    let fields = engine.profile_fields(a);
     // Collections the user made that anyone may read.
     let streams: Vec<String> = engine
         .collections_of(a.id, 20)
@@ -122,26 +71,15 @@ pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
         })
         .map(|c| c.uri)
         .collect();
-    if !streams.is_empty() {
-        doc["streams"] = json!(streams);
-    }
-    if let Some(endpoints) = doc["endpoints"].as_object_mut() {
-        let base = urls.base();
-        endpoints.insert(
-            "oauthAuthorizationEndpoint".into(),
-            json!(format!("{base}/oauth/authorize")),
-        );
-        endpoints.insert(
-            "oauthTokenEndpoint".into(),
-            json!(format!("{base}/oauth/token")),
-        );
-        endpoints.insert("proxyUrl".into(), json!(format!("{base}{PROXY_PATH}")));
-        endpoints.insert(
-            "uploadMedia".into(),
-            json!(format!("{base}{UPLOAD_MEDIA_PATH}")),
-        );
-    }
-    Ok(with_key(doc, key.as_ref()))
+    Ok(as2::local_actor(
+        &engine.urls,
+        a,
+        &as2::LocalActor {
+            public_key_pem: key.as_ref().map(|k| k.public_key_pem.as_str()),
+            fields: &fields,
+            streams: &streams,
+        },
+    ))
 }
 
 /// Our actor documents as the engine gets them ([`Engine::install_actor_documents`],
@@ -159,16 +97,7 @@ impl sluice_engine::accounts::ActorDocuments for LocalActorDocuments {
     }
 }
 
-/// Where an account's clients fetch remote objects through this server
-/// (`endpoints.proxyUrl`).
-pub const PROXY_PATH: &str = "/api/ap/proxy";
-
-/// Where an account's clients upload media (`endpoints.uploadMedia`).
-pub const UPLOAD_MEDIA_PATH: &str = "/api/ap/upload_media";
-
-fn liked_url(engine: &Engine, a: &AccountRow) -> String {
-    format!("{}/liked", engine.urls.actor(&a.username))
-}
+pub use sluice_engine::as2::{PROXY_PATH, UPLOAD_MEDIA_PATH};
 
 /// The posts an account liked, newest first: to its owner, paged; to others, the
 /// collection without its items (as Mastodon keeps favourites private).
@@ -178,13 +107,9 @@ pub async fn liked(
     q: CollectionQuery,
     owner: bool,
 ) -> Result<Value> {
-    let id = liked_url(engine, a);
+    let id = engine.urls.liked(&a.username);
     if !owner {
-        return Ok(json!({
-            "@context": as2::context(),
-            "id": id,
-            "type": "OrderedCollection",
-        }));
+        return Ok(as2::ordered_collection_head(&id, None));
     }
     if !q.page {
         return Ok(as2::ordered_collection(
@@ -224,42 +149,11 @@ fn listed_page(
 /// The instance actor (`/actor`): an `Application` that signs the server's own fetches.
 pub async fn instance_actor_document(engine: &Engine) -> Result<Value> {
     let key = engine.local_key(&instance_key_id(engine)).await?;
-    let urls = &engine.urls;
-    let id = urls.instance_actor();
-    let inbox = format!("{id}/inbox");
-    let outbox = format!("{id}/outbox");
-    let shared_inbox = urls.shared_inbox();
-    let about = format!("{}/about", urls.base());
-    let mut doc = as2::actor(&as2::ActorDoc {
-        id: &id,
-        kind: "Application",
-        preferred_username: urls.domain(),
-        name: urls.domain(),
-        summary: "",
-        url: &about,
-        inbox: &inbox,
-        outbox: &outbox,
-        followers: "",
-        following: "",
-        featured: "",
-        shared_inbox: &shared_inbox,
-        key_id: key.as_ref().map_or("", |k| &k.key_id),
-        public_key_pem: key.as_ref().map_or("", |k| &k.public_key_pem),
-        manually_approves_followers: true,
-        discoverable: false,
-        indexable: false,
-        published: Timestamp(key.as_ref().map_or(0, |k| k.created_at)),
-        avatar: None,
-        header: None,
-        also_known_as: &[],
-        fields: &[],
-    });
-    if let Some(o) = doc.as_object_mut() {
-        for empty in ["followers", "following", "featured"] {
-            o.remove(empty);
-        }
-    }
-    Ok(with_key(doc, key.as_ref()))
+    Ok(as2::instance_actor(
+        &engine.urls,
+        key.as_ref().map(|k| k.public_key_pem.as_str()),
+        key.as_ref().map_or(0, |k| k.created_at),
+    ))
 }
 
 /// `?page=…&max_id=…` of a collection request: None for the collection itself.
@@ -340,12 +234,7 @@ pub async fn inbox(engine: &Engine, a: &AccountRow, q: CollectionQuery) -> Resul
     let id = engine.urls.inbox(&a.username);
     let items = engine.inbox_page(a.id, &a.uri, q.page()).await?;
     if !q.page {
-        let mut doc = json!({
-            "@context": as2::context(),
-            "id": id,
-            "type": "OrderedCollection",
-            "first": page_url(&id, None),
-        });
+        let mut doc = as2::ordered_collection_head(&id, Some(&page_url(&id, None)));
         doc["orderedItems"] = json!(embedded(&items));
         return Ok(doc);
     }
@@ -363,7 +252,7 @@ pub async fn user_collection(
     let uris: Vec<Value> = items.iter().map(|i| json!(i.object_uri)).collect();
     if !q.page {
         let total = engine.count_collection_items(c.id).await?;
-        let mut doc = engine.collection_document(c, &owner.uri, total);
+        let mut doc = as2::collection_document(c, &owner.uri, total);
         doc["@context"] = as2::context();
         doc["first"] = json!(page_url(&c.uri, None));
         let key = if c.kind == "OrderedCollection" {

@@ -914,7 +914,7 @@ impl Federation {
             "published".into(),
             json!(sluice_model::Timestamp(sluice_model::id::now_millis()).to_rfc3339()),
         );
-        doc.insert("@context".into(), sluice_model::activity::context());
+        doc.insert("@context".into(), sluice_engine::as2::context());
         self.submit(
             actor,
             Activity::Other {

@@ -377,7 +377,7 @@ impl fmt::Debug for PendingSignature {
 /// Signs an outgoing request in place.
 ///
 /// Sets `Host` (from `url`, with the port when it is not the default), `Date` (from
-/// `now`), the body digest when the request has a body (`Digest: SHA-256=…` for
+/// `with.now`), the body digest when the request has a body (`Digest: SHA-256=…` for
 /// cavage, `Content-Digest: sha-256=:…:` for RFC 9421) and the signature header(s).
 /// A body of `None` on a method other than GET/HEAD is signed as an empty body.
 ///
@@ -390,132 +390,184 @@ impl fmt::Debug for PendingSignature {
 /// When signing with cavage, a stale `Signature-Input` is removed (its presence would
 /// make receivers read the request as RFC 9421); re-signing replaces the previous
 /// signature.
-#[allow(clippy::too_many_arguments)]
 pub fn sign_request(
     method: &Method,
     url: &Url,
     headers: &mut HeaderMap,
     body: Option<&[u8]>,
-    key_id: &str,
-    key: &KeyPair,
-    scheme: Scheme,
-    now: SystemTime,
+    with: &SignWith<'_>,
 ) -> Result<(), SignError> {
-    if !valid_outgoing_key_id(key_id) {
+    if !valid_outgoing_key_id(with.key_id) {
         return Err(SignError::InvalidKeyId);
     }
-    let url_scheme = match url.scheme() {
-        "https" => TargetScheme::Https,
-        "http" => TargetScheme::Http,
-        _ => return Err(SignError::InvalidUrl("scheme is not http or https")),
-    };
-    let host = url
-        .host_str()
-        .ok_or(SignError::InvalidUrl("URL has no host"))?;
-    let authority = match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    };
-    let mut path_and_query = url.path().to_owned();
-    if let Some(query) = url.query() {
-        path_and_query.push('?');
-        path_and_query.push_str(query);
-    }
-    let date = httpdate::fmt_http_date(now);
-    let with_body = has_body(method, body);
-    let body = body.unwrap_or_default();
+    let target = OutgoingTarget::of(method, url, body)?;
+    let date = httpdate::fmt_http_date(with.now);
 
-    headers.insert(HOST, header_value(&authority, "host")?);
+    headers.insert(HOST, header_value(&target.authority, "host")?);
     headers.insert(DATE, header_value(&date, "date")?);
 
-    match scheme {
-        Scheme::Cavage => {
-            let mut lines: Vec<(&str, String)> = vec![
-                (
-                    "(request-target)",
-                    format!(
-                        "{} {}",
-                        method.as_str().to_ascii_lowercase(),
-                        path_and_query
-                    ),
-                ),
-                ("host", authority.clone()),
-                ("date", date),
-            ];
-            if with_body {
-                let digest = format!("SHA-256={}", STANDARD.encode(Sha256::digest(body)));
-                headers.insert(DIGEST, header_value(&digest, "digest")?);
-                lines.push(("digest", digest));
-            } else if let Some(accept) = combined_header(headers, &ACCEPT) {
-                let accept =
-                    String::from_utf8(accept).map_err(|_| SignError::InvalidHeader("accept"))?;
-                lines.push(("accept", accept));
-            }
-            let mut signing_string = String::new();
-            for (i, (name, value)) in lines.iter().enumerate() {
-                if i > 0 {
-                    signing_string.push('\n');
-                }
-                signing_string.push_str(name);
-                signing_string.push_str(": ");
-                signing_string.push_str(value);
-            }
-            if signing_string.len() > MAX_SIGNING_STRING_LEN {
-                return Err(SignError::TooLarge);
-            }
-            let signature = key.sign_sha256(signing_string.as_bytes())?;
-            let names: Vec<&str> = lines.iter().map(|(name, _)| *name).collect();
-            let value = format!(
-                "keyId=\"{key_id}\",algorithm=\"rsa-sha256\",headers=\"{}\",signature=\"{}\"",
-                names.join(" "),
-                STANDARD.encode(signature)
-            );
-            headers.remove(&SIGNATURE_INPUT);
-            headers.insert(SIGNATURE, header_value(&value, "signature")?);
-        }
-        Scheme::Rfc9421 => {
-            let target_uri = format!("{}://{}{}", url_scheme.as_str(), authority, path_and_query);
-            let mut components: Vec<(&str, String)> = vec![
-                ("@method", method.as_str().to_owned()),
-                ("@target-uri", target_uri),
-            ];
-            if with_body {
-                let digest = format!("sha-256=:{}:", STANDARD.encode(Sha256::digest(body)));
-                headers.insert(CONTENT_DIGEST, header_value(&digest, "content-digest")?);
-                components.push(("content-digest", digest));
-            }
-            let created = unix_secs(now);
-            let mut params = String::from("(");
-            for (i, (name, _)) in components.iter().enumerate() {
-                if i > 0 {
-                    params.push(' ');
-                }
-                sf::write_string(&mut params, name);
-            }
-            params.push_str(&format!(");created={created};keyid="));
-            sf::write_string(&mut params, key_id);
-            params.push_str(";alg=");
-            sf::write_string(&mut params, RFC9421_ALG);
-
-            let mut base = String::new();
-            for (name, value) in &components {
-                sf::write_string(&mut base, name);
-                base.push_str(": ");
-                base.push_str(value);
-                base.push('\n');
-            }
-            base.push_str("\"@signature-params\": ");
-            base.push_str(&params);
-            if base.len() > MAX_SIGNING_STRING_LEN {
-                return Err(SignError::TooLarge);
-            }
-            let signature = key.sign_sha256(base.as_bytes())?;
-            let input = format!("{RFC9421_LABEL}={params}");
-            let value = format!("{RFC9421_LABEL}=:{}:", STANDARD.encode(signature));
-            headers.insert(SIGNATURE_INPUT, header_value(&input, "signature-input")?);
-            headers.insert(SIGNATURE, header_value(&value, "signature")?);
-        }
+    match with.scheme {
+        Scheme::Cavage => sign_cavage(&target, date, headers, with),
+        Scheme::Rfc9421 => sign_rfc9421(&target, headers, with),
     }
+}
+
+/// Who signs an outgoing request, with which scheme, and when ([`sign_request`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SignWith<'a> {
+    /// The key's id as receivers look it up (cavage `keyId`, RFC 9421 `keyid`).
+    pub key_id: &'a str,
+    pub key: &'a KeyPair,
+    pub scheme: Scheme,
+    /// The time the signature states (`Date`, and RFC 9421 `created`).
+    pub now: SystemTime,
+}
+
+/// What both schemes sign of an outgoing request, read from its URL once.
+struct OutgoingTarget<'a> {
+    method: &'a Method,
+    scheme: TargetScheme,
+    /// Host, with the port when it is not the default.
+    authority: String,
+    path_and_query: String,
+    /// The body a digest protects; None for a request without one.
+    body: Option<&'a [u8]>,
+}
+
+impl<'a> OutgoingTarget<'a> {
+    fn of(method: &'a Method, url: &Url, body: Option<&'a [u8]>) -> Result<Self, SignError> {
+        let scheme = match url.scheme() {
+            "https" => TargetScheme::Https,
+            "http" => TargetScheme::Http,
+            _ => return Err(SignError::InvalidUrl("scheme is not http or https")),
+        };
+        let host = url
+            .host_str()
+            .ok_or(SignError::InvalidUrl("URL has no host"))?;
+        let authority = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        let mut path_and_query = url.path().to_owned();
+        if let Some(query) = url.query() {
+            path_and_query.push('?');
+            path_and_query.push_str(query);
+        }
+        Ok(OutgoingTarget {
+            method,
+            scheme,
+            authority,
+            path_and_query,
+            body: has_body(method, body).then(|| body.unwrap_or_default()),
+        })
+    }
+}
+
+/// The cavage `Signature` header (and `Digest` for a body); a stale
+/// `Signature-Input` is removed.
+fn sign_cavage(
+    target: &OutgoingTarget<'_>,
+    date: String,
+    headers: &mut HeaderMap,
+    with: &SignWith<'_>,
+) -> Result<(), SignError> {
+    let mut lines: Vec<(&str, String)> = vec![
+        (
+            "(request-target)",
+            format!(
+                "{} {}",
+                target.method.as_str().to_ascii_lowercase(),
+                target.path_and_query
+            ),
+        ),
+        ("host", target.authority.clone()),
+        ("date", date),
+    ];
+    if let Some(body) = target.body {
+        let digest = format!("SHA-256={}", STANDARD.encode(Sha256::digest(body)));
+        headers.insert(DIGEST, header_value(&digest, "digest")?);
+        lines.push(("digest", digest));
+    } else if let Some(accept) = combined_header(headers, &ACCEPT) {
+        let accept = String::from_utf8(accept).map_err(|_| SignError::InvalidHeader("accept"))?;
+        lines.push(("accept", accept));
+    }
+    let mut signing_string = String::new();
+    for (i, (name, value)) in lines.iter().enumerate() {
+        if i > 0 {
+            signing_string.push('\n');
+        }
+        signing_string.push_str(name);
+        signing_string.push_str(": ");
+        signing_string.push_str(value);
+    }
+    if signing_string.len() > MAX_SIGNING_STRING_LEN {
+        return Err(SignError::TooLarge);
+    }
+    let signature = with.key.sign_sha256(signing_string.as_bytes())?;
+    let names: Vec<&str> = lines.iter().map(|(name, _)| *name).collect();
+    let value = format!(
+        "keyId=\"{}\",algorithm=\"rsa-sha256\",headers=\"{}\",signature=\"{}\"",
+        with.key_id,
+        names.join(" "),
+        STANDARD.encode(signature)
+    );
+    headers.remove(&SIGNATURE_INPUT);
+    headers.insert(SIGNATURE, header_value(&value, "signature")?);
+    Ok(())
+}
+
+/// The RFC 9421 `Signature-Input` and `Signature` headers (and `Content-Digest` for
+/// a body), under [`RFC9421_LABEL`].
+fn sign_rfc9421(
+    target: &OutgoingTarget<'_>,
+    headers: &mut HeaderMap,
+    with: &SignWith<'_>,
+) -> Result<(), SignError> {
+    let target_uri = format!(
+        "{}://{}{}",
+        target.scheme.as_str(),
+        target.authority,
+        target.path_and_query
+    );
+    let mut components: Vec<(&str, String)> = vec![
+        ("@method", target.method.as_str().to_owned()),
+        ("@target-uri", target_uri),
+    ];
+    if let Some(body) = target.body {
+        let digest = format!("sha-256=:{}:", STANDARD.encode(Sha256::digest(body)));
+        headers.insert(CONTENT_DIGEST, header_value(&digest, "content-digest")?);
+        components.push(("content-digest", digest));
+    }
+    let created = unix_secs(with.now);
+    let mut params = String::from("(");
+    for (i, (name, _)) in components.iter().enumerate() {
+        if i > 0 {
+            params.push(' ');
+        }
+        sf::write_string(&mut params, name);
+    }
+    params.push_str(&format!(");created={created};keyid="));
+    sf::write_string(&mut params, with.key_id);
+    params.push_str(";alg=");
+    sf::write_string(&mut params, RFC9421_ALG);
+
+    let mut base = String::new();
+    for (name, value) in &components {
+        sf::write_string(&mut base, name);
+        base.push_str(": ");
+        base.push_str(value);
+        base.push('\n');
+    }
+    base.push_str("\"@signature-params\": ");
+    base.push_str(&params);
+    if base.len() > MAX_SIGNING_STRING_LEN {
+        return Err(SignError::TooLarge);
+    }
+    let signature = with.key.sign_sha256(base.as_bytes())?;
+    let input = format!("{RFC9421_LABEL}={params}");
+    let value = format!("{RFC9421_LABEL}=:{}:", STANDARD.encode(signature));
+    headers.insert(SIGNATURE_INPUT, header_value(&input, "signature-input")?);
+    headers.insert(SIGNATURE, header_value(&value, "signature")?);
     Ok(())
 }
 
@@ -849,74 +901,24 @@ fn verify_digests(value: &[u8], structured: bool, body: &[u8]) -> Result<(), Ver
 /// Names are matched case-insensitively; a repeated name is an error (the draft says
 /// such a signature MUST NOT be processed); unknown names are kept and ignored.
 fn parse_cavage_params(text: &str) -> Result<Vec<(String, String)>, VerifyError> {
-    let bytes = text.as_bytes();
+    let mut scan = ParamScanner { text, i: 0 };
     let mut params: Vec<(String, String)> = Vec::new();
-    let mut i = 0;
-    let skip_ws = |i: &mut usize| {
-        while *i < bytes.len() && matches!(bytes[*i], b' ' | b'\t' | b',') {
-            *i += 1;
-        }
-    };
     loop {
-        skip_ws(&mut i);
-        if i >= bytes.len() {
+        scan.skip(|b| matches!(b, b' ' | b'\t' | b','));
+        if scan.at_end() {
             break;
         }
-        let start = i;
-        while i < bytes.len()
-            && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'-' | b'_'))
-        {
-            i += 1;
-        }
-        if i == start {
-            return Err(VerifyError::Malformed("signature parameter name"));
-        }
-        let name = text[start..i].to_ascii_lowercase();
-        while i < bytes.len() && matches!(bytes[i], b' ' | b'\t') {
-            i += 1;
-        }
-        if bytes.get(i) != Some(&b'=') {
+        let name = scan.name()?;
+        scan.skip(is_ows);
+        if scan.peek() != Some(b'=') {
             return Err(VerifyError::Malformed("signature parameter without value"));
         }
-        i += 1;
-        while i < bytes.len() && matches!(bytes[i], b' ' | b'\t') {
-            i += 1;
-        }
-        let value = if bytes.get(i) == Some(&b'"') {
-            i += 1;
-            let mut value = Vec::new();
-            loop {
-                match bytes.get(i) {
-                    None => return Err(VerifyError::Malformed("unterminated quoted string")),
-                    Some(b'"') => {
-                        i += 1;
-                        break;
-                    }
-                    Some(b'\\') => {
-                        let Some(&escaped) = bytes.get(i + 1) else {
-                            return Err(VerifyError::Malformed("unterminated quoted string"));
-                        };
-                        value.push(escaped);
-                        i += 2;
-                    }
-                    Some(&b) => {
-                        value.push(b);
-                        i += 1;
-                    }
-                }
-            }
-            // The input is valid UTF-8 and we only removed ASCII escapes.
-            String::from_utf8(value)
-                .map_err(|_| VerifyError::Malformed("signature parameter value"))?
+        scan.i += 1;
+        scan.skip(is_ows);
+        let value = if scan.peek() == Some(b'"') {
+            scan.quoted()?
         } else {
-            let start = i;
-            while i < bytes.len() && !matches!(bytes[i], b',' | b' ' | b'\t' | b'"') {
-                i += 1;
-            }
-            if i == start {
-                return Err(VerifyError::Malformed("empty signature parameter value"));
-            }
-            text[start..i].to_owned()
+            scan.bare()?
         };
         if params.iter().any(|(n, _)| *n == name) {
             return Err(VerifyError::Malformed("repeated signature parameter"));
@@ -926,16 +928,89 @@ fn parse_cavage_params(text: &str) -> Result<Vec<(String, String)>, VerifyError>
         }
         params.push((name, value));
         // After a value: optional whitespace, then a comma or the end.
-        while i < bytes.len() && matches!(bytes[i], b' ' | b'\t') {
-            i += 1;
-        }
-        if i < bytes.len() && bytes[i] != b',' {
+        scan.skip(is_ows);
+        if !scan.at_end() && scan.peek() != Some(b',') {
             return Err(VerifyError::Malformed(
                 "expected a comma between parameters",
             ));
         }
     }
     Ok(params)
+}
+
+fn is_ows(b: u8) -> bool {
+    matches!(b, b' ' | b'\t')
+}
+
+/// A cavage parameter list being read, byte by byte ([`parse_cavage_params`]).
+struct ParamScanner<'a> {
+    text: &'a str,
+    i: usize,
+}
+
+impl ParamScanner<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.i).copied()
+    }
+
+    fn at_end(&self) -> bool {
+        self.i >= self.text.len()
+    }
+
+    fn skip(&mut self, what: impl Fn(u8) -> bool) {
+        while self.peek().is_some_and(&what) {
+            self.i += 1;
+        }
+    }
+
+    /// A parameter name (letters, digits, `-`, `_`), lowercased.
+    fn name(&mut self) -> Result<String, VerifyError> {
+        let start = self.i;
+        self.skip(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+        if self.i == start {
+            return Err(VerifyError::Malformed("signature parameter name"));
+        }
+        Ok(self.text[start..self.i].to_ascii_lowercase())
+    }
+
+    /// A quoted value, from its opening quote, with its backslash escapes removed.
+    fn quoted(&mut self) -> Result<String, VerifyError> {
+        let bytes = self.text.as_bytes();
+        self.i += 1;
+        let mut value = Vec::new();
+        loop {
+            match bytes.get(self.i) {
+                None => return Err(VerifyError::Malformed("unterminated quoted string")),
+                Some(b'"') => {
+                    self.i += 1;
+                    break;
+                }
+                Some(b'\\') => {
+                    let Some(&escaped) = bytes.get(self.i + 1) else {
+                        return Err(VerifyError::Malformed("unterminated quoted string"));
+                    };
+                    value.push(escaped);
+                    self.i += 2;
+                }
+                Some(&b) => {
+                    value.push(b);
+                    self.i += 1;
+                }
+            }
+        }
+        // The input is valid UTF-8 and we only removed ASCII escapes.
+        String::from_utf8(value).map_err(|_| VerifyError::Malformed("signature parameter value"))
+    }
+
+    /// An unquoted value (a number), up to a comma, a space or a quote.
+    fn bare(&mut self) -> Result<String, VerifyError> {
+        let start = self.i;
+        self.skip(|b| !matches!(b, b',' | b' ' | b'\t' | b'"'));
+        if self.i == start {
+            return Err(VerifyError::Malformed("empty signature parameter value"));
+        }
+        Ok(self.text[start..self.i].to_owned())
+    }
 }
 
 fn parse_cavage(request: &Request<'_>, header: &str) -> Result<PendingSignature, VerifyError> {
@@ -958,11 +1033,41 @@ fn parse_cavage(request: &Request<'_>, header: &str) -> Result<PendingSignature,
         "rsa-sha256" => false,
         other => return Err(VerifyError::UnsupportedAlgorithm(sanitize(other))),
     };
+    let covered = cavage_covered(get("headers"), hs2019)?;
+    let times = CavageTimes {
+        created: get("created"),
+        expires: get("expires"),
+    };
+    check_cavage_coverage(request, &covered)?;
+    check_cavage_dates(request, &covered, &times)?;
+    if covered.iter().any(|c| c == "digest") {
+        request.check_digest(&DIGEST, false)?;
+    }
+    let (signing_string, target_offset) = cavage_signing_string(request, &covered, &times)?;
+    let alt_signing_string = target_offset
+        .and_then(|offset| without_query(&signing_string, offset, request.path_and_query));
+    Ok(PendingSignature {
+        scheme: Scheme::Cavage,
+        key_id: key_id.to_owned(),
+        label: None,
+        covered,
+        signature,
+        signing_string,
+        alt_signing_string,
+    })
+}
 
+/// The `created` and `expires` parameters of a cavage signature, as given.
+struct CavageTimes<'a> {
+    created: Option<&'a str>,
+    expires: Option<&'a str>,
+}
+
+/// The headers a cavage signature covers (`headers`, lowercased; by default `date`,
+/// `(created)` for hs2019), each a known pseudo-header or a valid header name.
+fn cavage_covered(headers: Option<&str>, hs2019: bool) -> Result<Vec<String>, VerifyError> {
     let default_headers = if hs2019 { "(created)" } else { "date" };
-    let header_list = get("headers")
-        .unwrap_or(default_headers)
-        .to_ascii_lowercase();
+    let header_list = headers.unwrap_or(default_headers).to_ascii_lowercase();
     let covered: Vec<String> = header_list
         .split_ascii_whitespace()
         .map(str::to_owned)
@@ -973,7 +1078,6 @@ fn parse_cavage(request: &Request<'_>, header: &str) -> Result<PendingSignature,
     if covered.len() > MAX_COVERED_COMPONENTS {
         return Err(VerifyError::TooLarge("too many covered headers"));
     }
-    let covers = |name: &str| covered.iter().any(|c| c == name);
     for name in &covered {
         match name.as_str() {
             "(request-target)" => {}
@@ -992,8 +1096,13 @@ fn parse_cavage(request: &Request<'_>, header: &str) -> Result<PendingSignature,
             }
         }
     }
+    Ok(covered)
+}
 
-    // Coverage.
+/// A cavage signature must cover the target, the host, a date and, with a body, its
+/// digest.
+fn check_cavage_coverage(request: &Request<'_>, covered: &[String]) -> Result<(), VerifyError> {
+    let covers = |name: &str| covered.iter().any(|c| c == name);
     if !covers("(request-target)") {
         return Err(VerifyError::NotCovered("(request-target)"));
     }
@@ -1006,36 +1115,45 @@ fn parse_cavage(request: &Request<'_>, header: &str) -> Result<PendingSignature,
     if request.with_body && !covers("digest") {
         return Err(VerifyError::NotCovered("digest"));
     }
+    Ok(())
+}
 
-    // Dates.
-    let created = get("created");
-    let expires = get("expires");
+/// The covered `Date` and the `created` parameter within the window, `expires` not
+/// passed.
+fn check_cavage_dates(
+    request: &Request<'_>,
+    covered: &[String],
+    times: &CavageTimes<'_>,
+) -> Result<(), VerifyError> {
+    let covers = |name: &str| covered.iter().any(|c| c == name);
     if covers("date") {
         let date = request.header_string(&DATE)?;
         let t = httpdate::parse_http_date(date.trim())
             .map_err(|_| VerifyError::InvalidDate("Date header"))?;
         request.check_window(unix_secs(t))?;
     }
-    if covers("(created)") || created.is_some() {
-        let text = created.ok_or(VerifyError::Malformed(
+    if covers("(created)") || times.created.is_some() {
+        let text = times.created.ok_or(VerifyError::Malformed(
             "(created) without created parameter",
         ))?;
         request.check_window(parse_unix_time(text, false)?)?;
     }
-    if let Some(text) = expires {
+    if let Some(text) = times.expires {
         request.check_expires(parse_unix_time(text, true)?)?;
     } else if covers("(expires)") {
         return Err(VerifyError::Malformed(
             "(expires) without expires parameter",
         ));
     }
+    Ok(())
+}
 
-    // Body.
-    if covers("digest") {
-        request.check_digest(&DIGEST, false)?;
-    }
-
-    // Signing string.
+/// The cavage signing string, and where the request target's path starts in it.
+fn cavage_signing_string(
+    request: &Request<'_>,
+    covered: &[String],
+    times: &CavageTimes<'_>,
+) -> Result<(Vec<u8>, Option<usize>), VerifyError> {
     let method = request.method.as_str().to_ascii_lowercase();
     let mut out = Vec::new();
     let mut target_offset = None;
@@ -1054,8 +1172,8 @@ fn parse_cavage(request: &Request<'_>, header: &str) -> Result<PendingSignature,
                 }
                 out.extend_from_slice(request.path_and_query.as_bytes());
             }
-            "(created)" => out.extend_from_slice(created.unwrap_or_default().as_bytes()),
-            "(expires)" => out.extend_from_slice(expires.unwrap_or_default().as_bytes()),
+            "(created)" => out.extend_from_slice(times.created.unwrap_or_default().as_bytes()),
+            "(expires)" => out.extend_from_slice(times.expires.unwrap_or_default().as_bytes()),
             other => {
                 let header = HeaderName::from_bytes(other.as_bytes())
                     .map_err(|_| VerifyError::Malformed("invalid header name"))?;
@@ -1068,28 +1186,19 @@ fn parse_cavage(request: &Request<'_>, header: &str) -> Result<PendingSignature,
             return Err(VerifyError::TooLarge("signing string"));
         }
     }
+    Ok((out, target_offset))
+}
 
-    // Older Mastodon and Fedify sign (request-target) without the query string.
-    let alt_signing_string = match (target_offset, request.path_and_query.split_once('?')) {
-        (Some(offset), Some((path, query))) => {
-            let mut alt = Vec::with_capacity(out.len());
-            alt.extend_from_slice(&out[..offset]);
-            alt.extend_from_slice(path.as_bytes());
-            alt.extend_from_slice(&out[offset + path.len() + 1 + query.len()..]);
-            Some(alt)
-        }
-        _ => None,
-    };
-
-    Ok(PendingSignature {
-        scheme: Scheme::Cavage,
-        key_id: key_id.to_owned(),
-        label: None,
-        covered,
-        signature,
-        signing_string: out,
-        alt_signing_string,
-    })
+/// The signing string with the request target's query left out (its path starting at
+/// `offset`), as older Mastodon and Fedify sign `(request-target)`; None without a
+/// query.
+fn without_query(signing_string: &[u8], offset: usize, path_and_query: &str) -> Option<Vec<u8>> {
+    let (path, query) = path_and_query.split_once('?')?;
+    let mut alt = Vec::with_capacity(signing_string.len());
+    alt.extend_from_slice(&signing_string[..offset]);
+    alt.extend_from_slice(path.as_bytes());
+    alt.extend_from_slice(&signing_string[offset + path.len() + 1 + query.len()..]);
+    Some(alt)
 }
 
 /// A Unix timestamp parameter: an integer (or, for `expires`, a decimal whose
@@ -1156,6 +1265,8 @@ fn combined_signature_header(
         .map_err(|_| VerifyError::Malformed("non-ASCII signature header"))
 }
 
+/// Checks one `Signature-Input` member (`label`) and its `Signature`: parameters,
+/// components, coverage, dates and digests, then builds its signature base.
 fn check_rfc9421_label(
     request: &Request<'_>,
     label: &str,
@@ -1167,6 +1278,40 @@ fn check_rfc9421_label(
             "Signature-Input member is not a list",
         ));
     };
+    let signature = rfc9421_signature(label, signatures)?;
+    let p = Rfc9421Params::read(params)?;
+    let covered = rfc9421_components(items)?;
+    check_rfc9421_coverage(request, &covered)?;
+
+    // Dates.
+    request.check_window(p.created)?;
+    if let Some(expires) = p.expires {
+        request.check_expires(expires)?;
+    }
+
+    // Body.
+    let covers = |name: &str| covered.iter().any(|c| c.eq_ignore_ascii_case(name));
+    if covers("content-digest") {
+        request.check_digest(&CONTENT_DIGEST, true)?;
+    }
+    if covers("digest") {
+        request.check_digest(&DIGEST, false)?;
+    }
+
+    let base = rfc9421_signature_base(request, &covered, items, params)?;
+    Ok(PendingSignature {
+        scheme: Scheme::Rfc9421,
+        key_id: p.key_id,
+        label: Some(label.to_owned()),
+        covered,
+        signature,
+        signing_string: base.into_bytes(),
+        alt_signing_string: None,
+    })
+}
+
+/// The `Signature` member of `label`: a byte sequence of a plausible size.
+fn rfc9421_signature(label: &str, signatures: &sf::Dictionary) -> Result<Vec<u8>, VerifyError> {
     let signature = match signatures.iter().find(|(l, _)| l == label) {
         Some((
             _,
@@ -1192,35 +1337,54 @@ fn check_rfc9421_label(
     if signature.len() > MAX_SIGNATURE_BYTES {
         return Err(VerifyError::TooLarge("signature value"));
     }
+    Ok(signature)
+}
 
-    // Parameters.
-    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v);
-    let key_id = match param("keyid") {
-        Some(sf::BareItem::String(s)) => s.clone(),
-        Some(_) => return Err(VerifyError::Malformed("keyid is not a string")),
-        None => return Err(VerifyError::Malformed("missing keyid")),
-    };
-    check_key_id(&key_id)?;
-    match param("alg") {
-        None => {}
-        Some(sf::BareItem::String(alg)) if alg.eq_ignore_ascii_case(RFC9421_ALG) => {}
-        Some(sf::BareItem::String(alg)) => {
-            return Err(VerifyError::UnsupportedAlgorithm(sanitize(alg)));
+/// The parameters of an RFC 9421 signature we use: `keyid`, `alg` (checked only),
+/// `created` and `expires`.
+struct Rfc9421Params {
+    key_id: String,
+    created: i64,
+    expires: Option<i64>,
+}
+
+impl Rfc9421Params {
+    fn read(params: &sf::Params) -> Result<Self, VerifyError> {
+        let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+        let key_id = match param("keyid") {
+            Some(sf::BareItem::String(s)) => s.clone(),
+            Some(_) => return Err(VerifyError::Malformed("keyid is not a string")),
+            None => return Err(VerifyError::Malformed("missing keyid")),
+        };
+        check_key_id(&key_id)?;
+        match param("alg") {
+            None => {}
+            Some(sf::BareItem::String(alg)) if alg.eq_ignore_ascii_case(RFC9421_ALG) => {}
+            Some(sf::BareItem::String(alg)) => {
+                return Err(VerifyError::UnsupportedAlgorithm(sanitize(alg)));
+            }
+            Some(_) => return Err(VerifyError::Malformed("alg is not a string")),
         }
-        Some(_) => return Err(VerifyError::Malformed("alg is not a string")),
+        let created = match param("created") {
+            Some(sf::BareItem::Integer(t)) => *t,
+            Some(_) => return Err(VerifyError::InvalidDate("created is not an integer")),
+            None => return Err(VerifyError::Malformed("missing created")),
+        };
+        let expires = match param("expires") {
+            Some(sf::BareItem::Integer(t)) => Some(*t),
+            Some(_) => return Err(VerifyError::InvalidDate("expires is not an integer")),
+            None => None,
+        };
+        Ok(Rfc9421Params {
+            key_id,
+            created,
+            expires,
+        })
     }
-    let created = match param("created") {
-        Some(sf::BareItem::Integer(t)) => *t,
-        Some(_) => return Err(VerifyError::InvalidDate("created is not an integer")),
-        None => return Err(VerifyError::Malformed("missing created")),
-    };
-    let expires = match param("expires") {
-        Some(sf::BareItem::Integer(t)) => Some(*t),
-        Some(_) => return Err(VerifyError::InvalidDate("expires is not an integer")),
-        None => None,
-    };
+}
 
-    // Components.
+/// The covered component names: strings without parameters, none repeated.
+fn rfc9421_components(items: &[sf::Item]) -> Result<Vec<String>, VerifyError> {
     let mut covered: Vec<String> = Vec::with_capacity(items.len());
     for item in items {
         let sf::BareItem::String(name) = &item.value else {
@@ -1236,9 +1400,13 @@ fn check_rfc9421_label(
         }
         covered.push(name.clone());
     }
-    let covers = |name: &str| covered.iter().any(|c| c.eq_ignore_ascii_case(name));
+    Ok(covered)
+}
 
-    // Coverage.
+/// An RFC 9421 signature must cover the method, the target (whole, or authority and
+/// path) and, with a body, a digest.
+fn check_rfc9421_coverage(request: &Request<'_>, covered: &[String]) -> Result<(), VerifyError> {
+    let covers = |name: &str| covered.iter().any(|c| c.eq_ignore_ascii_case(name));
     if !covers("@method") {
         return Err(VerifyError::NotCovered("@method"));
     }
@@ -1251,24 +1419,18 @@ fn check_rfc9421_label(
     if request.with_body && !covers("content-digest") && !covers("digest") {
         return Err(VerifyError::NotCovered("content-digest"));
     }
+    Ok(())
+}
 
-    // Dates.
-    request.check_window(created)?;
-    if let Some(expires) = expires {
-        request.check_expires(expires)?;
-    }
-
-    // Body.
-    if covers("content-digest") {
-        request.check_digest(&CONTENT_DIGEST, true)?;
-    }
-    if covers("digest") {
-        request.check_digest(&DIGEST, false)?;
-    }
-
-    // Signature base.
+/// The signature base: each covered component's value, then `@signature-params`.
+fn rfc9421_signature_base(
+    request: &Request<'_>,
+    covered: &[String],
+    items: &[sf::Item],
+    params: &sf::Params,
+) -> Result<String, VerifyError> {
     let mut base = String::new();
-    for name in &covered {
+    for name in covered {
         sf::write_string(&mut base, name);
         base.push_str(": ");
         let lower = name.to_ascii_lowercase();
@@ -1307,16 +1469,7 @@ fn check_rfc9421_label(
     if base.len() > MAX_SIGNING_STRING_LEN {
         return Err(VerifyError::TooLarge("signature base"));
     }
-
-    Ok(PendingSignature {
-        scheme: Scheme::Rfc9421,
-        key_id,
-        label: Some(label.to_owned()),
-        covered,
-        signature,
-        signing_string: base.into_bytes(),
-        alt_signing_string: None,
-    })
+    Ok(base)
 }
 
 /// RFC 8941 Structured Field Values as RFC 9421 needs them: dictionaries of items and

@@ -16,7 +16,7 @@ use crate::delivery::{SignerFuture, SignerSource};
 use crate::fetch::RequestSigner;
 use crate::keys::KeyPair;
 use crate::local;
-use crate::signatures::{Scheme, sign_request};
+use crate::signatures::{Scheme, SignWith, sign_request};
 
 /// Signs requests with one key, under one key id.
 pub struct KeySigner {
@@ -73,10 +73,12 @@ impl RequestSigner for KeySigner {
             url,
             headers,
             body,
-            &self.key_id,
-            &self.key,
-            scheme,
-            SystemTime::now(),
+            &SignWith {
+                key_id: &self.key_id,
+                key: &self.key,
+                scheme,
+                now: SystemTime::now(),
+            },
         )
         .map_err(|e| e.to_string())
     }

@@ -31,8 +31,8 @@ use reqwest::{Method, Url};
 use sha2::{Digest as _, Sha256};
 use sluice_federation::keys::{KeyError, KeyPair, PublicKey};
 use sluice_federation::signatures::{
-    CONTENT_DIGEST, DIGEST, PendingSignature, SIGNATURE, SIGNATURE_INPUT, Scheme, TargetScheme,
-    VerifyError, VerifyLimits, parse_request, sign_request,
+    CONTENT_DIGEST, DIGEST, PendingSignature, SIGNATURE, SIGNATURE_INPUT, Scheme, SignWith,
+    TargetScheme, VerifyError, VerifyLimits, parse_request, sign_request,
 };
 
 // ---------------------------------------------------------------------------
@@ -272,10 +272,12 @@ fn signed(
         &Url::parse(url).unwrap(),
         &mut map,
         body,
-        KEY_ID,
-        key,
-        scheme,
-        now,
+        &SignWith {
+            key_id: KEY_ID,
+            key,
+            scheme,
+            now,
+        },
     )
     .unwrap();
     map
@@ -391,10 +393,12 @@ fn round_trip_cavage_get_signs_accept_when_set() {
         &Url::parse(url).unwrap(),
         &mut map,
         None,
-        KEY_ID,
-        &A,
-        Scheme::Cavage,
-        now,
+        &SignWith {
+            key_id: KEY_ID,
+            key: &A,
+            scheme: Scheme::Cavage,
+            now,
+        },
     )
     .unwrap();
     assert!(signature_header(&map).contains(r#"headers="(request-target) host date accept""#));
@@ -541,10 +545,12 @@ fn re_signing_switches_scheme_cleanly() {
         &url,
         &mut map,
         Some(FOLLOW),
-        KEY_ID,
-        &A,
-        Scheme::Rfc9421,
-        now,
+        &SignWith {
+            key_id: KEY_ID,
+            key: &A,
+            scheme: Scheme::Rfc9421,
+            now,
+        },
     )
     .unwrap();
     sign_request(
@@ -552,10 +558,12 @@ fn re_signing_switches_scheme_cleanly() {
         &url,
         &mut map,
         Some(FOLLOW),
-        KEY_ID,
-        &A,
-        Scheme::Cavage,
-        now,
+        &SignWith {
+            key_id: KEY_ID,
+            key: &A,
+            scheme: Scheme::Cavage,
+            now,
+        },
     )
     .unwrap();
     assert!(map.get(SIGNATURE_INPUT).is_none());
@@ -575,10 +583,12 @@ fn sign_request_refuses_bad_input() {
             &url,
             &mut map,
             None,
-            key_id,
-            &A,
-            Scheme::Cavage,
-            now,
+            &SignWith {
+                key_id,
+                key: &A,
+                scheme: Scheme::Cavage,
+                now,
+            },
         )
         .unwrap_err();
         assert_eq!(err.to_string(), "invalid key id");
@@ -588,10 +598,12 @@ fn sign_request_refuses_bad_input() {
         &Url::parse("mailto:a@b.c").unwrap(),
         &mut map,
         None,
-        KEY_ID,
-        &A,
-        Scheme::Rfc9421,
-        now,
+        &SignWith {
+            key_id: KEY_ID,
+            key: &A,
+            scheme: Scheme::Rfc9421,
+            now,
+        },
     );
     assert!(err.is_err());
     let err = sign_request(
@@ -599,10 +611,12 @@ fn sign_request_refuses_bad_input() {
         &Url::parse("data:text/plain,hi").unwrap(),
         &mut map,
         None,
-        KEY_ID,
-        &A,
-        Scheme::Cavage,
-        now,
+        &SignWith {
+            key_id: KEY_ID,
+            key: &A,
+            scheme: Scheme::Cavage,
+            now,
+        },
     );
     assert!(err.is_err());
 }
@@ -657,10 +671,12 @@ async fn end_to_end_over_http() {
                 &url,
                 &mut map,
                 body,
-                KEY_ID,
-                &A,
-                scheme,
-                SystemTime::now(),
+                &SignWith {
+                    key_id: KEY_ID,
+                    key: &A,
+                    scheme,
+                    now: SystemTime::now(),
+                },
             )
             .unwrap();
             let mut request = client.request(method.clone(), url).headers(map);
@@ -894,10 +910,12 @@ fn rejects_header_tampered_after_signing() {
         &Url::parse(INBOX).unwrap(),
         &mut map,
         None,
-        KEY_ID,
-        &A,
-        Scheme::Cavage,
-        now,
+        &SignWith {
+            key_id: KEY_ID,
+            key: &A,
+            scheme: Scheme::Cavage,
+            now,
+        },
     )
     .unwrap();
     map.insert(ACCEPT, HeaderValue::from_static("text/html"));
@@ -2160,7 +2178,7 @@ proptest! {
         let body = post.then_some(FOLLOW);
         let mut map = HeaderMap::new();
         map.insert(ACCEPT, HeaderValue::from_static("application/activity+json"));
-        sign_request(&method, &Url::parse(url).unwrap(), &mut map, body, KEY_ID, &A, scheme, fixed_now()).unwrap();
+        sign_request(&method, &Url::parse(url).unwrap(), &mut map, body, &SignWith { key_id: KEY_ID, key: &A, scheme, now: fixed_now() }).unwrap();
         // The untouched request verifies, so every failure below is the tampering's.
         prop_assert_eq!(
             verify_at(&method, url, &map, body, fixed_now(), A.public_key()),

@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use sluice_federation::keys::KeyPair;
-use sluice_federation::signatures::{Scheme, sign_request};
+use sluice_federation::signatures::{Scheme, SignWith, sign_request};
 
 /// Generated inputs per target: enough to run every mutation on every seed several
 /// times, few enough that a target takes about a second here (the whole suite runs on
@@ -254,10 +254,12 @@ fn signed_requests() -> Vec<Vec<u8>> {
                 &url,
                 &mut headers,
                 body,
-                "https://a.example/users/a#main-key",
-                &key,
-                scheme,
-                now,
+                &SignWith {
+                    key_id: "https://a.example/users/a#main-key",
+                    key: &key,
+                    scheme,
+                    now,
+                },
             )
             .expect("signed");
             let post = method == Method::POST;

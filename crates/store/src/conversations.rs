@@ -51,21 +51,33 @@ impl Store {
     }
 }
 
+/// A direct status as it is filed in its participants' conversations
+/// ([`WriteTx::add_to_conversation`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ConversationPost<'a> {
+    pub thread_id: Id,
+    pub status_id: Id,
+    /// Everyone taking part; each participant's row lists the others.
+    pub participants: &'a [Id],
+}
+
 impl WriteTx {
     /// Adds a direct status to `account_id`'s conversation of its thread (created when
-    /// missing): the newest status moves forward, `unread` is set as given, the
-    /// participants are merged. Returns the conversation's id.
-    #[allow(clippy::too_many_arguments)]
+    /// missing, as `new_id`): the newest status moves forward, `unread` is set as
+    /// given, the participants are merged. Returns the conversation's id.
     pub async fn add_to_conversation(
         &mut self,
         account_id: Id,
-        thread_id: Id,
-        status_id: Id,
+        post: &ConversationPost<'_>,
         unread: bool,
-        participants: &[Id],
         new_id: Id,
         now: i64,
     ) -> Result<Id> {
+        let ConversationPost {
+            thread_id,
+            status_id,
+            participants,
+        } = *post;
         let mut q = Query::new(
             "SELECT * FROM account_conversations WHERE account_id = $1 AND thread_id = $2",
         )

@@ -36,11 +36,11 @@ pub use pins::PinOutcome;
 mod filters;
 pub use filters::{FilterKeywordRow, FilterRow, FilterRows, FilterStatusRow};
 mod conversations;
-pub use conversations::ConversationRow;
+pub use conversations::{ConversationPost, ConversationRow};
 mod federation;
 pub use federation::{
     DeliveryHostStats, DeliveryRow, DomainBlockRow, HostRow, InboxRow, KeyRow, NewInboxActivity,
-    OutboxItem, RemoteActor, StoredActivity, host_in_domain,
+    NewReport, OutboxItem, RemoteActor, StoredActivity, host_in_domain,
 };
 mod query;
 mod rows;

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sluice_engine::as2;
 use sluice_federation::inbox::{INBOX_RETRY_AFTER, InboxError};
 use sluice_federation::local::{self, CollectionQuery};
 use sluice_model::id::parse_id;
@@ -340,11 +341,9 @@ async fn gone_or_not_found(
     if !state.engine.is_tombstoned(&uri).await? {
         return Err(ApiError::not_found());
     }
-    let mut res = as2_response(json!({
-        "@context": sluice_model::activity::context(),
-        "id": uri,
-        "type": "Tombstone",
-    }));
+    let mut tombstone = as2::tombstone(&uri);
+    tombstone["@context"] = as2::context();
+    let mut res = as2_response(tombstone);
     *res.status_mut() = StatusCode::GONE;
     Ok(res)
 }

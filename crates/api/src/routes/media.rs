@@ -219,7 +219,7 @@ pub async fn upload_media(
         .await?;
     let doc = state.engine.media_object(&me, &m);
     let mut res = super::c2s::as2_private(StatusCode::CREATED, &doc);
-    if let Ok(v) = HeaderValue::from_str(&state.engine.media_object_uri(&me, m.id)) {
+    if let Ok(v) = HeaderValue::from_str(&state.engine.urls.media_object(&me.username, m.id)) {
         res.headers_mut().insert(header::LOCATION, v);
     }
     Ok(res)

@@ -890,10 +890,12 @@ async fn pins_reach_followers_as_add_and_remove(db: Db) {
             &url,
             &mut headers,
             Some(body.as_bytes()),
-            &key.key_id,
-            &key_pair,
-            sluice_federation::signatures::Scheme::Cavage,
-            std::time::SystemTime::now(),
+            &sluice_federation::signatures::SignWith {
+                key_id: &key.key_id,
+                key: &key_pair,
+                scheme: sluice_federation::signatures::Scheme::Cavage,
+                now: std::time::SystemTime::now(),
+            },
         )
         .unwrap();
         let r = a

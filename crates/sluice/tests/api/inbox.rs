@@ -9,7 +9,7 @@ use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use sluice_federation::keys::KeyPair;
-use sluice_federation::signatures::{Scheme, sign_request};
+use sluice_federation::signatures::{Scheme, SignWith, sign_request};
 use sluice_store::{NewRelation, Relation};
 
 use crate::common::{Db, TestServer, eventually};
@@ -153,10 +153,12 @@ pub(crate) async fn post_signed(
             &url,
             &mut headers,
             Some(body),
-            key_id,
-            key,
-            Scheme::Cavage,
-            at,
+            &SignWith {
+                key_id,
+                key,
+                scheme: Scheme::Cavage,
+                now: at,
+            },
         )
         .unwrap();
     }
@@ -308,10 +310,12 @@ async fn inbox_verifies_and_applies(db: Db) {
             &url,
             &mut headers,
             None,
-            &key_id,
-            key,
-            Scheme::Cavage,
-            SystemTime::now(),
+            &SignWith {
+                key_id: &key_id,
+                key,
+                scheme: Scheme::Cavage,
+                now: SystemTime::now(),
+            },
         )
         .unwrap();
         srv.http
@@ -616,10 +620,12 @@ async fn inbox_queue_is_durable_and_bounded(db: Db) {
         &url::Url::parse(&url).unwrap(),
         &mut headers,
         Some(late.as_bytes()),
-        &key_id,
-        &p.key,
-        Scheme::Cavage,
-        SystemTime::now(),
+        &SignWith {
+            key_id: &key_id,
+            key: &p.key,
+            scheme: Scheme::Cavage,
+            now: SystemTime::now(),
+        },
     )
     .unwrap();
     let r = srv

@@ -1,0 +1,189 @@
+//! A post as its Note (or the object type a C2S client gave it).
+
+use serde_json::{Value, json};
+use sluice_model::Timestamp;
+use sluice_model::media::Attachment;
+use sluice_store::{AccountRow, StatusRow};
+
+use crate::pipeline::ClientObject;
+use crate::urls::Urls;
+
+/// The fields of a Note as we publish it.
+#[derive(Debug, Clone)]
+struct NoteDoc<'a> {
+    pub id: &'a str,
+    pub url: &'a str,
+    pub attributed_to: &'a str,
+    pub content: &'a str,
+    pub summary: Option<&'a str>,
+    pub sensitive: bool,
+    pub in_reply_to: Option<&'a str>,
+    pub published: Timestamp,
+    pub updated: Option<Timestamp>,
+    pub to: &'a [String],
+    pub cc: &'a [String],
+    pub language: Option<&'a str>,
+    /// `(href, name)` of mentioned actors.
+    pub mentions: &'a [(String, String)],
+    /// `(href, name)` of hashtags, name without `#`.
+    pub hashtags: &'a [(String, String)],
+}
+
+/// A Note from its fields (no `@context`: it is embedded in its activity).
+fn note(n: &NoteDoc<'_>) -> Value {
+    let mut tags: Vec<Value> = n
+        .mentions
+        .iter()
+        .map(|(href, name)| json!({"type": "Mention", "href": href, "name": name}))
+        .collect();
+    tags.extend(
+        n.hashtags.iter().map(
+            |(href, name)| json!({"type": "Hashtag", "href": href, "name": format!("#{name}")}),
+        ),
+    );
+    let mut doc = json!({
+        "id": n.id,
+        "type": "Note",
+        "url": n.url,
+        "attributedTo": n.attributed_to,
+        "content": n.content,
+        "summary": n.summary.filter(|s| !s.is_empty()),
+        "sensitive": n.sensitive,
+        "inReplyTo": n.in_reply_to,
+        "published": n.published.to_rfc3339(),
+        "to": n.to,
+        "cc": n.cc,
+        "tag": tags,
+    });
+    if let Some(updated) = n.updated {
+        doc["updated"] = json!(updated.to_rfc3339());
+    }
+    if let Some(lang) = n.language {
+        doc["contentMap"] = json!({ lang: n.content });
+    }
+    doc
+}
+
+/// What a post's Note names besides its row.
+pub struct NoteParts<'a> {
+    /// Shown mentions (a `Mention` tag each).
+    pub mentioned: &'a [AccountRow],
+    /// Hashtags, without `#`.
+    pub tags: &'a [String],
+    pub to: &'a [String],
+    pub cc: &'a [String],
+    /// The IRI of the post it answers.
+    pub in_reply_to: Option<&'a str>,
+}
+
+/// The ActivityStreams Note for a stored status.
+pub fn note_document(urls: &Urls, s: &StatusRow, author: &AccountRow, p: &NoteParts<'_>) -> Value {
+    let mentions: Vec<(String, String)> = p
+        .mentioned
+        .iter()
+        .map(|a| {
+            (
+                a.uri.clone(),
+                format!(
+                    "@{}@{}",
+                    a.username,
+                    if a.is_local() {
+                        urls.domain()
+                    } else {
+                        &a.domain
+                    }
+                ),
+            )
+        })
+        .collect();
+    let hashtags: Vec<(String, String)> = p.tags.iter().map(|t| (urls.tag(t), t.clone())).collect();
+    let mut doc = note(&NoteDoc {
+        id: &s.uri,
+        url: &s.url,
+        attributed_to: &author.uri,
+        content: &s.content,
+        summary: Some(&s.spoiler_text),
+        sensitive: s.sensitive,
+        in_reply_to: p.in_reply_to,
+        published: Timestamp(s.created_at),
+        updated: s.edited_at.map(Timestamp),
+        to: p.to,
+        cc: p.cc,
+        language: s.language.as_deref(),
+        mentions: &mentions,
+        hashtags: &hashtags,
+    });
+    let attachments = Attachment::read_list(&s.attachments);
+    if !attachments.is_empty()
+        && let Some(o) = doc.as_object_mut()
+    {
+        o.insert(
+            "attachment".into(),
+            Value::Array(attachments.iter().map(super::attachment).collect()),
+        );
+    }
+    doc
+}
+
+/// Gives the object we federate a client's type and properties (ActivityPub C2S).
+pub(crate) fn apply_client_object(note: &mut Value, c: &ClientObject) {
+    if let Some(doc) = note.as_object_mut() {
+        doc.insert("type".into(), Value::String(c.object_type.clone()));
+        for (k, v) in &c.properties {
+            doc.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sluice_model::activity::Verb;
+
+    use super::*;
+
+    #[test]
+    fn note_in_create_has_addressing_and_tags() {
+        let to = vec![sluice_model::visibility::PUBLIC.to_string()];
+        let cc = vec!["https://a.example/users/x/followers".to_string()];
+        let mentions = vec![(
+            "https://b.example/users/y".to_string(),
+            "@y@b.example".to_string(),
+        )];
+        let tags = vec![(
+            "https://a.example/tags/rust".to_string(),
+            "rust".to_string(),
+        )];
+        let n = note(&NoteDoc {
+            id: "https://a.example/users/x/statuses/1",
+            url: "https://a.example/@x/1",
+            attributed_to: "https://a.example/users/x",
+            content: "<p>hi</p>",
+            summary: Some(""),
+            sensitive: false,
+            in_reply_to: None,
+            published: Timestamp(0),
+            updated: None,
+            to: &to,
+            cc: &cc,
+            language: Some("en"),
+            mentions: &mentions,
+            hashtags: &tags,
+        });
+        let a = super::super::activity(
+            "https://a.example/a/1",
+            Verb::Create,
+            "https://a.example/users/x",
+            n,
+            &to,
+            &cc,
+            Timestamp(0),
+        );
+        assert_eq!(a["type"], "Create");
+        assert_eq!(a["object"]["type"], "Note");
+        assert_eq!(a["object"]["summary"], Value::Null);
+        assert_eq!(a["object"]["tag"][0]["type"], "Mention");
+        assert_eq!(a["object"]["tag"][1]["name"], "#rust");
+        assert_eq!(a["object"]["contentMap"]["en"], "<p>hi</p>");
+        assert_eq!(a["cc"][0], "https://a.example/users/x/followers");
+    }
+}
