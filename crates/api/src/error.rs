@@ -81,12 +81,12 @@ impl From<EngineError> for ApiError {
                 format!("Too many failed sign-ins: try again in {retry_after_secs} seconds"),
             )
             .header("retry-after", retry_after_secs.to_string()),
-            EngineError::Store(sluice_store::StoreError::NotFound) => ApiError::not_found(),
-            EngineError::Store(sluice_store::StoreError::Conflict(m)) => {
+            EngineError::Store(sluice_engine::rows::StoreError::NotFound) => ApiError::not_found(),
+            EngineError::Store(sluice_engine::rows::StoreError::Conflict(m)) => {
                 tracing::debug!(conflict = %m, "write conflict");
                 ApiError::unprocessable("Validation failed: the record already exists")
             }
-            EngineError::Store(sluice_store::StoreError::Unavailable(reason)) => {
+            EngineError::Store(sluice_engine::rows::StoreError::Unavailable(reason)) => {
                 tracing::warn!(%reason, "request refused: the database cannot take it now");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -102,8 +102,8 @@ impl From<EngineError> for ApiError {
     }
 }
 
-impl From<sluice_store::StoreError> for ApiError {
-    fn from(e: sluice_store::StoreError) -> Self {
+impl From<sluice_engine::rows::StoreError> for ApiError {
+    fn from(e: sluice_engine::rows::StoreError) -> Self {
         EngineError::from(e).into()
     }
 }

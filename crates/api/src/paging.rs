@@ -4,8 +4,8 @@
 
 use axum::http::{HeaderMap, HeaderValue, Uri};
 use serde::Deserialize;
+use sluice_engine::rows::Page;
 use sluice_model::Id;
-use sluice_store::Page;
 
 use crate::error::ApiResult;
 use crate::form::field;

@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minijinja::{Environment, context};
 use sluice_engine::oauth::CheckedAuthorize;
+use sluice_engine::rows::Page;
 use sluice_model::{Timestamp, content::escape_html};
-use sluice_store::Page;
 
 use crate::AppState;
 use crate::routes::activitypub;

@@ -1,8 +1,9 @@
 //! The store's types that the engine's functions take and return, for the crates above
-//! it (federation, streaming), which reach the database only through the engine and do
+//! it (api, federation, streaming), which reach the database only through the engine and do
 //! not depend on the store crate.
 
 pub use sluice_store::{
-    AccountRow, CollectionRow, DeliveryRow, EventRow, InboxRow, KeyRow, ListedId, NewInboxActivity,
-    OutboxItem, Page, RemoteActor, Side, StatusRow, StoreError, StreamListRow, pair,
+    AccountRow, CollectionRow, DeliveryRow, EventRow, InboxRow, KeyRow, ListRow, ListedId,
+    Locality, MediaRow, NewInboxActivity, NotificationFilter, OutboxItem, Page, ProfileUpdate,
+    Relation, RemoteActor, Saved, Side, StatusRow, StoreError, StoredActivity, StreamListRow, pair,
 };

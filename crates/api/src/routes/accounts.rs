@@ -11,8 +11,8 @@ use sluice_engine::Activity;
 use sluice_engine::accounts::{ImageChange, ProfileChange, Registration};
 use sluice_engine::read::AccountPage;
 use sluice_engine::read::timelines::AccountPosts;
+use sluice_engine::rows::{Page, ProfileUpdate, Relation, Side};
 use sluice_model::{Id, api, id::parse_id};
-use sluice_store::{Page, ProfileUpdate, Relation, Side};
 
 use super::scopes::*;
 use crate::AppState;
@@ -187,7 +187,7 @@ pub(crate) fn path_id(s: &str) -> ApiResult<Id> {
 }
 
 /// A visible account: exists and is not suspended.
-async fn account(state: &AppState, id: Id) -> ApiResult<sluice_store::AccountRow> {
+async fn account(state: &AppState, id: Id) -> ApiResult<sluice_engine::rows::AccountRow> {
     state
         .engine
         .account(id)

@@ -9,10 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sluice_engine::as2;
+use sluice_engine::rows::{AccountRow, Side};
 use sluice_federation::inbox::{INBOX_RETRY_AFTER, InboxError};
 use sluice_federation::local::{self, CollectionQuery};
 use sluice_model::id::parse_id;
-use sluice_store::{AccountRow, Side};
 
 use crate::AppState;
 use crate::auth::Auth;

@@ -9,10 +9,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
+use sluice_engine::rows::StoredActivity;
 use sluice_federation::outbox::C2sError;
 use sluice_model::Id;
 use sluice_model::visibility::is_public_iri;
-use sluice_store::StoredActivity;
 
 use super::activitypub::{AS2_CONTENT_TYPE, local_account};
 use crate::AppState;

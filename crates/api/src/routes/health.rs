@@ -1,7 +1,7 @@
 //! `GET /health`: whether this server process is alive and can write, for load
 //! balancers, supervisors and monitoring. A process whose reads work but whose writes
 //! fail (a full disk) must not look healthy: the answer is the store's write check
-//! ([`sluice_store::Store::check_writes`]: a write probe, reused for a second, and the
+//! (`Store::check_writes`: a write probe, reused for a second, and the
 //! outcome of recent writes).
 //!
 //! `200 {"status":"ok"}` or `503 {"status":"error","error":…}`. No authentication, and

@@ -9,8 +9,8 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sluice_engine::lists::{ListChange, MAX_LIST_ACCOUNTS};
+use sluice_engine::rows::{ListRow, Page};
 use sluice_model::{Id, id::parse_id};
-use sluice_store::{ListRow, Page};
 
 use super::accounts::{listed_accounts, path_id};
 use super::scopes::*;

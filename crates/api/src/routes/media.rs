@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
 use sluice_engine::media::{Upload as NewUpload, content_type_of, is_media_file_name};
+use sluice_engine::rows::{AccountRow, MediaRow};
 use sluice_model::media::parse_focus;
-use sluice_store::{AccountRow, MediaRow};
 
 use super::scopes::WRITE_MEDIA;
 use crate::AppState;

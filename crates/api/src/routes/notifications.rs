@@ -5,8 +5,8 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::json;
+use sluice_engine::rows::NotificationFilter;
 use sluice_model::Id;
-use sluice_store::NotificationFilter;
 
 use super::accounts::path_id;
 use super::scopes::*;

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::IntoResponse;
 use sluice_engine::Activity;
-use sluice_store::{Relation, Side};
+use sluice_engine::rows::{Relation, Side};
 
 use super::accounts::{account_list, path_id};
 use super::scopes::*;

@@ -6,8 +6,8 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use sluice_engine::read::StatusPage;
+use sluice_engine::rows::{Locality, Page, Saved};
 use sluice_model::{Id, api};
-use sluice_store::{Locality, Page, Saved};
 
 use super::scopes::*;
 use crate::AppState;
