@@ -156,9 +156,13 @@ impl<S: Subscriptions> WsReady<S> {
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send,
     {
-        let mut headers = HeaderMap::new();
-        self.response_headers(&mut headers);
-        let head = crate::sse::http1_head(StatusCode::SWITCHING_PROTOCOLS, &headers);
+        // In a block so that the header map is freed here: a variable of this function
+        // lives as long as the connection it serves.
+        let head = {
+            let mut headers = HeaderMap::new();
+            self.response_headers(&mut headers);
+            crate::sse::http1_head(StatusCode::SWITCHING_PROTOCOLS, &headers)
+        };
         if io.write_all(&head).await.is_err() {
             return;
         }
