@@ -67,7 +67,7 @@ async fn backup_of_a_server_that_keeps_writing(db: Db) {
         before.push(s["id"].as_str().unwrap().to_string());
     }
     // Ballast, so that the copy takes many steps (about 20 MiB: 80 steps of 1 MiB).
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     store
         .exec(Query::new(
             "CREATE TABLE test_ballast (id INTEGER PRIMARY KEY, pad BLOB NOT NULL)",

@@ -193,7 +193,7 @@ async fn dead_tokens(db: Db) {
     }
     // An expired token (expiry set in the past directly in the store).
     let q = sluice_store::Query::new("UPDATE tokens SET expires_at = 1");
-    srv.engine().store_for_tests().exec(q).await.unwrap();
+    srv.store().exec(q).await.unwrap();
     srv.post("/api/v1/statuses", Some(&alice.token), &[("status", "no")])
         .await
         .expect(401);

@@ -177,6 +177,21 @@ impl TestServer {
         &self.running.as_ref().unwrap().engine
     }
 
+    /// The running server's database, for tests that write or count rows directly.
+    pub fn store(&self) -> &sluice_store::Store {
+        self.engine().store_for_tests()
+    }
+
+    /// Deliveries still queued.
+    pub async fn pending_deliveries(&self) -> i64 {
+        self.store().pending_deliveries().await.unwrap()
+    }
+
+    /// Inbox activities still queued.
+    pub async fn pending_inbox(&self) -> i64 {
+        self.store().pending_inbox().await.unwrap()
+    }
+
     pub async fn request(
         &self,
         method: Method,

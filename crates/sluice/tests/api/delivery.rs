@@ -160,12 +160,7 @@ async fn post_reaches_remote_follower_signed(db: Db) {
     })
     .await;
     wait_for("the queue to empty", async || {
-        srv.engine()
-            .store_for_tests()
-            .pending_deliveries()
-            .await
-            .unwrap()
-            == 0
+        srv.pending_deliveries().await == 0
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -244,12 +239,7 @@ async fn post_reaches_remote_follower_signed(db: Db) {
     })
     .await;
     wait_for("the queue to empty", async || {
-        srv.engine()
-            .store_for_tests()
-            .pending_deliveries()
-            .await
-            .unwrap()
-            == 0
+        srv.pending_deliveries().await == 0
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -259,7 +249,7 @@ async fn post_reaches_remote_follower_signed(db: Db) {
     assert_eq!(activity["object"]["content"], "<p>just followers</p>");
 
     // Nothing is delivered to a suspended domain: not even queued.
-    let mut tx = srv.engine().store_for_tests().begin().await.unwrap();
+    let mut tx = srv.store().begin().await.unwrap();
     tx.set_domain_block(&sluice_store::DomainBlockRow {
         domain: "127.0.0.1".into(),
         severity: "suspend".into(),
@@ -294,12 +284,7 @@ async fn failed_deliveries_retry_or_give_up(db: Db) {
     })
     .await;
     wait_for("the queue to empty", async || {
-        srv.engine()
-            .store_for_tests()
-            .pending_deliveries()
-            .await
-            .unwrap()
-            == 0
+        srv.pending_deliveries().await == 0
     })
     .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -316,12 +301,7 @@ async fn failed_deliveries_retry_or_give_up(db: Db) {
     })
     .await;
     wait_for("the queue to empty", async || {
-        srv.engine()
-            .store_for_tests()
-            .pending_deliveries()
-            .await
-            .unwrap()
-            == 0
+        srv.pending_deliveries().await == 0
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -349,7 +329,7 @@ async fn claims_respect_host_caps_and_breakers(db: Db) {
     let Some(srv) = TestServer::start(db, |_| {}).await else {
         return;
     };
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     let ids = &srv.engine().ids;
     let now = sluice_model::id::now_millis() + 10_000_000;
     let inboxes = |host: &str, n: usize| -> Vec<(String, String)> {
@@ -470,13 +450,7 @@ async fn double_knocking_with_rfc9421(db: Db) {
     remote_follower(&srv, &sink_url, "carol", &alice.id).await;
     srv.status(&alice, "knock knock", &[]).await;
     wait_for("the queue to empty", async || {
-        srv.engine()
-            .store_for_tests()
-            .pending_deliveries()
-            .await
-            .unwrap()
-            == 0
-            && sink.lock().unwrap().received.len() >= 2
+        srv.pending_deliveries().await == 0 && sink.lock().unwrap().received.len() >= 2
     })
     .await;
     let received = std::mem::take(&mut sink.lock().unwrap().received);
@@ -523,12 +497,7 @@ async fn double_knocking_with_rfc9421(db: Db) {
     })
     .await;
     wait_for("the queue to empty", async || {
-        srv.engine()
-            .store_for_tests()
-            .pending_deliveries()
-            .await
-            .unwrap()
-            == 0
+        srv.pending_deliveries().await == 0
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -558,12 +527,7 @@ async fn rfc9421_first_to_hosts_that_ask_for_it(db: Db) {
         })
         .await;
         wait_for("the queue to empty", async || {
-            srv.engine()
-                .store_for_tests()
-                .pending_deliveries()
-                .await
-                .unwrap()
-                == 0
+            srv.pending_deliveries().await == 0
         })
         .await;
         let received = std::mem::take(&mut sink.lock().unwrap().received);

@@ -728,12 +728,7 @@ async fn partition_heals_to_the_same_posts_and_newest_edits(db: Db) {
     // Every delivery is settled on both sides.
     for srv in [&a, &b] {
         eventually("queues to empty", async || {
-            srv.engine()
-                .store_for_tests()
-                .pending_deliveries()
-                .await
-                .unwrap()
-                == 0
+            srv.pending_deliveries().await == 0
         })
         .await;
     }
@@ -986,8 +981,7 @@ async fn stopped_receiver_converges_on_edits_and_undone_boosts(db: Db) {
 
     // Settled: A delivered everything and B applied everything it received.
     eventually("A's deliveries and B's inbox to settle", async || {
-        store.pending_deliveries().await.unwrap() == 0
-            && b.engine().store_for_tests().pending_inbox().await.unwrap() == 0
+        store.pending_deliveries().await.unwrap() == 0 && b.pending_inbox().await == 0
     })
     .await;
     let on_b = b

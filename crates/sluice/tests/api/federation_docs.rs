@@ -170,7 +170,7 @@ async fn actor_documents_and_negotiation(db: Db) {
         "SELECT count(*) AS v FROM actor_keys WHERE account_id = (SELECT id FROM accounts WHERE uri = $1)",
     )
     .bind(me.as_str());
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     assert_eq!(
         store
             .one::<sluice_store::Scalar>(alice_keys)

@@ -27,7 +27,7 @@ async fn fill_disk(srv: &TestServer, db: Db) {
 
 /// [`fill_disk`], on PostgreSQL for new rows of `table`.
 pub(crate) async fn fill_disk_for(srv: &TestServer, db: Db, table: &str) {
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     match db {
         Db::Sqlite => {
             let pages = store
@@ -71,7 +71,7 @@ async fn free_disk(srv: &TestServer, db: Db) {
 }
 
 pub(crate) async fn free_disk_for(srv: &TestServer, db: Db, table: &str) {
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     let sql = match db {
         Db::Sqlite => "PRAGMA max_page_count = 4294967294".to_string(),
         Db::Postgres => format!("DROP TRIGGER test_disk_full ON {table}"),
@@ -176,7 +176,7 @@ async fn nothing_runs_outside_a_transaction_the_database_ended(db: Db) {
     let Some(srv) = TestServer::start(db, |_| {}).await else {
         return;
     };
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     store
         .exec(Query::new(
             "CREATE TABLE test_scratch (id BIGINT PRIMARY KEY, body TEXT NOT NULL)",

@@ -180,7 +180,7 @@ pub(crate) async fn post_signed(
 
 /// Waits until `srv`'s inbox queue is empty: what was accepted is applied (or given up).
 async fn settled(srv: &TestServer) {
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     eventually("the inbox to settle", async || {
         store.pending_inbox().await.unwrap() == 0
     })
@@ -567,7 +567,7 @@ async fn inbox_queue_is_durable_and_bounded(db: Db) {
     .await;
     assert_eq!(s, 202);
     eventually("the first post", async || srv.count("statuses").await == 1).await;
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     let mallory_id = store.account_by_uri(&mallory).await.unwrap().unwrap().id;
 
     // Left in the queue by a process that stopped: applied by this one.
@@ -656,7 +656,7 @@ async fn inbox_move_and_actor_delete(db: Db) {
     let alice = srv.user("alice").await;
     let send = async |name: &str, activity: Value| deliver(&srv, &p, name, activity).await;
     let mallory = format!("{}/users/mallory", p.url);
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     send(
         "mallory",
         json!({
@@ -790,7 +790,7 @@ async fn silenced_domains_stay_out_of_public_timelines(db: Db) {
     let domain = p.url.trim_start_matches("http://").to_string();
     let host = domain.split(':').next().unwrap().to_string();
     {
-        let mut tx = srv.engine().store_for_tests().begin().await.unwrap();
+        let mut tx = srv.store().begin().await.unwrap();
         tx.set_domain_block(&sluice_store::DomainBlockRow {
             domain: host.clone(),
             severity: "silence".into(),
@@ -886,7 +886,7 @@ async fn silenced_domains_stay_out_of_public_timelines(db: Db) {
     assert!(public_uris(None).await.is_empty());
     // Lifted: everyone sees it.
     {
-        let mut tx = srv.engine().store_for_tests().begin().await.unwrap();
+        let mut tx = srv.store().begin().await.unwrap();
         tx.remove_domain_block(&host).await.unwrap();
         tx.commit().await.unwrap();
     }
@@ -904,7 +904,7 @@ async fn inbox_applies_out_of_order_activities(db: Db) {
     let p = peer().await;
     let alice = srv.user("alice").await;
     let mallory = format!("{}/users/mallory", p.url);
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     let send = async |activity: Value| deliver(&srv, &p, "mallory", activity).await;
     let note = |n: u32, content: &str, updated: Option<&str>| {
         let mut o = json!({
@@ -1029,7 +1029,7 @@ async fn inbox_queue_applies_activities_about_one_thing_in_order(db: Db) {
     let Some(srv) = TestServer::start(db, federating).await else {
         return;
     };
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     let now = sluice_model::id::now_millis();
     // All in one transaction, never committed: the server's own processors never see
     // these rows.
@@ -1099,7 +1099,7 @@ async fn inbox_activities_wait_while_the_store_cannot_write(db: Db) {
                "object": format!("{}/users/alice", srv.url)}),
     )
     .await;
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     settled(&srv).await;
     // Large enough to need room that the full store does not have.
     p.notes.lock().unwrap().insert(
@@ -1151,7 +1151,7 @@ async fn nul_characters_are_refused(db: Db) {
     let alice = srv.user("alice").await;
     let mallory = format!("{}/users/mallory", p.url);
     let key_id = format!("{mallory}#main-key");
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     let post = async |body: String, key_id: &str| {
         post_signed(
             &srv,

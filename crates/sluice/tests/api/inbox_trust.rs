@@ -151,23 +151,13 @@ fn create(id: &str, actor: &str, object: Value) -> Value {
 /// Waits until every queued inbox activity has been applied.
 async fn settled(srv: &TestServer) {
     eventually("the inbox queue to empty", async || {
-        srv.engine()
-            .store_for_tests()
-            .pending_inbox()
-            .await
-            .unwrap()
-            == 0
+        srv.pending_inbox().await == 0
     })
     .await;
 }
 
 async fn scalar(srv: &TestServer, q: Query) -> i64 {
-    srv.engine()
-        .store_for_tests()
-        .one::<Scalar>(q)
-        .await
-        .unwrap()
-        .v
+    srv.store().one::<Scalar>(q).await.unwrap().v
 }
 
 async fn status_count(srv: &TestServer, uri: &str) -> i64 {
@@ -206,7 +196,7 @@ async fn counted(srv: &TestServer, reason: &str, before: u64) {
 }
 
 async fn follow_directly(srv: &TestServer, follower: &str, target_uri: &str) {
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     let target = store.account_by_uri(target_uri).await.unwrap().unwrap();
     let mut tx = store.begin().await.unwrap();
     tx.insert_relation(
@@ -752,13 +742,7 @@ async fn refused_activities_are_finished_not_retried(db: Db) {
     };
     // Attempted: gone from the queue, or waiting there for another attempt.
     eventually("the boost attempted", async || {
-        srv.engine()
-            .store_for_tests()
-            .pending_inbox()
-            .await
-            .unwrap()
-            == 0
-            || waiting_for_retry().await > 0
+        srv.pending_inbox().await == 0 || waiting_for_retry().await > 0
     })
     .await;
     assert_eq!(
@@ -766,14 +750,7 @@ async fn refused_activities_are_finished_not_retried(db: Db) {
         0,
         "the refused boost waits for a retry"
     );
-    assert_eq!(
-        srv.engine()
-            .store_for_tests()
-            .pending_inbox()
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(srv.pending_inbox().await, 0);
     assert_eq!(ignored(&srv, "failed").await, before + 1);
     assert_eq!(status_count(&srv, &note_uri).await, 1);
     srv.stop().await;

@@ -193,7 +193,7 @@ async fn database_statements_have_a_deadline(db: Db) {
     let Some(srv) = TestServer::start(db, |_| {}).await else {
         return;
     };
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     if store.kind() == sluice_store::EngineKind::Postgres {
         let q = sluice_store::Query::new(
             "SELECT EXTRACT(EPOCH FROM current_setting('statement_timeout')::interval)::BIGINT AS v",

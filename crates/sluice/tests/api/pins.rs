@@ -71,8 +71,7 @@ async fn pin_and_unpin_own_public_posts(db: Db) {
     assert_eq!(s["pinned"], true);
     assert_eq!(pin(&srv, &alice, &second).await.ok()["pinned"], true);
     assert_eq!(
-        srv.engine()
-            .store_for_tests()
+        srv.store()
             .count_pins(alice.id.parse().unwrap())
             .await
             .unwrap(),
@@ -216,8 +215,7 @@ async fn pins_are_limited_to_own_posts_not_direct(db: Db) {
     unpin(&srv, &alice, &posts[0]).await.ok();
     pin(&srv, &alice, &posts[5]).await.ok();
     assert_eq!(
-        srv.engine()
-            .store_for_tests()
+        srv.store()
             .count_pins(alice.id.parse().unwrap())
             .await
             .unwrap(),
@@ -346,8 +344,7 @@ async fn pinned_listing_respects_blocks_and_deletes(db: Db) {
         vec![reply.clone(), keep.clone()]
     );
     assert_eq!(
-        srv.engine()
-            .store_for_tests()
+        srv.store()
             .count_pins(alice.id.parse().unwrap())
             .await
             .unwrap(),
@@ -422,7 +419,7 @@ async fn featured_collection_and_replaced_pins(db: Db) {
 
     // A remote featured collection replaces an account's pins as a whole, in its
     // order (first = newest); the store does that in one transaction.
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     let account: i64 = alice.id.parse().unwrap();
     let now = sluice_model::id::now_millis();
     let mut tx = store.begin().await.unwrap();

@@ -623,7 +623,7 @@ async fn every_write_is_an_activity_with_events(db: Db) {
     };
     let alice = srv.user("alice").await;
     let bob = srv.user("bob").await;
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     let before = store.last_event_id().await.unwrap();
     let s = srv.status(&alice, "@bob hello #t", &[]).await;
     let id: i64 = s["id"].as_str().unwrap().parse().unwrap();

@@ -14,7 +14,7 @@ async fn event_log_pruning_and_maintenance(db: Db) {
     else {
         return;
     };
-    let store = &srv.engine().store_for_tests();
+    let store = &srv.store();
     if db == Db::Sqlite {
         assert_eq!(
             store.sqlite_auto_vacuum_mode().await.unwrap(),
