@@ -51,26 +51,7 @@ impl Federation {
         if self.engine.inbox_full(INBOX_QUEUE as i64).await? {
             return Err(InboxError::Busy);
         }
-        let limits = VerifyLimits {
-            target_scheme: if self.engine.urls.base().starts_with("http://") {
-                TargetScheme::Http
-            } else {
-                TargetScheme::Https
-            },
-            ..VerifyLimits::default()
-        };
-        let pending = parse_request(
-            &Method::POST,
-            path_and_query,
-            headers,
-            Some(body),
-            SystemTime::now(),
-            &limits,
-        )
-        .map_err(|e| match e.status() {
-            400 => InboxError::BadRequest(e.message()),
-            _ => InboxError::Unauthorized(e.message()),
-        })?;
+        let pending = self.parse_signature(path_and_query, headers, body)?;
         let doc = document::parse(body).map_err(|e| InboxError::BadRequest(e.to_string()))?;
         let Some(activity) = doc.as_activity() else {
             return Err(InboxError::BadRequest("not an activity".into()));
@@ -85,26 +66,7 @@ impl Federation {
             // Accepted and dropped, as Mastodon does: the sender need not retry.
             return Ok(());
         }
-        let key = self.verified_key(&pending).await?;
-        let signer = self
-            .engine
-            .account(key.account_id)
-            .await?
-            .ok_or_else(|| InboxError::Unauthorized("the key's owner is unknown".into()))?;
-        let actor = if signer.uri == actor_uri {
-            signer
-        } else if same_origin(&signer.uri, &actor_uri) {
-            self.resolve_actor(&actor_uri, false).await?
-        } else {
-            return Err(InboxError::Unauthorized(
-                "the signing key does not belong to the activity's actor".into(),
-            ));
-        };
-        if actor.is_local() {
-            return Err(InboxError::Unauthorized(
-                "our own actors' activities are not taken from another server".into(),
-            ));
-        }
+        let actor = self.signing_actor(&pending, &actor_uri).await?;
         // An activity's id is taken only from its actor's server: ids are unique here,
         // and an id from elsewhere (one of ours, or a third server's) would make the
         // activity that really has it a "repeat", ignored when it comes.
@@ -147,6 +109,67 @@ impl Federation {
         }
         self.inbox_wake.notify_one();
         Ok(())
+    }
+
+    /// The request's HTTP signature, checked in the request itself (digest, date
+    /// window, covered parts); the key is looked up next ([`Self::signing_actor`]).
+    fn parse_signature(
+        &self,
+        path_and_query: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<crate::signatures::PendingSignature, InboxError> {
+        let limits = VerifyLimits {
+            target_scheme: if self.engine.urls.base().starts_with("http://") {
+                TargetScheme::Http
+            } else {
+                TargetScheme::Https
+            },
+            ..VerifyLimits::default()
+        };
+        parse_request(
+            &Method::POST,
+            path_and_query,
+            headers,
+            Some(body),
+            SystemTime::now(),
+            &limits,
+        )
+        .map_err(|e| match e.status() {
+            400 => InboxError::BadRequest(e.message()),
+            _ => InboxError::Unauthorized(e.message()),
+        })
+    }
+
+    /// The activity's actor, as the verified signature vouches for it: the key's
+    /// owner itself, or an actor on the same origin (a server signing for its users);
+    /// never one of our own actors.
+    async fn signing_actor(
+        &self,
+        pending: &crate::signatures::PendingSignature,
+        actor_uri: &str,
+    ) -> Result<AccountRow, InboxError> {
+        let key = self.verified_key(pending).await?;
+        let signer = self
+            .engine
+            .account(key.account_id)
+            .await?
+            .ok_or_else(|| InboxError::Unauthorized("the key's owner is unknown".into()))?;
+        let actor = if signer.uri == actor_uri {
+            signer
+        } else if same_origin(&signer.uri, actor_uri) {
+            self.resolve_actor(actor_uri, false).await?
+        } else {
+            return Err(InboxError::Unauthorized(
+                "the signing key does not belong to the activity's actor".into(),
+            ));
+        };
+        if actor.is_local() {
+            return Err(InboxError::Unauthorized(
+                "our own actors' activities are not taken from another server".into(),
+            ));
+        }
+        Ok(actor)
     }
 
     async fn is_suspended(&self, uri: &str) -> Result<bool, InboxError> {
