@@ -120,6 +120,54 @@ pub struct Posted {
     pub location: String,
 }
 
+/// The body of a client's POST as the activity it stands for, with its type: a bare
+/// object is wrapped in a Create with the object's audience (§6.2.1); an activity
+/// naming another actor than the outbox's owner is refused.
+fn posted_activity(
+    actor: &AccountRow,
+    body: Value,
+) -> Result<(String, Map<String, Value>), C2sError> {
+    let Value::Object(mut doc) = body else {
+        return Err(bad(
+            "the body must be a JSON object: an activity or an object",
+        ));
+    };
+    let kinds: Vec<String> = types(&Value::Object(doc.clone()))
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let Some(kind) = kinds.first() else {
+        return Err(bad("the activity or object has no type"));
+    };
+    if kind.len() > 64 || !kind.chars().all(|c| c.is_ascii_alphanumeric() || c == ':') {
+        return Err(bad("the type is not an ActivityStreams type name"));
+    }
+    let is_activity = kinds.iter().any(|k| ACTIVITY_TYPES.contains(&k.as_str()));
+    if !is_activity {
+        let mut create = Map::new();
+        create.insert("type".into(), json!("Create"));
+        for key in ["to", "cc", "bto", "bcc", "audience"] {
+            if let Some(v) = doc.get(key) {
+                create.insert(key.into(), v.clone());
+            }
+        }
+        create.insert("object".into(), Value::Object(doc));
+        doc = create;
+    }
+    if let Some(a) = doc.get("actor")
+        && iri(a) != Some(actor.uri.as_str())
+    {
+        return Err(C2sError::Forbidden(
+            "the actor of the activity is not the owner of this outbox".into(),
+        ));
+    }
+    let kind = types(&Value::Object(doc.clone()))
+        .first()
+        .map(|k| k.to_string())
+        .unwrap_or_default();
+    Ok((kind, doc))
+}
+
 fn bad(message: impl Into<String>) -> C2sError {
     C2sError::BadRequest(message.into())
 }
@@ -186,45 +234,7 @@ impl Federation {
         body: Value,
         application_id: Option<sluice_model::Id>,
     ) -> Result<Posted, C2sError> {
-        let Value::Object(mut doc) = body else {
-            return Err(bad(
-                "the body must be a JSON object: an activity or an object",
-            ));
-        };
-        let kinds: Vec<String> = types(&Value::Object(doc.clone()))
-            .into_iter()
-            .map(String::from)
-            .collect();
-        let Some(kind) = kinds.first().cloned() else {
-            return Err(bad("the activity or object has no type"));
-        };
-        if kind.len() > 64 || !kind.chars().all(|c| c.is_ascii_alphanumeric() || c == ':') {
-            return Err(bad("the type is not an ActivityStreams type name"));
-        }
-        let is_activity = kinds.iter().any(|k| ACTIVITY_TYPES.contains(&k.as_str()));
-        if !is_activity {
-            // §6.2.1: a bare object is wrapped in a Create with the object's audience.
-            let mut create = Map::new();
-            create.insert("type".into(), json!("Create"));
-            for key in ["to", "cc", "bto", "bcc", "audience"] {
-                if let Some(v) = doc.get(key) {
-                    create.insert(key.into(), v.clone());
-                }
-            }
-            create.insert("object".into(), Value::Object(doc));
-            doc = create;
-        }
-        if let Some(a) = doc.get("actor")
-            && iri(a) != Some(actor.uri.as_str())
-        {
-            return Err(C2sError::Forbidden(
-                "the actor of the activity is not the owner of this outbox".into(),
-            ));
-        }
-        let kind = types(&Value::Object(doc.clone()))
-            .first()
-            .map(|k| k.to_string())
-            .unwrap_or_default();
+        let (kind, doc) = posted_activity(actor, body)?;
         match kind.as_str() {
             "Create" => self.client_create(actor, &doc, application_id).await,
             "Update" => self.client_update(actor, &doc).await,
@@ -234,82 +244,110 @@ impl Federation {
                     .await?;
                 self.location(actor, "Like", &status.uri).await
             }
-            "Announce" => {
-                let status = self.object_status(actor, &doc).await?;
-                let to = iris(doc.get("to").unwrap_or(&Value::Null));
-                let cc = iris(doc.get("cc").unwrap_or(&Value::Null));
-                let visibility = if to.is_empty() && cc.is_empty() {
-                    Visibility::Public
-                } else {
-                    Visibility::from_addressing(&to, &cc, &actor.followers_url)
-                };
-                let outcome = self
-                    .submit(
-                        actor,
-                        Activity::Announce {
-                            status: status.id,
-                            visibility,
-                        },
-                    )
-                    .await?;
-                let wrapper = match outcome.status {
-                    Some(id) => self.engine.status(id).await?,
-                    None => None,
-                };
-                match wrapper {
-                    Some(w) => Ok(Posted { location: w.uri }),
-                    None => self.location(actor, "Announce", &status.uri).await,
-                }
-            }
-            "Follow" | "Block" => {
-                let target = self.object_actor(&doc).await?;
-                if target.id == actor.id {
-                    return Err(C2sError::Engine(EngineError::invalid(
-                        "Validation failed: an account cannot follow or block itself",
-                    )));
-                }
-                let activity = if kind == "Follow" {
-                    Activity::Follow {
-                        target: target.id,
-                        reblogs: None,
-                        notify: None,
-                    }
-                } else {
-                    Activity::Block { target: target.id }
-                };
-                self.submit(actor, activity).await?;
-                self.location(actor, &kind, &target.uri).await
-            }
-            "Delete" => {
-                if let Some(c) = self.own_collection(actor, object_iri(&doc)?).await? {
-                    let location = self.new_activity_uri(actor);
-                    self.engine.delete_collection(actor, &c, &location).await?;
-                    return Ok(Posted { location });
-                }
-                let status = self.own_status(actor, &doc).await?;
-                self.submit(actor, Activity::DeleteNote { status: status.id })
-                    .await?;
-                self.location(actor, "Delete", &status.uri).await
-            }
+            "Announce" => self.client_announce(actor, &doc).await,
+            "Follow" | "Block" => self.client_follow_or_block(actor, &kind, &doc).await,
+            "Delete" => self.client_delete(actor, &doc).await,
             "Undo" => self.client_undo(actor, &doc).await,
-            "Add" | "Remove" => {
-                let target = doc.get("target").and_then(iri).unwrap_or_default();
-                if target != self.engine.urls.featured(&actor.username) {
-                    return self
-                        .client_collection_change(actor, &doc, target, kind == "Add")
-                        .await;
-                }
-                let status = self.own_status(actor, &doc).await?;
-                let activity = if kind == "Add" {
-                    Activity::Pin { status: status.id }
-                } else {
-                    Activity::Unpin { status: status.id }
-                };
-                self.submit(actor, activity).await?;
-                self.location(actor, &kind, &status.uri).await
-            }
+            "Add" | "Remove" => self.client_add_or_remove(actor, &kind, &doc).await,
             _ => self.client_other(actor, doc).await,
         }
+    }
+
+    async fn client_announce(
+        &self,
+        actor: &AccountRow,
+        doc: &Map<String, Value>,
+    ) -> Result<Posted, C2sError> {
+        let status = self.object_status(actor, doc).await?;
+        let to = iris(doc.get("to").unwrap_or(&Value::Null));
+        let cc = iris(doc.get("cc").unwrap_or(&Value::Null));
+        let visibility = if to.is_empty() && cc.is_empty() {
+            Visibility::Public
+        } else {
+            Visibility::from_addressing(&to, &cc, &actor.followers_url)
+        };
+        let outcome = self
+            .submit(
+                actor,
+                Activity::Announce {
+                    status: status.id,
+                    visibility,
+                },
+            )
+            .await?;
+        let wrapper = match outcome.status {
+            Some(id) => self.engine.status(id).await?,
+            None => None,
+        };
+        match wrapper {
+            Some(w) => Ok(Posted { location: w.uri }),
+            None => self.location(actor, "Announce", &status.uri).await,
+        }
+    }
+
+    async fn client_follow_or_block(
+        &self,
+        actor: &AccountRow,
+        kind: &str,
+        doc: &Map<String, Value>,
+    ) -> Result<Posted, C2sError> {
+        let target = self.object_actor(doc).await?;
+        if target.id == actor.id {
+            return Err(C2sError::Engine(EngineError::invalid(
+                "Validation failed: an account cannot follow or block itself",
+            )));
+        }
+        let activity = if kind == "Follow" {
+            Activity::Follow {
+                target: target.id,
+                reblogs: None,
+                notify: None,
+            }
+        } else {
+            Activity::Block { target: target.id }
+        };
+        self.submit(actor, activity).await?;
+        self.location(actor, kind, &target.uri).await
+    }
+
+    async fn client_delete(
+        &self,
+        actor: &AccountRow,
+        doc: &Map<String, Value>,
+    ) -> Result<Posted, C2sError> {
+        if let Some(c) = self.own_collection(actor, object_iri(doc)?).await? {
+            let location = self.new_activity_uri(actor);
+            self.engine.delete_collection(actor, &c, &location).await?;
+            return Ok(Posted { location });
+        }
+        let status = self.own_status(actor, doc).await?;
+        self.submit(actor, Activity::DeleteNote { status: status.id })
+            .await?;
+        self.location(actor, "Delete", &status.uri).await
+    }
+
+    /// Add/Remove: to or from the featured collection (pins), else a collection the
+    /// user made.
+    async fn client_add_or_remove(
+        &self,
+        actor: &AccountRow,
+        kind: &str,
+        doc: &Map<String, Value>,
+    ) -> Result<Posted, C2sError> {
+        let target = doc.get("target").and_then(iri).unwrap_or_default();
+        if target != self.engine.urls.featured(&actor.username) {
+            return self
+                .client_collection_change(actor, doc, target, kind == "Add")
+                .await;
+        }
+        let status = self.own_status(actor, doc).await?;
+        let activity = if kind == "Add" {
+            Activity::Pin { status: status.id }
+        } else {
+            Activity::Unpin { status: status.id }
+        };
+        self.submit(actor, activity).await?;
+        self.location(actor, kind, &status.uri).await
     }
 
     async fn submit(
