@@ -120,6 +120,46 @@ pub struct Posted {
     pub location: String,
 }
 
+/// The IRIs a client's object mentions (its `to` and `cc` but the public collection and
+/// the author's followers, then its `Mention` tags) and its hashtags (lower case,
+/// without `#`), each once.
+fn mentions_and_tags(
+    object: &Map<String, Value>,
+    to: &[String],
+    cc: &[String],
+    followers: &str,
+) -> (Vec<String>, Vec<String>) {
+    let mut mention_iris: Vec<String> = to
+        .iter()
+        .chain(cc)
+        .filter(|i| !is_public_iri(i) && *i != followers)
+        .cloned()
+        .collect();
+    let mut tags: Vec<String> = Vec::new();
+    if let Some(Value::Array(list)) = object.get("tag") {
+        for t in list {
+            match types(t).first().copied() {
+                Some("Mention") => {
+                    if let Some(href) = t.get("href").and_then(Value::as_str)
+                        && !mention_iris.iter().any(|m| m == href)
+                    {
+                        mention_iris.push(href.to_string());
+                    }
+                }
+                Some("Hashtag") => {
+                    let name = t["name"].as_str().unwrap_or_default();
+                    let name = name.trim_start_matches('#').to_lowercase();
+                    if !name.is_empty() && !name.contains(',') && !tags.contains(&name) {
+                        tags.push(name);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    (mention_iris, tags)
+}
+
 /// The body of a client's POST as the activity it stands for, with its type: a bare
 /// object is wrapped in a Create with the object's audience (§6.2.1); an activity
 /// naming another actor than the outbox's owner is refused.
@@ -755,56 +795,13 @@ impl Federation {
         }
 
         // Who is addressed, tagged or blind-copied: accounts to resolve, bounded.
-        let followers = &actor.followers_url;
-        let mut mention_iris: Vec<String> = to
-            .iter()
-            .chain(&cc)
-            .filter(|i| !is_public_iri(i) && *i != followers)
-            .cloned()
-            .collect();
-        let mut tags: Vec<String> = Vec::new();
-        if let Some(Value::Array(list)) = object.get("tag") {
-            for t in list {
-                match types(t).first().copied() {
-                    Some("Mention") => {
-                        if let Some(href) = t.get("href").and_then(Value::as_str)
-                            && !mention_iris.iter().any(|m| m == href)
-                        {
-                            mention_iris.push(href.to_string());
-                        }
-                    }
-                    Some("Hashtag") => {
-                        let name = t["name"].as_str().unwrap_or_default();
-                        let name = name.trim_start_matches('#').to_lowercase();
-                        if !name.is_empty() && !name.contains(',') && !tags.contains(&name) {
-                            tags.push(name);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
+        let (mention_iris, tags) = mentions_and_tags(object, &to, &cc, &actor.followers_url);
         if mention_iris.len() + hidden_iris.len() > MAX_ADDRESSEES {
             return Err(C2sError::Engine(EngineError::invalid(format!(
                 "Validation failed: at most {MAX_ADDRESSEES} accounts may be addressed"
             ))));
         }
-        let mut mentioned: Vec<AccountRow> = Vec::new();
-        for i in &mention_iris {
-            if let Some(a) = self.actor_by_iri(i).await
-                && !mentioned.iter().any(|m| m.id == a.id)
-            {
-                mentioned.push(a);
-            }
-        }
-        let mut hidden: Vec<AccountRow> = Vec::new();
-        for i in &hidden_iris {
-            if let Some(a) = self.actor_by_iri(i).await
-                && !mentioned.iter().chain(&hidden).any(|m| m.id == a.id)
-            {
-                hidden.push(a);
-            }
-        }
+        let (mentioned, hidden) = self.addressed_accounts(&mention_iris, &hidden_iris).await;
         let in_reply_to = match object.get("inReplyTo").and_then(iri) {
             Some(uri) => Some(self.status_by_iri(uri).await?.id),
             None => None,
@@ -842,6 +839,32 @@ impl Federation {
             // A converted type's summary is shown in the text, not as a warning.
             summary: if converted { String::new() } else { summary },
         })
+    }
+
+    /// The local or known accounts behind the mentioned and the blind-copied IRIs,
+    /// each once (an account both mentioned and blind-copied is mentioned).
+    async fn addressed_accounts(
+        &self,
+        mention_iris: &[String],
+        hidden_iris: &[String],
+    ) -> (Vec<AccountRow>, Vec<AccountRow>) {
+        let mut mentioned: Vec<AccountRow> = Vec::new();
+        for i in mention_iris {
+            if let Some(a) = self.actor_by_iri(i).await
+                && !mentioned.iter().any(|m| m.id == a.id)
+            {
+                mentioned.push(a);
+            }
+        }
+        let mut hidden: Vec<AccountRow> = Vec::new();
+        for i in hidden_iris {
+            if let Some(a) = self.actor_by_iri(i).await
+                && !mentioned.iter().chain(&hidden).any(|m| m.id == a.id)
+            {
+                hidden.push(a);
+            }
+        }
+        (mentioned, hidden)
     }
 
     /// A new id for an activity of `actor` (`/users/:name/activities/:id`).
