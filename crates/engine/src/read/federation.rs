@@ -22,16 +22,6 @@ impl Engine {
         Ok(self.store.accounts(ids).await?)
     }
 
-    /// An account by `acct` (`username` or `username@domain`), reading `local_domain`
-    /// as ours: the store's own lookup, for callers that name the domain themselves.
-    pub async fn account_by_acct_on(
-        &self,
-        acct: &str,
-        local_domain: &str,
-    ) -> Result<Option<AccountRow>> {
-        Ok(self.store.account_by_acct(acct, local_domain).await?)
-    }
-
     /// Up to `limit` collections an account made (C2S), whatever their audience.
     pub async fn collections_of(&self, account: Id, limit: i64) -> Result<Vec<CollectionRow>> {
         Ok(self.store.collections_of(account, limit).await?)

@@ -122,7 +122,8 @@ impl Federation {
             .rsplit_once('@')
             .filter(|(u, d)| !u.is_empty() && !d.is_empty())
             .ok_or_else(|| InboxError::BadRequest("expected user@domain".into()))?;
-        if let Some(a) = self.engine.account_by_acct_on(user, domain).await? {
+        // The whole acct: a bare `user` would be read as a local name.
+        if let Some(a) = self.engine.account_by_acct(acct).await? {
             return Ok(a);
         }
         let mut schemes = vec!["https"];

@@ -16,8 +16,41 @@ db_tests!(
     replies_bring_their_thread_within_a_budget,
     partition_heals_to_the_same_posts_and_newest_edits,
     pins_reach_followers_as_add_and_remove,
-    stopped_receiver_converges_on_edits_and_undone_boosts
+    stopped_receiver_converges_on_edits_and_undone_boosts,
+    a_remote_name_is_not_taken_for_a_local_one
 );
+
+/// `bob@other` is looked up on the other server even when a local `bob` exists: the
+/// lookup once asked for a bare `bob`, which named the local account.
+async fn a_remote_name_is_not_taken_for_a_local_one(db: Db) {
+    let Some(a) = TestServer::start(db, peer("127.0.0.2")).await else {
+        return;
+    };
+    let Some(b) = TestServer::start(db, peer("127.0.0.3")).await else {
+        return;
+    };
+    let local_bob = a.user("bob").await;
+    let alice = a.user("alice").await;
+    b.user("bob").await;
+    let b_domain = b.url.trim_start_matches("http://").to_string();
+    let found = a
+        .get(
+            &format!("/api/v1/accounts/lookup?acct=bob@{b_domain}"),
+            None,
+        )
+        .await
+        .ok();
+    assert_eq!(found["acct"], format!("bob@{b_domain}"));
+    assert_ne!(found["id"], local_bob.id.as_str());
+    let searched = a
+        .get(
+            &format!("/api/v2/search?q=bob@{b_domain}&resolve=true&type=accounts"),
+            Some(&alice.token),
+        )
+        .await
+        .ok();
+    assert_eq!(searched["accounts"][0]["id"], found["id"]);
+}
 
 async fn two_servers_follow_post_delete_unfollow(db: Db) {
     let Some(a) = TestServer::start(db, peer("127.0.0.2")).await else {
