@@ -10,7 +10,7 @@ use sluice_engine::rows::AccountRow;
 
 use crate::inbox::InboxError;
 use crate::service::Federation;
-use crate::signatures::{TargetScheme, VerifyLimits, parse_request};
+use crate::signatures::parse_request;
 
 impl Federation {
     /// The remote actor that signed this GET; `Ok(None)` for an unsigned request, an
@@ -29,14 +29,7 @@ impl Federation {
         if !signed {
             return Ok(None);
         }
-        let limits = VerifyLimits {
-            target_scheme: if self.engine.urls.base().starts_with("http://") {
-                TargetScheme::Http
-            } else {
-                TargetScheme::Https
-            },
-            ..VerifyLimits::default()
-        };
+        let limits = self.verify_limits();
         let pending = parse_request(
             &Method::GET,
             path_and_query,

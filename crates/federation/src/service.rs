@@ -82,6 +82,19 @@ impl RequestSigner for InstanceSigner {
 }
 
 impl Federation {
+    /// What a signed request to this server must meet: the target's scheme is ours.
+    pub(crate) fn verify_limits(&self) -> crate::signatures::VerifyLimits {
+        use crate::signatures::{TargetScheme, VerifyLimits};
+        VerifyLimits {
+            target_scheme: if self.engine.urls.base().starts_with("http://") {
+                TargetScheme::Http
+            } else {
+                TargetScheme::Https
+            },
+            ..VerifyLimits::default()
+        }
+    }
+
     /// Builds the fetcher and signers, starts the inbox processors and (when
     /// `settings.deliver`) the delivery workers; they stop when `shutdown` turns true
     /// (await the handles to let work in flight finish).

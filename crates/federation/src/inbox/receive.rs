@@ -21,7 +21,7 @@ use super::convert::authored_by;
 use super::queue::order_key;
 use crate::document::{self, ActivityKind, Document, same_origin};
 use crate::service::Federation;
-use crate::signatures::{TargetScheme, VerifyLimits, parse_request};
+use crate::signatures::parse_request;
 
 /// Largest inbox body accepted (the parser's own cap is the same).
 pub const MAX_INBOX_BODY: usize = 1024 * 1024;
@@ -119,14 +119,7 @@ impl Federation {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<crate::signatures::PendingSignature, InboxError> {
-        let limits = VerifyLimits {
-            target_scheme: if self.engine.urls.base().starts_with("http://") {
-                TargetScheme::Http
-            } else {
-                TargetScheme::Https
-            },
-            ..VerifyLimits::default()
-        };
+        let limits = self.verify_limits();
         parse_request(
             &Method::POST,
             path_and_query,
