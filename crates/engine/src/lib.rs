@@ -50,6 +50,7 @@ pub mod sign_in;
 pub mod tasks;
 pub mod urls;
 pub mod view;
+pub mod web_sessions;
 
 use std::sync::Arc;
 

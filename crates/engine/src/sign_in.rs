@@ -154,6 +154,7 @@ impl Engine {
         let revoked = tx
             .revoke_account_tokens(account_id, sluice_model::id::now_millis())
             .await?;
+        tx.delete_web_sessions_of(account_id).await?;
         tx.commit().await?;
         self.cache.sessions.clear();
         Ok(revoked)

@@ -54,11 +54,13 @@ pub use sqlite_backup::{BackupReport, backup_sqlite};
 mod statuses;
 mod tx;
 mod visibility;
+mod web_sessions;
 pub use statuses::{
     AccountStatusFilter, ActivityRecord, Locality, MAX_THREAD_ROWS, Saved, StatusCounter,
     StatusView,
 };
 pub use tx::WriteTx;
+pub use web_sessions::{WebSessionRow, WebSessionWithUser};
 
 use std::path::Path;
 use std::str::FromStr;

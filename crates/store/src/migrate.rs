@@ -81,10 +81,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_instance.sql"),
         postgres: include_str!("../migrations/postgres/0011_instance.sql"),
     },
+    Migration {
+        version: 12,
+        name: "web_sessions",
+        sqlite: include_str!("../migrations/sqlite/0012_web_sessions.sql"),
+        postgres: include_str!("../migrations/postgres/0012_web_sessions.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
@@ -92,7 +98,8 @@ pub const SCHEMA_VERSION: i64 = 11;
 /// (`supervisor::Stamp::can_upgrade_to`). Version 6 adds `mentions.silent`, version 7
 /// the `collections` tables, version 8 `media`, `statuses.attachments` and
 /// `blind_copies`, version 9 `inbox_queue.order_key` and `undone_activities`, version 10
-/// `sign_in_failures` and `sign_in_clients`, version 11 `instance_settings`.
+/// `sign_in_failures` and `sign_in_clients`, version 11 `instance_settings`, version 12
+/// `web_sessions`.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.
