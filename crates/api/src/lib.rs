@@ -204,7 +204,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(
             routes::activitypub_routes()
                 .layer(cors)
-                .merge(web::routes())
+                .merge(web::routes(state.clone()))
                 .layer(middleware::from_fn_with_state(
                     state.clone(),
                     routes::activitypub::refuse_blocked_fetchers,

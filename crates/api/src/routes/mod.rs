@@ -12,7 +12,7 @@ mod lists;
 pub(crate) mod media;
 mod misc;
 mod notifications;
-mod oauth;
+pub(crate) mod oauth;
 mod relations;
 mod statuses;
 pub(crate) mod streaming;

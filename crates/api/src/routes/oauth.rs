@@ -364,7 +364,7 @@ const DEVICE_COOKIE: &str = "sluice_device";
 const DEVICE_COOKIE_MAX_AGE_SECS: u64 = 365 * 24 * 3600;
 
 /// The device cookie the browser sent, if it looks like one we set.
-fn device_cookie(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn device_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -502,16 +502,16 @@ fn sign_in_refused(
 
 /// Sets the device cookie: the browser is known to the account that signed in from
 /// now on.
-fn remember_device(state: &AppState, r: &mut Response, device: &str) {
+pub(crate) fn remember_device(state: &AppState, r: &mut Response, device: &str) {
     let secure = if state.base().starts_with("https://") {
         "; Secure"
     } else {
         ""
     };
     let cookie = format!(
-        "{DEVICE_COOKIE}={device}; Path=/oauth; Max-Age={DEVICE_COOKIE_MAX_AGE_SECS}; HttpOnly; SameSite=Lax{secure}"
+        "{DEVICE_COOKIE}={device}; Path=/; Max-Age={DEVICE_COOKIE_MAX_AGE_SECS}; HttpOnly; SameSite=Lax{secure}"
     );
     if let Ok(v) = header::HeaderValue::from_str(&cookie) {
-        r.headers_mut().insert(header::SET_COOKIE, v);
+        r.headers_mut().append(header::SET_COOKIE, v);
     }
 }

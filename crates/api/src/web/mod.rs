@@ -1,33 +1,51 @@
-//! Server-rendered pages and feeds: profiles (`/@name`), single posts (`/@name/:id`),
-//! RSS (`/@name.rss`, `/tags/:tag.rss`), the OAuth sign-in and consent page, and the
-//! default avatar. Every page carries a strict Content-Security-Policy: no script at
-//! all, styles only from our own stylesheet.
+//! The web app: server-rendered pages for everything a person does on Sluice, and
+//! the feeds. Every page works without JavaScript (each action is a form POST that
+//! redirects back); one small module (`assets/app.js`) makes them live when it runs.
+//! Pages call the engine directly, with the same reads and the same `submit` as the
+//! Mastodon API.
+//!
+//! - [`session`]: who is looking (the session cookie), CSRF tokens;
+//! - [`assets`]: the stylesheet and script, by content-hashed names;
+//! - [`public`]: what visitors see (about, profiles, threads, hashtags);
+//! - [`feeds`]: RSS and Atom;
+//! - [`auth_pages`]: sign in, sign up, sign out;
+//! - [`timelines`]: home, local and federated timelines;
+//! - [`actions`]: posting and acting on posts.
 //!
 //! Templates are minijinja files compiled into the binary, named `*.html` so minijinja
 //! escapes every value inserted (display names, app names, titles: plain text). Only
 //! HTML we made is inserted with `|safe`: post and bio HTML (sanitized when stored) and
 //! profile field values (rendered from escaped text when read, `Engine::profile_fields`).
+//! Every page carries a strict Content-Security-Policy: scripts and styles only from
+//! our own files, no inline script or style.
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use minijinja::{Environment, context};
 use sluice_engine::oauth::CheckedAuthorize;
-use sluice_engine::rows::Page;
-use sluice_model::{Timestamp, content::escape_html};
 
 use crate::AppState;
-use crate::routes::activitypub;
+use crate::error::ApiError;
 
-/// Posts shown on a profile page and in a feed.
+mod actions;
+mod assets;
+mod auth_pages;
+mod feeds;
+mod public;
+pub mod session;
+mod timelines;
+
+pub use session::Visitor;
+
+/// Posts shown on a page of a timeline, a profile and a feed.
 const PAGE_POSTS: i64 = 20;
-/// The policy for every HTML page we render.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self'; \
+/// The policy for every HTML page we render: our own script and stylesheet, images
+/// and media from anywhere secure, the streaming API for live updates.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; \
+                   media-src 'self' https:; connect-src 'self'; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
-const MISSING_PNG: &[u8] = include_bytes!("../assets/missing.png");
-const STYLE_CSS: &str = include_str!("../assets/style.css");
 
 pub struct Pages {
     /// Compiled at the first page rendered: a server that only apps talk to never
@@ -46,18 +64,37 @@ impl Pages {
         self.env.get_or_init(|| {
             let mut env = Environment::new();
             for (name, src) in [
-                ("layout.html", include_str!("../templates/layout.html")),
+                ("layout.html", include_str!("../../templates/layout.html")),
+                ("about.html", include_str!("../../templates/about.html")),
+                ("sign_in.html", include_str!("../../templates/sign_in.html")),
+                ("sign_up.html", include_str!("../../templates/sign_up.html")),
+                (
+                    "timeline.html",
+                    include_str!("../../templates/timeline.html"),
+                ),
+                ("compose.html", include_str!("../../templates/compose.html")),
+                ("media.html", include_str!("../../templates/media.html")),
+                ("item.html", include_str!("../../templates/item.html")),
+                ("tag.html", include_str!("../../templates/tag.html")),
+                (
+                    "notifications.html",
+                    include_str!("../../templates/notifications.html"),
+                ),
+                (
+                    "media_grid.html",
+                    include_str!("../../templates/media_grid.html"),
+                ),
                 (
                     "authorize.html",
-                    include_str!("../templates/authorize.html"),
+                    include_str!("../../templates/authorize.html"),
                 ),
-                ("code.html", include_str!("../templates/code.html")),
-                ("error.html", include_str!("../templates/error.html")),
-                ("profile.html", include_str!("../templates/profile.html")),
-                ("status.html", include_str!("../templates/status.html")),
+                ("code.html", include_str!("../../templates/code.html")),
+                ("error.html", include_str!("../../templates/error.html")),
+                ("profile.html", include_str!("../../templates/profile.html")),
+                ("status.html", include_str!("../../templates/status.html")),
                 (
                     "status_item.html",
-                    include_str!("../templates/status_item.html"),
+                    include_str!("../../templates/status_item.html"),
                 ),
             ] {
                 env.add_template(name, src)
@@ -75,7 +112,13 @@ impl Pages {
         ctx: minijinja::Value,
         csp: &str,
     ) -> Response {
-        let ctx = context! { base => state.base(), instance_title => &state.config.title, domain => state.engine.urls.domain(), ..ctx };
+        let ctx = context! {
+            base => state.base(),
+            instance_title => &state.config.title,
+            domain => state.engine.urls.domain(),
+            style_url => minijinja::Value::from_safe_string(assets::url("style.css")),
+            ..ctx
+        };
         match self.env().get_template(name).and_then(|t| t.render(ctx)) {
             Ok(html) => {
                 let mut r = (
@@ -160,15 +203,138 @@ impl Pages {
     }
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/{handle}", get(profile_or_feed))
-        .route("/{handle}/{id}", get(status_page))
-        .route("/tags/{tag}", get(tag_feed))
-        .route("/avatars/original/missing.png", get(missing_png))
-        .route("/headers/original/missing.png", get(missing_png))
-        .route("/static/style.css", get(style))
-        .route("/", get(home))
+/// A page of the web app for `visitor`: the template's own context, plus what the
+/// layout shows (the signed-in account, the CSRF token of its forms, the stream token
+/// of its live updates). Sets the anonymous cookie when the page gave its first form
+/// to a browser that had none.
+pub(crate) async fn page(
+    state: &AppState,
+    visitor: &Visitor,
+    name: &str,
+    ctx: minijinja::Value,
+) -> Response {
+    let me = match visitor.account_id() {
+        Some(id) => match state.engine.account(id).await {
+            Ok(Some(a)) => Some(state.engine.account_entity(&a)),
+            _ => None,
+        },
+        None => None,
+    };
+    let ctx = context! {
+        me => me.as_ref().map(val),
+        // The OAuth pages, where a password is typed for another app, carry no script.
+        script_url => minijinja::Value::from_safe_string(assets::url("app.js")),
+        csrf => visitor.csrf(),
+        here => &visitor.here,
+        stream_token => visitor.session.as_ref().map(|s| s.stream_token.clone()),
+        registrations => registrations(state),
+        max_chars => state.engine.config.max_status_chars,
+        ..ctx
+    };
+    let mut r = state.pages.render(state, StatusCode::OK, name, ctx, CSP);
+    visitor.remember(state, &mut r);
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    r
+}
+
+/// Any serializable value as a template value.
+pub(crate) fn val<T: serde::Serialize>(x: &T) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(x))
+}
+
+/// How people join: "open", "approval" or "closed".
+fn registrations(state: &AppState) -> &'static str {
+    match state.engine.config.registrations {
+        sluice_engine::Registrations::Open => "open",
+        sluice_engine::Registrations::Approval => "approval",
+        sluice_engine::Registrations::Closed => "closed",
+    }
+}
+
+/// Why a page could not be shown, or where to go instead.
+#[derive(Debug)]
+pub enum WebError {
+    /// 303 to a local path.
+    Redirect(String),
+    /// An error page with this status and message.
+    Status(StatusCode, String),
+}
+
+impl WebError {
+    fn not_found() -> Self {
+        WebError::Status(
+            StatusCode::NOT_FOUND,
+            "The page you are looking for isn't here.".into(),
+        )
+    }
+}
+
+impl From<ApiError> for WebError {
+    fn from(e: ApiError) -> Self {
+        WebError::Status(e.status, e.message().to_string())
+    }
+}
+
+impl From<sluice_engine::EngineError> for WebError {
+    fn from(e: sluice_engine::EngineError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+/// The error page a [`WebError`] asks for; rendered by [`render_errors`], which has
+/// the state the layout needs.
+#[derive(Debug, Clone)]
+struct ErrorPage {
+    status: StatusCode,
+    message: String,
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        match self {
+            WebError::Redirect(to) => crate::routes::see_other(&to),
+            WebError::Status(status, message) => {
+                let mut r = (status, message.clone()).into_response();
+                r.extensions_mut().insert(ErrorPage { status, message });
+                r
+            }
+        }
+    }
+}
+
+/// A web handler's result.
+pub type WebResult = Result<Response, WebError>;
+
+/// Renders the error pages handlers ask for ([`WebError::Status`]) in the layout.
+async fn render_errors(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let r = next.run(req).await;
+    match r.extensions().get::<ErrorPage>() {
+        Some(e) => {
+            let mut page = state.pages.oauth_error(&state, e.status, &e.message);
+            for (k, v) in r.headers() {
+                if k == header::RETRY_AFTER {
+                    page.headers_mut().insert(k, v.clone());
+                }
+            }
+            page
+        }
+        None => r,
+    }
+}
+
+/// A redirect back to where a form was (its `return_to`, when local), else to `fallback`.
+fn back(return_to: Option<&str>, fallback: &str) -> Response {
+    match return_to.filter(|p| session::is_local_path(p)) {
+        Some(p) => crate::routes::see_other(p),
+        None => crate::routes::see_other(fallback),
+    }
 }
 
 async fn missing_png() -> impl IntoResponse {
@@ -181,162 +347,36 @@ async fn missing_png() -> impl IntoResponse {
     )
 }
 
-async fn style() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        STYLE_CSS,
-    )
-}
+const MISSING_PNG: &[u8] = include_bytes!("../../assets/missing.png");
 
-async fn home(State(state): State<AppState>) -> Response {
-    state.pages.render(
-        &state,
-        StatusCode::OK,
-        "error.html",
-        context! { status => &state.config.title, message => &state.config.description },
-        CSP,
-    )
-}
-
-fn not_found(state: &AppState) -> Response {
-    state.pages.oauth_error(
-        state,
-        StatusCode::NOT_FOUND,
-        "The page you are looking for isn't here.",
-    )
-}
-
-async fn profile_or_feed(
-    State(state): State<AppState>,
-    Path(handle): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let Some(name) = handle.strip_prefix('@') else {
-        return not_found(&state);
-    };
-    if activitypub::wants_activity_json(&headers) && !name.ends_with(".rss") {
-        return activitypub::actor_json(&state, name)
-            .await
-            .unwrap_or_else(IntoResponse::into_response);
-    }
-    let (name, rss) = match name.strip_suffix(".rss") {
-        Some(n) => (n, true),
-        None => (name, false),
-    };
-    let Ok(Some(account)) = state.engine.account_by_acct(name).await else {
-        return not_found(&state);
-    };
-    if !account.is_local() {
-        return not_found(&state);
-    }
-    // Pages show public posts only (the statuses they reblog come along).
-    let statuses = match state.engine.public_posts(account.id, PAGE_POSTS).await {
-        Ok(s) => s,
-        Err(e) => return crate::error::ApiError::from(e).into_response(),
-    };
-    let entity = state.engine.account_entity(&account);
-    if rss {
-        let title = format!(
-            "{} (@{}@{})",
-            if entity.display_name.is_empty() {
-                &entity.username
-            } else {
-                &entity.display_name
-            },
-            entity.username,
-            state.engine.urls.domain()
-        );
-        return rss_response(&title, &entity.url, &account.note, &statuses);
-    }
-    state.pages.render(&state, StatusCode::OK, "profile.html", context! { account => minijinja::Value::from(minijinja::value::Serde(&entity)), statuses => minijinja::Value::from(minijinja::value::Serde(&statuses)) }, CSP)
-}
-
-async fn status_page(
-    State(state): State<AppState>,
-    Path((handle, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    let Some(name) = handle.strip_prefix('@') else {
-        return not_found(&state);
-    };
-    if activitypub::wants_activity_json(&headers) {
-        return activitypub::status_json(&state, name, &id)
-            .await
-            .unwrap_or_else(IntoResponse::into_response);
-    }
-    let Some(id) = sluice_model::id::parse_id(&id) else {
-        return not_found(&state);
-    };
-    let Ok(Some((entity, account))) = state.engine.public_status(id).await else {
-        return not_found(&state);
-    };
-    if !account.username.eq_ignore_ascii_case(name) {
-        return not_found(&state);
-    }
-    let summary: String = sluice_model::content::html_to_plain(&entity.content)
-        .chars()
-        .take(80)
-        .collect();
-    state.pages.render(&state, StatusCode::OK, "status.html", context! { s => minijinja::Value::from(minijinja::value::Serde(&entity)), account => minijinja::Value::from(minijinja::value::Serde(&account)), summary }, CSP)
-}
-
-async fn tag_feed(State(state): State<AppState>, Path(tag): Path<String>) -> Response {
-    let Some(tag) = tag.strip_suffix(".rss") else {
-        return not_found(&state);
-    };
-    let tag = tag.to_lowercase();
-    let page = Page {
-        limit: PAGE_POSTS,
-        ..Default::default()
-    };
-    match state
-        .engine
-        .tag_timeline(&tag, None, true, false, page)
-        .await
-    {
-        Ok(out) => rss_response(
-            &format!("#{tag}"),
-            &state.engine.urls.tag(&tag),
-            "",
-            &out.statuses,
-        ),
-        Err(e) => crate::error::ApiError::from(e).into_response(),
-    }
-}
-
-/// An RSS 2.0 document for a list of posts.
-fn rss_response(
-    title: &str,
-    link: &str,
-    description: &str,
-    statuses: &[sluice_model::api::Status],
-) -> Response {
-    let mut xml =
-        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel>");
-    xml.push_str(&format!(
-        "<title>{}</title><link>{}</link><description>{}</description><generator>Sluice</generator>",
-        escape_html(title),
-        escape_html(link),
-        escape_html(&sluice_model::content::html_to_plain(description))
-    ));
-    for s in statuses {
-        let when = Timestamp::parse_rfc3339(&s.created_at).unwrap_or(Timestamp(0));
-        let url = s.url.clone().unwrap_or_else(|| s.uri.clone());
-        xml.push_str(&format!(
-            "<item><guid isPermaLink=\"true\">{}</guid><link>{}</link><pubDate>{}</pubDate><description>{}</description></item>",
-            escape_html(&url),
-            escape_html(&url),
-            when.to_rfc2822(),
-            escape_html(&s.content)
-        ));
-    }
-    xml.push_str("</channel></rss>\n");
-    (
-        [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
-        xml,
-    )
-        .into_response()
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(public::root))
+        .route("/about", get(public::about))
+        .route(
+            "/auth/sign_in",
+            get(auth_pages::sign_in_page).post(auth_pages::sign_in),
+        )
+        .route(
+            "/auth/sign_up",
+            get(auth_pages::sign_up_page).post(auth_pages::sign_up),
+        )
+        .route("/auth/sign_out", post(auth_pages::sign_out))
+        .route("/home", get(timelines::home))
+        .route("/public", get(timelines::federated))
+        .route("/public/local", get(timelines::local))
+        .route("/notifications", get(timelines::notifications))
+        .route("/statuses", post(actions::create))
+        .route(
+            "/statuses/{id}/{action}",
+            get(actions::item).post(actions::act),
+        )
+        .route("/accounts/{id}/{action}", post(actions::account_act))
+        .route("/{handle}", get(public::profile_or_feed))
+        .route("/{handle}/{id}", get(public::status_page))
+        .route("/tags/{tag}", get(public::tag))
+        .route("/avatars/original/missing.png", get(missing_png))
+        .route("/headers/original/missing.png", get(missing_png))
+        .route("/static/{file}", get(assets::serve))
+        .layer(axum::middleware::from_fn_with_state(state, render_errors))
 }

@@ -553,3 +553,12 @@ pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Whether every `<script` in a page is the web app's own module, loaded by URL:
+/// nothing inline, nothing that came from what people posted.
+pub fn only_our_script(html: &str) -> bool {
+    html.matches("<script").count()
+        == html
+            .matches("<script type=\"module\" src=\"/static/app.")
+            .count()
+}

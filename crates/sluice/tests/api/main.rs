@@ -33,3 +33,4 @@ mod storage;
 mod streaming;
 mod streams_agree;
 mod timelines;
+mod web;

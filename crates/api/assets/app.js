@@ -1,0 +1,127 @@
+// Sluice web app: makes the server-rendered pages live. Every page works without this
+// file; with it, actions happen in place, the character count follows the text,
+// "older posts" loads below, and timelines take new posts from the streaming API,
+// resuming after a network blip or a server restart (Last-Event-ID) without missing one.
+
+const csrf = () => document.querySelector('input[name=authenticity_token]')?.value;
+
+// Favourite, boost, bookmark, delete: the same form, sent with fetch.
+document.addEventListener('submit', async (ev) => {
+  const form = ev.target;
+  if (!form.classList.contains('act')) return;
+  ev.preventDefault();
+  const button = form.querySelector('button');
+  button.disabled = true;
+  try {
+    const r = await fetch(form.action, {
+      method: 'POST',
+      body: new URLSearchParams(new FormData(form)),
+      headers: { Accept: 'application/json' },
+      credentials: 'same-origin',
+    });
+    if (!r.ok) throw new Error(String(r.status));
+    const s = await r.json();
+    const article = form.closest('article');
+    if (s.deleted) { article.remove(); return; }
+    updateActions(article, s);
+  } catch (e) {
+    form.submit();
+  } finally {
+    button.disabled = false;
+  }
+});
+
+function updateActions(article, s) {
+  const body = s.reblog || s;
+  const counts = article.querySelector('.counts');
+  if (counts) counts.textContent = `${body.replies_count} replies · ${body.reblogs_count} boosts · ${body.favourites_count} favourites`;
+  const toggles = [
+    ['favourite', 'unfavourite', 'Favourite', 'Unfavourite', body.favourited],
+    ['reblog', 'unreblog', 'Boost', 'Unboost', body.reblogged],
+    ['bookmark', 'unbookmark', 'Bookmark', 'Remove bookmark', body.bookmarked],
+  ];
+  for (const f of article.querySelectorAll('form.act')) {
+    const verb = f.action.split('/').pop();
+    for (const [on, off, onLabel, offLabel, state] of toggles) {
+      if (verb !== on && verb !== off) continue;
+      f.action = f.action.replace(/[a-z]+$/, state ? off : on);
+      const b = f.querySelector('button');
+      b.textContent = state ? offLabel : onLabel;
+      b.setAttribute('aria-pressed', state ? 'true' : 'false');
+    }
+  }
+}
+
+// The character count against the server's limit.
+for (const text of document.querySelectorAll('textarea[data-max]')) {
+  const count = document.getElementById(text.getAttribute('aria-describedby'));
+  const max = Number(text.dataset.max);
+  const cw = text.form.querySelector('[name=spoiler_text]');
+  const update = () => {
+    const left = max - [...text.value].length - [...(cw?.value || '')].length;
+    count.textContent = `${left} characters left`;
+    count.classList.toggle('over', left < 0);
+  };
+  text.addEventListener('input', update);
+  cw?.addEventListener('input', update);
+  update();
+}
+
+// "Older posts": the next page's posts appended in place.
+document.addEventListener('click', async (ev) => {
+  const a = ev.target.closest('nav.more a[rel=next]');
+  if (!a) return;
+  ev.preventDefault();
+  const r = await fetch(a.href, { credentials: 'same-origin' });
+  if (!r.ok) { location.href = a.href; return; }
+  const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
+  const list = document.querySelector('section.timeline');
+  for (const art of doc.querySelectorAll('section.timeline > article')) {
+    if (!document.getElementById(art.id)) list.append(document.adoptNode(art));
+  }
+  const next = doc.querySelector('nav.more a[rel=next]');
+  if (next) a.href = next.getAttribute('href'); else a.closest('nav').remove();
+});
+
+// Live timelines: new posts arrive through the streaming API (SSE). The browser sends
+// Last-Event-ID when it reconnects, and the server replays what was missed.
+const timeline = document.querySelector('section.timeline[data-stream]');
+const token = document.querySelector('meta[name=sluice-stream-token]')?.content;
+if (timeline && token && !new URL(location.href).searchParams.has('max_id')) {
+  const stream = timeline.dataset.stream;
+  let url = `/api/v1/streaming/${stream.replace(':', '/')}?access_token=${encodeURIComponent(token)}`;
+  if (timeline.dataset.tag) url += `&tag=${encodeURIComponent(timeline.dataset.tag)}`;
+  const source = new EventSource(url);
+  const notice = document.createElement('p');
+  notice.className = 'notice';
+  notice.setAttribute('role', 'status');
+  let lost = false;
+  source.addEventListener('error', () => {
+    if (lost) return;
+    lost = true;
+    notice.textContent = 'Reconnecting… posts made meanwhile will appear when it is back.';
+    timeline.before(notice);
+  });
+  source.addEventListener('open', () => {
+    if (!lost) return;
+    lost = false;
+    notice.textContent = 'Connected again: nothing was missed.';
+    setTimeout(() => notice.remove(), 4000);
+  });
+  source.addEventListener('update', async (ev) => {
+    const s = JSON.parse(ev.data);
+    if (document.getElementById(`s-${s.id}`)) return;
+    // The server renders the post, as it renders the page: one template for both.
+    const r = await fetch(`/statuses/${s.id}/item`, { credentials: 'same-origin' });
+    if (!r.ok) return;
+    const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
+    const art = doc.querySelector('article');
+    if (!art || document.getElementById(art.id)) return;
+    art.classList.add('fresh');
+    timeline.querySelector('.empty')?.remove();
+    timeline.prepend(document.adoptNode(art));
+  });
+  source.addEventListener('delete', (ev) => {
+    document.querySelector(`article[data-id="${CSS.escape(ev.data)}"]`)?.remove();
+  });
+}

@@ -1,0 +1,227 @@
+//! What a signed-in person does to posts from a page: post, favourite, boost,
+//! bookmark, pin, delete. Each is a form POST that goes through the same engine calls
+//! as the Mastodon API and redirects back to the page it came from (`return_to`), so it
+//! works without JavaScript; the script sends the same forms with `fetch` and updates
+//! the post in place (it asks for JSON with `Accept: application/json`, and gets the
+//! post's new counters instead of the redirect).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use sluice_engine::pipeline::{Activity, NewNote};
+use sluice_model::Visibility;
+use sluice_model::id::parse_id;
+
+use super::{Visitor, WebError, WebResult, back, page};
+use crate::AppState;
+use crate::params::Params;
+use crate::ratelimit::Bucket;
+
+#[derive(Debug, Deserialize)]
+struct ComposeForm {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    spoiler_text: String,
+    #[serde(default)]
+    visibility: String,
+    #[serde(default)]
+    in_reply_to_id: String,
+    /// A checkbox: present when ticked.
+    #[serde(default)]
+    sensitive: Option<String>,
+    #[serde(default)]
+    return_to: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ActionForm {
+    #[serde(default)]
+    return_to: Option<String>,
+}
+
+fn unprocessable(message: impl Into<String>) -> WebError {
+    WebError::Status(StatusCode::UNPROCESSABLE_ENTITY, message.into())
+}
+
+/// `POST /statuses`: a new post (or reply).
+pub(super) async fn create(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    p: Params,
+) -> WebResult {
+    let me = visitor.signed_in("/home")?.clone();
+    visitor.check_csrf(&p)?;
+    state
+        .limits
+        .check(Bucket::Write, &format!("web:{}", me.id))?;
+    let form: ComposeForm = p.parse()?;
+    let visibility = match form.visibility.as_str() {
+        "" => None,
+        v => Some(
+            Visibility::parse(v)
+                .ok_or_else(|| unprocessable(format!("'{v}' is not a visibility")))?,
+        ),
+    };
+    let in_reply_to = match form.in_reply_to_id.as_str() {
+        "" => None,
+        id => Some(parse_id(id).ok_or_else(WebError::not_found)?),
+    };
+    let note = NewNote {
+        text: form.status,
+        in_reply_to,
+        sensitive: form.sensitive.is_some(),
+        spoiler_text: form.spoiler_text,
+        visibility,
+        language: None,
+        application_id: None,
+        idempotency_key: None,
+        client: None,
+        media_ids: Vec::new(),
+    };
+    state
+        .engine
+        .submit(me.account_id, Activity::CreateNote(note))
+        .await?;
+    Ok(back(form.return_to.as_deref(), "/home"))
+}
+
+/// `POST /statuses/{id}/{action}`: `favourite`, `unfavourite`, `reblog`, `unreblog`,
+/// `bookmark`, `unbookmark`, `pin`, `unpin`, `delete`.
+pub(super) async fn act(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    p: Params,
+) -> WebResult {
+    let me = visitor.signed_in("/home")?.clone();
+    visitor.check_csrf(&p)?;
+    state
+        .limits
+        .check(Bucket::Write, &format!("web:{}", me.id))?;
+    let form: ActionForm = p.parse().unwrap_or_default();
+    let id = parse_id(&id).ok_or_else(WebError::not_found)?;
+    let me = me.account_id;
+    // The post must be one this person can see (a not-found otherwise, as the API).
+    let status = state.engine.visible_status(Some(me), id).await?;
+    let activity = match action.as_str() {
+        "favourite" => Some(Activity::Like { status: id }),
+        "unfavourite" => Some(Activity::UndoLike { status: id }),
+        "reblog" => Some(Activity::Announce {
+            status: id,
+            visibility: Visibility::Public,
+        }),
+        "unreblog" => Some(Activity::UndoAnnounce { status: id }),
+        "pin" => Some(Activity::Pin { status: id }),
+        "unpin" => Some(Activity::Unpin { status: id }),
+        "delete" => {
+            if status.account_id != me || status.reblog_of_id.is_some() {
+                return Err(WebError::not_found());
+            }
+            Some(Activity::DeleteNote { status: id })
+        }
+        "bookmark" | "unbookmark" => {
+            state.engine.bookmark(me, id, action == "bookmark").await?;
+            None
+        }
+        _ => return Err(WebError::not_found()),
+    };
+    if let Some(activity) = activity {
+        state.engine.submit(me, activity).await?;
+    }
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.starts_with("application/json"));
+    if wants_json {
+        if action == "delete" {
+            return Ok(Json(serde_json::json!({ "deleted": true })).into_response());
+        }
+        let row = state.engine.visible_status(Some(me), id).await?;
+        let entity = state.engine.status_entity(Some(me), row).await?;
+        return Ok(Json(entity).into_response());
+    }
+    Ok(back(form.return_to.as_deref(), "/home"))
+}
+
+/// `GET /statuses/{id}/item`: one post as the timelines show it (the `<article>`
+/// alone), for the script to add a post that arrived on the stream, rendered by the
+/// same template as the page.
+pub(super) async fn item(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((id, what)): Path<(String, String)>,
+) -> WebResult {
+    if what != "item" {
+        return Err(WebError::not_found());
+    }
+    let id = parse_id(&id).ok_or_else(WebError::not_found)?;
+    let viewer = visitor.account_id();
+    let row = state.engine.visible_status(viewer, id).await?;
+    let entity = state.engine.status_entity(viewer, row).await?;
+    Ok(page(
+        &state,
+        &visitor,
+        "item.html",
+        minijinja::context! { s => super::val(&entity) },
+    )
+    .await)
+}
+
+/// `POST /accounts/{id}/{action}`: `follow`, `unfollow`, `block`, `unblock`, `mute`,
+/// `unmute`.
+pub(super) async fn account_act(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((id, action)): Path<(String, String)>,
+    p: Params,
+) -> WebResult {
+    let me = visitor.signed_in("/home")?.clone();
+    visitor.check_csrf(&p)?;
+    state
+        .limits
+        .check(Bucket::Write, &format!("web:{}", me.id))?;
+    let form: ActionForm = p.parse().unwrap_or_default();
+    let target = parse_id(&id).ok_or_else(WebError::not_found)?;
+    state
+        .engine
+        .account(target)
+        .await?
+        .ok_or_else(WebError::not_found)?;
+    let me = me.account_id;
+    if target == me {
+        return Err(unprocessable("That is your own account."));
+    }
+    match action.as_str() {
+        "follow" => {
+            let follow = Activity::Follow {
+                target,
+                reblogs: None,
+                notify: None,
+            };
+            state.engine.submit(me, follow).await?;
+        }
+        "unfollow" => {
+            state
+                .engine
+                .submit(me, Activity::UndoFollow { target })
+                .await?;
+        }
+        "block" => {
+            state.engine.submit(me, Activity::Block { target }).await?;
+        }
+        "unblock" => {
+            state
+                .engine
+                .submit(me, Activity::UndoBlock { target })
+                .await?;
+        }
+        "mute" => state.engine.mute(me, target, true, None).await?,
+        "unmute" => state.engine.unmute(me, target).await?,
+        _ => return Err(WebError::not_found()),
+    }
+    Ok(back(form.return_to.as_deref(), "/home"))
+}

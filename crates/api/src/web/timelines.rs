@@ -1,0 +1,141 @@
+//! The timelines as pages: home (signed in), this server's posts and everything this
+//! server knows. Each page shows [`PAGE_POSTS`] posts and a link to the next page
+//! (`?max_id=`), which the script turns into "load more" in place; while the page is
+//! open the script adds new posts from the streaming API.
+
+use axum::extract::State;
+use minijinja::context;
+use serde::Deserialize;
+use sluice_engine::read::StatusPage;
+use sluice_engine::rows::{Locality, Page};
+use sluice_model::Id;
+
+use super::{PAGE_POSTS, Visitor, WebResult, page};
+use crate::AppState;
+use crate::form::field;
+use crate::params::Params;
+
+#[derive(Debug, Default, Deserialize)]
+struct PageQuery {
+    #[serde(default, deserialize_with = "field::id")]
+    max_id: Option<Id>,
+}
+
+fn page_of(p: &Params) -> Page {
+    let q: PageQuery = p.parse().unwrap_or_default();
+    Page {
+        max_id: q.max_id,
+        limit: PAGE_POSTS,
+        ..Default::default()
+    }
+}
+
+/// Which timeline a page shows: its title, its path, and the stream that feeds it.
+struct Which {
+    title: &'static str,
+    path: &'static str,
+    stream: &'static str,
+}
+
+async fn render(state: &AppState, visitor: &Visitor, which: Which, out: StatusPage) -> WebResult {
+    let next = (out.cursors.len() as i64 >= PAGE_POSTS)
+        .then(|| {
+            out.cursors
+                .last()
+                .map(|id| format!("{}?max_id={id}", which.path))
+        })
+        .flatten();
+    Ok(page(
+        state,
+        visitor,
+        "timeline.html",
+        context! {
+            title => which.title,
+            path => which.path,
+            stream => which.stream,
+            statuses => super::val(&out.statuses),
+            next,
+        },
+    )
+    .await)
+}
+
+/// `GET /home`.
+pub(super) async fn home(State(state): State<AppState>, visitor: Visitor, p: Params) -> WebResult {
+    let me = visitor.signed_in("/home")?.account_id;
+    let out = state.engine.home_timeline(me, page_of(&p)).await?;
+    let which = Which {
+        title: "Home",
+        path: "/home",
+        stream: "user",
+    };
+    render(&state, &visitor, which, out).await
+}
+
+/// `GET /public/local`.
+pub(super) async fn local(State(state): State<AppState>, visitor: Visitor, p: Params) -> WebResult {
+    let out = state
+        .engine
+        .public_timeline(visitor.account_id(), Locality::Local, false, page_of(&p))
+        .await?;
+    let which = Which {
+        title: "This server",
+        path: "/public/local",
+        stream: "public:local",
+    };
+    render(&state, &visitor, which, out).await
+}
+
+/// `GET /public`.
+pub(super) async fn federated(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    p: Params,
+) -> WebResult {
+    let out = state
+        .engine
+        .public_timeline(visitor.account_id(), Locality::All, false, page_of(&p))
+        .await?;
+    let which = Which {
+        title: "Federated",
+        path: "/public",
+        stream: "public",
+    };
+    render(&state, &visitor, which, out).await
+}
+
+/// `GET /notifications`: mentions, follows, favourites and boosts of one's posts,
+/// newest first; the page takes new ones from the `user:notification` stream.
+pub(super) async fn notifications(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    p: Params,
+) -> WebResult {
+    let me = visitor.signed_in("/notifications")?.account_id;
+    let filter = sluice_engine::rows::NotificationFilter {
+        types: Vec::new(),
+        exclude_types: Vec::new(),
+        account_id: None,
+    };
+    let out = state
+        .engine
+        .notifications_page(me, &filter, page_of(&p))
+        .await?;
+    let next = (out.cursors.len() as i64 >= PAGE_POSTS)
+        .then(|| {
+            out.cursors
+                .last()
+                .map(|id| format!("/notifications?max_id={id}"))
+        })
+        .flatten();
+    Ok(page(
+        &state,
+        &visitor,
+        "notifications.html",
+        context! {
+            notifications => super::val(&out.notifications),
+            next,
+        },
+    )
+    .await)
+}
