@@ -194,8 +194,8 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         ])
         .max_age(Duration::from_secs(3600));
     let (deadline_limits, body_limits) = (state.live.clone(), state.live.clone());
-    // Uploads may be as large as a media file, plus room for the form around it.
-    let media_body_limit = state.engine.config.media_max_bytes + 64 * 1024;
+    // Uploads may be as large as their media files, plus room for the form around them.
+    let media_max = state.engine.config.media_max_bytes;
     Router::new()
         .merge(routes::api_routes().layer(cors.clone()))
         .merge(routes::oauth_pages())
@@ -215,10 +215,9 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .layer(middleware::from_fn(refuse_nul_in_url))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
-            let max = if routes::media::is_upload_path(req.uri().path()) {
-                media_body_limit
-            } else {
-                body_limits.max_body_bytes()
+            let max = match routes::media::upload_files(req.uri().path()) {
+                0 => body_limits.max_body_bytes(),
+                files => media_max * files + 64 * 1024,
             };
             limit_body(req, next, max)
         }))

@@ -20,8 +20,11 @@ pub const MAX_PARAMS: usize = 1000;
 #[derive(Debug, Default, Clone)]
 pub struct Params(pub Map<String, Value>);
 
-/// Most file parts read from one form (an upload has its file and a thumbnail).
+/// Most file parts read from one API form (an upload has its file and a thumbnail; a
+/// profile its avatar and header). The web app's post form takes [`MAX_POST_FILES`].
 pub const MAX_FILES: usize = 2;
+/// Most files in the web app's post form: the attachments of one post.
+pub const MAX_POST_FILES: usize = sluice_engine::media::MAX_ATTACHMENTS;
 
 /// A file part of a multipart form.
 #[derive(Debug, Clone)]
@@ -34,12 +37,12 @@ pub struct FilePart {
 /// The parameters and files of a request (media uploads). Files are read whole: the
 /// body limit of the upload routes bounds them.
 #[derive(Debug, Default)]
-pub struct Upload {
+pub struct Upload<const N: usize = MAX_FILES> {
     pub params: Params,
     pub files: Vec<FilePart>,
 }
 
-impl Upload {
+impl<const N: usize> Upload<N> {
     /// The file sent as field `name`.
     pub fn file(&self, name: &str) -> Option<&FilePart> {
         self.files.iter().find(|f| f.name == name)
@@ -50,16 +53,16 @@ impl<S: Send + Sync> FromRequest<S> for Params {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        read(req, state, None).await
+        read(req, state, None, 0).await
     }
 }
 
-impl<S: Send + Sync> FromRequest<S> for Upload {
+impl<S: Send + Sync, const N: usize> FromRequest<S> for Upload<N> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let mut files = Vec::new();
-        let params = read(req, state, Some(&mut files)).await?;
+        let params = read(req, state, Some(&mut files), N).await?;
         Ok(Upload { params, files })
     }
 }
@@ -70,6 +73,7 @@ async fn read<S: Send + Sync>(
     req: Request,
     state: &S,
     mut files: Option<&mut Vec<FilePart>>,
+    max_files: usize,
 ) -> ApiResult<Params> {
     let mut map = Map::new();
     if let Some(q) = req.uri().query() {
@@ -98,9 +102,9 @@ async fn read<S: Send + Sync>(
                     // Not an upload route: the bytes are skipped.
                     continue;
                 };
-                if files.len() == MAX_FILES {
+                if files.len() == max_files {
                     return Err(ApiError::unprocessable(format!(
-                        "Validation failed: at most {MAX_FILES} files per request"
+                        "Validation failed: at most {max_files} files per request"
                     )));
                 }
                 let bytes = field.bytes().await.map_err(multipart_error)?;

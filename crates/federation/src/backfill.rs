@@ -110,6 +110,38 @@ impl Federation {
         same_origin(uri, self.engine.urls.base())
     }
 
+    /// The post at `url` (its id, or a page its server serves it at as ActivityStreams,
+    /// such as a Mastodon `/@name/123` link), fetched and stored when it is new, with
+    /// what it replies to (within a [`Budget`]): what a person pastes to reply to or
+    /// favourite a post of another server. `None` when the document is not a post.
+    pub async fn resolve_post(
+        &self,
+        url: &str,
+    ) -> Result<Option<sluice_engine::rows::StatusRow>, InboxError> {
+        if let Some(s) = self.engine.status_by_uri(url).await? {
+            return Ok(Some(s));
+        }
+        if self.is_local_uri(url) {
+            return Ok(None);
+        }
+        let Some((author, object)) = self.fetch_post(url, false).await? else {
+            return Ok(None);
+        };
+        if let Some(s) = self.engine.status_by_uri(&object.id).await? {
+            return Ok(Some(s));
+        }
+        if let Some(parent) = &object.in_reply_to {
+            self.backfill(parent, &mut Budget::new()).await;
+        }
+        let Ok(note) = remote_note(&author, &object).await else {
+            return Ok(None);
+        };
+        self.engine
+            .remote_create_note(&author, &fetched_create(&object), &note)
+            .await?;
+        Ok(self.engine.status_by_uri(&object.id).await?)
+    }
+
     /// Fetches a post and its author (the author counts against no budget: it is
     /// usually known, and fetched at most once per post); `fresh`: not from the
     /// fetcher's cache.

@@ -24,13 +24,17 @@ use crate::ratelimit::Bucket;
 /// Where an account's ActivityPub client uploads media (`endpoints.uploadMedia`).
 pub const UPLOAD_MEDIA_PATH: &str = sluice_federation::local::UPLOAD_MEDIA_PATH;
 
-/// Whether a path is one of the upload endpoints (media; a profile's avatar and
-/// header), whose body limit is the media one.
-pub fn is_upload_path(path: &str) -> bool {
-    matches!(
-        path,
-        "/api/v1/media" | "/api/v2/media" | "/api/v1/accounts/update_credentials"
-    ) || path == UPLOAD_MEDIA_PATH
+/// How many media files a request to `path` may carry (its body limit is that many
+/// files' worth, plus room for the form): an upload has one (and a thumbnail), a
+/// profile change its avatar and header, the web app's post form a post's
+/// attachments. 0 for every other path.
+pub fn upload_files(path: &str) -> usize {
+    match path {
+        "/api/v1/media" | "/api/v2/media" | UPLOAD_MEDIA_PATH => 1,
+        "/api/v1/accounts/update_credentials" | "/settings/profile" => 2,
+        "/statuses" => crate::params::MAX_POST_FILES,
+        _ => 0,
+    }
 }
 
 /// The signed-in user's account, for a write (counted against the write limit).

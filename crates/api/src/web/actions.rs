@@ -10,13 +10,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
+use sluice_engine::media::Upload as NewUpload;
 use sluice_engine::pipeline::{Activity, NewNote};
 use sluice_model::Visibility;
 use sluice_model::id::parse_id;
 
 use super::{Visitor, WebError, WebResult, back, page};
 use crate::AppState;
-use crate::params::Params;
+use crate::params::{MAX_POST_FILES, Params, Upload};
 use crate::ratelimit::Bucket;
 
 #[derive(Debug, Deserialize)]
@@ -46,18 +47,19 @@ fn unprocessable(message: impl Into<String>) -> WebError {
     WebError::Status(StatusCode::UNPROCESSABLE_ENTITY, message.into())
 }
 
-/// `POST /statuses`: a new post (or reply).
+/// `POST /statuses`: a new post (or reply), with up to four media files (`media_0` …
+/// `media_3`, each described by `description_N`), sent as a multipart form.
 pub(super) async fn create(
     State(state): State<AppState>,
     visitor: Visitor,
-    p: Params,
+    up: Upload<MAX_POST_FILES>,
 ) -> WebResult {
     let me = visitor.signed_in("/home")?.clone();
-    visitor.check_csrf(&p)?;
+    visitor.check_csrf(&up.params)?;
     state
         .limits
         .check(Bucket::Write, &format!("web:{}", me.id))?;
-    let form: ComposeForm = p.parse()?;
+    let form: ComposeForm = up.params.parse()?;
     let visibility = match form.visibility.as_str() {
         "" => None,
         v => Some(
@@ -69,6 +71,7 @@ pub(super) async fn create(
         "" => None,
         id => Some(parse_id(id).ok_or_else(WebError::not_found)?),
     };
+    let media_ids = upload_media(&state, me.account_id, &up).await?;
     let note = NewNote {
         text: form.status,
         in_reply_to,
@@ -79,13 +82,64 @@ pub(super) async fn create(
         application_id: None,
         idempotency_key: None,
         client: None,
-        media_ids: Vec::new(),
+        media_ids,
     };
     state
         .engine
         .submit(me.account_id, Activity::CreateNote(note))
         .await?;
     Ok(back(form.return_to.as_deref(), "/home"))
+}
+
+/// Stores the post form's files, in the order of their fields, with their
+/// descriptions; the ids to attach.
+async fn upload_media(
+    state: &AppState,
+    me: sluice_model::Id,
+    up: &Upload<MAX_POST_FILES>,
+) -> Result<Vec<sluice_model::Id>, WebError> {
+    let mut files: Vec<_> = up
+        .files
+        .iter()
+        .filter(|f| !f.bytes.is_empty())
+        .filter_map(|f| {
+            let n: usize = f.name.strip_prefix("media_")?.parse().ok()?;
+            Some((n, f))
+        })
+        .collect();
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    files.sort_by_key(|(n, _)| *n);
+    let account = state
+        .engine
+        .account(me)
+        .await?
+        .ok_or_else(WebError::not_found)?;
+    let mut ids = Vec::with_capacity(files.len());
+    for (n, f) in files {
+        let description = up
+            .params
+            .0
+            .get(&format!("description_{n}"))
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        let m = state
+            .engine
+            .upload_media(
+                &account,
+                NewUpload {
+                    bytes: f.bytes.clone(),
+                    description,
+                    focus: None,
+                    object_type: String::new(),
+                },
+            )
+            .await?;
+        ids.push(m.id);
+    }
+    Ok(ids)
 }
 
 /// `POST /statuses/{id}/{action}`: `favourite`, `unfavourite`, `reblog`, `unreblog`,

@@ -10,7 +10,9 @@
 //! - [`feeds`]: RSS and Atom;
 //! - [`auth_pages`]: sign in, sign up, sign out;
 //! - [`timelines`]: home, local and federated timelines;
-//! - [`actions`]: posting and acting on posts.
+//! - [`actions`]: posting and acting on posts and accounts;
+//! - [`interact`]: remote posts and accounts (`/authorize_interaction`), following
+//!   from another server.
 //!
 //! Templates are minijinja files compiled into the binary, named `*.html` so minijinja
 //! escapes every value inserted (display names, app names, titles: plain text). Only
@@ -33,6 +35,7 @@ mod actions;
 mod assets;
 mod auth_pages;
 mod feeds;
+mod interact;
 mod public;
 pub mod session;
 mod timelines;
@@ -76,6 +79,10 @@ impl Pages {
                 ("media.html", include_str!("../../templates/media.html")),
                 ("item.html", include_str!("../../templates/item.html")),
                 ("tag.html", include_str!("../../templates/tag.html")),
+                (
+                    "remote_follow.html",
+                    include_str!("../../templates/remote_follow.html"),
+                ),
                 (
                     "notifications.html",
                     include_str!("../../templates/notifications.html"),
@@ -372,6 +379,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(actions::item).post(actions::act),
         )
         .route("/accounts/{id}/{action}", post(actions::account_act))
+        .route(
+            "/authorize_interaction",
+            get(interact::authorize_interaction),
+        )
+        .route("/remote_follow", post(interact::remote_follow))
         .route("/{handle}", get(public::profile_or_feed))
         .route("/{handle}/{id}", get(public::status_page))
         .route("/tags/{tag}", get(public::tag))

@@ -111,13 +111,7 @@ impl Visitor {
             let mut to = String::from("/auth/sign_in");
             if is_local_path(return_to) && return_to != "/" {
                 to.push_str("?return_to=");
-                to.push_str(
-                    &percent_encoding::utf8_percent_encode(
-                        return_to,
-                        percent_encoding::NON_ALPHANUMERIC,
-                    )
-                    .to_string(),
-                );
+                to.extend(form_urlencoded::byte_serialize(return_to.as_bytes()));
             }
             WebError::Redirect(to)
         })

@@ -118,14 +118,59 @@ impl Federation {
     /// Finds `user@domain` through WebFinger and stores the actor it names.
     pub async fn resolve_acct(&self, acct: &str) -> Result<AccountRow, InboxError> {
         let acct = acct.trim().trim_start_matches('@');
-        let (user, domain) = acct
+        if !acct
             .rsplit_once('@')
-            .filter(|(u, d)| !u.is_empty() && !d.is_empty())
-            .ok_or_else(|| InboxError::BadRequest("expected user@domain".into()))?;
+            .is_some_and(|(u, d)| !u.is_empty() && !d.is_empty())
+        {
+            return Err(InboxError::BadRequest("expected user@domain".into()));
+        }
         // The whole acct: a bare `user` would be read as a local name.
         if let Some(a) = self.engine.account_by_acct(acct).await? {
             return Ok(a);
         }
+        let jrd = self.webfinger(acct).await?;
+        let href = jrd["links"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| {
+                l["rel"] == "self"
+                    && l["type"].as_str().is_some_and(|t| {
+                        t.starts_with("application/activity+json")
+                            || t.starts_with("application/ld+json")
+                    })
+            })
+            .and_then(|l| l["href"].as_str())
+            .ok_or_else(|| InboxError::BadRequest("WebFinger names no actor".into()))?
+            .to_string();
+        self.resolve_actor(&href, false).await
+    }
+}
+
+impl Federation {
+    /// Where `user@domain`'s server lets its people follow someone elsewhere: the
+    /// WebFinger `http://ostatus.org/schema/1.0/subscribe` template (with `{uri}` in
+    /// it), as Mastodon's "follow from your server" uses.
+    pub async fn subscribe_template(&self, acct: &str) -> Result<String, InboxError> {
+        let jrd = self.webfinger(acct).await?;
+        jrd["links"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["rel"] == "http://ostatus.org/schema/1.0/subscribe")
+            .and_then(|l| l["template"].as_str())
+            .filter(|t| t.contains("{uri}"))
+            .map(str::to_string)
+            .ok_or_else(|| InboxError::BadRequest("that server offers no way to follow".into()))
+    }
+
+    /// The WebFinger document of `user@domain` (https, then http where allowed).
+    async fn webfinger(&self, acct: &str) -> Result<serde_json::Value, InboxError> {
+        let acct = acct.trim().trim_start_matches('@');
+        let (user, domain) = acct
+            .rsplit_once('@')
+            .filter(|(u, d)| !u.is_empty() && !d.is_empty())
+            .ok_or_else(|| InboxError::BadRequest("expected user@domain".into()))?;
         let mut schemes = vec!["https"];
         if self.settings.allow_http {
             schemes.push("http");
@@ -140,24 +185,9 @@ impl Federation {
                 .append_pair("resource", &format!("acct:{user}@{domain}"));
             match self.get_json(&url, false).await {
                 Ok(f) => {
-                    let jrd: serde_json::Value = f
+                    return f
                         .json()
-                        .map_err(|e| InboxError::BadRequest(format!("WebFinger: {e}")))?;
-                    let href = jrd["links"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .find(|l| {
-                            l["rel"] == "self"
-                                && l["type"].as_str().is_some_and(|t| {
-                                    t.starts_with("application/activity+json")
-                                        || t.starts_with("application/ld+json")
-                                })
-                        })
-                        .and_then(|l| l["href"].as_str())
-                        .ok_or_else(|| InboxError::BadRequest("WebFinger names no actor".into()))?
-                        .to_string();
-                    return self.resolve_actor(&href, false).await;
+                        .map_err(|e| InboxError::BadRequest(format!("WebFinger: {e}")));
                 }
                 Err(e) => last = e.to_string(),
             }

@@ -15,6 +15,9 @@ db_tests!(
     signing_up_for_approval,
     posting_and_acting_from_pages,
     a_password_reset_ends_web_sessions,
+    posting_media_with_descriptions,
+    reaching_a_post_on_another_server,
+    following_from_another_server,
 );
 
 /// A browser: a cookie jar and no redirect following.
@@ -99,6 +102,27 @@ impl Browser {
                 self.jar.insert(k.to_string(), v.to_string());
             }
         }
+        Page {
+            status: r.status(),
+            location: r
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default(),
+            text: r.text().await.unwrap(),
+        }
+    }
+
+    /// POSTs a multipart form (text fields and files).
+    async fn multipart(&mut self, path: &str, form: reqwest::multipart::Form) -> Page {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .multipart(form)
+            .send()
+            .await
+            .expect("request sent");
         Page {
             status: r.status(),
             location: r
@@ -562,4 +586,222 @@ async fn a_password_reset_ends_web_sessions(db: Db) {
         .unwrap();
     assert_eq!(b.get("/home").await.status, 303);
     srv.stop().await;
+}
+
+async fn posting_media_with_descriptions(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    srv.user("alice").await;
+    let mut b = Browser::new(&srv);
+    b.sign_in("alice", "password123").await;
+    let home = b.get("/home").await;
+    assert!(home.text.contains("enctype=\"multipart/form-data\""));
+    let token = home.token();
+    let image = |salt| {
+        reqwest::multipart::Part::bytes(crate::media::png(4, 3, salt))
+            .file_name("x.png")
+            .mime_str("image/png")
+            .unwrap()
+    };
+    let form = reqwest::multipart::Form::new()
+        .text("authenticity_token", token.clone())
+        .text("status", "two pictures")
+        .part("media_1", image(2))
+        .text("description_1", "the second, a red square")
+        .part("media_0", image(1))
+        .text("description_0", "the first, a blue square")
+        .text("description_2", "no file here");
+    let r = b.multipart("/statuses", form).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let mine = srv.lookup_id("alice").await;
+    let posts = srv
+        .get(&format!("/api/v1/accounts/{mine}/statuses"), None)
+        .await
+        .ok();
+    let media = posts[0]["media_attachments"].as_array().unwrap();
+    let alts: Vec<&str> = media
+        .iter()
+        .map(|m| m["description"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        alts,
+        ["the first, a blue square", "the second, a red square"]
+    );
+    // The page shows the images with their descriptions as alt text.
+    let page = b.get("/home").await;
+    assert!(
+        page.text.contains("alt=\"the first, a blue square\""),
+        "{}",
+        page.text
+    );
+    // Not an image: refused, nothing posted.
+    let form = reqwest::multipart::Form::new()
+        .text("authenticity_token", token)
+        .text("status", "not a picture")
+        .part(
+            "media_0",
+            reqwest::multipart::Part::bytes(b"hello".to_vec())
+                .file_name("x.png")
+                .mime_str("image/png")
+                .unwrap(),
+        );
+    let r = b.multipart("/statuses", form).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let posts = srv
+        .get(&format!("/api/v1/accounts/{mine}/statuses"), None)
+        .await
+        .ok();
+    assert_eq!(posts.as_array().unwrap().len(), 1);
+    srv.stop().await;
+}
+
+async fn reaching_a_post_on_another_server(db: Db) {
+    use crate::common::peer;
+    let Some(a) = TestServer::start(db, peer("127.0.0.2")).await else {
+        return;
+    };
+    let Some(b) = TestServer::start(db, peer("127.0.0.3")).await else {
+        return;
+    };
+    a.user("alice").await;
+    let bob = b.user("bob").await;
+    let post = b.status(&bob, "hello from the other server", &[]).await;
+    let b_domain = b.url.trim_start_matches("http://").to_string();
+    let mut browser = Browser::new(&a);
+
+    // Signed out: sign in first, then back here.
+    let uri = post["uri"].as_str().unwrap();
+    let path = format!(
+        "/authorize_interaction?uri={}",
+        url::form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>()
+    );
+    let r = browser.get(&path).await;
+    assert_eq!(r.status, 303);
+    assert!(
+        r.location
+            .starts_with("/auth/sign_in?return_to=%2Fauthorize_interaction"),
+        "{}",
+        r.location
+    );
+    browser.sign_in("alice", "password123").await;
+
+    // The post's id, or the page its server shows it at: either is fetched and opened.
+    for given in [uri.to_string(), post["url"].as_str().unwrap().to_string()] {
+        let path = format!(
+            "/authorize_interaction?uri={}",
+            url::form_urlencoded::byte_serialize(given.as_bytes()).collect::<String>()
+        );
+        let r = browser.get(&path).await;
+        assert_eq!(r.status, 303, "{given}: {}", r.text);
+        assert!(
+            r.location.starts_with(&format!("/@bob@{b_domain}/")),
+            "{}",
+            r.location
+        );
+        let page = browser.get(&r.location).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        assert!(page.text.contains("hello from the other server"));
+    }
+    // Favourited from here, it counts there.
+    let here = browser
+        .get(&format!(
+            "/authorize_interaction?uri={}",
+            url::form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>()
+        ))
+        .await
+        .location;
+    let id = here.rsplit('/').next().unwrap().to_string();
+    let page = browser.get(&here).await;
+    let r = browser
+        .post(
+            &format!("/statuses/{id}/favourite"),
+            &[("authenticity_token", &page.token())],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let bob_post = post["id"].as_str().unwrap().to_string();
+    crate::common::eventually("the favourite reaches the other server", async || {
+        b.get(&format!("/api/v1/statuses/{bob_post}"), None)
+            .await
+            .body["favourites_count"]
+            == 1
+    })
+    .await;
+
+    // An account, by handle.
+    let r = browser
+        .get(&format!("/authorize_interaction?uri=acct:bob@{b_domain}"))
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.location.as_str()),
+        (303, format!("/@bob@{b_domain}").as_str())
+    );
+    let profile = browser.get(&r.location).await;
+    assert!(
+        profile.text.contains("action=\"/accounts/"),
+        "a follow button: {}",
+        profile.text
+    );
+    // Nothing there: a clear 404.
+    let r = browser
+        .get("/authorize_interaction?uri=http%3A%2F%2F127.0.0.3%3A1%2Fnothing")
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    let r = browser.get("/authorize_interaction").await;
+    assert_eq!(r.status, 400);
+    a.stop().await;
+    b.stop().await;
+}
+
+async fn following_from_another_server(db: Db) {
+    use crate::common::peer;
+    let Some(a) = TestServer::start(db, peer("127.0.0.2")).await else {
+        return;
+    };
+    let Some(b) = TestServer::start(db, peer("127.0.0.3")).await else {
+        return;
+    };
+    a.user("alice").await;
+    b.user("bob").await;
+    let b_domain = b.url.trim_start_matches("http://").to_string();
+    let mut visitor = Browser::new(&a);
+    let profile = visitor.get("/@alice").await;
+    assert!(
+        profile.text.contains("action=\"/remote_follow\""),
+        "{}",
+        profile.text
+    );
+    let r = visitor
+        .post(
+            "/remote_follow",
+            &[
+                ("authenticity_token", &profile.token()),
+                ("account", "alice"),
+                ("acct", &format!("bob@{b_domain}")),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let actor = format!("{}/users/alice", a.url);
+    let expected = format!(
+        "{}/authorize_interaction?uri={}",
+        b.url,
+        url::form_urlencoded::byte_serialize(actor.as_bytes()).collect::<String>()
+    );
+    let shown = r.text.replace("&#x2f;", "/").replace("&amp;", "&");
+    assert!(shown.contains(&expected), "{expected} in {}", r.text);
+    let r = visitor
+        .post(
+            "/remote_follow",
+            &[
+                ("authenticity_token", &profile.token()),
+                ("account", "alice"),
+                ("acct", "nobody"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    a.stop().await;
+    b.stop().await;
 }
