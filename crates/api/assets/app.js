@@ -91,6 +91,7 @@ if (timeline && token && !new URL(location.href).searchParams.has('max_id')) {
   const stream = timeline.dataset.stream;
   let url = `/api/v1/streaming/${stream.replace(':', '/')}?access_token=${encodeURIComponent(token)}`;
   if (timeline.dataset.tag) url += `&tag=${encodeURIComponent(timeline.dataset.tag)}`;
+  if (timeline.dataset.list) url += `&list=${encodeURIComponent(timeline.dataset.list)}`;
   const source = new EventSource(url);
   const notice = document.createElement('p');
   notice.className = 'notice';

@@ -11,6 +11,7 @@
 //! - [`auth_pages`]: sign in, sign up, sign out;
 //! - [`timelines`]: home, local and federated timelines;
 //! - [`actions`]: posting and acting on posts and accounts;
+//! - [`mine`]: bookmarks, favourites, direct messages, lists, follow requests, search;
 //! - [`interact`]: remote posts and accounts (`/authorize_interaction`), following
 //!   from another server.
 //!
@@ -36,6 +37,7 @@ mod assets;
 mod auth_pages;
 mod feeds;
 mod interact;
+mod mine;
 mod public;
 pub mod session;
 mod timelines;
@@ -79,6 +81,21 @@ impl Pages {
                 ("media.html", include_str!("../../templates/media.html")),
                 ("item.html", include_str!("../../templates/item.html")),
                 ("tag.html", include_str!("../../templates/tag.html")),
+                (
+                    "accounts.html",
+                    include_str!("../../templates/accounts.html"),
+                ),
+                (
+                    "account_item.html",
+                    include_str!("../../templates/account_item.html"),
+                ),
+                (
+                    "conversations.html",
+                    include_str!("../../templates/conversations.html"),
+                ),
+                ("lists.html", include_str!("../../templates/lists.html")),
+                ("list.html", include_str!("../../templates/list.html")),
+                ("search.html", include_str!("../../templates/search.html")),
                 (
                     "remote_follow.html",
                     include_str!("../../templates/remote_follow.html"),
@@ -373,6 +390,18 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/public", get(timelines::federated))
         .route("/public/local", get(timelines::local))
         .route("/notifications", get(timelines::notifications))
+        .route("/bookmarks", get(mine::bookmarks))
+        .route("/favourites", get(mine::favourites))
+        .route("/conversations", get(mine::conversations))
+        .route("/follow_requests", get(mine::follow_requests))
+        .route(
+            "/follow_requests/{id}/{answer}",
+            post(mine::answer_follow_request),
+        )
+        .route("/lists", get(mine::lists).post(mine::create_list))
+        .route("/lists/{id}", get(mine::list))
+        .route("/lists/{id}/{what}", post(mine::change_list))
+        .route("/search", get(mine::search))
         .route("/statuses", post(actions::create))
         .route(
             "/statuses/{id}/{action}",

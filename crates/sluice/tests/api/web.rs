@@ -18,6 +18,7 @@ db_tests!(
     posting_media_with_descriptions,
     reaching_a_post_on_another_server,
     following_from_another_server,
+    ones_own_collections,
 );
 
 /// A browser: a cookie jar and no redirect following.
@@ -804,4 +805,139 @@ async fn following_from_another_server(db: Db) {
     assert_eq!(r.status, 422);
     a.stop().await;
     b.stop().await;
+}
+
+async fn ones_own_collections(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let bob = srv.user("bob").await;
+    let alice = srv.user("alice").await;
+    srv.update_credentials(&alice.token, &[("locked", "true")])
+        .await
+        .ok();
+    let post = srv.status(&bob, "worth keeping", &[]).await;
+    let id = post["id"].as_str().unwrap();
+    srv.status(&bob, "@alice just between us", &[("visibility", "direct")])
+        .await;
+    let mut b = Browser::new(&srv);
+    b.sign_in("alice", "password123").await;
+    let token = b.get("/home").await.token();
+    for action in ["bookmark", "favourite"] {
+        b.post(
+            &format!("/statuses/{id}/{action}"),
+            &[("authenticity_token", &token)],
+        )
+        .await;
+    }
+    for path in ["/bookmarks", "/favourites"] {
+        let r = b.get(path).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.text.contains("worth keeping"), "{path}: {}", r.text);
+        assert!(
+            !r.text.contains("action=\"/statuses\""),
+            "no compose form on {path}"
+        );
+    }
+    let dms = b.get("/conversations").await;
+    assert!(dms.text.contains("just between us"), "{}", dms.text);
+
+    // A follow request to the locked account, approved from the page.
+    let bob_id = srv.lookup_id("bob").await;
+    let alice_id = srv.lookup_id("alice").await;
+    srv.post(
+        &format!("/api/v1/accounts/{alice_id}/follow"),
+        Some(&bob.token),
+        &[],
+    )
+    .await
+    .ok();
+    let requests = b.get("/follow_requests").await;
+    assert!(requests.text.contains("@bob"), "{}", requests.text);
+    let r = b
+        .post(
+            &format!("/follow_requests/{bob_id}/authorize"),
+            &[("authenticity_token", &token)],
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.location.as_str()),
+        (303, "/follow_requests")
+    );
+    let rel = srv
+        .get(
+            &format!("/api/v1/accounts/relationships?id[]={alice_id}"),
+            Some(&bob.token),
+        )
+        .await
+        .ok();
+    assert_eq!(rel[0]["following"], true, "{rel}");
+    assert!(
+        b.get("/follow_requests")
+            .await
+            .text
+            .contains("Nobody is asking")
+    );
+
+    // A list: made, someone added, their posts in it, removed, deleted.
+    srv.post(
+        &format!("/api/v1/accounts/{bob_id}/follow"),
+        Some(&alice.token),
+        &[],
+    )
+    .await
+    .ok();
+    let r = b
+        .post(
+            "/lists",
+            &[("authenticity_token", &token), ("title", "friends")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let list = r.location.clone();
+    assert!(list.starts_with("/lists/"));
+    assert!(b.get("/lists").await.text.contains("friends"));
+    let r = b
+        .post(
+            &format!("{list}/add"),
+            &[("authenticity_token", &token), ("acct", "bob")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    srv.status(&bob, "for the list", &[]).await;
+    let page = b.get(&list).await;
+    assert!(page.text.contains("for the list"), "{}", page.text);
+    assert!(page.text.contains("Remove from list"));
+    let r = b
+        .post(
+            &format!("{list}/add"),
+            &[("authenticity_token", &token), ("acct", "nobody")],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    b.post(
+        &format!("{list}/remove"),
+        &[("authenticity_token", &token), ("account_id", &bob_id)],
+    )
+    .await;
+    assert!(!b.get(&list).await.text.contains("Remove from list"));
+    let r = b
+        .post(&format!("{list}/delete"), &[("authenticity_token", &token)])
+        .await;
+    assert_eq!(r.location, "/lists");
+    assert_eq!(b.get(&list).await.status, 404);
+
+    // Search: people here by name; a URL goes to the interaction page.
+    let found = b.get("/search?q=bob").await;
+    assert!(found.text.contains("href=\"/@bob\""), "{}", found.text);
+    let r = b
+        .get("/search?q=https%3A%2F%2Fexample.invalid%2F%40x%2F1")
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(
+        r.location.starts_with("/authorize_interaction?uri="),
+        "{}",
+        r.location
+    );
+    srv.stop().await;
 }
