@@ -171,7 +171,7 @@ pub(super) async fn act(
         "unreblog" => Some(Activity::UndoAnnounce { status: id }),
         "pin" => Some(Activity::Pin { status: id }),
         "unpin" => Some(Activity::Unpin { status: id }),
-        "delete" => {
+        "delete" | "redraft" => {
             if status.account_id != me || status.reblog_of_id.is_some() {
                 return Err(WebError::not_found());
             }
@@ -185,6 +185,23 @@ pub(super) async fn act(
     };
     if let Some(activity) = activity {
         state.engine.submit(me, activity).await?;
+    }
+    if action == "redraft" {
+        // Deleted; its text comes back in the post form, as Mastodon's composer does.
+        let draft = Draft {
+            text: status.source_text.clone(),
+            spoiler_text: status.spoiler_text.clone(),
+            visibility: status.visibility.clone(),
+            sensitive: status.sensitive,
+            in_reply_to_id: status.in_reply_to_id.map(|i| i.to_string()),
+        };
+        return Ok(page(
+            &state,
+            &visitor,
+            "compose_page.html",
+            minijinja::context! { title => "Redraft", draft => super::val(&draft) },
+        )
+        .await);
     }
     let wants_json = headers
         .get(header::ACCEPT)
@@ -203,26 +220,113 @@ pub(super) async fn act(
 
 /// `GET /statuses/{id}/item`: one post as the timelines show it (the `<article>`
 /// alone), for the script to add a post that arrived on the stream, rendered by the
-/// same template as the page.
+/// same template as the page. `GET /statuses/{id}/edit`: the post form, filled with
+/// one's own post, to change it.
 pub(super) async fn item(
     State(state): State<AppState>,
     visitor: Visitor,
     Path((id, what)): Path<(String, String)>,
 ) -> WebResult {
-    if what != "item" {
-        return Err(WebError::not_found());
-    }
     let id = parse_id(&id).ok_or_else(WebError::not_found)?;
     let viewer = visitor.account_id();
     let row = state.engine.visible_status(viewer, id).await?;
-    let entity = state.engine.status_entity(viewer, row).await?;
-    Ok(page(
-        &state,
-        &visitor,
-        "item.html",
-        minijinja::context! { s => super::val(&entity) },
-    )
-    .await)
+    match what.as_str() {
+        "item" => {
+            let entity = state.engine.status_entity(viewer, row).await?;
+            Ok(page(
+                &state,
+                &visitor,
+                "item.html",
+                minijinja::context! { s => super::val(&entity) },
+            )
+            .await)
+        }
+        "edit" => {
+            let me = visitor.signed_in(&visitor.here)?.account_id;
+            if row.account_id != me || row.reblog_of_id.is_some() {
+                return Err(WebError::not_found());
+            }
+            let source = Draft {
+                text: row.source_text.clone(),
+                spoiler_text: row.spoiler_text.clone(),
+                visibility: row.visibility.clone(),
+                sensitive: row.sensitive,
+                in_reply_to_id: row.in_reply_to_id.map(|i| i.to_string()),
+            };
+            let entity = state.engine.status_entity(Some(me), row).await?;
+            Ok(page(
+                &state,
+                &visitor,
+                "compose_page.html",
+                minijinja::context! {
+                    title => "Edit post",
+                    editing => super::val(&entity),
+                    draft => super::val(&source),
+                },
+            )
+            .await)
+        }
+        _ => Err(WebError::not_found()),
+    }
+}
+
+/// `GET /statuses/{id}/edit`.
+pub(super) async fn edit_page(
+    state: State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> WebResult {
+    item(state, visitor, Path((id, "edit".to_string()))).await
+}
+
+/// A post's text and settings put back into the post form (to edit it, or after
+/// "delete and redraft").
+#[derive(Debug, serde::Serialize)]
+struct Draft {
+    text: String,
+    spoiler_text: String,
+    visibility: String,
+    sensitive: bool,
+    in_reply_to_id: Option<String>,
+}
+
+/// `POST /statuses/{id}/edit`: the changed text, content warning and sensitivity of
+/// one's own post (its media and audience stay).
+pub(super) async fn edit(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    p: Params,
+) -> WebResult {
+    let me = visitor.signed_in("/home")?.clone();
+    visitor.check_csrf(&p)?;
+    state
+        .limits
+        .check(Bucket::Write, &format!("web:{}", me.id))?;
+    let id = parse_id(&id).ok_or_else(WebError::not_found)?;
+    let form: ComposeForm = p.parse()?;
+    let row = state.engine.visible_status(Some(me.account_id), id).await?;
+    if row.account_id != me.account_id || row.reblog_of_id.is_some() {
+        return Err(WebError::not_found());
+    }
+    let edit = sluice_engine::pipeline::NoteEdit {
+        text: form.status,
+        sensitive: form.sensitive.is_some(),
+        spoiler_text: form.spoiler_text,
+        language: None,
+        client: None,
+        media_ids: None,
+    };
+    state
+        .engine
+        .submit(me.account_id, Activity::UpdateNote { status: id, edit })
+        .await?;
+    let author = state
+        .engine
+        .account(me.account_id)
+        .await?
+        .ok_or_else(WebError::not_found)?;
+    Err(WebError::Redirect(format!("/@{}/{id}", author.username)))
 }
 
 /// `POST /accounts/{id}/{action}`: `follow`, `unfollow`, `block`, `unblock`, `mute`,

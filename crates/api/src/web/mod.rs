@@ -82,6 +82,10 @@ impl Pages {
                 ("item.html", include_str!("../../templates/item.html")),
                 ("tag.html", include_str!("../../templates/tag.html")),
                 (
+                    "compose_page.html",
+                    include_str!("../../templates/compose_page.html"),
+                ),
+                (
                     "accounts.html",
                     include_str!("../../templates/accounts.html"),
                 ),
@@ -403,6 +407,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/lists/{id}/{what}", post(mine::change_list))
         .route("/search", get(mine::search))
         .route("/statuses", post(actions::create))
+        .route(
+            "/statuses/{id}/edit",
+            get(actions::edit_page).post(actions::edit),
+        )
         .route(
             "/statuses/{id}/{action}",
             get(actions::item).post(actions::act),

@@ -19,6 +19,7 @@ db_tests!(
     reaching_a_post_on_another_server,
     following_from_another_server,
     ones_own_collections,
+    editing_pinning_and_redrafting,
 );
 
 /// A browser: a cookie jar and no redirect following.
@@ -939,5 +940,95 @@ async fn ones_own_collections(db: Db) {
         "{}",
         r.location
     );
+    srv.stop().await;
+}
+
+async fn editing_pinning_and_redrafting(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let post = srv
+        .status(
+            &alice,
+            "frist post",
+            &[("spoiler_text", "typo inside"), ("visibility", "unlisted")],
+        )
+        .await;
+    let id = post["id"].as_str().unwrap();
+    let bobs = srv.status(&bob, "not yours", &[]).await;
+    let mut b = Browser::new(&srv);
+    b.sign_in("alice", "password123").await;
+
+    let form = b.get(&format!("/statuses/{id}/edit")).await;
+    assert_eq!(form.status, 200, "{}", form.text);
+    assert!(
+        form.text.contains(">frist post</textarea>"),
+        "{}",
+        form.text
+    );
+    assert!(form.text.contains("value=\"typo inside\""));
+    let r = b
+        .post(
+            &format!("/statuses/{id}/edit"),
+            &[
+                ("authenticity_token", &form.token()),
+                ("status", "first post"),
+                ("spoiler_text", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.location.clone()),
+        (303, format!("/@alice/{id}"))
+    );
+    let shown = srv.get(&format!("/api/v1/statuses/{id}"), None).await.ok();
+    assert!(shown["content"].as_str().unwrap().contains("first post"));
+    assert_eq!(shown["spoiler_text"], "");
+    assert!(shown["edited_at"].is_string());
+    let history = srv
+        .get(&format!("/api/v1/statuses/{id}/history"), None)
+        .await
+        .ok();
+    assert_eq!(history.as_array().unwrap().len(), 2);
+    // Someone else's post has no edit form.
+    let other = bobs["id"].as_str().unwrap();
+    assert_eq!(b.get(&format!("/statuses/{other}/edit")).await.status, 404);
+
+    // Pinned to the profile, from the post's buttons.
+    let token = b.get("/home").await.token();
+    let r = b
+        .post(
+            &format!("/statuses/{id}/pin"),
+            &[("authenticity_token", &token), ("return_to", "/@alice")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let profile = b.get("/@alice").await;
+    assert!(
+        profile.text.contains("aria-label=\"Pinned posts\""),
+        "{}",
+        profile.text
+    );
+
+    // Delete and redraft: gone, and its text back in the form with its visibility.
+    let r = b
+        .post(
+            &format!("/statuses/{id}/redraft"),
+            &[("authenticity_token", &token)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains(">first post</textarea>"), "{}", r.text);
+    assert!(
+        r.text.contains("<option value=\"unlisted\" selected>"),
+        "{}",
+        r.text
+    );
+    srv.get(&format!("/api/v1/statuses/{id}"), None)
+        .await
+        .expect(404);
+    let _ = alice;
     srv.stop().await;
 }
