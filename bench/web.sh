@@ -74,21 +74,23 @@ measure() { # NAME URL HEADER
   echo "== throughput ($(nproc) cores)"
   measure "home-page" "$BASE/home" "Cookie: $COOKIE"
   measure "home-api" "$BASE/api/v1/timelines/home?limit=20" "Authorization: Bearer $api_token"
-  measure "thread" "$BASE/@user1/$ROOT_ID" "Cookie: $COOKIE" || true
-  echo "== weight (uncompressed bytes: HTML + CSS + JS = total; requests)"
   root_author=$(curl -sf -H "Authorization: Bearer $api_token" "$BASE/api/v1/statuses/$ROOT_ID" | jq -r .account.acct)
-  for page in /about /home "/@$root_author/$ROOT_ID" "/@$root_author"; do
-    html=$(curl -sf -H "Cookie: $COOKIE" "$BASE$page")
-    h=$(printf '%s' "$html" | wc -c)
-    css=0; js=0
-    for u in $(grep -o 'href="[^"]*\.css"' <<<"$html" | cut -d'"' -f2 | sed 's/&#x2f;/\//g'); do
-      css=$((css + $(curl -sf "$BASE$u" | wc -c)))
-    done
-    for u in $(grep -o 'src="[^"]*\.js"' <<<"$html" | cut -d'"' -f2 | sed 's/&#x2f;/\//g'); do
-      js=$((js + $(curl -sf "$BASE$u" | wc -c)))
-    done
-    imgs=$(grep -o '<img ' <<<"$html" | wc -l)
-    printf '%-28s %7d + %6d + %6d = %7d bytes; 3 requests + %d images\n' "$page" "$h" "$css" "$js" $((h + css + js)) "$imgs"
-  done
+  measure "thread" "$BASE/@$root_author/$ROOT_ID" "Cookie: $COOKIE"
+  echo "== weight (uncompressed bytes: HTML + CSS + JS = total; images not counted)"
+  python3 - "$BASE" "$COOKIE" /about /home "/@$root_author/$ROOT_ID" "/@$root_author" <<'PY'
+import re, sys, urllib.request
+base, cookie, pages = sys.argv[1], sys.argv[2], sys.argv[3:]
+def get(path):
+    req = urllib.request.Request(base + path, headers={"Cookie": cookie})
+    with urllib.request.urlopen(req) as r:
+        return r.read()
+for page in pages:
+    html = get(page)
+    text = html.decode()
+    css = sum(len(get(u.replace("&#x2f;", "/"))) for u in re.findall(r'<link rel="stylesheet" href="([^"]+)"', text))
+    js = sum(len(get(u.replace("&#x2f;", "/"))) for u in re.findall(r'<script type="module" src="([^"]+)"', text))
+    posts = text.count('<article class="status')
+    print(f"{page[:30]:30} {len(html):7} + {css:6} + {js:6} = {len(html) + css + js:7} bytes ({posts} posts)")
+PY
 } | tee "$OUT/summary.txt"
 echo "raw output: $OUT" >&2

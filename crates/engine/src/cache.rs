@@ -81,6 +81,8 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
 pub struct Caches {
     /// By SHA-256 of the bearer token.
     pub sessions: TtlCache<String, Session>,
+    /// Live web sessions, by SHA-256 of the cookie's secret.
+    pub web_sessions: TtlCache<String, sluice_store::WebSessionRow>,
     pub accounts: TtlCache<Id, AccountRow>,
     pub apps: TtlCache<Id, AppRow>,
     /// (local users, local posts).
@@ -88,10 +90,20 @@ pub struct Caches {
     pub filters: TtlCache<Id, std::sync::Arc<sluice_model::filter::FilterSet>>,
 }
 
+impl Caches {
+    /// Drops every cached session, bearer and web: a token or a session was revoked,
+    /// and none may keep working here.
+    pub fn sessions_revoked(&self) {
+        self.sessions.clear();
+        self.web_sessions.clear();
+    }
+}
+
 impl Default for Caches {
     fn default() -> Self {
         Caches {
             sessions: TtlCache::new(SESSION_TTL),
+            web_sessions: TtlCache::new(SESSION_TTL),
             accounts: TtlCache::new(ACCOUNT_TTL),
             apps: TtlCache::new(APP_TTL),
             stats: TtlCache::new(STATS_TTL),

@@ -446,7 +446,7 @@ impl Engine {
             .await?;
         tx.commit().await?;
         // The old token was revoked: no cached copy may outlive that.
-        self.cache.sessions.clear();
+        self.cache.sessions_revoked();
         Ok(token)
     }
 
@@ -458,7 +458,7 @@ impl Engine {
         tx.revoke_token(&hash_secret(token), app.id, sluice_model::id::now_millis())
             .await?;
         tx.commit().await?;
-        self.cache.sessions.clear();
+        self.cache.sessions_revoked();
         Ok(())
     }
 

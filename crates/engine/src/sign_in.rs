@@ -156,7 +156,7 @@ impl Engine {
             .await?;
         tx.delete_web_sessions_of(account_id).await?;
         tx.commit().await?;
-        self.cache.sessions.clear();
+        self.cache.sessions_revoked();
         Ok(revoked)
     }
 }

@@ -110,12 +110,18 @@ impl Engine {
     }
 
     /// The session a cookie names: `None` when it is unknown, ended, or its user may
-    /// no longer sign in (disabled, not approved).
+    /// no longer sign in (disabled, not approved). Cached for a few seconds
+    /// ([`crate::cache::SESSION_TTL`], as bearer tokens are); ending a session here
+    /// drops the cache at once.
     pub async fn web_session(&self, secret: &str, ip: &str) -> Result<Option<WebSession>> {
         if !is_secret(secret) {
             return Ok(None);
         }
-        let Some(found) = self.store.web_session_by_hash(&hash_secret(secret)).await? else {
+        let hash = hash_secret(secret);
+        if let Some(row) = self.cache.web_sessions.get(&hash) {
+            return Ok(Some(session(&row, secret)));
+        }
+        let Some(found) = self.store.web_session_by_hash(&hash).await? else {
             return Ok(None);
         };
         if found.disabled || !found.approved {
@@ -134,7 +140,9 @@ impl Engine {
                 tracing::debug!(error = %e, "web session not touched");
             }
         }
-        Ok(Some(session(&found.session, secret)))
+        let s = session(&found.session, secret);
+        self.cache.web_sessions.put(hash, found.session);
+        Ok(Some(s))
     }
 
     /// Ends one of the account's sessions (signing out, or revoking it in settings);
@@ -146,7 +154,7 @@ impl Engine {
             .await?;
         tx.commit().await?;
         // Its streaming token was revoked: no cached copy may outlive that.
-        self.cache.sessions.clear();
+        self.cache.sessions_revoked();
         Ok(ended)
     }
 

@@ -242,9 +242,9 @@ pub(crate) async fn page(
     ctx: minijinja::Value,
 ) -> Response {
     let me = match visitor.account_id() {
-        Some(id) => match state.engine.account(id).await {
-            Ok(Some(a)) => Some(state.engine.account_entity(&a)),
-            _ => None,
+        Some(id) => match state.engine.cached_accounts(&[id]).await {
+            Ok(a) => a.first().map(|a| state.engine.account_entity(a)),
+            Err(_) => None,
         },
         None => None,
     };
