@@ -284,6 +284,7 @@ impl Seeder<'_> {
                 approved: true,
                 locale: "en".into(),
                 registration_reason: String::new(),
+                confirmed: true,
             };
             if tx.is_none() {
                 tx = Some(self.store.begin().await?);

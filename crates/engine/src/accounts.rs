@@ -193,6 +193,9 @@ impl Engine {
                 r.locale.clone()
             },
             registration_reason: r.reason.clone(),
+            // With mail, a new account confirms its address first (not one an admin
+            // makes).
+            confirmed: via_admin || !self.sends_mail(),
         };
         let mut tx = self.store.begin().await?;
         match tx.insert_account(&account).await {
@@ -209,6 +212,13 @@ impl Engine {
         tx.commit().await?;
         let a = self.store.account(id).await?.ok_or(EngineError::NotFound)?;
         let u = self.store.user(id).await?.ok_or(EngineError::NotFound)?;
+        if !u.confirmed {
+            // The account exists either way; a link that did not go out can be asked
+            // for again.
+            if let Err(e) = self.send_confirmation(&a, &u).await {
+                tracing::warn!(account = a.id, error = %e, "confirmation mail not sent");
+            }
+        }
         Ok((a, u))
     }
 

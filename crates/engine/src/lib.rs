@@ -34,6 +34,7 @@ pub mod cache;
 pub mod collections;
 pub mod conversations;
 pub(crate) mod effects;
+pub mod email;
 pub mod error;
 pub mod filters;
 pub mod lists;
@@ -115,6 +116,8 @@ pub struct Engine {
     /// Builds local actor documents (the federation crate's), installed at start; a
     /// profile change is federated only when it is.
     actor_documents: std::sync::OnceLock<Arc<dyn accounts::ActorDocuments>>,
+    /// Sends mail (the binary's SMTP client), installed at start when configured.
+    mailer: std::sync::OnceLock<Arc<dyn email::Mailer>>,
 }
 
 impl Engine {
@@ -132,6 +135,7 @@ impl Engine {
             cache: cache::Caches::default(),
             inbox_ignored: Default::default(),
             actor_documents: std::sync::OnceLock::new(),
+            mailer: std::sync::OnceLock::new(),
         }))
     }
 

@@ -541,6 +541,9 @@ impl Engine {
                         "Your login is currently pending approval",
                     ));
                 }
+                Some(u) if !u.confirmed => {
+                    return Err(EngineError::forbidden(crate::email::UNCONFIRMED));
+                }
                 Some(_) => {}
                 None => return Ok(None),
             }

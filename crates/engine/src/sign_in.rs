@@ -125,6 +125,9 @@ impl Engine {
                 "Your login is currently pending approval",
             ));
         }
+        if !user.confirmed {
+            return Err(EngineError::forbidden(crate::email::UNCONFIRMED));
+        }
         let mut tx = self.store.begin().await?;
         if failures.is_some() {
             tx.clear_sign_in_failures(account).await?;

@@ -101,6 +101,14 @@ pub struct Config {
     /// Bearer secret for `/metrics` and the streaming status endpoints on the public
     /// listener (`SLUICE_METRICS_TOKEN`); unset: `/metrics` is not served there.
     pub metrics_token: Option<String>,
+    /// Where mail goes out (`SLUICE_SMTP_URL`): `smtps://user:pass@host:465` (TLS),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS), or `smtp://127.0.0.1:25`
+    /// (plain, only to a relay on this machine). Set: new accounts confirm their address and forgotten passwords
+    /// are reset by mail. Unset: no mail; an administrator approves and resets.
+    pub smtp_url: Option<String>,
+    /// The sender of that mail (`SLUICE_SMTP_FROM`); default `notifications@` the
+    /// instance's domain.
+    pub smtp_from: Option<String>,
     /// A separate listener for `/metrics` and the streaming status endpoints, without
     /// a token (`SLUICE_METRICS_LISTEN`, e.g. `127.0.0.1:9100`): keep it private.
     pub metrics_listen: Option<String>,
@@ -191,6 +199,8 @@ impl Default for Config {
             streaming_poll_ms: 100,
             streaming_status: false,
             metrics_token: None,
+            smtp_url: None,
+            smtp_from: None,
             metrics_listen: None,
             log: std::env::var("RUST_LOG")
                 .ok()
@@ -265,6 +275,9 @@ impl Config {
         }
         if let Some(u) = self.redis_url.as_deref().filter(|u| !u.is_empty()) {
             sluice_streaming::redis::RedisTarget::parse(u).map_err(|e| anyhow::anyhow!(e))?;
+        }
+        if let Some(u) = self.smtp_url.as_deref().filter(|u| !u.is_empty()) {
+            crate::mail::check_url(u).map_err(|e| anyhow::anyhow!("SLUICE_SMTP_URL: {e}"))?;
         }
         if self.metrics_token.as_deref().is_some_and(|t| t.len() < 16) {
             anyhow::bail!("SLUICE_METRICS_TOKEN must be at least 16 characters");
@@ -362,6 +375,7 @@ impl Config {
         let mut shown = self.clone();
         shown.database_url = Some(mask_url_password(&self.database_url()));
         shown.redis_url = self.redis_url.as_deref().map(mask_url_password);
+        shown.smtp_url = self.smtp_url.as_deref().map(mask_url_password);
         if shown.metrics_token.is_some() {
             shown.metrics_token = Some("****".into());
         }

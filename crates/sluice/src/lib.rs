@@ -5,6 +5,7 @@
 pub mod backup;
 pub mod config;
 pub mod logging;
+mod mail;
 #[cfg(unix)]
 pub mod supervisor;
 
@@ -394,6 +395,20 @@ async fn open_engine(config: &Config, bound: Option<SocketAddr>) -> anyhow::Resu
         }
     };
     engine.install_actor_documents(Arc::new(sluice_federation::local::LocalActorDocuments));
+    if let Some(url) = config.smtp_url.as_deref().filter(|u| !u.is_empty()) {
+        let from = config.smtp_from.clone().unwrap_or_else(|| {
+            format!(
+                "notifications@{}",
+                engine
+                    .urls
+                    .domain()
+                    .split(':')
+                    .next()
+                    .unwrap_or("localhost")
+            )
+        });
+        engine.install_mailer(Arc::new(mail::SmtpMailer::new(url, &from)?));
+    }
     Ok(engine)
 }
 

@@ -36,6 +36,8 @@ pub struct NewUser {
     pub approved: bool,
     pub locale: String,
     pub registration_reason: String,
+    /// False when the address must be confirmed before the user signs in.
+    pub confirmed: bool,
 }
 
 /// Profile fields that `update_credentials` may change; `None` leaves a field as it is.
@@ -200,8 +202,8 @@ impl WriteTx {
         self.exec(
             Query::new(
                 "INSERT INTO users (account_id, email, password_hash, admin, approved, locale,
-                   registration_reason, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                   registration_reason, created_at, confirmed)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(account_id)
             .bind(&u.email)
@@ -210,7 +212,8 @@ impl WriteTx {
             .bind(u.approved)
             .bind(&u.locale)
             .bind(&u.registration_reason)
-            .bind(created_at),
+            .bind(created_at)
+            .bind(u.confirmed),
         )
         .await?;
         Ok(())

@@ -20,6 +20,8 @@ mod accounts;
 mod collections;
 pub use accounts::{AccountCounter, NewAccount, NewUser, ProfileUpdate};
 pub use collections::{CollectionItem, CollectionRow};
+mod email;
+pub use email::EmailPurpose;
 mod events;
 pub use events::{EventWakeups, NewEvent, pair};
 mod lists;

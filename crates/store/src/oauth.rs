@@ -47,7 +47,7 @@ impl Store {
             .opt::<TokenWithUser>(
                 Query::new(
                     "SELECT t.id, t.app_id, t.account_id, t.scopes, t.created_at, t.expires_at, t.revoked_at,
-                            u.approved, u.disabled
+                            u.approved, u.disabled, u.confirmed
                      FROM tokens t LEFT JOIN users u ON u.account_id = t.account_id
                      WHERE t.token_hash = $1 AND t.revoked_at IS NULL
                        AND (t.expires_at IS NULL OR t.expires_at > $2)",
@@ -57,8 +57,12 @@ impl Store {
             )
             .await?;
         Ok(row.map(|r| {
-            let user = match (r.approved, r.disabled) {
-                (Some(approved), Some(disabled)) => Some(UserState { approved, disabled }),
+            let user = match (r.approved, r.disabled, r.confirmed) {
+                (Some(approved), Some(disabled), Some(confirmed)) => Some(UserState {
+                    approved,
+                    disabled,
+                    confirmed,
+                }),
                 _ => None,
             };
             (
@@ -82,6 +86,7 @@ impl Store {
 pub struct UserState {
     pub approved: bool,
     pub disabled: bool,
+    pub confirmed: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -95,6 +100,7 @@ struct TokenWithUser {
     revoked_at: Option<i64>,
     approved: Option<bool>,
     disabled: Option<bool>,
+    confirmed: Option<bool>,
 }
 
 impl WriteTx {

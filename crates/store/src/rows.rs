@@ -80,6 +80,9 @@ pub struct UserRow {
     pub default_sensitive: bool,
     pub default_language: Option<String>,
     pub created_at: i64,
+    /// False until the e-mail address is confirmed (only asked when the server sends
+    /// mail).
+    pub confirmed: bool,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

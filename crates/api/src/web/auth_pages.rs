@@ -23,6 +23,9 @@ use crate::routes::oauth::{device_cookie, remember_device};
 pub(super) struct ReturnTo {
     #[serde(default)]
     return_to: Option<String>,
+    /// `confirmed` or `password`: what the page says happened.
+    #[serde(default)]
+    notice: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,7 +48,7 @@ pub(super) async fn sign_in_page(
     if visitor.session.is_some() {
         return Ok(back(q.return_to.as_deref(), "/home"));
     }
-    Ok(sign_in_form(
+    let mut r = sign_in_form(
         &state,
         &visitor,
         q.return_to.as_deref(),
@@ -53,7 +56,27 @@ pub(super) async fn sign_in_page(
         None,
         StatusCode::OK,
     )
-    .await)
+    .await;
+    // What happened before: a confirmed address or a new password (fixed words the
+    // template knows).
+    if let Some(n) = q
+        .notice
+        .as_deref()
+        .filter(|n| matches!(*n, "confirmed" | "password"))
+    {
+        r = page(
+            &state,
+            &visitor,
+            "sign_in.html",
+            context! {
+                return_to => q.return_to.as_deref().filter(|p| is_local_path(p)),
+                login => "",
+                notice => n,
+            },
+        )
+        .await;
+    }
+    Ok(r)
 }
 
 async fn sign_in_form(
@@ -65,11 +88,12 @@ async fn sign_in_form(
     status: StatusCode,
 ) -> Response {
     let return_to = return_to.filter(|p| is_local_path(p));
+    let unconfirmed = error == Some(sluice_engine::email::UNCONFIRMED);
     let mut r = page(
         state,
         visitor,
         "sign_in.html",
-        context! { return_to, login, error },
+        context! { return_to, login, error, unconfirmed },
     )
     .await;
     *r.status_mut() = status;
@@ -247,12 +271,12 @@ pub(super) async fn sign_up(
             return Ok(sign_up_form(&state, &visitor, &form, &errors, e.status).await);
         }
     };
-    if !user.approved {
+    if !user.confirmed || !user.approved {
         return Ok(page(
             &state,
             &visitor,
             "sign_up.html",
-            context! { pending => true },
+            context! { pending => !user.approved, confirm => !user.confirmed, email => &user.email },
         )
         .await);
     }

@@ -8,7 +8,8 @@
 //! - [`assets`]: the stylesheet and script, by content-hashed names;
 //! - [`public`]: what visitors see (about, profiles, threads, hashtags);
 //! - [`feeds`]: RSS and Atom;
-//! - [`auth_pages`]: sign in, sign up, sign out;
+//! - [`auth_pages`]: sign in, sign up, sign out; [`email_pages`]: confirmation and
+//!   password-reset links;
 //! - [`timelines`]: home, local and federated timelines;
 //! - [`actions`]: posting and acting on posts and accounts;
 //! - [`mine`]: bookmarks, favourites, direct messages, lists, follow requests, search;
@@ -35,6 +36,7 @@ use crate::error::ApiError;
 mod actions;
 mod assets;
 mod auth_pages;
+mod email_pages;
 mod feeds;
 mod interact;
 mod mine;
@@ -81,6 +83,10 @@ impl Pages {
                 ("media.html", include_str!("../../templates/media.html")),
                 ("item.html", include_str!("../../templates/item.html")),
                 ("tag.html", include_str!("../../templates/tag.html")),
+                (
+                    "password_reset.html",
+                    include_str!("../../templates/password_reset.html"),
+                ),
                 (
                     "compose_page.html",
                     include_str!("../../templates/compose_page.html"),
@@ -390,6 +396,16 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(auth_pages::sign_up_page).post(auth_pages::sign_up),
         )
         .route("/auth/sign_out", post(auth_pages::sign_out))
+        .route("/auth/confirm", get(email_pages::confirm))
+        .route("/auth/confirmation", post(email_pages::resend))
+        .route(
+            "/auth/password/new",
+            get(email_pages::forgot_page).post(email_pages::forgot),
+        )
+        .route(
+            "/auth/password/edit",
+            get(email_pages::reset_page).post(email_pages::reset),
+        )
         .route("/home", get(timelines::home))
         .route("/public", get(timelines::federated))
         .route("/public/local", get(timelines::local))

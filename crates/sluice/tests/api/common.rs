@@ -562,3 +562,86 @@ pub fn only_our_script(html: &str) -> bool {
             .matches("<script type=\"module\" src=\"/static/app.")
             .count()
 }
+
+/// A mail receiver on loopback for the tests: speaks just enough SMTP to take
+/// messages (no TLS, no authentication) and hands each one over whole.
+pub struct SmtpSink {
+    pub addr: std::net::SocketAddr,
+    mails: tokio::sync::mpsc::UnboundedReceiver<String>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, mails) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    let _ = write.write_all(b"220 sink ESMTP\r\n").await;
+                    let mut data: Option<String> = None;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if let Some(body) = data.as_mut() {
+                            if line == "." {
+                                let _ = tx.send(std::mem::take(body));
+                                data = None;
+                                let _ = write.write_all(b"250 queued\r\n").await;
+                            } else {
+                                body.push_str(line.strip_prefix('.').unwrap_or(&line));
+                                body.push('\n');
+                            }
+                            continue;
+                        }
+                        let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+                        let answer: &[u8] = match verb.as_str() {
+                            "EHLO" | "HELO" => b"250-sink\r\n250 8BITMIME\r\n",
+                            "DATA" => {
+                                data = Some(String::new());
+                                b"354 go on\r\n"
+                            }
+                            "QUIT" => {
+                                let _ = write.write_all(b"221 bye\r\n").await;
+                                return;
+                            }
+                            _ => b"250 ok\r\n",
+                        };
+                        if write.write_all(answer).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        SmtpSink { addr, mails }
+    }
+
+    /// The next message (headers and body, quoted-printable undone), within 20 s.
+    pub async fn next_mail(&mut self) -> String {
+        let raw = tokio::time::timeout(std::time::Duration::from_secs(20), self.mails.recv())
+            .await
+            .expect("a mail within 20 s")
+            .expect("the sink runs");
+        raw.replace("=\n", "").replace("=3D", "=")
+    }
+
+    /// Whether a message arrives within `wait`.
+    pub async fn any_mail_within(&mut self, wait: std::time::Duration) -> bool {
+        tokio::time::timeout(wait, self.mails.recv()).await.is_ok()
+    }
+}
+
+/// The first link in `text` that starts with `prefix`.
+pub fn link_in(text: &str, prefix: &str) -> String {
+    let start = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} link in {text}"));
+    text[start..]
+        .split(|c: char| c.is_whitespace())
+        .next()
+        .unwrap()
+        .to_string()
+}

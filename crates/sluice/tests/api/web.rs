@@ -20,6 +20,9 @@ db_tests!(
     following_from_another_server,
     ones_own_collections,
     editing_pinning_and_redrafting,
+    confirming_an_address_by_mail,
+    resetting_a_password_by_mail,
+    without_mail_there_is_nothing_to_confirm,
 );
 
 /// A browser: a cookie jar and no redirect following.
@@ -1030,5 +1033,224 @@ async fn editing_pinning_and_redrafting(db: Db) {
         .await
         .expect(404);
     let _ = alice;
+    srv.stop().await;
+}
+
+async fn confirming_an_address_by_mail(db: Db) {
+    let mut sink = crate::common::SmtpSink::start().await;
+    let smtp = format!("smtp://{}", sink.addr);
+    let Some(srv) = TestServer::start(db, |c| c.smtp_url = Some(smtp)).await else {
+        return;
+    };
+    let mut b = Browser::new(&srv);
+    let form = b.get("/auth/sign_up").await;
+    let r = b
+        .post(
+            "/auth/sign_up",
+            &[
+                ("authenticity_token", &form.token()),
+                ("username", "erin"),
+                ("email", "erin@example.test"),
+                ("password", "a good password"),
+                ("password_confirmation", "a good password"),
+                ("agreement", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("Check your e-mail"), "{}", r.text);
+    assert!(!b.jar.contains_key("sluice_session"));
+    let mail = sink.next_mail().await;
+    assert!(mail.contains("To: erin@example.test"), "{mail}");
+    let first = crate::common::link_in(&mail, &format!("{}/auth/confirm?token=", srv.url));
+
+    // Not confirmed yet: no sign-in, and the link can be asked for again.
+    let r = b.sign_in("erin", "a good password").await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert!(
+        r.text.contains("missing a confirmed e-mail address"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("action=\"/auth/confirmation\""));
+    let r = b
+        .post(
+            "/auth/confirmation",
+            &[("authenticity_token", &r.token()), ("login", "erin")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let second = crate::common::link_in(
+        &sink.next_mail().await,
+        &format!("{}/auth/confirm?token=", srv.url),
+    );
+    assert_ne!(first, second);
+    // An account made through the API waits for its confirmation too: its token is
+    // refused until then.
+    let (_, _, app) = srv.app_token("write:accounts").await;
+    let t = srv
+        .post(
+            "/api/v1/accounts",
+            Some(&app),
+            &[
+                ("username", "gina"),
+                ("email", "gina@example.test"),
+                ("password", "a good password"),
+                ("agreement", "true"),
+                ("locale", "en"),
+            ],
+        )
+        .await
+        .ok();
+    let gina = t["access_token"].as_str().unwrap().to_string();
+    let r = srv
+        .get("/api/v1/accounts/verify_credentials", Some(&gina))
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let gina_mail = sink.next_mail().await;
+    assert!(gina_mail.contains("To: gina@example.test"), "{gina_mail}");
+    // The first link was replaced by the second.
+    let path = |link: &str| link.trim_start_matches(&srv.url).to_string();
+    let r = b.get(&path(&first)).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let r = b.get(&path(&second)).await;
+    assert_eq!(
+        (r.status.as_u16(), r.location.as_str()),
+        (303, "/auth/sign_in?notice=confirmed")
+    );
+    assert!(
+        b.get(&r.location)
+            .await
+            .text
+            .contains("Your address is confirmed")
+    );
+    let r = b.sign_in("erin", "a good password").await;
+    assert_eq!(
+        (r.status.as_u16(), r.location.as_str()),
+        (303, "/home"),
+        "{}",
+        r.text
+    );
+    // Used once.
+    assert_eq!(b.get(&path(&second)).await.status, 422);
+    srv.stop().await;
+}
+
+async fn resetting_a_password_by_mail(db: Db) {
+    let mut sink = crate::common::SmtpSink::start().await;
+    let smtp = format!("smtp://{}", sink.addr);
+    let Some(srv) = TestServer::start(db, |c| c.smtp_url = Some(smtp)).await else {
+        return;
+    };
+    srv.user("alice").await;
+    let mut other = Browser::new(&srv);
+    other.sign_in("alice", "password123").await;
+    assert_eq!(other.get("/home").await.status, 200);
+
+    let mut b = Browser::new(&srv);
+    let form = b.get("/auth/password/new").await;
+    assert!(form.text.contains("name=\"email\""), "{}", form.text);
+    // An unknown address gets the same answer, and no mail.
+    let unknown = b
+        .post(
+            "/auth/password/new",
+            &[
+                ("authenticity_token", &form.token()),
+                ("email", "nobody@example.test"),
+            ],
+        )
+        .await;
+    let known = b
+        .post(
+            "/auth/password/new",
+            &[
+                ("authenticity_token", &form.token()),
+                ("email", "alice@example.test"),
+            ],
+        )
+        .await;
+    assert_eq!(unknown.status, 200);
+    assert_eq!(
+        unknown.text, known.text,
+        "the answer says nothing about the address"
+    );
+    let mail = sink.next_mail().await;
+    assert!(mail.contains("To: alice@example.test"), "{mail}");
+    assert!(
+        !sink
+            .any_mail_within(std::time::Duration::from_millis(500))
+            .await
+    );
+    let link = crate::common::link_in(&mail, &format!("{}/auth/password/edit?token=", srv.url));
+    let page = b.get(link.trim_start_matches(&srv.url)).await;
+    assert_eq!(page.status, 200);
+    let token = field(&page.text, "token");
+    let csrf = page.token();
+    let r = b
+        .post(
+            "/auth/password/edit",
+            &[
+                ("authenticity_token", &csrf),
+                ("token", &token),
+                ("password", "a new password"),
+                ("password_confirmation", "another one"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let r = b
+        .post(
+            "/auth/password/edit",
+            &[
+                ("authenticity_token", &csrf),
+                ("token", &token),
+                ("password", "a new password"),
+                ("password_confirmation", "a new password"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.location.as_str()),
+        (303, "/auth/sign_in?notice=password"),
+        "{}",
+        r.text
+    );
+    // Signed out everywhere; the old password no longer works, the new one does.
+    assert_eq!(other.get("/home").await.status, 303);
+    assert_eq!(b.sign_in("alice", "password123").await.status, 401);
+    assert_eq!(b.sign_in("alice", "a new password").await.status, 303);
+    // The link worked once.
+    let mut c = Browser::new(&srv);
+    let csrf = c.get("/auth/password/new").await.token();
+    let r = c
+        .post(
+            "/auth/password/edit",
+            &[
+                ("authenticity_token", &csrf),
+                ("token", &token),
+                ("password", "a third password"),
+                ("password_confirmation", "a third password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    srv.stop().await;
+}
+
+async fn without_mail_there_is_nothing_to_confirm(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let mut b = Browser::new(&srv);
+    let page = b.get("/auth/password/new").await;
+    assert!(page.text.contains("sends no mail"), "{}", page.text);
+    let csrf = b.get("/auth/sign_in").await.token();
+    let r = b
+        .post(
+            "/auth/password/new",
+            &[("authenticity_token", &csrf), ("email", "a@example.test")],
+        )
+        .await;
+    assert_eq!(r.status, 404);
     srv.stop().await;
 }
