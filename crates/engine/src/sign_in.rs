@@ -166,11 +166,11 @@ impl Engine {
     }
 
     /// A signed-in user's own password change: `current` is checked as a sign-in's
-    /// password is (a wrong one counts as a failure, and
-    /// too many make strangers wait), then the new one is set and, as on a reset, the
-    /// account is signed out everywhere else: every token revoked and every web
-    /// session ended but `keep_session` (the browser that made the change), whose
-    /// stream token stays. Returns the tokens revoked.
+    /// password is (a wrong one counts as a failure, and too many make strangers
+    /// wait), then the new one is set and, as on a reset, the account is signed out
+    /// everywhere else: every token revoked and every web session ended but
+    /// `keep_session` (the browser that made the change), whose stream token stays.
+    /// Returns the tokens revoked.
     pub async fn change_password(
         &self,
         account_id: Id,

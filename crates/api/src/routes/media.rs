@@ -25,11 +25,14 @@ use crate::ratelimit::Bucket;
 pub const UPLOAD_MEDIA_PATH: &str = sluice_federation::local::UPLOAD_MEDIA_PATH;
 
 /// Whether a path is one of the upload endpoints (media; a profile's avatar and
-/// header), whose body limit is the media one.
+/// header, through the API or the settings page), whose body limit is the media one.
 pub fn is_upload_path(path: &str) -> bool {
     matches!(
         path,
-        "/api/v1/media" | "/api/v2/media" | "/api/v1/accounts/update_credentials"
+        "/api/v1/media"
+            | "/api/v2/media"
+            | "/api/v1/accounts/update_credentials"
+            | "/settings/profile"
     ) || path == UPLOAD_MEDIA_PATH
 }
 

@@ -10,7 +10,9 @@
 //! - [`feeds`]: RSS and Atom;
 //! - [`auth_pages`]: sign in, sign up, sign out;
 //! - [`timelines`]: home, local and federated timelines;
-//! - [`actions`]: posting and acting on posts.
+//! - [`actions`]: posting and acting on posts;
+//! - [`settings`]: the account's settings (profile, preferences, password, filters,
+//!   blocks and mutes, authorized apps, sessions).
 //!
 //! Templates are minijinja files compiled into the binary, named `*.html` so minijinja
 //! escapes every value inserted (display names, app names, titles: plain text). Only
@@ -35,6 +37,7 @@ mod auth_pages;
 mod feeds;
 mod public;
 pub mod session;
+mod settings;
 mod timelines;
 
 pub use session::Visitor;
@@ -96,7 +99,10 @@ impl Pages {
                     "status_item.html",
                     include_str!("../../templates/status_item.html"),
                 ),
-            ] {
+            ]
+            .into_iter()
+            .chain(settings::TEMPLATES)
+            {
                 env.add_template(name, src)
                     .expect("built-in templates parse");
             }
@@ -372,6 +378,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(actions::item).post(actions::act),
         )
         .route("/accounts/{id}/{action}", post(actions::account_act))
+        .merge(settings::routes())
         .route("/{handle}", get(public::profile_or_feed))
         .route("/{handle}/{id}", get(public::status_page))
         .route("/tags/{tag}", get(public::tag))

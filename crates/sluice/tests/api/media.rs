@@ -42,7 +42,7 @@ fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
 
 /// A PNG of `w`×`h` with an `eXIf` and a `tEXt` chunk that must not survive an upload.
 /// `salt` makes each file's data different.
-fn png(w: u32, h: u32, salt: u8) -> Vec<u8> {
+pub(crate) fn png(w: u32, h: u32, salt: u8) -> Vec<u8> {
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&w.to_be_bytes());
