@@ -616,6 +616,38 @@ async fn password_change_checks_and_signs_out_others(db: Db) {
             .status,
         303
     );
+
+    // Wrong current passwords count as failed sign-ins: after the free ones, a client
+    // the account has never seen is refused without its guess being checked, even
+    // the right one, as signing in is.
+    let stranger = sluice_engine::sign_in::SignInClient {
+        ip: "203.0.113.9".into(),
+        device: None,
+    };
+    for _ in 0..sluice_engine::sign_in::FREE_FAILURES {
+        let e = srv
+            .engine()
+            .change_password(alice_id, "a guess", "password123", &stranger, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, sluice_engine::EngineError::Invalid(_)), "{e:?}");
+    }
+    let e = srv
+        .engine()
+        .change_password(alice_id, "a new password", "password123", &stranger, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, sluice_engine::EngineError::TooManyAttempts { .. }),
+        "{e:?}"
+    );
+    // The owner's browser (a known client) is never kept waiting.
+    let r = post(
+        &mut b,
+        change("a new password", "a third password", "a third password"),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
     srv.stop().await;
 }
 
