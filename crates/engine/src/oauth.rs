@@ -14,6 +14,20 @@ use sluice_store::{AppRow, CodeRow, NewToken, UserRow};
 
 use crate::{Engine, EngineError, Result};
 
+/// An app an account has authorized, as settings list it ([`Engine::authorized_apps`]).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuthorizedApp {
+    pub app_id: Id,
+    pub name: String,
+    pub website: Option<String>,
+    /// Every scope any of its live tokens has, in the order first seen.
+    pub scopes: Vec<String>,
+    /// When its newest live token was made (ms).
+    pub authorized_at: i64,
+    /// Its live tokens.
+    pub tokens: usize,
+}
+
 /// The redirect URI that shows the code on a page instead of redirecting.
 pub const OOB_REDIRECT: &str = "urn:ietf:wg:oauth:2.0:oob";
 /// How long an authorization code may wait before it is exchanged (RFC 6749 suggests
@@ -460,6 +474,51 @@ impl Engine {
         tx.commit().await?;
         self.cache.sessions_revoked();
         Ok(())
+    }
+
+    /// The apps the account has authorized (live tokens with an app), the most
+    /// recently authorized first, each with the union of its tokens' scopes. A web
+    /// session's stream token has no app and is not one of them.
+    pub async fn authorized_apps(&self, account_id: Id) -> Result<Vec<AuthorizedApp>> {
+        let now = sluice_model::id::now_millis();
+        let tokens = self.store.authorized_tokens(account_id, now).await?;
+        let mut out: Vec<AuthorizedApp> = Vec::new();
+        for t in tokens {
+            let i = match out.iter().position(|a| a.app_id == t.app_id) {
+                Some(i) => i,
+                None => {
+                    out.push(AuthorizedApp {
+                        app_id: t.app_id,
+                        name: t.app_name,
+                        website: t.app_website.filter(|w| !w.is_empty()),
+                        scopes: Vec::new(),
+                        authorized_at: t.created_at,
+                        tokens: 0,
+                    });
+                    out.len() - 1
+                }
+            };
+            let app = &mut out[i];
+            app.tokens += 1;
+            for scope in t.scopes.split_whitespace() {
+                if !app.scopes.iter().any(|s| s == scope) {
+                    app.scopes.push(scope.to_string());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Takes back an authorization: every live token of the account for the app is
+    /// revoked (with its codes not yet exchanged). False when there was none.
+    pub async fn revoke_authorized_app(&self, account_id: Id, app_id: Id) -> Result<bool> {
+        let mut tx = self.store.begin().await?;
+        let revoked = tx
+            .revoke_app_tokens(account_id, app_id, sluice_model::id::now_millis())
+            .await?;
+        tx.commit().await?;
+        self.cache.sessions_revoked();
+        Ok(revoked > 0)
     }
 
     async fn mint_token(

@@ -72,6 +72,17 @@ pub fn wait_ms(failures: i64, last_failure_at: i64, now: i64) -> i64 {
     (last_failure_at + delay - now).max(0)
 }
 
+/// Refuses a new password too short or too long.
+fn check_password_length(password: &str) -> Result<()> {
+    let len = password.chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&len) {
+        return Err(EngineError::invalid(format!(
+            "The password must be between {MIN_PASSWORD_CHARS} and {MAX_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
 impl Engine {
     /// Checks a login (e-mail or username) and password. The error does not say which
     /// of the two was wrong. A client the account does not know is refused, unchecked,
@@ -90,33 +101,7 @@ impl Engine {
                 "Invalid login or password".into(),
             ));
         };
-        let account = user.account_id;
-        let hashes = client.hashes();
-        let now = sluice_model::id::now_millis();
-        let failures = self.store.sign_in_failures(account).await?;
-        if let Some(f) = failures {
-            let wait = wait_ms(f.failures, f.last_failure_at, now);
-            if wait > 0 && !self.store.is_known_sign_in_client(account, &hashes).await? {
-                tracing::info!(
-                    account,
-                    client = %client.ip,
-                    failures = f.failures,
-                    "sign-in refused: too many failures for this account"
-                );
-                return Err(EngineError::TooManyAttempts {
-                    retry_after_secs: (wait as u64).div_ceil(1000),
-                });
-            }
-        }
-        if !verify_password(password.to_string(), user.password_hash.clone()).await {
-            let mut tx = self.store.begin().await?;
-            let failures = tx.record_sign_in_failure(account, now).await?;
-            tx.commit().await?;
-            tracing::debug!(account, client = %client.ip, failures, "sign-in failed");
-            return Err(EngineError::Unauthorized(
-                "Invalid login or password".into(),
-            ));
-        }
+        let had_failures = self.check_password(&user, password, client).await?;
         if user.disabled {
             return Err(EngineError::forbidden("Your login is currently disabled"));
         }
@@ -128,14 +113,111 @@ impl Engine {
         if !user.confirmed {
             return Err(EngineError::forbidden(crate::email::UNCONFIRMED));
         }
+        let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
-        if failures.is_some() {
-            tx.clear_sign_in_failures(account).await?;
+        if had_failures {
+            tx.clear_sign_in_failures(user.account_id).await?;
         }
-        tx.remember_sign_in_clients(account, &hashes, KNOWN_CLIENTS, now)
+        tx.remember_sign_in_clients(user.account_id, &client.hashes(), KNOWN_CLIENTS, now)
             .await?;
         tx.commit().await?;
         Ok(user)
+    }
+
+    /// Checks `password` against `user`'s, as signing in does: a client the account
+    /// does not know is refused, unchecked, while the account's failures make it wait
+    /// ([`wait_ms`]); a wrong password counts as a failure. True when the account had
+    /// failures counted (for the caller to clear).
+    async fn check_password(
+        &self,
+        user: &UserRow,
+        password: &str,
+        client: &SignInClient,
+    ) -> Result<bool> {
+        let account = user.account_id;
+        let now = sluice_model::id::now_millis();
+        let failures = self.store.sign_in_failures(account).await?;
+        if let Some(f) = &failures {
+            let wait = wait_ms(f.failures, f.last_failure_at, now);
+            if wait > 0
+                && !self
+                    .store
+                    .is_known_sign_in_client(account, &client.hashes())
+                    .await?
+            {
+                tracing::info!(
+                    account,
+                    client = %client.ip,
+                    failures = f.failures,
+                    "password refused unchecked: too many failures for this account"
+                );
+                return Err(EngineError::TooManyAttempts {
+                    retry_after_secs: (wait as u64).div_ceil(1000),
+                });
+            }
+        }
+        if !verify_password(password.to_string(), user.password_hash.clone()).await {
+            let mut tx = self.store.begin().await?;
+            let failures = tx.record_sign_in_failure(account, now).await?;
+            tx.commit().await?;
+            tracing::debug!(account, client = %client.ip, failures, "wrong password");
+            return Err(EngineError::Unauthorized(
+                "Invalid login or password".into(),
+            ));
+        }
+        Ok(failures.is_some())
+    }
+
+    /// A signed-in user's own password change: `current` is checked as a sign-in's
+    /// password is (a wrong one counts as a failure, and too many make strangers
+    /// wait), then the new one is set and, as on a reset, the account is signed out
+    /// everywhere else: every token revoked and every web session ended but
+    /// `keep_session` (the browser that made the change), whose stream token stays.
+    /// Returns the tokens revoked.
+    pub async fn change_password(
+        &self,
+        account_id: Id,
+        current: &str,
+        new: &str,
+        client: &SignInClient,
+        keep_session: Option<Id>,
+    ) -> Result<u64> {
+        check_password_length(new)?;
+        let user = self
+            .store
+            .user(account_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        self.check_password(&user, current, client)
+            .await
+            .map_err(|e| match e {
+                EngineError::Unauthorized(_) => {
+                    EngineError::invalid("The current password is not right")
+                }
+                e => e,
+            })?;
+        let hash = hash_password(new.to_string()).await?;
+        let now = sluice_model::id::now_millis();
+        let mut tx = self.store.begin().await?;
+        tx.set_password(account_id, &hash).await?;
+        tx.clear_sign_in_failures(account_id).await?;
+        let revoked = match keep_session {
+            Some(keep) => {
+                let n = tx
+                    .revoke_account_tokens_but_session(account_id, keep, now)
+                    .await?;
+                tx.delete_other_web_sessions(account_id, keep).await?;
+                n
+            }
+            None => {
+                let n = tx.revoke_account_tokens(account_id, now).await?;
+                tx.delete_web_sessions_of(account_id).await?;
+                n
+            }
+        };
+        tx.commit().await?;
+        self.cache.sessions_revoked();
+        Ok(revoked)
     }
 
     /// Sets a local user's password (an administrator's reset). As Mastodon does on a
@@ -144,12 +226,7 @@ impl Engine {
     /// session for the few seconds they cache it). The account's sign-in failures are
     /// forgotten, so its owner is not kept waiting. Returns the tokens revoked.
     pub async fn reset_password(&self, account_id: Id, password: &str) -> Result<u64> {
-        let len = password.chars().count();
-        if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&len) {
-            return Err(EngineError::invalid(format!(
-                "The password must be between {MIN_PASSWORD_CHARS} and {MAX_PASSWORD_CHARS} characters"
-            )));
-        }
+        check_password_length(password)?;
         let hash = hash_password(password.to_string()).await?;
         let mut tx = self.store.begin().await?;
         tx.set_password(account_id, &hash).await?;

@@ -32,7 +32,7 @@ mod media;
 pub use media::MediaRow;
 mod migrate;
 mod oauth;
-pub use oauth::{NewToken, UserState};
+pub use oauth::{AuthorizedToken, NewToken, UserState};
 mod pins;
 pub use pins::PinOutcome;
 mod filters;

@@ -81,6 +81,41 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The live tokens an account gave apps (OAuth authorizations and password
+    /// grants), with their app, the newest first. Tokens without an app (a web
+    /// session's stream token) are not among them.
+    pub async fn authorized_tokens(
+        &self,
+        account_id: Id,
+        now: i64,
+    ) -> Result<Vec<AuthorizedToken>> {
+        self.all(
+            Query::new(
+                "SELECT t.id, t.app_id, a.name AS app_name, a.website AS app_website, t.scopes, t.created_at
+                 FROM tokens t JOIN apps a ON a.id = t.app_id
+                 WHERE t.account_id = $1 AND t.revoked_at IS NULL
+                   AND (t.expires_at IS NULL OR t.expires_at > $2)
+                 ORDER BY t.created_at DESC, t.id DESC",
+            )
+            .bind(account_id)
+            .bind(now),
+        )
+        .await
+    }
+}
+
+/// A live token an account gave an app.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuthorizedToken {
+    pub id: Id,
+    pub app_id: Id,
+    pub app_name: String,
+    pub app_website: Option<String>,
+    pub scopes: String,
+    pub created_at: i64,
+}
+
 /// Whether a token's user may act.
 #[derive(Debug, Clone, Copy)]
 pub struct UserState {
@@ -185,6 +220,51 @@ impl WriteTx {
             )
             .bind(account_id)
             .bind(now),
+        )
+        .await
+    }
+
+    /// Takes back what an account gave one app: revokes its live tokens for the app
+    /// and deletes its authorization codes for it not yet exchanged. Returns the
+    /// number of tokens revoked.
+    pub async fn revoke_app_tokens(&mut self, account_id: Id, app_id: Id, now: i64) -> Result<u64> {
+        self.exec(
+            Query::new("DELETE FROM oauth_codes WHERE account_id = $1 AND app_id = $2")
+                .bind(account_id)
+                .bind(app_id),
+        )
+        .await?;
+        self.exec(
+            Query::new(
+                "UPDATE tokens SET revoked_at = $3
+                 WHERE account_id = $1 AND app_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(account_id)
+            .bind(app_id)
+            .bind(now),
+        )
+        .await
+    }
+
+    /// [`WriteTx::revoke_account_tokens`], except the stream token of the web session
+    /// `keep_session` (the browser that changed the password stays signed in).
+    pub async fn revoke_account_tokens_but_session(
+        &mut self,
+        account_id: Id,
+        keep_session: Id,
+        now: i64,
+    ) -> Result<u64> {
+        self.exec(Query::new("DELETE FROM oauth_codes WHERE account_id = $1").bind(account_id))
+            .await?;
+        self.exec(
+            Query::new(
+                "UPDATE tokens SET revoked_at = $2
+                 WHERE account_id = $1 AND revoked_at IS NULL
+                   AND id NOT IN (SELECT token_id FROM web_sessions WHERE id = $3 AND account_id = $1)",
+            )
+            .bind(account_id)
+            .bind(now)
+            .bind(keep_session),
         )
         .await
     }

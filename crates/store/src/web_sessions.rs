@@ -115,6 +115,17 @@ impl WriteTx {
             .await
     }
 
+    /// Ends every session of an account but `keep` (their tokens are revoked by the
+    /// caller, with the account's other tokens).
+    pub async fn delete_other_web_sessions(&mut self, account_id: Id, keep: Id) -> Result<u64> {
+        self.exec(
+            Query::new("DELETE FROM web_sessions WHERE account_id = $1 AND id <> $2")
+                .bind(account_id)
+                .bind(keep),
+        )
+        .await
+    }
+
     pub async fn touch_web_session(&mut self, id: Id, now: i64, ip: &str) -> Result<()> {
         self.exec(
             Query::new("UPDATE web_sessions SET last_seen_at = $2, ip = $3 WHERE id = $1")

@@ -14,7 +14,9 @@
 //! - [`actions`]: posting and acting on posts and accounts;
 //! - [`mine`]: bookmarks, favourites, direct messages, lists, follow requests, search;
 //! - [`interact`]: remote posts and accounts (`/authorize_interaction`), following
-//!   from another server.
+//!   from another server;
+//! - [`settings`]: the account's settings (profile, preferences, password, filters,
+//!   blocks and mutes, authorized apps, sessions).
 //!
 //! Templates are minijinja files compiled into the binary, named `*.html` so minijinja
 //! escapes every value inserted (display names, app names, titles: plain text). Only
@@ -42,6 +44,7 @@ mod interact;
 mod mine;
 mod public;
 pub mod session;
+mod settings;
 mod timelines;
 
 pub use session::Visitor;
@@ -130,7 +133,10 @@ impl Pages {
                     "status_item.html",
                     include_str!("../../templates/status_item.html"),
                 ),
-            ] {
+            ]
+            .into_iter()
+            .chain(settings::TEMPLATES)
+            {
                 env.add_template(name, src)
                     .expect("built-in templates parse");
             }
@@ -437,6 +443,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(interact::authorize_interaction),
         )
         .route("/remote_follow", post(interact::remote_follow))
+        .merge(settings::routes())
         .route("/{handle}", get(public::profile_or_feed))
         .route("/{handle}/{id}", get(public::status_page))
         .route("/tags/{tag}", get(public::tag))

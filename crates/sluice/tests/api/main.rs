@@ -34,3 +34,4 @@ mod streaming;
 mod streams_agree;
 mod timelines;
 mod web;
+mod web_settings;

@@ -26,21 +26,21 @@ db_tests!(
 );
 
 /// A browser: a cookie jar and no redirect following.
-struct Browser {
-    base: String,
-    http: reqwest::Client,
-    jar: BTreeMap<String, String>,
+pub(crate) struct Browser {
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) jar: BTreeMap<String, String>,
 }
 
-struct Page {
-    status: StatusCode,
-    location: String,
-    text: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) location: String,
+    pub(crate) text: String,
 }
 
 impl Page {
     /// The CSRF token of the page's first form.
-    fn token(&self) -> String {
+    pub(crate) fn token(&self) -> String {
         field(&self.text, "authenticity_token")
     }
 }
@@ -56,7 +56,7 @@ fn field(html: &str, name: &str) -> String {
 }
 
 impl Browser {
-    fn new(srv: &TestServer) -> Browser {
+    pub(crate) fn new(srv: &TestServer) -> Browser {
         Browser {
             base: srv.url.clone(),
             http: reqwest::Client::builder()
@@ -67,7 +67,7 @@ impl Browser {
         }
     }
 
-    fn cookie_header(&self) -> String {
+    pub(crate) fn cookie_header(&self) -> String {
         self.jar
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -75,7 +75,7 @@ impl Browser {
             .join("; ")
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &mut self,
         method: Method,
         path: &str,
@@ -119,7 +119,7 @@ impl Browser {
     }
 
     /// POSTs a multipart form (text fields and files).
-    async fn multipart(&mut self, path: &str, form: reqwest::multipart::Form) -> Page {
+    pub(crate) async fn multipart(&mut self, path: &str, form: reqwest::multipart::Form) -> Page {
         let r = self
             .http
             .post(format!("{}{path}", self.base))
@@ -139,16 +139,16 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         self.send(Method::GET, path, None, None).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         self.send(Method::POST, path, Some(form), None).await
     }
 
     /// Signs in through the sign-in page.
-    async fn sign_in(&mut self, login: &str, password: &str) -> Page {
+    pub(crate) async fn sign_in(&mut self, login: &str, password: &str) -> Page {
         let form = self.get("/auth/sign_in").await;
         assert_eq!(form.status, 200, "{}", form.text);
         let token = form.token();

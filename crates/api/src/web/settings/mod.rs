@@ -1,0 +1,221 @@
+//! Settings: what a signed-in person changes about their account, each a page with
+//! forms that post back to it and redirect to it (`?saved=1` shows that it worked).
+//!
+//! - [`profile`]: the profile (name, bio, fields, avatar and header, locked, bot,
+//!   discoverable), posting preferences, the password;
+//! - [`filters`]: keyword filters (Mastodon's v2 filters);
+//! - [`relations`]: blocked and muted accounts, blocked domains;
+//! - [`access`]: the apps the person authorized, and their signed-in browsers.
+//!
+//! Each change goes through the same engine call as the Mastodon API's endpoint for
+//! it; a refused change shows the form again, with what was typed and why, under a 4xx
+//! status, and writes nothing.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use minijinja::context;
+use serde::Deserialize;
+use sluice_engine::web_sessions::WebSession;
+
+use super::{Visitor, WebError, WebResult, page};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::params::Params;
+use crate::ratelimit::Bucket;
+
+mod access;
+mod filters;
+mod profile;
+mod relations;
+
+/// The settings pages, as `(path, title)`, in the order the index and the settings
+/// navigation list them.
+const SECTIONS: [(&str, &str); 9] = [
+    ("/settings/profile", "Profile"),
+    ("/settings/preferences", "Preferences"),
+    ("/settings/password", "Password"),
+    ("/settings/filters", "Filters"),
+    ("/settings/blocks", "Blocked accounts"),
+    ("/settings/mutes", "Muted accounts"),
+    ("/settings/domain_blocks", "Blocked domains"),
+    ("/settings/applications", "Authorized apps"),
+    ("/settings/sessions", "Sessions"),
+];
+
+/// The settings pages' templates, registered with the others (`Pages::env`).
+pub(super) const TEMPLATES: [(&str, &str); 11] = [
+    (
+        "settings_base.html",
+        include_str!("../../../templates/settings_base.html"),
+    ),
+    (
+        "settings.html",
+        include_str!("../../../templates/settings.html"),
+    ),
+    (
+        "settings_profile.html",
+        include_str!("../../../templates/settings_profile.html"),
+    ),
+    (
+        "settings_preferences.html",
+        include_str!("../../../templates/settings_preferences.html"),
+    ),
+    (
+        "settings_password.html",
+        include_str!("../../../templates/settings_password.html"),
+    ),
+    (
+        "settings_filters.html",
+        include_str!("../../../templates/settings_filters.html"),
+    ),
+    (
+        "settings_filter.html",
+        include_str!("../../../templates/settings_filter.html"),
+    ),
+    (
+        "settings_accounts.html",
+        include_str!("../../../templates/settings_accounts.html"),
+    ),
+    (
+        "settings_domain_blocks.html",
+        include_str!("../../../templates/settings_domain_blocks.html"),
+    ),
+    (
+        "settings_applications.html",
+        include_str!("../../../templates/settings_applications.html"),
+    ),
+    (
+        "settings_sessions.html",
+        include_str!("../../../templates/settings_sessions.html"),
+    ),
+];
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/settings", get(index))
+        .route("/settings/profile", get(profile::show).post(profile::save))
+        .route(
+            "/settings/preferences",
+            get(profile::preferences).post(profile::save_preferences),
+        )
+        .route(
+            "/settings/password",
+            get(profile::password).post(profile::change_password),
+        )
+        .route(
+            "/settings/filters",
+            get(filters::index).post(filters::create),
+        )
+        .route("/settings/filters/new", get(filters::new))
+        .route(
+            "/settings/filters/{id}",
+            get(filters::edit).post(filters::update),
+        )
+        .route("/settings/filters/{id}/delete", post(filters::delete))
+        .route("/settings/blocks", get(relations::blocks))
+        .route("/settings/mutes", get(relations::mutes))
+        .route(
+            "/settings/domain_blocks",
+            get(relations::domain_blocks).post(relations::block_domain),
+        )
+        .route(
+            "/settings/domain_blocks/remove",
+            post(relations::unblock_domain),
+        )
+        .route("/settings/applications", get(access::applications))
+        .route(
+            "/settings/applications/{id}/revoke",
+            post(access::revoke_application),
+        )
+        .route("/settings/sessions", get(access::sessions))
+        .route(
+            "/settings/sessions/{id}/revoke",
+            post(access::revoke_session),
+        )
+}
+
+/// `GET /settings`: the list of settings pages.
+async fn index(State(state): State<AppState>, visitor: Visitor) -> WebResult {
+    visitor.signed_in("/settings")?;
+    Ok(settings_page(
+        &state,
+        &visitor,
+        "settings.html",
+        context! {},
+        StatusCode::OK,
+    )
+    .await)
+}
+
+/// A settings page: `name` with `ctx`, the settings navigation, and `status`.
+async fn settings_page(
+    state: &AppState,
+    visitor: &Visitor,
+    name: &str,
+    ctx: minijinja::Value,
+    status: StatusCode,
+) -> Response {
+    let path = visitor.here.split('?').next().unwrap_or_default();
+    let sections: Vec<_> = SECTIONS
+        .iter()
+        .map(|&(href, title)| {
+            let current = path == href || path.starts_with(&format!("{href}/"));
+            context! { href, title, current }
+        })
+        .collect();
+    let mut r = page(state, visitor, name, context! { sections, ..ctx }).await;
+    *r.status_mut() = status;
+    r
+}
+
+/// The session of a settings form's POST: signed in (else to sign in, then back to
+/// `path`), the form's CSRF token checked, within the write limit.
+fn posting<'a>(
+    state: &AppState,
+    visitor: &'a Visitor,
+    path: &str,
+    p: &Params,
+) -> Result<&'a WebSession, WebError> {
+    let me = visitor.signed_in(path)?;
+    visitor.check_csrf(p)?;
+    state
+        .limits
+        .check(Bucket::Write, &format!("web:{}", me.id))?;
+    Ok(me)
+}
+
+/// A refusal to show on the form that was sent (its status and message), when it is
+/// the sender's to fix (4xx); anything else is an error page.
+fn refusal(e: impl Into<ApiError>) -> Result<(StatusCode, String), WebError> {
+    let e: ApiError = e.into();
+    if e.status.is_client_error() {
+        Ok((e.status, e.message().to_string()))
+    } else {
+        Err(e.into())
+    }
+}
+
+/// `?saved=1`: the page was reached by a change that worked.
+#[derive(Debug, Default, Deserialize)]
+struct SavedQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+fn saved(p: &Params) -> bool {
+    p.parse::<SavedQuery>().ok().and_then(|q| q.saved).is_some()
+}
+
+/// Where a form goes after a change that worked.
+fn saved_to(path: &str) -> Response {
+    crate::routes::see_other(&format!("{path}?saved=1"))
+}
+
+/// A time (ms) as pages show it: `2026-12-07 09:31 UTC`.
+fn when(ms: i64) -> String {
+    let t = sluice_model::Timestamp(ms).to_rfc3339();
+    format!("{} UTC", t.get(..16).unwrap_or(&t).replace('T', " "))
+}
