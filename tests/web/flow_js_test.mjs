@@ -45,6 +45,13 @@ test('two people in two browsers, JavaScript on', { timeout: 200_000 }, async (t
     await audit(alice.page, 'about');
   });
 
+  await step('sign-up and sign-in pages: no serious accessibility violation', async () => {
+    await alice.goto('/auth/sign_up');
+    await audit(alice.page, 'sign up');
+    await alice.goto('/auth/sign_in');
+    await audit(alice.page, 'sign in');
+  });
+
   await step('both sign up through the form', async () => {
     await signUp(alice, 'alice');
     await signUp(bob, 'bob');
@@ -169,9 +176,13 @@ test('two people in two browsers, JavaScript on', { timeout: 200_000 }, async (t
     await audit(bob.page, 'profile');
   });
 
-  await step('about page, signed in: no serious accessibility violation', async () => {
+  await step('about and notifications, signed in: no serious accessibility violation', async () => {
     await alice.goto('/about');
     await audit(alice.page, 'about (signed in)');
+    // Bob's follow, reply and favourite are there.
+    await alice.goto('/notifications');
+    await alice.page.locator(`#s-${ids.reply1}`).first().waitFor();
+    await audit(alice.page, 'notifications');
   });
 
   await step('both sign out', async () => {
