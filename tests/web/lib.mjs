@@ -267,18 +267,27 @@ export async function cspCanary(p) {
   p.watch.csp.splice(before);
 }
 
-/// Waits for `predicate` (async, returns truthy) up to `ms`.
+/// Waits for `predicate` (async, returns truthy) up to `ms`. A call that hangs (a
+/// page that stopped answering) counts as a no when the time is up.
 export async function eventually(what, predicate, ms = LIVE_MS) {
   const deadline = Date.now() + ms;
+  const hung = Symbol('hung');
   let last;
   for (;;) {
+    let timer;
+    const late = new Promise((resolve) => {
+      timer = setTimeout(() => resolve(hung), Math.max(1, deadline - Date.now()));
+    });
     try {
-      last = await predicate();
-      if (last) return last;
+      const r = await Promise.race([predicate(), late]);
+      last = r === hung ? 'no answer' : r;
+      if (r && r !== hung) return r;
     } catch (e) {
       last = e;
+    } finally {
+      clearTimeout(timer);
     }
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${ms} ms (last: ${last})`);
+    if (Date.now() >= deadline) assert.fail(`${what}: not within ${ms} ms (last: ${last})`);
     await new Promise((r) => setTimeout(r, 150));
   }
 }

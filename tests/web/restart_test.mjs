@@ -36,6 +36,13 @@ function upgrade() {
 /// records every status notice the page shows.
 async function livePage(p, path, stream) {
   const page = await p.newPage();
+  // What happened to the page's streams, printed at the end (timing matters here).
+  const at = () => new Date().toISOString().slice(11, 23);
+  const short = (u) => `${path} ${new URL(u).pathname}`;
+  page.on('request', (r) => r.url().includes('/streaming/') && trace.push(`${at()} ${short(r.url())}: request`));
+  page.on('response', (r) => r.url().includes('/streaming/') && trace.push(`${at()} ${short(r.url())}: ${r.status()}`));
+  page.on('requestfinished', (r) => r.url().includes('/streaming/') && trace.push(`${at()} ${short(r.url())}: ended`));
+  page.on('requestfailed', (r) => r.url().includes('/streaming/') && trace.push(`${at()} ${short(r.url())}: ${r.failure()?.errorText}`));
   const connected = page.waitForResponse((r) => r.url().includes(`/api/v1/streaming/${stream}`));
   await p.goto(path, page);
   assert.equal((await connected).status(), 200, `the live stream of ${path}`);
@@ -54,6 +61,7 @@ async function livePage(p, path, stream) {
 }
 
 const notices = (page) => page.evaluate(() => window.__notices);
+const trace = [];
 
 test('a page kept open across a server upgrade misses nothing', { timeout: 200_000 }, async (t) => {
   assert.ok(UPGRADE, 'WEB_UPGRADE is not set (run tests/web/run.sh)');
@@ -65,6 +73,12 @@ test('a page kept open across a server upgrade misses nothing', { timeout: 200_0
   const people = [erin, frank];
   t.after(() => report(people));
   const posts = {};
+  const gap = {};
+  gap.closed = new Promise((r) => {
+    gap.close = r;
+  });
+  t.after(() => gap.close());
+  t.after(() => console.log(`streams:\n  ${trace.join('\n  ')}`));
   let home;
   let local;
 
@@ -109,7 +123,17 @@ test('a page kept open across a server upgrade misses nothing', { timeout: 200_0
   });
 
   await step('the server is upgraded (sluice admin upgrade)', async () => {
+    // From now on the pages' new stream requests wait until erin has posted, so the
+    // post surely falls in the gap, however quickly a page reconnects.
+    for (const page of [home, local]) {
+      await page.route('**/api/v1/streaming/**', async (route) => {
+        await gap.closed;
+        await route.continue();
+      });
+    }
+    trace.push(`${new Date().toISOString().slice(11, 23)} sluice admin upgrade`);
     const up = await upgrade();
+    trace.push(`${new Date().toISOString().slice(11, 23)} upgraded`);
     assert.equal(up.code, 0, `sluice admin upgrade failed: ${up.out}`);
     assert.match(up.out, /upgraded/);
   });
@@ -122,11 +146,11 @@ test('a page kept open across a server upgrade misses nothing', { timeout: 200_0
     );
     posts.gap = await compose(erin, { text: word('gap') });
     const n = await notices(home);
-    console.log(`home's notices once the post was made: ${JSON.stringify(n)}`);
     assert.ok(
       !n.some((x) => /^Connected again/.test(x)),
-      'home had reconnected before the post was made: the test did not make a gap',
+      `home had reconnected before the post was made: the test did not make a gap (${n})`,
     );
+    gap.close();
   });
 
   await step('home says it got the connection back', async () => {
