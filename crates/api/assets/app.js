@@ -34,7 +34,14 @@ document.addEventListener('submit', async (ev) => {
 function updateActions(article, s) {
   const body = s.reblog || s;
   const counts = article.querySelector('.counts');
-  if (counts) counts.textContent = `${body.replies_count} replies · ${body.reblogs_count} boosts · ${body.favourites_count} favourites`;
+  const n = (k, one, many) => `${k} ${k === 1 ? one : many}`;
+  if (counts) {
+    counts.textContent = [
+      n(body.replies_count, 'reply', 'replies'),
+      n(body.reblogs_count, 'boost', 'boosts'),
+      n(body.favourites_count, 'favourite', 'favourites'),
+    ].join(' · ');
+  }
   const toggles = [
     ['favourite', 'unfavourite', 'Favourite', 'Unfavourite', body.favourited],
     ['reblog', 'unreblog', 'Boost', 'Unboost', body.reblogged],
