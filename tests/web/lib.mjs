@@ -222,6 +222,10 @@ export async function audit(page, label) {
   const problems = [];
   for (const colorScheme of ['light', 'dark']) {
     await page.emulateMedia({ colorScheme });
+    if (process.env.WEB_SCREENSHOTS) {
+      const name = `${process.env.WEB_LABEL || 'web'}-${label}-${colorScheme}`.replace(/[^\w-]+/g, '_');
+      await page.screenshot({ path: `${process.env.WEB_SCREENSHOTS}/${name}.png`, fullPage: true });
+    }
     if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
       await page.evaluate(AXE_SOURCE);
     }

@@ -16,7 +16,8 @@
 # Exit status non-zero if anything failed.
 #
 # Knobs: SLUICE_BIN (skip the build), CHROMIUM_BIN (default /usr/bin/chromium),
-# WEB_ONLY="flow_js nojs restart" (scripts to run), WEB_KEEP=1 (keep temp dirs).
+# WEB_ONLY="flow_js nojs restart" (scripts to run), WEB_KEEP=1 (keep temp dirs),
+# WEB_SCREENSHOTS=DIR (screenshots of the audited pages), WEB_SCRIPT_TIMEOUT (s).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -245,6 +246,7 @@ run_suite() {
       rc=2
     else
       (cd "$HERE" && SLUICE_BASE_URL=$base CHROMIUM_BIN=$CHROMIUM WEB_UPGRADE="$WORK/upgrade.sh" WEB_LABEL=$label \
+        WEB_SCREENSHOTS=${WEB_SCREENSHOTS:-} \
         timeout -k 10 "$SCRIPT_TIMEOUT" node --test-reporter=spec "$HERE/${name}_test.mjs") </dev/null || rc=$?
     fi
     if [[ $rc -eq 124 ]]; then echo "$name: timed out after $SCRIPT_TIMEOUT s" >&2; fi
