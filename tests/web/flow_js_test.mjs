@@ -1,7 +1,8 @@
 // Two people, JavaScript on: sign up, sign out and in, follow, a post with a content
 // warning that the follower's open home page shows without a reload, replies two levels
-// deep shown as a tree, a favourite counted in place, sign out. Accessibility audits
-// of about, home, a thread and a profile; no CSP violation anywhere.
+// deep shown as a tree, a favourite counted in place, the character count, "Older
+// posts" in place, sign out. Accessibility audits of about, sign-up, sign-in, home, a
+// thread, a profile and notifications; no CSP violation anywhere.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -185,6 +186,47 @@ test('two people in two browsers, JavaScript on', { timeout: 200_000 }, async (t
     await alice.goto('/notifications');
     await alice.page.locator(`#s-${ids.reply1}`).first().waitFor();
     await audit(alice.page, 'notifications');
+  });
+
+  await step('the character count follows the text and the content warning', async () => {
+    const page = alice.page;
+    await alice.goto('/home');
+    const form = page.locator('form.compose');
+    const max = Number(await form.locator('textarea').getAttribute('data-max'));
+    assert.ok(max > 0);
+    await form.locator('textarea').fill('ten chars!');
+    await form.getByLabel('Content warning (optional)').fill('five!');
+    await eventually('the count', async () => (await page.locator('#compose-count').innerText()) === `${max - 15} characters left`);
+    await form.locator('textarea').fill('x'.repeat(max + 1));
+    await eventually('the count goes negative', async () =>
+      (await page.locator('#compose-count').getAttribute('class')).split(' ').includes('over'),
+    );
+  });
+
+  await step('"Older posts" loads the next page in place', async () => {
+    // More than a page of posts on this server's timeline.
+    await alice.goto('/home');
+    for (let i = 0; i < 20; i++) await compose(alice, { text: word(`filler${i}-`) });
+    const page = bob.page;
+    await bob.goto('/public/local');
+    const posts = page.locator('section.timeline > article');
+    const first = await posts.count();
+    assert.equal(first, 20, 'a page holds 20 posts');
+    await page.evaluate(() => {
+      window.__sameDocument = true;
+    });
+    const more = page.getByRole('link', { name: 'Older posts' });
+    // What the next page holds, as the server renders it.
+    const next = await (await bob.context.request.get(await more.getAttribute('href'))).text();
+    const older = [...next.matchAll(/<article class="status h-entry" id="(s-\d+)"/g)].map((m) => m[1]);
+    assert.ok(older.length > 0, 'the next page has posts');
+    await more.click();
+    await eventually('older posts appended', async () => (await posts.count()) > first);
+    const shown = await posts.evaluateAll((as) => as.map((a) => a.id));
+    assert.equal(new Set(shown).size, shown.length, 'no post twice');
+    assert.deepEqual(shown.slice(first), older, 'the next page, appended in order');
+    assert.ok(await page.evaluate(() => window.__sameDocument === true), 'the page was reloaded');
+    await eventually('no more "Older posts"', async () => (await page.getByRole('link', { name: 'Older posts' }).count()) === 0);
   });
 
   await step('both sign out', async () => {
