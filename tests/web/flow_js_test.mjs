@@ -108,6 +108,22 @@ test('two people in two browsers, JavaScript on', { timeout: 200_000 }, async (t
     await audit(bob.page, 'home');
   });
 
+  await step('home page on a phone: one column, nothing wider than the screen', async () => {
+    const page = bob.page;
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: 360, height: 740 });
+    try {
+      const widths = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth,
+        screen: window.innerWidth,
+      }));
+      assert.ok(widths.page <= widths.screen, `the page scrolls sideways: ${JSON.stringify(widths)}`);
+      await audit(page, 'home (phone)');
+    } finally {
+      await page.setViewportSize(size);
+    }
+  });
+
   await step('bob replies from the thread page', async () => {
     await bob.goto(`/@alice/${ids.post}`);
     ids.reply1 = await compose(bob, { text: word('bobreply'), form: '#reply form.compose' });
