@@ -34,7 +34,14 @@ document.addEventListener('submit', async (ev) => {
 function updateActions(article, s) {
   const body = s.reblog || s;
   const counts = article.querySelector('.counts');
-  if (counts) counts.textContent = `${body.replies_count} replies · ${body.reblogs_count} boosts · ${body.favourites_count} favourites`;
+  const n = (k, one, many) => `${k} ${k === 1 ? one : many}`;
+  if (counts) {
+    counts.textContent = [
+      n(body.replies_count, 'reply', 'replies'),
+      n(body.reblogs_count, 'boost', 'boosts'),
+      n(body.favourites_count, 'favourite', 'favourites'),
+    ].join(' · ');
+  }
   const toggles = [
     ['favourite', 'unfavourite', 'Favourite', 'Unfavourite', body.favourited],
     ['reblog', 'unreblog', 'Boost', 'Unboost', body.reblogged],
@@ -83,46 +90,85 @@ document.addEventListener('click', async (ev) => {
   if (next) a.href = next.getAttribute('href'); else a.closest('nav').remove();
 });
 
-// Live timelines: new posts arrive through the streaming API (SSE). The browser sends
-// Last-Event-ID when it reconnects, and the server replays what was missed.
+// Live timelines: new posts arrive through the streaming API (SSE). The first
+// connection resumes from the event the server had sent when it read the page
+// (data-resume), so nothing posted since is missed; after a network blip or a server
+// restart the browser resumes with Last-Event-ID, and the server replays what was
+// missed. A stream the browser gave up on (an error answer) is opened again here.
 const timeline = document.querySelector('section.timeline[data-stream]');
 const token = document.querySelector('meta[name=sluice-stream-token]')?.content;
 if (timeline && token && !new URL(location.href).searchParams.has('max_id')) {
   const stream = timeline.dataset.stream;
+<<<<<<< HEAD
   let url = `/api/v1/streaming/${stream.replace(':', '/')}?access_token=${encodeURIComponent(token)}`;
   if (timeline.dataset.tag) url += `&tag=${encodeURIComponent(timeline.dataset.tag)}`;
   if (timeline.dataset.list) url += `&list=${encodeURIComponent(timeline.dataset.list)}`;
   const source = new EventSource(url);
+=======
+  let base = `/api/v1/streaming/${stream.replace(':', '/')}?access_token=${encodeURIComponent(token)}`;
+  if (timeline.dataset.tag) base += `&tag=${encodeURIComponent(timeline.dataset.tag)}`;
+  let lastId = timeline.dataset.resume || '';
+>>>>>>> h15-browser
   const notice = document.createElement('p');
   notice.className = 'notice';
   notice.setAttribute('role', 'status');
   let lost = false;
-  source.addEventListener('error', () => {
-    if (lost) return;
-    lost = true;
-    notice.textContent = 'Reconnecting… posts made meanwhile will appear when it is back.';
-    timeline.before(notice);
-  });
-  source.addEventListener('open', () => {
-    if (!lost) return;
-    lost = false;
-    notice.textContent = 'Connected again: nothing was missed.';
-    setTimeout(() => notice.remove(), 4000);
-  });
-  source.addEventListener('update', async (ev) => {
-    const s = JSON.parse(ev.data);
-    if (document.getElementById(`s-${s.id}`)) return;
-    // The server renders the post, as it renders the page: one template for both.
-    const r = await fetch(`/statuses/${s.id}/item`, { credentials: 'same-origin' });
-    if (!r.ok) return;
-    const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
-    const art = doc.querySelector('article');
-    if (!art || document.getElementById(art.id)) return;
-    art.classList.add('fresh');
-    timeline.querySelector('.empty')?.remove();
-    timeline.prepend(document.adoptNode(art));
-  });
-  source.addEventListener('delete', (ev) => {
-    document.querySelector(`article[data-id="${CSS.escape(ev.data)}"]`)?.remove();
-  });
+  let failures = 0;
+  const seen = (ev) => { if (ev.lastEventId) lastId = ev.lastEventId; };
+  // Newest first, by the id of the timeline entry (a boost's own id).
+  const place = (art) => {
+    const id = BigInt(art.id.slice(2));
+    for (const other of timeline.querySelectorAll(':scope > article[id^="s-"]')) {
+      if (BigInt(other.id.slice(2)) < id) { other.before(art); return; }
+    }
+    timeline.append(art);
+  };
+  const connect = () => {
+    const source = new EventSource(lastId ? `${base}&last_event_id=${encodeURIComponent(lastId)}` : base);
+    source.addEventListener('error', () => {
+      if (!lost) {
+        lost = true;
+        notice.textContent = 'Reconnecting… posts made meanwhile will appear when it is back.';
+        timeline.before(notice);
+      }
+      // Closed for good (an error answer rather than a dropped connection): try again
+      // from the last event seen, less and less often; the page says when it gives up.
+      if (source.readyState === EventSource.CLOSED) {
+        failures += 1;
+        if (failures > 8) {
+          notice.textContent = 'Live updates stopped. Reload the page to see new posts.';
+          return;
+        }
+        setTimeout(connect, Math.min(30000, 1000 * 2 ** (failures - 1)));
+      }
+    });
+    source.addEventListener('open', () => {
+      failures = 0;
+      if (!lost) return;
+      lost = false;
+      notice.textContent = 'Connected again: nothing was missed.';
+      setTimeout(() => { if (!lost) notice.remove(); }, 4000);
+    });
+    source.addEventListener('update', async (ev) => {
+      seen(ev);
+      const s = JSON.parse(ev.data);
+      if (document.getElementById(`s-${s.id}`)) return;
+      // The server renders the post, as it renders the page: one template for both.
+      const r = await fetch(`/statuses/${s.id}/item`, { credentials: 'same-origin' });
+      if (!r.ok) return;
+      const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
+      const art = doc.querySelector('article');
+      if (!art || document.getElementById(art.id)) return;
+      art.classList.add('fresh');
+      timeline.querySelector('.empty')?.remove();
+      place(document.adoptNode(art));
+    });
+    source.addEventListener('delete', (ev) => {
+      seen(ev);
+      // A deleted post goes with its boosts (same data-id); an undone boost by its own id.
+      const gone = `article[data-id="${CSS.escape(ev.data)}"], article#s-${CSS.escape(ev.data)}`;
+      for (const art of document.querySelectorAll(gone)) art.remove();
+    });
+  };
+  connect();
 }

@@ -280,6 +280,15 @@ pub(crate) async fn page(
     r
 }
 
+/// Where a page's live stream starts: the newest event the streaming hub has sent,
+/// read *before* the page's posts are. The script connects with `last_event_id` set to
+/// it, so a post made between the page's read and the stream's connection (or during
+/// a reconnection before the page saw any event) is replayed, not missed; one the page
+/// already shows is skipped by the script. None when streaming is off.
+pub(crate) fn stream_head(state: &AppState) -> Option<i64> {
+    state.streaming.as_ref().map(|hub| hub.head())
+}
+
 /// Any serializable value as a template value.
 pub(crate) fn val<T: serde::Serialize>(x: &T) -> minijinja::Value {
     minijinja::Value::from(minijinja::value::Serde(x))

@@ -247,6 +247,7 @@ pub(super) async fn tag(
         limit: PAGE_POSTS,
         ..Default::default()
     };
+    let resume = super::stream_head(&state);
     let out = state
         .engine
         .tag_timeline(&name, viewer, viewer.is_none(), media, page)
@@ -267,6 +268,7 @@ pub(super) async fn tag(
         context! {
             tag => name,
             view,
+            resume,
             statuses => super::val(&out.statuses),
             path,
             next,

@@ -10,7 +10,7 @@ use sluice_engine::read::StatusPage;
 use sluice_engine::rows::{Locality, Page};
 use sluice_model::Id;
 
-use super::{PAGE_POSTS, Visitor, WebResult, page};
+use super::{PAGE_POSTS, Visitor, WebResult, page, stream_head};
 use crate::AppState;
 use crate::form::field;
 use crate::params::Params;
@@ -37,7 +37,13 @@ struct Which {
     stream: &'static str,
 }
 
-async fn render(state: &AppState, visitor: &Visitor, which: Which, out: StatusPage) -> WebResult {
+async fn render(
+    state: &AppState,
+    visitor: &Visitor,
+    which: Which,
+    resume: Option<i64>,
+    out: StatusPage,
+) -> WebResult {
     let next = (out.cursors.len() as i64 >= PAGE_POSTS)
         .then(|| {
             out.cursors
@@ -53,6 +59,7 @@ async fn render(state: &AppState, visitor: &Visitor, which: Which, out: StatusPa
             title => which.title,
             path => which.path,
             stream => which.stream,
+            resume,
             statuses => super::val(&out.statuses),
             next,
         },
@@ -63,17 +70,19 @@ async fn render(state: &AppState, visitor: &Visitor, which: Which, out: StatusPa
 /// `GET /home`.
 pub(super) async fn home(State(state): State<AppState>, visitor: Visitor, p: Params) -> WebResult {
     let me = visitor.signed_in("/home")?.account_id;
+    let resume = stream_head(&state);
     let out = state.engine.home_timeline(me, page_of(&p)).await?;
     let which = Which {
         title: "Home",
         path: "/home",
         stream: "user",
     };
-    render(&state, &visitor, which, out).await
+    render(&state, &visitor, which, resume, out).await
 }
 
 /// `GET /public/local`.
 pub(super) async fn local(State(state): State<AppState>, visitor: Visitor, p: Params) -> WebResult {
+    let resume = stream_head(&state);
     let out = state
         .engine
         .public_timeline(visitor.account_id(), Locality::Local, false, page_of(&p))
@@ -83,7 +92,7 @@ pub(super) async fn local(State(state): State<AppState>, visitor: Visitor, p: Pa
         path: "/public/local",
         stream: "public:local",
     };
-    render(&state, &visitor, which, out).await
+    render(&state, &visitor, which, resume, out).await
 }
 
 /// `GET /public`.
@@ -92,6 +101,7 @@ pub(super) async fn federated(
     visitor: Visitor,
     p: Params,
 ) -> WebResult {
+    let resume = stream_head(&state);
     let out = state
         .engine
         .public_timeline(visitor.account_id(), Locality::All, false, page_of(&p))
@@ -101,7 +111,7 @@ pub(super) async fn federated(
         path: "/public",
         stream: "public",
     };
-    render(&state, &visitor, which, out).await
+    render(&state, &visitor, which, resume, out).await
 }
 
 /// `GET /notifications`: mentions, follows, favourites and boosts of one's posts,

@@ -14,6 +14,7 @@ db_tests!(
     signing_up,
     signing_up_for_approval,
     posting_and_acting_from_pages,
+    a_timeline_page_says_where_its_stream_resumes,
     a_password_reset_ends_web_sessions,
     posting_media_with_descriptions,
     reaching_a_post_on_another_server,
@@ -573,6 +574,60 @@ async fn posting_and_acting_from_pages(db: Db) {
         )
         .await;
     assert_eq!(r.status, 404);
+    srv.stop().await;
+}
+
+/// A timeline page names the event its live stream starts after (read before the
+/// page's posts): a post made after the page was read is replayed from there, so the
+/// page's script misses nothing, even before its stream connected.
+async fn a_timeline_page_says_where_its_stream_resumes(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let bob = srv.user("bob").await;
+    srv.user("alice").await;
+    srv.status(&bob, "shown on the page", &[]).await;
+    let mut b = Browser::new(&srv);
+    b.sign_in("alice", "password123").await;
+    let local = b.get("/public/local").await;
+    assert!(local.text.contains("shown on the page"), "{}", local.text);
+    let marker = "data-stream=\"public:local\" data-resume=\"";
+    let start = local
+        .text
+        .find(marker)
+        .unwrap_or_else(|| panic!("no data-resume in {}", local.text))
+        + marker.len();
+    let resume: i64 = local.text[start..]
+        .split('"')
+        .next()
+        .unwrap()
+        .parse()
+        .expect("data-resume is an event id");
+    let later = srv.status(&bob, "made after the page", &[]).await;
+    let mut sse = crate::streaming::Sse::open(
+        &srv,
+        "/api/v1/streaming/public/local",
+        &bob.token,
+        Some(resume),
+    )
+    .await;
+    let mut replayed = Vec::new();
+    while let Some(ev) = sse.next_within(std::time::Duration::from_secs(5)).await {
+        if ev.event == "update" {
+            let s: serde_json::Value = serde_json::from_str(&ev.data).unwrap();
+            replayed.push(s["id"].as_str().unwrap().to_string());
+            if s["id"] == later["id"] {
+                break;
+            }
+        }
+    }
+    assert!(
+        replayed.iter().any(|id| later["id"] == id.as_str()),
+        "replayed after {resume}: {replayed:?}"
+    );
+    // A visitor's page has no stream token (and so no live stream).
+    let anon = Browser::new(&srv).get("/public/local").await;
+    assert!(!anon.text.contains("sluice-stream-token"), "{}", anon.text);
     srv.stop().await;
 }
 

@@ -112,10 +112,7 @@ async fn settings_pages_need_a_signed_in_browser(db: Db) {
     for (path, _) in PAGES {
         let r = visitor.get(path).await;
         assert_eq!(r.status, 303, "{path}");
-        let back = format!(
-            "/auth/sign_in?return_to={}",
-            path.replace('/', "%2F")
-        );
+        let back = format!("/auth/sign_in?return_to={}", path.replace('/', "%2F"));
         assert_eq!(r.location, back, "{path}");
     }
     let mut b = signed_in(&srv, "alice").await;
