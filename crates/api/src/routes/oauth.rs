@@ -365,19 +365,9 @@ const DEVICE_COOKIE_MAX_AGE_SECS: u64 = 365 * 24 * 3600;
 
 /// The device cookie the browser sent, if it looks like one we set.
 pub(crate) fn device_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == DEVICE_COOKIE)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| {
-            v.len() == 43
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+    crate::web::session::cookie(headers, DEVICE_COOKIE)
+        .filter(|v| sluice_engine::web_sessions::is_secret(v))
+        .map(str::to_string)
 }
 
 /// `POST /oauth/authorize`: the sign-in form's answer. Denied: back to the client with

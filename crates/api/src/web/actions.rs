@@ -18,7 +18,6 @@ use sluice_model::id::parse_id;
 use super::{Visitor, WebError, WebResult, back, page};
 use crate::AppState;
 use crate::params::{MAX_POST_FILES, Params, Upload};
-use crate::ratelimit::Bucket;
 
 #[derive(Debug, Deserialize)]
 struct ComposeForm {
@@ -54,11 +53,7 @@ pub(super) async fn create(
     visitor: Visitor,
     up: Upload<MAX_POST_FILES>,
 ) -> WebResult {
-    let me = visitor.signed_in("/home")?.clone();
-    visitor.check_csrf(&up.params)?;
-    state
-        .limits
-        .check(Bucket::Write, &format!("web:{}", me.id))?;
+    let me = visitor.posting(&state, "/home", &up.params)?.clone();
     let form: ComposeForm = up.params.parse()?;
     let visibility = match form.visibility.as_str() {
         "" => None,
@@ -151,11 +146,7 @@ pub(super) async fn act(
     Path((id, action)): Path<(String, String)>,
     p: Params,
 ) -> WebResult {
-    let me = visitor.signed_in("/home")?.clone();
-    visitor.check_csrf(&p)?;
-    state
-        .limits
-        .check(Bucket::Write, &format!("web:{}", me.id))?;
+    let me = visitor.posting(&state, "/home", &p)?.clone();
     let form: ActionForm = p.parse().unwrap_or_default();
     let id = parse_id(&id).ok_or_else(WebError::not_found)?;
     let me = me.account_id;
@@ -298,11 +289,7 @@ pub(super) async fn edit(
     Path(id): Path<String>,
     p: Params,
 ) -> WebResult {
-    let me = visitor.signed_in("/home")?.clone();
-    visitor.check_csrf(&p)?;
-    state
-        .limits
-        .check(Bucket::Write, &format!("web:{}", me.id))?;
+    let me = visitor.posting(&state, "/home", &p)?.clone();
     let id = parse_id(&id).ok_or_else(WebError::not_found)?;
     let form: ComposeForm = p.parse()?;
     let row = state.engine.visible_status(Some(me.account_id), id).await?;
@@ -337,11 +324,7 @@ pub(super) async fn account_act(
     Path((id, action)): Path<(String, String)>,
     p: Params,
 ) -> WebResult {
-    let me = visitor.signed_in("/home")?.clone();
-    visitor.check_csrf(&p)?;
-    state
-        .limits
-        .check(Bucket::Write, &format!("web:{}", me.id))?;
+    let me = visitor.posting(&state, "/home", &p)?.clone();
     let form: ActionForm = p.parse().unwrap_or_default();
     let target = parse_id(&id).ok_or_else(WebError::not_found)?;
     state

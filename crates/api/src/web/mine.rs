@@ -11,33 +11,10 @@ use sluice_engine::rows::{Page, Relation, Saved, Side};
 use sluice_model::Id;
 use sluice_model::id::parse_id;
 
-use super::{PAGE_POSTS, Visitor, WebError, WebResult, back, page, val};
+use super::{Visitor, WebError, WebResult, back, next_page, page, page_of, val};
 use crate::AppState;
 use crate::form::field;
 use crate::params::Params;
-use crate::ratelimit::Bucket;
-
-#[derive(Debug, Default, Deserialize)]
-struct PageQuery {
-    #[serde(default, deserialize_with = "field::id")]
-    max_id: Option<Id>,
-}
-
-fn page_of(p: &Params) -> Page {
-    let q: PageQuery = p.parse().unwrap_or_default();
-    Page {
-        max_id: q.max_id,
-        limit: PAGE_POSTS,
-        ..Default::default()
-    }
-}
-
-/// The link to the page after `cursors` (the last row's id), when the page was full.
-fn next_page(path: &str, cursors: &[Id]) -> Option<String> {
-    (cursors.len() as i64 >= PAGE_POSTS)
-        .then(|| cursors.last().map(|id| format!("{path}?max_id={id}")))
-        .flatten()
-}
 
 async fn statuses(
     state: &AppState,
@@ -149,11 +126,7 @@ pub(super) async fn answer_follow_request(
     Path((id, answer)): Path<(String, String)>,
     p: Params,
 ) -> WebResult {
-    let me = visitor.signed_in("/follow_requests")?.clone();
-    visitor.check_csrf(&p)?;
-    state
-        .limits
-        .check(Bucket::Write, &format!("web:{}", me.id))?;
+    let me = visitor.posting(&state, "/follow_requests", &p)?.clone();
     let follower = parse_id(&id).ok_or_else(WebError::not_found)?;
     let activity = match answer.as_str() {
         "authorize" => Activity::AcceptFollow { follower },
@@ -206,8 +179,7 @@ pub(super) async fn create_list(
     visitor: Visitor,
     p: Params,
 ) -> WebResult {
-    let me = visitor.signed_in("/lists")?.account_id;
-    visitor.check_csrf(&p)?;
+    let me = visitor.posting(&state, "/lists", &p)?.account_id;
     let form: ListForm = p.parse()?;
     let list = state
         .engine
@@ -274,8 +246,7 @@ pub(super) async fn change_list(
     Path((id, what)): Path<(String, String)>,
     p: Params,
 ) -> WebResult {
-    let me = visitor.signed_in("/lists")?.account_id;
-    visitor.check_csrf(&p)?;
+    let me = visitor.posting(&state, "/lists", &p)?.account_id;
     let id = parse_id(&id).ok_or_else(WebError::not_found)?;
     let form: MemberForm = p.parse()?;
     let path = format!("/lists/{id}");

@@ -289,6 +289,29 @@ pub(crate) fn stream_head(state: &AppState) -> Option<i64> {
     state.streaming.as_ref().map(|hub| hub.head())
 }
 
+#[derive(Debug, Default, serde::Deserialize)]
+struct PageQuery {
+    #[serde(default, deserialize_with = "crate::form::field::id")]
+    max_id: Option<sluice_model::Id>,
+}
+
+/// The page of a list a request asks for (`?max_id=`), [`PAGE_POSTS`] long.
+fn page_of(p: &crate::params::Params) -> sluice_engine::rows::Page {
+    let q: PageQuery = p.parse().unwrap_or_default();
+    sluice_engine::rows::Page {
+        max_id: q.max_id,
+        limit: PAGE_POSTS,
+        ..Default::default()
+    }
+}
+
+/// The link to the page after `cursors` (the last row's id), when the page was full.
+fn next_page(path: &str, cursors: &[sluice_model::Id]) -> Option<String> {
+    (cursors.len() as i64 >= PAGE_POSTS)
+        .then(|| cursors.last().map(|id| format!("{path}?max_id={id}")))
+        .flatten()
+}
+
 /// Any serializable value as a template value.
 pub(crate) fn val<T: serde::Serialize>(x: &T) -> minijinja::Value {
     minijinja::Value::from(minijinja::value::Serde(x))

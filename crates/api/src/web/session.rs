@@ -117,6 +117,23 @@ impl Visitor {
         })
     }
 
+    /// The session behind a form's POST that changes something: signed in (else to
+    /// sign in, then back to `return_to`), the form's CSRF token checked, within the
+    /// session's write limit.
+    pub fn posting(
+        &self,
+        state: &AppState,
+        return_to: &str,
+        p: &Params,
+    ) -> Result<&WebSession, WebError> {
+        let me = self.signed_in(return_to)?;
+        self.check_csrf(p)?;
+        state
+            .limits
+            .check(crate::ratelimit::Bucket::Write, &format!("web:{}", me.id))?;
+        Ok(me)
+    }
+
     /// The token this browser's forms carry.
     pub fn csrf(&self) -> String {
         match &self.session {

@@ -5,30 +5,12 @@
 
 use axum::extract::State;
 use minijinja::context;
-use serde::Deserialize;
 use sluice_engine::read::StatusPage;
-use sluice_engine::rows::{Locality, Page};
-use sluice_model::Id;
+use sluice_engine::rows::Locality;
 
-use super::{PAGE_POSTS, Visitor, WebResult, page, stream_head};
+use super::{Visitor, WebResult, next_page, page, page_of, stream_head};
 use crate::AppState;
-use crate::form::field;
 use crate::params::Params;
-
-#[derive(Debug, Default, Deserialize)]
-struct PageQuery {
-    #[serde(default, deserialize_with = "field::id")]
-    max_id: Option<Id>,
-}
-
-fn page_of(p: &Params) -> Page {
-    let q: PageQuery = p.parse().unwrap_or_default();
-    Page {
-        max_id: q.max_id,
-        limit: PAGE_POSTS,
-        ..Default::default()
-    }
-}
 
 /// Which timeline a page shows: its title, its path, and the stream that feeds it.
 struct Which {
@@ -44,13 +26,7 @@ async fn render(
     resume: Option<i64>,
     out: StatusPage,
 ) -> WebResult {
-    let next = (out.cursors.len() as i64 >= PAGE_POSTS)
-        .then(|| {
-            out.cursors
-                .last()
-                .map(|id| format!("{}?max_id={id}", which.path))
-        })
-        .flatten();
+    let next = next_page(which.path, &out.cursors);
     Ok(page(
         state,
         visitor,
@@ -131,13 +107,7 @@ pub(super) async fn notifications(
         .engine
         .notifications_page(me, &filter, page_of(&p))
         .await?;
-    let next = (out.cursors.len() as i64 >= PAGE_POSTS)
-        .then(|| {
-            out.cursors
-                .last()
-                .map(|id| format!("/notifications?max_id={id}"))
-        })
-        .flatten();
+    let next = next_page("/notifications", &out.cursors);
     Ok(page(
         &state,
         &visitor,

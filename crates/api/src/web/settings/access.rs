@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use minijinja::context;
 use sluice_model::id::parse_id;
 
-use super::{posting, saved, saved_to, settings_page, when};
+use super::{saved, saved_to, settings_page, when};
 use crate::AppState;
 use crate::params::Params;
 use crate::web::session::clear_session_cookie;
@@ -53,7 +53,9 @@ pub(super) async fn revoke_application(
     Path(id): Path<String>,
     p: Params,
 ) -> WebResult {
-    let me = posting(&state, &visitor, "/settings/applications", &p)?.clone();
+    let me = visitor
+        .posting(&state, "/settings/applications", &p)?
+        .clone();
     let app = parse_id(&id).ok_or_else(WebError::not_found)?;
     if !state
         .engine
@@ -106,7 +108,7 @@ pub(super) async fn revoke_session(
     Path(id): Path<String>,
     p: Params,
 ) -> WebResult {
-    let me = posting(&state, &visitor, "/settings/sessions", &p)?.clone();
+    let me = visitor.posting(&state, "/settings/sessions", &p)?.clone();
     let session = parse_id(&id).ok_or_else(WebError::not_found)?;
     if !state.engine.end_web_session(me.account_id, session).await? {
         return Err(WebError::not_found());

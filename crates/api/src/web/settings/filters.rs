@@ -13,7 +13,7 @@ use sluice_model::Id;
 use sluice_model::api;
 use sluice_model::id::parse_id;
 
-use super::{posting, refusal, saved, saved_to, settings_page};
+use super::{refusal, saved, saved_to, settings_page};
 use crate::AppState;
 use crate::form::field;
 use crate::params::Params;
@@ -323,7 +323,9 @@ pub(super) async fn create(
     visitor: Visitor,
     p: Params,
 ) -> WebResult {
-    let me = posting(&state, &visitor, "/settings/filters/new", &p)?.clone();
+    let me = visitor
+        .posting(&state, "/settings/filters/new", &p)?
+        .clone();
     let form: FilterForm = p.parse()?;
     let created = match form.input() {
         Ok(input) => state
@@ -381,7 +383,7 @@ pub(super) async fn update(
     Path(id): Path<String>,
     p: Params,
 ) -> WebResult {
-    let me = posting(&state, &visitor, "/settings/filters", &p)?.clone();
+    let me = visitor.posting(&state, "/settings/filters", &p)?.clone();
     let filter = own_filter(&state, me.account_id, &id).await?;
     let filter_id = parse_id(&filter.id).ok_or_else(WebError::not_found)?;
     let form: FilterForm = p.parse()?;
@@ -417,7 +419,7 @@ pub(super) async fn delete(
     Path(id): Path<String>,
     p: Params,
 ) -> WebResult {
-    let me = posting(&state, &visitor, "/settings/filters", &p)?.clone();
+    let me = visitor.posting(&state, "/settings/filters", &p)?.clone();
     let id = parse_id(&id).ok_or_else(WebError::not_found)?;
     state.engine.delete_filter(me.account_id, id).await?;
     Ok(saved_to("/settings/filters"))

@@ -18,13 +18,11 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use minijinja::context;
 use serde::Deserialize;
-use sluice_engine::web_sessions::WebSession;
 
 use super::{Visitor, WebError, WebResult, page};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::params::Params;
-use crate::ratelimit::Bucket;
 
 mod access;
 mod filters;
@@ -169,22 +167,6 @@ async fn settings_page(
     let mut r = page(state, visitor, name, context! { sections, ..ctx }).await;
     *r.status_mut() = status;
     r
-}
-
-/// The session of a settings form's POST: signed in (else to sign in, then back to
-/// `path`), the form's CSRF token checked, within the write limit.
-fn posting<'a>(
-    state: &AppState,
-    visitor: &'a Visitor,
-    path: &str,
-    p: &Params,
-) -> Result<&'a WebSession, WebError> {
-    let me = visitor.signed_in(path)?;
-    visitor.check_csrf(p)?;
-    state
-        .limits
-        .check(Bucket::Write, &format!("web:{}", me.id))?;
-    Ok(me)
 }
 
 /// A refusal to show on the form that was sent (its status and message), when it is

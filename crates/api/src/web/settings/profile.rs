@@ -20,7 +20,7 @@ use sluice_engine::sign_in::SignInClient;
 use sluice_model::Id;
 use sluice_model::api::Field;
 
-use super::{posting, refusal, saved, saved_to, settings_page};
+use super::{refusal, saved, saved_to, settings_page};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::form::field;
@@ -211,7 +211,9 @@ pub(super) async fn save(
     up: Result<Upload, ApiError>,
 ) -> WebResult {
     let up = up?;
-    let me = posting(&state, &visitor, "/settings/profile", &up.params)?.clone();
+    let me = visitor
+        .posting(&state, "/settings/profile", &up.params)?
+        .clone();
     let form: ProfileForm = up.params.parse()?;
     let image = |name: &str, remove: bool| match up.file(name).filter(|f| !f.bytes.is_empty()) {
         Some(f) => Some(ImageChange::Set(f.bytes.clone())),
@@ -316,7 +318,9 @@ pub(super) async fn save_preferences(
     visitor: Visitor,
     p: Params,
 ) -> WebResult {
-    let me = posting(&state, &visitor, "/settings/preferences", &p)?.clone();
+    let me = visitor
+        .posting(&state, "/settings/preferences", &p)?
+        .clone();
     let form: PreferencesForm = p.parse()?;
     let change = ProfileChange {
         profile: ProfileUpdate {
@@ -392,7 +396,7 @@ pub(super) async fn change_password(
     headers: HeaderMap,
     p: Params,
 ) -> WebResult {
-    let me = posting(&state, &visitor, "/settings/password", &p)?.clone();
+    let me = visitor.posting(&state, "/settings/password", &p)?.clone();
     let form: PasswordForm = p.parse()?;
     if form.password != form.password_confirmation {
         return Ok(password_page(

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use sluice_engine::rows::{Page, Relation, Side};
 use sluice_model::Id;
 
-use super::{posting, refusal, saved, saved_to, settings_page};
+use super::{refusal, saved, saved_to, settings_page};
 use crate::AppState;
 use crate::form::field;
 use crate::params::Params;
@@ -139,7 +139,9 @@ pub(super) async fn block_domain(
     visitor: Visitor,
     p: Params,
 ) -> WebResult {
-    let me = posting(&state, &visitor, "/settings/domain_blocks", &p)?.clone();
+    let me = visitor
+        .posting(&state, "/settings/domain_blocks", &p)?
+        .clone();
     let form: DomainForm = p.parse()?;
     let domain = form.domain.trim();
     let blocked = if domain.is_empty() {
@@ -177,7 +179,9 @@ pub(super) async fn unblock_domain(
     visitor: Visitor,
     p: Params,
 ) -> WebResult {
-    let me = posting(&state, &visitor, "/settings/domain_blocks", &p)?.clone();
+    let me = visitor
+        .posting(&state, "/settings/domain_blocks", &p)?
+        .clone();
     let form: DomainForm = p.parse()?;
     state
         .engine
