@@ -164,10 +164,12 @@ async fn check(engine: &Engine, summary: &SeedSummary) {
         .await,
         1
     );
-    let user = engine
+    let Ok(sluice_engine::sign_in::SignIn::Done(user)) = engine
         .sign_in("user7@seed.invalid", PASSWORD, &Default::default())
         .await
-        .expect("seeded user signs in with the plan's password");
+    else {
+        panic!("seeded user signs in with the plan's password");
+    };
     assert!(
         engine
             .sign_in("user7", "wrong password", &Default::default())

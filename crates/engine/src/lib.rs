@@ -49,6 +49,7 @@ pub mod remote;
 pub mod rows;
 pub mod sign_in;
 pub mod tasks;
+pub mod two_factor;
 pub mod urls;
 pub mod view;
 pub mod web_sessions;

@@ -375,13 +375,25 @@ impl Engine {
     ) -> Result<api::Token> {
         let app = self.client(client_id, client_secret).await?;
         let scopes = self.grantable_scopes(&app, scope)?;
-        let user = self.sign_in(login, password, client).await.map_err(|e| match e {
-            EngineError::Unauthorized(_) => EngineError::oauth(
+        let invalid_grant = || {
+            EngineError::oauth(
                 "invalid_grant",
                 "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",
-            ),
-            e => e,
-        })?;
+            )
+        };
+        let signed_in = self
+            .sign_in(login, password, client)
+            .await
+            .map_err(|e| match e {
+                EngineError::Unauthorized(_) => invalid_grant(),
+                e => e,
+            })?;
+        // This grant has no place for a second factor: an account with two-factor
+        // sign-in signs in through the authorize page (as Mastodon does).
+        let user = match signed_in {
+            crate::sign_in::SignIn::Done(user) => user,
+            crate::sign_in::SignIn::NeedsCode(_) => return Err(invalid_grant()),
+        };
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
         let token = self

@@ -5,5 +5,6 @@
 pub use sluice_store::{
     AccountRow, CollectionRow, DeliveryRow, EventRow, InboxRow, KeyRow, ListRow, ListedId,
     Locality, MediaRow, NewInboxActivity, NotificationFilter, OutboxItem, Page, ProfileUpdate,
-    Relation, RemoteActor, Saved, Side, StatusRow, StoreError, StoredActivity, StreamListRow, pair,
+    Relation, RemoteActor, Saved, Side, StatusRow, StoreError, StoredActivity, StreamListRow,
+    UserRow, pair,
 };

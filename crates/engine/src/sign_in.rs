@@ -42,10 +42,21 @@ pub struct SignInClient {
     pub device: Option<String>,
 }
 
+/// What a right password leads to.
+#[derive(Debug, Clone)]
+#[must_use]
+pub enum SignIn {
+    /// Signed in.
+    Done(UserRow),
+    /// The account has two-factor sign-in: nothing is done until a code is checked
+    /// (`crate::two_factor`: keep a challenge, then `finish_sign_in`).
+    NeedsCode(UserRow),
+}
+
 impl SignInClient {
     /// What the database holds for this client: hashes, so a stored cookie cannot be
     /// replayed.
-    fn hashes(&self) -> Vec<String> {
+    pub(crate) fn hashes(&self) -> Vec<String> {
         let mut out = Vec::new();
         if !self.ip.is_empty() {
             out.push(hash_secret(&format!("ip:{}", self.ip)));
@@ -86,13 +97,16 @@ fn check_password_length(password: &str) -> Result<()> {
 impl Engine {
     /// Checks a login (e-mail or username) and password. The error does not say which
     /// of the two was wrong. A client the account does not know is refused, unchecked,
-    /// while the account's failures make it wait ([`wait_ms`]).
+    /// while the account's failures make it wait ([`wait_ms`]). For an account with
+    /// two-factor sign-in a right password is only the first step
+    /// ([`SignIn::NeedsCode`]): its failures stay counted and the client is not
+    /// remembered until the code is right.
     pub async fn sign_in(
         &self,
         login: &str,
         password: &str,
         client: &SignInClient,
-    ) -> Result<UserRow> {
+    ) -> Result<SignIn> {
         let user = self.store.user_by_login(login.trim()).await?;
         let Some(user) = user else {
             // Spend the same time as a real check, so timing does not reveal accounts.
@@ -113,6 +127,9 @@ impl Engine {
         if !user.confirmed {
             return Err(EngineError::forbidden(crate::email::UNCONFIRMED));
         }
+        if self.two_factor_enabled(user.account_id).await? {
+            return Ok(SignIn::NeedsCode(user));
+        }
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
         if had_failures {
@@ -121,21 +138,17 @@ impl Engine {
         tx.remember_sign_in_clients(user.account_id, &client.hashes(), KNOWN_CLIENTS, now)
             .await?;
         tx.commit().await?;
-        Ok(user)
+        Ok(SignIn::Done(user))
     }
 
-    /// Checks `password` against `user`'s, as signing in does: a client the account
-    /// does not know is refused, unchecked, while the account's failures make it wait
-    /// ([`wait_ms`]); a wrong password counts as a failure. True when the account had
-    /// failures counted (for the caller to clear).
-    async fn check_password(
+    /// Refuses (429), while the account's failures make strangers wait, a client the
+    /// account does not know. True when the account has failures counted.
+    pub(crate) async fn refuse_while_slowed(
         &self,
-        user: &UserRow,
-        password: &str,
+        account: Id,
         client: &SignInClient,
+        now: i64,
     ) -> Result<bool> {
-        let account = user.account_id;
-        let now = sluice_model::id::now_millis();
         let failures = self.store.sign_in_failures(account).await?;
         if let Some(f) = &failures {
             let wait = wait_ms(f.failures, f.last_failure_at, now);
@@ -149,13 +162,29 @@ impl Engine {
                     account,
                     client = %client.ip,
                     failures = f.failures,
-                    "password refused unchecked: too many failures for this account"
+                    "sign-in refused unchecked: too many failures for this account"
                 );
                 return Err(EngineError::TooManyAttempts {
                     retry_after_secs: (wait as u64).div_ceil(1000),
                 });
             }
         }
+        Ok(failures.is_some())
+    }
+
+    /// Checks `password` against `user`'s, as signing in does: a client the account
+    /// does not know is refused, unchecked, while the account's failures make it wait
+    /// ([`wait_ms`]); a wrong password counts as a failure. True when the account had
+    /// failures counted (for the caller to clear).
+    pub(crate) async fn check_password(
+        &self,
+        user: &UserRow,
+        password: &str,
+        client: &SignInClient,
+    ) -> Result<bool> {
+        let account = user.account_id;
+        let now = sluice_model::id::now_millis();
+        let had_failures = self.refuse_while_slowed(account, client, now).await?;
         if !verify_password(password.to_string(), user.password_hash.clone()).await {
             let mut tx = self.store.begin().await?;
             let failures = tx.record_sign_in_failure(account, now).await?;
@@ -165,7 +194,7 @@ impl Engine {
                 "Invalid login or password".into(),
             ));
         }
-        Ok(failures.is_some())
+        Ok(had_failures)
     }
 
     /// A signed-in user's own password change: `current` is checked as a sign-in's

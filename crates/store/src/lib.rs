@@ -54,7 +54,9 @@ mod sqlite_tuning;
 pub use social::{NewRelation, NotificationFilter, Relation, Side};
 pub use sqlite_backup::{BackupReport, backup_sqlite};
 mod statuses;
+mod two_factor;
 mod tx;
+pub use two_factor::{TwoFactorChallenge, TwoFactorRow};
 mod visibility;
 mod web_sessions;
 pub use statuses::{

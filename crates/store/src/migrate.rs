@@ -93,10 +93,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_email.sql"),
         postgres: include_str!("../migrations/postgres/0013_email.sql"),
     },
+    Migration {
+        version: 14,
+        name: "two_factor",
+        sqlite: include_str!("../migrations/sqlite/0014_two_factor.sql"),
+        postgres: include_str!("../migrations/postgres/0014_two_factor.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
@@ -105,7 +111,8 @@ pub const SCHEMA_VERSION: i64 = 13;
 /// the `collections` tables, version 8 `media`, `statuses.attachments` and
 /// `blind_copies`, version 9 `inbox_queue.order_key` and `undone_activities`, version 10
 /// `sign_in_failures` and `sign_in_clients`, version 11 `instance_settings`, version 12
-/// `web_sessions`, version 13 `users.confirmed` and `email_tokens`.
+/// `web_sessions`, version 13 `users.confirmed` and `email_tokens`, version 14 the
+/// `two_factor` tables.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

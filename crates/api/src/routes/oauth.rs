@@ -10,7 +10,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use sluice_engine::oauth::{AuthorizeRequest, CheckedAuthorize, NewApp, OOB_REDIRECT, app_entity};
-use sluice_engine::sign_in::SignInClient;
+use sluice_engine::sign_in::{SignIn, SignInClient};
 
 use crate::AppState;
 use crate::auth::{Auth, ClientIp};
@@ -311,9 +311,28 @@ struct AuthorizeForm {
     login: Option<String>,
     #[serde(default, deserialize_with = "field::string")]
     password: Option<String>,
+    /// The second step for an account with two-factor sign-in: the challenge the
+    /// form carries, and the code.
+    #[serde(default, deserialize_with = "field::string")]
+    challenge: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    code: Option<String>,
 }
 
 impl AuthorizeForm {
+    /// What a waiting two-factor sign-in is bound to: this request (app, redirect,
+    /// scopes, PKCE challenge), so its challenge cannot finish another app's.
+    fn binding(&self) -> String {
+        let f = |v: &Option<String>| v.clone().unwrap_or_default();
+        format!(
+            "oauth:{}\n{}\n{}\n{}",
+            f(&self.client_id),
+            f(&self.redirect_uri),
+            f(&self.scope),
+            f(&self.code_challenge)
+        )
+    }
+
     fn request(&self) -> AuthorizeRequest {
         AuthorizeRequest {
             client_id: self.client_id.clone().unwrap_or_default(),
@@ -393,11 +412,43 @@ pub async fn authorize_submit(
             ip: ip.clone(),
             device: Some(device.clone()),
         };
-        let login = form.login.as_deref().unwrap_or_default();
-        let password = form.password.as_deref().unwrap_or_default();
-        let user = match state.engine.sign_in(login, password, &client).await {
-            Ok(u) => u,
-            Err(e) => return Ok(sign_in_refused(&state, &checked, &form, e)),
+        let user = if let Some(challenge) = form.challenge.as_deref() {
+            let code = form.code.as_deref().unwrap_or_default();
+            match state
+                .engine
+                .finish_sign_in(challenge, &form.binding(), code, &client)
+                .await
+            {
+                Ok(u) => u,
+                // Expired or used: the password again.
+                Err(sluice_engine::EngineError::Unauthorized(m))
+                    if m == sluice_engine::two_factor::CHALLENGE_EXPIRED =>
+                {
+                    let e = sluice_engine::EngineError::Unauthorized(m);
+                    return Ok(sign_in_refused(&state, &checked, &form, None, e));
+                }
+                Err(e) => {
+                    return Ok(sign_in_refused(&state, &checked, &form, Some(challenge), e));
+                }
+            }
+        } else {
+            let login = form.login.as_deref().unwrap_or_default();
+            let password = form.password.as_deref().unwrap_or_default();
+            match state.engine.sign_in(login, password, &client).await {
+                Ok(SignIn::Done(u)) => u,
+                // A right password for an account with two-factor sign-in: the code
+                // next, before the app gets anything.
+                Ok(SignIn::NeedsCode(u)) => {
+                    let challenge = state
+                        .engine
+                        .start_second_factor(u.account_id, &form.binding())
+                        .await?;
+                    let mut carried = form.carried();
+                    carried.push(("challenge".into(), challenge));
+                    return Ok(state.pages.authorize(&state, &checked, &carried, None));
+                }
+                Err(e) => return Ok(sign_in_refused(&state, &checked, &form, None, e)),
+            }
         };
         let code = state
             .engine
@@ -463,13 +514,18 @@ fn denied(state: &AppState, checked: &CheckedAuthorize, form: &AuthorizeForm) ->
 
 /// The sign-in form again after a refused sign-in, saying why; after too many
 /// attempts, how long to wait, with 429 and `Retry-After`.
+/// With `challenge`, the code form again (a wrong code).
 fn sign_in_refused(
     state: &AppState,
     checked: &CheckedAuthorize,
     form: &AuthorizeForm,
+    challenge: Option<&str>,
     e: sluice_engine::EngineError,
 ) -> Response {
-    let carried = form.carried();
+    let mut carried = form.carried();
+    if let Some(c) = challenge {
+        carried.push(("challenge".into(), c.to_string()));
+    }
     if let e @ sluice_engine::EngineError::TooManyAttempts { .. } = e {
         let e = ApiError::from(e);
         let mut page = state

@@ -9,7 +9,7 @@ use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 use sluice_engine::accounts::Registration;
-use sluice_engine::sign_in::SignInClient;
+use sluice_engine::sign_in::{SignIn, SignInClient};
 
 use super::session::{clear_session_cookie, is_local_path, set_session_cookie};
 use super::{Visitor, WebError, WebResult, back, page};
@@ -36,6 +36,11 @@ struct SignInForm {
     password: String,
     #[serde(default)]
     return_to: Option<String>,
+    /// The second step: the challenge the code form carries, and the code.
+    #[serde(default)]
+    challenge: Option<String>,
+    #[serde(default)]
+    code: String,
 }
 
 /// `GET /auth/sign_in`.
@@ -119,12 +124,68 @@ pub(super) async fn sign_in(
         ip: visitor.ip.clone(),
         device: Some(device.clone()),
     };
+    // The second step of a two-factor sign-in: the challenge is bound to this
+    // browser's anonymous cookie, so only the browser that entered the password can
+    // finish it.
+    if let Some(challenge) = form.challenge.as_deref() {
+        let bound = visitor.anon_binding();
+        let user = match state
+            .engine
+            .finish_sign_in(challenge, &bound, &form.code, &client)
+            .await
+        {
+            Ok(u) => u,
+            Err(e) => {
+                let e = ApiError::from(e);
+                if e.message() == sluice_engine::two_factor::CHALLENGE_EXPIRED {
+                    return Ok(sign_in_form(
+                        &state,
+                        &visitor,
+                        form.return_to.as_deref(),
+                        "",
+                        Some(e.message()),
+                        StatusCode::UNAUTHORIZED,
+                    )
+                    .await);
+                }
+                let status = match e.status {
+                    StatusCode::TOO_MANY_REQUESTS | StatusCode::FORBIDDEN => e.status,
+                    _ => StatusCode::UNAUTHORIZED,
+                };
+                return Ok(code_form(
+                    &state,
+                    &visitor,
+                    form.return_to.as_deref(),
+                    challenge,
+                    Some(e.message()),
+                    status,
+                )
+                .await);
+            }
+        };
+        return signed_in(&state, &visitor, &form, user, sent_device, &device).await;
+    }
     let user = match state
         .engine
         .sign_in(&form.login, &form.password, &client)
         .await
     {
-        Ok(u) => u,
+        Ok(SignIn::Done(u)) => u,
+        Ok(SignIn::NeedsCode(u)) => {
+            let challenge = state
+                .engine
+                .start_second_factor(u.account_id, &visitor.anon_binding())
+                .await?;
+            return Ok(code_form(
+                &state,
+                &visitor,
+                form.return_to.as_deref(),
+                &challenge,
+                None,
+                StatusCode::OK,
+            )
+            .await);
+        }
         Err(e) => {
             let e = ApiError::from(e);
             // 429 after too many failures, 403 for a login that may not sign in
@@ -144,14 +205,48 @@ pub(super) async fn sign_in(
             .await);
         }
     };
+    signed_in(&state, &visitor, &form, user, sent_device, &device).await
+}
+
+/// The second form of a two-factor sign-in: a code or a recovery code.
+async fn code_form(
+    state: &AppState,
+    visitor: &Visitor,
+    return_to: Option<&str>,
+    challenge: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let return_to = return_to.filter(|p| is_local_path(p));
+    let mut r = page(
+        state,
+        visitor,
+        "sign_in_code.html",
+        context! { return_to, challenge, error },
+    )
+    .await;
+    *r.status_mut() = status;
+    r
+}
+
+/// A new session for `user`, its cookie set, and a redirect to where the person was
+/// going.
+async fn signed_in(
+    state: &AppState,
+    visitor: &Visitor,
+    form: &SignInForm,
+    user: sluice_engine::rows::UserRow,
+    sent_device: Option<String>,
+    device: &str,
+) -> WebResult {
     let (secret, _) = state
         .engine
         .start_web_session(user.account_id, &visitor.ip, &visitor.user_agent)
         .await?;
     let mut r = back(form.return_to.as_deref(), "/home");
-    set_session_cookie(&state, &mut r, &secret);
+    set_session_cookie(state, &mut r, &secret);
     if sent_device.is_none() {
-        remember_device(&state, &mut r, &device);
+        remember_device(state, &mut r, device);
     }
     Ok(r)
 }

@@ -77,6 +77,10 @@ impl Pages {
                 ("layout.html", include_str!("../../templates/layout.html")),
                 ("about.html", include_str!("../../templates/about.html")),
                 ("sign_in.html", include_str!("../../templates/sign_in.html")),
+                (
+                    "sign_in_code.html",
+                    include_str!("../../templates/sign_in_code.html"),
+                ),
                 ("sign_up.html", include_str!("../../templates/sign_up.html")),
                 (
                     "timeline.html",
@@ -209,6 +213,8 @@ impl Pages {
             .find(|(k, _)| k == "login")
             .map(|(_, v)| v.clone())
             .unwrap_or_default();
+        // A right password for an account with two-factor sign-in: the code next.
+        let two_factor = hidden.iter().any(|(k, _)| k == "challenge");
         let status = if error.is_some() {
             StatusCode::UNAUTHORIZED
         } else {
@@ -218,7 +224,7 @@ impl Pages {
             state,
             status,
             "authorize.html",
-            context! { app_name => &c.app.name, app_website => &c.app.website, scopes, hidden => minijinja::Value::from(minijinja::value::Serde(hidden)), error, login },
+            context! { app_name => &c.app.name, app_website => &c.app.website, scopes, hidden => minijinja::Value::from(minijinja::value::Serde(hidden)), error, login, two_factor },
             &csp,
         )
     }

@@ -134,6 +134,12 @@ impl Visitor {
         Ok(me)
     }
 
+    /// What binds a waiting two-factor sign-in to this browser: its anonymous
+    /// cookie (a form check passed, so the browser sent one).
+    pub fn anon_binding(&self) -> String {
+        format!("web:{}", self.anon)
+    }
+
     /// The token this browser's forms carry.
     pub fn csrf(&self) -> String {
         match &self.session {

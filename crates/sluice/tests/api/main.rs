@@ -35,3 +35,4 @@ mod streams_agree;
 mod timelines;
 mod web;
 mod web_settings;
+mod web_two_factor;

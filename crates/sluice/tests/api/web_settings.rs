@@ -23,11 +23,12 @@ db_tests!(
 );
 
 /// Every settings page, with its heading.
-const PAGES: [(&str, &str); 11] = [
+const PAGES: [(&str, &str); 12] = [
     ("/settings", "Settings"),
     ("/settings/profile", "Profile"),
     ("/settings/preferences", "Preferences"),
     ("/settings/password", "Password"),
+    ("/settings/two_factor", "Two-factor sign-in"),
     ("/settings/filters", "Filters"),
     ("/settings/filters/new", "New filter"),
     ("/settings/blocks", "Blocked accounts"),

@@ -5,7 +5,8 @@
 //!   discoverable), posting preferences, the password;
 //! - [`filters`]: keyword filters (Mastodon's v2 filters);
 //! - [`relations`]: blocked and muted accounts, blocked domains;
-//! - [`access`]: the apps the person authorized, and their signed-in browsers.
+//! - [`access`]: the apps the person authorized, and their signed-in browsers;
+//! - [`two_factor`]: two-factor sign-in (TOTP and recovery codes).
 //!
 //! Each change goes through the same engine call as the Mastodon API's endpoint for
 //! it; a refused change shows the form again, with what was typed and why, under a 4xx
@@ -28,13 +29,15 @@ mod access;
 mod filters;
 mod profile;
 mod relations;
+mod two_factor;
 
 /// The settings pages, as `(path, title)`, in the order the index and the settings
 /// navigation list them.
-const SECTIONS: [(&str, &str); 9] = [
+const SECTIONS: [(&str, &str); 10] = [
     ("/settings/profile", "Profile"),
     ("/settings/preferences", "Preferences"),
     ("/settings/password", "Password"),
+    ("/settings/two_factor", "Two-factor sign-in"),
     ("/settings/filters", "Filters"),
     ("/settings/blocks", "Blocked accounts"),
     ("/settings/mutes", "Muted accounts"),
@@ -44,7 +47,7 @@ const SECTIONS: [(&str, &str); 9] = [
 ];
 
 /// The settings pages' templates, registered with the others (`Pages::env`).
-pub(super) const TEMPLATES: [(&str, &str); 11] = [
+pub(super) const TEMPLATES: [(&str, &str); 12] = [
     (
         "settings_base.html",
         include_str!("../../../templates/settings_base.html"),
@@ -89,6 +92,10 @@ pub(super) const TEMPLATES: [(&str, &str); 11] = [
         "settings_sessions.html",
         include_str!("../../../templates/settings_sessions.html"),
     ),
+    (
+        "settings_two_factor.html",
+        include_str!("../../../templates/settings_two_factor.html"),
+    ),
 ];
 
 pub(super) fn routes() -> Router<AppState> {
@@ -103,6 +110,12 @@ pub(super) fn routes() -> Router<AppState> {
             "/settings/password",
             get(profile::password).post(profile::change_password),
         )
+        .route(
+            "/settings/two_factor",
+            get(two_factor::show).post(two_factor::start),
+        )
+        .route("/settings/two_factor/confirm", post(two_factor::confirm))
+        .route("/settings/two_factor/disable", post(two_factor::disable))
         .route(
             "/settings/filters",
             get(filters::index).post(filters::create),
