@@ -99,16 +99,10 @@ const timeline = document.querySelector('section.timeline[data-stream]');
 const token = document.querySelector('meta[name=sluice-stream-token]')?.content;
 if (timeline && token && !new URL(location.href).searchParams.has('max_id')) {
   const stream = timeline.dataset.stream;
-<<<<<<< HEAD
-  let url = `/api/v1/streaming/${stream.replace(':', '/')}?access_token=${encodeURIComponent(token)}`;
-  if (timeline.dataset.tag) url += `&tag=${encodeURIComponent(timeline.dataset.tag)}`;
-  if (timeline.dataset.list) url += `&list=${encodeURIComponent(timeline.dataset.list)}`;
-  const source = new EventSource(url);
-=======
   let base = `/api/v1/streaming/${stream.replace(':', '/')}?access_token=${encodeURIComponent(token)}`;
   if (timeline.dataset.tag) base += `&tag=${encodeURIComponent(timeline.dataset.tag)}`;
+  if (timeline.dataset.list) base += `&list=${encodeURIComponent(timeline.dataset.list)}`;
   let lastId = timeline.dataset.resume || '';
->>>>>>> h15-browser
   const notice = document.createElement('p');
   notice.className = 'notice';
   notice.setAttribute('role', 'status');
