@@ -1,8 +1,9 @@
 // Two people, JavaScript on: sign up, sign out and in, follow, a post with a content
 // warning that the follower's open home page shows without a reload, replies two levels
-// deep shown as a tree, a favourite counted in place, the character count, "Older
-// posts" in place, sign out. Accessibility audits of about, sign-up, sign-in, home, a
-// thread, a profile and notifications; no CSP violation anywhere.
+// deep shown as a tree, a favourite counted in place and shown live on the author's
+// notifications page, the character count, "Older posts" in place, sign out.
+// Accessibility audits of about, sign-up, sign-in, home, a thread, a profile and
+// notifications; no CSP violation anywhere.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -155,8 +156,16 @@ test('two people in two browsers, JavaScript on', { timeout: 200_000 }, async (t
     await audit(alice.page, 'thread');
   });
 
-  await step('bob favourites the post in place; the count follows without a reload', async () => {
+  await step("bob favourites the post in place; the count follows, and alice's open notifications page shows it, without a reload", async () => {
     const page = bob.page;
+    // Alice's notifications page is open (its live stream connected) before bob acts.
+    const streaming = alice.page.waitForResponse((r) => r.url().includes('/api/v1/streaming/user/notification'));
+    await alice.goto('/notifications');
+    assert.equal((await streaming).status(), 200);
+    await alice.page.evaluate(() => {
+      window.__sameDocument = true;
+    });
+    const before = await alice.page.locator('section.notifications > div.notification').count();
     await bob.goto(`/@alice/${ids.post}`);
     await page.evaluate(() => {
       window.__sameDocument = true;
@@ -174,6 +183,16 @@ test('two people in two browsers, JavaScript on', { timeout: 200_000 }, async (t
       /\b1 favourite\b/.test(await focus.locator('.counts').innerText()),
     );
     assert.ok(await page.evaluate(() => window.__sameDocument === true), 'the page was reloaded');
+    // Alice's page: the favourite, rendered by the server as the page renders it, on top.
+    const first = alice.page.locator('section.notifications > div.notification').first();
+    await eventually('the favourite shows on alice\'s notifications page', async () =>
+      (await first.locator('p.meta').first().innerText()).includes('favourited your post'),
+    );
+    assert.match(await first.getAttribute('class'), /\bfresh\b/);
+    assert.match(await first.locator('p.meta a').first().innerText(), /bob/);
+    assert.equal(await first.locator(`#s-${ids.post}`).count(), 1);
+    assert.equal(await alice.page.locator('section.notifications > div.notification').count(), before + 1);
+    assert.ok(await alice.page.evaluate(() => window.__sameDocument === true), 'alice\'s page was reloaded');
     // Undo and redo, in place too.
     await un.click();
     await focus.getByRole('button', { name: 'Favourite', exact: true }).waitFor();

@@ -1,7 +1,8 @@
 // Sluice web app: makes the server-rendered pages live. Every page works without this
 // file; with it, actions happen in place, the character count follows the text,
-// "older posts" loads below, and timelines take new posts from the streaming API,
-// resuming after a network blip or a server restart (Last-Event-ID) without missing one.
+// "older posts" loads below, and timelines take new posts (the notifications page, new
+// notifications) from the streaming API, resuming after a network blip or a server restart
+// (Last-Event-ID) without missing one.
 
 const csrf = () => document.querySelector('input[name=authenticity_token]')?.value;
 
@@ -83,7 +84,7 @@ document.addEventListener('click', async (ev) => {
   if (!r.ok) { location.href = a.href; return; }
   const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
   const list = document.querySelector('section.timeline');
-  for (const art of doc.querySelectorAll('section.timeline > article')) {
+  for (const art of doc.querySelectorAll('section.timeline > article, section.timeline > div.notification')) {
     if (!document.getElementById(art.id)) list.append(document.adoptNode(art));
   }
   const next = doc.querySelector('nav.more a[rel=next]');
@@ -109,13 +110,26 @@ if (timeline && token && !new URL(location.href).searchParams.has('max_id')) {
   let lost = false;
   let failures = 0;
   const seen = (ev) => { if (ev.lastEventId) lastId = ev.lastEventId; };
-  // Newest first, by the id of the timeline entry (a boost's own id).
-  const place = (art) => {
-    const id = BigInt(art.id.slice(2));
-    for (const other of timeline.querySelectorAll(':scope > article[id^="s-"]')) {
-      if (BigInt(other.id.slice(2)) < id) { other.before(art); return; }
+  // Newest first, by the id of the timeline entry (a boost's own id, a notification's
+  // id): posts are `article#s-ID`, notifications `div.notification#n-ID`.
+  const place = (el) => {
+    const id = BigInt(el.id.slice(2));
+    const kin = el.id.startsWith('n-') ? ':scope > div.notification[id^="n-"]' : ':scope > article[id^="s-"]';
+    for (const other of timeline.querySelectorAll(kin)) {
+      if (BigInt(other.id.slice(2)) < id) { other.before(el); return; }
     }
-    timeline.append(art);
+    timeline.append(el);
+  };
+  // One entry rendered by the server (the template the page uses), added in place.
+  const insert = async (url, selector) => {
+    const r = await fetch(url, { credentials: 'same-origin' });
+    if (!r.ok) return;
+    const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
+    const el = doc.querySelector(selector);
+    if (!el || document.getElementById(el.id)) return;
+    el.classList.add('fresh');
+    timeline.querySelector('.empty')?.remove();
+    place(document.adoptNode(el));
   };
   const connect = () => {
     const source = new EventSource(lastId ? `${base}&last_event_id=${encodeURIComponent(lastId)}` : base);
@@ -148,14 +162,15 @@ if (timeline && token && !new URL(location.href).searchParams.has('max_id')) {
       const s = JSON.parse(ev.data);
       if (document.getElementById(`s-${s.id}`)) return;
       // The server renders the post, as it renders the page: one template for both.
-      const r = await fetch(`/statuses/${s.id}/item`, { credentials: 'same-origin' });
-      if (!r.ok) return;
-      const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
-      const art = doc.querySelector('article');
-      if (!art || document.getElementById(art.id)) return;
-      art.classList.add('fresh');
-      timeline.querySelector('.empty')?.remove();
-      place(document.adoptNode(art));
+      await insert(`/statuses/${encodeURIComponent(s.id)}/item`, 'article');
+    });
+    source.addEventListener('notification', async (ev) => {
+      seen(ev);
+      // Home's stream (`user`) carries notifications too; only their page shows them.
+      if (stream !== 'user:notification') return;
+      const n = JSON.parse(ev.data);
+      if (document.getElementById(`n-${n.id}`)) return;
+      await insert(`/notifications/${encodeURIComponent(n.id)}/item`, 'div.notification');
     });
     source.addEventListener('delete', (ev) => {
       seen(ev);

@@ -122,6 +122,10 @@ impl Pages {
                     include_str!("../../templates/notifications.html"),
                 ),
                 (
+                    "notification_item.html",
+                    include_str!("../../templates/notification_item.html"),
+                ),
+                (
                     "media_grid.html",
                     include_str!("../../templates/media_grid.html"),
                 ),
@@ -427,6 +431,21 @@ async fn missing_png() -> impl IntoResponse {
 
 const MISSING_PNG: &[u8] = include_bytes!("../../assets/missing.png");
 
+/// `GET /favicon.ico`: the site's icon (32×32, a PNG in an ICO), which browsers ask for
+/// on every site whatever the page says. Cached for 30 days: it keeps its name, so no
+/// longer, and it changes with a release at most.
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/x-icon"),
+            (header::CACHE_CONTROL, "public, max-age=2592000"),
+        ],
+        FAVICON,
+    )
+}
+
+const FAVICON: &[u8] = include_bytes!("../../assets/favicon.ico");
+
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(public::root))
@@ -454,6 +473,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/public", get(timelines::federated))
         .route("/public/local", get(timelines::local))
         .route("/notifications", get(timelines::notifications))
+        .route(
+            "/notifications/{id}/item",
+            get(timelines::notification_item),
+        )
         .route("/bookmarks", get(mine::bookmarks))
         .route("/favourites", get(mine::favourites))
         .route("/conversations", get(mine::conversations))
@@ -485,6 +508,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/{handle}", get(public::profile_or_feed))
         .route("/{handle}/{id}", get(public::status_page))
         .route("/tags/{tag}", get(public::tag))
+        .route("/favicon.ico", get(favicon))
         .route("/avatars/original/missing.png", get(missing_png))
         .route("/headers/original/missing.png", get(missing_png))
         .route("/static/{file}", get(assets::serve))

@@ -3,12 +3,13 @@
 //! (`?max_id=`), which the script turns into "load more" in place; while the page is
 //! open the script adds new posts from the streaming API.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use minijinja::context;
 use sluice_engine::read::StatusPage;
 use sluice_engine::rows::Locality;
+use sluice_model::id::parse_id;
 
-use super::{Visitor, WebResult, next_page, page, page_of, stream_head};
+use super::{Visitor, WebError, WebResult, next_page, page, page_of, stream_head};
 use crate::AppState;
 use crate::params::Params;
 
@@ -98,6 +99,7 @@ pub(super) async fn notifications(
     p: Params,
 ) -> WebResult {
     let me = visitor.signed_in("/notifications")?.account_id;
+    let resume = stream_head(&state);
     let filter = sluice_engine::rows::NotificationFilter {
         types: Vec::new(),
         exclude_types: Vec::new(),
@@ -114,8 +116,33 @@ pub(super) async fn notifications(
         "notifications.html",
         context! {
             notifications => super::val(&out.notifications),
+            resume,
             next,
         },
+    )
+    .await)
+}
+
+/// `GET /notifications/{id}/item`: one of the signed-in person's notifications as the
+/// notifications page shows it (a fragment, no layout), for the page's script to add
+/// when the stream announces it.
+pub(super) async fn notification_item(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> WebResult {
+    let me = visitor.signed_in(&visitor.here)?.account_id;
+    let id = parse_id(&id).ok_or_else(WebError::not_found)?;
+    let n = state
+        .engine
+        .notification(me, id)
+        .await?
+        .ok_or_else(WebError::not_found)?;
+    Ok(page(
+        &state,
+        &visitor,
+        "notification_item.html",
+        context! { n => super::val(&n) },
     )
     .await)
 }

@@ -24,6 +24,8 @@ db_tests!(
     confirming_an_address_by_mail,
     resetting_a_password_by_mail,
     without_mail_there_is_nothing_to_confirm,
+    one_notification_as_its_page_shows_it,
+    the_site_icon,
 );
 
 /// A browser: a cookie jar and no redirect following.
@@ -1307,5 +1309,117 @@ async fn without_mail_there_is_nothing_to_confirm(db: Db) {
         )
         .await;
     assert_eq!(r.status, 404);
+    srv.stop().await;
+}
+
+/// `GET /notifications/{id}/item`: one notification as the notifications page shows it
+/// (the page's script fetches it when the stream announces one), only to its owner.
+async fn one_notification_as_its_page_shows_it(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let bob = srv.user("bob").await;
+    let alice = srv.user("alice").await;
+    let post = srv.status(&alice, "a post bob will like", &[]).await;
+    let post_id = post["id"].as_str().unwrap();
+    srv.post(
+        &format!("/api/v1/statuses/{post_id}/favourite"),
+        Some(&bob.token),
+        &[],
+    )
+    .await
+    .ok();
+    let list = srv
+        .get("/api/v1/notifications", Some(&alice.token))
+        .await
+        .ok();
+    assert_eq!(list[0]["type"], "favourite", "{list}");
+    let id = list[0]["id"].as_str().unwrap().to_string();
+
+    let mut b = Browser::new(&srv);
+    b.sign_in("alice", "password123").await;
+    let page = b.get("/notifications").await;
+    assert!(
+        page.text.contains(&format!("id=\"n-{id}\"")),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text
+            .contains("data-stream=\"user:notification\" data-resume=\"")
+    );
+    let item = b.get(&format!("/notifications/{id}/item")).await;
+    assert_eq!(item.status, 200, "{}", item.text);
+    assert!(!item.text.contains("<html"), "a fragment, not a page");
+    assert!(
+        item.text
+            .trim_start()
+            .starts_with(&format!("<div class=\"notification\" id=\"n-{id}\">")),
+        "{}",
+        item.text
+    );
+    assert!(item.text.contains("favourited your post"), "{}", item.text);
+    assert!(item.text.contains("a post bob will like"), "{}", item.text);
+    assert!(item.text.contains(">bob</a>"), "{}", item.text);
+    // The same notification as the page renders it, bar where its forms return to.
+    let start = page
+        .text
+        .find(&format!("<div class=\"notification\" id=\"n-{id}\">"))
+        .unwrap();
+    let on_page = &page.text[start..];
+    let on_page = &on_page[..on_page.find("</div>").unwrap()];
+    let fragment = item.text.trim_start();
+    let fragment = &fragment[..fragment.find("</div>").unwrap()];
+    assert_eq!(
+        on_page.replace("value=\"/notifications\"", "value=\"HERE\""),
+        fragment.replace(
+            &format!("value=\"/notifications/{id}/item\""),
+            "value=\"HERE\""
+        )
+    );
+
+    // Someone else's notification is not there for bob; nor an unknown or bad id.
+    let mut other = Browser::new(&srv);
+    other.sign_in("bob", "password123").await;
+    for path in [
+        format!("/notifications/{id}/item"),
+        "/notifications/99999999999/item".to_string(),
+        "/notifications/nope/item".to_string(),
+    ] {
+        let r = other.get(&path).await;
+        assert_eq!(r.status, 404, "{path}: {}", r.text);
+    }
+    // Signed out: to the sign-in page.
+    let r = Browser::new(&srv)
+        .get(&format!("/notifications/{id}/item"))
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(r.location.starts_with("/auth/sign_in"), "{}", r.location);
+    srv.stop().await;
+}
+
+/// `GET /favicon.ico`: an icon, cached for long, for the signed-out and signed-in alike.
+async fn the_site_icon(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let r = reqwest::get(format!("{}/favicon.ico", srv.url))
+        .await
+        .expect("request sent");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/x-icon");
+    let cache = r.headers()["cache-control"].to_str().unwrap().to_string();
+    let max_age: u64 = cache
+        .split("max-age=")
+        .nth(1)
+        .and_then(|v| v.split(',').next())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no max-age in {cache}"));
+    assert!(max_age >= 7 * 86400, "{cache}");
+    assert!(cache.contains("public"), "{cache}");
+    let body = r.bytes().await.unwrap();
+    // An ICO header (reserved 0, type 1 = icon, one image) with a PNG inside.
+    assert_eq!(&body[..6], &[0, 0, 1, 0, 1, 0]);
+    assert_eq!(&body[22..30], b"\x89PNG\r\n\x1a\n");
     srv.stop().await;
 }
