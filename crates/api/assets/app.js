@@ -128,6 +128,8 @@ if (timeline && token && !new URL(location.href).searchParams.has('max_id')) {
     const el = doc.querySelector(selector);
     if (!el || document.getElementById(el.id)) return;
     el.classList.add('fresh');
+    // Its forms come back to this page, not to the fragment's address.
+    for (const back of el.querySelectorAll('input[name=return_to]')) back.value = location.pathname + location.search;
     timeline.querySelector('.empty')?.remove();
     place(document.adoptNode(el));
   };

@@ -202,6 +202,8 @@ pub(super) async fn list(
         .list(me, id)
         .await?
         .ok_or_else(WebError::not_found)?;
+    // Where the page's stream resumes: read before the posts, so none is missed.
+    let resume = super::stream_head(&state);
     let out = state.engine.list_timeline(me, &list, page_of(&p)).await?;
     let members = state
         .engine
@@ -224,6 +226,7 @@ pub(super) async fn list(
             members => val(&members.accounts),
             next => next_page(&path, &out.cursors),
             stream => "list",
+            resume,
             path,
         },
     )

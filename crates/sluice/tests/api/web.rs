@@ -968,6 +968,9 @@ async fn ones_own_collections(db: Db) {
     srv.status(&bob, "for the list", &[]).await;
     let page = b.get(&list).await;
     assert!(page.text.contains("for the list"), "{}", page.text);
+    // Its live stream resumes from where the page was read, as the timelines' do.
+    assert!(page.text.contains("data-stream=\"list\""));
+    assert!(page.text.contains("data-resume=\""), "{}", page.text);
     assert!(page.text.contains("Remove from list"));
     let r = b
         .post(
