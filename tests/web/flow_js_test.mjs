@@ -15,6 +15,7 @@ import {
   eventually,
   launch,
   person,
+  replyInPlace,
   report,
   signIn,
   signOut,
@@ -125,16 +126,34 @@ test('two people in two browsers, JavaScript on', { timeout: 200_000 }, async (t
     }
   });
 
-  await step('bob replies from the thread page', async () => {
+  await step('bob replies from the thread page, without a reload', async () => {
     await bob.goto(`/@alice/${ids.post}`);
-    ids.reply1 = await compose(bob, { text: word('bobreply'), form: '#reply form.compose' });
+    const page = bob.page;
+    ids.reply1 = await replyInPlace(bob, { text: word('bobreply'), form: page.locator('#reply form.compose') });
+    // It is under the post it answers, and the form is ready for another.
+    assert.equal(await page.locator(`.thread > ol.tree > li > article#s-${ids.reply1}`).count(), 1);
+    assert.equal(await page.locator('#reply textarea').inputValue(), '@alice ');
   });
 
-  await step("alice replies to bob's reply", async () => {
+  await step("alice replies in place to bob's reply, one level down", async () => {
     await alice.goto(`/@bob/${ids.reply1}`);
     // The thread page of the reply shows alice's post above it.
     await alice.page.locator(`ol.ancestors #s-${ids.post}`).waitFor();
-    ids.reply2 = await compose(alice, { text: word('alicereply'), form: '#reply form.compose' });
+    // From her own post's page, at the reply's depth in the tree.
+    await alice.goto(`/@alice/${ids.post}`);
+    const page = alice.page;
+    const replyLink = page.locator(`#s-${ids.reply1}`).getByRole('link', { name: 'Reply' });
+    await replyLink.click();
+    const form = page.locator(`#s-${ids.reply1} + section.inline-reply form.compose`);
+    await form.waitFor();
+    assert.equal(await replyLink.getAttribute('aria-expanded'), 'true');
+    // The cursor is in the reply, after the mention of the person answered.
+    assert.equal(await page.evaluate(() => document.activeElement.name), 'status');
+    assert.equal(await form.locator('textarea').inputValue(), '@bob ');
+    ids.reply2 = await replyInPlace(alice, { text: word('alicereply'), form });
+    assert.equal(await page.locator('section.inline-reply').count(), 0, 'the form closed');
+    const nested = page.locator(`.thread > ol.tree > li:has(> article#s-${ids.reply1}) ol.tree > li > article#s-${ids.reply2}`);
+    assert.equal(await nested.count(), 1, "alice's reply is under bob's");
   });
 
   await step('the thread page shows the replies as a tree, two levels deep', async () => {
@@ -179,6 +198,10 @@ test('two people in two browsers, JavaScript on', { timeout: 200_000 }, async (t
     const un = focus.getByRole('button', { name: 'Unfavourite' });
     await un.waitFor();
     assert.equal(await un.getAttribute('aria-pressed'), 'true');
+    // The post is rendered again; the keyboard focus stays on the button.
+    await eventually('the focus on the pressed button', async () =>
+      (await page.evaluate(() => document.activeElement?.textContent)) === 'Unfavourite',
+    );
     await eventually('the count shows the favourite', async () =>
       /\b1 favourite\b/.test(await focus.locator('.counts').innerText()),
     );

@@ -150,6 +150,29 @@ export async function submitAndReturn(page, button, back) {
   return res;
 }
 
+/// Replies the script's way: fills the reply form `form` (a locator on `p.page`),
+/// posts it, and waits for the reply to appear on the page, which does not reload;
+/// returns the new post's id.
+export async function replyInPlace(p, { form, text, page = p.page }) {
+  const url = page.url();
+  let reloaded = false;
+  const onNavigation = (f) => { if (f === page.mainFrame()) reloaded = true; };
+  page.on('framenavigated', onNavigation);
+  const area = form.locator('textarea[name=status]');
+  const prefill = await area.inputValue();
+  await area.fill(`${prefill}${text}`);
+  await form.getByRole('button', { name: 'Post' }).click();
+  const art = article(page, text);
+  await art.first().waitFor();
+  page.off('framenavigated', onNavigation);
+  assert.equal(reloaded, false, 'the page reloaded for a reply');
+  assert.equal(page.url(), url);
+  assert.equal(await art.count(), 1, `"${text}" is shown once`);
+  const id = await art.getAttribute('data-id');
+  assert.match(id, /^\d+$/);
+  return id;
+}
+
 /// Signs up through /auth/sign_up; lands on /home signed in.
 export async function signUp(p, username) {
   await p.goto('/auth/sign_up');

@@ -1,20 +1,28 @@
 // Sluice web app: makes the server-rendered pages live. Every page works without this
-// file; with it, actions happen in place, the character count follows the text,
-// "older posts" loads below, and timelines take new posts (the notifications page, new
-// notifications) from the streaming API, resuming after a network blip or a server restart
-// (Last-Event-ID) without missing one.
+// file; with it, actions happen in place, replies open and appear under the post they
+// answer, the character count follows the text, "older posts" loads below, and
+// timelines take new posts (the notifications page, new notifications) from the
+// streaming API, resuming after a network blip or a server restart (Last-Event-ID)
+// without missing one.
 
-const csrf = () => document.querySelector('input[name=authenticity_token]')?.value;
+// A page or fragment from the server, parsed.
+const fetchDoc = async (url) => {
+  const r = await fetch(url, { credentials: 'same-origin' });
+  if (!r.ok) return null;
+  return new DOMParser().parseFromString(await r.text(), 'text/html');
+};
 
-// Favourite, boost, bookmark, delete: the same form, sent with fetch.
+// Favourite, boost, bookmark, pin, delete: the buttons of every post belong to the
+// page's one form (#act), each with its own address; the same form, sent with fetch.
 document.addEventListener('submit', async (ev) => {
   const form = ev.target;
-  if (!form.classList.contains('act')) return;
+  const button = ev.submitter;
+  if (form.id !== 'act' || !button || button.hasAttribute('data-navigate')) return;
   ev.preventDefault();
-  const button = form.querySelector('button');
+  const action = button.getAttribute('formaction');
   button.disabled = true;
   try {
-    const r = await fetch(form.action, {
+    const r = await fetch(action, {
       method: 'POST',
       body: new URLSearchParams(new FormData(form)),
       headers: { Accept: 'application/json' },
@@ -22,46 +30,34 @@ document.addEventListener('submit', async (ev) => {
     });
     if (!r.ok) throw new Error(String(r.status));
     const s = await r.json();
-    const article = form.closest('article');
+    const article = button.closest('article');
     if (s.deleted) { article.remove(); return; }
-    updateActions(article, s);
+    await refresh(article, action);
   } catch (e) {
+    // Without the script's help: the plain form post, and the page it leads back to.
+    form.action = action;
     form.submit();
   } finally {
     button.disabled = false;
   }
 });
 
-function updateActions(article, s) {
-  const body = s.reblog || s;
-  const counts = article.querySelector('.counts');
-  const n = (k, one, many) => `${k} ${k === 1 ? one : many}`;
-  if (counts) {
-    counts.textContent = [
-      n(body.replies_count, 'reply', 'replies'),
-      n(body.reblogs_count, 'boost', 'boosts'),
-      n(body.favourites_count, 'favourite', 'favourites'),
-    ].join(' · ');
-  }
-  const toggles = [
-    ['favourite', 'unfavourite', 'Favourite', 'Unfavourite', body.favourited],
-    ['reblog', 'unreblog', 'Boost', 'Unboost', body.reblogged],
-    ['bookmark', 'unbookmark', 'Bookmark', 'Remove bookmark', body.bookmarked],
-  ];
-  for (const f of article.querySelectorAll('form.act')) {
-    const verb = f.action.split('/').pop();
-    for (const [on, off, onLabel, offLabel, state] of toggles) {
-      if (verb !== on && verb !== off) continue;
-      f.action = f.action.replace(/[a-z]+$/, state ? off : on);
-      const b = f.querySelector('button');
-      b.textContent = state ? offLabel : onLabel;
-      b.setAttribute('aria-pressed', state ? 'true' : 'false');
-    }
-  }
+// The post again as the server renders it (counters, pressed buttons, in the reader's
+// language), with the keyboard focus back on the button that was pressed.
+async function refresh(article, action) {
+  const doc = await fetchDoc(`/statuses/${encodeURIComponent(article.id.slice(2))}/item`);
+  const el = doc?.querySelector('article');
+  if (!el) return;
+  const verb = (a) => a.split('/').pop().replace(/^un/, '');
+  const pressed = [...el.querySelectorAll('button[formaction]')]
+    .find((b) => verb(b.getAttribute('formaction')) === verb(action));
+  el.className = article.className;
+  article.replaceWith(document.adoptNode(el));
+  pressed?.focus();
 }
 
 // The character count against the server's limit.
-for (const text of document.querySelectorAll('textarea[data-max]')) {
+function counter(text) {
   const count = document.getElementById(text.getAttribute('aria-describedby'));
   const max = Number(text.dataset.max);
   const cw = text.form.querySelector('[name=spoiler_text]');
@@ -74,6 +70,111 @@ for (const text of document.querySelectorAll('textarea[data-max]')) {
   cw?.addEventListener('input', update);
   update();
 }
+for (const text of document.querySelectorAll('textarea[data-max]')) counter(text);
+
+// Reply in place: "Reply" opens the server's reply form under the post (on the post's
+// own page, it goes to the form there); a second click closes it.
+document.addEventListener('click', async (ev) => {
+  const a = ev.target.closest('a[data-reply]');
+  if (!a) return;
+  ev.preventDefault();
+  const article = a.closest('article');
+  const own = document.querySelector('#reply form.compose [name=in_reply_to_id]');
+  if (own && own.value === a.dataset.reply) {
+    own.form.querySelector('textarea').focus();
+    return;
+  }
+  const open = article.nextElementSibling;
+  if (open?.classList.contains('inline-reply')) {
+    open.remove();
+    a.setAttribute('aria-expanded', 'false');
+    return;
+  }
+  const doc = await fetchDoc(`/statuses/${encodeURIComponent(a.dataset.reply)}/reply`);
+  const section = doc?.querySelector('section.inline-reply');
+  if (!section) { location.href = a.href; return; }
+  article.after(document.adoptNode(section));
+  a.setAttribute('aria-expanded', 'true');
+  const text = section.querySelector('textarea');
+  counter(text);
+  text.focus();
+  text.setSelectionRange(text.value.length, text.value.length);
+});
+
+// The list of replies under `article`, made when it has none yet: on a thread page
+// the focused post's replies are the tree below it; elsewhere a reply list follows
+// the post.
+function repliesOf(article) {
+  const holder = article.parentElement;
+  if (holder.classList.contains('focus')) {
+    let tree = holder.parentElement.querySelector(':scope > ol.tree');
+    if (!tree) {
+      tree = document.createElement('ol');
+      tree.className = 'tree';
+      tree.setAttribute('aria-label', 'Replies');
+      holder.parentElement.append(tree);
+    }
+    return tree;
+  }
+  const existing = holder.tagName === 'LI'
+    ? holder.querySelector(':scope > details > ol.tree, :scope > ol.tree')
+    : article.nextElementSibling?.matches('ol.tree') && article.nextElementSibling;
+  if (existing) return existing;
+  const tree = document.createElement('ol');
+  tree.className = 'tree';
+  article.after(tree);
+  return tree;
+}
+
+// A reply form sent with fetch: the new post appears under the one it answers, the
+// form closes (or, on the post's page, empties), and an error is said in the form.
+document.addEventListener('submit', async (ev) => {
+  const form = ev.target;
+  if (!form.matches('form.compose[data-inline]')) return;
+  ev.preventDefault();
+  const button = form.querySelector('button[type=submit]');
+  const error = form.querySelector('p.error');
+  button.disabled = true;
+  try {
+    const r = await fetch(form.action, {
+      method: 'POST',
+      body: new FormData(form),
+      headers: { Accept: 'application/json' },
+      credentials: 'same-origin',
+    });
+    if (!r.ok) {
+      const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
+      error.textContent = doc.querySelector('p.error')?.textContent || `The reply was not posted (${r.status}).`;
+      error.hidden = false;
+      return;
+    }
+    const s = await r.json();
+    error.hidden = true;
+    const inline = form.closest('section.inline-reply');
+    const parent = inline ? inline.previousElementSibling : document.querySelector('.thread > .focus > article');
+    const doc = await fetchDoc(`/statuses/${encodeURIComponent(s.id)}/item`);
+    const el = doc?.querySelector('article');
+    if (inline) {
+      inline.remove();
+      parent.querySelector('a[data-reply]')?.setAttribute('aria-expanded', 'false');
+    } else {
+      form.reset();
+      form.querySelector('textarea').dispatchEvent(new Event('input'));
+    }
+    if (!el || !parent) return;
+    document.getElementById(el.id)?.remove();
+    el.classList.add('fresh');
+    el.tabIndex = -1;
+    const li = document.createElement('li');
+    li.append(document.adoptNode(el));
+    repliesOf(parent).append(li);
+    el.focus();
+  } catch (e) {
+    form.submit();
+  } finally {
+    button.disabled = false;
+  }
+});
 
 // "Older posts": the next page's posts appended in place.
 document.addEventListener('click', async (ev) => {
@@ -128,8 +229,6 @@ if (timeline && token && !new URL(location.href).searchParams.has('max_id')) {
     const el = doc.querySelector(selector);
     if (!el || document.getElementById(el.id)) return;
     el.classList.add('fresh');
-    // Its forms come back to this page, not to the fragment's address.
-    for (const back of el.querySelectorAll('input[name=return_to]')) back.value = location.pathname + location.search;
     timeline.querySelector('.empty')?.remove();
     place(document.adoptNode(el));
   };

@@ -51,6 +51,7 @@ fn unprocessable(message: impl Into<String>) -> WebError {
 pub(super) async fn create(
     State(state): State<AppState>,
     visitor: Visitor,
+    headers: HeaderMap,
     up: Upload<MAX_POST_FILES>,
 ) -> WebResult {
     let me = visitor.posting(&state, "/home", &up.params)?.clone();
@@ -79,11 +80,27 @@ pub(super) async fn create(
         client: None,
         media_ids,
     };
-    state
+    let outcome = state
         .engine
         .submit(me.account_id, Activity::CreateNote(note))
         .await?;
+    // The script's inline reply asks for the post, to put it under the one it answers.
+    if wants_json(&headers)
+        && let Some(row) = outcome.row
+    {
+        let entity = state.engine.status_entity(Some(me.account_id), row).await?;
+        return Ok(Json(entity).into_response());
+    }
     Ok(back(form.return_to.as_deref(), "/home"))
+}
+
+/// Whether the script sent the form (`Accept: application/json`) and wants the post
+/// back rather than the redirect.
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.starts_with("application/json"))
 }
 
 /// Stores the post form's files, in the order of their fields, with their
@@ -194,11 +211,7 @@ pub(super) async fn act(
         )
         .await);
     }
-    let wants_json = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.starts_with("application/json"));
-    if wants_json {
+    if wants_json(&headers) {
         if action == "delete" {
             return Ok(Json(serde_json::json!({ "deleted": true })).into_response());
         }
@@ -211,8 +224,9 @@ pub(super) async fn act(
 
 /// `GET /statuses/{id}/item`: one post as the timelines show it (the `<article>`
 /// alone), for the script to add a post that arrived on the stream, rendered by the
-/// same template as the page. `GET /statuses/{id}/edit`: the post form, filled with
-/// one's own post, to change it.
+/// same template as the page. `GET /statuses/{id}/reply`: the post form for a reply to
+/// it, alone, which the script opens under the post. `GET /statuses/{id}/edit`: the post
+/// form, filled with one's own post, to change it.
 pub(super) async fn item(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -229,6 +243,18 @@ pub(super) async fn item(
                 &visitor,
                 "item.html",
                 minijinja::context! { s => super::val(&entity) },
+            )
+            .await)
+        }
+        "reply" => {
+            // The post form for a reply, alone, for the script to open under the post.
+            visitor.signed_in(&visitor.here)?;
+            let entity = state.engine.status_entity(viewer, row).await?;
+            Ok(page(
+                &state,
+                &visitor,
+                "reply_form.html",
+                minijinja::context! { reply_to => super::val(&entity) },
             )
             .await)
         }

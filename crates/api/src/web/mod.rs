@@ -89,6 +89,10 @@ impl Pages {
                 ("compose.html", include_str!("../../templates/compose.html")),
                 ("media.html", include_str!("../../templates/media.html")),
                 ("item.html", include_str!("../../templates/item.html")),
+                (
+                    "reply_form.html",
+                    include_str!("../../templates/reply_form.html"),
+                ),
                 ("tag.html", include_str!("../../templates/tag.html")),
                 (
                     "password_reset.html",

@@ -14,6 +14,7 @@ db_tests!(
     signing_up,
     signing_up_for_approval,
     posting_and_acting_from_pages,
+    replying_in_place,
     a_timeline_page_says_where_its_stream_resumes,
     a_password_reset_ends_web_sessions,
     posting_media_with_descriptions,
@@ -484,10 +485,15 @@ async fn posting_and_acting_from_pages(db: Db) {
     assert_eq!(shown["favourites_count"], 1);
     let local = b.get("/public/local").await;
     assert!(
-        local
-            .text
-            .contains(&format!("action=\"/statuses/{id}/unfavourite\""))
+        local.text.contains(&format!(
+            "<button form=\"act\" formaction=\"/statuses/{id}/unfavourite\" aria-pressed=\"true\">"
+        )),
+        "{}",
+        local.text
     );
+    // The buttons of every post share the page's one form, which carries the token.
+    assert_eq!(local.text.matches("<form id=\"act\"").count(), 1);
+    assert!(!local.text.contains("<form class=\"inline act\""));
 
     // With JavaScript: the same form, answered with the post.
     let r = b
@@ -576,6 +582,96 @@ async fn posting_and_acting_from_pages(db: Db) {
         )
         .await;
     assert_eq!(r.status, 404);
+    srv.stop().await;
+}
+
+/// The script's inline reply: the reply form alone for any post one can see, and a
+/// post sent with `Accept: application/json` answered with the new post.
+async fn replying_in_place(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let bob = srv.user("bob").await;
+    srv.user("alice").await;
+    let post = srv.status(&bob, "bob asks something", &[]).await;
+    let id = post["id"].as_str().unwrap();
+    let secret = srv
+        .status(&bob, "for followers", &[("visibility", "private")])
+        .await;
+    let secret = secret["id"].as_str().unwrap();
+    let mut b = Browser::new(&srv);
+    // Signed out: the form is not for visitors.
+    let r = b.get(&format!("/statuses/{id}/reply")).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert!(r.location.starts_with("/auth/sign_in"), "{}", r.location);
+    b.sign_in("alice", "password123").await;
+
+    let form = b.get(&format!("/statuses/{id}/reply")).await;
+    assert_eq!(form.status, 200, "{}", form.text);
+    assert!(!form.text.contains("<html"), "a fragment, not a page");
+    assert!(
+        form.text
+            .starts_with("<section class=\"inline-reply\" aria-label=\"Reply to @bob\">"),
+        "{}",
+        form.text
+    );
+    assert_eq!(field(&form.text, "in_reply_to_id"), id);
+    // Its fields' ids are its own, so that several can be open on one page.
+    assert!(
+        form.text.contains(&format!("id=\"r{id}-text\"")),
+        "{}",
+        form.text
+    );
+    assert!(form.text.contains(&format!("for=\"r{id}-text\"")));
+    assert!(form.text.contains(">@bob </textarea>"), "{}", form.text);
+    assert!(form.text.contains(" data-inline>"));
+    // A post alice may not see has no reply form either.
+    let r = b.get(&format!("/statuses/{secret}/reply")).await;
+    assert_eq!(r.status, 404);
+
+    // Sent by the script: the new post comes back.
+    let r = b
+        .send(
+            Method::POST,
+            "/statuses",
+            Some(&[
+                ("authenticity_token", &form.token()),
+                ("status", "@bob an answer in place"),
+                ("in_reply_to_id", id),
+            ]),
+            Some("application/json"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let reply: serde_json::Value = serde_json::from_str(&r.text).unwrap();
+    assert_eq!(reply["in_reply_to_id"], id);
+    assert_eq!(reply["account"]["username"], "alice");
+    let context = srv
+        .get(&format!("/api/v1/statuses/{id}/context"), Some(&bob.token))
+        .await
+        .ok();
+    assert_eq!(context["descendants"][0]["id"], reply["id"]);
+    // A refused post is an error page the script reads the message from.
+    let r = b
+        .send(
+            Method::POST,
+            "/statuses",
+            Some(&[
+                ("authenticity_token", &form.token()),
+                ("status", "x"),
+                ("in_reply_to_id", id),
+                ("visibility", "everyone"),
+            ]),
+            Some("application/json"),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.text
+            .contains("<p class=\"error\">&#x27;everyone&#x27; is not a visibility</p>"),
+        "{}",
+        r.text
+    );
     srv.stop().await;
 }
 
