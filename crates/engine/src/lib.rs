@@ -73,12 +73,35 @@ pub enum Registrations {
     Closed,
 }
 
+/// Who may read one of the public timelines (this server's, or the federated one):
+/// anyone, or only people signed in (Mastodon's "live feed access").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineAccess {
+    Public,
+    SignedIn,
+}
+
+impl TimelineAccess {
+    /// As Mastodon's instance v2 names it (`configuration.timelines_access`).
+    pub fn mastodon_name(self) -> &'static str {
+        match self {
+            TimelineAccess::Public => "public",
+            TimelineAccess::SignedIn => "authenticated",
+        }
+    }
+}
+
 /// What the engine needs to know about the instance.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// Scheme, host and port used in every id and link, without a trailing slash.
     pub public_url: String,
     pub registrations: Registrations,
+    /// Who may read this server's public timeline.
+    pub local_timeline: TimelineAccess,
+    /// Who may read the federated timeline (and the remote-only one).
+    pub federated_timeline: TimelineAccess,
     /// Longest status text, in characters.
     pub max_status_chars: usize,
     /// Event-log retention for stream resume, in milliseconds.

@@ -11,7 +11,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use sluice_api::forwarded::TrustedProxies;
-use sluice_engine::Registrations;
+use sluice_engine::{Registrations, TimelineAccess};
 
 /// The TOML file read when `--config`/`SLUICE_CONFIG` does not name one (if it exists).
 pub const DEFAULT_CONFIG_FILE: &str = "sluice.toml";
@@ -34,6 +34,11 @@ pub struct Config {
     pub database_max_connections: Option<u32>,
     /// open | approval | closed (`SLUICE_REGISTRATIONS`).
     pub registrations: Registrations,
+    /// Who may read this server's public timeline, on the web and through the API:
+    /// `public` (anyone) or `signed_in` (`SLUICE_LOCAL_TIMELINE`).
+    pub local_timeline: TimelineAccess,
+    /// The same for the federated timeline (`SLUICE_FEDERATED_TIMELINE`).
+    pub federated_timeline: TimelineAccess,
     pub instance_title: String,
     pub instance_description: String,
     pub contact_email: String,
@@ -171,6 +176,8 @@ impl Default for Config {
             database_url: None,
             database_max_connections: None,
             registrations: Registrations::Closed,
+            local_timeline: TimelineAccess::Public,
+            federated_timeline: TimelineAccess::Public,
             instance_title: "Sluice".into(),
             instance_description: "A Sluice server".into(),
             contact_email: String::new(),

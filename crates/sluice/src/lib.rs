@@ -228,6 +228,8 @@ pub async fn build_engine(
         EngineConfig {
             public_url,
             registrations: config.registrations,
+            local_timeline: config.local_timeline,
+            federated_timeline: config.federated_timeline,
             max_status_chars: config.max_status_chars,
             event_retention_ms: config.event_retention_secs as i64 * 1000,
             event_max_rows: config.event_max_rows,

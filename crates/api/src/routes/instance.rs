@@ -85,6 +85,15 @@ pub async fn v2(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
     let mut config = configuration(&state);
     config["urls"] = json!({ "streaming": state.config.streaming_url, "status": null });
     config["vapid"] = json!({ "public_key": "" });
+    // Who may read which feed without signing in, as Mastodon 4.5 says it.
+    let engine = &state.engine.config;
+    config["timelines_access"] = json!({
+        "live_feeds": {
+            "local": engine.local_timeline.mastodon_name(),
+            "remote": engine.federated_timeline.mastodon_name(),
+        },
+        "hashtag_feeds": { "local": "public", "remote": "public" },
+    });
     config["accounts"]["max_display_name_length"] =
         json!(sluice_engine::accounts::MAX_DISPLAY_NAME_CHARS);
     Ok(Json(json!({

@@ -282,6 +282,9 @@ pub(crate) async fn page(
         here => &visitor.here,
         stream_token => visitor.session.as_ref().map(|s| s.stream_token.clone()),
         registrations => registrations(state),
+        local_timeline_open => state
+            .engine
+            .timeline_open_to_visitors(sluice_engine::rows::Locality::Local),
         max_chars => state.engine.config.max_status_chars,
         ..ctx
     };

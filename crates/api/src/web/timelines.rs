@@ -59,6 +59,9 @@ pub(super) async fn home(State(state): State<AppState>, visitor: Visitor, p: Par
 
 /// `GET /public/local`.
 pub(super) async fn local(State(state): State<AppState>, visitor: Visitor, p: Params) -> WebResult {
+    if !state.engine.timeline_open_to_visitors(Locality::Local) {
+        visitor.signed_in("/public/local")?;
+    }
     let resume = stream_head(&state);
     let out = state
         .engine
@@ -78,6 +81,9 @@ pub(super) async fn federated(
     visitor: Visitor,
     p: Params,
 ) -> WebResult {
+    if !state.engine.timeline_open_to_visitors(Locality::All) {
+        visitor.signed_in("/public")?;
+    }
     let resume = stream_head(&state);
     let out = state
         .engine

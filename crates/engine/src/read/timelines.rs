@@ -11,7 +11,7 @@ use sluice_store::{
 };
 
 use super::StatusPage;
-use crate::{Engine, Result};
+use crate::{Engine, EngineError, Result};
 
 /// Above this many follows, the home timeline walks statuses newest-first instead of
 /// reading each followed account's index (measured: docs/benchmarks.md).
@@ -73,11 +73,27 @@ impl Engine {
         only_media: bool,
         page: Page,
     ) -> Result<StatusPage> {
+        if viewer.is_none() && !self.timeline_open_to_visitors(locality) {
+            // Mastodon's answer when a live feed is for signed-in people only.
+            return Err(EngineError::invalid(
+                "This method requires an authenticated user",
+            ));
+        }
         let views = self
             .store
             .public_timeline(viewer, locality, only_media, page)
             .await?;
         self.status_page(viewer, views, FilterContext::Public).await
+    }
+
+    /// Whether people who are not signed in may read the public timeline of `locality`
+    /// (the configuration's `local_timeline`, `federated_timeline`).
+    pub fn timeline_open_to_visitors(&self, locality: Locality) -> bool {
+        let access = match locality {
+            Locality::Local => self.config.local_timeline,
+            _ => self.config.federated_timeline,
+        };
+        access == crate::TimelineAccess::Public
     }
 
     /// The public posts with hashtag `tag` (without its `#`, any case).

@@ -15,6 +15,7 @@ db_tests!(
     signing_up_for_approval,
     posting_and_acting_from_pages,
     replying_in_place,
+    public_timelines_for_signed_in_people_only,
     a_timeline_page_says_where_its_stream_resumes,
     a_password_reset_ends_web_sessions,
     posting_media_with_descriptions,
@@ -671,6 +672,83 @@ async fn replying_in_place(db: Db) {
             .contains("<p class=\"error\">&#x27;everyone&#x27; is not a visibility</p>"),
         "{}",
         r.text
+    );
+    srv.stop().await;
+}
+
+/// `local_timeline`/`federated_timeline = signed_in`: visitors are sent to sign in from
+/// the pages and refused by the API (422, as Mastodon does), people signed in read
+/// them; the default lets anyone read both.
+async fn public_timelines_for_signed_in_people_only(db: Db) {
+    let Some(srv) = TestServer::start(db, |c| {
+        c.local_timeline = sluice_engine::TimelineAccess::SignedIn;
+        c.federated_timeline = sluice_engine::TimelineAccess::SignedIn;
+    })
+    .await
+    else {
+        return;
+    };
+    let bob = srv.user("bob").await;
+    srv.status(&bob, "a public post", &[]).await;
+    let mut b = Browser::new(&srv);
+    for path in ["/public/local", "/public"] {
+        let r = b.get(path).await;
+        assert_eq!(r.status, 303, "{path}: {}", r.text);
+        assert!(r.location.starts_with("/auth/sign_in"), "{}", r.location);
+    }
+    let about = b.get("/about").await;
+    assert!(
+        !about.text.contains("href=\"/public/local\""),
+        "{}",
+        about.text
+    );
+    for q in ["", "?local=true", "?remote=true"] {
+        let r = srv
+            .get(&format!("/api/v1/timelines/public{q}"), None)
+            .await
+            .expect(422);
+        assert_eq!(
+            r["error"], "This method requires an authenticated user",
+            "{q}"
+        );
+    }
+    let v2 = srv.get("/api/v2/instance", None).await.ok();
+    assert_eq!(
+        v2["configuration"]["timelines_access"]["live_feeds"],
+        serde_json::json!({ "local": "authenticated", "remote": "authenticated" })
+    );
+    // Signed in, on the pages and through the API.
+    b.sign_in("bob", "password123").await;
+    for path in ["/public/local", "/public"] {
+        let r = b.get(path).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.text.contains("a public post"), "{path}");
+    }
+    let r = srv
+        .get("/api/v1/timelines/public?local=true", Some(&bob.token))
+        .await
+        .ok();
+    assert_eq!(r[0]["content"], "<p>a public post</p>");
+    srv.stop().await;
+
+    // By default, anyone.
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let bob = srv.user("bob").await;
+    srv.status(&bob, "open to all", &[]).await;
+    let mut b = Browser::new(&srv);
+    let r = b.get("/public/local").await;
+    assert_eq!(r.status, 200);
+    assert!(r.text.contains("open to all"));
+    let about = b.get("/about").await;
+    assert!(about.text.contains("href=\"/public/local\""));
+    let r = srv.get("/api/v1/timelines/public", None).await.ok();
+    assert_eq!(r[0]["content"], "<p>open to all</p>");
+    let v2 = srv.get("/api/v2/instance", None).await.ok();
+    assert_eq!(
+        v2["configuration"]["timelines_access"]["live_feeds"]["local"],
+        "public"
     );
     srv.stop().await;
 }
