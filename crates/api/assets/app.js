@@ -5,6 +5,11 @@
 // streaming API, resuming after a network blip or a server restart (Last-Event-ID)
 // without missing one.
 
+// What the script says, in the page's language: the server's catalog, carried by the
+// page (`{n}` where a value goes).
+const strings = JSON.parse(document.getElementById('sluice-strings')?.textContent || '{}');
+const say = (id, values = {}) => (strings[id] || id).replace(/\{(\w+)\}/g, (_, k) => values[k] ?? '');
+
 // A page or fragment from the server, parsed.
 const fetchDoc = async (url) => {
   const r = await fetch(url, { credentials: 'same-origin' });
@@ -63,7 +68,7 @@ function counter(text) {
   const cw = text.form.querySelector('[name=spoiler_text]');
   const update = () => {
     const left = max - [...text.value].length - [...(cw?.value || '')].length;
-    count.textContent = `${left} characters left`;
+    count.textContent = say('characters-left', { n: left });
     count.classList.toggle('over', left < 0);
   };
   text.addEventListener('input', update);
@@ -111,7 +116,7 @@ function repliesOf(article) {
     if (!tree) {
       tree = document.createElement('ol');
       tree.className = 'tree';
-      tree.setAttribute('aria-label', 'Replies');
+      tree.setAttribute('aria-label', say('replies'));
       holder.parentElement.append(tree);
     }
     return tree;
@@ -144,7 +149,7 @@ document.addEventListener('submit', async (ev) => {
     });
     if (!r.ok) {
       const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
-      error.textContent = doc.querySelector('p.error')?.textContent || `The reply was not posted (${r.status}).`;
+      error.textContent = doc.querySelector('p.error')?.textContent || say('reply-failed', { status: r.status });
       error.hidden = false;
       return;
     }
@@ -237,7 +242,7 @@ if (timeline && token && !new URL(location.href).searchParams.has('max_id')) {
     source.addEventListener('error', () => {
       if (!lost) {
         lost = true;
-        notice.textContent = 'Reconnecting… posts made meanwhile will appear when it is back.';
+        notice.textContent = say('reconnecting');
         timeline.before(notice);
       }
       // Closed for good (an error answer rather than a dropped connection): try again
@@ -245,7 +250,7 @@ if (timeline && token && !new URL(location.href).searchParams.has('max_id')) {
       if (source.readyState === EventSource.CLOSED) {
         failures += 1;
         if (failures > 8) {
-          notice.textContent = 'Live updates stopped. Reload the page to see new posts.';
+          notice.textContent = say('stopped');
           return;
         }
         setTimeout(connect, Math.min(30000, 1000 * 2 ** (failures - 1)));
@@ -255,7 +260,7 @@ if (timeline && token && !new URL(location.href).searchParams.has('max_id')) {
       failures = 0;
       if (!lost) return;
       lost = false;
-      notice.textContent = 'Connected again: nothing was missed.';
+      notice.textContent = say('reconnected');
       setTimeout(() => { if (!lost) notice.remove(); }, 4000);
     });
     source.addEventListener('update', async (ev) => {

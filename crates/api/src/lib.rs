@@ -16,6 +16,7 @@ pub mod params;
 pub mod ratelimit;
 mod routes;
 mod web;
+pub use web::i18n::Catalogs;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -69,6 +70,9 @@ pub struct ApiConfig {
     /// Proxies whose `X-Forwarded-For`/`Forwarded` name the client
     /// (`SLUICE_TRUSTED_PROXIES`).
     pub trusted_proxies: forwarded::TrustedProxies,
+    /// The web app's message catalogs: the built-in ones and those of
+    /// `SLUICE_LOCALES_DIR`.
+    pub catalogs: Arc<Catalogs>,
 }
 
 /// The request limits a running server can change (`SIGHUP`, [`AppState::reload`]);
@@ -115,6 +119,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(engine: Arc<Engine>, config: ApiConfig, limits: RateLimiter) -> Self {
+        let pages = Arc::new(web::Pages::new(config.catalogs.clone()));
         AppState {
             engine,
             live: Arc::new(LiveLimits::new(
@@ -126,7 +131,7 @@ impl AppState {
             federation: None,
             streaming: None,
             http_metrics: Arc::new(metrics::HttpMetrics::default()),
-            pages: Arc::new(web::Pages::new()),
+            pages,
         }
     }
 

@@ -114,6 +114,9 @@ pub struct Config {
     /// The sender of that mail (`SLUICE_SMTP_FROM`); default `notifications@` the
     /// instance's domain.
     pub smtp_from: Option<String>,
+    /// A directory of extra message catalogs for the web app (`SLUICE_LOCALES_DIR`):
+    /// `<language>.ftl` files (Project Fluent), read at start.
+    pub locales_dir: Option<PathBuf>,
     /// A separate listener for `/metrics` and the streaming status endpoints, without
     /// a token (`SLUICE_METRICS_LISTEN`, e.g. `127.0.0.1:9100`): keep it private.
     pub metrics_listen: Option<String>,
@@ -208,6 +211,7 @@ impl Default for Config {
             metrics_token: None,
             smtp_url: None,
             smtp_from: None,
+            locales_dir: None,
             metrics_listen: None,
             log: std::env::var("RUST_LOG")
                 .ok()

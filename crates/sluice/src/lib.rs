@@ -342,9 +342,15 @@ async fn start_full(
     extra: axum::Router<AppState>,
 ) -> anyhow::Result<Running> {
     let bound = listener.local_addr();
+    // The web app's catalogs first: a bad translation file stops the start before
+    // anything is opened.
+    let catalogs = Arc::new(
+        sluice_api::Catalogs::load(config.locales_dir.as_deref())
+            .map_err(|e| anyhow::anyhow!("SLUICE_LOCALES_DIR: {e}"))?,
+    );
     let engine = open_engine(config, bound).await?;
     let url = engine.urls.base().to_string();
-    let api = api_config(config, &url, bound)?;
+    let api = api_config(config, &url, bound, catalogs)?;
     let limits = RateLimiter::new(rate_limits(config));
     engine
         .ensure_instance_key()
@@ -414,8 +420,14 @@ async fn open_engine(config: &Config, bound: Option<SocketAddr>) -> anyhow::Resu
     Ok(engine)
 }
 
-/// What the API needs to know of the configuration, serving under `url`.
-fn api_config(config: &Config, url: &str, bound: Option<SocketAddr>) -> anyhow::Result<ApiConfig> {
+/// What the API needs to know of the configuration, serving under `url`, with the
+/// web app's message catalogs.
+fn api_config(
+    config: &Config,
+    url: &str,
+    bound: Option<SocketAddr>,
+    catalogs: Arc<sluice_api::Catalogs>,
+) -> anyhow::Result<ApiConfig> {
     Ok(ApiConfig {
         title: config.instance_title.clone(),
         description: config.instance_description.clone(),
@@ -428,6 +440,7 @@ fn api_config(config: &Config, url: &str, bound: Option<SocketAddr>) -> anyhow::
         streaming_status: config.streaming_status,
         drain_grace: Duration::from_millis(config.drain_grace_ms),
         trusted_proxies: config.trusted_proxies_for(bound)?,
+        catalogs,
     })
 }
 

@@ -360,7 +360,12 @@ impl AuthorizeForm {
     }
 }
 
-pub async fn authorize_page(State(state): State<AppState>, p: Params) -> Response {
+pub async fn authorize_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    p: Params,
+) -> Response {
+    let lang = state.pages.lang(&headers);
     let checked = match p.parse::<AuthorizeForm>() {
         Ok(form) => state
             .engine
@@ -371,8 +376,10 @@ pub async fn authorize_page(State(state): State<AppState>, p: Params) -> Respons
         Err(e) => Err(e),
     };
     match checked {
-        Ok((c, form)) => state.pages.authorize(&state, &c, &form.carried(), None),
-        Err(e) => state.pages.oauth_error(&state, e.status, e.message()),
+        Ok((c, form)) => state
+            .pages
+            .authorize(&state, lang, &c, &form.carried(), None),
+        Err(e) => state.pages.oauth_error(&state, lang, e.status, e.message()),
     }
 }
 
@@ -397,6 +404,7 @@ pub async fn authorize_submit(
     headers: HeaderMap,
     p: Params,
 ) -> Response {
+    let lang = state.pages.lang(&headers);
     let sent_device = device_cookie(&headers);
     let device = sent_device
         .clone()
@@ -405,7 +413,7 @@ pub async fn authorize_submit(
         let form: AuthorizeForm = p.parse()?;
         let checked = state.engine.check_authorize(&form.request()).await?;
         if form.decision.as_deref() == Some("deny") {
-            return Ok(denied(&state, &checked, &form));
+            return Ok(denied(&state, lang, &checked, &form));
         }
         state.limits.check(Bucket::SignIn, &ip)?;
         let client = SignInClient {
@@ -425,10 +433,17 @@ pub async fn authorize_submit(
                     if m == sluice_engine::two_factor::CHALLENGE_EXPIRED =>
                 {
                     let e = sluice_engine::EngineError::Unauthorized(m);
-                    return Ok(sign_in_refused(&state, &checked, &form, None, e));
+                    return Ok(sign_in_refused(&state, lang, &checked, &form, None, e));
                 }
                 Err(e) => {
-                    return Ok(sign_in_refused(&state, &checked, &form, Some(challenge), e));
+                    return Ok(sign_in_refused(
+                        &state,
+                        lang,
+                        &checked,
+                        &form,
+                        Some(challenge),
+                        e,
+                    ));
                 }
             }
         } else {
@@ -445,9 +460,11 @@ pub async fn authorize_submit(
                         .await?;
                     let mut carried = form.carried();
                     carried.push(("challenge".into(), challenge));
-                    return Ok(state.pages.authorize(&state, &checked, &carried, None));
+                    return Ok(state
+                        .pages
+                        .authorize(&state, lang, &checked, &carried, None));
                 }
-                Err(e) => return Ok(sign_in_refused(&state, &checked, &form, None, e)),
+                Err(e) => return Ok(sign_in_refused(&state, lang, &checked, &form, None, e)),
             }
         };
         let code = state
@@ -455,7 +472,7 @@ pub async fn authorize_submit(
             .issue_code(&checked, &user, form.code_challenge.clone())
             .await?;
         let mut r = if checked.redirect_uri == OOB_REDIRECT {
-            state.pages.show_code(&state, &code)
+            state.pages.show_code(&state, lang, &code)
         } else {
             redirect_to_client(&checked, &form, &[("code", &code)])
         };
@@ -468,7 +485,7 @@ pub async fn authorize_submit(
     match result {
         Ok(r) => r,
         Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => e.into_response(),
-        Err(e) => state.pages.oauth_error(&state, e.status, e.message()),
+        Err(e) => state.pages.oauth_error(&state, lang, e.status, e.message()),
     }
 }
 
@@ -493,11 +510,17 @@ fn redirect_to_client(
 }
 
 /// The user said no: the client is told so (a page, when it has no redirect URI).
-fn denied(state: &AppState, checked: &CheckedAuthorize, form: &AuthorizeForm) -> Response {
+fn denied(
+    state: &AppState,
+    lang: crate::web::i18n::Lang,
+    checked: &CheckedAuthorize,
+    form: &AuthorizeForm,
+) -> Response {
     if checked.redirect_uri == OOB_REDIRECT {
+        let message = state.pages.catalogs().text(lang, "authorize-denied");
         return state
             .pages
-            .oauth_error(state, StatusCode::FORBIDDEN, "Authorization was denied.");
+            .oauth_error(state, lang, StatusCode::FORBIDDEN, &message);
     }
     redirect_to_client(
         checked,
@@ -517,6 +540,7 @@ fn denied(state: &AppState, checked: &CheckedAuthorize, form: &AuthorizeForm) ->
 /// With `challenge`, the code form again (a wrong code).
 fn sign_in_refused(
     state: &AppState,
+    lang: crate::web::i18n::Lang,
     checked: &CheckedAuthorize,
     form: &AuthorizeForm,
     challenge: Option<&str>,
@@ -530,7 +554,7 @@ fn sign_in_refused(
         let e = ApiError::from(e);
         let mut page = state
             .pages
-            .authorize(state, checked, &carried, Some(e.message()));
+            .authorize(state, lang, checked, &carried, Some(e.message()));
         *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         for (k, v) in &e.headers {
             if let Ok(v) = header::HeaderValue::from_str(v) {
@@ -543,7 +567,9 @@ fn sign_in_refused(
         .as_str()
         .unwrap_or("Invalid login or password")
         .to_string();
-    state.pages.authorize(state, checked, &carried, Some(&msg))
+    state
+        .pages
+        .authorize(state, lang, checked, &carried, Some(&msg))
 }
 
 /// Sets the device cookie: the browser is known to the account that signed in from

@@ -15,6 +15,7 @@ use sluice_engine::pipeline::{Activity, NewNote};
 use sluice_model::Visibility;
 use sluice_model::id::parse_id;
 
+use super::i18n::Arg;
 use super::{Visitor, WebError, WebResult, back, page};
 use crate::AppState;
 use crate::params::{MAX_POST_FILES, Params, Upload};
@@ -58,10 +59,13 @@ pub(super) async fn create(
     let form: ComposeForm = up.params.parse()?;
     let visibility = match form.visibility.as_str() {
         "" => None,
-        v => Some(
-            Visibility::parse(v)
-                .ok_or_else(|| unprocessable(format!("'{v}' is not a visibility")))?,
-        ),
+        v => Some(Visibility::parse(v).ok_or_else(|| {
+            unprocessable(visitor.tf(
+                &state,
+                "compose-bad-visibility",
+                &[("visibility", Arg::Str(v))],
+            ))
+        })?),
     };
     let in_reply_to = match form.in_reply_to_id.as_str() {
         "" => None,
@@ -207,7 +211,7 @@ pub(super) async fn act(
             &state,
             &visitor,
             "compose_page.html",
-            minijinja::context! { title => "Redraft", draft => super::val(&draft) },
+            minijinja::context! { title => visitor.t(&state, "compose-redraft-title"), draft => super::val(&draft) },
         )
         .await);
     }
@@ -276,7 +280,7 @@ pub(super) async fn item(
                 &visitor,
                 "compose_page.html",
                 minijinja::context! {
-                    title => "Edit post",
+                    title => visitor.t(&state, "compose-edit-title"),
                     editing => super::val(&entity),
                     draft => super::val(&source),
                 },
@@ -360,7 +364,10 @@ pub(super) async fn account_act(
         .ok_or_else(WebError::not_found)?;
     let me = me.account_id;
     if target == me {
-        return Err(unprocessable("That is your own account."));
+        return Err(WebError::Message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "error-own-account",
+        ));
     }
     match action.as_str() {
         "follow" => {

@@ -333,7 +333,7 @@ pub(super) async fn sign_up(
     let form: SignUpForm = p.parse()?;
     state.limits.check(Bucket::Registration, &visitor.ip)?;
     if form.password != form.password_confirmation {
-        let errors = vec!["The password and its confirmation differ.".to_string()];
+        let errors = vec![visitor.t(&state, "sign-up-passwords-differ")];
         return Ok(sign_up_form(
             &state,
             &visitor,

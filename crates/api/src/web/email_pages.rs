@@ -30,7 +30,13 @@ pub(super) async fn confirm(
     state.limits.check(Bucket::SignIn, &visitor.ip)?;
     match state.engine.confirm_email(q.token.trim()).await {
         Ok(_) => Err(WebError::Redirect("/auth/sign_in?notice=confirmed".into())),
-        Err(e) => Ok(message(&state, &visitor, "Confirmation", &ApiError::from(e)).await),
+        Err(e) => Ok(message(
+            &state,
+            &visitor,
+            &visitor.t(&state, "confirmation-title"),
+            &ApiError::from(e),
+        )
+        .await),
     }
 }
 
@@ -56,7 +62,7 @@ pub(super) async fn resend(
     Ok(done(
         &state,
         &visitor,
-        "If that account still has to confirm its address, a new link is on its way.",
+        &visitor.t(&state, "confirmation-link-sent"),
     )
     .await)
 }
@@ -88,15 +94,12 @@ pub(super) async fn forgot(
     state.limits.check(Bucket::SignIn, &visitor.ip)?;
     let form: EmailForm = p.parse()?;
     if !state.engine.sends_mail() {
-        return Err(WebError::Status(
-            StatusCode::NOT_FOUND,
-            "This server sends no mail: ask its administrator to reset your password.".into(),
-        ));
+        return Err(WebError::Message(StatusCode::NOT_FOUND, "password-no-mail"));
     }
     if let Err(e) = state.engine.request_password_reset(&form.email).await {
         tracing::warn!(error = %e, "password reset link not sent");
     }
-    Ok(done(&state, &visitor, "If that address belongs to an account here, a link to choose a new password is on its way. It works for an hour.").await)
+    Ok(done(&state, &visitor, &visitor.t(&state, "password-link-sent")).await)
 }
 
 /// `GET /auth/password/edit?token=`: the form of the reset link.
@@ -132,7 +135,7 @@ pub(super) async fn reset(State(state): State<AppState>, visitor: Visitor, p: Pa
     state.limits.check(Bucket::SignIn, &visitor.ip)?;
     let form: ResetForm = p.parse()?;
     let message = if form.password != form.password_confirmation {
-        "The password and its confirmation differ.".to_string()
+        visitor.t(&state, "password-passwords-differ")
     } else {
         match state
             .engine

@@ -13,6 +13,7 @@ use super::{Visitor, WebError, WebResult, page};
 use crate::AppState;
 use crate::params::Params;
 use crate::ratelimit::Bucket;
+use crate::web::i18n::Arg;
 
 #[derive(Debug, Default, Deserialize)]
 struct InteractQuery {
@@ -20,10 +21,10 @@ struct InteractQuery {
     uri: String,
 }
 
-fn not_found(what: &str) -> WebError {
+fn not_found(state: &AppState, visitor: &Visitor, what: &str) -> WebError {
     WebError::Status(
         StatusCode::NOT_FOUND,
-        format!("Nothing was found at {what}: no post or account this server could fetch."),
+        visitor.tf(state, "interact-not-found", &[("what", Arg::Str(what))]),
     )
 }
 
@@ -42,9 +43,9 @@ pub(super) async fn authorize_interaction(
         .unwrap_or(uri)
         .trim_start_matches('@');
     if uri.is_empty() {
-        return Err(WebError::Status(
+        return Err(WebError::Message(
             StatusCode::BAD_REQUEST,
-            "Say which post or account: ?uri=".into(),
+            "interact-missing-uri",
         ));
     }
     // Fetching is a remote request: it counts against the write limit.
@@ -57,7 +58,7 @@ pub(super) async fn authorize_interaction(
             Some(a) => Some(a),
             None => crate::routes::activitypub::resolve_remote(&state, uri).await,
         };
-        let account = account.ok_or_else(|| not_found(uri))?;
+        let account = account.ok_or_else(|| not_found(&state, &visitor, uri))?;
         let acct = state.engine.account_entity(&account).acct;
         return Err(WebError::Redirect(format!("/@{acct}")));
     }
@@ -68,7 +69,10 @@ pub(super) async fn authorize_interaction(
         let acct = state.engine.account_entity(&a).acct;
         return Err(WebError::Redirect(format!("/@{acct}")));
     }
-    let fed = state.federation.as_ref().ok_or_else(|| not_found(uri))?;
+    let fed = state
+        .federation
+        .as_ref()
+        .ok_or_else(|| not_found(&state, &visitor, uri))?;
     match fed.resolve_post(uri).await {
         Ok(Some(s)) => return status_page(&state, s).await,
         Ok(None) => {}
@@ -81,7 +85,7 @@ pub(super) async fn authorize_interaction(
         }
         Err(e) => {
             tracing::debug!(%uri, error = %e, "not resolved as an account");
-            Err(not_found(uri))
+            Err(not_found(&state, &visitor, uri))
         }
     }
 }
@@ -130,24 +134,25 @@ pub(super) async fn remote_follow(
         .rsplit_once('@')
         .is_some_and(|(u, d)| !u.is_empty() && (d.contains('.') || d.contains(':')))
     {
-        return Err(refused("Give your handle as you@your.server.".into()));
+        return Err(refused(visitor.t(&state, "interact-give-handle")));
     }
     let fed = state
         .federation
         .as_ref()
-        .ok_or_else(|| refused("This server does not federate.".into()))?;
-    let template = fed
-        .subscribe_template(acct)
-        .await
-        .map_err(|e| refused(format!("Your server could not be asked: {e}")))?;
+        .ok_or_else(|| refused(visitor.t(&state, "interact-no-federation")))?;
+    let template = fed.subscribe_template(acct).await.map_err(|e| {
+        refused(visitor.tf(
+            &state,
+            "interact-server-unreachable",
+            &[("error", Arg::Str(&e.to_string()))],
+        ))
+    })?;
     let target = template.replace(
         "{uri}",
         &form_urlencoded::byte_serialize(account.uri.as_bytes()).collect::<String>(),
     );
     if !(target.starts_with("https://") || target.starts_with("http://")) {
-        return Err(refused(
-            "Your server gave no web address to follow from.".into(),
-        ));
+        return Err(refused(visitor.t(&state, "interact-no-follow-page")));
     }
     Ok(page(
         &state,

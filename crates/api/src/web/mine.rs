@@ -11,6 +11,7 @@ use sluice_engine::rows::{Page, Relation, Saved, Side};
 use sluice_model::Id;
 use sluice_model::id::parse_id;
 
+use super::i18n::Arg;
 use super::{Visitor, WebError, WebResult, back, next_page, page, page_of, val};
 use crate::AppState;
 use crate::form::field;
@@ -28,7 +29,7 @@ async fn statuses(
         visitor,
         "timeline.html",
         context! {
-            title,
+            title => visitor.t(state, title),
             path,
             statuses => val(&out.statuses),
             next => next_page(path, &out.cursors),
@@ -49,7 +50,7 @@ pub(super) async fn bookmarks(
         .engine
         .saved_statuses(me, Saved::Bookmarks, page_of(&p))
         .await?;
-    statuses(&state, &visitor, "Bookmarks", "/bookmarks", out).await
+    statuses(&state, &visitor, "timeline-bookmarks", "/bookmarks", out).await
 }
 
 /// `GET /favourites`.
@@ -63,7 +64,7 @@ pub(super) async fn favourites(
         .engine
         .saved_statuses(me, Saved::Favourites, page_of(&p))
         .await?;
-    statuses(&state, &visitor, "Favourites", "/favourites", out).await
+    statuses(&state, &visitor, "timeline-favourites", "/favourites", out).await
 }
 
 /// `GET /conversations`: direct conversations, the newest first, each with its last
@@ -103,10 +104,10 @@ pub(super) async fn follow_requests(
         &visitor,
         "accounts.html",
         context! {
-            title => "Follow requests",
+            title => visitor.t(&state, "follow-requests-title"),
             accounts => val(&out.accounts),
             answer => true,
-            empty => "Nobody is asking to follow you.",
+            empty => visitor.t(&state, "follow-requests-empty"),
             next => next_page("/follow_requests", &out.cursors),
         },
     )
@@ -262,7 +263,11 @@ pub(super) async fn change_list(
                 .ok_or_else(|| {
                     WebError::Status(
                         axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                        format!("No account {} is known here.", form.acct.trim()),
+                        visitor.tf(
+                            &state,
+                            "list-unknown-account",
+                            &[("acct", Arg::Str(form.acct.trim()))],
+                        ),
                     )
                 })?;
             state.engine.add_to_list(me, id, &[account.id]).await?;

@@ -16,12 +16,15 @@
 //! - [`interact`]: remote posts and accounts (`/authorize_interaction`), following
 //!   from another server;
 //! - [`settings`]: the account's settings (profile, preferences, password, filters,
-//!   blocks and mutes, authorized apps, sessions).
+//!   blocks and mutes, authorized apps, sessions);
+//! - [`i18n`]: the words of the pages, in the language the browser asks for.
 //!
 //! Templates are minijinja files compiled into the binary, named `*.html` so minijinja
 //! escapes every value inserted (display names, app names, titles: plain text). Only
 //! HTML we made is inserted with `|safe`: post and bio HTML (sanitized when stored) and
 //! profile field values (rendered from escaped text when read, `Engine::profile_fields`).
+//! Their words come from the message catalogs (`t("message-id")`, [`i18n`]), as do the
+//! messages handlers put on pages.
 //! Every page carries a strict Content-Security-Policy: scripts and styles only from
 //! our own files, no inline script or style.
 
@@ -40,6 +43,7 @@ mod assets;
 mod auth_pages;
 mod email_pages;
 mod feeds;
+pub mod i18n;
 mod interact;
 mod mine;
 mod public;
@@ -49,6 +53,8 @@ mod timelines;
 
 pub use session::Visitor;
 
+use i18n::{Catalogs, Lang};
+
 /// Posts shown on a page of a timeline, a profile and a feed.
 const PAGE_POSTS: i64 = 20;
 /// The policy for every HTML page we render: our own script and stylesheet, images
@@ -57,103 +63,127 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
                    media-src 'self' https:; connect-src 'self'; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
 
+/// The web app's templates, compiled into the binary: `(name, source)`.
+fn templates() -> impl Iterator<Item = (&'static str, &'static str)> {
+    [
+        ("layout.html", include_str!("../../templates/layout.html")),
+        ("about.html", include_str!("../../templates/about.html")),
+        ("sign_in.html", include_str!("../../templates/sign_in.html")),
+        (
+            "sign_in_code.html",
+            include_str!("../../templates/sign_in_code.html"),
+        ),
+        ("sign_up.html", include_str!("../../templates/sign_up.html")),
+        (
+            "timeline.html",
+            include_str!("../../templates/timeline.html"),
+        ),
+        ("compose.html", include_str!("../../templates/compose.html")),
+        ("media.html", include_str!("../../templates/media.html")),
+        ("item.html", include_str!("../../templates/item.html")),
+        (
+            "reply_form.html",
+            include_str!("../../templates/reply_form.html"),
+        ),
+        ("tag.html", include_str!("../../templates/tag.html")),
+        (
+            "password_reset.html",
+            include_str!("../../templates/password_reset.html"),
+        ),
+        (
+            "compose_page.html",
+            include_str!("../../templates/compose_page.html"),
+        ),
+        (
+            "accounts.html",
+            include_str!("../../templates/accounts.html"),
+        ),
+        (
+            "account_item.html",
+            include_str!("../../templates/account_item.html"),
+        ),
+        (
+            "conversations.html",
+            include_str!("../../templates/conversations.html"),
+        ),
+        ("lists.html", include_str!("../../templates/lists.html")),
+        ("list.html", include_str!("../../templates/list.html")),
+        ("search.html", include_str!("../../templates/search.html")),
+        (
+            "remote_follow.html",
+            include_str!("../../templates/remote_follow.html"),
+        ),
+        (
+            "notifications.html",
+            include_str!("../../templates/notifications.html"),
+        ),
+        (
+            "notification_item.html",
+            include_str!("../../templates/notification_item.html"),
+        ),
+        (
+            "media_grid.html",
+            include_str!("../../templates/media_grid.html"),
+        ),
+        (
+            "authorize.html",
+            include_str!("../../templates/authorize.html"),
+        ),
+        ("code.html", include_str!("../../templates/code.html")),
+        ("error.html", include_str!("../../templates/error.html")),
+        ("profile.html", include_str!("../../templates/profile.html")),
+        ("status.html", include_str!("../../templates/status.html")),
+        (
+            "status_item.html",
+            include_str!("../../templates/status_item.html"),
+        ),
+    ]
+    .into_iter()
+    .chain(settings::TEMPLATES)
+}
+
+/// The pages' renderer: templates and message catalogs.
 pub struct Pages {
     /// Compiled at the first page rendered: a server that only apps talk to never
     /// compiles a template (docs/benchmarks.md, "Memory of the whole server").
     env: std::sync::OnceLock<Environment<'static>>,
+    /// The languages the pages speak, loaded at start.
+    catalogs: std::sync::Arc<Catalogs>,
 }
 
 impl Pages {
-    pub fn new() -> Self {
+    /// A renderer speaking the languages of `catalogs`.
+    pub fn new(catalogs: std::sync::Arc<Catalogs>) -> Self {
         Pages {
             env: std::sync::OnceLock::new(),
+            catalogs,
         }
     }
 
     fn env(&self) -> &Environment<'static> {
         self.env.get_or_init(|| {
             let mut env = Environment::new();
-            for (name, src) in [
-                ("layout.html", include_str!("../../templates/layout.html")),
-                ("about.html", include_str!("../../templates/about.html")),
-                ("sign_in.html", include_str!("../../templates/sign_in.html")),
-                (
-                    "sign_in_code.html",
-                    include_str!("../../templates/sign_in_code.html"),
-                ),
-                ("sign_up.html", include_str!("../../templates/sign_up.html")),
-                (
-                    "timeline.html",
-                    include_str!("../../templates/timeline.html"),
-                ),
-                ("compose.html", include_str!("../../templates/compose.html")),
-                ("media.html", include_str!("../../templates/media.html")),
-                ("item.html", include_str!("../../templates/item.html")),
-                (
-                    "reply_form.html",
-                    include_str!("../../templates/reply_form.html"),
-                ),
-                ("tag.html", include_str!("../../templates/tag.html")),
-                (
-                    "password_reset.html",
-                    include_str!("../../templates/password_reset.html"),
-                ),
-                (
-                    "compose_page.html",
-                    include_str!("../../templates/compose_page.html"),
-                ),
-                (
-                    "accounts.html",
-                    include_str!("../../templates/accounts.html"),
-                ),
-                (
-                    "account_item.html",
-                    include_str!("../../templates/account_item.html"),
-                ),
-                (
-                    "conversations.html",
-                    include_str!("../../templates/conversations.html"),
-                ),
-                ("lists.html", include_str!("../../templates/lists.html")),
-                ("list.html", include_str!("../../templates/list.html")),
-                ("search.html", include_str!("../../templates/search.html")),
-                (
-                    "remote_follow.html",
-                    include_str!("../../templates/remote_follow.html"),
-                ),
-                (
-                    "notifications.html",
-                    include_str!("../../templates/notifications.html"),
-                ),
-                (
-                    "notification_item.html",
-                    include_str!("../../templates/notification_item.html"),
-                ),
-                (
-                    "media_grid.html",
-                    include_str!("../../templates/media_grid.html"),
-                ),
-                (
-                    "authorize.html",
-                    include_str!("../../templates/authorize.html"),
-                ),
-                ("code.html", include_str!("../../templates/code.html")),
-                ("error.html", include_str!("../../templates/error.html")),
-                ("profile.html", include_str!("../../templates/profile.html")),
-                ("status.html", include_str!("../../templates/status.html")),
-                (
-                    "status_item.html",
-                    include_str!("../../templates/status_item.html"),
-                ),
-            ]
-            .into_iter()
-            .chain(settings::TEMPLATES)
-            {
+            for (name, src) in templates() {
                 env.add_template(name, src)
                     .expect("built-in templates parse");
             }
+            env.add_function("t", i18n::template_function(self.catalogs.clone()));
             env
         })
+    }
+
+    /// The catalogs.
+    pub(crate) fn catalogs(&self) -> &Catalogs {
+        &self.catalogs
+    }
+
+    /// The language of a request's pages (its `Accept-Language`).
+    pub(crate) fn lang(&self, headers: &header::HeaderMap) -> Lang {
+        self.catalogs.negotiate(
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        )
     }
 
     fn render(
@@ -163,8 +193,10 @@ impl Pages {
         name: &str,
         ctx: minijinja::Value,
         csp: &str,
+        lang: Lang,
     ) -> Response {
         let ctx = context! {
+            lang => self.catalogs.tag(lang),
             base => state.base(),
             instance_title => &state.config.title,
             domain => state.engine.urls.domain(),
@@ -182,6 +214,9 @@ impl Pages {
                 if let Ok(v) = HeaderValue::from_str(csp) {
                     r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
                 }
+                // The words depend on the request's Accept-Language.
+                r.headers_mut()
+                    .insert(header::VARY, HeaderValue::from_static("Accept-Language"));
                 r
             }
             Err(e) => {
@@ -194,6 +229,7 @@ impl Pages {
     pub fn authorize(
         &self,
         state: &AppState,
+        lang: Lang,
         c: &CheckedAuthorize,
         hidden: &[(String, String)],
         error: Option<&str>,
@@ -234,14 +270,28 @@ impl Pages {
             "authorize.html",
             context! { app_name => &c.app.name, app_website => &c.app.website, scopes, hidden => minijinja::Value::from(minijinja::value::Serde(hidden)), error, login, two_factor },
             &csp,
+            lang,
         )
     }
 
-    pub fn show_code(&self, state: &AppState, code: &str) -> Response {
-        self.render(state, StatusCode::OK, "code.html", context! { code }, CSP)
+    pub fn show_code(&self, state: &AppState, lang: Lang, code: &str) -> Response {
+        self.render(
+            state,
+            StatusCode::OK,
+            "code.html",
+            context! { code },
+            CSP,
+            lang,
+        )
     }
 
-    pub fn oauth_error(&self, state: &AppState, status: StatusCode, message: &str) -> Response {
+    pub fn oauth_error(
+        &self,
+        state: &AppState,
+        lang: Lang,
+        status: StatusCode,
+        message: &str,
+    ) -> Response {
         let status = if status.is_success() {
             StatusCode::BAD_REQUEST
         } else {
@@ -253,6 +303,7 @@ impl Pages {
             "error.html",
             context! { status => status.as_u16(), message },
             CSP,
+            lang,
         )
     }
 }
@@ -286,9 +337,14 @@ pub(crate) async fn page(
             .engine
             .timeline_open_to_visitors(sluice_engine::rows::Locality::Local),
         max_chars => state.engine.config.max_status_chars,
+        script_strings => minijinja::Value::from_safe_string(
+            state.pages.catalogs().script(visitor.lang).to_string()
+        ),
         ..ctx
     };
-    let mut r = state.pages.render(state, StatusCode::OK, name, ctx, CSP);
+    let mut r = state
+        .pages
+        .render(state, StatusCode::OK, name, ctx, CSP, visitor.lang);
     visitor.remember(state, &mut r);
     r.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -348,16 +404,17 @@ fn registrations(state: &AppState) -> &'static str {
 pub enum WebError {
     /// 303 to a local path.
     Redirect(String),
-    /// An error page with this status and message.
+    /// An error page with this status and message (already in the page's language,
+    /// or from the engine).
     Status(StatusCode, String),
+    /// An error page with this status and the message of this catalog id, in the
+    /// language of the request.
+    Message(StatusCode, &'static str),
 }
 
 impl WebError {
     fn not_found() -> Self {
-        WebError::Status(
-            StatusCode::NOT_FOUND,
-            "The page you are looking for isn't here.".into(),
-        )
+        WebError::Message(StatusCode::NOT_FOUND, "error-not-found")
     }
 }
 
@@ -378,35 +435,50 @@ impl From<sluice_engine::EngineError> for WebError {
 #[derive(Debug, Clone)]
 struct ErrorPage {
     status: StatusCode,
-    message: String,
+    message: ErrorMessage,
+}
+
+/// An error page's message: text, or a catalog id.
+#[derive(Debug, Clone)]
+enum ErrorMessage {
+    Text(String),
+    Id(&'static str),
 }
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        match self {
-            WebError::Redirect(to) => crate::routes::see_other(&to),
+        let (status, message, body) = match self {
+            WebError::Redirect(to) => return crate::routes::see_other(&to),
             WebError::Status(status, message) => {
-                let mut r = (status, message.clone()).into_response();
-                r.extensions_mut().insert(ErrorPage { status, message });
-                r
+                (status, ErrorMessage::Text(message.clone()), message)
             }
-        }
+            WebError::Message(status, id) => (status, ErrorMessage::Id(id), id.to_string()),
+        };
+        let mut r = (status, body).into_response();
+        r.extensions_mut().insert(ErrorPage { status, message });
+        r
     }
 }
 
 /// A web handler's result.
 pub type WebResult = Result<Response, WebError>;
 
-/// Renders the error pages handlers ask for ([`WebError::Status`]) in the layout.
+/// Renders the error pages handlers ask for ([`WebError::Status`]) in the layout, in
+/// the request's language.
 async fn render_errors(
     axum::extract::State(state): axum::extract::State<AppState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let lang = state.pages.lang(req.headers());
     let r = next.run(req).await;
     match r.extensions().get::<ErrorPage>() {
         Some(e) => {
-            let mut page = state.pages.oauth_error(&state, e.status, &e.message);
+            let message = match &e.message {
+                ErrorMessage::Text(t) => t.clone(),
+                ErrorMessage::Id(id) => state.pages.catalogs().text(lang, id),
+            };
+            let mut page = state.pages.oauth_error(&state, lang, e.status, &message);
             for (k, v) in r.headers() {
                 if k == header::RETRY_AFTER {
                     page.headers_mut().insert(k, v.clone());

@@ -46,6 +46,8 @@ pub struct Visitor {
     pub user_agent: String,
     /// The page's path and query: where its forms come back to.
     pub here: String,
+    /// The language of the pages (the browser's `Accept-Language`).
+    pub lang: super::i18n::Lang,
 }
 
 /// The value of cookie `name`, when the browser sent one.
@@ -82,6 +84,7 @@ impl FromRequestParts<AppState> for Visitor {
             .map_or("/", |p| p.as_str())
             .to_string();
         Ok(Visitor {
+            lang: state.pages.lang(&parts.headers),
             here,
             session,
             anon: sent_anon.map_or_else(sluice_engine::oauth::random_secret, str::to_string),
@@ -100,6 +103,16 @@ struct CsrfField {
 }
 
 impl Visitor {
+    /// Message `id` of the catalogs, in this visitor's language.
+    pub fn t(&self, state: &AppState, id: &str) -> String {
+        state.pages.catalogs().text(self.lang, id)
+    }
+
+    /// Message `id` with arguments, in this visitor's language.
+    pub fn tf(&self, state: &AppState, id: &str, args: &[(&str, super::i18n::Arg<'_>)]) -> String {
+        state.pages.catalogs().format_with(self.lang, id, args)
+    }
+
     pub fn account_id(&self) -> Option<Id> {
         self.session.as_ref().map(|s| s.account_id)
     }
@@ -164,9 +177,9 @@ impl Visitor {
         };
         match expected {
             Some(e) if constant_time_eq(e.as_bytes(), sent.as_bytes()) => Ok(()),
-            _ => Err(WebError::Status(
+            _ => Err(WebError::Message(
                 StatusCode::FORBIDDEN,
-                "This form has expired or did not come from this site. Go back, reload the page and try again.".into(),
+                "error-form-expired",
             )),
         }
     }

@@ -13,7 +13,8 @@ use super::{Visitor, WebError, WebResult, next_page, page, page_of, stream_head}
 use crate::AppState;
 use crate::params::Params;
 
-/// Which timeline a page shows: its title, its path, and the stream that feeds it.
+/// Which timeline a page shows: its title (a message id), its path, and the stream
+/// that feeds it.
 struct Which {
     title: &'static str,
     path: &'static str,
@@ -33,7 +34,7 @@ async fn render(
         visitor,
         "timeline.html",
         context! {
-            title => which.title,
+            title => visitor.t(state, which.title),
             path => which.path,
             stream => which.stream,
             resume,
@@ -50,7 +51,7 @@ pub(super) async fn home(State(state): State<AppState>, visitor: Visitor, p: Par
     let resume = stream_head(&state);
     let out = state.engine.home_timeline(me, page_of(&p)).await?;
     let which = Which {
-        title: "Home",
+        title: "timeline-home",
         path: "/home",
         stream: "user",
     };
@@ -68,7 +69,7 @@ pub(super) async fn local(State(state): State<AppState>, visitor: Visitor, p: Pa
         .public_timeline(visitor.account_id(), Locality::Local, false, page_of(&p))
         .await?;
     let which = Which {
-        title: "This server",
+        title: "timeline-local",
         path: "/public/local",
         stream: "public:local",
     };
@@ -90,7 +91,7 @@ pub(super) async fn federated(
         .public_timeline(visitor.account_id(), Locality::All, false, page_of(&p))
         .await?;
     let which = Which {
-        title: "Federated",
+        title: "timeline-federated",
         path: "/public",
         stream: "public",
     };

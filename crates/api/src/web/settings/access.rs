@@ -40,7 +40,7 @@ pub(super) async fn applications(
         &state,
         &visitor,
         "settings_applications.html",
-        context! { title => "Authorized apps", apps, saved => saved(&p) },
+        context! { title => visitor.t(&state, "settings-section-applications"), apps, saved => saved(&p) },
         StatusCode::OK,
     )
     .await)
@@ -93,7 +93,7 @@ pub(super) async fn sessions(
         &state,
         &visitor,
         "settings_sessions.html",
-        context! { title => "Sessions", sessions, saved => saved(&p) },
+        context! { title => visitor.t(&state, "settings-section-sessions"), sessions, saved => saved(&p) },
         StatusCode::OK,
     )
     .await)

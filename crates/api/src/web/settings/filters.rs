@@ -17,27 +17,29 @@ use super::{refusal, saved, saved_to, settings_page};
 use crate::AppState;
 use crate::form::field;
 use crate::params::Params;
+use crate::web::i18n::Arg;
 use crate::web::{Visitor, WebError, WebResult, val};
 
-/// Where a filter applies: the API's names and what the form calls them.
+/// Where a filter applies: the API's names and the message ids of what the form
+/// calls them.
 const CONTEXTS: [(&str, &str); 5] = [
-    ("home", "Home and lists"),
-    ("notifications", "Notifications"),
-    ("public", "Public timelines"),
-    ("thread", "Conversations"),
-    ("account", "Profiles"),
+    ("home", "filter-context-home"),
+    ("notifications", "filter-context-notifications"),
+    ("public", "filter-context-public"),
+    ("thread", "filter-context-thread"),
+    ("account", "filter-context-account"),
 ];
 
-/// When a filter expires, in seconds ("" never).
+/// When a filter expires, in seconds ("" never), and the message ids of the choices.
 const EXPIRIES: [(&str, &str); 8] = [
-    ("", "Never"),
-    ("1800", "In 30 minutes"),
-    ("3600", "In an hour"),
-    ("21600", "In 6 hours"),
-    ("43200", "In 12 hours"),
-    ("86400", "In a day"),
-    ("604800", "In a week"),
-    ("2592000", "In 30 days"),
+    ("", "filter-expires-never"),
+    ("1800", "filter-expires-1800"),
+    ("3600", "filter-expires-3600"),
+    ("21600", "filter-expires-21600"),
+    ("43200", "filter-expires-43200"),
+    ("86400", "filter-expires-86400"),
+    ("604800", "filter-expires-604800"),
+    ("2592000", "filter-expires-2592000"),
 ];
 
 /// The expiry choice that leaves a filter's as it is (editing).
@@ -236,7 +238,7 @@ pub(super) async fn index(State(state): State<AppState>, visitor: Visitor, p: Pa
             let contexts: Vec<_> = CONTEXTS
                 .iter()
                 .filter(|(c, _)| f.context.iter().any(|x| x == c))
-                .map(|(_, label)| *label)
+                .map(|(_, label)| visitor.t(&state, label))
                 .collect();
             context! {
                 id => &f.id,
@@ -252,7 +254,7 @@ pub(super) async fn index(State(state): State<AppState>, visitor: Visitor, p: Pa
         &state,
         &visitor,
         "settings_filters.html",
-        context! { title => "Filters", filters => shown, saved => saved(&p) },
+        context! { title => visitor.t(&state, "settings-section-filters"), filters => shown, saved => saved(&p) },
         StatusCode::OK,
     )
     .await)
@@ -268,24 +270,27 @@ async fn filter_form(
 ) -> Response {
     let contexts: Vec<_> = CONTEXTS
         .iter()
-        .map(|&(value, label)| context! { value, label })
+        .map(|&(value, label)| context! { value, label => visitor.t(state, label) })
         .collect();
     let mut expiries: Vec<_> = EXPIRIES
         .iter()
-        .map(|&(value, label)| context! { value, label })
+        .map(|&(value, label)| context! { value, label => visitor.t(state, label) })
         .collect();
     if editing.is_some() {
         let label = match &values.expires_at {
-            Some(at) => format!("Keep: {at}"),
-            None => "Keep: never".into(),
+            Some(at) => visitor.tf(state, "filter-expires-keep", &[("at", Arg::Str(at))]),
+            None => visitor.t(state, "filter-expires-keep-never"),
         };
         expiries.insert(0, context! { value => KEEP_EXPIRY, label });
     }
-    let title = if editing.is_some() {
-        "Edit filter"
-    } else {
-        "New filter"
-    };
+    let title = visitor.t(
+        state,
+        if editing.is_some() {
+            "filter-edit-title"
+        } else {
+            "filter-new-title"
+        },
+    );
     settings_page(
         state,
         visitor,

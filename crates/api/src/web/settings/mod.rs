@@ -31,19 +31,19 @@ mod profile;
 mod relations;
 mod two_factor;
 
-/// The settings pages, as `(path, title)`, in the order the index and the settings
-/// navigation list them.
+/// The settings pages, as `(path, title's message id)`, in the order the index and
+/// the settings navigation list them.
 const SECTIONS: [(&str, &str); 10] = [
-    ("/settings/profile", "Profile"),
-    ("/settings/preferences", "Preferences"),
-    ("/settings/password", "Password"),
-    ("/settings/two_factor", "Two-factor sign-in"),
-    ("/settings/filters", "Filters"),
-    ("/settings/blocks", "Blocked accounts"),
-    ("/settings/mutes", "Muted accounts"),
-    ("/settings/domain_blocks", "Blocked domains"),
-    ("/settings/applications", "Authorized apps"),
-    ("/settings/sessions", "Sessions"),
+    ("/settings/profile", "settings-section-profile"),
+    ("/settings/preferences", "settings-section-preferences"),
+    ("/settings/password", "settings-section-password"),
+    ("/settings/two_factor", "settings-section-two-factor"),
+    ("/settings/filters", "settings-section-filters"),
+    ("/settings/blocks", "settings-section-blocks"),
+    ("/settings/mutes", "settings-section-mutes"),
+    ("/settings/domain_blocks", "settings-section-domain-blocks"),
+    ("/settings/applications", "settings-section-applications"),
+    ("/settings/sessions", "settings-section-sessions"),
 ];
 
 /// The settings pages' templates, registered with the others (`Pages::env`).
@@ -172,9 +172,9 @@ async fn settings_page(
     let path = visitor.here.split('?').next().unwrap_or_default();
     let sections: Vec<_> = SECTIONS
         .iter()
-        .map(|&(href, title)| {
+        .map(|&(href, id)| {
             let current = path == href || path.starts_with(&format!("{href}/"));
-            context! { href, title, current }
+            context! { href, title => visitor.t(state, id), current }
         })
         .collect();
     let mut r = page(state, visitor, name, context! { sections, ..ctx }).await;

@@ -172,7 +172,7 @@ async fn profile_page(
         visitor,
         "settings_profile.html",
         context! {
-            title => "Profile",
+            title => visitor.t(state, "settings-section-profile"),
             account => val(&entity),
             profile => val(values),
             error,
@@ -254,14 +254,12 @@ struct PreferencesForm {
     default_sensitive: Option<String>,
 }
 
+/// The default audiences, and the message ids of what the form calls them.
 const VISIBILITIES: [(&str, &str); 4] = [
-    ("public", "Public: everyone, in public timelines"),
-    (
-        "unlisted",
-        "Unlisted: everyone, but not in public timelines",
-    ),
-    ("private", "Followers only"),
-    ("direct", "Mentioned people only"),
+    ("public", "preferences-visibility-public"),
+    ("unlisted", "preferences-visibility-unlisted"),
+    ("private", "visibility-private"),
+    ("direct", "visibility-direct"),
 ];
 
 async fn preferences_page(
@@ -275,13 +273,13 @@ async fn preferences_page(
 ) -> axum::response::Response {
     let visibilities: Vec<_> = VISIBILITIES
         .iter()
-        .map(|&(value, label)| context! { value, label })
+        .map(|&(value, label)| context! { value, label => visitor.t(state, label) })
         .collect();
     settings_page(
         state,
         visitor,
         "settings_preferences.html",
-        context! { title => "Preferences", visibilities, visibility, sensitive, error, saved },
+        context! { title => visitor.t(state, "settings-section-preferences"), visibilities, visibility, sensitive, error, saved },
         status,
     )
     .await
@@ -371,7 +369,7 @@ async fn password_page(
         state,
         visitor,
         "settings_password.html",
-        context! { title => "Password", error, saved, min_password => MIN_PASSWORD_CHARS },
+        context! { title => visitor.t(state, "settings-section-password"), error, saved, min_password => MIN_PASSWORD_CHARS },
         status,
     )
     .await
@@ -402,7 +400,7 @@ pub(super) async fn change_password(
         return Ok(password_page(
             &state,
             &visitor,
-            Some("The new password and its confirmation differ."),
+            Some(&visitor.t(&state, "settings-password-differ")),
             StatusCode::UNPROCESSABLE_ENTITY,
             false,
         )

@@ -48,9 +48,20 @@ async fn accounts(
     relation: Relation,
 ) -> WebResult {
     let (path, title, undo, button) = match relation {
-        Relation::Mute => ("/settings/mutes", "Muted accounts", "unmute", "Unmute"),
-        _ => ("/settings/blocks", "Blocked accounts", "unblock", "Unblock"),
+        Relation::Mute => (
+            "/settings/mutes",
+            "settings-section-mutes",
+            "unmute",
+            "settings-unmute",
+        ),
+        _ => (
+            "/settings/blocks",
+            "settings-section-blocks",
+            "unblock",
+            "settings-unblock",
+        ),
     };
+    let (title, button) = (visitor.t(state, title), visitor.t(state, button));
     let me = visitor.signed_in(path)?;
     let page = page_of(p, PAGE_ACCOUNTS);
     let out = state
@@ -105,7 +116,7 @@ async fn domains_page(
         visitor,
         "settings_domain_blocks.html",
         context! {
-            title => "Blocked domains",
+            title => visitor.t(state, "settings-section-domain-blocks"),
             domains,
             domain,
             error,
@@ -147,7 +158,7 @@ pub(super) async fn block_domain(
     let blocked = if domain.is_empty() {
         Err(Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            "Enter a domain to block, such as example.com.".to_string(),
+            visitor.t(&state, "settings-domains-enter"),
         )))
     } else {
         state

@@ -47,9 +47,9 @@ async fn two_factor_page(
             .engine
             .account(me.account_id)
             .await?
-            .ok_or(crate::web::WebError::Status(
+            .ok_or(crate::web::WebError::Message(
                 StatusCode::NOT_FOUND,
-                "No such account".into(),
+                "error-no-such-account",
             ))?;
     let domain = state.engine.urls.domain();
     let label = format!("{}@{}", account.username, domain);
@@ -71,7 +71,7 @@ async fn two_factor_page(
         visitor,
         "settings_two_factor.html",
         context! {
-            title => "Two-factor sign-in",
+            title => visitor.t(state, "settings-section-two-factor"),
             enabled => st.enabled,
             pending,
             recovery_codes_left => st.recovery_codes_left,
