@@ -554,13 +554,18 @@ pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     }
 }
 
-/// Whether every `<script` in a page is the web app's own module, loaded by URL:
+/// Whether every `<script` in a page is the web app's own module, loaded by URL, or its
+/// words (a JSON data block):
 /// nothing inline, nothing that came from what people posted.
 pub fn only_our_script(html: &str) -> bool {
     html.matches("<script").count()
         == html
             .matches("<script type=\"module\" src=\"/static/app.")
             .count()
+            // Data, not code: the script's words, which a browser never runs.
+            + html
+                .matches("<script type=\"application/json\" id=\"sluice-strings\">")
+                .count()
 }
 
 /// A mail receiver on loopback for the tests: speaks just enough SMTP to take

@@ -7,6 +7,7 @@ use crate::common::{Db, TestServer};
 db_tests!(
     accept_language_chooses_the_catalog,
     plurals_follow_the_count,
+    the_script_and_the_posts_speak_the_pages_language,
 );
 
 /// A small German catalog: a handful of the English catalog's messages.
@@ -190,4 +191,60 @@ async fn a_malformed_catalog_stops_the_start() {
         Err(e) => format!("{e:#}"),
     };
     assert!(e.contains("not a language!.ftl"), "{e}");
+}
+
+/// The JSON object of the page script's words that a page carries.
+fn script_strings(html: &str) -> serde_json::Value {
+    let start = "<script type=\"application/json\" id=\"sluice-strings\">";
+    let from = html
+        .find(start)
+        .unwrap_or_else(|| panic!("no script strings: {html}"))
+        + start.len();
+    let to = from + html[from..].find("</script>").unwrap();
+    serde_json::from_str(&html[from..to]).unwrap()
+}
+
+/// A signed-in page in German: the posts' buttons and counts, and the words the page
+/// script shows (carried by the page, English where the catalog lacks them).
+async fn the_script_and_the_posts_speak_the_pages_language(db: Db) {
+    let dir = locales_dir(&[(
+        "de.ftl",
+        "script-characters-left = noch { $n } Zeichen\nstatus-favourite = Favorisieren\n",
+    )]);
+    let Some(srv) = TestServer::start(db, |c| c.locales_dir = Some(dir)).await else {
+        return;
+    };
+    let bob = srv.user("bob").await;
+    srv.status(&bob, "hallo <welt> & \"so\"", &[]).await;
+    let mut b = crate::web::Browser::new(&srv);
+    b.sign_in("bob", "password123").await;
+    let home = |lang: &'static str| {
+        srv.http
+            .get(format!("{}/home", srv.url))
+            .header("cookie", b.cookie_header())
+            .header("accept-language", lang)
+            .send()
+    };
+    let de = home("de").await.unwrap().text().await.unwrap();
+    assert!(de.contains(">Favorisieren</button>"), "{de}");
+    // Counts the German catalog lacks: English, with English plurals.
+    assert!(de.contains("0 replies · 0 boosts · 0 favourites"), "{de}");
+    let words = script_strings(&de);
+    assert_eq!(words["characters-left"], "noch {n} Zeichen");
+    assert_eq!(words["reconnected"], "Connected again: nothing was missed.");
+    let en = home("en").await.unwrap().text().await.unwrap();
+    assert!(en.contains(">Favourite</button>"), "{en}");
+    assert_eq!(
+        script_strings(&en)["characters-left"],
+        "{n} characters left"
+    );
+    // Visitors' pages have nothing for the script to say.
+    let about = srv
+        .http
+        .get(format!("{}/about", srv.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(!about.text().await.unwrap().contains("sluice-strings"));
+    srv.stop().await;
 }
