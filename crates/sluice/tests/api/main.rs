@@ -34,5 +34,6 @@ mod streaming;
 mod streams_agree;
 mod timelines;
 mod web;
+mod web_mutes;
 mod web_settings;
 mod web_two_factor;
