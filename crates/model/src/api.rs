@@ -177,8 +177,8 @@ pub struct Relationship {
     pub muting: bool,
     pub muting_notifications: bool,
     /// When the mute ends (ISO 8601), null when it lasts until undone or there is no
-    /// mute. Not in Mastodon's Relationship (its mutes list carries it); Pleroma and
-    /// Akkoma have it here.
+    /// mute. An addition: Mastodon's Relationship has no such field (its mutes list,
+    /// [`MutedAccount`], does); clients that do not know it ignore it.
     pub mute_expires_at: Option<String>,
     pub requested: bool,
     pub requested_by: bool,
