@@ -2,8 +2,9 @@
 // warning that the follower's open home page shows without a reload, replies two levels
 // deep shown as a tree, a favourite counted in place and shown live on the author's
 // notifications page, the character count, "Older posts" in place, sign out.
-// Accessibility audits of about, sign-up, sign-in, home, a thread, a profile and
-// notifications; no CSP violation anywhere.
+// Accessibility audits of about, sign-up, sign-in, home, a thread, a profile (also
+// muted for a while, from its mute form), notifications and every settings page; no
+// CSP violation anywhere.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -285,6 +286,53 @@ test('two people in two browsers, JavaScript on', { timeout: 200_000 }, async (t
     assert.deepEqual(shown.slice(first), older, 'the next page, appended in order');
     assert.ok(await page.evaluate(() => window.__sameDocument === true), 'the page was reloaded');
     await eventually('no more "Older posts"', async () => (await page.getByRole('link', { name: 'Older posts' }).count()) === 0);
+  });
+
+  await step('settings pages, and a profile muted for a while: no serious accessibility violation', async () => {
+    const page = bob.page;
+    // Something on every list: a filter, a timed mute from alice's profile (its
+    // form, JavaScript or not, is a plain POST back to the profile), a blocked domain.
+    await bob.goto('/settings/filters/new');
+    await page.getByLabel('Title').fill('Spoilers');
+    await page.getByLabel('Keyword 1').fill('spoiler');
+    await submitAndReturn(page, page.getByRole('button', { name: 'Add filter' }), '/settings/filters?saved=1');
+    const edit = page.getByRole('link', { name: 'Edit Spoilers' });
+    const filterPath = await edit.getAttribute('href');
+    await bob.goto('/@alice');
+    const profile = page.locator('header.profile');
+    await profile.getByLabel('Mute for').selectOption({ label: '1 hour' });
+    assert.equal(await profile.getByLabel('Hide notifications from them too').isChecked(), true);
+    await submitAndReturn(page, profile.getByRole('button', { name: 'Mute', exact: true }), '/@alice');
+    assert.match(await profile.locator('.muted-until').innerText(), /^Muted until \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+    await audit(page, 'profile (muted)');
+    await bob.goto('/settings/domain_blocks');
+    await page.getByLabel('Block a domain').fill('spam.example');
+    await submitAndReturn(page, page.getByRole('button', { name: 'Block domain' }), '/settings/domain_blocks?saved=1');
+    await audit(page, 'settings: blocked domains');
+    for (const [path, label] of [
+      ['/settings', 'settings'],
+      ['/settings/profile', 'settings: profile'],
+      ['/settings/preferences', 'settings: preferences'],
+      ['/settings/password', 'settings: password'],
+      ['/settings/filters', 'settings: filters'],
+      [filterPath, "settings: a filter's edit page"],
+      ['/settings/blocks', 'settings: blocked accounts'],
+      ['/settings/mutes', 'settings: muted accounts'],
+      ['/settings/applications', 'settings: authorized apps'],
+      ['/settings/sessions', 'settings: sessions'],
+      ['/settings/two_factor', 'settings: two-factor (off)'],
+    ]) {
+      const r = await bob.goto(path);
+      assert.equal(r.status(), 200, `${path} answered ${r.status()}`);
+      await audit(page, label);
+    }
+    // The set-up step of two-factor sign-in: the QR code, the key, the code field.
+    await submitAndReturn(page, page.getByRole('button', { name: 'Set up two-factor sign-in' }), '/settings/two_factor');
+    await page.getByRole('img', { name: /QR code/ }).waitFor();
+    await audit(page, 'settings: two-factor (set-up step)');
+    // Unmute, so that nothing of this stays for what follows.
+    await bob.goto('/@alice');
+    await submitAndReturn(page, profile.getByRole('button', { name: 'Unmute' }), '/@alice');
   });
 
   await step('both sign out', async () => {

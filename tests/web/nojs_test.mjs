@@ -117,6 +117,17 @@ test('two people in two browsers, JavaScript off', { timeout: 200_000 }, async (
     await profile.getByRole('button', { name: 'Follow', exact: true }).waitFor();
   });
 
+  await step('dave mutes carol for 5 minutes and unmutes her: POSTs that redirect back to her profile', async () => {
+    const page = dave.page;
+    const profile = page.locator('header.profile');
+    await profile.getByLabel('Mute for').selectOption({ label: '5 minutes' });
+    await submitAndReturn(page, profile.getByRole('button', { name: 'Mute', exact: true }), '/@carol');
+    assert.match(await profile.locator('.muted-until').innerText(), /^Muted until \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+    await submitAndReturn(page, profile.getByRole('button', { name: 'Unmute' }), '/@carol');
+    await profile.getByRole('button', { name: 'Mute', exact: true }).waitFor();
+    assert.equal(await profile.locator('.muted-until').count(), 0);
+  });
+
   await step('both sign out', async () => {
     await signOut(carol);
     await signOut(dave);

@@ -218,6 +218,27 @@ profile-unfollow = Unfollow
 profile-cancel-request = Cancel request
 profile-mute = Mute
 profile-unmute = Unmute
+profile-muted = Muted
+profile-muted-until = Muted until
+profile-mute-for = Mute for
+profile-mute-notifications = Hide notifications from them too
+mute-indefinitely = Indefinitely
+mute-minutes =
+    { $count ->
+        [one] { $count } minute
+       *[other] { $count } minutes
+    }
+mute-hours =
+    { $count ->
+        [one] { $count } hour
+       *[other] { $count } hours
+    }
+mute-days =
+    { $count ->
+        [one] { $count } day
+       *[other] { $count } days
+    }
+mute-bad-duration = The mute's duration must be a number of seconds (0: until you unmute).
 profile-block = Block
 profile-unblock = Unblock
 profile-remote-follow-label = Follow from your server: your handle
@@ -313,6 +334,7 @@ settings-section-sessions = Sessions
 settings-accounts-empty = Nobody here.
 settings-more-accounts = More accounts
 settings-unmute = Unmute
+settings-muted-until = until
 settings-unblock = Unblock
 settings-apps-saved = The app's access was revoked.
 settings-apps-hint = Apps you signed in to with this account. Revoking one signs it out at once.
@@ -417,6 +439,9 @@ two-factor-saved = Two-factor sign-in is off.
 two-factor-on = Two-factor sign-in is on
 two-factor-keep-codes = Keep these recovery codes somewhere safe: each signs you in once without the app. They are shown only now.
 two-factor-on-hint = Two-factor sign-in is on: signing in asks for a code from your authenticator app after the password. Recovery codes left: { $left }.
+two-factor-new-codes = New recovery codes
+two-factor-new-codes-hint = New codes replace the old ones, used or not.
+two-factor-new-codes-button = Make new recovery codes
 two-factor-turn-off = Turn it off
 two-factor-turn-off-button = Turn off two-factor sign-in
 two-factor-replace = Replace the authenticator app

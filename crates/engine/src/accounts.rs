@@ -468,6 +468,14 @@ impl Engine {
             .await?
             .ok_or(EngineError::NotFound)?;
         let now = sluice_model::id::now_millis();
+        let expires_at = match duration_secs.filter(|d| *d > 0) {
+            None => None,
+            Some(d) => Some(
+                d.checked_mul(1000)
+                    .and_then(|ms| now.checked_add(ms))
+                    .ok_or_else(|| EngineError::invalid("The mute's duration is too long"))?,
+            ),
+        };
         let row = NewRelation {
             id: self.new_id(),
             account_id: me,
@@ -475,14 +483,74 @@ impl Engine {
             uri: String::new(),
             flag_a: notifications,
             flag_b: false,
-            expires_at: duration_secs.filter(|d| *d > 0).map(|d| now + d * 1000),
+            expires_at,
             created_at: now,
         };
+        let timed = row.expires_at.is_some();
         let mut tx = self.store.begin().await?;
         tx.insert_relation(Relation::Mute, &row).await?;
         let mut changes = Changes::at(now);
         changes.events([relationship_event(me, target)]);
-        self.commit(tx, changes).await
+        self.commit(tx, changes).await?;
+        if timed {
+            self.mute_expiry_wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Ends the mutes whose duration ran out (as an unmute would: the relationship
+    /// changes for both accounts' streams). Returns how many ended.
+    pub async fn expire_mutes(&self) -> Result<usize> {
+        let now = sluice_model::id::now_millis();
+        let mut tx = self.store.begin().await?;
+        let ended = tx.delete_expired_mutes(now).await?;
+        if ended.is_empty() {
+            tx.commit().await?;
+            return Ok(0);
+        }
+        let mut changes = Changes::at(now);
+        changes.events(ended.iter().map(|&(a, t)| relationship_event(a, t)));
+        self.commit(tx, changes).await?;
+        Ok(ended.len())
+    }
+
+    /// A page of the accounts `me` mutes, each with when its mute ends.
+    pub async fn muted_accounts(
+        &self,
+        me: Id,
+        page: sluice_store::Page,
+    ) -> Result<(Vec<sluice_model::api::MutedAccount>, Vec<Id>)> {
+        let out = self
+            .relation_accounts(Relation::Mute, sluice_store::Side::Targets, me, page)
+            .await?;
+        let ids: Vec<Id> = out
+            .accounts
+            .iter()
+            .filter_map(|a| a.id.parse().ok())
+            .collect();
+        let ends: std::collections::HashMap<Id, i64> = self
+            .store
+            .mute_expiries(me, &ids)
+            .await?
+            .into_iter()
+            .filter_map(|m| Some((m.target_account_id, m.expires_at?)))
+            .collect();
+        let accounts = out
+            .accounts
+            .into_iter()
+            .map(|account| {
+                let end = account
+                    .id
+                    .parse::<Id>()
+                    .ok()
+                    .and_then(|id| ends.get(&id).copied());
+                sluice_model::api::MutedAccount {
+                    account,
+                    mute_expires_at: end.map(|ms| sluice_model::Timestamp(ms).to_rfc3339()),
+                }
+            })
+            .collect();
+        Ok((accounts, out.cursors))
     }
 
     pub async fn unmute(&self, me: Id, target: Id) -> Result<()> {

@@ -134,6 +134,9 @@ pub struct Engine {
     /// the delivery workers ([`Engine::delivery_wake`]).
     deliveries_queued: std::sync::atomic::AtomicBool,
     delivery_wake: tokio::sync::Notify,
+    /// Woken when a mute with a duration is made, so the task ending mutes
+    /// ([`Engine::spawn_mute_expiry`]) looks at the soonest end again.
+    mute_expiry_wake: tokio::sync::Notify,
     pub cache: cache::Caches,
     /// Remote activities accepted but not applied, by reason (`/metrics`).
     pub inbox_ignored: remote::IgnoredCounts,
@@ -156,6 +159,7 @@ impl Engine {
             events,
             deliveries_queued: Default::default(),
             delivery_wake: tokio::sync::Notify::new(),
+            mute_expiry_wake: tokio::sync::Notify::new(),
             cache: cache::Caches::default(),
             inbox_ignored: Default::default(),
             actor_documents: std::sync::OnceLock::new(),

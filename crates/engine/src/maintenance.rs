@@ -71,6 +71,46 @@ impl Engine {
         Ok(report)
     }
 
+    /// Ends mutes when their duration runs out: sleeps until the soonest end (at most
+    /// [`INTERVAL`], and woken early by a new mute with a duration), then
+    /// [`Engine::expire_mutes`]. Runs until `shutdown` changes.
+    pub fn spawn_mute_expiry(
+        self: &Arc<Self>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        crate::tasks::spawn_guarded("mute expiry", shutdown.clone(), move || {
+            let (engine, mut shutdown) = (engine.clone(), shutdown.clone());
+            async move {
+                loop {
+                    let now = sluice_model::id::now_millis();
+                    let wait = match engine.store.next_mute_expiry().await {
+                        Ok(Some(at)) if at <= now => {
+                            if let Err(e) = engine.expire_mutes().await {
+                                tracing::warn!(error = %e, "ending expired mutes failed");
+                                INTERVAL
+                            } else {
+                                continue;
+                            }
+                        }
+                        Ok(Some(at)) => Duration::from_millis(u64::try_from(at - now).unwrap_or(0)),
+                        Ok(None) => INTERVAL,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "reading the next mute's end failed");
+                            INTERVAL
+                        }
+                    }
+                    .min(INTERVAL);
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = engine.mute_expiry_wake.notified() => {}
+                        _ = shutdown.changed() => return,
+                    }
+                }
+            }
+        })
+    }
+
     /// Runs [`Engine::maintain`] every [`INTERVAL`] until the token is cancelled.
     pub fn spawn_maintenance(
         self: &Arc<Self>,

@@ -4,7 +4,8 @@
 //! Enabling: [`Engine::start_two_factor`] makes a secret that is only *pending* (shown
 //! on the settings page, stored apart) until a code from it is confirmed
 //! ([`Engine::confirm_two_factor`]), which turns it on and returns the recovery codes,
-//! once. [`Engine::disable_two_factor`] needs the password.
+//! once. [`Engine::disable_two_factor`] and [`Engine::regenerate_recovery_codes`]
+//! need the password; [`Engine::reset_two_factor`] is the administrator's, without.
 //!
 //! Signing in: [`Engine::sign_in`] stays the password step; for an account with
 //! two-factor it answers [`SignIn::NeedsCode`](crate::sign_in::SignIn) without
@@ -217,6 +218,56 @@ impl Engine {
         tx.disable_two_factor(account_id).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// New recovery codes for an account with two-factor sign-in on, in place of the
+    /// old ones (used or not); `password` is checked as a sign-in's is. Returns the
+    /// codes: they are shown this once.
+    pub async fn regenerate_recovery_codes(
+        &self,
+        account_id: Id,
+        password: &str,
+        client: &SignInClient,
+    ) -> Result<Vec<String>> {
+        let user = self
+            .store
+            .user(account_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        self.check_password(&user, password, client)
+            .await
+            .map_err(|e| match e {
+                EngineError::Unauthorized(_) => EngineError::invalid("The password is not right"),
+                e => e,
+            })?;
+        if !self.two_factor_enabled(account_id).await? {
+            return Err(EngineError::invalid("Two-factor sign-in is off"));
+        }
+        let codes = new_recovery_codes();
+        let hashes: Vec<String> = codes
+            .iter()
+            .map(|c| hash_secret(&normalize_recovery_code(c)))
+            .collect();
+        let mut tx = self.store.begin().await?;
+        tx.replace_recovery_codes(account_id, &hashes).await?;
+        tx.commit().await?;
+        Ok(codes)
+    }
+
+    /// An administrator's way out for someone who lost both their authenticator app
+    /// and their recovery codes: two-factor sign-in is turned off without the
+    /// password (the secret, recovery codes and waiting sign-ins are forgotten), and
+    /// the account's web sessions are ended (their tokens revoked). Returns whether it
+    /// was on (or being set up), and how many sessions ended.
+    pub async fn reset_two_factor(&self, account_id: Id) -> Result<(bool, u64)> {
+        let was_on = self.store.two_factor(account_id).await?.is_some();
+        let now = sluice_model::id::now_millis();
+        let mut tx = self.store.begin().await?;
+        tx.disable_two_factor(account_id).await?;
+        let ended = tx.end_web_sessions_of(account_id, now).await?;
+        tx.commit().await?;
+        self.cache.sessions_revoked();
+        Ok((was_on, ended))
     }
 
     /// Uses `code` for the account: a TOTP code of a step later than the last used,

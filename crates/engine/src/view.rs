@@ -120,6 +120,10 @@ impl Engine {
             blocked_by: r.blocked_by,
             muting: r.muting,
             muting_notifications: r.muting && r.muting_notifications,
+            mute_expires_at: r
+                .muting_expires_at
+                .filter(|_| r.muting)
+                .map(|ms| Timestamp(ms).to_rfc3339()),
             requested: r.requested,
             requested_by: r.requested_by,
             domain_blocking: r.domain_blocking,

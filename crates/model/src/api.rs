@@ -176,11 +176,24 @@ pub struct Relationship {
     pub blocked_by: bool,
     pub muting: bool,
     pub muting_notifications: bool,
+    /// When the mute ends (ISO 8601), null when it lasts until undone or there is no
+    /// mute. An addition: Mastodon's Relationship has no such field (its mutes list,
+    /// [`MutedAccount`], does); clients that do not know it ignore it.
+    pub mute_expires_at: Option<String>,
     pub requested: bool,
     pub requested_by: bool,
     pub domain_blocking: bool,
     pub endorsed: bool,
     pub note: String,
+}
+
+/// An account in `GET /api/v1/mutes`: the account, and when its mute ends.
+#[derive(Debug, Clone, Serialize)]
+pub struct MutedAccount {
+    #[serde(flatten)]
+    pub account: Account,
+    /// ISO 8601; null when the mute lasts until undone.
+    pub mute_expires_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -150,6 +150,13 @@ enum AccountsCommand {
         /// The local user's name.
         name: String,
     },
+    /// Turn two-factor sign-in off for a local user who lost both their authenticator
+    /// app and their recovery codes: the password alone signs in again. The user's web
+    /// sessions are ended; they can turn two-factor sign-in on again in the settings.
+    DisableTwoFactor {
+        /// The local user's name.
+        name: String,
+    },
 }
 
 /// `admin domain-block --severity`.
@@ -463,6 +470,9 @@ async fn admin(
         AdminCommand::Accounts {
             command: AccountsCommand::ResetPassword { name },
         } => reset_password(&engine, &name).await,
+        AdminCommand::Accounts {
+            command: AccountsCommand::DisableTwoFactor { name },
+        } => disable_two_factor(&engine, &name).await,
         AdminCommand::ApproveUser { name } => approve_user(&engine, &name).await,
     };
     engine.close().await;
@@ -612,6 +622,22 @@ async fn reset_password(engine: &Engine, name: &str) -> anyhow::Result<()> {
         Err(sluice_engine::EngineError::Invalid(message)) => Err(anyhow::anyhow!("{message}.")),
         Err(e) => Err(e.into()),
     }
+}
+
+/// `admin accounts disable-two-factor`.
+async fn disable_two_factor(engine: &Engine, name: &str) -> anyhow::Result<()> {
+    let account = local_user(engine, name).await?;
+    let (was_on, ended) = engine.reset_two_factor(account.id).await?;
+    let sessions = match ended {
+        1 => "1 web session was".to_string(),
+        n => format!("{n} web sessions were"),
+    };
+    if was_on {
+        println!("{name}'s two-factor sign-in is off; {sessions} ended.");
+    } else {
+        println!("{name} had no two-factor sign-in; {sessions} ended.");
+    }
+    Ok(())
 }
 
 /// `admin approve-user`.

@@ -197,6 +197,8 @@ pub struct RelationRow {
     pub blocked_by: bool,
     pub muting: bool,
     pub muting_notifications: bool,
+    /// When the mute ends (ms), if it has a duration.
+    pub muting_expires_at: Option<i64>,
     pub requested: bool,
     pub requested_by: bool,
     /// The target's domain is one `me` blocked.

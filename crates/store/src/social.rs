@@ -28,6 +28,24 @@ impl Relation {
     }
 }
 
+/// When a mute of `target_account_id` ends (ms), `None` when it lasts until undone.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MuteExpiry {
+    pub target_account_id: Id,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct ExpiredMute {
+    account_id: Id,
+    target_account_id: Id,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct OptScalar {
+    v: Option<i64>,
+}
+
 /// Which side of a relation to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
@@ -66,6 +84,7 @@ impl Store {
                   EXISTS (SELECT 1 FROM blocks WHERE account_id = {t} AND target_account_id = {m}) AS blocked_by,
                   EXISTS (SELECT 1 FROM mutes WHERE account_id = {m} AND target_account_id = {t}) AS muting,
                   COALESCE((SELECT hide_notifications FROM mutes WHERE account_id = {m} AND target_account_id = {t}), FALSE) AS muting_notifications,
+                  (SELECT expires_at FROM mutes WHERE account_id = {m} AND target_account_id = {t}) AS muting_expires_at,
                   EXISTS (SELECT 1 FROM follow_requests WHERE account_id = {m} AND target_account_id = {t}) AS requested,
                   EXISTS (SELECT 1 FROM follow_requests WHERE account_id = {t} AND target_account_id = {m}) AS requested_by,
                   EXISTS (SELECT 1 FROM account_domain_blocks adb JOIN accounts da ON da.domain = adb.domain
@@ -74,6 +93,31 @@ impl Store {
         }
         q.push(&parts.join(" UNION ALL "));
         self.all(q).await
+    }
+
+    /// When each of `me`'s mutes of `targets` ends (ms; `None`: when unmuted), for
+    /// the targets `me` mutes.
+    pub async fn mute_expiries(&self, me: Id, targets: &[Id]) -> Result<Vec<MuteExpiry>> {
+        if targets.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut q =
+            Query::new("SELECT target_account_id, expires_at FROM mutes WHERE account_id = ");
+        let m = q.arg(me);
+        q.push(&m);
+        let list: Vec<String> = targets.iter().map(|t| q.arg(*t)).collect();
+        q.push(&format!(" AND target_account_id IN ({})", list.join(", ")));
+        self.all(q).await
+    }
+
+    /// The soonest end of a mute with a duration, if any.
+    pub async fn next_mute_expiry(&self) -> Result<Option<i64>> {
+        Ok(self
+            .one::<OptScalar>(Query::new(
+                "SELECT MIN(expires_at) AS v FROM mutes WHERE expires_at IS NOT NULL",
+            ))
+            .await?
+            .v)
     }
 
     /// Whether `a` has the relation towards `b`.
@@ -278,6 +322,23 @@ impl WriteTx {
         )
         .await?;
         Ok(())
+    }
+
+    /// Removes the mutes whose time ran out by `now`; returns them as (muter, muted).
+    pub async fn delete_expired_mutes(&mut self, now: i64) -> Result<Vec<(Id, Id)>> {
+        let rows: Vec<ExpiredMute> = self
+            .all(
+                Query::new(
+                    "DELETE FROM mutes WHERE expires_at IS NOT NULL AND expires_at <= $1
+                     RETURNING account_id, target_account_id",
+                )
+                .bind(now),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.account_id, r.target_account_id))
+            .collect())
     }
 
     /// Removes a relation row; returns its `uri` column (or "" for mutes) if it existed.

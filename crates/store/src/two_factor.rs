@@ -110,6 +110,16 @@ impl WriteTx {
         if n == 0 {
             return Ok(false);
         }
+        self.replace_recovery_codes(account_id, code_hashes).await?;
+        Ok(true)
+    }
+
+    /// Replaces the account's recovery codes (the unused old ones stop working).
+    pub async fn replace_recovery_codes(
+        &mut self,
+        account_id: Id,
+        code_hashes: &[String],
+    ) -> Result<()> {
         self.exec(
             Query::new("DELETE FROM two_factor_recovery_codes WHERE account_id = $1")
                 .bind(account_id),
@@ -125,7 +135,7 @@ impl WriteTx {
             )
             .await?;
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Forgets the account's secrets, recovery codes and waiting sign-ins.

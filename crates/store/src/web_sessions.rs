@@ -108,6 +108,22 @@ impl WriteTx {
         Ok(true)
     }
 
+    /// Ends every web session of an account and revokes their tokens (the account's
+    /// other tokens stay); returns how many sessions ended.
+    pub async fn end_web_sessions_of(&mut self, account_id: Id, now: i64) -> Result<u64> {
+        self.exec(
+            Query::new(
+                "UPDATE tokens SET revoked_at = $2
+                 WHERE id IN (SELECT token_id FROM web_sessions WHERE account_id = $1)
+                   AND revoked_at IS NULL",
+            )
+            .bind(account_id)
+            .bind(now),
+        )
+        .await?;
+        self.delete_web_sessions_of(account_id).await
+    }
+
     /// Ends every session of an account (their tokens are revoked by the caller, with
     /// the account's other tokens).
     pub async fn delete_web_sessions_of(&mut self, account_id: Id) -> Result<u64> {

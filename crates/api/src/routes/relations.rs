@@ -11,6 +11,7 @@ use super::scopes::*;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::ApiResult;
+use crate::paging::{self, DEFAULT_ACCOUNTS_LIMIT, MAX_ACCOUNTS_LIMIT, link_header};
 use crate::params::Params;
 
 pub async fn blocks(
@@ -38,15 +39,13 @@ pub async fn mutes(
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
     let me = auth.user(READ_MUTES)?;
-    account_list(
-        &state,
-        &uri,
-        Relation::Mute,
-        Side::Targets,
-        me.account_id,
-        &p,
-    )
-    .await
+    let page = paging::page(&p, DEFAULT_ACCOUNTS_LIMIT, MAX_ACCOUNTS_LIMIT)?;
+    // Each account with `mute_expires_at`, as Mastodon lists them.
+    let (accounts, cursors) = state.engine.muted_accounts(me.account_id, page).await?;
+    Ok((
+        link_header(state.base(), &uri, &page, &cursors),
+        Json(accounts),
+    ))
 }
 
 pub async fn follow_requests(

@@ -346,8 +346,36 @@ pub(super) async fn edit(
     Err(WebError::Redirect(format!("/@{}/{id}", author.username)))
 }
 
-/// `POST /accounts/{id}/{action}`: `follow`, `unfollow`, `block`, `unblock`, `mute`,
-/// `unmute`.
+/// The profile's mute form: `duration` in seconds (`0` or absent: until unmuted; at
+/// most [`MAX_MUTE_SECS`]) and the `notifications` checkbox (hide their notifications
+/// too). A form without `duration` (an older page's plain "Mute" button) hides
+/// notifications, as the API's default does. A duration that is not such a number is
+/// a 400, before anything is written.
+fn mute_options(p: &Params) -> Result<(bool, Option<i64>), WebError> {
+    let Some(raw) = p.0.get("duration") else {
+        return Ok((true, None));
+    };
+    let secs = match raw {
+        serde_json::Value::String(s) => s.trim().parse::<i64>().ok(),
+        serde_json::Value::Number(n) => n.as_i64(),
+        _ => None,
+    };
+    let secs = secs
+        .filter(|s| (0..=MAX_MUTE_SECS).contains(s))
+        .ok_or_else(|| WebError::Message(StatusCode::BAD_REQUEST, "mute-bad-duration"))?;
+    let notifications = p.0.get("notifications").is_some_and(|v| {
+        !matches!(v, serde_json::Value::Bool(false) | serde_json::Value::Null)
+            && !matches!(v.as_str(), Some("" | "0" | "false"))
+    });
+    Ok((notifications, (secs > 0).then_some(secs)))
+}
+
+/// The longest mute with an end the web form takes: a year (the form offers up to
+/// seven days; "indefinitely" is 0).
+const MAX_MUTE_SECS: i64 = 365 * 24 * 3600;
+
+/// `POST /accounts/{id}/{action}`: `follow`, `unfollow`, `block`, `unblock`, `mute`
+/// (with the options of [`mute_options`]), `unmute`.
 pub(super) async fn account_act(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -393,7 +421,13 @@ pub(super) async fn account_act(
                 .submit(me, Activity::UndoBlock { target })
                 .await?;
         }
-        "mute" => state.engine.mute(me, target, true, None).await?,
+        "mute" => {
+            let (notifications, duration) = mute_options(&p)?;
+            state
+                .engine
+                .mute(me, target, notifications, duration)
+                .await?
+        }
         "unmute" => state.engine.unmute(me, target).await?,
         _ => return Err(WebError::not_found()),
     }

@@ -35,5 +35,6 @@ mod streams_agree;
 mod timelines;
 mod web;
 mod web_i18n;
+mod web_mutes;
 mod web_settings;
 mod web_two_factor;

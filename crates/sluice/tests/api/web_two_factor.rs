@@ -13,6 +13,8 @@ db_tests!(
     two_factor_sign_in_codes_and_recovery,
     two_factor_oauth_asks_for_the_code,
     two_factor_forms_need_the_pages_token,
+    two_factor_new_recovery_codes_need_the_password,
+    two_factor_admin_turns_it_off,
 );
 
 fn now() -> u64 {
@@ -355,6 +357,7 @@ async fn two_factor_forms_need_the_pages_token(db: Db) {
         "/settings/two_factor",
         "/settings/two_factor/confirm",
         "/settings/two_factor/disable",
+        "/settings/two_factor/recovery_codes",
     ] {
         let r = b
             .post(
@@ -391,4 +394,169 @@ async fn two_factor_forms_need_the_pages_token(db: Db) {
         .await;
     assert_eq!(r.status, 403, "{}", r.text);
     assert!(!c.jar.contains_key("sluice_session"));
+}
+
+/// The recovery codes shown on `page` (the list shown once).
+fn shown_codes(page: &Page) -> Vec<String> {
+    between(&page.text, "<ul class=\"recovery-codes\">", "</ul>")
+        .split("<code>")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap().to_string())
+        .collect()
+}
+
+/// New recovery codes from the settings page: the password is asked for (a wrong one
+/// changes nothing), the new codes are shown once, and they replace the old ones.
+async fn two_factor_new_recovery_codes_need_the_password(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    srv.user("dave").await;
+    let mut b = signed_in(&srv, "dave").await;
+    let (_, _, old) = enable(&mut b).await;
+    let page = b.get("/settings/two_factor").await;
+    assert!(
+        page.text
+            .contains("action=\"/settings/two_factor/recovery_codes\""),
+        "{}",
+        page.text
+    );
+    let wrong = b
+        .post(
+            "/settings/two_factor/recovery_codes",
+            &[
+                ("authenticity_token", &page.token()),
+                ("password", "not the password"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 422, "{}", wrong.text);
+    assert!(wrong.text.contains("The password is not right"));
+    assert!(!wrong.text.contains("class=\"recovery-codes\""));
+    // The old codes still work after the refusal.
+    let (mut c, form) = password_step(&srv, "dave").await;
+    let ok = send_code(&mut c, &form, &old[0]).await;
+    assert_eq!(ok.status, 303, "{}", ok.text);
+
+    let made = b
+        .post(
+            "/settings/two_factor/recovery_codes",
+            &[
+                ("authenticity_token", &page.token()),
+                ("password", "password123"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.text);
+    let new = shown_codes(&made);
+    assert_eq!(new.len(), 10, "{}", made.text);
+    assert!(new.iter().all(|c| !old.contains(c)), "{new:?} {old:?}");
+    // Shown once; ten left again.
+    let page = b.get("/settings/two_factor").await;
+    assert!(
+        page.text.contains("Recovery codes left: 10"),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains(&new[0]));
+    // An old, unused code is refused; a new one signs in.
+    let (mut d, form) = password_step(&srv, "dave").await;
+    let refused = send_code(&mut d, &form, &old[1]).await;
+    assert_eq!(refused.status, 401, "{}", refused.text);
+    let ok = send_code(&mut d, &form, &new[0]).await;
+    assert_eq!(ok.status, 303, "{}", ok.text);
+    assert!(d.jar.contains_key("sluice_session"));
+}
+
+/// Runs `sluice admin accounts disable-two-factor NAME` (the real binary) against the
+/// test server's database, with nothing else of ours from the environment.
+async fn admin_disable_two_factor(srv: &TestServer, name: &str) -> std::process::Output {
+    let dir = std::env::temp_dir().join(format!(
+        "sluice-2fa-cli-{}-{}",
+        std::process::id(),
+        sluice_model::id::now_millis()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
+    c.current_dir(&dir).env("RUST_LOG", "warn").args([
+        "admin",
+        "accounts",
+        "disable-two-factor",
+        name,
+    ]);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SLUICE_")) {
+        c.env_remove(k);
+    }
+    c.env("SLUICE_DATA_DIR", &srv.config.data_dir);
+    if let Some(url) = &srv.config.database_url {
+        c.env("SLUICE_DATABASE_URL", url);
+    }
+    let out = c.output().await.expect("sluice runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+/// `sluice admin accounts disable-two-factor`: for someone who lost both their app and
+/// their recovery codes. Afterwards the password alone signs in, and the browsers that
+/// were signed in are signed out.
+async fn two_factor_admin_turns_it_off(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    srv.user("erin").await;
+    let mut b = signed_in(&srv, "erin").await;
+    enable(&mut b).await;
+    // Two steps to sign in now.
+    password_step(&srv, "erin").await;
+
+    let out = admin_disable_two_factor(&srv, "nobody").await;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no local user nobody"), "{stderr}");
+    password_step(&srv, "erin").await;
+
+    let out = admin_disable_two_factor(&srv, "erin").await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("erin's two-factor sign-in is off; 1 web session was ended"),
+        "{stdout}"
+    );
+    // The password alone signs in.
+    let mut fresh = signed_in(&srv, "erin").await;
+    assert_eq!(fresh.get("/home").await.status, 200);
+    let page = fresh.get("/settings/two_factor").await;
+    assert!(
+        page.text.contains("Two-factor sign-in is off"),
+        "{}",
+        page.text
+    );
+    // The browser signed in before is signed out (a serving process may trust a
+    // session it checked in the last 10 s: sessions are cached that long).
+    let started = std::time::Instant::now();
+    loop {
+        let r = b.get("/settings/two_factor").await;
+        if r.status == 303 && r.location.starts_with("/auth/sign_in") {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the old session still works: {} {}",
+            r.status,
+            r.location
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // Running it again says there was nothing to turn off.
+    let out = admin_disable_two_factor(&srv, "erin").await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("erin had no two-factor sign-in"),
+        "{stdout}"
+    );
 }

@@ -117,6 +117,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/settings/two_factor/confirm", post(two_factor::confirm))
         .route("/settings/two_factor/disable", post(two_factor::disable))
         .route(
+            "/settings/two_factor/recovery_codes",
+            post(two_factor::regenerate),
+        )
+        .route(
             "/settings/filters",
             get(filters::index).post(filters::create),
         )

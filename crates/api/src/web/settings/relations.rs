@@ -64,10 +64,17 @@ async fn accounts(
     let (title, button) = (visitor.t(state, title), visitor.t(state, button));
     let me = visitor.signed_in(path)?;
     let page = page_of(p, PAGE_ACCOUNTS);
-    let out = state
-        .engine
-        .relation_accounts(relation, Side::Targets, me.account_id, page)
-        .await?;
+    // Muted accounts come with when their mute ends (`mute_expires_at`).
+    let (accounts, cursors) = if relation == Relation::Mute {
+        let (accounts, cursors) = state.engine.muted_accounts(me.account_id, page).await?;
+        (val(&accounts), cursors)
+    } else {
+        let out = state
+            .engine
+            .relation_accounts(relation, Side::Targets, me.account_id, page)
+            .await?;
+        (val(&out.accounts), out.cursors)
+    };
     Ok(settings_page(
         state,
         visitor,
@@ -76,8 +83,8 @@ async fn accounts(
             title,
             undo,
             button,
-            accounts => val(&out.accounts),
-            next => next(path, &out.cursors, PAGE_ACCOUNTS),
+            accounts,
+            next => next(path, &cursors, PAGE_ACCOUNTS),
         },
         StatusCode::OK,
     )

@@ -1,6 +1,7 @@
 //! Two-factor sign-in (`sluice_engine::two_factor`): start enabling (a new secret,
 //! shown as text, as an `otpauth://` URI and as a QR code), confirm it with a code
-//! (the recovery codes are shown this once), turn it off with the password.
+//! (the recovery codes are shown this once), new recovery codes or turn it off, each
+//! with the password.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -128,10 +129,41 @@ pub(super) async fn confirm(
     }
 }
 
+/// The password, which turning two-factor sign-in off and new recovery codes ask for.
 #[derive(Debug, Deserialize)]
 struct DisableForm {
     #[serde(default)]
     password: String,
+}
+
+/// `POST /settings/two_factor/recovery_codes`: with the password (checked as a
+/// sign-in's is), new recovery codes replace the old ones; the answer shows them, once.
+pub(super) async fn regenerate(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    p: Params,
+) -> WebResult {
+    let me = visitor.posting(&state, PATH, &p)?.clone();
+    let form: DisableForm = p.parse()?;
+    state.limits.check(Bucket::SignIn, &visitor.ip)?;
+    let client = SignInClient {
+        ip: visitor.ip.clone(),
+        device: device_cookie(&headers),
+    };
+    match state
+        .engine
+        .regenerate_recovery_codes(me.account_id, &form.password, &client)
+        .await
+    {
+        Ok(codes) => {
+            two_factor_page(&state, &visitor, None, Some(codes), StatusCode::OK, false).await
+        }
+        Err(e) => {
+            let (status, message) = refusal(e)?;
+            two_factor_page(&state, &visitor, Some(&message), None, status, false).await
+        }
+    }
 }
 
 /// `POST /settings/two_factor/disable`: with the password (checked as a sign-in's
