@@ -362,7 +362,10 @@ fn mute_options(p: &Params) -> Result<(bool, Option<i64>), WebError> {
     };
     let secs = secs
         .filter(|s| (0..=MAX_MUTE_SECS).contains(s))
-        .ok_or_else(|| WebError::Message(StatusCode::BAD_REQUEST, "mute-bad-duration"))?;
+        .ok_or(WebError::Message(
+            StatusCode::BAD_REQUEST,
+            "mute-bad-duration",
+        ))?;
     let notifications = p.0.get("notifications").is_some_and(|v| {
         !matches!(v, serde_json::Value::Bool(false) | serde_json::Value::Null)
             && !matches!(v.as_str(), Some("" | "0" | "false"))
