@@ -195,9 +195,9 @@ impl Engine {
         Ok(codes)
     }
 
-    /// Turns two-factor sign-in off; `password` is checked as a sign-in's is (a
-    /// wrong one counts as a failure).
-    pub async fn disable_two_factor(
+    /// Checks the password of a signed-in person confirming a change, as a sign-in's
+    /// is (a wrong one counts as a failure and is a 422, not a 401: they are signed in).
+    async fn confirm_password(
         &self,
         account_id: Id,
         password: &str,
@@ -214,6 +214,18 @@ impl Engine {
                 EngineError::Unauthorized(_) => EngineError::invalid("The password is not right"),
                 e => e,
             })?;
+        Ok(())
+    }
+
+    /// Turns two-factor sign-in off; `password` is checked as a sign-in's is (a
+    /// wrong one counts as a failure).
+    pub async fn disable_two_factor(
+        &self,
+        account_id: Id,
+        password: &str,
+        client: &SignInClient,
+    ) -> Result<()> {
+        self.confirm_password(account_id, password, client).await?;
         let mut tx = self.store.begin().await?;
         tx.disable_two_factor(account_id).await?;
         tx.commit().await?;
@@ -229,17 +241,7 @@ impl Engine {
         password: &str,
         client: &SignInClient,
     ) -> Result<Vec<String>> {
-        let user = self
-            .store
-            .user(account_id)
-            .await?
-            .ok_or(EngineError::NotFound)?;
-        self.check_password(&user, password, client)
-            .await
-            .map_err(|e| match e {
-                EngineError::Unauthorized(_) => EngineError::invalid("The password is not right"),
-                e => e,
-            })?;
+        self.confirm_password(account_id, password, client).await?;
         if !self.two_factor_enabled(account_id).await? {
             return Err(EngineError::invalid("Two-factor sign-in is off"));
         }

@@ -17,11 +17,30 @@ db_tests!(
     a_bad_duration_is_refused_and_writes_nothing,
 );
 
-async fn signed_in(srv: &TestServer, name: &str) -> Browser {
-    let mut b = Browser::new(srv);
-    let r = b.sign_in(name, "password123").await;
+/// Alice, signed in in a browser, on bob's profile page.
+struct Scene {
+    srv: TestServer,
+    alice: User,
+    bob: User,
+    b: Browser,
+    page: Page,
+}
+
+async fn alice_on_bobs_profile(db: Db) -> Option<Scene> {
+    let srv = TestServer::start(db, |_| {}).await?;
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let mut b = Browser::new(&srv);
+    let r = b.sign_in("alice", "password123").await;
     assert_eq!(r.status, 303, "{}", r.text);
-    b
+    let page = b.get("/@bob").await;
+    Some(Scene {
+        srv,
+        alice,
+        bob,
+        b,
+        page,
+    })
 }
 
 /// Sends the profile's mute form for `target` (its id), as the page has it.
@@ -50,13 +69,16 @@ async fn relationship(srv: &TestServer, me: &User, target: &str) -> Value {
 /// hour without the checkbox redirects back, and the profile, the settings' list and
 /// the API all say when it ends.
 async fn mute_with_a_duration_from_the_profile(db: Db) {
-    let Some(srv) = TestServer::start(db, |_| {}).await else {
+    let Some(Scene {
+        srv,
+        alice,
+        bob,
+        mut b,
+        page,
+    }) = alice_on_bobs_profile(db).await
+    else {
         return;
     };
-    let alice = srv.user("alice").await;
-    let bob = srv.user("bob").await;
-    let mut b = signed_in(&srv, "alice").await;
-    let page = b.get("/@bob").await;
     assert_eq!(page.status, 200);
     let form_start = page
         .text
@@ -167,13 +189,16 @@ async fn mute_with_a_duration_from_the_profile(db: Db) {
 /// A one-second mute is gone soon after: the relationship, the API's list and the
 /// profile no longer show it, and nobody had to unmute.
 async fn a_short_mute_ends_by_itself(db: Db) {
-    let Some(srv) = TestServer::start(db, |_| {}).await else {
+    let Some(Scene {
+        srv,
+        alice,
+        bob,
+        mut b,
+        page,
+    }) = alice_on_bobs_profile(db).await
+    else {
         return;
     };
-    let alice = srv.user("alice").await;
-    let bob = srv.user("bob").await;
-    let mut b = signed_in(&srv, "alice").await;
-    let page = b.get("/@bob").await;
     let r = mute(
         &mut b,
         &page,
@@ -210,13 +235,16 @@ async fn a_short_mute_ends_by_itself(db: Db) {
 
 /// "Indefinitely" (0) mutes with no end; it is still there after a moment.
 async fn an_indefinite_mute_has_no_end(db: Db) {
-    let Some(srv) = TestServer::start(db, |_| {}).await else {
+    let Some(Scene {
+        srv,
+        alice,
+        bob,
+        mut b,
+        page,
+    }) = alice_on_bobs_profile(db).await
+    else {
         return;
     };
-    let alice = srv.user("alice").await;
-    let bob = srv.user("bob").await;
-    let mut b = signed_in(&srv, "alice").await;
-    let page = b.get("/@bob").await;
     let r = mute(
         &mut b,
         &page,
@@ -254,13 +282,16 @@ async fn an_indefinite_mute_has_no_end(db: Db) {
 /// Durations that are not a number of seconds the form could send: 400, an error page,
 /// and no mute.
 async fn a_bad_duration_is_refused_and_writes_nothing(db: Db) {
-    let Some(srv) = TestServer::start(db, |_| {}).await else {
+    let Some(Scene {
+        srv,
+        alice,
+        bob,
+        mut b,
+        page,
+    }) = alice_on_bobs_profile(db).await
+    else {
         return;
     };
-    let alice = srv.user("alice").await;
-    let bob = srv.user("bob").await;
-    let mut b = signed_in(&srv, "alice").await;
-    let page = b.get("/@bob").await;
     for bad in [
         "soon",
         "",

@@ -9,13 +9,14 @@ use base64::Engine as _;
 use minijinja::context;
 use serde::Deserialize;
 use sluice_engine::sign_in::SignInClient;
+use sluice_model::Id;
 
 use super::{refusal, saved, saved_to, settings_page};
 use crate::AppState;
 use crate::params::Params;
 use crate::ratelimit::Bucket;
 use crate::routes::oauth::device_cookie;
-use crate::web::{Visitor, WebResult};
+use crate::web::{Visitor, WebError, WebResult};
 
 const PATH: &str = "/settings/two_factor";
 
@@ -136,6 +137,25 @@ struct DisableForm {
     password: String,
 }
 
+/// What the password-confirmed forms share: a signed-in person's form with its token,
+/// within the sign-in rate limit (the password is checked as a sign-in's is), and the
+/// client the check counts failures against.
+fn password_form(
+    state: &AppState,
+    visitor: &Visitor,
+    headers: &HeaderMap,
+    p: &Params,
+) -> Result<(Id, DisableForm, SignInClient), WebError> {
+    let me = visitor.posting(state, PATH, p)?.account_id;
+    let form: DisableForm = p.parse()?;
+    state.limits.check(Bucket::SignIn, &visitor.ip)?;
+    let client = SignInClient {
+        ip: visitor.ip.clone(),
+        device: device_cookie(headers),
+    };
+    Ok((me, form, client))
+}
+
 /// `POST /settings/two_factor/recovery_codes`: with the password (checked as a
 /// sign-in's is), new recovery codes replace the old ones; the answer shows them, once.
 pub(super) async fn regenerate(
@@ -144,16 +164,10 @@ pub(super) async fn regenerate(
     headers: HeaderMap,
     p: Params,
 ) -> WebResult {
-    let me = visitor.posting(&state, PATH, &p)?.clone();
-    let form: DisableForm = p.parse()?;
-    state.limits.check(Bucket::SignIn, &visitor.ip)?;
-    let client = SignInClient {
-        ip: visitor.ip.clone(),
-        device: device_cookie(&headers),
-    };
+    let (me, form, client) = password_form(&state, &visitor, &headers, &p)?;
     match state
         .engine
-        .regenerate_recovery_codes(me.account_id, &form.password, &client)
+        .regenerate_recovery_codes(me, &form.password, &client)
         .await
     {
         Ok(codes) => {
@@ -174,16 +188,10 @@ pub(super) async fn disable(
     headers: HeaderMap,
     p: Params,
 ) -> WebResult {
-    let me = visitor.posting(&state, PATH, &p)?.clone();
-    let form: DisableForm = p.parse()?;
-    state.limits.check(Bucket::SignIn, &visitor.ip)?;
-    let client = SignInClient {
-        ip: visitor.ip.clone(),
-        device: device_cookie(&headers),
-    };
+    let (me, form, client) = password_form(&state, &visitor, &headers, &p)?;
     if let Err(e) = state
         .engine
-        .disable_two_factor(me.account_id, &form.password, &client)
+        .disable_two_factor(me, &form.password, &client)
         .await
     {
         let (status, message) = refusal(e)?;
