@@ -203,8 +203,12 @@ async fn grouped_paging_and_filters(db: Db) {
             &format!("/api/v2/notifications?limit=2&max_id={max_id}"),
             Some(&alice.token),
         )
-        .await
-        .ok();
+        .await;
+    // The last page: a way back, none further.
+    let last_link = second.link();
+    assert!(last_link.contains("rel=\"prev\""), "{last_link}");
+    assert!(!last_link.contains("rel=\"next\""), "{last_link}");
+    let second = second.ok();
     assert_eq!(kinds(&second), ["reblog", "favourite"]);
     assert_eq!(groups(&second)[0]["notifications_count"], 3);
     assert_eq!(groups(&second)[1]["notifications_count"], 3);
