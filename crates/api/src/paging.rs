@@ -51,10 +51,17 @@ pub fn page(p: &Params, default: i64, max: i64) -> ApiResult<Page> {
 /// Builds the `Link` header for a page whose items have cursors `ids` (newest first).
 /// `next` is offered when the page is full; `prev` whenever it is not empty.
 pub fn link_header(base: &str, uri: &Uri, page: &Page, ids: &[Id]) -> HeaderMap {
-    let mut headers = HeaderMap::new();
     let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
-        return headers;
+        return HeaderMap::new();
     };
+    link_header_span(base, uri, *first, *last, ids.len() as i64 >= page.limit)
+}
+
+/// Builds the `Link` header for a page covering the cursors `newest` down to `oldest`;
+/// `next` is offered when `more` may lie past the page, `prev` always.
+pub fn link_header_span(base: &str, uri: &Uri, newest: Id, oldest: Id, more: bool) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let (first, last) = (&newest, &oldest);
     let kept: Vec<(String, String)> = uri
         .query()
         .map(|q| {
@@ -78,7 +85,7 @@ pub fn link_header(base: &str, uri: &Uri, page: &Page, ids: &[Id]) -> HeaderMap 
         format!("{base}{}?{}", uri.path(), ser.finish())
     };
     let mut parts = Vec::new();
-    if ids.len() as i64 >= page.limit {
+    if more {
         parts.push(format!("<{}>; rel=\"next\"", url("max_id", *last)));
     }
     parts.push(format!("<{}>; rel=\"prev\"", url("min_id", *first)));

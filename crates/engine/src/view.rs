@@ -340,11 +340,17 @@ impl Engine {
                     Some(sid) => Some(statuses.get(&sid)?.clone()),
                     None => None,
                 };
+                let group_key = crate::read::notification_groups::group_key(
+                    n.id,
+                    &n.kind,
+                    n.status_id,
+                    n.created_at,
+                );
                 Some(api::Notification {
                     id: n.id.to_string(),
                     kind: n.kind,
                     created_at: Timestamp(n.created_at).to_rfc3339(),
-                    group_key: format!("ungrouped-{}", n.id),
+                    group_key,
                     account,
                     status,
                 })

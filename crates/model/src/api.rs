@@ -164,6 +164,63 @@ pub struct Notification {
     pub status: Option<Status>,
 }
 
+/// One group of Mastodon 4.3's grouped notifications (`/api/v2/notifications`).
+#[derive(Debug, Clone, Serialize)]
+pub struct NotificationGroup {
+    pub group_key: String,
+    /// How many notifications of the group the page covers.
+    pub notifications_count: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub most_recent_notification_id: String,
+    pub page_min_id: String,
+    pub page_max_id: String,
+    pub latest_page_notification_at: String,
+    /// Up to 8 accounts behind the group, most recent first.
+    pub sample_account_ids: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
+}
+
+/// The few account fields `expand_accounts=partial_avatars` gives for accounts that are
+/// not the most recent of their group (Mastodon's `PartialAccountWithAvatar`).
+#[derive(Debug, Clone, Serialize)]
+pub struct PartialAccount {
+    pub id: String,
+    pub acct: String,
+    pub url: String,
+    pub avatar: String,
+    pub avatar_static: String,
+    pub locked: bool,
+    pub bot: bool,
+}
+
+impl PartialAccount {
+    /// The partial form of a full account.
+    pub fn of(a: &Account) -> Self {
+        PartialAccount {
+            id: a.id.clone(),
+            acct: a.acct.clone(),
+            url: a.url.clone(),
+            avatar: a.avatar.clone(),
+            avatar_static: a.avatar_static.clone(),
+            locked: a.locked,
+            bot: a.bot,
+        }
+    }
+}
+
+/// `GET /api/v2/notifications`'s body: the groups and the accounts and statuses they
+/// refer to, each once.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct GroupedNotifications {
+    pub accounts: Vec<Account>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial_accounts: Option<Vec<PartialAccount>>,
+    pub statuses: Vec<Status>,
+    pub notification_groups: Vec<NotificationGroup>,
+}
+
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Relationship {
     pub id: String,

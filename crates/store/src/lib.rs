@@ -51,7 +51,9 @@ pub use sign_in::SignInFailures;
 mod social;
 mod sqlite_backup;
 mod sqlite_tuning;
-pub use social::{MuteExpiry, NewRelation, NotificationFilter, Relation, Side};
+pub use social::{
+    MuteExpiry, NewRelation, NotificationFilter, NotificationGroupKey, Relation, Side,
+};
 pub use sqlite_backup::{BackupReport, backup_sqlite};
 mod statuses;
 mod two_factor;

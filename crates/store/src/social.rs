@@ -63,6 +63,42 @@ pub struct NotificationFilter {
     pub account_id: Option<Id>,
 }
 
+/// What a notification group is made of: notifications of one kind, about one status
+/// when `status_id` is given, made in `[from, to)` (milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationGroupKey {
+    pub kind: String,
+    pub status_id: Option<Id>,
+    pub from: i64,
+    pub to: i64,
+}
+
+/// `AND` conditions leaving out notifications from senders the account (`p`, a bound
+/// parameter) blocks, mutes with notifications hidden, or whose domain it blocks.
+fn hidden_senders(p: &str) -> String {
+    format!(
+        " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = {p} AND b.target_account_id = n.from_account_id)
+          AND NOT EXISTS (SELECT 1 FROM mutes mu WHERE mu.account_id = {p} AND mu.target_account_id = n.from_account_id
+                          AND mu.hide_notifications = TRUE)
+          AND n.from_account_id NOT IN (SELECT da.id FROM account_domain_blocks adb
+                          JOIN accounts da ON da.domain = adb.domain WHERE adb.account_id = {p})"
+    )
+}
+
+/// `AND` conditions selecting the notifications (`n`) of group `g`.
+fn group_bounds(q: &mut Query, g: &NotificationGroupKey) -> String {
+    let kind = q.arg(&g.kind);
+    let from = q.arg(g.from);
+    let to = q.arg(g.to);
+    let mut out =
+        format!(" AND n.kind = {kind} AND n.created_at >= {from} AND n.created_at < {to}");
+    if let Some(s) = g.status_id {
+        let s = q.arg(s);
+        out.push_str(&format!(" AND n.status_id = {s}"));
+    }
+    out
+}
+
 impl Store {
     /// Relationship flags between `me` and each target.
     pub async fn relationships(&self, me: Id, targets: &[Id]) -> Result<Vec<RelationRow>> {
@@ -227,15 +263,30 @@ impl Store {
             let a = q.arg(from);
             q.push(&format!(" AND n.from_account_id = {a}"));
         }
-        q.push(&format!(
-            " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = {p} AND b.target_account_id = n.from_account_id)
-              AND NOT EXISTS (SELECT 1 FROM mutes mu WHERE mu.account_id = {p} AND mu.target_account_id = n.from_account_id
-                              AND mu.hide_notifications = TRUE)
-              AND n.from_account_id NOT IN (SELECT da.id FROM account_domain_blocks adb
-                              JOIN accounts da ON da.domain = adb.domain WHERE adb.account_id = {p})"
-        ));
+        q.push(&hidden_senders(&p));
         page.apply(&mut q, "n.id");
         Ok(page.finish(self.all(q).await?))
+    }
+
+    /// The notifications of `account` of one kind (about `status_id` when given) made
+    /// in `[from, to)` (milliseconds), newest first, at most `limit`: one notification
+    /// group's members. Senders the account blocks or mutes are left out, as in
+    /// [`Store::notifications`].
+    pub async fn notifications_in_group(
+        &self,
+        account: Id,
+        g: &NotificationGroupKey,
+        limit: i64,
+    ) -> Result<Vec<NotificationRow>> {
+        let mut q = Query::new("SELECT * FROM notifications n WHERE n.account_id = ");
+        let p = q.arg(account);
+        q.push(&p);
+        let bounds = group_bounds(&mut q, g);
+        q.push(&bounds);
+        q.push(&hidden_senders(&p));
+        let lim = q.arg(limit);
+        q.push(&format!(" ORDER BY n.id DESC LIMIT {lim}"));
+        self.all(q).await
     }
 
     pub async fn notification(&self, account: Id, id: Id) -> Result<Option<NotificationRow>> {
@@ -497,6 +548,24 @@ impl WriteTx {
                 .bind(account),
         )
         .await
+    }
+
+    /// Deletes the notifications of `account` in group `g` (see
+    /// [`Store::notifications_in_group`]); returns how many.
+    pub async fn dismiss_notification_group(
+        &mut self,
+        account: Id,
+        g: &NotificationGroupKey,
+    ) -> Result<u64> {
+        let mut q = Query::new(
+            "DELETE FROM notifications WHERE id IN (SELECT n.id FROM notifications n WHERE n.account_id = ",
+        );
+        let p = q.arg(account);
+        q.push(&p);
+        let bounds = group_bounds(&mut q, g);
+        q.push(&bounds);
+        q.push(")");
+        self.exec(q).await
     }
 
     pub async fn clear_notifications(&mut self, account: Id) -> Result<u64> {

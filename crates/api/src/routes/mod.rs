@@ -6,6 +6,7 @@ pub(crate) mod activitypub;
 mod c2s;
 mod conversations;
 mod filters;
+mod grouped_notifications;
 pub(crate) mod health;
 mod instance;
 mod lists;
@@ -220,6 +221,63 @@ pub fn api_routes() -> Router<AppState> {
         .route(
             "/api/v1/notifications/{id}/dismiss",
             post(notifications::dismiss),
+        )
+        .route(
+            "/api/v1/notifications/unread_count",
+            get(grouped_notifications::unread_count_v1),
+        )
+        .route(
+            "/api/v1/notifications/policy",
+            get(grouped_notifications::policy_v1).patch(grouped_notifications::update_policy_v1),
+        )
+        .route(
+            "/api/v1/notifications/requests",
+            get(grouped_notifications::requests),
+        )
+        .route(
+            "/api/v1/notifications/requests/merged",
+            get(grouped_notifications::requests_merged),
+        )
+        .route(
+            "/api/v1/notifications/requests/accept",
+            post(grouped_notifications::act_on_requests),
+        )
+        .route(
+            "/api/v1/notifications/requests/dismiss",
+            post(grouped_notifications::act_on_requests),
+        )
+        .route(
+            "/api/v1/notifications/requests/{id}",
+            get(grouped_notifications::request),
+        )
+        .route(
+            "/api/v1/notifications/requests/{id}/accept",
+            post(grouped_notifications::act_on_request),
+        )
+        .route(
+            "/api/v1/notifications/requests/{id}/dismiss",
+            post(grouped_notifications::act_on_request),
+        )
+        .route("/api/v2/notifications", get(grouped_notifications::index))
+        .route(
+            "/api/v2/notifications/unread_count",
+            get(grouped_notifications::unread_count_v2),
+        )
+        .route(
+            "/api/v2/notifications/policy",
+            get(grouped_notifications::policy_v2).patch(grouped_notifications::update_policy_v2),
+        )
+        .route(
+            "/api/v2/notifications/{group_key}",
+            get(grouped_notifications::show),
+        )
+        .route(
+            "/api/v2/notifications/{group_key}/accounts",
+            get(grouped_notifications::accounts),
+        )
+        .route(
+            "/api/v2/notifications/{group_key}/dismiss",
+            post(grouped_notifications::dismiss),
         )
         .route(
             "/api/v1/markers",

@@ -18,7 +18,7 @@ use crate::paging::{self, DEFAULT_LIMIT, MAX_LIMIT, link_header};
 use crate::params::Params;
 
 /// Notification types Mastodon 4.3 defines; unknown ones in filters are ignored.
-const TYPES: &[&str] = &[
+pub(super) const TYPES: &[&str] = &[
     "mention",
     "status",
     "reblog",
@@ -68,7 +68,8 @@ struct MarkerForm {
     last_read_id: Option<Id>,
 }
 
-fn known(list: Vec<String>) -> Vec<String> {
+/// The types of `list` this server knows, the others dropped.
+pub(super) fn known(list: Vec<String>) -> Vec<String> {
     list.into_iter()
         .filter(|t| TYPES.contains(&t.as_str()))
         .collect()

@@ -10,6 +10,8 @@
 //! - [`accounts`]: accounts by id, name or IRI, relationships, search, follower lists.
 //! - [`lists`]: a user's lists, their members, blocked domains.
 //! - [`notifications`]: notifications and read markers.
+//! - [`notification_groups`]: grouped notifications (`/api/v2/notifications`), their
+//!   group keys, unread counts.
 //! - [`instance`]: the contact account, applications, the store's write check.
 //! - [`documents`]: stored ActivityPub documents (activities, collections, tombstones).
 //! - [`federation`]: the rows behind the ActivityPub documents federation builds, and
@@ -23,6 +25,7 @@ pub mod events;
 pub mod federation;
 pub mod instance;
 pub mod lists;
+pub mod notification_groups;
 pub mod notifications;
 pub mod statuses;
 pub mod timelines;

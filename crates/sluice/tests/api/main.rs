@@ -24,6 +24,7 @@ mod limits;
 mod lists;
 mod markup;
 mod media;
+mod notifications_v2;
 mod oauth;
 mod pages;
 mod pins;
