@@ -179,36 +179,17 @@ pub fn router(state: AppState) -> Router {
 /// The application with `extra` routes mounted inside the same guards (deadline, body
 /// limit, panic guard). Tests use it to prove the guards hold for any handler.
 pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-            Method::OPTIONS,
-        ])
-        .allow_headers(AllowHeaders::mirror_request())
-        .expose_headers([
-            header::LINK,
-            header::HeaderName::from_static("x-ratelimit-reset"),
-            header::HeaderName::from_static("x-ratelimit-limit"),
-            header::HeaderName::from_static("x-ratelimit-remaining"),
-            header::HeaderName::from_static("x-request-id"),
-        ])
-        .max_age(Duration::from_secs(3600));
+    let cors = cors_layer();
     let (deadline_limits, body_limits) = (state.live.clone(), state.live.clone());
     // Uploads may be as large as their media files, plus room for the form around them.
     let media_max = state.engine.config.media_max_bytes;
     Router::new()
-        .merge(routes::api_routes().layer(cors.clone()))
+        .merge(routes::api_routes())
         .merge(routes::oauth_pages())
         // ActivityStreams documents and the C2S API: browser clients read and post
-        // with a bearer token, so they answer CORS as the REST API does.
+        // with a bearer token, so they answer CORS as the REST API does ([`with_cors`]).
         .merge(
             routes::activitypub_routes()
-                .layer(cors)
                 .merge(web::routes(state.clone()))
                 .layer(middleware::from_fn_with_state(
                     state.clone(),
@@ -233,6 +214,12 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         // The limit is [`limit_body`]'s, which can change while serving.
         .layer(DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::custom(panic_response))
+        // Outside every guard, so that their answers (413, 503, a panic's 500) and the
+        // fallback's 404 carry CORS too: a browser app reads the error instead of
+        // seeing a network failure.
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            with_cors(req, next, cors.clone())
+        }))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -241,6 +228,71 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         // or logged as requests (routes/health.rs).
         .merge(routes::health::routes().layer(CatchPanicLayer::custom(panic_response)))
         .with_state(state)
+}
+
+/// Mastodon's CORS policy: any origin, the API's methods, the request's headers, and the
+/// paging and rate-limit headers readable by the app.
+fn cors_layer() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([
+            header::LINK,
+            header::HeaderName::from_static("x-ratelimit-reset"),
+            header::HeaderName::from_static("x-ratelimit-limit"),
+            header::HeaderName::from_static("x-ratelimit-remaining"),
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(Duration::from_secs(3600))
+}
+
+/// Whether answers on `path` get CORS, by path alone (as Mastodon's rack-cors does, before
+/// routing): the REST API, OAuth's token endpoints, well-known documents, NodeInfo, media
+/// files, and the ActivityPub documents and C2S API of [`routes::activitypub_routes`].
+/// So an unknown API path, a preflight for one, and every error answer carry it; the
+/// HTML pages (sign-in, the web app) do not.
+fn cors_applies(path: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "/api/",
+        "/.well-known/",
+        "/nodeinfo/",
+        "/media/",
+        "/users/",
+        "/actor/",
+    ];
+    const EXACT: &[&str] = &[
+        "/oauth/token",
+        "/oauth/revoke",
+        "/metrics",
+        "/actor",
+        "/inbox",
+    ];
+    PREFIXES.iter().any(|p| path.starts_with(p)) || EXACT.contains(&path)
+}
+
+/// Runs `req` through `cors` when [`cors_applies`] to its path.
+async fn with_cors(req: Request, next: Next, cors: CorsLayer) -> Response {
+    use tower_service::Service as _;
+    if !cors_applies(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let mut svc = cors.layer(next);
+    let answer = async {
+        std::future::poll_fn(|cx| svc.poll_ready(cx)).await?;
+        svc.call(req).await
+    };
+    match answer.await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
 }
 
 /// The private metrics listener (`SLUICE_METRICS_LISTEN`): `/metrics` and the streaming

@@ -307,6 +307,12 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/trends/statuses", get(misc::trends))
         .route("/api/v1/trends/links", get(misc::trends))
         .route("/api/v2/search", get(misc::search))
+        // Any other API path is an API 404 (JSON), never a web page: without this,
+        // `/api/x` would be read as the web's `/{handle}/{id}`.
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(|| async { ApiError::not_found() }),
+        )
 }
 
 /// ActivityPub documents for other servers, and the C2S API for clients (with CORS).

@@ -1,0 +1,141 @@
+//! What Mastodon apps rely on beyond the entities: CORS on every answer of the API
+//! (errors and unknown paths too), how the server presents itself to app detectors, and
+//! the small endpoints apps call.
+
+use crate::common::{Db, TestServer};
+
+db_tests!(cors_on_unknown_api_paths, cors_on_error_answers,);
+
+const ORIGIN: &str = "https://elk.example";
+
+/// A browser's preflight and GET to a path no route answers: the preflight is allowed
+/// and the GET is Mastodon's JSON 404, both readable by the page.
+async fn cors_on_unknown_api_paths(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    for path in ["/api/v1/x", "/api/x", "/api/v9/nothing/here/at/all"] {
+        let pre = srv
+            .http
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", srv.url))
+            .header("origin", ORIGIN)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+            .await
+            .unwrap();
+        assert!(pre.status().is_success(), "{path}: {}", pre.status());
+        let h = pre.headers();
+        assert_eq!(h["access-control-allow-origin"], "*", "{path}");
+        assert!(
+            h["access-control-allow-methods"]
+                .to_str()
+                .unwrap()
+                .contains("GET"),
+            "{path}"
+        );
+        assert!(
+            h["access-control-allow-headers"]
+                .to_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("authorization"),
+            "{path}"
+        );
+
+        let r = srv
+            .http
+            .get(format!("{}{path}", srv.url))
+            .header("origin", ORIGIN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        assert_eq!(r.headers()["access-control-allow-origin"], "*", "{path}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{path}"
+        );
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body, serde_json::json!({ "error": "Record not found" }));
+    }
+    // A method the route does not have: still readable.
+    let r = srv
+        .http
+        .delete(format!("{}/api/v1/instance", srv.url))
+        .header("origin", ORIGIN)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    // Pages are still not for other origins, found or not.
+    for path in ["/oauth/authorize", "/no-such-page/at/all"] {
+        let r = srv
+            .http
+            .get(format!("{}{path}", srv.url))
+            .header("origin", ORIGIN)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.headers().get("access-control-allow-origin").is_none(),
+            "{path}"
+        );
+    }
+    srv.stop().await;
+}
+
+/// Error answers (a missing token, a rejected post, a body over the limit, a NUL in the
+/// URL) carry CORS, so the app can read them.
+async fn cors_on_error_answers(db: Db) {
+    let Some(srv) = TestServer::start(db, |c| c.max_body_bytes = 1024).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let send = |req: reqwest::RequestBuilder| async move {
+        let r = req.header("origin", ORIGIN).send().await.unwrap();
+        let status = r.status().as_u16();
+        let acao = r
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body: serde_json::Value = r.json().await.unwrap_or_default();
+        (status, acao, body)
+    };
+    // 401: a route that needs a token, without one.
+    let (status, acao, body) =
+        send(srv.http.get(format!("{}/api/v1/timelines/home", srv.url))).await;
+    assert_eq!(status, 401);
+    assert_eq!(acao.as_deref(), Some("*"));
+    assert!(body["error"].is_string(), "{body}");
+    // 422: an empty post.
+    let (status, acao, body) = send(
+        srv.http
+            .post(format!("{}/api/v1/statuses", srv.url))
+            .bearer_auth(&alice.token)
+            .form(&[("status", "")]),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(acao.as_deref(), Some("*"));
+    assert!(body["error"].is_string(), "{body}");
+    // 413: refused before any handler runs.
+    let (status, acao, _) = send(
+        srv.http
+            .post(format!("{}/api/v1/statuses", srv.url))
+            .bearer_auth(&alice.token)
+            .form(&[("status", "x".repeat(4096))]),
+    )
+    .await;
+    assert_eq!(status, 413);
+    assert_eq!(acao.as_deref(), Some("*"));
+    // 400: a NUL in the URL, refused before routing.
+    let (status, acao, _) = send(srv.http.get(format!("{}/api/v1/accounts/%00", srv.url))).await;
+    assert_eq!(status, 400);
+    assert_eq!(acao.as_deref(), Some("*"));
+    srv.stop().await;
+}
