@@ -11,7 +11,8 @@ use crate::{AppState, version_string};
 
 fn configuration(state: &AppState) -> Value {
     json!({
-        "accounts": { "max_featured_tags": 10, "max_pinned_statuses": 5 },
+        // Featured hashtags are not built yet: none may be featured.
+        "accounts": { "max_featured_tags": 0, "max_pinned_statuses": sluice_engine::pipeline::MAX_PINS },
         "statuses": {
             "max_characters": state.engine.config.max_status_chars,
             "max_media_attachments": 4,
@@ -30,9 +31,14 @@ fn configuration(state: &AppState) -> Value {
             "video_matrix_limit": 8_294_400,
             "description_limit": 1500
         },
+        // Polls are not built yet (a post with one is refused with 422), so no poll may
+        // have an option: Phanpy hides its poll button when `max_options` is below 2.
+        // The object stays, with its expiry range, because apps read it unguarded (Elk
+        // reads `polls.maxOptions` and offers fixed expiry choices; a missing object
+        // is a crash there, not a missing feature).
         "polls": {
-            "max_options": 4,
-            "max_characters_per_option": 50,
+            "max_options": 0,
+            "max_characters_per_option": 0,
             "min_expiration": 300,
             "max_expiration": 2_629_746
         },
@@ -163,8 +169,25 @@ async fn nodeinfo(state: &AppState, version: &str) -> ApiResult<Value> {
             "localPosts": posts
         },
         "openRegistrations": registrations_open(state).0,
-        "metadata": { "nodeName": state.config.title, "nodeDescription": state.config.description }
+        "metadata": nodeinfo_metadata(state)
     }))
+}
+
+/// NodeInfo's free-form `metadata`. `software.name` stays `sluice` (statistics sites
+/// count us as what we are); what app detectors read to know that the Mastodon API is
+/// here is said beside it:
+/// - `upstream`: the Mastodon version whose API we implement. megalodon's `detector()`
+///   takes a server whose `upstream.name` is Mastodon as Mastodon (Mastodon forks such as
+///   kmyblue say theirs here).
+/// - `features`: the APIs served, in the words Pleroma uses there (`mastodon_api`,
+///   `mastodon_api_streaming`).
+fn nodeinfo_metadata(state: &AppState) -> Value {
+    json!({
+        "nodeName": state.config.title,
+        "nodeDescription": state.config.description,
+        "upstream": { "name": "Mastodon", "version": crate::MASTODON_VERSION },
+        "features": ["mastodon_api", "mastodon_api_streaming"]
+    })
 }
 
 fn nodeinfo_response(body: Value, version: &str) -> impl IntoResponse {

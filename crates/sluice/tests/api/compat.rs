@@ -4,7 +4,11 @@
 
 use crate::common::{Db, TestServer};
 
-db_tests!(cors_on_unknown_api_paths, cors_on_error_answers,);
+db_tests!(
+    cors_on_unknown_api_paths,
+    cors_on_error_answers,
+    identity_for_app_detectors,
+);
 
 const ORIGIN: &str = "https://elk.example";
 
@@ -137,5 +141,66 @@ async fn cors_on_error_answers(db: Db) {
     let (status, acao, _) = send(srv.http.get(format!("{}/api/v1/accounts/%00", srv.url))).await;
     assert_eq!(status, 400);
     assert_eq!(acao.as_deref(), Some("*"));
+    srv.stop().await;
+}
+
+/// NodeInfo names Sluice and says what detectors read to take it for a Mastodon API
+/// server (megalodon's `detector()`: `metadata.upstream.name`); the instance says the
+/// Mastodon version it implements and advertises no feature that is not built.
+async fn identity_for_app_detectors(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    for v in ["2.0", "2.1"] {
+        let ni = srv.get(&format!("/nodeinfo/{v}"), None).await.ok();
+        assert_eq!(ni["software"]["name"], "sluice", "{v}");
+        // What megalodon's detector compares, lowercased, with "mastodon".
+        let upstream = &ni["metadata"]["upstream"];
+        assert_eq!(
+            upstream["name"].as_str().unwrap().to_lowercase(),
+            "mastodon",
+            "{v}: {ni}"
+        );
+        assert_eq!(upstream["version"], "4.3.0", "{v}");
+        let features = ni["metadata"]["features"].as_array().unwrap();
+        assert!(features.iter().any(|f| f == "mastodon_api"), "{v}");
+        assert_eq!(ni["metadata"]["nodeName"], "Sluice", "{v}: {ni}");
+    }
+    for path in ["/api/v1/instance", "/api/v2/instance"] {
+        let inst = srv.get(path, None).await.ok();
+        // Version-gated features of apps parse the leading Mastodon version.
+        assert!(
+            inst["version"]
+                .as_str()
+                .unwrap()
+                .starts_with("4.3.0 (compatible; Sluice "),
+            "{path}"
+        );
+        let polls = &inst["configuration"]["polls"];
+        // Polls are not built: the object is there (apps read it unguarded), but no
+        // poll may have an option, so apps that key off it offer none.
+        assert!(polls.is_object(), "{path}");
+        assert_eq!(polls["max_options"], 0, "{path}");
+        assert_eq!(polls["max_characters_per_option"], 0, "{path}");
+        assert_eq!(
+            inst["configuration"]["accounts"]["max_featured_tags"], 0,
+            "{path}"
+        );
+    }
+    // And a poll is refused, not dropped.
+    let alice = srv.user("alice").await;
+    let r = srv
+        .post(
+            "/api/v1/statuses",
+            Some(&alice.token),
+            &[
+                ("status", "which?"),
+                ("poll[options][]", "a"),
+                ("poll[options][]", "b"),
+                ("poll[expires_in]", "3600"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
     srv.stop().await;
 }
