@@ -73,6 +73,18 @@ pub struct ApiConfig {
     /// The web app's message catalogs: the built-in ones and those of
     /// `SLUICE_LOCALES_DIR`.
     pub catalogs: Arc<Catalogs>,
+    /// The operator's privacy policy (`SLUICE_PRIVACY_POLICY_FILE`), read at start;
+    /// None: the built-in one.
+    pub privacy_policy: Option<PrivacyPolicy>,
+}
+
+/// A privacy policy the operator wrote: plain text (paragraphs at blank lines) and
+/// when it was last changed.
+#[derive(Debug, Clone)]
+pub struct PrivacyPolicy {
+    pub text: String,
+    /// Unix milliseconds (the file's modification time).
+    pub updated_at: i64,
 }
 
 /// The request limits a running server can change (`SIGHUP`, [`AppState::reload`]);

@@ -1,4 +1,5 @@
-//! Instance metadata: `/api/v1/instance`, `/api/v2/instance`, NodeInfo, custom emojis.
+//! Instance metadata: `/api/v1/instance`, `/api/v2/instance` and what hangs off them
+//! (extended description, privacy policy, languages), NodeInfo, custom emojis.
 
 use axum::Json;
 use axum::extract::State;
@@ -125,6 +126,75 @@ pub async fn v2(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
         "contact": { "email": state.config.contact_email, "account": contact_account(&state).await },
         "rules": []
     })))
+}
+
+/// Plain text as HTML: paragraphs at blank lines, line breaks kept, everything escaped.
+fn text_to_html(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let lines: Vec<String> = p.lines().map(sluice_model::content::escape_html).collect();
+            format!("<p>{}</p>", lines.join("<br>"))
+        })
+        .collect()
+}
+
+/// `GET /api/v1/instance/extended_description`: the instance's description, as HTML.
+/// `updated_at` is null: the description comes from the configuration, which keeps no
+/// date (Mastodon's is null too until an admin writes one).
+pub async fn extended_description(State(state): State<AppState>) -> impl IntoResponse {
+    Json(json!({
+        "updated_at": null,
+        "content": text_to_html(&state.config.description),
+    }))
+}
+
+/// When [`DEFAULT_PRIVACY_POLICY`] was last changed.
+const DEFAULT_PRIVACY_POLICY_UPDATED: &str = "2026-12-07T00:00:00Z";
+
+/// The privacy policy served when the operator set none (`SLUICE_PRIVACY_POLICY_FILE`):
+/// what this software keeps and shares, in general terms.
+const DEFAULT_PRIVACY_POLICY: &str = "\
+This server runs Sluice. It keeps what you give it to run your account: your email \
+address and a hash of your password, your profile, your posts and media, and whom you \
+follow, block and mute. Your sign-ins are recorded to protect your account.
+
+Public and unlisted posts, your profile and whom you follow are public: they are sent \
+to the servers of your followers and of the people you mention, and anyone may read \
+them. Followers-only posts and direct messages are sent only to the servers of the \
+people who may read them; their administrators can read them there.
+
+When you delete a post or your account, this server deletes it and asks the other \
+servers that received it to delete it too; it cannot make them.
+
+The administrators of this server can read everything it stores. Ask them (see the \
+contact address of this server) for a copy of your data or its deletion.";
+
+/// `GET /api/v1/instance/privacy_policy`: the operator's policy (its file's text and
+/// date) or [`DEFAULT_PRIVACY_POLICY`], as HTML.
+pub async fn privacy_policy(State(state): State<AppState>) -> impl IntoResponse {
+    let (text, updated_at) = match &state.config.privacy_policy {
+        Some(p) => (
+            p.text.as_str(),
+            sluice_model::Timestamp(p.updated_at).to_rfc3339(),
+        ),
+        None => (
+            DEFAULT_PRIVACY_POLICY,
+            DEFAULT_PRIVACY_POLICY_UPDATED.to_string(),
+        ),
+    };
+    Json(json!({ "updated_at": updated_at, "content": text_to_html(text) }))
+}
+
+/// `GET /api/v1/instance/languages`: the languages apps may offer for a post.
+pub async fn languages() -> impl IntoResponse {
+    let list: Vec<Value> = super::languages::LANGUAGES
+        .iter()
+        .map(|(code, name)| json!({ "code": code, "name": name }))
+        .collect();
+    Json(list)
 }
 
 pub async fn peers() -> impl IntoResponse {

@@ -8,6 +8,7 @@ mod conversations;
 mod filters;
 pub(crate) mod health;
 mod instance;
+mod languages;
 mod lists;
 pub(crate) mod media;
 mod misc;
@@ -116,6 +117,15 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/instance/peers", get(instance::peers))
         .route("/api/v1/instance/activity", get(instance::activity))
         .route("/api/v1/instance/rules", get(instance::rules))
+        .route(
+            "/api/v1/instance/extended_description",
+            get(instance::extended_description),
+        )
+        .route(
+            "/api/v1/instance/privacy_policy",
+            get(instance::privacy_policy),
+        )
+        .route("/api/v1/instance/languages", get(instance::languages))
         .route("/api/v1/custom_emojis", get(instance::custom_emojis))
         .route("/.well-known/nodeinfo", get(instance::nodeinfo_links))
         .route("/.well-known/webfinger", get(activitypub::webfinger))
@@ -163,7 +173,10 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/accounts/{id}/unmute", post(accounts::unmute))
         .route("/api/v1/preferences", get(accounts::preferences))
         // statuses
-        .route("/api/v1/statuses", post(statuses::create))
+        .route(
+            "/api/v1/statuses",
+            post(statuses::create).get(statuses::many),
+        )
         .route("/api/v1/media", post(media::upload))
         .route("/api/v2/media", post(media::upload))
         .route(

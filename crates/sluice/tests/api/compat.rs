@@ -2,12 +2,15 @@
 //! (errors and unknown paths too), how the server presents itself to app detectors, and
 //! the small endpoints apps call.
 
-use crate::common::{Db, TestServer};
+use crate::common::{Db, TestServer, ids};
 
 db_tests!(
     cors_on_unknown_api_paths,
     cors_on_error_answers,
     identity_for_app_detectors,
+    several_statuses_at_once,
+    instance_texts_and_languages,
+    privacy_policy_from_a_file,
 );
 
 const ORIGIN: &str = "https://elk.example";
@@ -203,4 +206,191 @@ async fn identity_for_app_detectors(db: Db) {
         .await;
     assert_eq!(r.status, 422, "{}", r.text);
     srv.stop().await;
+}
+
+/// `GET /api/v1/statuses?id[]=…`: the statuses the caller may see, in the order asked,
+/// each once; unknown, malformed and hidden ones left out; never an error for bad ids.
+async fn several_statuses_at_once(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let carol = srv.user("carol").await;
+    let public = srv.status(&alice, "public", &[]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let private = srv
+        .status(&alice, "followers only", &[("visibility", "private")])
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let direct = srv
+        .status(&alice, "@carol hi", &[("visibility", "direct")])
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let q = format!(
+        "/api/v1/statuses?id[]={private}&id[]={public}&id[]=nope&id[]=123456789&id[]={direct}&id[]={public}"
+    );
+    // Anonymous and a stranger: the public post only.
+    assert_eq!(ids(&srv.get(&q, None).await.ok()), vec![public.clone()]);
+    assert_eq!(
+        ids(&srv.get(&q, Some(&bob.token)).await.ok()),
+        vec![public.clone()]
+    );
+    // The author: all three, in the order asked, the repeated one once.
+    assert_eq!(
+        ids(&srv.get(&q, Some(&alice.token)).await.ok()),
+        vec![private.clone(), public.clone(), direct.clone()]
+    );
+    // The one mentioned sees the direct message.
+    assert_eq!(
+        ids(&srv.get(&q, Some(&carol.token)).await.ok()),
+        vec![public.clone(), direct.clone()]
+    );
+    // Statuses are full entities.
+    let one = srv
+        .get(&format!("/api/v1/statuses?id[]={public}"), None)
+        .await
+        .ok();
+    assert_eq!(one[0]["account"]["id"], alice.id.as_str());
+    assert_eq!(one[0]["content"], "<p>public</p>");
+    // A single `id`, none, junk, and more ids than a page: answers, bounded.
+    assert_eq!(
+        ids(&srv
+            .get(&format!("/api/v1/statuses?id={public}"), None)
+            .await
+            .ok()),
+        vec![public.clone()]
+    );
+    for bad in [
+        "",
+        "?id=",
+        "?id[]=",
+        "?id[a]=b",
+        "?id[][]=1",
+        "?id=%FF",
+        "?limit=5",
+    ] {
+        let r = srv.get(&format!("/api/v1/statuses{bad}"), None).await;
+        assert!(
+            r.status.is_success() || r.status.is_client_error(),
+            "{bad}: {}",
+            r.status
+        );
+        if r.status.is_success() {
+            assert_eq!(r.body, serde_json::json!([]), "{bad}");
+        }
+    }
+    let many: String = (0..100)
+        .map(|_| format!("id[]={public}&"))
+        .collect::<String>()
+        + &(1..100).map(|i| format!("id[]={i}&")).collect::<String>();
+    let r = srv
+        .get(&format!("/api/v1/statuses?{many}"), None)
+        .await
+        .ok();
+    assert_eq!(ids(&r), vec![public.clone()]);
+    // A bad token is refused, as everywhere.
+    srv.get(&q, Some("not-a-token")).await.expect(401);
+    srv.stop().await;
+}
+
+/// The instance's extended description (its description as HTML, escaped), the
+/// built-in privacy policy, and the languages apps offer for a post.
+async fn instance_texts_and_languages(db: Db) {
+    let Some(srv) = TestServer::start(db, |c| {
+        c.instance_description = "A <small> place.\n\nSecond <b>paragraph</b>\nand a line.".into();
+    })
+    .await
+    else {
+        return;
+    };
+    let d = srv
+        .get("/api/v1/instance/extended_description", None)
+        .await
+        .ok();
+    assert_eq!(
+        d["content"],
+        "<p>A &lt;small&gt; place.</p><p>Second &lt;b&gt;paragraph&lt;/b&gt;<br>and a line.</p>"
+    );
+    assert!(d["updated_at"].is_null());
+
+    let p = srv.get("/api/v1/instance/privacy_policy", None).await.ok();
+    let content = p["content"].as_str().unwrap();
+    assert!(
+        content.starts_with("<p>") && content.contains("Sluice"),
+        "{content}"
+    );
+    assert!(
+        p["updated_at"].as_str().unwrap().starts_with("20"),
+        "{}",
+        p["updated_at"]
+    );
+
+    let langs = srv.get("/api/v1/instance/languages", None).await.ok();
+    let langs = langs.as_array().unwrap();
+    assert!(langs.len() > 150, "{}", langs.len());
+    assert!(
+        langs
+            .iter()
+            .any(|l| l["code"] == "en" && l["name"] == "English")
+    );
+    assert!(langs.iter().all(|l| l["code"].as_str().unwrap().len() == 2));
+    // Anyone may read them; a bad token is still refused (Mastodon's 401).
+    for path in [
+        "/api/v1/instance/extended_description",
+        "/api/v1/instance/privacy_policy",
+        "/api/v1/instance/languages",
+    ] {
+        let alice = srv.user(&format!("u{}", path.len())).await;
+        srv.get(path, Some(&alice.token)).await.ok();
+    }
+    srv.stop().await;
+}
+
+/// `SLUICE_PRIVACY_POLICY_FILE`: the operator's text, escaped, dated by the file.
+async fn privacy_policy_from_a_file(db: Db) {
+    let dir = std::env::temp_dir().join(format!(
+        "sluice-policy-{}-{}",
+        std::process::id(),
+        matches!(db, Db::Postgres)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("policy.txt");
+    std::fs::write(&file, "We keep <nothing>.\n\nReally.").unwrap();
+    let path = file.clone();
+    let Some(srv) = TestServer::start(db, move |c| c.privacy_policy_file = Some(path)).await else {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    };
+    let p = srv.get("/api/v1/instance/privacy_policy", None).await.ok();
+    assert_eq!(
+        p["content"],
+        "<p>We keep &lt;nothing&gt;.</p><p>Really.</p>"
+    );
+    let year = p["updated_at"].as_str().unwrap();
+    assert!(
+        year.starts_with("20") && year.ends_with('Z') || year.contains('+'),
+        "{year}"
+    );
+    srv.stop().await;
+    // A file that cannot be read stops the start.
+    let config = sluice::Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.join("data"),
+        privacy_policy_file: Some(dir.join("missing.txt")),
+        ..Default::default()
+    };
+    let listener = sluice::Listener::bind(&config.listen).await.unwrap();
+    let err = match sluice::start_with(&config, listener, axum::Router::new()).await {
+        Ok(_) => panic!("started without its privacy policy"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(err.contains("SLUICE_PRIVACY_POLICY_FILE"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
