@@ -205,6 +205,13 @@ pub struct RelationRow {
     pub domain_blocking: bool,
 }
 
+/// An account that follows `target` and that the asker follows (familiar followers).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FamiliarFollower {
+    pub target: Id,
+    pub follower: Id,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
     pub id: i64,

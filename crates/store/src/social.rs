@@ -4,8 +4,8 @@
 use sluice_model::Id;
 
 use crate::{
-    ListedId, MarkerRow, NotificationRow, Page, Query, RelationRow, Result, Store, WriteTx,
-    query::Scalar,
+    FamiliarFollower, ListedId, MarkerRow, NotificationRow, Page, Query, RelationRow, Result,
+    Store, WriteTx, query::Scalar,
 };
 
 /// An account-to-account relation table.
@@ -92,6 +92,36 @@ impl Store {
             ));
         }
         q.push(&parts.join(" UNION ALL "));
+        self.all(q).await
+    }
+
+    /// For each of `targets`, the accounts `me` follows that follow it, newest follow
+    /// first, at most `per_target` each; accounts that hide whom they follow, and
+    /// suspended ones, are not told.
+    pub async fn familiar_followers(
+        &self,
+        me: Id,
+        targets: &[Id],
+        per_target: i64,
+    ) -> Result<Vec<FamiliarFollower>> {
+        if targets.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut q = Query::new("");
+        let m = q.arg(me);
+        let list = q.in_list(targets);
+        let per = q.arg(per_target);
+        q.push(&format!(
+            "SELECT target, follower FROM (
+               SELECT f2.target_account_id AS target, f2.account_id AS follower,
+                      ROW_NUMBER() OVER (PARTITION BY f2.target_account_id ORDER BY f2.id DESC) AS n
+               FROM follows f1
+               JOIN follows f2 ON f2.account_id = f1.target_account_id
+               JOIN accounts a ON a.id = f2.account_id
+               WHERE f1.account_id = {m} AND f2.target_account_id IN {list}
+                 AND a.hide_collections = FALSE AND a.suspended_at IS NULL
+             ) ff WHERE n <= {per} ORDER BY target, n"
+        ));
         self.all(q).await
     }
 

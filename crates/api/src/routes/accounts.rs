@@ -368,6 +368,28 @@ pub async fn relationships(
     Ok(Json(state.engine.relationships(me.account_id, &ids).await?))
 }
 
+/// Familiar followers shown per account asked about.
+const FAMILIAR_FOLLOWERS_PER_ACCOUNT: i64 = 40;
+
+/// `GET /api/v1/accounts/familiar_followers?id[]=…`: for each account asked about (in
+/// order, repeated ones once), the accounts the caller follows that follow it.
+pub async fn familiar_followers(
+    State(state): State<AppState>,
+    auth: Auth,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(READ_FOLLOWS)?;
+    let mut ids = p.parse::<IdsForm>()?.ids();
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(*id));
+    Ok(Json(
+        state
+            .engine
+            .familiar_followers(me.account_id, &ids, FAMILIAR_FOLLOWERS_PER_ACCOUNT)
+            .await?,
+    ))
+}
+
 pub async fn search(
     State(state): State<AppState>,
     auth: Auth,

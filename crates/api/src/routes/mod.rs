@@ -160,6 +160,10 @@ pub fn api_routes() -> Router<AppState> {
             get(accounts::relationships),
         )
         .route("/api/v1/accounts/search", get(accounts::search))
+        .route(
+            "/api/v1/accounts/familiar_followers",
+            get(accounts::familiar_followers),
+        )
         .route("/api/v1/accounts/{id}", get(accounts::show))
         .route("/api/v1/accounts/{id}/statuses", get(accounts::statuses))
         .route("/api/v1/accounts/{id}/followers", get(accounts::followers))

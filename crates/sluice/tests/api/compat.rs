@@ -11,6 +11,7 @@ db_tests!(
     several_statuses_at_once,
     instance_texts_and_languages,
     privacy_policy_from_a_file,
+    familiar_followers,
 );
 
 const ORIGIN: &str = "https://elk.example";
@@ -393,4 +394,91 @@ async fn privacy_policy_from_a_file(db: Db) {
     };
     assert!(err.contains("SLUICE_PRIVACY_POLICY_FILE"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `GET /api/v1/accounts/familiar_followers`: the accounts I follow that follow each
+/// account asked about; those that hide whom they follow are not told; a user token
+/// with `read:follows` is needed.
+async fn familiar_followers(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let carol = srv.user("carol").await;
+    let dave = srv.user("dave").await;
+    let eve = srv.user("eve").await;
+    let follow = async |who: &crate::common::User, whom: &crate::common::User| {
+        srv.post(
+            &format!("/api/v1/accounts/{}/follow", whom.id),
+            Some(&who.token),
+            &[],
+        )
+        .await
+        .ok();
+    };
+    follow(&alice, &bob).await;
+    follow(&alice, &carol).await;
+    follow(&bob, &dave).await;
+    follow(&carol, &dave).await;
+    // eve follows dave, but alice does not follow eve.
+    follow(&eve, &dave).await;
+    follow(&bob, &carol).await;
+    let q = format!(
+        "/api/v1/accounts/familiar_followers?id[]={}&id[]={}&id[]=junk&id[]=99999999&id[]={}",
+        dave.id, carol.id, dave.id
+    );
+    let r = srv.get(&q, Some(&alice.token)).await.ok();
+    let got: Vec<(String, Vec<String>)> = r
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap().to_string(), ids(&f["accounts"])))
+        .collect();
+    let mut dave_familiar = vec![bob.id.clone(), carol.id.clone()];
+    dave_familiar.sort();
+    let mut got_dave = got[0].1.clone();
+    got_dave.sort();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].0, dave.id);
+    assert_eq!(got_dave, dave_familiar);
+    assert_eq!(got[1], (carol.id.clone(), vec![bob.id.clone()]));
+    // Full accounts.
+    let name = r[0]["accounts"][0]["username"].as_str().unwrap();
+    assert!(name == "bob" || name == "carol", "{name}");
+
+    // carol hides whom she follows: she is no longer told as a familiar follower.
+    srv.update_credentials(&carol.token, &[("hide_collections", "true")])
+        .await
+        .ok();
+    let r = srv
+        .get(
+            &format!("/api/v1/accounts/familiar_followers?id[]={}", dave.id),
+            Some(&alice.token),
+        )
+        .await
+        .ok();
+    assert_eq!(ids(&r[0]["accounts"]), vec![bob.id.clone()]);
+
+    // Nothing asked, junk: empty answers, never an error.
+    for bad in ["", "?id=", "?id[a]=b", "?id[][]=1", "?id=%FF"] {
+        let r = srv
+            .get(
+                &format!("/api/v1/accounts/familiar_followers{bad}"),
+                Some(&alice.token),
+            )
+            .await;
+        assert!(
+            r.status.is_client_error() || r.body == serde_json::json!([]),
+            "{bad}: {}",
+            r.text
+        );
+    }
+    // Auth: a user token with read:follows.
+    srv.get(&q, None).await.expect(401);
+    let statuses_only = srv.password_token("alice", "read:statuses").await;
+    srv.get(&q, Some(&statuses_only)).await.expect(403);
+    let (_, _, app) = srv.app_token("read").await;
+    srv.get(&q, Some(&app)).await.expect(422);
+    srv.stop().await;
 }
