@@ -88,11 +88,40 @@ impl Store {
                   EXISTS (SELECT 1 FROM follow_requests WHERE account_id = {m} AND target_account_id = {t}) AS requested,
                   EXISTS (SELECT 1 FROM follow_requests WHERE account_id = {t} AND target_account_id = {m}) AS requested_by,
                   EXISTS (SELECT 1 FROM account_domain_blocks adb JOIN accounts da ON da.domain = adb.domain
-                          WHERE adb.account_id = {m} AND da.id = {t}) AS domain_blocking"
+                          WHERE adb.account_id = {m} AND da.id = {t}) AS domain_blocking,
+                  COALESCE((SELECT comment FROM account_notes WHERE account_id = {m} AND target_account_id = {t}), '') AS note"
             ));
         }
         q.push(&parts.join(" UNION ALL "));
         self.all(q).await
+    }
+
+    /// Sets `me`'s private note on `target`; an empty one removes it.
+    pub async fn set_account_note(
+        &self,
+        me: Id,
+        target: Id,
+        comment: &str,
+        now: i64,
+    ) -> Result<()> {
+        let q = if comment.is_empty() {
+            Query::new("DELETE FROM account_notes WHERE account_id = $1 AND target_account_id = $2")
+                .bind(me)
+                .bind(target)
+        } else {
+            Query::new(
+                "INSERT INTO account_notes (account_id, target_account_id, comment, updated_at)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (account_id, target_account_id)
+                 DO UPDATE SET comment = excluded.comment, updated_at = excluded.updated_at",
+            )
+            .bind(me)
+            .bind(target)
+            .bind(comment)
+            .bind(now)
+        };
+        self.exec(q).await?;
+        Ok(())
     }
 
     /// For each of `targets`, the accounts `me` follows that follow it, newest follow

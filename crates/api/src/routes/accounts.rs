@@ -605,6 +605,40 @@ pub async fn mute(
     ))
 }
 
+/// `POST /api/v1/accounts/:id/note`.
+#[derive(Debug, Deserialize)]
+struct NoteForm {
+    #[serde(default, deserialize_with = "field::string")]
+    comment: Option<String>,
+}
+
+/// `POST /api/v1/accounts/:id/note`: the caller's private note on an account (none or
+/// empty: removed); answers with the relationship, which carries it.
+pub async fn note(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_ACCOUNTS)?;
+    let target = path_id(&id)?;
+    let form: NoteForm = p.parse()?;
+    state
+        .limits
+        .check(Bucket::Write, &me.token_id.to_string())?;
+    state
+        .engine
+        .set_note(
+            me.account_id,
+            target,
+            form.comment.as_deref().unwrap_or_default(),
+        )
+        .await?;
+    Ok(Json(
+        state.engine.relationship(me.account_id, target).await?,
+    ))
+}
+
 pub async fn unmute(
     State(state): State<AppState>,
     auth: Auth,

@@ -175,6 +175,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/accounts/{id}/lists", get(lists::account_lists))
         .route("/api/v1/accounts/{id}/mute", post(accounts::mute))
         .route("/api/v1/accounts/{id}/unmute", post(accounts::unmute))
+        .route("/api/v1/accounts/{id}/note", post(accounts::note))
         .route("/api/v1/preferences", get(accounts::preferences))
         // statuses
         .route(

@@ -12,6 +12,7 @@ db_tests!(
     instance_texts_and_languages,
     privacy_policy_from_a_file,
     familiar_followers,
+    private_notes_on_accounts,
 );
 
 const ORIGIN: &str = "https://elk.example";
@@ -480,5 +481,108 @@ async fn familiar_followers(db: Db) {
     srv.get(&q, Some(&statuses_only)).await.expect(403);
     let (_, _, app) = srv.app_token("read").await;
     srv.get(&q, Some(&app)).await.expect(422);
+    srv.stop().await;
+}
+
+/// `POST /api/v1/accounts/:id/note`: a private note per owner and account, in the
+/// owner's Relationship only; empty removes it; too long or on no account is a 4xx;
+/// `write:accounts` is needed.
+async fn private_notes_on_accounts(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let carol = srv.user("carol").await;
+    let path = format!("/api/v1/accounts/{}/note", bob.id);
+    let rel = srv
+        .post(
+            &path,
+            Some(&alice.token),
+            &[("comment", "met at <the> café")],
+        )
+        .await
+        .ok();
+    assert_eq!(rel["id"], bob.id.as_str());
+    assert_eq!(rel["note"], "met at <the> café");
+    let rels = |token: String| {
+        let q = format!("/api/v1/accounts/relationships?id[]={}", bob.id);
+        let srv = &srv;
+        async move { srv.get(&q, Some(&token)).await.ok()[0]["note"].clone() }
+    };
+    assert_eq!(rels(alice.token.clone()).await, "met at <the> café");
+    // Only its owner sees it.
+    assert_eq!(rels(carol.token.clone()).await, "");
+    // Replaced, in JSON too, then removed by an empty one or none.
+    srv.post_json(
+        &path,
+        Some(&alice.token),
+        serde_json::json!({"comment": "second"}),
+    )
+    .await
+    .ok();
+    assert_eq!(rels(alice.token.clone()).await, "second");
+    assert_eq!(srv.count("account_notes").await, 1);
+    srv.post(&path, Some(&alice.token), &[("comment", "")])
+        .await
+        .ok();
+    assert_eq!(rels(alice.token.clone()).await, "");
+    srv.post(&path, Some(&alice.token), &[("comment", "again")])
+        .await
+        .ok();
+    let rel = srv.post(&path, Some(&alice.token), &[]).await.ok();
+    assert_eq!(rel["note"], "");
+    assert_eq!(srv.count("account_notes").await, 0);
+    // A note on oneself is allowed (Mastodon allows it too).
+    srv.post(
+        &format!("/api/v1/accounts/{}/note", alice.id),
+        Some(&alice.token),
+        &[("comment", "me")],
+    )
+    .await
+    .ok();
+
+    // Bad input: 4xx, nothing stored.
+    let long = "é".repeat(2001);
+    srv.post(&path, Some(&alice.token), &[("comment", long.as_str())])
+        .await
+        .expect(422);
+    srv.post(
+        "/api/v1/accounts/99999999/note",
+        Some(&alice.token),
+        &[("comment", "x")],
+    )
+    .await
+    .expect(404);
+    srv.post(
+        "/api/v1/accounts/nope/note",
+        Some(&alice.token),
+        &[("comment", "x")],
+    )
+    .await
+    .expect(404);
+    let r = srv
+        .post_json(
+            &path,
+            Some(&alice.token),
+            serde_json::json!({"comment": {"a": 1}}),
+        )
+        .await;
+    assert!(
+        r.status.is_client_error() || r.status.is_success(),
+        "{}",
+        r.status
+    );
+    assert_eq!(srv.count("account_notes").await, 1);
+    // Auth: a user token with write:accounts.
+    srv.post(&path, None, &[("comment", "x")]).await.expect(401);
+    let read_only = srv.password_token("alice", "read").await;
+    srv.post(&path, Some(&read_only), &[("comment", "x")])
+        .await
+        .expect(403);
+    let (_, _, app) = srv.app_token("write").await;
+    srv.post(&path, Some(&app), &[("comment", "x")])
+        .await
+        .expect(422);
     srv.stop().await;
 }
