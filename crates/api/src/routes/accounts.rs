@@ -559,6 +559,24 @@ pub async fn unfollow(
     .await
 }
 
+/// `POST /api/v1/accounts/:id/remove_from_followers`: the account no longer follows
+/// the caller; its server is told with a `Reject` of the follow.
+pub async fn remove_from_followers(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_FOLLOWS)?;
+    let follower = path_id(&id)?;
+    act(
+        &state,
+        me.account_id,
+        follower,
+        Activity::RemoveFollower { follower },
+    )
+    .await
+}
+
 pub async fn block(
     State(state): State<AppState>,
     auth: Auth,

@@ -176,6 +176,10 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/accounts/{id}/mute", post(accounts::mute))
         .route("/api/v1/accounts/{id}/unmute", post(accounts::unmute))
         .route("/api/v1/accounts/{id}/note", post(accounts::note))
+        .route(
+            "/api/v1/accounts/{id}/remove_from_followers",
+            post(accounts::remove_from_followers),
+        )
         .route("/api/v1/preferences", get(accounts::preferences))
         // statuses
         .route(

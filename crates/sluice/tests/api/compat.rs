@@ -2,7 +2,7 @@
 //! (errors and unknown paths too), how the server presents itself to app detectors, and
 //! the small endpoints apps call.
 
-use crate::common::{Db, TestServer, ids};
+use crate::common::{Db, TestServer, eventually, follow_remote, ids, peer};
 
 db_tests!(
     cors_on_unknown_api_paths,
@@ -13,6 +13,7 @@ db_tests!(
     privacy_policy_from_a_file,
     familiar_followers,
     private_notes_on_accounts,
+    remove_from_followers,
 );
 
 const ORIGIN: &str = "https://elk.example";
@@ -585,4 +586,110 @@ async fn private_notes_on_accounts(db: Db) {
         .await
         .expect(422);
     srv.stop().await;
+}
+
+/// `POST /api/v1/accounts/:id/remove_from_followers`: a local follower stops following;
+/// a follower on another server too, told by a `Reject` of its follow.
+async fn remove_from_followers(db: Db) {
+    let Some(a) = TestServer::start(db, peer("127.0.0.2")).await else {
+        return;
+    };
+    let Some(b) = TestServer::start(db, peer("127.0.0.3")).await else {
+        return;
+    };
+    let alice = a.user("alice").await;
+    let bob = a.user("bob").await;
+    let rel = |srv: &TestServer, token: String, id: String| {
+        let q = format!("/api/v1/accounts/relationships?id[]={id}");
+        let srv_url = srv.url.clone();
+        let http = srv.http.clone();
+        async move {
+            let r = http
+                .get(format!("{srv_url}{q}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            r.json::<serde_json::Value>().await.unwrap()[0].clone()
+        }
+    };
+    // A local follower.
+    a.post(
+        &format!("/api/v1/accounts/{}/follow", alice.id),
+        Some(&bob.token),
+        &[],
+    )
+    .await
+    .ok();
+    let path = format!("/api/v1/accounts/{}/remove_from_followers", bob.id);
+    let r = a.post(&path, Some(&alice.token), &[]).await.ok();
+    assert_eq!(r["id"], bob.id.as_str());
+    assert_eq!(r["followed_by"], false);
+    assert_eq!(
+        rel(&a, bob.token.clone(), alice.id.clone()).await["following"],
+        false
+    );
+    let me = a
+        .get("/api/v1/accounts/verify_credentials", Some(&alice.token))
+        .await
+        .ok();
+    assert_eq!(me["followers_count"], 0);
+    // Again: nothing to remove, still fine.
+    a.post(&path, Some(&alice.token), &[]).await.ok();
+
+    // A follower on another server.
+    let a_domain = a.url.trim_start_matches("http://").to_string();
+    let carol = b.user("carol").await;
+    let alice_on_b = follow_remote(&b, &carol, &format!("alice@{a_domain}")).await;
+    let carol_on_a = a
+        .get(
+            &format!(
+                "/api/v1/accounts/lookup?acct=carol@{}",
+                b.url.trim_start_matches("http://")
+            ),
+            None,
+        )
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    eventually("carol to follow alice on alice's server", async || {
+        rel(&a, alice.token.clone(), carol_on_a.clone()).await["followed_by"] == true
+    })
+    .await;
+    let r = a
+        .post(
+            &format!("/api/v1/accounts/{carol_on_a}/remove_from_followers"),
+            Some(&alice.token),
+            &[],
+        )
+        .await
+        .ok();
+    assert_eq!(r["followed_by"], false);
+    eventually("carol's server to learn of the Reject", async || {
+        rel(&b, carol.token.clone(), alice_on_b.clone()).await["following"] == false
+    })
+    .await;
+
+    // Bad input and auth.
+    a.post(
+        "/api/v1/accounts/99999999/remove_from_followers",
+        Some(&alice.token),
+        &[],
+    )
+    .await
+    .expect(404);
+    a.post(
+        "/api/v1/accounts/x/remove_from_followers",
+        Some(&alice.token),
+        &[],
+    )
+    .await
+    .expect(404);
+    a.post(&path, None, &[]).await.expect(401);
+    let read_only = a.password_token("alice", "read").await;
+    a.post(&path, Some(&read_only), &[]).await.expect(403);
+    a.stop().await;
+    b.stop().await;
 }
