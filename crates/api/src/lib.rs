@@ -76,6 +76,33 @@ pub struct ApiConfig {
     /// The operator's privacy policy (`SLUICE_PRIVACY_POLICY_FILE`), read at start;
     /// None: the built-in one.
     pub privacy_policy: Option<PrivacyPolicy>,
+    /// Who may list the server's domain blocks (`GET /api/v1/instance/domain_blocks`,
+    /// `SLUICE_SHOW_DOMAIN_BLOCKS`).
+    pub show_domain_blocks: Exposure,
+    /// Who sees the reasons given for them (`SLUICE_SHOW_DOMAIN_BLOCKS_RATIONALE`).
+    pub show_domain_blocks_rationale: Exposure,
+}
+
+/// Who may see something the server can show (Mastodon's `show_domain_blocks`
+/// settings): nobody, signed-in users, or anyone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Exposure {
+    #[default]
+    Disabled,
+    Users,
+    All,
+}
+
+impl Exposure {
+    /// Whether a caller (signed in or not) may see it.
+    pub fn shown_to(self, signed_in: bool) -> bool {
+        match self {
+            Exposure::Disabled => false,
+            Exposure::Users => signed_in,
+            Exposure::All => true,
+        }
+    }
 }
 
 /// A privacy policy the operator wrote: plain text (paragraphs at blank lines) and

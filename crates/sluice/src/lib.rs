@@ -449,6 +449,8 @@ fn api_config(
         trusted_proxies: config.trusted_proxies_for(bound)?,
         catalogs,
         privacy_policy,
+        show_domain_blocks: config.show_domain_blocks,
+        show_domain_blocks_rationale: config.show_domain_blocks_rationale,
     })
 }
 

@@ -197,6 +197,44 @@ pub async fn languages() -> impl IntoResponse {
     Json(list)
 }
 
+/// `GET /api/v1/instance/domain_blocks`: the domains this server limits (silenced) or
+/// suspends, each with the SHA-256 of its name, and the reason when the configuration
+/// shows reasons to this caller; 404 when it does not show the list to this caller
+/// (as Mastodon). Blocks that only reject media are not listed.
+pub async fn domain_blocks(
+    State(state): State<AppState>,
+    auth: crate::auth::Auth,
+) -> ApiResult<impl IntoResponse> {
+    use sha2::{Digest, Sha256};
+    let signed_in = auth.viewer().is_some();
+    if !state.config.show_domain_blocks.shown_to(signed_in) {
+        return Err(crate::error::ApiError::not_found());
+    }
+    let with_comment = state
+        .config
+        .show_domain_blocks_rationale
+        .shown_to(signed_in);
+    let list: Vec<Value> = state
+        .engine
+        .domain_blocks()
+        .await?
+        .into_iter()
+        .filter(|b| matches!(b.severity.as_str(), "silence" | "suspend"))
+        .map(|b| {
+            let digest: String = Sha256::digest(b.domain.as_bytes())
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect();
+            let mut v = json!({ "domain": b.domain, "digest": digest, "severity": b.severity });
+            if with_comment {
+                v["comment"] = json!(Some(b.reason).filter(|r| !r.is_empty()));
+            }
+            v
+        })
+        .collect();
+    Ok(Json(list))
+}
+
 pub async fn peers() -> impl IntoResponse {
     Json(json!([]))
 }

@@ -126,6 +126,10 @@ pub fn api_routes() -> Router<AppState> {
             get(instance::privacy_policy),
         )
         .route("/api/v1/instance/languages", get(instance::languages))
+        .route(
+            "/api/v1/instance/domain_blocks",
+            get(instance::domain_blocks),
+        )
         .route("/api/v1/custom_emojis", get(instance::custom_emojis))
         .route("/.well-known/nodeinfo", get(instance::nodeinfo_links))
         .route("/.well-known/webfinger", get(activitypub::webfinger))

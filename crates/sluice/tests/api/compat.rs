@@ -14,6 +14,7 @@ db_tests!(
     familiar_followers,
     private_notes_on_accounts,
     remove_from_followers,
+    instance_domain_blocks,
 );
 
 const ORIGIN: &str = "https://elk.example";
@@ -692,4 +693,70 @@ async fn remove_from_followers(db: Db) {
     a.post(&path, Some(&read_only), &[]).await.expect(403);
     a.stop().await;
     b.stop().await;
+}
+
+/// `GET /api/v1/instance/domain_blocks`: shown only as the configuration says (404
+/// otherwise, as Mastodon), silenced and suspended domains with their SHA-256, reasons
+/// only when those are shown too.
+async fn instance_domain_blocks(db: Db) {
+    use sha2::Digest as _;
+    use sluice_api::Exposure;
+    let block = |domain: &str, severity: &str, reason: &str| sluice_store::DomainBlockRow {
+        domain: domain.into(),
+        severity: severity.into(),
+        reject_media: false,
+        reason: reason.into(),
+        created_at: 1,
+    };
+    let path = "/api/v1/instance/domain_blocks";
+    for (list, rationale) in [
+        (Exposure::Disabled, Exposure::All),
+        (Exposure::Users, Exposure::Disabled),
+        (Exposure::All, Exposure::Users),
+    ] {
+        let Some(srv) = TestServer::start(db, |c| {
+            c.show_domain_blocks = list;
+            c.show_domain_blocks_rationale = rationale;
+        })
+        .await
+        else {
+            return;
+        };
+        for b in [
+            block("bad.example", "suspend", "spam"),
+            block("loud.example", "silence", ""),
+            block("media.example", "noop", "big files"),
+        ] {
+            srv.engine().set_domain_block(&b).await.unwrap();
+        }
+        let alice = srv.user("alice").await;
+        for token in [None, Some(alice.token.as_str())] {
+            let r = srv.get(path, token).await;
+            if !list.shown_to(token.is_some()) {
+                assert_eq!(r.status, 404, "{list:?} {token:?}");
+                continue;
+            }
+            let body = r.ok();
+            let mut got = body.as_array().unwrap().clone();
+            got.sort_by_key(|b| b["domain"].as_str().unwrap().to_string());
+            assert_eq!(got.len(), 2, "{body}");
+            assert_eq!(got[0]["domain"], "bad.example");
+            assert_eq!(got[0]["severity"], "suspend");
+            let digest: String = sha2::Sha256::digest(b"bad.example")
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect();
+            assert_eq!(got[0]["digest"], digest);
+            assert_eq!(got[1]["domain"], "loud.example");
+            assert_eq!(got[1]["severity"], "silence");
+            if rationale.shown_to(token.is_some()) {
+                assert_eq!(got[0]["comment"], "spam");
+                assert!(got[1]["comment"].is_null());
+            } else {
+                assert!(got[0].get("comment").is_none(), "{body}");
+            }
+        }
+        srv.get(path, Some("not-a-token")).await.expect(401);
+        srv.stop().await;
+    }
 }
