@@ -1,4 +1,5 @@
-// megalodon 10.x against a running Sluice server: its Mastodon client signs two
+// megalodon 10.x against a running Sluice server: its `detector()` must take the
+// server for Mastodon (from NodeInfo), then its Mastodon client signs two
 // new users up through megalodon's own app and registration calls, then listens
 // with `userStreaming()` (a WebSocket to the streaming URL the instance names) and
 // must receive an `update` for a followed account's post and a `notification` for
@@ -9,7 +10,7 @@
 // any failed.
 
 import assert from "node:assert/strict";
-import generator from "megalodon";
+import generator, { detector } from "megalodon";
 
 const BASE = (process.env.SLUICE_BASE_URL || "").replace(/\/+$/, "");
 const host = BASE ? new URL(BASE).hostname : "";
@@ -64,6 +65,12 @@ async function signUp(name) {
   assert.equal(me.data.username, name);
   return { client, id: me.data.id, token: registered.data.access_token };
 }
+
+// megalodon picks its client by the server's NodeInfo: Sluice names itself, and says
+// in `metadata.upstream` that it speaks Mastodon's API.
+await check("detector() finds a Mastodon-compatible server", async () => {
+  assert.equal(await detector(BASE), "mastodon");
+});
 
 await check("sign up two users (registerApp, registerAccount)", async () => {
   state.reader = await signUp(`meg${STAMP}`);

@@ -73,6 +73,45 @@ pub struct ApiConfig {
     /// The web app's message catalogs: the built-in ones and those of
     /// `SLUICE_LOCALES_DIR`.
     pub catalogs: Arc<Catalogs>,
+    /// The operator's privacy policy (`SLUICE_PRIVACY_POLICY_FILE`), read at start;
+    /// None: the built-in one.
+    pub privacy_policy: Option<PrivacyPolicy>,
+    /// Who may list the server's domain blocks (`GET /api/v1/instance/domain_blocks`,
+    /// `SLUICE_SHOW_DOMAIN_BLOCKS`).
+    pub show_domain_blocks: Exposure,
+    /// Who sees the reasons given for them (`SLUICE_SHOW_DOMAIN_BLOCKS_RATIONALE`).
+    pub show_domain_blocks_rationale: Exposure,
+}
+
+/// Who may see something the server can show (Mastodon's `show_domain_blocks`
+/// settings): nobody, signed-in users, or anyone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Exposure {
+    #[default]
+    Disabled,
+    Users,
+    All,
+}
+
+impl Exposure {
+    /// Whether a caller (signed in or not) may see it.
+    pub fn shown_to(self, signed_in: bool) -> bool {
+        match self {
+            Exposure::Disabled => false,
+            Exposure::Users => signed_in,
+            Exposure::All => true,
+        }
+    }
+}
+
+/// A privacy policy the operator wrote: plain text (paragraphs at blank lines) and
+/// when it was last changed.
+#[derive(Debug, Clone)]
+pub struct PrivacyPolicy {
+    pub text: String,
+    /// Unix milliseconds (the file's modification time).
+    pub updated_at: i64,
 }
 
 /// The request limits a running server can change (`SIGHUP`, [`AppState::reload`]);
@@ -179,36 +218,17 @@ pub fn router(state: AppState) -> Router {
 /// The application with `extra` routes mounted inside the same guards (deadline, body
 /// limit, panic guard). Tests use it to prove the guards hold for any handler.
 pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-            Method::OPTIONS,
-        ])
-        .allow_headers(AllowHeaders::mirror_request())
-        .expose_headers([
-            header::LINK,
-            header::HeaderName::from_static("x-ratelimit-reset"),
-            header::HeaderName::from_static("x-ratelimit-limit"),
-            header::HeaderName::from_static("x-ratelimit-remaining"),
-            header::HeaderName::from_static("x-request-id"),
-        ])
-        .max_age(Duration::from_secs(3600));
+    let cors = cors_layer();
     let (deadline_limits, body_limits) = (state.live.clone(), state.live.clone());
     // Uploads may be as large as their media files, plus room for the form around them.
     let media_max = state.engine.config.media_max_bytes;
     Router::new()
-        .merge(routes::api_routes().layer(cors.clone()))
+        .merge(routes::api_routes())
         .merge(routes::oauth_pages())
         // ActivityStreams documents and the C2S API: browser clients read and post
-        // with a bearer token, so they answer CORS as the REST API does.
+        // with a bearer token, so they answer CORS as the REST API does ([`with_cors`]).
         .merge(
             routes::activitypub_routes()
-                .layer(cors)
                 .merge(web::routes(state.clone()))
                 .layer(middleware::from_fn_with_state(
                     state.clone(),
@@ -233,6 +253,12 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         // The limit is [`limit_body`]'s, which can change while serving.
         .layer(DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::custom(panic_response))
+        // Outside every guard, so that their answers (413, 503, a panic's 500) and the
+        // fallback's 404 carry CORS too: a browser app reads the error instead of
+        // seeing a network failure.
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            with_cors(req, next, cors.clone())
+        }))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -241,6 +267,71 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         // or logged as requests (routes/health.rs).
         .merge(routes::health::routes().layer(CatchPanicLayer::custom(panic_response)))
         .with_state(state)
+}
+
+/// Mastodon's CORS policy: any origin, the API's methods, the request's headers, and the
+/// paging and rate-limit headers readable by the app.
+fn cors_layer() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([
+            header::LINK,
+            header::HeaderName::from_static("x-ratelimit-reset"),
+            header::HeaderName::from_static("x-ratelimit-limit"),
+            header::HeaderName::from_static("x-ratelimit-remaining"),
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(Duration::from_secs(3600))
+}
+
+/// Whether answers on `path` get CORS, by path alone (as Mastodon's rack-cors does, before
+/// routing): the REST API, OAuth's token endpoints, well-known documents, NodeInfo, media
+/// files, and the ActivityPub documents and C2S API of [`routes::activitypub_routes`].
+/// So an unknown API path, a preflight for one, and every error answer carry it; the
+/// HTML pages (sign-in, the web app) do not.
+fn cors_applies(path: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "/api/",
+        "/.well-known/",
+        "/nodeinfo/",
+        "/media/",
+        "/users/",
+        "/actor/",
+    ];
+    const EXACT: &[&str] = &[
+        "/oauth/token",
+        "/oauth/revoke",
+        "/metrics",
+        "/actor",
+        "/inbox",
+    ];
+    PREFIXES.iter().any(|p| path.starts_with(p)) || EXACT.contains(&path)
+}
+
+/// Runs `req` through `cors` when [`cors_applies`] to its path.
+async fn with_cors(req: Request, next: Next, cors: CorsLayer) -> Response {
+    use tower_service::Service as _;
+    if !cors_applies(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let mut svc = cors.layer(next);
+    let answer = async {
+        std::future::poll_fn(|cx| svc.poll_ready(cx)).await?;
+        svc.call(req).await
+    };
+    match answer.await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
 }
 
 /// The private metrics listener (`SLUICE_METRICS_LISTEN`): `/metrics` and the streaming

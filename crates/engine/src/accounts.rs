@@ -156,6 +156,9 @@ fn field_error(field: &str, code: &str, description: &str) -> (String, serde_jso
     )
 }
 
+/// Longest private note on an account, in characters (Mastodon's limit).
+pub const MAX_PRIVATE_NOTE_CHARS: usize = 2000;
+
 impl Engine {
     /// Creates a local account and user. `approved` is false when registrations need
     /// approval (the admin CLI always creates approved users).
@@ -453,6 +456,26 @@ impl Engine {
     }
 
     /// Mutes an account (optionally only for `duration_secs`). Not federated.
+    /// Sets `me`'s private note on the account `target` (`POST
+    /// /api/v1/accounts/:id/note`); an empty note removes it. At most
+    /// [`MAX_PRIVATE_NOTE_CHARS`] characters.
+    pub async fn set_note(&self, me: Id, target: Id, comment: &str) -> Result<()> {
+        self.store
+            .account(target)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        if comment.chars().count() > MAX_PRIVATE_NOTE_CHARS {
+            return Err(EngineError::invalid(format!(
+                "Validation failed: Comment is too long (maximum is {MAX_PRIVATE_NOTE_CHARS} characters)"
+            )));
+        }
+        let now = sluice_model::id::now_millis();
+        self.store
+            .set_account_note(me, target, comment, now)
+            .await?;
+        Ok(())
+    }
+
     pub async fn mute(
         &self,
         me: Id,

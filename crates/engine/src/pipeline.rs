@@ -110,6 +110,11 @@ pub enum Activity {
     RejectFollow {
         follower: Id,
     },
+    /// Ends `follower`'s follow of the actor (`remove_from_followers`); a remote
+    /// follower's server is sent a `Reject` of the follow, as Mastodon does.
+    RemoveFollower {
+        follower: Id,
+    },
     Like {
         status: Id,
     },
@@ -212,6 +217,7 @@ impl Engine {
             Activity::UndoFollow { target } => self.undo_follow(actor, target).await,
             Activity::AcceptFollow { follower } => self.answer_follow(actor, follower, true).await,
             Activity::RejectFollow { follower } => self.answer_follow(actor, follower, false).await,
+            Activity::RemoveFollower { follower } => self.remove_follower(actor, follower).await,
             Activity::Like { status } => self.like(actor, status).await,
             Activity::UndoLike { status } => self.undo_like(actor, status).await,
             Activity::Announce { status, visibility } => {
@@ -857,6 +863,28 @@ impl Engine {
         }
         self.record_follow_answer(&mut tx, actor, &follower, &follow_uri, accept, now)
             .await?;
+        self.commit(tx, changes).await?;
+        Ok(Outcome::changed())
+    }
+
+    /// Ends `follower_id`'s follow of `actor`; a remote follower is told with a
+    /// `Reject` of its Follow (a local one needs no message). Nothing changes when it
+    /// did not follow.
+    async fn remove_follower(&self, actor: &AccountRow, follower_id: Id) -> Result<Outcome> {
+        let follower = self.account_row(follower_id).await?;
+        let now = sluice_model::id::now_millis();
+        let mut tx = self.store.begin().await?;
+        let mut changes = Changes::at(now);
+        let Some(follow_uri) = self.end_follow(&mut tx, follower.id, actor.id).await? else {
+            self.commit(tx, changes).await?;
+            return Ok(Outcome::default());
+        };
+        if !follower.is_local() {
+            self.record_follow_answer(&mut tx, actor, &follower, &follow_uri, false, now)
+                .await?;
+        }
+        changes.events([crate::accounts::relationship_event(actor.id, follower.id)]);
+        changes.accounts(&[actor.id, follower.id]);
         self.commit(tx, changes).await?;
         Ok(Outcome::changed())
     }

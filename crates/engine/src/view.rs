@@ -128,7 +128,7 @@ impl Engine {
             requested_by: r.requested_by,
             domain_blocking: r.domain_blocking,
             endorsed: false,
-            note: String::new(),
+            note: r.note.clone(),
         }
     }
 

@@ -244,6 +244,14 @@ pub struct Relationship {
     pub note: String,
 }
 
+/// `GET /api/v1/accounts/familiar_followers`: for one account asked about, the
+/// accounts the asker follows that also follow it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FamiliarFollowers {
+    pub id: String,
+    pub accounts: Vec<Account>,
+}
+
 /// An account in `GET /api/v1/mutes`: the account, and when its mute ends.
 #[derive(Debug, Clone, Serialize)]
 pub struct MutedAccount {

@@ -117,6 +117,17 @@ pub struct Config {
     /// A directory of extra message catalogs for the web app (`SLUICE_LOCALES_DIR`):
     /// `<language>.ftl` files (Project Fluent), read at start.
     pub locales_dir: Option<PathBuf>,
+    /// A plain-text file with the instance's privacy policy (`SLUICE_PRIVACY_POLICY_FILE`),
+    /// read at start and served by `GET /api/v1/instance/privacy_policy` (paragraphs at
+    /// blank lines; dated by the file's modification time). Unset: a built-in policy.
+    pub privacy_policy_file: Option<PathBuf>,
+    /// Who may list the server's domain blocks through
+    /// `GET /api/v1/instance/domain_blocks`: `disabled` (nobody, Mastodon's default),
+    /// `users` (signed in) or `all` (`SLUICE_SHOW_DOMAIN_BLOCKS`).
+    pub show_domain_blocks: sluice_api::Exposure,
+    /// Who sees the reasons of those blocks, the same choices
+    /// (`SLUICE_SHOW_DOMAIN_BLOCKS_RATIONALE`).
+    pub show_domain_blocks_rationale: sluice_api::Exposure,
     /// A separate listener for `/metrics` and the streaming status endpoints, without
     /// a token (`SLUICE_METRICS_LISTEN`, e.g. `127.0.0.1:9100`): keep it private.
     pub metrics_listen: Option<String>,
@@ -212,6 +223,9 @@ impl Default for Config {
             smtp_url: None,
             smtp_from: None,
             locales_dir: None,
+            privacy_policy_file: None,
+            show_domain_blocks: sluice_api::Exposure::Disabled,
+            show_domain_blocks_rationale: sluice_api::Exposure::Disabled,
             metrics_listen: None,
             log: std::env::var("RUST_LOG")
                 .ok()

@@ -348,9 +348,14 @@ async fn start_full(
         sluice_api::Catalogs::load(config.locales_dir.as_deref())
             .map_err(|e| anyhow::anyhow!("SLUICE_LOCALES_DIR: {e}"))?,
     );
+    let privacy_policy = config
+        .privacy_policy_file
+        .as_deref()
+        .map(read_privacy_policy)
+        .transpose()?;
     let engine = open_engine(config, bound).await?;
     let url = engine.urls.base().to_string();
-    let api = api_config(config, &url, bound, catalogs)?;
+    let api = api_config(config, &url, bound, catalogs, privacy_policy)?;
     let limits = RateLimiter::new(rate_limits(config));
     engine
         .ensure_instance_key()
@@ -422,12 +427,13 @@ async fn open_engine(config: &Config, bound: Option<SocketAddr>) -> anyhow::Resu
 }
 
 /// What the API needs to know of the configuration, serving under `url`, with the
-/// web app's message catalogs.
+/// web app's message catalogs and the operator's privacy policy.
 fn api_config(
     config: &Config,
     url: &str,
     bound: Option<SocketAddr>,
     catalogs: Arc<sluice_api::Catalogs>,
+    privacy_policy: Option<sluice_api::PrivacyPolicy>,
 ) -> anyhow::Result<ApiConfig> {
     Ok(ApiConfig {
         title: config.instance_title.clone(),
@@ -442,7 +448,23 @@ fn api_config(
         drain_grace: Duration::from_millis(config.drain_grace_ms),
         trusted_proxies: config.trusted_proxies_for(bound)?,
         catalogs,
+        privacy_policy,
+        show_domain_blocks: config.show_domain_blocks,
+        show_domain_blocks_rationale: config.show_domain_blocks_rationale,
     })
+}
+
+/// The operator's privacy policy file: its text and modification time. A file that
+/// cannot be read stops the start (before anything is opened), naming it.
+fn read_privacy_policy(path: &std::path::Path) -> anyhow::Result<sluice_api::PrivacyPolicy> {
+    let what = || format!("SLUICE_PRIVACY_POLICY_FILE {}", path.display());
+    let text = std::fs::read_to_string(path).with_context(what)?;
+    let updated_at = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as i64);
+    Ok(sluice_api::PrivacyPolicy { text, updated_at })
 }
 
 /// The federation settings of a configuration (deliveries on).

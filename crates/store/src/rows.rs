@@ -203,6 +203,15 @@ pub struct RelationRow {
     pub requested_by: bool,
     /// The target's domain is one `me` blocked.
     pub domain_blocking: bool,
+    /// `me`'s private note on the target ("" when none).
+    pub note: String,
+}
+
+/// An account that follows `target` and that the asker follows (familiar followers).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FamiliarFollower {
+    pub target: Id,
+    pub follower: Id,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -4,8 +4,8 @@
 use sluice_model::Id;
 
 use crate::{
-    ListedId, MarkerRow, NotificationRow, Page, Query, RelationRow, Result, Store, WriteTx,
-    query::Scalar,
+    FamiliarFollower, ListedId, MarkerRow, NotificationRow, Page, Query, RelationRow, Result,
+    Store, WriteTx, query::Scalar,
 };
 
 /// An account-to-account relation table.
@@ -124,10 +124,69 @@ impl Store {
                   EXISTS (SELECT 1 FROM follow_requests WHERE account_id = {m} AND target_account_id = {t}) AS requested,
                   EXISTS (SELECT 1 FROM follow_requests WHERE account_id = {t} AND target_account_id = {m}) AS requested_by,
                   EXISTS (SELECT 1 FROM account_domain_blocks adb JOIN accounts da ON da.domain = adb.domain
-                          WHERE adb.account_id = {m} AND da.id = {t}) AS domain_blocking"
+                          WHERE adb.account_id = {m} AND da.id = {t}) AS domain_blocking,
+                  COALESCE((SELECT comment FROM account_notes WHERE account_id = {m} AND target_account_id = {t}), '') AS note"
             ));
         }
         q.push(&parts.join(" UNION ALL "));
+        self.all(q).await
+    }
+
+    /// Sets `me`'s private note on `target`; an empty one removes it.
+    pub async fn set_account_note(
+        &self,
+        me: Id,
+        target: Id,
+        comment: &str,
+        now: i64,
+    ) -> Result<()> {
+        let q = if comment.is_empty() {
+            Query::new("DELETE FROM account_notes WHERE account_id = $1 AND target_account_id = $2")
+                .bind(me)
+                .bind(target)
+        } else {
+            Query::new(
+                "INSERT INTO account_notes (account_id, target_account_id, comment, updated_at)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (account_id, target_account_id)
+                 DO UPDATE SET comment = excluded.comment, updated_at = excluded.updated_at",
+            )
+            .bind(me)
+            .bind(target)
+            .bind(comment)
+            .bind(now)
+        };
+        self.exec(q).await?;
+        Ok(())
+    }
+
+    /// For each of `targets`, the accounts `me` follows that follow it, newest follow
+    /// first, at most `per_target` each; accounts that hide whom they follow, and
+    /// suspended ones, are not told.
+    pub async fn familiar_followers(
+        &self,
+        me: Id,
+        targets: &[Id],
+        per_target: i64,
+    ) -> Result<Vec<FamiliarFollower>> {
+        if targets.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut q = Query::new("");
+        let m = q.arg(me);
+        let list = q.in_list(targets);
+        let per = q.arg(per_target);
+        q.push(&format!(
+            "SELECT target, follower FROM (
+               SELECT f2.target_account_id AS target, f2.account_id AS follower,
+                      ROW_NUMBER() OVER (PARTITION BY f2.target_account_id ORDER BY f2.id DESC) AS n
+               FROM follows f1
+               JOIN follows f2 ON f2.account_id = f1.target_account_id
+               JOIN accounts a ON a.id = f2.account_id
+               WHERE f1.account_id = {m} AND f2.target_account_id IN {list}
+                 AND a.hide_collections = FALSE AND a.suspended_at IS NULL
+             ) ff WHERE n <= {per} ORDER BY target, n"
+        ));
         self.all(q).await
     }
 

@@ -368,6 +368,28 @@ pub async fn relationships(
     Ok(Json(state.engine.relationships(me.account_id, &ids).await?))
 }
 
+/// Familiar followers shown per account asked about.
+const FAMILIAR_FOLLOWERS_PER_ACCOUNT: i64 = 40;
+
+/// `GET /api/v1/accounts/familiar_followers?id[]=…`: for each account asked about (in
+/// order, repeated ones once), the accounts the caller follows that follow it.
+pub async fn familiar_followers(
+    State(state): State<AppState>,
+    auth: Auth,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(READ_FOLLOWS)?;
+    let mut ids = p.parse::<IdsForm>()?.ids();
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(*id));
+    Ok(Json(
+        state
+            .engine
+            .familiar_followers(me.account_id, &ids, FAMILIAR_FOLLOWERS_PER_ACCOUNT)
+            .await?,
+    ))
+}
+
 pub async fn search(
     State(state): State<AppState>,
     auth: Auth,
@@ -537,6 +559,24 @@ pub async fn unfollow(
     .await
 }
 
+/// `POST /api/v1/accounts/:id/remove_from_followers`: the account no longer follows
+/// the caller; its server is told with a `Reject` of the follow.
+pub async fn remove_from_followers(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_FOLLOWS)?;
+    let follower = path_id(&id)?;
+    act(
+        &state,
+        me.account_id,
+        follower,
+        Activity::RemoveFollower { follower },
+    )
+    .await
+}
+
 pub async fn block(
     State(state): State<AppState>,
     auth: Auth,
@@ -577,6 +617,40 @@ pub async fn mute(
     state
         .engine
         .mute(me.account_id, target, notifications, form.duration)
+        .await?;
+    Ok(Json(
+        state.engine.relationship(me.account_id, target).await?,
+    ))
+}
+
+/// `POST /api/v1/accounts/:id/note`.
+#[derive(Debug, Deserialize)]
+struct NoteForm {
+    #[serde(default, deserialize_with = "field::string")]
+    comment: Option<String>,
+}
+
+/// `POST /api/v1/accounts/:id/note`: the caller's private note on an account (none or
+/// empty: removed); answers with the relationship, which carries it.
+pub async fn note(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_ACCOUNTS)?;
+    let target = path_id(&id)?;
+    let form: NoteForm = p.parse()?;
+    state
+        .limits
+        .check(Bucket::Write, &me.token_id.to_string())?;
+    state
+        .engine
+        .set_note(
+            me.account_id,
+            target,
+            form.comment.as_deref().unwrap_or_default(),
+        )
         .await?;
     Ok(Json(
         state.engine.relationship(me.account_id, target).await?,

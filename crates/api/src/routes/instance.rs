@@ -1,4 +1,5 @@
-//! Instance metadata: `/api/v1/instance`, `/api/v2/instance`, NodeInfo, custom emojis.
+//! Instance metadata: `/api/v1/instance`, `/api/v2/instance` and what hangs off them
+//! (extended description, privacy policy, languages), NodeInfo, custom emojis.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,7 +12,8 @@ use crate::{AppState, version_string};
 
 fn configuration(state: &AppState) -> Value {
     json!({
-        "accounts": { "max_featured_tags": 10, "max_pinned_statuses": 5 },
+        // Featured hashtags are not built yet: none may be featured.
+        "accounts": { "max_featured_tags": 0, "max_pinned_statuses": sluice_engine::pipeline::MAX_PINS },
         "statuses": {
             "max_characters": state.engine.config.max_status_chars,
             "max_media_attachments": 4,
@@ -30,9 +32,14 @@ fn configuration(state: &AppState) -> Value {
             "video_matrix_limit": 8_294_400,
             "description_limit": 1500
         },
+        // Polls are not built yet (a post with one is refused with 422), so no poll may
+        // have an option: Phanpy hides its poll button when `max_options` is below 2.
+        // The object stays, with its expiry range, because apps read it unguarded (Elk
+        // reads `polls.maxOptions` and offers fixed expiry choices; a missing object
+        // is a crash there, not a missing feature).
         "polls": {
-            "max_options": 4,
-            "max_characters_per_option": 50,
+            "max_options": 0,
+            "max_characters_per_option": 0,
             "min_expiration": 300,
             "max_expiration": 2_629_746
         },
@@ -121,6 +128,113 @@ pub async fn v2(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
     })))
 }
 
+/// Plain text as HTML: paragraphs at blank lines, line breaks kept, everything escaped.
+fn text_to_html(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let lines: Vec<String> = p.lines().map(sluice_model::content::escape_html).collect();
+            format!("<p>{}</p>", lines.join("<br>"))
+        })
+        .collect()
+}
+
+/// `GET /api/v1/instance/extended_description`: the instance's description, as HTML.
+/// `updated_at` is null: the description comes from the configuration, which keeps no
+/// date (Mastodon's is null too until an admin writes one).
+pub async fn extended_description(State(state): State<AppState>) -> impl IntoResponse {
+    Json(json!({
+        "updated_at": null,
+        "content": text_to_html(&state.config.description),
+    }))
+}
+
+/// When [`DEFAULT_PRIVACY_POLICY`] was last changed.
+const DEFAULT_PRIVACY_POLICY_UPDATED: &str = "2026-12-07T00:00:00Z";
+
+/// The privacy policy served when the operator set none (`SLUICE_PRIVACY_POLICY_FILE`):
+/// what this software keeps and shares, in general terms.
+const DEFAULT_PRIVACY_POLICY: &str = "\
+This server runs Sluice. It keeps what you give it to run your account: your email \
+address and a hash of your password, your profile, your posts and media, and whom you \
+follow, block and mute. Your sign-ins are recorded to protect your account.
+
+Public and unlisted posts, your profile and whom you follow are public: they are sent \
+to the servers of your followers and of the people you mention, and anyone may read \
+them. Followers-only posts and direct messages are sent only to the servers of the \
+people who may read them; their administrators can read them there.
+
+When you delete a post or your account, this server deletes it and asks the other \
+servers that received it to delete it too; it cannot make them.
+
+The administrators of this server can read everything it stores. Ask them (see the \
+contact address of this server) for a copy of your data or its deletion.";
+
+/// `GET /api/v1/instance/privacy_policy`: the operator's policy (its file's text and
+/// date) or [`DEFAULT_PRIVACY_POLICY`], as HTML.
+pub async fn privacy_policy(State(state): State<AppState>) -> impl IntoResponse {
+    let (text, updated_at) = match &state.config.privacy_policy {
+        Some(p) => (
+            p.text.as_str(),
+            sluice_model::Timestamp(p.updated_at).to_rfc3339(),
+        ),
+        None => (
+            DEFAULT_PRIVACY_POLICY,
+            DEFAULT_PRIVACY_POLICY_UPDATED.to_string(),
+        ),
+    };
+    Json(json!({ "updated_at": updated_at, "content": text_to_html(text) }))
+}
+
+/// `GET /api/v1/instance/languages`: the languages apps may offer for a post.
+pub async fn languages() -> impl IntoResponse {
+    let list: Vec<Value> = super::languages::LANGUAGES
+        .iter()
+        .map(|(code, name)| json!({ "code": code, "name": name }))
+        .collect();
+    Json(list)
+}
+
+/// `GET /api/v1/instance/domain_blocks`: the domains this server limits (silenced) or
+/// suspends, each with the SHA-256 of its name, and the reason when the configuration
+/// shows reasons to this caller; 404 when it does not show the list to this caller
+/// (as Mastodon). Blocks that only reject media are not listed.
+pub async fn domain_blocks(
+    State(state): State<AppState>,
+    auth: crate::auth::Auth,
+) -> ApiResult<impl IntoResponse> {
+    use sha2::{Digest, Sha256};
+    let signed_in = auth.viewer().is_some();
+    if !state.config.show_domain_blocks.shown_to(signed_in) {
+        return Err(crate::error::ApiError::not_found());
+    }
+    let with_comment = state
+        .config
+        .show_domain_blocks_rationale
+        .shown_to(signed_in);
+    let list: Vec<Value> = state
+        .engine
+        .domain_blocks()
+        .await?
+        .into_iter()
+        .filter(|b| matches!(b.severity.as_str(), "silence" | "suspend"))
+        .map(|b| {
+            let digest: String = Sha256::digest(b.domain.as_bytes())
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect();
+            let mut v = json!({ "domain": b.domain, "digest": digest, "severity": b.severity });
+            if with_comment {
+                v["comment"] = json!(Some(b.reason).filter(|r| !r.is_empty()));
+            }
+            v
+        })
+        .collect();
+    Ok(Json(list))
+}
+
 pub async fn peers() -> impl IntoResponse {
     Json(json!([]))
 }
@@ -163,8 +277,25 @@ async fn nodeinfo(state: &AppState, version: &str) -> ApiResult<Value> {
             "localPosts": posts
         },
         "openRegistrations": registrations_open(state).0,
-        "metadata": { "nodeName": state.config.title, "nodeDescription": state.config.description }
+        "metadata": nodeinfo_metadata(state)
     }))
+}
+
+/// NodeInfo's free-form `metadata`. `software.name` stays `sluice` (statistics sites
+/// count us as what we are); what app detectors read to know that the Mastodon API is
+/// here is said beside it:
+/// - `upstream`: the Mastodon version whose API we implement. megalodon's `detector()`
+///   takes a server whose `upstream.name` is Mastodon as Mastodon (Mastodon forks such as
+///   kmyblue say theirs here).
+/// - `features`: the APIs served, in the words Pleroma uses there (`mastodon_api`,
+///   `mastodon_api_streaming`).
+fn nodeinfo_metadata(state: &AppState) -> Value {
+    json!({
+        "nodeName": state.config.title,
+        "nodeDescription": state.config.description,
+        "upstream": { "name": "Mastodon", "version": crate::MASTODON_VERSION },
+        "features": ["mastodon_api", "mastodon_api_streaming"]
+    })
 }
 
 fn nodeinfo_response(body: Value, version: &str) -> impl IntoResponse {

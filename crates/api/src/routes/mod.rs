@@ -9,6 +9,7 @@ mod filters;
 mod grouped_notifications;
 pub(crate) mod health;
 mod instance;
+mod languages;
 mod lists;
 pub(crate) mod media;
 mod misc;
@@ -117,6 +118,19 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/instance/peers", get(instance::peers))
         .route("/api/v1/instance/activity", get(instance::activity))
         .route("/api/v1/instance/rules", get(instance::rules))
+        .route(
+            "/api/v1/instance/extended_description",
+            get(instance::extended_description),
+        )
+        .route(
+            "/api/v1/instance/privacy_policy",
+            get(instance::privacy_policy),
+        )
+        .route("/api/v1/instance/languages", get(instance::languages))
+        .route(
+            "/api/v1/instance/domain_blocks",
+            get(instance::domain_blocks),
+        )
         .route("/api/v1/custom_emojis", get(instance::custom_emojis))
         .route("/.well-known/nodeinfo", get(instance::nodeinfo_links))
         .route("/.well-known/webfinger", get(activitypub::webfinger))
@@ -151,6 +165,10 @@ pub fn api_routes() -> Router<AppState> {
             get(accounts::relationships),
         )
         .route("/api/v1/accounts/search", get(accounts::search))
+        .route(
+            "/api/v1/accounts/familiar_followers",
+            get(accounts::familiar_followers),
+        )
         .route("/api/v1/accounts/{id}", get(accounts::show))
         .route("/api/v1/accounts/{id}/statuses", get(accounts::statuses))
         .route("/api/v1/accounts/{id}/followers", get(accounts::followers))
@@ -162,9 +180,17 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/accounts/{id}/lists", get(lists::account_lists))
         .route("/api/v1/accounts/{id}/mute", post(accounts::mute))
         .route("/api/v1/accounts/{id}/unmute", post(accounts::unmute))
+        .route("/api/v1/accounts/{id}/note", post(accounts::note))
+        .route(
+            "/api/v1/accounts/{id}/remove_from_followers",
+            post(accounts::remove_from_followers),
+        )
         .route("/api/v1/preferences", get(accounts::preferences))
         // statuses
-        .route("/api/v1/statuses", post(statuses::create))
+        .route(
+            "/api/v1/statuses",
+            post(statuses::create).get(statuses::many),
+        )
         .route("/api/v1/media", post(media::upload))
         .route("/api/v2/media", post(media::upload))
         .route(
@@ -365,6 +391,12 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/trends/statuses", get(misc::trends))
         .route("/api/v1/trends/links", get(misc::trends))
         .route("/api/v2/search", get(misc::search))
+        // Any other API path is an API 404 (JSON), never a web page: without this,
+        // `/api/x` would be read as the web's `/{handle}/{id}`.
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(|| async { ApiError::not_found() }),
+        )
 }
 
 /// ActivityPub documents for other servers, and the C2S API for clients (with CORS).

@@ -160,6 +160,36 @@ pub async fn create(
     ))
 }
 
+/// `id[]` of `GET /api/v1/statuses`: malformed ids are skipped, repeated ones read
+/// once, at most [`paging::MAX_LIMIT`] of them read (the rest ignored).
+#[derive(Debug, Deserialize)]
+struct IdsForm {
+    #[serde(default, deserialize_with = "field::list")]
+    id: Vec<String>,
+}
+
+/// `GET /api/v1/statuses?id[]=…`: several statuses at once, those the caller may see,
+/// in the order asked (Mastodon 4.3). Anyone may ask; a user token shows what its user
+/// may see.
+pub async fn many(
+    State(state): State<AppState>,
+    auth: Auth,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let form: IdsForm = p.parse()?;
+    let mut ids: Vec<sluice_model::Id> = Vec::new();
+    for id in form.id.iter().filter_map(|s| sluice_model::id::parse_id(s)) {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+        if ids.len() >= paging::MAX_LIMIT as usize {
+            break;
+        }
+    }
+    let viewer = auth.viewer();
+    Ok(Json(state.engine.statuses_by_ids(viewer, &ids).await?))
+}
+
 pub async fn show(
     State(state): State<AppState>,
     auth: Auth,

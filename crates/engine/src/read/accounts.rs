@@ -66,6 +66,51 @@ impl Engine {
         Ok(rows.iter().map(|r| self.relationship_entity(r)).collect())
     }
 
+    /// `GET /api/v1/accounts/familiar_followers`: for each of `targets` that exists (in
+    /// order), the accounts `me` follows that follow it, at most `per_target` each,
+    /// newest follow first.
+    pub async fn familiar_followers(
+        &self,
+        me: Id,
+        targets: &[Id],
+        per_target: i64,
+    ) -> Result<Vec<api::FamiliarFollowers>> {
+        let existing: Vec<Id> = self
+            .store
+            .accounts(targets)
+            .await?
+            .iter()
+            .map(|a| a.id)
+            .collect();
+        let targets: Vec<Id> = targets
+            .iter()
+            .copied()
+            .filter(|id| existing.contains(id))
+            .collect();
+        let pairs = self
+            .store
+            .familiar_followers(me, &targets, per_target)
+            .await?;
+        let mut followers: Vec<Id> = pairs.iter().map(|p| p.follower).collect();
+        followers.sort_unstable();
+        followers.dedup();
+        let accounts = self.account_entities(&followers).await?;
+        let by_id: std::collections::HashMap<&str, &api::Account> =
+            accounts.iter().map(|a| (a.id.as_str(), a)).collect();
+        Ok(targets
+            .iter()
+            .map(|t| api::FamiliarFollowers {
+                id: t.to_string(),
+                accounts: pairs
+                    .iter()
+                    .filter(|p| p.target == *t)
+                    .filter_map(|p| by_id.get(p.follower.to_string().as_str()))
+                    .map(|a| (*a).clone())
+                    .collect(),
+            })
+            .collect())
+    }
+
     /// One side of a relation of `account` (its followers, the accounts it blocks, …),
     /// paged by the relation row's id.
     pub async fn relation_accounts(

@@ -25,6 +25,25 @@ impl Engine {
         Ok(self.store.status_by_uri(uri).await?)
     }
 
+    /// `GET /api/v1/statuses?id[]=…`: the statuses among `ids` that `viewer` may see
+    /// (None: anonymous), in the order asked, each once; unknown ones and those the
+    /// viewer may not see are left out. One query for the rows, one for visibility.
+    pub async fn statuses_by_ids(
+        &self,
+        viewer: Option<Id>,
+        ids: &[Id],
+    ) -> Result<Vec<api::Status>> {
+        let rows = self.store.statuses(ids).await?;
+        let mut by_id: HashMap<Id, StatusRow> = self
+            .only_visible(viewer, rows)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+        let ordered: Vec<StatusRow> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+        self.status_entities(viewer, ordered).await
+    }
+
     /// A public or unlisted status, as anyone may see it (its page), with its author.
     pub async fn public_status(&self, id: Id) -> Result<Option<(api::Status, api::Account)>> {
         let Some(s) = self.store.status(id).await? else {

@@ -10,6 +10,7 @@ mod accounts;
 mod backup;
 mod bad_input;
 mod c2s;
+mod compat;
 mod conversations;
 mod delivery;
 mod federation;
