@@ -47,21 +47,26 @@ impl Engine {
         Ok(self.store.search_accounts(q, limit, offset).await?)
     }
 
-    /// The relationships of `me` with each of `targets` that exists, in the store's
-    /// order.
-    pub async fn relationships(&self, me: Id, targets: &[Id]) -> Result<Vec<api::Relationship>> {
-        let existing: Vec<Id> = self
+    /// Those of `ids` that name an account, in their order.
+    async fn existing(&self, ids: &[Id]) -> Result<Vec<Id>> {
+        let found: Vec<Id> = self
             .store
-            .accounts(targets)
+            .accounts(ids)
             .await?
             .iter()
             .map(|a| a.id)
             .collect();
-        let ids: Vec<Id> = targets
+        Ok(ids
             .iter()
             .copied()
-            .filter(|id| existing.contains(id))
-            .collect();
+            .filter(|id| found.contains(id))
+            .collect())
+    }
+
+    /// The relationships of `me` with each of `targets` that exists, in the store's
+    /// order.
+    pub async fn relationships(&self, me: Id, targets: &[Id]) -> Result<Vec<api::Relationship>> {
+        let ids = self.existing(targets).await?;
         let rows = self.store.relationships(me, &ids).await?;
         Ok(rows.iter().map(|r| self.relationship_entity(r)).collect())
     }
@@ -75,18 +80,7 @@ impl Engine {
         targets: &[Id],
         per_target: i64,
     ) -> Result<Vec<api::FamiliarFollowers>> {
-        let existing: Vec<Id> = self
-            .store
-            .accounts(targets)
-            .await?
-            .iter()
-            .map(|a| a.id)
-            .collect();
-        let targets: Vec<Id> = targets
-            .iter()
-            .copied()
-            .filter(|id| existing.contains(id))
-            .collect();
+        let targets = self.existing(targets).await?;
         let pairs = self
             .store
             .familiar_followers(me, &targets, per_target)
