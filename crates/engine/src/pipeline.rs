@@ -330,7 +330,7 @@ impl Engine {
     }
 
     /// Checks a post's text; it may be blank when the post has media.
-    fn check_text(&self, text: &str, spoiler: &str, has_media: bool) -> Result<()> {
+    pub(crate) fn check_text(&self, text: &str, spoiler: &str, has_media: bool) -> Result<()> {
         let len = text.chars().count() + spoiler.chars().count();
         if len > self.config.max_status_chars {
             return Err(EngineError::invalid(format!(
@@ -1266,7 +1266,7 @@ impl Engine {
     }
 
     /// Creates a notification unless the recipient blocks or mutes (with notifications)
-    /// the sender. Returns its event.
+    /// the sender, or muted the thread of the status it is about. Returns its event.
     pub(crate) async fn notify(
         &self,
         tx: &mut WriteTx,
@@ -1277,6 +1277,11 @@ impl Engine {
         now: i64,
     ) -> Result<Option<NewEvent>> {
         if tx.silences_notifications_from(to, from).await? {
+            return Ok(None);
+        }
+        if let Some(status) = status
+            && tx.thread_muted(to, status).await?
+        {
             return Ok(None);
         }
         let id = self.ids.next_at(now);
@@ -1499,7 +1504,7 @@ impl Engine {
 }
 
 /// Mastodon's answer to media ids a post cannot take.
-fn media_not_found(ids: &[Id]) -> EngineError {
+pub(crate) fn media_not_found(ids: &[Id]) -> EngineError {
     let ids: Vec<String> = ids.iter().map(Id::to_string).collect();
     EngineError::invalid(format!(
         "Validation failed: Media with IDs {} not found. Already attached to another post?",
@@ -1508,7 +1513,7 @@ fn media_not_found(ids: &[Id]) -> EngineError {
 }
 
 /// A language tag as a post may carry it.
-fn check_language(lang: Option<&str>) -> Result<()> {
+pub(crate) fn check_language(lang: Option<&str>) -> Result<()> {
     if let Some(lang) = lang
         && (lang.len() > 16 || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
     {

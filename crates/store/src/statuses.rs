@@ -378,10 +378,11 @@ impl Store {
                     "EXISTS (SELECT 1 FROM favourites f WHERE f.account_id = {v} AND f.status_id = s.id) AS favourited,
                      EXISTS (SELECT 1 FROM bookmarks b WHERE b.account_id = {v} AND b.status_id = s.id) AS bookmarked,
                      EXISTS (SELECT 1 FROM statuses rb WHERE rb.reblog_of_id = s.id AND rb.account_id = {v}) AS reblogged,
-                     EXISTS (SELECT 1 FROM pins pn WHERE pn.account_id = {v} AND pn.status_id = s.id) AS pinned"
+                     EXISTS (SELECT 1 FROM pins pn WHERE pn.account_id = {v} AND pn.status_id = s.id) AS pinned,
+                     EXISTS (SELECT 1 FROM conversation_mutes cm WHERE cm.account_id = {v} AND cm.thread_id = s.thread_id) AS muted"
                 )
             }
-            None => "FALSE AS favourited, FALSE AS bookmarked, FALSE AS reblogged, FALSE AS pinned"
+            None => "FALSE AS favourited, FALSE AS bookmarked, FALSE AS reblogged, FALSE AS pinned, FALSE AS muted"
                 .into(),
         };
         // string_agg: PostgreSQL, and SQLite since 3.44 (the bundled one is newer). One
@@ -489,6 +490,8 @@ pub struct StatusView {
     pub reblogged: bool,
     /// Whether the viewer pinned it (so it is the viewer's own).
     pub pinned: bool,
+    /// Whether the viewer muted its thread (no notifications from it).
+    pub muted: bool,
     /// Mentioned account ids, comma-separated.
     pub mention_ids: Option<String>,
     /// Tag names, comma-separated (names never hold a comma).
@@ -506,6 +509,7 @@ impl StatusView {
             bookmarked: false,
             reblogged: false,
             pinned: false,
+            muted: false,
             mention_ids: None,
             tag_names: None,
             requested: true,
