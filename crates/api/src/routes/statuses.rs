@@ -139,6 +139,9 @@ pub async fn create(
         .map(|k| k.chars().take(MAX_IDEMPOTENCY_KEY).collect::<String>())
         .filter(|k| !k.is_empty());
     let scheduled = form.scheduled()?;
+    if let Some(text) = form.status.as_deref() {
+        crate::mentions::resolve_new_mentions(&state, text).await;
+    }
     let note = NewNote {
         in_reply_to: form.in_reply_to()?,
         visibility: visibility(form.visibility.as_deref())?,
@@ -254,6 +257,9 @@ pub async fn edit(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let form: StatusForm = p.parse()?;
+    if let Some(text) = form.status.as_deref() {
+        crate::mentions::resolve_new_mentions(&state, text).await;
+    }
     let edit = NoteEdit {
         language: form.language(),
         media_ids: form.media_ids()?,

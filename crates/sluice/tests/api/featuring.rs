@@ -202,8 +202,9 @@ async fn muted_conversation_sends_no_notifications(db: Db) {
         .ok();
     assert_eq!(n[0]["type"], "mention");
     // A post one may not see cannot be muted.
+    srv.user("carol").await;
     let private = srv
-        .status(&bob, "only for me", &[("visibility", "direct")])
+        .status(&bob, "@carol only for carol", &[("visibility", "direct")])
         .await;
     srv.post(
         &format!("/api/v1/statuses/{}/mute", private["id"].as_str().unwrap()),

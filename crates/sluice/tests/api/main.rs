@@ -26,6 +26,7 @@ mod limits;
 mod lists;
 mod markup;
 mod media;
+mod mentions;
 mod notifications_v2;
 mod oauth;
 mod pages;
