@@ -405,6 +405,18 @@ impl Store {
         self.all(q).await
     }
 
+    /// The public and unlisted replies to a status (local or remote), paged by id.
+    pub async fn public_replies(&self, status_id: Id, page: Page) -> Result<Vec<ListedId>> {
+        let mut q = Query::new(
+            "SELECT id AS rel_id, id AS item_id FROM statuses
+             WHERE visibility IN ('public', 'unlisted') AND reblog_of_id IS NULL AND in_reply_to_id = ",
+        );
+        let p = q.arg(status_id);
+        q.push(&p);
+        page.apply(&mut q, "id");
+        Ok(page.finish(self.all(q).await?))
+    }
+
     /// Accounts that favourited a status, paged by the favourite's id.
     pub async fn favourited_by(&self, status_id: Id, page: Page) -> Result<Vec<ListedId>> {
         let mut q = Query::new(

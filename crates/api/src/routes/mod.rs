@@ -447,6 +447,10 @@ pub fn activitypub_routes() -> Router<AppState> {
         .route("/users/{name}/collections/{id}", get(c2s::collection))
         .route("/users/{name}/statuses/{id}", get(activitypub::status))
         .route(
+            "/users/{name}/statuses/{id}/{collection}",
+            get(activitypub::status_collection),
+        )
+        .route(
             "/users/{name}/statuses/{id}/activity",
             get(c2s::status_activity),
         )

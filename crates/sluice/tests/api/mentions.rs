@@ -1,13 +1,90 @@
-//! Mentions as other servers make them: a handle this server has not seen is looked
-//! up through WebFinger when the post is made (handles with a port too), and a direct
-//! post that would reach nobody, or not everyone it names, is refused.
+//! Mentions and threads as other servers make them: a handle this server has not
+//! seen is looked up through WebFinger when the post is made (handles with a port
+//! too); a direct post that would reach nobody, or not everyone it names, is refused;
+//! posts serve their `replies`, `likes` and `shares` collections.
 
-use crate::common::{Db, TestServer, eventually, peer};
+use crate::common::{Db, TestServer, eventually, get_as2, peer};
 
 db_tests!(
     unseen_handles_are_resolved_and_reached,
     direct_posts_must_reach_everyone_they_name,
+    posts_serve_replies_likes_and_shares,
 );
+
+async fn posts_serve_replies_likes_and_shares(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let root = srv.status(&alice, "a thread", &[]).await;
+    let rid = root["id"].as_str().unwrap();
+    let public = srv
+        .status(&bob, "public reply", &[("in_reply_to_id", rid)])
+        .await;
+    let unlisted = srv
+        .status(
+            &alice,
+            "unlisted reply",
+            &[("in_reply_to_id", rid), ("visibility", "unlisted")],
+        )
+        .await;
+    srv.status(
+        &bob,
+        "followers-only reply",
+        &[("in_reply_to_id", rid), ("visibility", "private")],
+    )
+    .await;
+    srv.post(
+        &format!("/api/v1/statuses/{rid}/favourite"),
+        Some(&bob.token),
+        &[],
+    )
+    .await
+    .ok();
+    srv.post(
+        &format!("/api/v1/statuses/{rid}/reblog"),
+        Some(&bob.token),
+        &[],
+    )
+    .await
+    .ok();
+    let note = get_as2(&srv, root["uri"].as_str().unwrap(), None)
+        .await
+        .ok();
+    let uri = root["uri"].as_str().unwrap();
+    assert_eq!(note["replies"]["id"], format!("{uri}/replies"));
+    assert_eq!(note["likes"]["totalItems"], 1);
+    assert_eq!(note["shares"]["totalItems"], 1);
+    assert!(note["likes"].get("@context").is_none());
+    let first = note["replies"]["first"].as_str().unwrap();
+    let page = get_as2(&srv, first, None).await.ok();
+    assert_eq!(page["type"], "OrderedCollectionPage");
+    assert_eq!(
+        page["orderedItems"],
+        serde_json::json!([unlisted["uri"], public["uri"]]),
+        "public and unlisted replies, newest first; not the followers-only one"
+    );
+    let likes = get_as2(&srv, &format!("{uri}/likes"), None).await.ok();
+    assert_eq!(likes["totalItems"], 1);
+    let head = get_as2(&srv, &format!("{uri}/replies"), None).await.ok();
+    assert_eq!(head["first"], first);
+    // Only for posts anyone may fetch.
+    let private = srv
+        .status(&alice, "followers only", &[("visibility", "private")])
+        .await;
+    get_as2(
+        &srv,
+        &format!("{}/replies", private["uri"].as_str().unwrap()),
+        None,
+    )
+    .await
+    .expect(404);
+    get_as2(&srv, &format!("{uri}/whatever"), None)
+        .await
+        .expect(404);
+    srv.stop().await;
+}
 
 async fn unseen_handles_are_resolved_and_reached(db: Db) {
     let Some(a) = TestServer::start(db, peer("127.0.0.2")).await else {
