@@ -5,6 +5,8 @@ mod accounts;
 pub(crate) mod activitypub;
 mod announcements;
 mod c2s;
+#[cfg(test)]
+mod compat_table;
 mod conversations;
 mod filters;
 mod grouped_notifications;
