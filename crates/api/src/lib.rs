@@ -10,6 +10,7 @@ pub mod error;
 pub mod form;
 pub mod forwarded;
 pub mod front;
+pub mod mentions;
 pub mod metrics;
 pub mod paging;
 pub mod params;

@@ -29,12 +29,14 @@
 pub mod accounts;
 pub mod actor_keys;
 pub mod admin;
+pub mod announcements;
 pub mod as2;
 pub mod cache;
 pub mod collections;
 pub mod conversations;
 pub(crate) mod effects;
 pub mod email;
+pub mod endorsements;
 pub mod error;
 pub mod filters;
 pub mod lists;
@@ -47,6 +49,7 @@ pub mod queues;
 pub mod read;
 pub mod remote;
 pub mod rows;
+pub mod scheduled;
 pub mod sign_in;
 pub mod tasks;
 pub mod two_factor;
@@ -137,6 +140,9 @@ pub struct Engine {
     /// Woken when a mute with a duration is made, so the task ending mutes
     /// ([`Engine::spawn_mute_expiry`]) looks at the soonest end again.
     mute_expiry_wake: tokio::sync::Notify,
+    /// Woken when a post is scheduled or moved, so the scheduler
+    /// ([`Engine::spawn_scheduler`]) looks at the soonest due post again.
+    scheduler_wake: tokio::sync::Notify,
     pub cache: cache::Caches,
     /// Remote activities accepted but not applied, by reason (`/metrics`).
     pub inbox_ignored: remote::IgnoredCounts,
@@ -160,6 +166,7 @@ impl Engine {
             deliveries_queued: Default::default(),
             delivery_wake: tokio::sync::Notify::new(),
             mute_expiry_wake: tokio::sync::Notify::new(),
+            scheduler_wake: tokio::sync::Notify::new(),
             cache: cache::Caches::default(),
             inbox_ignored: Default::default(),
             actor_documents: std::sync::OnceLock::new(),

@@ -330,7 +330,7 @@ impl Engine {
     }
 
     /// Checks a post's text; it may be blank when the post has media.
-    fn check_text(&self, text: &str, spoiler: &str, has_media: bool) -> Result<()> {
+    pub(crate) fn check_text(&self, text: &str, spoiler: &str, has_media: bool) -> Result<()> {
         let len = text.chars().count() + spoiler.chars().count();
         if len > self.config.max_status_chars {
             return Err(EngineError::invalid(format!(
@@ -434,6 +434,15 @@ impl Engine {
             Some(c) => (c.html.clone(), c.mentioned.clone(), c.tags.clone()),
             None => self.render_text(&n.text).await?,
         };
+        if n.client.is_none() && visibility == Visibility::Direct {
+            check_direct_recipients(
+                &n.text,
+                &mentioned,
+                parent.as_ref(),
+                actor,
+                self.urls.domain(),
+            )?;
+        }
         let mut status = self.new_status_row(actor, n, parent.as_ref(), visibility, html, now);
         status.attachments = Attachment::write_list(&attachments);
         let (to, cc) = match &n.client {
@@ -1266,7 +1275,7 @@ impl Engine {
     }
 
     /// Creates a notification unless the recipient blocks or mutes (with notifications)
-    /// the sender. Returns its event.
+    /// the sender, or muted the thread of the status it is about. Returns its event.
     pub(crate) async fn notify(
         &self,
         tx: &mut WriteTx,
@@ -1277,6 +1286,11 @@ impl Engine {
         now: i64,
     ) -> Result<Option<NewEvent>> {
         if tx.silences_notifications_from(to, from).await? {
+            return Ok(None);
+        }
+        if let Some(status) = status
+            && tx.thread_muted(to, status).await?
+        {
             return Ok(None);
         }
         let id = self.ids.next_at(now);
@@ -1499,7 +1513,51 @@ impl Engine {
 }
 
 /// Mastodon's answer to media ids a post cannot take.
-fn media_not_found(ids: &[Id]) -> EngineError {
+/// A direct post must reach someone, and everyone it names: a handle that names no
+/// known account (not found, even through WebFinger) would silently not get it.
+pub(crate) fn check_direct_recipients(
+    text: &str,
+    mentioned: &[AccountRow],
+    parent: Option<&StatusRow>,
+    actor: &AccountRow,
+    local_domain: &str,
+) -> Result<()> {
+    let unresolved: Vec<String> = content::scan(text)
+        .mentions
+        .into_iter()
+        .take(MAX_MENTIONS)
+        .filter(|m| {
+            !mentioned.iter().any(|a| {
+                a.username.eq_ignore_ascii_case(&m.username)
+                    && match m.domain.as_deref() {
+                        None => a.is_local(),
+                        Some(d) if d.eq_ignore_ascii_case(local_domain) => a.is_local(),
+                        Some(d) => a.domain.eq_ignore_ascii_case(d),
+                    }
+            })
+        })
+        .map(|m| match m.domain {
+            Some(d) => format!("@{}@{d}", m.username),
+            None => format!("@{}", m.username),
+        })
+        .collect();
+    if !unresolved.is_empty() {
+        return Err(EngineError::invalid(format!(
+            "Validation failed: {} could not be found, so this direct post would not reach them",
+            unresolved.join(", ")
+        )));
+    }
+    let reaches_someone = mentioned.iter().any(|a| a.id != actor.id)
+        || parent.is_some_and(|p| p.account_id != actor.id);
+    if !reaches_someone {
+        return Err(EngineError::invalid(
+            "Validation failed: a direct post needs a recipient: mention the accounts it is for",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn media_not_found(ids: &[Id]) -> EngineError {
     let ids: Vec<String> = ids.iter().map(Id::to_string).collect();
     EngineError::invalid(format!(
         "Validation failed: Media with IDs {} not found. Already attached to another post?",
@@ -1508,7 +1566,7 @@ fn media_not_found(ids: &[Id]) -> EngineError {
 }
 
 /// A language tag as a post may carry it.
-fn check_language(lang: Option<&str>) -> Result<()> {
+pub(crate) fn check_language(lang: Option<&str>) -> Result<()> {
     if let Some(lang) = lang
         && (lang.len() > 16 || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
     {

@@ -127,7 +127,7 @@ impl Engine {
             requested: r.requested,
             requested_by: r.requested_by,
             domain_blocking: r.domain_blocking,
-            endorsed: false,
+            endorsed: r.endorsed,
             note: r.note.clone(),
         }
     }
@@ -281,7 +281,7 @@ impl Engine {
             edited_at: s.edited_at.map(|t| Timestamp(t).to_rfc3339()),
             favourited: flag(v.favourited),
             reblogged: flag(v.reblogged),
-            muted: ctx.viewer.map(|_| false),
+            muted: flag(v.muted),
             bookmarked: flag(v.bookmarked),
             // Only the author sees whether a post is pinned (as Mastodon).
             pinned: ctx

@@ -10,7 +10,7 @@
 use serde_json::{Value, json};
 use sluice_engine::actor_keys::KeyPairPem;
 use sluice_engine::as2;
-use sluice_engine::rows::{AccountRow, KeyRow, Page, Side};
+use sluice_engine::rows::{AccountRow, KeyRow, Page, Side, StatusRow};
 use sluice_engine::{Engine, EngineError, Result};
 use sluice_model::Id;
 
@@ -349,6 +349,76 @@ pub async fn featured(engine: &Engine, a: &AccountRow) -> Result<Value> {
     let mut doc = as2::ordered_collection(&engine.urls.featured(&a.username), total, None);
     doc["orderedItems"] = json!(items);
     Ok(doc)
+}
+
+/// The collections a post's object names (`replies`, `likes`, `shares`), with the
+/// counts as they are now: other servers backfill threads from `replies` and show
+/// the counts from the others (as Mastodon's).
+pub fn add_post_collections(doc: &mut Value, s: &StatusRow) {
+    let Some(o) = doc.as_object_mut() else {
+        return;
+    };
+    let replies = format!("{}/replies", s.uri);
+    o.insert(
+        "replies".into(),
+        json!({
+            "id": replies,
+            "type": "OrderedCollection",
+            "first": page_url(&replies, None),
+        }),
+    );
+    let counted = |name: &str, total: i64| {
+        let mut c = as2::ordered_collection(&format!("{}/{name}", s.uri), total, None);
+        if let Some(c) = c.as_object_mut() {
+            c.remove("@context");
+        }
+        c
+    };
+    o.insert("likes".into(), counted("likes", s.favourites_count));
+    o.insert("shares".into(), counted("shares", s.reblogs_count));
+}
+
+/// Which collection of a post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostCollection {
+    Replies,
+    Likes,
+    Shares,
+}
+
+/// A post's `replies` (its public and unlisted replies, local and remote, newest
+/// first, paged), `likes` or `shares` (their counts: who liked and shared stays with
+/// the accounts, as on Mastodon).
+pub async fn post_collection(
+    engine: &Engine,
+    s: &StatusRow,
+    which: PostCollection,
+    q: CollectionQuery,
+) -> Result<Value> {
+    let (name, total) = match which {
+        PostCollection::Replies => ("replies", None),
+        PostCollection::Likes => ("likes", Some(s.favourites_count)),
+        PostCollection::Shares => ("shares", Some(s.reblogs_count)),
+    };
+    let id = format!("{}/{name}", s.uri);
+    if let Some(total) = total {
+        return Ok(as2::ordered_collection(&id, total, None));
+    }
+    if !q.page {
+        return Ok(as2::ordered_collection_head(
+            &id,
+            Some(&page_url(&id, None)),
+        ));
+    }
+    let listed = engine.public_replies(s.id, q.page()).await?;
+    let ids: Vec<Id> = listed.iter().map(|l| l.item_id).collect();
+    let statuses = engine.statuses(&ids).await?;
+    let items: Vec<Value> = ids
+        .iter()
+        .filter_map(|i| statuses.iter().find(|s| s.id == *i))
+        .map(|s| json!(s.uri))
+        .collect();
+    Ok(listed_page(&id, &q, &listed, items))
 }
 
 /// The Note we federated for a status (the object of its newest Create or Update).

@@ -262,8 +262,26 @@ fn match_mention(s: &str) -> Option<(usize, Acct)> {
             .unwrap_or(after.len());
         let host = after[..run].trim_end_matches(['.', '-']);
         if host.starts_with(is_word_char) {
-            len += 1 + host.len();
-            domain = Some(host.to_owned());
+            // A port, as loopback and private deployments have: `@bob@host:8443`
+            // (digits right after the colon, and nothing word-like after them).
+            let rest = &after[host.len()..];
+            let port = rest
+                .strip_prefix(':')
+                .map(|p| {
+                    p.find(|c: char| !c.is_ascii_digit())
+                        .map_or(p, |end| &p[..end])
+                })
+                .filter(|digits| {
+                    (1..=5).contains(&digits.len())
+                        && !rest[1 + digits.len()..].starts_with(is_word_char)
+                        && digits.parse::<u16>().is_ok_and(|p| p > 0)
+                });
+            let full = match port {
+                Some(digits) => &after[..host.len() + 1 + digits.len()],
+                None => host,
+            };
+            len += 1 + full.len();
+            domain = Some(full.to_owned());
         }
     }
     Some((
@@ -845,6 +863,11 @@ mod tests {
             ),
             ("end of sentence @carol.", &[("carol", None)]),
             ("@dave@example.com.", &[("dave", Some("example.com"))]),
+            ("@bob@host:8443 hi", &[("bob", Some("host:8443"))]),
+            ("@bob@127.0.0.1:3000.", &[("bob", Some("127.0.0.1:3000"))]),
+            ("@bob@host: hello", &[("bob", Some("host"))]),
+            ("@bob@host:99999 x", &[("bob", Some("host"))]),
+            ("@bob@host:80ab x", &[("bob", Some("host"))]),
             (
                 "@Alice @alice @ALICE@Example.com @alice@example.COM",
                 &[("Alice", None), ("ALICE", Some("Example.com"))],

@@ -377,6 +377,7 @@ async fn start_full(
     let app = sluice_api::app(state.clone(), extra);
     engine.spawn_maintenance(rx.clone());
     engine.spawn_mute_expiry(rx.clone());
+    engine.spawn_scheduler(rx.clone());
     let task = match listener {
         Listener::Tcp(l) => {
             tokio::spawn(sluice_api::front::serve(l, app, state.clone(), rx.clone()))

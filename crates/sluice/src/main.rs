@@ -138,6 +138,28 @@ enum AdminCommand {
     },
     /// List domain blocks.
     DomainBlocks,
+    /// Announce something to every local user: apps show it above the home timeline
+    /// until the user dismisses it, or until --ends-at.
+    Announce {
+        /// The text (plain text; links and hashtags become links).
+        text: String,
+        /// When the announced event starts (RFC 3339, like 2026-12-24T18:00:00Z).
+        #[arg(long)]
+        starts_at: Option<String>,
+        /// When it ends; the announcement is no longer shown after it.
+        #[arg(long)]
+        ends_at: Option<String>,
+        /// The times are whole days (apps show dates only).
+        #[arg(long)]
+        all_day: bool,
+    },
+    /// List announcements, newest first, with their ids.
+    Announcements,
+    /// Remove an announcement (with its reactions and dismissals).
+    Unannounce {
+        /// The announcement's id, as announcements lists it.
+        id: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -474,6 +496,21 @@ async fn admin(
             command: AccountsCommand::DisableTwoFactor { name },
         } => disable_two_factor(&engine, &name).await,
         AdminCommand::ApproveUser { name } => approve_user(&engine, &name).await,
+        AdminCommand::Announce {
+            text,
+            starts_at,
+            ends_at,
+            all_day,
+        } => announce(&engine, text, starts_at, ends_at, all_day).await,
+        AdminCommand::Announcements => announcements(&engine).await,
+        AdminCommand::Unannounce { id } => {
+            if engine.remove_announcement(id).await? {
+                println!("removed announcement {id}");
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!("there is no announcement {id}"))
+            }
+        }
     };
     engine.close().await;
     result
@@ -506,6 +543,56 @@ async fn create_user(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `admin announce`.
+async fn announce(
+    engine: &Engine,
+    text: String,
+    starts_at: Option<String>,
+    ends_at: Option<String>,
+    all_day: bool,
+) -> anyhow::Result<()> {
+    let time = |v: Option<String>, flag: &str| -> anyhow::Result<Option<i64>> {
+        v.map(|s| {
+            sluice_model::Timestamp::parse_rfc3339(s.trim())
+                .map(|t| t.0)
+                .ok_or_else(|| anyhow::anyhow!("{flag} is not an RFC 3339 time: {s}"))
+        })
+        .transpose()
+    };
+    let a = sluice_engine::announcements::NewAnnouncement {
+        text,
+        starts_at: time(starts_at, "--starts-at")?,
+        ends_at: time(ends_at, "--ends-at")?,
+        all_day,
+    };
+    let row = engine.publish_announcement(a).await?;
+    println!("announced (id {})", row.id);
+    Ok(())
+}
+
+/// `admin announcements`.
+async fn announcements(engine: &Engine) -> anyhow::Result<()> {
+    let rows = engine.all_announcements().await?;
+    if rows.is_empty() {
+        println!("no announcements");
+    }
+    let at = |t: Option<i64>| {
+        t.map(|t| sluice_model::Timestamp(t).to_rfc3339())
+            .unwrap_or_else(|| "-".into())
+    };
+    for r in rows {
+        println!(
+            "{}  published {}  from {}  until {}\n    {}",
+            r.id,
+            sluice_model::Timestamp(r.published_at).to_rfc3339(),
+            at(r.starts_at),
+            at(r.ends_at),
+            r.text.replace('\n', "\n    ")
+        );
+    }
+    Ok(())
 }
 
 /// `admin deliveries`: the delivery queue per remote host.

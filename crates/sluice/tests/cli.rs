@@ -161,6 +161,63 @@ fn admin_domain_blocks_and_delivery_queue() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn admin_announcements() {
+    let dir = temp_dir("admin-announce");
+    let admin = |args: &[&str]| run(&dir, &[&["admin"][..], args].concat(), &[], "");
+    let out = admin(&["--create-database", "announcements"]);
+    assert!(out.ok, "{out:?}");
+    assert_eq!(out.stdout.trim(), "no announcements");
+    let out = admin(&[
+        "announce",
+        "Maintenance at 18:00\nsee https://status.example",
+        "--ends-at",
+        "2099-01-01T00:00:00Z",
+    ]);
+    assert!(out.ok, "{out:?}");
+    let id = out
+        .stdout
+        .trim()
+        .strip_prefix("announced (id ")
+        .and_then(|s| s.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{out:?}"))
+        .to_string();
+    let out = admin(&["announcements"]);
+    assert!(out.ok, "{out:?}");
+    assert!(out.stdout.starts_with(&id), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("until 2099-01-01T00:00:00.000Z"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("    see https://status.example"),
+        "{}",
+        out.stdout
+    );
+    // Bad input says why and writes nothing.
+    let out = admin(&["announce", "x", "--starts-at", "soon"]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains("--starts-at is not an RFC 3339 time"),
+        "{}",
+        out.stderr
+    );
+    let out = admin(&["announce", "   "]);
+    assert!(!out.ok);
+    assert!(out.stderr.contains("needs a text"), "{}", out.stderr);
+    assert!(admin(&["unannounce", &id]).ok);
+    let out = admin(&["unannounce", &id]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains("there is no announcement"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(admin(&["announcements"]).stdout.trim(), "no announcements");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Runs `sluice ARGS` in `dir` with `env` added (after the test's own `SLUICE_*`
 /// variables are removed) and `stdin` written to standard input: (success, stdout,
 /// stderr).

@@ -133,6 +133,46 @@ impl Store {
         self.all(q).await
     }
 
+    /// The profile directory: accounts that opted in (`discoverable`), not suspended,
+    /// local ones only when their user may sign in; only local accounts when
+    /// `local_only`. Most recently active first (`by_activity`) or newest first. A
+    /// viewer does not see accounts it blocks or mutes, or that block it.
+    pub async fn directory(
+        &self,
+        viewer: Option<Id>,
+        local_only: bool,
+        by_activity: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<AccountRow>> {
+        let mut q = select_accounts();
+        q.push(
+            " AND a.discoverable AND (a.domain <> '' OR EXISTS (SELECT 1 FROM users u
+               WHERE u.account_id = a.id AND u.approved AND NOT u.disabled))",
+        );
+        if local_only {
+            q.push(" AND a.domain = ''");
+        }
+        if let Some(v) = viewer {
+            let v = q.arg(v);
+            q.push(&format!(
+                " AND a.id <> {v}
+                  AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.account_id = {v} AND b.target_account_id = a.id)
+                                                          OR (b.account_id = a.id AND b.target_account_id = {v}))
+                  AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.account_id = {v} AND m.target_account_id = a.id)"
+            ));
+        }
+        let order = if by_activity {
+            "COALESCE(a.last_status_at, 0) DESC, a.id DESC"
+        } else {
+            "a.id DESC"
+        };
+        let l = q.arg(limit);
+        let o = q.arg(offset);
+        q.push(&format!(" ORDER BY {order} LIMIT {l} OFFSET {o}"));
+        self.all(q).await
+    }
+
     pub async fn user(&self, account_id: Id) -> Result<Option<UserRow>> {
         self.opt(Query::new("SELECT * FROM users WHERE account_id = $1").bind(account_id))
             .await

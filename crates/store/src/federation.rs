@@ -1189,6 +1189,11 @@ impl WriteTx {
             .bind(account_id),
         )
         .await?;
+        self.exec(
+            Query::new("DELETE FROM endorsements WHERE account_id = $1 OR target_account_id = $1")
+                .bind(account_id),
+        )
+        .await?;
         touched.extend(followed);
         touched.extend(followers);
         Ok(touched)

@@ -46,6 +46,8 @@ pub use federation::{
 };
 mod query;
 mod rows;
+mod scheduled;
+pub use scheduled::{AnnouncementReactionCount, AnnouncementRow, ScheduledStatusRow};
 mod sign_in;
 pub use sign_in::SignInFailures;
 mod social;

@@ -46,7 +46,8 @@ impl Store {
     pub async fn stale_unattached_media(&self, before: i64, limit: i64) -> Result<Vec<MediaRow>> {
         self.all(
             Query::new(
-                "SELECT * FROM media WHERE status_id IS NULL AND updated_at < $1
+                "SELECT * FROM media WHERE status_id IS NULL AND scheduled_status_id IS NULL
+                   AND updated_at < $1
                  ORDER BY updated_at LIMIT $2",
             )
             .bind(before)
@@ -61,7 +62,7 @@ impl Store {
         let mut deleted = Vec::new();
         for id in ids {
             let n = self
-                .exec(Query::new("DELETE FROM media WHERE id = $1 AND status_id IS NULL").bind(*id))
+                .exec(Query::new("DELETE FROM media WHERE id = $1 AND status_id IS NULL AND scheduled_status_id IS NULL").bind(*id))
                 .await?;
             if n > 0 {
                 deleted.push(*id);
@@ -119,8 +120,51 @@ impl WriteTx {
         Ok(n > 0)
     }
 
+    /// Holds uploads for a scheduled status: each must be `account_id`'s, unattached and
+    /// not held by another. False when one is not available (nothing is held then).
+    pub async fn hold_media_for_schedule(
+        &mut self,
+        ids: &[Id],
+        account_id: Id,
+        scheduled_id: Id,
+    ) -> Result<bool> {
+        for id in ids {
+            let n = self
+                .exec(
+                    Query::new(
+                        "UPDATE media SET scheduled_status_id = $1
+                         WHERE id = $2 AND account_id = $3 AND status_id IS NULL
+                           AND scheduled_status_id IS NULL",
+                    )
+                    .bind(scheduled_id)
+                    .bind(*id)
+                    .bind(account_id),
+                )
+                .await?;
+            if n == 0 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Lets go of the uploads a scheduled status held (published or cancelled); they
+    /// count as unattached from `now`.
+    pub async fn release_scheduled_media(&mut self, scheduled_id: Id, now: i64) -> Result<()> {
+        self.exec(
+            Query::new(
+                "UPDATE media SET scheduled_status_id = NULL, updated_at = $1
+                 WHERE scheduled_status_id = $2",
+            )
+            .bind(now)
+            .bind(scheduled_id),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Locks in uploads for a post: each must be `account_id`'s and unattached (or
-    /// already this post's, for an edit). False when one is not available (the caller
+    /// already this post's, for an edit), and not held by a scheduled status. False when one is not available (the caller
     /// then rolls the transaction back).
     pub async fn attach_media(
         &mut self,
@@ -134,7 +178,8 @@ impl WriteTx {
                 .exec(
                     Query::new(
                         "UPDATE media SET status_id = $1, updated_at = $2
-                         WHERE id = $3 AND account_id = $4 AND (status_id IS NULL OR status_id = $1)",
+                         WHERE id = $3 AND account_id = $4 AND (status_id IS NULL OR status_id = $1)
+                           AND scheduled_status_id IS NULL",
                     )
                     .bind(status_id)
                     .bind(now)

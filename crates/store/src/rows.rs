@@ -205,6 +205,8 @@ pub struct RelationRow {
     pub domain_blocking: bool,
     /// `me`'s private note on the target ("" when none).
     pub note: String,
+    /// `me` features the target on its profile.
+    pub endorsed: bool,
 }
 
 /// An account that follows `target` and that the asker follows (familiar followers).

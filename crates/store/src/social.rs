@@ -125,7 +125,8 @@ impl Store {
                   EXISTS (SELECT 1 FROM follow_requests WHERE account_id = {t} AND target_account_id = {m}) AS requested_by,
                   EXISTS (SELECT 1 FROM account_domain_blocks adb JOIN accounts da ON da.domain = adb.domain
                           WHERE adb.account_id = {m} AND da.id = {t}) AS domain_blocking,
-                  COALESCE((SELECT comment FROM account_notes WHERE account_id = {m} AND target_account_id = {t}), '') AS note"
+                  COALESCE((SELECT comment FROM account_notes WHERE account_id = {m} AND target_account_id = {t}), '') AS note,
+                  EXISTS (SELECT 1 FROM endorsements WHERE account_id = {m} AND target_account_id = {t}) AS endorsed"
             ));
         }
         q.push(&parts.join(" UNION ALL "));
@@ -474,9 +475,18 @@ impl WriteTx {
                 .bind(target),
             )
             .await?;
-        // As Mastodon: an account no longer followed leaves its follower's lists.
+        // As Mastodon: an account no longer followed leaves its follower's lists and
+        // is no longer endorsed by them.
         if rel == Relation::Follow && row.is_some() {
             self.remove_from_lists_of(account, target).await?;
+            self.exec(
+                Query::new(
+                    "DELETE FROM endorsements WHERE account_id = $1 AND target_account_id = $2",
+                )
+                .bind(account)
+                .bind(target),
+            )
+            .await?;
         }
         Ok(row.map(|r| r.v.unwrap_or_default()))
     }
@@ -575,6 +585,17 @@ impl WriteTx {
         ))
         .bind(account)
         .bind(target);
+        Ok(self.one::<Scalar>(q).await?.v > 0)
+    }
+
+    /// Whether `account` muted the thread `status` belongs to.
+    pub async fn thread_muted(&mut self, account: Id, status: Id) -> Result<bool> {
+        let q = Query::new(
+            "SELECT COUNT(*) AS v FROM conversation_mutes cm JOIN statuses s ON s.thread_id = cm.thread_id
+             WHERE cm.account_id = $1 AND s.id = $2",
+        )
+        .bind(account)
+        .bind(status);
         Ok(self.one::<Scalar>(q).await?.v > 0)
     }
 

@@ -378,10 +378,11 @@ impl Store {
                     "EXISTS (SELECT 1 FROM favourites f WHERE f.account_id = {v} AND f.status_id = s.id) AS favourited,
                      EXISTS (SELECT 1 FROM bookmarks b WHERE b.account_id = {v} AND b.status_id = s.id) AS bookmarked,
                      EXISTS (SELECT 1 FROM statuses rb WHERE rb.reblog_of_id = s.id AND rb.account_id = {v}) AS reblogged,
-                     EXISTS (SELECT 1 FROM pins pn WHERE pn.account_id = {v} AND pn.status_id = s.id) AS pinned"
+                     EXISTS (SELECT 1 FROM pins pn WHERE pn.account_id = {v} AND pn.status_id = s.id) AS pinned,
+                     EXISTS (SELECT 1 FROM conversation_mutes cm WHERE cm.account_id = {v} AND cm.thread_id = s.thread_id) AS muted"
                 )
             }
-            None => "FALSE AS favourited, FALSE AS bookmarked, FALSE AS reblogged, FALSE AS pinned"
+            None => "FALSE AS favourited, FALSE AS bookmarked, FALSE AS reblogged, FALSE AS pinned, FALSE AS muted"
                 .into(),
         };
         // string_agg: PostgreSQL, and SQLite since 3.44 (the bundled one is newer). One
@@ -402,6 +403,18 @@ impl Store {
              ORDER BY {order}"
         ));
         self.all(q).await
+    }
+
+    /// The public and unlisted replies to a status (local or remote), paged by id.
+    pub async fn public_replies(&self, status_id: Id, page: Page) -> Result<Vec<ListedId>> {
+        let mut q = Query::new(
+            "SELECT id AS rel_id, id AS item_id FROM statuses
+             WHERE visibility IN ('public', 'unlisted') AND reblog_of_id IS NULL AND in_reply_to_id = ",
+        );
+        let p = q.arg(status_id);
+        q.push(&p);
+        page.apply(&mut q, "id");
+        Ok(page.finish(self.all(q).await?))
     }
 
     /// Accounts that favourited a status, paged by the favourite's id.
@@ -489,6 +502,8 @@ pub struct StatusView {
     pub reblogged: bool,
     /// Whether the viewer pinned it (so it is the viewer's own).
     pub pinned: bool,
+    /// Whether the viewer muted its thread (no notifications from it).
+    pub muted: bool,
     /// Mentioned account ids, comma-separated.
     pub mention_ids: Option<String>,
     /// Tag names, comma-separated (names never hold a comma).
@@ -506,6 +521,7 @@ impl StatusView {
             bookmarked: false,
             reblogged: false,
             pinned: false,
+            muted: false,
             mention_ids: None,
             tag_names: None,
             requested: true,

@@ -249,6 +249,12 @@ pub async fn update_credentials(
     state
         .limits
         .check(Bucket::Write, &me.token_id.to_string())?;
+    let change = profile_change(&up)?;
+    change_profile(&state, me.account_id, change).await
+}
+
+/// The change `update_credentials` (and `PATCH /api/v1/profile`) asks for.
+pub(crate) fn profile_change(up: &crate::params::Upload) -> ApiResult<ProfileChange> {
     let image = |field| up.file(field).map(|f| ImageChange::Set(f.bytes.clone()));
     let (avatar, header) = (image("avatar"), image("header"));
     let form: CredentialsForm = up.params.parse()?;
@@ -271,17 +277,16 @@ pub async fn update_credentials(
         avatar_url: None,
         header_url: None,
     };
-    let change = ProfileChange {
+    Ok(ProfileChange {
         profile,
         avatar,
         header,
-    };
-    change_profile(&state, me.account_id, change).await
+    })
 }
 
 /// A profile change, as one activity (stored and sent to the followers' servers
 /// together, or not at all); answers with the credential account.
-async fn change_profile(
+pub(crate) async fn change_profile(
     state: &AppState,
     account: Id,
     change: ProfileChange,

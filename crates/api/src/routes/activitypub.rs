@@ -303,10 +303,42 @@ async fn private_status_json(
     if s.account_id != account.id || !s.local || s.reblog_of_id.is_some() {
         return Err(ApiError::not_found());
     }
-    let doc = local::status_object(&state.engine, &s.uri)
+    let mut doc = local::status_object(&state.engine, &s.uri)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    local::add_post_collections(&mut doc, &s);
     Ok(super::c2s::as2_private(StatusCode::OK, &doc))
+}
+
+/// `GET /users/:name/statuses/:id/replies|likes|shares`: the collections of a public
+/// or unlisted local post.
+pub async fn status_collection(
+    State(state): State<AppState>,
+    Path((name, id, which)): Path<(String, String, String)>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Response> {
+    let which = match which.as_str() {
+        "replies" => local::PostCollection::Replies,
+        "likes" => local::PostCollection::Likes,
+        "shares" => local::PostCollection::Shares,
+        _ => return Err(ApiError::not_found()),
+    };
+    let id = parse_id(&id).ok_or_else(ApiError::not_found)?;
+    let account = local_account(&state, &name).await?;
+    let s = state
+        .engine
+        .status(id)
+        .await?
+        .filter(|s| {
+            s.account_id == account.id
+                && s.local
+                && s.reblog_of_id.is_none()
+                && matches!(s.visibility.as_str(), "public" | "unlisted")
+        })
+        .ok_or_else(ApiError::not_found)?;
+    Ok(as2_response(
+        local::post_collection(&state.engine, &s, which, q.collection()).await?,
+    ))
 }
 
 /// The Note of a public or unlisted local status, by author name and id. Private and
@@ -324,9 +356,10 @@ pub async fn status_json(state: &AppState, name: &str, id: &str) -> ApiResult<Re
     {
         return Err(ApiError::not_found());
     }
-    let doc = local::status_object(&state.engine, &s.uri)
+    let mut doc = local::status_object(&state.engine, &s.uri)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    local::add_post_collections(&mut doc, &s);
     Ok(as2_response(doc))
 }
 

@@ -90,7 +90,14 @@ pub async fn v2(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
     let (open, approval) = registrations_open(&state);
     let (active, _) = state.engine.instance_stats().await?;
     let mut config = configuration(&state);
-    config["urls"] = json!({ "streaming": state.config.streaming_url, "status": null });
+    let base = state.engine.urls.base();
+    config["urls"] = json!({
+        "streaming": state.config.streaming_url,
+        "status": null,
+        "about": format!("{base}/about"),
+        "privacy_policy": null,
+        "terms_of_service": null,
+    });
     config["vapid"] = json!({ "public_key": "" });
     // Who may read which feed without signing in, as Mastodon 4.5 says it.
     let engine = &state.engine.config;
@@ -103,6 +110,12 @@ pub async fn v2(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
     });
     config["accounts"]["max_display_name_length"] =
         json!(sluice_engine::accounts::MAX_DISPLAY_NAME_CHARS);
+    config["accounts"]["max_note_length"] = json!(sluice_engine::accounts::MAX_NOTE_CHARS);
+    config["accounts"]["max_profile_fields"] = json!(sluice_engine::accounts::MAX_FIELDS);
+    config["accounts"]["profile_field_name_limit"] =
+        json!(sluice_engine::accounts::MAX_FIELD_CHARS);
+    config["accounts"]["profile_field_value_limit"] =
+        json!(sluice_engine::accounts::MAX_FIELD_CHARS);
     Ok(Json(json!({
         "domain": state.engine.urls.domain(),
         "title": state.config.title,

@@ -1,5 +1,5 @@
 //! Endpoints that apps call on start-up for features Sluice does not have yet
-//! (announcements, trends, followed tags, suggestions). They answer truthfully — an
+//! (trends, followed tags, suggestions). They answer truthfully — an
 //! empty collection — with the scopes Mastodon requires, so clients such as Elk,
 //! Phanpy and Tusky start without errors. `GET /api/v2/search`
 //! searches local accounts.
@@ -28,10 +28,6 @@ pub async fn empty_for_user(
 
 pub async fn followed_tags(auth: Auth) -> ApiResult<impl IntoResponse> {
     empty_for_user(&auth, &["read:follows"]).await
-}
-
-pub async fn announcements(auth: Auth) -> ApiResult<impl IntoResponse> {
-    empty_for_user(&auth, &["read"]).await
 }
 
 pub async fn suggestions(auth: Auth) -> ApiResult<impl IntoResponse> {

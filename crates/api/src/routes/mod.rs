@@ -3,7 +3,10 @@
 
 mod accounts;
 pub(crate) mod activitypub;
+mod announcements;
 mod c2s;
+#[cfg(test)]
+mod compat_table;
 mod conversations;
 mod filters;
 mod grouped_notifications;
@@ -15,7 +18,9 @@ pub(crate) mod media;
 mod misc;
 mod notifications;
 pub(crate) mod oauth;
+mod profile;
 mod relations;
+mod scheduled;
 mod statuses;
 pub(crate) mod streaming;
 mod timelines;
@@ -181,6 +186,15 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/accounts/{id}/mute", post(accounts::mute))
         .route("/api/v1/accounts/{id}/unmute", post(accounts::unmute))
         .route("/api/v1/accounts/{id}/note", post(accounts::note))
+        .route("/api/v1/accounts/{id}/pin", post(profile::endorse))
+        .route("/api/v1/accounts/{id}/unpin", post(profile::unendorse))
+        .route(
+            "/api/v1/accounts/{id}/endorsements",
+            get(profile::account_endorsements),
+        )
+        .route("/api/v1/endorsements", get(profile::endorsements))
+        .route("/api/v1/directory", get(profile::directory))
+        .route("/api/v1/profile", get(profile::show).patch(profile::update))
         .route(
             "/api/v1/accounts/{id}/remove_from_followers",
             post(accounts::remove_from_followers),
@@ -190,6 +204,13 @@ pub fn api_routes() -> Router<AppState> {
         .route(
             "/api/v1/statuses",
             post(statuses::create).get(statuses::many),
+        )
+        .route("/api/v1/scheduled_statuses", get(scheduled::index))
+        .route(
+            "/api/v1/scheduled_statuses/{id}",
+            get(scheduled::show)
+                .put(scheduled::update)
+                .delete(scheduled::destroy),
         )
         .route("/api/v1/media", post(media::upload))
         .route("/api/v2/media", post(media::upload))
@@ -218,6 +239,8 @@ pub fn api_routes() -> Router<AppState> {
         )
         .route("/api/v1/statuses/{id}/reblog", post(statuses::reblog))
         .route("/api/v1/statuses/{id}/unreblog", post(statuses::unreblog))
+        .route("/api/v1/statuses/{id}/mute", post(statuses::mute))
+        .route("/api/v1/statuses/{id}/unmute", post(statuses::unmute))
         .route("/api/v1/statuses/{id}/pin", post(statuses::pin))
         .route("/api/v1/statuses/{id}/unpin", post(statuses::unpin))
         .route("/api/v1/statuses/{id}/bookmark", post(statuses::bookmark))
@@ -375,6 +398,16 @@ pub fn api_routes() -> Router<AppState> {
             "/api/v2/filters/statuses/{id}",
             get(filters::status).delete(filters::destroy_status),
         )
+        // announcements
+        .route("/api/v1/announcements", get(announcements::index))
+        .route(
+            "/api/v1/announcements/{id}/dismiss",
+            post(announcements::dismiss),
+        )
+        .route(
+            "/api/v1/announcements/{id}/reactions/{name}",
+            axum::routing::put(announcements::add_reaction).delete(announcements::remove_reaction),
+        )
         // direct conversations
         .route("/api/v1/conversations", get(conversations::index))
         .route(
@@ -384,7 +417,6 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/conversations/{id}/read", post(conversations::read))
         // Features not built yet: truthful empty answers, so apps start cleanly.
         .route("/api/v1/followed_tags", get(misc::followed_tags))
-        .route("/api/v1/announcements", get(misc::announcements))
         .route("/api/v2/suggestions", get(misc::suggestions))
         .route("/api/v1/trends", get(misc::trends))
         .route("/api/v1/trends/tags", get(misc::trends))
@@ -416,6 +448,10 @@ pub fn activitypub_routes() -> Router<AppState> {
         )
         .route("/users/{name}/collections/{id}", get(c2s::collection))
         .route("/users/{name}/statuses/{id}", get(activitypub::status))
+        .route(
+            "/users/{name}/statuses/{id}/{collection}",
+            get(activitypub::status_collection),
+        )
         .route(
             "/users/{name}/statuses/{id}/activity",
             get(c2s::status_activity),

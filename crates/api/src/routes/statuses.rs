@@ -7,7 +7,6 @@ use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use serde_json::Value;
 use sluice_engine::{Activity, NewNote, NoteEdit};
 use sluice_model::{Visibility, api};
 
@@ -47,9 +46,10 @@ struct StatusForm {
     /// Not supported: any value is refused.
     #[serde(default)]
     poll: Option<IgnoredAny>,
-    /// Not supported: any value but an empty one is refused.
-    #[serde(default)]
-    scheduled_at: Option<Value>,
+    /// When to post it (RFC 3339), at least 5 minutes ahead: the answer is then a
+    /// ScheduledStatus. Empty is not given.
+    #[serde(default, deserialize_with = "field::string")]
+    scheduled_at: Option<String>,
 }
 
 /// `POST /api/v1/statuses/:id/reblog`.
@@ -104,10 +104,16 @@ impl StatusForm {
         self.language.clone().filter(|l| !l.is_empty())
     }
 
-    fn scheduled(&self) -> bool {
-        self.scheduled_at
-            .as_ref()
-            .is_some_and(|v| v.as_str() != Some(""))
+    /// `scheduled_at` in ms, when given; a value that is not a date is a 422.
+    fn scheduled(&self) -> ApiResult<Option<i64>> {
+        match self.scheduled_at.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(s) => sluice_model::Timestamp::parse_rfc3339(s)
+                .map(|t| Some(t.0))
+                .ok_or_else(|| {
+                    ApiError::unprocessable("Validation failed: Scheduled at is not a valid date")
+                }),
+        }
     }
 }
 
@@ -116,7 +122,7 @@ pub async fn create(
     auth: Auth,
     headers: HeaderMap,
     p: Params,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<axum::response::Response> {
     let me = auth.user(WRITE_STATUSES)?;
     state
         .limits
@@ -132,7 +138,10 @@ pub async fn create(
         .and_then(|v| v.to_str().ok())
         .map(|k| k.chars().take(MAX_IDEMPOTENCY_KEY).collect::<String>())
         .filter(|k| !k.is_empty());
-    let scheduled = form.scheduled();
+    let scheduled = form.scheduled()?;
+    if let Some(text) = form.status.as_deref() {
+        crate::mentions::resolve_new_mentions(&state, text).await;
+    }
     let note = NewNote {
         in_reply_to: form.in_reply_to()?,
         visibility: visibility(form.visibility.as_deref())?,
@@ -145,19 +154,20 @@ pub async fn create(
         idempotency_key: key,
         client: None,
     };
-    if scheduled {
-        return Err(ApiError::unprocessable(
-            "Validation failed: scheduled statuses are not supported yet",
-        ));
+    if let Some(at) = scheduled {
+        let entity = state
+            .engine
+            .schedule_status(me.account_id, &note, at)
+            .await?;
+        return Ok(Json(entity).into_response());
     }
     let out = state
         .engine
         .submit(me.account_id, Activity::CreateNote(note))
         .await?;
     let row = out.row.ok_or_else(ApiError::not_found)?;
-    Ok(Json(
-        state.engine.status_entity(Some(me.account_id), row).await?,
-    ))
+    let entity = state.engine.status_entity(Some(me.account_id), row).await?;
+    Ok(Json(entity).into_response())
 }
 
 /// `id[]` of `GET /api/v1/statuses`: malformed ids are skipped, repeated ones read
@@ -247,6 +257,9 @@ pub async fn edit(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let form: StatusForm = p.parse()?;
+    if let Some(text) = form.status.as_deref() {
+        crate::mentions::resolve_new_mentions(&state, text).await;
+    }
     let edit = NoteEdit {
         language: form.language(),
         media_ids: form.media_ids()?,
@@ -393,6 +406,40 @@ pub async fn unreblog(
     let id = path_id(&id)?;
     state.engine.visible_status(Some(me.account_id), id).await?;
     act(&state, me, Activity::UndoAnnounce { status: id }).await
+}
+
+/// `POST /api/v1/statuses/:id/mute`: no notifications from the status's thread.
+pub async fn mute(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    set_conversation_mute(&state, &auth, &id, true).await
+}
+
+/// `POST /api/v1/statuses/:id/unmute`.
+pub async fn unmute(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    set_conversation_mute(&state, &auth, &id, false).await
+}
+
+async fn set_conversation_mute(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    on: bool,
+) -> ApiResult<Json<api::Status>> {
+    let me = auth.user(WRITE_MUTES)?;
+    let s = state
+        .engine
+        .mute_conversation(me.account_id, path_id(id)?, on)
+        .await?;
+    Ok(Json(
+        state.engine.status_entity(Some(me.account_id), s).await?,
+    ))
 }
 
 /// `POST /api/v1/statuses/:id/pin`: an `Add` to the featured collection. Mastodon's

@@ -72,6 +72,7 @@ pub(super) async fn create(
         id => Some(parse_id(id).ok_or_else(WebError::not_found)?),
     };
     let media_ids = upload_media(&state, me.account_id, &up).await?;
+    crate::mentions::resolve_new_mentions(&state, &form.status).await;
     let note = NewNote {
         text: form.status,
         in_reply_to,

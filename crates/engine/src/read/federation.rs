@@ -17,6 +17,12 @@ impl Engine {
         Ok(self.store.statuses(ids).await?)
     }
 
+    /// The public and unlisted replies to a status, newest first (its `replies`
+    /// collection).
+    pub async fn public_replies(&self, status: Id, page: Page) -> Result<Vec<ListedId>> {
+        Ok(self.store.public_replies(status, page).await?)
+    }
+
     /// Accounts by id, in no particular order, as stored now (not through the cache).
     pub async fn accounts(&self, ids: &[Id]) -> Result<Vec<AccountRow>> {
         Ok(self.store.accounts(ids).await?)

@@ -232,7 +232,8 @@ async fn post_reaches_remote_follower_signed(db: Db) {
     // A private post goes to followers too; a direct message to nobody on the sink.
     srv.status(&alice, "just followers", &[("visibility", "private")])
         .await;
-    srv.status(&alice, "secret", &[("visibility", "direct")])
+    srv.user("erin").await;
+    srv.status(&alice, "@erin secret", &[("visibility", "direct")])
         .await;
     wait_for("the second delivery", async || {
         !sink.lock().unwrap().received.is_empty()

@@ -215,8 +215,9 @@ async fn filter_crud_v2(db: Db) {
     )
     .await
     .expect(422);
+    srv.user("carol").await;
     let hidden = srv
-        .status(&bob, "only for bob", &[("visibility", "direct")])
+        .status(&bob, "@carol only for carol", &[("visibility", "direct")])
         .await;
     srv.post(
         &format!("/api/v2/filters/{fid}/statuses"),
