@@ -412,6 +412,9 @@ async fn an_ended_poll_notifies_its_voters_even_across_a_restart(db: Db) {
     let Some(mut srv) = TestServer::start(db, |c| c.poll_min_expiration_secs = 1).await else {
         return;
     };
+    // The configured limit is the one announced.
+    let inst = srv.get("/api/v2/instance", None).await.ok();
+    assert_eq!(inst["configuration"]["polls"]["min_expiration"], 1);
     let alice = srv.user("alice").await;
     let bob = srv.user("bob").await;
     let carol = srv.user("carol").await;
