@@ -289,6 +289,23 @@ status-favourites-count =
         [one] { $count } favourite
        *[other] { $count } favourites
     }
+poll-choose-one = Choose one
+poll-choose-many = Choose one or more
+poll-vote = Vote
+poll-your-choice = (your choice)
+poll-option-votes =
+    { $count ->
+        [one] { $count } vote
+       *[other] { $count } votes
+    }
+poll-voters =
+    { $count ->
+        [one] { $count } person voted
+       *[other] { $count } people voted
+    }
+poll-ends = ends
+poll-ended = ended
+poll-vote-none = Choose an option to vote.
 status-favourite = Favourite
 status-unfavourite = Unfavourite
 status-boost = Boost

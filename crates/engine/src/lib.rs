@@ -18,6 +18,7 @@
 //! - [`oauth`]: applications, authorization codes, tokens.
 //! - [`view`]: stored rows to Mastodon entities, one conversion per entity, batched.
 //! - [`urls`]: every IRI and link the server mints.
+//! - [`polls`]: polls: limits, votes, their end, their Question documents.
 //! - [`maintenance`]: small periodic jobs (event-log pruning, SQLite space reclaim).
 //! - [`queues`]: the inbox and delivery queues the federation workers drain.
 //! - [`admin`]: what the `sluice admin` commands change.
@@ -45,6 +46,7 @@ pub mod media;
 pub mod media_sniff;
 pub mod oauth;
 pub mod pipeline;
+pub mod polls;
 pub mod queues;
 pub mod read;
 pub mod remote;
@@ -122,6 +124,8 @@ pub struct EngineConfig {
     pub media_max_bytes: usize,
     /// Makes the RSA key pair of a new local actor (the federation crate's).
     pub make_key_pair: actor_keys::MakeKeyPair,
+    /// What a poll may hold and how long it may run.
+    pub polls: polls::PollLimits,
 }
 
 /// Shared engine state. Cheap to clone through `Arc`.
@@ -143,6 +147,9 @@ pub struct Engine {
     /// Woken when a post is scheduled or moved, so the scheduler
     /// ([`Engine::spawn_scheduler`]) looks at the soonest due post again.
     scheduler_wake: tokio::sync::Notify,
+    /// Woken when a poll with an end is made, so the task ending polls
+    /// ([`Engine::spawn_poll_expiry`]) looks at the soonest end again.
+    poll_end_wake: tokio::sync::Notify,
     pub cache: cache::Caches,
     /// Remote activities accepted but not applied, by reason (`/metrics`).
     pub inbox_ignored: remote::IgnoredCounts,
@@ -167,6 +174,7 @@ impl Engine {
             delivery_wake: tokio::sync::Notify::new(),
             mute_expiry_wake: tokio::sync::Notify::new(),
             scheduler_wake: tokio::sync::Notify::new(),
+            poll_end_wake: tokio::sync::Notify::new(),
             cache: cache::Caches::default(),
             inbox_ignored: Default::default(),
             actor_documents: std::sync::OnceLock::new(),

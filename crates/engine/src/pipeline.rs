@@ -43,6 +43,8 @@ pub struct NewNote {
     pub client: Option<Box<ClientObject>>,
     /// Uploads to attach, in order (at most [`crate::media::MAX_ATTACHMENTS`]).
     pub media_ids: Vec<Id>,
+    /// A poll (then no media): the post is federated as a `Question`.
+    pub poll: Option<crate::polls::NewPoll>,
 }
 
 /// An object an ActivityPub client posted (C2S), prepared by the federation crate's
@@ -383,6 +385,9 @@ impl Engine {
         if !tx.attach_media(&n.media_ids, actor.id, id, now).await? {
             return Err(media_not_found(&n.media_ids));
         }
+        if let Some(p) = &draft.poll {
+            tx.insert_poll(p).await?;
+        }
         // The activity has its own id (as Mastodon's `…/activity`): servers de-duplicate
         // by activity id, and it must not be the Note's.
         let activity_uri = format!("{}/activity", draft.status.uri);
@@ -395,6 +400,9 @@ impl Engine {
         self.record_document_to(&mut tx, actor, doc, &audience, now)
             .await?;
         self.commit(tx, changes).await?;
+        if draft.poll.is_some() {
+            self.poll_stored();
+        }
         Ok(Outcome {
             status: Some(id),
             row: Some(draft.status),
@@ -414,6 +422,18 @@ impl Engine {
         if n.client.is_none() {
             self.check_text(&n.text, &n.spoiler_text, !n.media_ids.is_empty())?;
         }
+        let poll_options = match &n.poll {
+            Some(p) => {
+                let links = n.client.as_ref().is_some_and(|c| !c.links.is_empty());
+                if !n.media_ids.is_empty() || links {
+                    return Err(EngineError::invalid(
+                        "Validation failed: Media attachments cannot be added to a post with a poll",
+                    ));
+                }
+                Some(self.config.polls.check(p)?)
+            }
+            None => None,
+        };
         let links: &[Attachment] = n.client.as_ref().map_or(&[], |c| &c.links);
         let attachments = self
             .attachments_for(actor, &n.media_ids, links, None)
@@ -445,6 +465,13 @@ impl Engine {
         }
         let mut status = self.new_status_row(actor, n, parent.as_ref(), visibility, html, now);
         status.attachments = Attachment::write_list(&attachments);
+        let poll = match (&n.poll, &poll_options) {
+            (Some(p), Some(options)) => {
+                status.object_type = "Question".into();
+                Some(crate::polls::new_poll_row(status.id, p, options, now))
+            }
+            _ => None,
+        };
         let (to, cc) = match &n.client {
             Some(c) => (c.to.clone(), c.cc.clone()),
             None => {
@@ -463,6 +490,9 @@ impl Engine {
         if let Some(c) = &n.client {
             apply_client_object(&mut note, c);
         }
+        if let Some(p) = &poll {
+            as2::apply_poll(&mut note, p, now);
+        }
         let hidden: &[AccountRow] = n.client.as_ref().map_or(&[], |c| &c.hidden);
         let hidden_inboxes = hidden
             .iter()
@@ -479,6 +509,7 @@ impl Engine {
             cc,
             note,
             hidden_inboxes,
+            poll,
         })
     }
 
@@ -688,6 +719,10 @@ impl Engine {
             }
             None => {}
         }
+        // An edit keeps the poll (and its votes).
+        if let Some(p) = self.store.poll(old.id).await? {
+            as2::apply_poll(&mut note, &p, now);
+        }
         Ok(NoteDraft {
             status: new,
             parent: None,
@@ -698,6 +733,7 @@ impl Engine {
             cc,
             note,
             hidden_inboxes: Vec::new(),
+            poll: None,
         })
     }
 
@@ -1461,7 +1497,7 @@ impl Engine {
 impl Engine {
     /// The personal inboxes of a post's remote `bto`/`bcc` recipients: its updates and
     /// its delete reach them too, without naming them.
-    async fn hidden_inboxes(&self, status_id: Id) -> Result<Vec<String>> {
+    pub(crate) async fn hidden_inboxes(&self, status_id: Id) -> Result<Vec<String>> {
         let mut out = Vec::new();
         for id in self.store.mentioned_accounts(status_id, true).await? {
             if let Some(a) = self.store.account(id).await?
@@ -1641,6 +1677,8 @@ struct NoteDraft<'n> {
     /// The object we federate.
     note: Value,
     hidden_inboxes: Vec<String>,
+    /// A new post's poll.
+    poll: Option<sluice_store::PollRow>,
 }
 
 /// Posts a local user may pin (Mastodon's `MAX_PINNED_STATUSES`; also announced in

@@ -56,6 +56,21 @@ pub struct RemoteNote {
     /// Media attachments (links to the files on the author's server); the engine gives
     /// them ids.
     pub attachments: Vec<Attachment>,
+    /// The poll of a `Question`.
+    pub poll: Option<RemotePoll>,
+}
+
+/// A remote post's poll as its server describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemotePoll {
+    /// The options' titles with their vote counts (0 when not published).
+    pub options: Vec<(String, i64)>,
+    pub multiple: bool,
+    /// When voting ends (ms); None: never said.
+    pub expires_at: Option<i64>,
+    /// When it was closed, if it says it is (`closed`).
+    pub closed_at: Option<i64>,
+    pub voters_count: Option<i64>,
 }
 
 /// Why an accepted remote activity was recorded but not applied: the `reason` label
@@ -99,11 +114,14 @@ pub enum Ignored {
     Failed,
     /// Its `Undo` arrived before it (a sender's retries reorder deliveries).
     Undone,
+    /// A vote in one of our polls that does not count: the poll ended, the option does
+    /// not exist, the voter voted already (or may not see the poll).
+    VoteRefused,
 }
 
 impl Ignored {
     /// Every reason, in the order `/metrics` lists them.
-    pub const ALL: [Ignored; 15] = [
+    pub const ALL: [Ignored; 16] = [
         Ignored::UnsupportedType,
         Ignored::UnsupportedObject,
         Ignored::NoObject,
@@ -119,6 +137,7 @@ impl Ignored {
         Ignored::MoveRefused,
         Ignored::Failed,
         Ignored::Undone,
+        Ignored::VoteRefused,
     ];
 
     /// The metric label.
@@ -139,6 +158,7 @@ impl Ignored {
             Ignored::MoveRefused => "move_refused",
             Ignored::Failed => "failed",
             Ignored::Undone => "undone",
+            Ignored::VoteRefused => "vote_refused",
         }
     }
 }
@@ -201,7 +221,7 @@ impl Engine {
     /// Begins the transaction that applies `a`, with the activity stored first; None
     /// (nothing to do) when it was stored before (a repeated delivery), or when its
     /// actor undid it before it arrived (it is stored, not applied).
-    async fn begin_remote(
+    pub(crate) async fn begin_remote(
         &self,
         actor: &AccountRow,
         a: &RemoteActivity,
@@ -460,7 +480,17 @@ impl Engine {
             },
         )
         .await?;
+        let poll = n
+            .poll
+            .as_ref()
+            .map(|p| crate::polls::remote_poll_row(status.id, p, now));
+        if let Some(p) = &poll {
+            tx.insert_poll(p).await?;
+        }
         self.commit(tx, changes).await?;
+        if poll.is_some_and(|p| p.expires_at.is_some()) {
+            self.poll_stored();
+        }
         Ok(Outcome::status(status.id, true))
     }
 
@@ -581,7 +611,7 @@ impl Engine {
     }
 
     /// Logs (at debug level) and counts an activity recorded but not applied.
-    fn not_applied(&self, actor: &AccountRow, a: &RemoteActivity, reason: Ignored) {
+    pub(crate) fn not_applied(&self, actor: &AccountRow, a: &RemoteActivity, reason: Ignored) {
         tracing::debug!(
             activity = %a.uri,
             kind = %a.kind,
@@ -732,21 +762,43 @@ impl Engine {
             return self.remote_ignored(actor, a, Ignored::UnknownObject).await;
         };
         let updated = n.updated.unwrap_or(n.published);
-        if updated <= old.updated_at {
+        // A poll's new counts come in an Update that does not change the post (no
+        // newer `updated`, as Mastodon sends them): applied whatever its date.
+        let poll_update = match &n.poll {
+            Some(_) => self.store.poll(old.id).await?.is_some(),
+            None => false,
+        };
+        if updated <= old.updated_at && !poll_update {
             return self.remote_ignored(actor, a, Ignored::Stale).await;
         }
         let now = sluice_model::id::now_millis();
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
         };
+        let mut poll_event = None;
+        if poll_update
+            && let Some(p) = &n.poll
+            && let Some(current) = tx.poll_for_update(old.id).await?
+        {
+            // The server's counts replace ours (which may have added our users'
+            // votes before it counted them), as Mastodon takes them.
+            let new = crate::polls::remote_poll_row(old.id, p, now);
+            let options_changed = new.options != current.options;
+            tx.replace_poll(&new, options_changed).await?;
+            poll_event = Some(self.poll_changed(&old, actor).await?);
+        }
         // Checked again inside the transaction, on the row as it is now: two Updates
         // of one post applied at the same time must not let the older one win.
         let old = match tx.status_for_update(old.id).await? {
             Some(current) if updated > current.updated_at => current,
             _ => {
-                self.commit(tx, Changes::at(now)).await?;
-                self.not_applied(actor, a, Ignored::Stale);
-                return Ok(Outcome::status(old.id, false));
+                let mut changes = Changes::at(now);
+                changes.events(poll_event);
+                self.commit(tx, changes).await?;
+                if !poll_update {
+                    self.not_applied(actor, a, Ignored::Stale);
+                }
+                return Ok(Outcome::status(old.id, poll_update));
             }
         };
         let mut new = old.clone();

@@ -48,6 +48,9 @@ pub struct ScheduledParams {
     pub media_ids: Vec<Id>,
     #[serde(default)]
     pub application_id: Option<Id>,
+    /// Its poll; `expires_in` counts from when it is published.
+    #[serde(default)]
+    pub poll: Option<crate::polls::NewPoll>,
 }
 
 impl ScheduledParams {
@@ -61,6 +64,7 @@ impl ScheduledParams {
             language: n.language.clone(),
             media_ids: n.media_ids.clone(),
             application_id: n.application_id,
+            poll: n.poll.clone(),
         }
     }
 
@@ -76,6 +80,7 @@ impl ScheduledParams {
             idempotency_key: Some(idempotency_key),
             client: None,
             media_ids: self.media_ids,
+            poll: self.poll,
         }
     }
 }
@@ -110,6 +115,14 @@ impl Engine {
         crate::pipeline::check_language(note.language.as_deref())?;
         if let Some(parent) = note.in_reply_to {
             self.visible_status(Some(actor), parent).await?;
+        }
+        if let Some(p) = &note.poll {
+            if !note.media_ids.is_empty() {
+                return Err(EngineError::invalid(
+                    "Validation failed: Media attachments cannot be added to a post with a poll",
+                ));
+            }
+            self.config.polls.check(p)?;
         }
         if note.media_ids.len() > crate::media::MAX_ATTACHMENTS {
             return Err(EngineError::invalid(format!(
@@ -210,7 +223,12 @@ impl Engine {
             "scheduled_at": Timestamp(row.scheduled_at).to_rfc3339(),
             "params": {
                 "text": p.text,
-                "poll": null,
+                "poll": p.poll.as_ref().map(|p| json!({
+                    "options": p.options,
+                    "expires_in": p.expires_in.to_string(),
+                    "multiple": p.multiple,
+                    "hide_totals": p.hide_totals,
+                })),
                 "media_ids": if ids.is_empty() { Value::Null } else { json!(ids) },
                 "sensitive": p.sensitive,
                 "spoiler_text": if p.spoiler_text.is_empty() { Value::Null } else { json!(p.spoiler_text) },

@@ -306,7 +306,15 @@ impl Engine {
             tags,
             emojis: vec![],
             card: None,
-            poll: None,
+            poll: v.poll().map(|p| {
+                crate::polls::poll_entity(
+                    &p,
+                    ctx.viewer,
+                    s.account_id,
+                    v.own_votes(),
+                    sluice_model::id::now_millis(),
+                )
+            }),
             text: None,
         })
     }

@@ -12,6 +12,7 @@
 //! - Activity types with no effect here are stored and delivered as they are.
 
 use serde_json::{Map, Value, json};
+use sluice_engine::polls::NewPoll;
 use sluice_engine::rows::{AccountRow, StatusRow};
 use sluice_engine::{Activity, ClientObject, EngineError, NewNote, NoteEdit};
 use sluice_model::Visibility;
@@ -80,6 +81,12 @@ const SERVER_PROPERTIES: &[&str] = &[
     "summary",
     "sensitive",
     "contentMap",
+    // A poll's: made from the poll as stored (its options are read by `client_poll`).
+    "oneOf",
+    "anyOf",
+    "endTime",
+    "closed",
+    "votersCount",
 ];
 
 /// Why a client's activity was not accepted.
@@ -206,6 +213,53 @@ fn posted_activity(
         .map(|k| k.to_string())
         .unwrap_or_default();
     Ok((kind, doc))
+}
+
+/// The poll of a client's `Question`: the `name`s of its `oneOf` options (or `anyOf`,
+/// several may be chosen), running until its `endTime`. None for any other object (or
+/// a Question without options: an open question, a post).
+fn client_poll(object: &Map<String, Value>) -> Result<Option<NewPoll>, C2sError> {
+    if !types(&Value::Object(object.clone())).contains(&"Question") {
+        return Ok(None);
+    }
+    let names = |key: &str| -> Vec<String> {
+        match object.get(key) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|o| o.get("name").and_then(Value::as_str))
+                .map(String::from)
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let (one, any) = (names("oneOf"), names("anyOf"));
+    let (multiple, options) = if one.is_empty() {
+        (true, any)
+    } else {
+        (false, one)
+    };
+    if options.is_empty() {
+        return Ok(None);
+    }
+    let end = object
+        .get("endTime")
+        .and_then(Value::as_str)
+        .and_then(sluice_model::Timestamp::parse_rfc3339)
+        .ok_or_else(|| {
+            C2sError::Engine(EngineError::invalid(
+                "Validation failed: a Question's endTime is missing or not a date",
+            ))
+        })?;
+    let now = sluice_model::id::now_millis();
+    // Whole seconds, rounded up: a client that asks for the shortest length allowed
+    // from its own clock is not refused for the milliseconds the request took.
+    let expires_in = (end.0 - now + 999).div_euclid(1000);
+    Ok(Some(NewPoll {
+        options,
+        expires_in,
+        multiple,
+        hide_totals: false,
+    }))
 }
 
 fn bad(message: impl Into<String>) -> C2sError {
@@ -590,6 +644,7 @@ impl Federation {
                 .client_create_collection(actor, object, kind, to, cc)
                 .await;
         }
+        let poll = client_poll(object)?;
         let prepared = self.prepare_object(actor, object, to, cc, hidden).await?;
         let note = NewNote {
             text: String::new(),
@@ -602,6 +657,7 @@ impl Federation {
             idempotency_key: None,
             client: Some(Box::new(prepared.client)),
             media_ids: prepared.media_ids,
+            poll,
         };
         let outcome = self.submit(actor, Activity::CreateNote(note)).await?;
         let status = match outcome.status {

@@ -82,6 +82,34 @@ pub struct StatusApplication {
     pub website: Option<String>,
 }
 
+/// A poll (Mastodon's Poll entity). Its id is its status's.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Poll {
+    pub id: String,
+    /// None for a poll without an end.
+    pub expires_at: Option<String>,
+    pub expired: bool,
+    pub multiple: bool,
+    pub votes_count: i64,
+    /// None when the poll's server does not say.
+    pub voters_count: Option<i64>,
+    pub options: Vec<PollOption>,
+    pub emojis: Vec<Value>,
+    /// Whether the viewer voted (or wrote the poll); absent for anonymous viewers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voted: Option<bool>,
+    /// The options the viewer chose; absent for anonymous viewers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own_votes: Option<Vec<i64>>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PollOption {
+    pub title: String,
+    /// None while the totals are hidden (`hide_totals`, until the poll ends).
+    pub votes_count: Option<i64>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
     pub id: String,
@@ -121,7 +149,7 @@ pub struct Status {
     pub tags: Vec<TagRef>,
     pub emojis: Vec<Value>,
     pub card: Option<Value>,
-    pub poll: Option<Value>,
+    pub poll: Option<Poll>,
     /// The source text: only in the response to a delete ("delete and redraft").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,

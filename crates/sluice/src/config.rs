@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 use sluice_api::forwarded::TrustedProxies;
 use sluice_engine::{Registrations, TimelineAccess};
 
+/// The longest a poll may be configured to run: ten years, in seconds (its end in
+/// milliseconds stays far from overflowing).
+pub const MAX_POLL_EXPIRATION_SECS: u64 = 10 * 366 * 24 * 3600;
+
 /// The TOML file read when `--config`/`SLUICE_CONFIG` does not name one (if it exists).
 pub const DEFAULT_CONFIG_FILE: &str = "sluice.toml";
 
@@ -44,6 +48,17 @@ pub struct Config {
     pub contact_email: String,
     /// Longest post, in characters (Mastodon's default is 500; ours is roomier).
     pub max_status_chars: usize,
+    /// Most options a poll may have (`SLUICE_POLL_MAX_OPTIONS`; Mastodon's 4).
+    pub poll_max_options: usize,
+    /// Longest poll option, in characters (`SLUICE_POLL_MAX_CHARACTERS_PER_OPTION`;
+    /// Mastodon's 50).
+    pub poll_max_characters_per_option: usize,
+    /// Shortest time a poll may run, in seconds (`SLUICE_POLL_MIN_EXPIRATION_SECS`;
+    /// Mastodon's 300).
+    pub poll_min_expiration_secs: u64,
+    /// Longest time a poll may run, in seconds (`SLUICE_POLL_MAX_EXPIRATION_SECS`;
+    /// Mastodon's 2,629,746, a month).
+    pub poll_max_expiration_secs: u64,
     /// Largest request body, in bytes. API bodies are small; 2 MiB leaves room for long
     /// posts and profile forms while bounding memory per request.
     pub max_body_bytes: usize,
@@ -196,6 +211,10 @@ impl Default for Config {
             instance_description: "A Sluice server".into(),
             contact_email: String::new(),
             max_status_chars: 5000,
+            poll_max_options: 4,
+            poll_max_characters_per_option: 50,
+            poll_min_expiration_secs: 300,
+            poll_max_expiration_secs: 2_629_746,
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout_secs: 30,
             media_dir: None,
@@ -291,6 +310,16 @@ impl Config {
         {
             anyhow::bail!(
                 "max_status_chars, max_body_bytes and media_max_bytes (>= 1024), request_timeout_secs, streaming_heartbeat_secs and streaming_poll_ms must be positive"
+            );
+        }
+        if self.poll_max_options < 2
+            || self.poll_max_characters_per_option == 0
+            || self.poll_min_expiration_secs == 0
+            || self.poll_min_expiration_secs > self.poll_max_expiration_secs
+            || self.poll_max_expiration_secs > MAX_POLL_EXPIRATION_SECS
+        {
+            anyhow::bail!(
+                "poll_max_options must be at least 2, poll_max_characters_per_option and poll_min_expiration_secs positive, and poll_min_expiration_secs <= poll_max_expiration_secs <= {MAX_POLL_EXPIRATION_SECS}"
             );
         }
         crate::logging::parse_filter(&self.log)?;

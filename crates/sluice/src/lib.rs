@@ -238,6 +238,12 @@ pub async fn build_engine(
             media_dir: config.media_dir(),
             media_max_bytes: config.media_max_bytes,
             make_key_pair: sluice_federation::local::make_key_pair,
+            polls: sluice_engine::polls::PollLimits {
+                max_options: config.poll_max_options,
+                max_option_chars: config.poll_max_characters_per_option,
+                min_expiration_secs: config.poll_min_expiration_secs as i64,
+                max_expiration_secs: config.poll_max_expiration_secs as i64,
+            },
         },
     )
     .await?;
@@ -378,6 +384,7 @@ async fn start_full(
     engine.spawn_maintenance(rx.clone());
     engine.spawn_mute_expiry(rx.clone());
     engine.spawn_scheduler(rx.clone());
+    engine.spawn_poll_expiry(rx.clone());
     let task = match listener {
         Listener::Tcp(l) => {
             tokio::spawn(sluice_api::front::serve(l, app, state.clone(), rx.clone()))

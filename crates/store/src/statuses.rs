@@ -385,6 +385,17 @@ impl Store {
             None => "FALSE AS favourited, FALSE AS bookmarked, FALSE AS reblogged, FALSE AS pinned, FALSE AS muted"
                 .into(),
         };
+        // The poll (a LEFT JOIN on its primary key) and the viewer's choices in it.
+        let own_votes = match viewer {
+            Some(me) => {
+                let v = q.arg(me);
+                format!(
+                    "(SELECT string_agg(CAST(pv.choice AS TEXT), ',' ORDER BY pv.choice)
+                        FROM poll_votes pv WHERE pv.status_id = s.id AND pv.account_id = {v})"
+                )
+            }
+            None => "CAST(NULL AS TEXT)".into(),
+        };
         // string_agg: PostgreSQL, and SQLite since 3.44 (the bundled one is newer). One
         // IN over a UNION, not `IN page OR IN originals`: PostgreSQL cannot use an index
         // for such an OR and scans the table.
@@ -394,8 +405,14 @@ impl Store {
                   FROM mentions m WHERE m.status_id = s.id AND NOT m.silent) AS mention_ids,
                (SELECT string_agg(t.name, ',' ORDER BY t.name)
                   FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id = s.id) AS tag_names,
-               s.id IN (SELECT id FROM page) AS requested
+               s.id IN (SELECT id FROM page) AS requested,
+               p.options AS poll_options, p.tallies AS poll_tallies,
+               p.multiple AS poll_multiple, p.hide_totals AS poll_hide_totals,
+               p.voters_count AS poll_voters_count, p.expires_at AS poll_expires_at,
+               p.closed_at AS poll_closed_at, p.updated_at AS poll_updated_at,
+               {own_votes} AS poll_own_votes
              FROM statuses s
+             LEFT JOIN polls p ON p.status_id = s.id
              WHERE s.id IN (SELECT id FROM page
                             UNION ALL
                             SELECT r.reblog_of_id FROM statuses r
@@ -510,6 +527,17 @@ pub struct StatusView {
     pub tag_names: Option<String>,
     /// Whether the status is one of the page's entries, not only reblogged by one.
     pub requested: bool,
+    /// The poll's columns (all None when the status has none).
+    pub poll_options: Option<String>,
+    pub poll_tallies: Option<String>,
+    pub poll_multiple: Option<bool>,
+    pub poll_hide_totals: Option<bool>,
+    pub poll_voters_count: Option<i64>,
+    pub poll_expires_at: Option<i64>,
+    pub poll_closed_at: Option<i64>,
+    pub poll_updated_at: Option<i64>,
+    /// The viewer's choices in the poll, comma-separated.
+    pub poll_own_votes: Option<String>,
 }
 
 impl StatusView {
@@ -525,7 +553,40 @@ impl StatusView {
             mention_ids: None,
             tag_names: None,
             requested: true,
+            poll_options: None,
+            poll_tallies: None,
+            poll_multiple: None,
+            poll_hide_totals: None,
+            poll_voters_count: None,
+            poll_expires_at: None,
+            poll_closed_at: None,
+            poll_updated_at: None,
+            poll_own_votes: None,
         }
+    }
+
+    /// The status's poll, if it has one.
+    pub fn poll(&self) -> Option<crate::PollRow> {
+        Some(crate::PollRow {
+            status_id: self.status.id,
+            options: self.poll_options.clone()?,
+            tallies: self.poll_tallies.clone().unwrap_or_else(|| "[]".into()),
+            multiple: self.poll_multiple.unwrap_or(false),
+            hide_totals: self.poll_hide_totals.unwrap_or(false),
+            voters_count: self.poll_voters_count,
+            expires_at: self.poll_expires_at,
+            closed_at: self.poll_closed_at,
+            updated_at: self.poll_updated_at.unwrap_or(0),
+        })
+    }
+
+    /// The viewer's choices in the poll.
+    pub fn own_votes(&self) -> Vec<i64> {
+        self.poll_own_votes
+            .iter()
+            .flat_map(|s| s.split(','))
+            .filter_map(|c| c.parse().ok())
+            .collect()
     }
 
     pub fn mentions(&self) -> impl Iterator<Item = Id> + '_ {
@@ -660,6 +721,8 @@ impl WriteTx {
             "DELETE FROM notifications WHERE status_id = $1",
             "DELETE FROM pins WHERE status_id = $1",
             "DELETE FROM filter_statuses WHERE status_id = $1",
+            "DELETE FROM poll_votes WHERE status_id = $1",
+            "DELETE FROM polls WHERE status_id = $1",
         ] {
             self.exec(Query::new(sql).bind(id)).await?;
         }

@@ -32,16 +32,11 @@ fn configuration(state: &AppState) -> Value {
             "video_matrix_limit": 8_294_400,
             "description_limit": 1500
         },
-        // Polls are not built yet (a post with one is refused with 422), so no poll may
-        // have an option: Phanpy hides its poll button when `max_options` is below 2.
-        // The object stays, with its expiry range, because apps read it unguarded (Elk
-        // reads `polls.maxOptions` and offers fixed expiry choices; a missing object
-        // is a crash there, not a missing feature).
         "polls": {
-            "max_options": 0,
-            "max_characters_per_option": 0,
-            "min_expiration": 300,
-            "max_expiration": 2_629_746
+            "max_options": state.engine.config.polls.max_options,
+            "max_characters_per_option": state.engine.config.polls.max_option_chars,
+            "min_expiration": state.engine.config.polls.min_expiration_secs,
+            "max_expiration": state.engine.config.polls.max_expiration_secs
         },
         "translation": { "enabled": false }
     })

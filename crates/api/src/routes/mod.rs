@@ -256,6 +256,8 @@ pub fn api_routes() -> Router<AppState> {
             "/api/v1/statuses/{id}/reblogged_by",
             get(statuses::reblogged_by),
         )
+        .route("/api/v1/polls/{id}", get(statuses::poll))
+        .route("/api/v1/polls/{id}/votes", post(statuses::vote))
         // timelines and saved lists
         .route("/api/v1/timelines/home", get(timelines::home))
         .route("/api/v1/timelines/public", get(timelines::public))

@@ -6,7 +6,7 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use serde::de::IgnoredAny;
+use sluice_engine::polls::NewPoll;
 use sluice_engine::{Activity, NewNote, NoteEdit};
 use sluice_model::{Visibility, api};
 
@@ -43,13 +43,50 @@ struct StatusForm {
     /// None when not given (an edit keeps the post's media).
     #[serde(default, deserialize_with = "field::opt_list")]
     media_ids: Option<Vec<String>>,
-    /// Not supported: any value is refused.
-    #[serde(default)]
-    poll: Option<IgnoredAny>,
+    /// `poll[options][]`, `poll[expires_in]`, `poll[multiple]`, `poll[hide_totals]`
+    /// (or the JSON object); an empty one is none.
+    #[serde(default, deserialize_with = "field::object")]
+    poll: PollForm,
     /// When to post it (RFC 3339), at least 5 minutes ahead: the answer is then a
     /// ScheduledStatus. Empty is not given.
     #[serde(default, deserialize_with = "field::string")]
     scheduled_at: Option<String>,
+}
+
+/// A post's `poll`.
+#[derive(Debug, Default, Deserialize)]
+struct PollForm {
+    #[serde(default, deserialize_with = "field::list")]
+    options: Vec<String>,
+    /// Seconds.
+    #[serde(default, deserialize_with = "field::int")]
+    expires_in: Option<i64>,
+    #[serde(default, deserialize_with = "field::bool")]
+    multiple: Option<bool>,
+    #[serde(default, deserialize_with = "field::bool")]
+    hide_totals: Option<bool>,
+}
+
+impl PollForm {
+    /// The poll asked for: None when nothing was given (Rails' `present?`), 422 when
+    /// its length is missing.
+    fn new_poll(&self) -> ApiResult<Option<NewPoll>> {
+        let given = self.options.iter().any(|o| !o.trim().is_empty());
+        if !given && self.expires_in.is_none() {
+            return Ok(None);
+        }
+        let Some(expires_in) = self.expires_in else {
+            return Err(ApiError::unprocessable(
+                "Validation failed: Poll expires at can't be blank",
+            ));
+        };
+        Ok(Some(NewPoll {
+            options: self.options.clone(),
+            expires_in,
+            multiple: self.multiple.unwrap_or(false),
+            hide_totals: self.hide_totals.unwrap_or(false),
+        }))
+    }
 }
 
 /// `POST /api/v1/statuses/:id/reblog`.
@@ -128,11 +165,7 @@ pub async fn create(
         .limits
         .check(Bucket::Write, &me.token_id.to_string())?;
     let form: StatusForm = p.parse()?;
-    if form.poll.is_some() {
-        return Err(ApiError::unprocessable(
-            "Validation failed: polls are not supported yet",
-        ));
-    }
+    let poll = form.poll.new_poll()?;
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -153,6 +186,7 @@ pub async fn create(
         application_id: me.app_id,
         idempotency_key: key,
         client: None,
+        poll,
     };
     if let Some(at) = scheduled {
         let entity = state
@@ -259,6 +293,30 @@ pub async fn edit(
     let form: StatusForm = p.parse()?;
     if let Some(text) = form.status.as_deref() {
         crate::mentions::resolve_new_mentions(&state, text).await;
+    }
+    // An edit keeps the poll: apps send it back as it is. Changing it (which resets
+    // its votes on Mastodon) is not supported.
+    if old.account_id == me.account_id
+        && let Some(asked) = form.poll.new_poll()?
+    {
+        let same = state
+            .engine
+            .status_entity(Some(me.account_id), old.clone())
+            .await?
+            .poll
+            .is_some_and(|p| {
+                p.multiple == asked.multiple
+                    && p.options.iter().map(|o| o.title.as_str()).eq(asked
+                        .options
+                        .iter()
+                        .map(|o| o.trim())
+                        .filter(|o| !o.is_empty()))
+            });
+        if !same {
+            return Err(ApiError::unprocessable(
+                "Validation failed: a poll cannot be added or changed by an edit",
+            ));
+        }
     }
     let edit = NoteEdit {
         language: form.language(),
@@ -535,4 +593,50 @@ pub async fn reblogged_by(
     let page = paging::page(&p, DEFAULT_ACCOUNTS_LIMIT, MAX_ACCOUNTS_LIMIT)?;
     let out = state.engine.reblogged_by(auth.viewer(), id, page).await?;
     Ok(listed_accounts(&state, &uri, &page, out))
+}
+
+/// `POST /api/v1/polls/:id/votes`: `choices[]`, option indexes.
+#[derive(Debug, Deserialize)]
+struct VoteForm {
+    #[serde(default, deserialize_with = "field::list")]
+    choices: Vec<String>,
+}
+
+/// `GET /api/v1/polls/:id`: a poll the caller may see (its id is its post's).
+pub async fn poll(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let viewer = auth.viewer();
+    Ok(Json(state.engine.poll_view(viewer, path_id(&id)?).await?))
+}
+
+/// `POST /api/v1/polls/:id/votes`: votes; answers the poll as the voter sees it now.
+pub async fn vote(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_STATUSES)?;
+    state
+        .limits
+        .check(Bucket::Write, &me.token_id.to_string())?;
+    let id = path_id(&id)?;
+    let form: VoteForm = p.parse()?;
+    if form.choices.is_empty() {
+        return Err(ApiError::bad_request(
+            "param is missing or the value is empty: choices",
+        ));
+    }
+    let choices = form
+        .choices
+        .iter()
+        .map(|c| c.trim().parse::<i64>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| {
+            ApiError::unprocessable("Validation failed: The chosen vote option does not exist")
+        })?;
+    Ok(Json(state.engine.vote(me.account_id, id, &choices).await?))
 }

@@ -84,6 +84,7 @@ pub(super) async fn create(
         idempotency_key: None,
         client: None,
         media_ids,
+        poll: None,
     };
     let outcome = state
         .engine
@@ -160,7 +161,7 @@ async fn upload_media(
 }
 
 /// `POST /statuses/{id}/{action}`: `favourite`, `unfavourite`, `reblog`, `unreblog`,
-/// `bookmark`, `unbookmark`, `pin`, `unpin`, `delete`.
+/// `bookmark`, `unbookmark`, `pin`, `unpin`, `delete`, `vote` (`choices_<id>[]`).
 pub(super) async fn act(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -192,6 +193,20 @@ pub(super) async fn act(
         }
         "bookmark" | "unbookmark" => {
             state.engine.bookmark(me, id, action == "bookmark").await?;
+            None
+        }
+        "vote" => {
+            // The post's choices only: one page holds many polls in one form.
+            let choices = crate::form::leaf::list(
+                p.0.get(&format!("choices_{id}"))
+                    .unwrap_or(&serde_json::Value::Null),
+            )
+            .unwrap_or_default();
+            if choices.is_empty() {
+                return Err(unprocessable(visitor.t(&state, "poll-vote-none")));
+            }
+            let choices: Vec<i64> = choices.iter().map(|c| c.parse().unwrap_or(-1)).collect();
+            state.engine.vote(me, id, &choices).await?;
             None
         }
         _ => return Err(WebError::not_found()),

@@ -27,7 +27,7 @@ pub use collection::{
 };
 pub use media::{attachment, media_object};
 pub(crate) use note::apply_client_object;
-pub use note::{NoteParts, note_document};
+pub use note::{NoteParts, apply_poll, note_document};
 
 /// The `@context` of every document we emit.
 pub fn context() -> Value {

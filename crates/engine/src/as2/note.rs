@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use sluice_model::Timestamp;
 use sluice_model::media::Attachment;
-use sluice_store::{AccountRow, StatusRow};
+use sluice_store::{AccountRow, PollRow, StatusRow};
 
 use crate::pipeline::ClientObject;
 use crate::urls::Urls;
@@ -123,6 +123,49 @@ pub fn note_document(urls: &Urls, s: &StatusRow, author: &AccountRow, p: &NotePa
         );
     }
     doc
+}
+
+/// Makes a post's object the `Question` of its poll, as Mastodon publishes one: the
+/// options in `oneOf` (or `anyOf` when several may be chosen), each a `Note` named by
+/// its title with its count in `replies.totalItems`; `endTime`, `votersCount`, and
+/// `closed` (the end) once voting ended. Counts are published even while the API hides
+/// them (`hide_totals`), as Mastodon does: remote servers show them as they choose.
+pub fn apply_poll(doc: &mut Value, poll: &PollRow, now: i64) {
+    let Some(o) = doc.as_object_mut() else {
+        return;
+    };
+    let options: Vec<Value> = poll
+        .option_titles()
+        .into_iter()
+        .zip(poll.tally_counts())
+        .map(|(name, n)| {
+            json!({
+                "type": "Note",
+                "name": name,
+                "replies": {"type": "Collection", "totalItems": n},
+            })
+        })
+        .collect();
+    o.insert("type".into(), Value::String("Question".into()));
+    o.remove("oneOf");
+    o.remove("anyOf");
+    let key = if poll.multiple { "anyOf" } else { "oneOf" };
+    o.insert(key.into(), Value::Array(options));
+    match poll.expires_at {
+        Some(end) => {
+            o.insert("endTime".into(), json!(Timestamp(end).to_rfc3339()));
+        }
+        None => {
+            o.remove("endTime");
+        }
+    }
+    if poll.expired_at(now) {
+        let end = poll.expires_at.or(poll.closed_at).unwrap_or(now);
+        o.insert("closed".into(), json!(Timestamp(end).to_rfc3339()));
+    } else {
+        o.remove("closed");
+    }
+    o.insert("votersCount".into(), json!(poll.voters_count.unwrap_or(0)));
 }
 
 /// Gives the object we federate a client's type and properties (ActivityPub C2S).

@@ -5,7 +5,7 @@
 //! JSON is `crate::document`'s; deciding what an activity does is its kind's module's.
 
 use sluice_engine::Engine;
-use sluice_engine::remote::{Ignored, RemoteActivity, RemoteNote};
+use sluice_engine::remote::{Ignored, RemoteActivity, RemoteNote, RemotePoll};
 use sluice_engine::rows::{AccountRow, RemoteActor};
 use sluice_model::content::sanitize_html;
 use url::Url;
@@ -206,6 +206,34 @@ pub(crate) async fn remote_note(actor: &AccountRow, o: &Object) -> Result<Remote
             .filter(|t| !t.is_empty() && !t.contains(','))
             .collect(),
         attachments: o.attachments.iter().map(stored_attachment).collect(),
+        poll: o.poll.as_ref().and_then(remote_poll),
+    })
+}
+
+/// A remote `Question`'s poll as the engine stores it; None without options (an open
+/// question is a post without a poll).
+fn remote_poll(p: &crate::document::Poll) -> Option<RemotePoll> {
+    if p.options.is_empty() {
+        return None;
+    }
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let end = p.end_time.map(|t| t.0);
+    Some(RemotePoll {
+        options: p
+            .options
+            .iter()
+            .map(|o| (o.name.clone(), o.votes.map_or(0, count)))
+            .collect(),
+        multiple: p.multiple,
+        expires_at: end,
+        // `closed: true` says when no more than that it ended: at its end, else now.
+        closed_at: p.closed.then(|| {
+            p.closed_at
+                .map(|t| t.0)
+                .or(end)
+                .unwrap_or_else(sluice_model::id::now_millis)
+        }),
+        voters_count: p.voters_count.map(count),
     })
 }
 

@@ -4,12 +4,26 @@
 use sluice_engine::remote::{Ignored, RemoteActivity, RemoteNote};
 use sluice_engine::rows::AccountRow;
 
-use super::convert::remote_note;
+use super::convert::{authored_by, remote_note};
 use super::{Inbound, InboxError};
 use crate::document::Document;
 use crate::service::Federation;
 
 pub(super) async fn apply(i: &Inbound<'_>) -> Result<(), InboxError> {
+    // A vote in one of our polls: a Note named by the chosen option, answering the
+    // poll, without content (as Mastodon, Misskey and Pleroma send votes).
+    if let Some(Document::Object(o)) = i.activity.embedded_object()
+        && let (Some(option), Some(poll)) = (&o.name, &o.in_reply_to)
+        && o.content.as_deref().is_none_or(|c| c.trim().is_empty())
+        && authored_by(o, i.actor).is_ok()
+        && i.fed
+            .engine
+            .remote_vote(i.actor, i.record, poll, option, &o.id)
+            .await?
+            .is_some()
+    {
+        return Ok(());
+    }
     let note = match i.activity.embedded_object() {
         Some(Document::Object(o)) => remote_note(i.actor, o).await,
         Some(_) => Err(Ignored::UnsupportedObject),

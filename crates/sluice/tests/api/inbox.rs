@@ -28,10 +28,10 @@ db_tests!(
 );
 
 /// A remote server on loopback that publishes actors and takes their inbox POSTs.
-struct Peer {
-    url: String,
+pub(crate) struct Peer {
+    pub(crate) url: String,
     key: Arc<KeyPair>,
-    received: Arc<Mutex<Vec<Value>>>,
+    pub(crate) received: Arc<Mutex<Vec<Value>>>,
     /// Documents served at `/notes/<n>`, by `n`.
     notes: Arc<Mutex<std::collections::HashMap<String, Value>>>,
     /// GETs of `/notes/<n>` answered.
@@ -40,7 +40,7 @@ struct Peer {
     actor_extras: Arc<Mutex<std::collections::HashMap<String, Value>>>,
 }
 
-async fn peer() -> Peer {
+pub(crate) async fn peer() -> Peer {
     let key = Arc::new(KeyPair::generate().unwrap());
     let received = Arc::new(Mutex::new(Vec::new()));
     let notes: Arc<Mutex<std::collections::HashMap<String, Value>>> = Arc::default();
@@ -130,7 +130,7 @@ async fn peer() -> Peer {
     }
 }
 
-fn federating(c: &mut sluice::config::Config) {
+pub(crate) fn federating(c: &mut sluice::config::Config) {
     c.allow_private_addresses = true;
     c.federation.allow_http = true;
 }
@@ -179,7 +179,7 @@ pub(crate) async fn post_signed(
 }
 
 /// Waits until `srv`'s inbox queue is empty: what was accepted is applied (or given up).
-async fn settled(srv: &TestServer) {
+pub(crate) async fn settled(srv: &TestServer) {
     let store = &srv.store();
     eventually("the inbox to settle", async || {
         store.pending_inbox().await.unwrap() == 0
@@ -188,7 +188,7 @@ async fn settled(srv: &TestServer) {
 }
 
 /// POSTs `activity` to the shared inbox, signed as `name` of `p`; it must be accepted.
-async fn deliver(srv: &TestServer, p: &Peer, name: &str, activity: Value) {
+pub(crate) async fn deliver(srv: &TestServer, p: &Peer, name: &str, activity: Value) {
     let key_id = format!("{}/users/{name}#main-key", p.url);
     let (s, t) = post_signed(
         srv,

@@ -41,8 +41,8 @@ async fn instance_v1_and_v2_shapes(db: Db) {
         format!("ws://{domain}")
     );
     assert!(v2["configuration"]["media_attachments"]["supported_mime_types"].is_array());
-    // No polls yet: no poll may have an option (compat.rs).
-    assert_eq!(v2["configuration"]["polls"]["max_options"], 0);
+    // The poll limits, Mastodon's by default (compat.rs, polls.rs).
+    assert_eq!(v2["configuration"]["polls"]["max_options"], 4);
     assert_eq!(v2["api_versions"]["mastodon"], 2);
     assert_eq!(v2["registrations"]["enabled"], true);
 

@@ -31,6 +31,7 @@ mod notifications_v2;
 mod oauth;
 mod pages;
 mod pins;
+mod polls;
 mod scheduled;
 mod sign_in;
 mod statuses;

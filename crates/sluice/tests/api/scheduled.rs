@@ -14,7 +14,55 @@ db_tests!(
     scheduling_refuses_bad_times_and_posts,
     due_posts_are_published_after_a_restart,
     scheduled_media_is_held_and_attached,
+    a_scheduled_poll_is_published_with_its_poll,
 );
+
+async fn a_scheduled_poll_is_published_with_its_poll(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let s = srv
+        .post_json(
+            "/api/v1/statuses",
+            Some(&alice.token),
+            json!({
+                "status": "which one?",
+                "scheduled_at": in_secs(3600),
+                "poll": {"options": ["tea", "coffee"], "expires_in": 600, "multiple": true}
+            }),
+        )
+        .await
+        .ok();
+    assert_eq!(s["params"]["poll"]["options"], json!(["tea", "coffee"]));
+    assert_eq!(s["params"]["poll"]["multiple"], true);
+    // A poll that could not be made is refused when it is scheduled.
+    let r = srv
+        .post_json(
+            "/api/v1/statuses",
+            Some(&alice.token),
+            json!({
+                "status": "one option",
+                "scheduled_at": in_secs(3600),
+                "poll": {"options": ["only"], "expires_in": 600}
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    make_due(&srv).await;
+    assert_eq!(srv.engine().publish_due_statuses().await.unwrap(), 1);
+    let posts = srv
+        .get(
+            &format!("/api/v1/accounts/{}/statuses", alice.id),
+            Some(&alice.token),
+        )
+        .await
+        .ok();
+    let poll = &posts[0]["poll"];
+    assert_eq!(poll["options"][1]["title"], "coffee");
+    assert_eq!(poll["multiple"], true);
+    srv.stop().await;
+}
 
 /// An RFC 3339 time `secs` from now.
 fn in_secs(secs: i64) -> String {
