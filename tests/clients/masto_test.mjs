@@ -262,6 +262,53 @@ await check("streaming: user and public:local over one WebSocket", async () => {
   }
 });
 
+// A second account, for what needs two people (polls cannot be voted on by their
+// author; notifications come from someone else).
+await check("register a second account", async () => {
+  const appClient = createRestAPIClient({ url: BASE, accessToken: state.appToken, timeout: 30_000 });
+  const token = await appClient.v1.accounts.create({
+    username: `${USERNAME}b`,
+    email: `${USERNAME}b@example.com`,
+    password: PASSWORD,
+    agreement: true,
+    locale: "en",
+  });
+  state.other = createRestAPIClient({ url: BASE, accessToken: token.accessToken, timeout: 30_000 });
+});
+
+await check("polls: create, vote, read back", async () => {
+  const post = await masto.v1.statuses.create({
+    status: `${TAG} pick one`,
+    poll: { options: ["red", "green"], expiresIn: 600 },
+  });
+  assert.deepEqual(post.poll.options.map((o) => o.title), ["red", "green"]);
+  assert.equal(post.poll.multiple, false);
+  const voted = await state.other.v1.polls.$select(post.poll.id).votes.create({ choices: [1] });
+  assert.equal(voted.voted, true);
+  assert.deepEqual(voted.ownVotes, [1]);
+  assert.deepEqual(voted.options.map((o) => o.votesCount), [0, 1]);
+  await assert.rejects(
+    masto.v1.polls.$select(post.poll.id).votes.create({ choices: [0] }),
+    (e) => e.statusCode === 422,
+    "the author voted in their own poll",
+  );
+  state.pollPost = post;
+});
+
+await check("grouped notifications (v2): favourites of one post in one group", async () => {
+  const post = state.pollPost ?? (await masto.v1.statuses.create({ status: `${TAG} grouped` }));
+  await state.other.v1.statuses.$select(post.id).favourite();
+  await state.other.v1.statuses.$select(post.id).reblog();
+  const grouped = await masto.v2.notifications.list({ groupedTypes: ["favourite", "reblog"] });
+  const fav = grouped.notificationGroups.find((g) => g.type === "favourite" && g.statusId === post.id);
+  assert.ok(fav, `no favourite group for the post: ${JSON.stringify(grouped.notificationGroups)}`);
+  assert.equal(fav.notificationsCount, 1);
+  assert.ok(grouped.accounts.some((a) => fav.sampleAccountIds.includes(a.id)), "sample account not in accounts");
+  assert.ok(grouped.statuses.some((s) => s.id === post.id), "the post is not in statuses");
+  const unread = await masto.v2.notifications.unreadCount();
+  assert.ok(unread.count >= 2, `unread count ${JSON.stringify(unread)}`);
+});
+
 await check("revoke token", async () => {
   const token = await oauth.token.create({
     grantType: "password",

@@ -23,7 +23,7 @@ import warnings
 import zlib
 from urllib.parse import urlparse
 
-from mastodon import Mastodon, MastodonNotFoundError
+from mastodon import Mastodon, MastodonAPIError, MastodonNotFoundError
 
 BASE = os.environ["SLUICE_BASE_URL"].rstrip("/")
 USERNAME = os.environ["CLIENT_USERNAME"]
@@ -531,6 +531,45 @@ def check_stream_user():
             expect(("favourite", str(post.id)) in kinds, f"no favourite notification streamed: {kinds}")
     finally:
         handle.close()
+
+
+@check
+def check_polls():
+    """A poll made with make_poll, voted on by bob with poll_vote: counts and own
+    votes as Mastodon.py reads them; a second vote is refused."""
+    poll = m.make_poll(["tea", "coffee", "water"], expires_in=600, multiple=True)
+    s = m.status_post(f"{TAG} which ones?", poll=poll)
+    expect(s.poll is not None and [o.title for o in s.poll.options] == ["tea", "coffee", "water"],
+           f"poll not in the status: {s.poll!r}")
+    bob = state.get("bob")
+    expect(bob is not None, "bob (made by an earlier check) is missing")
+    voted = bob.poll_vote(s.poll.id, [0, 2])
+    expect(voted.voted is True and sorted(voted.own_votes) == [0, 2], f"own votes {voted!r}")
+    expect([o.votes_count for o in voted.options] == [1, 0, 1], f"counts {voted.options!r}")
+    again = m.poll(s.poll.id)
+    expect(again.votes_count == 2 and again.voters_count == 1, f"totals {again!r}")
+    try:
+        bob.poll_vote(s.poll.id, [1])
+        raise CheckFailed("a second vote was accepted")
+    except MastodonAPIError:
+        pass
+
+
+@check
+def check_scheduled_statuses():
+    """status_post(scheduled_at=…) answers a ScheduledStatus; it is listed, moved and
+    cancelled through Mastodon.py's scheduled_status_* calls."""
+    import datetime
+
+    at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=2)
+    sched = m.status_post(f"{TAG} later", scheduled_at=at, visibility="unlisted")
+    expect(sched.params.text == f"{TAG} later", f"params {sched.params!r}")
+    expect(str(sched.id) in [str(x.id) for x in m.scheduled_statuses()], "not listed")
+    later = at + datetime.timedelta(hours=1)
+    moved = m.scheduled_status_update(sched.id, later)
+    expect(abs((moved.scheduled_at - later).total_seconds()) < 1, f"not moved: {moved.scheduled_at!r}")
+    m.scheduled_status_delete(sched.id)
+    expect(str(sched.id) not in [str(x.id) for x in m.scheduled_statuses()], "not cancelled")
 
 
 print(f"mastodon.py: {len(PASSED)} checks passed, {len(FAILED)} failed", flush=True)
