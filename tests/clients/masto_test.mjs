@@ -305,7 +305,7 @@ await check("grouped notifications (v2): favourites of one post in one group", a
   assert.equal(fav.notificationsCount, 1);
   assert.ok(grouped.accounts.some((a) => fav.sampleAccountIds.includes(a.id)), "sample account not in accounts");
   assert.ok(grouped.statuses.some((s) => s.id === post.id), "the post is not in statuses");
-  const unread = await masto.v2.notifications.unreadCount();
+  const unread = await masto.v2.notifications.unreadCount.fetch();
   assert.ok(unread.count >= 2, `unread count ${JSON.stringify(unread)}`);
 });
 

@@ -240,6 +240,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .fallback(|| async { error::ApiError::not_found() })
         .layer(middleware::from_fn(refuse_nul_in_url))
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(method_not_allowed_as_json))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             let max = match routes::media::upload_files(req.uri().path()) {
                 0 => body_limits.max_body_bytes(),
@@ -457,6 +458,25 @@ async fn refuse_nul_in_url(req: Request, next: Next) -> Response {
             .into_response();
     }
     next.run(req).await
+}
+
+/// The router's bare 405 (a path answered, not with this method) as an API error a
+/// client can read: JSON, with the router's `Allow` header kept. Without a body, apps
+/// (masto.js) report "unknown encoding" instead of the status.
+async fn method_not_allowed_as_json(req: Request, next: Next) -> Response {
+    let r = next.run(req).await;
+    if r.status() != StatusCode::METHOD_NOT_ALLOWED
+        || r.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return r;
+    }
+    let allow = r.headers().get(header::ALLOW).cloned();
+    let mut out =
+        error::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed").into_response();
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {

@@ -81,8 +81,12 @@ async fn cors_on_unknown_api_paths(db: Db) {
         .send()
         .await
         .unwrap();
-    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(r.status(), 405);
     assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    assert!(r.headers()["allow"].to_str().unwrap().contains("GET"));
+    // A body the app can read as JSON (masto.js failed with "unknown encoding").
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "Method not allowed");
     // Pages are still not for other origins, found or not.
     for path in ["/oauth/authorize", "/no-such-page/at/all"] {
         let r = srv
