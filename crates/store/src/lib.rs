@@ -46,6 +46,8 @@ pub use federation::{
 };
 mod query;
 mod rows;
+mod search;
+pub use search::{FoundTag, StatusSearch, TagDay};
 mod sign_in;
 pub use sign_in::SignInFailures;
 mod social;

@@ -105,10 +105,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_account_notes.sql"),
         postgres: include_str!("../migrations/postgres/0015_account_notes.sql"),
     },
+    Migration {
+        version: 17,
+        name: "search",
+        sqlite: include_str!("../migrations/sqlite/0017_search.sql"),
+        postgres: include_str!("../migrations/postgres/0017_search.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 15;
+pub const SCHEMA_VERSION: i64 = 17;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
@@ -118,7 +124,8 @@ pub const SCHEMA_VERSION: i64 = 15;
 /// `blind_copies`, version 9 `inbox_queue.order_key` and `undone_activities`, version 10
 /// `sign_in_failures` and `sign_in_clients`, version 11 `instance_settings`, version 12
 /// `web_sessions`, version 13 `users.confirmed` and `email_tokens`, version 14 the
-/// `two_factor` tables, version 15 `account_notes`.
+/// `two_factor` tables, version 15 `account_notes`, version 17 `status_search` (version 16 is
+/// another branch's).
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

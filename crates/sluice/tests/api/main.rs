@@ -29,6 +29,7 @@ mod notifications_v2;
 mod oauth;
 mod pages;
 mod pins;
+mod search;
 mod sign_in;
 mod statuses;
 mod storage;
