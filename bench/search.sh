@@ -158,12 +158,14 @@ run_engine() {
   local out="$RESULTS/$engine"
   mkdir -p "$out"
   # The schema first (the seeder writes into a migrated database).
-  "$BIN" migrate >"$out/migrate.log" 2>&1
+  "$BIN" migrate --create-database >"$out/migrate.log" 2>&1 ||
+    { echo "migrate failed:" >&2; cat "$out/migrate.log" >&2; exit 1; }
   log "[$engine] seeding $ACCOUNTS accounts, $STATUSES statuses (indexed as they are written)"
   local t0 t1
   t0=$(date +%s%3N)
   "$BENCH_BIN" admin seed --accounts "$ACCOUNTS" --statuses "$STATUSES" --follows "$FOLLOWS" \
-    --password "$PASSWORD" --thread-replies 0 >"$out/seed.txt"
+    --password "$PASSWORD" --thread-replies 0 >"$out/seed.txt" 2>&1 ||
+    { echo "seeding failed:" >&2; cat "$out/seed.txt" >&2; exit 1; }
   t1=$(date +%s%3N)
   start_server "$out/server.log"
   local app cid csec
