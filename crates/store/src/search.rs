@@ -159,29 +159,98 @@ impl Store {
     /// account blocked either way or muted by the viewer. Whether the viewer may see
     /// each is still checked by the caller.
     pub async fn search_statuses(&self, viewer: Id, ask: &StatusSearch) -> Result<Vec<StatusRow>> {
-        let plan = match (self.kind(), ask.terms.is_empty(), ask.account_id) {
-            // Operators only, or one account's posts: its own index leads.
-            (_, true, _) | (_, false, Some(_)) => Lead::Statuses,
-            (EngineKind::Sqlite, false, None) => Lead::Index,
-            (EngineKind::Postgres, false, None) => {
-                // PostgreSQL cannot tell a rare word from a common one well enough to
-                // choose: first the newest posts only (a page of a common word), then,
-                // when they hold too few, every match from the GIN index (a rare word).
-                let rows = self
-                    .all(search_query(
-                        EngineKind::Postgres,
-                        viewer,
-                        ask,
-                        Lead::NewestIndex,
-                    ))
-                    .await?;
-                if rows.len() as i64 >= ask.limit {
-                    return Ok(rows);
-                }
-                Lead::AllMatches
-            }
+        let kind = self.kind();
+        // With words, the index leads, newest first (FTS5 returns rowids in order, so
+        // a page of a common word stops after its rows); the statuses are joined to it.
+        let (mut q, order) = if ask.terms.is_empty() {
+            let q = Query::new(format!(
+                "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.reblog_of_id IS NULL"
+            ));
+            (q, "s.id")
+        } else {
+            let key = index_key(kind);
+            let mut q = Query::new(format!(
+                "SELECT {STATUS_COLUMNS} FROM status_search JOIN statuses s ON s.id = {key} WHERE "
+            ));
+            let p = q.arg(text_match(kind, &ask.terms, &ask.excluded));
+            q.push(&index_matches(kind, &p));
+            q.push(" AND s.reblog_of_id IS NULL");
+            (q, key)
         };
-        self.all(search_query(self.kind(), viewer, ask, plan)).await
+        if ask.terms.is_empty() && !ask.excluded.is_empty() {
+            // Only exclusions: the posts they match are left out.
+            let p = q.arg(joined(kind, &ask.excluded, false));
+            let key = index_key(kind);
+            q.push(&format!(
+                " AND s.id NOT IN (SELECT {key} FROM status_search WHERE {})",
+                index_matches(kind, &p)
+            ));
+        }
+        let me = q.arg(viewer);
+        let public = if ask.library_only {
+            String::new()
+        } else {
+            " OR (s.visibility = 'public' AND EXISTS (SELECT 1 FROM accounts ia
+                    WHERE ia.id = s.account_id AND ia.indexable = TRUE))"
+                .to_string()
+        };
+        q.push(&format!(
+            " AND (s.account_id = {me}{public}
+               OR EXISTS (SELECT 1 FROM favourites x WHERE x.account_id = {me} AND x.status_id = s.id)
+               OR EXISTS (SELECT 1 FROM bookmarks x WHERE x.account_id = {me} AND x.status_id = s.id)
+               OR EXISTS (SELECT 1 FROM mentions x WHERE x.status_id = s.id AND x.account_id = {me})
+               OR EXISTS (SELECT 1 FROM statuses x WHERE x.reblog_of_id = s.id AND x.account_id = {me})
+               OR EXISTS (SELECT 1 FROM statuses x WHERE x.in_reply_to_id = s.id AND x.account_id = {me}))
+             AND NOT EXISTS (SELECT 1 FROM blocks b
+                 WHERE (b.account_id = {me} AND b.target_account_id = s.account_id)
+                    OR (b.account_id = s.account_id AND b.target_account_id = {me}))
+             AND NOT EXISTS (SELECT 1 FROM mutes mu
+                 WHERE mu.account_id = {me} AND mu.target_account_id = s.account_id)
+             AND NOT EXISTS (SELECT 1 FROM accounts sa
+                 WHERE sa.id = s.account_id AND sa.suspended_at IS NOT NULL)"
+        ));
+        if let Some(a) = ask.account_id {
+            let p = q.arg(a);
+            q.push(&format!(" AND s.account_id = {p}"));
+        }
+        match ask.has_media {
+            Some(true) => q.push(" AND s.attachments <> '[]'"),
+            Some(false) => q.push(" AND s.attachments = '[]'"),
+            None => &mut q,
+        };
+        match ask.is_reply {
+            Some(true) => q.push(" AND s.in_reply_to_id IS NOT NULL"),
+            Some(false) => q.push(" AND s.in_reply_to_id IS NULL"),
+            None => &mut q,
+        };
+        if let Some(v) = ask.is_sensitive {
+            let p = q.arg(v);
+            q.push(&format!(" AND s.sensitive = {p}"));
+        }
+        if let Some(l) = &ask.language {
+            let p = q.arg(l.as_str());
+            q.push(&format!(" AND s.language = {p}"));
+        }
+        if let Some(t) = ask.since_ms {
+            let p = q.arg(t);
+            q.push(&format!(" AND s.created_at >= {p}"));
+        }
+        if let Some(t) = ask.until_ms {
+            let p = q.arg(t);
+            q.push(&format!(" AND s.created_at < {p}"));
+        }
+        if let Some(id) = ask.min_id {
+            let p = q.arg(id);
+            q.push(&format!(" AND {order} > {p}"));
+        }
+        if let Some(id) = ask.max_id {
+            let p = q.arg(id);
+            q.push(&format!(" AND {order} < {p}"));
+        }
+        let l = q.arg(ask.limit);
+        let o = q.arg(ask.offset);
+        q.push(&format!(" ORDER BY {order} DESC LIMIT {l} OFFSET {o}"));
+        self.all(q).await
     }
 
     /// Hashtags whose name starts with `prefix` (lowercase, without `#`): an exact
@@ -236,137 +305,6 @@ impl Store {
         ));
         self.all(q).await
     }
-}
-
-/// Which side of the search statement leads (see [`Store::search_statuses`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lead {
-    /// `statuses` (by id, or an account's index), the words checked against the index.
-    Statuses,
-    /// The index, newest first (FTS5 returns rowids in order: a page of a common word
-    /// stops after its rows), the statuses joined to it.
-    Index,
-    /// PostgreSQL: as `Index`, over the newest [`PG_NEWEST_WINDOW`] indexed posts.
-    NewestIndex,
-    /// PostgreSQL: every match (the GIN index), sorted after.
-    AllMatches,
-}
-
-/// How many of the newest indexed posts PostgreSQL's first try reads at most.
-const PG_NEWEST_WINDOW: i64 = 5_000;
-
-/// The search statement of `ask` for `viewer`, led by `lead`.
-fn search_query(kind: EngineKind, viewer: Id, ask: &StatusSearch, lead: Lead) -> Query {
-    let key = index_key(kind);
-    // The column paging bounds apply to: the leading side's id.
-    let bound = if lead == Lead::Statuses { "s.id" } else { key };
-    let (mut q, order) = if lead == Lead::Statuses {
-        let mut q = Query::new(format!(
-            "SELECT {STATUS_COLUMNS} FROM statuses s WHERE s.reblog_of_id IS NULL"
-        ));
-        if !ask.terms.is_empty() {
-            let p = q.arg(text_match(kind, &ask.terms, &ask.excluded));
-            q.push(&format!(
-                " AND s.id IN (SELECT {key} FROM status_search WHERE {})",
-                index_matches(kind, &p)
-            ));
-        }
-        (q, "s.id".to_string())
-    } else {
-        let mut q = Query::new(format!(
-            "SELECT {STATUS_COLUMNS} FROM status_search JOIN statuses s ON s.id = {key} WHERE "
-        ));
-        let p = q.arg(text_match(kind, &ask.terms, &ask.excluded));
-        q.push(&index_matches(kind, &p));
-        q.push(" AND s.reblog_of_id IS NULL");
-        if lead == Lead::NewestIndex {
-            let w = q.arg(PG_NEWEST_WINDOW);
-            q.push(&format!(
-                " AND {key} >= COALESCE((SELECT w.status_id FROM status_search w
-                     ORDER BY w.status_id DESC OFFSET {w} LIMIT 1), 0)"
-            ));
-        }
-        // `+ 0`: not the primary key's order, so PostgreSQL reads the GIN index.
-        let order = if lead == Lead::AllMatches {
-            format!("{key} + 0")
-        } else {
-            key.to_string()
-        };
-        (q, order)
-    };
-    if ask.terms.is_empty() && !ask.excluded.is_empty() {
-        // Only exclusions: the posts they match are left out.
-        let p = q.arg(joined(kind, &ask.excluded, false));
-        q.push(&format!(
-            " AND s.id NOT IN (SELECT {key} FROM status_search WHERE {})",
-            index_matches(kind, &p)
-        ));
-    }
-    let me = q.arg(viewer);
-    let public = if ask.library_only {
-        String::new()
-    } else {
-        " OR (s.visibility = 'public' AND EXISTS (SELECT 1 FROM accounts ia
-                WHERE ia.id = s.account_id AND ia.indexable = TRUE))"
-            .to_string()
-    };
-    q.push(&format!(
-        " AND (s.account_id = {me}{public}
-           OR EXISTS (SELECT 1 FROM favourites x WHERE x.account_id = {me} AND x.status_id = s.id)
-           OR EXISTS (SELECT 1 FROM bookmarks x WHERE x.account_id = {me} AND x.status_id = s.id)
-           OR EXISTS (SELECT 1 FROM mentions x WHERE x.status_id = s.id AND x.account_id = {me})
-           OR EXISTS (SELECT 1 FROM statuses x WHERE x.reblog_of_id = s.id AND x.account_id = {me})
-           OR EXISTS (SELECT 1 FROM statuses x WHERE x.in_reply_to_id = s.id AND x.account_id = {me}))
-         AND NOT EXISTS (SELECT 1 FROM blocks b
-             WHERE (b.account_id = {me} AND b.target_account_id = s.account_id)
-                OR (b.account_id = s.account_id AND b.target_account_id = {me}))
-         AND NOT EXISTS (SELECT 1 FROM mutes mu
-             WHERE mu.account_id = {me} AND mu.target_account_id = s.account_id)
-         AND NOT EXISTS (SELECT 1 FROM accounts sa
-             WHERE sa.id = s.account_id AND sa.suspended_at IS NOT NULL)"
-    ));
-    if let Some(a) = ask.account_id {
-        let p = q.arg(a);
-        q.push(&format!(" AND s.account_id = {p}"));
-    }
-    match ask.has_media {
-        Some(true) => q.push(" AND s.attachments <> '[]'"),
-        Some(false) => q.push(" AND s.attachments = '[]'"),
-        None => &mut q,
-    };
-    match ask.is_reply {
-        Some(true) => q.push(" AND s.in_reply_to_id IS NOT NULL"),
-        Some(false) => q.push(" AND s.in_reply_to_id IS NULL"),
-        None => &mut q,
-    };
-    if let Some(v) = ask.is_sensitive {
-        let p = q.arg(v);
-        q.push(&format!(" AND s.sensitive = {p}"));
-    }
-    if let Some(l) = &ask.language {
-        let p = q.arg(l.as_str());
-        q.push(&format!(" AND s.language = {p}"));
-    }
-    if let Some(t) = ask.since_ms {
-        let p = q.arg(t);
-        q.push(&format!(" AND s.created_at >= {p}"));
-    }
-    if let Some(t) = ask.until_ms {
-        let p = q.arg(t);
-        q.push(&format!(" AND s.created_at < {p}"));
-    }
-    if let Some(id) = ask.min_id {
-        let p = q.arg(id);
-        q.push(&format!(" AND {bound} > {p}"));
-    }
-    if let Some(id) = ask.max_id {
-        let p = q.arg(id);
-        q.push(&format!(" AND {bound} < {p}"));
-    }
-    let l = q.arg(ask.limit);
-    let o = q.arg(ask.offset);
-    q.push(&format!(" ORDER BY {order} DESC LIMIT {l} OFFSET {o}"));
-    q
 }
 
 #[cfg(test)]
