@@ -329,9 +329,11 @@ tag-empty = No posts with #{ $tag } yet.
 ## Search
 
 search-title = Search
-search-label = People by name or handle (user@server); or paste the address of a post or profile from any server
+search-label = People by name or handle (user@server), posts by their words (from:me, has:media, before:2025-01-31 …); or paste the address of a post or profile from any server
 search-people = People
 search-none = Nobody found for “{ $q }”.
+search-posts = Posts
+search-no-posts = No posts found for “{ $q }”.
 
 ## Settings
 
@@ -400,6 +402,7 @@ profile-settings-account = Account
 profile-settings-locked = Approve followers by hand
 profile-settings-bot = This is an automated account (a bot)
 profile-settings-discoverable = Suggest this account to others, and list it in the directory
+profile-settings-indexable = Let people on this server find my public posts by their words (search)
 profile-settings-save = Save profile
 filters-saved = Your filters were saved.
 filters-new = New filter

@@ -275,6 +275,8 @@ impl Seeder<'_> {
                 followers_url: urls.followers(&username),
                 locked: false,
                 bot: false,
+                // Searchable, so that the search benchmark finds public posts.
+                indexable: true,
                 created_at,
             };
             let user = NewUser {

@@ -239,6 +239,9 @@ impl Engine {
             followers_url: self.urls.followers(username),
             locked: false,
             bot: false,
+            // Mastodon: posts are found by full-text search only once the account
+            // opts in (`indexable` in the profile settings).
+            indexable: false,
             created_at: now,
         }
     }

@@ -76,6 +76,29 @@ pub struct TagRef {
     pub url: String,
 }
 
+/// A hashtag (`GET /api/v2/search`'s `hashtags`): its uses in the last days.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tag {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    /// Newest day first.
+    pub history: Vec<TagHistory>,
+    /// Whether the viewer follows the tag (Sluice has no followed tags yet: false);
+    /// absent for visitors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub following: Option<bool>,
+}
+
+/// The uses of a hashtag on one day (UTC), as Mastodon writes them: strings.
+#[derive(Debug, Clone, Serialize)]
+pub struct TagHistory {
+    /// The day's start, Unix seconds.
+    pub day: String,
+    pub uses: String,
+    pub accounts: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusApplication {
     pub name: String,

@@ -12,6 +12,7 @@ pub mod filter;
 pub mod id;
 pub mod media;
 pub mod scope;
+pub mod search;
 pub mod time;
 pub mod visibility;
 

@@ -24,6 +24,9 @@ pub struct NewAccount {
     pub followers_url: String,
     pub locked: bool,
     pub bot: bool,
+    /// Whether its public posts may be found by full-text search (Mastodon's
+    /// `indexable`; new local accounts opt in, as on Mastodon).
+    pub indexable: bool,
     pub created_at: i64,
 }
 
@@ -107,10 +110,12 @@ impl Store {
         self.opt(q).await
     }
 
-    /// Local search by username or display name prefix/substring, most followed first.
+    /// Search by username or display name substring, most followed first; only the
+    /// accounts `following_of` follows when given.
     pub async fn search_accounts(
         &self,
         text: &str,
+        following_of: Option<Id>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<AccountRow>> {
@@ -124,6 +129,12 @@ impl Store {
         );
         let mut q = select_accounts();
         let p = q.arg(pattern);
+        if let Some(me) = following_of {
+            let f = q.arg(me);
+            q.push(&format!(
+                " AND EXISTS (SELECT 1 FROM follows sf WHERE sf.account_id = {f} AND sf.target_account_id = a.id)"
+            ));
+        }
         let l = q.arg(limit);
         let o = q.arg(offset);
         q.push(&format!(
@@ -213,8 +224,8 @@ impl WriteTx {
         self.exec(
             Query::new(
                 "INSERT INTO accounts (id, username, domain, display_name, uri, url, inbox_url,
-                   shared_inbox_url, followers_url, locked, bot, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+                   shared_inbox_url, followers_url, locked, bot, created_at, updated_at, indexable)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)",
             )
             .bind(a.id)
             .bind(&a.username)
@@ -227,7 +238,8 @@ impl WriteTx {
             .bind(&a.followers_url)
             .bind(a.locked)
             .bind(a.bot)
-            .bind(a.created_at),
+            .bind(a.created_at)
+            .bind(a.indexable),
         )
         .await?;
         Ok(())

@@ -50,6 +50,8 @@ mod query;
 mod rows;
 mod scheduled;
 pub use scheduled::{AnnouncementReactionCount, AnnouncementRow, ScheduledStatusRow};
+mod search;
+pub use search::{FoundTag, StatusSearch, TagDay};
 mod sign_in;
 pub use sign_in::SignInFailures;
 mod social;

@@ -112,6 +112,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0016_polls.sql"),
     },
     Migration {
+        version: 17,
+        name: "search",
+        sqlite: include_str!("../migrations/sqlite/0017_search.sql"),
+        postgres: include_str!("../migrations/postgres/0017_search.sql"),
+    },
+    Migration {
         version: 18,
         name: "scheduled_endorsements_announcements",
         sqlite: include_str!("../migrations/sqlite/0018_scheduled_endorsements_announcements.sql"),
@@ -133,8 +139,8 @@ pub const SCHEMA_VERSION: i64 = 18;
 /// `sign_in_failures` and `sign_in_clients`, version 11 `instance_settings`, version 12
 /// `web_sessions`, version 13 `users.confirmed` and `email_tokens`, version 14 the
 /// `two_factor` tables, version 15 `account_notes`, version 16 `polls` and
-/// `poll_votes`, version 18 `scheduled_statuses`, `conversation_mutes`,
-/// `endorsements` and the `announcements` tables.
+/// `poll_votes`, version 17 `status_search`, version 18 `scheduled_statuses`,
+/// `conversation_mutes`, `endorsements` and the `announcements` tables.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

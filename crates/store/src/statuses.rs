@@ -665,10 +665,10 @@ impl WriteTx {
             .bind(&s.attachments),
         )
         .await?;
-        Ok(())
+        self.index_status(s).await
     }
 
-    /// Replaces the editable parts of a status.
+    /// Replaces the editable parts of a status (and its words in the search index).
     pub async fn update_status_content(&mut self, s: &StatusRow) -> Result<()> {
         self.exec(
             Query::new(
@@ -686,7 +686,7 @@ impl WriteTx {
             .bind(s.id),
         )
         .await?;
-        Ok(())
+        self.reindex_status(s).await
     }
 
     pub async fn insert_edit(&mut self, e: &EditRow) -> Result<()> {
@@ -726,6 +726,7 @@ impl WriteTx {
         ] {
             self.exec(Query::new(sql).bind(id)).await?;
         }
+        self.unindex_status(id).await?;
         let n = self
             .exec(Query::new("DELETE FROM statuses WHERE id = $1").bind(id))
             .await?;

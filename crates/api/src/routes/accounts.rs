@@ -52,6 +52,9 @@ struct SearchForm {
     limit: Option<i64>,
     #[serde(default, deserialize_with = "field::int")]
     offset: Option<i64>,
+    /// Only accounts the caller follows.
+    #[serde(default, deserialize_with = "field::flag")]
+    following: bool,
 }
 
 /// `GET /api/v1/accounts/:id/statuses`'s choices (paging apart).
@@ -400,7 +403,7 @@ pub async fn search(
     auth: Auth,
     p: Params,
 ) -> ApiResult<impl IntoResponse> {
-    auth.user(READ_ACCOUNTS)?;
+    let me = auth.user(READ_ACCOUNTS)?;
     let form: SearchForm = p.parse()?;
     let q = form.q.unwrap_or_default();
     let limit = form
@@ -413,7 +416,12 @@ pub async fn search(
     }
     let rows = state
         .engine
-        .search_accounts(q.trim(), limit, offset)
+        .search_accounts(
+            q.trim(),
+            form.following.then_some(me.account_id),
+            limit,
+            offset,
+        )
         .await?;
     Ok(Json(
         rows.iter()

@@ -21,6 +21,7 @@ pub(crate) mod oauth;
 mod profile;
 mod relations;
 mod scheduled;
+mod search;
 mod statuses;
 pub(crate) mod streaming;
 mod timelines;
@@ -424,7 +425,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/trends/tags", get(misc::trends))
         .route("/api/v1/trends/statuses", get(misc::trends))
         .route("/api/v1/trends/links", get(misc::trends))
-        .route("/api/v2/search", get(misc::search))
+        .route("/api/v2/search", get(search::search))
         // Any other API path is an API 404 (JSON), never a web page: without this,
         // `/api/x` would be read as the web's `/{handle}/{id}`.
         .route(

@@ -285,6 +285,9 @@ pub(super) async fn change_list(
     Err(WebError::Redirect(path))
 }
 
+/// Posts shown by the search page (the newest that match).
+const SEARCH_PAGE_POSTS: i64 = 20;
+
 #[derive(Debug, Default, Deserialize)]
 struct SearchQuery {
     #[serde(default)]
@@ -292,14 +295,14 @@ struct SearchQuery {
 }
 
 /// `GET /search?q=`: people by name or handle (a full `user@domain` is looked up on its
-/// server); a URL or handle of a post or account elsewhere opens it
-/// (`/authorize_interaction`).
+/// server) and posts by their words (the API's search: scope rules, operators); a URL
+/// or handle of a post or account elsewhere opens it (`/authorize_interaction`).
 pub(super) async fn search(
     State(state): State<AppState>,
     visitor: Visitor,
     p: Params,
 ) -> WebResult {
-    visitor.signed_in(&visitor.here)?;
+    let me = visitor.signed_in(&visitor.here)?.account_id;
     let q: SearchQuery = p.parse().unwrap_or_default();
     let query = q.q.trim().to_string();
     if query.starts_with("https://") || query.starts_with("http://") {
@@ -311,7 +314,7 @@ pub(super) async fn search(
     let mut rows = if query.is_empty() {
         Vec::new()
     } else {
-        state.engine.search_accounts(&query, 40, 0).await?
+        state.engine.search_accounts(&query, None, 40, 0).await?
     };
     if rows.is_empty()
         && query.trim_start_matches('@').contains('@')
@@ -323,11 +326,23 @@ pub(super) async fn search(
         .iter()
         .map(|a| state.engine.account_entity(a))
         .collect();
+    // A query the API would refuse (an operator's bad value) finds no posts here.
+    let statuses = match sluice_model::search::parse(&query) {
+        Ok(parsed) if !query.is_empty() => {
+            let ask = sluice_engine::read::search::SearchAsk {
+                query: parsed,
+                limit: SEARCH_PAGE_POSTS,
+                ..Default::default()
+            };
+            state.engine.search_statuses(me, &ask).await?
+        }
+        _ => vec![],
+    };
     Ok(page(
         &state,
         &visitor,
         "search.html",
-        context! { q => query, accounts => val(&accounts) },
+        context! { q => query, accounts => val(&accounts), statuses => val(&statuses) },
     )
     .await)
 }

@@ -37,14 +37,19 @@ impl Engine {
         Ok(self.store.account_by_uri(uri).await?)
     }
 
-    /// Accounts by name or display name, most followed first.
+    /// Accounts by name or display name, most followed first; only those
+    /// `following_of` follows when given.
     pub async fn search_accounts(
         &self,
         q: &str,
+        following_of: Option<Id>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<AccountRow>> {
-        Ok(self.store.search_accounts(q, limit, offset).await?)
+        Ok(self
+            .store
+            .search_accounts(q, following_of, limit, offset)
+            .await?)
     }
 
     /// Those of `ids` that name an account, in their order.

@@ -12,6 +12,7 @@
 //! - [`notifications`]: notifications and read markers.
 //! - [`notification_groups`]: grouped notifications (`/api/v2/notifications`), their
 //!   group keys, unread counts.
+//! - [`search`]: posts by their words (scope rules, operators), hashtags by prefix.
 //! - [`instance`]: the contact account, applications, the store's write check.
 //! - [`documents`]: stored ActivityPub documents (activities, collections, tombstones).
 //! - [`federation`]: the rows behind the ActivityPub documents federation builds, and
@@ -27,6 +28,7 @@ pub mod instance;
 pub mod lists;
 pub mod notification_groups;
 pub mod notifications;
+pub mod search;
 pub mod statuses;
 pub mod timelines;
 mod visibility;

@@ -493,7 +493,12 @@ async fn lookup_and_search(db: Db) {
         .ok();
     assert_eq!(v2["accounts"].as_array().unwrap().len(), 2);
     assert!(v2["statuses"].as_array().unwrap().is_empty());
-    srv.get("/api/v2/search?q=alic", None).await.expect(401);
+    // Visitors search accounts too (as Mastodon), but may not page.
+    let visitor = srv.get("/api/v2/search?q=alic", None).await.ok();
+    assert_eq!(visitor["accounts"].as_array().unwrap().len(), 2);
+    srv.get("/api/v2/search?q=alic&offset=1", None)
+        .await
+        .expect(401);
     // Start-up calls of common apps answer, with Mastodon's scope rules.
     for path in [
         "/api/v1/lists",

@@ -554,6 +554,7 @@ async fn local_keys_are_made_with_the_account_and_repaired_at_start(db: Db) {
         followers_url: engine.urls.followers("old"),
         locked: false,
         bot: false,
+        indexable: false,
         created_at: now,
     })
     .await

@@ -33,6 +33,7 @@ mod pages;
 mod pins;
 mod polls;
 mod scheduled;
+mod search;
 mod sign_in;
 mod statuses;
 mod storage;

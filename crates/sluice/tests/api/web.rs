@@ -1168,6 +1168,11 @@ async fn ones_own_collections(db: Db) {
     // Search: people here by name; a URL goes to the interaction page.
     let found = b.get("/search?q=bob").await;
     assert!(found.text.contains("href=\"/@bob\""), "{}", found.text);
+    // ...and posts by their words, as the API finds them: the one bob sent her.
+    let found = b.get("/search?q=between").await;
+    assert!(found.text.contains("just between us"), "{}", found.text);
+    let none = b.get("/search?q=nothingmatches").await;
+    assert!(none.text.contains("No posts found"), "{}", none.text);
     let r = b
         .get("/search?q=https%3A%2F%2Fexample.invalid%2F%40x%2F1")
         .await;

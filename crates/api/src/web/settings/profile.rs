@@ -45,6 +45,8 @@ struct ProfileForm {
     #[serde(default)]
     discoverable: Option<String>,
     #[serde(default)]
+    indexable: Option<String>,
+    #[serde(default)]
     remove_avatar: Option<String>,
     #[serde(default)]
     remove_header: Option<String>,
@@ -75,6 +77,7 @@ struct ProfileValues {
     locked: bool,
     bot: bool,
     discoverable: bool,
+    indexable: bool,
 }
 
 fn padded(mut fields: Vec<(String, String)>) -> Vec<(String, String)> {
@@ -98,6 +101,7 @@ impl ProfileValues {
             locked: a.locked,
             bot: a.bot,
             discoverable: a.discoverable,
+            indexable: a.indexable,
         }
     }
 }
@@ -126,6 +130,7 @@ impl ProfileForm {
             locked: self.locked.is_some(),
             bot: self.bot.is_some(),
             discoverable: self.discoverable.is_some(),
+            indexable: self.indexable.is_some(),
         }
     }
 
@@ -144,6 +149,7 @@ impl ProfileForm {
             locked: Some(self.locked.is_some()),
             bot: Some(self.bot.is_some()),
             discoverable: Some(self.discoverable.is_some()),
+            indexable: Some(self.indexable.is_some()),
             ..Default::default()
         }
     }
