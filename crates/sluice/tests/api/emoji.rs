@@ -118,6 +118,21 @@ async fn local_emojis_are_listed_and_used(db: Db) {
     author.sort_unstable();
     assert_eq!(author, ["blob_cat", "party"], "{first}");
 
+    // The web app shows the images (in the post and the author's name).
+    let page = srv
+        .http
+        .get(format!("{}/@alice/{}", srv.url, s["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let img = format!("<img class=\"emoji\" src=\"{url}\" alt=\":blob_cat:\"");
+    assert!(page.contains(&img), "{page}");
+    assert!(page.contains("alt=\":party:\""), "{page}");
+    assert!(page.contains(":nope:"), "{page}");
+
     // The Note carries the Emoji tag; the emoji has its own document at its id.
     let note = get_as2(&srv, s["uri"].as_str().unwrap(), None).await.ok();
     let tags: Vec<&Value> = note["tag"]
