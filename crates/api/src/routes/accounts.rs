@@ -340,7 +340,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     let a = account(&state, path_id(&id)?).await?;
-    Ok(Json(state.engine.account_entity(&a)))
+    Ok(Json(state.engine.account_entity_full(&a).await?))
 }
 
 /// `GET /api/v1/accounts?id[]=…`: several accounts at once.
@@ -360,7 +360,7 @@ pub async fn lookup(State(state): State<AppState>, p: Params) -> ApiResult<impl 
             .await
             .ok_or_else(ApiError::not_found)?,
     };
-    Ok(Json(state.engine.account_entity(&a)))
+    Ok(Json(state.engine.account_entity_full(&a).await?))
 }
 
 pub async fn relationships(

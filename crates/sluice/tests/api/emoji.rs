@@ -109,6 +109,11 @@ async fn local_emojis_are_listed_and_used(db: Db) {
     let mut mine = codes(&me);
     mine.sort_unstable();
     assert_eq!(mine, ["blob_cat", "party"], "{me}");
+    let shown = srv
+        .get(&format!("/api/v1/accounts/{}", alice.id), None)
+        .await
+        .ok();
+    assert_eq!(codes(&shown).len(), 2, "{shown}");
     let tl = srv
         .get(&format!("/api/v1/accounts/{}/statuses", alice.id), None)
         .await
