@@ -37,6 +37,7 @@ pub mod collections;
 pub mod conversations;
 pub(crate) mod effects;
 pub mod email;
+pub mod emojis;
 pub mod endorsements;
 pub mod error;
 pub mod filters;

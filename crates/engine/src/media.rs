@@ -92,7 +92,7 @@ impl Engine {
     /// a supported type or `accept` refuses it), strips its metadata off the async
     /// threads, and writes it under a new random name. Returns the name, the size
     /// written and what it is.
-    async fn store_file(
+    pub(crate) async fn store_file(
         &self,
         bytes: bytes::Bytes,
         label: &str,

@@ -490,6 +490,8 @@ impl Engine {
         if let Some(c) = &n.client {
             apply_client_object(&mut note, c);
         }
+        self.add_emoji_tags(&mut note, &[&status.content, &status.spoiler_text])
+            .await?;
         if let Some(p) = &poll {
             as2::apply_poll(&mut note, p, now);
         }
@@ -711,6 +713,8 @@ impl Engine {
             in_reply_to: parent_uri.as_deref(),
         };
         let mut note = as2::note_document(&self.urls, &new, actor, &parts);
+        self.add_emoji_tags(&mut note, &[&new.content, &new.spoiler_text])
+            .await?;
         match &edit.client {
             Some(c) => apply_client_object(&mut note, c),
             // A post of another type edited through the Mastodon API keeps its type.

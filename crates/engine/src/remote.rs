@@ -58,6 +58,8 @@ pub struct RemoteNote {
     pub attachments: Vec<Attachment>,
     /// The poll of a `Question`.
     pub poll: Option<RemotePoll>,
+    /// Its `Emoji` tags (remembered for the author's domain).
+    pub emojis: Vec<crate::emojis::RemoteEmoji>,
 }
 
 /// A remote post's poll as its server describes it.
@@ -441,6 +443,8 @@ impl Engine {
         if let Some(existing) = self.store.status_by_uri(&n.uri).await? {
             return Ok(Outcome::status(existing.id, false));
         }
+        self.remember_remote_emojis(&actor.domain, &n.emojis)
+            .await?;
         // Deleted here before (a Create delivered after its Delete): it stays deleted.
         if self.store.is_tombstoned(&n.uri).await? {
             return self.remote_ignored(actor, a, Ignored::Deleted).await;
@@ -753,6 +757,8 @@ impl Engine {
         a: &RemoteActivity,
         n: &RemoteNote,
     ) -> Result<Outcome> {
+        self.remember_remote_emojis(&actor.domain, &n.emojis)
+            .await?;
         let Some(old) = self
             .store
             .status_by_uri(&n.uri)

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use sluice_model::{Id, Timestamp, api};
 use sluice_store::{AccountRow, NotificationRow, RelationRow, StatusRow, StatusView, UserRow};
 
+use crate::emojis::EmojiMap;
 use crate::{Engine, Result};
 
 impl Engine {
@@ -27,7 +28,30 @@ impl Engine {
         fields
     }
 
-    /// An account as everyone sees it.
+    /// An account as everyone sees it, with the custom emojis of its name and bio
+    /// (looked up by [`Engine::emojis_for`]).
+    pub fn account_entity_with(&self, a: &AccountRow, emojis: &EmojiMap) -> api::Account {
+        let mut e = self.account_entity(a);
+        e.emojis = self.emoji_entities_in(
+            emojis,
+            &a.domain,
+            &[a.display_name.as_str(), a.note.as_str()],
+        );
+        e
+    }
+
+    /// One account with its custom emojis (one lookup).
+    pub async fn account_entity_full(&self, a: &AccountRow) -> Result<api::Account> {
+        let emojis = self
+            .emojis_for([
+                (a.domain.as_str(), a.display_name.as_str()),
+                (a.domain.as_str(), a.note.as_str()),
+            ])
+            .await?;
+        Ok(self.account_entity_with(a, &emojis))
+    }
+
+    /// An account as everyone sees it, without its custom emojis.
     pub fn account_entity(&self, a: &AccountRow) -> api::Account {
         let fields = self.profile_fields(a);
         let avatar = if a.avatar_url.is_empty() {
@@ -75,7 +99,7 @@ impl Engine {
     /// The signed-in user's own account, with `source` and `role`
     /// (`verify_credentials`, `update_credentials`).
     pub async fn credential_account(&self, a: &AccountRow, u: &UserRow) -> Result<api::Account> {
-        let mut e = self.account_entity(a);
+        let mut e = self.account_entity_full(a).await?;
         let fields: Vec<api::Field> = serde_json::from_str(&a.fields).unwrap_or_default();
         e.source = Some(api::AccountSource {
             privacy: u.default_visibility.clone(),
@@ -97,14 +121,39 @@ impl Engine {
         Ok(e)
     }
 
+    /// The entities of accounts already read, in their order, with their custom emoji
+    /// (one lookup for all).
+    pub async fn account_entities_of(&self, rows: &[AccountRow]) -> Result<Vec<api::Account>> {
+        let emojis = self
+            .emojis_for(rows.iter().flat_map(|a| {
+                [
+                    (a.domain.as_str(), a.display_name.as_str()),
+                    (a.domain.as_str(), a.note.as_str()),
+                ]
+            }))
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|a| self.account_entity_with(a, &emojis))
+            .collect())
+    }
+
     /// Accounts by id, in the order given, skipping missing ones.
     pub async fn account_entities(&self, ids: &[Id]) -> Result<Vec<api::Account>> {
         let rows = self.cached_accounts(ids).await?;
         let by_id: HashMap<Id, &AccountRow> = rows.iter().map(|a| (a.id, a)).collect();
+        let emojis = self
+            .emojis_for(rows.iter().flat_map(|a| {
+                [
+                    (a.domain.as_str(), a.display_name.as_str()),
+                    (a.domain.as_str(), a.note.as_str()),
+                ]
+            }))
+            .await?;
         Ok(ids
             .iter()
             .filter_map(|id| by_id.get(id))
-            .map(|a| self.account_entity(a))
+            .map(|a| self.account_entity_with(a, &emojis))
             .collect())
     }
 
@@ -218,10 +267,32 @@ impl Engine {
                 .collect()
         };
         let by_id: HashMap<Id, &StatusView> = views.iter().map(|v| (v.status.id, v)).collect();
+        // Custom emojis of the posts, their authors' names and bios: one query.
+        let domain_of = |id: Id| accounts.get(&id).map(|a| a.domain.as_str()).unwrap_or("");
+        let emojis = self
+            .emojis_for(
+                views
+                    .iter()
+                    .flat_map(|v| {
+                        let d = domain_of(v.status.account_id);
+                        [
+                            (d, v.status.content.as_str()),
+                            (d, v.status.spoiler_text.as_str()),
+                        ]
+                    })
+                    .chain(accounts.values().flat_map(|a| {
+                        [
+                            (a.domain.as_str(), a.display_name.as_str()),
+                            (a.domain.as_str(), a.note.as_str()),
+                        ]
+                    })),
+            )
+            .await?;
         let ctx = RenderCtx {
             viewer,
             accounts: &accounts,
             apps: &apps,
+            emojis: &emojis,
         };
         let mut out = Vec::with_capacity(order.len());
         for id in order {
@@ -297,14 +368,18 @@ impl Engine {
                     website: a.website.clone(),
                 }
             }),
-            account: self.account_entity(account),
+            account: self.account_entity_with(account, ctx.emojis),
             media_attachments: sluice_model::media::Attachment::read_list(&s.attachments)
                 .iter()
                 .map(sluice_model::media::Attachment::entity)
                 .collect(),
             mentions,
             tags,
-            emojis: vec![],
+            emojis: self.emoji_entities_in(
+                ctx.emojis,
+                &account.domain,
+                &[s.content.as_str(), s.spoiler_text.as_str()],
+            ),
             card: None,
             poll: v.poll().map(|p| {
                 crate::polls::poll_entity(
@@ -327,10 +402,10 @@ impl Engine {
     ) -> Result<Vec<api::Notification>> {
         let account_ids: Vec<Id> = rows.iter().map(|n| n.from_account_id).collect();
         let accounts: HashMap<Id, api::Account> = self
-            .cached_accounts(&account_ids)
+            .account_entities(&account_ids)
             .await?
-            .iter()
-            .map(|a| (a.id, self.account_entity(a)))
+            .into_iter()
+            .filter_map(|a| a.id.parse().ok().map(|id: Id| (id, a)))
             .collect();
         let status_ids: Vec<Id> = rows.iter().filter_map(|n| n.status_id).collect();
         let views = self.store.status_views(Some(viewer), &status_ids).await?;
@@ -371,4 +446,5 @@ struct RenderCtx<'a> {
     viewer: Option<Id>,
     accounts: &'a HashMap<Id, AccountRow>,
     apps: &'a HashMap<Id, sluice_store::AppRow>,
+    emojis: &'a EmojiMap,
 }

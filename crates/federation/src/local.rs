@@ -71,7 +71,7 @@ pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
         })
         .map(|c| c.uri)
         .collect();
-    Ok(as2::local_actor(
+    let mut doc = as2::local_actor(
         &engine.urls,
         a,
         &as2::LocalActor {
@@ -79,7 +79,11 @@ pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
             fields: &fields,
             streams: &streams,
         },
-    ))
+    );
+    engine
+        .add_emoji_tags(&mut doc, &[&a.display_name, &a.note])
+        .await?;
+    Ok(doc)
 }
 
 /// Our actor documents as the engine gets them ([`Engine::install_actor_documents`],

@@ -160,6 +160,32 @@ enum AdminCommand {
         /// The announcement's id, as announcements lists it.
         id: i64,
     },
+    /// Custom emoji: images shown for `:shortcode:` in posts, names and bios.
+    Emoji {
+        #[command(subcommand)]
+        command: EmojiCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EmojiCommand {
+    /// Add a custom emoji from an image file (PNG, GIF or WebP, at most 256 KiB).
+    Add {
+        /// The shortcode, without colons: 2 or more letters, digits or underscores.
+        shortcode: String,
+        /// The image file.
+        file: PathBuf,
+        /// The category apps group it under in their pickers.
+        #[arg(long, default_value = "")]
+        category: String,
+    },
+    /// Remove a custom emoji (and its image file).
+    Remove {
+        /// The shortcode, without colons.
+        shortcode: String,
+    },
+    /// List the custom emojis.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -503,6 +529,7 @@ async fn admin(
             all_day,
         } => announce(&engine, text, starts_at, ends_at, all_day).await,
         AdminCommand::Announcements => announcements(&engine).await,
+        AdminCommand::Emoji { command } => emoji(&engine, command).await,
         AdminCommand::Unannounce { id } => {
             if engine.remove_announcement(id).await? {
                 println!("removed announcement {id}");
@@ -570,6 +597,60 @@ async fn announce(
     let row = engine.publish_announcement(a).await?;
     println!("announced (id {})", row.id);
     Ok(())
+}
+
+/// `admin emoji`.
+async fn emoji(engine: &Engine, command: EmojiCommand) -> anyhow::Result<()> {
+    match command {
+        EmojiCommand::Add {
+            shortcode,
+            file,
+            category,
+        } => {
+            let shortcode = shortcode.trim_matches(':');
+            let meta = std::fs::metadata(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            // Not read at all when far too large.
+            if meta.len() > sluice_engine::emojis::EMOJI_MAX_BYTES as u64 {
+                anyhow::bail!(
+                    "{} is larger than {} bytes",
+                    file.display(),
+                    sluice_engine::emojis::EMOJI_MAX_BYTES
+                );
+            }
+            let bytes = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let row = engine
+                .add_custom_emoji(shortcode, bytes.into(), &category)
+                .await?;
+            println!("added :{}: ({})", row.shortcode, engine.emoji_url(&row));
+            Ok(())
+        }
+        EmojiCommand::Remove { shortcode } => {
+            let shortcode = shortcode.trim_matches(':');
+            if engine.remove_custom_emoji(shortcode).await? {
+                println!("removed :{shortcode}:");
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!("there is no emoji :{shortcode}:"))
+            }
+        }
+        EmojiCommand::List => {
+            let rows = engine.local_custom_emojis().await?;
+            if rows.is_empty() {
+                println!("no custom emojis");
+            }
+            for r in rows {
+                let category = if r.category.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{}]", r.category)
+                };
+                println!(":{}:  {}{category}", r.shortcode, engine.emoji_url(&r));
+            }
+            Ok(())
+        }
+    }
 }
 
 /// `admin announcements`.

@@ -218,6 +218,87 @@ fn admin_announcements() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `sluice admin emoji add|list|remove`: images checked like uploads (PNG, GIF,
+/// WebP), written under the media directory, removed with their file.
+#[test]
+fn admin_emoji() {
+    let dir = temp_dir("admin-emoji");
+    let admin = |args: &[&str]| run(&dir, &[&["admin"][..], args].concat(), &[], "");
+    let out = admin(&["--create-database", "emoji", "list"]);
+    assert!(out.ok, "{out:?}");
+    assert_eq!(out.stdout.trim(), "no custom emojis");
+    let gif = dir.join("blob.gif");
+    std::fs::write(&gif, b"GIF89a\x10\x00\x10\x00\x80\x00\x00;").unwrap();
+    let out = admin(&[
+        "emoji",
+        "add",
+        "blob_cat",
+        gif.to_str().unwrap(),
+        "--category",
+        "Cats",
+    ]);
+    assert!(out.ok, "{out:?}");
+    assert!(
+        out.stdout.starts_with("added :blob_cat: ("),
+        "{}",
+        out.stdout
+    );
+    let out = admin(&["emoji", "list"]);
+    assert!(out.ok, "{out:?}");
+    assert!(out.stdout.starts_with(":blob_cat:  "), "{}", out.stdout);
+    assert!(out.stdout.contains("/media/"), "{}", out.stdout);
+    assert!(out.stdout.contains("[Cats]"), "{}", out.stdout);
+    let files = || {
+        std::fs::read_dir(dir.join("data/media"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "gif"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(files(), 1);
+    // Bad input says why and writes nothing.
+    let out = admin(&["emoji", "add", "blob_cat", gif.to_str().unwrap()]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains("already an emoji :blob_cat:"),
+        "{}",
+        out.stderr
+    );
+    let out = admin(&["emoji", "add", "x", gif.to_str().unwrap()]);
+    assert!(!out.ok);
+    assert!(out.stderr.contains("shortcode"), "{}", out.stderr);
+    let text = dir.join("not-an-image.png");
+    std::fs::write(&text, b"<svg xmlns='http://www.w3.org/2000/svg'/>").unwrap();
+    let out = admin(&["emoji", "add", "svg", text.to_str().unwrap()]);
+    assert!(!out.ok);
+    assert!(out.stderr.contains("PNG, GIF or WebP"), "{}", out.stderr);
+    let big = dir.join("big.gif");
+    let mut bytes = b"GIF89a\x10\x00\x10\x00\x80\x00\x00".to_vec();
+    bytes.resize(256 * 1024 + 1, 0);
+    std::fs::write(&big, bytes).unwrap();
+    let out = admin(&["emoji", "add", "big", big.to_str().unwrap()]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains("larger than 262144 bytes"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(files(), 1);
+    assert!(admin(&["emoji", "remove", ":blob_cat:"]).ok);
+    assert_eq!(files(), 0);
+    let out = admin(&["emoji", "remove", "blob_cat"]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains("there is no emoji :blob_cat:"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(admin(&["emoji", "list"]).stdout.trim(), "no custom emojis");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Runs `sluice ARGS` in `dir` with `env` added (after the test's own `SLUICE_*`
 /// variables are removed) and `stdin` written to standard input: (success, stdout,
 /// stderr).

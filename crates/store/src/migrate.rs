@@ -125,10 +125,16 @@ const MIGRATIONS: &[Migration] = &[
             "../migrations/postgres/0018_scheduled_endorsements_announcements.sql"
         ),
     },
+    Migration {
+        version: 19,
+        name: "custom_emojis",
+        sqlite: include_str!("../migrations/sqlite/0019_custom_emojis.sql"),
+        postgres: include_str!("../migrations/postgres/0019_custom_emojis.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 18;
+pub const SCHEMA_VERSION: i64 = 19;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
@@ -140,7 +146,8 @@ pub const SCHEMA_VERSION: i64 = 18;
 /// `web_sessions`, version 13 `users.confirmed` and `email_tokens`, version 14 the
 /// `two_factor` tables, version 15 `account_notes`, version 16 `polls` and
 /// `poll_votes`, version 17 `status_search`, version 18 `scheduled_statuses`,
-/// `conversation_mutes`, `endorsements` and the `announcements` tables.
+/// `conversation_mutes`, `endorsements` and the `announcements` tables, version 19
+/// `custom_emojis`.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

@@ -343,7 +343,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     let a = account(&state, path_id(&id)?).await?;
-    Ok(Json(state.engine.account_entity(&a)))
+    Ok(Json(state.engine.account_entity_full(&a).await?))
 }
 
 /// `GET /api/v1/accounts?id[]=…`: several accounts at once.
@@ -363,7 +363,7 @@ pub async fn lookup(State(state): State<AppState>, p: Params) -> ApiResult<impl 
             .await
             .ok_or_else(ApiError::not_found)?,
     };
-    Ok(Json(state.engine.account_entity(&a)))
+    Ok(Json(state.engine.account_entity_full(&a).await?))
 }
 
 pub async fn relationships(
@@ -423,11 +423,7 @@ pub async fn search(
             offset,
         )
         .await?;
-    Ok(Json(
-        rows.iter()
-            .map(|a| state.engine.account_entity(a))
-            .collect::<Vec<_>>(),
-    ))
+    Ok(Json(state.engine.account_entities_of(&rows).await?))
 }
 
 pub async fn statuses(

@@ -268,6 +268,21 @@ pub async fn featured(
 
 /// `GET /users/:name/statuses/:id`: the Note, or (for a browser) the status page.
 /// With a token, a post its bearer may see (a C2S client reading its own).
+/// `GET /emojis/:id`: a local custom emoji's own document (the id its `Emoji` tags
+/// name).
+pub async fn emoji(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_id(&id).ok_or_else(ApiError::not_found)?;
+    let e = state
+        .engine
+        .custom_emoji(id)
+        .await?
+        .filter(|e| e.domain.is_empty())
+        .ok_or_else(ApiError::not_found)?;
+    let mut doc = state.engine.emoji_tag(&e);
+    doc["@context"] = as2::context();
+    Ok(as2_response(doc))
+}
+
 pub async fn status(
     State(state): State<AppState>,
     Path((name, id)): Path<(String, String)>,

@@ -255,8 +255,11 @@ pub async fn rules() -> impl IntoResponse {
     Json(json!([]))
 }
 
-pub async fn custom_emojis() -> impl IntoResponse {
-    Json(json!([]))
+/// `GET /api/v1/custom_emojis`: the local emojis (`sluice admin emoji add`).
+pub async fn custom_emojis(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+    let rows = state.engine.local_custom_emojis().await?;
+    let list: Vec<Value> = rows.iter().map(|e| state.engine.emoji_entity(e)).collect();
+    Ok(Json(list))
 }
 
 pub async fn nodeinfo_links(State(state): State<AppState>) -> impl IntoResponse {

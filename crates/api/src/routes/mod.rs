@@ -451,6 +451,7 @@ pub fn activitypub_routes() -> Router<AppState> {
         )
         .route("/users/{name}/collections/{id}", get(c2s::collection))
         .route("/users/{name}/statuses/{id}", get(activitypub::status))
+        .route("/emojis/{id}", get(activitypub::emoji))
         .route(
             "/users/{name}/statuses/{id}/{collection}",
             get(activitypub::status_collection),

@@ -193,9 +193,5 @@ pub async fn directory(
             form.offset.unwrap_or(0),
         )
         .await?;
-    let accounts: Vec<api::Account> = rows
-        .iter()
-        .map(|a| state.engine.account_entity(a))
-        .collect();
-    Ok(Json(accounts))
+    Ok(Json(state.engine.account_entities_of(&rows).await?))
 }

@@ -152,9 +152,7 @@ pub async fn search(
         {
             rows.push(a);
         }
-        rows.iter()
-            .map(|a| state.engine.account_entity(a))
-            .collect()
+        state.engine.account_entities_of(&rows).await?
     } else {
         vec![]
     };

@@ -42,6 +42,7 @@ mod actions;
 mod assets;
 mod auth_pages;
 mod email_pages;
+mod emoji;
 mod feeds;
 pub mod i18n;
 mod interact;
@@ -169,6 +170,8 @@ impl Pages {
                     .expect("built-in templates parse");
             }
             env.add_function("t", i18n::template_function(self.catalogs.clone()));
+            env.add_filter("emojify_html", emoji::emojify_html);
+            env.add_filter("emojify_text", emoji::emojify_text);
             env
         })
     }

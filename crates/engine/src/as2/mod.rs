@@ -38,6 +38,7 @@ pub fn context() -> Value {
             "toot": "http://joinmastodon.org/ns#",
             "sensitive": "as:sensitive",
             "Hashtag": "as:Hashtag",
+            "Emoji": "toot:Emoji",
             "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
             "discoverable": "toot:discoverable",
             "indexable": "toot:indexable"

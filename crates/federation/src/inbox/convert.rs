@@ -207,7 +207,23 @@ pub(crate) async fn remote_note(actor: &AccountRow, o: &Object) -> Result<Remote
             .collect(),
         attachments: o.attachments.iter().map(stored_attachment).collect(),
         poll: o.poll.as_ref().and_then(remote_poll),
+        emojis: remote_emojis(&o.emojis),
     })
+}
+
+/// `Emoji` tags as the engine remembers them (image URLs as given).
+pub(crate) fn remote_emojis(
+    tags: &[crate::document::Emoji],
+) -> Vec<sluice_engine::emojis::RemoteEmoji> {
+    tags.iter()
+        .map(|e| sluice_engine::emojis::RemoteEmoji {
+            shortcode: e.shortcode.clone(),
+            url: e.url.clone(),
+            static_url: None,
+            uri: e.id.clone(),
+            media_type: e.media_type.clone(),
+        })
+        .collect()
 }
 
 /// A remote `Question`'s poll as the engine stores it; None without options (an open

@@ -110,6 +110,12 @@ impl Federation {
             .collect();
         let now = sluice_model::id::now_millis();
         self.engine
+            .remember_remote_emojis(
+                &remote.domain,
+                &super::convert::remote_emojis(&actor.emojis),
+            )
+            .await?;
+        self.engine
             .store_remote_actor(&remote, &keys, now)
             .await?
             .ok_or_else(|| InboxError::Internal("the stored actor vanished".into()))

@@ -37,7 +37,7 @@ pub(crate) struct Peer {
     /// GETs of `/notes/<n>` answered.
     note_fetches: Arc<std::sync::atomic::AtomicUsize>,
     /// Properties added to the document of `/users/<name>`, by `name`.
-    actor_extras: Arc<Mutex<std::collections::HashMap<String, Value>>>,
+    pub(crate) actor_extras: Arc<Mutex<std::collections::HashMap<String, Value>>>,
 }
 
 pub(crate) async fn peer() -> Peer {

@@ -13,6 +13,7 @@ mod c2s;
 mod compat;
 mod conversations;
 mod delivery;
+mod emoji;
 mod featuring;
 mod federation;
 mod federation_docs;
