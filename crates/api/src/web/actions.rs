@@ -12,6 +12,7 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use sluice_engine::media::Upload as NewUpload;
 use sluice_engine::pipeline::{Activity, NewNote};
+use sluice_engine::polls::NewPoll;
 use sluice_model::Visibility;
 use sluice_model::id::parse_id;
 
@@ -43,6 +44,32 @@ struct ActionForm {
     return_to: Option<String>,
 }
 
+/// The compose form's poll (`poll_option_N`, `poll_expires_in`, `poll_multiple`), when
+/// any choice is filled in; the engine checks it against the configured limits.
+fn compose_poll(params: &crate::params::Params, max_options: usize) -> Option<NewPoll> {
+    let text = |key: &str| {
+        params
+            .0
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .trim()
+    };
+    let options: Vec<String> = (0..max_options)
+        .map(|n| text(&format!("poll_option_{n}")).to_string())
+        .filter(|o| !o.is_empty())
+        .collect();
+    if options.is_empty() {
+        return None;
+    }
+    Some(NewPoll {
+        options,
+        expires_in: text("poll_expires_in").parse().unwrap_or(24 * 3600),
+        multiple: !text("poll_multiple").is_empty(),
+        hide_totals: false,
+    })
+}
+
 fn unprocessable(message: impl Into<String>) -> WebError {
     WebError::Status(StatusCode::UNPROCESSABLE_ENTITY, message.into())
 }
@@ -71,6 +98,7 @@ pub(super) async fn create(
         "" => None,
         id => Some(parse_id(id).ok_or_else(WebError::not_found)?),
     };
+    let poll = compose_poll(&up.params, state.engine.config.polls.max_options);
     let media_ids = upload_media(&state, me.account_id, &up).await?;
     crate::mentions::resolve_new_mentions(&state, &form.status).await;
     let note = NewNote {
@@ -84,7 +112,7 @@ pub(super) async fn create(
         idempotency_key: None,
         client: None,
         media_ids,
-        poll: None,
+        poll,
     };
     let outcome = state
         .engine

@@ -341,6 +341,8 @@ pub(crate) async fn page(
             .engine
             .timeline_open_to_visitors(sluice_engine::rows::Locality::Local),
         max_chars => state.engine.config.max_status_chars,
+        poll_max_options => state.engine.config.polls.max_options,
+        poll_max_chars => state.engine.config.polls.max_option_chars,
         script_strings => minijinja::Value::from_safe_string(
             state.pages.catalogs().script(visitor.lang).to_string()
         ),

@@ -18,7 +18,8 @@ db_tests!(
     a_vote_crosses_to_the_polls_server_and_counts_come_back,
     a_c2s_question_is_a_poll,
     remote_questions_are_votable_polls,
-    the_web_app_shows_polls_and_votes_without_javascript
+    the_web_app_shows_polls_and_votes_without_javascript,
+    a_poll_is_made_from_the_compose_form
 );
 
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
@@ -987,5 +988,77 @@ async fn the_web_app_shows_polls_and_votes_without_javascript(db: Db) {
     let page = a.get(&path).await;
     assert!(page.text.contains("1 person voted"), "{}", page.text);
     assert!(!page.text.contains("type=\"radio\""));
+    srv.stop().await;
+}
+
+/// The web app's compose form offers a poll: its filled-in choices, end and "several
+/// choices" box become the post's poll; empty choice fields are ignored, a poll with a
+/// single choice is refused and posts nothing.
+async fn a_poll_is_made_from_the_compose_form(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    srv.user("alice").await;
+    let mut b = crate::web::Browser::new(&srv);
+    b.sign_in("alice", "password123").await;
+    let home = b.get("/home").await;
+    assert!(
+        home.text.contains("name=\"poll_option_0\""),
+        "{}",
+        home.text
+    );
+    assert!(home.text.contains("name=\"poll_expires_in\""));
+    let token = home.token();
+    let r = b
+        .post(
+            "/statuses",
+            &[
+                ("authenticity_token", token.as_str()),
+                ("status", "which one?"),
+                ("visibility", "public"),
+                ("poll_option_0", "tea"),
+                ("poll_option_1", ""),
+                ("poll_option_2", "coffee"),
+                ("poll_expires_in", "3600"),
+                ("poll_multiple", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let mine = srv.lookup_id("alice").await;
+    let posts = srv
+        .get(&format!("/api/v1/accounts/{mine}/statuses"), None)
+        .await
+        .ok();
+    let poll = &posts[0]["poll"];
+    let titles: Vec<&str> = poll["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["tea", "coffee"]);
+    assert_eq!(poll["multiple"], json!(true));
+    let expires = sluice_model::Timestamp::parse_rfc3339(poll["expires_at"].as_str().unwrap())
+        .expect("a date");
+    let ahead = expires.0 - sluice_model::id::now_millis();
+    assert!((3_500_000..=3_600_000).contains(&ahead), "{ahead}");
+    // One choice is not a poll: refused, nothing posted.
+    let r = b
+        .post(
+            "/statuses",
+            &[
+                ("authenticity_token", token.as_str()),
+                ("status", "only one"),
+                ("poll_option_0", "tea"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let posts = srv
+        .get(&format!("/api/v1/accounts/{mine}/statuses"), None)
+        .await
+        .ok();
+    assert_eq!(posts.as_array().unwrap().len(), 1);
     srv.stop().await;
 }
