@@ -930,6 +930,7 @@ async fn insert_followers(
                         followers_url: format!("{uri}/followers"),
                         following_url: format!("{uri}/following"),
                         featured_url: String::new(),
+                        featured_tags_url: String::new(),
                         avatar_url: String::new(),
                         header_url: String::new(),
                         locked: false,

@@ -313,6 +313,7 @@ async fn check(engine: &Engine, summary: &SeedSummary) {
         .home_timeline(
             user1.id,
             true,
+            &[],
             Page {
                 limit: 40,
                 ..Page::default()

@@ -30,6 +30,10 @@ pub const APP_TTL: Duration = Duration::from_secs(3600);
 pub const STATS_TTL: Duration = Duration::from_secs(60);
 /// A user's compiled keyword filters (read by every timeline page they load).
 pub const FILTER_TTL: Duration = Duration::from_secs(10);
+/// The hashtags a user follows (read by every home page they load).
+pub const FOLLOWED_TAGS_TTL: Duration = Duration::from_secs(10);
+/// Trending tags and posts: one computation serves every reader for this long.
+pub const TRENDS_TTL: Duration = Duration::from_secs(300);
 /// Entries per cache; a full cache is emptied and refilled, so memory stays bounded.
 pub const MAX_ENTRIES: usize = 10_000;
 
@@ -88,6 +92,8 @@ pub struct Caches {
     /// (local users, local posts).
     pub stats: TtlCache<(), (i64, i64)>,
     pub filters: TtlCache<Id, std::sync::Arc<sluice_model::filter::FilterSet>>,
+    pub followed_tags: TtlCache<Id, std::sync::Arc<Vec<Id>>>,
+    pub trends: TtlCache<(), std::sync::Arc<crate::tags::Trends>>,
 }
 
 impl Caches {
@@ -108,6 +114,8 @@ impl Default for Caches {
             apps: TtlCache::new(APP_TTL),
             stats: TtlCache::new(STATS_TTL),
             filters: TtlCache::new(FILTER_TTL),
+            followed_tags: TtlCache::new(FOLLOWED_TAGS_TTL),
+            trends: TtlCache::new(TRENDS_TTL),
         }
     }
 }

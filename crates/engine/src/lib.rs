@@ -54,6 +54,8 @@ pub mod remote;
 pub mod rows;
 pub mod scheduled;
 pub mod sign_in;
+pub mod suggestions;
+pub mod tags;
 pub mod tasks;
 pub mod two_factor;
 pub mod urls;

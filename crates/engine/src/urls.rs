@@ -58,6 +58,10 @@ impl Urls {
     pub fn featured(&self, username: &str) -> String {
         format!("{}/users/{username}/collections/featured", self.base)
     }
+    /// The actor's `featuredTags` collection.
+    pub fn featured_tags(&self, username: &str) -> String {
+        format!("{}/users/{username}/collections/tags", self.base)
+    }
     /// The posts an account liked (ActivityPub `liked`).
     pub fn liked(&self, username: &str) -> String {
         format!("{}/liked", self.actor(username))

@@ -84,10 +84,25 @@ pub struct Tag {
     pub url: String,
     /// Newest day first.
     pub history: Vec<TagHistory>,
-    /// Whether the viewer follows the tag (Sluice has no followed tags yet: false);
-    /// absent for visitors.
+    /// Whether the viewer follows the tag; absent for visitors.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub following: Option<bool>,
+    /// Whether the viewer features the tag on their profile (Mastodon 4.4); absent for
+    /// visitors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub featuring: Option<bool>,
+}
+
+/// A hashtag an account features on its profile (Mastodon's FeaturedTag).
+#[derive(Debug, Clone, Serialize)]
+pub struct FeaturedTag {
+    pub id: String,
+    pub name: String,
+    /// The account's posts with the tag (its profile filtered by it).
+    pub url: String,
+    pub statuses_count: i64,
+    /// The day of the newest such post (`YYYY-MM-DD`), if any.
+    pub last_status_at: Option<String>,
 }
 
 /// The uses of a hashtag on one day (UTC), as Mastodon writes them: strings.

@@ -312,6 +312,14 @@ fn match_tag(s: &str) -> Option<usize> {
     Some(name.len())
 }
 
+/// A hashtag name as people type it (`#Rust`, ` rust `): lowercased, without `#`;
+/// None when it is not a whole hashtag as posts recognise them.
+pub fn normalize_tag(input: &str) -> Option<String> {
+    let name = input.trim();
+    let name = name.strip_prefix('#').unwrap_or(name);
+    (match_tag(name)? == name.len()).then(|| name.to_lowercase())
+}
+
 /// Splits plain text into text, links, mentions and hashtags. Links are
 /// recognised first, so `@` and `#` inside a link never start anything.
 fn tokenize(text: &str) -> Vec<Token<'_>> {
@@ -890,6 +898,17 @@ mod tests {
             let expected: Vec<Acct> = expected.iter().map(|(u, d)| acct(u, *d)).collect();
             assert_eq!(scan(text).mentions, expected, "input: {text:?}");
         }
+    }
+
+    #[test]
+    fn tag_names_as_typed() {
+        assert_eq!(normalize_tag("#Rust").as_deref(), Some("rust"));
+        assert_eq!(normalize_tag(" café ").as_deref(), Some("café"));
+        assert_eq!(normalize_tag("rust_lang").as_deref(), Some("rust_lang"));
+        assert_eq!(normalize_tag("two words"), None);
+        assert_eq!(normalize_tag("2024"), None);
+        assert_eq!(normalize_tag(""), None);
+        assert_eq!(normalize_tag("a%"), None);
     }
 
     #[test]

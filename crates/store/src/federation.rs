@@ -66,6 +66,8 @@ pub struct RemoteActor {
     pub followers_url: String,
     pub following_url: String,
     pub featured_url: String,
+    /// `featuredTags`.
+    pub featured_tags_url: String,
     pub avatar_url: String,
     pub header_url: String,
     pub locked: bool,
@@ -742,9 +744,9 @@ impl WriteTx {
                        url, inbox_url, shared_inbox_url, followers_url, avatar_url, header_url,
                        locked, bot, discoverable, indexable, actor_type, outbox_url,
                        following_url, featured_url, also_known_as, fetched_at, created_at,
-                       updated_at)
+                       updated_at, featured_tags_url)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                       $16, $17, $18, $19, $20, $21, $22, $23, $24, $23)
+                       $16, $17, $18, $19, $20, $21, $22, $23, $24, $23, $25)
                      ON CONFLICT (uri) DO UPDATE SET
                        username = excluded.username, display_name = excluded.display_name,
                        note = excluded.note, fields = excluded.fields, url = excluded.url,
@@ -757,6 +759,7 @@ impl WriteTx {
                        actor_type = excluded.actor_type, outbox_url = excluded.outbox_url,
                        following_url = excluded.following_url,
                        featured_url = excluded.featured_url,
+                       featured_tags_url = excluded.featured_tags_url,
                        also_known_as = excluded.also_known_as,
                        fetched_at = excluded.fetched_at, updated_at = excluded.updated_at
                      WHERE accounts.domain <> ''
@@ -785,7 +788,8 @@ impl WriteTx {
                 .bind(&a.featured_url)
                 .bind(&a.also_known_as)
                 .bind(now)
-                .bind(a.created_at),
+                .bind(a.created_at)
+                .bind(&a.featured_tags_url),
             )
             .await?
             .ok_or_else(|| StoreError::Conflict(format!("{} is a local account", a.uri)))?;
@@ -1194,6 +1198,8 @@ impl WriteTx {
                 .bind(account_id),
         )
         .await?;
+        self.exec(Query::new("DELETE FROM featured_tags WHERE account_id = $1").bind(account_id))
+            .await?;
         touched.extend(followed);
         touched.extend(followers);
         Ok(touched)

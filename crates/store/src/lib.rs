@@ -64,6 +64,8 @@ pub use social::{
 };
 pub use sqlite_backup::{BackupReport, backup_sqlite};
 mod statuses;
+mod suggestions;
+mod tags;
 mod two_factor;
 mod tx;
 pub use two_factor::{TwoFactorChallenge, TwoFactorRow};
@@ -73,6 +75,8 @@ pub use statuses::{
     AccountStatusFilter, ActivityRecord, Locality, MAX_THREAD_ROWS, Saved, StatusCounter,
     StatusView,
 };
+pub use suggestions::SuggestionRow;
+pub use tags::{FeaturedTagRow, FollowedTagRow, HashtagRow, PostInteractions, TagUse};
 pub use tx::WriteTx;
 pub use web_sessions::{WebSessionRow, WebSessionWithUser};
 

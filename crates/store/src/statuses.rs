@@ -124,21 +124,32 @@ impl Store {
 
     /// Home: the viewer's own statuses and those of accounts they follow (reblogs
     /// included unless hidden for that follow), minus direct messages, minus replies to
-    /// people the viewer does not follow, minus blocked and muted accounts.
+    /// people the viewer does not follow, minus blocked and muted accounts; plus the
+    /// public original posts carrying one of `followed_tags` (the ids of the hashtags
+    /// the viewer follows), as Mastodon puts them in home.
     ///
     /// `follows_many` picks the plan: for a viewer who follows many accounts it is
     /// cheapest to walk statuses newest-first and test membership in the (materialized,
     /// uncorrelated) follow list, so the account index is hidden from the planner with
     /// a unary `+`; for one who follows few, the per-account index is the better path.
+    /// Each followed tag adds a walk of that tag's posts (`status_tags_tag`,
+    /// newest-first, stopping at a page), and the walks are merged: a viewer who
+    /// follows no tag runs exactly the query home always ran.
     pub async fn home_timeline(
         &self,
         me: Id,
         follows_many: bool,
+        followed_tags: &[Id],
         page: Page,
     ) -> Result<Vec<StatusView>> {
         // The page's ids come from the covering index `statuses_home` (the walk passes
         // hundreds of candidates); only the page's rows are read.
         let mut q = page_ids();
+        if !followed_tags.is_empty() {
+            q = Query::new(
+                "WITH page(id) AS (SELECT id FROM (SELECT s.id FROM statuses s WHERE 1 = 1",
+            );
+        }
         let p = q.arg(me);
         let col = if follows_many {
             "+s.account_id"
@@ -166,6 +177,26 @@ impl Store {
         crate::lists::hide_domain_blocked(&mut q, Some(me), "s.account_id");
         crate::lists::hide_domain_blocked_reblogs(&mut q, me);
         page.apply(&mut q, "s.id");
+        if followed_tags.is_empty() {
+            return self.views(q, Some(me)).await;
+        }
+        q.push(") home");
+        for (i, tag) in followed_tags.iter().enumerate() {
+            let t = q.arg(*tag);
+            q.push(&format!(
+                " UNION SELECT id FROM (SELECT st.status_id AS id FROM status_tags st
+                    JOIN statuses s ON s.id = st.status_id
+                  WHERE st.tag_id = {t} AND s.visibility = 'public' AND s.reblog_of_id IS NULL"
+            ));
+            hide_blocked_and_muted(&mut q, Some(me), "s.account_id");
+            hide_silenced(&mut q, Some(me), "s.account_id");
+            crate::lists::hide_domain_blocked(&mut q, Some(me), "s.account_id");
+            page.apply(&mut q, "st.status_id");
+            q.push(&format!(") tag{i}"));
+        }
+        let order = if page.min_id.is_some() { "ASC" } else { "DESC" };
+        let lim = q.arg(page.limit);
+        q.push(&format!(" ORDER BY id {order} LIMIT {lim}"));
         self.views(q, Some(me)).await
     }
 

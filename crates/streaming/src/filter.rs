@@ -192,6 +192,8 @@ pub struct Relations {
     muted: HashSet<Id>,
     /// Lists, exclusive-list members and blocked domains.
     lists: UserLists,
+    /// The hashtags the user follows: their public posts join the `user` stream.
+    followed_tags: HashSet<String>,
     filters: Arc<FilterSet>,
 }
 
@@ -208,6 +210,7 @@ impl Relations {
             blocked: loaded.blocked.into_iter().collect(),
             muted: loaded.muted.into_iter().collect(),
             lists: UserLists::from_rows(loaded.lists, loaded.domains),
+            followed_tags: loaded.followed_tags.into_iter().collect(),
             filters: Arc::new(sluice_engine::filters::compile(&loaded.filters)),
         })
     }
@@ -265,8 +268,8 @@ impl Relations {
     }
 
     /// Whether `event` changes what this user follows, blocks or mutes (or who
-    /// blocks them), or their lists and blocked domains: the filters must be loaded
-    /// again.
+    /// blocks them), or their lists, blocked domains and followed hashtags (all told
+    /// by a `lists` event): the filters must be loaded again.
     pub fn reload_on(&self, event: &Event) -> bool {
         match event.kind.as_str() {
             "relationship" => {
@@ -338,6 +341,9 @@ impl Relations {
             "filters_changed" => {
                 *stream == StreamKind::User && self.me.is_some() && event.recipient_id == self.me
             }
+            "announcement" | "announcement.reaction" | "announcement.delete" => {
+                *stream == StreamKind::User && self.me.is_some()
+            }
             "conversation" => {
                 *stream == StreamKind::Direct && self.me.is_some() && event.recipient_id == self.me
             }
@@ -364,6 +370,9 @@ impl Relations {
                                 && !self.lists.exclusive_member(author)
                                 && (event.visibility != "direct"
                                     || me.is_some_and(|me| event.mentions.contains(&me))))
+                            || (public
+                                && event.reblog_of.is_none()
+                                && event.tags.iter().any(|t| self.followed_tags.contains(t)))
                     }
                     StreamKind::List { id } => {
                         self.lists
@@ -515,6 +524,32 @@ mod tests {
         let local_media = StreamKind::parse("public:local", None, true).unwrap();
         assert!(anon.wants(&local_media, &with_media));
         assert!(!anon.wants(&local_media, &event("update", 5, "public", true)));
+    }
+
+    #[test]
+    fn home_gets_public_posts_of_followed_tags() {
+        let mut me = Relations {
+            me: Some(1),
+            ..Relations::default()
+        };
+        let user = StreamKind::User;
+        // `event` carries the tag `rust`.
+        assert!(!me.wants(&user, &event("update", 5, "public", false)));
+        me.followed_tags.insert("rust".into());
+        assert!(me.wants(&user, &event("update", 5, "public", false)));
+        // Not unlisted or followers-only posts, not boosts, not from muted accounts.
+        assert!(!me.wants(&user, &event("update", 5, "unlisted", false)));
+        assert!(!me.wants(&user, &event("update", 5, "private", false)));
+        let boost = Event {
+            reblog_of: Some(3),
+            ..event("update", 5, "public", false)
+        };
+        assert!(!me.wants(&user, &boost));
+        me.muted.insert(5);
+        assert!(!me.wants(&user, &event("update", 5, "public", false)));
+        me.followed_tags.clear();
+        me.muted.clear();
+        assert!(!me.wants(&user, &event("update", 5, "public", false)));
     }
 
     #[test]

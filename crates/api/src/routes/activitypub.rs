@@ -266,6 +266,17 @@ pub async fn featured(
     ))
 }
 
+/// `GET /users/:name/collections/tags`: the hashtags the account features.
+pub async fn featured_tags(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Response> {
+    let account = local_account(&state, &name).await?;
+    Ok(as2_response(
+        state.engine.featured_tags_collection(&account).await?,
+    ))
+}
+
 /// `GET /users/:name/statuses/:id`: the Note, or (for a browser) the status page.
 /// With a token, a post its bearer may see (a C2S client reading its own).
 /// `GET /emojis/:id`: a local custom emoji's own document (the id its `Emoji` tags

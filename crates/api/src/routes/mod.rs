@@ -24,6 +24,8 @@ mod scheduled;
 mod search;
 mod statuses;
 pub(crate) mod streaming;
+mod suggestions;
+mod tags;
 mod timelines;
 
 use axum::Router;
@@ -418,12 +420,34 @@ pub fn api_routes() -> Router<AppState> {
             axum::routing::delete(conversations::destroy),
         )
         .route("/api/v1/conversations/{id}/read", post(conversations::read))
+        // hashtags: one tag, following and featuring them, trends
+        .route("/api/v1/tags/{name}", get(tags::show))
+        .route("/api/v1/tags/{name}/follow", post(tags::follow))
+        .route("/api/v1/tags/{name}/unfollow", post(tags::unfollow))
+        .route("/api/v1/tags/{name}/feature", post(tags::feature))
+        .route("/api/v1/tags/{name}/unfeature", post(tags::unfeature))
+        .route("/api/v1/followed_tags", get(tags::followed))
+        .route(
+            "/api/v1/featured_tags",
+            get(tags::featured).post(tags::create_featured),
+        )
+        .route("/api/v1/featured_tags/suggestions", get(tags::suggestions))
+        .route(
+            "/api/v1/featured_tags/{id}",
+            axum::routing::delete(tags::delete_featured),
+        )
+        .route("/api/v1/accounts/{id}/featured_tags", get(tags::of_account))
+        .route("/api/v1/trends", get(tags::trending_tags))
+        .route("/api/v1/trends/tags", get(tags::trending_tags))
+        .route("/api/v1/trends/statuses", get(tags::trending_statuses))
+        // whom to follow
+        .route("/api/v2/suggestions", get(suggestions::v2))
+        .route("/api/v1/suggestions", get(suggestions::v1))
+        .route(
+            "/api/v1/suggestions/{id}",
+            axum::routing::delete(suggestions::dismiss),
+        )
         // Features not built yet: truthful empty answers, so apps start cleanly.
-        .route("/api/v1/followed_tags", get(misc::followed_tags))
-        .route("/api/v2/suggestions", get(misc::suggestions))
-        .route("/api/v1/trends", get(misc::trends))
-        .route("/api/v1/trends/tags", get(misc::trends))
-        .route("/api/v1/trends/statuses", get(misc::trends))
         .route("/api/v1/trends/links", get(misc::trends))
         .route("/api/v2/search", get(search::search))
         // Any other API path is an API 404 (JSON), never a web page: without this,
@@ -448,6 +472,10 @@ pub fn activitypub_routes() -> Router<AppState> {
         .route(
             "/users/{name}/collections/featured",
             get(activitypub::featured),
+        )
+        .route(
+            "/users/{name}/collections/tags",
+            get(activitypub::featured_tags),
         )
         .route("/users/{name}/collections/{id}", get(c2s::collection))
         .route("/users/{name}/statuses/{id}", get(activitypub::status))

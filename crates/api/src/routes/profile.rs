@@ -21,13 +21,21 @@ use crate::ratelimit::Bucket;
 
 /// The Profile entity from the credential account: raw note and fields, and no
 /// avatar or header URL when the default image is shown.
-fn profile_entity(state: &AppState, a: &api::Account) -> Value {
+async fn profile_entity(state: &AppState, a: &api::Account) -> ApiResult<Value> {
+    let featured_tags = match state
+        .engine
+        .account(a.id.parse().unwrap_or_default())
+        .await?
+    {
+        Some(row) => state.engine.featured_tags_of(&row).await?,
+        None => vec![],
+    };
     let urls = &state.engine.urls;
     let image = |url: &str, default: String| (url != default).then(|| url.to_string());
     let avatar = image(&a.avatar, urls.default_avatar());
     let header = image(&a.header, urls.default_header());
     let source = a.source.as_ref();
-    json!({
+    Ok(json!({
         "id": a.id,
         "display_name": a.display_name,
         "note": source.map(|s| s.note.clone()).unwrap_or_default(),
@@ -47,8 +55,8 @@ fn profile_entity(state: &AppState, a: &api::Account) -> Value {
         "show_media_replies": true,
         "show_featured": true,
         "attribution_domains": source.map(|s| s.attribution_domains.clone()).unwrap_or_default(),
-        "featured_tags": [],
-    })
+        "featured_tags": featured_tags,
+    }))
 }
 
 /// `GET /api/v1/profile`.
@@ -65,7 +73,7 @@ pub async fn show(State(state): State<AppState>, auth: Auth) -> ApiResult<impl I
         .await?
         .ok_or_else(ApiError::unauthorized)?;
     let entity = state.engine.credential_account(&a, &u).await?;
-    Ok(Json(profile_entity(&state, &entity)))
+    Ok(Json(profile_entity(&state, &entity).await?))
 }
 
 /// `PATCH /api/v1/profile`: the same change as `update_credentials`, answered with
@@ -81,7 +89,7 @@ pub async fn update(
         .check(Bucket::Write, &me.token_id.to_string())?;
     let change = profile_change(&up)?;
     let Json(entity) = change_profile(&state, me.account_id, change).await?;
-    Ok(Json(profile_entity(&state, &entity)))
+    Ok(Json(profile_entity(&state, &entity).await?))
 }
 
 /// `POST /api/v1/accounts/:id/pin`: endorse an account one follows.

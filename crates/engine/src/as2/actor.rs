@@ -66,6 +66,8 @@ pub fn local_actor(urls: &Urls, a: &AccountRow, p: &LocalActor<'_>) -> Value {
     // ActivityPub C2S: what the account liked, and where its clients sign in and read
     // other servers' objects through this server (docs/c2s.md).
     doc["liked"] = json!(urls.liked(&a.username));
+    // The hashtags it features (Mastodon's `featuredTags`).
+    doc["featuredTags"] = json!(urls.featured_tags(&a.username));
     if !p.streams.is_empty() {
         doc["streams"] = json!(p.streams);
     }
@@ -229,6 +231,10 @@ fn actor_context() -> Value {
         terms.insert(
             "featured".into(),
             json!({"@id": "toot:featured", "@type": "@id"}),
+        );
+        terms.insert(
+            "featuredTags".into(),
+            json!({"@id": "toot:featuredTags", "@type": "@id"}),
         );
         terms.insert(
             "alsoKnownAs".into(),

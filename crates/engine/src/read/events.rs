@@ -20,6 +20,8 @@ pub struct StreamRelations {
     pub lists: Vec<StreamListRow>,
     /// Domains the user blocked.
     pub domains: Vec<String>,
+    /// The hashtags the user follows (names).
+    pub followed_tags: Vec<String>,
 }
 
 impl Engine {
@@ -52,7 +54,12 @@ impl Engine {
         let [following, blocked, muted] = self.store.stream_relations(me, limit).await?;
         let lists = self.store.stream_lists(me, limit).await?;
         let domains = self.store.blocked_domains(me, limit).await?;
+        let followed_tags = self
+            .store
+            .followed_tag_names(me, crate::tags::MAX_FOLLOWED_TAGS)
+            .await?;
         Ok(StreamRelations {
+            followed_tags,
             filters,
             following,
             blocked,

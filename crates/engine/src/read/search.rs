@@ -2,17 +2,11 @@
 //! operators, and hashtags by prefix with their recent use. Accounts are searched in
 //! `read/accounts.rs`; a URL or handle is resolved by federation.
 
-use std::collections::HashMap;
-
 use sluice_model::search::{Author, StatusQuery};
 use sluice_model::{Id, api};
 use sluice_store::StatusSearch;
 
 use crate::{Engine, Result};
-
-/// Days of use shown in a hashtag's `history` (today included), as Mastodon.
-pub const TAG_HISTORY_DAYS: i64 = 7;
-const DAY_MS: i64 = 86_400_000;
 
 /// A status search: the query as read and the request's paging and account.
 #[derive(Debug, Clone, Default)]
@@ -78,7 +72,7 @@ impl Engine {
 
     /// Hashtags starting with `q` (a leading `#` and case ignored): the exact name
     /// first, then the most recently used, each with its use over the last
-    /// [`TAG_HISTORY_DAYS`] days.
+    /// [`crate::tags::TAG_HISTORY_DAYS`] days.
     pub async fn search_tags(
         &self,
         q: &str,
@@ -91,36 +85,11 @@ impl Engine {
             return Ok(vec![]);
         }
         let rows = self.store.search_tags(&prefix, limit, offset).await?;
-        let today = sluice_model::id::now_millis().div_euclid(DAY_MS);
-        let first_day = today - (TAG_HISTORY_DAYS - 1);
-        let ids: Vec<Id> = rows.iter().map(|t| t.id).collect();
-        let uses: HashMap<(Id, i64), (i64, i64)> = self
-            .store
-            .tag_history(&ids, first_day * DAY_MS)
-            .await?
-            .into_iter()
-            .map(|d| ((d.tag_id, d.day), (d.uses, d.accounts)))
-            .collect();
-        Ok(rows
-            .into_iter()
-            .map(|t| api::Tag {
-                id: t.id.to_string(),
-                url: self.urls.tag(&t.name),
-                history: (first_day..=today)
-                    .rev()
-                    .map(|day| {
-                        let (n, accounts) = uses.get(&(t.id, day)).copied().unwrap_or((0, 0));
-                        api::TagHistory {
-                            day: (day * 86_400).to_string(),
-                            uses: n.to_string(),
-                            accounts: accounts.to_string(),
-                        }
-                    })
-                    .collect(),
-                following: viewer.map(|_| false),
-                name: t.name,
-            })
-            .collect())
+        self.tag_entities(
+            viewer,
+            rows.into_iter().map(|t| (Some(t.id), t.name)).collect(),
+        )
+        .await
     }
 }
 

@@ -50,7 +50,8 @@ impl Engine {
         Ok(StatusPage { statuses, cursors })
     }
 
-    /// The home timeline of `me`.
+    /// The home timeline of `me`: the posts of whom they follow and of the hashtags
+    /// they follow.
     pub async fn home_timeline(&self, me: Id, page: Page) -> Result<StatusPage> {
         // Which plan is cheaper depends on how many accounts the viewer follows.
         let follows = self
@@ -58,9 +59,10 @@ impl Engine {
             .await?
             .first()
             .map_or(0, |a| a.following_count);
+        let tags = self.followed_tag_ids(me).await?;
         let views = self
             .store
-            .home_timeline(me, follows > HOME_SCAN_FOLLOWS, page)
+            .home_timeline(me, follows > HOME_SCAN_FOLLOWS, &tags, page)
             .await?;
         self.status_page(Some(me), views, FilterContext::Home).await
     }

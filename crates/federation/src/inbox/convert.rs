@@ -86,6 +86,7 @@ pub(super) fn remote_actor(a: &Actor) -> Option<RemoteActor> {
         followers_url: a.followers.clone().unwrap_or_default(),
         following_url: a.following.clone().unwrap_or_default(),
         featured_url: a.featured.clone().unwrap_or_default(),
+        featured_tags_url: a.featured_tags.clone().unwrap_or_default(),
         avatar_url: a.icon.as_ref().map(|i| i.url.clone()).unwrap_or_default(),
         header_url: a.image.as_ref().map(|i| i.url.clone()).unwrap_or_default(),
         locked: a.manually_approves_followers,

@@ -89,7 +89,67 @@ impl Federation {
                 "{uri}: the actor's id is on another host"
             )));
         }
-        self.store_actor(actor).await
+        let stored = self.store_actor(actor).await?;
+        if let Some(tags_url) = &actor.featured_tags {
+            self.sync_featured_tags(&stored, tags_url).await;
+        }
+        Ok(stored)
+    }
+
+    /// Reads a remote actor's `featuredTags` collection (on the actor's own host, its
+    /// first page only: at most [`sluice_engine::tags::MAX_FEATURED_TAGS`] are kept)
+    /// into the featured tags of its profile here. A failure is logged and changes
+    /// nothing: the actor stays resolved, and `Add`/`Remove` activities keep the tags
+    /// current.
+    async fn sync_featured_tags(&self, actor: &AccountRow, tags_url: &str) {
+        if !same_origin(&actor.uri, tags_url) {
+            return;
+        }
+        let names = match self.featured_tag_names(tags_url).await {
+            Ok(names) => names,
+            Err(e) => {
+                tracing::info!(actor = %actor.uri, error = %e, "featuredTags not read");
+                return;
+            }
+        };
+        if let Err(e) = self.engine.set_remote_featured_tags(actor, &names).await {
+            tracing::warn!(actor = %actor.uri, error = %e, "featuredTags not stored");
+        }
+    }
+
+    /// The hashtag names of a `featuredTags` collection: its `items` or
+    /// `orderedItems` (or those of its embedded `first` page), each a Hashtag's
+    /// `name` or the last segment of its `href`.
+    async fn featured_tag_names(&self, tags_url: &str) -> Result<Vec<String>, String> {
+        let url = Url::parse(tags_url).map_err(|e| e.to_string())?;
+        let fetched = self
+            .get_json(&url, false)
+            .await
+            .map_err(|e| e.to_string())?;
+        let doc: serde_json::Value =
+            serde_json::from_slice(fetched.bytes()).map_err(|e| e.to_string())?;
+        let list = |v: &serde_json::Value| {
+            v.get("orderedItems")
+                .or_else(|| v.get("items"))
+                .and_then(|i| i.as_array())
+                .cloned()
+        };
+        let items = list(&doc)
+            .or_else(|| doc.get("first").and_then(list))
+            .unwrap_or_default();
+        Ok(items
+            .iter()
+            .filter(|i| i.get("type").and_then(|t| t.as_str()) == Some("Hashtag"))
+            .filter_map(|i| {
+                let name = i.get("name").and_then(|n| n.as_str());
+                let href = i.get("href").and_then(|h| h.as_str());
+                name.map(str::to_string).or_else(|| {
+                    href.and_then(|h| h.rsplit_once("/tags/"))
+                        .map(|(_, n)| n.to_string())
+                })
+            })
+            .take(sluice_engine::tags::MAX_FEATURED_TAGS as usize)
+            .collect())
     }
 
     /// Stores a remote actor and the keys it owns on its own server. Remote data never

@@ -98,6 +98,7 @@ async fn remote_follower(srv: &TestServer, sink: &str, name: &str, target: &str)
                 followers_url: String::new(),
                 following_url: String::new(),
                 featured_url: String::new(),
+                featured_tags_url: String::new(),
                 avatar_url: String::new(),
                 header_url: String::new(),
                 locked: false,

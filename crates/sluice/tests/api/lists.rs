@@ -67,6 +67,7 @@ async fn remote_actor(srv: &TestServer, name: &str, domain: &str) -> AccountRow 
                 followers_url: format!("{base}/users/{name}/followers"),
                 following_url: String::new(),
                 featured_url: String::new(),
+                featured_tags_url: String::new(),
                 avatar_url: String::new(),
                 header_url: String::new(),
                 locked: false,

@@ -40,6 +40,7 @@ mod statuses;
 mod storage;
 mod streaming;
 mod streams_agree;
+mod tags;
 mod timelines;
 mod web;
 mod web_i18n;
