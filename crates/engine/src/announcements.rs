@@ -63,8 +63,33 @@ impl Engine {
             published_at: now,
             updated_at: now,
         };
-        self.store.insert_announcement(&row).await?;
+        let mut tx = self.store.begin().await?;
+        tx.insert_announcement(&row).await?;
+        let entity = announcement_entity(&row, false, vec![]);
+        self.commit_announcement_event(tx, "announcement", row.id, entity, now)
+            .await?;
         Ok(row)
+    }
+
+    /// Commits an announcement's change with its streaming event (`announcement`,
+    /// `announcement.reaction`, `announcement.delete`: every signed-in user's `user`
+    /// stream gets it, as on Mastodon), `payload` as the event's.
+    async fn commit_announcement_event(
+        &self,
+        tx: sluice_store::WriteTx,
+        kind: &str,
+        id: Id,
+        payload: Value,
+        now: i64,
+    ) -> Result<()> {
+        let mut changes = crate::effects::Changes::at(now);
+        changes.events([sluice_store::NewEvent {
+            kind: kind.into(),
+            object_id: Some(id),
+            data: json!({ "payload": payload }).to_string(),
+            ..Default::default()
+        }]);
+        self.commit(tx, changes).await
     }
 
     /// Every announcement, newest first (for the admin's list).
@@ -74,7 +99,14 @@ impl Engine {
 
     /// Removes an announcement; false when there was none.
     pub async fn remove_announcement(&self, id: Id) -> Result<bool> {
-        Ok(self.store.delete_announcement(id).await?)
+        let mut tx = self.store.begin().await?;
+        if !tx.delete_announcement(id).await? {
+            return Ok(false);
+        }
+        let now = sluice_model::id::now_millis();
+        self.commit_announcement_event(tx, "announcement.delete", id, json!(id.to_string()), now)
+            .await?;
+        Ok(true)
     }
 
     /// The announcements running now as the viewer sees them (Mastodon's Announcement
@@ -99,23 +131,8 @@ impl Engine {
         Ok(rows
             .into_iter()
             .map(|(r, read)| {
-                let at = |ms: Option<i64>| ms.map(|t| Timestamp(t).to_rfc3339());
-                json!({
-                    "id": r.id.to_string(),
-                    "content": r.content,
-                    "starts_at": at(r.starts_at),
-                    "ends_at": at(r.ends_at),
-                    "all_day": r.all_day,
-                    "published": true,
-                    "published_at": Timestamp(r.published_at).to_rfc3339(),
-                    "updated_at": Timestamp(r.updated_at).to_rfc3339(),
-                    "read": read,
-                    "mentions": [],
-                    "statuses": [],
-                    "tags": [],
-                    "emojis": [],
-                    "reactions": reactions.remove(&r.id).unwrap_or_default(),
-                })
+                let reactions = reactions.remove(&r.id).unwrap_or_default();
+                announcement_entity(&r, read, reactions)
             })
             .collect())
     }
@@ -142,10 +159,11 @@ impl Engine {
             }
         }
         let now = sluice_model::id::now_millis();
-        Ok(self
-            .store
-            .set_announcement_reaction(id, me, name, on, now)
-            .await?)
+        let mut tx = self.store.begin().await?;
+        let count = tx.set_announcement_reaction(id, me, name, on, now).await?;
+        let payload = json!({"name": name, "count": count, "announcement_id": id.to_string()});
+        self.commit_announcement_event(tx, "announcement.reaction", id, payload, now)
+            .await
     }
 
     async fn running_announcement(&self, id: Id) -> Result<()> {
@@ -156,6 +174,27 @@ impl Engine {
             Err(EngineError::NotFound)
         }
     }
+}
+
+/// Mastodon's Announcement entity; `read` and the reactions' `me` are the viewer's.
+fn announcement_entity(r: &AnnouncementRow, read: bool, reactions: Vec<Value>) -> Value {
+    let at = |ms: Option<i64>| ms.map(|t| Timestamp(t).to_rfc3339());
+    json!({
+        "id": r.id.to_string(),
+        "content": r.content,
+        "starts_at": at(r.starts_at),
+        "ends_at": at(r.ends_at),
+        "all_day": r.all_day,
+        "published": true,
+        "published_at": Timestamp(r.published_at).to_rfc3339(),
+        "updated_at": Timestamp(r.updated_at).to_rfc3339(),
+        "read": read,
+        "mentions": [],
+        "statuses": [],
+        "tags": [],
+        "emojis": [],
+        "reactions": reactions,
+    })
 }
 
 #[cfg(test)]

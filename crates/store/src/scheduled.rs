@@ -288,24 +288,6 @@ impl Store {
 
     // ---- announcements ----
 
-    pub async fn insert_announcement(&self, row: &AnnouncementRow) -> Result<()> {
-        self.exec(
-            Query::new(format!(
-                "INSERT INTO announcements ({ANNOUNCEMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            ))
-            .bind(row.id)
-            .bind(row.text.as_str())
-            .bind(row.content.as_str())
-            .bind(row.starts_at)
-            .bind(row.ends_at)
-            .bind(row.all_day)
-            .bind(row.published_at)
-            .bind(row.updated_at),
-        )
-        .await?;
-        Ok(())
-    }
-
     /// Every announcement, newest first (for the admin).
     pub async fn all_announcements(&self) -> Result<Vec<AnnouncementRow>> {
         self.all(Query::new(format!(
@@ -359,24 +341,6 @@ impl Store {
             .is_some())
     }
 
-    /// Removes an announcement with its dismissals and reactions; false when none.
-    pub async fn delete_announcement(&self, id: Id) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        tx.exec(
-            Query::new("DELETE FROM announcement_reactions WHERE announcement_id = $1").bind(id),
-        )
-        .await?;
-        tx.exec(
-            Query::new("DELETE FROM announcement_dismissals WHERE announcement_id = $1").bind(id),
-        )
-        .await?;
-        let n = tx
-            .exec(Query::new("DELETE FROM announcements WHERE id = $1").bind(id))
-            .await?;
-        tx.commit().await?;
-        Ok(n > 0)
-    }
-
     pub async fn dismiss_announcement(&self, id: Id, account_id: Id) -> Result<()> {
         self.exec(
             Query::new(
@@ -391,36 +355,6 @@ impl Store {
     }
 
     /// Adds (`on`) or removes `account_id`'s reaction `name`.
-    pub async fn set_announcement_reaction(
-        &self,
-        id: Id,
-        account_id: Id,
-        name: &str,
-        on: bool,
-        now: i64,
-    ) -> Result<()> {
-        let q = if on {
-            Query::new(
-                "INSERT INTO announcement_reactions (announcement_id, account_id, name, created_at)
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (announcement_id, account_id, name) DO NOTHING",
-            )
-            .bind(id)
-            .bind(account_id)
-            .bind(name)
-            .bind(now)
-        } else {
-            Query::new(
-                "DELETE FROM announcement_reactions
-                 WHERE announcement_id = $1 AND account_id = $2 AND name = $3",
-            )
-            .bind(id)
-            .bind(account_id)
-            .bind(name)
-        };
-        self.exec(q).await?;
-        Ok(())
-    }
-
     /// How many distinct reactions an account gave an announcement.
     pub async fn count_announcement_reactions(&self, id: Id, account_id: Id) -> Result<i64> {
         Ok(self
@@ -456,5 +390,82 @@ impl Store {
             list.join(", ")
         ));
         self.all(q).await
+    }
+}
+
+/// Announcements are changed in a transaction with their streaming event.
+impl crate::WriteTx {
+    pub async fn insert_announcement(&mut self, row: &AnnouncementRow) -> Result<()> {
+        self.exec(
+            Query::new(format!(
+                "INSERT INTO announcements ({ANNOUNCEMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            ))
+            .bind(row.id)
+            .bind(row.text.as_str())
+            .bind(row.content.as_str())
+            .bind(row.starts_at)
+            .bind(row.ends_at)
+            .bind(row.all_day)
+            .bind(row.published_at)
+            .bind(row.updated_at),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Removes an announcement with its dismissals and reactions; false when none.
+    pub async fn delete_announcement(&mut self, id: Id) -> Result<bool> {
+        self.exec(
+            Query::new("DELETE FROM announcement_reactions WHERE announcement_id = $1").bind(id),
+        )
+        .await?;
+        self.exec(
+            Query::new("DELETE FROM announcement_dismissals WHERE announcement_id = $1").bind(id),
+        )
+        .await?;
+        let n = self
+            .exec(Query::new("DELETE FROM announcements WHERE id = $1").bind(id))
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Adds (`on`) or removes a reaction; the reaction's count after it.
+    pub async fn set_announcement_reaction(
+        &mut self,
+        id: Id,
+        account_id: Id,
+        name: &str,
+        on: bool,
+        now: i64,
+    ) -> Result<i64> {
+        let q = if on {
+            Query::new(
+                "INSERT INTO announcement_reactions (announcement_id, account_id, name, created_at)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (announcement_id, account_id, name) DO NOTHING",
+            )
+            .bind(id)
+            .bind(account_id)
+            .bind(name)
+            .bind(now)
+        } else {
+            Query::new(
+                "DELETE FROM announcement_reactions
+                 WHERE announcement_id = $1 AND account_id = $2 AND name = $3",
+            )
+            .bind(id)
+            .bind(account_id)
+            .bind(name)
+        };
+        self.exec(q).await?;
+        Ok(self
+            .one::<Scalar>(
+                Query::new(
+                    "SELECT count(*) AS v FROM announcement_reactions WHERE announcement_id = $1 AND name = $2",
+                )
+                .bind(id)
+                .bind(name),
+            )
+            .await?
+            .v)
     }
 }

@@ -621,6 +621,11 @@ impl Hub {
                 "conversation" => self.conversation_payload(&r).await,
                 // Mastodon sends no payload; over SSE its `data:` reads `undefined`.
                 "filters_changed" => Some("undefined".to_string()),
+                // Rendered when written: the same for every user (an announcement
+                // entity, a reaction's count).
+                "announcement" | "announcement.reaction" => Some(data["payload"].to_string()),
+                // The removed announcement's id, as `delete` carries a status's.
+                "announcement.delete" => r.object_id.map(|id| id.to_string()),
                 _ => None,
             };
             let filter_text = r

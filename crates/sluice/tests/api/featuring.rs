@@ -14,6 +14,7 @@ db_tests!(
     directory_lists_discoverable_accounts,
     profile_entity_reads_and_writes,
     announcements_dismissals_and_reactions,
+    announcements_stream_to_every_user,
     instance_v2_advertises_what_works,
 );
 
@@ -455,6 +456,100 @@ async fn announcements_dismissals_and_reactions(db: Db) {
             .as_array()
             .unwrap()
             .is_empty()
+    );
+    srv.stop().await;
+}
+
+/// Every signed-in user's `user` stream gets an announcement when it is published, the
+/// new count when someone reacts, and its id when it is removed (Mastodon's
+/// `announcement`, `announcement.reaction`, `announcement.delete`); a stream resumed
+/// from before them gets them too.
+async fn announcements_stream_to_every_user(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let mut stream =
+        crate::streaming::Sse::open(&srv, "/api/v1/streaming/user", &alice.token, None).await;
+    let mut notes = crate::streaming::Sse::open(
+        &srv,
+        "/api/v1/streaming/user/notification",
+        &alice.token,
+        None,
+    )
+    .await;
+    let engine = srv.engine();
+    let a = engine
+        .publish_announcement(sluice_engine::announcements::NewAnnouncement {
+            text: "Hello everyone".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let ev = stream.next().await;
+    assert_eq!(ev.event, "announcement");
+    let first_id = ev.id.unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&ev.data).unwrap();
+    assert_eq!(payload["id"], a.id.to_string());
+    assert_eq!(payload["content"], "<p>Hello everyone</p>");
+    assert_eq!(payload["reactions"], json!([]));
+
+    let r = srv
+        .request(
+            Method::PUT,
+            &format!(
+                "/api/v1/announcements/{}/reactions/{}",
+                a.id,
+                urlencode("👍")
+            ),
+            Some(&bob.token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let ev = stream.next().await;
+    assert_eq!(ev.event, "announcement.reaction");
+    let payload: serde_json::Value = serde_json::from_str(&ev.data).unwrap();
+    assert_eq!(
+        payload,
+        json!({"name": "👍", "count": 1, "announcement_id": a.id.to_string()})
+    );
+
+    assert!(engine.remove_announcement(a.id).await.unwrap());
+    let ev = stream.next().await;
+    assert_eq!(ev.event, "announcement.delete");
+    assert_eq!(ev.data, a.id.to_string());
+    // Not on the notifications-only stream.
+    assert!(
+        notes
+            .drain(std::time::Duration::from_millis(300))
+            .await
+            .is_empty()
+    );
+    // Resumed from before them: the three again, in order.
+    let mut resumed = crate::streaming::Sse::open(
+        &srv,
+        "/api/v1/streaming/user",
+        &alice.token,
+        Some(first_id - 1),
+    )
+    .await;
+    let kinds: Vec<String> = [
+        resumed.next().await,
+        resumed.next().await,
+        resumed.next().await,
+    ]
+    .into_iter()
+    .map(|e| e.event)
+    .collect();
+    assert_eq!(
+        kinds,
+        [
+            "announcement",
+            "announcement.reaction",
+            "announcement.delete"
+        ]
     );
     srv.stop().await;
 }
