@@ -96,6 +96,33 @@ impl Urls {
     pub fn default_header(&self) -> String {
         format!("{}/headers/original/missing.png", self.base)
     }
+
+    /// What one of this server's web pages shows: `/@name` (a profile) or `/@name/ID`
+    /// (a post), as links to them are pasted (a query or fragment ignored).
+    pub fn local_page(&self, url: &str) -> Option<LocalPage> {
+        let path = url.strip_prefix(&self.base)?.strip_prefix("/@")?;
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        let (name, rest) = path.split_once('/').unwrap_or((path, ""));
+        if name.is_empty() || name.contains('@') {
+            return None;
+        }
+        match rest {
+            "" => Some(LocalPage::Profile {
+                username: name.to_string(),
+            }),
+            id => Some(LocalPage::Post {
+                username: name.to_string(),
+                id: sluice_model::id::parse_id(id)?,
+            }),
+        }
+    }
+}
+
+/// One of this server's web pages ([`Urls::local_page`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocalPage {
+    Profile { username: String },
+    Post { username: String, id: Id },
 }
 
 #[cfg(test)]
@@ -116,5 +143,30 @@ mod tests {
             Urls::new("https://social.example").actor("a"),
             "https://social.example/users/a"
         );
+    }
+
+    #[test]
+    fn local_pages() {
+        let u = Urls::new("https://social.example");
+        assert_eq!(
+            u.local_page("https://social.example/@alice/123?x=1"),
+            Some(LocalPage::Post {
+                username: "alice".into(),
+                id: 123
+            })
+        );
+        assert_eq!(
+            u.local_page("https://social.example/@alice"),
+            Some(LocalPage::Profile {
+                username: "alice".into()
+            })
+        );
+        assert_eq!(u.local_page("https://social.example/@alice/x"), None);
+        assert_eq!(
+            u.local_page("https://social.example/@bob@other.example"),
+            None
+        );
+        assert_eq!(u.local_page("https://other.example/@alice/123"), None);
+        assert_eq!(u.local_page("https://social.example/users/alice"), None);
     }
 }

@@ -222,8 +222,25 @@ async fn resolve_url(
 
 type Found = (Option<sluice_engine::rows::AccountRow>, Option<StatusRow>);
 
-/// The account or post stored under this id.
+/// The account or post stored under this id, or shown at this page of ours
+/// (`/@name/ID`, `/@name`: the links people copy).
 async fn known(state: &AppState, url: &str) -> ApiResult<Option<Found>> {
+    use sluice_engine::urls::LocalPage;
+    match state.engine.urls.local_page(url) {
+        Some(LocalPage::Post { username, id }) => {
+            let s = state.engine.status(id).await?;
+            let author = state.engine.local_account(&username).await?;
+            return Ok(Some(match (s, author) {
+                (Some(s), Some(a)) if s.account_id == a.id => (None, Some(s)),
+                _ => (None, None),
+            }));
+        }
+        Some(LocalPage::Profile { username }) => {
+            let a = state.engine.local_account(&username).await?;
+            return Ok(Some((a, None)));
+        }
+        None => {}
+    }
     if let Some(s) = state.engine.status_by_uri(url).await? {
         return Ok(Some((None, Some(s))));
     }

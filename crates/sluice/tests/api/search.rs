@@ -663,6 +663,15 @@ async fn resolve_a_url_from_another_server(db: Db) {
     let mine = a.status(&alice, "home grown", &[]).await;
     let r = search(mine["uri"].as_str().unwrap().to_string(), true).await;
     assert_eq!(r["statuses"][0]["id"], mine["id"]);
+    // ... and by its page's address (`url`, what people copy), and a profile's page; a
+    // page naming another author than the post's finds nothing.
+    let r = search(mine["url"].as_str().unwrap().to_string(), true).await;
+    assert_eq!(r["statuses"][0]["id"], mine["id"], "{r}");
+    let r = search(format!("{}/@alice", a.url), true).await;
+    assert_eq!(r["accounts"][0]["username"], "alice", "{r}");
+    let wrong = format!("{}/@bob/{}", a.url, mine["id"].as_str().unwrap());
+    let r = search(wrong, true).await;
+    assert_eq!(r["statuses"], serde_json::json!([]), "{r}");
     let r = a
         .get(
             &format!(
