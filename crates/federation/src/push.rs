@@ -169,6 +169,62 @@ pub fn encrypt(payload: &[u8], p256dh: &str, auth: &str) -> Result<Vec<u8>, Stri
     encrypt_with(payload, &ua_public, &auth, &as_private, &salt)
 }
 
+/// Decrypts an `aes128gcm` push message as its subscriber would (the private half of
+/// `p256dh`, and `auth`): for the benchmarks' push sink and the round-trip test. The
+/// integration tests decrypt with their own code, not this.
+pub fn decrypt(
+    body: &[u8],
+    ua_private: &agreement::PrivateKey,
+    auth: &[u8],
+) -> Result<Vec<u8>, String> {
+    if body.len() < 21 {
+        return Err("too short".into());
+    }
+    let salt = &body[..16];
+    let id_len = body[20] as usize;
+    let as_public = body.get(21..21 + id_len).ok_or("too short")?;
+    let mut record = body[21 + id_len..].to_vec();
+    let ua_public = ua_private
+        .compute_public_key()
+        .map_err(|_| "public key".to_string())?;
+    let ecdh = agreement::agree(
+        ua_private,
+        agreement::UnparsedPublicKey::new(&agreement::ECDH_P256, as_public),
+        "the message's key is not a P-256 point".to_string(),
+        |s| Ok(s.to_vec()),
+    )?;
+    let prk_key = hkdf::Salt::new(hkdf::HKDF_SHA256, auth).extract(&ecdh);
+    let mut ikm = [0u8; 32];
+    hkdf_expand(
+        &prk_key,
+        &[b"WebPush: info\0", ua_public.as_ref(), as_public],
+        &mut ikm,
+    )?;
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, salt).extract(&ikm);
+    let mut cek = [0u8; 16];
+    hkdf_expand(&prk, &[b"Content-Encoding: aes128gcm\0"], &mut cek)?;
+    let mut nonce = [0u8; 12];
+    hkdf_expand(&prk, &[b"Content-Encoding: nonce\0"], &mut nonce)?;
+    let key = aead::LessSafeKey::new(
+        aead::UnboundKey::new(&aead::AES_128_GCM, &cek).map_err(|_| "AES key".to_string())?,
+    );
+    let plain = key
+        .open_in_place(
+            aead::Nonce::assume_unique_for_key(nonce),
+            aead::Aad::empty(),
+            &mut record,
+        )
+        .map_err(|_| "the message does not decrypt".to_string())?;
+    let end = plain
+        .iter()
+        .rposition(|b| *b != 0)
+        .ok_or("no delimiter")?;
+    if plain[end] != 2 {
+        return Err("not a last record".into());
+    }
+    Ok(plain[..end].to_vec())
+}
+
 /// Signs push requests as the instance (VAPID, RFC 8292) and sets the other headers
 /// a push service reads. Made once per delivery worker set.
 pub struct PushSender {
@@ -320,6 +376,20 @@ mod tests {
             URL_SAFE_NO_PAD.encode(&body),
             "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN"
         );
+    }
+
+    #[test]
+    fn rfc8291_example_decrypts() {
+        let ua_private = agreement::PrivateKey::from_private_key(
+            &agreement::ECDH_P256,
+            &b64("q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94"),
+        )
+        .unwrap();
+        let body = b64(
+            "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN",
+        );
+        let plain = decrypt(&body, &ua_private, &b64("BTBZMqHH6r4Tts7J_aSIgg")).unwrap();
+        assert_eq!(plain, b"When I grow up, I want to be a watermelon");
     }
 
     #[test]
