@@ -152,7 +152,8 @@ fn main() -> anyhow::Result<()> {
                 },
             ..
         } => runtime.block_on(async {
-            let store = sluice::open_existing_store(&config, sluice::MissingDatabase::Refuse).await?;
+            let store =
+                sluice::open_existing_store(&config, sluice::MissingDatabase::Refuse).await?;
             let engine =
                 match sluice::build_engine(&config, store.clone(), None, sluice::Identity::Borrow)
                     .await

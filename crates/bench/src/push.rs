@@ -276,19 +276,13 @@ pub async fn run(
         "  poll end -> closed    {:.3} s (the poll task's wake-up)",
         secs(closed_at - ends_at)
     );
-    println!(
-        "  closed -> first push  {:.3} s",
-        secs(first - closed_at)
-    );
+    println!("  closed -> first push  {:.3} s", secs(first - closed_at));
     println!(
         "  closed -> last push   {:.3} s  ({:.0} messages/s)",
         secs(last - closed_at),
         received as f64 / secs((last - closed_at).max(1))
     );
-    println!(
-        "  poll end -> last push {:.3} s",
-        secs(last - ends_at)
-    );
+    println!("  poll end -> last push {:.3} s", secs(last - ends_at));
     if received != n {
         anyhow::bail!("{received} of {n} push messages arrived");
     }

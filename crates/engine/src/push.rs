@@ -148,11 +148,7 @@ impl Engine {
                 let mut text = value.to_string();
                 let recorded = self
                     .store
-                    .record_instance_setting(
-                        VAPID_SETTING,
-                        &text,
-                        sluice_model::id::now_millis(),
-                    )
+                    .record_instance_setting(VAPID_SETTING, &text, sluice_model::id::now_millis())
                     .await;
                 zeroize::Zeroize::zeroize(&mut text);
                 recorded?.value
@@ -165,7 +161,9 @@ impl Engine {
             private_pkcs8: v["private"].as_str().unwrap_or_default().to_string(),
         };
         if key.public.is_empty() || key.private_pkcs8.is_empty() {
-            return Err(EngineError::Internal("stored VAPID key is incomplete".into()));
+            return Err(EngineError::Internal(
+                "stored VAPID key is incomplete".into(),
+            ));
         }
         let _ = self.vapid.set(key);
         Ok(())

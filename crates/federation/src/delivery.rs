@@ -330,10 +330,13 @@ async fn deliver(
         tracing::warn!(error = %e, delivery = row.id, "recording a delivery result failed");
     }
     // The push service says the subscription is gone: it is removed (RFC 8030 §7.3).
-    if let (Some(sub), Attempt::GaveUp {
-        status: Some(404 | 410),
-        ..
-    }) = (row.push_subscription_id, &verdict)
+    if let (
+        Some(sub),
+        Attempt::GaveUp {
+            status: Some(404 | 410),
+            ..
+        },
+    ) = (row.push_subscription_id, &verdict)
         && let Err(e) = engine.push_subscription_gone(sub).await
     {
         tracing::warn!(error = %e, subscription = sub, "removing a push subscription failed");

@@ -53,10 +53,11 @@ pub fn generate_vapid_key() -> Result<VapidKey, String> {
 /// standard base64).
 pub fn decode_key(text: &str) -> Option<Vec<u8>> {
     let t = text.trim().trim_end_matches('=');
-    URL_SAFE_NO_PAD
-        .decode(t)
-        .ok()
-        .or_else(|| base64::engine::general_purpose::STANDARD_NO_PAD.decode(t).ok())
+    URL_SAFE_NO_PAD.decode(t).ok().or_else(|| {
+        base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(t)
+            .ok()
+    })
 }
 
 /// Checks a subscription's keys as Mastodon apps send them: `p256dh` an uncompressed
@@ -215,10 +216,7 @@ pub fn decrypt(
             &mut record,
         )
         .map_err(|_| "the message does not decrypt".to_string())?;
-    let end = plain
-        .iter()
-        .rposition(|b| *b != 0)
-        .ok_or("no delimiter")?;
+    let end = plain.iter().rposition(|b| *b != 0).ok_or("no delimiter")?;
     if plain[end] != 2 {
         return Err("not a last record".into());
     }

@@ -372,9 +372,12 @@ async fn start_full(
         .await
         .context("making the instance's VAPID key (Web Push)")?;
     let (shutdown, rx) = watch::channel(false);
-    let (federation, delivery) =
-        Federation::start(engine.clone(), federation_settings(config, &url), rx.clone())
-            .map_err(|e| anyhow::anyhow!("federation: {e}"))?;
+    let (federation, delivery) = Federation::start(
+        engine.clone(),
+        federation_settings(config, &url),
+        rx.clone(),
+    )
+    .map_err(|e| anyhow::anyhow!("federation: {e}"))?;
     let (hub, tailer) = sluice_streaming::Hub::start(engine.clone(), hub_config(config)?).await?;
     let mut background = delivery;
     background.push(tailer);

@@ -211,8 +211,7 @@ const DELIVERY_CLAIM_LOCK: i64 = 0x5_11CE_0002;
 const KEY_COLUMNS: &str =
     "key_id, account_id, public_key_pem, private_key_pem, created_at, fetched_at";
 
-const DELIVERY_COLUMNS: &str =
-    "id, activity_id, sender_account_id, inbox_url, host, attempts, created_at, expires_at, \
+const DELIVERY_COLUMNS: &str = "id, activity_id, sender_account_id, inbox_url, host, attempts, created_at, expires_at, \
      push_subscription_id";
 
 impl Store {

@@ -236,16 +236,17 @@ impl WriteTx {
                 .bind(app_id),
         )
         .await?;
-        let n = self.exec(
-            Query::new(
-                "UPDATE tokens SET revoked_at = $3
+        let n = self
+            .exec(
+                Query::new(
+                    "UPDATE tokens SET revoked_at = $3
                  WHERE account_id = $1 AND app_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(account_id)
+                .bind(app_id)
+                .bind(now),
             )
-            .bind(account_id)
-            .bind(app_id)
-            .bind(now),
-        )
-        .await?;
+            .await?;
         self.drop_revoked_push_subscriptions(account_id).await?;
         Ok(n)
     }

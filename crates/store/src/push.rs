@@ -76,8 +76,10 @@ impl Store {
     /// as Mastodon's create does), in one transaction.
     pub async fn replace_push_subscription(&self, row: &PushSubscriptionRow) -> Result<()> {
         let mut tx = self.begin().await?;
-        tx.exec(Query::new("DELETE FROM push_subscriptions WHERE token_id = $1").bind(row.token_id))
-            .await?;
+        tx.exec(
+            Query::new("DELETE FROM push_subscriptions WHERE token_id = $1").bind(row.token_id),
+        )
+        .await?;
         tx.exec(
             Query::new(format!(
                 "INSERT INTO push_subscriptions ({COLUMNS})

@@ -90,8 +90,7 @@ impl BrowserKeys {
         let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, salt).extract(&ikm);
         let cek = expand(&prk, &[b"Content-Encoding: aes128gcm\0"], 16);
         let nonce = expand(&prk, &[b"Content-Encoding: nonce\0"], 12);
-        let key =
-            aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_128_GCM, &cek).unwrap());
+        let key = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_128_GCM, &cek).unwrap());
         let plain = key
             .open_in_place(
                 aead::Nonce::try_assume_unique_for_key(&nonce).unwrap(),
@@ -226,7 +225,10 @@ fn check_vapid(r: &Received, origin: &str, vapid_key: &str) -> Value {
     let header: Value = serde_json::from_slice(&b64(parts[0])).unwrap();
     assert_eq!(header["alg"], "ES256");
     signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, b64(vapid_key))
-        .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &b64(parts[2]))
+        .verify(
+            format!("{}.{}", parts[0], parts[1]).as_bytes(),
+            &b64(parts[2]),
+        )
         .expect("the JWT's signature verifies with the instance's VAPID key");
     let claims: Value = serde_json::from_slice(&b64(parts[1])).unwrap();
     assert_eq!(claims["aud"], origin);
@@ -284,8 +286,13 @@ async fn put(srv: &TestServer, token: &str, v: Value) -> crate::common::Resp {
 }
 
 async fn delete(srv: &TestServer, token: &str) -> crate::common::Resp {
-    srv.request(Method::DELETE, "/api/v1/push/subscription", Some(token), None)
-        .await
+    srv.request(
+        Method::DELETE,
+        "/api/v1/push/subscription",
+        Some(token),
+        None,
+    )
+    .await
 }
 
 async fn vapid_key(srv: &TestServer) -> String {
@@ -341,7 +348,10 @@ async fn subscription_crud_and_shapes(db: Db) {
         .post(
             "/api/v1/apps",
             None,
-            &[("client_name", "x"), ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob")],
+            &[
+                ("client_name", "x"),
+                ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
+            ],
         )
         .await
         .ok();
@@ -434,9 +444,7 @@ async fn subscription_crud_and_shapes(db: Db) {
         updated
     );
     // Another token of the same user has its own (none yet).
-    let second = srv
-        .password_token("alice", "read write follow push")
-        .await;
+    let second = srv.password_token("alice", "read write follow push").await;
     assert_eq!(
         srv.get("/api/v1/push/subscription", Some(&second))
             .await
@@ -467,10 +475,7 @@ async fn subscription_crud_and_shapes(db: Db) {
             .status,
         403
     );
-    assert_eq!(
-        srv.get("/api/v1/push/subscription", None).await.status,
-        401
-    );
+    assert_eq!(srv.get("/api/v1/push/subscription", None).await.status, 401);
     // DELETE: `{}`, then nothing to show or change.
     assert_eq!(delete(&srv, &alice.token).await.ok(), json!({}));
     assert_eq!(
@@ -513,18 +518,51 @@ async fn bad_subscriptions_are_refused_and_write_nothing(db: Db) {
     };
     let e = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
     let cases: Vec<(&str, Value)> = vec![
-        ("no endpoint", json!({"keys": {"p256dh": keys.p256dh(), "auth": keys.auth()}})),
-        ("http endpoint", json!({"endpoint": "http://push.example.net/x", "keys": {"p256dh": keys.p256dh(), "auth": keys.auth()}})),
-        ("ftp endpoint", json!({"endpoint": "ftp://push.example.net/x", "keys": {"p256dh": keys.p256dh(), "auth": keys.auth()}})),
-        ("not a URL", json!({"endpoint": "push.example.net/x", "keys": {"p256dh": keys.p256dh(), "auth": keys.auth()}})),
-        ("credentials", json!({"endpoint": "https://u:p@push.example.net/x", "keys": {"p256dh": keys.p256dh(), "auth": keys.auth()}})),
+        (
+            "no endpoint",
+            json!({"keys": {"p256dh": keys.p256dh(), "auth": keys.auth()}}),
+        ),
+        (
+            "http endpoint",
+            json!({"endpoint": "http://push.example.net/x", "keys": {"p256dh": keys.p256dh(), "auth": keys.auth()}}),
+        ),
+        (
+            "ftp endpoint",
+            json!({"endpoint": "ftp://push.example.net/x", "keys": {"p256dh": keys.p256dh(), "auth": keys.auth()}}),
+        ),
+        (
+            "not a URL",
+            json!({"endpoint": "push.example.net/x", "keys": {"p256dh": keys.p256dh(), "auth": keys.auth()}}),
+        ),
+        (
+            "credentials",
+            json!({"endpoint": "https://u:p@push.example.net/x", "keys": {"p256dh": keys.p256dh(), "auth": keys.auth()}}),
+        ),
         ("no keys", json!({"endpoint": "https://push.example.net/x"})),
-        ("p256dh not base64", json!({"endpoint": "https://push.example.net/x", "keys": {"p256dh": "***", "auth": keys.auth()}})),
-        ("p256dh off the curve", json!({"endpoint": "https://push.example.net/x", "keys": {"p256dh": e(&off_curve), "auth": keys.auth()}})),
-        ("p256dh compressed", json!({"endpoint": "https://push.example.net/x", "keys": {"p256dh": e(&compressed), "auth": keys.auth()}})),
-        ("p256dh short", json!({"endpoint": "https://push.example.net/x", "keys": {"p256dh": e(&point[..64]), "auth": keys.auth()}})),
-        ("auth 15 bytes", json!({"endpoint": "https://push.example.net/x", "keys": {"p256dh": keys.p256dh(), "auth": e(&[1u8; 15])}})),
-        ("auth 17 bytes", json!({"endpoint": "https://push.example.net/x", "keys": {"p256dh": keys.p256dh(), "auth": e(&[1u8; 17])}})),
+        (
+            "p256dh not base64",
+            json!({"endpoint": "https://push.example.net/x", "keys": {"p256dh": "***", "auth": keys.auth()}}),
+        ),
+        (
+            "p256dh off the curve",
+            json!({"endpoint": "https://push.example.net/x", "keys": {"p256dh": e(&off_curve), "auth": keys.auth()}}),
+        ),
+        (
+            "p256dh compressed",
+            json!({"endpoint": "https://push.example.net/x", "keys": {"p256dh": e(&compressed), "auth": keys.auth()}}),
+        ),
+        (
+            "p256dh short",
+            json!({"endpoint": "https://push.example.net/x", "keys": {"p256dh": e(&point[..64]), "auth": keys.auth()}}),
+        ),
+        (
+            "auth 15 bytes",
+            json!({"endpoint": "https://push.example.net/x", "keys": {"p256dh": keys.p256dh(), "auth": e(&[1u8; 15])}}),
+        ),
+        (
+            "auth 17 bytes",
+            json!({"endpoint": "https://push.example.net/x", "keys": {"p256dh": keys.p256dh(), "auth": e(&[1u8; 17])}}),
+        ),
     ];
     for (what, subscription) in cases {
         let r = srv
@@ -540,7 +578,10 @@ async fn bad_subscriptions_are_refused_and_write_nothing(db: Db) {
     let valid = json!({"endpoint": "https://push.example.net/x", "keys": {"p256dh": keys.p256dh(), "auth": keys.auth()}});
     for (what, data) in [
         ("bad policy", json!({"policy": "everyone"})),
-        ("alert not a boolean", json!({"alerts": {"mention": "perhaps"}})),
+        (
+            "alert not a boolean",
+            json!({"alerts": {"mention": "perhaps"}}),
+        ),
         ("alerts not a hash", json!({"alerts": "mention"})),
     ] {
         let r = srv
@@ -597,7 +638,10 @@ async fn notifications_are_pushed_encrypted_and_signed(db: Db) {
     // A favourite: pushed.
     let post = srv.status(&alice, "tea <is> ready & hot", &[]).await;
     srv.post(
-        &format!("/api/v1/statuses/{}/favourite", post["id"].as_str().unwrap()),
+        &format!(
+            "/api/v1/statuses/{}/favourite",
+            post["id"].as_str().unwrap()
+        ),
         Some(&bob.token),
         &[],
     )
@@ -621,12 +665,8 @@ async fn notifications_are_pushed_encrypted_and_signed(db: Db) {
         "an avatar URL: {p}"
     );
     // A mention: pushed, with the post's text (its content warning when it has one).
-    srv.status(
-        &bob,
-        "@alice the secret",
-        &[("spoiler_text", "spoilers")],
-    )
-    .await;
+    srv.status(&bob, "@alice the secret", &[("spoiler_text", "spoilers")])
+        .await;
     let got = push.wait_for("alice", 2).await;
     let p = &payloads(&keys, &got)[1];
     assert_eq!(p["notification_type"], "mention");
@@ -744,9 +784,7 @@ async fn a_gone_subscription_is_removed(db: Db) {
     let push = PushService::start().await;
     let alice = srv.user("alice").await;
     let bob = srv.user("bob").await;
-    let phone = srv
-        .password_token("alice", "read write follow push")
-        .await;
+    let phone = srv.password_token("alice", "read write follow push").await;
     push.answer("gone", &[410]);
     push.answer("missing", &[404]);
     push.answer("kept", &[]);
