@@ -8,6 +8,7 @@
 // the remaining checks still run; the exit status is non-zero when any failed.
 
 import assert from "node:assert/strict";
+import { createECDH, randomBytes } from "node:crypto";
 import { createOAuthAPIClient, createRestAPIClient, createStreamingAPIClient } from "masto";
 
 const BASE = (process.env.SLUICE_BASE_URL || "").replace(/\/+$/, "");
@@ -307,6 +308,40 @@ await check("grouped notifications (v2): favourites of one post in one group", a
   assert.ok(grouped.statuses.some((s) => s.id === post.id), "the post is not in statuses");
   const unread = await masto.v2.notifications.unreadCount.fetch();
   assert.ok(unread.count >= 2, `unread count ${JSON.stringify(unread)}`);
+});
+
+await check("push subscription: create, fetch, update, remove", async () => {
+  // Keys as a browser makes them: a P-256 key pair and a 16-byte secret.
+  const ecdh = createECDH("prime256v1");
+  ecdh.generateKeys();
+  const keys = { p256dh: ecdh.getPublicKey("base64url"), auth: randomBytes(16).toString("base64url") };
+  const instance = await anon.v2.instance.fetch();
+  const serverKey = instance.configuration.vapid.publicKey;
+  assert.equal(Buffer.from(serverKey, "base64url").length, 65, `vapid key ${serverKey}`);
+  const created = await masto.v1.push.subscription.create({
+    subscription: { endpoint: `https://push.example.invalid/${TAG}`, keys },
+    data: { alerts: { mention: true, favourite: true }, policy: "followed" },
+  });
+  assert.equal(created.endpoint, `https://push.example.invalid/${TAG}`);
+  assert.equal(created.serverKey, serverKey);
+  assert.equal(created.policy, "followed");
+  assert.equal(created.alerts.mention, true);
+  assert.equal(created.alerts.follow, false);
+  const fetched = await masto.v1.push.subscription.fetch();
+  assert.equal(fetched.id, created.id);
+  const updated = await masto.v1.push.subscription.update({ data: { alerts: { follow: true }, policy: "all" } });
+  assert.equal(updated.alerts.follow, true);
+  assert.equal(updated.alerts.mention, true);
+  assert.equal(updated.policy, "all");
+  await masto.v1.push.subscription.remove();
+  await assert.rejects(masto.v1.push.subscription.fetch(), (e) => e.statusCode === 404);
+  // A key that is not a point on P-256 is refused.
+  await assert.rejects(
+    masto.v1.push.subscription.create({
+      subscription: { endpoint: `https://push.example.invalid/${TAG}`, keys: { ...keys, p256dh: Buffer.alloc(65, 4).toString("base64url") } },
+    }),
+    (e) => e.statusCode === 422,
+  );
 });
 
 await check("revoke token", async () => {

@@ -5,4 +5,5 @@
 //! same file, `SLUICE_*` variables and `.env`) to find its database.
 
 pub mod loadtest;
+pub mod push;
 pub mod seed;

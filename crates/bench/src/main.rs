@@ -69,6 +69,28 @@ enum AdminCommand {
         #[arg(long, default_value_t = 0)]
         thread_replies: usize,
     },
+    /// The Web Push benchmark against a running server (bench/push.sh): `user1` posts a
+    /// poll, `user2..user{N+1}` vote in it, each with a push subscription (written
+    /// straight into the database) to a push service started here on loopback; prints
+    /// the time from the poll's end to the last push message received.
+    Push {
+        /// Base URL of the running server (http, loopback).
+        #[arg(long)]
+        target: String,
+        /// Subscribers (voters); `user1..user{N+1}` must be seeded.
+        #[arg(long, default_value_t = 10_000)]
+        subscribers: usize,
+        /// Seconds until the poll ends (the server's SLUICE_POLL_MIN_EXPIRATION_SECS
+        /// at most; enough for the votes to be written first).
+        #[arg(long, default_value_t = 60)]
+        expires_in: u64,
+        /// Decrypt and check every n-th message (1: every one).
+        #[arg(long, default_value_t = 10)]
+        check_every: usize,
+        /// Longest wait for the last message after the poll's end, in seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -116,6 +138,40 @@ fn main() -> anyhow::Result<()> {
                 thread_replies,
             };
             let result = sluice_bench::seed::seed(&engine, &store, plan).await;
+            store.close().await;
+            result
+        }),
+        Command::Admin {
+            command:
+                AdminCommand::Push {
+                    target,
+                    subscribers,
+                    expires_in,
+                    check_every,
+                    timeout,
+                },
+            ..
+        } => runtime.block_on(async {
+            let store =
+                sluice::open_existing_store(&config, sluice::MissingDatabase::Refuse).await?;
+            let engine =
+                match sluice::build_engine(&config, store.clone(), None, sluice::Identity::Borrow)
+                    .await
+                {
+                    Ok(engine) => engine,
+                    Err(e) => {
+                        store.close().await;
+                        return Err(e);
+                    }
+                };
+            let plan = sluice_bench::push::PushPlan {
+                target,
+                subscribers,
+                expires_in,
+                check_every,
+                timeout,
+            };
+            let result = sluice_bench::push::run(&engine, &store, plan).await;
             store.close().await;
             result
         }),

@@ -48,6 +48,7 @@ pub mod media_sniff;
 pub mod oauth;
 pub mod pipeline;
 pub mod polls;
+pub mod push;
 pub mod queues;
 pub mod read;
 pub mod remote;
@@ -161,6 +162,8 @@ pub struct Engine {
     actor_documents: std::sync::OnceLock<Arc<dyn accounts::ActorDocuments>>,
     /// Sends mail (the binary's SMTP client), installed at start when configured.
     mailer: std::sync::OnceLock<Arc<dyn email::Mailer>>,
+    /// The instance's VAPID key pair (Web Push), loaded at start.
+    vapid: std::sync::OnceLock<push::VapidKey>,
 }
 
 impl Engine {
@@ -182,6 +185,7 @@ impl Engine {
             inbox_ignored: Default::default(),
             actor_documents: std::sync::OnceLock::new(),
             mailer: std::sync::OnceLock::new(),
+            vapid: push::vapid_cell(),
         }))
     }
 

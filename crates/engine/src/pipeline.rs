@@ -1343,6 +1343,8 @@ impl Engine {
             created_at: now,
         })
         .await?;
+        // Web Push: queued with the notification, for the subscriptions that want it.
+        self.queue_pushes(tx, to, from, kind, id, now).await?;
         Ok(Some(NewEvent {
             kind: "notification".into(),
             account_id: Some(from),

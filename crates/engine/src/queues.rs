@@ -97,16 +97,20 @@ impl Engine {
     }
 
     /// Claims up to `limit` due deliveries with a lease of `lease_ms`, at most
-    /// `per_host` in flight per host, in one transaction.
+    /// `per_host` in flight per host (`push_per_host` for Web Push messages), in one
+    /// transaction.
     pub async fn claim_deliveries(
         &self,
         now: i64,
         lease_ms: i64,
         limit: i64,
         per_host: i64,
+        push_per_host: i64,
     ) -> Result<Vec<DeliveryRow>> {
         let mut tx = self.store.begin().await?;
-        let rows = tx.claim_deliveries(now, lease_ms, limit, per_host).await?;
+        let rows = tx
+            .claim_deliveries_with(now, lease_ms, limit, per_host, push_per_host)
+            .await?;
         tx.commit().await?;
         Ok(rows)
     }

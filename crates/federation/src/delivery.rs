@@ -52,6 +52,19 @@ pub struct DeliveryConfig {
     /// Multiplies every retry wait (1.0: Mastodon's schedule). Tests shrink it so a
     /// retry comes in milliseconds.
     pub backoff_scale: f64,
+    /// Web Push messages in flight per push service host, across processes.
+    pub push_per_host_concurrency: i64,
+    /// How push messages are sent (None: the instance has no VAPID key loaded, and
+    /// push rows are left to a process that has).
+    pub push: Option<PushDelivery>,
+}
+
+/// What sends Web Push messages: the VAPID signer and the fetcher for push services
+/// (the same SSRF rules as every request, its own per-host cap and deadline).
+#[derive(Debug, Clone)]
+pub struct PushDelivery {
+    pub sender: Arc<crate::push::PushSender>,
+    pub fetcher: Fetcher,
 }
 
 impl Default for DeliveryConfig {
@@ -65,6 +78,8 @@ impl Default for DeliveryConfig {
             max_probe_interval: Duration::from_secs(3600),
             idle_poll: Duration::from_secs(1),
             backoff_scale: 1.0,
+            push_per_host_concurrency: 8,
+            push: None,
         }
     }
 }
@@ -270,6 +285,7 @@ async fn claim(
             config.lease.as_millis() as i64,
             limit,
             config.per_host_concurrency,
+            config.push_per_host_concurrency,
         )
         .await
 }
@@ -283,7 +299,11 @@ async fn deliver(
     config: &DeliveryConfig,
     row: DeliveryRow,
 ) {
-    let result = attempt(engine, fetcher, signers, schemes, &row).await;
+    let result = match (row.push_subscription_id, &config.push) {
+        (Some(_), Some(push)) => attempt_push(engine, push, &row).await,
+        (Some(_), None) => Err("no VAPID key is loaded in this process".to_string()),
+        (None, _) => attempt(engine, fetcher, signers, schemes, &row).await,
+    };
     let now = sluice_model::id::now_millis();
     let jitter = (row.id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 60;
     let verdict = match &result {
@@ -308,6 +328,18 @@ async fn deliver(
     };
     if let Err(e) = record(engine, config, &row, &verdict, now).await {
         tracing::warn!(error = %e, delivery = row.id, "recording a delivery result failed");
+    }
+    // The push service says the subscription is gone: it is removed (RFC 8030 §7.3).
+    if let (
+        Some(sub),
+        Attempt::GaveUp {
+            status: Some(404 | 410),
+            ..
+        },
+    ) = (row.push_subscription_id, &verdict)
+        && let Err(e) = engine.push_subscription_gone(sub).await
+    {
+        tracing::warn!(error = %e, subscription = sub, "removing a push subscription failed");
     }
     match &verdict {
         Attempt::Delivered => tracing::debug!(inbox = %row.inbox_url, "delivered"),
@@ -373,6 +405,32 @@ async fn attempt(
         schemes.set(&row.host, other);
     }
     Ok(retry)
+}
+
+/// One Web Push message: rendered from the notification, encrypted for the
+/// subscriber, POSTed with its VAPID headers. `Err` as for [`attempt`] (the
+/// subscription, its token or the notification is gone).
+async fn attempt_push(
+    engine: &Engine,
+    push: &PushDelivery,
+    row: &DeliveryRow,
+) -> Result<Result<crate::fetch::PostOutcome, FetchError>, String> {
+    let message = engine
+        .push_message(row)
+        .await
+        .map_err(|e| format!("loading the push message: {e}"))?
+        .ok_or_else(|| "the subscription or the notification no longer exists".to_string())?;
+    let url = Url::parse(&message.endpoint).map_err(|e| format!("push endpoint: {e}"))?;
+    let (body, headers) = push.sender.prepare(&message)?;
+    Ok(push
+        .fetcher
+        .post(
+            &url,
+            body,
+            crate::push::PUSH_CONTENT_TYPE,
+            Some(&headers as &dyn RequestSigner),
+        )
+        .await)
 }
 
 async fn record(

@@ -14,7 +14,8 @@
 //! - [`backfill`]: fetching the missing ancestors of a reply, within a depth, item and
 //!   time budget.
 //! - [`delivery`]: workers that send the queued deliveries, with backoff and a
-//!   per-host circuit breaker.
+//!   per-host circuit breaker (activities, and Web Push messages).
+//! - [`push`]: Web Push messages encrypted (RFC 8291) and signed with VAPID (RFC 8292).
 //! - [`service`]: the federation side of a running server (fetcher, signers,
 //!   delivery workers).
 //! - [`signer`]: signing as our actors (each local account, the instance actor).
@@ -32,6 +33,7 @@ pub mod inbox;
 pub mod keys;
 pub mod local;
 pub mod outbox;
+pub mod push;
 pub mod service;
 pub mod signatures;
 pub mod signer;

@@ -28,6 +28,13 @@ pub struct FederationSettings {
     pub probe_interval: Duration,
     /// Multiplies retry waits (1.0: Mastodon's schedule).
     pub backoff_scale: f64,
+    /// Web Push messages in flight per push service host (across processes, and in
+    /// this process's push fetcher).
+    pub push_per_host_concurrency: u32,
+    /// Deadline of one Web Push request (connection, sending, answer).
+    pub push_timeout: Duration,
+    /// The VAPID JWT's `sub`: `mailto:` the contact address, else the instance's URL.
+    pub push_subject: String,
 }
 
 /// Shared federation state of a server process.
@@ -146,6 +153,31 @@ impl Federation {
             }
         }));
         if settings.deliver {
+            // Web Push goes through its own fetcher: the same SSRF rules and switches,
+            // its own per-host slots (push services are few, large hosts) and a
+            // shorter deadline; bodies are bounded by `push::MAX_BODY`.
+            let push = match engine.vapid_key() {
+                Some(key) => {
+                    let sender = crate::push::PushSender::new(key, settings.push_subject.clone())?;
+                    let fetcher = Fetcher::new(
+                        FetchConfig {
+                            per_host_concurrency: settings.push_per_host_concurrency.max(1)
+                                as usize,
+                            total_timeout: settings.push_timeout,
+                            connect_timeout: settings.push_timeout.min(Duration::from_secs(5)),
+                            cache_ttl: Duration::ZERO,
+                            ..fed.fetcher.config().clone()
+                        },
+                        None,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    Some(delivery::PushDelivery {
+                        sender: Arc::new(sender),
+                        fetcher,
+                    })
+                }
+                None => None,
+            };
             let config = DeliveryConfig {
                 concurrency: settings.delivery_concurrency.max(1) as usize,
                 per_host_concurrency: i64::from(settings.per_host_concurrency.max(1)),
@@ -155,6 +187,8 @@ impl Federation {
                 breaker_threshold: settings.breaker_threshold.max(1),
                 probe_interval: settings.probe_interval,
                 backoff_scale: settings.backoff_scale,
+                push_per_host_concurrency: i64::from(settings.push_per_host_concurrency.max(1)),
+                push,
                 ..DeliveryConfig::default()
             };
             workers.push(sluice_engine::tasks::spawn_guarded(

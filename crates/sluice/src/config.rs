@@ -179,6 +179,11 @@ pub struct FederationConfig {
     /// Multiplies every retry wait (1.0: Mastodon's schedule, about 2.5 days over 16
     /// attempts). For tests and experiments.
     pub delivery_backoff_scale: f64,
+    /// Web Push messages in flight per push service host (FCM, Mozilla's autopush,
+    /// Apple's), across all workers and processes.
+    pub push_per_host_concurrency: u32,
+    /// Deadline of one Web Push request, in seconds (1 to 60).
+    pub push_timeout_secs: u64,
 }
 
 impl Default for FederationConfig {
@@ -192,6 +197,8 @@ impl Default for FederationConfig {
             breaker_threshold: 10,
             breaker_probe_secs: 60,
             delivery_backoff_scale: 1.0,
+            push_per_host_concurrency: 8,
+            push_timeout_secs: 10,
         }
     }
 }

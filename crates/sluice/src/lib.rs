@@ -367,10 +367,17 @@ async fn start_full(
         .ensure_instance_key()
         .await
         .context("making the instance actor's signing key")?;
+    engine
+        .ensure_vapid_key(sluice_federation::push::generate_vapid_key)
+        .await
+        .context("making the instance's VAPID key (Web Push)")?;
     let (shutdown, rx) = watch::channel(false);
-    let (federation, delivery) =
-        Federation::start(engine.clone(), federation_settings(config), rx.clone())
-            .map_err(|e| anyhow::anyhow!("federation: {e}"))?;
+    let (federation, delivery) = Federation::start(
+        engine.clone(),
+        federation_settings(config, &url),
+        rx.clone(),
+    )
+    .map_err(|e| anyhow::anyhow!("federation: {e}"))?;
     let (hub, tailer) = sluice_streaming::Hub::start(engine.clone(), hub_config(config)?).await?;
     let mut background = delivery;
     background.push(tailer);
@@ -476,7 +483,7 @@ fn read_privacy_policy(path: &std::path::Path) -> anyhow::Result<sluice_api::Pri
 }
 
 /// The federation settings of a configuration (deliveries on).
-fn federation_settings(config: &Config) -> FederationSettings {
+fn federation_settings(config: &Config, public_url: &str) -> FederationSettings {
     FederationSettings {
         allow_private_addresses: config.allow_private_addresses,
         allow_http: config.federation.allow_http,
@@ -486,6 +493,13 @@ fn federation_settings(config: &Config) -> FederationSettings {
         breaker_threshold: i64::from(config.federation.breaker_threshold),
         probe_interval: Duration::from_secs(config.federation.breaker_probe_secs.max(1)),
         backoff_scale: config.federation.delivery_backoff_scale,
+        push_per_host_concurrency: config.federation.push_per_host_concurrency,
+        push_timeout: Duration::from_secs(config.federation.push_timeout_secs.clamp(1, 60)),
+        push_subject: if config.contact_email.is_empty() {
+            public_url.to_string()
+        } else {
+            format!("mailto:{}", config.contact_email)
+        },
     }
 }
 

@@ -94,6 +94,9 @@ pub struct DeliveryRow {
     pub attempts: i64,
     pub created_at: i64,
     pub expires_at: i64,
+    /// Set for a Web Push message: `activity_id` is then the notification's id and
+    /// `inbox_url` the push endpoint.
+    pub push_subscription_id: Option<Id>,
 }
 
 /// A verified activity to put on the inbox queue.
@@ -210,8 +213,8 @@ const DELIVERY_CLAIM_LOCK: i64 = 0x5_11CE_0002;
 const KEY_COLUMNS: &str =
     "key_id, account_id, public_key_pem, private_key_pem, created_at, fetched_at";
 
-const DELIVERY_COLUMNS: &str =
-    "id, activity_id, sender_account_id, inbox_url, host, attempts, created_at, expires_at";
+const DELIVERY_COLUMNS: &str = "id, activity_id, sender_account_id, inbox_url, host, attempts, created_at, expires_at, \
+     push_subscription_id";
 
 impl Store {
     /// A key by its id (`https://host/users/alice#main-key`).
@@ -847,6 +850,20 @@ impl WriteTx {
         limit: i64,
         per_host: i64,
     ) -> Result<Vec<DeliveryRow>> {
+        self.claim_deliveries_with(now, lease_ms, limit, per_host, per_host)
+            .await
+    }
+
+    /// [`WriteTx::claim_deliveries`], with its own per-host cap for Web Push messages
+    /// (`push_per_host`: push services are few, large hosts).
+    pub async fn claim_deliveries_with(
+        &mut self,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+        per_host: i64,
+        push_per_host: i64,
+    ) -> Result<Vec<DeliveryRow>> {
         if self.kind() == EngineKind::Postgres {
             // Claimers are serialized: the per-host count must see the other claims.
             // (FOR UPDATE SKIP LOCKED cannot be combined with the window function.)
@@ -859,7 +876,7 @@ impl WriteTx {
                    SELECT host, COUNT(*) AS n FROM deliveries
                    WHERE state = 'pending' AND locked_until > $2 GROUP BY host),
                  due AS (
-                   SELECT d.id, d.host, d.next_attempt_at,
+                   SELECT d.id, d.host, d.next_attempt_at, d.push_subscription_id,
                           ROW_NUMBER() OVER (PARTITION BY d.host
                                              ORDER BY d.next_attempt_at, d.id) AS rn
                    FROM deliveries d
@@ -872,6 +889,7 @@ impl WriteTx {
                    WHERE due.rn + COALESCE(l.n, 0) <= CASE
                        WHEN h.state = 'down' AND h.next_probe_at > $2 THEN 0
                        WHEN h.state = 'down' THEN 1
+                       WHEN due.push_subscription_id IS NOT NULL THEN $5
                        ELSE $4 END
                    ORDER BY due.next_attempt_at, due.id LIMIT $3)
                  RETURNING {DELIVERY_COLUMNS}"
@@ -879,7 +897,8 @@ impl WriteTx {
             .bind(now + lease_ms)
             .bind(now)
             .bind(limit)
-            .bind(per_host),
+            .bind(per_host)
+            .bind(push_per_host),
         )
         .await
     }

@@ -48,6 +48,8 @@ pub use federation::{
     DeliveryHostStats, DeliveryRow, DomainBlockRow, HostRow, InboxRow, KeyRow, NewInboxActivity,
     NewReport, OutboxItem, RemoteActor, StoredActivity, host_in_domain,
 };
+mod push;
+pub use push::{PushSubscriptionRow, PushTarget};
 mod query;
 mod rows;
 mod scheduled;

@@ -137,10 +137,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0020_tags.sql"),
         postgres: include_str!("../migrations/postgres/0020_tags.sql"),
     },
+    Migration {
+        version: 21,
+        name: "push",
+        sqlite: include_str!("../migrations/sqlite/0021_push.sql"),
+        postgres: include_str!("../migrations/postgres/0021_push.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 20;
+pub const SCHEMA_VERSION: i64 = 21;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
@@ -154,7 +160,8 @@ pub const SCHEMA_VERSION: i64 = 20;
 /// `poll_votes`, version 17 `status_search`, version 18 `scheduled_statuses`,
 /// `conversation_mutes`, `endorsements` and the `announcements` tables, version 19
 /// `custom_emojis`, version 20 `tag_follows`, `featured_tags`,
-/// `accounts.featured_tags_url` and `suggestion_dismissals`.
+/// `accounts.featured_tags_url` and `suggestion_dismissals`,
+/// version 21 `push_subscriptions` and `deliveries.push_subscription_id`.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

@@ -214,14 +214,16 @@ impl WriteTx {
     pub async fn revoke_account_tokens(&mut self, account_id: Id, now: i64) -> Result<u64> {
         self.exec(Query::new("DELETE FROM oauth_codes WHERE account_id = $1").bind(account_id))
             .await?;
-        self.exec(
+        let n = self.exec(
             Query::new(
                 "UPDATE tokens SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL",
             )
             .bind(account_id)
             .bind(now),
         )
-        .await
+        .await?;
+        self.drop_revoked_push_subscriptions(account_id).await?;
+        Ok(n)
     }
 
     /// Takes back what an account gave one app: revokes its live tokens for the app
@@ -234,16 +236,19 @@ impl WriteTx {
                 .bind(app_id),
         )
         .await?;
-        self.exec(
-            Query::new(
-                "UPDATE tokens SET revoked_at = $3
+        let n = self
+            .exec(
+                Query::new(
+                    "UPDATE tokens SET revoked_at = $3
                  WHERE account_id = $1 AND app_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(account_id)
+                .bind(app_id)
+                .bind(now),
             )
-            .bind(account_id)
-            .bind(app_id)
-            .bind(now),
-        )
-        .await
+            .await?;
+        self.drop_revoked_push_subscriptions(account_id).await?;
+        Ok(n)
     }
 
     /// [`WriteTx::revoke_account_tokens`], except the stream token of the web session
@@ -256,7 +261,7 @@ impl WriteTx {
     ) -> Result<u64> {
         self.exec(Query::new("DELETE FROM oauth_codes WHERE account_id = $1").bind(account_id))
             .await?;
-        self.exec(
+        let n = self.exec(
             Query::new(
                 "UPDATE tokens SET revoked_at = $2
                  WHERE account_id = $1 AND revoked_at IS NULL
@@ -266,7 +271,9 @@ impl WriteTx {
             .bind(now)
             .bind(keep_session),
         )
-        .await
+        .await?;
+        self.drop_revoked_push_subscriptions(account_id).await?;
+        Ok(n)
     }
 
     /// Finds the live token that owns a refresh token, and revokes it (rotation).
@@ -287,13 +294,14 @@ impl WriteTx {
                     .bind(t.id),
             )
             .await?;
+            self.drop_push_subscription_of_token(t.id).await?;
         }
         Ok(row)
     }
 
     /// Revokes the token whose access or refresh hash is `hash`, if it belongs to `app_id`.
     pub async fn revoke_token(&mut self, hash: &str, app_id: Id, now: i64) -> Result<u64> {
-        self.exec(
+        let n = self.exec(
             Query::new(
                 "UPDATE tokens SET revoked_at = $1
                  WHERE (token_hash = $2 OR refresh_hash = $2) AND app_id = $3 AND revoked_at IS NULL",
@@ -302,7 +310,11 @@ impl WriteTx {
             .bind(hash)
             .bind(app_id),
         )
-        .await
+        .await?;
+        if n > 0 {
+            self.drop_push_subscription_of_hash(hash).await?;
+        }
+        Ok(n)
     }
 
     /// Deletes expired codes and long-revoked tokens, in one small batch.

@@ -77,6 +77,7 @@ pub async fn v1(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
         "invites_enabled": false,
         "configuration": config,
         "contact_account": contact_account(&state).await,
+        "vapid_key": state.engine.vapid_public_key(),
         "rules": []
     })))
 }
@@ -93,7 +94,7 @@ pub async fn v2(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
         "privacy_policy": null,
         "terms_of_service": null,
     });
-    config["vapid"] = json!({ "public_key": "" });
+    config["vapid"] = json!({ "public_key": state.engine.vapid_public_key() });
     // Who may read which feed without signing in, as Mastodon 4.5 says it.
     let engine = &state.engine.config;
     config["timelines_access"] = json!({

@@ -19,6 +19,7 @@ mod misc;
 mod notifications;
 pub(crate) mod oauth;
 mod profile;
+mod push;
 mod relations;
 mod scheduled;
 mod search;
@@ -336,6 +337,14 @@ pub fn api_routes() -> Router<AppState> {
         .route(
             "/api/v1/markers",
             get(notifications::markers).post(notifications::set_markers),
+        )
+        // Web Push: the subscription of the calling token
+        .route(
+            "/api/v1/push/subscription",
+            get(push::show)
+                .post(push::create)
+                .put(push::update)
+                .delete(push::destroy),
         )
         // relations
         .route("/api/v1/blocks", get(relations::blocks))

@@ -83,7 +83,9 @@ pub async fn create_app(
             scopes: form.scopes.unwrap_or_default(),
         })
         .await?;
-    Ok(Json(app_entity(&app, true)))
+    let mut entity = app_entity(&app, true);
+    entity.vapid_key = state.engine.vapid_public_key().to_string();
+    Ok(Json(entity))
 }
 
 pub async fn verify_app(State(state): State<AppState>, auth: Auth) -> ApiResult<impl IntoResponse> {
@@ -94,7 +96,9 @@ pub async fn verify_app(State(state): State<AppState>, auth: Auth) -> ApiResult<
         .app(app_id)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    Ok(Json(app_entity(&app, false)))
+    let mut entity = app_entity(&app, false);
+    entity.vapid_key = state.engine.vapid_public_key().to_string();
+    Ok(Json(entity))
 }
 
 /// `POST /oauth/token`: the client, the grant and what the grant needs.
