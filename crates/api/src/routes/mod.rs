@@ -263,6 +263,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/timelines/home", get(timelines::home))
         .route("/api/v1/timelines/public", get(timelines::public))
         .route("/api/v1/timelines/tag/{tag}", get(timelines::tag))
+        .route("/api/v1/timelines/link", get(timelines::link))
         .route("/api/v1/timelines/list/{id}", get(lists::timeline))
         .route("/api/v1/bookmarks", get(timelines::bookmarks))
         .route("/api/v1/favourites", get(timelines::favourites))
@@ -424,7 +425,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/trends", get(misc::trends))
         .route("/api/v1/trends/tags", get(misc::trends))
         .route("/api/v1/trends/statuses", get(misc::trends))
-        .route("/api/v1/trends/links", get(misc::trends))
+        .route("/api/v1/trends/links", get(misc::trends_links))
         .route("/api/v2/search", get(search::search))
         // Any other API path is an API 404 (JSON), never a web page: without this,
         // `/api/x` would be read as the web's `/{handle}/{id}`.
