@@ -9,6 +9,7 @@ mod kept_alive;
 mod accounts;
 mod backup;
 mod bad_input;
+mod cards;
 mod c2s;
 mod compat;
 mod conversations;
