@@ -293,6 +293,19 @@ async fn a_card_arrives_after_the_post_cached_polite_and_revalidated(db: Db) {
     assert_eq!(card["image"], pages.url("/img/Blocked.png"));
     assert_eq!(card["html"], "");
     assert!(card["authors"].as_array().unwrap().is_empty());
+    // The web app shows it under the post: a link that passes on nothing, and no image
+    // that is not https (the pages' CSP allows https: images only).
+    let html = srv.get(&format!("/@alice/{id}"), None).await;
+    assert_eq!(html.status, 200);
+    let html = html.text;
+    let at = html.find("class=\"card\"").expect("the card is on the page");
+    let card_html = &html[at..at + html[at..].find("</a>").unwrap()];
+    // (minijinja escapes `/` as `&#x2f;`, the same URL to a browser)
+    let href = format!("href=\"{}\"", blocked.replace('/', "&#x2f;"));
+    assert!(card_html.contains(&href), "{card_html}");
+    assert!(card_html.contains("rel=\"noopener nofollow\""), "{card_html}");
+    assert!(card_html.contains("Blocked") && card_html.contains("About Blocked"));
+    assert!(!card_html.contains("<img"), "{card_html}");
 
     // Mentions, hashtags and media links are not the post's link; the first page
     // link is. Two posts with one URL: one fetch; the second has the card at once.
