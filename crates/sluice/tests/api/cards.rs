@@ -267,6 +267,9 @@ async fn a_card_arrives_after_the_post_cached_polite_and_revalidated(db: Db) {
     let alice = srv.user("alice").await;
     let bob = srv.user("bob").await;
 
+    let mut stream =
+        crate::streaming::Sse::open(&srv, "/api/v1/streaming/public/local", &bob.token, None)
+            .await;
     // The post is answered while the page server still holds the request: the fetch
     // is not part of posting.
     let blocked = pages.url("/blocked");
@@ -293,6 +296,17 @@ async fn a_card_arrives_after_the_post_cached_polite_and_revalidated(db: Db) {
     assert_eq!(card["image"], pages.url("/img/Blocked.png"));
     assert_eq!(card["html"], "");
     assert!(card["authors"].as_array().unwrap().is_empty());
+    // Streams hear of the card as they hear of an edit: the post again, with it
+    // (`status.update`, which apps apply in place).
+    let posted = stream.next().await;
+    assert_eq!(posted.event, "update");
+    assert_eq!(crate::streaming::status_id(&posted), id);
+    let updated = stream.next().await;
+    assert_eq!(updated.event, "status.update");
+    let payload: Value = serde_json::from_str(&updated.data).unwrap();
+    assert_eq!(payload["id"], id.as_str());
+    assert_eq!(payload["card"]["title"], "Blocked");
+    assert!(payload["edited_at"].is_null(), "not an edit");
     // The web app shows it under the post: a link that passes on nothing, and no image
     // that is not https (the pages' CSP allows https: images only).
     let html = srv.get(&format!("/@alice/{id}"), None).await;
