@@ -14,10 +14,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Value, json};
+use sluice_model::Id;
 use sluice_model::card::first_link;
 use sluice_model::filter::FilterContext;
-use sluice_model::Id;
-use sluice_store::{AccountRow, CardJobRow, CardOutcome, Locality, Page, PreviewCardRow, StatusRow, WriteTx};
+use sluice_store::{
+    AccountRow, CardJobRow, CardOutcome, Locality, Page, PreviewCardRow, StatusRow, WriteTx,
+};
 
 use crate::effects::Changes;
 use crate::pipeline::status_event;
@@ -266,8 +268,7 @@ impl Engine {
             return Err(EngineError::NotFound);
         }
         let views = self.store.link_timeline(url, viewer, page).await?;
-        self.status_page(viewer, views, FilterContext::Public)
-            .await
+        self.status_page(viewer, views, FilterContext::Public).await
     }
 
     /// Links shared by the most distinct accounts in public posts of the last
@@ -279,14 +280,17 @@ impl Engine {
         let since = now - settings.trend_days.max(1) * DAY_MS;
         let rows = self
             .store
-            .link_trends(since, TREND_SCAN, settings.trend_min_accounts.max(1), offset, limit)
+            .link_trends(
+                since,
+                TREND_SCAN,
+                settings.trend_min_accounts.max(1),
+                offset,
+                limit,
+            )
             .await?;
         let urls: Vec<String> = rows.iter().map(|r| r.url.clone()).collect();
         let today = now - now.rem_euclid(DAY_MS);
-        let days = self
-            .store
-            .link_days(&urls, today - 6 * DAY_MS)
-            .await?;
+        let days = self.store.link_days(&urls, today - 6 * DAY_MS).await?;
         Ok(rows
             .into_iter()
             .filter_map(|r| {

@@ -45,7 +45,7 @@ const IDLE: Duration = Duration::from_secs(5);
 /// What one fetch came to.
 enum Fetched {
     Card {
-        card: Card,
+        card: Box<Card>,
         etag: Option<String>,
         last_modified: Option<String>,
     },
@@ -251,7 +251,7 @@ async fn fetch(
     let card = card.or_else(|| meta.card(url.as_str(), &base, &settings.embed_hosts));
     Ok(match card {
         Some(card) => Fetched::Card {
-            card,
+            card: Box::new(card),
             etag,
             last_modified,
         },
@@ -270,7 +270,9 @@ async fn oembed(fetcher: &Fetcher, endpoint: &Url) -> Result<OEmbed, FetchError>
         return Err(FetchError::Status(304));
     };
     let mime = body.mime();
-    if !(mime == "application/json" || mime == "text/json" || mime.ends_with("+json")
+    if !(mime == "application/json"
+        || mime == "text/json"
+        || mime.ends_with("+json")
         || mime == "application/json+oembed")
     {
         return Err(FetchError::NotJson(Some(mime)));

@@ -305,7 +305,7 @@ pub enum PageAnswer {
     /// `304 Not Modified`: the copy we hold is current.
     NotModified,
     /// A 2xx answer, its body not read yet.
-    Page(PageBody),
+    Page(Box<PageBody>),
 }
 
 /// A page being read: its headers, and its body chunk by chunk. Holds the host's
@@ -547,7 +547,7 @@ impl Fetcher {
                 Scheme::Cavage
             };
             let mut response = self
-                .send(Method::GET, &current, None, signer, &host, Some(scheme), None)
+                .send(Method::GET, &current, None, signer, Some(scheme), None)
                 .await?;
             if response.status() == StatusCode::UNAUTHORIZED && signer.is_some() {
                 // Refused as unauthorized: knock again with the other scheme, and
@@ -558,7 +558,7 @@ impl Fetcher {
                 };
                 drain(&mut response).await;
                 response = self
-                    .send(Method::GET, &current, None, signer, &host, Some(other), None)
+                    .send(Method::GET, &current, None, signer, Some(other), None)
                     .await?;
                 if response.status().is_success() {
                     self.set_rfc9421(&current, other == Scheme::Rfc9421);
@@ -620,7 +620,10 @@ impl Fetcher {
         let config = &self.inner.config;
         let mut extra = HeaderMap::new();
         extra.insert(header::ACCEPT, HeaderValue::from_static(request.accept));
-        if let Some(etag) = request.if_none_match.and_then(|v| HeaderValue::from_str(v).ok()) {
+        if let Some(etag) = request
+            .if_none_match
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
             extra.insert(header::IF_NONE_MATCH, etag);
         }
         if let Some(date) = request
@@ -636,7 +639,7 @@ impl Fetcher {
             let host = host_key(&current);
             let slot = self.acquire_slot(&host).await?;
             let response = self
-                .send(Method::GET, &current, None, None, &host, None, Some(extra.clone()))
+                .send(Method::GET, &current, None, None, None, Some(extra.clone()))
                 .await?;
             let status = response.status();
             if is_followed_redirect(status)
@@ -667,14 +670,14 @@ impl Fetcher {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned)
             };
-            return Ok(PageAnswer::Page(PageBody {
+            return Ok(PageAnswer::Page(Box::new(PageBody {
                 url: current,
                 content_type: text(header::CONTENT_TYPE).unwrap_or_default(),
                 etag: text(header::ETAG),
                 last_modified: text(header::LAST_MODIFIED),
                 response,
                 _slot: slot,
-            }));
+            })));
         }
     }
 
@@ -702,7 +705,6 @@ impl Fetcher {
                     url,
                     Some((body, content_type)),
                     signer,
-                    &host,
                     None,
                     None,
                 )
@@ -816,11 +818,12 @@ impl Fetcher {
         url: &Url,
         body: Option<(Vec<u8>, HeaderValue)>,
         signer: Option<&dyn RequestSigner>,
-        host: &str,
         scheme: Option<Scheme>,
         extra: Option<HeaderMap>,
     ) -> Result<reqwest::Response, FetchError> {
         let config = &self.inner.config;
+        let host = host_key(url);
+        let host = host.as_str();
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, host_header(url)?);
         headers.insert(

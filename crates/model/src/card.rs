@@ -91,22 +91,25 @@ pub fn first_link(html: &str, skip: &[&str], local_origin: &str) -> Option<Url> 
     let anchors = RefCell::new(Vec::new());
     tokenize(html, AnchorSink(&anchors), None);
     let local = Url::parse(local_origin).ok().map(|u| u.origin());
-    anchors.into_inner().into_iter().find_map(|(href, rel, class)| {
-        if is_mention_or_tag(&rel, &class) || skip.contains(&href.as_str()) {
-            return None;
-        }
-        let mut url = Url::parse(&href).ok()?;
-        if !matches!(url.scheme(), "http" | "https")
-            || url.host_str().is_none_or(str::is_empty)
-            || href.len() > MAX_URL_CHARS
-            || is_media_url(&url)
-            || local.as_ref() == Some(&url.origin())
-        {
-            return None;
-        }
-        url.set_fragment(None);
-        Some(url)
-    })
+    anchors
+        .into_inner()
+        .into_iter()
+        .find_map(|(href, rel, class)| {
+            if is_mention_or_tag(&rel, &class) || skip.contains(&href.as_str()) {
+                return None;
+            }
+            let mut url = Url::parse(&href).ok()?;
+            if !matches!(url.scheme(), "http" | "https")
+                || url.host_str().is_none_or(str::is_empty)
+                || href.len() > MAX_URL_CHARS
+                || is_media_url(&url)
+                || local.as_ref() == Some(&url.origin())
+            {
+                return None;
+            }
+            url.set_fragment(None);
+            Some(url)
+        })
 }
 
 struct AnchorSink<'a>(&'a RefCell<Vec<(String, String, String)>>);
@@ -244,7 +247,12 @@ impl PageMeta {
             ),
             language: self
                 .get("og:locale")
-                .map(|l| l.split(['_', '-']).next().unwrap_or("").to_ascii_lowercase())
+                .map(|l| {
+                    l.split(['_', '-'])
+                        .next()
+                        .unwrap_or("")
+                        .to_ascii_lowercase()
+                })
                 .filter(|l| l.len() == 2 && l.bytes().all(|b| b.is_ascii_lowercase())),
             published_at: self.get("article:published_time").map(|t| clip(t, 40)),
             ..Card::default()
@@ -281,9 +289,9 @@ pub fn parse_head(html: &str, deadline: Option<Instant>) -> Option<PageMeta> {
 /// Whether `bytes` hold the end of a page's head (`</head` or `<body`, any case): no
 /// more needs reading.
 pub fn head_ended(bytes: &[u8]) -> bool {
-    bytes.windows(6).any(|w| {
-        w.eq_ignore_ascii_case(b"</head") || w[..5].eq_ignore_ascii_case(b"<body")
-    })
+    bytes
+        .windows(6)
+        .any(|w| w.eq_ignore_ascii_case(b"</head") || w[..5].eq_ignore_ascii_case(b"<body"))
 }
 
 #[derive(Default)]
@@ -334,8 +342,7 @@ impl TokenSink for HeadSink {
                             .map(|k| k.trim().to_ascii_lowercase());
                         if let (Some(key), Some(content)) = (key, attr(&tag, "content")) {
                             let mut meta = self.meta.borrow_mut();
-                            if meta.meta.len() < 200 && !meta.meta.iter().any(|(k, _)| *k == key)
-                            {
+                            if meta.meta.len() < 200 && !meta.meta.iter().any(|(k, _)| *k == key) {
                                 meta.meta.push((key, content));
                             }
                         }
@@ -431,7 +438,10 @@ impl OEmbed {
             provider_url: link(&self.provider_url),
             ..Card::default()
         };
-        let thumbnail = self.thumbnail_url.as_deref().and_then(|u| absolute(base, u));
+        let thumbnail = self
+            .thumbnail_url
+            .as_deref()
+            .and_then(|u| absolute(base, u));
         match self.kind.as_str() {
             "link" => card.image = thumbnail,
             "photo" => {
@@ -487,7 +497,10 @@ fn iframe_src(html: &str) -> Option<String> {
             TokenSinkResult::Continue
         }
     }
-    tokenize(html, Sink(RefCell::new(None)), None).0.0.into_inner()
+    tokenize(html, Sink(RefCell::new(None)), None)
+        .0
+        .0
+        .into_inner()
 }
 
 /// Our own embed of a player: an `<iframe>` made of escaped values, only for an
@@ -574,12 +587,18 @@ mod tests {
             <link rel="alternate" type="application/json+oembed" href="https://news.example/oembed?u=1">
             </head><body><meta property="og:description" content="from the body"></body></html>"#;
         let meta = parse_head(page, None).unwrap();
-        assert_eq!(meta.oembed.as_deref(), Some("https://news.example/oembed?u=1"));
+        assert_eq!(
+            meta.oembed.as_deref(),
+            Some("https://news.example/oembed?u=1")
+        );
         let base = Url::parse("https://news.example/story").unwrap();
         let card = meta.card("https://news.example/story", &base, &[]).unwrap();
         assert_eq!(card.title, "The story");
         assert_eq!(card.description, "desc");
-        assert_eq!(card.image.as_deref(), Some("https://news.example/img/a.png"));
+        assert_eq!(
+            card.image.as_deref(),
+            Some("https://news.example/img/a.png")
+        );
         assert_eq!(card.width, 640);
         assert_eq!(card.provider_name, "News");
         assert_eq!(card.kind, "link");
@@ -599,7 +618,10 @@ mod tests {
         let page = "<head><meta property=\"og:title\" content=\"Cut\"><meta name=\"description\" content=\"unfinis";
         let meta = parse_head(page, None).unwrap();
         let base = Url::parse("https://a.example/").unwrap();
-        assert_eq!(meta.card("https://a.example/", &base, &[]).unwrap().title, "Cut");
+        assert_eq!(
+            meta.card("https://a.example/", &base, &[]).unwrap().title,
+            "Cut"
+        );
         assert!(head_ended(b"xx</HEAD>"));
         assert!(head_ended(b"<BODY class=x>"));
         assert!(!head_ended(b"<head><meta>"));
@@ -615,22 +637,34 @@ mod tests {
                 "html":"<iframe src=\"https://player.example/e/1?a=1&b=2\" onload=\"x()\"></iframe><script>x()</script>"}"#,
         )
         .unwrap();
-        let card = video.card("https://video.example/1", &base, &allowed).unwrap();
+        let card = video
+            .card("https://video.example/1", &base, &allowed)
+            .unwrap();
         assert_eq!(card.kind, "video");
         assert_eq!(card.width, 480);
         assert_eq!(card.image.as_deref(), Some("https://video.example/t.jpg"));
-        assert!(card.html.starts_with("<iframe src=\"https://player.example/e/1?a=1&amp;b=2\""));
+        assert!(
+            card.html
+                .starts_with("<iframe src=\"https://player.example/e/1?a=1&amp;b=2\"")
+        );
         assert!(!card.html.contains("onload") && !card.html.contains("<script"));
         let not_allowed = video.card("https://video.example/1", &base, &[]).unwrap();
         assert_eq!(not_allowed.kind, "link");
         assert_eq!(not_allowed.html, "");
 
-        let rich: OEmbed = serde_json::from_str(r#"{"type":"rich","title":"R","html":"<script></script>"}"#).unwrap();
+        let rich: OEmbed =
+            serde_json::from_str(r#"{"type":"rich","title":"R","html":"<script></script>"}"#)
+                .unwrap();
         assert_eq!(rich.card("https://x.example/", &base, &allowed), None);
-        let photo: OEmbed =
-            serde_json::from_str(r#"{"type":"photo","url":"https://p.example/1.png","width":10,"height":"x"}"#).unwrap();
+        let photo: OEmbed = serde_json::from_str(
+            r#"{"type":"photo","url":"https://p.example/1.png","width":10,"height":"x"}"#,
+        )
+        .unwrap();
         let card = photo.card("https://x.example/", &base, &[]).unwrap();
-        assert_eq!((card.kind.as_str(), card.width, card.height), ("photo", 10, 0));
+        assert_eq!(
+            (card.kind.as_str(), card.width, card.height),
+            ("photo", 10, 0)
+        );
         assert_eq!(card.embed_url, "https://p.example/1.png");
     }
 

@@ -65,8 +65,7 @@ pub struct LinkDayRow {
     pub uses: i64,
 }
 
-const CARD_COLUMNS: &str =
-    "url, host, card, etag, last_modified, fetched_at, expires_at, error";
+const CARD_COLUMNS: &str = "url, host, card, etag, last_modified, fetched_at, expires_at, error";
 
 impl WriteTx {
     /// Names `url` as the link of a new post. Returns whether the card must be fetched
@@ -136,11 +135,9 @@ impl WriteTx {
         let has_card = match outcome {
             CardOutcome::Retry { at, error } => {
                 self.exec(
-                    Query::new(
-                        "UPDATE card_jobs SET run_at = $2, leased_until = 0 WHERE url = $1",
-                    )
-                    .bind(url)
-                    .bind(*at),
+                    Query::new("UPDATE card_jobs SET run_at = $2, leased_until = 0 WHERE url = $1")
+                        .bind(url)
+                        .bind(*at),
                 )
                 .await?;
                 tracing::debug!(url, error, "card fetch to be tried again");
@@ -310,7 +307,12 @@ impl Store {
             .await?;
         Ok(rows
             .iter()
-            .map(|d| d.run_at.max(d.leased_until).max(d.next_at).max(d.busy_until))
+            .map(|d| {
+                d.run_at
+                    .max(d.leased_until)
+                    .max(d.next_at)
+                    .max(d.busy_until)
+            })
             .min())
     }
 
