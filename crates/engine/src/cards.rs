@@ -95,6 +95,8 @@ pub struct CardJob {
     pub url: String,
     pub host: String,
     pub attempts: i64,
+    /// When the URL was queued.
+    pub created_at: i64,
     pub cached: Option<PreviewCardRow>,
 }
 
@@ -189,6 +191,7 @@ impl Engine {
                 url: r.url,
                 host: r.host,
                 attempts: r.attempts,
+                created_at: r.created_at,
                 cached,
             });
         }

@@ -123,6 +123,17 @@ async fn fetch_and_record(
     job: CardJob,
 ) {
     let started = sluice_model::id::now_millis();
+    // A URL is queued only when its entry is missing or stale, so a fresh one means a
+    // post raced the end of the URL's previous fetch: nothing to ask.
+    if job.cached.as_ref().is_some_and(|c| c.expires_at > started) {
+        if let Err(e) = engine
+            .finish_card_job(&job, &CardOutcome::Fresh, started)
+            .await
+        {
+            tracing::warn!(url = %job.url, error = %e, "recording a card fetch failed");
+        }
+        return;
+    }
     let result = match Url::parse(&job.url) {
         Err(e) => Ok(Fetched::NoCard(format!("invalid URL: {e}"))),
         Ok(url) => match engine.host_suspended(url.host_str().unwrap_or("")).await {

@@ -28,6 +28,7 @@ pub struct CardJobRow {
     pub url: String,
     pub host: String,
     pub attempts: i64,
+    pub created_at: i64,
 }
 
 /// What a fetch of a URL came to ([`WriteTx::finish_card_job`]).
@@ -45,6 +46,9 @@ pub enum CardOutcome {
     NotModified { expires_at: i64 },
     /// To be tried again at `at` (no request to the host before then either).
     Retry { at: i64, error: String },
+    /// Not fetched: the URL was fetched after it was queued (a post racing the fetch
+    /// that ended); the job ends and the waiting posts get what is cached.
+    Fresh,
 }
 
 /// A link shared recently: its card and by how many.
@@ -143,6 +147,15 @@ impl WriteTx {
                 tracing::debug!(url, error, "card fetch to be tried again");
                 return Ok(vec![]);
             }
+            CardOutcome::Fresh => self
+                .opt::<Scalar>(
+                    Query::new(
+                        "SELECT 1 AS v FROM preview_cards WHERE url = $1 AND card IS NOT NULL",
+                    )
+                    .bind(url),
+                )
+                .await?
+                .is_some(),
             CardOutcome::NotModified { expires_at } => {
                 self.exec(
                     Query::new(
@@ -235,7 +248,7 @@ impl Store {
         let candidates: Vec<CardJobRow> = self
             .all(
                 Query::new(
-                    "SELECT j.url, j.host, j.attempts FROM card_jobs j
+                    "SELECT j.url, j.host, j.attempts, j.created_at FROM card_jobs j
                      LEFT JOIN card_hosts h ON h.host = j.host
                      WHERE j.run_at <= $1 AND j.leased_until <= $1
                        AND (h.host IS NULL OR (h.busy_until <= $1 AND h.next_at <= $1))
