@@ -119,6 +119,7 @@ impl Engine {
         tx.add_tags(status.id, p.tags, &|| self.new_id(), now)
             .await?;
         tx.count_new_status(author.id, status.created_at).await?;
+        self.link_card(tx, status, author, p.mentioned, now).await?;
         if let Some(parent) = p.parent {
             tx.bump_status_counter(parent.id, StatusCounter::Replies, 1)
                 .await?;

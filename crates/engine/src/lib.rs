@@ -18,6 +18,7 @@
 //! - [`oauth`]: applications, authorization codes, tokens.
 //! - [`view`]: stored rows to Mastodon entities, one conversion per entity, batched.
 //! - [`urls`]: every IRI and link the server mints.
+//! - [`cards`]: link preview cards: the link of a post, the fetch queue, trends.
 //! - [`polls`]: polls: limits, votes, their end, their Question documents.
 //! - [`maintenance`]: small periodic jobs (event-log pruning, SQLite space reclaim).
 //! - [`queues`]: the inbox and delivery queues the federation workers drain.
@@ -33,6 +34,7 @@ pub mod admin;
 pub mod announcements;
 pub mod as2;
 pub mod cache;
+pub mod cards;
 pub mod collections;
 pub mod conversations;
 pub(crate) mod effects;
@@ -130,6 +132,8 @@ pub struct EngineConfig {
     pub make_key_pair: actor_keys::MakeKeyPair,
     /// What a poll may hold and how long it may run.
     pub polls: polls::PollLimits,
+    /// Link preview cards: fetching, caching, politeness, trends.
+    pub cards: cards::CardSettings,
 }
 
 /// Shared engine state. Cheap to clone through `Arc`.
@@ -155,6 +159,8 @@ pub struct Engine {
     /// ([`Engine::spawn_poll_expiry`]) looks at the soonest end again.
     poll_end_wake: tokio::sync::Notify,
     pub cache: cache::Caches,
+    /// The card workers' wake-up and the remote posts' budget.
+    pub(crate) cards: cards::CardState,
     /// Remote activities accepted but not applied, by reason (`/metrics`).
     pub inbox_ignored: remote::IgnoredCounts,
     /// Builds local actor documents (the federation crate's), installed at start; a
@@ -182,6 +188,7 @@ impl Engine {
             scheduler_wake: tokio::sync::Notify::new(),
             poll_end_wake: tokio::sync::Notify::new(),
             cache: cache::Caches::default(),
+            cards: Default::default(),
             inbox_ignored: Default::default(),
             actor_documents: std::sync::OnceLock::new(),
             mailer: std::sync::OnceLock::new(),
@@ -226,6 +233,7 @@ impl Engine {
     }
 
     pub(crate) fn published(&self, last_event: Option<i64>) {
+        self.cards_published();
         if self
             .deliveries_queued
             .swap(false, std::sync::atomic::Ordering::AcqRel)

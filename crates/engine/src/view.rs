@@ -380,7 +380,7 @@ impl Engine {
                 &account.domain,
                 &[s.content.as_str(), s.spoiler_text.as_str()],
             ),
-            card: None,
+            card: Engine::card_entity(v.card.as_deref()),
             poll: v.poll().map(|p| {
                 crate::polls::poll_entity(
                     &p,

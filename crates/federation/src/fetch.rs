@@ -288,6 +288,69 @@ impl Fetched {
     }
 }
 
+/// What a page GET asks for ([`Fetcher::get_page`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest<'a> {
+    /// The `Accept` header.
+    pub accept: &'static str,
+    /// The `ETag` of the copy we hold (`If-None-Match`).
+    pub if_none_match: Option<&'a str>,
+    /// The `Last-Modified` of the copy we hold (`If-Modified-Since`).
+    pub if_modified_since: Option<&'a str>,
+}
+
+/// The answer to a page GET.
+#[derive(Debug)]
+pub enum PageAnswer {
+    /// `304 Not Modified`: the copy we hold is current.
+    NotModified,
+    /// A 2xx answer, its body not read yet.
+    Page(Box<PageBody>),
+}
+
+/// A page being read: its headers, and its body chunk by chunk. Holds the host's
+/// request slot until dropped; dropping it early closes the connection.
+pub struct PageBody {
+    /// Where the page was served from, after redirects.
+    pub url: Url,
+    pub content_type: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    response: reqwest::Response,
+    _slot: HostSlot,
+}
+
+impl std::fmt::Debug for PageBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageBody")
+            .field("url", &self.url.as_str())
+            .field("content_type", &self.content_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PageBody {
+    /// The next piece of the body, None at its end.
+    pub async fn chunk(&mut self) -> Result<Option<Vec<u8>>, FetchError> {
+        Ok(self
+            .response
+            .chunk()
+            .await
+            .map_err(map_reqwest_error)?
+            .map(|b| b.to_vec()))
+    }
+
+    /// The body's essence of its content type, lowercased (`text/html`).
+    pub fn mime(&self) -> String {
+        self.content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    }
+}
+
 /// A delivery (POST) the peer accepted with a 2xx status. Every other answer is an
 /// error: [`FetchError::Status`], [`FetchError::RateLimited`] or
 /// [`FetchError::Redirected`].
@@ -484,7 +547,7 @@ impl Fetcher {
                 Scheme::Cavage
             };
             let mut response = self
-                .send(Method::GET, &current, None, signer, &host, Some(scheme))
+                .send(Method::GET, &current, None, signer, Some(scheme), None)
                 .await?;
             if response.status() == StatusCode::UNAUTHORIZED && signer.is_some() {
                 // Refused as unauthorized: knock again with the other scheme, and
@@ -495,7 +558,7 @@ impl Fetcher {
                 };
                 drain(&mut response).await;
                 response = self
-                    .send(Method::GET, &current, None, signer, &host, Some(other))
+                    .send(Method::GET, &current, None, signer, Some(other), None)
                     .await?;
                 if response.status().is_success() {
                     self.set_rfc9421(&current, other == Scheme::Rfc9421);
@@ -542,6 +605,82 @@ impl Fetcher {
         }
     }
 
+    /// GETs a web page (or an oEmbed document) for a link preview: unsigned, with
+    /// `request`'s `Accept` and validators, redirects followed and re-checked as for
+    /// JSON GETs, the per-host slot held until the answer is dropped. A `304` is
+    /// [`PageAnswer::NotModified`]; another 2xx is a [`PageBody`] whose body the caller
+    /// reads as far as it wants ([`PageBody::chunk`]): nothing is cached here, and the
+    /// caller bounds the time. `429`/`503` with `Retry-After` are remembered for the
+    /// host, as for every request.
+    pub async fn get_page(
+        &self,
+        url: &Url,
+        request: &PageRequest<'_>,
+    ) -> Result<PageAnswer, FetchError> {
+        let config = &self.inner.config;
+        let mut extra = HeaderMap::new();
+        extra.insert(header::ACCEPT, HeaderValue::from_static(request.accept));
+        if let Some(etag) = request
+            .if_none_match
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            extra.insert(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(date) = request
+            .if_modified_since
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            extra.insert(header::IF_MODIFIED_SINCE, date);
+        }
+        let mut current = url.clone();
+        let mut hop = 0;
+        loop {
+            self.check_url(&current)?;
+            let host = host_key(&current);
+            let slot = self.acquire_slot(&host).await?;
+            let response = self
+                .send(Method::GET, &current, None, None, None, Some(extra.clone()))
+                .await?;
+            let status = response.status();
+            if is_followed_redirect(status)
+                && let Some(location) = response.headers().get(header::LOCATION)
+            {
+                if hop >= config.max_redirects {
+                    return Err(FetchError::TooManyRedirects {
+                        max: config.max_redirects,
+                    });
+                }
+                let location = location
+                    .to_str()
+                    .map_err(|_| FetchError::InvalidUrl("non-ASCII Location".into()))?;
+                current = current.join(location).map_err(|e| {
+                    FetchError::InvalidUrl(format!("redirect to {location:?}: {e}"))
+                })?;
+                hop += 1;
+                continue;
+            }
+            if status == StatusCode::NOT_MODIFIED {
+                return Ok(PageAnswer::NotModified);
+            }
+            self.check_status(status, response.headers(), &host)?;
+            let text = |name: header::HeaderName| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            return Ok(PageAnswer::Page(Box::new(PageBody {
+                url: current,
+                content_type: text(header::CONTENT_TYPE).unwrap_or_default(),
+                etag: text(header::ETAG),
+                last_modified: text(header::LAST_MODIFIED),
+                response,
+                _slot: slot,
+            })));
+        }
+    }
+
     /// POSTs `body` (a delivery) to `url`, signed by `signer`, or by the fetcher's
     /// default signer when `None`. Not retried here and redirects are not followed:
     /// the delivery queue decides with [`FetchError::is_retryable`].
@@ -566,7 +705,7 @@ impl Fetcher {
                     url,
                     Some((body, content_type)),
                     signer,
-                    &host,
+                    None,
                     None,
                 )
                 .await?;
@@ -679,10 +818,12 @@ impl Fetcher {
         url: &Url,
         body: Option<(Vec<u8>, HeaderValue)>,
         signer: Option<&dyn RequestSigner>,
-        host: &str,
         scheme: Option<Scheme>,
+        extra: Option<HeaderMap>,
     ) -> Result<reqwest::Response, FetchError> {
         let config = &self.inner.config;
+        let host = host_key(url);
+        let host = host.as_str();
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, host_header(url)?);
         headers.insert(
@@ -700,6 +841,11 @@ impl Fetcher {
             }
             None => {
                 headers.insert(header::ACCEPT, HeaderValue::from_static(ACTIVITY_ACCEPT));
+            }
+        }
+        if let Some(extra) = extra {
+            for (name, value) in &extra {
+                headers.insert(name, value.clone());
             }
         }
         if let Some(signer) = signer {

@@ -13,6 +13,7 @@
 //! - [`authorized`]: who signed a GET of our documents (blocked actors get 403).
 //! - [`backfill`]: fetching the missing ancestors of a reply, within a depth, item and
 //!   time budget.
+//! - [`cards`]: link preview fetchers (per-host politeness, conditional GETs, limits).
 //! - [`delivery`]: workers that send the queued deliveries, with backoff and a
 //!   per-host circuit breaker (activities, and Web Push messages).
 //! - [`push`]: Web Push messages encrypted (RFC 8291) and signed with VAPID (RFC 8292).
@@ -26,6 +27,7 @@
 
 pub mod authorized;
 pub mod backfill;
+pub mod cards;
 pub mod delivery;
 pub mod document;
 pub mod fetch;

@@ -178,6 +178,20 @@ impl Federation {
                 }
                 None => None,
             };
+            // Link preview cards: fetched after the posts that link them commit.
+            let (cards_engine, cards_fetcher, cards_shutdown) =
+                (engine.clone(), fetcher.clone(), shutdown.clone());
+            workers.push(sluice_engine::tasks::spawn_guarded(
+                "card fetchers",
+                shutdown.clone(),
+                move || {
+                    crate::cards::run(
+                        cards_engine.clone(),
+                        cards_fetcher.clone(),
+                        cards_shutdown.clone(),
+                    )
+                },
+            ));
             let config = DeliveryConfig {
                 concurrency: settings.delivery_concurrency.max(1) as usize,
                 per_host_concurrency: i64::from(settings.per_host_concurrency.max(1)),

@@ -7,6 +7,7 @@
 
 pub mod activity;
 pub mod api;
+pub mod card;
 pub mod content;
 pub mod filter;
 pub mod id;

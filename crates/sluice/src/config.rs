@@ -153,6 +153,87 @@ pub struct Config {
     /// Federation settings: `[federation]` in TOML, `SLUICE_FEDERATION_<NAME>` in the
     /// environment (e.g. `SLUICE_FEDERATION_SEND_BLOCKS=true`).
     pub federation: FederationConfig,
+    /// Link preview cards: `[cards]` in TOML, `SLUICE_CARDS_<NAME>` in the environment
+    /// (e.g. `SLUICE_CARDS_HOST_SPACING_MS=2000`).
+    pub cards: CardsConfig,
+}
+
+/// `[cards]`: how link preview cards are fetched (docs: README, Configuration).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CardsConfig {
+    /// Fetch the cards of posts' links at all (`SLUICE_CARDS_ENABLED`).
+    pub enabled: bool,
+    /// How long a fetched card is used as it is; the next post linking it after that
+    /// revalidates it with a conditional GET (`SLUICE_CARDS_TTL_SECS`; 14 days).
+    pub ttl_secs: u64,
+    /// How long a failed fetch (or a page without a card) is remembered, so a dead
+    /// site is not asked again (`SLUICE_CARDS_FAILURE_TTL_SECS`; an hour).
+    pub failure_ttl_secs: u64,
+    /// Least time between two requests to one host (`SLUICE_CARDS_HOST_SPACING_MS`).
+    pub host_spacing_ms: u64,
+    /// Remote posts' links fetched per minute and process, at most
+    /// (`SLUICE_CARDS_REMOTE_PER_MINUTE`).
+    pub remote_per_minute: u32,
+    /// KiB of a page read at most: its head is what is wanted
+    /// (`SLUICE_CARDS_MAX_HTML_KIB`).
+    pub max_html_kib: usize,
+    /// Time limit of one fetch, reading and parsing included (`SLUICE_CARDS_TIMEOUT_MS`).
+    pub timeout_ms: u64,
+    /// Hosts whose video players may be embedded in cards (`html`), separated by
+    /// commas or spaces (`SLUICE_CARDS_EMBED_HOSTS`); empty: no embeds at all.
+    pub embed_hosts: String,
+    /// Fetches in flight per process, each on another host (`SLUICE_CARDS_CONCURRENCY`).
+    pub concurrency: u32,
+    /// Days of posts the link trends look at (`SLUICE_CARDS_TREND_DAYS`).
+    pub trend_days: u32,
+    /// Distinct accounts that must share a link for it to trend
+    /// (`SLUICE_CARDS_TREND_MIN_ACCOUNTS`).
+    pub trend_min_accounts: u32,
+}
+
+impl Default for CardsConfig {
+    fn default() -> Self {
+        let d = sluice_engine::cards::CardSettings::default();
+        CardsConfig {
+            enabled: d.enabled,
+            ttl_secs: (d.ttl_ms / 1000) as u64,
+            failure_ttl_secs: (d.failure_ttl_ms / 1000) as u64,
+            host_spacing_ms: d.host_spacing_ms as u64,
+            remote_per_minute: d.remote_per_minute,
+            max_html_kib: d.max_html_bytes / 1024,
+            timeout_ms: d.timeout_ms,
+            embed_hosts: String::new(),
+            concurrency: d.concurrency as u32,
+            trend_days: d.trend_days as u32,
+            trend_min_accounts: d.trend_min_accounts as u32,
+        }
+    }
+}
+
+impl CardsConfig {
+    /// The engine's settings.
+    pub fn settings(&self) -> sluice_engine::cards::CardSettings {
+        let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX / 4);
+        sluice_engine::cards::CardSettings {
+            enabled: self.enabled,
+            ttl_ms: ms(self.ttl_secs.min(10 * 366 * 24 * 3600)) * 1000,
+            failure_ttl_ms: ms(self.failure_ttl_secs.min(10 * 366 * 24 * 3600)) * 1000,
+            host_spacing_ms: ms(self.host_spacing_ms.min(3600 * 1000)),
+            remote_per_minute: self.remote_per_minute,
+            max_html_bytes: self.max_html_kib.clamp(1, 16 * 1024) * 1024,
+            timeout_ms: self.timeout_ms.clamp(100, 120_000),
+            embed_hosts: self
+                .embed_hosts
+                .split([',', ' '])
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            concurrency: self.concurrency.clamp(1, 64) as usize,
+            trend_days: i64::from(self.trend_days.clamp(1, 30)),
+            trend_min_accounts: i64::from(self.trend_min_accounts.max(1)),
+        }
+    }
 }
 
 /// `[federation]`: how Sluice talks to other servers.
@@ -258,6 +339,7 @@ impl Default for Config {
                 .filter(|l| !l.trim().is_empty())
                 .unwrap_or_else(|| "info,sqlx=warn".into()),
             federation: FederationConfig::default(),
+            cards: CardsConfig::default(),
         }
     }
 }

@@ -17,8 +17,10 @@
 //! effects) commit together or not at all.
 
 mod accounts;
+mod cards;
 mod collections;
 pub use accounts::{AccountCounter, NewAccount, NewUser, ProfileUpdate};
+pub use cards::{CardJobRow, CardOutcome, LinkDayRow, LinkTrendRow, PreviewCardRow};
 pub use collections::{CollectionItem, CollectionRow};
 mod email;
 mod emojis;

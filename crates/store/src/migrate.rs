@@ -143,10 +143,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0021_push.sql"),
         postgres: include_str!("../migrations/postgres/0021_push.sql"),
     },
+    Migration {
+        version: 22,
+        name: "cards",
+        sqlite: include_str!("../migrations/sqlite/0022_cards.sql"),
+        postgres: include_str!("../migrations/postgres/0022_cards.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 21;
+pub const SCHEMA_VERSION: i64 = 22;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
@@ -161,7 +167,9 @@ pub const SCHEMA_VERSION: i64 = 21;
 /// `conversation_mutes`, `endorsements` and the `announcements` tables, version 19
 /// `custom_emojis`, version 20 `tag_follows`, `featured_tags`,
 /// `accounts.featured_tags_url` and `suggestion_dismissals`,
-/// version 21 `push_subscriptions` and `deliveries.push_subscription_id`.
+/// version 21 `push_subscriptions` and `deliveries.push_subscription_id`,
+/// version 22 `preview_cards`, `status_cards`, `card_jobs` and
+/// `card_hosts`.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

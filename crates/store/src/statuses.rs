@@ -260,6 +260,26 @@ impl Store {
         self.views(q, viewer).await
     }
 
+    /// Public statuses whose preview card is `url`'s (Mastodon's link timeline).
+    pub async fn link_timeline(
+        &self,
+        url: &str,
+        viewer: Option<Id>,
+        page: Page,
+    ) -> Result<Vec<StatusView>> {
+        let mut q = page_ids();
+        let u = q.arg(url);
+        q.push(&format!(
+            " AND s.visibility = 'public' AND s.reblog_of_id IS NULL
+              AND s.id IN (SELECT sc.status_id FROM status_cards sc WHERE sc.url = {u})"
+        ));
+        hide_blocked_and_muted(&mut q, viewer, "s.account_id");
+        hide_silenced(&mut q, viewer, "s.account_id");
+        crate::lists::hide_domain_blocked(&mut q, viewer, "s.account_id");
+        page.apply(&mut q, "s.id");
+        self.views(q, viewer).await
+    }
+
     pub async fn account_statuses(
         &self,
         account_id: Id,
@@ -441,7 +461,9 @@ impl Store {
                p.multiple AS poll_multiple, p.hide_totals AS poll_hide_totals,
                p.voters_count AS poll_voters_count, p.expires_at AS poll_expires_at,
                p.closed_at AS poll_closed_at, p.updated_at AS poll_updated_at,
-               {own_votes} AS poll_own_votes
+               {own_votes} AS poll_own_votes,
+               (SELECT pc.card FROM status_cards sc JOIN preview_cards pc ON pc.url = sc.url
+                 WHERE sc.status_id = s.id) AS card
              FROM statuses s
              LEFT JOIN polls p ON p.status_id = s.id
              WHERE s.id IN (SELECT id FROM page
@@ -569,6 +591,8 @@ pub struct StatusView {
     pub poll_updated_at: Option<i64>,
     /// The viewer's choices in the poll, comma-separated.
     pub poll_own_votes: Option<String>,
+    /// Its link's preview card (JSON), once fetched.
+    pub card: Option<String>,
 }
 
 impl StatusView {
@@ -593,6 +617,7 @@ impl StatusView {
             poll_closed_at: None,
             poll_updated_at: None,
             poll_own_votes: None,
+            card: None,
         }
     }
 

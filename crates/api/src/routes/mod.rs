@@ -15,7 +15,6 @@ mod instance;
 mod languages;
 mod lists;
 pub(crate) mod media;
-mod misc;
 mod notifications;
 pub(crate) mod oauth;
 mod profile;
@@ -266,6 +265,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/timelines/home", get(timelines::home))
         .route("/api/v1/timelines/public", get(timelines::public))
         .route("/api/v1/timelines/tag/{tag}", get(timelines::tag))
+        .route("/api/v1/timelines/link", get(timelines::link))
         .route("/api/v1/timelines/list/{id}", get(lists::timeline))
         .route("/api/v1/bookmarks", get(timelines::bookmarks))
         .route("/api/v1/favourites", get(timelines::favourites))
@@ -456,8 +456,7 @@ pub fn api_routes() -> Router<AppState> {
             "/api/v1/suggestions/{id}",
             axum::routing::delete(suggestions::dismiss),
         )
-        // Features not built yet: truthful empty answers, so apps start cleanly.
-        .route("/api/v1/trends/links", get(misc::trends))
+        .route("/api/v1/trends/links", get(tags::trending_links))
         .route("/api/v2/search", get(search::search))
         // Any other API path is an API 404 (JSON), never a web page: without this,
         // `/api/x` would be read as the web's `/{handle}/{id}`.

@@ -1,7 +1,7 @@
 //! Hashtags: one tag (`/api/v1/tags/:name`), following them (`follow`, `unfollow`,
 //! `/api/v1/followed_tags`), featuring them on a profile (`/api/v1/featured_tags`,
 //! `/api/v1/accounts/:id/featured_tags`, Mastodon 4.4's `tags/:name/feature`), and
-//! trends of tags and posts.
+//! trends of tags, posts and links.
 
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
@@ -25,6 +25,9 @@ const MAX_FOLLOWED_TAGS_PAGE: i64 = 200;
 /// Default and maximum trending tags per page (Mastodon: 10/20).
 const DEFAULT_TREND_TAGS: usize = 10;
 const MAX_TREND_TAGS: usize = 20;
+/// Default and maximum trending links per page (Mastodon: 10/20).
+const DEFAULT_TREND_LINKS: usize = 10;
+const MAX_TREND_LINKS: usize = 20;
 /// Default and maximum trending posts per page (Mastodon: 20/40).
 const DEFAULT_TREND_STATUSES: usize = 20;
 const MAX_TREND_STATUSES: usize = 40;
@@ -228,4 +231,21 @@ pub async fn trending_statuses(
         .trending_statuses(auth.viewer(), offset, limit)
         .await?;
     Ok((HeaderMap::new(), Json(statuses)))
+}
+
+/// `GET /api/v1/trends/links`: links shared by the most distinct accounts in recent
+/// public posts (`SLUICE_CARDS_TREND_DAYS`), each a card with its daily `history`.
+pub async fn trending_links(
+    State(state): State<AppState>,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let (offset, limit) = p
+        .parse::<TrendsForm>()?
+        .window(DEFAULT_TREND_LINKS, MAX_TREND_LINKS);
+    Ok(Json(
+        state
+            .engine
+            .link_trends(offset as i64, limit as i64)
+            .await?,
+    ))
 }

@@ -103,6 +103,33 @@ pub async fn tag(
     Ok(render(&state, &uri, &page, out))
 }
 
+/// `/api/v1/timelines/link?url=`: public posts whose preview card is that URL's
+/// (Mastodon 4.3), paged like the other timelines; 404 for a URL without a card.
+pub async fn link(
+    State(state): State<AppState>,
+    auth: Auth,
+    OriginalUri(uri): OriginalUri,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    #[derive(Deserialize)]
+    struct LinkForm {
+        #[serde(default, deserialize_with = "field::string")]
+        url: Option<String>,
+    }
+    let page = paging::page(&p, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let form: LinkForm = p.parse()?;
+    let url = form
+        .url
+        .map(|u| u.trim().to_string())
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| crate::error::ApiError::bad_request("Missing parameter: url"))?;
+    let out = state
+        .engine
+        .link_timeline(&url, auth.viewer(), page)
+        .await?;
+    Ok(render(&state, &uri, &page, out))
+}
+
 async fn saved(
     state: &AppState,
     uri: &Uri,

@@ -34,7 +34,7 @@ pub struct AccountPosts {
 impl Engine {
     /// Renders a page read by the store, with its cursors, and applies the viewer's
     /// filters for `context`.
-    async fn status_page(
+    pub(crate) async fn status_page(
         &self,
         viewer: Option<Id>,
         views: Vec<StatusView>,

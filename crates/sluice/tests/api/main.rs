@@ -10,6 +10,7 @@ mod accounts;
 mod backup;
 mod bad_input;
 mod c2s;
+mod cards;
 mod compat;
 mod conversations;
 mod delivery;
