@@ -49,6 +49,7 @@ pub mod oauth;
 pub mod pipeline;
 pub mod polls;
 pub mod queues;
+pub mod reactions;
 pub mod read;
 pub mod remote;
 pub mod rows;
@@ -127,6 +128,8 @@ pub struct EngineConfig {
     pub make_key_pair: actor_keys::MakeKeyPair,
     /// What a poll may hold and how long it may run.
     pub polls: polls::PollLimits,
+    /// Distinct emoji reactions one account may give one post.
+    pub max_reactions_per_account: usize,
 }
 
 /// Shared engine state. Cheap to clone through `Arc`.

@@ -244,6 +244,7 @@ pub async fn build_engine(
                 min_expiration_secs: config.poll_min_expiration_secs as i64,
                 max_expiration_secs: config.poll_max_expiration_secs as i64,
             },
+            max_reactions_per_account: config.max_reactions_per_account,
         },
     )
     .await?;

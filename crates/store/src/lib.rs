@@ -49,6 +49,8 @@ pub use federation::{
     NewReport, OutboxItem, RemoteActor, StoredActivity, host_in_domain,
 };
 mod query;
+mod reactions;
+pub use reactions::ReactionRow;
 mod rows;
 mod scheduled;
 pub use scheduled::{AnnouncementReactionCount, AnnouncementRow, ScheduledStatusRow};
@@ -70,8 +72,8 @@ pub use two_factor::{TwoFactorChallenge, TwoFactorRow};
 mod visibility;
 mod web_sessions;
 pub use statuses::{
-    AccountStatusFilter, ActivityRecord, Locality, MAX_THREAD_ROWS, Saved, StatusCounter,
-    StatusView,
+    AccountStatusFilter, ActivityRecord, Locality, MAX_THREAD_ROWS, ReactionSummary, Saved,
+    StatusCounter, StatusView,
 };
 pub use tx::WriteTx;
 pub use web_sessions::{WebSessionRow, WebSessionWithUser};
