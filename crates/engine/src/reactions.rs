@@ -51,7 +51,7 @@ pub enum Reaction {
     /// One Unicode emoji, fully qualified.
     Unicode(&'static str),
     /// A custom emoji (this server's: `domain` '').
-    Custom(CustomEmojiRow),
+    Custom(Box<CustomEmojiRow>),
 }
 
 impl Reaction {
@@ -110,7 +110,7 @@ impl Engine {
                 .into_iter()
                 .next()
         {
-            return Ok(Reaction::Custom(e));
+            return Ok(Reaction::Custom(Box::new(e)));
         }
         Err(EngineError::invalid(
             "Validation failed: a reaction is one emoji: a Unicode emoji or a custom emoji of this server (:shortcode:)",
@@ -146,7 +146,11 @@ impl Engine {
         };
         if tag.url.starts_with(&format!("{}/", self.urls.base())) {
             // One of ours, sent back to us.
-            return Ok(self.store.local_emoji(code).await?.map(Reaction::Custom));
+            return Ok(self
+                .store
+                .local_emoji(code)
+                .await?
+                .map(|e| Reaction::Custom(Box::new(e))));
         }
         if actor.domain.is_empty() {
             return Ok(None);
@@ -159,7 +163,7 @@ impl Engine {
             .await?
             .into_iter()
             .next()
-            .map(Reaction::Custom))
+            .map(|e| Reaction::Custom(Box::new(e))))
     }
 
     /// `PUT /api/v1/pleroma/statuses/:id/reactions/:emoji`: `actor` reacts to a post
@@ -453,14 +457,15 @@ impl Engine {
             .store
             .reactions_to(status.id, name.as_deref(), MAX_LISTED_REACTIONS)
             .await?;
+        // Accounts blocked either way, in one query.
         let mut hidden = std::collections::HashSet::new();
         if let Some(me) = viewer {
-            for r in &rows {
-                if r.account_id != me
-                    && !hidden.contains(&r.account_id)
-                    && self.store.blocked_either_way(me, r.account_id).await?
-                {
-                    hidden.insert(r.account_id);
+            let mut ids: Vec<Id> = rows.iter().map(|r| r.account_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for rel in self.store.relationships(me, &ids).await? {
+                if rel.blocking || rel.blocked_by {
+                    hidden.insert(rel.target);
                 }
             }
         }
@@ -486,15 +491,29 @@ impl Engine {
                 }
             })
             .collect();
-        let mut out = Vec::new();
         let emoji_rows = self.reaction_emojis(&summaries).await?;
-        for s in &summaries {
-            let accounts = self.account_entities(&s.accounts).await?;
-            let mut e = self.reaction_entity(s, &emoji_rows);
-            e["accounts"] = json!(accounts);
-            out.push(e);
-        }
-        Ok(out)
+        let mut ids: Vec<Id> = summaries.iter().flat_map(|s| s.accounts.clone()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let accounts: std::collections::HashMap<String, sluice_model::api::Account> = self
+            .account_entities(&ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+        Ok(summaries
+            .iter()
+            .map(|s| {
+                let mut e = self.reaction_entity(s, &emoji_rows);
+                let listed: Vec<&sluice_model::api::Account> = s
+                    .accounts
+                    .iter()
+                    .filter_map(|id| accounts.get(&id.to_string()))
+                    .collect();
+                e["accounts"] = json!(listed);
+                e
+            })
+            .collect())
     }
 
     /// The custom emojis `summaries` name, in one query.
@@ -551,4 +570,27 @@ enum Added {
     Already,
     /// The account has as many different reactions on the post as allowed.
     TooMany,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emoji_names() {
+        assert_eq!(unicode_emoji("👍"), Some("👍"));
+        assert_eq!(unicode_emoji("\u{2764}"), Some("❤️"), "unqualified");
+        assert_eq!(unicode_emoji("👍🏽"), Some("👍🏽"), "skin tone kept");
+        assert_eq!(unicode_emoji("👍👍"), None);
+        assert_eq!(unicode_emoji("blob"), None);
+        assert_eq!(custom_parts("👍"), None);
+        assert_eq!(custom_parts("blob"), Some(("", "blob")));
+        assert_eq!(
+            custom_parts("blob@example.com:8443"),
+            Some(("example.com:8443", "blob"))
+        );
+        for (name, emoji) in MISSKEY_LEGACY {
+            assert!(unicode_emoji(emoji).is_some(), "{name}");
+        }
+    }
 }
