@@ -311,6 +311,13 @@ poll-ends = ends
 poll-ended = ended
 poll-vote-none = Choose an option to vote.
 status-favourite = Favourite
+status-reactions = Reactions
+status-reaction =
+    { $count ->
+        [one] { $emoji }, { $count } reaction
+       *[other] { $emoji }, { $count } reactions
+    }
+status-react = React with { $emoji }
 status-unfavourite = Unfavourite
 status-boost = Boost
 status-unboost = Unboost

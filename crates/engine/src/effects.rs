@@ -26,7 +26,7 @@ use crate::{Engine, Result};
 #[derive(Debug, Default)]
 pub(crate) struct Changes {
     /// When the write happened (the events' time).
-    now: i64,
+    pub(crate) now: i64,
     events: Vec<NewEvent>,
     accounts: Vec<Id>,
     /// Every cached account is stale (counters of many accounts changed).

@@ -61,6 +61,13 @@ pub fn shortcodes_in(text: &str) -> Vec<&str> {
 #[derive(Debug, Default)]
 pub struct EmojiMap(HashMap<(String, String), CustomEmojiRow>);
 
+impl EmojiMap {
+    /// The emoji `shortcode` of `domain` ('' local), if found.
+    pub fn get(&self, domain: &str, shortcode: &str) -> Option<&CustomEmojiRow> {
+        self.0.get(&(domain.to_string(), shortcode.to_string()))
+    }
+}
+
 impl Engine {
     /// Adds a local emoji from an image file (`sluice admin emoji add`).
     pub async fn add_custom_emoji(

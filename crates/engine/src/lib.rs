@@ -52,6 +52,7 @@ pub mod pipeline;
 pub mod polls;
 pub mod push;
 pub mod queues;
+pub mod reactions;
 pub mod read;
 pub mod remote;
 pub mod rows;
@@ -134,6 +135,8 @@ pub struct EngineConfig {
     pub polls: polls::PollLimits,
     /// Link preview cards: fetching, caching, politeness, trends.
     pub cards: cards::CardSettings,
+    /// Distinct emoji reactions one account may give one post.
+    pub max_reactions_per_account: usize,
 }
 
 /// Shared engine state. Cheap to clone through `Arc`.

@@ -45,6 +45,8 @@ pub struct NewNote {
     pub media_ids: Vec<Id>,
     /// A poll (then no media): the post is federated as a `Question`.
     pub poll: Option<crate::polls::NewPoll>,
+    /// The text's format: `text/markdown`, or None for plain text.
+    pub content_type: Option<String>,
 }
 
 /// An object an ActivityPub client posted (C2S), prepared by the federation crate's
@@ -85,6 +87,8 @@ pub struct NoteEdit {
     pub client: Option<Box<ClientObject>>,
     /// The post's uploads as they are to be, in order; None keeps them.
     pub media_ids: Option<Vec<Id>>,
+    /// The text's format (`text/plain`, `text/markdown`); None keeps the post's.
+    pub content_type: Option<String>,
 }
 
 /// Every kind of write the pipeline performs.
@@ -292,9 +296,18 @@ impl Engine {
         Ok(s)
     }
 
-    /// Renders the text of a post and resolves its mentions and hashtags.
-    async fn render_text(&self, text: &str) -> Result<(String, Vec<AccountRow>, Vec<String>)> {
-        let scan = content::scan(text);
+    /// Renders the text of a post (plain, or Markdown) and resolves its mentions and
+    /// hashtags.
+    async fn render_text(
+        &self,
+        text: &str,
+        markdown: bool,
+    ) -> Result<(String, Vec<AccountRow>, Vec<String>)> {
+        let scan = if markdown {
+            content::scan(&content::markdown_linked_text(text))
+        } else {
+            content::scan(text)
+        };
         let mut mentioned = Vec::new();
         for m in scan.mentions.iter().take(MAX_MENTIONS) {
             let acct = match &m.domain {
@@ -310,7 +323,12 @@ impl Engine {
                 mentioned.push(a);
             }
         }
-        let html = content::plain_to_html(text, &|t| self.urls.tag(t), &|acct| {
+        let render = if markdown {
+            content::markdown_to_html
+        } else {
+            content::plain_to_html
+        };
+        let html = render(text, &|t| self.urls.tag(t), &|acct| {
             let domain = acct
                 .domain
                 .as_deref()
@@ -388,6 +406,9 @@ impl Engine {
         if let Some(p) = &draft.poll {
             tx.insert_poll(p).await?;
         }
+        if is_markdown(n.content_type.as_deref()) {
+            tx.set_content_type(id, n.content_type.as_deref()).await?;
+        }
         // The activity has its own id (as Mastodon's `…/activity`): servers de-duplicate
         // by activity id, and it must not be the Note's.
         let activity_uri = format!("{}/activity", draft.status.uri);
@@ -452,7 +473,10 @@ impl Engine {
         };
         let (html, mentioned, tags) = match &n.client {
             Some(c) => (c.html.clone(), c.mentioned.clone(), c.tags.clone()),
-            None => self.render_text(&n.text).await?,
+            None => {
+                self.render_text(&n.text, is_markdown(n.content_type.as_deref()))
+                    .await?
+            }
         };
         if n.client.is_none() && visibility == Visibility::Direct {
             check_direct_recipients(
@@ -591,11 +615,15 @@ impl Engine {
         &self,
         actor: &AccountRow,
         status_id: Id,
-        edit: NoteEdit,
+        mut edit: NoteEdit,
     ) -> Result<Outcome> {
         let old = self.status_row(status_id).await?;
         if old.account_id != actor.id || old.reblog_of_id.is_some() {
             return Err(EngineError::NotFound);
+        }
+        let type_given = edit.content_type.is_some();
+        if !type_given {
+            edit.content_type = self.store.content_type(status_id).await?;
         }
         let now = sluice_model::id::now_millis();
         let draft = self.draft_edit(actor, &old, &edit, now).await?;
@@ -627,6 +655,11 @@ impl Engine {
             },
         )
         .await?;
+        if type_given {
+            let markdown = is_markdown(edit.content_type.as_deref());
+            tx.set_content_type(status_id, markdown.then_some(content::MARKDOWN))
+                .await?;
+        }
         if let Some(ids) = &edit.media_ids {
             tx.detach_media(status_id, ids, now).await?;
             if !tx.attach_media(ids, actor.id, status_id, now).await? {
@@ -681,7 +714,8 @@ impl Engine {
             Some(c) => (c.html.clone(), c.mentioned.clone(), c.tags.clone()),
             None => {
                 self.check_text(&edit.text, &edit.spoiler_text, has_media)?;
-                self.render_text(&edit.text).await?
+                self.render_text(&edit.text, is_markdown(edit.content_type.as_deref()))
+                    .await?
             }
         };
         let mut new = old.clone();
@@ -1235,7 +1269,7 @@ impl Engine {
     }
 
     /// For a reblog, the status it reblogs; otherwise the status itself.
-    async fn original_of(&self, status: StatusRow) -> Result<StatusRow> {
+    pub(crate) async fn original_of(&self, status: StatusRow) -> Result<StatusRow> {
         match status.reblog_of_id {
             Some(id) => self.store.status(id).await?.ok_or(EngineError::NotFound),
             None => Ok(status),
@@ -1328,6 +1362,38 @@ impl Engine {
         if tx.silences_notifications_from(to, from).await? {
             return Ok(None);
         }
+        self.notify_row(tx, to, from, kind, status, None, now).await
+    }
+
+    /// A `pleroma:emoji_reaction` notification: [`Engine::notify`] with its emoji.
+    pub(crate) async fn notify_emoji(
+        &self,
+        tx: &mut WriteTx,
+        to: Id,
+        from: Id,
+        status: Id,
+        emoji: &str,
+        now: i64,
+    ) -> Result<Option<NewEvent>> {
+        if tx.silences_notifications_from(to, from).await? {
+            return Ok(None);
+        }
+        let kind = crate::reactions::NOTIFICATION_KIND;
+        self.notify_row(tx, to, from, kind, Some(status), Some(emoji), now)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn notify_row(
+        &self,
+        tx: &mut WriteTx,
+        to: Id,
+        from: Id,
+        kind: &str,
+        status: Option<Id>,
+        emoji: Option<&str>,
+        now: i64,
+    ) -> Result<Option<NewEvent>> {
         if let Some(status) = status
             && tx.thread_muted(to, status).await?
         {
@@ -1341,6 +1407,7 @@ impl Engine {
             kind: kind.into(),
             status_id: status,
             created_at: now,
+            emoji: emoji.map(str::to_string),
         })
         .await?;
         // Web Push: queued with the notification, for the subscriptions that want it.
@@ -1751,4 +1818,20 @@ pub(crate) fn status_event(
         })
         .to_string(),
     }
+}
+
+impl Engine {
+    /// The format a local post's text was written in (`text/plain` unless recorded).
+    pub async fn content_type_of(&self, status: Id) -> Result<String> {
+        Ok(self
+            .store
+            .content_type(status)
+            .await?
+            .unwrap_or_else(|| "text/plain".into()))
+    }
+}
+
+/// Whether a post's `content_type` is Markdown.
+fn is_markdown(content_type: Option<&str>) -> bool {
+    content_type == Some(content::MARKDOWN)
 }

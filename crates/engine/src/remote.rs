@@ -119,11 +119,15 @@ pub enum Ignored {
     /// A vote in one of our polls that does not count: the poll ended, the option does
     /// not exist, the voter voted already (or may not see the poll).
     VoteRefused,
+    /// An emoji reaction that does not count: not one emoji we can show (several, text,
+    /// a custom emoji without its image), to a post the reacting actor may not see (or
+    /// whose author blocks it), or one more than an account may give a post.
+    ReactionRefused,
 }
 
 impl Ignored {
     /// Every reason, in the order `/metrics` lists them.
-    pub const ALL: [Ignored; 16] = [
+    pub const ALL: [Ignored; 17] = [
         Ignored::UnsupportedType,
         Ignored::UnsupportedObject,
         Ignored::NoObject,
@@ -140,6 +144,7 @@ impl Ignored {
         Ignored::Failed,
         Ignored::Undone,
         Ignored::VoteRefused,
+        Ignored::ReactionRefused,
     ];
 
     /// The metric label.
@@ -161,6 +166,7 @@ impl Ignored {
             Ignored::Failed => "failed",
             Ignored::Undone => "undone",
             Ignored::VoteRefused => "vote_refused",
+            Ignored::ReactionRefused => "reaction_refused",
         }
     }
 }
@@ -245,7 +251,7 @@ impl Engine {
     /// Remembers, in `tx`, that `actor` undid `undone_uri` before it arrived, so the
     /// late activity is stored and not applied ([`Engine::begin_remote`]). Only ids on
     /// the actor's own host: an actor undoes its own activities, never another's.
-    async fn remember_undone(
+    pub(crate) async fn remember_undone(
         &self,
         tx: &mut WriteTx,
         actor: &AccountRow,

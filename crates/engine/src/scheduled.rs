@@ -81,6 +81,7 @@ impl ScheduledParams {
             client: None,
             media_ids: self.media_ids,
             poll: self.poll,
+            content_type: None,
         }
     }
 }

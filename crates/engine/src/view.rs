@@ -267,7 +267,16 @@ impl Engine {
                 .collect()
         };
         let by_id: HashMap<Id, &StatusView> = views.iter().map(|v| (v.status.id, v)).collect();
-        // Custom emojis of the posts, their authors' names and bios: one query.
+        // Custom emojis of the posts, their reactions, their authors' names and bios:
+        // one query. A reaction's custom emoji is looked up as `:code:` of its domain.
+        let reaction_codes: Vec<(String, String)> = views
+            .iter()
+            .flat_map(|v| v.reactions())
+            .filter_map(|r| {
+                crate::reactions::custom_parts(&r.emoji)
+                    .map(|(d, c)| (d.to_string(), format!(":{c}:")))
+            })
+            .collect();
         let domain_of = |id: Id| accounts.get(&id).map(|a| a.domain.as_str()).unwrap_or("");
         let emojis = self
             .emojis_for(
@@ -280,6 +289,7 @@ impl Engine {
                             (d, v.status.spoiler_text.as_str()),
                         ]
                     })
+                    .chain(reaction_codes.iter().map(|(d, c)| (d.as_str(), c.as_str())))
                     .chain(accounts.values().flat_map(|a| {
                         [
                             (a.domain.as_str(), a.display_name.as_str()),
@@ -391,6 +401,13 @@ impl Engine {
                 )
             }),
             text: None,
+            pleroma: api::StatusPleroma {
+                emoji_reactions: v
+                    .reactions()
+                    .iter()
+                    .map(|r| self.reaction_entity(r, ctx.emojis))
+                    .collect(),
+            },
         })
     }
 
@@ -415,6 +432,14 @@ impl Engine {
             .into_iter()
             .filter_map(|s| s.id.parse().ok().map(|id: Id| (id, s)))
             .collect();
+        let mut reaction_urls: HashMap<String, Option<String>> = HashMap::new();
+        for n in &rows {
+            if let Some(e) = &n.emoji
+                && !reaction_urls.contains_key(e)
+            {
+                reaction_urls.insert(e.clone(), self.reaction_url(e).await?);
+            }
+        }
         Ok(rows
             .into_iter()
             .filter_map(|n| {
@@ -429,7 +454,15 @@ impl Engine {
                     n.status_id,
                     n.created_at,
                 );
+                let reaction = (n.kind == crate::reactions::NOTIFICATION_KIND).then(|| {
+                    let emoji = n.emoji.clone().unwrap_or_default();
+                    api::NotificationReaction {
+                        emoji_url: reaction_urls.get(&emoji).cloned().flatten(),
+                        emoji,
+                    }
+                });
                 Some(api::Notification {
+                    reaction,
                     id: n.id.to_string(),
                     kind: n.kind,
                     created_at: Timestamp(n.created_at).to_rfc3339(),

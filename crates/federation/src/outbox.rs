@@ -658,6 +658,7 @@ impl Federation {
             client: Some(Box::new(prepared.client)),
             media_ids: prepared.media_ids,
             poll,
+            content_type: None,
         };
         let outcome = self.submit(actor, Activity::CreateNote(note)).await?;
         let status = match outcome.status {
@@ -713,6 +714,7 @@ impl Federation {
             language: None,
             client: Some(Box::new(prepared.client)),
             media_ids: Some(prepared.media_ids),
+            content_type: None,
         };
         self.submit(
             actor,

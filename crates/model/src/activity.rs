@@ -19,6 +19,8 @@ pub enum Verb {
     Add,
     /// Removing from a collection: unpinning.
     Remove,
+    /// An emoji reaction (Pleroma's and Misskey's `EmojiReact`).
+    EmojiReact,
 }
 
 impl Verb {
@@ -36,6 +38,7 @@ impl Verb {
             Verb::Undo => "Undo",
             Verb::Add => "Add",
             Verb::Remove => "Remove",
+            Verb::EmojiReact => "EmojiReact",
         }
     }
 }

@@ -191,6 +191,16 @@ pub struct Status {
     /// The source text: only in the response to a delete ("delete and redraft").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Pleroma's and Akkoma's additions, read by their clients (Mastodon's ignore
+    /// it): `emoji_reactions`.
+    pub pleroma: StatusPleroma,
+}
+
+/// The `pleroma` object of a Status.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StatusPleroma {
+    /// Per emoji: `name`, `count`, `me`, `account_ids`, `url` (custom emoji).
+    pub emoji_reactions: Vec<Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -210,6 +220,8 @@ pub struct StatusSource {
     pub id: String,
     pub text: String,
     pub spoiler_text: String,
+    /// The text's format (Pleroma's): `text/plain` or `text/markdown`.
+    pub content_type: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -228,6 +240,17 @@ pub struct Notification {
     pub account: Account,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
+    /// A `pleroma:emoji_reaction`'s emoji and its image (Akkoma's shape).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<NotificationReaction>,
+}
+
+/// The emoji of a `pleroma:emoji_reaction` notification.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotificationReaction {
+    pub emoji: String,
+    /// The custom emoji's image; null for a Unicode emoji.
+    pub emoji_url: Option<String>,
 }
 
 /// One group of Mastodon 4.3's grouped notifications (`/api/v2/notifications`).
@@ -246,6 +269,9 @@ pub struct NotificationGroup {
     pub sample_account_ids: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
+    /// A `pleroma:emoji_reaction`'s emoji (such a group holds one notification).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<NotificationReaction>,
 }
 
 /// The few account fields `expand_accounts=partial_avatars` gives for accounts that are

@@ -512,6 +512,105 @@ fn push_link(out: &mut String, url: &str) {
 }
 
 // ---------------------------------------------------------------------------
+// Markdown to HTML
+// ---------------------------------------------------------------------------
+
+/// The source formats a local post may be written in (Pleroma's `content_type`).
+pub const CONTENT_TYPES: [&str; 2] = ["text/plain", MARKDOWN];
+/// Markdown's media type.
+pub const MARKDOWN: &str = "text/markdown";
+
+/// The parser's extensions: `~~strikethrough~~` besides CommonMark.
+fn markdown_options() -> pulldown_cmark::Options {
+    pulldown_cmark::Options::ENABLE_STRIKETHROUGH
+}
+
+/// Whether text events at this point are linked (not inside a link, an image's text,
+/// or code).
+struct MarkdownState {
+    opaque_depth: usize,
+}
+
+/// Renders a Markdown post as HTML (CommonMark with strikethrough): raw HTML in it is
+/// shown as text, never passed; single line breaks are kept; images become links;
+/// text outside links and code gets links, mentions and hashtags exactly as a plain
+/// post's; the result then passes [`sanitize_html`].
+pub fn markdown_to_html(
+    text: &str,
+    tag_url: &dyn Fn(&str) -> String,
+    mention: &dyn Fn(&Acct) -> Option<MentionTarget>,
+) -> String {
+    use pulldown_cmark::{CowStr, Event, Parser, Tag, TagEnd, TextMergeStream};
+    let mut state = MarkdownState { opaque_depth: 0 };
+    let events = TextMergeStream::new(Parser::new_ext(text, markdown_options())).map(|ev| {
+        match ev {
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                state.opaque_depth += 1;
+                Event::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                })
+            }
+            Event::End(TagEnd::Image) => {
+                state.opaque_depth = state.opaque_depth.saturating_sub(1);
+                Event::End(TagEnd::Link)
+            }
+            Event::Start(t @ (Tag::Link { .. } | Tag::CodeBlock(_))) => {
+                state.opaque_depth += 1;
+                Event::Start(t)
+            }
+            Event::End(t @ (TagEnd::Link | TagEnd::CodeBlock)) => {
+                state.opaque_depth = state.opaque_depth.saturating_sub(1);
+                Event::End(t)
+            }
+            // Raw HTML is text here: escaped by the writer.
+            Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
+            Event::SoftBreak => Event::HardBreak,
+            Event::Text(t) if state.opaque_depth == 0 => {
+                let mut out = String::new();
+                for token in tokenize(&t) {
+                    push_token(&mut out, token, tag_url, mention);
+                }
+                Event::Html(CowStr::from(out))
+            }
+            other => other,
+        }
+    });
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, events);
+    sanitize_html(&html)
+}
+
+/// The text of a Markdown post that is linked (outside links and code), one piece
+/// per line: what [`scan`] reads for its mentions and hashtags.
+pub fn markdown_linked_text(text: &str) -> String {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd, TextMergeStream};
+    let mut depth = 0usize;
+    let mut out = String::new();
+    for ev in TextMergeStream::new(Parser::new_ext(text, markdown_options())) {
+        match ev {
+            Event::Start(Tag::Link { .. } | Tag::Image { .. } | Tag::CodeBlock(_)) => depth += 1,
+            Event::End(TagEnd::Link | TagEnd::Image | TagEnd::CodeBlock) => {
+                depth = depth.saturating_sub(1)
+            }
+            Event::Text(t) if depth == 0 => {
+                out.push_str(&t);
+                out.push('\n');
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
 // Sanitizing HTML
 // ---------------------------------------------------------------------------
 

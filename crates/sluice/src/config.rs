@@ -59,6 +59,9 @@ pub struct Config {
     /// Longest time a poll may run, in seconds (`SLUICE_POLL_MAX_EXPIRATION_SECS`;
     /// Mastodon's 2,629,746, a month).
     pub poll_max_expiration_secs: u64,
+    /// Distinct emoji reactions one account may give one post
+    /// (`SLUICE_MAX_REACTIONS_PER_ACCOUNT`; at least 1).
+    pub max_reactions_per_account: usize,
     /// Largest request body, in bytes. API bodies are small; 2 MiB leaves room for long
     /// posts and profile forms while bounding memory per request.
     pub max_body_bytes: usize,
@@ -303,6 +306,7 @@ impl Default for Config {
             poll_max_characters_per_option: 50,
             poll_min_expiration_secs: 300,
             poll_max_expiration_secs: 2_629_746,
+            max_reactions_per_account: sluice_engine::reactions::DEFAULT_MAX_REACTIONS_PER_ACCOUNT,
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout_secs: 30,
             media_dir: None,
@@ -410,6 +414,9 @@ impl Config {
             anyhow::bail!(
                 "poll_max_options must be at least 2, poll_max_characters_per_option and poll_min_expiration_secs positive, and poll_min_expiration_secs <= poll_max_expiration_secs <= {MAX_POLL_EXPIRATION_SECS}"
             );
+        }
+        if self.max_reactions_per_account == 0 {
+            anyhow::bail!("max_reactions_per_account must be at least 1");
         }
         crate::logging::parse_filter(&self.log)?;
         if let Some(list) = &self.trusted_proxies {

@@ -245,6 +245,7 @@ pub async fn build_engine(
                 max_expiration_secs: config.poll_max_expiration_secs as i64,
             },
             cards: config.cards.settings(),
+            max_reactions_per_account: config.max_reactions_per_account,
         },
     )
     .await?;

@@ -53,6 +53,8 @@ pub use federation::{
 mod push;
 pub use push::{PushSubscriptionRow, PushTarget};
 mod query;
+mod reactions;
+pub use reactions::ReactionRow;
 mod rows;
 mod scheduled;
 pub use scheduled::{AnnouncementReactionCount, AnnouncementRow, ScheduledStatusRow};
@@ -76,8 +78,8 @@ pub use two_factor::{TwoFactorChallenge, TwoFactorRow};
 mod visibility;
 mod web_sessions;
 pub use statuses::{
-    AccountStatusFilter, ActivityRecord, Locality, MAX_THREAD_ROWS, Saved, StatusCounter,
-    StatusView,
+    AccountStatusFilter, ActivityRecord, Locality, MAX_THREAD_ROWS, ReactionSummary, Saved,
+    StatusCounter, StatusView,
 };
 pub use suggestions::SuggestionRow;
 pub use tags::{FeaturedTagRow, FollowedTagRow, HashtagRow, PostInteractions, TagUse};

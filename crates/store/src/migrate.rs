@@ -149,10 +149,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0022_cards.sql"),
         postgres: include_str!("../migrations/postgres/0022_cards.sql"),
     },
+    Migration {
+        version: 23,
+        name: "reactions",
+        sqlite: include_str!("../migrations/sqlite/0023_reactions.sql"),
+        postgres: include_str!("../migrations/postgres/0023_reactions.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 22;
+pub const SCHEMA_VERSION: i64 = 23;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
@@ -169,7 +175,9 @@ pub const SCHEMA_VERSION: i64 = 22;
 /// `accounts.featured_tags_url` and `suggestion_dismissals`,
 /// version 21 `push_subscriptions` and `deliveries.push_subscription_id`,
 /// version 22 `preview_cards`, `status_cards`, `card_jobs` and
-/// `card_hosts`.
+/// `card_hosts`,
+/// version 23 `status_reactions`, `notifications.emoji` and
+/// `status_content_types`.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

@@ -173,6 +173,10 @@ pub struct NotificationRow {
     pub kind: String,
     pub status_id: Option<Id>,
     pub created_at: i64,
+    /// The emoji of a `pleroma:emoji_reaction` (migration 23; absent from queries
+    /// that do not name it).
+    #[sqlx(default)]
+    pub emoji: Option<String>,
 }
 
 /// A row of follows, follow_requests, blocks, mutes, favourites or bookmarks, seen as

@@ -552,15 +552,16 @@ impl WriteTx {
     pub async fn insert_notification(&mut self, n: &NotificationRow) -> Result<()> {
         self.exec(
             Query::new(
-                "INSERT INTO notifications (id, account_id, from_account_id, kind, status_id, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO notifications (id, account_id, from_account_id, kind, status_id, created_at, emoji)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(n.id)
             .bind(n.account_id)
             .bind(n.from_account_id)
             .bind(&n.kind)
             .bind(n.status_id)
-            .bind(n.created_at),
+            .bind(n.created_at)
+            .bind(n.emoji.as_deref()),
         )
         .await?;
         Ok(())

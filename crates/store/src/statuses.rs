@@ -447,6 +447,20 @@ impl Store {
             }
             None => "CAST(NULL AS TEXT)".into(),
         };
+        // Emoji reactions, per emoji in the order first used: `emoji me ids` joined by
+        // `,` (`me` 1 when the viewer is among them; ids space-separated). Neither
+        // separator can be in an emoji's name.
+        let me = match viewer {
+            Some(me) => q.arg(me),
+            None => "0".into(),
+        };
+        let reactions = format!(
+            "(SELECT string_agg(x.emoji || ' ' || x.me || ' ' || x.ids, ',' ORDER BY x.first)
+                FROM (SELECT r.emoji, min(r.id) AS first,
+                             CAST(max(CASE WHEN r.account_id = {me} THEN 1 ELSE 0 END) AS TEXT) AS me,
+                             string_agg(CAST(r.account_id AS TEXT), ' ' ORDER BY r.id) AS ids
+                        FROM status_reactions r WHERE r.status_id = s.id GROUP BY r.emoji) x)"
+        );
         // string_agg: PostgreSQL, and SQLite since 3.44 (the bundled one is newer). One
         // IN over a UNION, not `IN page OR IN originals`: PostgreSQL cannot use an index
         // for such an OR and scans the table.
@@ -463,7 +477,8 @@ impl Store {
                p.closed_at AS poll_closed_at, p.updated_at AS poll_updated_at,
                {own_votes} AS poll_own_votes,
                (SELECT pc.card FROM status_cards sc JOIN preview_cards pc ON pc.url = sc.url
-                 WHERE sc.status_id = s.id) AS card
+                 WHERE sc.status_id = s.id) AS card,
+               {reactions} AS reactions
              FROM statuses s
              LEFT JOIN polls p ON p.status_id = s.id
              WHERE s.id IN (SELECT id FROM page
@@ -593,6 +608,9 @@ pub struct StatusView {
     pub poll_own_votes: Option<String>,
     /// Its link's preview card (JSON), once fetched.
     pub card: Option<String>,
+    /// Emoji reactions: `emoji me ids` per emoji, comma-separated (see
+    /// [`StatusView::reactions`]).
+    pub reactions: Option<String>,
 }
 
 impl StatusView {
@@ -618,6 +636,7 @@ impl StatusView {
             poll_updated_at: None,
             poll_own_votes: None,
             card: None,
+            reactions: None,
         }
     }
 
@@ -645,6 +664,26 @@ impl StatusView {
             .collect()
     }
 
+    /// The emoji reactions, per emoji in the order first used: the emoji's name,
+    /// whether the viewer is among them, and who reacted (oldest first).
+    pub fn reactions(&self) -> Vec<ReactionSummary> {
+        self.reactions
+            .iter()
+            .flat_map(|s| s.split(','))
+            .filter_map(|entry| {
+                let mut parts = entry.split(' ');
+                let emoji = parts.next().filter(|e| !e.is_empty())?.to_string();
+                let me = parts.next()? == "1";
+                let accounts: Vec<Id> = parts.filter_map(|id| id.parse().ok()).collect();
+                Some(ReactionSummary {
+                    emoji,
+                    me,
+                    accounts,
+                })
+            })
+            .collect()
+    }
+
     pub fn mentions(&self) -> impl Iterator<Item = Id> + '_ {
         self.mention_ids
             .iter()
@@ -658,6 +697,14 @@ impl StatusView {
             .flat_map(|s| s.split(','))
             .filter(|t| !t.is_empty())
     }
+}
+
+/// One emoji's reactions to a status (see [`StatusView::reactions`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionSummary {
+    pub emoji: String,
+    pub me: bool,
+    pub accounts: Vec<Id>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -779,6 +826,8 @@ impl WriteTx {
             "DELETE FROM filter_statuses WHERE status_id = $1",
             "DELETE FROM poll_votes WHERE status_id = $1",
             "DELETE FROM polls WHERE status_id = $1",
+            "DELETE FROM status_reactions WHERE status_id = $1",
+            "DELETE FROM status_content_types WHERE status_id = $1",
         ] {
             self.exec(Query::new(sql).bind(id)).await?;
         }

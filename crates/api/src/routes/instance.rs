@@ -17,7 +17,9 @@ fn configuration(state: &AppState) -> Value {
         "statuses": {
             "max_characters": state.engine.config.max_status_chars,
             "max_media_attachments": 4,
-            "characters_reserved_per_url": 23
+            "characters_reserved_per_url": 23,
+            // The `content_type`s a post may be written in (Pleroma's parameter).
+            "supported_mime_types": sluice_model::content::CONTENT_TYPES
         },
         "media_attachments": {
             "supported_mime_types": [
@@ -300,13 +302,18 @@ async fn nodeinfo(state: &AppState, version: &str) -> ApiResult<Value> {
 ///   takes a server whose `upstream.name` is Mastodon as Mastodon (Mastodon forks such as
 ///   kmyblue say theirs here).
 /// - `features`: the APIs served, in the words Pleroma uses there (`mastodon_api`,
-///   `mastodon_api_streaming`).
+///   `mastodon_api_streaming`, `pleroma_emoji_reactions`).
+/// - `postFormats`: the `content_type`s a post may be written in (Pleroma's name).
+///
+/// Instance v1 carries no `pleroma` object: apps that find one take the server for
+/// Pleroma and change how they talk to it.
 fn nodeinfo_metadata(state: &AppState) -> Value {
     json!({
         "nodeName": state.config.title,
         "nodeDescription": state.config.description,
         "upstream": { "name": "Mastodon", "version": crate::MASTODON_VERSION },
-        "features": ["mastodon_api", "mastodon_api_streaming"]
+        "features": ["mastodon_api", "mastodon_api_streaming", "pleroma_emoji_reactions"],
+        "postFormats": sluice_model::content::CONTENT_TYPES
     })
 }
 

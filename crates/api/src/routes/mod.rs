@@ -19,6 +19,7 @@ mod notifications;
 pub(crate) mod oauth;
 mod profile;
 mod push;
+mod reactions;
 mod relations;
 mod scheduled;
 mod search;
@@ -261,6 +262,17 @@ pub fn api_routes() -> Router<AppState> {
         )
         .route("/api/v1/polls/{id}", get(statuses::poll))
         .route("/api/v1/polls/{id}/votes", post(statuses::vote))
+        // emoji reactions (Pleroma/Akkoma's API)
+        .route(
+            "/api/v1/pleroma/statuses/{id}/reactions",
+            get(reactions::index),
+        )
+        .route(
+            "/api/v1/pleroma/statuses/{id}/reactions/{emoji}",
+            get(reactions::show)
+                .put(reactions::react)
+                .delete(reactions::unreact),
+        )
         // timelines and saved lists
         .route("/api/v1/timelines/home", get(timelines::home))
         .route("/api/v1/timelines/public", get(timelines::public))

@@ -31,6 +31,8 @@ pub(super) const TYPES: &[&str] = &[
     "admin.report",
     "severed_relationships",
     "moderation_warning",
+    // Pleroma's and Akkoma's emoji reactions.
+    "pleroma:emoji_reaction",
 ];
 const MARKER_TIMELINES: &[&str] = &["home", "notifications"];
 

@@ -51,6 +51,24 @@ struct StatusForm {
     /// ScheduledStatus. Empty is not given.
     #[serde(default, deserialize_with = "field::string")]
     scheduled_at: Option<String>,
+    /// The text's format (Pleroma's parameter): `text/plain` (the default) or
+    /// `text/markdown`. Empty is not given.
+    #[serde(default, deserialize_with = "field::string")]
+    content_type: Option<String>,
+}
+
+impl StatusForm {
+    /// The `content_type` asked for, checked: None when not given.
+    fn content_type(&self) -> ApiResult<Option<String>> {
+        match self.content_type.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(t) if sluice_model::content::CONTENT_TYPES.contains(&t) => Ok(Some(t.into())),
+            Some(_) => Err(ApiError::unprocessable(format!(
+                "Validation failed: content_type must be one of {}",
+                sluice_model::content::CONTENT_TYPES.join(", ")
+            ))),
+        }
+    }
 }
 
 /// A post's `poll`.
@@ -172,6 +190,7 @@ pub async fn create(
         .map(|k| k.chars().take(MAX_IDEMPOTENCY_KEY).collect::<String>())
         .filter(|k| !k.is_empty());
     let scheduled = form.scheduled()?;
+    let content_type = form.content_type()?;
     if let Some(text) = form.status.as_deref() {
         crate::mentions::resolve_new_mentions(&state, text).await;
     }
@@ -187,6 +206,7 @@ pub async fn create(
         idempotency_key: key,
         client: None,
         poll,
+        content_type: content_type.filter(|t| t == sluice_model::content::MARKDOWN),
     };
     if let Some(at) = scheduled {
         let entity = state
@@ -318,6 +338,7 @@ pub async fn edit(
             ));
         }
     }
+    let content_type = form.content_type()?;
     let edit = NoteEdit {
         language: form.language(),
         media_ids: form.media_ids()?,
@@ -325,6 +346,7 @@ pub async fn edit(
         sensitive: form.sensitive.unwrap_or(old.sensitive),
         spoiler_text: form.spoiler_text.unwrap_or(old.spoiler_text),
         client: None,
+        content_type,
     };
     let out = state
         .engine
@@ -361,10 +383,12 @@ pub async fn source(
     if s.account_id != me.account_id {
         return Err(ApiError::not_found());
     }
+    let content_type = state.engine.content_type_of(s.id).await?;
     Ok(Json(api::StatusSource {
         id: s.id.to_string(),
         text: s.source_text,
         spoiler_text: s.spoiler_text,
+        content_type,
     }))
 }
 

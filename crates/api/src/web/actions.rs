@@ -113,6 +113,7 @@ pub(super) async fn create(
         client: None,
         media_ids,
         poll,
+        content_type: None,
     };
     let outcome = state
         .engine
@@ -270,6 +271,31 @@ pub(super) async fn act(
     Ok(back(form.return_to.as_deref(), "/home"))
 }
 
+/// `POST /statuses/{id}/react/{emoji}` and `/statuses/{id}/unreact/{emoji}`: an emoji
+/// reaction given or taken back (the buttons under a post).
+pub(super) async fn react(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Path((id, action, emoji)): Path<(String, String, String)>,
+    p: Params,
+) -> WebResult {
+    let me = visitor.posting(&state, "/home", &p)?.account_id;
+    let form: ActionForm = p.parse().unwrap_or_default();
+    let id = parse_id(&id).ok_or_else(WebError::not_found)?;
+    match action.as_str() {
+        "react" => state.engine.react(me, id, &emoji).await?,
+        "unreact" => state.engine.unreact(me, id, &emoji).await?,
+        _ => return Err(WebError::not_found()),
+    };
+    if wants_json(&headers) {
+        let row = state.engine.visible_status(Some(me), id).await?;
+        let entity = state.engine.status_entity(Some(me), row).await?;
+        return Ok(Json(entity).into_response());
+    }
+    Ok(back(form.return_to.as_deref(), "/home"))
+}
+
 /// `GET /statuses/{id}/item`: one post as the timelines show it (the `<article>`
 /// alone), for the script to add a post that arrived on the stream, rendered by the
 /// same template as the page. `GET /statuses/{id}/reply`: the post form for a reply to
@@ -377,6 +403,7 @@ pub(super) async fn edit(
         language: None,
         client: None,
         media_ids: None,
+        content_type: None,
     };
     state
         .engine

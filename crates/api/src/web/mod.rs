@@ -83,6 +83,10 @@ fn templates() -> impl Iterator<Item = (&'static str, &'static str)> {
         ("media.html", include_str!("../../templates/media.html")),
         ("poll.html", include_str!("../../templates/poll.html")),
         ("card.html", include_str!("../../templates/card.html")),
+        (
+            "reactions.html",
+            include_str!("../../templates/reactions.html"),
+        ),
         ("item.html", include_str!("../../templates/item.html")),
         (
             "reply_form.html",
@@ -584,6 +588,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/statuses/{id}/{action}",
             get(actions::item).post(actions::act),
         )
+        .route("/statuses/{id}/{action}/{emoji}", post(actions::react))
         .route("/accounts/{id}/{action}", post(actions::account_act))
         .route(
             "/authorize_interaction",

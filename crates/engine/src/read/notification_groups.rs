@@ -325,6 +325,7 @@ impl Engine {
                         latest_page_notification_at: n.created_at,
                         sample_account_ids: vec![account_id],
                         status_id,
+                        reaction: n.reaction,
                     });
                 }
             }
@@ -382,6 +383,11 @@ mod tests {
         assert_eq!(g.to - g.from, SPAN_HOURS * HOUR_MS);
         assert!(group_key(9, "follow", None, at).starts_with("follow-"));
         assert_eq!(group_key(9, "mention", Some(42), at), "ungrouped-9");
+        // A reaction stands alone: its emoji is the group's.
+        assert_eq!(
+            group_key(9, "pleroma:emoji_reaction", Some(42), at),
+            "ungrouped-9"
+        );
         assert_eq!(parse_group_key("ungrouped-9"), Some(GroupKey::Single(9)));
         // Within a window one key; the next window another.
         assert_eq!(

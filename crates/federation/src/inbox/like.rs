@@ -1,4 +1,5 @@
-//! `Like` (and Misskey's `EmojiReact`, taken as one) of a post we have.
+//! `Like` of a post we have: a favourite (a `Like` carrying an emoji is a reaction,
+//! `react.rs`).
 
 use super::{Inbound, InboxError};
 

@@ -13,7 +13,7 @@
 //! - [`convert`]: AS2 documents into what the engine stores (accounts, posts, the
 //!   activity's record).
 //! - One module per activity kind ([`create`], [`update`], [`delete`], [`follow`],
-//!   [`accept_reject`], [`like`], [`announce`], [`undo`], [`block`], [`flag`],
+//!   [`accept_reject`], [`like`], [`react`], [`announce`], [`undo`], [`block`], [`flag`],
 //!   [`move_`], [`add_remove`]), each applying its kind through the engine's remote
 //!   functions, which are idempotent by activity id; [`apply`] dispatches on the kind.
 //!
@@ -34,6 +34,7 @@ mod follow;
 mod like;
 mod move_;
 pub(crate) mod queue;
+mod react;
 pub(crate) mod receive;
 pub(crate) mod resolve;
 mod undo;
@@ -95,7 +96,8 @@ pub(crate) async fn apply(
         ActivityKind::Delete => delete::apply(i).await,
         ActivityKind::Follow => follow::apply(i).await,
         ActivityKind::Accept | ActivityKind::Reject => accept_reject::apply(i).await,
-        ActivityKind::Like | ActivityKind::EmojiReact => like::apply(i).await,
+        ActivityKind::Like => like::apply(i).await,
+        ActivityKind::EmojiReact => react::apply(i).await,
         ActivityKind::Announce => announce::apply(i).await,
         ActivityKind::Undo => undo::apply(i).await,
         ActivityKind::Block => block::apply(i).await,

@@ -21,8 +21,23 @@ pub(super) async fn apply(i: &Inbound<'_>) -> Result<(), InboxError> {
             }
             None => return i.ignore(Ignored::UnknownObject).await,
         },
-        ActivityKind::Like | ActivityKind::EmojiReact => {
-            engine.remote_undo_like(actor, record, inner_object).await?;
+        ActivityKind::Like => {
+            // A Like we took as a reaction (its Undo may name it without the emoji).
+            let id = inner.id.as_deref().unwrap_or_default();
+            if !id.is_empty() && engine.reaction_by_uri(actor.id, id).await?.is_some() {
+                engine
+                    .remote_undo_react(actor, record, id, inner_object, "")
+                    .await?;
+            } else {
+                engine.remote_undo_like(actor, record, inner_object).await?;
+            }
+        }
+        ActivityKind::EmojiReact => {
+            let id = inner.id.as_deref().unwrap_or_default();
+            let text = inner.reaction.as_deref().unwrap_or_default();
+            engine
+                .remote_undo_react(actor, record, id, inner_object, text)
+                .await?;
         }
         ActivityKind::Announce => {
             let id = inner.id.as_deref().unwrap_or_default();
@@ -47,6 +62,16 @@ async fn undo_by_id(i: &Inbound<'_>) -> Result<(), InboxError> {
     {
         engine
             .remote_undo_announce(actor, record, &record.object_uri)
+            .await?;
+        return Ok(());
+    }
+    if engine
+        .reaction_by_uri(actor.id, &record.object_uri)
+        .await?
+        .is_some()
+    {
+        engine
+            .remote_undo_react(actor, record, &record.object_uri, "", "")
             .await?;
         return Ok(());
     }
