@@ -49,6 +49,7 @@ pub mod oauth;
 pub mod pipeline;
 pub mod polls;
 pub mod queues;
+pub mod quotes;
 pub mod read;
 pub mod remote;
 pub mod rows;

@@ -81,6 +81,8 @@ impl ScheduledParams {
             client: None,
             media_ids: self.media_ids,
             poll: self.poll,
+            quoted_status_id: None,
+            quote_policy: None,
         }
     }
 }

@@ -49,6 +49,8 @@ pub use federation::{
     NewReport, OutboxItem, RemoteActor, StoredActivity, host_in_domain,
 };
 mod query;
+mod quotes;
+pub use quotes::{NewQuote, QuoteRow, Quoting};
 mod rows;
 mod scheduled;
 pub use scheduled::{AnnouncementReactionCount, AnnouncementRow, ScheduledStatusRow};

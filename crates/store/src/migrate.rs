@@ -131,10 +131,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0019_custom_emojis.sql"),
         postgres: include_str!("../migrations/postgres/0019_custom_emojis.sql"),
     },
+    Migration {
+        version: 24,
+        name: "quotes",
+        sqlite: include_str!("../migrations/sqlite/0024_quotes.sql"),
+        postgres: include_str!("../migrations/postgres/0024_quotes.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 19;
+pub const SCHEMA_VERSION: i64 = 24;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
@@ -147,7 +153,7 @@ pub const SCHEMA_VERSION: i64 = 19;
 /// `two_factor` tables, version 15 `account_notes`, version 16 `polls` and
 /// `poll_votes`, version 17 `status_search`, version 18 `scheduled_statuses`,
 /// `conversation_mutes`, `endorsements` and the `announcements` tables, version 19
-/// `custom_emojis`.
+/// `custom_emojis`, version 24 `status_quotes`.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

@@ -410,9 +410,12 @@ impl Store {
                p.multiple AS poll_multiple, p.hide_totals AS poll_hide_totals,
                p.voters_count AS poll_voters_count, p.expires_at AS poll_expires_at,
                p.closed_at AS poll_closed_at, p.updated_at AS poll_updated_at,
-               {own_votes} AS poll_own_votes
+               {own_votes} AS poll_own_votes,
+               sq.policy AS quote_policy, sq.quotes_count AS quotes_count,
+               sq.quoted_status_id AS quoted_status_id, sq.quote_state AS quote_state
              FROM statuses s
              LEFT JOIN polls p ON p.status_id = s.id
+             LEFT JOIN status_quotes sq ON sq.status_id = s.id
              WHERE s.id IN (SELECT id FROM page
                             UNION ALL
                             SELECT r.reblog_of_id FROM statuses r
@@ -538,6 +541,12 @@ pub struct StatusView {
     pub poll_updated_at: Option<i64>,
     /// The viewer's choices in the poll, comma-separated.
     pub poll_own_votes: Option<String>,
+    /// Its quote row (`status_quotes`, all None without one): who may quote it, its
+    /// accepted quotes, what it quotes and that quote's state.
+    pub quote_policy: Option<String>,
+    pub quotes_count: Option<i64>,
+    pub quoted_status_id: Option<Id>,
+    pub quote_state: Option<String>,
 }
 
 impl StatusView {
@@ -562,6 +571,10 @@ impl StatusView {
             poll_closed_at: None,
             poll_updated_at: None,
             poll_own_votes: None,
+            quote_policy: None,
+            quotes_count: None,
+            quoted_status_id: None,
+            quote_state: None,
         }
     }
 

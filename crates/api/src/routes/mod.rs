@@ -19,6 +19,7 @@ mod misc;
 mod notifications;
 pub(crate) mod oauth;
 mod profile;
+mod quotes;
 mod relations;
 mod scheduled;
 mod search;
@@ -29,7 +30,7 @@ mod timelines;
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::AppState;
@@ -256,6 +257,16 @@ pub fn api_routes() -> Router<AppState> {
         .route(
             "/api/v1/statuses/{id}/reblogged_by",
             get(statuses::reblogged_by),
+        )
+        // quote posts (Mastodon 4.5)
+        .route("/api/v1/statuses/{id}/quotes", get(quotes::index))
+        .route(
+            "/api/v1/statuses/{id}/quotes/{quoting}/revoke",
+            post(quotes::revoke),
+        )
+        .route(
+            "/api/v1/statuses/{id}/interaction_policy",
+            put(quotes::interaction_policy),
         )
         .route("/api/v1/polls/{id}", get(statuses::poll))
         .route("/api/v1/polls/{id}/votes", post(statuses::vote))

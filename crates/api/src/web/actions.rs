@@ -85,6 +85,7 @@ pub(super) async fn create(
         client: None,
         media_ids,
         poll: None,
+        ..Default::default()
     };
     let outcome = state
         .engine

@@ -33,6 +33,7 @@ mod oauth;
 mod pages;
 mod pins;
 mod polls;
+mod quotes;
 mod scheduled;
 mod search;
 mod sign_in;

@@ -1,0 +1,406 @@
+//! Quote posts as Mastodon 4.5 makes them: `quoted_status_id` and
+//! `quote_approval_policy` on a new post, the `quote` and `quote_approval` of the
+//! Status entity (one level deep), `/api/v1/statuses/:id/quotes`, revoking a quote,
+//! `PUT /api/v1/statuses/:id/interaction_policy`, the `quote` and `quoted_update`
+//! notifications, and quotes across two Sluice servers (FEP-044f).
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::common::{Body, Db, TestServer, User};
+
+db_tests!(
+    a_quote_of_a_public_post_is_accepted_at_once,
+    policies_refuse_quotes_and_nothing_is_written,
+    revoking_editing_and_deleting_a_quoted_post,
+);
+
+async fn quote(
+    srv: &TestServer,
+    user: &User,
+    text: &str,
+    quoted: &str,
+    extra: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut form = vec![("status", text), ("quoted_status_id", quoted)];
+    form.extend_from_slice(extra);
+    let r = srv.post("/api/v1/statuses", Some(&user.token), &form).await;
+    (r.status.as_u16(), r.body)
+}
+
+async fn put(srv: &TestServer, path: &str, token: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let pairs = form
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let r = srv
+        .request(Method::PUT, path, Some(token), Some(Body::Form(pairs)))
+        .await;
+    (r.status.as_u16(), r.body)
+}
+
+async fn show(srv: &TestServer, user: Option<&User>, id: &str) -> Value {
+    srv.get(
+        &format!("/api/v1/statuses/{id}"),
+        user.map(|u| u.token.as_str()),
+    )
+    .await
+    .ok()
+}
+
+async fn notifications(srv: &TestServer, user: &User, kind: &str) -> Vec<Value> {
+    srv.get(
+        &format!("/api/v1/notifications?types[]={kind}"),
+        Some(&user.token),
+    )
+    .await
+    .ok()
+    .as_array()
+    .unwrap()
+    .clone()
+}
+
+async fn follow(srv: &TestServer, who: &User, whom: &User) {
+    srv.post(
+        &format!("/api/v1/accounts/{}/follow", whom.id),
+        Some(&who.token),
+        &[],
+    )
+    .await
+    .ok();
+}
+
+/// A quote of a public post is accepted at once and shown with the quoted post
+/// (rendered for each viewer), one level deep; the quoted author is notified, sees
+/// the quote in `/quotes` and the count; the text carries Mastodon's `RE:` fallback.
+async fn a_quote_of_a_public_post_is_accepted_at_once(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let carol = srv.user("carol").await;
+    let original = srv.status(&alice, "the original", &[]).await;
+    let oid = original["id"].as_str().unwrap();
+    assert_eq!(
+        original["quote_approval"],
+        serde_json::json!({"automatic": ["public"], "manual": [], "current_user": "automatic"})
+    );
+    assert!(original["quote"].is_null());
+    assert_eq!(original["quotes_count"], 0);
+    // Others may quote it, and say so; an anonymous reader cannot tell.
+    let seen = show(&srv, Some(&bob), oid).await;
+    assert_eq!(seen["quote_approval"]["current_user"], "automatic");
+    assert_eq!(
+        show(&srv, None, oid).await["quote_approval"]["current_user"],
+        "unknown"
+    );
+
+    let (code, q) = quote(&srv, &bob, "look at this", oid, &[]).await;
+    assert_eq!(code, 200, "{q}");
+    let qid = q["id"].as_str().unwrap().to_string();
+    assert_eq!(q["quote"]["state"], "accepted");
+    assert_eq!(q["quote"]["quoted_status"]["id"], oid);
+    assert_eq!(q["quote"]["quoted_status"]["account"]["id"], alice.id);
+    let content = q["content"].as_str().unwrap();
+    assert!(
+        content.starts_with("<p class=\"quote-inline\">RE: <a href="),
+        "{content}"
+    );
+    assert!(
+        content.contains(original["url"].as_str().unwrap()),
+        "{content}"
+    );
+    assert!(content.contains("look at this"));
+    // The same for an anonymous reader.
+    let anon = show(&srv, None, &qid).await;
+    assert_eq!(anon["quote"]["state"], "accepted");
+    assert_eq!(anon["quote"]["quoted_status"]["id"], oid);
+    assert_eq!(show(&srv, Some(&alice), oid).await["quotes_count"], 1);
+
+    // Alice is told, through the one notification path (v1 and grouped v2).
+    let n = notifications(&srv, &alice, "quote").await;
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert_eq!(n[0]["type"], "quote");
+    assert_eq!(n[0]["account"]["id"], bob.id);
+    assert_eq!(n[0]["status"]["id"], qid.as_str());
+    assert_eq!(n[0]["status"]["quote"]["quoted_status"]["id"], oid);
+    let grouped = srv
+        .get("/api/v2/notifications", Some(&alice.token))
+        .await
+        .ok();
+    let groups = grouped["notification_groups"].as_array().unwrap();
+    assert!(groups.iter().any(|g| g["type"] == "quote"), "{grouped}");
+    assert!(
+        grouped["statuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == qid.as_str() && s["quote"]["state"] == "accepted")
+    );
+
+    // Its quotes: the author's alone.
+    let list = srv
+        .get(
+            &format!("/api/v1/statuses/{oid}/quotes"),
+            Some(&alice.token),
+        )
+        .await
+        .ok();
+    assert_eq!(crate::common::ids(&list), vec![qid.clone()]);
+    srv.get(&format!("/api/v1/statuses/{oid}/quotes"), Some(&bob.token))
+        .await
+        .expect(403);
+    srv.get(&format!("/api/v1/statuses/{oid}/quotes"), None)
+        .await
+        .expect(401);
+
+    // A quote of the quote: the inner quote is shallow.
+    let (code, qq) = quote(&srv, &carol, "and this", &qid, &[]).await;
+    assert_eq!(code, 200, "{qq}");
+    let inner = &qq["quote"]["quoted_status"];
+    assert_eq!(inner["id"], qid.as_str());
+    assert_eq!(
+        inner["quote"],
+        serde_json::json!({"state": "accepted", "quoted_status_id": oid})
+    );
+    // Bob is told of carol's quote, alice is not.
+    assert_eq!(notifications(&srv, &bob, "quote").await.len(), 1);
+    assert_eq!(notifications(&srv, &alice, "quote").await.len(), 1);
+    // Quoting oneself is allowed and notifies nobody.
+    let (code, own) = quote(&srv, &alice, "me again", oid, &[]).await;
+    assert_eq!(code, 200, "{own}");
+    assert_eq!(own["quote"]["state"], "accepted");
+    assert_eq!(notifications(&srv, &alice, "quote").await.len(), 1);
+    srv.stop().await;
+}
+
+/// Policies are kept: `nobody` refuses others, `followers` refuses non-followers,
+/// followers-only posts and private mentions are not quotable by others (404 as
+/// Mastodon, which does not tell these apart from a post that is not there), bad
+/// values are 422, and a refused quote writes nothing.
+async fn policies_refuse_quotes_and_nothing_is_written(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let mine = srv
+        .status(&alice, "mine alone", &[("quote_approval_policy", "nobody")])
+        .await;
+    let mine_id = mine["id"].as_str().unwrap();
+    assert_eq!(
+        mine["quote_approval"],
+        serde_json::json!({"automatic": [], "manual": [], "current_user": "automatic"})
+    );
+    assert_eq!(
+        show(&srv, Some(&bob), mine_id).await["quote_approval"]["current_user"],
+        "denied"
+    );
+    let friends = srv
+        .status(
+            &alice,
+            "friends only",
+            &[("quote_approval_policy", "followers")],
+        )
+        .await;
+    let friends_id = friends["id"].as_str().unwrap();
+    assert_eq!(
+        friends["quote_approval"]["automatic"],
+        serde_json::json!(["followers"])
+    );
+    let private = srv
+        .status(&alice, "followers see this", &[("visibility", "private")])
+        .await;
+    let private_id = private["id"].as_str().unwrap();
+    // A followers-only post is quotable by its author alone, whatever was asked.
+    assert_eq!(
+        private["quote_approval"]["automatic"],
+        serde_json::json!([])
+    );
+    let direct = srv
+        .status(&alice, "@bob psst", &[("visibility", "direct")])
+        .await;
+    let direct_id = direct["id"].as_str().unwrap();
+
+    let statuses = srv.count("statuses").await;
+    let quotes = srv.count("status_quotes").await;
+    let notes = srv.count("notifications").await;
+    for (id, why) in [
+        (mine_id, "nobody"),
+        (friends_id, "followers, not following"),
+        (private_id, "private, not following"),
+        (direct_id, "a private mention"),
+        ("999999999", "no such post"),
+        ("not-an-id", "a malformed id"),
+    ] {
+        let (code, body) = quote(&srv, &bob, "quoting", id, &[]).await;
+        assert_eq!(code, 404, "{why}: {body}");
+    }
+    let (code, body) = quote(
+        &srv,
+        &bob,
+        "x",
+        friends_id,
+        &[("quote_approval_policy", "everyone")],
+    )
+    .await;
+    assert_eq!(code, 422, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("everyone"));
+    assert_eq!(srv.count("statuses").await, statuses);
+    assert_eq!(srv.count("status_quotes").await, quotes);
+    assert_eq!(srv.count("notifications").await, notes);
+
+    // Following opens the followers' posts; the private one stays the author's.
+    follow(&srv, &bob, &alice).await;
+    assert_eq!(
+        show(&srv, Some(&bob), friends_id).await["quote_approval"]["current_user"],
+        "automatic"
+    );
+    let (code, body) = quote(&srv, &bob, "as a follower", friends_id, &[]).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["quote"]["state"], "accepted");
+    let (code, _) = quote(&srv, &bob, "still not", private_id, &[]).await;
+    assert_eq!(code, 404);
+    // The author may quote their own followers-only post: the quote is followers-only.
+    let (code, body) = quote(&srv, &alice, "me", private_id, &[("visibility", "public")]).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["visibility"], "private");
+    // Others never see a followers-only quoted post through a quote.
+    let anon = show(&srv, None, mine_id).await;
+    assert!(anon["quote"].is_null());
+    srv.stop().await;
+}
+
+/// An edit of a quoted post tells the quoting authors (`quoted_update`); the author
+/// revokes a quote (then it is `revoked` and no longer counted) and changes who may
+/// quote; a deleted quoted post shows as `deleted`.
+async fn revoking_editing_and_deleting_a_quoted_post(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let original = srv.status(&alice, "first words", &[]).await;
+    let oid = original["id"].as_str().unwrap().to_string();
+    let (_, q) = quote(&srv, &bob, "so true", &oid, &[]).await;
+    let qid = q["id"].as_str().unwrap().to_string();
+
+    let (code, edited) = put(
+        &srv,
+        &format!("/api/v1/statuses/{oid}"),
+        &alice.token,
+        &[("status", "second words")],
+    )
+    .await;
+    assert_eq!(code, 200, "{edited}");
+    let n = notifications(&srv, &bob, "quoted_update").await;
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert_eq!(n[0]["status"]["id"], qid.as_str());
+    assert!(
+        n[0]["status"]["quote"]["quoted_status"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("second words")
+    );
+    // Bob's own edit keeps his quote and its fallback.
+    let (code, bob_edit) = put(
+        &srv,
+        &format!("/api/v1/statuses/{qid}"),
+        &bob.token,
+        &[("status", "so very true")],
+    )
+    .await;
+    assert_eq!(code, 200, "{bob_edit}");
+    assert_eq!(bob_edit["quote"]["state"], "accepted");
+    assert!(
+        bob_edit["content"]
+            .as_str()
+            .unwrap()
+            .contains("quote-inline")
+    );
+
+    // Only the quoted author revokes.
+    let revoke = format!("/api/v1/statuses/{oid}/quotes/{qid}/revoke");
+    srv.post(&revoke, Some(&bob.token), &[]).await.expect(403);
+    let r = srv.post(&revoke, Some(&alice.token), &[]).await.ok();
+    assert_eq!(r["id"], qid.as_str());
+    assert_eq!(
+        r["quote"],
+        serde_json::json!({"state": "revoked", "quoted_status": null})
+    );
+    assert_eq!(show(&srv, None, &qid).await["quote"]["state"], "revoked");
+    assert_eq!(show(&srv, Some(&alice), &oid).await["quotes_count"], 0);
+    let list = srv
+        .get(
+            &format!("/api/v1/statuses/{oid}/quotes"),
+            Some(&alice.token),
+        )
+        .await
+        .ok();
+    assert!(list.as_array().unwrap().is_empty());
+    srv.post(
+        &format!("/api/v1/statuses/{oid}/quotes/999999/revoke"),
+        Some(&alice.token),
+        &[],
+    )
+    .await
+    .expect(404);
+
+    // Who may quote, changed afterwards.
+    let policy = format!("/api/v1/statuses/{oid}/interaction_policy");
+    let (code, _) = put(
+        &srv,
+        &policy,
+        &bob.token,
+        &[("quote_approval_policy", "nobody")],
+    )
+    .await;
+    assert_eq!(code, 404);
+    let (code, body) = put(
+        &srv,
+        &policy,
+        &alice.token,
+        &[("quote_approval_policy", "sometimes")],
+    )
+    .await;
+    assert_eq!(code, 422, "{body}");
+    let (code, body) = put(
+        &srv,
+        &policy,
+        &alice.token,
+        &[("quote_approval_policy", "nobody")],
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["quote_approval"]["automatic"], serde_json::json!([]));
+    let (code, _) = quote(&srv, &bob, "again", &oid, &[]).await;
+    assert_eq!(code, 404);
+    let (code, _) = put(
+        &srv,
+        &policy,
+        &alice.token,
+        &[("quote_approval_policy", "public")],
+    )
+    .await;
+    assert_eq!(code, 200);
+    let (code, again) = quote(&srv, &bob, "again", &oid, &[]).await;
+    assert_eq!(code, 200, "{again}");
+    let again_id = again["id"].as_str().unwrap();
+
+    // The quoted post deleted: the quote says so.
+    srv.request(
+        Method::DELETE,
+        &format!("/api/v1/statuses/{oid}"),
+        Some(&alice.token),
+        None,
+    )
+    .await
+    .ok();
+    let gone = show(&srv, Some(&bob), again_id).await;
+    assert_eq!(
+        gone["quote"],
+        serde_json::json!({"state": "deleted", "quoted_status": null})
+    );
+    srv.stop().await;
+}
