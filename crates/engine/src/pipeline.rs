@@ -1352,6 +1352,9 @@ impl Engine {
             });
         }
         tx.delete_status(status.id).await?;
+        // A deleted quote no longer counts on the post it quoted.
+        tx.change_quote_state(status.id, &["accepted"], "deleted", None, now)
+            .await?;
         tx.detach_media(status.id, &[], now).await?;
         tx.bump_account_counter(actor.id, AccountCounter::Statuses, -1)
             .await?;

@@ -82,6 +82,7 @@ fn templates() -> impl Iterator<Item = (&'static str, &'static str)> {
         ("compose.html", include_str!("../../templates/compose.html")),
         ("media.html", include_str!("../../templates/media.html")),
         ("poll.html", include_str!("../../templates/poll.html")),
+        ("quote.html", include_str!("../../templates/quote.html")),
         ("item.html", include_str!("../../templates/item.html")),
         (
             "reply_form.html",

@@ -11,6 +11,7 @@ use crate::common::{Body, Db, TestServer, User};
 
 db_tests!(
     a_quote_of_a_public_post_is_accepted_at_once,
+    the_web_app_shows_the_quoted_post_inside_the_quote,
     policies_refuse_quotes_and_nothing_is_written,
     revoking_editing_and_deleting_a_quoted_post,
 );
@@ -387,6 +388,19 @@ async fn revoking_editing_and_deleting_a_quoted_post(db: Db) {
     let (code, again) = quote(&srv, &bob, "again", &oid, &[]).await;
     assert_eq!(code, 200, "{again}");
     let again_id = again["id"].as_str().unwrap();
+    assert_eq!(show(&srv, Some(&alice), &oid).await["quotes_count"], 1);
+    // A deleted quote no longer counts.
+    let (_, third) = quote(&srv, &bob, "third", &oid, &[]).await;
+    assert_eq!(show(&srv, Some(&alice), &oid).await["quotes_count"], 2);
+    srv.request(
+        Method::DELETE,
+        &format!("/api/v1/statuses/{}", third["id"].as_str().unwrap()),
+        Some(&bob.token),
+        None,
+    )
+    .await
+    .ok();
+    assert_eq!(show(&srv, Some(&alice), &oid).await["quotes_count"], 1);
 
     // The quoted post deleted: the quote says so.
     srv.request(
@@ -402,5 +416,62 @@ async fn revoking_editing_and_deleting_a_quoted_post(db: Db) {
         gone["quote"],
         serde_json::json!({"state": "deleted", "quoted_status": null})
     );
+    srv.stop().await;
+}
+
+/// A quote's page shows the quoted post inside it (author, text, link) without the
+/// `RE:` fallback's effect on the layout, under the same strict CSP; a quote that
+/// cannot be shown says why.
+async fn the_web_app_shows_the_quoted_post_inside_the_quote(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let original = srv.status(&alice, "words worth quoting", &[]).await;
+    let oid = original["id"].as_str().unwrap().to_string();
+    let (_, q) = quote(&srv, &bob, "my comment", &oid, &[]).await;
+    let qid = q["id"].as_str().unwrap().to_string();
+    let mut b = crate::web::Browser::new(&srv);
+    let r = b.sign_in("bob", "password123").await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page = b.get(&format!("/@bob/{qid}")).await;
+    assert_eq!(page.status, 200);
+    // The anonymous page too, with the strict CSP and our script alone.
+    let anon = srv.get(&format!("/@bob/{qid}"), None).await;
+    assert_eq!(anon.status.as_u16(), 200);
+    let csp = anon.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(crate::common::only_our_script(&anon.text));
+    assert!(anon.text.contains("words worth quoting"));
+    let html = &page.text;
+    let start = html
+        .find("<blockquote class=\"quote\">")
+        .expect("a quote block");
+    let block = &html[start..start + html[start..].find("</blockquote>").unwrap()];
+    assert!(block.contains("words worth quoting"), "{block}");
+    assert!(block.contains("@alice"), "{block}");
+    // The link to the quoted post (minijinja escapes `/` in attributes).
+    let link = original["url"].as_str().unwrap().replace('/', "&#x2f;");
+    assert!(block.contains(&link), "{block}");
+    assert!(html.contains("has-quote"));
+    assert!(html.contains("my comment"));
+    // Revoked: the page says so and shows no quoted text.
+    srv.post(
+        &format!("/api/v1/statuses/{oid}/quotes/{qid}/revoke"),
+        Some(&alice.token),
+        &[],
+    )
+    .await
+    .ok();
+    let page = b.get(&format!("/@bob/{qid}")).await;
+    let html = &page.text;
+    let start = html
+        .find("<blockquote class=\"quote\">")
+        .expect("a quote block");
+    let block = &html[start..start + html[start..].find("</blockquote>").unwrap()];
+    assert!(!block.contains("words worth quoting"), "{block}");
+    assert!(block.contains("removed this quote"), "{block}");
     srv.stop().await;
 }
