@@ -421,6 +421,134 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Stores a new remote post's quote policy and quote. The quote is accepted when
+    /// it quotes its own author's post or carries a checked authorization stamp;
+    /// otherwise it is `pending`, as Mastodon keeps quotes made the older ways
+    /// (`quoteUri`, `_misskey_quote`) without a stamp: not shown, the text's own link
+    /// to the quoted post stays.
+    pub(crate) async fn store_remote_quote(
+        &self,
+        tx: &mut WriteTx,
+        changes: &mut Changes,
+        actor: &AccountRow,
+        status: &StatusRow,
+        n: &crate::remote::RemoteNote,
+        now: i64,
+    ) -> Result<()> {
+        if n.quote.is_none() && n.quote_policy.is_none() {
+            return Ok(());
+        }
+        let quote = match &n.quote {
+            Some(uri) => {
+                let quoted = self.store.status_by_uri(uri).await?;
+                let own = quoted.as_ref().is_some_and(|q| q.account_id == actor.id);
+                let accepted = quoted.is_some() && (own || n.quote_authorization.is_some());
+                Some((
+                    quoted,
+                    NewQuote {
+                        quoted_status_id: None,
+                        quoted_uri: uri.clone(),
+                        state: if accepted { "accepted" } else { "pending" }.into(),
+                        authorization_uri: n.quote_authorization.clone().filter(|_| accepted),
+                        request_uri: None,
+                    },
+                ))
+            }
+            None => None,
+        };
+        let new = quote.as_ref().map(|(q, new)| NewQuote {
+            quoted_status_id: q.as_ref().map(|q| q.id),
+            ..new.clone()
+        });
+        tx.insert_quote_row(status.id, n.quote_policy.as_deref(), new.as_ref(), now)
+            .await?;
+        if let Some((Some(quoted), new)) = &quote
+            && new.state == "accepted"
+            && let Some(author) = self.store.account(quoted.account_id).await?
+        {
+            changes.events(
+                self.notify_author(tx, &author, actor.id, "quote", status.id, now)
+                    .await?,
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// Whether `stamp`, one of our QuoteAuthorization ids, accepts the quote of
+    /// `quoted` by the post `quoting` (by its id): we gave it and did not revoke it.
+    pub async fn quote_stamp_valid(&self, stamp: &str, quoting: &str, quoted: Id) -> Result<bool> {
+        let Some(row) = self.store.quote_by_authorization(stamp).await? else {
+            return Ok(false);
+        };
+        let Some(s) = self.store.status(row.status_id).await? else {
+            return Ok(false);
+        };
+        Ok(s.uri == quoting
+            && row.quoted_status_id == Some(quoted)
+            && row.quote_state.as_deref() == Some("accepted"))
+    }
+
+    /// Our QuoteAuthorization stamp for the quote `quoting` (a status id) of a post of
+    /// `username`'s, as served at its id: None when there is none (never given,
+    /// revoked, or not theirs). It names the two posts by their ids only.
+    pub async fn quote_authorization_document(
+        &self,
+        username: &str,
+        quoting: Id,
+    ) -> Result<Option<serde_json::Value>> {
+        let Some(row) = self.store.quote_row(quoting).await? else {
+            return Ok(None);
+        };
+        let (Some(auth), Some(quoted_id)) =
+            (row.authorization_uri.as_deref(), row.quoted_status_id)
+        else {
+            return Ok(None);
+        };
+        if row.quote_state.as_deref() != Some("accepted") {
+            return Ok(None);
+        }
+        let (Some(quoting_s), Some(quoted)) = (
+            self.store.status(quoting).await?,
+            self.store.status(quoted_id).await?,
+        ) else {
+            return Ok(None);
+        };
+        let Some(author) = self.store.account(quoted.account_id).await? else {
+            return Ok(None);
+        };
+        if !author.is_local()
+            || author.username != username
+            || auth != self.quote_authorization_uri(&author, quoting)
+        {
+            return Ok(None);
+        }
+        Ok(Some(crate::as2::quote_authorization(
+            auth,
+            &author.uri,
+            &quoting_s.uri,
+            &quoted.uri,
+        )))
+    }
+}
+
+/// The policy a remote post's `canQuote.automaticApproval` says, as Mastodon reads
+/// it: the public, else the author's followers, else nobody but the author.
+pub fn remote_quote_policy(automatic: &[String], followers_url: &str) -> &'static str {
+    if automatic
+        .iter()
+        .any(|i| sluice_model::visibility::is_public_iri(i))
+    {
+        "public"
+    } else if !followers_url.is_empty() && automatic.iter().any(|i| i == followers_url) {
+        "followers"
+    } else {
+        "nobody"
+    }
+}
+
 /// The fallback Mastodon puts before a quote's text for servers that do not show
 /// quotes: `RE: <link>`, unless the text links to the quoted post already.
 pub fn quote_inline_html(html: &str, quoted: &StatusRow) -> String {

@@ -462,6 +462,10 @@ pub fn activitypub_routes() -> Router<AppState> {
         )
         .route("/users/{name}/collections/{id}", get(c2s::collection))
         .route("/users/{name}/statuses/{id}", get(activitypub::status))
+        .route(
+            "/users/{name}/quote_authorizations/{id}",
+            get(quotes::authorization),
+        )
         .route("/emojis/{id}", get(activitypub::emoji))
         .route(
             "/users/{name}/statuses/{id}/{collection}",

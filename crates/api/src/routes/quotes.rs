@@ -112,3 +112,16 @@ pub async fn interaction_policy(
         state.engine.status_entity(Some(me.account_id), s).await?,
     ))
 }
+
+/// `GET /users/:name/quote_authorizations/:id`: the QuoteAuthorization stamp (FEP-044f)
+/// `name` gave the quote made by status `id`, while it stands (404 once revoked).
+pub async fn authorization(
+    State(state): State<AppState>,
+    Path((name, id)): Path<(String, String)>,
+) -> ApiResult<axum::response::Response> {
+    let id = sluice_model::id::parse_id(&id).ok_or_else(ApiError::not_found)?;
+    match state.engine.quote_authorization_document(&name, id).await? {
+        Some(doc) => Ok(super::activitypub::as2_response(doc)),
+        None => Err(ApiError::not_found()),
+    }
+}

@@ -7,13 +7,14 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::common::{Body, Db, TestServer, User};
+use crate::common::{Body, Db, TestServer, User, eventually, follow_remote, get_as2, peer};
 
 db_tests!(
     a_quote_of_a_public_post_is_accepted_at_once,
     the_web_app_shows_the_quoted_post_inside_the_quote,
     policies_refuse_quotes_and_nothing_is_written,
     revoking_editing_and_deleting_a_quoted_post,
+    quotes_cross_servers_with_their_authorization,
 );
 
 async fn quote(
@@ -474,4 +475,154 @@ async fn the_web_app_shows_the_quoted_post_inside_the_quote(db: Db) {
     assert!(!block.contains("words worth quoting"), "{block}");
     assert!(block.contains("removed this quote"), "{block}");
     srv.stop().await;
+}
+
+/// Across two Sluice servers: a quote's Note carries `quote` (with `quoteUri` and
+/// `_misskey_quote` for older servers), its `quoteAuthorization` and every post its
+/// `interactionPolicy.canQuote`; the stamp is served at its id while it stands; the
+/// other server fetches and checks it and shows the quote accepted, with the quoted
+/// post. A quote without a stamp (as older servers make them) stays `pending`.
+async fn quotes_cross_servers_with_their_authorization(db: Db) {
+    let Some(a) = TestServer::start(db, peer("127.0.0.2")).await else {
+        return;
+    };
+    let Some(b) = TestServer::start(db, peer("127.0.0.3")).await else {
+        return;
+    };
+    let alice = a.user("alice").await;
+    let carol = a.user("carol").await;
+    let bob = b.user("bob").await;
+    let a_host = a.url.trim_start_matches("http://").to_string();
+    let b_host = b.url.trim_start_matches("http://").to_string();
+    follow_remote(&b, &bob, &format!("carol@{a_host}")).await;
+    let original = a
+        .status(
+            &alice,
+            "worth a quote",
+            &[("quote_approval_policy", "public")],
+        )
+        .await;
+    let oid = original["id"].as_str().unwrap().to_string();
+    let (code, q) = quote(&a, &carol, "carol agrees", &oid, &[]).await;
+    assert_eq!(code, 200, "{q}");
+    let quote_uri = q["uri"].as_str().unwrap().to_string();
+
+    // The documents.
+    let note = get_as2(&a, &quote_uri, None).await.ok();
+    assert_eq!(note["quote"], original["uri"], "{note}");
+    assert_eq!(note["quoteUri"], original["uri"]);
+    assert_eq!(note["_misskey_quote"], original["uri"]);
+    let stamp = note["quoteAuthorization"]
+        .as_str()
+        .expect("a stamp")
+        .to_string();
+    assert_eq!(
+        note["interactionPolicy"]["canQuote"]["automaticApproval"][0],
+        "https://www.w3.org/ns/activitystreams#Public"
+    );
+    let doc = get_as2(&a, &stamp, None).await.ok();
+    assert_eq!(doc["type"], "QuoteAuthorization");
+    assert_eq!(doc["id"], stamp.as_str());
+    assert_eq!(
+        doc["attributedTo"],
+        a.get(&format!("/api/v1/accounts/{}", alice.id), None)
+            .await
+            .ok()["uri"]
+    );
+    assert_eq!(doc["interactingObject"], quote_uri.as_str());
+    assert_eq!(doc["interactionTarget"], original["uri"]);
+    let nobody = a
+        .status(
+            &alice,
+            "not quotable",
+            &[("quote_approval_policy", "nobody")],
+        )
+        .await;
+    let nobody_doc = get_as2(&a, nobody["uri"].as_str().unwrap(), None)
+        .await
+        .ok();
+    assert_eq!(
+        nobody_doc["interactionPolicy"]["canQuote"]["automaticApproval"],
+        serde_json::json!([a
+            .get(&format!("/api/v1/accounts/{}", alice.id), None)
+            .await
+            .ok()["uri"]])
+    );
+
+    // Bob's server got carol's quote, fetched alice's post and checked the stamp.
+    let mut on_b = Value::Null;
+    eventually("carol's quote on bob's server", async || {
+        let home = b.get("/api/v1/timelines/home", Some(&bob.token)).await.ok();
+        on_b = home
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["uri"] == quote_uri.as_str())
+            .cloned()
+            .unwrap_or(Value::Null);
+        !on_b.is_null()
+    })
+    .await;
+    assert_eq!(on_b["quote"]["state"], "accepted", "{on_b}");
+    assert_eq!(on_b["quote"]["quoted_status"]["uri"], original["uri"]);
+    assert_eq!(
+        on_b["quote"]["quoted_status"]["content"],
+        original["content"]
+    );
+    // Alice's post came with its policy.
+    let quoted_on_b = on_b["quote"]["quoted_status"]["id"].as_str().unwrap();
+    let seen = b
+        .get(&format!("/api/v1/statuses/{quoted_on_b}"), Some(&bob.token))
+        .await
+        .ok();
+    assert_eq!(
+        seen["quote_approval"]["automatic"],
+        serde_json::json!(["public"])
+    );
+
+    // Revoked on alice's server: the stamp is gone.
+    a.post(
+        &format!(
+            "/api/v1/statuses/{oid}/quotes/{}/revoke",
+            q["id"].as_str().unwrap()
+        ),
+        Some(&alice.token),
+        &[],
+    )
+    .await
+    .ok();
+    get_as2(&a, &stamp, None).await.expect(404);
+
+    // Bob quotes alice's post from his server: pending there (the author's server
+    // decides), and carol, following bob, sees a quote without a stamp as pending.
+    follow_remote(&a, &carol, &format!("bob@{b_host}")).await;
+    let (code, bq) = quote(&b, &bob, "bob too", quoted_on_b, &[]).await;
+    assert_eq!(code, 200, "{bq}");
+    assert_eq!(
+        bq["quote"],
+        serde_json::json!({"state": "pending", "quoted_status": null})
+    );
+    let bq_uri = bq["uri"].as_str().unwrap().to_string();
+    let mut on_a = Value::Null;
+    eventually("bob's quote on alice's server", async || {
+        let home = a
+            .get("/api/v1/timelines/home", Some(&carol.token))
+            .await
+            .ok();
+        on_a = home
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["uri"] == bq_uri.as_str())
+            .cloned()
+            .unwrap_or(Value::Null);
+        !on_a.is_null()
+    })
+    .await;
+    assert_eq!(
+        on_a["quote"],
+        serde_json::json!({"state": "pending", "quoted_status": null})
+    );
+    a.stop().await;
+    b.stop().await;
 }
