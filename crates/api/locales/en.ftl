@@ -296,6 +296,13 @@ status-favourites-count =
 poll-choose-one = Choose one
 poll-choose-many = Choose one or more
 poll-vote = Vote
+quote-unavailable = { $state ->
+    [pending] The quoted post awaits its author's approval.
+    [rejected] The author of the quoted post did not allow this quote.
+    [revoked] The author of the quoted post removed this quote.
+    [deleted] The quoted post was deleted.
+   *[other] The quoted post is not available.
+}
 poll-your-choice = (your choice)
 poll-option-votes =
     { $count ->

@@ -53,6 +53,7 @@ pub mod polls;
 pub mod push;
 pub mod queues;
 pub mod reactions;
+pub mod quotes;
 pub mod read;
 pub mod remote;
 pub mod rows;

@@ -47,6 +47,10 @@ pub struct NewNote {
     pub poll: Option<crate::polls::NewPoll>,
     /// The text's format: `text/markdown`, or None for plain text.
     pub content_type: Option<String>,
+    /// The status it quotes (`quoted_status_id`, Mastodon 4.5).
+    pub quoted_status_id: Option<Id>,
+    /// Who may quote it (`quote_approval_policy`; default: anyone).
+    pub quote_policy: Option<crate::quotes::QuotePolicy>,
 }
 
 /// An object an ActivityPub client posted (C2S), prepared by the federation crate's
@@ -409,6 +413,22 @@ impl Engine {
         if is_markdown(n.content_type.as_deref()) {
             tx.set_content_type(id, n.content_type.as_deref()).await?;
         }
+        let policy = n
+            .quote_policy
+            .unwrap_or(crate::quotes::QuotePolicy::Public)
+            .for_visibility(
+                sluice_model::Visibility::parse(&draft.status.visibility)
+                    .unwrap_or(sluice_model::Visibility::Direct),
+            );
+        self.store_quote(
+            &mut tx,
+            &mut changes,
+            &draft.status,
+            policy,
+            draft.quote.as_ref(),
+            now,
+        )
+        .await?;
         // The activity has its own id (as Mastodon's `…/activity`): servers de-duplicate
         // by activity id, and it must not be the Note's.
         let activity_uri = format!("{}/activity", draft.status.uri);
@@ -464,20 +484,31 @@ impl Engine {
             Some(pid) => Some(self.visible_status(Some(actor.id), pid).await?),
             None => None,
         };
-        let visibility = match &n.client {
+        let mut visibility = match &n.client {
             Some(c) => Visibility::from_addressing(&c.to, &c.cc, &actor.followers_url),
             None => match n.visibility {
                 Some(v) => v,
                 None => self.default_visibility(actor.id).await?,
             },
         };
-        let (html, mentioned, tags) = match &n.client {
+        let quote = match n.quoted_status_id {
+            Some(q) => {
+                let (draft, vis) = self.draft_quote(actor, q, visibility).await?;
+                visibility = vis;
+                Some(draft)
+            }
+            None => None,
+        };
+        let (mut html, mentioned, tags) = match &n.client {
             Some(c) => (c.html.clone(), c.mentioned.clone(), c.tags.clone()),
             None => {
                 self.render_text(&n.text, is_markdown(n.content_type.as_deref()))
                     .await?
             }
         };
+        if let Some(q) = &quote {
+            html = crate::quotes::quote_inline_html(&html, &q.quoted);
+        }
         if n.client.is_none() && visibility == Visibility::Direct {
             check_direct_recipients(
                 &n.text,
@@ -519,6 +550,22 @@ impl Engine {
         if let Some(p) = &poll {
             as2::apply_poll(&mut note, p, now);
         }
+        let policy = n
+            .quote_policy
+            .unwrap_or(crate::quotes::QuotePolicy::Public)
+            .for_visibility(visibility);
+        as2::apply_quote(
+            &mut note,
+            actor,
+            policy,
+            quote.as_ref().map(|q| {
+                (
+                    q.quoted.uri.as_str(),
+                    (q.state == "accepted" && q.quoted_author.is_local())
+                        .then(|| self.quote_authorization_uri(&q.quoted_author, status.id)),
+                )
+            }),
+        );
         let hidden: &[AccountRow] = n.client.as_ref().map_or(&[], |c| &c.hidden);
         let hidden_inboxes = hidden
             .iter()
@@ -536,6 +583,7 @@ impl Engine {
             note,
             hidden_inboxes,
             poll,
+            quote,
         })
     }
 
@@ -683,6 +731,8 @@ impl Engine {
                 );
             }
         }
+        self.notify_quoted_update(&mut tx, &mut changes, actor.id, status_id, now)
+            .await?;
         self.commit(tx, changes).await?;
         Ok(Outcome::status(status_id, true))
     }
@@ -717,6 +767,16 @@ impl Engine {
                 self.render_text(&edit.text, is_markdown(edit.content_type.as_deref()))
                     .await?
             }
+        };
+        // A quote stays what it was (an edit cannot change it, as on Mastodon).
+        let quote_row = self.store.quote_row(old.id).await?;
+        let quoted = match quote_row.as_ref().and_then(|r| r.quoted_status_id) {
+            Some(q) => self.store.status(q).await?,
+            None => None,
+        };
+        let html = match &quoted {
+            Some(q) if edit.client.is_none() => crate::quotes::quote_inline_html(&html, q),
+            _ => html,
         };
         let mut new = old.clone();
         new.content = html;
@@ -761,6 +821,21 @@ impl Engine {
         if let Some(p) = self.store.poll(old.id).await? {
             as2::apply_poll(&mut note, &p, now);
         }
+        if let Some(r) = &quote_row {
+            let policy = r
+                .policy
+                .as_deref()
+                .and_then(crate::quotes::QuotePolicy::parse)
+                .unwrap_or(crate::quotes::QuotePolicy::Nobody);
+            let quote = r.quoted_uri.as_deref().map(|u| {
+                let auth = r
+                    .authorization_uri
+                    .clone()
+                    .filter(|_| r.quote_state.as_deref() == Some("accepted"));
+                (u, auth)
+            });
+            as2::apply_quote(&mut note, actor, policy, quote);
+        }
         Ok(NoteDraft {
             status: new,
             parent: None,
@@ -772,6 +847,7 @@ impl Engine {
             note,
             hidden_inboxes: Vec::new(),
             poll: None,
+            quote: None,
         })
     }
 
@@ -1310,6 +1386,9 @@ impl Engine {
             });
         }
         tx.delete_status(status.id).await?;
+        // A deleted quote no longer counts on the post it quoted.
+        tx.change_quote_state(status.id, &["accepted"], "deleted", None, now)
+            .await?;
         tx.detach_media(status.id, &[], now).await?;
         tx.bump_account_counter(actor.id, AccountCounter::Statuses, -1)
             .await?;
@@ -1752,6 +1831,8 @@ struct NoteDraft<'n> {
     hidden_inboxes: Vec<String>,
     /// A new post's poll.
     poll: Option<sluice_store::PollRow>,
+    /// What a new post quotes.
+    quote: Option<crate::quotes::QuoteDraft>,
 }
 
 /// Posts a local user may pin (Mastodon's `MAX_PINNED_STATUSES`; also announced in

@@ -60,6 +60,14 @@ pub struct RemoteNote {
     pub poll: Option<RemotePoll>,
     /// Its `Emoji` tags (remembered for the author's domain).
     pub emojis: Vec<crate::emojis::RemoteEmoji>,
+    /// The post it quotes (`quote`, `quoteUri`, `_misskey_quote`, …).
+    pub quote: Option<String>,
+    /// Its quote's authorization stamp, set only once checked against the quoted
+    /// author (federation checks it before handing the post over).
+    pub quote_authorization: Option<String>,
+    /// Who may quote it (`public`, `followers`, `nobody`), from its
+    /// `interactionPolicy`; None when it says nothing.
+    pub quote_policy: Option<String>,
 }
 
 /// A remote post's poll as its server describes it.
@@ -497,6 +505,8 @@ impl Engine {
         if let Some(p) = &poll {
             tx.insert_poll(p).await?;
         }
+        self.store_remote_quote(&mut tx, &mut changes, actor, &status, n, now)
+            .await?;
         self.commit(tx, changes).await?;
         if poll.is_some_and(|p| p.expires_at.is_some()) {
             self.poll_stored();

@@ -82,6 +82,8 @@ impl ScheduledParams {
             media_ids: self.media_ids,
             poll: self.poll,
             content_type: None,
+            quoted_status_id: None,
+            quote_policy: None,
         }
     }
 }

@@ -235,12 +235,25 @@ impl Engine {
     }
 
     /// Renders `order`'s statuses from `views`, which also hold the statuses they reblog.
-    async fn render_views(
+    pub(crate) async fn render_views(
         &self,
         viewer: Option<Id>,
         order: &[Id],
         views: Vec<StatusView>,
     ) -> Result<Vec<api::Status>> {
+        self.render_views_at(viewer, order, views, false).await
+    }
+
+    /// [`Engine::render_views`]; `nested`: these are quoted statuses, whose own quotes
+    /// are shallow (one level, as Mastodon).
+    pub(crate) async fn render_views_at(
+        &self,
+        viewer: Option<Id>,
+        order: &[Id],
+        views: Vec<StatusView>,
+        nested: bool,
+    ) -> Result<Vec<api::Status>> {
+        let quotes = self.quote_context(viewer, &views, nested).await?;
         let mut account_ids: Vec<Id> = views.iter().map(|v| v.status.account_id).collect();
         account_ids.extend(views.iter().flat_map(|v| v.mentions()));
         account_ids.sort_unstable();
@@ -303,6 +316,7 @@ impl Engine {
             accounts: &accounts,
             apps: &apps,
             emojis: &emojis,
+            quotes: &quotes,
         };
         let mut out = Vec::with_capacity(order.len());
         for id in order {
@@ -358,7 +372,7 @@ impl Engine {
             replies_count: s.replies_count,
             reblogs_count: s.reblogs_count,
             favourites_count: s.favourites_count,
-            quotes_count: 0,
+            quotes_count: v.quotes_count.unwrap_or(0),
             edited_at: s.edited_at.map(|t| Timestamp(t).to_rfc3339()),
             favourited: flag(v.favourited),
             reblogged: flag(v.reblogged),
@@ -400,6 +414,8 @@ impl Engine {
                     sluice_model::id::now_millis(),
                 )
             }),
+            quote: self.quote_entity(ctx.quotes, v),
+            quote_approval: self.quote_approval(ctx.quotes, ctx.viewer, v),
             text: None,
             pleroma: api::StatusPleroma {
                 emoji_reactions: v
@@ -480,4 +496,5 @@ struct RenderCtx<'a> {
     accounts: &'a HashMap<Id, AccountRow>,
     apps: &'a HashMap<Id, sluice_store::AppRow>,
     emojis: &'a EmojiMap,
+    quotes: &'a crate::quotes::QuoteContext,
 }

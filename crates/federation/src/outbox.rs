@@ -658,7 +658,7 @@ impl Federation {
             client: Some(Box::new(prepared.client)),
             media_ids: prepared.media_ids,
             poll,
-            content_type: None,
+            ..Default::default()
         };
         let outcome = self.submit(actor, Activity::CreateNote(note)).await?;
         let status = match outcome.status {

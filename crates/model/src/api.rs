@@ -188,6 +188,10 @@ pub struct Status {
     pub emojis: Vec<Value>,
     pub card: Option<Value>,
     pub poll: Option<Poll>,
+    /// What it quotes (Mastodon 4.5): a [`Quote`] with the quoted status, or, inside a
+    /// quoted status, a [`Quote::Shallow`] (one level only).
+    pub quote: Option<Quote>,
+    pub quote_approval: QuoteApproval,
     /// The source text: only in the response to a delete ("delete and redraft").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
@@ -201,6 +205,33 @@ pub struct Status {
 pub struct StatusPleroma {
     /// Per emoji: `name`, `count`, `me`, `account_ids`, `url` (custom emoji).
     pub emoji_reactions: Vec<Value>,
+}
+
+/// A quote (Mastodon's Quote and ShallowQuote entities).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Quote {
+    Full {
+        /// `pending`, `accepted`, `rejected`, `revoked`, `deleted`, `unauthorized`, …
+        state: String,
+        /// Set only when `state` is `accepted` (and the viewer may see it).
+        quoted_status: Option<Box<Status>>,
+    },
+    Shallow {
+        state: String,
+        quoted_status_id: Option<String>,
+    },
+}
+
+/// Who may quote a status, and what that means for the viewer (QuoteApproval).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct QuoteApproval {
+    /// `public`, `followers`: quotes accepted at once.
+    pub automatic: Vec<String>,
+    /// Sluice, as Mastodon, approves nothing by hand: always empty for local posts.
+    pub manual: Vec<String>,
+    /// `automatic`, `manual`, `denied` or `unknown`.
+    pub current_user: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -55,6 +55,8 @@ pub use push::{PushSubscriptionRow, PushTarget};
 mod query;
 mod reactions;
 pub use reactions::ReactionRow;
+mod quotes;
+pub use quotes::{NewQuote, QuoteRow, Quoting};
 mod rows;
 mod scheduled;
 pub use scheduled::{AnnouncementReactionCount, AnnouncementRow, ScheduledStatusRow};

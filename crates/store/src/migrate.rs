@@ -155,10 +155,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0023_reactions.sql"),
         postgres: include_str!("../migrations/postgres/0023_reactions.sql"),
     },
+    Migration {
+        version: 24,
+        name: "quotes",
+        sqlite: include_str!("../migrations/sqlite/0024_quotes.sql"),
+        postgres: include_str!("../migrations/postgres/0024_quotes.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 23;
+pub const SCHEMA_VERSION: i64 = 24;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
@@ -177,7 +183,8 @@ pub const SCHEMA_VERSION: i64 = 23;
 /// version 22 `preview_cards`, `status_cards`, `card_jobs` and
 /// `card_hosts`,
 /// version 23 `status_reactions`, `notifications.emoji` and
-/// `status_content_types`.
+/// `status_content_types`,
+/// version 24 `status_quotes`.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

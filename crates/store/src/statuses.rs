@@ -478,9 +478,12 @@ impl Store {
                {own_votes} AS poll_own_votes,
                (SELECT pc.card FROM status_cards sc JOIN preview_cards pc ON pc.url = sc.url
                  WHERE sc.status_id = s.id) AS card,
-               {reactions} AS reactions
+               {reactions} AS reactions,
+               sq.policy AS quote_policy, sq.quotes_count AS quotes_count,
+               sq.quoted_status_id AS quoted_status_id, sq.quote_state AS quote_state
              FROM statuses s
              LEFT JOIN polls p ON p.status_id = s.id
+             LEFT JOIN status_quotes sq ON sq.status_id = s.id
              WHERE s.id IN (SELECT id FROM page
                             UNION ALL
                             SELECT r.reblog_of_id FROM statuses r
@@ -611,6 +614,12 @@ pub struct StatusView {
     /// Emoji reactions: `emoji me ids` per emoji, comma-separated (see
     /// [`StatusView::reactions`]).
     pub reactions: Option<String>,
+    /// Its quote row (`status_quotes`, all None without one): who may quote it, its
+    /// accepted quotes, what it quotes and that quote's state.
+    pub quote_policy: Option<String>,
+    pub quotes_count: Option<i64>,
+    pub quoted_status_id: Option<Id>,
+    pub quote_state: Option<String>,
 }
 
 impl StatusView {
@@ -637,6 +646,10 @@ impl StatusView {
             poll_own_votes: None,
             card: None,
             reactions: None,
+            quote_policy: None,
+            quotes_count: None,
+            quoted_status_id: None,
+            quote_state: None,
         }
     }
 

@@ -20,6 +20,7 @@ pub(crate) mod oauth;
 mod profile;
 mod push;
 mod reactions;
+mod quotes;
 mod relations;
 mod scheduled;
 mod search;
@@ -32,7 +33,7 @@ mod timelines;
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::AppState;
@@ -259,6 +260,16 @@ pub fn api_routes() -> Router<AppState> {
         .route(
             "/api/v1/statuses/{id}/reblogged_by",
             get(statuses::reblogged_by),
+        )
+        // quote posts (Mastodon 4.5)
+        .route("/api/v1/statuses/{id}/quotes", get(quotes::index))
+        .route(
+            "/api/v1/statuses/{id}/quotes/{quoting}/revoke",
+            post(quotes::revoke),
+        )
+        .route(
+            "/api/v1/statuses/{id}/interaction_policy",
+            put(quotes::interaction_policy),
         )
         .route("/api/v1/polls/{id}", get(statuses::poll))
         .route("/api/v1/polls/{id}/votes", post(statuses::vote))
@@ -499,6 +510,10 @@ pub fn activitypub_routes() -> Router<AppState> {
         )
         .route("/users/{name}/collections/{id}", get(c2s::collection))
         .route("/users/{name}/statuses/{id}", get(activitypub::status))
+        .route(
+            "/users/{name}/quote_authorizations/{id}",
+            get(quotes::authorization),
+        )
         .route("/emojis/{id}", get(activitypub::emoji))
         .route(
             "/users/{name}/statuses/{id}/{collection}",

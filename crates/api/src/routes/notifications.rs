@@ -17,7 +17,8 @@ use crate::form::field;
 use crate::paging::{self, DEFAULT_LIMIT, MAX_LIMIT, link_header};
 use crate::params::Params;
 
-/// Notification types Mastodon 4.3 defines; unknown ones in filters are ignored.
+/// Notification types Mastodon 4.3 defines (and 4.5's quotes); unknown ones in
+/// filters are ignored.
 pub(super) const TYPES: &[&str] = &[
     "mention",
     "status",
@@ -33,6 +34,8 @@ pub(super) const TYPES: &[&str] = &[
     "moderation_warning",
     // Pleroma's and Akkoma's emoji reactions.
     "pleroma:emoji_reaction",
+    "quote",
+    "quoted_update",
 ];
 const MARKER_TIMELINES: &[&str] = &["home", "notifications"];
 

@@ -51,6 +51,12 @@ struct StatusForm {
     /// ScheduledStatus. Empty is not given.
     #[serde(default, deserialize_with = "field::string")]
     scheduled_at: Option<String>,
+    /// The post it quotes (Mastodon 4.5); a malformed id is not found.
+    #[serde(default, deserialize_with = "field::string")]
+    quoted_status_id: Option<String>,
+    /// Who may quote it: `public`, `followers` or `nobody`.
+    #[serde(default, deserialize_with = "field::string")]
+    quote_approval_policy: Option<String>,
     /// The text's format (Pleroma's parameter): `text/plain` (the default) or
     /// `text/markdown`. Empty is not given.
     #[serde(default, deserialize_with = "field::string")]
@@ -207,7 +213,14 @@ pub async fn create(
         client: None,
         poll,
         content_type: content_type.filter(|t| t == sluice_model::content::MARKDOWN),
+        quoted_status_id: super::quotes::quoted_status_id(form.quoted_status_id.as_deref())?,
+        quote_policy: super::quotes::policy(form.quote_approval_policy.as_deref())?,
     };
+    if note.quoted_status_id.is_some() && scheduled.is_some() {
+        return Err(ApiError::unprocessable(
+            "Validation failed: Scheduled posts cannot quote (not supported here)",
+        ));
+    }
     if let Some(at) = scheduled {
         let entity = state
             .engine

@@ -113,7 +113,7 @@ pub(super) async fn create(
         client: None,
         media_ids,
         poll,
-        content_type: None,
+        ..Default::default()
     };
     let outcome = state
         .engine

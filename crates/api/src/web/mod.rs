@@ -87,6 +87,7 @@ fn templates() -> impl Iterator<Item = (&'static str, &'static str)> {
             "reactions.html",
             include_str!("../../templates/reactions.html"),
         ),
+        ("quote.html", include_str!("../../templates/quote.html")),
         ("item.html", include_str!("../../templates/item.html")),
         (
             "reply_form.html",

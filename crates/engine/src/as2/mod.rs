@@ -27,7 +27,7 @@ pub use collection::{
 };
 pub use media::{attachment, media_object};
 pub(crate) use note::apply_client_object;
-pub use note::{NoteParts, apply_poll, note_document};
+pub use note::{NoteParts, apply_poll, apply_quote, note_document, quote_authorization};
 
 /// The `@context` of every document we emit.
 pub fn context() -> Value {
@@ -41,7 +41,20 @@ pub fn context() -> Value {
             "Emoji": "toot:Emoji",
             "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
             "discoverable": "toot:discoverable",
-            "indexable": "toot:indexable"
+            "indexable": "toot:indexable",
+            "gts": "https://gotosocial.org/ns#",
+            "interactionPolicy": {"@id": "gts:interactionPolicy", "@type": "@id"},
+            "canQuote": {"@id": "gts:canQuote", "@type": "@id"},
+            "automaticApproval": {"@id": "gts:automaticApproval", "@type": "@id"},
+            "manualApproval": {"@id": "gts:manualApproval", "@type": "@id"},
+            "quote": {"@id": "https://w3id.org/fep/044f#quote", "@type": "@id"},
+            "quoteUri": "http://fedibird.com/ns#quoteUri",
+            "_misskey_quote": "https://misskey-hub.net/ns#_misskey_quote",
+            "quoteAuthorization": {"@id": "https://w3id.org/fep/044f#quoteAuthorization", "@type": "@id"},
+            "QuoteRequest": "https://w3id.org/fep/044f#QuoteRequest",
+            "QuoteAuthorization": "https://w3id.org/fep/044f#QuoteAuthorization",
+            "interactingObject": {"@id": "gts:interactingObject", "@type": "@id"},
+            "interactionTarget": {"@id": "gts:interactionTarget", "@type": "@id"}
         }
     ])
 }

@@ -178,6 +178,49 @@ pub(crate) fn apply_client_object(note: &mut Value, c: &ClientObject) {
     }
 }
 
+/// Adds a post's quote properties (FEP-044f): who may quote it
+/// (`interactionPolicy.canQuote`: the public, the author's followers, or the author
+/// alone) and, when it quotes a post, `quote` with the older servers' `quoteUri` and
+/// `_misskey_quote`, and the `quoteAuthorization` stamp when it was accepted.
+pub fn apply_quote(
+    doc: &mut Value,
+    author: &AccountRow,
+    policy: crate::quotes::QuotePolicy,
+    quote: Option<(&str, Option<String>)>,
+) {
+    use crate::quotes::QuotePolicy;
+    let automatic: Vec<&str> = match policy {
+        QuotePolicy::Public => vec![sluice_model::visibility::PUBLIC],
+        QuotePolicy::Followers => vec![author.followers_url.as_str()],
+        QuotePolicy::Nobody => vec![],
+    };
+    let mut automatic: Vec<Value> = automatic.into_iter().map(|s| json!(s)).collect();
+    automatic.push(json!(author.uri));
+    doc["interactionPolicy"] = json!({
+        "canQuote": {"automaticApproval": automatic, "manualApproval": []}
+    });
+    if let Some((uri, authorization)) = quote {
+        doc["quote"] = json!(uri);
+        doc["quoteUri"] = json!(uri);
+        doc["_misskey_quote"] = json!(uri);
+        if let Some(a) = authorization {
+            doc["quoteAuthorization"] = json!(a);
+        }
+    }
+}
+
+/// The QuoteAuthorization stamp (FEP-044f) a local author gives a quote of their post.
+pub fn quote_authorization(id: &str, author: &str, quoting: &str, quoted: &str) -> Value {
+    json!({
+        "@context": super::context(),
+        "id": id,
+        "type": "QuoteAuthorization",
+        "attributedTo": author,
+        "interactingObject": quoting,
+        "interactionTarget": quoted,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use sluice_model::activity::Verb;

@@ -186,6 +186,11 @@ pub struct Object {
     /// The quoted post: `quote` (FEP-044f), `quoteUri` (Fedibird, Akkoma), `quoteUrl`
     /// (Misskey, Akkoma) or `_misskey_quote`, first found.
     pub quote: Option<String>,
+    /// `quoteAuthorization` (FEP-044f): the stamp the quoted post's author gave.
+    pub quote_authorization: Option<String>,
+    /// `interactionPolicy.canQuote.automaticApproval`: who may quote it, accepted at
+    /// once (IRIs: the public, a followers collection, actors); None when not said.
+    pub can_quote: Option<Vec<String>>,
     /// The thread: `context` (FEP-7888, Pleroma, Lemmy), else `conversation`
     /// (Mastodon's `tag:` URI, which is not an http IRI and is kept as sent), else GNU
     /// social's `inConversation`. An opaque key: compare it, never fetch it unchecked.
@@ -278,6 +283,15 @@ impl Object {
         let quote = ["quote", "quoteUri", "quoteUrl", "_misskey_quote"]
             .iter()
             .find_map(|k| iri(m.get(*k)));
+        let quote_authorization = iri(m.get("quoteAuthorization"));
+        let can_quote = m
+            .get("interactionPolicy")
+            .and_then(|p| p.get("canQuote"))
+            .map(|c| {
+                many(c.get("automaticApproval"), ctx.max_items)
+                    .filter_map(|x| iri(Some(x)))
+                    .collect()
+            });
         let conversation = match m.get("context") {
             Some(Value::Object(_)) => iri(m.get("context")),
             other => text(other),
@@ -302,6 +316,8 @@ impl Object {
             url: html_url(m.get("url"), ctx.max_items),
             in_reply_to: iri(m.get("inReplyTo")),
             quote,
+            quote_authorization,
+            can_quote,
             conversation,
             published: date(m.get("published")),
             updated: date(m.get("updated")),

@@ -209,6 +209,14 @@ pub(crate) async fn remote_note(actor: &AccountRow, o: &Object) -> Result<Remote
         attachments: o.attachments.iter().map(stored_attachment).collect(),
         poll: o.poll.as_ref().and_then(remote_poll),
         emojis: remote_emojis(&o.emojis),
+        quote: o.quote.clone(),
+        // Checked against the quoted author before the post is stored
+        // (`create::check_quote`).
+        quote_authorization: o.quote_authorization.clone(),
+        quote_policy: o
+            .can_quote
+            .as_ref()
+            .map(|a| sluice_engine::quotes::remote_quote_policy(a, &actor.followers_url).into()),
     })
 }
 

@@ -48,6 +48,13 @@ pub(super) async fn create_note(
         fed.backfill(parent, &mut crate::backfill::Budget::new())
             .await;
     }
+    let checked;
+    let note = if note.quote.is_some() {
+        checked = check_quote(fed, note).await;
+        &checked
+    } else {
+        note
+    };
     engine.remote_create_note(actor, record, note).await?;
     // Blind copies are recorded only of posts not public or unlisted: the others cost
     // no lookup here.
@@ -58,4 +65,72 @@ pub(super) async fn create_note(
         engine.apply_blind_copies(&note.uri).await?;
     }
     Ok(())
+}
+
+/// A quoting post made ready to store: the quoted post fetched when we do not have it
+/// (that one post, through the one fetcher: its own quote is not followed), and its
+/// `quoteAuthorization` kept only when the stamp is the quoted author's: served from
+/// their origin (or ours, for a stamp we gave), naming this post and the quoted one.
+async fn check_quote(fed: &Federation, note: &RemoteNote) -> RemoteNote {
+    let mut note = note.clone();
+    let Some(quoted_uri) = note.quote.clone() else {
+        return note;
+    };
+    let quoted = match fed.engine.status_by_uri(&quoted_uri).await {
+        Ok(Some(s)) => Some(s),
+        Ok(None) => fed.resolve_post(&quoted_uri).await.ok().flatten(),
+        Err(_) => None,
+    };
+    let stamp = note.quote_authorization.take();
+    let (Some(quoted), Some(stamp)) = (quoted, stamp) else {
+        return note;
+    };
+    let Ok(Some(author)) = fed.engine.account(quoted.account_id).await else {
+        return note;
+    };
+    let valid = if fed.is_local_uri(&stamp) {
+        fed.engine
+            .quote_stamp_valid(&stamp, &note.uri, quoted.id)
+            .await
+            .unwrap_or(false)
+    } else {
+        remote_stamp_valid(fed, &stamp, &author.uri, &note.uri, &quoted.uri).await
+    };
+    if valid {
+        note.quote_authorization = Some(stamp);
+    }
+    note
+}
+
+/// Fetches a QuoteAuthorization and checks it: on the quoted author's origin, by them,
+/// for this quote of this post.
+pub(crate) async fn remote_stamp_valid(
+    fed: &Federation,
+    stamp: &str,
+    author: &str,
+    quoting: &str,
+    quoted: &str,
+) -> bool {
+    if !crate::document::same_origin(stamp, author) {
+        return false;
+    }
+    let Ok(url) = url::Url::parse(stamp) else {
+        return false;
+    };
+    let Ok(fetched) = fed.get_json(&url, true).await else {
+        return false;
+    };
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(fetched.bytes()) else {
+        return false;
+    };
+    let field = |k: &str| match doc.get(k) {
+        Some(serde_json::Value::String(s)) => Some(s.as_str()),
+        Some(serde_json::Value::Object(o)) => o.get("id").and_then(|v| v.as_str()),
+        _ => None,
+    };
+    field("type") == Some("QuoteAuthorization")
+        && field("id") == Some(stamp)
+        && field("attributedTo") == Some(author)
+        && field("interactingObject") == Some(quoting)
+        && field("interactionTarget") == Some(quoted)
 }

@@ -37,6 +37,7 @@ mod pins;
 mod polls;
 mod push;
 mod reactions;
+mod quotes;
 mod scheduled;
 mod search;
 mod sign_in;
