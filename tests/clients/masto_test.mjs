@@ -342,6 +342,38 @@ await check("push subscription: create, fetch, update, remove", async () => {
     }),
     (e) => e.statusCode === 422,
   );
+await check("hashtags: follow, followed list, feature, tag page", async () => {
+  const name = `${TAG}f`;
+  const followed = await masto.v1.tags.$select(name).follow();
+  assert.equal(followed.name, name.toLowerCase());
+  assert.equal(followed.following, true);
+  const list = await masto.v1.followedTags.list();
+  assert.ok(list.some((t) => t.name === name.toLowerCase()), JSON.stringify(list));
+  // The other account's public post with the tag is in this one's home.
+  const post = await state.other.v1.statuses.create({ status: `#${name} from the other one` });
+  const home = await masto.v1.timelines.home.list({ limit: 40 });
+  assert.ok(home.some((s) => s.id === post.id), "the followed tag's post is not in home");
+  const featured = await masto.v1.featuredTags.create({ name });
+  assert.equal(featured.name, name.toLowerCase());
+  assert.ok((await masto.v1.featuredTags.list()).some((t) => t.id === featured.id));
+  await masto.v1.featuredTags.$select(featured.id).remove();
+  const tag = await masto.v1.tags.$select(name).unfollow();
+  assert.equal(tag.following, false);
+  assert.equal(tag.history.length, 7);
+  // Trends and suggestions answer in their shapes (what is in them depends on the
+  // server's recent activity).
+  assert.ok(Array.isArray(await masto.v1.trends.tags.list()));
+  assert.ok(Array.isArray(await masto.v1.trends.statuses.list()));
+  const suggestions = await masto.v2.suggestions.list();
+  assert.ok(Array.isArray(suggestions));
+});
+
+await check("search v2: a post's URL finds the post", async () => {
+  const post = await masto.v1.statuses.create({ status: `${TAG} find me by my address` });
+  const found = await masto.v2.search.list({ q: post.url, resolve: true });
+  assert.deepEqual(found.statuses.map((s) => s.id), [post.id]);
+  const byWord = await masto.v2.search.list({ q: "#" + TAG, type: "hashtags" });
+  assert.ok(byWord.hashtags.some((t) => t.name === TAG.toLowerCase()), JSON.stringify(byWord.hashtags));
 });
 
 await check("revoke token", async () => {

@@ -390,8 +390,12 @@ impl Store {
     }
 
     async fn open_postgres(url: &str, max_connections: u32) -> Result<Store> {
-        let opts =
-            PgConnectOptions::from_str(url)?.options([("statement_timeout", PG_STATEMENT_TIMEOUT)]);
+        // JIT off: for this server's short statements PostgreSQL's JIT only costs. A home
+        // page merging ten followed hashtags is estimated expensive enough to be
+        // compiled (830 functions, 4.2 s) while it runs in milliseconds
+        // (docs/benchmarks.md, "Home with followed hashtags").
+        let opts = PgConnectOptions::from_str(url)?
+            .options([("statement_timeout", PG_STATEMENT_TIMEOUT), ("jit", "off")]);
         // A connection is pinged before use only after it sat idle for a while (the
         // server may have closed it); a ping before every query would double the round
         // trips of the busy path.
