@@ -342,6 +342,8 @@ await check("push subscription: create, fetch, update, remove", async () => {
     }),
     (e) => e.statusCode === 422,
   );
+});
+
 await check("hashtags: follow, followed list, feature, tag page", async () => {
   const name = `${TAG}f`;
   const followed = await masto.v1.tags.$select(name).follow();
