@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header::AUTHORIZATION};
+use sluice_engine::moderation::Role;
 use sluice_engine::oauth::Session;
 use sluice_model::Id;
 
@@ -93,6 +94,36 @@ impl Auth {
     /// token that lacks the read scope is treated as anonymous for viewing.
     pub fn viewer(&self) -> Option<Id> {
         self.0.as_ref().and_then(|s| s.account_id)
+    }
+}
+
+/// A signed-in moderator or admin: scopes, role and permission checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Staff {
+    pub account_id: Id,
+    pub role: Role,
+}
+
+impl Auth {
+    /// Requires a user token allowing one of `scopes` (`admin:read…`/`admin:write…`)
+    /// whose user's role allows `permission` (a bit of
+    /// [`sluice_engine::moderation::permission`]): 401 without a token, 403 when a scope
+    /// or the permission is missing, as Mastodon answers.
+    pub async fn staff(
+        &self,
+        state: &AppState,
+        scopes: &[&str],
+        permission: u64,
+    ) -> ApiResult<Staff> {
+        let u = self.user(scopes)?;
+        let role = state
+            .engine
+            .require_permission(u.account_id, permission)
+            .await?;
+        Ok(Staff {
+            account_id: u.account_id,
+            role,
+        })
     }
 }
 

@@ -47,6 +47,7 @@ pub mod lists;
 pub mod maintenance;
 pub mod media;
 pub mod media_sniff;
+pub mod moderation;
 pub mod oauth;
 pub mod pipeline;
 pub mod polls;

@@ -113,11 +113,11 @@ impl Engine {
             indexable: a.indexable,
             attribution_domains: vec![],
         });
-        e.role = Some(if u.admin {
-            serde_json::json!({"id": "3", "name": "Owner", "color": "", "permissions": "1", "highlighted": true})
-        } else {
-            serde_json::json!({"id": "-99", "name": "", "color": "", "permissions": "65536", "highlighted": false})
-        });
+        e.role = Some(
+            crate::moderation::Role::parse(&u.role)
+                .unwrap_or(crate::moderation::Role::User)
+                .entity(),
+        );
         Ok(e)
     }
 

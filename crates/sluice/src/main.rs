@@ -160,6 +160,13 @@ enum AdminCommand {
         /// The announcement's id, as announcements lists it.
         id: i64,
     },
+    /// The audit log: what moderators did, newest first (who, what, on what, when,
+    /// why).
+    Audit {
+        /// How many entries to show.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
     /// Custom emoji: images shown for `:shortcode:` in posts, names and bios.
     Emoji {
         #[command(subcommand)]
@@ -205,6 +212,26 @@ enum AccountsCommand {
         /// The local user's name.
         name: String,
     },
+    /// Give a local user a role: `user`, `moderator` (handles reports and users) or
+    /// `admin` (everything, roles included). Recorded in the audit log.
+    Role {
+        /// The local user's name.
+        name: String,
+        /// The new role.
+        #[arg(value_enum)]
+        role: RoleArg,
+    },
+}
+
+/// `admin accounts role`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum RoleArg {
+    /// No moderation rights.
+    User,
+    /// Handles reports and users (Mastodon's default moderator permissions).
+    Moderator,
+    /// Every permission, roles included.
+    Admin,
 }
 
 /// `admin domain-block --severity`.
@@ -521,6 +548,10 @@ async fn admin(
         AdminCommand::Accounts {
             command: AccountsCommand::DisableTwoFactor { name },
         } => disable_two_factor(&engine, &name).await,
+        AdminCommand::Accounts {
+            command: AccountsCommand::Role { name, role },
+        } => set_role(&engine, &name, role).await,
+        AdminCommand::Audit { limit } => audit(&engine, limit).await,
         AdminCommand::ApproveUser { name } => approve_user(&engine, &name).await,
         AdminCommand::Announce {
             text,
@@ -804,6 +835,62 @@ async fn disable_two_factor(engine: &Engine, name: &str) -> anyhow::Result<()> {
         println!("{name}'s two-factor sign-in is off; {sessions} ended.");
     } else {
         println!("{name} had no two-factor sign-in; {sessions} ended.");
+    }
+    Ok(())
+}
+
+/// `admin accounts role`.
+async fn set_role(engine: &Engine, name: &str, role: RoleArg) -> anyhow::Result<()> {
+    use sluice_engine::moderation::Role;
+    let account = local_user(engine, name).await?;
+    let role = match role {
+        RoleArg::User => Role::User,
+        RoleArg::Moderator => Role::Moderator,
+        RoleArg::Admin => Role::Admin,
+    };
+    engine.set_role(None, account.id, role).await?;
+    println!("{name} is now {}", role.as_str());
+    Ok(())
+}
+
+/// `admin audit`.
+async fn audit(engine: &Engine, limit: i64) -> anyhow::Result<()> {
+    if !(1..=1000).contains(&limit) {
+        anyhow::bail!("--limit must be between 1 and 1000");
+    }
+    let rows = engine.audit_log(None, None, limit).await?;
+    if rows.is_empty() {
+        println!("the audit log is empty");
+        return Ok(());
+    }
+    let mut names = std::collections::HashMap::new();
+    for r in &rows {
+        if let Some(id) = r.account_id
+            && !names.contains_key(&id)
+        {
+            let name = engine
+                .account(id)
+                .await?
+                .map_or_else(|| format!("#{id}"), |a| a.acct());
+            names.insert(id, name);
+        }
+    }
+    for r in &rows {
+        let who = r
+            .account_id
+            .and_then(|id| names.get(&id).cloned())
+            .unwrap_or_else(|| "(command line)".into());
+        let when = sluice_model::Timestamp(r.created_at).to_rfc3339();
+        let target = if r.target_label.is_empty() {
+            format!("{} {}", r.target_type, r.target_id)
+        } else {
+            format!("{} {}", r.target_type, r.target_label)
+        };
+        if r.text.is_empty() {
+            println!("{when}  {who}  {}  {target}", r.action);
+        } else {
+            println!("{when}  {who}  {}  {target}  \"{}\"", r.action, r.text);
+        }
     }
     Ok(())
 }

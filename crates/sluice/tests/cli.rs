@@ -221,6 +221,44 @@ fn admin_announcements() {
 /// `sluice admin emoji add|list|remove`: images checked like uploads (PNG, GIF,
 /// WebP), written under the media directory, removed with their file.
 #[test]
+fn admin_roles_and_the_audit_log() {
+    let dir = temp_dir("admin-roles");
+    let admin = |args: &[&str]| run(&dir, &[&["admin"][..], args].concat(), &[], "");
+    let out = create_user(&dir, "mo", &["--create-database"], &[], "a-long-password\n");
+    assert!(out.ok, "{out:?}");
+    let out = admin(&["audit"]);
+    assert!(out.ok, "{out:?}");
+    assert_eq!(out.stdout.trim(), "the audit log is empty");
+    let out = admin(&["accounts", "role", "mo", "moderator"]);
+    assert!(out.ok, "{out:?}");
+    assert_eq!(out.stdout.trim(), "mo is now moderator");
+    let out = admin(&["accounts", "role", "mo", "owner"]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr
+            .contains("possible values: user, moderator, admin"),
+        "{}",
+        out.stderr
+    );
+    let out = admin(&["accounts", "role", "nobody", "admin"]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains("no local user nobody"),
+        "{}",
+        out.stderr
+    );
+    let out = admin(&["audit"]);
+    assert!(out.ok, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{out:?}");
+    assert!(
+        lines[0].ends_with("(command line)  set_role  account mo  \"moderator\""),
+        "{out:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn admin_emoji() {
     let dir = temp_dir("admin-emoji");
     let admin = |args: &[&str]| run(&dir, &[&["admin"][..], args].concat(), &[], "");

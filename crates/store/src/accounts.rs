@@ -254,8 +254,8 @@ impl WriteTx {
         self.exec(
             Query::new(
                 "INSERT INTO users (account_id, email, password_hash, admin, approved, locale,
-                   registration_reason, created_at, confirmed)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                   registration_reason, created_at, confirmed, role)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(account_id)
             .bind(&u.email)
@@ -265,7 +265,8 @@ impl WriteTx {
             .bind(&u.locale)
             .bind(&u.registration_reason)
             .bind(created_at)
-            .bind(u.confirmed),
+            .bind(u.confirmed)
+            .bind(if u.admin { "admin" } else { "user" }),
         )
         .await?;
         Ok(())

@@ -35,6 +35,8 @@ pub use instance::{InstanceSetting, PUBLIC_URL_KEY};
 mod media;
 pub use media::MediaRow;
 mod migrate;
+mod moderation;
+pub use moderation::AdminActionRow;
 mod oauth;
 pub use oauth::{AuthorizedToken, NewToken, UserState};
 mod pins;

@@ -83,6 +83,8 @@ pub struct UserRow {
     /// False until the e-mail address is confirmed (only asked when the server sends
     /// mail).
     pub confirmed: bool,
+    /// `user`, `moderator` or `admin` (migration 25; `admin` mirrors `role = 'admin'`).
+    pub role: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

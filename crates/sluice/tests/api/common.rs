@@ -324,6 +324,20 @@ impl TestServer {
         }
     }
 
+    /// Creates a local user with `role` (`moderator`, `admin`) and a token with the
+    /// user scopes and `admin:read admin:write`.
+    pub async fn staff(&self, name: &str, role: &str) -> User {
+        let u = self
+            .user_with_scopes(name, "read write follow push admin:read admin:write")
+            .await;
+        let role = sluice_engine::moderation::Role::parse(role).expect("a role name");
+        self.engine()
+            .set_role(None, u.id.parse().unwrap(), role)
+            .await
+            .expect("role set");
+        u
+    }
+
     pub async fn password_token(&self, name: &str, scopes: &str) -> String {
         let (id, secret) = self.app(scopes, "urn:ietf:wg:oauth:2.0:oob").await;
         let t = self

@@ -30,6 +30,7 @@ mod markdown;
 mod markup;
 mod media;
 mod mentions;
+mod moderation;
 mod notifications_v2;
 mod oauth;
 mod pages;
