@@ -566,6 +566,9 @@ impl Engine {
                 )
             }),
         );
+        if n.client.is_none() && is_markdown(n.content_type.as_deref()) {
+            as2::apply_source(&mut note, &n.text, content::MARKDOWN);
+        }
         let hidden: &[AccountRow] = n.client.as_ref().map_or(&[], |c| &c.hidden);
         let hidden_inboxes = hidden
             .iter()
@@ -835,6 +838,9 @@ impl Engine {
                 (u, auth)
             });
             as2::apply_quote(&mut note, actor, policy, quote);
+        }
+        if edit.client.is_none() && is_markdown(edit.content_type.as_deref()) {
+            as2::apply_source(&mut note, &edit.text, content::MARKDOWN);
         }
         Ok(NoteDraft {
             status: new,
