@@ -703,6 +703,7 @@ impl Engine {
                 author: actor,
                 tags: &draft.tags,
                 mentions: Some(&mention_ids),
+                mentioned: &draft.mentioned,
             },
         )
         .await?;

@@ -847,6 +847,7 @@ impl Engine {
                 author: actor,
                 tags: &tags,
                 mentions: None,
+                mentioned: &[],
             },
         )
         .await?;
