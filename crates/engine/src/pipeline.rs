@@ -282,8 +282,12 @@ impl Engine {
                     .has_relation(Relation::Follow, me, status.account_id)
                     .await?
                     || self.is_mentioned(me, status.id).await?
+                    || self.store.in_status_audience(status.id, me).await?
             }
-            Visibility::Direct => self.is_mentioned(me, status.id).await?,
+            Visibility::Direct => {
+                self.is_mentioned(me, status.id).await?
+                    || self.store.in_status_audience(status.id, me).await?
+            }
         })
     }
 
