@@ -148,12 +148,51 @@ impl Engine {
         mentioned: &[AccountRow],
         now: i64,
     ) -> Result<()> {
-        let settings = &self.config.cards;
-        if !settings.enabled
-            || status.reblog_of_id.is_some()
+        if !self.config.cards.enabled {
+            return Ok(());
+        }
+        if let Some(url) = self.card_link(status, mentioned) {
+            self.attach_card(tx, status, author, &url, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The link of an edited post that gets a card, in the edit's transaction: when the
+    /// edit changed its first link, the post's card is the new link's (queued as for a
+    /// new post; its arrival is announced with `status.update`), and none when the edit
+    /// removed the link. Nothing is written when the link stayed.
+    pub(crate) async fn relink_card(
+        &self,
+        tx: &mut WriteTx,
+        status: &StatusRow,
+        author: &AccountRow,
+        mentioned: &[AccountRow],
+        now: i64,
+    ) -> Result<()> {
+        if !self.config.cards.enabled {
+            return Ok(());
+        }
+        let next = self.card_link(status, mentioned);
+        let current = tx.status_card_url(status.id).await?;
+        if current.as_deref() == next.as_ref().map(url::Url::as_str) {
+            return Ok(());
+        }
+        if current.is_some() {
+            tx.detach_card(status.id).await?;
+        }
+        if let Some(url) = next {
+            self.attach_card(tx, status, author, &url, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The link of a post that gets a card (`first_link`), None for posts without one
+    /// (reblogs, direct posts).
+    fn card_link(&self, status: &StatusRow, mentioned: &[AccountRow]) -> Option<url::Url> {
+        if status.reblog_of_id.is_some()
             || status.visibility == sluice_model::Visibility::Direct.as_str()
         {
-            return Ok(());
+            return None;
         }
         let attachments = sluice_model::media::Attachment::read_list(&status.attachments);
         let mut skip: Vec<&str> = mentioned
@@ -161,14 +200,25 @@ impl Engine {
             .flat_map(|a| [a.url.as_str(), a.uri.as_str()])
             .collect();
         skip.extend(attachments.iter().map(|a| a.url.as_str()));
-        let Some(url) = first_link(&status.content, &skip, self.urls.base()) else {
-            return Ok(());
-        };
+        first_link(&status.content, &skip, self.urls.base())
+    }
+
+    /// Names `url` as the post's link and queues its fetch when its card is missing or
+    /// stale (a remote author's within the per-minute budget).
+    async fn attach_card(
+        &self,
+        tx: &mut WriteTx,
+        status: &StatusRow,
+        author: &AccountRow,
+        url: &url::Url,
+        now: i64,
+    ) -> Result<()> {
+        let settings = &self.config.cards;
         let queue = author.is_local() || self.cards.take_remote(settings.remote_per_minute, now);
         if !queue {
             tracing::debug!(url = %url, "remote card budget spent: not queued");
         }
-        let host = host_key(&url);
+        let host = host_key(url);
         if tx
             .attach_card(status.id, author.id, url.as_str(), &host, queue, now)
             .await?

@@ -96,6 +96,8 @@ pub(crate) struct PostEdit<'a> {
     pub tags: &'a [String],
     /// The shown mentions as they are to be; None keeps them (a remote edit).
     pub mentions: Option<&'a [Id]>,
+    /// The mentioned accounts, when known (their pages are not the post's link card).
+    pub mentioned: &'a [AccountRow],
 }
 
 impl Engine {
@@ -180,6 +182,8 @@ impl Engine {
             tx.set_mentions(new.id, mentions).await?;
         }
         tx.set_tags(new.id, e.tags, &|| self.new_id(), now).await?;
+        self.relink_card(tx, new, e.author, e.mentioned, now)
+            .await?;
         changes.events([status_event(
             "status.update",
             new,

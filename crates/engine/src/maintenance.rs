@@ -1,7 +1,8 @@
 //! Small periodic jobs, each doing a bounded amount of work per run so they never hold
 //! the (SQLite) writer for long: event-log pruning by age and size, expired OAuth codes
 //! and old idempotency keys, uploads left unattached for a day, remembered Undos whose
-//! activity never came, and SQLite space reclamation in `incremental_vacuum` steps.
+//! activity never came, cached link cards past their time that no post links any more,
+//! and SQLite space reclamation in `incremental_vacuum` steps.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,8 @@ pub const PRUNE_BATCH: i64 = 1_000;
 pub const MAX_BATCHES_PER_RUN: usize = 50;
 /// Vacuum steps per run (each frees at most `sluice_store::VACUUM_STEP_PAGES` pages).
 pub const MAX_VACUUM_STEPS_PER_RUN: usize = 16;
+/// Cached link cards removed at most per run (the next run continues).
+pub const CARD_PRUNE_BATCH: i64 = 500;
 /// Revoked tokens are kept this long (so a revoked token's error stays "revoked").
 const REVOKED_TOKEN_KEEP_MS: i64 = 7 * 24 * 3600 * 1000;
 
@@ -26,6 +29,8 @@ pub struct RunReport {
     pub free_pages_left: i64,
     /// Uploads removed after a day unattached.
     pub media_removed: u64,
+    /// Cached link cards removed (past their time, linked by no post).
+    pub cards_pruned: u64,
 }
 
 impl Engine {
@@ -60,6 +65,10 @@ impl Engine {
         // Undos whose activity never came.
         self.store
             .prune_undone(now - crate::remote::UNDONE_KEEP_MS)
+            .await?;
+        report.cards_pruned = self
+            .store
+            .prune_preview_cards(now, CARD_PRUNE_BATCH)
             .await?;
         for _ in 0..MAX_VACUUM_STEPS_PER_RUN {
             report.free_pages_left = self.store.reclaim_space_step().await?;

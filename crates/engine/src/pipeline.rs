@@ -282,8 +282,12 @@ impl Engine {
                     .has_relation(Relation::Follow, me, status.account_id)
                     .await?
                     || self.is_mentioned(me, status.id).await?
+                    || self.store.in_status_audience(status.id, me).await?
             }
-            Visibility::Direct => self.is_mentioned(me, status.id).await?,
+            Visibility::Direct => {
+                self.is_mentioned(me, status.id).await?
+                    || self.store.in_status_audience(status.id, me).await?
+            }
         })
     }
 
@@ -566,6 +570,9 @@ impl Engine {
                 )
             }),
         );
+        if n.client.is_none() && is_markdown(n.content_type.as_deref()) {
+            as2::apply_source(&mut note, &n.text, content::MARKDOWN);
+        }
         let hidden: &[AccountRow] = n.client.as_ref().map_or(&[], |c| &c.hidden);
         let hidden_inboxes = hidden
             .iter()
@@ -700,6 +707,7 @@ impl Engine {
                 author: actor,
                 tags: &draft.tags,
                 mentions: Some(&mention_ids),
+                mentioned: &draft.mentioned,
             },
         )
         .await?;
@@ -835,6 +843,9 @@ impl Engine {
                 (u, auth)
             });
             as2::apply_quote(&mut note, actor, policy, quote);
+        }
+        if edit.client.is_none() && is_markdown(edit.content_type.as_deref()) {
+            as2::apply_source(&mut note, &edit.text, content::MARKDOWN);
         }
         Ok(NoteDraft {
             status: new,

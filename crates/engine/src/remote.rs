@@ -68,6 +68,10 @@ pub struct RemoteNote {
     /// Who may quote it (`public`, `followers`, `nobody`), from its
     /// `interactionPolicy`; None when it says nothing.
     pub quote_policy: Option<String>,
+    /// A reply in a conversation container (FEP-171b) addressed to the thread owner's
+    /// followers collection: that owner, whose followers may see it (as addressed).
+    /// Set only by the inbox, after checking the owner's `Add` and the reply's origin.
+    pub audience_of: Option<sluice_model::Id>,
 }
 
 /// A remote post's poll as its server describes it.
@@ -114,9 +118,13 @@ pub enum Ignored {
     /// follows, or of another kind than `Create`, `Update` or `Delete` (FEP-1b12).
     AnnouncedActivity,
     /// What a group relayed about a member on another server could not be confirmed
-    /// there: the post is not what the group says, or a deleted post is still there.
+    /// there: the post is not what the group says, or a deleted post is still there;
+    /// or a reply a thread's owner relayed (FEP-171b `Add`) is not served by its own
+    /// server.
     Unverified,
-    /// An `Add` or `Remove` to another collection than the actor's featured posts.
+    /// An `Add` or `Remove` to another collection than the actor's featured posts; a
+    /// thread owner's `Add` (FEP-171b) to a collection not its own, or of a post that
+    /// is not a reply.
     OtherCollection,
     /// A `Move` not made by the account itself, or to an account that does not name it.
     MoveRefused,
@@ -507,6 +515,9 @@ impl Engine {
         }
         self.store_remote_quote(&mut tx, &mut changes, actor, &status, n, now)
             .await?;
+        if let Some(owner) = n.audience_of {
+            tx.set_status_audience(status.id, owner).await?;
+        }
         self.commit(tx, changes).await?;
         if poll.is_some_and(|p| p.expires_at.is_some()) {
             self.poll_stored();
@@ -847,6 +858,7 @@ impl Engine {
                 author: actor,
                 tags: &tags,
                 mentions: None,
+                mentioned: &[],
             },
         )
         .await?;

@@ -51,6 +51,10 @@ pub struct ScheduledParams {
     /// Its poll; `expires_in` counts from when it is published.
     #[serde(default)]
     pub poll: Option<crate::polls::NewPoll>,
+    /// The format of `text` (`text/markdown`); None: plain text, as rows stored
+    /// before formats were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
 }
 
 impl ScheduledParams {
@@ -65,6 +69,7 @@ impl ScheduledParams {
             media_ids: n.media_ids.clone(),
             application_id: n.application_id,
             poll: n.poll.clone(),
+            content_type: n.content_type.clone(),
         }
     }
 
@@ -81,7 +86,7 @@ impl ScheduledParams {
             client: None,
             media_ids: self.media_ids,
             poll: self.poll,
-            content_type: None,
+            content_type: self.content_type,
             quoted_status_id: None,
             quote_policy: None,
         }
@@ -352,6 +357,7 @@ mod tests {
             text: "later".into(),
             visibility: Some("unlisted".into()),
             media_ids: vec![7],
+            content_type: Some("text/markdown".into()),
             ..Default::default()
         };
         let stored = serde_json::to_string(&p).unwrap();
@@ -361,5 +367,9 @@ mod tests {
         assert_eq!(n.visibility, Some(Visibility::Unlisted));
         assert_eq!(n.media_ids, vec![7]);
         assert_eq!(n.idempotency_key.as_deref(), Some("scheduled:9"));
+        assert_eq!(n.content_type.as_deref(), Some("text/markdown"));
+        // A row stored before formats were kept is plain text.
+        let old: ScheduledParams = serde_json::from_str(r#"{"text": "x"}"#).unwrap();
+        assert_eq!(old.into_note("k".into()).content_type, None);
     }
 }

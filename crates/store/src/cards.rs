@@ -118,6 +118,29 @@ impl WriteTx {
         Ok(!fresh)
     }
 
+    /// The link of a post that has a card (its `status_cards` row), read in the
+    /// transaction that may change it.
+    pub async fn status_card_url(&mut self, status_id: Id) -> Result<Option<String>> {
+        #[derive(sqlx::FromRow)]
+        struct UrlRow {
+            url: String,
+        }
+        Ok(self
+            .opt::<UrlRow>(
+                Query::new("SELECT url FROM status_cards WHERE status_id = $1").bind(status_id),
+            )
+            .await?
+            .map(|r| r.url))
+    }
+
+    /// The post no longer has a card (an edit removed or changed its link). The cached
+    /// card stays for other posts; maintenance removes it once none links it.
+    pub async fn detach_card(&mut self, status_id: Id) -> Result<()> {
+        self.exec(Query::new("DELETE FROM status_cards WHERE status_id = $1").bind(status_id))
+            .await?;
+        Ok(())
+    }
+
     /// Records what a fetch of `url` (from `host`) came to, frees the host until
     /// `host_next_at`, and returns the posts that waited for a card now there (no
     /// longer waiting), newest first, at most `announce`.
@@ -327,6 +350,25 @@ impl Store {
                     .max(d.busy_until)
             })
             .min())
+    }
+
+    /// Removes at most `limit` cached cards (or negative entries) past their time
+    /// (`expires_at` before `now`) that no post links any more and no fetch is queued
+    /// for, oldest first; returns how many. A post linking the URL again fetches it
+    /// anew, as it would the stale entry.
+    pub async fn prune_preview_cards(&self, now: i64, limit: i64) -> Result<u64> {
+        let q = Query::new(
+            "DELETE FROM preview_cards WHERE url IN (
+               SELECT p.url FROM preview_cards p
+               WHERE p.expires_at < $1
+                 AND NOT EXISTS (SELECT 1 FROM status_cards sc
+                       JOIN statuses s ON s.id = sc.status_id WHERE sc.url = p.url)
+                 AND NOT EXISTS (SELECT 1 FROM card_jobs j WHERE j.url = p.url)
+               ORDER BY p.expires_at LIMIT $2)",
+        )
+        .bind(now)
+        .bind(limit);
+        self.exec(q).await
     }
 
     /// The cached entry of a URL.

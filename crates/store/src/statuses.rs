@@ -841,6 +841,8 @@ impl WriteTx {
             "DELETE FROM polls WHERE status_id = $1",
             "DELETE FROM status_reactions WHERE status_id = $1",
             "DELETE FROM status_content_types WHERE status_id = $1",
+            "DELETE FROM status_cards WHERE status_id = $1",
+            "DELETE FROM status_audiences WHERE status_id = $1",
         ] {
             self.exec(Query::new(sql).bind(id)).await?;
         }

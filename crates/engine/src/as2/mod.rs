@@ -27,7 +27,9 @@ pub use collection::{
 };
 pub use media::{attachment, media_object};
 pub(crate) use note::apply_client_object;
-pub use note::{NoteParts, apply_poll, apply_quote, note_document, quote_authorization};
+pub use note::{
+    NoteParts, apply_poll, apply_quote, apply_source, note_document, quote_authorization,
+};
 
 /// The `@context` of every document we emit.
 pub fn context() -> Value {

@@ -125,6 +125,18 @@ pub fn note_document(urls: &Urls, s: &StatusRow, author: &AccountRow, p: &NotePa
     doc
 }
 
+/// Adds the text a post was written as, in its format (`source: {content, mediaType}`,
+/// as Pleroma and Misskey publish it): for posts not written as plain text, so that
+/// servers that edit or quote the source get it as typed.
+pub fn apply_source(doc: &mut Value, text: &str, media_type: &str) {
+    if let Some(o) = doc.as_object_mut() {
+        o.insert(
+            "source".into(),
+            json!({"content": text, "mediaType": media_type}),
+        );
+    }
+}
+
 /// Makes a post's object the `Question` of its poll, as Mastodon publishes one: the
 /// options in `oneOf` (or `anyOf` when several may be chosen), each a `Note` named by
 /// its title with its count in `replies.totalItems`; `endTime`, `votersCount`, and

@@ -1,6 +1,8 @@
 //! `Add` or `Remove`: a pin or an unpin when the collection is the actor's own
-//! `featured`, a featured hashtag when it is its `featuredTags`; Adds to anything else
-//! (a Lemmy community's moderators, say) are only recorded.
+//! `featured`, a featured hashtag when it is its `featuredTags`, a reply relayed by
+//! the owner of its thread when the object is an activity (FEP-171b, in
+//! [`super::conversation`]); Adds to anything else (a Lemmy community's moderators,
+//! say) are only recorded.
 
 use sluice_engine::remote::Ignored;
 
@@ -8,6 +10,11 @@ use super::{Inbound, InboxError};
 use crate::document::{ActivityKind, Document, Ref};
 
 pub(super) async fn apply(i: &Inbound<'_>) -> Result<(), InboxError> {
+    if i.activity.kind == ActivityKind::Add
+        && let Some(inner) = i.activity.object_activity()
+    {
+        return super::conversation::apply(i, inner).await;
+    }
     let target = i.activity.target_id();
     if target.is_some() {
         let tags_url = i.fed.engine.featured_tags_url(i.actor.id).await?;

@@ -217,6 +217,8 @@ pub(crate) async fn remote_note(actor: &AccountRow, o: &Object) -> Result<Remote
             .can_quote
             .as_ref()
             .map(|a| sluice_engine::quotes::remote_quote_policy(a, &actor.followers_url).into()),
+        // Set by `conversation` once the thread's owner and the reply are checked.
+        audience_of: None,
     })
 }
 

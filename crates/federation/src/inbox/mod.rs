@@ -16,6 +16,8 @@
 //!   [`accept_reject`], [`like`], [`react`], [`announce`], [`undo`], [`block`], [`flag`],
 //!   [`move_`], [`add_remove`]), each applying its kind through the engine's remote
 //!   functions, which are idempotent by activity id; [`apply`] dispatches on the kind.
+//!   An `Add` of an activity is a thread owner relaying a reply (FEP-171b,
+//!   [`conversation`]).
 //!
 //! Activities that arrive out of order anyway (a sender's retries reorder deliveries)
 //! still end where the sender meant: an Update of an unknown post stores it, an Undo of
@@ -25,6 +27,7 @@ mod accept_reject;
 mod add_remove;
 mod announce;
 mod block;
+mod conversation;
 pub(crate) mod convert;
 mod create;
 mod delete;

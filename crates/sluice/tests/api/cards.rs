@@ -13,12 +13,14 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::common::{Db, TestServer, eventually, follow_remote, peer};
+use crate::common::{Body, Db, TestServer, eventually, follow_remote, peer};
 
 db_tests!(
     a_card_arrives_after_the_post_cached_polite_and_revalidated,
     limits_retry_after_cap_time_limit_and_failures,
-    a_remote_post_gets_its_card_within_the_budget
+    a_remote_post_gets_its_card_within_the_budget,
+    an_edit_that_changes_the_link_changes_the_card,
+    cards_no_post_links_are_pruned_in_batches
 );
 
 /// One request the page server saw.
@@ -668,4 +670,168 @@ async fn a_remote_post_gets_its_card_within_the_budget(db: Db) {
             );
         }
     }
+}
+
+/// PUTs a new text for the post `id`.
+async fn edit_text(srv: &TestServer, token: &str, id: &str, text: &str) -> Value {
+    srv.request(
+        reqwest::Method::PUT,
+        &format!("/api/v1/statuses/{id}"),
+        Some(token),
+        Some(Body::Form(vec![("status".into(), text.into())])),
+    )
+    .await
+    .ok()
+}
+
+/// An edit that changes the post's first link gets the new link's card (fetched anew,
+/// its arrival a `status.update`); one that keeps the link fetches nothing; one that
+/// removes the link drops the card.
+async fn an_edit_that_changes_the_link_changes_the_card(db: Db) {
+    let Some(srv) = TestServer::start(db, cards_config).await else {
+        return;
+    };
+    let pages = PageServer::start().await;
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let first = pages.url("/og?t=First");
+    let post = srv.status(&alice, &format!("see {first}"), &[]).await;
+    let id = post["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        wait_for_card(&srv, &id, &alice.token).await["title"],
+        "First"
+    );
+
+    // The same link, other words: nothing fetched, the card stays.
+    let asked = pages.seen("/og?t=First").len();
+    let e = edit_text(&srv, &alice.token, &id, &format!("still {first}")).await;
+    assert_eq!(e["card"]["title"], "First", "{e}");
+    assert_eq!(pages.seen("/og?t=First").len(), asked);
+
+    let mut stream =
+        crate::streaming::Sse::open(&srv, "/api/v1/streaming/public/local", &bob.token, None).await;
+    let second = pages.url("/og?t=Second");
+    let e = edit_text(&srv, &alice.token, &id, &format!("now {second}")).await;
+    assert!(
+        e["card"].is_null() || e["card"]["title"] == "Second",
+        "the old card is gone: {e}"
+    );
+    // The edit, then (unless the card came before the edit was sent) the card.
+    let mut arrived = Value::Null;
+    for _ in 0..2 {
+        let ev = stream.next().await;
+        assert_eq!(ev.event, "status.update");
+        let payload: Value = serde_json::from_str(&ev.data).unwrap();
+        assert_eq!(payload["id"], id.as_str());
+        if payload["card"]["title"] == "Second" {
+            arrived = payload;
+            break;
+        }
+        assert!(payload["card"].is_null(), "{payload}");
+    }
+    assert_eq!(arrived["card"]["url"], second, "the new card was announced");
+    assert_eq!(pages.seen("/og?t=Second").len(), 1);
+    assert_eq!(card_of(&srv, &id, &alice.token).await["title"], "Second");
+
+    // The link removed: no card any more.
+    let e = edit_text(&srv, &alice.token, &id, "no link now").await;
+    assert!(e["card"].is_null(), "{e}");
+    assert!(card_of(&srv, &id, &alice.token).await.is_null());
+    let linked = srv
+        .get(
+            &format!("/api/v1/timelines/link?url={second}"),
+            Some(&bob.token),
+        )
+        .await;
+    assert_eq!(linked.status, 200, "{}", linked.text);
+    assert!(
+        linked.body.as_array().unwrap().is_empty(),
+        "{}",
+        linked.text
+    );
+    srv.stop().await;
+}
+
+/// Maintenance removes cached cards past their time that no post links any more (a
+/// post deleted or edited away from the link), in batches of
+/// `CARD_PRUNE_BATCH` per run, and keeps those a post still links.
+async fn cards_no_post_links_are_pruned_in_batches(db: Db) {
+    let Some(srv) = TestServer::start(db, cards_config).await else {
+        return;
+    };
+    let pages = PageServer::start().await;
+    let alice = srv.user("alice").await;
+    let kept = pages.url("/og?t=Kept");
+    let gone = pages.url("/og?t=Gone");
+    let edited = pages.url("/og?t=Edited");
+    let a = srv.status(&alice, &format!("a {kept}"), &[]).await;
+    let b = srv.status(&alice, &format!("b {gone}"), &[]).await;
+    let c = srv.status(&alice, &format!("c {edited}"), &[]).await;
+    for p in [&a, &b, &c] {
+        wait_for_card(&srv, p["id"].as_str().unwrap(), &alice.token).await;
+    }
+    let r = srv
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/statuses/{}", b["id"].as_str().unwrap()),
+            Some(&alice.token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    edit_text(&srv, &alice.token, c["id"].as_str().unwrap(), "no link").await;
+    let store = srv.store();
+    let cards = async |url: &str| {
+        store
+            .one::<sluice_store::Scalar>(
+                sluice_store::Query::new("SELECT count(*) AS v FROM preview_cards WHERE url = $1")
+                    .bind(url),
+            )
+            .await
+            .unwrap()
+            .v
+    };
+    // Not past their time yet: nothing is removed.
+    store
+        .exec(sluice_store::Query::new(
+            "UPDATE preview_cards SET expires_at = 9000000000000",
+        ))
+        .await
+        .unwrap();
+    let r = srv.engine().maintain().await.unwrap();
+    assert_eq!(r.cards_pruned, 0);
+    // More unlinked entries than one run removes, all past their time.
+    let batch = sluice_engine::maintenance::CARD_PRUNE_BATCH;
+    store
+        .exec(
+            sluice_store::Query::new(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+                 INSERT INTO preview_cards (url, host, card, fetched_at, expires_at)
+                 SELECT 'https://old.example/' || i, 'old.example:443', NULL, 0, 1 FROM n",
+            )
+            .bind(batch),
+        )
+        .await
+        .unwrap();
+    store
+        .exec(sluice_store::Query::new(
+            "UPDATE preview_cards SET expires_at = 1",
+        ))
+        .await
+        .unwrap();
+    let total = srv.count("preview_cards").await;
+    assert_eq!(total, batch + 3);
+    let r = srv.engine().maintain().await.unwrap();
+    assert_eq!(r.cards_pruned, batch as u64, "one batch per run");
+    let r = srv.engine().maintain().await.unwrap();
+    assert_eq!(r.cards_pruned, 2, "the rest in the next run");
+    assert_eq!(srv.engine().maintain().await.unwrap().cards_pruned, 0);
+    assert_eq!(cards(&kept).await, 1, "a post still links it");
+    assert_eq!(cards(&gone).await, 0, "its post was deleted");
+    assert_eq!(cards(&edited).await, 0, "its post was edited away from it");
+    assert_eq!(
+        card_of(&srv, a["id"].as_str().unwrap(), &alice.token).await["title"],
+        "Kept"
+    );
+    srv.stop().await;
 }

@@ -2,8 +2,9 @@
 //! requests: ids (of activities and of the objects in them) are taken only from the
 //! server they belong to, keys only for the server's own actors, and everything
 //! accepted but not applied is counted by reason (`sluice_inbox_ignored_total`).
-//! Groups (FEP-1b12) relay their members' posts, which are believed only as far as
-//! their origin vouches for them.
+//! Groups (FEP-1b12) relay their members' posts, and thread owners (FEP-171b) the
+//! replies to their threads; both are believed only as far as their origin vouches
+//! for them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,7 +25,8 @@ db_tests!(
     local_keys_are_made_with_the_account_and_repaired_at_start,
     accepted_but_not_applied_is_counted,
     refused_activities_are_finished_not_retried,
-    group_announces_apply_their_members_posts
+    group_announces_apply_their_members_posts,
+    conversation_adds_apply_replies_verified_at_their_origin
 );
 
 const METRICS_TOKEN: &str = "inbox-trust-metrics";
@@ -892,5 +894,179 @@ async fn group_announces_apply_their_members_posts(db: Db) {
         status_count(&srv, &dave_note).await == 0
     })
     .await;
+    srv.stop().await;
+}
+
+/// FEP-171b (as Mitra sends it): the owner of a followers-only thread relays a reply it
+/// was sent as `Add(Create(Note))` to its conversation container. The reply is fetched
+/// from its own server (never the embedded copy) and stored as its Create would be,
+/// seen by the owner's followers as addressed (and not by the replier's followers, who
+/// were not addressed); what cannot be verified is recorded and counted, not applied.
+async fn conversation_adds_apply_replies_verified_at_their_origin(db: Db) {
+    let Some(srv) = TestServer::start(db, federating).await else {
+        return;
+    };
+    let a = Origin::start().await;
+    let b = Origin::start().await;
+    let carol = srv.user("carol").await;
+    let dave = srv.user("dave").await;
+    let owner = a.actor("owner");
+    let mallory = a.actor("mallory");
+    let bob = b.actor("bob");
+    let eve = b.actor("eve");
+    let followers = format!("{owner}/followers");
+    let container = format!("{}/collections/conversations/1/history", a.url);
+
+    // The owner's followers-only post, which carol (a follower) sees.
+    let root_uri = format!("{owner}/notes/root");
+    let mut root = note(&root_uri, &owner, "followers only, replies welcome");
+    root["to"] = json!([followers]);
+    root["context"] = json!(format!("{}/collections/conversations/1", a.url));
+    let mut create_root = create(&format!("{owner}/creates/root"), &owner, root);
+    create_root["to"] = json!([followers]);
+    assert_eq!(a.send(&srv, "owner", &create_root).await, 202);
+    settled(&srv).await;
+    follow_directly(&srv, &carol.id, &owner).await;
+    // dave follows bob, the replier, not the owner.
+    let known = json!({"id": format!("{bob}/notes/0"), "type": "Note", "attributedTo": bob,
+                       "content": "hello", "published": "2026-11-22T09:00:00Z",
+                       "to": ["https://www.w3.org/ns/activitystreams#Public"]});
+    assert_eq!(
+        b.send(
+            &srv,
+            "bob",
+            &create(&format!("{bob}/creates/0"), &bob, known)
+        )
+        .await,
+        202
+    );
+    settled(&srv).await;
+    follow_directly(&srv, &dave.id, &bob).await;
+    let root_id = srv
+        .store()
+        .status_by_uri(&root_uri)
+        .await
+        .unwrap()
+        .expect("the root post")
+        .id;
+
+    let reply = |id: &str, author: &str, content: &str| {
+        json!({"id": id, "type": "Note", "attributedTo": author, "content": content,
+               "inReplyTo": root_uri, "published": "2026-11-22T10:30:00Z",
+               "context": format!("{}/collections/conversations/1", a.url),
+               "to": [owner, followers]})
+    };
+    let add = |n: u32, actor: &str, inner: Value| {
+        json!({"@context": "https://www.w3.org/ns/activitystreams",
+               "id": format!("{actor}/adds/{n}"), "type": "Add", "actor": actor,
+               "object": inner,
+               "target": {"type": "OrderedCollection", "id": container,
+                          "attributedTo": owner},
+               "to": [followers]})
+    };
+    let wrap = |n: u32, author: &str, note: Value| {
+        let mut c = create(&format!("{author}/creates/{n}"), author, note);
+        c["to"] = json!([owner, followers]);
+        c
+    };
+    let context = async |viewer: &str| -> Vec<String> {
+        let c = srv
+            .get(&format!("/api/v1/statuses/{root_id}/context"), Some(viewer))
+            .await
+            .ok();
+        c["descendants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["content"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // A verified reply: served by bob's server as bob's. The embedded copy says
+    // something else; what is stored is what the origin serves.
+    let reply1 = format!("{bob}/notes/1");
+    b.put(&reply1, reply(&reply1, &bob, "the real reply"));
+    let sent = add(
+        1,
+        &owner,
+        wrap(1, &bob, reply(&reply1, &bob, "embedded words")),
+    );
+    assert_eq!(a.send(&srv, "owner", &sent).await, 202);
+    settled(&srv).await;
+    let seen = context(&carol.token).await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].contains("the real reply"), "{seen:?}");
+    let stored = srv.store().status_by_uri(&reply1).await.unwrap().unwrap();
+    assert!(!stored.content.contains("embedded words"));
+    // carol follows the owner, to whose followers the reply was addressed: she sees
+    // it alone too; dave follows bob but was not addressed; bob's own post stays his.
+    let one = format!("/api/v1/statuses/{}", stored.id);
+    assert_eq!(srv.get(&one, Some(&carol.token)).await.status, 200);
+    assert_eq!(srv.get(&one, Some(&dave.token)).await.status, 404);
+    // Delivered again: nothing changes, nothing is counted.
+    assert_eq!(a.send(&srv, "owner", &sent).await, 202);
+    settled(&srv).await;
+    assert_eq!(context(&carol.token).await.len(), 1);
+
+    // A forged reply: its server does not have it (404). Not applied, counted.
+    let before = ignored(&srv, "unverified").await;
+    let forged = format!("{bob}/notes/2");
+    let sent = add(
+        2,
+        &owner,
+        wrap(2, &bob, reply(&forged, &bob, "forged words")),
+    );
+    assert_eq!(a.send(&srv, "owner", &sent).await, 202);
+    counted(&srv, "unverified", before).await;
+    assert_eq!(status_count(&srv, &forged).await, 0);
+
+    // The origin serves the note as another author's than the Create names.
+    let before = ignored(&srv, "not_author").await;
+    let other = format!("{bob}/notes/3");
+    b.put(&other, reply(&other, &eve, "eve wrote this"));
+    let sent = add(
+        3,
+        &owner,
+        wrap(3, &bob, reply(&other, &bob, "bob wrote this")),
+    );
+    assert_eq!(a.send(&srv, "owner", &sent).await, 202);
+    counted(&srv, "not_author", before).await;
+    assert_eq!(status_count(&srv, &other).await, 0);
+
+    // The origin serves another document under the id: not verified.
+    let before = ignored(&srv, "unverified").await;
+    let moved = format!("{bob}/notes/4");
+    b.put(
+        &moved,
+        reply(&format!("{bob}/notes/elsewhere"), &bob, "moved"),
+    );
+    let sent = add(4, &owner, wrap(4, &bob, reply(&moved, &bob, "moved")));
+    assert_eq!(a.send(&srv, "owner", &sent).await, 202);
+    counted(&srv, "unverified", before).await;
+    assert_eq!(status_count(&srv, &moved).await, 0);
+
+    // Someone else relays into the owner's thread: refused before anything is fetched.
+    let before = ignored(&srv, "other_collection").await;
+    let intruder = format!("{bob}/notes/5");
+    b.put(&intruder, reply(&intruder, &bob, "via mallory"));
+    let sent = add(
+        5,
+        &mallory,
+        wrap(5, &bob, reply(&intruder, &bob, "via mallory")),
+    );
+    assert_eq!(a.send(&srv, "mallory", &sent).await, 202);
+    counted(&srv, "other_collection", before).await;
+    // And with a target of its own, the thread is still not mallory's.
+    let before = ignored(&srv, "not_author").await;
+    let mut sent = add(
+        6,
+        &mallory,
+        wrap(6, &bob, reply(&intruder, &bob, "via mallory")),
+    );
+    sent["target"]["attributedTo"] = json!(mallory);
+    assert_eq!(a.send(&srv, "mallory", &sent).await, 202);
+    counted(&srv, "not_author", before).await;
+    assert_eq!(status_count(&srv, &intruder).await, 0);
+    assert_eq!(context(&carol.token).await.len(), 1);
     srv.stop().await;
 }

@@ -5,9 +5,13 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::common::{Body, Db, TestServer};
+use crate::common::{Body, Db, TestServer, get_as2};
 
-db_tests!(markdown_posts);
+db_tests!(
+    markdown_posts,
+    markdown_notes_carry_their_source,
+    scheduled_markdown_is_published_as_markdown
+);
 
 async fn edit(srv: &TestServer, token: &str, id: &str, form: &[(&str, &str)]) -> Value {
     srv.request(
@@ -160,5 +164,116 @@ async fn markdown_posts(db: Db) {
         v1["configuration"]["statuses"]["supported_mime_types"],
         serde_json::json!(["text/plain", "text/markdown"])
     );
+    srv.stop().await;
+}
+
+/// A Note made from Markdown carries the text as written (`source`, with its
+/// `mediaType`, as Pleroma and Misskey publish it), also after an edit; a plain post's
+/// Note has none, nor has a post edited to plain text.
+async fn markdown_notes_carry_their_source(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let text = "**bold** [link](https://example.com/)";
+    let s = srv
+        .status(&alice, text, &[("content_type", "text/markdown")])
+        .await;
+    let uri = s["uri"].as_str().unwrap().to_string();
+    let note = get_as2(&srv, &uri, None).await.ok();
+    assert_eq!(note["source"]["content"], text, "{note}");
+    assert_eq!(note["source"]["mediaType"], "text/markdown", "{note}");
+    assert!(
+        note["content"]
+            .as_str()
+            .unwrap()
+            .contains("<strong>bold</strong>"),
+        "{note}"
+    );
+    let id = s["id"].as_str().unwrap();
+    edit(&srv, &alice.token, id, &[("status", "_edited_")]).await;
+    let note = get_as2(&srv, &uri, None).await.ok();
+    assert_eq!(note["source"]["content"], "_edited_", "{note}");
+    assert_eq!(note["source"]["mediaType"], "text/markdown", "{note}");
+    edit(
+        &srv,
+        &alice.token,
+        id,
+        &[("status", "_plain_"), ("content_type", "text/plain")],
+    )
+    .await;
+    let note = get_as2(&srv, &uri, None).await.ok();
+    assert!(note.get("source").is_none(), "{note}");
+    let plain = srv.status(&alice, "**plain**", &[]).await;
+    let note = get_as2(&srv, plain["uri"].as_str().unwrap(), None)
+        .await
+        .ok();
+    assert!(note.get("source").is_none(), "{note}");
+    srv.stop().await;
+}
+
+/// `content_type=text/markdown` with `scheduled_at`: the format is kept with the
+/// scheduled post, which is published as Markdown (its Note with its source), and the
+/// published post's source says so.
+async fn scheduled_markdown_is_published_as_markdown(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let at = sluice_model::Timestamp(sluice_model::id::now_millis() + 3_600_000).to_rfc3339();
+    let text = "**later** and _soon_";
+    let r = srv
+        .post(
+            "/api/v1/statuses",
+            Some(&alice.token),
+            &[
+                ("status", text),
+                ("content_type", "text/markdown"),
+                ("scheduled_at", &at),
+            ],
+        )
+        .await
+        .ok();
+    assert_eq!(r["params"]["text"], text, "{r}");
+    // And one plain, scheduled as well: it stays plain.
+    srv.post(
+        "/api/v1/statuses",
+        Some(&alice.token),
+        &[("status", "**plain later**"), ("scheduled_at", &at)],
+    )
+    .await
+    .ok();
+    let q = sluice_store::Query::new("UPDATE scheduled_statuses SET scheduled_at = 1000");
+    srv.engine().store_for_tests().exec(q).await.unwrap();
+    assert_eq!(srv.engine().publish_due_statuses().await.unwrap(), 2);
+    let posts = srv
+        .get(
+            &format!("/api/v1/accounts/{}/statuses", alice.id),
+            Some(&alice.token),
+        )
+        .await
+        .ok();
+    let posts = posts.as_array().unwrap();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    let md = posts
+        .iter()
+        .find(|p| p["content"].as_str().unwrap().contains("later</strong>"))
+        .unwrap_or_else(|| panic!("the Markdown post, rendered: {posts:?}"));
+    assert_eq!(
+        md["content"].as_str().unwrap().trim_end(),
+        "<p><strong>later</strong> and <em>soon</em></p>",
+        "{md}"
+    );
+    let plain = posts.iter().find(|p| p["id"] != md["id"]).unwrap();
+    assert_eq!(plain["content"], "<p>**plain later**</p>", "{plain}");
+    let id = md["id"].as_str().unwrap();
+    let src = srv
+        .get(&format!("/api/v1/statuses/{id}/source"), Some(&alice.token))
+        .await
+        .ok();
+    assert_eq!(src["content_type"], "text/markdown", "{src}");
+    assert_eq!(src["text"], text, "{src}");
+    let note = get_as2(&srv, md["uri"].as_str().unwrap(), None).await.ok();
+    assert_eq!(note["source"]["mediaType"], "text/markdown", "{note}");
     srv.stop().await;
 }
