@@ -112,6 +112,10 @@ impl Engine {
             discoverable: a.discoverable,
             indexable: a.indexable,
             attribution_domains: vec![],
+            quote_policy: u
+                .default_quote_policy
+                .clone()
+                .unwrap_or_else(|| "public".into()),
         });
         e.role = Some(if u.admin {
             serde_json::json!({"id": "3", "name": "Owner", "color": "", "permissions": "1", "highlighted": true})

@@ -161,10 +161,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0024_quotes.sql"),
         postgres: include_str!("../migrations/postgres/0024_quotes.sql"),
     },
+    Migration {
+        version: 25,
+        name: "quote_requests",
+        sqlite: include_str!("../migrations/sqlite/0025_quote_requests.sql"),
+        postgres: include_str!("../migrations/postgres/0025_quote_requests.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 24;
+pub const SCHEMA_VERSION: i64 = 25;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
@@ -184,7 +190,7 @@ pub const SCHEMA_VERSION: i64 = 24;
 /// `card_hosts`,
 /// version 23 `status_reactions`, `notifications.emoji` and
 /// `status_content_types`,
-/// version 24 `status_quotes`.
+/// version 24 `status_quotes`, version 25 `users.default_quote_policy`.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

@@ -83,6 +83,10 @@ pub struct UserRow {
     /// False until the e-mail address is confirmed (only asked when the server sends
     /// mail).
     pub confirmed: bool,
+    /// Who may quote the user's posts when a post does not say (`public`,
+    /// `followers`, `nobody`); None: `public` (migration 0025).
+    #[sqlx(default)]
+    pub default_quote_policy: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
