@@ -68,13 +68,19 @@ impl Engine {
     }
 
     /// Whether `actor` (remote) may quote the local post `quoted`, as Mastodon's
-    /// `StatusPolicy#quote?`: they may see it, neither blocks the other, and its policy
-    /// lets them.
+    /// `StatusPolicy#quote?`: they may see it, neither blocks the other (nor does the
+    /// author block their domain), and its policy lets them.
     async fn may_quote(&self, actor: &AccountRow, quoted: &StatusRow) -> Result<bool> {
         if quoted.account_id == actor.id {
             return Ok(true);
         }
-        if !self.can_see(Some(actor.id), quoted).await? {
+        if !self.can_see(Some(actor.id), quoted).await?
+            || (!actor.domain.is_empty()
+                && self
+                    .store
+                    .blocks_domain(quoted.account_id, &actor.domain)
+                    .await?)
+        {
             return Ok(false);
         }
         let policy = self
@@ -91,7 +97,7 @@ impl Engine {
     }
 
     /// A remote actor's `QuoteRequest` for a quote of our post `quoted` by their post
-    /// `quoting` (None when it could not be had): answered `Accept` with our stamp
+    /// `quoting` (`instrument`; None when it could not be had): answered `Accept` with our stamp
     /// (and the quote accepted here, its author told) when the post's policy lets
     /// them, else `Reject` (and the quote, if we hold it, rejected). The answer is
     /// queued in the same transaction.
@@ -100,6 +106,7 @@ impl Engine {
         actor: &AccountRow,
         a: &RemoteActivity,
         quoted: &StatusRow,
+        instrument: &str,
         quoting: Option<&StatusRow>,
     ) -> Result<Outcome> {
         let vis = sluice_model::Visibility::parse(&quoted.visibility)
@@ -127,7 +134,6 @@ impl Engine {
             return Ok(Outcome::default());
         };
         let mut changes = Changes::at(now);
-        let instrument = quoting.map(|q| q.uri.clone()).unwrap_or_default();
         let to = vec![actor.uri.clone()];
         let answer_ref = request_ref(&a.uri, &actor.uri, &quoted.uri, json!(instrument));
         let audience = Audience {
@@ -159,7 +165,8 @@ impl Engine {
                 (id, Verb::Accept, Some(stamp))
             }
             _ => {
-                if let Some(q) = quoting
+                // Only the requester's own quote of this post is rejected.
+                if let (Some(q), Some(_)) = (quoting, &row)
                     && tx
                         .change_quote_state(q.id, &["pending", "accepted"], "rejected", None, now)
                         .await?

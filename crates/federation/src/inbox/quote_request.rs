@@ -32,14 +32,18 @@ pub(super) async fn apply(i: &Inbound<'_>) -> Result<(), InboxError> {
         && let Some(Document::Object(o)) = instrument.and_then(|r| r.embedded())
         && let Ok(note) = remote_note(actor, o).await
     {
-        create_note(fed, actor, &fetched_create(o), &note).await?;
+        match create_note(fed, actor, &fetched_create(o), &note).await {
+            // Its Create, delivered at the same time, stored it first: that one is kept.
+            Ok(()) | Err(InboxError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
         quoting = engine.status_by_uri(&instrument_uri).await?;
     }
     if quoting.is_none() {
         quoting = fed.resolve_post(&instrument_uri).await.ok().flatten();
     }
     engine
-        .remote_quote_request(actor, i.record, &quoted, quoting.as_ref())
+        .remote_quote_request(actor, i.record, &quoted, &instrument_uri, quoting.as_ref())
         .await?;
     Ok(())
 }

@@ -514,7 +514,7 @@ async fn the_web_app_shows_the_quoted_post_inside_the_quote(db: Db) {
 /// `_misskey_quote` for older servers), its `quoteAuthorization` and every post its
 /// `interactionPolicy.canQuote`; the stamp is served at its id while it stands; the
 /// other server fetches and checks it and shows the quote accepted, with the quoted
-/// post. A quote without a stamp (as older servers make them) stays `pending`.
+/// post. A quote made on the other server is accepted here through its QuoteRequest.
 async fn quotes_cross_servers_with_their_authorization(db: Db) {
     let Some(a) = TestServer::start(db, peer("127.0.0.2")).await else {
         return;
@@ -627,7 +627,7 @@ async fn quotes_cross_servers_with_their_authorization(db: Db) {
     get_as2(&a, &stamp, None).await.expect(404);
 
     // Bob quotes alice's post from his server: pending there (the author's server
-    // decides), and carol, following bob, sees a quote without a stamp as pending.
+    // decides), and carol, following bob, gets it.
     follow_remote(&a, &carol, &format!("bob@{b_host}")).await;
     let (code, bq) = quote(&b, &bob, "bob too", quoted_on_b, &[]).await;
     assert_eq!(code, 200, "{bq}");
@@ -652,10 +652,14 @@ async fn quotes_cross_servers_with_their_authorization(db: Db) {
         !on_a.is_null()
     })
     .await;
-    assert_eq!(
-        on_a["quote"],
-        serde_json::json!({"state": "pending", "quoted_status": null})
-    );
+    // Its QuoteRequest reached alice's server, which accepted it (anyone may quote
+    // the post): accepted there too, whichever of the Create and the request came first.
+    let bq_on_a = on_a["id"].as_str().unwrap().to_string();
+    eventually("bob's quote accepted on alice's server", async || {
+        let seen = show(&a, Some(&carol), &bq_on_a).await;
+        seen["quote"]["state"] == "accepted" && seen["quote"]["quoted_status"]["id"] == oid.as_str()
+    })
+    .await;
     a.stop().await;
     b.stop().await;
 }
