@@ -301,6 +301,9 @@ quote-unavailable = { $state ->
     [rejected] The author of the quoted post did not allow this quote.
     [revoked] The author of the quoted post removed this quote.
     [deleted] The quoted post was deleted.
+    [muted_account] This quotes a post by someone you muted.
+    [blocked_account] This quotes a post by someone you blocked.
+    [blocked_domain] This quotes a post from a server you blocked.
    *[other] The quoted post is not available.
 }
 poll-your-choice = (your choice)

@@ -437,6 +437,13 @@ impl Engine {
                 "Validation failed: source[privacy] is not a visibility",
             ));
         }
+        if let Some(v) = &p.default_quote_policy
+            && crate::quotes::QuotePolicy::parse(v).is_none()
+        {
+            return Err(EngineError::invalid(
+                "Validation failed: source[quote_policy] is not one of public, followers, nobody",
+            ));
+        }
         Ok(())
     }
 

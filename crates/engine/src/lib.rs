@@ -53,6 +53,7 @@ pub mod pipeline;
 pub mod polls;
 pub mod push;
 pub mod queues;
+pub mod quote_requests;
 pub mod quotes;
 pub mod reactions;
 pub mod read;

@@ -417,22 +417,20 @@ impl Engine {
         if is_markdown(n.content_type.as_deref()) {
             tx.set_content_type(id, n.content_type.as_deref()).await?;
         }
-        let policy = n
-            .quote_policy
-            .unwrap_or(crate::quotes::QuotePolicy::Public)
-            .for_visibility(
-                sluice_model::Visibility::parse(&draft.status.visibility)
-                    .unwrap_or(sluice_model::Visibility::Direct),
-            );
         self.store_quote(
             &mut tx,
             &mut changes,
             &draft.status,
-            policy,
+            draft.policy,
             draft.quote.as_ref(),
             now,
         )
         .await?;
+        let request_instrument = draft
+            .quote
+            .as_ref()
+            .filter(|q| q.state == "pending")
+            .map(|_| draft.note.clone());
         // The activity has its own id (as Mastodon's `…/activity`): servers de-duplicate
         // by activity id, and it must not be the Note's.
         let activity_uri = format!("{}/activity", draft.status.uri);
@@ -444,6 +442,11 @@ impl Engine {
         let doc = audience.activity(&activity_uri, Verb::Create, actor, draft.note, now);
         self.record_document_to(&mut tx, actor, doc, &audience, now)
             .await?;
+        // A quote of a remote post asks that post's author (FEP-044f).
+        if let (Some(q), Some(note)) = (&draft.quote, &request_instrument) {
+            self.queue_quote_request(&mut tx, actor, &draft.status, q, note, now)
+                .await?;
+        }
         self.commit(tx, changes).await?;
         if draft.poll.is_some() {
             self.poll_stored();
@@ -554,10 +557,11 @@ impl Engine {
         if let Some(p) = &poll {
             as2::apply_poll(&mut note, p, now);
         }
-        let policy = n
-            .quote_policy
-            .unwrap_or(crate::quotes::QuotePolicy::Public)
-            .for_visibility(visibility);
+        let policy = match n.quote_policy {
+            Some(p) => p,
+            None => self.default_quote_policy(actor.id).await?,
+        }
+        .for_visibility(visibility);
         as2::apply_quote(
             &mut note,
             actor,
@@ -591,7 +595,18 @@ impl Engine {
             hidden_inboxes,
             poll,
             quote,
+            policy,
         })
+    }
+
+    /// Who may quote a user's posts when a post does not say (`source[quote_policy]`;
+    /// `public` unless they chose otherwise).
+    async fn default_quote_policy(&self, account: Id) -> Result<crate::quotes::QuotePolicy> {
+        let user = self.store.user(account).await?;
+        Ok(user
+            .and_then(|u| u.default_quote_policy)
+            .and_then(|p| crate::quotes::QuotePolicy::parse(&p))
+            .unwrap_or(crate::quotes::QuotePolicy::Public))
     }
 
     /// The visibility a user's posts get when they do not say.
@@ -859,6 +874,7 @@ impl Engine {
             hidden_inboxes: Vec::new(),
             poll: None,
             quote: None,
+            policy: crate::quotes::QuotePolicy::Nobody,
         })
     }
 
@@ -1844,6 +1860,8 @@ struct NoteDraft<'n> {
     poll: Option<sluice_store::PollRow>,
     /// What a new post quotes.
     quote: Option<crate::quotes::QuoteDraft>,
+    /// Who may quote a new post (its visibility applied).
+    policy: crate::quotes::QuotePolicy,
 }
 
 /// Posts a local user may pin (Mastodon's `MAX_PINNED_STATUSES`; also announced in

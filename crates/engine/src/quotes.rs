@@ -78,6 +78,9 @@ pub(crate) struct QuoteContext {
     followed: HashSet<Id>,
     /// Rendering the quoted statuses themselves: their quotes are shallow.
     nested: bool,
+    /// Quoted statuses whose author the viewer blocks, mutes or whose domain they
+    /// block: the state Mastodon shows instead of `accepted`.
+    filtered: HashMap<Id, &'static str>,
 }
 
 impl Engine {
@@ -162,7 +165,7 @@ impl Engine {
             authorization_uri: (q.state == "accepted" && q.quoted_author.is_local())
                 .then(|| self.quote_authorization_uri(&q.quoted_author, status.id)),
             request_uri: (!q.quoted_author.is_local())
-                .then(|| format!("{}#quote-request", status.uri)),
+                .then(|| crate::quote_requests::request_uri(&status.uri)),
         });
         tx.insert_quote_row(status.id, Some(policy.as_str()), new.as_ref(), now)
             .await?;
@@ -224,7 +227,8 @@ impl Engine {
     }
 
     /// Changes who may quote one of `actor`'s posts
-    /// (`PUT /api/v1/statuses/:id/interaction_policy`).
+    /// (`PUT /api/v1/statuses/:id/interaction_policy`), and sends its Note again
+    /// (`Update`) with the new `interactionPolicy` to its audience.
     pub async fn set_quote_policy(
         &self,
         actor: Id,
@@ -235,12 +239,21 @@ impl Engine {
         if s.account_id != actor || s.reblog_of_id.is_some() {
             return Err(EngineError::NotFound);
         }
+        let author = self.account_row(actor).await?;
         let vis = Visibility::parse(&s.visibility).unwrap_or(Visibility::Direct);
+        let policy = policy.for_visibility(vis);
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
-        tx.set_quote_policy(s.id, policy.for_visibility(vis).as_str(), now)
+        tx.set_quote_policy(s.id, policy.as_str(), now).await?;
+        if s.local {
+            self.send_note_update(&mut tx, &author, &s, now, |note| {
+                crate::as2::apply_quote(note, &author, policy, None);
+            })
             .await?;
-        self.commit(tx, Changes::at(now)).await?;
+        }
+        let mut changes = Changes::at(now);
+        changes.events([self.poll_changed(&s, &author).await?]);
+        self.commit(tx, changes).await?;
         Ok(s)
     }
 
@@ -259,11 +272,26 @@ impl Engine {
             .filter(|r| r.quoted_status_id == Some(quoted))
             .ok_or(EngineError::NotFound)?;
         let s = self.status_row(row.status_id).await?;
+        let author = self.account_row(actor).await?;
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
-        tx.change_quote_state(quoting, &["accepted", "pending"], "revoked", None, now)
+        let was = tx
+            .change_quote_state(quoting, &["accepted", "pending"], "revoked", None, now)
             .await?;
-        self.commit(tx, Changes::at(now)).await?;
+        // Our stamp is withdrawn: its Delete goes to the quoting post's server and to
+        // the quoted author's followers (as Mastodon sends it).
+        if let Some(stamp) = was
+            .and_then(|r| r.authorization_uri)
+            .filter(|a| *a == self.quote_authorization_uri(&author, quoting))
+        {
+            self.queue_stamp_delete(&mut tx, &author, &s, &stamp, now)
+                .await?;
+        }
+        let mut changes = Changes::at(now);
+        if let Some(quoting_author) = self.store.account(s.account_id).await? {
+            changes.events([self.poll_changed(&s, &quoting_author).await?]);
+        }
+        self.commit(tx, changes).await?;
         Ok(s)
     }
 
@@ -340,6 +368,9 @@ impl Engine {
         }
         let quoted = self.store.status_views(viewer, &ids).await?;
         ctx.existing = quoted.iter().map(|v| v.status.id).collect();
+        if let Some(me) = viewer {
+            ctx.filtered = self.quote_filter_states(me, &quoted).await?;
+        }
         let rows: Vec<&StatusRow> = quoted.iter().map(|v| &v.status).collect();
         let visible = self.visible_ids(viewer, &rows).await?;
         let order: Vec<Id> = ids.into_iter().filter(|i| visible.contains(i)).collect();
@@ -349,6 +380,49 @@ impl Engine {
             .filter_map(|s| s.id.parse().ok().map(|id: Id| (id, s)))
             .collect();
         Ok(ctx)
+    }
+
+    /// The state an accepted quote of each of `quoted` shows `me` when they block its
+    /// author's domain (`blocked_domain`), block its author (`blocked_account`) or mute
+    /// them (`muted_account`), in that order, as Mastodon's `StatusFilter`: one batched
+    /// relationship query for the authors.
+    async fn quote_filter_states(
+        &self,
+        me: Id,
+        quoted: &[StatusView],
+    ) -> Result<HashMap<Id, &'static str>> {
+        let mut authors: Vec<Id> = quoted
+            .iter()
+            .map(|v| v.status.account_id)
+            .filter(|a| *a != me)
+            .collect();
+        authors.sort_unstable();
+        authors.dedup();
+        if authors.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let states: HashMap<Id, &'static str> = self
+            .store
+            .relationships(me, &authors)
+            .await?
+            .into_iter()
+            .filter_map(|r| {
+                let state = if r.domain_blocking {
+                    "blocked_domain"
+                } else if r.blocking {
+                    "blocked_account"
+                } else if r.muting {
+                    "muted_account"
+                } else {
+                    return None;
+                };
+                Some((r.target, state))
+            })
+            .collect();
+        Ok(quoted
+            .iter()
+            .filter_map(|v| states.get(&v.status.account_id).map(|s| (v.status.id, *s)))
+            .collect())
     }
 
     /// The `quote` of a status: None when it quotes nothing.
@@ -367,6 +441,10 @@ impl Engine {
         }
         let (state, shown) = match (stored, v.quoted_status_id) {
             ("accepted", None) => ("deleted", None),
+            ("accepted", Some(id)) if ctx.filtered.contains_key(&id) => (
+                ctx.filtered[&id],
+                ctx.shown.get(&id).map(|s| Box::new(s.clone())),
+            ),
             ("accepted", Some(id)) => match ctx.shown.get(&id) {
                 Some(s) => ("accepted", Some(Box::new(s.clone()))),
                 None if gone(id) => ("deleted", None),

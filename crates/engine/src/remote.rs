@@ -801,7 +801,10 @@ impl Engine {
             Some(_) => self.store.poll(old.id).await?.is_some(),
             None => false,
         };
-        if updated <= old.updated_at && !poll_update {
+        // A change of its quote policy or its quote's stamp is not an edit: Mastodon
+        // sends it without a newer `updated`. Applied whatever the date.
+        let quote_update = self.remote_quote_changes(old.id, n).await?;
+        if updated <= old.updated_at && !poll_update && !quote_update {
             return self.remote_ignored(actor, a, Ignored::Stale).await;
         }
         let now = sluice_model::id::now_millis();
@@ -809,6 +812,13 @@ impl Engine {
             return Ok(Outcome::default());
         };
         let mut poll_event = None;
+        if quote_update
+            && self
+                .apply_remote_quote_update(&mut tx, &old, n, now)
+                .await?
+        {
+            poll_event = Some(self.poll_changed(&old, actor).await?);
+        }
         if poll_update
             && let Some(p) = &n.poll
             && let Some(current) = tx.poll_for_update(old.id).await?
@@ -826,14 +836,36 @@ impl Engine {
             Some(current) if updated > current.updated_at => current,
             _ => {
                 let mut changes = Changes::at(now);
+                let applied = poll_update || poll_event.is_some();
                 changes.events(poll_event);
                 self.commit(tx, changes).await?;
-                if !poll_update {
+                if !applied {
                     self.not_applied(actor, a, Ignored::Stale);
                 }
-                return Ok(Outcome::status(old.id, poll_update));
+                return Ok(Outcome::status(old.id, applied));
             }
         };
+        // Only its quote changed (Mastodon's Update of a quote's approval carries a
+        // newer date, and nothing else new): no edit is recorded.
+        let same_media = Attachment::read_list(&old.attachments)
+            .iter()
+            .map(|m| m.url.as_str())
+            .eq(n
+                .attachments
+                .iter()
+                .take(media::MAX_REMOTE)
+                .map(|m| m.url.as_str()));
+        if quote_update
+            && n.content == old.content
+            && n.summary == old.spoiler_text
+            && (n.sensitive || !n.summary.is_empty()) == old.sensitive
+            && same_media
+        {
+            let mut changes = Changes::at(now);
+            changes.events(poll_event);
+            self.commit(tx, changes).await?;
+            return Ok(Outcome::status(old.id, true));
+        }
         let mut new = old.clone();
         new.content = n.content.clone();
         new.spoiler_text = n.summary.clone();
@@ -1053,7 +1085,7 @@ pub const MAX_REMOTE_PINS: i64 = 20;
 pub const MAX_MOVED_FOLLOWERS: i64 = 10_000;
 
 /// Whether two IRIs are on the same host (scheme, host and port).
-fn same_host(a: &str, b: &str) -> bool {
+pub(crate) fn same_host(a: &str, b: &str) -> bool {
     match (url::Url::parse(a), url::Url::parse(b)) {
         (Ok(a), Ok(b)) => a.origin() == b.origin(),
         _ => false,

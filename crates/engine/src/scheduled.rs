@@ -55,6 +55,13 @@ pub struct ScheduledParams {
     /// before formats were kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// The status it quotes (checked again when it is published).
+    #[serde(default)]
+    pub quoted_status_id: Option<Id>,
+    /// Who may quote it (`public`, `followers`, `nobody`); None: the account's default
+    /// when it is published.
+    #[serde(default)]
+    pub quote_approval_policy: Option<String>,
 }
 
 impl ScheduledParams {
@@ -70,6 +77,8 @@ impl ScheduledParams {
             application_id: n.application_id,
             poll: n.poll.clone(),
             content_type: n.content_type.clone(),
+            quoted_status_id: n.quoted_status_id,
+            quote_approval_policy: n.quote_policy.map(|p| p.as_str().to_string()),
         }
     }
 
@@ -87,8 +96,11 @@ impl ScheduledParams {
             media_ids: self.media_ids,
             poll: self.poll,
             content_type: self.content_type,
-            quoted_status_id: None,
-            quote_policy: None,
+            quoted_status_id: self.quoted_status_id,
+            quote_policy: self
+                .quote_approval_policy
+                .as_deref()
+                .and_then(crate::quotes::QuotePolicy::parse),
         }
     }
 }
@@ -123,6 +135,24 @@ impl Engine {
         crate::pipeline::check_language(note.language.as_deref())?;
         if let Some(parent) = note.in_reply_to {
             self.visible_status(Some(actor), parent).await?;
+        }
+        if let Some(q) = note.quoted_status_id {
+            // The quote is checked now as it would be for a post made now (and again
+            // when it is published).
+            let author = self.account_row(actor).await?;
+            let visibility = match note.visibility {
+                Some(v) => v,
+                None => Visibility::parse(
+                    &self
+                        .store
+                        .user(actor)
+                        .await?
+                        .map(|u| u.default_visibility)
+                        .unwrap_or_default(),
+                )
+                .unwrap_or(Visibility::Public),
+            };
+            self.draft_quote(&author, q, visibility).await?;
         }
         if let Some(p) = &note.poll {
             if !note.media_ids.is_empty() {
@@ -244,6 +274,8 @@ impl Engine {
                 "in_reply_to_id": p.in_reply_to_id.map(|i| i.to_string()),
                 "language": p.language,
                 "application_id": p.application_id.map(|i| i.to_string()),
+                "quoted_status_id": p.quoted_status_id.map(|i| i.to_string()),
+                "quote_approval_policy": p.quote_approval_policy,
                 "scheduled_at": null,
                 "idempotency": null,
                 "with_rate_limit": false

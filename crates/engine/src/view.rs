@@ -112,6 +112,10 @@ impl Engine {
             discoverable: a.discoverable,
             indexable: a.indexable,
             attribution_domains: vec![],
+            quote_policy: u
+                .default_quote_policy
+                .clone()
+                .unwrap_or_else(|| "public".into()),
         });
         e.role = Some(
             crate::moderation::Role::parse(&u.role)

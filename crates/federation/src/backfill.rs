@@ -133,9 +133,14 @@ impl Federation {
         if let Some(parent) = &object.in_reply_to {
             self.backfill(parent, &mut Budget::new()).await;
         }
-        let Ok(note) = remote_note(&author, &object).await else {
+        let Ok(mut note) = remote_note(&author, &object).await else {
             return Ok(None);
         };
+        // Its quote's stamp is kept only once checked (against a quoted post we
+        // have: a fetched post's quote is not followed).
+        if note.quote.is_some() {
+            note = Box::pin(crate::inbox::create_check_quote(self, &note)).await;
+        }
         self.engine
             .remote_create_note(&author, &fetched_create(&object), &note)
             .await?;

@@ -60,6 +60,8 @@ pub struct AccountSource {
     pub discoverable: bool,
     pub indexable: bool,
     pub attribution_domains: Vec<String>,
+    /// Who may quote the user's posts by default (Mastodon 4.5).
+    pub quote_policy: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -58,6 +58,8 @@ pub struct ProfileUpdate {
     pub default_visibility: Option<String>,
     pub default_sensitive: Option<bool>,
     pub default_language: Option<Option<String>>,
+    /// `public`, `followers` or `nobody` (`source[quote_policy]`).
+    pub default_quote_policy: Option<String>,
     /// A new avatar or header image URL ("" for none).
     pub avatar_url: Option<String>,
     pub header_url: Option<String>,
@@ -326,6 +328,9 @@ impl WriteTx {
         }
         if let Some(v) = &p.default_language {
             set(&mut q, "default_language", v.clone().into());
+        }
+        if let Some(v) = &p.default_quote_policy {
+            set(&mut q, "default_quote_policy", v.into());
         }
         let pid = q.arg(account_id);
         q.push(&format!(" WHERE account_id = {pid}"));

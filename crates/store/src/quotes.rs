@@ -64,6 +64,17 @@ impl Store {
         .await
     }
 
+    /// The quote row whose QuoteRequest (sent by us) is `uri`.
+    pub async fn quote_by_request(&self, uri: &str) -> Result<Option<QuoteRow>> {
+        self.opt(
+            Query::new(format!(
+                "SELECT {QUOTE_COLUMNS} FROM status_quotes WHERE request_uri = $1"
+            ))
+            .bind(uri),
+        )
+        .await
+    }
+
     /// The statuses quoting `quoted` in `state`s given, paged by the quoting status id.
     pub async fn quotes_of(
         &self,

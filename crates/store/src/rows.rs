@@ -85,6 +85,10 @@ pub struct UserRow {
     pub confirmed: bool,
     /// `user`, `moderator` or `admin` (migration 25; `admin` mirrors `role = 'admin'`).
     pub role: String,
+    /// Who may quote the user's posts when a post does not say (`public`,
+    /// `followers`, `nobody`); None: `public` (migration 0027).
+    #[sqlx(default)]
+    pub default_quote_policy: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -132,6 +132,8 @@ struct SourceForm {
     sensitive: Option<bool>,
     #[serde(default, deserialize_with = "field::string")]
     language: Option<String>,
+    #[serde(default, deserialize_with = "field::string")]
+    quote_policy: Option<String>,
 }
 
 /// `fields_attributes` as a hash by index or a list; any other value is no fields.
@@ -277,6 +279,8 @@ pub(crate) fn profile_change(up: &crate::params::Upload) -> ApiResult<ProfileCha
             .source
             .language
             .map(|l| Some(l).filter(|l| !l.is_empty())),
+        default_quote_policy: super::quotes::policy(form.source.quote_policy.as_deref())?
+            .map(|p| p.as_str().to_string()),
         avatar_url: None,
         header_url: None,
     };

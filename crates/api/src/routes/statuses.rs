@@ -216,11 +216,6 @@ pub async fn create(
         quoted_status_id: super::quotes::quoted_status_id(form.quoted_status_id.as_deref())?,
         quote_policy: super::quotes::policy(form.quote_approval_policy.as_deref())?,
     };
-    if note.quoted_status_id.is_some() && scheduled.is_some() {
-        return Err(ApiError::unprocessable(
-            "Validation failed: Scheduled posts cannot quote (not supported here)",
-        ));
-    }
     if let Some(at) = scheduled {
         let entity = state
             .engine

@@ -46,6 +46,8 @@ pub enum ActivityKind {
     Join,
     /// `Leave` (Mobilizon).
     Leave,
+    /// `QuoteRequest` (FEP-044f: Mastodon 4.5 asks a quoted post's author).
+    QuoteRequest,
     /// Any other type on a document shaped like an activity (it has an `actor`): Lemmy's
     /// `Lock`, GoToSocial's `LikeRequest`, Mobilizon's `Member`, …
     Other(String),
@@ -72,6 +74,7 @@ impl ActivityKind {
             "Remove" => Self::Remove,
             "Join" => Self::Join,
             "Leave" => Self::Leave,
+            "QuoteRequest" => Self::QuoteRequest,
             _ => return None,
         })
     }
@@ -97,6 +100,7 @@ impl ActivityKind {
             Self::Remove => "Remove",
             Self::Join => "Join",
             Self::Leave => "Leave",
+            Self::QuoteRequest => "QuoteRequest",
             Self::Other(s) => s,
         }
     }

@@ -50,7 +50,7 @@ pub(super) async fn create_note(
     }
     let checked;
     let note = if note.quote.is_some() {
-        checked = check_quote(fed, note).await;
+        checked = check_quote(fed, note, true).await;
         &checked
     } else {
         note
@@ -68,17 +68,19 @@ pub(super) async fn create_note(
 }
 
 /// A quoting post made ready to store: the quoted post fetched when we do not have it
-/// (that one post, through the one fetcher: its own quote is not followed), and its
-/// `quoteAuthorization` kept only when the stamp is the quoted author's: served from
-/// their origin (or ours, for a stamp we gave), naming this post and the quoted one.
-async fn check_quote(fed: &Federation, note: &RemoteNote) -> RemoteNote {
+/// and `fetch` says so (that one post, through the one fetcher: its own quote is not
+/// followed), and its `quoteAuthorization` kept only when the stamp is the quoted
+/// author's: served from their origin (or ours, for a stamp we gave), naming this post
+/// and the quoted one.
+pub(crate) async fn check_quote(fed: &Federation, note: &RemoteNote, fetch: bool) -> RemoteNote {
     let mut note = note.clone();
     let Some(quoted_uri) = note.quote.clone() else {
         return note;
     };
     let quoted = match fed.engine.status_by_uri(&quoted_uri).await {
         Ok(Some(s)) => Some(s),
-        Ok(None) => fed.resolve_post(&quoted_uri).await.ok().flatten(),
+        Ok(None) if fetch => fed.resolve_post(&quoted_uri).await.ok().flatten(),
+        Ok(None) => None,
         Err(_) => None,
     };
     let stamp = note.quote_authorization.take();

@@ -14,7 +14,7 @@
 //!   activity's record).
 //! - One module per activity kind ([`create`], [`update`], [`delete`], [`follow`],
 //!   [`accept_reject`], [`like`], [`react`], [`announce`], [`undo`], [`block`], [`flag`],
-//!   [`move_`], [`add_remove`]), each applying its kind through the engine's remote
+//!   [`move_`], [`add_remove`], [`quote_request`]), each applying its kind through the engine's remote
 //!   functions, which are idempotent by activity id; [`apply`] dispatches on the kind.
 //!   An `Add` of an activity is a thread owner relaying a reply (FEP-171b,
 //!   [`conversation`]).
@@ -37,6 +37,7 @@ mod follow;
 mod like;
 mod move_;
 pub(crate) mod queue;
+mod quote_request;
 mod react;
 pub(crate) mod receive;
 pub(crate) mod resolve;
@@ -47,6 +48,14 @@ use sluice_engine::remote::{Ignored, RemoteActivity};
 use sluice_engine::rows::AccountRow;
 
 pub(crate) use convert::summary_html;
+
+/// [`create::check_quote`] without fetching the quoted post (for a fetched post).
+pub(crate) async fn create_check_quote(
+    fed: &Federation,
+    note: &sluice_engine::remote::RemoteNote,
+) -> sluice_engine::remote::RemoteNote {
+    create::check_quote(fed, note, false).await
+}
 pub use error::InboxError;
 pub(crate) use error::fetch_failed;
 pub use queue::{INBOX_CONCURRENCY, INBOX_MAX_ATTEMPTS, run_processors};
@@ -107,6 +116,7 @@ pub(crate) async fn apply(
         ActivityKind::Flag => flag::apply(i).await,
         ActivityKind::Move => move_::apply(i).await,
         ActivityKind::Add | ActivityKind::Remove => add_remove::apply(i).await,
+        ActivityKind::QuoteRequest => quote_request::apply(i).await,
         _ => i.ignore(Ignored::UnsupportedType).await,
     }
 }

@@ -47,6 +47,14 @@ async fn update_note(i: &Inbound<'_>, note: &RemoteNote) -> Result<(), InboxErro
     if fed.engine.status_by_uri(&note.uri).await?.is_none() {
         return create_note(fed, actor, record, note).await;
     }
+    // A stamp it carries now is kept only once checked, as a new post's.
+    let checked;
+    let note = if note.quote.is_some() && note.quote_authorization.is_some() {
+        checked = super::create::check_quote(fed, note, true).await;
+        &checked
+    } else {
+        note
+    };
     fed.engine.remote_update_note(actor, record, note).await?;
     Ok(())
 }

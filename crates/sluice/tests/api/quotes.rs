@@ -9,12 +9,45 @@ use serde_json::Value;
 
 use crate::common::{Body, Db, TestServer, User, eventually, follow_remote, get_as2, peer};
 
+/// The post at `uri` (another server's) as `user`'s server knows it, fetched through
+/// search with `resolve`.
+async fn resolve(srv: &TestServer, user: &User, uri: &str) -> Value {
+    let found = srv
+        .get(
+            &format!(
+                "/api/v2/search?q={}&resolve=true&type=statuses",
+                urlencode(uri)
+            ),
+            Some(&user.token),
+        )
+        .await
+        .ok();
+    found["statuses"][0].clone()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 db_tests!(
     a_quote_of_a_public_post_is_accepted_at_once,
     the_web_app_shows_the_quoted_post_inside_the_quote,
     policies_refuse_quotes_and_nothing_is_written,
     revoking_editing_and_deleting_a_quoted_post,
     quotes_cross_servers_with_their_authorization,
+    a_quote_of_a_remote_post_is_accepted_through_the_handshake_and_revoked,
+    a_quote_the_remote_policy_refuses_is_rejected,
+    a_policy_change_reaches_the_other_server,
+    the_default_quote_policy_comes_from_the_account,
+    a_scheduled_quote_is_published_with_its_quote,
+    blocked_and_muted_quoted_authors_show_their_state,
 );
 
 async fn quote(
@@ -481,7 +514,7 @@ async fn the_web_app_shows_the_quoted_post_inside_the_quote(db: Db) {
 /// `_misskey_quote` for older servers), its `quoteAuthorization` and every post its
 /// `interactionPolicy.canQuote`; the stamp is served at its id while it stands; the
 /// other server fetches and checks it and shows the quote accepted, with the quoted
-/// post. A quote without a stamp (as older servers make them) stays `pending`.
+/// post. A quote made on the other server is accepted here through its QuoteRequest.
 async fn quotes_cross_servers_with_their_authorization(db: Db) {
     let Some(a) = TestServer::start(db, peer("127.0.0.2")).await else {
         return;
@@ -594,7 +627,7 @@ async fn quotes_cross_servers_with_their_authorization(db: Db) {
     get_as2(&a, &stamp, None).await.expect(404);
 
     // Bob quotes alice's post from his server: pending there (the author's server
-    // decides), and carol, following bob, sees a quote without a stamp as pending.
+    // decides), and carol, following bob, gets it.
     follow_remote(&a, &carol, &format!("bob@{b_host}")).await;
     let (code, bq) = quote(&b, &bob, "bob too", quoted_on_b, &[]).await;
     assert_eq!(code, 200, "{bq}");
@@ -619,10 +652,404 @@ async fn quotes_cross_servers_with_their_authorization(db: Db) {
         !on_a.is_null()
     })
     .await;
+    // Its QuoteRequest reached alice's server, which accepted it (anyone may quote
+    // the post): accepted there too, whichever of the Create and the request came first.
+    let bq_on_a = on_a["id"].as_str().unwrap().to_string();
+    eventually("bob's quote accepted on alice's server", async || {
+        let seen = show(&a, Some(&carol), &bq_on_a).await;
+        seen["quote"]["state"] == "accepted" && seen["quote"]["quoted_status"]["id"] == oid.as_str()
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
+}
+
+/// A local user quotes a post of another Sluice server: the quote is `pending` and a
+/// `QuoteRequest` goes to the quoted author's server, which accepts it by the post's
+/// policy (its author is told, the quote is in their `/quotes`), answering with its
+/// stamp; the quote turns `accepted` (the stamp checked, the Note sent again with its
+/// `quoteAuthorization`). The quoted author revokes it on their server: the stamp's
+/// `Delete` turns it `revoked` on the quoting server.
+async fn a_quote_of_a_remote_post_is_accepted_through_the_handshake_and_revoked(db: Db) {
+    let Some(a) = TestServer::start(db, peer("127.0.0.2")).await else {
+        return;
+    };
+    let Some(b) = TestServer::start(db, peer("127.0.0.3")).await else {
+        return;
+    };
+    let alice = a.user("alice").await;
+    let bob = b.user("bob").await;
+    let original = a.status(&alice, "quote me, politely", &[]).await;
+    let oid = original["id"].as_str().unwrap().to_string();
+    let on_b = resolve(&b, &bob, original["uri"].as_str().unwrap()).await;
+    let quoted_on_b = on_b["id"].as_str().expect("alice's post on b").to_string();
     assert_eq!(
-        on_a["quote"],
+        on_b["quote_approval"]["current_user"], "automatic",
+        "{on_b}"
+    );
+
+    let (code, q) = quote(&b, &bob, "bob quotes alice", &quoted_on_b, &[]).await;
+    assert_eq!(code, 200, "{q}");
+    assert_eq!(
+        q["quote"],
         serde_json::json!({"state": "pending", "quoted_status": null})
     );
+    let qid = q["id"].as_str().unwrap().to_string();
+    let q_uri = q["uri"].as_str().unwrap().to_string();
+    let mut accepted = Value::Null;
+    eventually("the quote accepted on bob's server", async || {
+        accepted = show(&b, Some(&bob), &qid).await;
+        accepted["quote"]["state"] == "accepted"
+    })
+    .await;
+    assert_eq!(
+        accepted["quote"]["quoted_status"]["id"],
+        quoted_on_b.as_str()
+    );
+    assert!(accepted["edited_at"].is_null(), "{accepted}");
+    // The Note now carries the stamp, which alice's server serves.
+    let note = get_as2(&b, &q_uri, None).await.ok();
+    let stamp = note["quoteAuthorization"]
+        .as_str()
+        .expect("the stamp in the Note")
+        .to_string();
+    assert!(stamp.starts_with(&a.url), "{stamp}");
+    let doc = get_as2(&a, &stamp, None).await.ok();
+    assert_eq!(doc["type"], "QuoteAuthorization");
+    assert_eq!(doc["interactingObject"], q_uri.as_str());
+    assert_eq!(doc["interactionTarget"], original["uri"]);
+    // Alice's server: the quote is accepted, counted, listed; alice is told.
+    let n = notifications(&a, &alice, "quote").await;
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert_eq!(n[0]["status"]["uri"], q_uri.as_str());
+    let quoting_on_a = n[0]["status"]["id"].as_str().unwrap().to_string();
+    assert_eq!(n[0]["status"]["quote"]["state"], "accepted");
+    let list = a
+        .get(
+            &format!("/api/v1/statuses/{oid}/quotes"),
+            Some(&alice.token),
+        )
+        .await
+        .ok();
+    assert_eq!(crate::common::ids(&list), vec![quoting_on_a.clone()]);
+    assert_eq!(show(&a, Some(&alice), &oid).await["quotes_count"], 1);
+
+    // Revoked on alice's server: revoked on bob's, and the stamp is gone.
+    let r = a
+        .post(
+            &format!("/api/v1/statuses/{oid}/quotes/{quoting_on_a}/revoke"),
+            Some(&alice.token),
+            &[],
+        )
+        .await
+        .ok();
+    assert_eq!(r["quote"]["state"], "revoked");
+    get_as2(&a, &stamp, None).await.expect(404);
+    eventually("the quote revoked on bob's server", async || {
+        show(&b, Some(&bob), &qid).await["quote"]["state"] == "revoked"
+    })
+    .await;
+    let note = get_as2(&b, &q_uri, None).await.ok();
+    assert!(note["quoteAuthorization"].is_null(), "{note}");
+    a.stop().await;
+    b.stop().await;
+}
+
+/// The quoted post's policy changed to `nobody` after bob's server fetched it (it
+/// still says anyone may): bob's quote is asked for, rejected by alice's server, and
+/// shows `rejected`; alice is not told, nothing counts.
+async fn a_quote_the_remote_policy_refuses_is_rejected(db: Db) {
+    let Some(a) = TestServer::start(db, peer("127.0.0.2")).await else {
+        return;
+    };
+    let Some(b) = TestServer::start(db, peer("127.0.0.3")).await else {
+        return;
+    };
+    let alice = a.user("alice").await;
+    let bob = b.user("bob").await;
+    let original = a.status(&alice, "mine for now", &[]).await;
+    let oid = original["id"].as_str().unwrap().to_string();
+    let on_b = resolve(&b, &bob, original["uri"].as_str().unwrap()).await;
+    let quoted_on_b = on_b["id"].as_str().expect("alice's post on b").to_string();
+    // Nobody on b follows alice: the change does not reach b.
+    let (code, body) = put(
+        &a,
+        &format!("/api/v1/statuses/{oid}/interaction_policy"),
+        &alice.token,
+        &[("quote_approval_policy", "nobody")],
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let (code, q) = quote(&b, &bob, "bob tries", &quoted_on_b, &[]).await;
+    assert_eq!(code, 200, "{q}");
+    assert_eq!(q["quote"]["state"], "pending");
+    let qid = q["id"].as_str().unwrap().to_string();
+    eventually("the quote rejected on bob's server", async || {
+        show(&b, Some(&bob), &qid).await["quote"]["state"] == "rejected"
+    })
+    .await;
+    assert!(notifications(&a, &alice, "quote").await.is_empty());
+    assert_eq!(show(&a, Some(&alice), &oid).await["quotes_count"], 0);
+    let note = get_as2(&b, q["uri"].as_str().unwrap(), None).await.ok();
+    assert!(note["quoteAuthorization"].is_null(), "{note}");
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Changing who may quote a post sends its Note again with the new
+/// `interactionPolicy`: the other server shows the new policy (no edit).
+async fn a_policy_change_reaches_the_other_server(db: Db) {
+    let Some(a) = TestServer::start(db, peer("127.0.0.2")).await else {
+        return;
+    };
+    let Some(b) = TestServer::start(db, peer("127.0.0.3")).await else {
+        return;
+    };
+    let alice = a.user("alice").await;
+    let bob = b.user("bob").await;
+    let a_host = a.url.trim_start_matches("http://").to_string();
+    follow_remote(&b, &bob, &format!("alice@{a_host}")).await;
+    let original = a.status(&alice, "open to quotes", &[]).await;
+    let oid = original["id"].as_str().unwrap().to_string();
+    let uri = original["uri"].as_str().unwrap().to_string();
+    let mut on_b = Value::Null;
+    eventually("alice's post on bob's server", async || {
+        let home = b.get("/api/v1/timelines/home", Some(&bob.token)).await.ok();
+        on_b = home
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["uri"] == uri.as_str())
+            .cloned()
+            .unwrap_or(Value::Null);
+        !on_b.is_null()
+    })
+    .await;
+    assert_eq!(
+        on_b["quote_approval"]["automatic"],
+        serde_json::json!(["public"])
+    );
+    let id_on_b = on_b["id"].as_str().unwrap().to_string();
+    let (code, body) = put(
+        &a,
+        &format!("/api/v1/statuses/{oid}/interaction_policy"),
+        &alice.token,
+        &[("quote_approval_policy", "followers")],
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        body["quote_approval"]["automatic"],
+        serde_json::json!(["followers"])
+    );
+    // The Note served says so too.
+    let note = get_as2(&a, &uri, None).await.ok();
+    assert_eq!(
+        note["interactionPolicy"]["canQuote"]["automaticApproval"][0],
+        a.get(&format!("/api/v1/accounts/{}", alice.id), None)
+            .await
+            .ok()["uri"]
+            .as_str()
+            .map(|u| format!("{u}/followers"))
+            .unwrap()
+            .as_str()
+    );
+    let mut seen = Value::Null;
+    eventually("the new policy on bob's server", async || {
+        seen = show(&b, Some(&bob), &id_on_b).await;
+        seen["quote_approval"]["automatic"] == serde_json::json!(["followers"])
+    })
+    .await;
+    // Bob follows alice: he may quote it.
+    assert_eq!(seen["quote_approval"]["current_user"], "automatic");
+    assert!(seen["edited_at"].is_null(), "{seen}");
+    a.stop().await;
+    b.stop().await;
+}
+
+/// `source[quote_policy]` of `update_credentials` is the policy of posts that do not
+/// say (`source.quote_policy` of the credential account); a post's own
+/// `quote_approval_policy` wins, followers-only posts stay the author's; a value that
+/// is not a policy is 422 and changes nothing.
+async fn the_default_quote_policy_comes_from_the_account(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let me = srv
+        .get("/api/v1/accounts/verify_credentials", Some(&alice.token))
+        .await
+        .ok();
+    assert_eq!(me["source"]["quote_policy"], "public");
+    let r = srv
+        .update_credentials(&alice.token, &[("source[quote_policy]", "followers")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["source"]["quote_policy"], "followers");
+    let r = srv
+        .update_credentials(&alice.token, &[("source[quote_policy]", "friends")])
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let me = srv
+        .get("/api/v1/accounts/verify_credentials", Some(&alice.token))
+        .await
+        .ok();
+    assert_eq!(me["source"]["quote_policy"], "followers");
+
+    let post = srv.status(&alice, "by default", &[]).await;
+    assert_eq!(
+        post["quote_approval"]["automatic"],
+        serde_json::json!(["followers"])
+    );
+    let own = srv
+        .status(&alice, "said", &[("quote_approval_policy", "public")])
+        .await;
+    assert_eq!(
+        own["quote_approval"]["automatic"],
+        serde_json::json!(["public"])
+    );
+    let private = srv
+        .status(&alice, "followers only", &[("visibility", "private")])
+        .await;
+    assert_eq!(
+        private["quote_approval"]["automatic"],
+        serde_json::json!([])
+    );
+    let r = srv
+        .update_credentials(&alice.token, &[("source[quote_policy]", "nobody")])
+        .await;
+    assert_eq!(r.body["source"]["quote_policy"], "nobody");
+    let post = srv.status(&alice, "mine", &[]).await;
+    assert_eq!(post["quote_approval"]["automatic"], serde_json::json!([]));
+    srv.stop().await;
+}
+
+/// A scheduled post may quote: the quote is checked when it is scheduled (a post its
+/// policy does not let them quote is 404, nothing stored), kept in its parameters, and
+/// the post published later quotes it (accepted, the quoted author told).
+async fn a_scheduled_quote_is_published_with_its_quote(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let original = srv.status(&alice, "quote me later", &[]).await;
+    let oid = original["id"].as_str().unwrap().to_string();
+    let closed = srv
+        .status(&alice, "not this", &[("quote_approval_policy", "nobody")])
+        .await;
+    let at = sluice_model::Timestamp(sluice_model::id::now_millis() + 3_600_000).to_rfc3339();
+    let (code, body) = quote(
+        &srv,
+        &bob,
+        "no",
+        closed["id"].as_str().unwrap(),
+        &[("scheduled_at", &at)],
+    )
+    .await;
+    assert_eq!(code, 404, "{body}");
+    assert_eq!(srv.count("scheduled_statuses").await, 0);
+    let (code, scheduled) = quote(
+        &srv,
+        &bob,
+        "later, a quote",
+        &oid,
+        &[("scheduled_at", &at), ("quote_approval_policy", "nobody")],
+    )
+    .await;
+    assert_eq!(code, 200, "{scheduled}");
+    assert_eq!(scheduled["params"]["quoted_status_id"], oid.as_str());
+    assert_eq!(scheduled["params"]["quote_approval_policy"], "nobody");
+    let q = sluice_store::Query::new("UPDATE scheduled_statuses SET scheduled_at = 1000");
+    srv.engine().store_for_tests().exec(q).await.unwrap();
+    assert_eq!(srv.engine().publish_due_statuses().await.unwrap(), 1);
+    let posts = srv
+        .get(
+            &format!("/api/v1/accounts/{}/statuses", bob.id),
+            Some(&bob.token),
+        )
+        .await
+        .ok();
+    let post = &posts[0];
+    assert!(
+        post["content"].as_str().unwrap().contains("later, a quote"),
+        "{post}"
+    );
+    assert_eq!(post["quote"]["state"], "accepted", "{post}");
+    assert_eq!(post["quote"]["quoted_status"]["id"], oid.as_str());
+    assert_eq!(post["quote_approval"]["automatic"], serde_json::json!([]));
+    assert_eq!(notifications(&srv, &alice, "quote").await.len(), 1);
+    srv.stop().await;
+}
+
+/// A viewer who mutes the quoted author sees the quote as `muted_account` (the
+/// quoted post still given, as Mastodon, for apps to show behind a notice), one who
+/// blocks them `blocked_account`, one who blocks their domain `blocked_domain`;
+/// others, and the quoted author, see it `accepted`.
+async fn blocked_and_muted_quoted_authors_show_their_state(db: Db) {
+    let Some(a) = TestServer::start(db, peer("127.0.0.2")).await else {
+        return;
+    };
+    let Some(b) = TestServer::start(db, peer("127.0.0.3")).await else {
+        return;
+    };
+    let alice = a.user("alice").await;
+    let bob = a.user("bob").await;
+    let carol = a.user("carol").await;
+    let dan = a.user("dan").await;
+    let original = a.status(&alice, "the quoted words", &[]).await;
+    let oid = original["id"].as_str().unwrap().to_string();
+    let (_, q) = quote(&a, &bob, "bob's take", &oid, &[]).await;
+    let qid = q["id"].as_str().unwrap().to_string();
+    a.post(
+        &format!("/api/v1/accounts/{}/mute", alice.id),
+        Some(&carol.token),
+        &[],
+    )
+    .await
+    .ok();
+    let muted = show(&a, Some(&carol), &qid).await;
+    assert_eq!(muted["quote"]["state"], "muted_account", "{muted}");
+    assert_eq!(muted["quote"]["quoted_status"]["id"], oid.as_str());
+    a.post(
+        &format!("/api/v1/accounts/{}/block", alice.id),
+        Some(&dan.token),
+        &[],
+    )
+    .await
+    .ok();
+    assert_eq!(
+        show(&a, Some(&dan), &qid).await["quote"]["state"],
+        "blocked_account"
+    );
+    assert_eq!(
+        show(&a, Some(&bob), &qid).await["quote"]["state"],
+        "accepted"
+    );
+    assert_eq!(
+        show(&a, Some(&alice), &qid).await["quote"]["state"],
+        "accepted"
+    );
+    assert_eq!(show(&a, None, &qid).await["quote"]["state"], "accepted");
+
+    // On another server, a reader who blocks alice's domain.
+    let erin = b.user("erin").await;
+    // A fetched post's quote is not followed: the quoted post is known first.
+    resolve(&b, &erin, original["uri"].as_str().unwrap()).await;
+    let on_b = resolve(&b, &erin, q["uri"].as_str().unwrap()).await;
+    let q_on_b = on_b["id"].as_str().expect("bob's quote on b").to_string();
+    assert_eq!(on_b["quote"]["state"], "accepted", "{on_b}");
+    let a_host = a.url.trim_start_matches("http://").to_string();
+    b.post(
+        "/api/v1/domain_blocks",
+        Some(&erin.token),
+        &[("domain", &a_host)],
+    )
+    .await
+    .ok();
+    // Bob's quote is on alice's domain too: read through its id.
+    let seen = show(&b, Some(&erin), &q_on_b).await;
+    assert_eq!(seen["quote"]["state"], "blocked_domain", "{seen}");
     a.stop().await;
     b.stop().await;
 }
