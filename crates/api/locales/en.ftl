@@ -200,6 +200,7 @@ notification-reblog = boosted your post
 notification-status = posted
 notification-update = edited a post you boosted
 notification-poll = : a poll has ended
+notification-admin-report = reported @{ $name }
 
 ## Profiles
 

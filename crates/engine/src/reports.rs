@@ -661,10 +661,11 @@ impl Engine {
                 Ok(())
             })
             .await?;
-        if newly && self.sends_mail() {
-            if let Err(e) = self.mail_report_resolved(&row).await {
-                tracing::warn!(error = %e, report = id, "mailing the reporter failed");
-            }
+        if newly
+            && self.sends_mail()
+            && let Err(e) = self.mail_report_resolved(&row).await
+        {
+            tracing::warn!(error = %e, report = id, "mailing the reporter failed");
         }
         Ok(row)
     }

@@ -485,7 +485,7 @@ async fn admin_pages_for_moderators_only(db: Db) {
     };
     let alice = srv.user("alice").await;
     let bob = srv.user("bob").await;
-    let mo = srv.staff("mo", "moderator").await;
+    srv.staff("mo", "moderator").await;
     // A thread: bob's question, alice's answer (reported), a reply to it.
     let question = srv.status(&bob, "a question for everyone", &[]).await;
     let answer = srv
@@ -513,7 +513,19 @@ async fn admin_pages_for_moderators_only(db: Db) {
     .await
     .ok();
     let id = r["id"].as_str().unwrap().to_string();
-    let _ = mo;
+
+    // The moderator's notifications page links the report.
+    let mut b = Browser::new(&srv);
+    b.sign_in("mo", "password123").await;
+    let notes = b.get("/notifications").await;
+    assert_eq!(notes.status, 200, "{}", notes.text);
+    assert!(
+        notes.text.contains(&format!(
+            "<a href=\"/admin/reports/{id}\">reported @alice</a>"
+        )),
+        "{}",
+        notes.text
+    );
 
     // Signed out: to sign in. A user: 403 on every admin page.
     let mut visitor = Browser::new(&srv);
@@ -536,8 +548,6 @@ async fn admin_pages_for_moderators_only(db: Db) {
     }
 
     // The moderator: the queue, the report with its thread, the buttons.
-    let mut b = Browser::new(&srv);
-    b.sign_in("mo", "password123").await;
     assert_eq!(b.get("/admin").await.location, "/admin/reports");
     let queue = b.get("/admin/reports").await;
     assert_eq!(queue.status, 200, "{}", queue.text);
