@@ -949,12 +949,12 @@ async fn reports_list(engine: &Engine, all: bool, limit: i64) -> anyhow::Result<
     let mut names = std::collections::HashMap::new();
     for r in &rows {
         for id in [r.account_id, r.target_account_id] {
-            if !names.contains_key(&id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(id) {
                 let name = engine
                     .account(id)
                     .await?
                     .map_or_else(|| format!("#{id}"), |a| a.acct());
-                names.insert(id, name);
+                slot.insert(name);
             }
         }
     }
