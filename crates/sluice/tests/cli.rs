@@ -970,19 +970,17 @@ fn reset_password_scenario(dir: &std::path::Path, env: &[(&str, &str)]) {
 /// line with a note (recorded in the audit log as the command line's), and then listed
 /// only with `--all`.
 #[cfg(unix)]
-#[test]
-fn admin_reports_list_and_resolve() {
-    let dir = temp_dir("admin-reports");
-    let admin = |args: &[&str]| run(&dir, &[&["admin"][..], args].concat(), &[], "");
+fn admin_reports_scenario(dir: &std::path::Path, env: &[(&str, &str)]) {
+    let admin = |args: &[&str]| run(dir, &[&["admin"][..], args].concat(), env, "");
     for (name, flags) in [("alice", &["--create-database"][..]), ("bob", &[][..])] {
-        let out = create_user(&dir, name, flags, &[], "a-long-password\n");
+        let out = create_user(dir, name, flags, env, "a-long-password\n");
         assert!(out.ok, "{out:?}");
     }
     let out = admin(&["reports", "list"]);
     assert!(out.ok, "{out:?}");
     assert_eq!(out.stdout.trim(), "no open reports");
 
-    let (server, sock) = serve(&dir, &[]);
+    let (server, sock) = serve(dir, env);
     let mut server = Stopped(server);
     let request = |method: &str, path: &str, headers: &[String], form: &[(&str, &str)]| {
         http_form(&sock, method, path, headers, form).expect("the server answers")
@@ -1065,7 +1063,53 @@ fn admin_reports_list_and_resolve() {
         )),
         "{out:?}"
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn admin_reports_list_and_resolve_on_sqlite() {
+    let dir = temp_dir("admin-reports");
+    admin_reports_scenario(&dir, &[]);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn admin_reports_list_and_resolve_on_postgres() {
+    let Ok(base) = std::env::var("SLUICE_TEST_DATABASE_URL") else {
+        eprintln!("skipped: SLUICE_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let dir = temp_dir("admin-reports-pg");
+    let schema = format!("cli_reports_{}", std::process::id());
+    let pg = |sql: String| {
+        let base = base.clone();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                use sqlx::Connection as _;
+                let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            })
+    };
+    pg(format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+    ));
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+    let outcome = std::panic::catch_unwind(|| {
+        admin_reports_scenario(&dir, &[("SLUICE_DATABASE_URL", url.as_str())])
+    });
+    pg(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }
 
 /// A server process killed when the test ends, however it ends.
