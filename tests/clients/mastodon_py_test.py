@@ -6,6 +6,8 @@ Environment (set by run.sh):
   CLIENT_USERNAME   a user created with `sluice admin create-user`
   CLIENT_EMAIL      its e-mail
   CLIENT_PASSWORD   its password
+  CLIENT_MODERATOR  a user with the moderator role (same password), for the admin
+                    report calls
 
 Every check asserts something that can fail. A failing check is reported and
 the remaining checks still run (later ones may fail as a consequence); the
@@ -29,6 +31,7 @@ BASE = os.environ["SLUICE_BASE_URL"].rstrip("/")
 USERNAME = os.environ["CLIENT_USERNAME"]
 EMAIL = os.environ["CLIENT_EMAIL"]
 PASSWORD = os.environ["CLIENT_PASSWORD"]
+MODERATOR = os.environ.get("CLIENT_MODERATOR", "")
 SCOPES = ["read", "write", "follow", "push"]
 TAG = f"mpy{int(time.time() * 1000) % 10**8}"
 
@@ -570,6 +573,43 @@ def check_scheduled_statuses():
     expect(abs((moved.scheduled_at - later).total_seconds()) < 1, f"not moved: {moved.scheduled_at!r}")
     m.scheduled_status_delete(sched.id)
     expect(str(sched.id) not in [str(x.id) for x in m.scheduled_statuses()], "not cancelled")
+
+
+@check
+def check_reports():
+    """bob reports a post of ours with `report`; the moderator finds it with
+    `admin_reports` (Admin::Report) and resolves it with `admin_report_resolve`."""
+    bob = state.get("bob")
+    expect(bob is not None, "bob (made by an earlier check) is missing")
+    expect(MODERATOR, "CLIENT_MODERATOR is not set")
+    me = state["me"]
+    post = m.status_post(f"{TAG} reported post")
+    r = bob.report(me.id, status_ids=[post.id], comment="spam, surely", category="spam")
+    expect(r.category == "spam" and r.comment == "spam, surely", f"report {r!r}")
+    expect([str(i) for i in r.status_ids] == [str(post.id)], f"status_ids {r.status_ids!r}")
+    expect(r.action_taken is False, f"action_taken {r.action_taken!r}")
+    scopes = ["read", "write", "admin:read", "admin:write"]
+    cid, secret = Mastodon.create_app("sluice-client-suite moderation", api_base_url=BASE,
+                                      scopes=scopes)
+    mod = Mastodon(client_id=cid, client_secret=secret, api_base_url=BASE,
+                   version_check_mode="none")
+    mod.log_in(MODERATOR, PASSWORD, scopes=scopes, allow_http=True)
+    listed = mod.admin_reports()
+    expect(str(r.id) in [str(x.id) for x in listed], f"not in admin_reports: {listed!r}")
+    one = [x for x in listed if str(x.id) == str(r.id)][0]
+    expect(one.target_account.username == USERNAME, f"target {one.target_account!r}")
+    expect(one.account.account.acct == state["bob_name"], f"reporter {one.account!r}")
+    expect([str(s.id) for s in one.statuses] == [str(post.id)], f"statuses {one.statuses!r}")
+    done = mod.admin_report_resolve(r.id)
+    expect(done.action_taken is True, f"not resolved: {done!r}")
+    expect(str(r.id) not in [str(x.id) for x in mod.admin_reports()], "still open")
+    expect(str(r.id) in [str(x.id) for x in mod.admin_reports(resolved=True)], "not resolved")
+    # Not a moderator: refused.
+    try:
+        m.admin_reports()
+        raise CheckFailed("a user without the admin scope listed reports")
+    except MastodonAPIError:
+        pass
 
 
 print(f"mastodon.py: {len(PASSED)} checks passed, {len(FAILED)} failed", flush=True)

@@ -52,7 +52,7 @@ impl Engine {
         self.mailer.get().is_some()
     }
 
-    async fn mail(&self, mail: Mail) -> Result<()> {
+    pub(crate) async fn mail(&self, mail: Mail) -> Result<()> {
         let Some(mailer) = self.mailer.get() else {
             return Err(EngineError::invalid("This server sends no mail"));
         };

@@ -58,6 +58,7 @@ pub mod quotes;
 pub mod reactions;
 pub mod read;
 pub mod remote;
+pub mod reports;
 pub mod rows;
 pub mod scheduled;
 pub mod sign_in;

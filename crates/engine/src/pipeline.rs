@@ -1468,7 +1468,8 @@ impl Engine {
         if tx.silences_notifications_from(to, from).await? {
             return Ok(None);
         }
-        self.notify_row(tx, to, from, kind, status, None, now).await
+        self.notify_row(tx, to, from, kind, status, None, None, now)
+            .await
     }
 
     /// A `pleroma:emoji_reaction` notification: [`Engine::notify`] with its emoji.
@@ -1485,8 +1486,31 @@ impl Engine {
             return Ok(None);
         }
         let kind = crate::reactions::NOTIFICATION_KIND;
-        self.notify_row(tx, to, from, kind, Some(status), Some(emoji), now)
+        self.notify_row(tx, to, from, kind, Some(status), Some(emoji), None, now)
             .await
+    }
+
+    /// An `admin.report` notification about `report` to moderator `to`: never
+    /// silenced (a moderator must hear of a report whoever filed it).
+    pub(crate) async fn notify_report(
+        &self,
+        tx: &mut WriteTx,
+        to: Id,
+        from: Id,
+        report: Id,
+        now: i64,
+    ) -> Result<Option<NewEvent>> {
+        self.notify_row(
+            tx,
+            to,
+            from,
+            crate::reports::NOTIFICATION_KIND,
+            None,
+            None,
+            Some(report),
+            now,
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1498,6 +1522,7 @@ impl Engine {
         kind: &str,
         status: Option<Id>,
         emoji: Option<&str>,
+        report: Option<Id>,
         now: i64,
     ) -> Result<Option<NewEvent>> {
         if let Some(status) = status
@@ -1514,6 +1539,7 @@ impl Engine {
             status_id: status,
             created_at: now,
             emoji: emoji.map(str::to_string),
+            report_id: report,
         })
         .await?;
         // Web Push: queued with the notification, for the subscriptions that want it.

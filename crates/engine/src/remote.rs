@@ -970,7 +970,9 @@ impl Engine {
         Ok(Outcome::changed())
     }
 
-    /// `Flag`: a report about one of ours (and some of their posts), kept for the admin.
+    /// `Flag`: a report about one of ours (and some of their posts), kept for the
+    /// moderators, who are notified. Its reporter is the Flag's actor: the other
+    /// server's instance actor when it is Mastodon or Sluice.
     pub async fn remote_flag(
         &self,
         actor: &AccountRow,
@@ -980,28 +982,45 @@ impl Engine {
         comment: &str,
     ) -> Result<Outcome> {
         let mut status_ids = Vec::new();
-        for uri in status_uris.iter().take(100) {
+        for uri in status_uris
+            .iter()
+            .take(crate::reports::MAX_REPORTED_STATUSES)
+        {
             if let Some(s) = self.store.status_by_uri(uri).await?
                 && s.account_id == target.id
             {
                 status_ids.push(s.id.to_string());
             }
         }
+        // Mastodon keeps a remote comment within its own limit.
+        let comment: String = comment
+            .chars()
+            .take(crate::reports::MAX_COMMENT_CHARS)
+            .collect();
         let now = sluice_model::id::now_millis();
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
         };
-        tx.insert_report(&sluice_store::NewReport {
-            id: self.new_id(),
-            uri: &a.uri,
-            account_id: actor.id,
-            target_account_id: target.id,
-            status_ids: &serde_json::to_string(&status_ids).unwrap_or_else(|_| "[]".into()),
-            comment,
-            created_at: now,
-        })
-        .await?;
-        self.commit(tx, Changes::at(now)).await?;
+        let id = self.new_id();
+        let mut changes = Changes::at(now);
+        if tx
+            .insert_report(&sluice_store::NewReport {
+                id,
+                uri: Some(&a.uri),
+                account_id: actor.id,
+                target_account_id: target.id,
+                status_ids: &serde_json::to_string(&status_ids).unwrap_or_else(|_| "[]".into()),
+                comment: &comment,
+                category: "other",
+                rule_ids: "[]",
+                forwarded: false,
+                created_at: now,
+            })
+            .await?
+        {
+            changes.events(self.notify_staff(&mut tx, id, actor.id, now).await?);
+        }
+        self.commit(tx, changes).await?;
         Ok(Outcome::changed())
     }
 

@@ -3,8 +3,8 @@
 //! not depend on the store crate.
 
 pub use sluice_store::{
-    AccountRow, CardOutcome, CollectionRow, DeliveryRow, EventRow, InboxRow, KeyRow, ListRow,
-    ListedId, Locality, MediaRow, NewInboxActivity, NotificationFilter, OutboxItem, Page,
-    PreviewCardRow, ProfileUpdate, Relation, RemoteActor, Saved, Side, StatusRow, StoreError,
-    StoredActivity, StreamListRow, UserRow, pair,
+    AccountRow, AdminActionRow, CardOutcome, CollectionRow, DeliveryRow, EventRow, InboxRow,
+    KeyRow, ListRow, ListedId, Locality, MediaRow, NewInboxActivity, NotificationFilter,
+    OutboxItem, Page, PreviewCardRow, ProfileUpdate, Relation, RemoteActor, ReportFilter,
+    ReportRow, Saved, Side, StatusRow, StoreError, StoredActivity, StreamListRow, UserRow, pair,
 };

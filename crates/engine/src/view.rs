@@ -452,6 +452,12 @@ impl Engine {
             .into_iter()
             .filter_map(|s| s.id.parse().ok().map(|id: Id| (id, s)))
             .collect();
+        let report_ids: Vec<Id> = rows.iter().filter_map(|n| n.report_id).collect();
+        let reports = if report_ids.is_empty() {
+            HashMap::new()
+        } else {
+            self.report_entities(&report_ids).await?
+        };
         let mut reaction_urls: HashMap<String, Option<String>> = HashMap::new();
         for n in &rows {
             if let Some(e) = &n.emoji
@@ -481,8 +487,13 @@ impl Engine {
                         emoji,
                     }
                 });
+                let report = match n.report_id {
+                    Some(r) => Some(reports.get(&r)?.clone()),
+                    None => None,
+                };
                 Some(api::Notification {
                     reaction,
+                    report,
                     id: n.id.to_string(),
                     kind: n.kind,
                     created_at: Timestamp(n.created_at).to_rfc3339(),

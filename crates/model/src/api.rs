@@ -273,6 +273,9 @@ pub struct Notification {
     pub account: Account,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
+    /// An `admin.report`'s report (Mastodon's Report entity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<serde_json::Value>,
     /// A `pleroma:emoji_reaction`'s emoji and its image (Akkoma's shape).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub reaction: Option<NotificationReaction>,
@@ -302,6 +305,9 @@ pub struct NotificationGroup {
     pub sample_account_ids: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
+    /// An `admin.report`'s report (such a group holds one notification).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<serde_json::Value>,
     /// A `pleroma:emoji_reaction`'s emoji (such a group holds one notification).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub reaction: Option<NotificationReaction>,

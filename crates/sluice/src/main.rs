@@ -167,10 +167,37 @@ enum AdminCommand {
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
+    /// Reports: list them, resolve one.
+    Reports {
+        #[command(subcommand)]
+        command: ReportsCommand,
+    },
     /// Custom emoji: images shown for `:shortcode:` in posts, names and bios.
     Emoji {
         #[command(subcommand)]
         command: EmojiCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportsCommand {
+    /// The open reports, newest first (id, reporter, reported account, category, age,
+    /// state).
+    List {
+        /// Resolved reports too.
+        #[arg(long)]
+        all: bool,
+        /// How many reports to show.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Resolve a report (recorded in the audit log, as done by the command line).
+    Resolve {
+        /// The report's id, as `list` shows it.
+        id: i64,
+        /// Why, or how it was handled (kept in the audit log).
+        #[arg(long, default_value = "")]
+        note: String,
     },
 }
 
@@ -552,6 +579,12 @@ async fn admin(
             command: AccountsCommand::Role { name, role },
         } => set_role(&engine, &name, role).await,
         AdminCommand::Audit { limit } => audit(&engine, limit).await,
+        AdminCommand::Reports {
+            command: ReportsCommand::List { all, limit },
+        } => reports_list(&engine, all, limit).await,
+        AdminCommand::Reports {
+            command: ReportsCommand::Resolve { id, note },
+        } => report_resolve(&engine, id, &note).await,
         AdminCommand::ApproveUser { name } => approve_user(&engine, &name).await,
         AdminCommand::Announce {
             text,
@@ -893,6 +926,84 @@ async fn audit(engine: &Engine, limit: i64) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `admin reports list`.
+async fn reports_list(engine: &Engine, all: bool, limit: i64) -> anyhow::Result<()> {
+    if !(1..=1000).contains(&limit) {
+        anyhow::bail!("--limit must be between 1 and 1000");
+    }
+    let filter = sluice_engine::rows::ReportFilter {
+        resolved: if all { None } else { Some(false) },
+        ..Default::default()
+    };
+    let page = sluice_engine::rows::Page {
+        limit,
+        ..Default::default()
+    };
+    let rows = engine.report_rows(filter, page).await?;
+    if rows.is_empty() {
+        println!("{}", if all { "no reports" } else { "no open reports" });
+        return Ok(());
+    }
+    let mut names = std::collections::HashMap::new();
+    for r in &rows {
+        for id in [r.account_id, r.target_account_id] {
+            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(id) {
+                let name = engine
+                    .account(id)
+                    .await?
+                    .map_or_else(|| format!("#{id}"), |a| a.acct());
+                slot.insert(name);
+            }
+        }
+    }
+    let now = sluice_model::id::now_millis();
+    for r in &rows {
+        let state = if r.action_taken_at.is_some() {
+            "resolved"
+        } else {
+            "open"
+        };
+        println!(
+            "{}  {}  {}  {}  {}  {state}",
+            r.id,
+            names[&r.account_id],
+            names[&r.target_account_id],
+            r.category,
+            age(now - r.created_at),
+        );
+    }
+    Ok(())
+}
+
+/// A duration (ms) as `list` shows ages: `5m`, `3h`, `2d`.
+fn age(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+/// `admin reports resolve`.
+async fn report_resolve(engine: &Engine, id: i64, note: &str) -> anyhow::Result<()> {
+    if note.chars().count() > sluice_engine::reports::MAX_COMMENT_CHARS {
+        anyhow::bail!(
+            "--note is too long (at most {} characters)",
+            sluice_engine::reports::MAX_COMMENT_CHARS
+        );
+    }
+    match engine.resolve_report(None, id, note.trim()).await {
+        Ok(_) => {
+            println!("report {id} is resolved");
+            Ok(())
+        }
+        Err(sluice_engine::EngineError::NotFound) => Err(anyhow::anyhow!("no report {id}")),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `admin approve-user`.

@@ -965,6 +965,153 @@ fn reset_password_scenario(dir: &std::path::Path, env: &[(&str, &str)]) {
     assert!(server.0.wait().unwrap().success());
 }
 
+/// `sluice admin reports list|resolve`: a report filed through the API is listed
+/// (id, reporter, reported account, category, age, state), resolved from the command
+/// line with a note (recorded in the audit log as the command line's), and then listed
+/// only with `--all`.
+#[cfg(unix)]
+fn admin_reports_scenario(dir: &std::path::Path, env: &[(&str, &str)]) {
+    let admin = |args: &[&str]| run(dir, &[&["admin"][..], args].concat(), env, "");
+    for (name, flags) in [("alice", &["--create-database"][..]), ("bob", &[][..])] {
+        let out = create_user(dir, name, flags, env, "a-long-password\n");
+        assert!(out.ok, "{out:?}");
+    }
+    let out = admin(&["reports", "list"]);
+    assert!(out.ok, "{out:?}");
+    assert_eq!(out.stdout.trim(), "no open reports");
+
+    let (server, sock) = serve(dir, env);
+    let mut server = Stopped(server);
+    let request = |method: &str, path: &str, headers: &[String], form: &[(&str, &str)]| {
+        http_form(&sock, method, path, headers, form).expect("the server answers")
+    };
+    let (status, app) = request(
+        "POST",
+        "/api/v1/apps",
+        &[],
+        &[
+            ("client_name", "cli test"),
+            ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
+            ("scopes", "write:reports"),
+        ],
+    );
+    assert_eq!(status, 200, "{app}");
+    let (status, answer) = request(
+        "POST",
+        "/oauth/token",
+        &[],
+        &[
+            ("grant_type", "password"),
+            ("username", "bob@example.test"),
+            ("password", "a-long-password"),
+            ("client_id", &json_string(&app, "client_id")),
+            ("client_secret", &json_string(&app, "client_secret")),
+            ("scope", "write:reports"),
+        ],
+    );
+    assert_eq!(status, 200, "{answer}");
+    let token = json_string(&answer, "access_token");
+    let alice = http_get(
+        &sock,
+        "/api/v1/accounts/lookup?acct=alice",
+        "application/json",
+    )
+    .expect("the server answers");
+    let alice_id = json_string(&alice, "id");
+    let (status, filed) = request(
+        "POST",
+        "/api/v1/reports",
+        &[format!("Authorization: Bearer {token}")],
+        &[
+            ("account_id", &alice_id),
+            ("category", "spam"),
+            ("comment", "buy now"),
+        ],
+    );
+    assert_eq!(status, 200, "{filed}");
+    let id = json_string(&filed, "id");
+    terminate(server.0.id());
+    assert!(server.0.wait().unwrap().success());
+
+    let out = admin(&["reports", "list"]);
+    assert!(out.ok, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{out:?}");
+    let fields: Vec<&str> = lines[0].split("  ").collect();
+    assert_eq!(fields[0], id);
+    assert_eq!(&fields[1..4], ["bob", "alice", "spam"], "{out:?}");
+    assert!(
+        fields[4].ends_with('s') || fields[4].ends_with('m'),
+        "{out:?}"
+    );
+    assert_eq!(fields[5], "open");
+
+    let out = admin(&["reports", "resolve", "4242"]);
+    assert!(!out.ok);
+    assert!(out.stderr.contains("no report 4242"), "{}", out.stderr);
+    let out = admin(&["reports", "resolve", &id, "--note", "spam removed"]);
+    assert!(out.ok, "{out:?}");
+    assert_eq!(out.stdout.trim(), format!("report {id} is resolved"));
+    let out = admin(&["reports", "list"]);
+    assert_eq!(out.stdout.trim(), "no open reports", "{out:?}");
+    let out = admin(&["reports", "list", "--all"]);
+    assert!(out.stdout.trim().ends_with("resolved"), "{out:?}");
+    let out = admin(&["audit"]);
+    assert!(
+        out.stdout.lines().next().unwrap().ends_with(&format!(
+            "(command line)  resolve_report  report #{id} about alice  \"spam removed\""
+        )),
+        "{out:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn admin_reports_list_and_resolve_on_sqlite() {
+    let dir = temp_dir("admin-reports");
+    admin_reports_scenario(&dir, &[]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn admin_reports_list_and_resolve_on_postgres() {
+    let Ok(base) = std::env::var("SLUICE_TEST_DATABASE_URL") else {
+        eprintln!("skipped: SLUICE_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let dir = temp_dir("admin-reports-pg");
+    let schema = format!("cli_reports_{}", std::process::id());
+    let pg = |sql: String| {
+        let base = base.clone();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                use sqlx::Connection as _;
+                let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            })
+    };
+    pg(format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+    ));
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+    let outcome = std::panic::catch_unwind(|| {
+        admin_reports_scenario(&dir, &[("SLUICE_DATABASE_URL", url.as_str())])
+    });
+    pg(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
 /// A server process killed when the test ends, however it ends.
 struct Stopped(std::process::Child);
 

@@ -33,22 +33,6 @@ impl Drop for KeyRow {
     }
 }
 
-/// A report to store ([`WriteTx::insert_report`]).
-#[derive(Debug, Clone, Copy)]
-pub struct NewReport<'a> {
-    pub id: Id,
-    /// The id of the `Flag` it came as.
-    pub uri: &'a str,
-    /// Who reports.
-    pub account_id: Id,
-    /// Who is reported.
-    pub target_account_id: Id,
-    /// The reported statuses' ids, a JSON array of strings.
-    pub status_ids: &'a str,
-    pub comment: &'a str,
-    pub created_at: i64,
-}
-
 /// What a remote actor document told us, to insert or refresh the account.
 #[derive(Debug, Clone)]
 pub struct RemoteActor {
@@ -1233,27 +1217,6 @@ impl WriteTx {
         )
         .await?;
         Ok(())
-    }
-
-    /// Stores a report (from a remote Flag); a repeat of the same uri is ignored.
-    pub async fn insert_report(&mut self, r: &NewReport<'_>) -> Result<bool> {
-        Ok(self
-            .exec(
-                Query::new(
-                    "INSERT INTO reports (id, uri, account_id, target_account_id, status_ids,
-                       comment, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                     ON CONFLICT (uri) DO NOTHING",
-                )
-                .bind(r.id)
-                .bind(r.uri)
-                .bind(r.account_id)
-                .bind(r.target_account_id)
-                .bind(r.status_ids)
-                .bind(r.comment)
-                .bind(r.created_at),
-            )
-            .await?
-            == 1)
     }
 
     pub async fn set_domain_block(&mut self, b: &DomainBlockRow) -> Result<()> {

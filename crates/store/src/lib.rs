@@ -37,6 +37,8 @@ pub use media::MediaRow;
 mod migrate;
 mod moderation;
 pub use moderation::AdminActionRow;
+mod reports;
+pub use reports::{NewReport, ReportFilter, ReportRow};
 mod oauth;
 pub use oauth::{AuthorizedToken, NewToken, UserState};
 mod pins;
@@ -50,7 +52,7 @@ pub use conversations::{ConversationPost, ConversationRow};
 mod federation;
 pub use federation::{
     DeliveryHostStats, DeliveryRow, DomainBlockRow, HostRow, InboxRow, KeyRow, NewInboxActivity,
-    NewReport, OutboxItem, RemoteActor, StoredActivity, host_in_domain,
+    OutboxItem, RemoteActor, StoredActivity, host_in_domain,
 };
 mod push;
 pub use push::{PushSubscriptionRow, PushTarget};

@@ -179,10 +179,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0027_quote_requests.sql"),
         postgres: include_str!("../migrations/postgres/0027_quote_requests.sql"),
     },
+    Migration {
+        version: 28,
+        name: "reports",
+        sqlite: include_str!("../migrations/sqlite/0028_reports.sql"),
+        postgres: include_str!("../migrations/postgres/0028_reports.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 27;
+pub const SCHEMA_VERSION: i64 = 28;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
@@ -204,7 +210,8 @@ pub const SCHEMA_VERSION: i64 = 27;
 /// `status_content_types`,
 /// version 24 `status_quotes`, version 25 `users.role` and `admin_actions`,
 /// version 26 `status_audiences` and the `preview_cards_expires` index,
-/// version 27 `users.default_quote_policy`.
+/// version 27 `users.default_quote_policy`,
+/// version 28 the moderation columns of `reports` and `notifications.report_id`.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

@@ -183,6 +183,10 @@ pub struct NotificationRow {
     /// that do not name it).
     #[sqlx(default)]
     pub emoji: Option<String>,
+    /// The report of an `admin.report` (migration 28; absent from queries that do
+    /// not name it).
+    #[sqlx(default)]
+    pub report_id: Option<Id>,
 }
 
 /// A row of follows, follow_requests, blocks, mutes, favourites or bookmarks, seen as

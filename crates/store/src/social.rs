@@ -552,8 +552,9 @@ impl WriteTx {
     pub async fn insert_notification(&mut self, n: &NotificationRow) -> Result<()> {
         self.exec(
             Query::new(
-                "INSERT INTO notifications (id, account_id, from_account_id, kind, status_id, created_at, emoji)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO notifications (id, account_id, from_account_id, kind, status_id, created_at, emoji,
+                   report_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(n.id)
             .bind(n.account_id)
@@ -561,7 +562,8 @@ impl WriteTx {
             .bind(&n.kind)
             .bind(n.status_id)
             .bind(n.created_at)
-            .bind(n.emoji.as_deref()),
+            .bind(n.emoji.as_deref())
+            .bind(n.report_id),
         )
         .await?;
         Ok(())

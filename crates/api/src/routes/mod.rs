@@ -22,6 +22,7 @@ mod push;
 mod quotes;
 mod reactions;
 mod relations;
+mod reports;
 mod scheduled;
 mod search;
 mod statuses;
@@ -273,6 +274,14 @@ pub fn api_routes() -> Router<AppState> {
         )
         .route("/api/v1/polls/{id}", get(statuses::poll))
         .route("/api/v1/polls/{id}/votes", post(statuses::vote))
+        // reports, and the admin API of reports
+        .route("/api/v1/reports", post(reports::create))
+        .route("/api/v1/admin/reports", get(reports::index))
+        .route(
+            "/api/v1/admin/reports/{id}",
+            get(reports::show).put(reports::update),
+        )
+        .route("/api/v1/admin/reports/{id}/{action}", post(reports::act))
         // emoji reactions (Pleroma/Akkoma's API)
         .route(
             "/api/v1/pleroma/statuses/{id}/reactions",

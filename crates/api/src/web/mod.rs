@@ -17,6 +17,7 @@
 //!   from another server;
 //! - [`settings`]: the account's settings (profile, preferences, password, filters,
 //!   blocks and mutes, authorized apps, sessions);
+//! - [`admin`]: the moderators' pages (reports, the audit log);
 //! - [`i18n`]: the words of the pages, in the language the browser asks for.
 //!
 //! Templates are minijinja files compiled into the binary, named `*.html` so minijinja
@@ -39,6 +40,7 @@ use crate::AppState;
 use crate::error::ApiError;
 
 mod actions;
+mod admin;
 mod assets;
 mod auth_pages;
 mod email_pages;
@@ -148,6 +150,7 @@ fn templates() -> impl Iterator<Item = (&'static str, &'static str)> {
     ]
     .into_iter()
     .chain(settings::TEMPLATES)
+    .chain(admin::TEMPLATES)
 }
 
 /// The pages' renderer: templates and message catalogs.
@@ -597,6 +600,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/remote_follow", post(interact::remote_follow))
         .merge(settings::routes())
+        .merge(admin::routes())
         .route("/{handle}", get(public::profile_or_feed))
         .route("/{handle}/{id}", get(public::status_page))
         .route("/tags/{tag}", get(public::tag))

@@ -325,6 +325,7 @@ impl Engine {
                         latest_page_notification_at: n.created_at,
                         sample_account_ids: vec![account_id],
                         status_id,
+                        report: n.report,
                         reaction: n.reaction,
                     });
                 }

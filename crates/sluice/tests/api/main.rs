@@ -39,6 +39,7 @@ mod polls;
 mod push;
 mod quotes;
 mod reactions;
+mod reports;
 mod scheduled;
 mod search;
 mod sign_in;
