@@ -1487,6 +1487,7 @@ impl Engine {
             status_id: status,
             created_at: now,
             emoji: emoji.map(str::to_string),
+            account_warning_id: None,
         })
         .await?;
         // Web Push: queued with the notification, for the subscriptions that want it.
