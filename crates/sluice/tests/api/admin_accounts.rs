@@ -14,6 +14,7 @@ db_tests!(
     silenced_accounts_reach_only_their_followers,
     a_suspension_reaches_the_other_server,
     suspended_accounts_are_purged_after_30_days,
+    admin_pages_are_for_staff,
 );
 
 fn ids_of(v: &Value) -> Vec<String> {
@@ -609,4 +610,123 @@ async fn suspended_accounts_are_purged_after_30_days(db: Db) {
     .expect(403);
     // Done once: the next run has nothing to do.
     assert_eq!(srv.engine().maintain().await.unwrap().accounts_purged, 0);
+}
+
+async fn admin_pages_are_for_staff(db: Db) {
+    let Some(srv) = TestServer::start(db, |c| {
+        c.registrations = sluice_engine::Registrations::Approval
+    })
+    .await
+    else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    srv.staff("mo", "moderator").await;
+    let (dora, _) = srv
+        .engine()
+        .register(
+            sluice_engine::accounts::Registration {
+                username: "dora".into(),
+                email: "dora@example.test".into(),
+                password: "password123".into(),
+                agreement: true,
+                locale: "en".into(),
+                reason: "I like <b>fish</b>".into(),
+                admin: false,
+            },
+            false,
+        )
+        .await
+        .unwrap();
+
+    // A visitor is sent to sign in; a plain user gets the 403 page.
+    let mut visitor = crate::web::Browser::new(&srv);
+    let page = visitor.get("/admin/accounts").await;
+    assert_eq!(page.status, 303);
+    assert!(
+        page.location.starts_with("/auth/sign_in"),
+        "{}",
+        page.location
+    );
+    let mut user = crate::web::Browser::new(&srv);
+    user.sign_in("alice", "password123").await;
+    for path in [
+        "/admin/accounts",
+        "/admin/sign-ups",
+        &format!("/admin/accounts/{}", alice.id),
+    ] {
+        assert_eq!(user.get(path).await.status, 403, "{path}");
+    }
+
+    let mut mo = crate::web::Browser::new(&srv);
+    mo.sign_in("mo", "password123").await;
+    let list = mo.get("/admin/accounts?username=ali").await;
+    assert_eq!(list.status, 200);
+    assert!(list.text.contains(&format!("/admin/accounts/{}", alice.id)));
+    assert!(!list.text.contains("@dora"));
+    assert!(crate::common::only_our_script(&list.text));
+    // Sign-ups show the reason, escaped.
+    let sign_ups = mo.get("/admin/sign-ups").await;
+    assert!(
+        sign_ups.text.contains("I like &lt;b&gt;fish"),
+        "{}",
+        sign_ups.text
+    );
+    assert!(!sign_ups.text.contains("<b>fish"));
+    let approved = mo
+        .post(
+            &format!("/admin/accounts/{}/approve", dora.id),
+            &[("authenticity_token", &sign_ups.token())],
+        )
+        .await;
+    assert_eq!(approved.status, 303);
+    assert_eq!(approved.location, "/admin/sign-ups?saved=1");
+    assert_eq!(sign_in(&srv, "dora").await, 200);
+
+    // The action form, with a warning; a form without the token is refused.
+    let show = mo.get(&format!("/admin/accounts/{}", alice.id)).await;
+    assert_eq!(show.status, 200);
+    let refused = mo
+        .post(
+            &format!("/admin/accounts/{}/action", alice.id),
+            &[("type", "silence")],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    let done = mo
+        .post(
+            &format!("/admin/accounts/{}/action", alice.id),
+            &[
+                ("authenticity_token", &show.token()),
+                ("type", "silence"),
+                ("text", "calm down"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    let show = mo.get(&done.location).await;
+    assert!(
+        show.text.contains("calm down"),
+        "the history shows the warning"
+    );
+    assert!(
+        show.text.contains("/unsilence"),
+        "the lifting button is offered"
+    );
+    let row = srv
+        .engine()
+        .admin_account(alice.id.parse().unwrap())
+        .await
+        .unwrap();
+    assert!(row.account.silenced_at.is_some());
+    let lifted = mo
+        .post(
+            &format!("/admin/accounts/{}/unsilence", alice.id),
+            &[("authenticity_token", &show.token())],
+        )
+        .await;
+    assert_eq!(lifted.status, 303);
+    let log = srv.engine().audit_log(None, None, 3).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, vec!["unsilence", "silence", "approve"]);
 }
