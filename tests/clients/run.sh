@@ -153,7 +153,7 @@ run_suite() {
   # Users: the same configuration as the server, password on stdin.
   local pw="client-suite-password-$RANDOM$RANDOM"
   local user
-  for user in alice tooter apclient; do
+  for user in alice tooter apclient modmin; do
     if ! printf '%s\n' "$pw" | (cd "$WORK" && timeout 60 env "${env[@]}" "$BIN" admin create-user "$user" --email "$user@example.com") >>"$WORK/admin.log" 2>&1; then
       echo "sluice admin create-user $user failed:" >&2
       cat "$WORK/admin.log" >&2
@@ -164,6 +164,16 @@ run_suite() {
     fi
   done
 
+  # modmin moderates (Mastodon.py's admin calls).
+  if ! (cd "$WORK" && timeout 60 env "${env[@]}" "$BIN" admin accounts role modmin admin) >>"$WORK/admin.log" 2>&1; then
+    echo "sluice admin accounts role modmin admin failed:" >&2
+    cat "$WORK/admin.log" >&2
+    FAILED=$((FAILED + 1))
+    FAILED_NAMES+=("$label:role")
+    stop_server || true
+    return 0
+  fi
+
   local suite_failed=0 name rc
   for name in $ONLY; do
     log "$label: $name"
@@ -171,6 +181,7 @@ run_suite() {
     case $name in
       mastodon_py)
         SLUICE_BASE_URL=$base CLIENT_USERNAME=alice CLIENT_EMAIL=alice@example.com CLIENT_PASSWORD=$pw \
+          CLIENT_ADMIN_EMAIL=modmin@example.com \
           timeout 300 "$VENV/bin/python" "$HERE/mastodon_py_test.py" || rc=$?
         ;;
       toot)
