@@ -152,7 +152,7 @@ impl Engine {
     ) -> Result<Vec<(i64, String, String)>> {
         let ids = self.store.account_status_ids(account, limit).await?;
         let mut rows = self.store.statuses(&ids).await?;
-        rows.sort_by(|a, b| b.id.cmp(&a.id));
+        rows.sort_by_key(|s| std::cmp::Reverse(s.id));
         Ok(rows
             .into_iter()
             .map(|s| {

@@ -1169,10 +1169,9 @@ impl Engine {
         let mut changes = Changes::at(now);
         changes.accounts(&[account.id]);
         self.commit(tx, changes).await?;
-        Ok(self
-            .store
+        self.store
             .account_any(account.id)
             .await?
-            .ok_or(EngineError::NotFound)?)
+            .ok_or(EngineError::NotFound)
     }
 }

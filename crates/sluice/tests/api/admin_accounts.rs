@@ -430,12 +430,34 @@ async fn silenced_accounts_reach_only_their_followers(db: Db) {
     .await
     .ok();
     act(&srv, &mo, &alice.id, &[("type", "silence")]).await;
+    let mut carol_stream =
+        crate::streaming::Sse::open(&srv, "/api/v1/streaming/public/local", &carol.token, None)
+            .await;
+    let mut bob_stream =
+        crate::streaming::Sse::open(&srv, "/api/v1/streaming/public/local", &bob.token, None).await;
 
     let post = srv
         .status(&alice, "hello from a limited account", &[])
         .await;
     let post_id = post["id"].as_str().unwrap().to_string();
     srv.status(&alice, "@bob @carol you two", &[]).await;
+    let bobs = srv.status(&bob, "bob speaks after her", &[]).await;
+    // Streams alike: the follower gets her post first, the other only bob's.
+    let first_update = async |s: &mut crate::streaming::Sse| loop {
+        let e = s
+            .next_within(std::time::Duration::from_secs(60))
+            .await
+            .expect("an event");
+        if e.event == "update" {
+            let v: Value = serde_json::from_str(&e.data).unwrap();
+            return v["id"].as_str().unwrap().to_string();
+        }
+    };
+    assert_eq!(first_update(&mut bob_stream).await, post_id);
+    assert_eq!(
+        first_update(&mut carol_stream).await,
+        bobs["id"].as_str().unwrap()
+    );
 
     let public = |token: Option<String>| {
         let srv = &srv;
