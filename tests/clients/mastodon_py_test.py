@@ -8,6 +8,7 @@ Environment (set by run.sh):
   CLIENT_PASSWORD   its password
   CLIENT_MODERATOR  a user with the moderator role (same password), for the admin
                     report calls
+  CLIENT_ADMIN_EMAIL  an admin's e-mail (same password), for the admin API checks
 
 Every check asserts something that can fail. A failing check is reported and
 the remaining checks still run (later ones may fail as a consequence); the
@@ -608,6 +609,37 @@ def check_reports():
     try:
         m.admin_reports()
         raise CheckFailed("a user without the admin scope listed reports")
+    except MastodonAPIError:
+        pass
+
+
+@check
+def check_admin_accounts_and_moderation():
+    """admin_accounts lists accounts for an admin; admin_account_moderate silences
+    one (with a warning the user is shown), admin_account_unsilence lifts it; a plain
+    user's token is refused."""
+    admin_email = os.environ.get("CLIENT_ADMIN_EMAIL")
+    expect(admin_email, "CLIENT_ADMIN_EMAIL is not set")
+    scopes = SCOPES + ["admin:read", "admin:write"]
+    cid, secret = Mastodon.create_app("sluice-client-suite admin", api_base_url=BASE, scopes=scopes)
+    admin = Mastodon(client_id=cid, client_secret=secret, api_base_url=BASE,
+                     version_check_mode="none")
+    admin.log_in(admin_email, PASSWORD, scopes=scopes, allow_http=True)
+    target, name = register("modtarget")
+    me = target.me()
+    listed = admin.admin_accounts()
+    expect(str(me.id) in [str(a.id) for a in listed], f"{name} not listed")
+    admin.admin_account_moderate(me.id, action="silence", text=f"{TAG} be calm")
+    shown = admin.admin_account(me.id)
+    expect(shown.silenced is True, f"not silenced: {shown!r}")
+    expect(shown.account.username == name, f"account {shown.account!r}")
+    notes = target.notifications()
+    expect(any(n.type == "moderation_warning" for n in notes), f"no warning: {notes!r}")
+    admin.admin_account_unsilence(me.id)
+    expect(admin.admin_account(me.id).silenced is False, "still silenced")
+    try:
+        target.admin_accounts()
+        raise CheckFailed("a plain user listed accounts")
     except MastodonAPIError:
         pass
 

@@ -31,6 +31,7 @@
 pub mod accounts;
 pub mod actor_keys;
 pub mod admin;
+pub mod admin_accounts;
 pub mod announcements;
 pub mod as2;
 pub mod cache;

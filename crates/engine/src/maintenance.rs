@@ -2,7 +2,9 @@
 //! the (SQLite) writer for long: event-log pruning by age and size, expired OAuth codes
 //! and old idempotency keys, uploads left unattached for a day, remembered Undos whose
 //! activity never came, cached link cards past their time that no post links any more,
-//! and SQLite space reclamation in `incremental_vacuum` steps.
+//! the data of accounts suspended more than 30 days ago (`admin_accounts`, a few
+//! accounts and bounded batches per run), and SQLite space reclamation in
+//! `incremental_vacuum` steps.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +33,8 @@ pub struct RunReport {
     pub media_removed: u64,
     /// Cached link cards removed (past their time, linked by no post).
     pub cards_pruned: u64,
+    /// Accounts suspended more than 30 days ago whose data was purged.
+    pub accounts_purged: u64,
 }
 
 impl Engine {
@@ -62,6 +66,8 @@ impl Engine {
         self.store
             .prune_blind_copies(now - crate::media::UNATTACHED_TTL_MS)
             .await?;
+        // Suspended accounts whose 30 days are over, a few per run.
+        report.accounts_purged = self.purge_suspended_accounts().await?;
         // Undos whose activity never came.
         self.store
             .prune_undone(now - crate::remote::UNDONE_KEEP_MS)

@@ -1540,6 +1540,7 @@ impl Engine {
             created_at: now,
             emoji: emoji.map(str::to_string),
             report_id: report,
+            account_warning_id: None,
         })
         .await?;
         // Web Push: queued with the notification, for the subscriptions that want it.

@@ -1205,6 +1205,36 @@ impl Engine {
         }
         tx.commit().await?;
         self.forget_accounts(&[id]);
-        Ok(self.store.account(id).await?)
+        // Suspended ones too: the caller decides (see `set_remote_suspension`).
+        Ok(self.store.account_any(id).await?)
+    }
+
+    /// What a remote actor's document says of its suspension (`suspended`, Mastodon 4):
+    /// `true` suspends it here (its posts and profile hidden at once, its follows
+    /// kept), `false` lifts a suspension that came from its server, never one a
+    /// moderator here made. Returns the account as it now is.
+    pub async fn set_remote_suspension(
+        &self,
+        account: &AccountRow,
+        suspended: bool,
+    ) -> Result<AccountRow> {
+        let now = sluice_model::id::now_millis();
+        let change = match (suspended, account.suspended_at.is_some()) {
+            (true, false) => Some(Some((now, "remote"))),
+            (false, true) if account.suspension_origin.as_deref() == Some("remote") => Some(None),
+            _ => None,
+        };
+        let Some(change) = change else {
+            return Ok(account.clone());
+        };
+        let mut tx = self.store.begin().await?;
+        tx.set_suspended(account.id, change).await?;
+        let mut changes = Changes::at(now);
+        changes.accounts(&[account.id]);
+        self.commit(tx, changes).await?;
+        self.store
+            .account_any(account.id)
+            .await?
+            .ok_or(EngineError::NotFound)
     }
 }

@@ -94,6 +94,9 @@ fn check_password_length(password: &str) -> Result<()> {
     Ok(())
 }
 
+/// Why a suspended account's owner cannot sign in.
+pub const SUSPENDED: &str = "Your account is suspended";
+
 impl Engine {
     /// Checks a login (e-mail or username) and password. The error does not say which
     /// of the two was wrong. A client the account does not know is refused, unchecked,
@@ -118,6 +121,10 @@ impl Engine {
         let had_failures = self.check_password(&user, password, client).await?;
         if user.disabled {
             return Err(EngineError::forbidden("Your login is currently disabled"));
+        }
+        // A suspended account is left out of account lookups.
+        if self.store.account(user.account_id).await?.is_none() {
+            return Err(EngineError::forbidden(SUSPENDED));
         }
         if !user.approved {
             return Err(EngineError::forbidden(

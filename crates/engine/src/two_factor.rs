@@ -342,6 +342,9 @@ impl Engine {
         if user.disabled {
             return Err(EngineError::forbidden("Your login is currently disabled"));
         }
+        if self.store.account(account).await?.is_none() {
+            return Err(EngineError::forbidden(crate::sign_in::SUSPENDED));
+        }
         self.refuse_while_slowed(account, client, now).await?;
         if !self.use_code(account, code).await? {
             let mut tx = self.store.begin().await?;

@@ -367,7 +367,8 @@ impl Engine {
             created_at: Timestamp(s.created_at).to_rfc3339(),
             in_reply_to_id: s.in_reply_to_id.map(|i| i.to_string()),
             in_reply_to_account_id: s.in_reply_to_account_id.map(|i| i.to_string()),
-            sensitive: s.sensitive,
+            // A sensitized account's media is always behind a warning (issue 17).
+            sensitive: s.sensitive || (account.sensitized_at.is_some() && s.attachments != "[]"),
             spoiler_text: s.spoiler_text.clone(),
             visibility: s.visibility.clone(),
             language: s.language.clone(),
@@ -458,6 +459,12 @@ impl Engine {
         } else {
             self.report_entities(&report_ids).await?
         };
+        let mut warnings: HashMap<Id, serde_json::Value> = HashMap::new();
+        for id in rows.iter().filter_map(|n| n.account_warning_id) {
+            if let Some(w) = self.account_warning(id).await? {
+                warnings.insert(id, self.account_warning_entity(&w).await?);
+            }
+        }
         let mut reaction_urls: HashMap<String, Option<String>> = HashMap::new();
         for n in &rows {
             if let Some(e) = &n.emoji
@@ -491,7 +498,12 @@ impl Engine {
                     Some(r) => Some(reports.get(&r)?.clone()),
                     None => None,
                 };
+                let moderation_warning = match n.account_warning_id {
+                    Some(w) => Some(warnings.get(&w)?.clone()),
+                    None => None,
+                };
                 Some(api::Notification {
+                    moderation_warning,
                     reaction,
                     report,
                     id: n.id.to_string(),

@@ -115,7 +115,7 @@ impl ActorSigners {
         } else {
             let account = self
                 .engine
-                .account(account_id)
+                .account_any(account_id)
                 .await
                 .map_err(|e| e.to_string())?
                 .filter(|a| a.is_local())

@@ -279,6 +279,9 @@ pub struct Notification {
     /// A `pleroma:emoji_reaction`'s emoji and its image (Akkoma's shape).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub reaction: Option<NotificationReaction>,
+    /// A `moderation_warning`'s AccountWarning (Mastodon 4.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderation_warning: Option<serde_json::Value>,
 }
 
 /// The emoji of a `pleroma:emoji_reaction` notification.

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use sluice::{Config, Listener};
 use sluice_engine::Engine;
 use sluice_engine::accounts::Registration;
+use sluice_engine::admin_accounts::{AccountAction, ActionRequest, Undo};
 
 #[derive(Parser)]
 #[command(name = "sluice", version, about = "A federated social server")]
@@ -247,6 +248,59 @@ enum AccountsCommand {
         /// The new role.
         #[arg(value_enum)]
         role: RoleArg,
+    },
+    /// List accounts, newest first, with their state (every account, or only those
+    /// asked for).
+    List {
+        /// Only local users waiting for approval.
+        #[arg(long)]
+        pending: bool,
+        /// Only suspended accounts.
+        #[arg(long)]
+        suspended: bool,
+        /// Only silenced (limited) accounts.
+        #[arg(long)]
+        silenced: bool,
+        /// Only moderators and admins.
+        #[arg(long)]
+        staff: bool,
+        /// How many to show.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Suspend an account (`name`, or `name@domain` for a remote one): its profile and
+    /// posts are hidden, a local user is signed out and cannot sign in, and its
+    /// followers' servers are told. Its data is kept 30 days, then deleted.
+    Suspend {
+        /// `name` or `name@domain`.
+        name: String,
+        /// Why (recorded in the audit log and the account's warnings).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Lift a suspension within the 30 days its data is kept.
+    Unsuspend {
+        /// `name` or `name@domain`.
+        name: String,
+    },
+    /// Silence (limit) an account: its posts are kept out of public timelines, trends
+    /// and search, and its notifications reach only its followers.
+    Silence {
+        /// `name` or `name@domain`.
+        name: String,
+        /// Why (recorded in the audit log and the account's warnings).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Lift a silence.
+    Unsilence {
+        /// `name` or `name@domain`.
+        name: String,
+    },
+    /// Delete a suspended account's data now (refused unless it is suspended).
+    Delete {
+        /// `name` or `name@domain`.
+        name: String,
     },
 }
 
@@ -578,6 +632,31 @@ async fn admin(
         AdminCommand::Accounts {
             command: AccountsCommand::Role { name, role },
         } => set_role(&engine, &name, role).await,
+        AdminCommand::Accounts {
+            command:
+                AccountsCommand::List {
+                    pending,
+                    suspended,
+                    silenced,
+                    staff,
+                    limit,
+                },
+        } => list_accounts(&engine, pending, suspended, silenced, staff, limit).await,
+        AdminCommand::Accounts {
+            command: AccountsCommand::Suspend { name, reason },
+        } => moderate(&engine, &name, AccountAction::Suspend, &reason).await,
+        AdminCommand::Accounts {
+            command: AccountsCommand::Silence { name, reason },
+        } => moderate(&engine, &name, AccountAction::Silence, &reason).await,
+        AdminCommand::Accounts {
+            command: AccountsCommand::Unsuspend { name },
+        } => lift(&engine, &name, Undo::Unsuspend).await,
+        AdminCommand::Accounts {
+            command: AccountsCommand::Unsilence { name },
+        } => lift(&engine, &name, Undo::Unsilence).await,
+        AdminCommand::Accounts {
+            command: AccountsCommand::Delete { name },
+        } => delete_account_data(&engine, &name).await,
         AdminCommand::Audit { limit } => audit(&engine, limit).await,
         AdminCommand::Reports {
             command: ReportsCommand::List { all, limit },
@@ -884,6 +963,148 @@ async fn set_role(engine: &Engine, name: &str, role: RoleArg) -> anyhow::Result<
     engine.set_role(None, account.id, role).await?;
     println!("{name} is now {}", role.as_str());
     Ok(())
+}
+
+/// `admin accounts list`.
+async fn list_accounts(
+    engine: &Engine,
+    pending: bool,
+    suspended: bool,
+    silenced: bool,
+    staff: bool,
+    limit: i64,
+) -> anyhow::Result<()> {
+    use sluice_store::{AccountStatus, AdminAccountFilter};
+    if !(1..=1000).contains(&limit) {
+        anyhow::bail!("--limit must be between 1 and 1000");
+    }
+    let mut filter = AdminAccountFilter {
+        staff,
+        ..Default::default()
+    };
+    for (on, s) in [
+        (pending, AccountStatus::Pending),
+        (suspended, AccountStatus::Suspended),
+        (silenced, AccountStatus::Silenced),
+    ] {
+        if on {
+            filter.status.push(s);
+        }
+    }
+    let page = sluice_store::Page {
+        max_id: None,
+        since_id: None,
+        min_id: None,
+        limit,
+    };
+    let rows = engine.admin_accounts(&filter, page).await?;
+    if rows.is_empty() {
+        println!("no accounts");
+        return Ok(());
+    }
+    for r in rows {
+        let a = &r.account;
+        let mut state = Vec::new();
+        if let Some(role) = r.user_role.as_deref().filter(|r| *r != "user") {
+            state.push(role.to_string());
+        }
+        if r.user_approved == Some(false) {
+            state.push("pending".into());
+        }
+        if r.user_disabled == Some(true) {
+            state.push("disabled".into());
+        }
+        if a.suspended_at.is_some() {
+            state.push("suspended".into());
+        }
+        if a.silenced_at.is_some() {
+            state.push("silenced".into());
+        }
+        if a.sensitized_at.is_some() {
+            state.push("sensitized".into());
+        }
+        let state = if state.is_empty() {
+            "active".to_string()
+        } else {
+            state.join(",")
+        };
+        let email = r.user_email.as_deref().unwrap_or("");
+        let reason = r
+            .user_reason
+            .as_deref()
+            .filter(|s| !s.is_empty() && r.user_approved == Some(false))
+            .map(|s| format!("  \"{s}\""))
+            .unwrap_or_default();
+        println!("{}  {}  {state}  {email}{reason}", a.id, a.acct());
+    }
+    Ok(())
+}
+
+/// `admin accounts suspend|silence`.
+async fn moderate(
+    engine: &Engine,
+    name: &str,
+    action: AccountAction,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let row = moderated_account(engine, name).await?;
+    engine
+        .moderate_account(
+            None,
+            row.account.id,
+            &ActionRequest {
+                action,
+                text: reason.to_string(),
+                report_id: None,
+                notify: false,
+            },
+        )
+        .await?;
+    let done = match action {
+        AccountAction::Suspend => "suspended",
+        AccountAction::Silence => "silenced",
+        _ => "done",
+    };
+    println!("{name} is {done}");
+    Ok(())
+}
+
+/// `admin accounts unsuspend|unsilence`.
+async fn lift(engine: &Engine, name: &str, undo: Undo) -> anyhow::Result<()> {
+    let row = moderated_account(engine, name).await?;
+    engine
+        .lift_account_action(None, row.account.id, undo)
+        .await?;
+    let done = match undo {
+        Undo::Unsuspend => "no longer suspended",
+        Undo::Unsilence => "no longer silenced",
+        _ => "done",
+    };
+    println!("{name} is {done}");
+    Ok(())
+}
+
+/// `admin accounts delete`.
+async fn delete_account_data(engine: &Engine, name: &str) -> anyhow::Result<()> {
+    let row = moderated_account(engine, name).await?;
+    if row.account.suspended_at.is_none() {
+        anyhow::bail!("{name} is not suspended: suspend it first");
+    }
+    engine.delete_account_data(None, row.account.id).await?;
+    println!("{name}'s data is deleted");
+    Ok(())
+}
+
+/// An account by `name` or `name@domain`, suspended ones included.
+async fn moderated_account(
+    engine: &Engine,
+    name: &str,
+) -> anyhow::Result<sluice_store::AdminAccountRow> {
+    match engine.admin_account_by_acct(name).await {
+        Ok(r) => Ok(r),
+        Err(sluice_engine::EngineError::NotFound) => anyhow::bail!("no account {name}"),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `admin audit`.

@@ -258,6 +258,90 @@ fn admin_roles_and_the_audit_log() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `sluice admin accounts list|suspend|unsuspend|silence|unsilence|delete`: each
+/// action audited with the command line as its actor; delete refused unless suspended.
+#[test]
+fn admin_account_moderation() {
+    let dir = temp_dir("admin-moderation");
+    let admin = |args: &[&str]| run(&dir, &[&["admin"][..], args].concat(), &[], "");
+    let out = create_user(&dir, "mo", &["--create-database"], &[], "a-long-password\n");
+    assert!(out.ok, "{out:?}");
+    let out = create_user(&dir, "spammer", &[], &[], "a-long-password\n");
+    assert!(out.ok, "{out:?}");
+    let out = admin(&["accounts", "role", "mo", "moderator"]);
+    assert!(out.ok, "{out:?}");
+
+    let out = admin(&["accounts", "list"]);
+    assert!(out.ok, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{out:?}");
+    assert!(lines[0].contains(" spammer  active  spammer@"), "{out:?}");
+    assert!(lines[1].contains(" mo  moderator  mo@"), "{out:?}");
+    let out = admin(&["accounts", "list", "--staff"]);
+    assert_eq!(out.stdout.lines().count(), 1, "{out:?}");
+
+    let out = admin(&["accounts", "delete", "spammer"]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains("spammer is not suspended"),
+        "{}",
+        out.stderr
+    );
+    let out = admin(&["accounts", "silence", "spammer", "--reason", "too loud"]);
+    assert!(out.ok, "{out:?}");
+    assert_eq!(out.stdout.trim(), "spammer is silenced");
+    let out = admin(&["accounts", "list", "--silenced"]);
+    assert!(out.stdout.contains("spammer  silenced"), "{out:?}");
+    let out = admin(&["accounts", "unsilence", "spammer"]);
+    assert_eq!(out.stdout.trim(), "spammer is no longer silenced");
+    let out = admin(&["accounts", "suspend", "spammer", "--reason", "spam"]);
+    assert!(out.ok, "{out:?}");
+    assert_eq!(out.stdout.trim(), "spammer is suspended");
+    let out = admin(&["accounts", "list", "--suspended"]);
+    assert_eq!(out.stdout.lines().count(), 1, "{out:?}");
+    assert!(out.stdout.contains("spammer  suspended"), "{out:?}");
+    let out = admin(&["accounts", "unsuspend", "spammer"]);
+    assert_eq!(out.stdout.trim(), "spammer is no longer suspended");
+    let out = admin(&["accounts", "suspend", "spammer"]);
+    assert!(out.ok, "{out:?}");
+    let out = admin(&["accounts", "delete", "spammer"]);
+    assert!(out.ok, "{out:?}");
+    assert_eq!(out.stdout.trim(), "spammer's data is deleted");
+    let out = admin(&["accounts", "suspend", "nobody"]);
+    assert!(!out.ok);
+    assert!(out.stderr.contains("no account nobody"), "{}", out.stderr);
+
+    let out = admin(&["audit"]);
+    let actions: Vec<&str> = out
+        .stdout
+        .lines()
+        .map(|l| l.split("  ").nth(2).unwrap_or(""))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "delete",
+            "suspend",
+            "unsuspend",
+            "suspend",
+            "unsilence",
+            "silence",
+            "set_role"
+        ],
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.lines().all(|l| l.contains("  (command line)  ")),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains("silence  account spammer  \"too loud\""),
+        "{out:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn admin_emoji() {
     let dir = temp_dir("admin-emoji");

@@ -146,7 +146,8 @@ impl Store {
         self.all(q).await
     }
 
-    /// The profile directory: accounts that opted in (`discoverable`), not suspended,
+    /// The profile directory: accounts that opted in (`discoverable`), not suspended nor
+    /// silenced,
     /// local ones only when their user may sign in; only local accounts when
     /// `local_only`. Most recently active first (`by_activity`) or newest first. A
     /// viewer does not see accounts it blocks or mutes, or that block it.
@@ -160,7 +161,7 @@ impl Store {
     ) -> Result<Vec<AccountRow>> {
         let mut q = select_accounts();
         q.push(
-            " AND a.discoverable AND (a.domain <> '' OR EXISTS (SELECT 1 FROM users u
+            " AND a.discoverable AND a.silenced_at IS NULL AND (a.domain <> '' OR EXISTS (SELECT 1 FROM users u
                WHERE u.account_id = a.id AND u.approved AND NOT u.disabled))",
         );
         if local_only {

@@ -17,6 +17,10 @@
 //! effects) commit together or not at all.
 
 mod accounts;
+mod admin_accounts;
+pub use admin_accounts::{
+    AccountFlag, AccountStatus, AccountWarningRow, AdminAccountFilter, AdminAccountRow, Origin,
+};
 mod cards;
 mod collections;
 pub use accounts::{AccountCounter, NewAccount, NewUser, ProfileUpdate};

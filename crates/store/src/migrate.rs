@@ -185,10 +185,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0028_reports.sql"),
         postgres: include_str!("../migrations/postgres/0028_reports.sql"),
     },
+    Migration {
+        version: 29,
+        name: "account_moderation",
+        sqlite: include_str!("../migrations/sqlite/0029_account_moderation.sql"),
+        postgres: include_str!("../migrations/postgres/0029_account_moderation.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 28;
+pub const SCHEMA_VERSION: i64 = 29;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
@@ -211,7 +217,8 @@ pub const SCHEMA_VERSION: i64 = 28;
 /// version 24 `status_quotes`, version 25 `users.role` and `admin_actions`,
 /// version 26 `status_audiences` and the `preview_cards_expires` index,
 /// version 27 `users.default_quote_policy`,
-/// version 28 the moderation columns of `reports` and `notifications.report_id`.
+/// version 28 the moderation columns of `reports` and `notifications.report_id`,
+/// version 29 the moderation columns of `accounts`, `account_warnings` and `notifications.account_warning_id`.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

@@ -42,6 +42,12 @@ pub struct AccountRow {
     pub moved_to_account_id: Option<Id>,
     /// When a remote actor's document was last fetched (None for local accounts).
     pub fetched_at: Option<i64>,
+    /// When a moderator limited the account (migration 29).
+    pub silenced_at: Option<i64>,
+    /// When a moderator had its media marked sensitive (migration 29).
+    pub sensitized_at: Option<i64>,
+    /// Who suspended it: `local` or `remote` (migration 29; None for older rows).
+    pub suspension_origin: Option<String>,
 }
 
 impl AccountRow {
@@ -64,7 +70,8 @@ pub const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.domain, a.display_name, a
     a.header_url, a.locked, a.bot, a.discoverable, a.indexable, a.hide_collections, \
     a.followers_count, a.following_count, a.statuses_count, a.last_status_at, a.created_at, \
     a.updated_at, a.suspended_at, a.actor_type, a.outbox_url, a.following_url, a.featured_url, \
-    a.also_known_as, a.moved_to_account_id, a.fetched_at";
+    a.also_known_as, a.moved_to_account_id, a.fetched_at, a.silenced_at, a.sensitized_at, \
+    a.suspension_origin";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
@@ -187,6 +194,10 @@ pub struct NotificationRow {
     /// not name it).
     #[sqlx(default)]
     pub report_id: Option<Id>,
+    /// The warning of a `moderation_warning` (migration 29; absent from queries that
+    /// do not name it).
+    #[sqlx(default)]
+    pub account_warning_id: Option<Id>,
 }
 
 /// A row of follows, follow_requests, blocks, mutes, favourites or bookmarks, seen as

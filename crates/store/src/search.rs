@@ -208,7 +208,11 @@ impl Store {
              AND NOT EXISTS (SELECT 1 FROM mutes mu
                  WHERE mu.account_id = {me} AND mu.target_account_id = s.account_id)
              AND NOT EXISTS (SELECT 1 FROM accounts sa
-                 WHERE sa.id = s.account_id AND sa.suspended_at IS NOT NULL)"
+                 WHERE sa.id = s.account_id AND sa.suspended_at IS NOT NULL)
+             AND NOT EXISTS (SELECT 1 FROM accounts sz
+                 WHERE sz.id = s.account_id AND sz.silenced_at IS NOT NULL AND sz.id <> {me}
+                   AND NOT EXISTS (SELECT 1 FROM follows szf
+                       WHERE szf.account_id = {me} AND szf.target_account_id = sz.id))"
         ));
         if let Some(a) = ask.account_id {
             let p = q.arg(a);

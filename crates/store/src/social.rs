@@ -570,8 +570,8 @@ impl WriteTx {
     }
 
     /// Whether `account` mutes `target` with notifications hidden, or blocks them, or
-    /// `target` is on a silenced domain and `account` does not follow them, or on a
-    /// domain `account` blocked.
+    /// `target` is on a silenced domain or was silenced by a moderator and `account` does
+    /// not follow them, or on a domain `account` blocked.
     pub async fn silences_notifications_from(&mut self, account: Id, target: Id) -> Result<bool> {
         // Also an account of a silenced domain that `account` does not follow, as on
         // Mastodon's limited domains.
@@ -583,7 +583,9 @@ impl WriteTx {
                        ON {} WHERE sa.id = $2
                        AND NOT EXISTS (SELECT 1 FROM follows WHERE account_id = $1 AND target_account_id = $2))
                   + (SELECT count(*) FROM accounts da JOIN account_domain_blocks adb
-                       ON adb.domain = da.domain AND adb.account_id = $1 WHERE da.id = $2) AS v",
+                       ON adb.domain = da.domain AND adb.account_id = $1 WHERE da.id = $2)
+                  + (SELECT count(*) FROM accounts xa WHERE xa.id = $2 AND xa.silenced_at IS NOT NULL
+                       AND NOT EXISTS (SELECT 1 FROM follows WHERE account_id = $1 AND target_account_id = $2)) AS v",
             crate::statuses::SILENCED_DOMAIN
         ))
         .bind(account)

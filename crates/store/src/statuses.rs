@@ -43,21 +43,29 @@ pub(crate) const SILENCED_DOMAIN: &str = "db.severity = 'silence'
     AND (sa.domain = db.domain OR sa.domain LIKE '%.' || db.domain
          OR sa.domain LIKE db.domain || ':%' OR sa.domain LIKE '%.' || db.domain || ':%')";
 
-/// Hides remote posts from silenced domains (Mastodon's "limited" domains) from public
-/// listings, except from those of the viewer's follows.
-fn hide_silenced(q: &mut Query, viewer: Option<Id>, col: &str) {
-    let followed = match viewer {
+/// Hides posts of limited accounts from public listings, except from those of the
+/// viewer's follows (and the viewer's own): remote posts from silenced domains
+/// (Mastodon's "limited" domains), and posts of accounts a moderator silenced
+/// (`accounts.silenced_at`, an uncorrelated set read once through its partial index).
+pub(crate) fn hide_silenced(q: &mut Query, viewer: Option<Id>, col: &str) {
+    let (followed, silenced_followed) = match viewer {
         Some(me) => {
             let p = q.arg(me);
-            format!(
-                " AND NOT EXISTS (SELECT 1 FROM follows sf WHERE sf.account_id = {p} AND sf.target_account_id = {col})"
+            (
+                format!(
+                    " AND NOT EXISTS (SELECT 1 FROM follows sf WHERE sf.account_id = {p} AND sf.target_account_id = {col})"
+                ),
+                format!(
+                    " AND sx.id <> {p} AND NOT EXISTS (SELECT 1 FROM follows sxf WHERE sxf.account_id = {p} AND sxf.target_account_id = sx.id)"
+                ),
             )
         }
-        None => String::new(),
+        None => (String::new(), String::new()),
     };
     q.push(&format!(
         " AND (s.local = TRUE OR NOT EXISTS (SELECT 1 FROM accounts sa JOIN domain_blocks db
-             ON {SILENCED_DOMAIN} WHERE sa.id = {col}{followed}))"
+             ON {SILENCED_DOMAIN} WHERE sa.id = {col}{followed}))
+          AND {col} NOT IN (SELECT sx.id FROM accounts sx WHERE sx.silenced_at IS NOT NULL{silenced_followed})"
     ));
 }
 

@@ -15,7 +15,7 @@ pub struct SuggestionRow {
 }
 
 /// The candidates an account `c.id` must not be, for user `$1`.
-const NOT_FOR_ME: &str = "c.id <> $1 AND c.suspended_at IS NULL AND c.discoverable = TRUE
+const NOT_FOR_ME: &str = "c.id <> $1 AND c.suspended_at IS NULL AND c.silenced_at IS NULL AND c.discoverable = TRUE
     AND NOT EXISTS (SELECT 1 FROM follows x WHERE x.account_id = $1 AND x.target_account_id = c.id)
     AND NOT EXISTS (SELECT 1 FROM follow_requests x WHERE x.account_id = $1 AND x.target_account_id = c.id)
     AND NOT EXISTS (SELECT 1 FROM blocks x WHERE (x.account_id = $1 AND x.target_account_id = c.id)

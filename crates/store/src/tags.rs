@@ -175,7 +175,7 @@ impl Store {
                     ORDER BY s.id DESC LIMIT $2) recent
                  JOIN accounts a ON a.id = recent.account_id
                  JOIN status_tags st ON st.status_id = recent.id JOIN tags t ON t.id = st.tag_id
-                 WHERE a.suspended_at IS NULL AND a.discoverable = TRUE
+                 WHERE a.suspended_at IS NULL AND a.silenced_at IS NULL AND a.discoverable = TRUE
                    AND NOT EXISTS (SELECT 1 FROM accounts sa JOIN domain_blocks db ON {SILENCED_DOMAIN} WHERE sa.id = a.id)
                  GROUP BY t.id, t.name HAVING count(DISTINCT recent.account_id) >= $3
                  ORDER BY accounts DESC, uses DESC, t.id DESC LIMIT $4"
@@ -207,7 +207,7 @@ impl Store {
                     ORDER BY s.id DESC LIMIT $2) recent
                  JOIN accounts a ON a.id = recent.account_id
                  WHERE recent.interactions >= $3
-                   AND a.suspended_at IS NULL AND a.discoverable = TRUE
+                   AND a.suspended_at IS NULL AND a.silenced_at IS NULL AND a.discoverable = TRUE
                    AND NOT EXISTS (SELECT 1 FROM accounts sa JOIN domain_blocks db ON {SILENCED_DOMAIN} WHERE sa.id = a.id)
                  ORDER BY recent.interactions DESC, recent.id DESC LIMIT $4"
             ))

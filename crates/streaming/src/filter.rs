@@ -332,6 +332,12 @@ impl Relations {
         Some(author) != self.me && (self.blocked.contains(&author) || self.muted.contains(&author))
     }
 
+    /// A silenced author's posts reach public streams only of their followers and
+    /// themselves (as `hide_silenced` in the timelines).
+    fn sees_silenced(&self, author: Id, event: &Event) -> bool {
+        !event.silenced || Some(author) == self.me || self.following.contains(&author)
+    }
+
     /// Whether `event` goes to a connection on `stream`.
     pub fn wants(&self, stream: &StreamKind, event: &Event) -> bool {
         if event.payload.is_none() {
@@ -380,12 +386,14 @@ impl Relations {
                     }
                     StreamKind::Public { local, only_media } => {
                         public
+                            && self.sees_silenced(author, event)
                             && (!only_media || event.kind == "delete" || event.media)
                             && (event.kind == "delete" || event.reblog_of.is_none())
                             && local.is_none_or(|l| event.kind == "delete" || l == event.local)
                     }
                     StreamKind::Hashtag { tag, local } => {
                         public
+                            && self.sees_silenced(author, event)
                             && event.kind != "delete"
                             && event.tags.iter().any(|t| t == tag)
                             && (!local || event.local)
@@ -521,6 +529,29 @@ mod tests {
         };
         assert!(anon.wants(&media, &with_media));
         assert!(anon.wants(&media, &event("delete", 5, "public", true)));
+        // A silenced author's post: only to followers and the author.
+        let silenced = Event {
+            silenced: true,
+            ..event("update", 5, "public", true)
+        };
+        let public = StreamKind::parse("public", None, false).unwrap();
+        assert!(!anon.wants(&public, &silenced));
+        let mut follower = Relations {
+            me: Some(7),
+            ..Default::default()
+        };
+        follower.following.insert(5);
+        assert!(follower.wants(&public, &silenced));
+        let stranger = Relations {
+            me: Some(8),
+            ..Default::default()
+        };
+        assert!(!stranger.wants(&public, &silenced));
+        let author = Relations {
+            me: Some(5),
+            ..Default::default()
+        };
+        assert!(author.wants(&public, &silenced));
         let local_media = StreamKind::parse("public:local", None, true).unwrap();
         assert!(anon.wants(&local_media, &with_media));
         assert!(!anon.wants(&local_media, &event("update", 5, "public", true)));

@@ -77,6 +77,9 @@ pub struct Event {
     /// author's: blocked domains are hidden without a query.
     pub domain: String,
     pub reblog_domain: Option<String>,
+    /// Whether a moderator silenced the status's author: public and hashtag streams
+    /// carry it only to its followers (and the author).
+    pub silenced: bool,
     /// Whom a status replies to (a list's `replies_policy` needs it).
     pub in_reply_to_account_id: Option<Id>,
     /// Whether a status has media attachments (the `:media` public streams).
@@ -609,6 +612,27 @@ impl Hub {
                 Err(e) => tracing::warn!(error = %e, "loading streamed statuses failed"),
             }
         }
+        // Silenced authors, from the engine's account cache (one lookup per batch).
+        let authors: Vec<Id> = rows
+            .iter()
+            .filter(|r| matches!(r.kind.as_str(), "update" | "status.update"))
+            .filter_map(|r| r.account_id)
+            .collect();
+        let silenced: std::collections::HashSet<Id> = if authors.is_empty() {
+            Default::default()
+        } else {
+            match self.engine.cached_accounts(&authors).await {
+                Ok(found) => found
+                    .into_iter()
+                    .filter(|a| a.silenced_at.is_some())
+                    .map(|a| a.id)
+                    .collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "loading streamed authors failed");
+                    Default::default()
+                }
+            }
+        };
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let data: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
@@ -655,6 +679,7 @@ impl Hub {
                 reblog_of: data["reblog_of"].as_i64(),
                 domain: data["domain"].as_str().unwrap_or("").to_string(),
                 reblog_domain: data["reblog_domain"].as_str().map(str::to_string),
+                silenced: r.account_id.is_some_and(|a| silenced.contains(&a)),
                 in_reply_to_account_id: data["in_reply_to_account_id"].as_i64(),
                 media: data["media"].as_bool().unwrap_or(false),
                 filter_text,

@@ -164,7 +164,22 @@ pub async fn actor(
 
 /// The actor document of a local account by username.
 pub async fn actor_json(state: &AppState, name: &str) -> ApiResult<Response> {
-    let account = local_account(state, name).await?;
+    let account = match state.engine.local_account(name).await? {
+        Some(a) => a,
+        // Suspended: the document says so (servers keep its key and may be told of
+        // its return); once its data is deleted, 410 with a Tombstone.
+        None => match state.engine.suspended_local_account(name).await? {
+            Some(a) if a.suspension_origin.as_deref() == Some("deleted") => {
+                let mut tombstone = as2::tombstone(&a.uri);
+                tombstone["@context"] = as2::context();
+                let mut res = as2_response(tombstone);
+                *res.status_mut() = StatusCode::GONE;
+                return Ok(res);
+            }
+            Some(a) => a,
+            None => return Err(ApiError::not_found()),
+        },
+    };
     Ok(as2_response(
         local::actor_document(&state.engine, &account).await?,
     ))

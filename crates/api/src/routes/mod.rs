@@ -3,6 +3,7 @@
 
 mod accounts;
 pub(crate) mod activitypub;
+mod admin_accounts;
 mod announcements;
 mod c2s;
 #[cfg(test)]
@@ -377,6 +378,41 @@ pub fn api_routes() -> Router<AppState> {
                 .post(push::create)
                 .put(push::update)
                 .delete(push::destroy),
+        )
+        // moderation: accounts
+        .route("/api/v1/admin/accounts", get(admin_accounts::index_v1))
+        .route("/api/v2/admin/accounts", get(admin_accounts::index_v2))
+        .route(
+            "/api/v1/admin/accounts/{id}",
+            get(admin_accounts::show).delete(admin_accounts::destroy),
+        )
+        .route(
+            "/api/v1/admin/accounts/{id}/approve",
+            post(admin_accounts::approve),
+        )
+        .route(
+            "/api/v1/admin/accounts/{id}/reject",
+            post(admin_accounts::reject),
+        )
+        .route(
+            "/api/v1/admin/accounts/{id}/action",
+            post(admin_accounts::action),
+        )
+        .route(
+            "/api/v1/admin/accounts/{id}/enable",
+            post(admin_accounts::enable),
+        )
+        .route(
+            "/api/v1/admin/accounts/{id}/unsilence",
+            post(admin_accounts::unsilence),
+        )
+        .route(
+            "/api/v1/admin/accounts/{id}/unsuspend",
+            post(admin_accounts::unsuspend),
+        )
+        .route(
+            "/api/v1/admin/accounts/{id}/unsensitive",
+            post(admin_accounts::unsensitive),
         )
         // relations
         .route("/api/v1/blocks", get(relations::blocks))

@@ -18,6 +18,7 @@
 //! - [`settings`]: the account's settings (profile, preferences, password, filters,
 //!   blocks and mutes, authorized apps, sessions);
 //! - [`admin`]: the moderators' pages (reports, the audit log);
+//! - [`admin_accounts`]: the moderators' account and sign-up pages;
 //! - [`i18n`]: the words of the pages, in the language the browser asks for.
 //!
 //! Templates are minijinja files compiled into the binary, named `*.html` so minijinja
@@ -41,6 +42,7 @@ use crate::error::ApiError;
 
 mod actions;
 mod admin;
+mod admin_accounts;
 mod assets;
 mod auth_pages;
 mod email_pages;
@@ -151,6 +153,7 @@ fn templates() -> impl Iterator<Item = (&'static str, &'static str)> {
     .into_iter()
     .chain(settings::TEMPLATES)
     .chain(admin::TEMPLATES)
+    .chain(admin_accounts::TEMPLATES)
 }
 
 /// The pages' renderer: templates and message catalogs.
@@ -601,6 +604,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/remote_follow", post(interact::remote_follow))
         .merge(settings::routes())
         .merge(admin::routes())
+        .merge(admin_accounts::routes())
         .route("/{handle}", get(public::profile_or_feed))
         .route("/{handle}/{id}", get(public::status_page))
         .route("/tags/{tag}", get(public::tag))

@@ -30,6 +30,23 @@ pub struct LocalActor<'a> {
 
 /// The actor document of a local account, with `@context`, as served at its id.
 pub fn local_actor(urls: &Urls, a: &AccountRow, p: &LocalActor<'_>) -> Value {
+    // A suspended account's document keeps only what servers need to recognize it (its
+    // key, inbox and collections) and says `suspended: true`, as Mastodon 4's does.
+    let suspended = a.suspended_at.is_some();
+    let blanked;
+    let a = if suspended {
+        let mut b = a.clone();
+        b.display_name.clear();
+        b.note.clear();
+        b.avatar_url.clear();
+        b.header_url.clear();
+        b.also_known_as = "[]".into();
+        blanked = b;
+        &blanked
+    } else {
+        a
+    };
+    let fields = if suspended { &[][..] } else { p.fields };
     let also_known_as: Vec<String> = serde_json::from_str(&a.also_known_as).unwrap_or_default();
     let (inbox, outbox, followers, following, featured) = (
         urls.inbox(&a.username),
@@ -61,8 +78,11 @@ pub fn local_actor(urls: &Urls, a: &AccountRow, p: &LocalActor<'_>) -> Value {
         avatar: (!a.avatar_url.is_empty()).then_some(a.avatar_url.as_str()),
         header: (!a.header_url.is_empty()).then_some(a.header_url.as_str()),
         also_known_as: &also_known_as,
-        fields: p.fields,
+        fields,
     });
+    if suspended {
+        doc["suspended"] = json!(true);
+    }
     // ActivityPub C2S: what the account liked, and where its clients sign in and read
     // other servers' objects through this server (docs/c2s.md).
     doc["liked"] = json!(urls.liked(&a.username));
@@ -144,6 +164,21 @@ pub fn actor_update(account: &AccountRow, mut object: Value, now: i64) -> Value 
         Verb::Update,
         &account.uri,
         object,
+        &to,
+        &cc,
+        Timestamp(now),
+    )
+}
+
+/// The `Delete` of a local actor whose data is purged, for its followers' servers.
+pub fn actor_delete(account: &AccountRow, now: i64) -> Value {
+    let to = vec![sluice_model::visibility::PUBLIC.to_string()];
+    let cc = vec![account.followers_url.clone()];
+    activity(
+        &format!("{}#delete/{now}", account.uri),
+        Verb::Delete,
+        &account.uri,
+        json!(account.uri),
         &to,
         &cc,
         Timestamp(now),

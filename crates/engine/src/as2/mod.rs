@@ -20,7 +20,8 @@ pub mod note;
 pub use activity::{activity, tombstone};
 pub(crate) use activity::{object_ref, undo_of};
 pub use actor::{
-    LocalActor, PROXY_PATH, UPLOAD_MEDIA_PATH, actor_update, instance_actor, local_actor,
+    LocalActor, PROXY_PATH, UPLOAD_MEDIA_PATH, actor_delete, actor_update, instance_actor,
+    local_actor,
 };
 pub use collection::{
     collection_document, ordered_collection, ordered_collection_head, ordered_collection_page,

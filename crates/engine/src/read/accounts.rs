@@ -32,6 +32,12 @@ impl Engine {
             .filter(AccountRow::is_local))
     }
 
+    /// An account by id whatever its state: a suspended one too (the inbox takes a
+    /// suspended actor's news about itself, and moderators see them).
+    pub async fn account_any(&self, id: Id) -> Result<Option<AccountRow>> {
+        Ok(self.store.account_any(id).await?)
+    }
+
     /// The account with this actor IRI, if stored.
     pub async fn account_by_uri(&self, uri: &str) -> Result<Option<AccountRow>> {
         Ok(self.store.account_by_uri(uri).await?)

@@ -67,6 +67,10 @@ impl Federation {
             return Ok(());
         }
         let actor = self.signing_actor(&pending, &actor_uri).await?;
+        if actor.suspended_at.is_some() && !suspended_may_send(activity, &actor) {
+            // Accepted and dropped, as for a suspended domain.
+            return Ok(());
+        }
         // An activity's id is taken only from its actor's server: ids are unique here,
         // and an id from elsewhere (one of ours, or a third server's) would make the
         // activity that really has it a "repeat", ignored when it comes.
@@ -143,9 +147,10 @@ impl Federation {
         actor_uri: &str,
     ) -> Result<AccountRow, InboxError> {
         let key = self.verified_key(pending).await?;
+        // A suspended actor too: see `suspended_may_send`.
         let signer = self
             .engine
-            .account(key.account_id)
+            .account_any(key.account_id)
             .await?
             .ok_or_else(|| InboxError::Unauthorized("the key's owner is unknown".into()))?;
         let actor = if signer.uri == actor_uri {
@@ -346,4 +351,11 @@ impl Federation {
         engine.apply_blind_copies(&o.id).await?;
         Ok(())
     }
+}
+
+/// What is taken from a suspended actor: only an `Update` or `Delete` of itself (its
+/// server lifting or confirming the suspension, or deleting it).
+fn suspended_may_send(activity: &crate::document::Activity, actor: &AccountRow) -> bool {
+    matches!(activity.kind, ActivityKind::Update | ActivityKind::Delete)
+        && activity.object_id() == Some(actor.uri.as_str())
 }

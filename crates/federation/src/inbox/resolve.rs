@@ -90,6 +90,9 @@ impl Federation {
             )));
         }
         let stored = self.store_actor(actor).await?;
+        if stored.suspended_at.is_some() {
+            return Err(InboxError::NotFound(format!("{uri} is suspended")));
+        }
         if let Some(tags_url) = &actor.featured_tags {
             self.sync_featured_tags(&stored, tags_url).await;
         }
@@ -175,10 +178,15 @@ impl Federation {
                 &super::convert::remote_emojis(&actor.emojis),
             )
             .await?;
-        self.engine
+        let stored = self
+            .engine
             .store_remote_actor(&remote, &keys, now)
             .await?
-            .ok_or_else(|| InboxError::Internal("the stored actor vanished".into()))
+            .ok_or_else(|| InboxError::Internal("the stored actor vanished".into()))?;
+        Ok(self
+            .engine
+            .set_remote_suspension(&stored, actor.suspended)
+            .await?)
     }
 
     /// Finds `user@domain` through WebFinger and stores the actor it names.

@@ -7,6 +7,7 @@ mod common;
 mod kept_alive;
 
 mod accounts;
+mod admin_accounts;
 mod backup;
 mod bad_input;
 mod c2s;
