@@ -51,6 +51,7 @@ pub mod moderation;
 pub mod oauth;
 pub mod pipeline;
 pub mod polls;
+pub mod portability;
 pub mod push;
 pub mod queues;
 pub mod quotes;

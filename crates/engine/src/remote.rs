@@ -987,10 +987,6 @@ impl Engine {
         a: &RemoteActivity,
         target: &AccountRow,
     ) -> Result<Outcome> {
-        let followers = self
-            .store
-            .local_followers_of(actor.id, MAX_MOVED_FOLLOWERS)
-            .await?;
         let now = sluice_model::id::now_millis();
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
@@ -999,25 +995,7 @@ impl Engine {
         let mut changes = Changes::at(now);
         changes.accounts(&[actor.id]);
         self.commit(tx, changes).await?;
-        for f in followers {
-            if self.store.blocked_either_way(f, target.id).await? {
-                continue;
-            }
-            self.submit(
-                f,
-                crate::pipeline::Activity::Follow {
-                    target: target.id,
-                    reblogs: None,
-                    notify: None,
-                },
-            )
-            .await?;
-            self.submit(
-                f,
-                crate::pipeline::Activity::UndoFollow { target: actor.id },
-            )
-            .await?;
-        }
+        self.move_local_followers(actor.id, target.id).await?;
         Ok(Outcome::changed())
     }
 }

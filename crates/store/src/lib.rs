@@ -40,6 +40,8 @@ pub use moderation::AdminActionRow;
 mod oauth;
 pub use oauth::{AuthorizedToken, NewToken, UserState};
 mod pins;
+mod portability;
+pub use portability::{ExportAccount, ExportFollow, ExportListMember, ExportMute, ExportText};
 mod polls;
 pub use pins::PinOutcome;
 pub use polls::PollRow;

@@ -17,6 +17,7 @@ mod lists;
 pub(crate) mod media;
 mod notifications;
 pub(crate) mod oauth;
+pub(crate) mod portability;
 mod profile;
 mod push;
 mod quotes;
@@ -284,6 +285,14 @@ pub fn api_routes() -> Router<AppState> {
                 .put(reactions::react)
                 .delete(reactions::unreact),
         )
+        // aliases and moving (Akkoma's API)
+        .route(
+            "/api/pleroma/aliases",
+            get(portability::aliases)
+                .put(portability::add_alias)
+                .delete(portability::remove_alias),
+        )
+        .route("/api/pleroma/move_account", post(portability::move_account))
         // timelines and saved lists
         .route("/api/v1/timelines/home", get(timelines::home))
         .route("/api/v1/timelines/public", get(timelines::public))

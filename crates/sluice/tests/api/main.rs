@@ -36,6 +36,7 @@ mod oauth;
 mod pages;
 mod pins;
 mod polls;
+mod portability;
 mod push;
 mod quotes;
 mod reactions;
