@@ -418,6 +418,8 @@ impl Engine {
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
         };
+        // The follow keeps the request's options (boosts shown, notified of posts).
+        let options = tx.follow_request_options(follower.id, actor.id).await?;
         let request = tx
             .delete_relation(Relation::FollowRequest, follower.id, actor.id)
             .await?;
@@ -425,6 +427,10 @@ impl Engine {
         if accepted && let Some(uri) = request {
             self.add_follow(&mut tx, follower.id, actor.id, &uri, now)
                 .await?;
+            if let Some((reblogs, notify)) = options {
+                tx.update_follow_options(follower.id, actor.id, reblogs, notify)
+                    .await?;
+            }
         } else if !accepted
             && self
                 .end_follow(&mut tx, follower.id, actor.id)

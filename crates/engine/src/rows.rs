@@ -3,8 +3,8 @@
 //! not depend on the store crate.
 
 pub use sluice_store::{
-    AccountRow, CardOutcome, CollectionRow, DeliveryRow, EventRow, InboxRow, KeyRow, ListRow,
-    ListedId, Locality, MediaRow, NewInboxActivity, NotificationFilter, OutboxItem, Page,
-    PreviewCardRow, ProfileUpdate, Relation, RemoteActor, Saved, Side, StatusRow, StoreError,
-    StoredActivity, StreamListRow, UserRow, pair,
+    AccountRow, ArchiveRow, CardOutcome, CollectionRow, DeliveryRow, EventRow, ImportDataRow,
+    ImportRow, InboxRow, KeyRow, ListRow, ListedId, Locality, MediaRow, NewInboxActivity,
+    NotificationFilter, OutboxItem, Page, PreviewCardRow, ProfileUpdate, Relation, RemoteActor,
+    Saved, Side, StatusRow, StoreError, StoredActivity, StreamListRow, UserRow, pair,
 };

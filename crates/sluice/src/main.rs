@@ -167,6 +167,13 @@ enum AdminCommand {
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
+    /// CSV imports (`/settings/import`), newest first, with their progress
+    /// (rows done of all, a bar, rows not imported).
+    Imports {
+        /// How many imports to show.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
     /// Custom emoji: images shown for `:shortcode:` in posts, names and bios.
     Emoji {
         #[command(subcommand)]
@@ -552,6 +559,7 @@ async fn admin(
             command: AccountsCommand::Role { name, role },
         } => set_role(&engine, &name, role).await,
         AdminCommand::Audit { limit } => audit(&engine, limit).await,
+        AdminCommand::Imports { limit } => imports(&engine, limit).await,
         AdminCommand::ApproveUser { name } => approve_user(&engine, &name).await,
         AdminCommand::Announce {
             text,
@@ -853,6 +861,48 @@ async fn set_role(engine: &Engine, name: &str, role: RoleArg) -> anyhow::Result<
     Ok(())
 }
 
+/// `admin imports`.
+async fn imports(engine: &Engine, limit: i64) -> anyhow::Result<()> {
+    if !(1..=1000).contains(&limit) {
+        anyhow::bail!("--limit must be between 1 and 1000");
+    }
+    let rows = engine.all_imports(limit).await?;
+    if rows.is_empty() {
+        println!("no imports");
+        return Ok(());
+    }
+    for i in &rows {
+        let who = engine
+            .account(i.account_id)
+            .await?
+            .map_or_else(|| format!("#{}", i.account_id), |a| a.acct());
+        let done = i.processed + i.failed;
+        let when = sluice_model::Timestamp(i.created_at).to_rfc3339();
+        println!(
+            "{}  {when}  {who}  {} ({})  {} {done}/{}  {} not imported  {}",
+            i.id,
+            i.kind,
+            i.mode,
+            progress_bar(done, i.total, 20),
+            i.total,
+            i.failed,
+            i.state
+        );
+    }
+    Ok(())
+}
+
+/// `[#####.....]`: `done` of `total` in `width` cells.
+fn progress_bar(done: i64, total: i64, width: usize) -> String {
+    let filled = if total <= 0 {
+        width
+    } else {
+        (usize::try_from(done.clamp(0, total)).unwrap_or(0) * width)
+            / usize::try_from(total).unwrap_or(1)
+    };
+    format!("[{}{}]", "#".repeat(filled), ".".repeat(width - filled))
+}
+
 /// `admin audit`.
 async fn audit(engine: &Engine, limit: i64) -> anyhow::Result<()> {
     if !(1..=1000).contains(&limit) {
@@ -913,6 +963,14 @@ async fn local_user(engine: &Engine, name: &str) -> anyhow::Result<sluice_store:
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn progress_bars() {
+        assert_eq!(super::progress_bar(0, 10, 10), "[..........]");
+        assert_eq!(super::progress_bar(5, 10, 10), "[#####.....]");
+        assert_eq!(super::progress_bar(10, 10, 4), "[####]");
+        assert_eq!(super::progress_bar(0, 0, 4), "[####]");
+    }
+
     use clap::CommandFactory as _;
 
     use super::Cli;

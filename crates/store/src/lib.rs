@@ -41,7 +41,10 @@ mod oauth;
 pub use oauth::{AuthorizedToken, NewToken, UserState};
 mod pins;
 mod portability;
-pub use portability::{ExportAccount, ExportFollow, ExportListMember, ExportMute, ExportText};
+pub use portability::{
+    ArchiveRow, ExportAccount, ExportFollow, ExportListMember, ExportMute, ExportText,
+    ImportDataRow, ImportRow, MediaFileRow,
+};
 mod polls;
 pub use pins::PinOutcome;
 pub use polls::PollRow;

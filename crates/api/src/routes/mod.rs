@@ -293,6 +293,10 @@ pub fn api_routes() -> Router<AppState> {
                 .delete(portability::remove_alias),
         )
         .route("/api/pleroma/move_account", post(portability::move_account))
+        .route(
+            "/api/pleroma/delete_account",
+            post(portability::delete_account),
+        )
         // timelines and saved lists
         .route("/api/v1/timelines/home", get(timelines::home))
         .route("/api/v1/timelines/public", get(timelines::public))

@@ -229,3 +229,32 @@ pub async fn move_account(
         .map_err(|e| akkoma(e.into()))?;
     Ok(success())
 }
+
+#[derive(Debug, Default, Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// `POST /api/pleroma/delete_account` (`password`): deletes the account (its
+/// `Delete` goes to every server that knows it; its data is purged in the
+/// background; its username stays taken).
+pub async fn delete_account(
+    State(state): State<AppState>,
+    auth: Auth,
+    ClientIp(ip): ClientIp,
+    p: Params,
+) -> ApiResult<impl IntoResponse> {
+    let me = auth.user(WRITE_ACCOUNTS)?;
+    state.limits.check(Bucket::SignIn, &ip)?;
+    let Some(password) = p.parse::<PasswordForm>()?.password else {
+        return Err(ApiError::bad_request("Missing field: password."));
+    };
+    let client = SignInClient { ip, device: None };
+    state
+        .engine
+        .delete_own_account(me.account_id, &password, &client)
+        .await
+        .map_err(|e| akkoma(e.into()))?;
+    Ok(success())
+}

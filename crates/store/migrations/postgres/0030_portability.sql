@@ -24,9 +24,9 @@ CREATE TABLE account_deletions (
 
 -- CSV imports (`/settings/import`): one row per upload, its rows in `import_rows`,
 -- processed in batches in id order; `done_up_to` is the last row done, so a restarted
--- process goes on where the last one stopped. `kind`: following, blocks, mutes,
+-- process goes on where the last one stopped. `kind`: follows, blocks, mutes,
 -- domain_blocks, lists, bookmarks; `mode`: merge or overwrite; `state`: pending,
--- done.
+-- done. `locked_until`: the lease of the process working on it.
 CREATE TABLE imports (
     id BIGINT PRIMARY KEY,
     account_id BIGINT NOT NULL,
@@ -37,6 +37,7 @@ CREATE TABLE imports (
     failed BIGINT NOT NULL DEFAULT 0,
     done_up_to BIGINT NOT NULL DEFAULT 0,
     state TEXT NOT NULL DEFAULT 'pending',
+    locked_until BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     finished_at BIGINT
 );
@@ -51,11 +52,13 @@ CREATE TABLE import_rows (
 CREATE INDEX import_rows_import ON import_rows (import_id, id);
 
 -- Archives of an account's data (`/settings/export`): `state` pending, done or
--- failed; `file` the zip's name under the media directory once done.
+-- failed; `file` the zip's name under the media directory's `archives` folder once
+-- done; `locked_until` the lease of the process writing it.
 CREATE TABLE archives (
     id BIGINT PRIMARY KEY,
     account_id BIGINT NOT NULL,
     state TEXT NOT NULL DEFAULT 'pending',
+    locked_until BIGINT NOT NULL DEFAULT 0,
     file TEXT NOT NULL DEFAULT '',
     size BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,

@@ -35,7 +35,7 @@ mod two_factor;
 
 /// The settings pages, as `(path, title's message id)`, in the order the index and
 /// the settings navigation list them.
-const SECTIONS: [(&str, &str); 13] = [
+const SECTIONS: [(&str, &str); 15] = [
     ("/settings/profile", "settings-section-profile"),
     ("/settings/preferences", "settings-section-preferences"),
     ("/settings/password", "settings-section-password"),
@@ -49,10 +49,12 @@ const SECTIONS: [(&str, &str); 13] = [
     ("/settings/aliases", "settings-section-aliases"),
     ("/settings/migration", "settings-section-migration"),
     ("/settings/export", "settings-section-export"),
+    ("/settings/import", "settings-section-import"),
+    ("/settings/delete", "settings-section-delete"),
 ];
 
 /// The settings pages' templates, registered with the others (`Pages::env`).
-pub(super) const TEMPLATES: [(&str, &str); 15] = [
+pub(super) const TEMPLATES: [(&str, &str); 17] = [
     (
         "settings_base.html",
         include_str!("../../../templates/settings_base.html"),
@@ -112,6 +114,14 @@ pub(super) const TEMPLATES: [(&str, &str); 15] = [
     (
         "settings_export.html",
         include_str!("../../../templates/settings_export.html"),
+    ),
+    (
+        "settings_import.html",
+        include_str!("../../../templates/settings_import.html"),
+    ),
+    (
+        "settings_delete.html",
+        include_str!("../../../templates/settings_delete.html"),
     ),
 ];
 
@@ -173,6 +183,22 @@ pub(super) fn routes() -> Router<AppState> {
         )
         .route("/settings/export", get(portability::export))
         .route("/settings/export/{file}", get(portability::export_file))
+        .route(
+            "/settings/export/archive",
+            post(portability::request_archive),
+        )
+        .route(
+            "/settings/export/archives/{id}",
+            get(portability::download_archive),
+        )
+        .route(
+            "/settings/import",
+            get(portability::import).post(portability::start_import),
+        )
+        .route(
+            "/settings/delete",
+            get(portability::delete).post(portability::delete_account),
+        )
         .route("/settings/sessions", get(access::sessions))
         .route(
             "/settings/sessions/{id}/revoke",

@@ -214,7 +214,21 @@ pub(super) async fn export(
     visitor: Visitor,
     p: Params,
 ) -> WebResult {
-    visitor.signed_in("/settings/export")?;
+    let me = visitor.signed_in("/settings/export")?;
+    let archives: Vec<_> = state
+        .engine
+        .archives(me.account_id)
+        .await?
+        .into_iter()
+        .map(|a| {
+            context! {
+                href => format!("/settings/export/archives/{}", a.id),
+                state => a.state,
+                size_kib => a.size.div_euclid(1024),
+                created_at => when(a.created_at),
+            }
+        })
+        .collect();
     let files: Vec<_> = CsvKind::ALL
         .iter()
         .map(|k| {
@@ -232,6 +246,8 @@ pub(super) async fn export(
         context! {
             title => visitor.t(&state, "settings-section-export"),
             files,
+            archives,
+            error => Option::<String>::None,
             saved => saved(&p),
         },
         StatusCode::OK,
@@ -302,4 +318,306 @@ fn csv_rows(rows: &[Vec<String>]) -> Vec<u8> {
         let _ = w.write_record(r);
     }
     w.into_inner().unwrap_or_default()
+}
+
+async fn delete_page(
+    state: &AppState,
+    visitor: &Visitor,
+    error: Option<&str>,
+    status: StatusCode,
+) -> WebResult {
+    let me = visitor.signed_in("/settings/delete")?;
+    let account = state
+        .engine
+        .account(me.account_id)
+        .await?
+        .ok_or_else(WebError::not_found)?;
+    Ok(settings_page(
+        state,
+        visitor,
+        "settings_delete.html",
+        context! {
+            title => visitor.t(state, "settings-section-delete"),
+            error,
+            handle => state.engine.full_acct(&account),
+        },
+        status,
+    )
+    .await)
+}
+
+/// `GET /settings/delete`: deleting the account.
+pub(super) async fn delete(State(state): State<AppState>, visitor: Visitor) -> WebResult {
+    delete_page(&state, &visitor, None, StatusCode::OK).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DeleteForm {
+    #[serde(default)]
+    current_password: String,
+}
+
+/// `POST /settings/delete` (`current_password`): deletes the account and signs this
+/// browser out.
+pub(super) async fn delete_account(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    p: Params,
+) -> WebResult {
+    let me = visitor.posting(&state, "/settings/delete", &p)?.clone();
+    let form: DeleteForm = p.parse()?;
+    state.limits.check(Bucket::SignIn, &visitor.ip)?;
+    let client = SignInClient {
+        ip: visitor.ip.clone(),
+        device: None,
+    };
+    match state
+        .engine
+        .delete_own_account(me.account_id, &form.current_password, &client)
+        .await
+    {
+        Ok(()) => {
+            let mut r = crate::routes::see_other("/");
+            crate::web::session::clear_session_cookie(&state, &mut r);
+            Ok(r)
+        }
+        Err(e) => {
+            let (status, message) = refusal(e)?;
+            delete_page(&state, &visitor, Some(&message), status).await
+        }
+    }
+}
+
+/// The import page: the form and the account's imports with their progress.
+async fn import_page(
+    state: &AppState,
+    visitor: &Visitor,
+    error: Option<&str>,
+    status: StatusCode,
+    saved: bool,
+) -> WebResult {
+    let me = visitor.signed_in("/settings/import")?;
+    let imports: Vec<_> = state
+        .engine
+        .imports(me.account_id, 20)
+        .await?
+        .into_iter()
+        .map(|i| {
+            let done = i.processed + i.failed;
+            context! {
+                kind => i.kind,
+                mode => i.mode,
+                total => i.total,
+                done,
+                failed => i.failed,
+                finished => i.state == "done",
+                created_at => when(i.created_at),
+            }
+        })
+        .collect();
+    let kinds: Vec<_> = CsvKind::ALL
+        .iter()
+        .filter(|k| k.importable())
+        .map(|k| {
+            context! {
+                value => k.name(),
+                label => visitor.t(state, &format!("settings-export-{}", k.name().replace('_', "-"))),
+            }
+        })
+        .collect();
+    Ok(settings_page(
+        state,
+        visitor,
+        "settings_import.html",
+        context! {
+            title => visitor.t(state, "settings-section-import"),
+            imports, kinds, error, saved,
+            max_kib => state.engine.config.import_max_bytes / 1024,
+        },
+        status,
+    )
+    .await)
+}
+
+/// `GET /settings/import`.
+pub(super) async fn import(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    p: Params,
+) -> WebResult {
+    import_page(&state, &visitor, None, StatusCode::OK, saved(&p)).await
+}
+
+/// `POST /settings/import` (multipart: `type`, `mode`, the file `data`): the file is
+/// read as it arrives and refused past `SLUICE_IMPORT_MAX_BYTES`; its rows are
+/// stored for the background job.
+pub(super) async fn start_import(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    mut multipart: axum::extract::Multipart,
+) -> WebResult {
+    let max = state.engine.config.import_max_bytes;
+    let mut fields = serde_json::Map::new();
+    let mut data: Vec<u8> = Vec::new();
+    let mut too_large = false;
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        WebError::Status(StatusCode::BAD_REQUEST, format!("Malformed form: {e}"))
+    };
+    while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "data" {
+            while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                if data.len() + chunk.len() > max {
+                    too_large = true;
+                    break;
+                }
+                data.extend_from_slice(&chunk);
+            }
+            if too_large {
+                break;
+            }
+        } else if matches!(name.as_str(), "authenticity_token" | "type" | "mode") {
+            let text = field.text().await.map_err(bad)?;
+            if text.len() <= 256 {
+                fields.insert(name, serde_json::Value::String(text));
+            }
+        }
+    }
+    let text = |k: &str| {
+        fields
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (kind, mode) = (text("type"), text("mode"));
+    let p = Params(fields);
+    let me = visitor.posting(&state, "/settings/import", &p)?.clone();
+    if too_large {
+        let message = visitor.tf(
+            &state,
+            "settings-import-too-large",
+            &[("max", crate::web::i18n::Arg::Num((max / 1024) as i64))],
+        );
+        return import_page(
+            &state,
+            &visitor,
+            Some(&message),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            false,
+        )
+        .await;
+    }
+    let Some(kind) = CsvKind::from_name(&kind) else {
+        let message = visitor.t(&state, "settings-import-type");
+        return import_page(
+            &state,
+            &visitor,
+            Some(&message),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            false,
+        )
+        .await;
+    };
+    let rows = match read_csv(&data) {
+        Some(rows) => rows,
+        None => {
+            let message = visitor.t(&state, "settings-import-unreadable");
+            return import_page(
+                &state,
+                &visitor,
+                Some(&message),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                false,
+            )
+            .await;
+        }
+    };
+    drop(data);
+    let mode = if mode.is_empty() {
+        "merge".to_string()
+    } else {
+        mode
+    };
+    match state
+        .engine
+        .create_import(me.account_id, kind, &mode, rows)
+        .await
+    {
+        Ok(_) => Ok(saved_to("/settings/import")),
+        Err(e) => {
+            let (status, message) = refusal(e)?;
+            import_page(&state, &visitor, Some(&message), status, false).await
+        }
+    }
+}
+
+/// The rows of a CSV file (UTF-8, any number of fields per row); None when it is not
+/// one.
+fn read_csv(data: &[u8]) -> Option<Vec<Vec<String>>> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(data);
+    let mut rows = Vec::new();
+    for record in r.records() {
+        let record = record.ok()?;
+        rows.push(record.iter().map(str::to_string).collect());
+        if rows.len() > sluice_engine::portability::MAX_IMPORT_ROWS + 1 {
+            // The engine refuses it; reading on would only spend memory.
+            break;
+        }
+    }
+    Some(rows)
+}
+
+/// `POST /settings/export/archive`: asks for an archive (once every 7 days).
+pub(super) async fn request_archive(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    p: Params,
+) -> WebResult {
+    let me = visitor.posting(&state, "/settings/export", &p)?.clone();
+    match state.engine.request_archive(me.account_id).await {
+        Ok(()) => Ok(saved_to("/settings/export")),
+        Err(e) => {
+            let (status, message) = refusal(e)?;
+            Err(WebError::Status(status, message))
+        }
+    }
+}
+
+/// `GET /settings/export/archives/{id}`: the zip, to its owner only, once written.
+pub(super) async fn download_archive(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let me = visitor.signed_in("/settings/export")?;
+    let id = sluice_model::id::parse_id(&id).ok_or_else(WebError::not_found)?;
+    let path = state
+        .engine
+        .archive_file(me.account_id, id)
+        .await?
+        .ok_or_else(WebError::not_found)?;
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|_| WebError::not_found())?;
+    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"archive-{id}.zip\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(r)
 }
