@@ -223,6 +223,8 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let (deadline_limits, body_limits) = (state.live.clone(), state.live.clone());
     // Uploads may be as large as their media files, plus room for the form around them.
     let media_max = state.engine.config.media_max_bytes;
+    // An import's CSV file may be as large as its own setting.
+    let import_max = state.engine.config.import_max_bytes;
     Router::new()
         .merge(routes::api_routes())
         .merge(routes::oauth_pages())
@@ -243,6 +245,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .layer(middleware::from_fn(method_not_allowed_as_json))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             let max = match routes::media::upload_files(req.uri().path()) {
+                0 if req.uri().path() == "/settings/import" => import_max + 64 * 1024,
                 0 => body_limits.max_body_bytes(),
                 files => media_max * files + 64 * 1024,
             };

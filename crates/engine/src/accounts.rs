@@ -450,7 +450,7 @@ impl Engine {
     /// The `Update` of a local account's actor document (as `account` will be), public,
     /// for its followers, as Mastodon sends it; None when the account is not ours or
     /// no actor documents are made here (no [`ActorDocuments`] installed).
-    async fn actor_update(
+    pub(crate) async fn actor_update(
         &self,
         account: &AccountRow,
         now: i64,

@@ -52,6 +52,7 @@ pub mod moderation;
 pub mod oauth;
 pub mod pipeline;
 pub mod polls;
+pub mod portability;
 pub mod push;
 pub mod queues;
 pub mod quote_requests;
@@ -142,6 +143,8 @@ pub struct EngineConfig {
     pub cards: cards::CardSettings,
     /// Distinct emoji reactions one account may give one post.
     pub max_reactions_per_account: usize,
+    /// Largest CSV file an import takes (`/settings/import`).
+    pub import_max_bytes: usize,
 }
 
 /// Shared engine state. Cheap to clone through `Arc`.
@@ -160,6 +163,12 @@ pub struct Engine {
     /// Woken when a mute with a duration is made, so the task ending mutes
     /// ([`Engine::spawn_mute_expiry`]) looks at the soonest end again.
     mute_expiry_wake: tokio::sync::Notify,
+    /// Wakes the purge of deleted accounts (`portability.rs`).
+    portability_wake: tokio::sync::Notify,
+    /// Wakes the CSV import workers (federation's `imports.rs`).
+    import_wake: tokio::sync::Notify,
+    /// Wakes the archive writer (`portability.rs`).
+    archive_wake: tokio::sync::Notify,
     /// Woken when a post is scheduled or moved, so the scheduler
     /// ([`Engine::spawn_scheduler`]) looks at the soonest due post again.
     scheduler_wake: tokio::sync::Notify,
@@ -193,6 +202,9 @@ impl Engine {
             deliveries_queued: Default::default(),
             delivery_wake: tokio::sync::Notify::new(),
             mute_expiry_wake: tokio::sync::Notify::new(),
+            portability_wake: tokio::sync::Notify::new(),
+            import_wake: tokio::sync::Notify::new(),
+            archive_wake: tokio::sync::Notify::new(),
             scheduler_wake: tokio::sync::Notify::new(),
             poll_end_wake: tokio::sync::Notify::new(),
             cache: cache::Caches::default(),

@@ -375,6 +375,12 @@ impl Engine {
     }
 
     async fn create_note(&self, actor: &AccountRow, n: NewNote) -> Result<Outcome> {
+        // A local account that moved posts no more (Mastodon's web app refuses it too).
+        if actor.is_local() && actor.moved_to_account_id.is_some() {
+            return Err(EngineError::invalid(
+                "Validation failed: This account has moved to another one and cannot post",
+            ));
+        }
         if let Some(key) = &n.idempotency_key
             && let Some(id) = self.store.idempotent_status(actor.id, key).await?
         {

@@ -426,6 +426,8 @@ impl Engine {
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
         };
+        // The follow keeps the request's options (boosts shown, notified of posts).
+        let options = tx.follow_request_options(follower.id, actor.id).await?;
         let request = tx
             .delete_relation(Relation::FollowRequest, follower.id, actor.id)
             .await?;
@@ -433,6 +435,10 @@ impl Engine {
         if accepted && let Some(uri) = request {
             self.add_follow(&mut tx, follower.id, actor.id, &uri, now)
                 .await?;
+            if let Some((reblogs, notify)) = options {
+                tx.update_follow_options(follower.id, actor.id, reblogs, notify)
+                    .await?;
+            }
         } else if !accepted
             && self
                 .end_follow(&mut tx, follower.id, actor.id)
@@ -1050,10 +1056,6 @@ impl Engine {
         a: &RemoteActivity,
         target: &AccountRow,
     ) -> Result<Outcome> {
-        let followers = self
-            .store
-            .local_followers_of(actor.id, MAX_MOVED_FOLLOWERS)
-            .await?;
         let now = sluice_model::id::now_millis();
         let Some(mut tx) = self.begin_remote(actor, a, now).await? else {
             return Ok(Outcome::default());
@@ -1062,25 +1064,7 @@ impl Engine {
         let mut changes = Changes::at(now);
         changes.accounts(&[actor.id]);
         self.commit(tx, changes).await?;
-        for f in followers {
-            if self.store.blocked_either_way(f, target.id).await? {
-                continue;
-            }
-            self.submit(
-                f,
-                crate::pipeline::Activity::Follow {
-                    target: target.id,
-                    reblogs: None,
-                    notify: None,
-                },
-            )
-            .await?;
-            self.submit(
-                f,
-                crate::pipeline::Activity::UndoFollow { target: actor.id },
-            )
-            .await?;
-        }
+        self.move_local_followers(actor.id, target.id).await?;
         Ok(Outcome::changed())
     }
 }

@@ -48,7 +48,14 @@ impl Engine {
                 (a.domain.as_str(), a.note.as_str()),
             ])
             .await?;
-        Ok(self.account_entity_with(a, &emojis))
+        let mut e = self.account_entity_with(a, &emojis);
+        // The account it moved to, one level deep (as Mastodon nests it).
+        if let Some(to) = a.moved_to_account_id
+            && let Some(target) = self.store.account(to).await?
+        {
+            e.moved = Some(Box::new(self.account_entity(&target)));
+        }
+        Ok(e)
     }
 
     /// An account as everyone sees it, without its custom emojis.
@@ -93,6 +100,7 @@ impl Engine {
             fields,
             source: None,
             role: None,
+            moved: None,
         }
     }
 

@@ -31,6 +31,7 @@ pub mod cards;
 pub mod delivery;
 pub mod document;
 pub mod fetch;
+pub mod imports;
 pub mod inbox;
 pub mod keys;
 pub mod local;

@@ -71,6 +71,10 @@ pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
         })
         .map(|c| c.uri)
         .collect();
+    let moved_to = match a.moved_to_account_id {
+        Some(id) => engine.account(id).await?.map(|t| t.uri),
+        None => None,
+    };
     let mut doc = as2::local_actor(
         &engine.urls,
         a,
@@ -78,6 +82,7 @@ pub async fn actor_document(engine: &Engine, a: &AccountRow) -> Result<Value> {
             public_key_pem: key.as_ref().map(|k| k.public_key_pem.as_str()),
             fields: &fields,
             streams: &streams,
+            moved_to: moved_to.as_deref(),
         },
     );
     engine

@@ -143,6 +143,13 @@ impl Federation {
             shutdown.clone(),
             move || crate::inbox::run_processors(inbox_fed.clone(), inbox_shutdown.clone()),
         )];
+        // CSV imports (`imports.rs`): durable jobs, resumed by whichever process runs.
+        let (imports_fed, imports_shutdown) = (fed.clone(), shutdown.clone());
+        workers.push(sluice_engine::tasks::spawn_guarded(
+            "imports",
+            shutdown.clone(),
+            move || crate::imports::run(imports_fed.clone(), imports_shutdown.clone()),
+        ));
         // Keys our actors are missing (or hold without a private half) are made in the
         // background: the server serves meanwhile, and only signing waits for a key.
         let keys_engine = engine.clone();

@@ -21,6 +21,8 @@ pub enum Verb {
     Remove,
     /// An emoji reaction (Pleroma's and Misskey's `EmojiReact`).
     EmojiReact,
+    /// An account moving to another (`object` the old one, `target` the new one).
+    Move,
 }
 
 impl Verb {
@@ -39,6 +41,7 @@ impl Verb {
             Verb::Add => "Add",
             Verb::Remove => "Remove",
             Verb::EmojiReact => "EmojiReact",
+            Verb::Move => "Move",
         }
     }
 }

@@ -39,6 +39,9 @@ pub struct Account {
     /// Only in `verify_credentials` and `update_credentials`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<Value>,
+    /// The account this one moved to (Mastodon's `moved`), only when it moved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved: Option<Box<Account>>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]

@@ -62,6 +62,9 @@ pub struct Config {
     /// Distinct emoji reactions one account may give one post
     /// (`SLUICE_MAX_REACTIONS_PER_ACCOUNT`; at least 1).
     pub max_reactions_per_account: usize,
+    /// Largest CSV file an import takes, in bytes (`SLUICE_IMPORT_MAX_BYTES`; the
+    /// import page's body limit is this plus 64 KiB).
+    pub import_max_bytes: usize,
     /// Largest request body, in bytes. API bodies are small; 2 MiB leaves room for long
     /// posts and profile forms while bounding memory per request.
     pub max_body_bytes: usize,
@@ -307,6 +310,7 @@ impl Default for Config {
             poll_min_expiration_secs: 300,
             poll_max_expiration_secs: 2_629_746,
             max_reactions_per_account: sluice_engine::reactions::DEFAULT_MAX_REACTIONS_PER_ACCOUNT,
+            import_max_bytes: sluice_engine::portability::DEFAULT_IMPORT_MAX_BYTES,
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout_secs: 30,
             media_dir: None,
@@ -417,6 +421,9 @@ impl Config {
         }
         if self.max_reactions_per_account == 0 {
             anyhow::bail!("max_reactions_per_account must be at least 1");
+        }
+        if self.import_max_bytes == 0 {
+            anyhow::bail!("import_max_bytes must be at least 1");
         }
         crate::logging::parse_filter(&self.log)?;
         if let Some(list) = &self.trusted_proxies {

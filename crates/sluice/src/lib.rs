@@ -246,6 +246,7 @@ pub async fn build_engine(
             },
             cards: config.cards.settings(),
             max_reactions_per_account: config.max_reactions_per_account,
+            import_max_bytes: config.import_max_bytes,
         },
     )
     .await?;
@@ -394,6 +395,8 @@ async fn start_full(
     engine.spawn_mute_expiry(rx.clone());
     engine.spawn_scheduler(rx.clone());
     engine.spawn_poll_expiry(rx.clone());
+    engine.spawn_account_purge(rx.clone());
+    engine.spawn_archives(rx.clone());
     let task = match listener {
         Listener::Tcp(l) => {
             tokio::spawn(sluice_api::front::serve(l, app, state.clone(), rx.clone()))

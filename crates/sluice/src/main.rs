@@ -173,6 +173,13 @@ enum AdminCommand {
         #[command(subcommand)]
         command: ReportsCommand,
     },
+    /// CSV imports (`/settings/import`), newest first, with their progress
+    /// (rows done of all, a bar, rows not imported).
+    Imports {
+        /// How many imports to show.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
     /// Custom emoji: images shown for `:shortcode:` in posts, names and bios.
     Emoji {
         #[command(subcommand)]
@@ -664,6 +671,7 @@ async fn admin(
         AdminCommand::Reports {
             command: ReportsCommand::Resolve { id, note },
         } => report_resolve(&engine, id, &note).await,
+        AdminCommand::Imports { limit } => imports(&engine, limit).await,
         AdminCommand::ApproveUser { name } => approve_user(&engine, &name).await,
         AdminCommand::Announce {
             text,
@@ -1036,6 +1044,33 @@ async fn list_accounts(
             .map(|s| format!("  \"{s}\""))
             .unwrap_or_default();
         println!("{}  {}  {state}  {email}{reason}", a.id, a.acct());
+/// `admin imports`.
+async fn imports(engine: &Engine, limit: i64) -> anyhow::Result<()> {
+    if !(1..=1000).contains(&limit) {
+        anyhow::bail!("--limit must be between 1 and 1000");
+    }
+    let rows = engine.all_imports(limit).await?;
+    if rows.is_empty() {
+        println!("no imports");
+        return Ok(());
+    }
+    for i in &rows {
+        let who = engine
+            .account(i.account_id)
+            .await?
+            .map_or_else(|| format!("#{}", i.account_id), |a| a.acct());
+        let done = i.processed + i.failed;
+        let when = sluice_model::Timestamp(i.created_at).to_rfc3339();
+        println!(
+            "{}  {when}  {who}  {} ({})  {} {done}/{}  {} not imported  {}",
+            i.id,
+            i.kind,
+            i.mode,
+            progress_bar(done, i.total, 20),
+            i.total,
+            i.failed,
+            i.state
+        );
     }
     Ok(())
 }
@@ -1105,6 +1140,15 @@ async fn moderated_account(
         Err(sluice_engine::EngineError::NotFound) => anyhow::bail!("no account {name}"),
         Err(e) => Err(e.into()),
     }
+/// `[#####.....]`: `done` of `total` in `width` cells.
+fn progress_bar(done: i64, total: i64, width: usize) -> String {
+    let filled = if total <= 0 {
+        width
+    } else {
+        (usize::try_from(done.clamp(0, total)).unwrap_or(0) * width)
+            / usize::try_from(total).unwrap_or(1)
+    };
+    format!("[{}{}]", "#".repeat(filled), ".".repeat(width - filled))
 }
 
 /// `admin audit`.
@@ -1245,6 +1289,14 @@ async fn local_user(engine: &Engine, name: &str) -> anyhow::Result<sluice_store:
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn progress_bars() {
+        assert_eq!(super::progress_bar(0, 10, 10), "[..........]");
+        assert_eq!(super::progress_bar(5, 10, 10), "[#####.....]");
+        assert_eq!(super::progress_bar(10, 10, 4), "[####]");
+        assert_eq!(super::progress_bar(0, 0, 4), "[####]");
+    }
+
     use clap::CommandFactory as _;
 
     use super::Cli;

@@ -229,6 +229,11 @@ fn admin_roles_and_the_audit_log() {
     let out = admin(&["audit"]);
     assert!(out.ok, "{out:?}");
     assert_eq!(out.stdout.trim(), "the audit log is empty");
+    let out = admin(&["imports"]);
+    assert!(out.ok, "{out:?}");
+    assert_eq!(out.stdout.trim(), "no imports");
+    let out = admin(&["imports", "--limit", "0"]);
+    assert!(!out.ok);
     let out = admin(&["accounts", "role", "mo", "moderator"]);
     assert!(out.ok, "{out:?}");
     assert_eq!(out.stdout.trim(), "mo is now moderator");

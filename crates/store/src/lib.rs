@@ -46,6 +46,11 @@ pub use reports::{NewReport, ReportFilter, ReportRow};
 mod oauth;
 pub use oauth::{AuthorizedToken, NewToken, UserState};
 mod pins;
+mod portability;
+pub use portability::{
+    ArchiveRow, ExportAccount, ExportFollow, ExportListMember, ExportMute, ExportText,
+    ImportDataRow, ImportRow, MediaFileRow,
+};
 mod polls;
 pub use pins::PinOutcome;
 pub use polls::PollRow;

@@ -191,10 +191,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0029_account_moderation.sql"),
         postgres: include_str!("../migrations/postgres/0029_account_moderation.sql"),
     },
+    Migration {
+        version: 30,
+        name: "portability",
+        sqlite: include_str!("../migrations/sqlite/0030_portability.sql"),
+        postgres: include_str!("../migrations/postgres/0030_portability.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 29;
+pub const SCHEMA_VERSION: i64 = 30;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
@@ -218,7 +224,8 @@ pub const SCHEMA_VERSION: i64 = 29;
 /// version 26 `status_audiences` and the `preview_cards_expires` index,
 /// version 27 `users.default_quote_policy`,
 /// version 28 the moderation columns of `reports` and `notifications.report_id`,
-/// version 29 the moderation columns of `accounts`, `account_warnings` and `notifications.account_warning_id`.
+/// version 29 the moderation columns of `accounts`, `account_warnings` and `notifications.account_warning_id`,
+/// version 30 `account_migrations`, `account_deletions`, `imports`, `import_rows` and `archives`.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

@@ -18,6 +18,7 @@ mod lists;
 pub(crate) mod media;
 mod notifications;
 pub(crate) mod oauth;
+pub(crate) mod portability;
 mod profile;
 mod push;
 mod quotes;
@@ -293,6 +294,18 @@ pub fn api_routes() -> Router<AppState> {
             get(reactions::show)
                 .put(reactions::react)
                 .delete(reactions::unreact),
+        )
+        // aliases and moving (Akkoma's API)
+        .route(
+            "/api/pleroma/aliases",
+            get(portability::aliases)
+                .put(portability::add_alias)
+                .delete(portability::remove_alias),
+        )
+        .route("/api/pleroma/move_account", post(portability::move_account))
+        .route(
+            "/api/pleroma/delete_account",
+            post(portability::delete_account),
         )
         // timelines and saved lists
         .route("/api/v1/timelines/home", get(timelines::home))

@@ -26,6 +26,8 @@ pub struct LocalActor<'a> {
     pub fields: &'a [api::Field],
     /// The collections it made that anyone may read (`streams`).
     pub streams: &'a [String],
+    /// The actor it moved to (`movedTo`), once it moved.
+    pub moved_to: Option<&'a str>,
 }
 
 /// The actor document of a local account, with `@context`, as served at its id.
@@ -90,6 +92,9 @@ pub fn local_actor(urls: &Urls, a: &AccountRow, p: &LocalActor<'_>) -> Value {
     doc["featuredTags"] = json!(urls.featured_tags(&a.username));
     if !p.streams.is_empty() {
         doc["streams"] = json!(p.streams);
+    }
+    if let Some(to) = p.moved_to {
+        doc["movedTo"] = json!(to);
     }
     if let Some(endpoints) = doc["endpoints"].as_object_mut() {
         let base = urls.base();
@@ -274,6 +279,10 @@ fn actor_context() -> Value {
         terms.insert(
             "alsoKnownAs".into(),
             json!({"@id": "as:alsoKnownAs", "@type": "@id"}),
+        );
+        terms.insert(
+            "movedTo".into(),
+            json!({"@id": "as:movedTo", "@type": "@id"}),
         );
         terms.insert("schema".into(), json!("http://schema.org#"));
         terms.insert("PropertyValue".into(), json!("schema:PropertyValue"));

@@ -121,6 +121,11 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/streaming/{}", &["GET"]),
     ("/api/v1/streaming", &["GET"]),
     ("/metrics", &["GET"]),
+    ("/api/pleroma/aliases", &["GET", "PUT", "DELETE"]),
+    ("/api/pleroma/move_account", &["POST"]),
+    ("/api/pleroma/delete_account", &["POST"]),
+    ("/settings/{}", &["GET", "POST"]),
+    ("/settings/export/{}", &["GET"]),
 ];
 
 /// Parameter names the handlers read: a body or query made of these reaches deeper

@@ -37,6 +37,7 @@ mod oauth;
 mod pages;
 mod pins;
 mod polls;
+mod portability;
 mod push;
 mod quotes;
 mod reactions;

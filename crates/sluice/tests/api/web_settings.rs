@@ -23,7 +23,7 @@ db_tests!(
 );
 
 /// Every settings page, with its heading.
-const PAGES: [(&str, &str); 12] = [
+const PAGES: [(&str, &str); 17] = [
     ("/settings", "Settings"),
     ("/settings/profile", "Profile"),
     ("/settings/preferences", "Preferences"),
@@ -36,6 +36,11 @@ const PAGES: [(&str, &str); 12] = [
     ("/settings/domain_blocks", "Blocked domains"),
     ("/settings/applications", "Authorized apps"),
     ("/settings/sessions", "Sessions"),
+    ("/settings/aliases", "Aliases"),
+    ("/settings/migration", "Move account"),
+    ("/settings/export", "Export"),
+    ("/settings/import", "Import"),
+    ("/settings/delete", "Delete account"),
 ];
 
 /// A browser signed in as `name` (password `password123`).

@@ -6,7 +6,8 @@
 //! - [`filters`]: keyword filters (Mastodon's v2 filters);
 //! - [`relations`]: blocked and muted accounts, blocked domains;
 //! - [`access`]: the apps the person authorized, and their signed-in browsers;
-//! - [`two_factor`]: two-factor sign-in (TOTP and recovery codes).
+//! - [`two_factor`]: two-factor sign-in (TOTP and recovery codes);
+//! - [`portability`]: aliases, moving the account, exports.
 //!
 //! Each change goes through the same engine call as the Mastodon API's endpoint for
 //! it; a refused change shows the form again, with what was typed and why, under a 4xx
@@ -27,13 +28,14 @@ use crate::params::Params;
 
 mod access;
 mod filters;
+mod portability;
 mod profile;
 mod relations;
 mod two_factor;
 
 /// The settings pages, as `(path, title's message id)`, in the order the index and
 /// the settings navigation list them.
-const SECTIONS: [(&str, &str); 10] = [
+const SECTIONS: [(&str, &str); 15] = [
     ("/settings/profile", "settings-section-profile"),
     ("/settings/preferences", "settings-section-preferences"),
     ("/settings/password", "settings-section-password"),
@@ -44,10 +46,15 @@ const SECTIONS: [(&str, &str); 10] = [
     ("/settings/domain_blocks", "settings-section-domain-blocks"),
     ("/settings/applications", "settings-section-applications"),
     ("/settings/sessions", "settings-section-sessions"),
+    ("/settings/aliases", "settings-section-aliases"),
+    ("/settings/migration", "settings-section-migration"),
+    ("/settings/export", "settings-section-export"),
+    ("/settings/import", "settings-section-import"),
+    ("/settings/delete", "settings-section-delete"),
 ];
 
 /// The settings pages' templates, registered with the others (`Pages::env`).
-pub(super) const TEMPLATES: [(&str, &str); 12] = [
+pub(super) const TEMPLATES: [(&str, &str); 17] = [
     (
         "settings_base.html",
         include_str!("../../../templates/settings_base.html"),
@@ -95,6 +102,26 @@ pub(super) const TEMPLATES: [(&str, &str); 12] = [
     (
         "settings_two_factor.html",
         include_str!("../../../templates/settings_two_factor.html"),
+    ),
+    (
+        "settings_aliases.html",
+        include_str!("../../../templates/settings_aliases.html"),
+    ),
+    (
+        "settings_migration.html",
+        include_str!("../../../templates/settings_migration.html"),
+    ),
+    (
+        "settings_export.html",
+        include_str!("../../../templates/settings_export.html"),
+    ),
+    (
+        "settings_import.html",
+        include_str!("../../../templates/settings_import.html"),
+    ),
+    (
+        "settings_delete.html",
+        include_str!("../../../templates/settings_delete.html"),
     ),
 ];
 
@@ -144,6 +171,33 @@ pub(super) fn routes() -> Router<AppState> {
         .route(
             "/settings/applications/{id}/revoke",
             post(access::revoke_application),
+        )
+        .route(
+            "/settings/aliases",
+            get(portability::aliases).post(portability::add_alias),
+        )
+        .route("/settings/aliases/remove", post(portability::remove_alias))
+        .route(
+            "/settings/migration",
+            get(portability::migration).post(portability::start_migration),
+        )
+        .route("/settings/export", get(portability::export))
+        .route("/settings/export/{file}", get(portability::export_file))
+        .route(
+            "/settings/export/archive",
+            post(portability::request_archive),
+        )
+        .route(
+            "/settings/export/archives/{id}",
+            get(portability::download_archive),
+        )
+        .route(
+            "/settings/import",
+            get(portability::import).post(portability::start_import),
+        )
+        .route(
+            "/settings/delete",
+            get(portability::delete).post(portability::delete_account),
         )
         .route("/settings/sessions", get(access::sessions))
         .route(
