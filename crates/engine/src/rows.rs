@@ -8,3 +8,6 @@ pub use sluice_store::{
     PreviewCardRow, ProfileUpdate, Relation, RemoteActor, Saved, Side, StatusRow, StoreError,
     StoredActivity, StreamListRow, UserRow, pair,
 };
+pub use sluice_store::{
+    CanonicalEmailBlockRow, DomainBlockRow, DomainList, DomainRow, IpBlockRow, RuleRow,
+};

@@ -167,10 +167,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0025_moderation.sql"),
         postgres: include_str!("../migrations/postgres/0025_moderation.sql"),
     },
+    Migration {
+        version: 29,
+        name: "federation_moderation",
+        sqlite: include_str!("../migrations/sqlite/0029_federation_moderation.sql"),
+        postgres: include_str!("../migrations/postgres/0029_federation_moderation.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 25;
+pub const SCHEMA_VERSION: i64 = 29;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
@@ -190,7 +196,9 @@ pub const SCHEMA_VERSION: i64 = 25;
 /// `card_hosts`,
 /// version 23 `status_reactions`, `notifications.emoji` and
 /// `status_content_types`,
-/// version 24 `status_quotes`, version 25 `users.role` and `admin_actions`.
+/// version 24 `status_quotes`, version 25 `users.role` and `admin_actions`, version 29
+/// the new `domain_blocks` columns, `domain_allows`, `email_domain_blocks`,
+/// `canonical_email_blocks`, `ip_blocks` and `instance_rules`.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

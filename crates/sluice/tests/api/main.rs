@@ -7,6 +7,7 @@ mod common;
 mod kept_alive;
 
 mod accounts;
+mod admin_domains;
 mod backup;
 mod bad_input;
 mod c2s;
