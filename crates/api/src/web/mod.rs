@@ -39,6 +39,7 @@ use crate::AppState;
 use crate::error::ApiError;
 
 mod actions;
+mod admin;
 mod assets;
 mod auth_pages;
 mod email_pages;
@@ -148,6 +149,7 @@ fn templates() -> impl Iterator<Item = (&'static str, &'static str)> {
     ]
     .into_iter()
     .chain(settings::TEMPLATES)
+    .chain(admin::TEMPLATES)
 }
 
 /// The pages' renderer: templates and message catalogs.
@@ -597,6 +599,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/remote_follow", post(interact::remote_follow))
         .merge(settings::routes())
+        .merge(admin::routes())
         .route("/{handle}", get(public::profile_or_feed))
         .route("/{handle}/{id}", get(public::status_page))
         .route("/tags/{tag}", get(public::tag))

@@ -18,6 +18,7 @@ db_tests!(
     the_purge_resumes_after_a_restart,
     reject_media_keeps_no_media_of_the_domain,
     allowlist_mode_takes_only_allowed_domains,
+    the_domains_and_rules_pages,
 );
 
 const ENDPOINTS: &[&str] = &[
@@ -721,4 +722,143 @@ async fn allowlist_mode_takes_only_allowed_domains(db: Db) {
     a.stop().await;
     b.stop().await;
     c.stop().await;
+}
+
+async fn the_domains_and_rules_pages(db: Db) {
+    use crate::web::Browser;
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    srv.user("alice").await;
+    srv.staff("mo", "moderator").await;
+    srv.staff("root", "admin").await;
+    // Not signed in: to sign in; a user, a moderator (no manage_federation): 403.
+    let mut anon = Browser::new(&srv);
+    let r = anon.get("/admin/domains").await;
+    assert_eq!(r.status, 303);
+    assert!(r.location.starts_with("/auth/sign_in"), "{}", r.location);
+    for name in ["alice", "mo"] {
+        let mut b = Browser::new(&srv);
+        assert_eq!(b.sign_in(name, "password123").await.status, 303);
+        assert_eq!(b.get("/admin/domains").await.status, 403, "{name}");
+        assert_eq!(b.get("/admin/rules").await.status, 403, "{name}");
+    }
+    let mut b = Browser::new(&srv);
+    assert_eq!(b.sign_in("root", "password123").await.status, 303);
+    let page = b.get("/admin/domains").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let token = page.token();
+    // Without the page's token: nothing written.
+    let r = b
+        .post(
+            "/admin/domains",
+            &[("domain", "bad.example"), ("severity", "suspend")],
+        )
+        .await;
+    assert_ne!(r.status, 303);
+    assert_eq!(srv.count("domain_blocks").await, 0);
+    let r = b
+        .post(
+            "/admin/domains",
+            &[
+                ("authenticity_token", &token),
+                ("domain", "bad.example"),
+                ("severity", "suspend"),
+                ("public_comment", "spam"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.location.as_str()),
+        (303, "/admin/domains?saved=1")
+    );
+    let page = b.get("/admin/domains?saved=1").await;
+    assert!(page.text.contains("bad.example"), "{}", page.text);
+    assert!(
+        page.text.contains("0 posts purged, 0 left"),
+        "{}",
+        page.text
+    );
+    // A refused block: the form again, 422, nothing written.
+    let r = b
+        .post(
+            "/admin/domains",
+            &[
+                ("authenticity_token", &token),
+                ("domain", "bad.example"),
+                ("severity", "silence"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let id = srv.engine().domain_blocks().await.unwrap()[0].id;
+    let edit = b.get(&format!("/admin/domains/{id}")).await;
+    assert_eq!(edit.status, 200);
+    let r = b
+        .post(
+            &format!("/admin/domains/{id}"),
+            &[
+                ("authenticity_token", &token),
+                ("severity", "silence"),
+                ("reject_media", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let blocks = srv.engine().domain_blocks().await.unwrap();
+    assert_eq!(blocks[0].severity, "silence");
+    assert!(blocks[0].reject_media);
+    let r = b
+        .post(
+            &format!("/admin/domains/{id}/delete"),
+            &[("authenticity_token", &token)],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(srv.count("domain_blocks").await, 0);
+
+    // Rules: added on the page, shown by the API, removed.
+    let r = b
+        .post(
+            "/admin/rules",
+            &[("authenticity_token", &token), ("text", "Be kind")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let rules = srv.get("/api/v1/instance/rules", None).await.ok();
+    assert_eq!(rules[0]["text"], "Be kind", "{rules}");
+    let v2 = srv.get("/api/v2/instance", None).await.ok();
+    assert_eq!(v2["rules"], rules);
+    let r = b
+        .post(
+            "/admin/rules",
+            &[("authenticity_token", &token), ("text", " ")],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let rule_id = rules[0]["id"].as_str().unwrap();
+    let r = b
+        .post(
+            &format!("/admin/rules/{rule_id}/delete"),
+            &[("authenticity_token", &token)],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        srv.get("/api/v1/instance/rules", None).await.ok(),
+        json!([])
+    );
+    let log = srv.engine().audit_log(None, None, 10).await.unwrap();
+    let actions: Vec<&str> = log.iter().take(5).map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "destroy_rule",
+            "create_rule",
+            "destroy_domain_block",
+            "update_domain_block",
+            "create_domain_block"
+        ]
+    );
+    srv.stop().await;
 }
