@@ -39,6 +39,9 @@ pub struct Registration {
     pub locale: String,
     pub reason: String,
     pub admin: bool,
+    /// The client's address (the IP blocks are checked against it); None for the
+    /// command line.
+    pub ip: Option<String>,
 }
 
 /// Hashes a password with Argon2id on the blocking pool.
@@ -178,6 +181,18 @@ impl Engine {
             }
         }
         let email = self.check_registration(&r, via_admin).await?;
+        // IP blocks (issue 17): a sign-up from a blocked address is refused, one from
+        // an address that needs approval waits for it.
+        let gate = if via_admin {
+            crate::federation_moderation::SignUpGate::Open
+        } else {
+            self.sign_up_gate(r.ip.as_deref()).await?
+        };
+        if gate == crate::federation_moderation::SignUpGate::Refused {
+            return Err(EngineError::forbidden(
+                "Sign-ups from this address are not allowed",
+            ));
+        }
         let hash = hash_password(r.password.clone()).await?;
         // The actor's key pair is made with it (on the blocking pool) and stored in the
         // same transaction: an account never exists without one.
@@ -189,7 +204,9 @@ impl Engine {
             email,
             password_hash: hash,
             admin: r.admin,
-            approved: via_admin || self.config.registrations == Registrations::Open,
+            approved: via_admin
+                || (self.config.registrations == Registrations::Open
+                    && gate == crate::federation_moderation::SignUpGate::Open),
             locale: if r.locale.is_empty() {
                 "en".into()
             } else {
@@ -281,6 +298,10 @@ impl Engine {
             .is_some_and(|u| u.email.eq_ignore_ascii_case(&email))
         {
             let (k, v) = field_error("email", "ERR_TAKEN", "is already taken");
+            errors.insert(k, v);
+        } else if !via_admin && self.email_blocked(&email).await? {
+            // E-mail domain and canonical e-mail blocks (issue 17).
+            let (k, v) = field_error("email", "ERR_BLOCKED", "is not allowed");
             errors.insert(k, v);
         }
         let plen = r.password.chars().count();

@@ -1,34 +1,14 @@
-//! What the `sluice admin` commands do to the instance: domain blocks, approving
+//! What the `sluice admin` commands do to the instance (domain blocks are in
+//! `federation_moderation`): approving
 //! users, the recorded public URL and the schema version. Each write is one
 //! transaction.
 
 use sluice_model::Id;
-use sluice_store::{DomainBlockRow, InstanceSetting};
+use sluice_store::InstanceSetting;
 
 use crate::{Engine, Result};
 
 impl Engine {
-    /// Blocks a remote domain instance-wide (or changes its block).
-    pub async fn set_domain_block(&self, block: &DomainBlockRow) -> Result<()> {
-        let mut tx = self.store.begin().await?;
-        tx.set_domain_block(block).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Lifts the instance's block of `domain`; false when it was not blocked.
-    pub async fn remove_domain_block(&self, domain: &str) -> Result<bool> {
-        let mut tx = self.store.begin().await?;
-        let n = tx.remove_domain_block(domain).await?;
-        tx.commit().await?;
-        Ok(n > 0)
-    }
-
-    /// The instance's domain blocks.
-    pub async fn domain_blocks(&self) -> Result<Vec<DomainBlockRow>> {
-        Ok(self.store.domain_blocks().await?)
-    }
-
     /// Approves a local user who registered while registrations needed approval.
     pub async fn approve_user(&self, account: Id) -> Result<()> {
         let mut tx = self.store.begin().await?;

@@ -43,6 +43,7 @@ pub mod email;
 pub mod emojis;
 pub mod endorsements;
 pub mod error;
+pub mod federation_moderation;
 pub mod filters;
 pub mod lists;
 pub mod maintenance;
@@ -145,6 +146,10 @@ pub struct EngineConfig {
     pub max_reactions_per_account: usize,
     /// Largest CSV file an import takes (`/settings/import`).
     pub import_max_bytes: usize,
+    /// Whom the server federates with (`SLUICE_FEDERATION_MODE`).
+    pub federation_mode: federation_moderation::FederationMode,
+    /// How the purge of suspended remote accounts' content goes.
+    pub purge: federation_moderation::PurgeSettings,
 }
 
 /// Shared engine state. Cheap to clone through `Arc`.
@@ -187,6 +192,10 @@ pub struct Engine {
     mailer: std::sync::OnceLock<Arc<dyn email::Mailer>>,
     /// The instance's VAPID key pair (Web Push), loaded at start.
     vapid: std::sync::OnceLock<push::VapidKey>,
+    /// Woken when a domain block changed, so the purge task looks for work at once.
+    purge_wake: tokio::sync::Notify,
+    /// The domains whose media are rejected, with when they were read.
+    media_rejected: std::sync::Mutex<Option<(std::time::Instant, Vec<String>)>>,
 }
 
 impl Engine {
@@ -213,6 +222,8 @@ impl Engine {
             actor_documents: std::sync::OnceLock::new(),
             mailer: std::sync::OnceLock::new(),
             vapid: push::vapid_cell(),
+            purge_wake: tokio::sync::Notify::new(),
+            media_rejected: std::sync::Mutex::new(None),
         }))
     }
 

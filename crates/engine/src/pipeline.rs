@@ -1671,8 +1671,10 @@ impl Engine {
         }
         inboxes.sort_unstable();
         inboxes.dedup();
-        // Nothing is delivered to a suspended domain.
+        // Nothing is delivered to a suspended domain (nor, in allow-list mode, to a
+        // domain not allowed).
         let suspended = tx.suspended_domains().await?;
+        let allowed = self.allowed_domains_in(tx).await?;
         let targets: Vec<(String, String)> = inboxes
             .into_iter()
             .filter_map(|inbox| {
@@ -1686,6 +1688,9 @@ impl Engine {
                 !suspended
                     .iter()
                     .any(|d| sluice_store::host_in_domain(host, d))
+                    && allowed.as_ref().is_none_or(|list| {
+                        list.iter().any(|d| sluice_store::host_in_domain(host, d))
+                    })
             })
             .collect();
         if targets.is_empty() {

@@ -139,11 +139,14 @@ pub enum Ignored {
     /// a custom emoji without its image), to a post the reacting actor may not see (or
     /// whose author blocks it), or one more than an account may give a post.
     ReactionRefused,
+    /// A report (`Flag`) from a domain whose reports the instance rejects
+    /// (`reject_reports`).
+    ReportsRejected,
 }
 
 impl Ignored {
     /// Every reason, in the order `/metrics` lists them.
-    pub const ALL: [Ignored; 17] = [
+    pub const ALL: [Ignored; 18] = [
         Ignored::UnsupportedType,
         Ignored::UnsupportedObject,
         Ignored::NoObject,
@@ -161,6 +164,7 @@ impl Ignored {
         Ignored::Undone,
         Ignored::VoteRefused,
         Ignored::ReactionRefused,
+        Ignored::ReportsRejected,
     ];
 
     /// The metric label.
@@ -183,6 +187,7 @@ impl Ignored {
             Ignored::Undone => "undone",
             Ignored::VoteRefused => "vote_refused",
             Ignored::ReactionRefused => "reaction_refused",
+            Ignored::ReportsRejected => "reports_rejected",
         }
     }
 }
@@ -488,7 +493,10 @@ impl Engine {
             }
         }
         let now = sluice_model::id::now_millis();
-        let status = self.remote_status_row(actor, n, parent.as_ref(), now);
+        let mut status = self.remote_status_row(actor, n, parent.as_ref(), now);
+        if self.media_rejected(&actor.domain).await? {
+            status.attachments = Self::without_media(&status.attachments);
+        }
         let tags: Vec<String> = n
             .tags
             .iter()
@@ -878,6 +886,9 @@ impl Engine {
         new.sensitive = n.sensitive || !n.summary.is_empty();
         new.language = n.language.clone().or(old.language.clone());
         new.attachments = self.remote_attachments(&old.attachments, &n.attachments);
+        if self.media_rejected(&actor.domain).await? {
+            new.attachments = Self::without_media(&new.attachments);
+        }
         new.edited_at = Some(updated);
         new.updated_at = updated;
         let tags: Vec<String> = n
@@ -987,6 +998,11 @@ impl Engine {
         status_uris: &[String],
         comment: &str,
     ) -> Result<Outcome> {
+        if self.reports_rejected(&actor.domain).await? {
+            return self
+                .remote_ignored(actor, a, Ignored::ReportsRejected)
+                .await;
+        }
         let mut status_ids = Vec::new();
         for uri in status_uris
             .iter()
@@ -1174,6 +1190,18 @@ impl Engine {
         keys: &[(&str, &str)],
         now: i64,
     ) -> Result<Option<AccountRow>> {
+        // A domain whose media are rejected: no avatar nor header is shown.
+        let stripped;
+        let actor = if self.media_rejected(&actor.domain).await? {
+            stripped = sluice_store::RemoteActor {
+                avatar_url: String::new(),
+                header_url: String::new(),
+                ..actor.clone()
+            };
+            &stripped
+        } else {
+            actor
+        };
         let mut tx = self.store.begin().await?;
         let id = tx.upsert_remote_actor(self.ids.next(), actor, now).await?;
         for (key_id, pem) in keys {

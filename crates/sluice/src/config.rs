@@ -156,6 +156,16 @@ pub struct Config {
     /// `info,sqlx=warn` or `debug`. Default: `RUST_LOG`, else `info,sqlx=warn`. `SIGHUP`
     /// applies a changed value without a restart.
     pub log: String,
+    /// Whom the server federates with (`SLUICE_FEDERATION_MODE`): `blocklist` (every
+    /// domain but suspended ones, the default) or `allowlist` (only the domains an
+    /// admin allowed: `/api/v1/admin/domain_allows`).
+    pub federation_mode: sluice_engine::federation_moderation::FederationMode,
+    /// Posts removed per transaction by the purge of suspended remote accounts
+    /// (`SLUICE_PURGE_BATCH`; at least 1).
+    pub purge_batch: usize,
+    /// Pause between two purge transactions, in milliseconds, so other writes get the
+    /// database (`SLUICE_PURGE_PAUSE_MS`).
+    pub purge_pause_ms: u64,
     /// Federation settings: `[federation]` in TOML, `SLUICE_FEDERATION_<NAME>` in the
     /// environment (e.g. `SLUICE_FEDERATION_SEND_BLOCKS=true`).
     pub federation: FederationConfig,
@@ -341,6 +351,9 @@ impl Default for Config {
             privacy_policy_file: None,
             show_domain_blocks: sluice_api::Exposure::Disabled,
             show_domain_blocks_rationale: sluice_api::Exposure::Disabled,
+            federation_mode: Default::default(),
+            purge_batch: sluice_engine::federation_moderation::DEFAULT_PURGE_BATCH,
+            purge_pause_ms: sluice_engine::federation_moderation::DEFAULT_PURGE_PAUSE_MS,
             metrics_listen: None,
             log: std::env::var("RUST_LOG")
                 .ok()
@@ -418,6 +431,9 @@ impl Config {
             anyhow::bail!(
                 "poll_max_options must be at least 2, poll_max_characters_per_option and poll_min_expiration_secs positive, and poll_min_expiration_secs <= poll_max_expiration_secs <= {MAX_POLL_EXPIRATION_SECS}"
             );
+        }
+        if self.purge_batch == 0 {
+            anyhow::bail!("purge_batch must be at least 1");
         }
         if self.max_reactions_per_account == 0 {
             anyhow::bail!("max_reactions_per_account must be at least 1");

@@ -247,6 +247,11 @@ pub async fn build_engine(
             cards: config.cards.settings(),
             max_reactions_per_account: config.max_reactions_per_account,
             import_max_bytes: config.import_max_bytes,
+            federation_mode: config.federation_mode,
+            purge: sluice_engine::federation_moderation::PurgeSettings {
+                batch: config.purge_batch,
+                pause_ms: config.purge_pause_ms,
+            },
         },
     )
     .await?;
@@ -397,6 +402,7 @@ async fn start_full(
     engine.spawn_poll_expiry(rx.clone());
     engine.spawn_account_purge(rx.clone());
     engine.spawn_archives(rx.clone());
+    engine.spawn_purge(rx.clone());
     let task = match listener {
         Listener::Tcp(l) => {
             tokio::spawn(sluice_api::front::serve(l, app, state.clone(), rx.clone()))

@@ -92,6 +92,12 @@ enum AdminCommand {
         #[command(subcommand)]
         command: AccountsCommand,
     },
+    /// The instance's rules (`/api/v1/instance/rules`, shown at sign-up and on the
+    /// about page). Recorded in the audit log.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Show the instance: its public URL (recorded at the first start; every id is
     /// under it) and its database's schema version.
     Instance,
@@ -117,10 +123,11 @@ enum AdminCommand {
     /// Show the delivery queue per remote host: pending, failing, expired, next attempt,
     /// last error, and whether the host's breaker is open.
     Deliveries,
-    /// Block a remote domain.
+    /// Block a remote domain (and its subdomains), or change its block. A suspension
+    /// marks the domain's accounts suspended and their content is purged in the
+    /// background (progress: domain-blocks). Recorded in the audit log.
     DomainBlock {
-        /// A domain name, like example.com (no scheme, no path); its subdomains are
-        /// not included.
+        /// A domain name, like example.com (no scheme, no path).
         domain: String,
         /// What the block does.
         #[arg(long, value_enum, default_value_t = Severity::Suspend)]
@@ -128,9 +135,15 @@ enum AdminCommand {
         /// Also refuse the domain's media.
         #[arg(long)]
         reject_media: bool,
-        /// A note for the admins, shown by domain-blocks.
+        /// Also ignore the domain's reports.
+        #[arg(long)]
+        reject_reports: bool,
+        /// The public comment (shown by /api/v1/instance/domain_blocks when configured).
         #[arg(long, default_value = "")]
         reason: String,
+        /// A comment only staff read.
+        #[arg(long, default_value = "")]
+        private_comment: String,
     },
     /// Lift a domain block.
     DomainUnblock {
@@ -228,6 +241,25 @@ enum EmojiCommand {
     },
     /// List the custom emojis.
     List,
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// List the rules, in their order, with their ids.
+    List,
+    /// Add a rule at the end.
+    Add {
+        /// The rule (at most 300 characters).
+        text: String,
+        /// A longer explanation.
+        #[arg(long, default_value = "")]
+        hint: String,
+    },
+    /// Remove a rule.
+    Remove {
+        /// The rule's id, as `list` shows it.
+        id: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -622,8 +654,21 @@ async fn admin(
             domain,
             severity,
             reject_media,
+            reject_reports,
             reason,
-        } => domain_block(&engine, &domain, severity, reject_media, reason).await,
+            private_comment,
+        } => {
+            let block = sluice_store::DomainBlockRow {
+                severity: severity.as_str().into(),
+                reject_media,
+                reject_reports,
+                reason,
+                private_comment,
+                ..Default::default()
+            };
+            domain_block(&engine, &domain, block).await
+        }
+        AdminCommand::Rules { command } => rules(&engine, command).await,
         AdminCommand::DomainUnblock { domain } => domain_unblock(&engine, &domain).await,
         AdminCommand::DomainBlocks => domain_blocks(&engine).await,
         AdminCommand::Upgrade { .. } | AdminCommand::Backup { .. } => {
@@ -710,6 +755,7 @@ async fn create_user(
         locale: "en".into(),
         reason: String::new(),
         admin,
+        ip: None,
     };
     match engine.register(reg, true).await {
         Ok((account, _)) => {
@@ -861,25 +907,44 @@ async fn deliveries(engine: &Engine) -> anyhow::Result<()> {
 async fn domain_block(
     engine: &Engine,
     domain: &str,
-    severity: Severity,
-    reject_media: bool,
-    reason: String,
+    mut block: sluice_store::DomainBlockRow,
 ) -> anyhow::Result<()> {
-    let severity = severity.as_str();
-    let domain = domain.trim().to_ascii_lowercase();
-    if domain.is_empty() || domain.contains('/') {
+    if domain.contains('/') {
         anyhow::bail!("give a domain name, like example.com");
     }
-    engine
-        .set_domain_block(&sluice_store::DomainBlockRow {
-            domain: domain.clone(),
-            severity: severity.into(),
-            reject_media,
-            reason,
-            created_at: sluice_model::id::now_millis(),
-        })
-        .await?;
-    println!("{domain}: {severity}");
+    let Some(domain) = sluice_engine::federation_moderation::normalize_domain(domain) else {
+        anyhow::bail!("give a domain name, like example.com");
+    };
+    block.domain = domain.clone();
+    engine.set_domain_block(&block).await?;
+    println!("{domain}: {}", block.severity);
+    Ok(())
+}
+
+/// `admin rules`.
+async fn rules(engine: &Engine, command: RulesCommand) -> anyhow::Result<()> {
+    match command {
+        RulesCommand::List => {
+            for r in engine.instance_rules().await? {
+                if r.hint.is_empty() {
+                    println!("{}\t{}", r.id, r.text);
+                } else {
+                    println!("{}\t{}\t({})", r.id, r.text, r.hint);
+                }
+            }
+        }
+        RulesCommand::Add { text, hint } => {
+            let r = engine.add_rule(None, &text, &hint).await?;
+            println!("{}\t{}", r.id, r.text);
+        }
+        RulesCommand::Remove { id } => {
+            match engine.remove_rule(None, id).await {
+                Err(sluice_engine::EngineError::NotFound) => anyhow::bail!("no rule {id}"),
+                r => r?,
+            }
+            println!("{id}: removed");
+        }
+    }
     Ok(())
 }
 
@@ -892,15 +957,27 @@ async fn domain_unblock(engine: &Engine, domain: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `admin domain-blocks`.
+/// `admin domain-blocks`: each block, and for a suspension the purge's progress.
 async fn domain_blocks(engine: &Engine) -> anyhow::Result<()> {
     for b in engine.domain_blocks().await? {
+        let progress = if b.severity == "suspend" {
+            let p = engine.purge_progress(&b).await?;
+            format!("\tpurged {} posts, {} left", p.purged, p.left)
+        } else {
+            String::new()
+        };
         println!(
-            "{}\t{}{}\t{}",
+            "{}\t{}{}{}\t{}{}",
             b.domain,
             b.severity,
             if b.reject_media { "+reject_media" } else { "" },
-            b.reason
+            if b.reject_reports {
+                "+reject_reports"
+            } else {
+                ""
+            },
+            b.reason,
+            progress
         );
     }
     Ok(())

@@ -153,11 +153,65 @@ fn admin_domain_blocks_and_delivery_queue() {
     );
     let out = admin(&["domain-blocks"]);
     assert!(out.ok, "{out:?}");
-    assert_eq!(out.stdout.trim(), "spam.example\tsuspend\tspam");
+    // A suspension shows the purge's progress.
+    assert_eq!(
+        out.stdout.trim(),
+        "spam.example\tsuspend\tspam\tpurged 0 posts, 0 left"
+    );
+    let out = admin(&[
+        "domain-block",
+        "loud.example",
+        "--severity",
+        "silence",
+        "--reject-reports",
+        "--private-comment",
+        "staff only",
+    ]);
+    assert!(out.ok, "{out:?}");
+    let out = admin(&["domain-blocks"]);
+    assert!(
+        out.stdout
+            .contains("loud.example\tsilence+reject_reports\t\n"),
+        "{out:?}"
+    );
+    let out = admin(&["domain-block", "not a domain"]);
+    assert!(!out.ok);
+    // Every change is in the audit log.
+    let out = admin(&["audit"]);
+    assert!(out.stdout.contains("create_domain_block"), "{out:?}");
     assert!(admin(&["domain-unblock", "spam.example"]).ok);
     let out = admin(&["domain-unblock", "spam.example"]);
     assert!(!out.ok);
     assert!(out.stderr.contains("not blocked"), "{}", out.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn admin_rules() {
+    let dir = temp_dir("admin-rules");
+    let admin = |args: &[&str]| run(&dir, &[&["admin"][..], args].concat(), &[], "");
+    let out = admin(&["--create-database", "rules", "list"]);
+    assert!(out.ok, "{out:?}");
+    assert_eq!(out.stdout.trim(), "");
+    let out = admin(&["rules", "add", "Be kind", "--hint", "No harassment"]);
+    assert!(out.ok, "{out:?}");
+    let id = out.stdout.split('\t').next().unwrap().trim().to_string();
+    assert!(admin(&["rules", "add", "No spam"]).ok);
+    let out = admin(&["rules", "list"]);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [format!("{id}\tBe kind\t(No harassment)").as_str(), lines[1]]
+    );
+    assert!(lines[1].ends_with("\tNo spam"), "{lines:?}");
+    let out = admin(&["rules", "add", ""]);
+    assert!(!out.ok);
+    assert!(admin(&["rules", "remove", &id]).ok);
+    let out = admin(&["rules", "remove", &id]);
+    assert!(!out.ok);
+    assert!(out.stderr.contains("no rule"), "{}", out.stderr);
+    let out = admin(&["rules", "list"]);
+    assert_eq!(out.stdout.lines().count(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -151,14 +151,26 @@ pub struct HostRow {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// An instance-wide block of a domain (and its subdomains).
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub struct DomainBlockRow {
+    /// The admin API's id (migration 31).
+    pub id: Id,
     pub domain: String,
     /// `suspend`, `silence` or `noop`.
     pub severity: String,
     pub reject_media: bool,
+    /// The public comment (Mastodon's `public_comment`).
     pub reason: String,
     pub created_at: i64,
+    /// The comment only staff read.
+    pub private_comment: String,
+    /// Reports (`Flag`s) from the domain are ignored.
+    pub reject_reports: bool,
+    /// The public list shows the domain partly hidden.
+    pub obfuscate: bool,
+    /// Posts of the domain's accounts the purge removed so far.
+    pub purged_statuses: i64,
 }
 
 /// Queues an inbox activity unless `$6` are already waiting: one statement, so that
@@ -260,10 +272,10 @@ impl Store {
     }
 
     pub async fn domain_blocks(&self) -> Result<Vec<DomainBlockRow>> {
-        self.all(Query::new(
-            "SELECT domain, severity, reject_media, reason, created_at FROM domain_blocks
-             ORDER BY domain",
-        ))
+        self.all(Query::new(format!(
+            "SELECT {} FROM domain_blocks ORDER BY domain",
+            crate::federation_moderation::DOMAIN_BLOCK_COLUMNS
+        )))
         .await
     }
 
@@ -1140,9 +1152,12 @@ impl WriteTx {
     /// changed.
     pub async fn remove_remote_account(&mut self, account_id: Id, now: i64) -> Result<Vec<Id>> {
         self.exec(
-            Query::new("UPDATE accounts SET suspended_at = $2 WHERE id = $1 AND domain <> ''")
-                .bind(account_id)
-                .bind(now),
+            Query::new(
+                "UPDATE accounts SET suspended_at = COALESCE(suspended_at, $2)
+                 WHERE id = $1 AND domain <> ''",
+            )
+            .bind(account_id)
+            .bind(now),
         )
         .await?;
         let mut touched = vec![account_id];
@@ -1222,16 +1237,27 @@ impl WriteTx {
     pub async fn set_domain_block(&mut self, b: &DomainBlockRow) -> Result<()> {
         self.exec(
             Query::new(
-                "INSERT INTO domain_blocks (domain, severity, reject_media, reason, created_at)
-                 VALUES ($1, $2, $3, $4, $5)
+                "INSERT INTO domain_blocks (domain, severity, reject_media, reason, created_at,
+                   id, private_comment, reject_reports, obfuscate)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (domain) DO UPDATE SET severity = excluded.severity,
-                   reject_media = excluded.reject_media, reason = excluded.reason",
+                   reject_media = excluded.reject_media, reason = excluded.reason,
+                   private_comment = excluded.private_comment,
+                   reject_reports = excluded.reject_reports, obfuscate = excluded.obfuscate",
             )
             .bind(b.domain.to_ascii_lowercase())
             .bind(&b.severity)
             .bind(b.reject_media)
             .bind(&b.reason)
-            .bind(b.created_at),
+            .bind(b.created_at)
+            .bind(if b.id == 0 {
+                b.created_at * 65536
+            } else {
+                b.id
+            })
+            .bind(&b.private_comment)
+            .bind(b.reject_reports)
+            .bind(b.obfuscate),
         )
         .await?;
         Ok(())

@@ -59,9 +59,13 @@ pub use filters::{FilterKeywordRow, FilterRow, FilterRows, FilterStatusRow};
 mod conversations;
 pub use conversations::{ConversationPost, ConversationRow};
 mod federation;
+mod federation_moderation;
 pub use federation::{
     DeliveryHostStats, DeliveryRow, DomainBlockRow, HostRow, InboxRow, KeyRow, NewInboxActivity,
     OutboxItem, RemoteActor, StoredActivity, host_in_domain,
+};
+pub use federation_moderation::{
+    CanonicalEmailBlockRow, DomainList, DomainRow, IpBlockRow, RuleRow,
 };
 mod push;
 pub use push::{PushSubscriptionRow, PushTarget};

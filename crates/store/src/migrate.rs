@@ -197,10 +197,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0030_portability.sql"),
         postgres: include_str!("../migrations/postgres/0030_portability.sql"),
     },
+    Migration {
+        version: 31,
+        name: "federation_moderation",
+        sqlite: include_str!("../migrations/sqlite/0031_federation_moderation.sql"),
+        postgres: include_str!("../migrations/postgres/0031_federation_moderation.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 30;
+pub const SCHEMA_VERSION: i64 = 31;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
@@ -225,7 +231,8 @@ pub const SCHEMA_VERSION: i64 = 30;
 /// version 27 `users.default_quote_policy`,
 /// version 28 the moderation columns of `reports` and `notifications.report_id`,
 /// version 29 the moderation columns of `accounts`, `account_warnings` and `notifications.account_warning_id`,
-/// version 30 `account_migrations`, `account_deletions`, `imports`, `import_rows` and `archives`.
+/// version 30 `account_migrations`, `account_deletions`, `imports`, `import_rows` and `archives`,
+/// version 31 the `domain_blocks` columns of Mastodon, `domain_allows`, e-mail, canonical e-mail and IP blocks, `instance_rules` and `accounts.purged_at`.
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.

@@ -220,6 +220,7 @@ pub async fn register(
                 locale: form.locale.unwrap_or_default(),
                 reason: form.reason.unwrap_or_default(),
                 admin: false,
+                ip: Some(ip.clone()),
             },
             false,
         )

@@ -80,7 +80,7 @@ pub async fn v1(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
         "configuration": config,
         "contact_account": contact_account(&state).await,
         "vapid_key": state.engine.vapid_public_key(),
-        "rules": []
+        "rules": rules_entities(&state.engine.instance_rules().await?)
     })))
 }
 
@@ -135,7 +135,7 @@ pub async fn v2(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
         },
         "api_versions": { "mastodon": 2 },
         "contact": { "email": state.config.contact_email, "account": contact_account(&state).await },
-        "rules": []
+        "rules": rules_entities(&state.engine.instance_rules().await?)
     })))
 }
 
@@ -209,14 +209,15 @@ pub async fn languages() -> impl IntoResponse {
 }
 
 /// `GET /api/v1/instance/domain_blocks`: the domains this server limits (silenced) or
-/// suspends, each with the SHA-256 of its name, and the reason when the configuration
-/// shows reasons to this caller; 404 when it does not show the list to this caller
-/// (as Mastodon). Blocks that only reject media are not listed.
+/// suspends, each with the SHA-256 of its name (an obfuscated block's name partly
+/// hidden), and the public comment when the configuration shows reasons to this caller;
+/// 404 when it does not show the list to this caller (as Mastodon). Blocks that only
+/// reject media are not listed.
 pub async fn domain_blocks(
     State(state): State<AppState>,
     auth: crate::auth::Auth,
 ) -> ApiResult<impl IntoResponse> {
-    use sha2::{Digest, Sha256};
+    use sluice_engine::federation_moderation::{domain_digest, obfuscated};
     let signed_in = auth.viewer().is_some();
     if !state.config.show_domain_blocks.shown_to(signed_in) {
         return Err(crate::error::ApiError::not_found());
@@ -232,11 +233,13 @@ pub async fn domain_blocks(
         .into_iter()
         .filter(|b| matches!(b.severity.as_str(), "silence" | "suspend"))
         .map(|b| {
-            let digest: String = Sha256::digest(b.domain.as_bytes())
-                .iter()
-                .map(|x| format!("{x:02x}"))
-                .collect();
-            let mut v = json!({ "domain": b.domain, "digest": digest, "severity": b.severity });
+            let digest = domain_digest(&b.domain);
+            let domain = if b.obfuscate {
+                obfuscated(&b.domain)
+            } else {
+                b.domain.clone()
+            };
+            let mut v = json!({ "domain": domain, "digest": digest, "severity": b.severity });
             if with_comment {
                 v["comment"] = json!(Some(b.reason).filter(|r| !r.is_empty()));
             }
@@ -254,8 +257,21 @@ pub async fn activity() -> impl IntoResponse {
     Json(json!([]))
 }
 
-pub async fn rules() -> impl IntoResponse {
-    Json(json!([]))
+/// `GET /api/v1/instance/rules`: the instance's rules (`sluice admin rules`, the
+/// admin page), in their order.
+pub async fn rules(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+    let rules = state.engine.instance_rules().await?;
+    Ok(Json(rules_entities(&rules)))
+}
+
+/// Rules as Mastodon's `Rule` entities.
+pub(crate) fn rules_entities(rules: &[sluice_engine::rows::RuleRow]) -> Value {
+    Value::Array(
+        rules
+            .iter()
+            .map(|r| json!({ "id": r.id.to_string(), "text": r.text, "hint": r.hint }))
+            .collect(),
+    )
 }
 
 /// `GET /api/v1/custom_emojis`: the local emojis (`sluice admin emoji add`).

@@ -4,6 +4,7 @@
 mod accounts;
 pub(crate) mod activitypub;
 mod admin_accounts;
+mod admin_federation;
 mod announcements;
 mod c2s;
 #[cfg(test)]
@@ -492,6 +493,59 @@ pub fn api_routes() -> Router<AppState> {
         .route(
             "/api/v2/filters/statuses/{id}",
             get(filters::status).delete(filters::destroy_status),
+        )
+        // federation and sign-up moderation (admin)
+        .route(
+            "/api/v1/admin/domain_blocks",
+            get(admin_federation::domain_blocks).post(admin_federation::create_domain_block),
+        )
+        .route(
+            "/api/v1/admin/domain_blocks/{id}",
+            get(admin_federation::domain_block)
+                .put(admin_federation::update_domain_block)
+                .delete(admin_federation::delete_domain_block),
+        )
+        .route(
+            "/api/v1/admin/domain_allows",
+            get(admin_federation::domain_allows).post(admin_federation::create_domain_allow),
+        )
+        .route(
+            "/api/v1/admin/domain_allows/{id}",
+            get(admin_federation::domain_allow).delete(admin_federation::delete_domain_allow),
+        )
+        .route(
+            "/api/v1/admin/email_domain_blocks",
+            get(admin_federation::email_domain_blocks)
+                .post(admin_federation::create_email_domain_block),
+        )
+        .route(
+            "/api/v1/admin/email_domain_blocks/{id}",
+            get(admin_federation::email_domain_block)
+                .delete(admin_federation::delete_email_domain_block),
+        )
+        .route(
+            "/api/v1/admin/canonical_email_blocks",
+            get(admin_federation::canonical_email_blocks)
+                .post(admin_federation::create_canonical_email_block),
+        )
+        .route(
+            "/api/v1/admin/canonical_email_blocks/test",
+            post(admin_federation::test_canonical_email_block),
+        )
+        .route(
+            "/api/v1/admin/canonical_email_blocks/{id}",
+            get(admin_federation::canonical_email_block)
+                .delete(admin_federation::delete_canonical_email_block),
+        )
+        .route(
+            "/api/v1/admin/ip_blocks",
+            get(admin_federation::ip_blocks).post(admin_federation::create_ip_block),
+        )
+        .route(
+            "/api/v1/admin/ip_blocks/{id}",
+            get(admin_federation::ip_block)
+                .put(admin_federation::update_ip_block)
+                .delete(admin_federation::delete_ip_block),
         )
         // announcements
         .route("/api/v1/announcements", get(announcements::index))

@@ -354,6 +354,7 @@ pub(super) async fn sign_up(
                 locale: "en".into(),
                 reason: form.reason.trim().to_string(),
                 admin: false,
+                ip: Some(visitor.ip.clone()),
             },
             false,
         )

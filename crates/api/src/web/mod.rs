@@ -43,6 +43,7 @@ use crate::error::ApiError;
 mod actions;
 mod admin;
 mod admin_accounts;
+mod admin_domains;
 mod assets;
 mod auth_pages;
 mod email_pages;
@@ -154,6 +155,7 @@ fn templates() -> impl Iterator<Item = (&'static str, &'static str)> {
     .chain(settings::TEMPLATES)
     .chain(admin::TEMPLATES)
     .chain(admin_accounts::TEMPLATES)
+    .chain(admin_domains::TEMPLATES)
 }
 
 /// The pages' renderer: templates and message catalogs.
@@ -605,6 +607,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(settings::routes())
         .merge(admin::routes())
         .merge(admin_accounts::routes())
+        .merge(admin_domains::routes())
         .route("/{handle}", get(public::profile_or_feed))
         .route("/{handle}/{id}", get(public::status_page))
         .route("/tags/{tag}", get(public::tag))

@@ -140,9 +140,10 @@ impl Engine {
         Ok(self.store.key(key_id).await?)
     }
 
-    /// Whether the instance suspended this host (nothing is taken from it or sent to it).
+    /// Whether nothing is taken from this host nor sent to it: the instance suspended
+    /// its domain, or federates in allow-list mode and did not allow it.
     pub async fn host_suspended(&self, host: &str) -> Result<bool> {
-        Ok(self.store.host_suspended(host).await?)
+        self.host_refused(host).await
     }
 
     /// Whether `owner` blocks `other`.

@@ -312,6 +312,7 @@ impl TestServer {
                     locale: "en".into(),
                     reason: String::new(),
                     admin: false,
+                    ip: None,
                 },
                 true,
             )

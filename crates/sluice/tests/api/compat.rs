@@ -696,6 +696,7 @@ async fn instance_domain_blocks(db: Db) {
         reject_media: false,
         reason: reason.into(),
         created_at: 1,
+        ..Default::default()
     };
     let path = "/api/v1/instance/domain_blocks";
     for (list, rationale) in [

@@ -258,6 +258,7 @@ async fn post_reaches_remote_follower_signed(db: Db) {
         reject_media: false,
         reason: String::new(),
         created_at: 0,
+        ..Default::default()
     })
     .await
     .unwrap();

@@ -797,6 +797,7 @@ async fn silenced_domains_stay_out_of_public_timelines(db: Db) {
             reject_media: false,
             reason: String::new(),
             created_at: sluice_model::id::now_millis(),
+            ..Default::default()
         })
         .await
         .unwrap();

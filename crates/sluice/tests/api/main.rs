@@ -8,6 +8,7 @@ mod kept_alive;
 
 mod accounts;
 mod admin_accounts;
+mod admin_domains;
 mod backup;
 mod bad_input;
 mod c2s;
