@@ -77,11 +77,19 @@ pub struct ReportedPost {
 }
 
 impl Engine {
-    /// The instance rules a report may cite. This branch has no rules table yet
-    /// (instance rules come with the federation-moderation part of issue 17, migration
-    /// 29, `Store::instance_rules`): none exist, so a report can cite none.
+    /// The instance rules a report may cite: those the admin wrote (`/admin/rules`,
+    /// `sluice admin rules`), in their order.
     pub async fn report_rules(&self) -> Result<Vec<InstanceRule>> {
-        Ok(Vec::new())
+        Ok(self
+            .instance_rules()
+            .await?
+            .into_iter()
+            .map(|r| InstanceRule {
+                id: r.id.to_string(),
+                text: r.text,
+                hint: r.hint,
+            })
+            .collect())
     }
 
     /// Checks a category and the rules it cites; gives the category to store and the
