@@ -1121,6 +1121,10 @@ async fn list_accounts(
             .map(|s| format!("  \"{s}\""))
             .unwrap_or_default();
         println!("{}  {}  {state}  {email}{reason}", a.id, a.acct());
+    }
+    Ok(())
+}
+
 /// `admin imports`.
 async fn imports(engine: &Engine, limit: i64) -> anyhow::Result<()> {
     if !(1..=1000).contains(&limit) {
@@ -1217,6 +1221,8 @@ async fn moderated_account(
         Err(sluice_engine::EngineError::NotFound) => anyhow::bail!("no account {name}"),
         Err(e) => Err(e.into()),
     }
+}
+
 /// `[#####.....]`: `done` of `total` in `width` cells.
 fn progress_bar(done: i64, total: i64, width: usize) -> String {
     let filled = if total <= 0 {
