@@ -358,6 +358,7 @@ async fn sign_ups_are_approved_or_rejected(db: Db) {
                     locale: "en".into(),
                     reason: reason.into(),
                     admin: false,
+                    ip: None,
                 },
                 false,
             )
@@ -655,6 +656,7 @@ async fn admin_pages_are_for_staff(db: Db) {
                 locale: "en".into(),
                 reason: "I like <b>fish</b>".into(),
                 admin: false,
+                ip: None,
             },
             false,
         )

@@ -552,6 +552,7 @@ async fn deleting_an_account_tells_the_servers_that_knew_it_and_keeps_its_name(d
                 locale: "en".into(),
                 reason: String::new(),
                 admin: false,
+                ip: None,
             },
             true,
         )
