@@ -63,4 +63,4 @@ CREATE TABLE instance_rules (
 -- older than `suspended_at`, while some may be left.
 ALTER TABLE accounts ADD COLUMN purged_at BIGINT;
 -- Remote accounts that were suspended (whose content the purge removes).
-CREATE INDEX accounts_suspended ON accounts (suspended_at) WHERE suspended_at IS NOT NULL AND domain <> '';
+CREATE INDEX accounts_suspended_remote ON accounts (suspended_at) WHERE suspended_at IS NOT NULL AND domain <> '';
