@@ -241,6 +241,10 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(extra)
         .fallback(|| async { error::ApiError::not_found() })
         .layer(middleware::from_fn(refuse_nul_in_url))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            refuse_no_access_ips,
+        ))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(method_not_allowed_as_json))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
@@ -459,6 +463,30 @@ async fn refuse_nul_in_url(req: Request, next: Next) -> Response {
     if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {
         return error::ApiError::bad_request("NUL characters are not accepted in URLs")
             .into_response();
+    }
+    next.run(req).await
+}
+
+/// Requests from an address a moderator blocked with `no_access` (an IP block) get
+/// 403 and nothing else, whatever the path. A failing lookup lets the request through
+/// (logged): an outage of the block list must not take the whole site down.
+async fn refuse_no_access_ips(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let ip = auth::client_ip(&parts, &state);
+    let req = Request::from_parts(parts, body);
+    if let Ok(addr) = ip.parse::<std::net::IpAddr>() {
+        match state.engine.ip_has_no_access(addr).await {
+            Ok(true) => {
+                return error::ApiError::forbidden("Your address is blocked on this server")
+                    .into_response();
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "reading the IP blocks failed"),
+        }
     }
     next.run(req).await
 }

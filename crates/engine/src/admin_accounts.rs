@@ -269,8 +269,44 @@ impl Engine {
             } else {
                 None
             };
+        // The report it answers must be about this account.
+        if let Some(rid) = req.report_id {
+            let report = self.store.report(rid).await?.ok_or(EngineError::NotFound)?;
+            if report.target_account_id != a.id {
+                return Err(EngineError::invalid(
+                    "Validation failed: the report is about another account",
+                ));
+            }
+        }
         let mut tx = self.store.begin().await?;
         let mut changes = Changes::at(now);
+        // As Mastodon: an action resolves every open report about the account; a
+        // warning without action (`none`) only the report it answers.
+        let resolved: Vec<Id> = match (req.action, req.report_id) {
+            (AccountAction::None, Some(rid)) => tx
+                .open_reports_about(a.id)
+                .await?
+                .into_iter()
+                .filter(|r| *r == rid)
+                .collect(),
+            (AccountAction::None, None) => Vec::new(),
+            _ => tx.open_reports_about(a.id).await?,
+        };
+        for rid in &resolved {
+            tx.set_report_resolution(*rid, Some(now), by, now).await?;
+            self.audit(
+                &mut tx,
+                Audit {
+                    by,
+                    action: "resolve_report",
+                    target_type: "report",
+                    target_id: rid.to_string(),
+                    target_label: format!("#{rid} about {}", a.acct()),
+                    text: req.action_name(),
+                },
+            )
+            .await?;
+        }
         match req.action {
             AccountAction::None => {}
             AccountAction::Disable => {
@@ -316,7 +352,8 @@ impl Engine {
         )
         .await?;
         // Mastodon records a warning for every action but `none` without words.
-        if req.action != AccountAction::None || !req.text.is_empty() {
+        let warned = req.action != AccountAction::None || !req.text.is_empty();
+        if warned {
             let warning = AccountWarningRow {
                 id: self.new_id(),
                 account_id: by,
@@ -342,7 +379,53 @@ impl Engine {
         changes.accounts(&[a.id]);
         self.commit(tx, changes).await?;
         self.cache.sessions_revoked();
+        if self.sends_mail()
+            && warned
+            && req.notify
+            && a.is_local()
+            && let Err(e) = self.mail_warning(a, req).await
+        {
+            tracing::warn!(error = %e, account = a.id, "mailing the warning failed");
+        }
+        if self.sends_mail() {
+            for r in self.store.reports_by_ids(&resolved).await? {
+                if let Err(e) = self.mail_report_resolved(&r).await {
+                    tracing::warn!(error = %e, report = r.id, "mailing the reporter failed");
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Mails a local user the warning of a moderator's action (Mastodon's
+    /// `send_email_notification`; a suspended user reads it there, not in the app).
+    async fn mail_warning(&self, a: &AccountRow, req: &ActionRequest) -> Result<()> {
+        let Some(user) = self.store.user(a.id).await? else {
+            return Ok(());
+        };
+        let domain = self.urls.domain();
+        let what = match req.action {
+            AccountAction::None => "The moderators sent you a warning.".to_string(),
+            AccountAction::Disable => "Your account was frozen: you cannot sign in.".into(),
+            AccountAction::Sensitive => "Your media will be marked sensitive from now on.".into(),
+            AccountAction::Silence => {
+                "Your account was limited: only your followers see your posts.".into()
+            }
+            AccountAction::Suspend => {
+                "Your account was suspended: it can no longer be used.".into()
+            }
+        };
+        let reason = if req.text.is_empty() {
+            String::new()
+        } else {
+            format!("\n\nThe moderators wrote:\n\n{}\n", req.text)
+        };
+        self.mail(crate::email::Mail {
+            to: user.email,
+            subject: format!("A moderation decision on your account at {domain}"),
+            body: format!("Hello @{},\n\n{what}{reason}\n", a.username),
+        })
+        .await
     }
 
     /// Lifts one moderation state of `target`.

@@ -34,6 +34,12 @@ pub const FILTER_TTL: Duration = Duration::from_secs(10);
 pub const FOLLOWED_TAGS_TTL: Duration = Duration::from_secs(10);
 /// Trending tags and posts: one computation serves every reader for this long.
 pub const TRENDS_TTL: Duration = Duration::from_secs(300);
+/// The `no_access` IP blocks, checked on every request: a block made by another
+/// process applies here within this time (at once when made through this process).
+pub const NO_ACCESS_TTL: Duration = Duration::from_secs(10);
+/// The domain blocks, asked for every remote post (media) and streamed post
+/// (silence): a block made by another process applies here within this time.
+pub const DOMAIN_BLOCKS_TTL: Duration = Duration::from_secs(5);
 /// Entries per cache; a full cache is emptied and refilled, so memory stays bounded.
 pub const MAX_ENTRIES: usize = 10_000;
 
@@ -80,6 +86,9 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 }
 
+/// A `no_access` IP block: its network, and when it ends (ms since the epoch).
+pub type NoAccessNet = (ipnet::IpNet, Option<i64>);
+
 /// The engine's caches.
 #[derive(Debug)]
 pub struct Caches {
@@ -94,6 +103,10 @@ pub struct Caches {
     pub filters: TtlCache<Id, std::sync::Arc<sluice_model::filter::FilterSet>>,
     pub followed_tags: TtlCache<Id, std::sync::Arc<Vec<Id>>>,
     pub trends: TtlCache<(), std::sync::Arc<crate::tags::Trends>>,
+    /// The instance's domain blocks.
+    pub domain_blocks: TtlCache<(), std::sync::Arc<Vec<sluice_store::DomainBlockRow>>>,
+    /// The unexpired `no_access` IP blocks: (network, expiry in ms since the epoch).
+    pub no_access: TtlCache<(), std::sync::Arc<Vec<NoAccessNet>>>,
 }
 
 impl Caches {
@@ -116,6 +129,8 @@ impl Default for Caches {
             filters: TtlCache::new(FILTER_TTL),
             followed_tags: TtlCache::new(FOLLOWED_TAGS_TTL),
             trends: TtlCache::new(TRENDS_TTL),
+            no_access: TtlCache::new(NO_ACCESS_TTL),
+            domain_blocks: TtlCache::new(DOMAIN_BLOCKS_TTL),
         }
     }
 }

@@ -413,7 +413,7 @@ impl Engine {
         if touched > 0 {
             self.cache.accounts.clear();
         }
-        self.media_rejected_cache_clear();
+        self.cache.domain_blocks.clear();
         self.purge_wake.notify_one();
         Ok(())
     }
@@ -450,42 +450,38 @@ impl Engine {
             .max_by_key(|b| b.domain.len()))
     }
 
-    /// Whether the domain of `host` is blocked with `reject_media` (remembered a few
-    /// seconds: asked for every remote post).
+    /// The domain blocks, from a short-lived cache ([`crate::cache::DOMAIN_BLOCKS_TTL`]):
+    /// asked for every remote post and every streamed one.
+    async fn cached_domain_blocks(&self) -> Result<std::sync::Arc<Vec<DomainBlockRow>>> {
+        if let Some(b) = self.cache.domain_blocks.get(&()) {
+            return Ok(b);
+        }
+        let b = std::sync::Arc::new(self.store.domain_blocks().await?);
+        self.cache.domain_blocks.put((), b.clone());
+        Ok(b)
+    }
+
+    /// Whether the domain of `host` is blocked with `reject_media` (or suspended).
     pub async fn media_rejected(&self, host: &str) -> Result<bool> {
         if host.is_empty() {
             return Ok(false);
         }
-        let now = std::time::Instant::now();
-        let cached = self.media_rejected.lock().ok().and_then(|c| {
-            c.as_ref()
-                .filter(|(at, _)| now.duration_since(*at) < Duration::from_secs(5))
-                .map(|(_, l)| l.clone())
-        });
-        let list = match cached {
-            Some(l) => l,
-            None => {
-                let l: Vec<String> = self
-                    .store
-                    .domain_blocks()
-                    .await?
-                    .into_iter()
-                    .filter(|b| b.reject_media || b.severity == "suspend")
-                    .map(|b| b.domain)
-                    .collect();
-                if let Ok(mut c) = self.media_rejected.lock() {
-                    *c = Some((now, l.clone()));
-                }
-                l
-            }
-        };
-        Ok(list.iter().any(|d| host_in_domain(host, d)))
+        Ok(self.cached_domain_blocks().await?.iter().any(|b| {
+            (b.reject_media || b.severity == "suspend") && host_in_domain(host, &b.domain)
+        }))
     }
 
-    fn media_rejected_cache_clear(&self) {
-        if let Ok(mut c) = self.media_rejected.lock() {
-            *c = None;
+    /// Whether the domain of `host` is silenced ("limited"): its accounts' public posts
+    /// reach public timelines, search and streams only of their followers.
+    pub async fn domain_silenced(&self, host: &str) -> Result<bool> {
+        if host.is_empty() {
+            return Ok(false);
         }
+        Ok(self
+            .cached_domain_blocks()
+            .await?
+            .iter()
+            .any(|b| b.severity == "silence" && host_in_domain(host, &b.domain)))
     }
 
     /// Whether reports (`Flag`s) from `host` are ignored.
@@ -803,6 +799,7 @@ impl Engine {
         )
         .await?;
         tx.commit().await?;
+        self.cache.no_access.clear();
         Ok(row)
     }
 
@@ -825,6 +822,7 @@ impl Engine {
         )
         .await?;
         tx.commit().await?;
+        self.cache.no_access.clear();
         Ok(())
     }
 
@@ -845,6 +843,32 @@ impl Engine {
             .into_iter()
             .filter(|b| parse_ip_block(&b.ip).is_some_and(|n| n.contains(&addr)))
             .max_by_key(|b| rank(&b.severity)))
+    }
+
+    /// Whether a `no_access` IP block covers `ip`: every request from it is refused
+    /// (Mastodon answers such addresses 403 before routing). Read from a short-lived
+    /// cache ([`crate::cache::NO_ACCESS_TTL`]), since every request asks.
+    pub async fn ip_has_no_access(&self, ip: IpAddr) -> Result<bool> {
+        let now = sluice_model::id::now_millis();
+        let nets = match self.cache.no_access.get(&()) {
+            Some(nets) => nets,
+            None => {
+                let nets: Vec<(ipnet::IpNet, Option<i64>)> = self
+                    .store
+                    .ip_blocks(Some(now))
+                    .await?
+                    .into_iter()
+                    .filter(|b| b.severity == "no_access")
+                    .filter_map(|b| parse_ip_block(&b.ip).map(|n| (n, b.expires_at)))
+                    .collect();
+                let nets = std::sync::Arc::new(nets);
+                self.cache.no_access.put((), nets.clone());
+                nets
+            }
+        };
+        Ok(nets
+            .iter()
+            .any(|(net, expires)| expires.is_none_or(|e| e > now) && net.contains(&ip)))
     }
 
     /// What the IP blocks say about a sign-up from `ip`.

@@ -194,8 +194,6 @@ pub struct Engine {
     vapid: std::sync::OnceLock<push::VapidKey>,
     /// Woken when a domain block changed, so the purge task looks for work at once.
     purge_wake: tokio::sync::Notify,
-    /// The domains whose media are rejected, with when they were read.
-    media_rejected: std::sync::Mutex<Option<(std::time::Instant, Vec<String>)>>,
 }
 
 impl Engine {
@@ -223,7 +221,6 @@ impl Engine {
             mailer: std::sync::OnceLock::new(),
             vapid: push::vapid_cell(),
             purge_wake: tokio::sync::Notify::new(),
-            media_rejected: std::sync::Mutex::new(None),
         }))
     }
 

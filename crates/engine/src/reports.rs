@@ -20,7 +20,7 @@ use sluice_model::{Id, Timestamp, api};
 use sluice_store::{AccountRow, NewReport, Page, ReportFilter, ReportRow, StatusRow, WriteTx};
 
 use crate::effects::Changes;
-use crate::moderation::{Audit, Role, permission};
+use crate::moderation::{Audit, permission};
 use crate::{Engine, EngineError, Result};
 
 /// The notification moderators get for a new report (Mastodon's type).
@@ -447,13 +447,10 @@ impl Engine {
         account_ids.sort_unstable();
         account_ids.dedup();
         let mut accounts: HashMap<Id, Value> = HashMap::new();
-        for a in self.store.accounts(&account_ids).await? {
-            let user = if a.is_local() {
-                self.store.user(a.id).await?
-            } else {
-                None
-            };
-            accounts.insert(a.id, self.report_admin_account(&a, user.as_ref()));
+        for id in account_ids {
+            if let Some(row) = self.store.admin_account(id).await? {
+                accounts.insert(id, self.admin_account_entity(&row).await?);
+            }
         }
         let rules = self.report_rules().await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -489,33 +486,6 @@ impl Engine {
             }));
         }
         Ok(out)
-    }
-
-    /// An account as the admin API shows it (Admin::Account), as much as a report
-    /// needs: the moderation state this server keeps.
-    fn report_admin_account(&self, a: &AccountRow, user: Option<&sluice_store::UserRow>) -> Value {
-        let role = user.and_then(|u| Role::parse(&u.role)).map(|r| r.entity());
-        json!({
-            "id": a.id.to_string(),
-            "username": a.username,
-            "domain": if a.is_local() { Value::Null } else { json!(a.domain) },
-            "created_at": Timestamp(a.created_at).to_rfc3339(),
-            "email": user.map(|u| u.email.clone()),
-            "ip": Value::Null,
-            "ips": [],
-            "locale": user.map(|u| u.locale.clone()),
-            "invite_request": user.map(|u| u.registration_reason.clone()).filter(|r| !r.is_empty()),
-            "role": role,
-            "confirmed": user.is_some_and(|u| u.confirmed),
-            "approved": user.is_some_and(|u| u.approved),
-            "disabled": user.is_some_and(|u| u.disabled),
-            "silenced": false,
-            "suspended": a.suspended_at.is_some(),
-            "sensitized": false,
-            "account": self.account_entity(a),
-            "created_by_application_id": Value::Null,
-            "invited_by_account_id": Value::Null,
-        })
     }
 
     /// The reported posts of a report with the posts around each (a few ancestors,
@@ -689,7 +659,7 @@ impl Engine {
 
     /// Tells a local reporter by mail that their report was handled (nothing for a
     /// remote reporter: its server was told by nobody, as Mastodon does).
-    async fn mail_report_resolved(&self, r: &ReportRow) -> Result<()> {
+    pub(crate) async fn mail_report_resolved(&self, r: &ReportRow) -> Result<()> {
         let Some(user) = self.store.user(r.account_id).await? else {
             return Ok(());
         };

@@ -1223,10 +1223,27 @@ fn admin_reports_list_and_resolve_on_postgres() {
         eprintln!("skipped: SLUICE_TEST_DATABASE_URL is not set");
         return;
     };
-    let dir = temp_dir("admin-reports-pg");
-    let schema = format!("cli_reports_{}", std::process::id());
+    on_postgres_schema(
+        &base,
+        "cli_reports",
+        "admin-reports-pg",
+        admin_reports_scenario,
+    );
+}
+
+/// Runs `scenario` against PostgreSQL (`base`) in a schema of its own, made for it
+/// and dropped after it, whatever the outcome, with a fresh data directory.
+#[cfg(unix)]
+fn on_postgres_schema(
+    base: &str,
+    name: &str,
+    label: &str,
+    scenario: fn(&std::path::Path, &[(&str, &str)]),
+) {
+    let dir = temp_dir(label);
+    let schema = format!("{name}_{}", std::process::id());
     let pg = |sql: String| {
-        let base = base.clone();
+        let base = base.to_string();
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -1245,9 +1262,8 @@ fn admin_reports_list_and_resolve_on_postgres() {
     ));
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-    let outcome = std::panic::catch_unwind(|| {
-        admin_reports_scenario(&dir, &[("SLUICE_DATABASE_URL", url.as_str())])
-    });
+    let outcome =
+        std::panic::catch_unwind(|| scenario(&dir, &[("SLUICE_DATABASE_URL", url.as_str())]));
     pg(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
     let _ = std::fs::remove_dir_all(&dir);
     if let Err(panic) = outcome {
@@ -1280,34 +1296,10 @@ fn reset_password_on_postgres() {
         eprintln!("skipped: SLUICE_TEST_DATABASE_URL is not set");
         return;
     };
-    let dir = temp_dir("reset-password-pg");
-    let schema = format!("cli_reset_{}", std::process::id());
-    let pg = |sql: String| {
-        let base = base.clone();
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                use sqlx::Connection as _;
-                let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-            })
-    };
-    pg(format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-    ));
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-    let outcome = std::panic::catch_unwind(|| {
-        reset_password_scenario(&dir, &[("SLUICE_DATABASE_URL", url.as_str())])
-    });
-    pg(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    on_postgres_schema(
+        &base,
+        "cli_reset",
+        "reset-password-pg",
+        reset_password_scenario,
+    );
 }

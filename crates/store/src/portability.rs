@@ -574,10 +574,24 @@ impl Store {
     /// Takes the oldest unfinished import no other process holds, leased until
     /// `lease_until` (a process that stops leaves it to the next after the lease).
     pub async fn claim_import(&self, now: i64, lease_until: i64) -> Result<Option<ImportRow>> {
+        self.claim_pending("imports", IMPORT_COLUMNS, now, lease_until)
+            .await
+    }
+
+    /// Takes the oldest `pending` row of `table` (imports, archives) whose lease ran
+    /// out, leased until `lease_until`; None when there is none or another process
+    /// took it first.
+    async fn claim_pending<T: crate::query::Row + HasId>(
+        &self,
+        table: &str,
+        columns: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<T>> {
         let Some(candidate) = self
-            .opt::<ImportRow>(
+            .opt::<T>(
                 Query::new(format!(
-                    "SELECT {IMPORT_COLUMNS} FROM imports WHERE state = 'pending' AND locked_until < $1
+                    "SELECT {columns} FROM {table} WHERE state = 'pending' AND locked_until < $1
                      ORDER BY id LIMIT 1"
                 ))
                 .bind(now),
@@ -588,11 +602,11 @@ impl Store {
         };
         let taken = self
             .exec(
-                Query::new(
-                    "UPDATE imports SET locked_until = $3
-                     WHERE id = $1 AND state = 'pending' AND locked_until < $2",
-                )
-                .bind(candidate.id)
+                Query::new(format!(
+                    "UPDATE {table} SET locked_until = $3
+                     WHERE id = $1 AND state = 'pending' AND locked_until < $2"
+                ))
+                .bind(candidate.id())
                 .bind(now)
                 .bind(lease_until),
             )
@@ -657,6 +671,23 @@ impl WriteTx {
     }
 }
 
+/// A leased job row: its id.
+trait HasId {
+    fn id(&self) -> Id;
+}
+
+impl HasId for ImportRow {
+    fn id(&self) -> Id {
+        self.id
+    }
+}
+
+impl HasId for ArchiveRow {
+    fn id(&self) -> Id {
+        self.id
+    }
+}
+
 /// An archive of an account's data.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ArchiveRow {
@@ -709,30 +740,8 @@ impl Store {
 
     /// Takes the oldest pending archive no process holds, until `lease_until`.
     pub async fn claim_archive(&self, now: i64, lease_until: i64) -> Result<Option<ArchiveRow>> {
-        let Some(candidate) = self
-            .opt::<ArchiveRow>(
-                Query::new(format!(
-                    "SELECT {ARCHIVE_COLUMNS} FROM archives WHERE state = 'pending' AND locked_until < $1
-                     ORDER BY id LIMIT 1"
-                ))
-                .bind(now),
-            )
-            .await?
-        else {
-            return Ok(None);
-        };
-        let taken = self
-            .exec(
-                Query::new(
-                    "UPDATE archives SET locked_until = $3
-                     WHERE id = $1 AND state = 'pending' AND locked_until < $2",
-                )
-                .bind(candidate.id)
-                .bind(now)
-                .bind(lease_until),
-            )
-            .await?;
-        Ok((taken == 1).then_some(candidate))
+        self.claim_pending("archives", ARCHIVE_COLUMNS, now, lease_until)
+            .await
     }
 
     /// Records an archive written (`state` done, its file and size) or failed.

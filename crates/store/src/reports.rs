@@ -181,6 +181,23 @@ impl WriteTx {
         Ok(())
     }
 
+    /// The open reports about `target`, oldest first (an action on the account
+    /// resolves them).
+    pub async fn open_reports_about(&mut self, target: Id) -> Result<Vec<Id>> {
+        Ok(self
+            .all::<crate::query::Scalar>(
+                Query::new(
+                    "SELECT id AS v FROM reports
+                     WHERE target_account_id = $1 AND action_taken_at IS NULL ORDER BY id",
+                )
+                .bind(target),
+            )
+            .await?
+            .into_iter()
+            .map(|r| r.v)
+            .collect())
+    }
+
     /// Local users whose role handles reports (moderators and admins), at most `limit`.
     pub async fn report_handlers(&mut self, limit: i64) -> Result<Vec<Id>> {
         Ok(self

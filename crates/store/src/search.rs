@@ -191,9 +191,18 @@ impl Store {
         let public = if ask.library_only {
             String::new()
         } else {
-            " OR (s.visibility = 'public' AND EXISTS (SELECT 1 FROM accounts ia
-                    WHERE ia.id = s.account_id AND ia.indexable = TRUE))"
-                .to_string()
+            // Public posts of a silenced ("limited") domain only for the author's
+            // followers, as in the public timelines.
+            format!(
+                " OR (s.visibility = 'public' AND EXISTS (SELECT 1 FROM accounts ia
+                    WHERE ia.id = s.account_id AND ia.indexable = TRUE)
+                  AND (s.local = TRUE OR NOT EXISTS (SELECT 1 FROM accounts sa
+                    JOIN domain_blocks db ON {SILENCED_DOMAIN}
+                    WHERE sa.id = s.account_id
+                      AND NOT EXISTS (SELECT 1 FROM follows sdf
+                          WHERE sdf.account_id = {me} AND sdf.target_account_id = sa.id))))",
+                SILENCED_DOMAIN = crate::statuses::SILENCED_DOMAIN
+            )
         };
         q.push(&format!(
             " AND (s.account_id = {me}{public}

@@ -77,7 +77,7 @@ pub struct Event {
     /// author's: blocked domains are hidden without a query.
     pub domain: String,
     pub reblog_domain: Option<String>,
-    /// Whether a moderator silenced the status's author: public and hashtag streams
+    /// Whether the status's author is silenced (by a moderator, or their domain): public and hashtag streams
     /// carry it only to its followers (and the author).
     pub silenced: bool,
     /// Whom a status replies to (a list's `replies_policy` needs it).
@@ -612,27 +612,38 @@ impl Hub {
                 Err(e) => tracing::warn!(error = %e, "loading streamed statuses failed"),
             }
         }
-        // Silenced authors, from the engine's account cache (one lookup per batch).
+        // Silenced authors (by a moderator, or their whole domain), from the engine's
+        // account and domain-block caches (one lookup per batch).
         let authors: Vec<Id> = rows
             .iter()
             .filter(|r| matches!(r.kind.as_str(), "update" | "status.update"))
             .filter_map(|r| r.account_id)
             .collect();
-        let silenced: std::collections::HashSet<Id> = if authors.is_empty() {
-            Default::default()
-        } else {
-            match self.engine.cached_accounts(&authors).await {
-                Ok(found) => found
-                    .into_iter()
-                    .filter(|a| a.silenced_at.is_some())
-                    .map(|a| a.id)
-                    .collect(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "loading streamed authors failed");
-                    Default::default()
+        let silenced: std::collections::HashSet<Id> =
+            if authors.is_empty() {
+                Default::default()
+            } else {
+                match self.engine.cached_accounts(&authors).await {
+                    Ok(found) => {
+                        let mut silenced = std::collections::HashSet::new();
+                        for a in found {
+                            let limited = a.silenced_at.is_some()
+                            || self.engine.domain_silenced(&a.domain).await.unwrap_or_else(|e| {
+                                tracing::warn!(error = %e, "reading the domain blocks failed");
+                                false
+                            });
+                            if limited {
+                                silenced.insert(a.id);
+                            }
+                        }
+                        silenced
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "loading streamed authors failed");
+                        Default::default()
+                    }
                 }
-            }
-        };
+            };
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let data: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);

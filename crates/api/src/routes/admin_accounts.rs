@@ -307,50 +307,20 @@ pub async fn action(
     Ok(Json(json!({})))
 }
 
-async fn lift(state: &AppState, auth: &Auth, id: &str, undo: Undo) -> ApiResult<Json<Value>> {
-    let staff = writer(state, auth).await?;
-    let id = path_id(id)?;
-    state
-        .engine
-        .lift_account_action(Some(staff.account_id), id, undo)
-        .await?;
-    entity(state, id).await
-}
-
-/// `POST /api/v1/admin/accounts/:id/enable`.
-pub async fn enable(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<impl IntoResponse> {
-    lift(&state, &auth, &id, Undo::Enable).await
-}
-
-/// `POST /api/v1/admin/accounts/:id/unsilence`.
-pub async fn unsilence(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<impl IntoResponse> {
-    lift(&state, &auth, &id, Undo::Unsilence).await
-}
-
-/// `POST /api/v1/admin/accounts/:id/unsuspend`.
-pub async fn unsuspend(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<impl IntoResponse> {
-    lift(&state, &auth, &id, Undo::Unsuspend).await
-}
-
-/// `POST /api/v1/admin/accounts/:id/unsensitive`.
-pub async fn unsensitive(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<impl IntoResponse> {
-    lift(&state, &auth, &id, Undo::Unsensitive).await
+/// `POST /api/v1/admin/accounts/:id/enable`, `…/unsilence`, `…/unsuspend` and
+/// `…/unsensitive`: the lifting `undo`, answered with the account.
+pub fn lifting(undo: Undo) -> axum::routing::MethodRouter<AppState> {
+    axum::routing::post(
+        move |State(state): State<AppState>, auth: Auth, Path(id): Path<String>| async move {
+            let staff = writer(&state, &auth).await?;
+            let id = path_id(&id)?;
+            state
+                .engine
+                .lift_account_action(Some(staff.account_id), id, undo)
+                .await?;
+            entity(&state, id).await
+        },
+    )
 }
 
 /// `DELETE /api/v1/admin/accounts/:id`: only a suspended account, and only with

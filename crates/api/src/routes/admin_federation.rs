@@ -3,11 +3,14 @@
 //! `canonical_email_blocks` and `ip_blocks`. Each endpoint takes Mastodon's admin
 //! sub-scope and permission (`manage_federation` for domains, `manage_blocks` for
 //! e-mail and IP blocks): 401 without a token, 403 without the scope or the permission.
-//! Lists are answered whole, oldest first (an instance keeps few of these rows).
+//! Lists are paged as Mastodon pages them: newest first, 100 to a page (at most 200),
+//! `max_id`/`since_id`/`min_id` and a `Link` header (the rows are few, so a page is cut
+//! from the whole list in memory).
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::response::IntoResponse;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sluice_engine::federation_moderation::{
@@ -23,6 +26,43 @@ use crate::auth::{Auth, Staff};
 use crate::error::ApiResult;
 use crate::form::field;
 use crate::params::Params;
+
+/// Rows per page of an admin list, by default and at most (Mastodon's).
+const LIST_LIMIT: i64 = 100;
+const LIST_MAX: i64 = 200;
+
+/// One page of `rows` (any order), newest first, with its `Link` header.
+fn paged<T>(
+    state: &AppState,
+    uri: &Uri,
+    p: &Params,
+    mut rows: Vec<T>,
+    id: impl Fn(&T) -> sluice_model::Id,
+    entity: impl Fn(&T) -> Value,
+) -> ApiResult<Response> {
+    let page = crate::paging::page(p, LIST_LIMIT, LIST_MAX)?;
+    rows.sort_by_key(|r| std::cmp::Reverse(id(r)));
+    rows.retain(|r| {
+        let i = id(r);
+        page.max_id.is_none_or(|m| i < m)
+            && page.since_id.is_none_or(|s| i > s)
+            && page.min_id.is_none_or(|m| i > m)
+    });
+    let limit = usize::try_from(page.limit).unwrap_or(1);
+    // `min_id`: the page just above it (the oldest rows past it), newest first.
+    let skip = if page.min_id.is_some() {
+        rows.len().saturating_sub(limit)
+    } else {
+        0
+    };
+    let rows: Vec<T> = rows.into_iter().skip(skip).take(limit).collect();
+    let ids: Vec<sluice_model::Id> = rows.iter().map(&id).collect();
+    Ok((
+        crate::paging::link_header(state.base(), uri, &page, &ids),
+        Json(Value::Array(rows.iter().map(entity).collect())),
+    )
+        .into_response())
+}
 
 const READ_DOMAIN_BLOCKS: &[&str] = &["admin:read:domain_blocks"];
 const WRITE_DOMAIN_BLOCKS: &[&str] = &["admin:write:domain_blocks"];
@@ -85,16 +125,13 @@ impl DomainBlockForm {
 /// `GET /api/v1/admin/domain_blocks`.
 pub async fn domain_blocks(
     State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
     auth: Auth,
-) -> ApiResult<impl IntoResponse> {
+    p: Params,
+) -> ApiResult<Response> {
     federation(&state, &auth, READ_DOMAIN_BLOCKS).await?;
-    let mut list = state.engine.admin_domain_blocks().await?;
-    list.sort_by_key(|b| b.id);
-    Ok(Json(
-        list.iter()
-            .map(admin_domain_block_entity)
-            .collect::<Vec<Value>>(),
-    ))
+    let list = state.engine.admin_domain_blocks().await?;
+    paged(&state, &uri, &p, list, |b| b.id, admin_domain_block_entity)
 }
 
 /// `GET /api/v1/admin/domain_blocks/:id`.
@@ -197,12 +234,16 @@ async fn list_staff(
     }
 }
 
-async fn list_index(state: AppState, auth: Auth, list: DomainList) -> ApiResult<Json<Value>> {
+async fn list_index(
+    state: AppState,
+    uri: Uri,
+    auth: Auth,
+    p: Params,
+    list: DomainList,
+) -> ApiResult<Response> {
     list_staff(&state, &auth, list, false).await?;
     let rows = state.engine.domain_list(list).await?;
-    Ok(Json(Value::Array(
-        rows.iter().map(|r| domain_entity(list, r)).collect(),
-    )))
+    paged(&state, &uri, &p, rows, |r| r.id, |r| domain_entity(list, r))
 }
 
 async fn list_show(
@@ -250,8 +291,13 @@ async fn list_delete(
 }
 
 /// `GET /api/v1/admin/domain_allows`.
-pub async fn domain_allows(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
-    list_index(state, auth, DomainList::Allows).await
+pub async fn domain_allows(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    auth: Auth,
+    p: Params,
+) -> ApiResult<Response> {
+    list_index(state, uri, auth, p, DomainList::Allows).await
 }
 
 /// `GET /api/v1/admin/domain_allows/:id`.
@@ -284,9 +330,11 @@ pub async fn delete_domain_allow(
 /// `GET /api/v1/admin/email_domain_blocks`.
 pub async fn email_domain_blocks(
     State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
     auth: Auth,
-) -> ApiResult<Json<Value>> {
-    list_index(state, auth, DomainList::EmailBlocks).await
+    p: Params,
+) -> ApiResult<Response> {
+    list_index(state, uri, auth, p, DomainList::EmailBlocks).await
 }
 
 /// `GET /api/v1/admin/email_domain_blocks/:id`.
@@ -333,13 +381,13 @@ struct CanonicalForm {
 /// `GET /api/v1/admin/canonical_email_blocks`.
 pub async fn canonical_email_blocks(
     State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
     auth: Auth,
-) -> ApiResult<Json<Value>> {
+    p: Params,
+) -> ApiResult<Response> {
     blocks(&state, &auth, READ_CANONICAL).await?;
     let rows = state.engine.canonical_email_blocks().await?;
-    Ok(Json(Value::Array(
-        rows.iter().map(canonical_entity).collect(),
-    )))
+    paged(&state, &uri, &p, rows, |r| r.id, canonical_entity)
 }
 
 /// `GET /api/v1/admin/canonical_email_blocks/:id`.
@@ -440,10 +488,15 @@ impl IpBlockForm {
 }
 
 /// `GET /api/v1/admin/ip_blocks`.
-pub async fn ip_blocks(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+pub async fn ip_blocks(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    auth: Auth,
+    p: Params,
+) -> ApiResult<Response> {
     blocks(&state, &auth, READ_IP_BLOCKS).await?;
     let rows = state.engine.ip_blocks().await?;
-    Ok(Json(Value::Array(rows.iter().map(ip_entity).collect())))
+    paged(&state, &uri, &p, rows, |r| r.id, ip_entity)
 }
 
 /// `GET /api/v1/admin/ip_blocks/:id`.

@@ -42,6 +42,7 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::AppState;
 use crate::error::ApiError;
+use sluice_engine::admin_accounts::Undo;
 
 /// Scopes accepted for each kind of access, top-level scope first.
 pub(crate) mod scopes {
@@ -414,19 +415,19 @@ pub fn api_routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/admin/accounts/{id}/enable",
-            post(admin_accounts::enable),
+            admin_accounts::lifting(Undo::Enable),
         )
         .route(
             "/api/v1/admin/accounts/{id}/unsilence",
-            post(admin_accounts::unsilence),
+            admin_accounts::lifting(Undo::Unsilence),
         )
         .route(
             "/api/v1/admin/accounts/{id}/unsuspend",
-            post(admin_accounts::unsuspend),
+            admin_accounts::lifting(Undo::Unsuspend),
         )
         .route(
             "/api/v1/admin/accounts/{id}/unsensitive",
-            post(admin_accounts::unsensitive),
+            admin_accounts::lifting(Undo::Unsensitive),
         )
         // relations
         .route("/api/v1/blocks", get(relations::blocks))

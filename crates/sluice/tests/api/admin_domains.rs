@@ -7,13 +7,15 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{Body, Db, TestServer, eventually, follow_remote, peer};
+use crate::common::{Body, Db, TestServer, eventually, follow_remote, ids, peer};
 
 db_tests!(
     admin_endpoints_need_the_scope_and_the_permission,
     domain_blocks_crud_and_the_public_list,
     allows_email_and_ip_blocks_crud,
     sign_ups_refused_by_email_and_ip_blocks,
+    no_access_ip_blocks_refuse_every_request,
+    admin_lists_are_paged,
     a_suspended_domain_is_purged_and_its_inbox_refused,
     the_purge_resumes_after_a_restart,
     reject_media_keeps_no_media_of_the_domain,
@@ -459,6 +461,138 @@ async fn sign_ups_refused_by_email_and_ip_blocks(db: Db) {
         .unwrap()
         .unwrap();
     assert!(engine.user(fine.id).await.unwrap().unwrap().approved);
+    srv.stop().await;
+}
+
+/// The admin lists are paged as Mastodon's: newest first, `limit`, `max_id`,
+/// `min_id`, and a `Link` header to the next page.
+async fn admin_lists_are_paged(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let root = srv.staff("root", "admin").await;
+    let t = Some(root.token.as_str());
+    for (path, field, values) in [
+        (
+            "/api/v1/admin/domain_blocks",
+            "domain",
+            ["a.example", "b.example", "c.example"],
+        ),
+        (
+            "/api/v1/admin/domain_allows",
+            "domain",
+            ["a.example", "b.example", "c.example"],
+        ),
+        (
+            "/api/v1/admin/email_domain_blocks",
+            "domain",
+            ["a.example", "b.example", "c.example"],
+        ),
+        (
+            "/api/v1/admin/ip_blocks",
+            "ip",
+            ["192.0.2.1", "192.0.2.2", "192.0.2.3"],
+        ),
+        (
+            "/api/v1/admin/canonical_email_blocks",
+            "email",
+            ["a@x.example", "b@x.example", "c@x.example"],
+        ),
+    ] {
+        let mut made = Vec::new();
+        for v in values {
+            let r = srv
+                .post(path, t, &[(field, v), ("severity", "no_access")])
+                .await;
+            // domain blocks take severities of their own: the default then.
+            let r = if r.status == 422 {
+                srv.post(path, t, &[(field, v)]).await
+            } else {
+                r
+            };
+            made.push(r.ok()["id"].as_str().unwrap().to_string());
+        }
+        let first = srv.get(&format!("{path}?limit=2"), t).await;
+        let page: Vec<String> = ids(&first.body);
+        assert_eq!(page, [made[2].clone(), made[1].clone()], "{path}");
+        let link = first.headers["link"].to_str().unwrap().to_string();
+        assert!(
+            link.contains(&format!("max_id={}", made[1])),
+            "{path}: {link}"
+        );
+        let next = srv
+            .get(&format!("{path}?limit=2&max_id={}", made[1]), t)
+            .await
+            .ok();
+        assert_eq!(ids(&next), [made[0].clone()], "{path}");
+        let above = srv
+            .get(&format!("{path}?limit=1&min_id={}", made[0]), t)
+            .await
+            .ok();
+        assert_eq!(ids(&above), [made[1].clone()], "{path}");
+        let bad = srv.get(&format!("{path}?limit=x"), t).await.status.as_u16();
+        assert!((400..500).contains(&bad), "{path}: {bad}");
+    }
+    srv.stop().await;
+}
+
+/// A `no_access` IP block refuses every request from its network, API and pages
+/// alike, at once when made; other addresses are served; lifting it lets the address
+/// back in.
+async fn no_access_ip_blocks_refuse_every_request(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let root = srv.staff("root", "admin").await;
+    let t = Some(root.token.as_str());
+    let status_from = async |path: &str, ip: &str| -> u16 {
+        srv.http
+            .get(format!("{}{path}", srv.url))
+            .header("x-forwarded-for", ip)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(status_from("/api/v1/instance", "192.0.2.66").await, 200);
+    let block = srv
+        .post(
+            "/api/v1/admin/ip_blocks",
+            t,
+            &[("ip", "192.0.2.64/28"), ("severity", "no_access")],
+        )
+        .await
+        .ok();
+    for path in [
+        "/api/v1/instance",
+        "/api/v1/timelines/public",
+        "/",
+        "/about",
+    ] {
+        assert_eq!(status_from(path, "192.0.2.66").await, 403, "{path}");
+        assert_eq!(status_from(path, "192.0.2.79").await, 403, "{path}");
+        assert_eq!(status_from(path, "192.0.2.5").await, 200, "{path}");
+        assert_eq!(status_from(path, "192.0.2.200").await, 200, "{path}");
+    }
+    // Sign-up from there is refused too, with nothing written.
+    let users = srv.count("users").await;
+    let (_, _, app) = srv.app_token("read write").await;
+    assert_eq!(
+        sign_up(&srv, &app, "inside", "in@good.example", "192.0.2.70").await,
+        403
+    );
+    assert_eq!(srv.count("users").await, users);
+    let id = block["id"].as_str().unwrap();
+    srv.request(
+        Method::DELETE,
+        &format!("/api/v1/admin/ip_blocks/{id}"),
+        t,
+        None,
+    )
+    .await
+    .ok();
+    assert_eq!(status_from("/api/v1/instance", "192.0.2.66").await, 200);
     srv.stop().await;
 }
 

@@ -13,6 +13,7 @@ db_tests!(
     admin_report_api_lifecycle_and_scopes,
     a_forwarded_report_reaches_the_other_server,
     admin_pages_for_moderators_only,
+    an_account_action_resolves_its_reports,
 );
 
 fn form(pairs: &[(&str, &str)]) -> Body {
@@ -624,4 +625,120 @@ async fn admin_pages_for_moderators_only(db: Db) {
         audit.text.contains("(command line)"),
         "the role given by the test"
     );
+}
+
+/// As Mastodon: an action on an account resolves every open report about it; a
+/// warning (`none`) with a `report_id` resolves that report only; a `report_id` about
+/// someone else is refused (422) and an unknown one is 404, with nothing changed.
+async fn an_account_action_resolves_its_reports(db: Db) {
+    let mut sink = SmtpSink::start().await;
+    let smtp = format!("smtp://{}", sink.addr);
+    let Some(srv) = TestServer::start(db, |c| c.smtp_url = Some(smtp)).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let carol = srv.user("carol").await;
+    let mo = srv.staff("mo", "moderator").await;
+    let file = async |who: &User, target: &User| -> String {
+        report(
+            &srv,
+            who,
+            &[("account_id", &target.id), ("comment", "spam")],
+        )
+        .await
+        .ok()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let r1 = file(&bob, &alice).await;
+    let r2 = file(&carol, &alice).await;
+    let r3 = file(&bob, &carol).await;
+    let taken = async |id: &str| -> bool {
+        srv.get(&format!("/api/v1/admin/reports/{id}"), Some(&mo.token))
+            .await
+            .ok()["action_taken"]
+            .as_bool()
+            .unwrap()
+    };
+    let action = format!("/api/v1/admin/accounts/{}/action", alice.id);
+    // Someone else's report, and one that does not exist.
+    let r = srv
+        .post(
+            &action,
+            Some(&mo.token),
+            &[("type", "silence"), ("report_id", &r3)],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let r = srv
+        .post(
+            &action,
+            Some(&mo.token),
+            &[("type", "silence"), ("report_id", "999999")],
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    let alice_silenced = async || -> bool {
+        srv.get(
+            &format!("/api/v1/admin/accounts/{}", alice.id),
+            Some(&mo.token),
+        )
+        .await
+        .ok()["silenced"]
+            .as_bool()
+            .unwrap()
+    };
+    assert!(!alice_silenced().await, "nothing half-done");
+    assert!(!taken(&r1).await && !taken(&r2).await);
+    // A warning answering r1: r1 only.
+    srv.post(
+        &action,
+        Some(&mo.token),
+        &[
+            ("type", "none"),
+            ("text", "please stop"),
+            ("report_id", &r1),
+        ],
+    )
+    .await
+    .ok();
+    assert!(taken(&r1).await);
+    assert!(!taken(&r2).await);
+    // An action: every open report about alice, and none about carol.
+    srv.post(
+        &action,
+        Some(&mo.token),
+        &[("type", "silence"), ("text", "no more spam")],
+    )
+    .await
+    .ok();
+    assert!(alice_silenced().await);
+    // Mails: alice's warnings (`send_email_notification` is true by default) and
+    // the reporters', in any order.
+    let mut mails = Vec::new();
+    while mails.len() < 4 {
+        mails.push(sink.next_mail().await);
+    }
+    let to = |who: &str, what: &str| {
+        mails
+            .iter()
+            .any(|m| m.contains(&format!("To: {who}@example.test")) && m.contains(what))
+    };
+    assert!(to("alice", "please stop"), "{mails:?}");
+    assert!(to("alice", "only your followers"), "{mails:?}");
+    assert!(to("alice", "no more spam"), "{mails:?}");
+    assert!(to("bob", "handled your report"), "{mails:?}");
+    assert!(to("carol", "handled your report"), "{mails:?}");
+    assert!(taken(&r2).await);
+    assert!(!taken(&r3).await);
+    let report = srv
+        .get(&format!("/api/v1/admin/reports/{r2}"), Some(&mo.token))
+        .await
+        .ok();
+    assert_eq!(report["action_taken_by_account"]["id"], mo.id.as_str());
+    // The report's accounts are shown as the admin API shows them.
+    assert_eq!(report["target_account"]["silenced"], true, "{report}");
+    srv.stop().await;
 }

@@ -440,6 +440,7 @@ async fn preferences_set_the_apis_source(db: Db) {
                 ("authenticity_token", &token),
                 ("default_visibility", "private"),
                 ("default_sensitive", "1"),
+                ("default_quote_policy", "followers"),
             ],
         )
         .await;
@@ -450,8 +451,10 @@ async fn preferences_set_the_apis_source(db: Db) {
     let source = &me(&srv, &alice.token).await["source"];
     assert_eq!(source["privacy"], "private");
     assert_eq!(source["sensitive"], true);
+    assert_eq!(source["quote_policy"], "followers");
     let page = b.get("/settings/preferences").await;
     assert!(page.text.contains("<option value=\"private\" selected>"));
+    assert!(page.text.contains("<option value=\"followers\" selected>"));
     assert!(
         page.text
             .contains("name=\"default_sensitive\" value=\"1\" checked")
@@ -481,6 +484,22 @@ async fn preferences_set_the_apis_source(db: Db) {
         )
         .await;
     assert_eq!(r.status, 422, "{}", r.text);
+    let r = b
+        .post(
+            "/settings/preferences",
+            &[
+                ("authenticity_token", &token),
+                ("default_visibility", "public"),
+                ("default_quote_policy", "anyone-at-all"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(
+        me(&srv, &alice.token).await["source"]["quote_policy"],
+        "followers",
+        "nothing changed"
+    );
     assert!(r.text.contains("role=\"alert\""), "{}", r.text);
     let source = &me(&srv, &alice.token).await["source"];
     assert_eq!(source["privacy"], "private", "nothing changed");

@@ -251,13 +251,30 @@ pub(super) async fn save(
     Ok(saved_to("/settings/profile"))
 }
 
-/// The preferences form: `source[privacy]` and `source[sensitive]` of the API.
+/// The preferences form: `source[privacy]`, `source[sensitive]` and
+/// `source[quote_policy]` of the API.
 #[derive(Debug, Default, Deserialize)]
 struct PreferencesForm {
     #[serde(default)]
     default_visibility: String,
     #[serde(default)]
     default_sensitive: Option<String>,
+    #[serde(default)]
+    default_quote_policy: Option<String>,
+}
+
+/// Who may quote new posts by default, and the message ids of what the form calls them.
+const QUOTE_POLICIES: [(&str, &str); 3] = [
+    ("public", "preferences-quote-public"),
+    ("followers", "preferences-quote-followers"),
+    ("nobody", "preferences-quote-nobody"),
+];
+
+/// The posting defaults a preferences page shows.
+struct Defaults<'a> {
+    visibility: &'a str,
+    sensitive: bool,
+    quote_policy: &'a str,
 }
 
 /// The default audiences, and the message ids of what the form calls them.
@@ -271,21 +288,26 @@ const VISIBILITIES: [(&str, &str); 4] = [
 async fn preferences_page(
     state: &AppState,
     visitor: &Visitor,
-    visibility: &str,
-    sensitive: bool,
+    d: Defaults<'_>,
     error: Option<&str>,
     status: StatusCode,
     saved: bool,
 ) -> axum::response::Response {
-    let visibilities: Vec<_> = VISIBILITIES
-        .iter()
-        .map(|&(value, label)| context! { value, label => visitor.t(state, label) })
-        .collect();
+    let choices = |list: &[(&str, &str)]| -> Vec<_> {
+        list.iter()
+            .map(|&(value, label)| context! { value, label => visitor.t(state, label) })
+            .collect()
+    };
+    let (visibilities, quote_policies) = (choices(&VISIBILITIES), choices(&QUOTE_POLICIES));
     settings_page(
         state,
         visitor,
         "settings_preferences.html",
-        context! { title => visitor.t(state, "settings-section-preferences"), visibilities, visibility, sensitive, error, saved },
+        context! {
+            title => visitor.t(state, "settings-section-preferences"),
+            visibilities, visibility => d.visibility, sensitive => d.sensitive,
+            quote_policies, quote_policy => d.quote_policy, error, saved,
+        },
         status,
     )
     .await
@@ -306,8 +328,11 @@ pub(super) async fn preferences(
     Ok(preferences_page(
         &state,
         &visitor,
-        &user.default_visibility,
-        user.default_sensitive,
+        Defaults {
+            visibility: &user.default_visibility,
+            sensitive: user.default_sensitive,
+            quote_policy: user.default_quote_policy.as_deref().unwrap_or("public"),
+        },
         None,
         StatusCode::OK,
         saved(&p),
@@ -330,6 +355,7 @@ pub(super) async fn save_preferences(
         profile: ProfileUpdate {
             default_visibility: Some(form.default_visibility.clone()),
             default_sensitive: Some(form.default_sensitive.is_some()),
+            default_quote_policy: form.default_quote_policy.clone(),
             ..Default::default()
         },
         ..Default::default()
@@ -343,8 +369,11 @@ pub(super) async fn save_preferences(
         return Ok(preferences_page(
             &state,
             &visitor,
-            &form.default_visibility,
-            form.default_sensitive.is_some(),
+            Defaults {
+                visibility: &form.default_visibility,
+                sensitive: form.default_sensitive.is_some(),
+                quote_policy: form.default_quote_policy.as_deref().unwrap_or("public"),
+            },
             Some(&message),
             status,
             false,
