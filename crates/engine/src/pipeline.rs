@@ -1036,6 +1036,8 @@ impl Engine {
         let follower = self.account_row(follower_id).await?;
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
+        // The follow keeps the request's options (boosts shown, notified of posts).
+        let options = tx.follow_request_options(follower.id, actor.id).await?;
         let Some(follow_uri) = self
             .end_follow_request(&mut tx, follower.id, actor.id)
             .await?
@@ -1048,6 +1050,10 @@ impl Engine {
         if accept {
             self.add_follow(&mut tx, follower.id, actor.id, &follow_uri, now)
                 .await?;
+            if let Some((reblogs, notify)) = options {
+                tx.update_follow_options(follower.id, actor.id, reblogs, notify)
+                    .await?;
+            }
             changes.events(
                 self.notify(&mut tx, actor.id, follower.id, "follow", None, now)
                     .await?,

@@ -224,11 +224,12 @@ async fn follows_and_requests(db: Db) {
     srv.update_credentials(&carol.token, &[("locked", "1")])
         .await
         .ok();
+    // alice asks without boosts and with the bell: the follow keeps both.
     let rel = srv
         .post(
             &format!("/api/v1/accounts/{}/follow", carol.id),
             Some(&alice.token),
-            &[],
+            &[("reblogs", "false"), ("notify", "true")],
         )
         .await
         .ok();
@@ -304,6 +305,8 @@ async fn follows_and_requests(db: Db) {
         .ok();
     assert_eq!(rels[0]["id"], carol.id.as_str());
     assert_eq!(rels[0]["following"], true);
+    assert_eq!(rels[0]["showing_reblogs"], false, "{rels}");
+    assert_eq!(rels[0]["notifying"], true, "{rels}");
     assert_eq!(rels[1]["following"], false);
     srv.stop().await;
 }
