@@ -314,6 +314,10 @@ pub struct Store {
     /// SQLite's shared-memory wal-index (`<database>-shm`), read by
     /// [`Store::change_marker`]; None on PostgreSQL or when it cannot be opened.
     shm: Option<Arc<std::fs::File>>,
+    /// On PostgreSQL, a second pool whose connections plan every prepared statement
+    /// once (`plan_cache_mode = force_generic_plan`, set at connect), for the few
+    /// statements [`Store::all_generic_plan`] runs; None on SQLite.
+    pg_generic: Option<PgPool>,
     /// What writes told about the store's ability to write ([`Store::check_writes`]).
     health: Arc<tx::WriteHealth>,
 }
@@ -402,6 +406,7 @@ impl Store {
         Ok(Store {
             pools: Pools::Sqlite { read, write },
             shm,
+            pg_generic: None,
             health: Arc::default(),
         })
     }
@@ -413,27 +418,18 @@ impl Store {
         // (docs/benchmarks.md, "Home with followed hashtags").
         let opts = PgConnectOptions::from_str(url)?
             .options([("statement_timeout", PG_STATEMENT_TIMEOUT), ("jit", "off")]);
-        // A connection is pinged before use only after it sat idle for a while (the
-        // server may have closed it); a ping before every query would double the round
-        // trips of the busy path.
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= PG_PING_AFTER_IDLE {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .max_lifetime(PG_MAX_LIFETIME)
-            .connect_with(opts)
+        let pool = pg_pool_options(max_connections)
+            .connect_with(opts.clone())
             .await?;
+        // The generic-plan pool opens no connection until a statement needs one (most
+        // instances never run one), and its connections leave like the main pool's: at
+        // most as many more backends as the main pool, only while they are used.
+        let generic = pg_pool_options(max_connections)
+            .connect_lazy_with(opts.options([("plan_cache_mode", "force_generic_plan")]));
         Ok(Store {
             pools: Pools::Postgres(pool),
             shm: None,
+            pg_generic: Some(generic),
             health: Arc::default(),
         })
     }
@@ -502,7 +498,29 @@ impl Store {
             }
             Pools::Postgres(p) => p.close().await,
         }
+        if let Some(p) = &self.pg_generic {
+            p.close().await;
+        }
     }
+}
+
+/// How both PostgreSQL pools hand out connections. A connection is pinged before use
+/// only after it sat idle for a while (the server may have closed it); a ping before
+/// every query would double the round trips of the busy path.
+fn pg_pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PG_PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .max_lifetime(PG_MAX_LIFETIME)
 }
 
 #[cfg(test)]

@@ -153,27 +153,20 @@ impl Store {
 
     /// [`Store::all`] for a large statement whose planning costs more than its run:
     /// PostgreSQL plans it once per connection (a generic plan, kept with the prepared
-    /// statement) instead of at every execution, in a read transaction with
-    /// `plan_cache_mode = force_generic_plan` set for that transaction only. Home with
-    /// ten followed hashtags: planning 24 ms, running 5 ms (docs/benchmarks.md). SQLite
-    /// plans such a statement in microseconds: a plain read there.
+    /// statement) instead of at every execution. It runs on the store's second pool,
+    /// whose connections have `plan_cache_mode = force_generic_plan` from the start, so
+    /// it costs no more round trips than [`Store::all`]. Home with ten followed
+    /// hashtags: planning 24 ms, running 2–5 ms (docs/benchmarks.md). SQLite plans
+    /// such a statement in microseconds: a plain read there.
     pub async fn all_generic_plan<T: Row>(&self, q: Query) -> Result<Vec<T>> {
-        let pool = match &self.pools {
-            Pools::Sqlite { .. } => return self.all(q).await,
-            Pools::Postgres(pool) => pool,
+        let Some(pool) = &self.pg_generic else {
+            return self.all(q).await;
         };
         let Query { sql, args } = q;
-        let mut tx = pool.begin().await.map_err(StoreError::from_sqlx)?;
-        sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
-            .execute(&mut *tx)
+        bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
+            .fetch_all(pool)
             .await
-            .map_err(StoreError::from_sqlx)?;
-        let rows = bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        tx.commit().await.map_err(StoreError::from_sqlx)?;
-        Ok(rows)
+            .map_err(StoreError::from_sqlx)
     }
 
     /// Runs a read query and returns the first row, if any.

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{Db, TestServer, User, eventually, follow_remote, get_as2, peer};
+use crate::common::{Db, TestServer, User, eventually, follow_remote, get_as2, ids, peer};
 use crate::streaming::Sse;
 
 db_tests!(
     a_tag_and_its_use,
     followed_tags_bring_public_posts_home_and_to_the_stream,
+    home_merges_followed_tags_and_follows_when_paging,
     featured_tags_on_a_profile,
     featured_tags_cross_to_another_server,
     trends_come_from_recent_posts,
@@ -223,6 +224,124 @@ async fn followed_tags_bring_public_posts_home_and_to_the_stream(db: Db) {
     let ev = stream.next().await;
     let post: Value = serde_json::from_str(&ev.data).unwrap();
     assert_eq!(texts(&json!([post])), ["later #cats"]);
+    srv.stop().await;
+}
+
+/// Home merges the walk of followed accounts with one walk per followed hashtag: a post
+/// in more than one walk (a followed author's tagged post, a post with two followed
+/// tags) is there once; the tag walks leave out what the public timeline leaves out for
+/// the viewer (muted authors, authors who block the viewer, silenced authors, unlisted
+/// posts); and paging with `max_id`, `since_id` and `min_id` walks the merged timeline
+/// whichever walk each post comes from.
+async fn home_merges_followed_tags_and_follows_when_paging(db: Db) {
+    let Some(srv) = TestServer::start(db, |_| {}).await else {
+        return;
+    };
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let carol = srv.user("carol").await;
+    let dave = srv.user("dave").await;
+    let erin = srv.user("erin").await;
+    let frank = srv.user("frank").await;
+    let gina = srv.user("gina").await;
+    let mo = srv.staff("mo", "moderator").await;
+    for (who, path) in [
+        (&alice, format!("/api/v1/accounts/{}/follow", bob.id)),
+        (&alice, format!("/api/v1/accounts/{}/mute", erin.id)),
+        (&gina, format!("/api/v1/accounts/{}/block", alice.id)),
+        (&alice, "/api/v1/tags/rust/follow".to_string()),
+        (&alice, "/api/v1/tags/cats/follow".to_string()),
+    ] {
+        srv.post(&path, Some(&who.token), &[]).await.ok();
+    }
+    srv.post(
+        &format!("/api/v1/admin/accounts/{}/action", frank.id),
+        Some(&mo.token),
+        &[("type", "silence")],
+    )
+    .await
+    .ok();
+
+    let id = |v: Value| v["id"].as_str().unwrap().to_string();
+    let mut shown = Vec::new();
+    shown.push(id(srv.status(&carol, "c0 #rust", &[]).await));
+    shown.push(id(srv.status(&bob, "b0 plain", &[]).await));
+    shown.push(id(srv.status(&dave, "d0 #cats", &[]).await));
+    srv.status(&erin, "muted #rust", &[]).await;
+    shown.push(id(srv.status(&carol, "c1 #rust #cats", &[]).await));
+    shown.push(id(srv.status(&bob, "b1 #rust", &[]).await));
+    srv.status(&frank, "silenced #cats", &[]).await;
+    srv.status(&gina, "blocks alice #rust", &[]).await;
+    srv.status(&carol, "unlisted #cats", &[("visibility", "unlisted")])
+        .await;
+    shown.push(id(srv.status(&bob, "b2 plain", &[]).await));
+    shown.push(id(srv.status(&dave, "d1 #rust", &[]).await));
+    shown.reverse();
+
+    let page = |query: String| {
+        let srv = &srv;
+        let token = alice.token.clone();
+        async move {
+            ids(&srv
+                .get(&format!("/api/v1/timelines/home?{query}"), Some(&token))
+                .await
+                .ok())
+        }
+    };
+    assert_eq!(page("limit=40".into()).await, shown);
+    assert_eq!(
+        home(&srv, &alice).await,
+        [
+            "d1 #rust",
+            "b2 plain",
+            "b1 #rust",
+            "c1 #rust #cats",
+            "d0 #cats",
+            "b0 plain",
+            "c0 #rust"
+        ]
+    );
+
+    // Older pages (max_id), two at a time, newest first.
+    let mut walked = Vec::new();
+    let mut query = "limit=2".to_string();
+    loop {
+        let got = page(query).await;
+        if got.is_empty() {
+            break;
+        }
+        query = format!("limit=2&max_id={}", got.last().unwrap());
+        walked.extend(got);
+    }
+    assert_eq!(walked, shown);
+
+    // Newer pages (min_id) from the start, two at a time: each page is the two posts
+    // right after min_id, newest first.
+    let mut walked = Vec::new();
+    let mut query = "limit=2&min_id=0".to_string();
+    loop {
+        let got = page(query).await;
+        if got.is_empty() {
+            break;
+        }
+        query = format!("limit=2&min_id={}", got[0]);
+        walked.splice(0..0, got);
+    }
+    assert_eq!(walked, shown);
+
+    // since_id: the newest posts above it; max_id and since_id together: between them.
+    assert_eq!(
+        page(format!("limit=2&since_id={}", shown[3])).await,
+        shown[..2]
+    );
+    assert_eq!(
+        page(format!(
+            "limit=40&max_id={}&since_id={}",
+            shown[1], shown[5]
+        ))
+        .await,
+        shown[2..5]
+    );
     srv.stop().await;
 }
 
