@@ -423,8 +423,9 @@ impl Store {
             .await?;
         // The generic-plan pool opens no connection until a statement needs one (most
         // instances never run one), and its connections leave like the main pool's: at
-        // most as many more backends as the main pool, only while they are used.
-        let generic = pg_pool_options(max_connections)
+        // most half as many more backends as the main pool (at least 2), only while
+        // they are used.
+        let generic = pg_pool_options((max_connections / 2).max(2))
             .connect_lazy_with(opts.options([("plan_cache_mode", "force_generic_plan")]));
         Ok(Store {
             pools: Pools::Postgres(pool),
