@@ -32,14 +32,16 @@ bench_build() {
   mkdir -p "$RESULTS"
   SUMMARY="$RESULTS/summary.txt"
   : >"$SUMMARY"
+  BIN=${BENCH_SERVER_BIN:-$CARGO_TARGET_DIR/$PROFILE/sluice}
+  BENCH_BIN=${BENCH_SEEDER_BIN:-$CARGO_TARGET_DIR/$PROFILE/sluice-bench}
+  # Both binaries given (BENCH_SERVER_BIN, BENCH_SEEDER_BIN): nothing to build.
+  [[ -n ${BENCH_SERVER_BIN:-} && -n ${BENCH_SEEDER_BIN:-} ]] && return
   log "building $PROFILE into $CARGO_TARGET_DIR"
   if [[ $PROFILE == release ]]; then
     (cd "$ROOT" && cargo build --release -q -p sluice -p sluice-bench)
   else
     (cd "$ROOT" && cargo build -q -p sluice -p sluice-bench)
   fi
-  BIN=${BENCH_SERVER_BIN:-$CARGO_TARGET_DIR/$PROFILE/sluice}
-  BENCH_BIN="$CARGO_TARGET_DIR/$PROFILE/sluice-bench"
 }
 
 SERVER_PID=

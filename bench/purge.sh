@@ -15,9 +15,12 @@
 # Knobs: BENCH_ACCOUNTS (5000), BENCH_STATUSES (200000), BENCH_FOLLOWS (100),
 # BENCH_THREADS (2), BENCH_CONNECTIONS (16), BENCH_DURATION (20s, the round before),
 # BENCH_ROUND (10s, each round during the purge), SLUICE_PURGE_BATCH and
-# SLUICE_PURGE_PAUSE_MS (the server's, see README), BENCH_RESULTS, CARGO_TARGET_DIR
+# SLUICE_PURGE_PAUSE_MS (the server's, see README), BENCH_PURGE_MAX_S (stop measuring
+# after the round that passes this many seconds of purge, and report the rate so far:
+# for a slow purge; default none), BENCH_RESULTS, CARGO_TARGET_DIR
 # (/tmp/sluice-bench-target), BENCH_PROFILE (release; debug for a quick check of the
-# script itself), BENCH_SERVER_BIN.
+# script itself), BENCH_SERVER_BIN (the server binary to measure) and BENCH_SEEDER_BIN
+# (sluice-bench): with both, nothing is built.
 # See docs/benchmarks.md, "Purging a suspended domain (issue 17)".
 set -euo pipefail
 
@@ -35,6 +38,7 @@ PROFILE=${BENCH_PROFILE:-release}
 [[ $PROFILE == release || $PROFILE == debug ]] || { echo "BENCH_PROFILE is release or debug" >&2; exit 2; }
 RESULTS=${BENCH_RESULTS:-/tmp/sluice-bench-results/purge-$(date +%Y%m%d-%H%M%S)}
 PG_URL=${SLUICE_BENCH_DATABASE_URL:-}
+MAX_S=${BENCH_PURGE_MAX_S:-0}
 DOMAIN=spam.example
 HALF=$((ACCOUNTS / 2))
 
@@ -92,7 +96,7 @@ run_engine() {
   remote_posts=$(sql "$engine" "SELECT count(*) FROM statuses s JOIN accounts a ON a.id = s.account_id
     WHERE a.domain = '$DOMAIN'")
   start_server "$out/server.log"
-  echo "[$engine] $ACCOUNTS accounts ($((ACCOUNTS - HALF)) of $DOMAIN), $STATUSES posts ($remote_posts of $DOMAIN), $FOLLOWS follows each (seeded in $SEED_S s); purge batch ${SLUICE_PURGE_BATCH:-default}, pause ${SLUICE_PURGE_PAUSE_MS:-default} ms" |
+  echo "[$engine] $ACCOUNTS accounts ($((ACCOUNTS - HALF)) of $DOMAIN), $STATUSES posts ($remote_posts of $DOMAIN), $FOLLOWS follows each (seeded in $SEED_S s); purge batch ${SLUICE_PURGE_BATCH:-default}, pause ${SLUICE_PURGE_PAUSE_MS:-default} ms; server $BIN; load average $(cut -d' ' -f1-3 /proc/loadavg)" |
     tee -a "$SUMMARY"
   # Warm-up, then the round before.
   wrk -t"$THREADS" -c"$CONNS" -d3s -H "Authorization: Bearer $TOKEN" \
@@ -106,22 +110,37 @@ run_engine() {
   t0=$(date +%s%3N)
   curl -sf -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/admin/domain_blocks" \
     -d domain=$DOMAIN -d severity=suspend
-  local i=1
+  local i=1 stopped=
   while [[ $(left_to_purge "$engine") != 0 ]]; do
+    if ((MAX_S > 0 && $(date +%s%3N) - t0 > MAX_S * 1000)); then
+      stopped=1
+      break
+    fi
     wrk_round "during-$i" "$out" "$ROUND"
     i=$((i + 1))
   done
   t1=$(date +%s%3N)
   kill "$rss_pid" 2>/dev/null || true
-  local hwm_after left_posts
+  local hwm_after left_posts done_posts secs
   hwm_after=$(hwm_kib)
   left_posts=$(sql "$engine" "SELECT count(*) FROM statuses s JOIN accounts a ON a.id = s.account_id
     WHERE a.domain = '$DOMAIN'")
-  printf '  purge: %s posts in %.1f s (%s left); peak RSS %s MiB before the block, %s MiB after the purge\n' \
-    "$remote_posts" "$(echo "($t1 - $t0) / 1000" | bc -l)" "$left_posts" \
-    $((hwm_before / 1024)) $((hwm_after / 1024)) | tee -a "$SUMMARY"
+  done_posts=$((remote_posts - left_posts))
+  secs=$(echo "($t1 - $t0) / 1000" | bc -l)
+  if [[ -n $stopped ]]; then
+    printf '  purge STOPPED after %.1f s (BENCH_PURGE_MAX_S=%s): %s of %s posts purged, %s left\n' \
+      "$secs" "$MAX_S" "$done_posts" "$remote_posts" "$left_posts" | tee -a "$SUMMARY"
+  else
+    printf '  purge: %s posts in %.1f s (%s left)\n' "$remote_posts" "$secs" "$left_posts" |
+      tee -a "$SUMMARY"
+  fi
+  printf '  rate: %.0f posts/s; peak RSS %s MiB before the block, %s MiB after the purge; load average %s\n' \
+    "$(echo "$done_posts / $secs" | bc -l)" $((hwm_before / 1024)) $((hwm_after / 1024)) \
+    "$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$SUMMARY"
   "$BIN" admin domain-blocks | tee -a "$SUMMARY"
-  wrk_round after "$out" "$DURATION"
+  # Stopped early, the purge still runs: no round "after".
+  [[ -n $stopped ]] || wrk_round after "$out" "$DURATION"
+  echo "  load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$SUMMARY"
   stop_server
 }
 

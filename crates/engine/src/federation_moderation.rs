@@ -1005,45 +1005,75 @@ impl Engine {
         })
     }
 
-    /// One step of the purge: one batch of posts of a suspended remote account removed
-    /// in one transaction, or, once it has none left, the rest of its content, or a
-    /// batch of posts of a media-rejecting domain stripped of their media. False when
-    /// there was nothing to do.
+    /// One step of the purge, in one transaction: up to [`PurgeSettings::batch`] posts
+    /// of the suspended remote accounts still to purge (lowest account id first, across
+    /// as many accounts as the batch reaches) removed with a statement per table
+    /// ([`Engine::delete_statuses_rows`]), and the rest of the content of the accounts
+    /// whose last posts these were (or that had none left); or, when no account is left
+    /// to purge, a batch of posts of a media-rejecting domain stripped of their media.
+    /// An account with no post counts as one post of the batch. False when there was
+    /// nothing to do.
     pub async fn purge_step(&self) -> Result<bool> {
         let batch = self.config.purge.batch.max(1);
-        let Some(account_id) = self.store.suspended_remote_to_purge(1).await?.pop() else {
+        let limit = i64::try_from(batch).unwrap_or(i64::MAX);
+        let to_purge = self.store.suspended_remote_to_purge(limit).await?;
+        if to_purge.is_empty() {
             return self.strip_rejected_media_step(batch).await;
-        };
-        let Some(account) = self.store.account_even_suspended(account_id).await? else {
-            return Ok(false);
-        };
-        let statuses = self
-            .store
-            .statuses_of_account(account_id, i64::try_from(batch).unwrap_or(i64::MAX))
-            .await?;
+        }
+        let blocks = self.store.domain_blocks().await?;
+        let mut picked: Vec<sluice_store::StatusRow> = Vec::new();
+        // Accounts done in this step, and the block each one's posts count for.
+        let mut done: Vec<Id> = Vec::new();
+        let mut block_of: std::collections::HashMap<Id, Option<String>> = Default::default();
+        for account_id in to_purge {
+            let room = batch.saturating_sub(picked.len() + done.len());
+            if room == 0 {
+                break;
+            }
+            let Some(account) = self.store.account_even_suspended(account_id).await? else {
+                continue;
+            };
+            let block = blocks
+                .iter()
+                .filter(|b| host_in_domain(&account.domain, &b.domain))
+                .max_by_key(|b| b.domain.len())
+                .map(|b| b.domain.clone());
+            block_of.insert(account_id, block);
+            // One more than there is room for: whether these are its last posts.
+            let rows = self
+                .store
+                .statuses_of_account(account_id, i64::try_from(room + 1).unwrap_or(i64::MAX))
+                .await?;
+            if rows.len() < room {
+                done.push(account_id);
+                picked.extend(rows);
+            } else {
+                picked.extend(rows.into_iter().take(room));
+            }
+        }
         let now = sluice_model::id::now_millis();
-        let block = self.block_of(&account.domain).await?;
         let mut tx = self.store.begin().await?;
         let mut changes = Changes::at(now);
-        if statuses.is_empty() {
-            changes.accounts(&tx.remove_remote_account(account_id, now).await?);
-            // `remove_remote_account` set `suspended_at` to now when it was unset;
-            // it was set: keep it, only mark the purge done.
-            tx.purge_account_rest(account_id, now).await?;
-        } else {
-            let mut removed = 0i64;
-            for s in &statuses {
-                // Another process may have removed it since it was read.
-                if tx.status(s.id).await?.is_none() {
-                    continue;
-                }
-                changes.events(self.delete_status_rows(&mut tx, &account, s, now).await?);
-                removed += 1;
+        // Another process may have removed some since they were read.
+        let ids: Vec<Id> = picked.iter().map(|s| s.id).collect();
+        let statuses = tx.statuses_in_tx(&ids).await?;
+        let deleted = self.delete_statuses_rows(&mut tx, &statuses, now).await?;
+        changes.events(deleted.events);
+        changes.accounts(&deleted.accounts);
+        let mut purged: std::collections::BTreeMap<&str, i64> = Default::default();
+        for s in &statuses {
+            if let Some(Some(domain)) = block_of.get(&s.account_id) {
+                *purged.entry(domain.as_str()).or_default() += 1;
             }
-            if let Some(b) = &block {
-                tx.add_purged(&b.domain, removed).await?;
-            }
-            changes.accounts(&[account_id]);
+        }
+        for (domain, n) in purged {
+            tx.add_purged(domain, n).await?;
+        }
+        if !done.is_empty() {
+            // `remove_remote_accounts` sets `suspended_at` to now when it is unset; it
+            // is set here: the suspension's time is kept.
+            changes.accounts(&tx.remove_remote_accounts(&done, now).await?);
+            tx.purge_accounts_rest(&done, now).await?;
         }
         self.commit(tx, changes).await?;
         Ok(true)

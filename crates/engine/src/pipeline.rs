@@ -911,10 +911,7 @@ impl Engine {
         let tombstone = as2::tombstone(&status.uri);
         let mut tx = self.store.begin().await?;
         let mut changes = Changes::at(now);
-        changes.events(
-            self.delete_status_rows(&mut tx, actor, &status, now)
-                .await?,
-        );
+        changes.events(self.delete_status_rows(&mut tx, &status, now).await?);
         changes.all_accounts(); // rebloggers' counters changed too
         let activity_id = format!("{}#delete", status.uri);
         let doc = audience.activity(&activity_id, Verb::Delete, actor, tombstone, now);
@@ -1397,55 +1394,114 @@ impl Engine {
     pub(crate) async fn delete_status_rows(
         &self,
         tx: &mut WriteTx,
-        actor: &AccountRow,
         status: &StatusRow,
         now: i64,
     ) -> Result<Vec<NewEvent>> {
-        let reblogs = self
-            .store
-            .reblogged_by(
-                status.id,
-                sluice_store::Page {
-                    limit: MAX_REBLOGS_DELETED,
-                    ..Default::default()
-                },
-            )
-            .await?;
-        let mut events = Vec::new();
+        Ok(self
+            .delete_statuses_rows(tx, std::slice::from_ref(status), now)
+            .await?
+            .events)
+    }
+
+    /// Removes statuses (of any authors) with a statement per table for them all:
+    /// their reblogs by others (at most [`MAX_REBLOGS_DELETED`] in all), the counters
+    /// they added to (their authors' and the rebloggers' statuses, the replies of the
+    /// posts they answer, the reblogs of the posts they reblog, the quotes of the posts
+    /// they quote), their media detached, a tombstone for each that is not a reblog, and
+    /// a `delete` event for each status removed. The caller commits.
+    pub(crate) async fn delete_statuses_rows(
+        &self,
+        tx: &mut WriteTx,
+        statuses: &[StatusRow],
+        now: i64,
+    ) -> Result<DeletedStatuses> {
+        let mut gone: std::collections::HashSet<Id> = statuses.iter().map(|s| s.id).collect();
+        let originals: Vec<Id> = statuses
+            .iter()
+            .filter(|s| s.reblog_of_id.is_none())
+            .map(|s| s.id)
+            .collect();
+        let reblogs: Vec<sluice_store::ReblogOf> = tx
+            .reblogs_of(&originals, MAX_REBLOGS_DELETED)
+            .await?
+            .into_iter()
+            .filter(|r| !gone.contains(&r.id))
+            .collect();
+        gone.extend(reblogs.iter().map(|r| r.id));
+        let own: Vec<Id> = statuses.iter().map(|s| s.id).collect();
+        let ids: Vec<Id> = own
+            .iter()
+            .copied()
+            .chain(reblogs.iter().map(|r| r.id))
+            .collect();
+        // Counters of what stays.
+        let authors = statuses
+            .iter()
+            .map(|s| s.account_id)
+            .chain(reblogs.iter().map(|r| r.account_id));
+        let mut accounts: Vec<Id> = authors.clone().collect();
+        tx.bump_account_counters(
+            AccountCounter::Statuses,
+            &sluice_store::count_each(authors, -1),
+        )
+        .await?;
+        let parents = statuses
+            .iter()
+            .filter_map(|s| s.in_reply_to_id)
+            .filter(|p| !gone.contains(p));
+        tx.bump_status_counters(
+            StatusCounter::Replies,
+            &sluice_store::count_each(parents, -1),
+        )
+        .await?;
+        let reblogged = statuses
+            .iter()
+            .filter_map(|s| s.reblog_of_id)
+            .filter(|o| !gone.contains(o));
+        tx.bump_status_counters(
+            StatusCounter::Reblogs,
+            &sluice_store::count_each(reblogged, -1),
+        )
+        .await?;
+        // A deleted quote no longer counts on the post it quoted.
+        tx.quotes_deleted(&own).await?;
+        tx.detach_media_of(&own, now).await?;
+        tx.insert_tombstones_of(&own, now).await?;
+        tx.delete_statuses(&ids).await?;
+        let visibility: std::collections::HashMap<Id, &str> = statuses
+            .iter()
+            .map(|s| (s.id, s.visibility.as_str()))
+            .collect();
+        let mut events = Vec::with_capacity(ids.len());
         for r in &reblogs {
-            tx.delete_status(r.rel_id).await?;
-            tx.bump_account_counter(r.item_id, AccountCounter::Statuses, -1)
-                .await?;
             events.push(NewEvent {
                 kind: "delete".into(),
-                account_id: Some(r.item_id),
-                object_id: Some(r.rel_id),
-                data: json!({"visibility": status.visibility, "reblog_of": status.id}).to_string(),
+                account_id: Some(r.account_id),
+                object_id: Some(r.id),
+                data: json!({
+                    "visibility": visibility.get(&r.original).copied().unwrap_or_default(),
+                    "reblog_of": r.original,
+                })
+                .to_string(),
                 ..Default::default()
             });
         }
-        tx.delete_status(status.id).await?;
-        // A deleted quote no longer counts on the post it quoted.
-        tx.change_quote_state(status.id, &["accepted"], "deleted", None, now)
-            .await?;
-        tx.detach_media(status.id, &[], now).await?;
-        tx.bump_account_counter(actor.id, AccountCounter::Statuses, -1)
-            .await?;
-        if let Some(parent) = status.in_reply_to_id {
-            tx.bump_status_counter(parent, StatusCounter::Replies, -1)
-                .await?;
+        for s in statuses {
+            let data = match s.reblog_of_id {
+                Some(o) => json!({"visibility": s.visibility, "reblog_of": o}),
+                None => json!({"visibility": s.visibility}),
+            };
+            events.push(NewEvent {
+                kind: "delete".into(),
+                account_id: Some(s.account_id),
+                object_id: Some(s.id),
+                data: data.to_string(),
+                ..Default::default()
+            });
         }
-        if status.reblog_of_id.is_none() {
-            tx.insert_tombstone(&status.uri, actor.id, now).await?;
-        }
-        events.push(NewEvent {
-            kind: "delete".into(),
-            account_id: Some(actor.id),
-            object_id: Some(status.id),
-            data: json!({"visibility": status.visibility}).to_string(),
-            ..Default::default()
-        });
-        Ok(events)
+        accounts.sort_unstable();
+        accounts.dedup();
+        Ok(DeletedStatuses { events, accounts })
     }
 
     /// Notifies `author` of an interaction by `from` with their `status`, when the
@@ -1941,6 +1997,14 @@ pub const MAX_MENTIONS: usize = 50;
 pub const MAX_TAGS: usize = 30;
 /// Reblogs removed together with a deleted post, in its transaction.
 const MAX_REBLOGS_DELETED: i64 = 10_000;
+
+/// What [`Engine::delete_statuses_rows`] did that the commit must announce.
+pub(crate) struct DeletedStatuses {
+    /// A `delete` event per status removed (reblogs of them first).
+    pub events: Vec<NewEvent>,
+    /// The authors and rebloggers, whose counters changed.
+    pub accounts: Vec<Id>,
+}
 
 /// The event for a new or changed status, with the facts streaming routes on.
 ///

@@ -507,11 +507,12 @@ impl Engine {
         let now = sluice_model::id::now_millis();
         let mut tx = self.store.begin().await?;
         let mut changes = Changes::at(now);
-        let statuses = tx.statuses_of(account, PURGE_STATUS_BATCH).await?;
-        if !statuses.is_empty() {
-            for id in &statuses {
-                tx.delete_status(*id).await?;
-            }
+        let ids = tx.statuses_of(account, PURGE_STATUS_BATCH).await?;
+        if !ids.is_empty() {
+            let statuses = tx.statuses_in_tx(&ids).await?;
+            let deleted = self.delete_statuses_rows(&mut tx, &statuses, now).await?;
+            changes.events(deleted.events);
+            changes.accounts(&deleted.accounts);
             changes.accounts(&[account]);
             self.commit(tx, changes).await?;
             return Ok(true);

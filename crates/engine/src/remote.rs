@@ -617,10 +617,7 @@ impl Engine {
             return Ok(Outcome::default());
         };
         let mut changes = Changes::at(now);
-        changes.events(
-            self.delete_status_rows(&mut tx, actor, &status, now)
-                .await?,
-        );
+        changes.events(self.delete_status_rows(&mut tx, &status, now).await?);
         changes.accounts(&[actor.id]);
         self.commit(tx, changes).await?;
         Ok(Outcome::status(status.id, true))

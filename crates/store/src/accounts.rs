@@ -375,6 +375,17 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Adds each `(account, delta)` to one of the accounts' counters (never below
+    /// zero): one statement per distinct delta.
+    pub async fn bump_account_counters(
+        &mut self,
+        counter: AccountCounter,
+        deltas: &[(Id, i64)],
+    ) -> Result<()> {
+        self.bump_counters("accounts", "id", counter.column(), deltas)
+            .await
+    }
+
     /// A new status by `account_id`, written at `created_at`: one more in its count, and
     /// its last-status date moved forward (never back: a late delivery of an old post
     /// leaves it). One statement for both.

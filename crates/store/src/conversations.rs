@@ -152,24 +152,24 @@ impl WriteTx {
             == 1)
     }
 
-    /// After status `id` is deleted: conversations it was the newest status of fall
-    /// back to the newest direct status of the thread the participant still takes part
-    /// in, and those left with none are removed. Called by [`WriteTx::delete_status`].
-    pub(crate) async fn forget_conversation_status(&mut self, id: Id) -> Result<()> {
-        self.exec(
-            Query::new(
-                "UPDATE account_conversations SET last_status_id = (
-                   SELECT MAX(s.id) FROM statuses s
-                   WHERE s.thread_id = account_conversations.thread_id AND s.id <> $1
-                     AND s.visibility = 'direct'
-                     AND (s.account_id = account_conversations.account_id
-                          OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id
-                                     AND m.account_id = account_conversations.account_id)))
-                 WHERE last_status_id = $1",
-            )
-            .bind(id),
-        )
-        .await?;
+    /// After statuses `ids` are deleted: conversations one of them was the newest status
+    /// of fall back to the newest direct status of the thread the participant still
+    /// takes part in, and those left with none are removed. Called by
+    /// [`WriteTx::delete_statuses`] (the statuses are gone by then).
+    pub(crate) async fn forget_conversation_statuses(&mut self, ids: &[Id]) -> Result<()> {
+        let mut q = Query::new(
+            "UPDATE account_conversations SET last_status_id = (
+               SELECT MAX(s.id) FROM statuses s
+               WHERE s.thread_id = account_conversations.thread_id
+                 AND s.visibility = 'direct'
+                 AND (s.account_id = account_conversations.account_id
+                      OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id
+                                 AND m.account_id = account_conversations.account_id)))
+             WHERE last_status_id IN ",
+        );
+        let list = q.in_list(ids);
+        q.push(&list);
+        self.exec(q).await?;
         self.exec(Query::new(
             "DELETE FROM account_conversations WHERE last_status_id IS NULL",
         ))

@@ -80,8 +80,11 @@ impl Store {
     }
 }
 
+/// Event-log rows written by one statement, at most (5 arguments each).
+const EVENTS_PER_INSERT: usize = 200;
+
 impl WriteTx {
-    /// Appends events; returns the id of the last one.
+    /// Appends events, in their order; returns the id of the last one.
     pub async fn append_events(&mut self, events: &[NewEvent], now: i64) -> Result<Option<i64>> {
         if events.is_empty() {
             return Ok(None);
@@ -98,34 +101,41 @@ impl WriteTx {
             )
             .await?;
         }
-        let mut last = None;
+        let mut rows = Vec::with_capacity(events.len());
         for e in events {
-            let pair = match (e.kind.as_str(), e.account_id, e.recipient_id) {
+            let data = match (e.kind.as_str(), e.account_id, e.recipient_id) {
                 ("relationship", Some(a), Some(b)) if e.data.is_empty() => {
-                    Some(format!("{{\"pair\":{}}}", self.pair_state(a, b).await?))
+                    format!("{{\"pair\":{}}}", self.pair_state(a, b).await?)
                 }
-                _ => None,
+                _ if e.data.is_empty() => "{}".to_string(),
+                _ => e.data.clone(),
             };
-            let data = match &pair {
-                Some(p) => p.as_str(),
-                None if e.data.is_empty() => "{}",
-                None => e.data.as_str(),
-            };
-            let row = self
-                .one::<Scalar>(
-                    Query::new(
-                        "INSERT INTO event_log (created_at, kind, account_id, recipient_id, object_id, data)
-                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id AS v",
-                    )
-                    .bind(now)
-                    .bind(&e.kind)
-                    .bind(e.account_id)
-                    .bind(e.recipient_id)
-                    .bind(e.object_id)
-                    .bind(data),
-                )
-                .await?;
-            last = Some(row.v);
+            rows.push((e, data));
+        }
+        // Many rows per statement (a purge's batch has hundreds), in their order: the
+        // ids grow in the order of the VALUES list.
+        let mut last = None;
+        for chunk in rows.chunks(EVENTS_PER_INSERT) {
+            let mut q = Query::new(
+                "INSERT INTO event_log (created_at, kind, account_id, recipient_id, object_id, data)
+                 VALUES ",
+            );
+            let at = q.arg(now);
+            for (i, (e, data)) in chunk.iter().enumerate() {
+                let values = format!(
+                    "{}({at}, {}, {}, {}, {}, {})",
+                    if i == 0 { "" } else { ", " },
+                    q.arg(e.kind.as_str()),
+                    q.arg(e.account_id),
+                    q.arg(e.recipient_id),
+                    q.arg(e.object_id),
+                    q.arg(data.as_str()),
+                );
+                q.push(&values);
+            }
+            q.push(" RETURNING id AS v");
+            let ids = self.all::<Scalar>(q).await?;
+            last = ids.iter().map(|r| r.v).max().or(last);
         }
         Ok(last)
     }

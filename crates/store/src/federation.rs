@@ -10,7 +10,9 @@
 
 use sluice_model::Id;
 
-use crate::{EngineKind, Pools, Query, Result, Store, StoreError, WriteTx, query::Scalar};
+use crate::{
+    AccountCounter, EngineKind, Pools, Query, Result, Store, StoreError, WriteTx, query::Scalar,
+};
 
 /// A signing key: a local actor's (with its private half) or a remote actor's (public
 /// only), looked up by key id when verifying signatures.
@@ -1151,75 +1153,57 @@ impl WriteTx {
     /// shown, and its follows in both directions end. Returns the ids whose counters
     /// changed.
     pub async fn remove_remote_account(&mut self, account_id: Id, now: i64) -> Result<Vec<Id>> {
-        self.exec(
-            Query::new(
-                "UPDATE accounts SET suspended_at = COALESCE(suspended_at, $2)
-                 WHERE id = $1 AND domain <> ''",
-            )
-            .bind(account_id)
-            .bind(now),
-        )
-        .await?;
-        let mut touched = vec![account_id];
-        let followed: Vec<Id> = self
-            .all::<Scalar>(
-                Query::new("SELECT target_account_id AS v FROM follows WHERE account_id = $1")
-                    .bind(account_id),
-            )
-            .await?
-            .into_iter()
-            .map(|r| r.v)
-            .collect();
-        let followers: Vec<Id> = self
-            .all::<Scalar>(
-                Query::new("SELECT account_id AS v FROM follows WHERE target_account_id = $1")
-                    .bind(account_id),
-            )
-            .await?
-            .into_iter()
-            .map(|r| r.v)
-            .collect();
-        for t in &followed {
-            self.exec(
-                Query::new(
-                    "UPDATE accounts SET followers_count = CASE WHEN followers_count > 0
-                       THEN followers_count - 1 ELSE 0 END WHERE id = $1",
-                )
-                .bind(*t),
-            )
-            .await?;
+        self.remove_remote_accounts(&[account_id], now).await
+    }
+
+    /// [`WriteTx::remove_remote_account`] of several accounts: a statement per table
+    /// (and per distinct change of a counter). Returns the ids whose counters changed,
+    /// the accounts' own included.
+    pub async fn remove_remote_accounts(&mut self, ids: &[Id], now: i64) -> Result<Vec<Id>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
         }
-        for f in &followers {
-            self.exec(
-                Query::new(
-                    "UPDATE accounts SET following_count = CASE WHEN following_count > 0
-                       THEN following_count - 1 ELSE 0 END WHERE id = $1",
-                )
-                .bind(*f),
-            )
-            .await?;
+        let mut q = Query::new("UPDATE accounts SET suspended_at = COALESCE(suspended_at, ");
+        let p = q.arg(now);
+        q.push(&p);
+        q.push(") WHERE domain <> '' AND id IN ");
+        let list = q.in_list(ids);
+        q.push(&list);
+        self.exec(q).await?;
+        let mut touched = ids.to_vec();
+        // Those they followed lose a follower each, those following them a followee.
+        for (col, other, counter) in [
+            ("account_id", "target_account_id", AccountCounter::Followers),
+            ("target_account_id", "account_id", AccountCounter::Following),
+        ] {
+            let mut q = Query::new(format!("SELECT {other} AS v FROM follows WHERE {col} IN "));
+            let list = q.in_list(ids);
+            q.push(&list);
+            let others: Vec<Id> = self
+                .all::<Scalar>(q)
+                .await?
+                .into_iter()
+                .map(|r| r.v)
+                .collect();
+            touched.extend(&others);
+            self.bump_account_counters(counter, &crate::count_each(others, -1))
+                .await?;
         }
-        self.exec(
-            Query::new("DELETE FROM follows WHERE account_id = $1 OR target_account_id = $1")
-                .bind(account_id),
-        )
-        .await?;
-        self.exec(
-            Query::new(
-                "DELETE FROM follow_requests WHERE account_id = $1 OR target_account_id = $1",
-            )
-            .bind(account_id),
-        )
-        .await?;
-        self.exec(
-            Query::new("DELETE FROM endorsements WHERE account_id = $1 OR target_account_id = $1")
-                .bind(account_id),
-        )
-        .await?;
-        self.exec(Query::new("DELETE FROM featured_tags WHERE account_id = $1").bind(account_id))
-            .await?;
-        touched.extend(followed);
-        touched.extend(followers);
+        for table in ["follows", "follow_requests", "endorsements"] {
+            let mut q = Query::new(format!("DELETE FROM {table} WHERE account_id IN "));
+            let list = q.in_list(ids);
+            q.push(&list);
+            q.push(" OR target_account_id IN ");
+            let list = q.in_list(ids);
+            q.push(&list);
+            self.exec(q).await?;
+        }
+        let mut q = Query::new("DELETE FROM featured_tags WHERE account_id IN ");
+        let list = q.in_list(ids);
+        q.push(&list);
+        self.exec(q).await?;
+        touched.sort_unstable();
+        touched.dedup();
         Ok(touched)
     }
 

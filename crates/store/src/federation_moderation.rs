@@ -5,8 +5,8 @@
 
 use crate::query::{Scalar, TextScalar};
 use crate::{
-    ACCOUNT_COLUMNS, AccountRow, DomainBlockRow, Id, Query, Result, STATUS_COLUMNS, StatusRow,
-    Store, WriteTx,
+    ACCOUNT_COLUMNS, AccountRow, DomainBlockRow, Id, Query, Result, STATUS_COLUMNS, StatusCounter,
+    StatusRow, Store, WriteTx,
 };
 
 /// The columns of a domain block; rows written by an older process have no id and
@@ -443,27 +443,39 @@ impl WriteTx {
         .await
     }
 
-    /// What remains of a suspended remote account once its statuses are gone: its
-    /// favourites (uncounted on the posts), reactions, votes, notifications it caused
-    /// and mentions of it; then the account is marked purged at `now`.
-    pub async fn purge_account_rest(&mut self, account_id: Id, now: i64) -> Result<()> {
-        for sql in [
-            "UPDATE statuses SET favourites_count = CASE WHEN favourites_count > 0
-               THEN favourites_count - 1 ELSE 0 END
-             WHERE id IN (SELECT status_id FROM favourites WHERE account_id = $1)",
-            "DELETE FROM favourites WHERE account_id = $1",
-            "DELETE FROM status_reactions WHERE account_id = $1",
-            "DELETE FROM notifications WHERE from_account_id = $1",
-            "DELETE FROM bookmarks WHERE account_id = $1",
-        ] {
-            self.exec(Query::new(sql).bind(account_id)).await?;
+    /// What remains of suspended remote accounts once their statuses are gone: their
+    /// favourites (uncounted on the posts), reactions, notifications they caused and
+    /// bookmarks; then the accounts are marked purged at `now`. A statement per table
+    /// (and per distinct change of a post's favourites count).
+    pub async fn purge_accounts_rest(&mut self, ids: &[Id], now: i64) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
         }
-        self.exec(
-            Query::new("UPDATE accounts SET purged_at = $2 WHERE id = $1")
-                .bind(account_id)
-                .bind(now),
-        )
-        .await?;
+        let mut q = Query::new("SELECT status_id AS v FROM favourites WHERE account_id IN ");
+        let list = q.in_list(ids);
+        q.push(&list);
+        let favourited = self.all::<Scalar>(q).await?.into_iter().map(|r| r.v);
+        let deltas = crate::count_each(favourited, -1);
+        self.bump_status_counters(StatusCounter::Favourites, &deltas)
+            .await?;
+        for (table, col) in [
+            ("favourites", "account_id"),
+            ("status_reactions", "account_id"),
+            ("notifications", "from_account_id"),
+            ("bookmarks", "account_id"),
+        ] {
+            let mut q = Query::new(format!("DELETE FROM {table} WHERE {col} IN "));
+            let list = q.in_list(ids);
+            q.push(&list);
+            self.exec(q).await?;
+        }
+        let mut q = Query::new("UPDATE accounts SET purged_at = ");
+        let p = q.arg(now);
+        q.push(&p);
+        q.push(" WHERE id IN ");
+        let list = q.in_list(ids);
+        q.push(&list);
+        self.exec(q).await?;
         Ok(())
     }
 

@@ -97,8 +97,8 @@ pub use two_factor::{TwoFactorChallenge, TwoFactorRow};
 mod visibility;
 mod web_sessions;
 pub use statuses::{
-    AccountStatusFilter, ActivityRecord, Locality, MAX_THREAD_ROWS, ReactionSummary, Saved,
-    StatusCounter, StatusView,
+    AccountStatusFilter, ActivityRecord, Locality, MAX_THREAD_ROWS, ReactionSummary, ReblogOf,
+    Saved, StatusCounter, StatusView,
 };
 pub use suggestions::SuggestionRow;
 pub use tags::{FeaturedTagRow, FollowedTagRow, HashtagRow, PostInteractions, TagUse};
@@ -117,7 +117,7 @@ use sqlx::sqlite::{
 use sqlx::{PgPool, SqlitePool};
 
 pub use migrate::{SCHEMA_VERSION, SCHEMA_VERSION_MIN};
-pub use query::{Arg, Query, Scalar, TextScalar};
+pub use query::{Arg, Query, Scalar, TextScalar, count_each};
 pub use rows::*;
 pub use sluice_model::Id;
 

@@ -198,6 +198,9 @@ impl WriteTx {
     /// day (a client may post them again, as Mastodon's "delete and redraft" does),
     /// then are removed with the other unattached uploads.
     pub async fn detach_media(&mut self, status_id: Id, keep: &[Id], now: i64) -> Result<()> {
+        if keep.is_empty() {
+            return self.detach_media_of(&[status_id], now).await;
+        }
         let rows: Vec<crate::query::Scalar> = self
             .all(Query::new("SELECT id AS v FROM media WHERE status_id = $1").bind(status_id))
             .await?;
@@ -209,6 +212,18 @@ impl WriteTx {
             )
             .await?;
         }
+        Ok(())
+    }
+
+    /// [`WriteTx::detach_media`] of deleted posts, keeping none: one statement.
+    pub async fn detach_media_of(&mut self, status_ids: &[Id], now: i64) -> Result<()> {
+        let mut q = Query::new("UPDATE media SET status_id = NULL, updated_at = ");
+        let p = q.arg(now);
+        q.push(&p);
+        q.push(" WHERE status_id IN ");
+        let list = q.in_list(status_ids);
+        q.push(&list);
+        self.exec(q).await?;
         Ok(())
     }
 }

@@ -267,6 +267,16 @@ impl WriteTx {
     }
 }
 
+/// `(id, n * delta)` for each id seen n times: the changes of a counter that
+/// [`WriteTx::bump_status_counters`] and its kind apply.
+pub fn count_each(ids: impl IntoIterator<Item = i64>, delta: i64) -> Vec<(i64, i64)> {
+    let mut m: std::collections::BTreeMap<i64, i64> = Default::default();
+    for id in ids {
+        *m.entry(id).or_default() += delta;
+    }
+    m.into_iter().collect()
+}
+
 /// A single `i64` column, e.g. `SELECT count(*) AS v`.
 #[derive(Debug, sqlx::FromRow)]
 pub struct Scalar {

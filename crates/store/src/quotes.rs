@@ -233,6 +233,37 @@ impl WriteTx {
     }
 }
 
+impl WriteTx {
+    /// Of statuses about to be deleted: their accepted quotes become `deleted` and no
+    /// longer count on the statuses they quote ([`WriteTx::change_quote_state`] for
+    /// many, a statement per distinct count).
+    pub async fn quotes_deleted(&mut self, status_ids: &[Id]) -> Result<()> {
+        if status_ids.is_empty() {
+            return Ok(());
+        }
+        let mut q = Query::new(
+            "SELECT quoted_status_id AS v FROM status_quotes
+             WHERE quote_state = 'accepted' AND quoted_status_id IS NOT NULL AND status_id IN ",
+        );
+        let list = q.in_list(status_ids);
+        q.push(&list);
+        let quoted: Vec<crate::query::Scalar> = self.all(q).await?;
+        if quoted.is_empty() {
+            return Ok(());
+        }
+        let mut q = Query::new(
+            "UPDATE status_quotes SET quote_state = 'deleted'
+             WHERE quote_state = 'accepted' AND status_id IN ",
+        );
+        let list = q.in_list(status_ids);
+        q.push(&list);
+        self.exec(q).await?;
+        let deltas = crate::count_each(quoted.into_iter().map(|r| r.v), -1);
+        self.bump_counters("status_quotes", "status_id", "quotes_count", &deltas)
+            .await
+    }
+}
+
 /// `('a', 'b')` of quote states, which are our own constants (never input).
 fn state_list(states: &[&str]) -> String {
     debug_assert!(

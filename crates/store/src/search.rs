@@ -143,11 +143,18 @@ impl WriteTx {
 
     /// Takes a post out of the index.
     pub async fn unindex_status(&mut self, id: Id) -> Result<()> {
-        let sql = match self.kind() {
-            EngineKind::Sqlite => "DELETE FROM status_search WHERE rowid = $1",
-            EngineKind::Postgres => "DELETE FROM status_search WHERE status_id = $1",
-        };
-        self.exec(Query::new(sql).bind(id)).await?;
+        self.unindex_statuses(&[id]).await
+    }
+
+    /// Takes posts out of the index: one statement.
+    pub async fn unindex_statuses(&mut self, ids: &[Id]) -> Result<()> {
+        let mut q = Query::new(match self.kind() {
+            EngineKind::Sqlite => "DELETE FROM status_search WHERE rowid IN ",
+            EngineKind::Postgres => "DELETE FROM status_search WHERE status_id IN ",
+        });
+        let list = q.in_list(ids);
+        q.push(&list);
+        self.exec(q).await?;
         Ok(())
     }
 }

@@ -758,6 +758,24 @@ pub enum StatusCounter {
     Favourites,
 }
 
+impl StatusCounter {
+    fn column(self) -> &'static str {
+        match self {
+            StatusCounter::Replies => "replies_count",
+            StatusCounter::Reblogs => "reblogs_count",
+            StatusCounter::Favourites => "favourites_count",
+        }
+    }
+}
+
+/// A reblog found by [`WriteTx::reblogs_of`].
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReblogOf {
+    pub id: Id,
+    pub account_id: Id,
+    pub original: Id,
+}
+
 impl WriteTx {
     pub async fn status(&mut self, id: Id) -> Result<Option<StatusRow>> {
         let mut q = select_statuses();
@@ -854,35 +872,135 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Removes a status and everything that hangs off it (mentions, tags, favourites,
-    /// bookmarks, edits, notifications about it, its pin, filters naming it, its place in
-    /// direct conversations). Reblogs of it are separate statuses:
-    /// the engine deletes them through the pipeline first.
+    /// Removes a status and everything that hangs off it: [`WriteTx::delete_statuses`]
+    /// for one.
     pub async fn delete_status(&mut self, id: Id) -> Result<u64> {
-        for sql in [
-            "DELETE FROM mentions WHERE status_id = $1",
-            "DELETE FROM status_tags WHERE status_id = $1",
-            "DELETE FROM favourites WHERE status_id = $1",
-            "DELETE FROM bookmarks WHERE status_id = $1",
-            "DELETE FROM status_edits WHERE status_id = $1",
-            "DELETE FROM notifications WHERE status_id = $1",
-            "DELETE FROM pins WHERE status_id = $1",
-            "DELETE FROM filter_statuses WHERE status_id = $1",
-            "DELETE FROM poll_votes WHERE status_id = $1",
-            "DELETE FROM polls WHERE status_id = $1",
-            "DELETE FROM status_reactions WHERE status_id = $1",
-            "DELETE FROM status_content_types WHERE status_id = $1",
-            "DELETE FROM status_cards WHERE status_id = $1",
-            "DELETE FROM status_audiences WHERE status_id = $1",
-        ] {
-            self.exec(Query::new(sql).bind(id)).await?;
+        self.delete_statuses(&[id]).await
+    }
+
+    /// Removes statuses and everything that hangs off them (mentions, tags, favourites,
+    /// bookmarks, edits, notifications about them, pins, filters naming them, polls and
+    /// votes, reactions, content types, cards, audiences, the search index, their place
+    /// in direct conversations): one statement per table for the whole list. Reblogs
+    /// of them are separate statuses: the engine deletes them too
+    /// (`Engine::delete_statuses_rows`). Returns how many statuses were removed.
+    pub async fn delete_statuses(&mut self, ids: &[Id]) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
         }
-        self.unindex_status(id).await?;
-        let n = self
-            .exec(Query::new("DELETE FROM statuses WHERE id = $1").bind(id))
-            .await?;
-        self.forget_conversation_status(id).await?;
+        for table in [
+            "mentions",
+            "status_tags",
+            "favourites",
+            "bookmarks",
+            "status_edits",
+            "notifications",
+            "pins",
+            "filter_statuses",
+            "poll_votes",
+            "polls",
+            "status_reactions",
+            "status_content_types",
+            "status_cards",
+            "status_audiences",
+        ] {
+            let mut q = Query::new(format!("DELETE FROM {table} WHERE status_id IN "));
+            let list = q.in_list(ids);
+            q.push(&list);
+            self.exec(q).await?;
+        }
+        self.unindex_statuses(ids).await?;
+        let mut q = Query::new("DELETE FROM statuses WHERE id IN ");
+        let list = q.in_list(ids);
+        q.push(&list);
+        let n = self.exec(q).await?;
+        self.forget_conversation_statuses(ids).await?;
         Ok(n)
+    }
+
+    /// Statuses by id as this transaction sees them (those still stored).
+    pub async fn statuses_in_tx(&mut self, ids: &[Id]) -> Result<Vec<StatusRow>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut q = select_statuses();
+        let list = q.in_list(ids);
+        q.push(&format!(" AND s.id IN {list} ORDER BY s.id"));
+        self.all(q).await
+    }
+
+    /// Reblogs of any of `ids` (at most `limit`, oldest first): `(reblog, booster,
+    /// original)`.
+    pub async fn reblogs_of(&mut self, ids: &[Id], limit: i64) -> Result<Vec<ReblogOf>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut q = Query::new(
+            "SELECT id, account_id, reblog_of_id AS original FROM statuses WHERE reblog_of_id IN ",
+        );
+        let list = q.in_list(ids);
+        q.push(&list);
+        let p = q.arg(limit);
+        q.push(&format!(" ORDER BY id LIMIT {p}"));
+        self.all(q).await
+    }
+
+    /// Tombstones (at `now`) of the statuses of `ids` that are not reblogs, from their
+    /// rows: call before deleting them.
+    pub async fn insert_tombstones_of(&mut self, ids: &[Id], now: i64) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut q = Query::new(
+            "INSERT INTO tombstones (uri, account_id, deleted_at) SELECT uri, account_id, ",
+        );
+        let p = q.arg(now);
+        q.push(&p);
+        q.push(" FROM statuses WHERE reblog_of_id IS NULL AND id IN ");
+        let list = q.in_list(ids);
+        q.push(&list);
+        q.push(" ON CONFLICT (uri) DO NOTHING");
+        self.exec(q).await?;
+        Ok(())
+    }
+
+    /// Adds each `(status, delta)` to a counter of that status (never below zero):
+    /// one statement per distinct delta.
+    pub async fn bump_status_counters(
+        &mut self,
+        counter: StatusCounter,
+        deltas: &[(Id, i64)],
+    ) -> Result<()> {
+        self.bump_counters("statuses", "id", counter.column(), deltas)
+            .await
+    }
+
+    /// `UPDATE table SET col = max(col + delta, 0) WHERE key = id` for each
+    /// `(id, delta)`, the ids of one delta in one statement.
+    pub(crate) async fn bump_counters(
+        &mut self,
+        table: &str,
+        key: &str,
+        col: &str,
+        deltas: &[(Id, i64)],
+    ) -> Result<()> {
+        let mut by_delta: std::collections::BTreeMap<i64, Vec<Id>> = Default::default();
+        for (id, d) in deltas {
+            if *d != 0 {
+                by_delta.entry(*d).or_default().push(*id);
+            }
+        }
+        for (delta, ids) in by_delta {
+            let mut q = Query::new(format!("UPDATE {table} SET {col} = CASE WHEN {col} + "));
+            let p = q.arg(delta);
+            q.push(&format!(
+                "{p} < 0 THEN 0 ELSE {col} + {p} END WHERE {key} IN "
+            ));
+            let list = q.in_list(&ids);
+            q.push(&list);
+            self.exec(q).await?;
+        }
+        Ok(())
     }
 
     pub async fn set_mentions(&mut self, status_id: Id, accounts: &[Id]) -> Result<()> {
@@ -978,11 +1096,7 @@ impl WriteTx {
         counter: StatusCounter,
         delta: i64,
     ) -> Result<()> {
-        let col = match counter {
-            StatusCounter::Replies => "replies_count",
-            StatusCounter::Reblogs => "reblogs_count",
-            StatusCounter::Favourites => "favourites_count",
-        };
+        let col = counter.column();
         self.exec(
             Query::new(format!(
                 "UPDATE statuses SET {col} = CASE WHEN {col} + $1 < 0 THEN 0 ELSE {col} + $1 END WHERE id = $2"

@@ -17,6 +17,7 @@ db_tests!(
     no_access_ip_blocks_refuse_every_request,
     admin_lists_are_paged,
     a_suspended_domain_is_purged_and_its_inbox_refused,
+    one_purge_step_spans_accounts_and_keeps_others_right,
     the_purge_resumes_after_a_restart,
     reject_media_keeps_no_media_of_the_domain,
     allowlist_mode_takes_only_allowed_domains,
@@ -663,16 +664,253 @@ async fn a_suspended_domain_is_purged_and_its_inbox_refused(db: Db) {
     b.stop().await;
 }
 
-async fn the_purge_resumes_after_a_restart(db: Db) {
-    // One post per batch, then an hour's pause: the purge stops after one post.
-    let Some((mut a, b, _alice, _)) = bob_posts_to_a(db, 3, |c| {
-        c.purge_batch = 1;
+/// `acct`'s post whose URI is `uri`, as `srv` shows it in `token`'s home, once there.
+async fn in_home(srv: &TestServer, token: &str, uri: &str) -> Value {
+    let mut seen = Value::Null;
+    eventually("the post in home", async || {
+        let home = srv.get("/api/v1/timelines/home", Some(token)).await.ok();
+        match home
+            .as_array()
+            .and_then(|h| h.iter().find(|s| s["uri"] == uri).cloned())
+        {
+            Some(s) => {
+                seen = s;
+                true
+            }
+            None => false,
+        }
+    })
+    .await;
+    seen
+}
+
+async fn one_purge_step_spans_accounts_and_keeps_others_right(db: Db) {
+    // One step, then an hour's pause: what the first step does is all there is.
+    let Some(a) = TestServer::start(db, |c| {
+        peer("127.0.0.2")(c);
+        c.purge_batch = 100;
         c.purge_pause_ms = 3_600_000;
     })
     .await
     else {
         return;
     };
+    let b = TestServer::start(db, peer("127.0.0.3")).await.unwrap();
+    let a_domain = a.url.trim_start_matches("http://").to_string();
+    let b_domain = b.url.trim_start_matches("http://").to_string();
+    let alice = a.user("alice").await;
+    let dave = a.user("dave").await;
+    let bob = b.user("bob").await;
+    let carol = b.user("carol").await;
+    follow_remote(&a, &alice, &format!("bob@{b_domain}")).await;
+    follow_remote(&a, &alice, &format!("carol@{b_domain}")).await;
+    follow_remote(&b, &carol, &format!("alice@{a_domain}")).await;
+
+    // alice's post reaches carol, who replies to it, boosts it and favourites it.
+    let hello = a.status(&alice, "hello #local", &[]).await;
+    let hello_id = hello["id"].as_str().unwrap().to_string();
+    let on_b = in_home(&b, &carol.token, hello["uri"].as_str().unwrap()).await;
+    let on_b_id = on_b["id"].as_str().unwrap().to_string();
+    let reply = b
+        .status(&carol, "hi alice", &[("in_reply_to_id", on_b_id.as_str())])
+        .await;
+    for verb in ["reblog", "favourite"] {
+        b.post(
+            &format!("/api/v1/statuses/{on_b_id}/{verb}"),
+            Some(&carol.token),
+            &[],
+        )
+        .await
+        .ok();
+    }
+    // bob posts three times, mentioning alice with a hashtag once; alice favourites,
+    // bookmarks and boosts his first post, and dave replies to it.
+    let first = b
+        .status(&bob, &format!("@alice@{a_domain} buy now #spam"), &[])
+        .await;
+    b.status(&bob, "two", &[]).await;
+    let last = b.status(&bob, "three", &[]).await;
+    let first_on_a = in_home(&a, &alice.token, first["uri"].as_str().unwrap()).await;
+    let first_id = first_on_a["id"].as_str().unwrap().to_string();
+    for verb in ["favourite", "bookmark", "reblog"] {
+        a.post(
+            &format!("/api/v1/statuses/{first_id}/{verb}"),
+            Some(&alice.token),
+            &[],
+        )
+        .await
+        .ok();
+    }
+    let dave_reply = a
+        .status(&dave, "no thanks", &[("in_reply_to_id", first_id.as_str())])
+        .await;
+    in_home(&a, &alice.token, last["uri"].as_str().unwrap()).await;
+    in_home(&a, &alice.token, reply["uri"].as_str().unwrap()).await;
+    eventually("carol's boost and favourite on a", async || {
+        let s = a
+            .get(&format!("/api/v1/statuses/{hello_id}"), Some(&alice.token))
+            .await
+            .ok();
+        s["replies_count"] == 1 && s["reblogs_count"] == 1 && s["favourites_count"] == 1
+    })
+    .await;
+    // alice: hello and her boost; dave: his reply; bob: 3; carol: a reply and a boost.
+    eventually("every post on a", async || a.count("statuses").await == 8).await;
+    let alice_acct = a
+        .get("/api/v1/accounts/verify_credentials", Some(&alice.token))
+        .await
+        .ok();
+    assert_eq!(alice_acct["statuses_count"], 2);
+    assert_eq!(alice_acct["following_count"], 2);
+    assert!(a.count("mentions").await >= 1);
+    assert!(a.count("notifications").await >= 3);
+    let deletes_before = a.count("event_log WHERE kind = 'delete'").await;
+
+    a.post(
+        "/api/v1/admin/domain_blocks",
+        Some(&a.staff("root", "admin").await.token),
+        &[("domain", "127.0.0.3"), ("severity", "suspend")],
+    )
+    .await
+    .ok();
+    // Both accounts' posts, and alice's boost of bob's, go in the first step.
+    eventually("the first step", async || a.count("statuses").await == 2).await;
+    let left: Vec<String> = {
+        let q = sluice_store::Query::new("SELECT id AS v FROM statuses ORDER BY id");
+        a.store()
+            .all::<sluice_store::Scalar>(q)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.v.to_string())
+            .collect()
+    };
+    assert_eq!(
+        left,
+        vec![
+            hello_id.clone(),
+            dave_reply["id"].as_str().unwrap().to_string()
+        ]
+    );
+    // The counts of what stays no longer count what went.
+    let s = a
+        .get(&format!("/api/v1/statuses/{hello_id}"), Some(&alice.token))
+        .await
+        .ok();
+    assert_eq!(
+        (
+            &s["replies_count"],
+            &s["reblogs_count"],
+            &s["favourites_count"]
+        ),
+        (&json!(0), &json!(0), &json!(0)),
+        "{s}"
+    );
+    let alice_acct = a
+        .get("/api/v1/accounts/verify_credentials", Some(&alice.token))
+        .await
+        .ok();
+    assert_eq!(
+        alice_acct["statuses_count"], 1,
+        "her boost of bob's post went"
+    );
+    assert_eq!(alice_acct["following_count"], 0);
+    // Nothing hangs off the posts that went, nothing is left of what the accounts did.
+    for table in [
+        "mentions",
+        "status_tags",
+        "favourites",
+        "bookmarks",
+        "notifications",
+        "status_search",
+    ] {
+        let key =
+            if table == "status_search" && a.store().kind() == sluice_store::EngineKind::Sqlite {
+                "rowid"
+            } else {
+                "status_id"
+            };
+        let orphans = a
+            .count(&format!(
+                "{table} WHERE {key} IS NOT NULL AND {key} NOT IN (SELECT id FROM statuses)"
+            ))
+            .await;
+        assert_eq!(orphans, 0, "{table}");
+    }
+    for table in ["favourites", "bookmarks", "follows"] {
+        assert_eq!(a.count(table).await, 0, "{table}");
+    }
+    assert_eq!(
+        a.count(
+            "notifications WHERE from_account_id IN (SELECT id FROM accounts WHERE domain <> '')"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        a.count("status_tags").await,
+        1,
+        "alice's #local only, not #spam"
+    );
+    // A tombstone for each post that is not a boost (bob's three, carol's reply), and
+    // a `delete` event for each status that went (boosts too).
+    assert_eq!(a.count("tombstones").await, 4);
+    assert_eq!(
+        a.count("event_log WHERE kind = 'delete'").await - deletes_before,
+        6
+    );
+    // Every account of the domain is done (bob, carol, and b's instance actor, which
+    // signed b's requests), their posts counted on the block.
+    assert_eq!(
+        a.count("accounts WHERE domain <> '' AND (purged_at IS NULL OR purged_at < suspended_at)")
+            .await,
+        0
+    );
+    assert!(a.count("accounts WHERE purged_at IS NOT NULL").await >= 2);
+    let blocks = a.engine().domain_blocks().await.unwrap();
+    assert_eq!(blocks[0].purged_statuses, 5);
+    let progress = a.engine().purge_progress(&blocks[0]).await.unwrap();
+    assert_eq!((progress.purged, progress.left), (5, 0));
+    // dave's reply still stands, its parent gone.
+    a.get(
+        &format!("/api/v1/statuses/{}", dave_reply["id"].as_str().unwrap()),
+        Some(&dave.token),
+    )
+    .await
+    .ok();
+    a.stop().await;
+    b.stop().await;
+}
+
+async fn the_purge_resumes_after_a_restart(db: Db) {
+    // bob posts 3 times, carol twice; one step, then an hour's pause.
+    let Some((mut a, b, alice, b_domain)) = bob_posts_to_a(db, 3, |c| {
+        c.purge_pause_ms = 3_600_000;
+    })
+    .await
+    else {
+        return;
+    };
+    let carol = b.user("carol").await;
+    let carol_id = follow_remote(&a, &alice, &format!("carol@{b_domain}")).await;
+    let bob_id = a.lookup_id(&format!("bob@{b_domain}")).await;
+    b.status(&carol, "carol 1", &[]).await;
+    b.status(&carol, "carol 2", &[]).await;
+    eventually("carol's posts on a", async || {
+        a.count("statuses").await == 5
+    })
+    .await;
+    // A batch of every account of the domain without posts (b's instance actor), each
+    // counted as one, plus bob's 3 posts and bob (4), plus one: whatever the order of
+    // the accounts, the first step takes all of bob's posts and some of carol's, not all.
+    let others = a
+        .count(&format!(
+            "accounts WHERE domain <> '' AND id NOT IN ({bob_id}, {carol_id})"
+        ))
+        .await;
+    a.halt().await;
+    a.config.purge_batch = usize::try_from(others).unwrap() + 5;
+    a.resume().await;
     a.engine()
         .set_domain_block(&sluice_store::DomainBlockRow {
             domain: "127.0.0.3".into(),
@@ -681,16 +919,23 @@ async fn the_purge_resumes_after_a_restart(db: Db) {
         })
         .await
         .unwrap();
-    eventually("one batch purged", async || a.count("statuses").await == 2).await;
+    eventually("one batch purged", async || a.count("statuses").await < 5).await;
+    let posts_of = |id: &str| format!("statuses WHERE account_id = {id}");
+    assert_eq!(a.count(&posts_of(&bob_id)).await, 0, "all of bob's");
+    assert!(a.count(&posts_of(&carol_id)).await < 2, "and carol's too");
+    let purged = |id: &str| format!("accounts WHERE id = {id} AND purged_at IS NOT NULL");
+    assert_eq!(a.count(&purged(&bob_id)).await, 1, "bob done");
+    assert_eq!(a.count(&purged(&carol_id)).await, 0, "carol not yet");
     // A restart without the pause: the work is found again and finished.
     a.config.purge_pause_ms = 0;
     a.restart().await;
     eventually("the rest purged after the restart", async || {
-        a.count("statuses").await == 0
+        a.count("statuses").await == 0 && a.count(&purged(&carol_id)).await == 1
     })
     .await;
     let blocks = a.engine().domain_blocks().await.unwrap();
-    assert_eq!(blocks[0].purged_statuses, 3);
+    assert_eq!(blocks[0].purged_statuses, 5);
+    assert_eq!(a.count("follows").await, 0);
     a.stop().await;
     b.stop().await;
 }
