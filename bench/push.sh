@@ -16,8 +16,12 @@
 # SLUICE_FEDERATION_PUSH_PER_HOST_CONCURRENCY; every subscription is on the one sink
 # host, as they would be on one push service), BENCH_EXPIRES_IN (60: seconds from the
 # poll's post to its end; the votes are written meanwhile), BENCH_CHECK_EVERY (10),
-# BENCH_RESULTS (output dir), CARGO_TARGET_DIR (/tmp/sluice-bench-target, shared with
-# bench/run.sh). See docs/benchmarks.md ("Web Push (issue 16)").
+# BENCH_PUSH_DELAY_MS (0: how long the push service takes to answer each message; a
+# real one is tens of milliseconds away, which is when the per-host cap bounds the rate),
+# BENCH_RESULTS (output dir), BENCH_SERVER_BIN (the server binary to measure, e.g. a
+# baseline's; default: the one just built), BENCH_TOOL_BIN (the sluice-bench binary
+# that seeds and runs the push service; with both set nothing is built), CARGO_TARGET_DIR (/tmp/sluice-bench-target,
+# shared with bench/run.sh). See docs/benchmarks.md ("Web Push (issue 16)").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +30,9 @@ SUBSCRIBERS=${BENCH_SUBSCRIBERS:-10000}
 PER_HOST=${BENCH_PUSH_PER_HOST:-8}
 EXPIRES_IN=${BENCH_EXPIRES_IN:-60}
 CHECK_EVERY=${BENCH_CHECK_EVERY:-10}
+DELAY_MS=${BENCH_PUSH_DELAY_MS:-0}
+DELAY_ARGS=()
+[[ $DELAY_MS != 0 ]] && DELAY_ARGS=(--delay-ms "$DELAY_MS")
 RESULTS=${BENCH_RESULTS:-/tmp/sluice-bench-results/push-$(date +%Y%m%d-%H%M%S)}
 PG_URL=${SLUICE_BENCH_DATABASE_URL:-}
 
@@ -48,10 +55,12 @@ free_port() {
 }
 
 mkdir -p "$RESULTS"
-log "building release into $CARGO_TARGET_DIR"
-(cd "$ROOT" && cargo build --release -p sluice -p sluice-bench)
-BIN="$CARGO_TARGET_DIR/release/sluice"
-BENCH_BIN="$CARGO_TARGET_DIR/release/sluice-bench"
+if [[ -z ${BENCH_SERVER_BIN:-} || -z ${BENCH_TOOL_BIN:-} ]]; then
+  log "building release into $CARGO_TARGET_DIR"
+  (cd "$ROOT" && cargo build --release -p sluice -p sluice-bench)
+fi
+BIN=${BENCH_SERVER_BIN:-$CARGO_TARGET_DIR/release/sluice}
+BENCH_BIN=${BENCH_TOOL_BIN:-$CARGO_TARGET_DIR/release/sluice-bench}
 
 SERVER_PID=
 DATA_DIRS=()
@@ -96,9 +105,9 @@ for engine in "${ENGINES[@]}"; do
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$out/server.log" >&2; exit 1; }
     sleep 0.01
   done
-  log "[$engine] server $SERVER_PID on $BASE; $SUBSCRIBERS subscribers, $PER_HOST in flight per host"
+  log "[$engine] server $SERVER_PID ($BIN) on $BASE; $SUBSCRIBERS subscribers, $PER_HOST in flight per host, push service answers after ${DELAY_MS} ms"
   "$BENCH_BIN" admin push --target "$BASE" --subscribers "$SUBSCRIBERS" \
-    --expires-in "$EXPIRES_IN" --check-every "$CHECK_EVERY" | tee "$out/push.txt"
+    --expires-in "$EXPIRES_IN" --check-every "$CHECK_EVERY" "${DELAY_ARGS[@]}" | tee "$out/push.txt"
   kill -TERM "$SERVER_PID"
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=

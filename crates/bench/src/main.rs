@@ -90,6 +90,10 @@ enum AdminCommand {
         /// Longest wait for the last message after the poll's end, in seconds.
         #[arg(long, default_value_t = 600)]
         timeout: u64,
+        /// Milliseconds the push service takes to answer each message (a real one is
+        /// across the internet: tens of milliseconds).
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
     },
 }
 
@@ -149,6 +153,7 @@ fn main() -> anyhow::Result<()> {
                     expires_in,
                     check_every,
                     timeout,
+                    delay_ms,
                 },
             ..
         } => runtime.block_on(async {
@@ -170,6 +175,7 @@ fn main() -> anyhow::Result<()> {
                 expires_in,
                 check_every,
                 timeout,
+                delay_ms,
             };
             let result = sluice_bench::push::run(&engine, &store, plan).await;
             store.close().await;

@@ -39,6 +39,8 @@ pub struct PushPlan {
     pub check_every: usize,
     /// Longest wait for the last message after the poll ends (s).
     pub timeout: u64,
+    /// How long the push service takes to answer each message (ms).
+    pub delay_ms: u64,
 }
 
 fn now_ms() -> i64 {
@@ -83,6 +85,7 @@ pub async fn run(
         last_ms: AtomicU64::new(0),
     });
     let every = plan.check_every.max(1);
+    let delay = std::time::Duration::from_millis(plan.delay_ms);
     let app = {
         let (sink, key) = (sink.clone(), ua_private.clone());
         axum::Router::new().fallback(move |body: axum::body::Bytes| {
@@ -106,6 +109,9 @@ pub async fn run(
                             sink.bad.fetch_add(1, Ordering::AcqRel);
                         }
                     }
+                }
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
                 }
                 axum::http::StatusCode::CREATED
             }
@@ -227,6 +233,13 @@ pub async fn run(
             .await?;
         }
         tx.commit().await?;
+    }
+    // As after seeding (seed.rs): planner statistics for the rows just written, which
+    // autovacuum would gather within a minute or so (and never, where it is off). Without
+    // them PostgreSQL plans each voter's subscription lookup in the poll's transaction
+    // from the empty tables' statistics, a scan of every token per notification.
+    if store.kind() == sluice_store::EngineKind::Postgres {
+        store.exec(Query::new("ANALYZE")).await?;
     }
     let seeded_in = seeding.elapsed();
     if now_ms() >= ends_at {

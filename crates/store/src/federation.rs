@@ -4,9 +4,10 @@
 //! The delivery queue is a table, not memory: a delivery is inserted in the same
 //! transaction as the activity it carries, so it survives restarts and is never lost
 //! between "stored" and "sent". Workers claim due rows with a lease (`locked_until`); a
-//! worker that dies leaves its rows to be claimed again when the lease runs out. On
-//! PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so several processes share the
-//! queue without taking the same row; SQLite has one writer, which serializes claims.
+//! worker that dies leaves its rows to be claimed again when the lease runs out. Claims
+//! are serialized, so several processes share the queue without taking the same row
+//! and the per-host caps count every lease: on PostgreSQL by an advisory lock held to
+//! the end of the claim's transaction, on SQLite by its one writer.
 
 use sluice_model::Id;
 
@@ -207,6 +208,114 @@ fn json_id_list(kind: EngineKind) -> &'static str {
 
 /// Key of the PostgreSQL advisory lock that serializes delivery claims.
 const DELIVERY_CLAIM_LOCK: i64 = 0x5_11CE_0002;
+
+/// Rows a delivery claim reads from the front of the queue before it goes host by host
+/// (see [`WriteTx::claim_deliveries_with`]).
+pub const DELIVERY_CLAIM_WINDOW: i64 = 256;
+
+/// A row of the front of the delivery queue, and whether its host has room for it.
+#[derive(Debug, sqlx::FromRow)]
+struct ClaimPick {
+    id: Id,
+    ok: i64,
+}
+
+/// The cap of row `c` (columns `push_subscription_id`) on host `h` (`delivery_hosts`,
+/// NULL when the host never failed): none while the host is down and its probe time
+/// has not come, one probe when it has. `$1` now, `$2` the per-host cap, `$3` the
+/// push cap.
+macro_rules! claim_cap {
+    () => {
+        "CASE WHEN h.state = 'down' AND h.next_probe_at > $1 THEN 0
+              WHEN h.state = 'down' THEN 1
+              WHEN c.push_subscription_id IS NOT NULL THEN $3
+              ELSE $2 END"
+    };
+}
+
+/// The leases a host (`$host`) holds now (`$1`), through `deliveries_host_leased`.
+macro_rules! host_leases {
+    ($host:literal) => {
+        concat!(
+            "(SELECT COUNT(*) FROM deliveries l WHERE l.state = 'pending' AND l.host = ",
+            $host,
+            " AND l.locked_until > $1)"
+        )
+    };
+}
+
+/// The first `$4` due, unleased rows in queue order (`deliveries_due_order`), each
+/// with whether it fits under its host's cap: its rank among its host's rows here is
+/// its rank among all of its host's due rows, since the earlier ones are here too.
+const CLAIM_FRONT: &str = concat!(
+    "WITH front AS (
+       SELECT id, host, next_attempt_at, push_subscription_id FROM deliveries
+       WHERE state = 'pending' AND next_attempt_at <= $1 AND locked_until <= $1
+       ORDER BY next_attempt_at, id LIMIT $4),
+     leased AS (
+       SELECT f.host, ",
+    host_leases!("f.host"),
+    " AS n FROM (SELECT DISTINCT host FROM front) f),
+     c AS (
+       SELECT f.id, f.host, f.next_attempt_at, f.push_subscription_id, l.n AS leased,
+              ROW_NUMBER() OVER (PARTITION BY f.host ORDER BY f.next_attempt_at, f.id) AS rn
+       FROM front f JOIN leased l ON l.host = f.host)
+     SELECT c.id, CAST(CASE WHEN c.rn + c.leased <= ",
+    claim_cap!(),
+    " THEN 1 ELSE 0 END AS BIGINT) AS ok
+     FROM c LEFT JOIN delivery_hosts h ON h.host = c.host
+     ORDER BY c.next_attempt_at, c.id"
+);
+
+/// Every host with pending rows, one index step each (`deliveries_host_due`), and the
+/// leases each holds; then `c`, at most `$5` due unleased rows of each host with room,
+/// ranked per host (the engines differ only there).
+macro_rules! claim_by_host {
+    ($candidates:literal) => {
+        concat!(
+            "WITH RECURSIVE hosts(host) AS (
+               SELECT MIN(host) FROM deliveries WHERE state = 'pending'
+               UNION ALL
+               SELECT (SELECT MIN(d.host) FROM deliveries d
+                       WHERE d.state = 'pending' AND d.host > hosts.host)
+               FROM hosts WHERE hosts.host IS NOT NULL),
+             room AS (
+               SELECT hs.host, ",
+            host_leases!("hs.host"),
+            " AS leased FROM hosts hs WHERE hs.host IS NOT NULL),
+             c AS (",
+            $candidates,
+            ")
+             SELECT c.id AS v FROM c LEFT JOIN delivery_hosts h ON h.host = c.host
+             WHERE c.rn + c.leased <= ",
+            claim_cap!(),
+            " ORDER BY c.next_attempt_at, c.id LIMIT $4"
+        )
+    };
+}
+
+/// SQLite has no LATERAL: a correlated `IN (… LIMIT)` per host.
+const CLAIM_BY_HOST_SQLITE: &str = claim_by_host!(
+    "SELECT d.id, d.host, d.next_attempt_at, d.push_subscription_id, r.leased,
+            ROW_NUMBER() OVER (PARTITION BY d.host ORDER BY d.next_attempt_at, d.id) AS rn
+     FROM room r, deliveries d
+     WHERE r.leased < $5 AND d.id IN (
+       SELECT x.id FROM deliveries x
+       WHERE x.state = 'pending' AND x.host = r.host AND x.next_attempt_at <= $1
+         AND x.locked_until <= $1
+       ORDER BY x.next_attempt_at, x.id LIMIT $5)"
+);
+
+const CLAIM_BY_HOST_POSTGRES: &str = claim_by_host!(
+    "SELECT d.id, d.host, d.next_attempt_at, d.push_subscription_id, r.leased,
+            ROW_NUMBER() OVER (PARTITION BY d.host ORDER BY d.next_attempt_at, d.id) AS rn
+     FROM room r CROSS JOIN LATERAL (
+       SELECT x.id, x.host, x.next_attempt_at, x.push_subscription_id FROM deliveries x
+       WHERE x.state = 'pending' AND x.host = r.host AND x.next_attempt_at <= $1
+         AND x.locked_until <= $1
+       ORDER BY x.next_attempt_at, x.id LIMIT $5) d
+     WHERE r.leased < $5"
+);
 
 const KEY_COLUMNS: &str =
     "key_id, account_id, public_key_pem, private_key_pem, created_at, fetched_at";
@@ -854,6 +963,19 @@ impl WriteTx {
 
     /// [`WriteTx::claim_deliveries`], with its own per-host cap for Web Push messages
     /// (`push_per_host`: push services are few, large hosts).
+    ///
+    /// Which rows: the due, unleased rows in `(next_attempt_at, id)` order, skipping a
+    /// row when it would put its host over its cap (its earlier due rows and the
+    /// host's leases count), the first `limit` of them. The claim reads in proportion
+    /// to what it hands out, not to the queue: first the front of the queue (at most
+    /// [`DELIVERY_CLAIM_WINDOW`] rows, or `limit`, ranked per host); that is the whole
+    /// answer when it yields `limit` rows or holds every due row. Otherwise hosts at
+    /// their cap fill the front (one push service with 10,000 messages waiting), and
+    /// the claim goes host by host: at most `max(per_host, push_per_host)` due rows of
+    /// each host with pending rows, through the `deliveries_host_due` index (migration
+    /// 32), so a host with one row behind another host's thousands gets its turn. That
+    /// pass costs a few index steps per host with pending rows (also hosts whose rows
+    /// are not due yet), which is what a claim costs when capped rows fill the front.
     pub async fn claim_deliveries_with(
         &mut self,
         now: i64,
@@ -862,41 +984,61 @@ impl WriteTx {
         per_host: i64,
         push_per_host: i64,
     ) -> Result<Vec<DeliveryRow>> {
+        if limit <= 0 {
+            return Ok(Vec::new());
+        }
         if self.kind() == EngineKind::Postgres {
-            // Claimers are serialized: the per-host count must see the other claims.
-            // (FOR UPDATE SKIP LOCKED cannot be combined with the window function.)
+            // Claimers are serialized: the per-host count must see the other claims,
+            // and the rows chosen are not taken by another claim before the update.
             self.exec(Query::new("SELECT pg_advisory_xact_lock($1)").bind(DELIVERY_CLAIM_LOCK))
                 .await?;
         }
+        let window = DELIVERY_CLAIM_WINDOW.max(limit);
+        let front = self
+            .all::<ClaimPick>(
+                Query::new(CLAIM_FRONT)
+                    .bind(now)
+                    .bind(per_host)
+                    .bind(push_per_host)
+                    .bind(window),
+            )
+            .await?;
+        let mut ids: Vec<Id> = front
+            .iter()
+            .filter(|p| p.ok != 0)
+            .map(|p| p.id)
+            .take(limit as usize)
+            .collect();
+        if (ids.len() as i64) < limit && front.len() as i64 >= window {
+            let by_host = match self.kind() {
+                EngineKind::Sqlite => CLAIM_BY_HOST_SQLITE,
+                EngineKind::Postgres => CLAIM_BY_HOST_POSTGRES,
+            };
+            ids = self
+                .all::<Scalar>(
+                    Query::new(by_host)
+                        .bind(now)
+                        .bind(per_host)
+                        .bind(push_per_host)
+                        .bind(limit)
+                        .bind(per_host.max(push_per_host).max(1)),
+                )
+                .await?
+                .into_iter()
+                .map(|r| r.v)
+                .collect();
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = json_id_list(self.kind());
         self.all(
             Query::new(format!(
-                "WITH leased AS (
-                   SELECT host, COUNT(*) AS n FROM deliveries
-                   WHERE state = 'pending' AND locked_until > $2 GROUP BY host),
-                 due AS (
-                   SELECT d.id, d.host, d.next_attempt_at, d.push_subscription_id,
-                          ROW_NUMBER() OVER (PARTITION BY d.host
-                                             ORDER BY d.next_attempt_at, d.id) AS rn
-                   FROM deliveries d
-                   WHERE d.state = 'pending' AND d.next_attempt_at <= $2 AND d.locked_until <= $2)
-                 UPDATE deliveries SET locked_until = $1, attempts = attempts + 1
-                 WHERE id IN (
-                   SELECT due.id FROM due
-                   LEFT JOIN delivery_hosts h ON h.host = due.host
-                   LEFT JOIN leased l ON l.host = due.host
-                   WHERE due.rn + COALESCE(l.n, 0) <= CASE
-                       WHEN h.state = 'down' AND h.next_probe_at > $2 THEN 0
-                       WHEN h.state = 'down' THEN 1
-                       WHEN due.push_subscription_id IS NOT NULL THEN $5
-                       ELSE $4 END
-                   ORDER BY due.next_attempt_at, due.id LIMIT $3)
-                 RETURNING {DELIVERY_COLUMNS}"
+                "UPDATE deliveries SET locked_until = $2, attempts = attempts + 1
+                 WHERE id IN {list} RETURNING {DELIVERY_COLUMNS}"
             ))
-            .bind(now + lease_ms)
-            .bind(now)
-            .bind(limit)
-            .bind(per_host)
-            .bind(push_per_host),
+            .bind(serde_json::to_string(&ids).unwrap_or_default())
+            .bind(now + lease_ms),
         )
         .await
     }

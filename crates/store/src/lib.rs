@@ -61,8 +61,8 @@ pub use conversations::{ConversationPost, ConversationRow};
 mod federation;
 mod federation_moderation;
 pub use federation::{
-    DeliveryHostStats, DeliveryRow, DomainBlockRow, HostRow, InboxRow, KeyRow, NewInboxActivity,
-    OutboxItem, RemoteActor, StoredActivity, host_in_domain,
+    DELIVERY_CLAIM_WINDOW, DeliveryHostStats, DeliveryRow, DomainBlockRow, HostRow, InboxRow,
+    KeyRow, NewInboxActivity, OutboxItem, RemoteActor, StoredActivity, host_in_domain,
 };
 pub use federation_moderation::{
     CanonicalEmailBlockRow, DomainList, DomainRow, IpBlockRow, RuleRow,

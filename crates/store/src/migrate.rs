@@ -203,10 +203,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0031_federation_moderation.sql"),
         postgres: include_str!("../migrations/postgres/0031_federation_moderation.sql"),
     },
+    Migration {
+        version: 32,
+        name: "delivery_claim",
+        sqlite: include_str!("../migrations/sqlite/0032_delivery_claim.sql"),
+        postgres: include_str!("../migrations/postgres/0032_delivery_claim.sql"),
+    },
 ];
 
 /// The schema version this binary creates.
-pub const SCHEMA_VERSION: i64 = 31;
+pub const SCHEMA_VERSION: i64 = 32;
 /// The oldest schema version whose code runs against this binary's schema: the
 /// migrations after it only add (tables; columns with defaults that older code never
 /// names), so during an upgrade the old processes keep serving on the database the new
@@ -232,7 +238,8 @@ pub const SCHEMA_VERSION: i64 = 31;
 /// version 28 the moderation columns of `reports` and `notifications.report_id`,
 /// version 29 the moderation columns of `accounts`, `account_warnings` and `notifications.account_warning_id`,
 /// version 30 `account_migrations`, `account_deletions`, `imports`, `import_rows` and `archives`,
-/// version 31 the `domain_blocks` columns of Mastodon, `domain_allows`, e-mail, canonical e-mail and IP blocks, `instance_rules` and `accounts.purged_at`.
+/// version 31 the `domain_blocks` columns of Mastodon, `domain_allows`, e-mail, canonical e-mail and IP blocks, `instance_rules` and `accounts.purged_at`,
+/// version 32 the delivery claim's indexes (`deliveries_due_order`, `deliveries_host_due`, `deliveries_host_leased`).
 pub const SCHEMA_VERSION_MIN: i64 = 5;
 
 /// Key of the PostgreSQL advisory lock that serializes migrators across processes.
