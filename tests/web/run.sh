@@ -27,7 +27,7 @@ ONLY=${WEB_ONLY:-flow_js nojs restart admin}
 TEST_DB_URL=${SLUICE_TEST_DATABASE_URL:-}
 BIN=${SLUICE_BIN:-}
 CHROMIUM=${CHROMIUM_BIN:-/usr/bin/chromium}
-# One script's limit; the whole suite takes about a minute per database.
+# One script's limit; the whole suite takes about 3 minutes per database (README.md).
 SCRIPT_TIMEOUT=${WEB_SCRIPT_TIMEOUT:-240}
 
 SUITE=web
