@@ -10,23 +10,24 @@
 # loopback postgres:// URL; a fresh database is created next to it for the run and
 # dropped afterwards) -- starts `sluice serve` on a free loopback port with a fresh data
 # directory and open registrations, and runs the test scripts (*_test.mjs) against it,
-# one after the other. People sign up through the pages themselves.
+# one after the other (the admin script's server is the same data restarted with
+# sign-ups that wait for approval). People sign up through the pages themselves.
 #
 # Last line: `web: N passed, M failed` (one item per script per database).
 # Exit status non-zero if anything failed.
 #
 # Knobs: SLUICE_BIN (skip the build), CHROMIUM_BIN (default /usr/bin/chromium),
-# WEB_ONLY="flow_js nojs restart" (scripts to run), WEB_KEEP=1 (keep temp dirs),
+# WEB_ONLY="flow_js nojs restart admin" (scripts to run), WEB_KEEP=1 (keep temp dirs),
 # WEB_SCREENSHOTS=DIR (screenshots of the audited pages), WEB_SCRIPT_TIMEOUT (s).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-ONLY=${WEB_ONLY:-flow_js nojs restart}
+ONLY=${WEB_ONLY:-flow_js nojs restart admin}
 TEST_DB_URL=${SLUICE_TEST_DATABASE_URL:-}
 BIN=${SLUICE_BIN:-}
 CHROMIUM=${CHROMIUM_BIN:-/usr/bin/chromium}
-# One script's limit; the whole suite takes about a minute per database.
+# One script's limit; the whole suite takes about 3 minutes per database (README.md).
 SCRIPT_TIMEOUT=${WEB_SCRIPT_TIMEOUT:-240}
 
 SUITE=web
@@ -88,19 +89,29 @@ pg_url_with_db() {
   node -e 'const u = new URL(process.argv[1]); u.pathname = "/" + process.argv[2]; console.log(u.toString());' "$1" "$2"
 }
 
-# run_suite LABEL: one server, all scripts. Uses SERVER_ENV (array of NAME=VALUE).
-run_suite() {
-  local label=$1
-  WORK=$(mktemp -d "${TMPDIR:-/tmp}/sluice-web.XXXXXX")
-  ALL_TMP+=("$WORK")
-  local port
-  port=$(free_port)
-  local base="http://127.0.0.1:$port"
-  SERVER_LOG="$WORK/server.log"
+# What each script needs of the server: how people join. The admin script sees
+# sign-ups wait for approval; the others sign up and are in at once.
+registrations_for() {
+  case $1 in
+  admin) echo approval ;;
+  *) echo open ;;
+  esac
+}
+
+# start_server LABEL MODE: `sluice serve` on the run's loopback port ($PORT) with
+# sign-ups MODE (open|approval), on the run's data directory (and database); sets
+# SERVER_PID, BASE and SERVER_MODE. The port stays the same across a restart: it is
+# part of the server's domain, which the data names (accounts' addresses and URLs). Also writes the commands the scripts run as an operator would, with the
+# server's settings: $WORK/upgrade.sh (`sluice admin upgrade`, which signals the
+# supervisor and waits) and $WORK/admin.sh (`sluice admin ARGS...`). Returns non-zero
+# (counted as a failure) when the server does not answer.
+start_server() {
+  local label=$1 mode=$2
+  BASE="http://127.0.0.1:$PORT"
   local env=(
-    SLUICE_LISTEN="127.0.0.1:$port"
+    SLUICE_LISTEN="127.0.0.1:$PORT"
     SLUICE_DATA_DIR="$WORK/data"
-    SLUICE_REGISTRATIONS=open
+    SLUICE_REGISTRATIONS="$mode"
     SLUICE_RATE_LIMIT_WRITES=0
     SLUICE_RATE_LIMIT_SIGN_IN=0
     SLUICE_RATE_LIMIT_REGISTRATIONS=0
@@ -110,53 +121,80 @@ run_suite() {
     "${SERVER_ENV[@]}"
   )
   mkdir -p "$WORK/data"
-  # The restart script upgrades the server the way an operator does: `sluice admin
-  # upgrade` with the server's settings (it signals the supervisor and waits).
-  {
-    echo '#!/usr/bin/env bash'
-    printf 'cd %q && exec env' "$WORK"
-    printf ' %q' "${env[@]}"
-    printf ' %q admin upgrade\n' "$BIN"
-  } >"$WORK/upgrade.sh"
-  chmod +x "$WORK/upgrade.sh"
+  local cmd
+  for cmd in upgrade admin; do
+    {
+      echo '#!/usr/bin/env bash'
+      printf 'cd %q && exec env' "$WORK"
+      printf ' %q' "${env[@]}"
+      if [[ $cmd == upgrade ]]; then
+        printf ' %q admin upgrade\n' "$BIN"
+      else
+        printf ' %q admin "$@"\n' "$BIN"
+      fi
+    } >"$WORK/$cmd.sh"
+    chmod +x "$WORK/$cmd.sh"
+  done
 
-  log "$label: starting sluice on $base"
+  log "$label: starting sluice on $BASE (sign-ups: $mode)"
   # cwd = the work dir, so no ./sluice.toml or ./.env of the caller is read.
-  (cd "$WORK" && exec env "${env[@]}" "$BIN" serve) </dev/null >"$SERVER_LOG" 2>&1 &
+  (cd "$WORK" && exec env "${env[@]}" "$BIN" serve) </dev/null >>"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
-  local i up=0
+  SERVER_MODE=$mode
+  local i
   for ((i = 0; i < 300; i++)); do # 60 s
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
-    if curl -fsS --max-time 2 -o /dev/null "$base/about" 2>/dev/null; then
-      up=1
-      break
+    if curl -fsS --max-time 2 -o /dev/null "$BASE/about" 2>/dev/null; then
+      echo "up"
+      return 0
     fi
     sleep 0.2
   done
-  if ((up == 0)); then
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
-      echo "sluice did not answer on $base/about within 60 s" >&2
-    else
-      echo "sluice serve exited before answering on $base/about" >&2
-    fi
-    show_server_log
-    FAILED=$((FAILED + 1))
-    FAILED_NAMES+=("$label:server-start")
-    stop_server || true
-    return 0
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "sluice did not answer on $BASE/about within 60 s" >&2
+  else
+    echo "sluice serve exited before answering on $BASE/about" >&2
   fi
-  echo "up"
+  show_server_log
+  FAILED=$((FAILED + 1))
+  FAILED_NAMES+=("$label:server-start")
+  stop_server || true
+  return 1
+}
 
-  local suite_failed=0 name rc
+# run_suite LABEL: one data directory (and database), all scripts, each against a
+# server with the sign-ups it needs (the server is restarted on the same data when that
+# changes). Uses SERVER_ENV (array of NAME=VALUE).
+run_suite() {
+  local label=$1
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/sluice-web.XXXXXX")
+  ALL_TMP+=("$WORK")
+  SERVER_LOG="$WORK/server.log"
+  SERVER_MODE=""
+  PORT=$(free_port)
+
+  local suite_failed=0 name rc mode
   for name in $ONLY; do
+    mode=$(registrations_for "$name")
+    if [[ $mode != "$SERVER_MODE" ]]; then
+      if [[ -n $SERVER_PID ]]; then
+        log "$label: restarting sluice for sign-ups $mode"
+        if ! stop_server; then
+          FAILED=$((FAILED + 1))
+          FAILED_NAMES+=("$label:server-shutdown")
+          suite_failed=1
+        fi
+      fi
+      start_server "$label" "$mode" || return 0
+    fi
     log "$label: $name"
     rc=0
     if [[ ! -f $HERE/${name}_test.mjs ]]; then
       echo "no script $HERE/${name}_test.mjs" >&2
       rc=2
     else
-      (cd "$HERE" && SLUICE_BASE_URL=$base CHROMIUM_BIN=$CHROMIUM WEB_UPGRADE="$WORK/upgrade.sh" WEB_LABEL=$label \
-        WEB_SCREENSHOTS=${WEB_SCREENSHOTS:-} \
+      (cd "$HERE" && SLUICE_BASE_URL=$BASE CHROMIUM_BIN=$CHROMIUM WEB_UPGRADE="$WORK/upgrade.sh" \
+        WEB_ADMIN="$WORK/admin.sh" WEB_LABEL=$label WEB_SCREENSHOTS=${WEB_SCREENSHOTS:-} \
         timeout -k 10 "$SCRIPT_TIMEOUT" node --test-reporter=spec "$HERE/${name}_test.mjs") </dev/null || rc=$?
     fi
     if [[ $rc -eq 124 ]]; then echo "$name: timed out after $SCRIPT_TIMEOUT s" >&2; fi

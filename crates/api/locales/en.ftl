@@ -605,6 +605,43 @@ admin-audit-what = What
 admin-audit-target = On what
 admin-audit-why = Why
 admin-audit-empty = The audit log is empty.
+# What a moderator did, as the audit log and the histories say it ($action: the
+# action's name in the log; an unknown name is shown as it is).
+admin-audit-action = { $action ->
+    [approve] Approved the sign-up
+    [reject] Rejected the sign-up
+    [delete] Deleted the account's data
+    [none] Warned
+    [disable] Disabled sign-in
+    [sensitive] Marked media sensitive
+    [silence] Limited
+    [suspend] Suspended
+    [enable] Enabled sign-in
+    [unsilence] Lifted the limit
+    [unsuspend] Lifted the suspension
+    [unsensitive] Stopped marking media sensitive
+    [set_role] Changed the role
+    [create_rule] Added a rule
+    [destroy_rule] Removed a rule
+    [assign_report] Took the report
+    [unassign_report] Let go of the report
+    [resolve_report] Resolved the report
+    [reopen_report] Reopened the report
+    [update_report] Changed the report
+    [create_domain_block] Blocked a domain
+    [update_domain_block] Changed a domain block
+    [destroy_domain_block] Lifted a domain block
+    [create_domain_allow] Allowed a domain
+    [destroy_domain_allow] Removed an allowed domain
+    [create_email_domain_block] Blocked an e-mail domain
+    [destroy_email_domain_block] Unblocked an e-mail domain
+    [create_ip_block] Blocked IP addresses
+    [update_ip_block] Changed an IP block
+    [destroy_ip_block] Lifted an IP block
+    [create_canonical_email_block] Blocked an e-mail address
+    [destroy_canonical_email_block] Unblocked an e-mail address
+   *[other] { $action }
+}
 
 admin-nav-reports = Reports
 admin-nav-accounts = Accounts
@@ -630,6 +667,7 @@ admin-status-sensitized = Media sensitive
 admin-origin-any = Anywhere
 admin-origin-local = This server
 admin-origin-remote = Other servers
+admin-account-about = About the account
 admin-account-name = Display name
 admin-account-email = E-mail address
 admin-account-role = Role
@@ -672,7 +710,7 @@ admin-domains-purge = Purge
 admin-domains-progress = { $purged } posts purged, { $left } left
 admin-domains-actions = Actions
 admin-domains-remove = Remove block
-admin-domains-remove-label = Remove the block of { $domain }
+admin-domains-remove-label = Remove block on { $domain }
 admin-domains-empty = No domain is blocked.
 admin-domains-add = Block a domain
 admin-domains-block = Block

@@ -9,10 +9,11 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use minijinja::context;
 use serde::Deserialize;
-use sluice_engine::moderation::permission;
+use sluice_engine::moderation::{Role, permission};
 use sluice_engine::rows::{Page, ReportFilter};
 use sluice_model::Id;
 
@@ -62,21 +63,77 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/admin/audit", get(audit))
 }
 
+/// The moderation navigation: `(path, message id, the permission its page needs)`.
+/// A staff member sees the tabs their role opens.
+const NAV: [(&str, &str, u64); 6] = [
+    (
+        "/admin/reports",
+        "admin-reports",
+        permission::MANAGE_REPORTS,
+    ),
+    (
+        "/admin/accounts",
+        "admin-accounts",
+        permission::MANAGE_USERS,
+    ),
+    (
+        "/admin/sign-ups",
+        "admin-sign-ups",
+        permission::MANAGE_USERS,
+    ),
+    (
+        "/admin/domains",
+        "admin-domains",
+        permission::MANAGE_FEDERATION,
+    ),
+    ("/admin/rules", "admin-nav-rules", permission::MANAGE_RULES),
+    ("/admin/audit", "admin-audit", permission::VIEW_AUDIT_LOG),
+];
+
+/// A signed-in staff member, on a page their role allows.
+pub(super) struct Staff {
+    pub(super) id: Id,
+    role: Role,
+}
+
 /// The signed-in visitor, when their role allows `permission`: else a redirect to sign
-/// in (coming back to `path`), or a 403 page.
-async fn staff(
+/// in (coming back to `path`), or the 403 page (the same words on every admin page).
+pub(super) async fn staff(
     state: &AppState,
     visitor: &Visitor,
     path: &str,
     permission: u64,
-) -> Result<Id, WebError> {
-    let me = visitor.signed_in(path)?.account_id;
-    state
-        .engine
-        .require_permission(me, permission)
-        .await
-        .map_err(|_| WebError::Message(StatusCode::FORBIDDEN, "admin-forbidden"))?;
-    Ok(me)
+) -> Result<Staff, WebError> {
+    let id = visitor.signed_in(path)?.account_id;
+    let role = state.engine.role_of(id).await?;
+    if !role.allows(permission) {
+        return Err(WebError::Message(StatusCode::FORBIDDEN, "admin-forbidden"));
+    }
+    Ok(Staff { id, role })
+}
+
+/// An admin page: `name` with `ctx` (which has its `title`) in the admin layout, with
+/// the moderation navigation of `staff`'s role, the current tab marked.
+pub(super) async fn admin_page(
+    state: &AppState,
+    visitor: &Visitor,
+    staff: &Staff,
+    name: &str,
+    ctx: minijinja::Value,
+    status: StatusCode,
+) -> Response {
+    let path = visitor.here.split('?').next().unwrap_or_default();
+    let admin_nav: Vec<_> = NAV
+        .iter()
+        .filter(|&&(_, _, needs)| staff.role.allows(needs))
+        .map(|&(href, id, _)| {
+            let current = path == href || path.starts_with(&format!("{href}/"));
+            context! { href, title => visitor.t(state, id), current }
+        })
+        .collect();
+    let mut r = page(state, visitor, name, context! { admin_nav, ..ctx }).await;
+    *r.status_mut() = status;
+    r
 }
 
 /// `GET /admin`: the report queue is the moderators' first page.
@@ -96,7 +153,7 @@ struct QueueQuery {
 /// `GET /admin/reports`: the open reports, newest first (`?resolved=1`: the
 /// resolved ones).
 async fn reports(State(state): State<AppState>, visitor: Visitor, p: Params) -> WebResult {
-    staff(
+    let me = staff(
         &state,
         &visitor,
         "/admin/reports",
@@ -132,14 +189,15 @@ async fn reports(State(state): State<AppState>, visitor: Visitor, p: Params) -> 
     Ok(admin_page(
         &state,
         &visitor,
+        &me,
         "admin_reports.html",
         context! {
             title => visitor.t(&state, "admin-reports"),
-            section => "reports",
             reports => val(&reports),
             resolved,
             next,
         },
+        StatusCode::OK,
     )
     .await)
 }
@@ -153,7 +211,7 @@ async fn report(
     p: Params,
 ) -> WebResult {
     let path = format!("/admin/reports/{id}");
-    staff(&state, &visitor, &path, permission::MANAGE_REPORTS).await?;
+    let me = staff(&state, &visitor, &path, permission::MANAGE_REPORTS).await?;
     let id = sluice_model::id::parse_id(&id).ok_or_else(WebError::not_found)?;
     let row = state.engine.report_row(id).await?;
     let entity = state
@@ -174,15 +232,16 @@ async fn report(
     Ok(admin_page(
         &state,
         &visitor,
+        &me,
         "admin_report.html",
         context! {
             title => visitor.tf(&state, "admin-report-title", &[("id", Arg::Str(&id.to_string()))]),
-            section => "reports",
             r => entity.as_ref().map(val),
             posts => val(&posts),
             history => val(&history),
             saved,
         },
+        StatusCode::OK,
     )
     .await)
 }
@@ -208,7 +267,9 @@ async fn act(
 ) -> WebResult {
     let path = format!("/admin/reports/{id}");
     visitor.posting(&state, &path, &p)?;
-    let me = staff(&state, &visitor, &path, permission::MANAGE_REPORTS).await?;
+    let me = staff(&state, &visitor, &path, permission::MANAGE_REPORTS)
+        .await?
+        .id;
     let id = sluice_model::id::parse_id(&id).ok_or_else(WebError::not_found)?;
     let form: ActForm = p.parse()?;
     let engine = &state.engine;
@@ -284,7 +345,7 @@ async fn audit_entries(
 
 /// `GET /admin/audit`: the audit log, newest first, paged.
 async fn audit(State(state): State<AppState>, visitor: Visitor, p: Params) -> WebResult {
-    staff(&state, &visitor, "/admin/audit", permission::VIEW_AUDIT_LOG).await?;
+    let me = staff(&state, &visitor, "/admin/audit", permission::VIEW_AUDIT_LOG).await?;
     let q: AuditQuery = p.parse().unwrap_or_default();
     let rows = state.engine.audit_log(q.max_id, None, PAGE_AUDIT).await?;
     let next = (rows.len() as i64 >= PAGE_AUDIT)
@@ -294,25 +355,16 @@ async fn audit(State(state): State<AppState>, visitor: Visitor, p: Params) -> We
     Ok(admin_page(
         &state,
         &visitor,
+        &me,
         "admin_audit.html",
         context! {
             title => visitor.t(&state, "admin-audit"),
-            section => "audit",
             entries => val(&entries),
             next,
         },
+        StatusCode::OK,
     )
     .await)
-}
-
-/// An admin page: `name` with `ctx` in the admin layout.
-async fn admin_page(
-    state: &AppState,
-    visitor: &Visitor,
-    name: &str,
-    ctx: minijinja::Value,
-) -> axum::response::Response {
-    page(state, visitor, name, ctx).await
 }
 
 /// A time (ms) as pages show it: `2026-12-07 09:31 UTC`.

@@ -8,7 +8,6 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::{get, post};
 use minijinja::context;
 use serde::Deserialize;
@@ -17,7 +16,8 @@ use sluice_engine::moderation::permission;
 use sluice_engine::rows::{AccountStatus, AdminAccountFilter, AdminAccountRow, Origin, Page};
 use sluice_model::Id;
 
-use super::{Visitor, WebError, WebResult, page};
+use super::admin::{Staff, admin_page};
+use super::{Visitor, WebError, WebResult};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::form::field;
@@ -27,16 +27,6 @@ use crate::params::Params;
 const PAGE_ACCOUNTS: i64 = 50;
 /// Recent posts and history entries shown on an account's page.
 const RECENT: i64 = 20;
-
-/// The moderation navigation: `(path, message id)`. Reports, domains and the audit
-/// log are other parts' pages.
-const NAV: [(&str, &str); 5] = [
-    ("/admin/reports", "admin-nav-reports"),
-    ("/admin/accounts", "admin-nav-accounts"),
-    ("/admin/sign-ups", "admin-nav-sign-ups"),
-    ("/admin/domains", "admin-nav-domains"),
-    ("/admin/audit", "admin-nav-audit"),
-];
 
 pub(super) const TEMPLATES: [(&str, &str); 3] = [
     (
@@ -63,47 +53,8 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 /// The signed-in staff member who may manage users; 403 for anyone else.
-async fn staff(state: &AppState, visitor: &Visitor, here: &str) -> Result<Id, WebError> {
-    let me = visitor.signed_in(here)?.account_id;
-    state
-        .engine
-        .require_permission(me, permission::MANAGE_USERS)
-        .await?;
-    Ok(me)
-}
-
-async fn admin_page(
-    state: &AppState,
-    visitor: &Visitor,
-    name: &str,
-    title: &str,
-    ctx: minijinja::Value,
-    status: StatusCode,
-) -> Response {
-    let path = visitor.here.split('?').next().unwrap_or_default();
-    let admin_nav: Vec<_> = NAV
-        .iter()
-        .map(|&(href, id)| {
-            let current = path == href || path.starts_with(&format!("{href}/"));
-            context! { href, title => visitor.t(state, id), current }
-        })
-        .collect();
-    // `admin_base.html` marks the current section of its navigation.
-    let section = if path.starts_with("/admin/sign-ups") {
-        "sign_ups"
-    } else {
-        "accounts"
-    };
-    let title = visitor.t(state, title);
-    let mut r = page(
-        state,
-        visitor,
-        name,
-        context! { admin_nav, section, title, ..ctx },
-    )
-    .await;
-    *r.status_mut() = status;
-    r
+async fn staff(state: &AppState, visitor: &Visitor, here: &str) -> Result<Staff, WebError> {
+    super::admin::staff(state, visitor, here, permission::MANAGE_USERS).await
 }
 
 /// The account's state in words.
@@ -194,7 +145,7 @@ const ORIGINS: [(&str, &str, Option<Origin>); 3] = [
 
 /// `GET /admin/accounts`.
 async fn accounts(State(state): State<AppState>, visitor: Visitor, p: Params) -> WebResult {
-    staff(&state, &visitor, "/admin/accounts").await?;
+    let me = staff(&state, &visitor, "/admin/accounts").await?;
     let q: ListQuery = p.parse()?;
     let username = q
         .username
@@ -249,9 +200,12 @@ async fn accounts(State(state): State<AppState>, visitor: Visitor, p: Params) ->
     Ok(admin_page(
         &state,
         &visitor,
+        &me,
         "admin_accounts.html",
-        "admin-nav-accounts",
-        context! { accounts, statuses, origins, username => username.unwrap_or_default(), next },
+        context! {
+            title => visitor.t(&state, "admin-nav-accounts"),
+            accounts, statuses, origins, username => username.unwrap_or_default(), next,
+        },
         StatusCode::OK,
     )
     .await)
@@ -266,6 +220,7 @@ struct SavedQuery {
 async fn account_page(
     state: &AppState,
     visitor: &Visitor,
+    me: &Staff,
     id: Id,
     saved: bool,
     error: Option<(StatusCode, String)>,
@@ -357,9 +312,10 @@ async fn account_page(
     Ok(admin_page(
         state,
         visitor,
+        me,
         "admin_account.html",
-        "admin-nav-accounts",
         context! {
+            title => format!("@{}", row.account.acct()),
             account => row_ctx(state, visitor, &row),
             actions, lifts, posts, history, saved, error,
         },
@@ -381,9 +337,9 @@ async fn account(
     p: Params,
 ) -> WebResult {
     let id = account_id(&id)?;
-    staff(&state, &visitor, &format!("/admin/accounts/{id}")).await?;
+    let me = staff(&state, &visitor, &format!("/admin/accounts/{id}")).await?;
     let saved = p.parse::<SavedQuery>().ok().and_then(|q| q.saved).is_some();
-    account_page(&state, &visitor, id, saved, None).await
+    account_page(&state, &visitor, &me, id, saved, None).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -413,14 +369,15 @@ async fn action(
 ) -> WebResult {
     let id = account_id(&id)?;
     let here = format!("/admin/accounts/{id}");
-    let me = visitor.posting(&state, &here, &p)?.account_id;
-    staff(&state, &visitor, &here).await?;
+    visitor.posting(&state, &here, &p)?;
+    let me = staff(&state, &visitor, &here).await?;
     let f: ActionForm = p.parse()?;
     let kind = f.kind.unwrap_or_else(|| "none".into());
     let Some(action) = AccountAction::parse(&kind) else {
         return account_page(
             &state,
             &visitor,
+            &me,
             id,
             false,
             Some((
@@ -433,7 +390,7 @@ async fn action(
     let done = state
         .engine
         .moderate_account(
-            Some(me),
+            Some(me.id),
             id,
             &ActionRequest {
                 action,
@@ -445,7 +402,7 @@ async fn action(
         .await;
     match done {
         Ok(()) => Ok(crate::routes::see_other(&format!("{here}?saved=1"))),
-        Err(e) => account_page(&state, &visitor, id, false, Some(refusal(e)?)).await,
+        Err(e) => account_page(&state, &visitor, &me, id, false, Some(refusal(e)?)).await,
     }
 }
 
@@ -458,12 +415,12 @@ async fn lift(
 ) -> WebResult {
     let id = account_id(&id)?;
     let here = format!("/admin/accounts/{id}");
-    let me = visitor.posting(&state, &here, &p)?.account_id;
-    staff(&state, &visitor, &here).await?;
+    visitor.posting(&state, &here, &p)?;
+    let me = staff(&state, &visitor, &here).await?;
     let e = &state.engine;
     let (done, back) = match what.as_str() {
-        "approve" => (e.approve_account(Some(me), id).await, "/admin/sign-ups"),
-        "reject" => (e.reject_account(Some(me), id).await, "/admin/sign-ups"),
+        "approve" => (e.approve_account(Some(me.id), id).await, "/admin/sign-ups"),
+        "reject" => (e.reject_account(Some(me.id), id).await, "/admin/sign-ups"),
         other => {
             let undo = match other {
                 "enable" => Undo::Enable,
@@ -472,19 +429,19 @@ async fn lift(
                 "unsensitive" => Undo::Unsensitive,
                 _ => return Err(ApiError::not_found().into()),
             };
-            (e.lift_account_action(Some(me), id, undo).await, "")
+            (e.lift_account_action(Some(me.id), id, undo).await, "")
         }
     };
     match done {
         Ok(()) if back.is_empty() => Ok(crate::routes::see_other(&format!("{here}?saved=1"))),
         Ok(()) => Ok(crate::routes::see_other(&format!("{back}?saved=1"))),
-        Err(err) => account_page(&state, &visitor, id, false, Some(refusal(err)?)).await,
+        Err(err) => account_page(&state, &visitor, &me, id, false, Some(refusal(err)?)).await,
     }
 }
 
 /// `GET /admin/sign-ups`: local users waiting for approval, oldest last.
 async fn sign_ups(State(state): State<AppState>, visitor: Visitor, p: Params) -> WebResult {
-    staff(&state, &visitor, "/admin/sign-ups").await?;
+    let me = staff(&state, &visitor, "/admin/sign-ups").await?;
     let q: ListQuery = p.parse()?;
     let filter = AdminAccountFilter {
         origin: Some(Origin::Local),
@@ -513,9 +470,9 @@ async fn sign_ups(State(state): State<AppState>, visitor: Visitor, p: Params) ->
     Ok(admin_page(
         &state,
         &visitor,
+        &me,
         "admin_sign_ups.html",
-        "admin-nav-sign-ups",
-        context! { accounts, next, saved },
+        context! { title => visitor.t(&state, "admin-nav-sign-ups"), accounts, next, saved },
         StatusCode::OK,
     )
     .await)

@@ -7,27 +7,23 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::{get, post};
 use minijinja::context;
 use serde::Deserialize;
 use sluice_engine::federation_moderation::DomainBlockChange;
 use sluice_engine::moderation::permission;
 
-use super::{Visitor, WebError, WebResult, page};
+use super::admin::{Staff, admin_page};
+use super::{Visitor, WebError, WebResult};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::params::Params;
 
 /// The staff pages' templates, registered with the others (`Pages::env`).
-pub(super) const TEMPLATES: [(&str, &str); 5] = [
+pub(super) const TEMPLATES: [(&str, &str); 4] = [
     (
         "admin_domain_fields.html",
         include_str!("../../templates/admin_domain_fields.html"),
-    ),
-    (
-        "admin_base.html",
-        include_str!("../../templates/admin_base.html"),
     ),
     (
         "admin_domains.html",
@@ -53,37 +49,18 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 /// The signed-in staff member allowed `permission` (else a 403 page; not signed in:
-/// to sign in, then back to `here`).
+/// to sign in, then back to `here`); for a form's POST, its CSRF token checked first.
 async fn staff(
     state: &AppState,
     visitor: &Visitor,
     here: &str,
     permission: u64,
     post: Option<&Params>,
-) -> Result<sluice_model::Id, WebError> {
-    let me = match post {
-        Some(p) => visitor.posting(state, here, p)?,
-        None => visitor.signed_in(here)?,
-    };
-    let id = me.account_id;
-    state
-        .engine
-        .require_permission(id, permission)
-        .await
-        .map_err(ApiError::from)?;
-    Ok(id)
-}
-
-async fn admin_page(
-    state: &AppState,
-    visitor: &Visitor,
-    name: &str,
-    ctx: minijinja::Value,
-    status: StatusCode,
-) -> Response {
-    let mut r = page(state, visitor, name, ctx).await;
-    *r.status_mut() = status;
-    r
+) -> Result<Staff, WebError> {
+    if let Some(p) = post {
+        visitor.posting(state, here, p)?;
+    }
+    super::admin::staff(state, visitor, here, permission).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -132,6 +109,7 @@ impl DomainForm {
 async fn domains_page(
     state: &AppState,
     visitor: &Visitor,
+    me: &Staff,
     p: &Params,
     error: Option<&str>,
     status: StatusCode,
@@ -154,10 +132,10 @@ async fn domains_page(
     Ok(admin_page(
         state,
         visitor,
+        me,
         "admin_domains.html",
         context! {
             title => visitor.t(state, "admin-domains-title"),
-            section => "domains",
             blocks,
             error,
             saved => saved(p),
@@ -169,7 +147,7 @@ async fn domains_page(
 
 /// `GET /admin/domains`.
 async fn domains(State(state): State<AppState>, visitor: Visitor, p: Params) -> WebResult {
-    staff(
+    let me = staff(
         &state,
         &visitor,
         "/admin/domains",
@@ -177,7 +155,7 @@ async fn domains(State(state): State<AppState>, visitor: Visitor, p: Params) -> 
         None,
     )
     .await?;
-    domains_page(&state, &visitor, &p, None, StatusCode::OK).await
+    domains_page(&state, &visitor, &me, &p, None, StatusCode::OK).await
 }
 
 /// `POST /admin/domains`: blocks a domain.
@@ -193,7 +171,7 @@ async fn create_domain(State(state): State<AppState>, visitor: Visitor, p: Param
     let form: DomainForm = p.parse()?;
     match state
         .engine
-        .create_domain_block(Some(me), form.change())
+        .create_domain_block(Some(me.id), form.change())
         .await
     {
         Ok(_) => Ok(crate::routes::see_other("/admin/domains?saved=1")),
@@ -205,6 +183,7 @@ async fn create_domain(State(state): State<AppState>, visitor: Visitor, p: Param
             domains_page(
                 &state,
                 &visitor,
+                &me,
                 &Params::default(),
                 Some(e.message()),
                 e.status,
@@ -222,6 +201,7 @@ fn block_id(id: &str) -> Result<sluice_model::Id, WebError> {
 async fn domain_page(
     state: &AppState,
     visitor: &Visitor,
+    me: &Staff,
     id: sluice_model::Id,
     error: Option<&str>,
     status: StatusCode,
@@ -231,10 +211,10 @@ async fn domain_page(
     Ok(admin_page(
         state,
         visitor,
+        me,
         "admin_domain.html",
         context! {
             title => b.domain.clone(),
-            section => "domains",
             id => b.id.to_string(),
             domain => b.domain,
             severity => b.severity,
@@ -259,8 +239,8 @@ async fn domain(
     Path(id): Path<String>,
 ) -> WebResult {
     let here = format!("/admin/domains/{id}");
-    staff(&state, &visitor, &here, permission::MANAGE_FEDERATION, None).await?;
-    domain_page(&state, &visitor, block_id(&id)?, None, StatusCode::OK).await
+    let me = staff(&state, &visitor, &here, permission::MANAGE_FEDERATION, None).await?;
+    domain_page(&state, &visitor, &me, block_id(&id)?, None, StatusCode::OK).await
 }
 
 /// `POST /admin/domains/:id`: changes the block.
@@ -283,7 +263,7 @@ async fn update_domain(
     let form: DomainForm = p.parse()?;
     match state
         .engine
-        .update_domain_block(Some(me), id, form.change())
+        .update_domain_block(Some(me.id), id, form.change())
         .await
     {
         Ok(_) => Ok(crate::routes::see_other("/admin/domains?saved=1")),
@@ -292,7 +272,7 @@ async fn update_domain(
             if !e.status.is_client_error() || e.status == StatusCode::NOT_FOUND {
                 return Err(e.into());
             }
-            domain_page(&state, &visitor, id, Some(e.message()), e.status).await
+            domain_page(&state, &visitor, &me, id, Some(e.message()), e.status).await
         }
     }
 }
@@ -314,7 +294,7 @@ async fn delete_domain(
     .await?;
     state
         .engine
-        .delete_domain_block(Some(me), block_id(&id)?)
+        .delete_domain_block(Some(me.id), block_id(&id)?)
         .await?;
     Ok(crate::routes::see_other("/admin/domains?saved=1"))
 }
@@ -322,6 +302,7 @@ async fn delete_domain(
 async fn rules_page(
     state: &AppState,
     visitor: &Visitor,
+    me: &Staff,
     p: &Params,
     error: Option<&str>,
     status: StatusCode,
@@ -336,10 +317,10 @@ async fn rules_page(
     Ok(admin_page(
         state,
         visitor,
+        me,
         "admin_rules.html",
         context! {
             title => visitor.t(state, "admin-rules-title"),
-            section => "rules",
             rules,
             error,
             saved => saved(p),
@@ -351,7 +332,7 @@ async fn rules_page(
 
 /// `GET /admin/rules`.
 async fn rules(State(state): State<AppState>, visitor: Visitor, p: Params) -> WebResult {
-    staff(
+    let me = staff(
         &state,
         &visitor,
         "/admin/rules",
@@ -359,7 +340,7 @@ async fn rules(State(state): State<AppState>, visitor: Visitor, p: Params) -> We
         None,
     )
     .await?;
-    rules_page(&state, &visitor, &p, None, StatusCode::OK).await
+    rules_page(&state, &visitor, &me, &p, None, StatusCode::OK).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -383,7 +364,7 @@ async fn add_rule(State(state): State<AppState>, visitor: Visitor, p: Params) ->
     let form: RuleForm = p.parse()?;
     match state
         .engine
-        .add_rule(Some(me), &form.text, &form.hint)
+        .add_rule(Some(me.id), &form.text, &form.hint)
         .await
     {
         Ok(_) => Ok(crate::routes::see_other("/admin/rules?saved=1")),
@@ -395,6 +376,7 @@ async fn add_rule(State(state): State<AppState>, visitor: Visitor, p: Params) ->
             rules_page(
                 &state,
                 &visitor,
+                &me,
                 &Params::default(),
                 Some(e.message()),
                 e.status,
@@ -419,6 +401,9 @@ async fn delete_rule(
         Some(&p),
     )
     .await?;
-    state.engine.remove_rule(Some(me), block_id(&id)?).await?;
+    state
+        .engine
+        .remove_rule(Some(me.id), block_id(&id)?)
+        .await?;
     Ok(crate::routes::see_other("/admin/rules?saved=1"))
 }

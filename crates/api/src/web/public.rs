@@ -27,11 +27,20 @@ pub(super) async fn root(State(state): State<AppState>, visitor: Visitor) -> Web
 pub(super) async fn about(State(state): State<AppState>, visitor: Visitor) -> WebResult {
     let (users, statuses) = state.engine.instance_stats().await?;
     let contact = state.engine.contact_account().await?;
+    // The rules the admin wrote (`/admin/rules`), which signing up accepts.
+    let rules: Vec<_> = state
+        .engine
+        .instance_rules()
+        .await?
+        .into_iter()
+        .map(|r| context! { text => r.text, hint => r.hint })
+        .collect();
     Ok(page_with(
         &state,
         &visitor,
         "about.html",
         context! {
+            rules,
             description => &state.config.description,
             contact_email => &state.config.contact_email,
             contact => contact.map(|c| super::val(&c)),

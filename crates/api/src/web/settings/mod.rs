@@ -206,14 +206,16 @@ pub(super) fn routes() -> Router<AppState> {
         )
 }
 
-/// `GET /settings`: the list of settings pages.
+/// `GET /settings`: the list of settings pages, and for staff the way to the
+/// moderation pages (`/admin`).
 async fn index(State(state): State<AppState>, visitor: Visitor) -> WebResult {
-    visitor.signed_in("/settings")?;
+    let me = visitor.signed_in("/settings")?.account_id;
+    let staff = state.engine.role_of(me).await?.is_staff();
     Ok(settings_page(
         &state,
         &visitor,
         "settings.html",
-        context! {},
+        context! { staff },
         StatusCode::OK,
     )
     .await)
