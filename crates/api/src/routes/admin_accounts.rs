@@ -307,20 +307,39 @@ pub async fn action(
     Ok(Json(json!({})))
 }
 
-/// `POST /api/v1/admin/accounts/:id/enable`, `…/unsilence`, `…/unsuspend` and
-/// `…/unsensitive`: the lifting `undo`, answered with the account.
-pub fn lifting(undo: Undo) -> axum::routing::MethodRouter<AppState> {
-    axum::routing::post(
-        move |State(state): State<AppState>, auth: Auth, Path(id): Path<String>| async move {
-            let staff = writer(&state, &auth).await?;
-            let id = path_id(&id)?;
-            state
-                .engine
-                .lift_account_action(Some(staff.account_id), id, undo)
-                .await?;
-            entity(&state, id).await
-        },
-    )
+async fn lift(state: &AppState, auth: &Auth, id: &str, undo: Undo) -> ApiResult<Json<Value>> {
+    let staff = writer(state, auth).await?;
+    let id = path_id(id)?;
+    state
+        .engine
+        .lift_account_action(Some(staff.account_id), id, undo)
+        .await?;
+    entity(state, id).await
+}
+
+/// One handler per lifting action, each answered with the account.
+macro_rules! lifting {
+    ($($(#[$doc:meta])* $name:ident => $undo:expr;)*) => {$(
+        $(#[$doc])*
+        pub async fn $name(
+            State(state): State<AppState>,
+            auth: Auth,
+            Path(id): Path<String>,
+        ) -> ApiResult<Json<Value>> {
+            lift(&state, &auth, &id, $undo).await
+        }
+    )*};
+}
+
+lifting! {
+    /// `POST /api/v1/admin/accounts/:id/enable`.
+    enable => Undo::Enable;
+    /// `POST /api/v1/admin/accounts/:id/unsilence`.
+    unsilence => Undo::Unsilence;
+    /// `POST /api/v1/admin/accounts/:id/unsuspend`.
+    unsuspend => Undo::Unsuspend;
+    /// `POST /api/v1/admin/accounts/:id/unsensitive`.
+    unsensitive => Undo::Unsensitive;
 }
 
 /// `DELETE /api/v1/admin/accounts/:id`: only a suspended account, and only with

@@ -42,7 +42,6 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::AppState;
 use crate::error::ApiError;
-use sluice_engine::admin_accounts::Undo;
 
 /// Scopes accepted for each kind of access, top-level scope first.
 pub(crate) mod scopes {
@@ -415,19 +414,19 @@ pub fn api_routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/admin/accounts/{id}/enable",
-            admin_accounts::lifting(Undo::Enable),
+            post(admin_accounts::enable),
         )
         .route(
             "/api/v1/admin/accounts/{id}/unsilence",
-            admin_accounts::lifting(Undo::Unsilence),
+            post(admin_accounts::unsilence),
         )
         .route(
             "/api/v1/admin/accounts/{id}/unsuspend",
-            admin_accounts::lifting(Undo::Unsuspend),
+            post(admin_accounts::unsuspend),
         )
         .route(
             "/api/v1/admin/accounts/{id}/unsensitive",
-            admin_accounts::lifting(Undo::Unsensitive),
+            post(admin_accounts::unsensitive),
         )
         // relations
         .route("/api/v1/blocks", get(relations::blocks))
