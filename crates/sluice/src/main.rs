@@ -1357,8 +1357,14 @@ async fn report_resolve(engine: &Engine, id: i64, note: &str) -> anyhow::Result<
 /// `admin approve-user`.
 async fn approve_user(engine: &Engine, name: &str) -> anyhow::Result<()> {
     let account = local_user(engine, name).await?;
-    engine.approve_user(account.id).await?;
-    println!("approved {name}");
+    // As the admin API and pages do it: audited (by the command line).
+    match engine.approve_account(None, account.id).await {
+        Ok(()) => println!("approved {name}"),
+        Err(sluice_engine::EngineError::Forbidden(_)) => {
+            println!("{name} was not waiting for approval")
+        }
+        Err(e) => return Err(e.into()),
+    }
     Ok(())
 }
 
