@@ -17,8 +17,17 @@
 #   3. alice resolves writer@127.0.0.3:PORT (not seen before) through
 #      /api/v1/accounts/lookup, i.e. WebFinger at the peer, and follows it; the peer
 #      accepts; writer posts; the Note is in alice's home timeline, public;
+#   4. a Move from one Sluice to another: a second Sluice (B) runs on
+#      127.0.0.4:<free port> (its own fresh data dir); alice on Sluice A is followed by
+#      the peer's reader (step 1), by dave on Sluice A and by carol on Sluice B; bob on
+#      Sluice B names alice as his alias (`alsoKnownAs`, PUT /api/pleroma/aliases);
+#      alice moves to bob (POST /api/pleroma/move_account). Then: the peer received the
+#      Move, verified bob's aliases as Mastodon does (peer.mjs) and its reader follows
+#      bob (accepted, listed by Sluice B) and no longer alice; carol follows bob and no
+#      longer alice; dave follows bob (accepted, listed by Sluice B); Sluice A's API shows
+#      alice with `moved` = bob, and so does Sluice B's;
 #   and that Fedify rejected none of Sluice's inbox POSTs, had no delivery or listener
-#   errors, fetched nothing off loopback, and the server log has no panic.
+#   errors, fetched nothing off loopback, and neither server log has a panic.
 #
 # Every wait is bounded. Only loopback is contacted (plus the npm registry for the
 # install). Last line: `interop fedify: N passed, M failed`; exit status non-zero if
@@ -35,6 +44,7 @@ BIN=${SLUICE_BIN:-}
 WAIT=${FEDIFY_WAIT:-30}
 SLUICE_HOST=127.0.0.2
 PEER_HOST=127.0.0.3
+SLUICE_B_HOST=127.0.0.4
 
 # Nothing from the caller's sluice configuration may leak into the server run here.
 while read -r v; do unset "$v"; done < <(compgen -e | grep '^SLUICE_' || true)
@@ -43,6 +53,7 @@ PASSED=0
 FAILED=0
 FAILED_NAMES=()
 SERVER_PID=""
+SERVER_B_PID=""
 PEER_PID=""
 WORK=""
 
@@ -81,7 +92,7 @@ stop_pid() { # stop_pid PID NAME: TERM, up to 10 s, then KILL
 show_logs() {
   [[ -n $WORK ]] || return 0
   local f
-  for f in "$WORK/server.log" "$WORK/peer.log"; do
+  for f in "$WORK/server.log" "$WORK/server-b.log" "$WORK/peer.log"; do
     [[ -s $f ]] || continue
     echo "----- $f, last 150 lines -----"
     tail -n 150 "$f" | sed 's/\x1b\[[0-9;]*m//g'
@@ -99,6 +110,7 @@ on_exit() {
   if ((FAILED > 0)) || [[ $rc -ne 0 ]]; then show_logs || true; fi
   stop_pid "$PEER_PID" "fedify peer"
   stop_pid "$SERVER_PID" "sluice"
+  stop_pid "$SERVER_B_PID" "sluice B"
   if [[ -n $WORK && ${FEDIFY_KEEP:-0} != 1 ]]; then rm -rf "$WORK"; fi
   if ((FAILED > 0)); then
     echo
@@ -227,9 +239,59 @@ api() { # api METHOD PATH [curl args...]
   curl -sS --fail-with-body --max-time 30 -X "$method" -H "Authorization: Bearer $TOKEN" "$@" "$BASE$path"
 }
 
+# A second Sluice (B), for the Move of step 4, with the same settings.
+BPORT=$(free_port "$SLUICE_B_HOST") || die "no free port on $SLUICE_B_HOST"
+BDOMAIN="$SLUICE_B_HOST:$BPORT"
+BASE_B="http://$BDOMAIN"
+SERVER_B_ENV=()
+for v in "${SERVER_ENV[@]}"; do
+  case $v in
+  SLUICE_LISTEN=*) SERVER_B_ENV+=("SLUICE_LISTEN=$BDOMAIN") ;;
+  SLUICE_DATA_DIR=*) SERVER_B_ENV+=("SLUICE_DATA_DIR=$WORK/data-b") ;;
+  *) SERVER_B_ENV+=("$v") ;;
+  esac
+done
+mkdir -p "$WORK/data-b"
+log "starting sluice B on $BASE_B"
+(cd "$WORK" && exec env "${SERVER_B_ENV[@]}" "$BIN" serve) </dev/null >"$WORK/server-b.log" 2>&1 &
+SERVER_B_PID=$!
+server_b_up() { curl -fsS --max-time 2 -o /dev/null "$BASE_B/api/v1/instance" 2>/dev/null; }
+for ((i = 0; i < 300; i++)); do # 60 s
+  kill -0 "$SERVER_B_PID" 2>/dev/null || die "sluice B exited before answering on $BASE_B"
+  server_b_up && break
+  sleep 0.2
+done
+server_b_up || die "sluice B did not answer on $BASE_B/api/v1/instance within 60 s"
+
+# user_token BASE USER EMAIL ENV...: creates USER with $PASSWORD (sluice admin, with
+# the server's environment) and prints a password-grant token for it.
+user_token() {
+  local base=$1 user=$2 email=$3 app cid csec
+  shift 3
+  printf '%s\n' "$PASSWORD" | (cd "$WORK" && timeout 60 env "$@" "$BIN" admin create-user "$user" --email "$email") \
+    >"$WORK/admin-$user.log" 2>&1 || { echo "create-user $user: $(cat "$WORK/admin-$user.log")" >&2; return 1; }
+  app=$(curl -fsS --max-time 10 -X POST "$base/api/v1/apps" -d client_name=fedify-interop \
+    -d redirect_uris=urn:ietf:wg:oauth:2.0:oob -d 'scopes=read write follow') || return 1
+  cid=$(jget d.client_id <<<"$app") || return 1
+  csec=$(jget d.client_secret <<<"$app") || return 1
+  curl -fsS --max-time 30 -X POST "$base/oauth/token" -d grant_type=password \
+    -d "client_id=$cid" -d "client_secret=$csec" -d "username=$user" -d "password=$PASSWORD" \
+    -d 'scope=read write follow' | jget d.access_token
+}
+DAVE_TOKEN=$(user_token "$BASE" dave dave@example.com "${SERVER_ENV[@]}") || die "no user dave on sluice A"
+BOB_TOKEN=$(user_token "$BASE_B" bob bob@example.com "${SERVER_B_ENV[@]}") || die "no user bob on sluice B"
+CAROL_TOKEN=$(user_token "$BASE_B" carol carol@example.com "${SERVER_B_ENV[@]}") || die "no user carol on sluice B"
+
+# api_as TOKEN BASE METHOD PATH [curl args...]: the Mastodon API of either Sluice.
+api_as() {
+  local token=$1 base=$2 method=$3 path=$4
+  shift 4
+  curl -sS --fail-with-body --max-time 30 -X "$method" -H "Authorization: Bearer $token" "$@" "$base$path"
+}
+
 log "starting the Fedify peer on http://$PDOMAIN"
 PEER_BASE="http://$PDOMAIN"
-(cd "$PEER_DIR" && exec env PEER_LISTEN="$PDOMAIN" PEER_HTTP_HOSTS="$SDOMAIN" \
+(cd "$PEER_DIR" && exec env PEER_LISTEN="$PDOMAIN" PEER_HTTP_HOSTS="$SDOMAIN,$BDOMAIN" \
   PEER_LOG_LEVEL="${PEER_LOG_LEVEL:-info}" node peer.mjs) </dev/null >"$WORK/peer.log" 2>&1 &
 PEER_PID=$!
 peer() { # peer METHOD PATH [JSON]
@@ -339,6 +401,109 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+log "4. alice moves from sluice A to bob on sluice B"
+# Her followers besides the peer's reader: dave on A, carol on B.
+relationship() { # relationship TOKEN BASE ID EXPR: EXPR about `r`, the relationship
+  api_as "$1" "$2" GET "/api/v1/accounts/relationships?id[]=$3" 2>/dev/null | jget "((r) => ($4) || undefined)(d[0])" >/dev/null
+}
+lookup_id() { # lookup_id TOKEN BASE ACCT: the account's id on that server
+  api_as "$1" "$2" GET "/api/v1/accounts/lookup?acct=$3" 2>/dev/null | jget d.id
+}
+ALICE_ON_B=$(lookup_id "$CAROL_TOKEN" "$BASE_B" "alice@$SDOMAIN" || true)
+if [[ -n $ALICE_ON_B ]] && api_as "$CAROL_TOKEN" "$BASE_B" POST "/api/v1/accounts/$ALICE_ON_B/follow" >/dev/null &&
+  eventually "$WAIT" relationship "$CAROL_TOKEN" "$BASE_B" "$ALICE_ON_B" "r.following === true" &&
+  api_as "$DAVE_TOKEN" "$BASE" POST "/api/v1/accounts/$ALICE_ID/follow" >/dev/null &&
+  relationship "$DAVE_TOKEN" "$BASE" "$ALICE_ID" "r.following === true"; then
+  pass "carol on sluice B and dave on sluice A follow alice"
+else
+  fail "carol on sluice B and dave on sluice A follow alice" "alice on B: ${ALICE_ON_B:-not found}"
+fi
+BOB=$(api_as "$BOB_TOKEN" "$BASE_B" GET /api/v1/accounts/verify_credentials 2>/dev/null || true)
+BOB_ID=$(jget d.id <<<"$BOB" || true)
+BOB_URI=""
+if OUT=$(api_as "$BOB_TOKEN" "$BASE_B" PUT /api/pleroma/aliases --data-urlencode "alias=alice@$SDOMAIN" 2>&1) &&
+  api_as "$BOB_TOKEN" "$BASE_B" GET /api/pleroma/aliases | jget "d.aliases.includes('alice@$SDOMAIN') || undefined" >/dev/null; then
+  pass "bob on sluice B names alice as his alias"
+else
+  fail "bob on sluice B names alice as his alias" "$OUT"
+fi
+if [[ -n $BOB_ID ]]; then
+  BOB_URI=$(curl -fsS --max-time 10 -H 'Accept: application/activity+json' "$BASE_B/users/bob" | jget d.id || true)
+  if curl -fsS --max-time 10 -H 'Accept: application/activity+json' "$BASE_B/users/bob" |
+    jget "[].concat(d.alsoKnownAs || []).includes('$ALICE_URI') || undefined" >/dev/null; then
+    pass "bob's actor document names alice in alsoKnownAs"
+  else
+    fail "bob's actor document names alice in alsoKnownAs" "$(curl -sS --max-time 10 -H 'Accept: application/activity+json' "$BASE_B/users/bob" | head -c 2000)"
+  fi
+fi
+if OUT=$(api POST /api/pleroma/move_account --data-urlencode "password=$PASSWORD" \
+  --data-urlencode "target_account=bob@$BDOMAIN" 2>&1) && [[ $(jget d.status <<<"$OUT" || true) == success ]]; then
+  pass "alice moves to bob@$BDOMAIN"
+else
+  fail "alice moves to bob@$BDOMAIN" "$OUT"
+fi
+peer_moved() {
+  [[ -n $BOB_URI ]] && peer GET /_peer/state 2>/dev/null |
+    jget "d.moves.some((m) => m.actor === '$ALICE_URI' && m.target === '$BOB_URI' && m.verified && m.moved.includes('reader')) || undefined" >/dev/null
+}
+if eventually "$WAIT" peer_moved; then
+  pass "the peer receives the Move and verifies bob's aliases"
+else
+  fail "the peer receives the Move and verifies bob's aliases" "moves: $(peer GET /_peer/state 2>/dev/null | jget d.moves || true)"
+fi
+peer_follows_bob() {
+  peer GET /_peer/state 2>/dev/null |
+    jget "(d.following.reader['$BOB_URI'] || {}).accepted === true && !d.following.reader['$ALICE_URI'] || undefined" >/dev/null &&
+    api_as "$BOB_TOKEN" "$BASE_B" GET "/api/v1/accounts/$BOB_ID/followers" 2>/dev/null |
+    jget "d.some((a) => a.acct === 'reader@$PDOMAIN') || undefined" >/dev/null
+}
+if [[ -n $BOB_URI ]] && eventually "$WAIT" peer_follows_bob; then
+  pass "the peer's reader follows bob (accepted; sluice B lists it)"
+else
+  fail "the peer's reader follows bob (accepted; sluice B lists it)" "following: $(peer GET /_peer/state 2>/dev/null | jget d.following.reader || true)"
+fi
+reader_left_alice() {
+  ! api GET "/api/v1/accounts/$ALICE_ID/followers" 2>/dev/null | jget "d.some((a) => a.acct === 'reader@$PDOMAIN') || undefined" >/dev/null
+}
+if eventually "$WAIT" reader_left_alice; then
+  pass "the peer's reader no longer follows alice (its Undo reached sluice A)"
+else
+  fail "the peer's reader no longer follows alice (its Undo reached sluice A)"
+fi
+if [[ -n $BOB_ID ]] && eventually "$WAIT" relationship "$CAROL_TOKEN" "$BASE_B" "$BOB_ID" "r.following === true" &&
+  relationship "$CAROL_TOKEN" "$BASE_B" "$ALICE_ON_B" "r.following === false && r.requested === false"; then
+  pass "carol on sluice B follows bob instead of alice"
+else
+  fail "carol on sluice B follows bob instead of alice" "bob: $(api_as "$CAROL_TOKEN" "$BASE_B" GET "/api/v1/accounts/relationships?id[]=$BOB_ID" 2>&1 | head -c 500) alice: $(api_as "$CAROL_TOKEN" "$BASE_B" GET "/api/v1/accounts/relationships?id[]=$ALICE_ON_B" 2>&1 | head -c 500)"
+fi
+BOB_ON_A=$(lookup_id "$DAVE_TOKEN" "$BASE" "bob@$BDOMAIN" || true)
+dave_follows_bob() {
+  relationship "$DAVE_TOKEN" "$BASE" "$BOB_ON_A" "r.following === true" &&
+    relationship "$DAVE_TOKEN" "$BASE" "$ALICE_ID" "r.following === false" &&
+    api_as "$BOB_TOKEN" "$BASE_B" GET "/api/v1/accounts/$BOB_ID/followers" 2>/dev/null |
+    jget "d.some((a) => a.acct === 'dave@$SDOMAIN') || undefined" >/dev/null
+}
+if [[ -n $BOB_ON_A ]] && eventually "$WAIT" dave_follows_bob; then
+  pass "dave on sluice A follows bob instead of alice (sluice B lists him)"
+else
+  fail "dave on sluice A follows bob instead of alice (sluice B lists him)" "bob on A: ${BOB_ON_A:-not found}; $(api_as "$DAVE_TOKEN" "$BASE" GET "/api/v1/accounts/relationships?id[]=$BOB_ON_A" 2>&1 | head -c 500)"
+fi
+if api GET "/api/v1/accounts/$ALICE_ID" | jget "d.moved && d.moved.acct === 'bob@$BDOMAIN' || undefined" >/dev/null; then
+  pass "sluice A shows alice moved to bob"
+else
+  fail "sluice A shows alice moved to bob" "$(api GET "/api/v1/accounts/$ALICE_ID" 2>&1 | head -c 2000)"
+fi
+alice_moved_on_b() {
+  api_as "$CAROL_TOKEN" "$BASE_B" GET "/api/v1/accounts/$ALICE_ON_B" 2>/dev/null |
+    jget "d.moved && d.moved.acct === 'bob' || undefined" >/dev/null
+}
+if [[ -n $ALICE_ON_B ]] && eventually "$WAIT" alice_moved_on_b; then
+  pass "sluice B shows alice moved to bob"
+else
+  fail "sluice B shows alice moved to bob" "$(api_as "$CAROL_TOKEN" "$BASE_B" GET "/api/v1/accounts/$ALICE_ON_B" 2>&1 | head -c 2000)"
+fi
+
+# ---------------------------------------------------------------------------
 log "hygiene"
 STATE=$(peer GET /_peer/state 2>/dev/null || echo '{}')
 if [[ $(jget "d.inboxPosts.length" <<<"$STATE" || echo 0) -gt 0 ]] &&
@@ -353,8 +518,8 @@ if [[ $ERRS == "[]" ]]; then
 else
   fail "the peer had no delivery, listener or off-loopback fetch errors" "$ERRS"
 fi
-if grep -q 'panicked' "$WORK/server.log"; then
-  fail "no panic in the server log"
+if grep -q 'panicked' "$WORK/server.log" "$WORK/server-b.log"; then
+  fail "no panic in the server logs"
 else
-  pass "no panic in the server log"
+  pass "no panic in the server logs"
 fi

@@ -44,6 +44,8 @@ error-not-found = The page you are looking for isn't here.
 error-form-expired = This form has expired or did not come from this site. Go back, reload the page and try again.
 error-own-account = That is your own account.
 error-no-such-account = No such account
+error-account-suspended = This account is suspended.
+error-account-gone = This account is gone: it was deleted.
 
 ## About
 

@@ -428,17 +428,24 @@ impl Engine {
 pub const PURGE_STATUS_BATCH: i64 = 200;
 /// Follows ended per transaction of an account's purge.
 pub const PURGE_FOLLOW_BATCH: i64 = 500;
+/// Uploads (files and rows) removed per step of an account's purge.
+pub const PURGE_MEDIA_BATCH: i64 = 200;
+/// Inboxes, besides its followers', that a deleted account's `Delete` goes to at most
+/// (see [`sluice_store::Store::inboxes_that_know`]).
+pub const MAX_DELETE_INBOXES: i64 = 5_000;
 
 impl Engine {
     /// Deletes the local account `account_id` at its owner's request (Mastodon's
     /// "Delete account"; Akkoma's `delete_account`): `password` is checked as a
     /// sign-in's is. In one transaction: the `Delete` of the actor is queued to every
-    /// server that knows it (its followers' and the servers of those it follows or
-    /// asked to follow), the account is hidden (suspended), its user disabled, its
-    /// tokens revoked and its sessions ended, and the purge job gets its row. The job
-    /// ([`Engine::spawn_account_purge`]) then removes its data in bounded batches. The
-    /// accounts row stays, so its username can never be registered again, and its key
-    /// stays, so the `Delete` can still be signed.
+    /// server that knows it (its followers', and at most [`MAX_DELETE_INBOXES`] others
+    /// that hold something of it: see [`sluice_store::Store::inboxes_that_know`]), the
+    /// account is hidden (suspended as `deleted`: its actor answers 410 from now on),
+    /// its user disabled, its tokens revoked and its sessions ended, and the purge job
+    /// gets its row. The job ([`Engine::spawn_account_purge`]) then removes its data
+    /// in bounded batches, its uploaded files, avatar, header and archives included.
+    /// The accounts row stays, so its username can never be registered again, and its
+    /// key stays, so the `Delete` can still be signed.
     pub async fn delete_own_account(
         &self,
         account_id: Id,
@@ -472,8 +479,11 @@ impl Engine {
             &cc,
             Timestamp(now),
         );
+        let known = self
+            .store
+            .inboxes_that_know(account.id, MAX_DELETE_INBOXES)
+            .await?;
         let mut tx = self.store.begin().await?;
-        let known = tx.remote_following_inboxes(account.id).await?;
         let audience = crate::pipeline::Audience {
             to: &to,
             cc: &cc,
@@ -493,7 +503,9 @@ impl Engine {
     }
 
     /// One step of the purge of deleted accounts: a batch of one account's posts, or
-    /// of its follows, or the rest of its rows. True when there was work (call again).
+    /// of its uploads (files, then rows), or of its follows, or the rest of its rows
+    /// (its avatar, header and archive files removed once they are committed). True
+    /// when there was work (call again).
     pub async fn purge_deleted_accounts_step(&self) -> Result<bool> {
         let Some(account) = self
             .store
@@ -517,17 +529,60 @@ impl Engine {
             self.commit(tx, changes).await?;
             return Ok(true);
         }
+        // Its uploads: the files first, then their rows, so a step cut short by a
+        // restart finds the rows again (removing a file already gone is no error).
+        let media = self
+            .store
+            .media_files_of(account, 0, PURGE_MEDIA_BATCH)
+            .await?;
+        if !media.is_empty() {
+            for f in &media {
+                self.remove_media_file(&f.file_name).await;
+            }
+            let ids: Vec<Id> = media.iter().map(|f| f.id).collect();
+            tx.delete_media_of(account, &ids).await?;
+            tx.commit().await?;
+            return Ok(true);
+        }
         let touched = tx.purge_follows(account, PURGE_FOLLOW_BATCH).await?;
         if !touched.is_empty() {
             changes.accounts(&touched);
             self.commit(tx, changes).await?;
             return Ok(true);
         }
+        // Files the last transaction stops naming: removed once it committed.
+        let row = self.store.account_any(account).await?;
+        let images: Vec<String> = row
+            .iter()
+            .flat_map(|a| [a.avatar_url.clone(), a.header_url.clone()])
+            .collect();
+        let archives = self.store.archives_of(account, 1_000).await?;
         tx.finish_account_purge(account, now).await?;
         changes.accounts(&[account]);
         self.commit(tx, changes).await?;
+        for url in &images {
+            if let Some(name) = self.own_media_file(url) {
+                self.remove_media_file(name).await;
+            }
+        }
+        for a in archives.iter().filter(|a| is_archive_file_name(&a.file)) {
+            let _ = tokio::fs::remove_file(self.archive_dir().join(&a.file)).await;
+        }
         tracing::info!(account, "deleted account purged");
         Ok(true)
+    }
+
+    /// Removes a file of the media directory (one of ours by its name; a missing one
+    /// is no error).
+    async fn remove_media_file(&self, file_name: &str) {
+        if file_name.is_empty() || file_name.contains('/') || file_name.starts_with('.') {
+            return;
+        }
+        if let Err(e) = tokio::fs::remove_file(self.media_path(file_name)).await
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(file = file_name, error = %e, "removing a deleted account's file failed");
+        }
     }
 
     /// Runs the purge of deleted accounts (and wakes for new deletions) until
@@ -562,6 +617,11 @@ impl Engine {
             }
         })
     }
+}
+
+/// Whether an archive row names a zip of ours (a plain file name).
+fn is_archive_file_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains('/') && !name.contains('\\') && !name.starts_with('.')
 }
 
 /// How often the purge looks for deletions made by other processes.

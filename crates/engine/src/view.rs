@@ -32,6 +32,9 @@ impl Engine {
     /// (looked up by [`Engine::emojis_for`]).
     pub fn account_entity_with(&self, a: &AccountRow, emojis: &EmojiMap) -> api::Account {
         let mut e = self.account_entity(a);
+        if a.suspended_at.is_some() {
+            return e;
+        }
         e.emojis = self.emoji_entities_in(
             emojis,
             &a.domain,
@@ -51,6 +54,7 @@ impl Engine {
         let mut e = self.account_entity_with(a, &emojis);
         // The account it moved to, one level deep (as Mastodon nests it).
         if let Some(to) = a.moved_to_account_id
+            && a.suspended_at.is_none()
             && let Some(target) = self.store.account(to).await?
         {
             e.moved = Some(Box::new(self.account_entity(&target)));
@@ -58,8 +62,12 @@ impl Engine {
         Ok(e)
     }
 
-    /// An account as everyone sees it, without its custom emojis.
+    /// An account as everyone sees it, without its custom emojis. A suspended one
+    /// says so (`suspended`) and shows nothing of its profile, as Mastodon's.
     pub fn account_entity(&self, a: &AccountRow) -> api::Account {
+        if a.suspended_at.is_some() {
+            return self.suspended_account_entity(a);
+        }
         let fields = self.profile_fields(a);
         let avatar = if a.avatar_url.is_empty() {
             self.urls.default_avatar()
@@ -101,6 +109,46 @@ impl Engine {
             source: None,
             role: None,
             moved: None,
+            suspended: None,
+        }
+    }
+
+    /// A suspended account: who it is, its counts, and `suspended`; its name, bio,
+    /// fields and images blanked (Mastodon's serializer for an unavailable account).
+    fn suspended_account_entity(&self, a: &AccountRow) -> api::Account {
+        let avatar = self.urls.default_avatar();
+        let header = self.urls.default_header();
+        api::Account {
+            id: a.id.to_string(),
+            username: a.username.clone(),
+            acct: a.acct(),
+            display_name: String::new(),
+            locked: false,
+            bot: false,
+            discoverable: false,
+            indexable: false,
+            group: false,
+            created_at: Timestamp(a.created_at).to_day_rfc3339(),
+            note: String::new(),
+            url: a.url.clone(),
+            uri: a.uri.clone(),
+            avatar: avatar.clone(),
+            avatar_static: avatar,
+            header: header.clone(),
+            header_static: header,
+            followers_count: a.followers_count,
+            following_count: a.following_count,
+            statuses_count: a.statuses_count,
+            last_status_at: a.last_status_at.map(|t| Timestamp(t).to_date()),
+            hide_collections: a.hide_collections,
+            noindex: false,
+            emojis: vec![],
+            roles: vec![],
+            fields: vec![],
+            source: None,
+            role: None,
+            moved: None,
+            suspended: Some(true),
         }
     }
 

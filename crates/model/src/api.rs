@@ -42,6 +42,10 @@ pub struct Account {
     /// The account this one moved to (Mastodon's `moved`), only when it moved.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moved: Option<Box<Account>>,
+    /// `true`, only when the account is suspended (Mastodon 3.3+: its profile is
+    /// then blank: no name, bio, fields, emojis or images).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspended: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]

@@ -275,6 +275,7 @@ const PURGE: &[&str] = &[
     "DELETE FROM push_subscriptions WHERE account_id = $1",
     "DELETE FROM web_sessions WHERE account_id = $1",
     "DELETE FROM imports WHERE account_id = $1",
+    "DELETE FROM archives WHERE account_id = $1",
     "UPDATE accounts SET display_name = '', note = '', note_source = '', fields = '[]',
        avatar_url = '', header_url = '', also_known_as = '[]', statuses_count = 0,
        followers_count = 0, following_count = 0
@@ -283,8 +284,9 @@ const PURGE: &[&str] = &[
 
 impl WriteTx {
     /// Starts the deletion of a local account by its owner: the account is marked
-    /// suspended (out of view), its user disabled (no sign-in), and the purge job has
-    /// a row. The accounts row stays, so its username stays taken.
+    /// suspended with the origin `deleted` (out of view, gone for good: its actor
+    /// answers 410, no moderator can lift it), its user disabled (no sign-in), and the
+    /// purge job has a row. The accounts row stays, so its username stays taken.
     pub async fn insert_account_deletion(&mut self, account_id: Id, now: i64) -> Result<()> {
         self.exec(
             Query::new("INSERT INTO account_deletions (account_id, requested_at) VALUES ($1, $2)")
@@ -293,9 +295,11 @@ impl WriteTx {
         )
         .await?;
         self.exec(
-            Query::new("UPDATE accounts SET suspended_at = $2 WHERE id = $1")
-                .bind(account_id)
-                .bind(now),
+            Query::new(
+                "UPDATE accounts SET suspended_at = $2, suspension_origin = 'deleted' WHERE id = $1",
+            )
+            .bind(account_id)
+            .bind(now),
         )
         .await?;
         self.exec(
@@ -303,25 +307,6 @@ impl WriteTx {
         )
         .await?;
         Ok(())
-    }
-
-    /// The inboxes (shared when known) of the remote accounts `account_id` follows or
-    /// asked to follow: servers that know it besides its followers'.
-    pub async fn remote_following_inboxes(&mut self, account_id: Id) -> Result<Vec<String>> {
-        let rows: Vec<crate::query::TextScalar> = self
-            .all(
-                Query::new(
-                    "SELECT DISTINCT CASE WHEN a.shared_inbox_url <> '' THEN a.shared_inbox_url
-                       ELSE a.inbox_url END AS v
-                     FROM accounts a
-                     WHERE a.domain <> '' AND a.inbox_url <> '' AND (
-                       a.id IN (SELECT target_account_id FROM follows WHERE account_id = $1)
-                       OR a.id IN (SELECT target_account_id FROM follow_requests WHERE account_id = $1))",
-                )
-                .bind(account_id),
-            )
-            .await?;
-        Ok(rows.into_iter().filter_map(|r| r.v).collect())
     }
 
     /// The ids of at most `limit` posts of `account_id` (for the purge to delete).
@@ -381,6 +366,21 @@ impl WriteTx {
         Ok(touched)
     }
 
+    /// Removes the rows of these uploads of `account_id` (their files are gone first).
+    pub async fn delete_media_of(&mut self, account_id: Id, ids: &[Id]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut q = Query::new("");
+        let list = q.in_list(ids);
+        let p = q.arg(account_id);
+        q.push(&format!(
+            "DELETE FROM media WHERE id IN {list} AND account_id = {p}"
+        ));
+        self.exec(q).await?;
+        Ok(())
+    }
+
     /// Removes the account's remaining own rows and blanks its profile, then marks
     /// its deletion done.
     pub async fn finish_account_purge(&mut self, account_id: Id, now: i64) -> Result<()> {
@@ -398,6 +398,51 @@ impl WriteTx {
 }
 
 impl Store {
+    /// The inboxes (shared when known) of the servers that know the local account
+    /// `account_id` besides its followers': of the remote accounts it follows or asked
+    /// to follow, or that asked to follow it; that its posts mentioned or that mention
+    /// it; whose posts it replied to, boosted or favourited; that replied to, boosted,
+    /// favourited or reacted to its posts. At most `limit`, so a deletion stays
+    /// bounded (Mastodon tells every server it knows; these are the ones that hold
+    /// something of the account's).
+    pub async fn inboxes_that_know(&self, account_id: Id, limit: i64) -> Result<Vec<String>> {
+        let rows: Vec<crate::query::TextScalar> = self
+            .all(
+                Query::new(
+                    "SELECT DISTINCT CASE WHEN a.shared_inbox_url <> '' THEN a.shared_inbox_url
+                       ELSE a.inbox_url END AS v
+                     FROM accounts a
+                     WHERE a.domain <> '' AND a.inbox_url <> '' AND a.id IN (
+                       SELECT target_account_id FROM follows WHERE account_id = $1
+                       UNION SELECT target_account_id FROM follow_requests WHERE account_id = $1
+                       UNION SELECT account_id FROM follow_requests WHERE target_account_id = $1
+                       UNION SELECT m.account_id FROM statuses s
+                         JOIN mentions m ON m.status_id = s.id WHERE s.account_id = $1
+                       UNION SELECT s.account_id FROM mentions m
+                         JOIN statuses s ON s.id = m.status_id WHERE m.account_id = $1
+                       UNION SELECT s.in_reply_to_account_id FROM statuses s
+                         WHERE s.account_id = $1 AND s.in_reply_to_account_id IS NOT NULL
+                       UNION SELECT o.account_id FROM statuses s
+                         JOIN statuses o ON o.id = s.reblog_of_id WHERE s.account_id = $1
+                       UNION SELECT o.account_id FROM favourites f
+                         JOIN statuses o ON o.id = f.status_id WHERE f.account_id = $1
+                       UNION SELECT r.account_id FROM statuses o
+                         JOIN statuses r ON r.in_reply_to_id = o.id WHERE o.account_id = $1
+                       UNION SELECT r.account_id FROM statuses o
+                         JOIN statuses r ON r.reblog_of_id = o.id WHERE o.account_id = $1
+                       UNION SELECT f.account_id FROM statuses o
+                         JOIN favourites f ON f.status_id = o.id WHERE o.account_id = $1
+                       UNION SELECT x.account_id FROM statuses o
+                         JOIN status_reactions x ON x.status_id = o.id WHERE o.account_id = $1)
+                     ORDER BY v LIMIT $2",
+                )
+                .bind(account_id)
+                .bind(limit),
+            )
+            .await?;
+        Ok(rows.into_iter().filter_map(|r| r.v).collect())
+    }
+
     /// Deletions whose purge has not finished, oldest first.
     pub async fn pending_account_deletions(&self, limit: i64) -> Result<Vec<Id>> {
         Ok(self

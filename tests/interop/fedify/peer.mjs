@@ -14,6 +14,13 @@
 //   POST /_peer/follow {"actor", "handle"}     lookupObject(handle), then Follow
 //   POST /_peer/post   {"actor", "content"}    Create(Note), public, to the followers
 //
+// A Move is handled as Mastodon handles one (Fedify leaves that to the app): the
+// object must be the actor itself; the target's actor document is fetched again
+// (signed, not from the cache) and must name the actor among its aliases
+// (`alsoKnownAs`); then each of our actors that followed the old account sends a
+// Follow to the target and an Undo of its old Follow (`state.moves` tells what was
+// decided and why).
+//
 // Fedify resolves `user@host` handles through WebFinger over https only; for the hosts
 // in PEER_HTTP_HOSTS (the Sluice server under test, on loopback) the global fetch is
 // wrapped to use plain http instead, and it refuses any address off loopback.
@@ -34,10 +41,12 @@ import {
   InProcessMessageQueue,
   isActor,
   MemoryKvStore,
+  Move,
   Note,
   Person,
   PUBLIC_COLLECTION,
   Undo,
+  Update,
 } from "@fedify/fedify";
 
 const LISTEN = process.env.PEER_LISTEN ?? "127.0.0.3:8090";
@@ -94,6 +103,8 @@ const state = {
   outboxErrors: [],
   inboxErrors: [],
   posted: [], // Notes we published
+  moves: [], // Moves received: { id, actor, object, target, verified, refused, moved }
+  movedTo: {}, // old actor id -> new actor id, for the Moves we followed
   blockedFetches, // non-loopback URLs something tried to fetch (must stay empty)
 };
 const notes = new Map(); // our Notes, by id (dereferenceable)
@@ -210,6 +221,69 @@ federation
   })
   .on(Undo, async (_ctx, undo) => {
     record(undo);
+  })
+  .on(Update, async (_ctx, update) => {
+    // A profile change (the mover's `movedTo` among them): recorded, nothing kept.
+    record(update);
+  })
+  .on(Move, async (ctx, move) => {
+    const origin = move.actorId?.href ?? null;
+    const entry = {
+      id: move.id?.href ?? null,
+      actor: origin,
+      object: move.objectId?.href ?? null,
+      target: move.targetId?.href ?? null,
+      verified: false,
+      refused: null,
+      moved: [],
+    };
+    state.moves.push(entry);
+    record(move, { target: entry.target });
+    if (origin == null || entry.object !== origin || entry.target == null || entry.target === origin) {
+      entry.refused = "the object of a Move must be its actor, and its target another account";
+      return;
+    }
+    const movers = ACTORS.filter((a) => state.following[a][origin] != null);
+    if (movers.length === 0) {
+      entry.refused = "none of our actors follows the actor";
+      return;
+    }
+    // The target as it is now: fetched again, signed as one of ours, not from a cache.
+    const documentLoader = await ctx.getDocumentLoader({ identifier: movers[0] });
+    const target = await move.getTarget({ documentLoader });
+    if (!isActor(target) || target.id?.href !== entry.target || target.inboxId == null) {
+      entry.refused = "the target is not an actor";
+      return;
+    }
+    if (!target.aliasIds.some((u) => u.href === origin)) {
+      entry.refused = "the target does not name the actor among its aliases (alsoKnownAs)";
+      return;
+    }
+    const old = await move.getActor({ documentLoader });
+    if (!isActor(old) || old.id?.href !== origin) {
+      entry.refused = "the actor cannot be fetched";
+      return;
+    }
+    entry.verified = true;
+    state.movedTo[origin] = entry.target;
+    for (const me of movers) {
+      const meUri = ctx.getActorUri(me);
+      const followId = new URL(`${meUri.href}#follows/${++seq}`);
+      state.following[me][entry.target] = { follow: followId.href, accepted: false, movedFrom: origin };
+      await ctx.sendActivity({ identifier: me }, target, new Follow({ id: followId, actor: meUri, object: target.id }));
+      const before = state.following[me][origin];
+      delete state.following[me][origin];
+      await ctx.sendActivity(
+        { identifier: me },
+        old,
+        new Undo({
+          id: new URL(`${meUri.href}#undo/${++seq}`),
+          actor: meUri,
+          object: new Follow({ id: new URL(before.follow), actor: meUri, object: old.id }),
+        }),
+      );
+      entry.moved.push(me);
+    }
   })
   .on(Create, async (ctx, create) => {
     const object = await create.getObject(ctx);

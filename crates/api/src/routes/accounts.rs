@@ -343,11 +343,17 @@ pub async fn delete_profile_image(
     change_profile(&state, me.account_id, change).await
 }
 
+/// `GET /api/v1/accounts/:id`. A suspended account is shown too, with `suspended`
+/// and a blank profile (Mastodon since 3.3; 410 before).
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let a = account(&state, path_id(&id)?).await?;
+    let a = state
+        .engine
+        .account_any(path_id(&id)?)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     Ok(Json(state.engine.account_entity_full(&a).await?))
 }
 
@@ -364,11 +370,32 @@ pub async fn lookup(State(state): State<AppState>, p: Params) -> ApiResult<impl 
     }
     let a = match state.engine.account_by_acct(&acct).await? {
         Some(a) => a,
-        None => super::activitypub::resolve_remote(&state, &acct)
-            .await
-            .ok_or_else(ApiError::not_found)?,
+        None => match local_name(&state, &acct) {
+            // A suspended local account is found, and shown as one (Mastodon's).
+            Some(name) => state
+                .engine
+                .suspended_local_account(name)
+                .await?
+                .ok_or_else(ApiError::not_found)?,
+            None => super::activitypub::resolve_remote(&state, &acct)
+                .await
+                .ok_or_else(ApiError::not_found)?,
+        },
     };
     Ok(Json(state.engine.account_entity_full(&a).await?))
+}
+
+/// The username of `acct` when it names a local account (`name`, `@name`,
+/// `name@our.domain`).
+fn local_name<'a>(state: &AppState, acct: &'a str) -> Option<&'a str> {
+    let acct = acct.trim().trim_start_matches('@');
+    match acct.rsplit_once('@') {
+        None => Some(acct),
+        Some((name, domain)) if domain.eq_ignore_ascii_case(state.engine.urls.domain()) => {
+            Some(name)
+        }
+        Some(_) => None,
+    }
 }
 
 pub async fn relationships(

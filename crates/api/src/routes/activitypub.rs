@@ -112,7 +112,15 @@ pub async fn webfinger(
             ],
         })));
     };
-    let account = local_account(&state, &name).await?;
+    // A suspended account is still found (its servers may be told of its return);
+    // one gone for good is not.
+    let account = match find_local_account(&state, &name).await? {
+        Some(LocalAccount::Active(a) | LocalAccount::Suspended(a)) => a,
+        Some(LocalAccount::Gone(_)) => {
+            return Err(ApiError::new(StatusCode::GONE, "This account is gone"));
+        }
+        None => return Err(ApiError::not_found()),
+    };
     Ok(jrd_response(json!({
         "subject": format!("acct:{}@{}", account.username, urls.domain()),
         "aliases": [account.url, account.uri],
@@ -142,12 +150,46 @@ pub async fn host_meta(State(state): State<AppState>) -> Response {
     res
 }
 
+/// What a local username names.
+pub(crate) enum LocalAccount {
+    /// An account that is served.
+    Active(AccountRow),
+    /// Suspended by a moderator, and restorable.
+    Suspended(AccountRow),
+    /// Gone for good: deleted by its owner, or its data purged after a suspension.
+    Gone(AccountRow),
+}
+
+/// The local account `name` names, whatever its state (None: no such account).
+pub(crate) async fn find_local_account(
+    state: &AppState,
+    name: &str,
+) -> ApiResult<Option<LocalAccount>> {
+    if let Some(a) = state.engine.local_account(name).await? {
+        return Ok(Some(LocalAccount::Active(a)));
+    }
+    Ok(state.engine.suspended_local_account(name).await?.map(|a| {
+        if a.suspension_origin.as_deref() == Some("deleted") {
+            LocalAccount::Gone(a)
+        } else {
+            LocalAccount::Suspended(a)
+        }
+    }))
+}
+
+/// A local account's documents and pages, by username, as Mastodon answers for an
+/// account it does not serve: 410 once it is gone for good, 403 while it is
+/// suspended (restorable), 404 when there is no such account.
 pub(crate) async fn local_account(state: &AppState, name: &str) -> ApiResult<AccountRow> {
-    state
-        .engine
-        .local_account(name)
-        .await?
-        .ok_or_else(ApiError::not_found)
+    match find_local_account(state, name).await? {
+        Some(LocalAccount::Active(a)) => Ok(a),
+        Some(LocalAccount::Suspended(_)) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "This account is suspended",
+        )),
+        Some(LocalAccount::Gone(_)) => Err(ApiError::new(StatusCode::GONE, "This account is gone")),
+        None => Err(ApiError::not_found()),
+    }
 }
 
 /// `GET /users/:name`: the actor document, or (for a browser) the profile page.
@@ -164,21 +206,20 @@ pub async fn actor(
 
 /// The actor document of a local account by username.
 pub async fn actor_json(state: &AppState, name: &str) -> ApiResult<Response> {
-    let account = match state.engine.local_account(name).await? {
-        Some(a) => a,
+    let account = match find_local_account(state, name).await? {
+        Some(LocalAccount::Active(a)) => a,
         // Suspended: the document says so (servers keep its key and may be told of
-        // its return); once its data is deleted, 410 with a Tombstone.
-        None => match state.engine.suspended_local_account(name).await? {
-            Some(a) if a.suspension_origin.as_deref() == Some("deleted") => {
-                let mut tombstone = as2::tombstone(&a.uri);
-                tombstone["@context"] = as2::context();
-                let mut res = as2_response(tombstone);
-                *res.status_mut() = StatusCode::GONE;
-                return Ok(res);
-            }
-            Some(a) => a,
-            None => return Err(ApiError::not_found()),
-        },
+        // its return), as Mastodon serves it.
+        Some(LocalAccount::Suspended(a)) => a,
+        // Deleted by its owner, or its data purged: 410 with a Tombstone.
+        Some(LocalAccount::Gone(a)) => {
+            let mut tombstone = as2::tombstone(&a.uri);
+            tombstone["@context"] = as2::context();
+            let mut res = as2_response(tombstone);
+            *res.status_mut() = StatusCode::GONE;
+            return Ok(res);
+        }
+        None => return Err(ApiError::not_found()),
     };
     Ok(as2_response(
         local::actor_document(&state.engine, &account).await?,

@@ -30,11 +30,14 @@ struct Channel<'a> {
 
 /// `/@name.rss` and `/@name.atom`: a local account's public posts.
 pub(super) async fn account_feed(state: &AppState, name: &str, kind: Kind) -> WebResult {
-    let account = state
-        .engine
-        .local_account(name)
-        .await?
-        .ok_or_else(WebError::not_found)?;
+    let Some(account) = state.engine.local_account(name).await? else {
+        return Err(
+            match super::public::unavailable_account(state, name).await? {
+                Some(e) => e,
+                None => WebError::not_found(),
+            },
+        );
+    };
     let statuses = state.engine.public_posts(account.id, PAGE_POSTS).await?;
     let entity = state.engine.account_entity(&account);
     let shown = if entity.display_name.is_empty() {

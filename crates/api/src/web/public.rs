@@ -1,7 +1,7 @@
 //! What visitors see: the about page, profiles and threads.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use minijinja::context;
 use serde::Deserialize;
@@ -76,6 +76,33 @@ pub(super) async fn profile_or_feed(
     profile(&state, &visitor, name, &p).await
 }
 
+/// The error page of a local username that is not served, as Mastodon answers: 410
+/// once the account is gone for good (deleted), 403 while it is suspended
+/// (restorable); None when it is served or there is no such account.
+pub(super) async fn unavailable_account(
+    state: &AppState,
+    name: &str,
+) -> Result<Option<WebError>, WebError> {
+    Ok(match activitypub::find_local_account(state, name).await? {
+        Some(activitypub::LocalAccount::Suspended(_)) => Some(WebError::Message(
+            StatusCode::FORBIDDEN,
+            "error-account-suspended",
+        )),
+        Some(activitypub::LocalAccount::Gone(_)) => {
+            Some(WebError::Message(StatusCode::GONE, "error-account-gone"))
+        }
+        _ => None,
+    })
+}
+
+/// [`unavailable_account`]'s page, or 404.
+async fn unavailable_or_not_found(state: &AppState, name: &str) -> WebError {
+    match unavailable_account(state, name).await {
+        Ok(Some(e)) | Err(e) => e,
+        Ok(None) => WebError::not_found(),
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct ProfileQuery {
     /// `replies` (posts and replies) or `media` (a grid); else posts without replies.
@@ -90,11 +117,9 @@ struct ProfileQuery {
 async fn profile(state: &AppState, visitor: &Visitor, name: &str, p: &Params) -> WebResult {
     let q: ProfileQuery = p.parse().unwrap_or_default();
     let viewer = visitor.account_id();
-    let account = state
-        .engine
-        .account_by_acct(name)
-        .await?
-        .ok_or_else(WebError::not_found)?;
+    let Some(account) = state.engine.account_by_acct(name).await? else {
+        return Err(unavailable_or_not_found(state, name).await);
+    };
     // Visitors see this server's people; a signed-in person anyone it knows.
     if !account.is_local() && viewer.is_none() {
         return Err(WebError::not_found());
@@ -184,6 +209,10 @@ pub(super) async fn status_page(
         return Ok(activitypub::status_json(&state, name, &id)
             .await
             .unwrap_or_else(IntoResponse::into_response));
+    }
+    // The posts of a local account not served answer as its profile does.
+    if let Some(e) = unavailable_account(&state, name).await? {
+        return Err(e);
     }
     let id = sluice_model::id::parse_id(&id).ok_or_else(WebError::not_found)?;
     let viewer = visitor.account_id();

@@ -52,6 +52,7 @@ mod streaming;
 mod streams_agree;
 mod tags;
 mod timelines;
+mod unavailable_accounts;
 mod web;
 mod web_i18n;
 mod web_mutes;

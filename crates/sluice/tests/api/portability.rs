@@ -424,8 +424,18 @@ async fn csv_exports_use_mastodons_formats(db: Db) {
     srv.stop().await;
 }
 
-/// `gone` on A is followed by `bob` on B and follows `bea` on C; deleting it sends the
-/// actor's Delete to both servers, its data is purged, and its name stays taken.
+/// The name of a file of `srv`'s media directory a URL of it names.
+fn media_file(srv: &TestServer, url: &str) -> std::path::PathBuf {
+    let name = url
+        .strip_prefix(&format!("{}/media/", srv.url))
+        .unwrap_or_else(|| panic!("not one of our media files: {url}"));
+    srv.config.media_dir().join(name)
+}
+
+/// `gone` on A is followed by `bob` on B, follows `bea` on C and mentioned `dee` on D
+/// (no follow either way); deleting it sends the actor's Delete to the three servers,
+/// its actor answers 410 with a Tombstone at once, its data is purged, its uploads,
+/// avatar and header removed from disk, and its name stays taken.
 async fn deleting_an_account_tells_the_servers_that_knew_it_and_keeps_its_name(db: Db) {
     let Some(a) = TestServer::start(db, peer("127.0.0.2")).await else {
         return;
@@ -436,15 +446,69 @@ async fn deleting_an_account_tells_the_servers_that_knew_it_and_keeps_its_name(d
     let Some(c) = TestServer::start(db, peer("127.0.0.4")).await else {
         return;
     };
+    let Some(d) = TestServer::start(db, peer("127.0.0.5")).await else {
+        return;
+    };
     let gone = a.user("gone").await;
     let other = a.user("other").await;
     let bob = b.user("bob").await;
     c.user("bea").await;
+    d.user("dee").await;
     let gone_acct = format!("gone@{}", domain(&a));
     let gone_on_b = follow_remote(&b, &bob, &gone_acct).await;
     follow_remote(&a, &gone, &format!("bea@{}", domain(&c))).await;
     a.status(&gone, "first", &[]).await;
     a.status(&gone, "second", &[]).await;
+    // D only got a post that mentions dee.
+    let dee_acct = format!("dee@{}", domain(&d));
+    a.lookup_id(&dee_acct).await;
+    a.status(&gone, &format!("hello @{dee_acct}"), &[]).await;
+    eventually("D to get the mention", async || {
+        d.count("statuses WHERE content LIKE '%hello%'").await == 1
+    })
+    .await;
+    // An upload on a post, an avatar and a header: files in A's media directory.
+    let upload = crate::media::upload_png(&a, &gone, 7).await;
+    let media_id = upload["id"].as_str().unwrap().to_string();
+    a.status(
+        &gone,
+        "with a picture",
+        &[("media_ids[]", media_id.as_str())],
+    )
+    .await;
+    let images = reqwest::multipart::Form::new()
+        .part(
+            "avatar",
+            reqwest::multipart::Part::bytes(crate::media::png(4, 4, 8))
+                .file_name("avatar.png")
+                .mime_str("image/png")
+                .unwrap(),
+        )
+        .part(
+            "header",
+            reqwest::multipart::Part::bytes(crate::media::png(6, 2, 9))
+                .file_name("header.png")
+                .mime_str("image/png")
+                .unwrap(),
+        );
+    let r = a
+        .http
+        .patch(format!("{}/api/v1/accounts/update_credentials", a.url))
+        .bearer_auth(&gone.token)
+        .multipart(images)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let me: Value = r.json().await.unwrap();
+    let files = [
+        media_file(&a, upload["url"].as_str().unwrap()),
+        media_file(&a, me["avatar"].as_str().unwrap()),
+        media_file(&a, me["header"].as_str().unwrap()),
+    ];
+    for f in &files {
+        assert!(f.exists(), "{} written", f.display());
+    }
     a.post(
         &format!("/api/v1/accounts/{}/follow", gone.id),
         Some(&other.token),
@@ -493,7 +557,22 @@ async fn deleting_an_account_tells_the_servers_that_knew_it_and_keeps_its_name(d
         .await;
     assert_eq!(r.status, 303, "{}", r.text);
 
-    // The servers that knew it: B (a follower's) and C (of an account it followed).
+    // Gone at once, as Mastodon answers for a deleted account: its actor 410 with a
+    // Tombstone, its profile page 410; the API shows it suspended, blank.
+    let doc = get_as2(&a, &format!("{}/users/gone", a.url), None).await;
+    assert_eq!(doc.status, 410, "{}", doc.text);
+    assert_eq!(doc.body["type"], "Tombstone", "{}", doc.text);
+    let page = Browser::new(&a).get("/@gone").await;
+    assert_eq!(page.status, 410, "{}", page.text);
+    let shown = a
+        .get(&format!("/api/v1/accounts/{}", gone.id), None)
+        .await
+        .ok();
+    assert_eq!(shown["suspended"], true, "{shown}");
+    assert_eq!(shown["display_name"], "", "{shown}");
+
+    // The servers that knew it: B (a follower's), C (of an account it followed) and D
+    // (of an account it mentioned).
     eventually("B to apply the Delete", async || {
         b.count("accounts WHERE username = 'gone' AND suspended_at IS NOT NULL")
             .await
@@ -502,6 +581,12 @@ async fn deleting_an_account_tells_the_servers_that_knew_it_and_keeps_its_name(d
     .await;
     eventually("C to apply the Delete", async || {
         c.count("accounts WHERE username = 'gone' AND suspended_at IS NOT NULL")
+            .await
+            == 1
+    })
+    .await;
+    eventually("D to apply the Delete", async || {
+        d.count("accounts WHERE username = 'gone' AND suspended_at IS NOT NULL")
             .await
             == 1
     })
@@ -526,6 +611,14 @@ async fn deleting_an_account_tells_the_servers_that_knew_it_and_keeps_its_name(d
             .await,
         0
     );
+    assert_eq!(
+        a.count(&format!("media WHERE account_id = {}", gone.id))
+            .await,
+        0
+    );
+    for f in &files {
+        assert!(!f.exists(), "{} removed", f.display());
+    }
     assert_eq!(
         a.count(&format!(
             "follows WHERE account_id = {0} OR target_account_id = {0}",
@@ -567,6 +660,7 @@ async fn deleting_an_account_tells_the_servers_that_knew_it_and_keeps_its_name(d
     a.stop().await;
     b.stop().await;
     c.stop().await;
+    d.stop().await;
 }
 
 /// Uploads `csv` to `/settings/import` as `kind` in `mode`.
