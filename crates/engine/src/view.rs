@@ -116,39 +116,22 @@ impl Engine {
     /// A suspended account: who it is, its counts, and `suspended`; its name, bio,
     /// fields and images blanked (Mastodon's serializer for an unavailable account).
     fn suspended_account_entity(&self, a: &AccountRow) -> api::Account {
-        let avatar = self.urls.default_avatar();
-        let header = self.urls.default_header();
-        api::Account {
-            id: a.id.to_string(),
-            username: a.username.clone(),
-            acct: a.acct(),
+        let blank = AccountRow {
             display_name: String::new(),
+            note: String::new(),
+            fields: "[]".into(),
+            avatar_url: String::new(),
+            header_url: String::new(),
             locked: false,
             bot: false,
             discoverable: false,
             indexable: false,
-            group: false,
-            created_at: Timestamp(a.created_at).to_day_rfc3339(),
-            note: String::new(),
-            url: a.url.clone(),
-            uri: a.uri.clone(),
-            avatar: avatar.clone(),
-            avatar_static: avatar,
-            header: header.clone(),
-            header_static: header,
-            followers_count: a.followers_count,
-            following_count: a.following_count,
-            statuses_count: a.statuses_count,
-            last_status_at: a.last_status_at.map(|t| Timestamp(t).to_date()),
-            hide_collections: a.hide_collections,
-            noindex: false,
-            emojis: vec![],
-            roles: vec![],
-            fields: vec![],
-            source: None,
-            role: None,
-            moved: None,
+            suspended_at: None,
+            ..a.clone()
+        };
+        api::Account {
             suspended: Some(true),
+            ..self.account_entity(&blank)
         }
     }
 
