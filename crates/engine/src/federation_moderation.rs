@@ -201,11 +201,6 @@ fn comment(field: &str, s: Option<String>) -> Result<Option<String>> {
 impl Engine {
     // ---- domain blocks ----
 
-    /// Every domain block, by domain.
-    pub async fn admin_domain_blocks(&self) -> Result<Vec<DomainBlockRow>> {
-        Ok(self.store.domain_blocks().await?)
-    }
-
     pub async fn admin_domain_block(&self, id: Id) -> Result<DomainBlockRow> {
         self.store
             .domain_block_by_id(id)

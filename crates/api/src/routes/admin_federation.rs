@@ -130,7 +130,7 @@ pub async fn domain_blocks(
     p: Params,
 ) -> ApiResult<Response> {
     federation(&state, &auth, READ_DOMAIN_BLOCKS).await?;
-    let list = state.engine.admin_domain_blocks().await?;
+    let list = state.engine.domain_blocks().await?;
     paged(&state, &uri, &p, list, |b| b.id, admin_domain_block_entity)
 }
 

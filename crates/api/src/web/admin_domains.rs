@@ -115,7 +115,7 @@ async fn domains_page(
     status: StatusCode,
 ) -> WebResult {
     let mut blocks = Vec::new();
-    for b in state.engine.admin_domain_blocks().await? {
+    for b in state.engine.domain_blocks().await? {
         let progress = state.engine.purge_progress(&b).await?;
         blocks.push(context! {
             id => b.id.to_string(),
